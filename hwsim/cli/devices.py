@@ -1,0 +1,91 @@
+"""`hwsim devices`: list, show and check device descriptions."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from hwsim.catalog import device_row, find_device, load_bundled_devices
+from hwsim.cli.format import human_bytes, human_hz, table
+from hwsim.device import load_device
+from hwsim.errors import HwsimError, SpecError
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("devices", help="list, show or check device descriptions",
+                                   description="List the bundled devices, show one, or check "
+                                               "device YAML files.")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(run=run_list)
+    sub = parser.add_subparsers(dest="devices_command", metavar="{show,check}")
+    show = sub.add_parser("show", help="print one device (bundled name or YAML path)")
+    show.add_argument("device", metavar="NAME|PATH")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(run=run_show)
+    check = sub.add_parser("check", help="validate device YAML files")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.set_defaults(run=run_check)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    rows = [device_row(d) for d in load_bundled_devices()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    headers = ["name", "core", "clock", "SRAM", "flash", "FPU", "multiplier", "class", "battery"]
+    body = [[r["name"], r["core"], human_hz(r["clock_hz"]), human_bytes(r["sram_bytes"]),
+             human_bytes(r["flash_bytes"]), r["fpu"], r["multiplier"], r["product_class"],
+             f"{r['battery_mah']:g} mAh {r['battery']}"] for r in rows]
+    print(table(headers, body))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    device = find_device(args.device)
+    if args.json:
+        print(json.dumps(device.to_dict(), indent=2))
+        return 0
+    core, mem, energy, battery = device.core, device.memory, device.energy, device.battery
+    lines = [
+        f"{device.name}: {device.title}",
+        f"  class       {device.product_class}",
+        f"  core        {core.count}x {core.name} ({core.isa}, {core.word_bits}-bit) "
+        f"@ {human_hz(core.clock_hz)}",
+        f"  fpu         {core.fpu}",
+        f"  multiplier  {core.multiplier}",
+        f"  divider     {'yes' if core.divider else 'no'}",
+        f"  simd lanes  {core.simd_mac_lanes}",
+        f"  sram        {human_bytes(mem.sram_bytes)} ({mem.reserved_sram_bytes} B reserved)",
+        f"  flash       {human_bytes(mem.flash_bytes)} {mem.flash_kind} "
+        f"({mem.reserved_flash_bytes} B reserved, +{mem.flash_load_extra_cycles:g} cycles/load)",
+        f"  dma         {f'{device.dma.bytes_per_cycle:g} B/cycle' if device.dma.present else 'none'}",
+        f"  energy      {energy.active_ua_per_mhz:g} uA/MHz at {energy.supply_v:g} V "
+        f"= {energy.active_pj_per_cycle:.0f} pJ/cycle; sleep {energy.sleep_ua:g} uA",
+        f"  battery     {battery.capacity_mah:g} mAh at {battery.voltage_v:g} V ({battery.kind})",
+        "  cycles      " + ", ".join(f"{k} {v:g}" for k, v in device.cycles.items()),
+    ]
+    if device.soft_float_cycles:
+        lines.append("  soft-float  " + ", ".join(
+            f"{k} {v:g}" for k, v in device.soft_float_cycles.items()))
+    if device.soft_multiply:
+        sm = device.soft_multiply
+        lines.append(f"  soft-mul    {sm.call_cycles:g} + {sm.cycles_per_bit:g} per bit of the "
+                     "second operand")
+    lines.append("  sources")
+    for source in device.sources:
+        lines.append(f"    [{source.kind}] {', '.join(source.fields)}: {source.ref}")
+    print("\n".join(lines))
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    errors = []
+    for path in args.paths:
+        try:
+            device = load_device(path)
+        except SpecError as exc:
+            errors.append(str(exc))
+        else:
+            print(f"{path}: ok ({device.name})")
+    if errors:
+        raise HwsimError("\n".join(errors))
+    return 0

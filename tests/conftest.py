@@ -1,0 +1,36 @@
+"""Shared fixtures: a valid device mapping to corrupt, and the console script."""
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hwsim.spec import read_yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def device_data() -> dict:
+    """A fresh copy of a valid bundled device as a plain mapping."""
+    return copy.deepcopy(read_yaml(REPO / "devices" / "nrf52840.yaml"))
+
+
+def hwsim_script() -> str:
+    """The installed `hwsim` console script (next to this interpreter)."""
+    candidate = Path(sys.executable).parent / "hwsim"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("hwsim")
+    if not found:
+        pytest.fail("the hwsim console script is not installed (pip install '.[test]')")
+    return found
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([hwsim_script(), *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)

@@ -1,0 +1,47 @@
+"""Every bundled device validates, and the required kinds of core are present."""
+from __future__ import annotations
+
+import pytest
+
+from hwsim.bundled import bundled_dir, bundled_names
+from hwsim.catalog import load_bundled_devices
+from hwsim.device import load_device
+
+NAMES = bundled_names("devices")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bundled_device_validates(name):
+    device = load_device(bundled_dir("devices") / f"{name}.yaml")
+    assert device.name == name, "file stem and name field must agree"
+    assert device.battery.capacity_mah > 0
+    assert device.sources
+
+
+def test_at_least_ten_devices():
+    assert len(NAMES) >= 10, NAMES
+
+
+def test_required_kinds_of_core_are_bundled():
+    devices = load_bundled_devices()
+
+    def has(predicate) -> bool:
+        return any(predicate(d) for d in devices)
+
+    m0plus = [d for d in devices if d.core.isa == "armv6-m"]
+    assert any(d.core.multiplier == "single_cycle" and d.core.fpu == "none" for d in m0plus)
+    assert any(d.core.multiplier == "iterative" and d.cycles["mul"] == 32 for d in m0plus)
+    assert has(lambda d: d.core.isa == "armv7e-m" and d.core.fpu == "single")
+    assert has(lambda d: d.core.isa == "armv8-m.main")
+    assert has(lambda d: d.core.isa == "rv32imc" and d.core.fpu == "none")
+    assert has(lambda d: d.core.isa in ("rv32i", "rv32e") and d.core.multiplier == "none")
+    assert has(lambda d: d.core.isa == "msp430x" and d.core.word_bits == 16
+               and d.core.multiplier == "peripheral")
+    assert has(lambda d: d.core.isa == "xtensa-hifi4" or "dsp" in d.core.name.lower())
+    classes = {d.product_class for d in devices}
+    assert classes == {"earbud", "hearing_aid", "watch_band"}
+
+
+def test_names_unique():
+    devices = load_bundled_devices()
+    assert len({d.name for d in devices}) == len(devices)

@@ -1,0 +1,217 @@
+"""Device specs: parsing, and one specific message for each kind of bad spec."""
+from __future__ import annotations
+
+import pytest
+
+from hwsim.device import Device, device_from_data, load_device
+from hwsim.errors import SpecError
+
+
+def test_valid_dict_loads(device_data):
+    device = device_from_data(device_data)
+    assert isinstance(device, Device)
+    assert device.core.clock_hz == 64_000_000
+    assert device.cycles["mul"] == 1
+    assert device.energy.active_pj_per_cycle == pytest.approx(52 * 3.0)
+    assert device.source_file is None
+
+
+def test_device_is_frozen(device_data):
+    device = device_from_data(device_data)
+    with pytest.raises(AttributeError):
+        device.name = "other"
+
+
+def test_unknown_key(device_data):
+    device_data["core"]["turbo"] = True
+    with pytest.raises(SpecError, match=r"core\.turbo: unknown field"):
+        device_from_data(device_data)
+
+
+def test_unknown_top_level_key(device_data):
+    device_data["colour"] = "blue"
+    with pytest.raises(SpecError, match=r"colour: unknown field"):
+        device_from_data(device_data)
+
+
+def test_duplicate_key(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("schema_version: 1\nname: a\nname: b\n")
+    with pytest.raises(SpecError, match=r"dup\.yaml: line 3, column 1: invalid YAML: "
+                                        r"duplicate key 'name' \(first at line 2\)"):
+        load_device(path)
+
+
+def test_wrong_type(device_data):
+    device_data["memory"]["sram_bytes"] = "lots"
+    with pytest.raises(SpecError, match=r"memory\.sram_bytes: must be an integer, got string 'lots'"):
+        device_from_data(device_data)
+
+
+def test_bool_is_not_a_number(device_data):
+    device_data["cycles"]["alu"] = True
+    with pytest.raises(SpecError, match=r"cycles\.alu: must be a number, got boolean True"):
+        device_from_data(device_data)
+
+
+@pytest.mark.parametrize("section,key,value", [
+    ("memory", "sram_bytes", -4),
+    ("memory", "flash_bytes", 0),
+    ("core", "clock_hz", 0),
+    ("core", "clock_hz", -64_000_000),
+    ("battery", "capacity_mah", 0),
+])
+def test_non_positive_sizes_and_clocks(device_data, section, key, value):
+    device_data[section][key] = value
+    with pytest.raises(SpecError, match=rf"{section}\.{key}: must be > 0, got {value}"):
+        device_from_data(device_data)
+
+
+def test_missing_required_field(device_data):
+    del device_data["memory"]["sram_bytes"]
+    with pytest.raises(SpecError, match=r"memory\.sram_bytes: required field is missing"):
+        device_from_data(device_data)
+
+
+def test_missing_section(device_data):
+    del device_data["energy"]
+    with pytest.raises(SpecError, match=r"energy: required field is missing"):
+        device_from_data(device_data)
+
+
+def test_fpu_less_core_needs_soft_float(device_data):
+    device_data["core"]["fpu"] = "none"
+    for action in ("float_add", "float_mul", "float_mac", "float_div", "float_convert"):
+        device_data["cycles"].pop(action)
+    with pytest.raises(SpecError, match=r"soft_float: required when core\.fpu is none"):
+        device_from_data(device_data)
+
+
+def test_fpu_less_core_with_soft_float_loads(device_data):
+    device_data["core"]["fpu"] = "none"
+    for action in ("float_add", "float_mul", "float_mac", "float_div", "float_convert"):
+        device_data["cycles"].pop(action)
+    device_data["soft_float"] = {"add": 102, "mul": 166}
+    device_data["sources"].append({"ref": "Qfplib README", "kind": "verified",
+                                   "fields": ["soft_float"]})
+    assert device_from_data(device_data).soft_float_cycles == {"add": 102.0, "mul": 166.0}
+
+
+def test_float_cycles_on_fpu_less_core(device_data):
+    device_data["core"]["fpu"] = "none"
+    device_data["soft_float"] = {"add": 102, "mul": 166}
+    device_data["sources"].append({"ref": "x", "kind": "verified", "fields": ["soft_float"]})
+    with pytest.raises(SpecError, match=r"cycles\.float_add: given, but core\.fpu is none"):
+        device_from_data(device_data)
+
+
+def test_mul_cost_without_multiplier(device_data):
+    device_data["core"]["multiplier"] = "none"
+    device_data["soft_multiply"] = {"call_cycles": 4, "cycles_per_bit": 7}
+    device_data["sources"].append({"ref": "x", "kind": "estimate", "note": "n",
+                                   "fields": ["soft_multiply"]})
+    with pytest.raises(SpecError, match=r"cycles\.mul: given, but core\.multiplier is none"):
+        device_from_data(device_data)
+
+
+def test_multiplier_needs_mul_cost(device_data):
+    del device_data["cycles"]["mul"]
+    with pytest.raises(SpecError, match=r"cycles\.mul: required field is missing"):
+        device_from_data(device_data)
+
+
+def test_no_multiplier_needs_soft_multiply(device_data):
+    device_data["core"]["multiplier"] = "none"
+    del device_data["cycles"]["mul"]
+    del device_data["cycles"]["mac"]
+    with pytest.raises(SpecError, match=r"soft_multiply: required when core\.multiplier is none"):
+        device_from_data(device_data)
+
+
+def test_bad_choice(device_data):
+    device_data["product_class"] = "toaster"
+    with pytest.raises(SpecError, match=r"product_class: must be one of earbud, hearing_aid, "
+                                        r"watch_band, got 'toaster'"):
+        device_from_data(device_data)
+
+
+def test_schema_version(device_data):
+    device_data["schema_version"] = 2
+    with pytest.raises(SpecError, match=r"schema_version: must be 1, got 2"):
+        device_from_data(device_data)
+
+
+def test_reserved_must_fit(device_data):
+    device_data["memory"]["reserved_sram_bytes"] = device_data["memory"]["sram_bytes"]
+    with pytest.raises(SpecError, match=r"memory\.reserved_sram_bytes: must be < sram_bytes"):
+        device_from_data(device_data)
+
+
+def test_every_number_needs_a_source(device_data):
+    device_data["sources"] = [s for s in device_data["sources"]
+                              if "energy.sleep_ua" not in s["fields"]]
+    with pytest.raises(SpecError, match=r"sources: no source given for energy\.sleep_ua"):
+        device_from_data(device_data)
+
+
+def test_source_must_name_a_field(device_data):
+    device_data["sources"][0]["fields"].append("core.warp_factor")
+    with pytest.raises(SpecError, match=r"sources\[0\]\.fields\[3\]: names no field of the device schema: "
+                                        r"'core\.warp_factor'"):
+        device_from_data(device_data)
+
+
+def test_estimate_needs_a_note(device_data):
+    estimate = next(s for s in device_data["sources"] if s["kind"] == "estimate")
+    del estimate["note"]
+    with pytest.raises(SpecError, match=r"sources\[\d+\]\.note: required field is missing"):
+        device_from_data(device_data)
+
+
+def test_energy_action_names_checked(device_data):
+    device_data["energy"]["pj_per_action"] = {"teleport": 3.0}
+    with pytest.raises(SpecError, match=r"energy\.pj_per_action\.teleport: unknown action"):
+        device_from_data(device_data)
+
+
+def test_all_problems_reported_at_once(device_data, tmp_path):
+    device_data["core"]["clock_hz"] = -1
+    device_data["core"]["multiplier"] = "none"
+    del device_data["memory"]["sram_bytes"]
+    device_data["dma"]["speed"] = 3
+    with pytest.raises(SpecError) as info:
+        device_from_data(device_data, "broken.yaml")
+    text = str(info.value)
+    lines = text.splitlines()
+    assert lines[0].startswith("broken.yaml: ") and "problems" in lines[0]
+    for expected in ("broken.yaml: core.clock_hz: must be > 0, got -1",
+                     "broken.yaml: cycles.mul: given, but core.multiplier is none",
+                     "broken.yaml: soft_multiply: required when core.multiplier is none",
+                     "broken.yaml: memory.sram_bytes: required field is missing",
+                     "broken.yaml: dma.speed: unknown field"):
+        assert any(expected in line for line in lines), (expected, text)
+    assert len(info.value.problems) == len(lines) - 1
+
+
+def test_not_a_mapping():
+    with pytest.raises(SpecError, match=r"<dict>: must be a mapping, got list"):
+        device_from_data([1, 2, 3])
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("")
+    with pytest.raises(SpecError, match=r"empty\.yaml: must be a mapping, got null"):
+        load_device(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SpecError, match=r"nope\.yaml: no such file"):
+        load_device(tmp_path / "nope.yaml")
+
+
+def test_yaml_tags_are_not_executed(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("!!python/object/apply:os.system ['echo hi']\n")
+    with pytest.raises(SpecError, match=r"invalid YAML"):
+        load_device(path)
