@@ -1,0 +1,157 @@
+"""From clustered float parameters to the deployed integer network: product
+tables, the scale 2^s, integer thresholds and the output mapping."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.train import activations as act
+from hwsim.train import layers as L
+from hwsim.train.integer import IntegerLayer, IntegerModel
+from hwsim.train.loop import Clustering
+from hwsim.train.network import hidden_flags, input_values
+
+MAX_SCALE_BITS = 40
+
+
+@dataclass(frozen=True)
+class ScaleChoice:
+    scale_bits: int
+    binding: str            # "accumulator", "table_entry" or "cap"
+    accumulator_limit_bits: int | None
+    table_entry_limit_bits: int | None
+
+
+@dataclass(frozen=True)
+class _WeightedPlan:
+    index: int
+    table: str
+    levels_in: int
+
+
+def _table_name(scope: str, layer_index: int, first: bool) -> str:
+    if scope == "per_layer":
+        return f"layer{layer_index}"
+    return "input" if first else "hidden"
+
+
+def plan_tables(layers, clustering: Clustering, input_levels: int, levels: int):
+    """Which table each weighted layer reads, and the float tables themselves."""
+    plans, tables, codebook_of = [], {}, {}
+    first = True
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, L.WEIGHTED_LAYERS):
+            continue
+        levels_in = input_levels if first else levels
+        name = _table_name(clustering.scope, i, first)
+        row_values = input_values(input_levels) if first else act.level_values(levels)
+        codebook = clustering.codebooks[clustering.layer_scope[i]]
+        rows = np.concatenate([row_values, [1.0]])          # last row: the bias row
+        tables[name] = rows[:, None] * codebook[None, :]
+        codebook_of[name] = clustering.layer_scope[i]
+        plans.append(_WeightedPlan(i, name, levels_in))
+        first = False
+    return plans, tables, codebook_of
+
+
+def _round(table: np.ndarray, scale_bits: int) -> np.ndarray:
+    """Entries scaled by 2^s, rounded to nearest (ties to even, numpy rint)."""
+    return np.rint(np.ldexp(table, scale_bits)).astype(np.int64)
+
+
+def _layer_bound(int_table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
+    """Largest |sum| a unit of the layer can reach, over every input level pattern."""
+    per_entry = np.abs(int_table[:-1]).max(axis=0)           # worst level row per weight
+    units = per_entry[w].sum(axis=0) + np.abs(int_table[-1, b])
+    return int(units.max())
+
+
+def choose_scale(tables, plans, clustering, accumulator_bits, entry_bits) -> ScaleChoice:
+    """Largest s <= MAX_SCALE_BITS such that every table entry fits entry_bits and no
+    reachable sum (or its threshold) overflows the accumulator, both signed."""
+    acc_max = (1 << (accumulator_bits - 1)) - 1
+    entry_max = (1 << (entry_bits - 1)) - 1
+
+    def fits(s: int) -> tuple[bool, bool]:
+        rounded = {name: _round(t, s) for name, t in tables.items()}
+        entry_ok = all(np.abs(t).max() <= entry_max for t in rounded.values())
+        acc_ok = all(_layer_bound(rounded[p.table], clustering.indices[p.index]["w"],
+                                  clustering.indices[p.index]["b"]) + 1 <= acc_max
+                     for p in plans)
+        return entry_ok, acc_ok
+
+    entry_limit = acc_limit = None
+    for s in range(MAX_SCALE_BITS + 1):
+        entry_ok, acc_ok = fits(s)
+        if entry_limit is None and not entry_ok:
+            entry_limit = s - 1
+        if acc_limit is None and not acc_ok:
+            acc_limit = s - 1
+        if entry_limit is not None and acc_limit is not None:
+            break
+    limits = [v for v in (entry_limit, acc_limit) if v is not None]
+    scale = min(limits) if limits else MAX_SCALE_BITS
+    if scale < 0:
+        raise HwsimError(f"no scale fits: the tables do not fit {entry_bits}-bit entries or "
+                         f"a {accumulator_bits}-bit accumulator even unscaled")
+    if not limits:
+        binding = "cap"
+    elif acc_limit is not None and acc_limit == scale:
+        binding = "accumulator"
+    else:
+        binding = "table_entry"
+    return ScaleChoice(scale, binding, acc_limit, entry_limit)
+
+
+def integer_thresholds(levels: int, scale_bits: int, bound: int) -> np.ndarray:
+    """theta_k = ceil(t_k * 2^s), so acc >= theta_k exactly when acc >= t_k * 2^s; clamped
+    to +-(bound + 1), which no reachable sum crosses, to fit the accumulator."""
+    theta = np.ceil(np.ldexp(act.thresholds(levels), scale_bits))
+    return np.clip(theta, -(bound + 1), bound + 1).astype(np.int64)
+
+
+def avg_pool_bounds(window: int, levels: int) -> np.ndarray:
+    """Level k (1..L-1) iff the index sum reaches ceil((2k - 1) * window / 2): the
+    nearest level to the mean, exact halves up."""
+    k = np.arange(1, levels, dtype=np.int64)
+    return -((-(2 * k - 1) * window) // 2)
+
+
+def export_integer(layers, clustering: Clustering, *, task: str, input_shape, input_levels: int,
+                   levels: int, accumulator_bits: int, table_entry_bits: int):
+    """The deployed network and the scale choice."""
+    for i, layer in enumerate(layers):
+        if getattr(layer, "padding", "valid") != "valid":
+            raise HwsimError(f"layers[{i}]: padding 'same' is not supported by the integer "
+                             "export (no level stands for a zero activation); use 'valid'")
+    plans, float_tables, _ = plan_tables(layers, clustering, input_levels, levels)
+    scale = choose_scale(float_tables, plans, clustering, accumulator_bits, table_entry_bits)
+    tables = {name: _round(t, scale.scale_bits) for name, t in float_tables.items()}
+    hidden = hidden_flags(layers)
+    plan_of = {p.index: p for p in plans}
+    out_layers, levels_now = [], input_levels
+    for i, layer in enumerate(layers):
+        if i in plan_of:
+            plan = plan_of[i]
+            w, b = clustering.indices[i]["w"], clustering.indices[i]["b"]
+            activated = hidden[i] or task == "autoencoder"
+            thresholds = None
+            if activated:
+                bound = _layer_bound(tables[plan.table], w, b)
+                thresholds = integer_thresholds(levels, scale.scale_bits, bound)
+            levels_now = levels if activated else 0
+            out_layers.append(IntegerLayer(layer, plan.levels_in, levels_now, plan.table,
+                                           w.astype(np.int64), b.astype(np.int64), thresholds))
+        elif isinstance(layer, (L.AvgPool1D, L.AvgPool2D)):
+            window = layer.size if isinstance(layer, L.AvgPool1D) else layer.size_h * layer.size_w
+            out_layers.append(IntegerLayer(layer, levels_now, levels_now,
+                                           pool_bounds=avg_pool_bounds(window, levels_now)))
+        else:
+            out_layers.append(IntegerLayer(layer, levels_now, levels_now))
+    output_values = (act.level_values(levels) + 1.0) / 2.0 if task == "autoencoder" else None
+    model = IntegerModel(task, tuple(input_shape), input_levels, levels, tables,
+                         tuple(out_layers), scale.scale_bits, accumulator_bits,
+                         table_entry_bits, output_values)
+    return model, scale

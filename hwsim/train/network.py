@@ -1,0 +1,113 @@
+"""The whole network in floating point: forward and backward over a workload's
+layers, in one of two modes.
+
+- continuous: float inputs, tanh after every hidden weighted layer (the baseline);
+- discrete: inputs quantized to the workload's input levels, tanhD with L levels
+  after every hidden weighted layer (straight-through gradient), average pools
+  re-quantized to the nearest level (ties up). With clustered weights this is the
+  "float-simulated" discretized network.
+
+The output layer has no activation for classification (its sums are the logits);
+for an auto-encoder it goes through the same activation, mapped to [0, 1] by
+(v + 1) / 2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.train import activations as act
+from hwsim.train import layers as L
+
+
+@dataclass(frozen=True)
+class Mode:
+    """levels None: continuous tanh; input_levels None: float inputs."""
+    levels: int | None
+    input_levels: int | None
+
+    @property
+    def discrete(self) -> bool:
+        return self.levels is not None
+
+
+def quantize_input(x: np.ndarray, input_levels: int) -> np.ndarray:
+    """Input level index q = floor(x * (levels - 1) + 0.5), x clipped to [0, 1] (int64)."""
+    scaled = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0) * (input_levels - 1)
+    return np.floor(scaled + 0.5).astype(np.int64)
+
+
+def input_values(input_levels: int) -> np.ndarray:
+    """The value of each input level: q / (levels - 1), in [0, 1]."""
+    return np.arange(input_levels, dtype=np.float64) / (input_levels - 1)
+
+
+def hidden_flags(layers) -> list[bool]:
+    """True for weighted layers followed by an activation (all but the last weighted one)."""
+    weighted = [i for i, layer in enumerate(layers) if isinstance(layer, L.WEIGHTED_LAYERS)]
+    last = weighted[-1]
+    return [i in weighted and i != last for i in range(len(layers))]
+
+
+def requantize_mean(mean_index: np.ndarray) -> np.ndarray:
+    """Nearest level index of an average of level indices, exact halves up."""
+    return np.floor(mean_index + 0.5).astype(np.int64)
+
+
+def init_network(layers, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
+    return [L.init_params(layer, rng) for layer in layers]
+
+
+def forward(layers, params, x: np.ndarray, mode: Mode, task: str):
+    """Returns (output, tape). Output: logits (classification) or values in [0, 1]
+    (auto-encoder). tape holds what backward needs."""
+    hidden = hidden_flags(layers)
+    tape = []
+    if mode.input_levels is not None:
+        index = quantize_input(x, mode.input_levels)
+        a = input_values(mode.input_levels)[index]
+        levels_now = mode.input_levels
+    else:
+        a = np.asarray(x, dtype=np.float64)
+        index, levels_now = None, None
+    for i, layer in enumerate(layers):
+        z, cache = L.forward(layer, params[i], a)
+        entry = {"layer": cache}
+        if isinstance(layer, (L.AvgPool1D, L.AvgPool2D)) and index is not None:
+            mean_index, _ = L.forward(layer, {}, index.astype(np.float64))
+            index = requantize_mean(mean_index)
+            z = _values(levels_now, mode, index)
+        elif isinstance(layer, (L.MaxPool1D, L.MaxPool2D)) and index is not None:
+            index, _ = L.forward(layer, {}, index)
+        elif isinstance(layer, L.Flatten) and index is not None:
+            index = index.reshape(index.shape[0], -1)
+        if hidden[i] or (task == "autoencoder" and isinstance(layer, L.WEIGHTED_LAYERS)):
+            if mode.discrete:
+                z, index, entry["act"] = act.tanhd_forward(z, mode.levels)
+                levels_now = mode.levels
+            else:
+                z, entry["act"] = act.tanh_forward(z)
+        tape.append(entry)
+        a = z
+    if task == "autoencoder":
+        a = (a + 1.0) / 2.0
+    return a, tape
+
+
+def _values(levels_now: int, mode: Mode, index: np.ndarray) -> np.ndarray:
+    if levels_now == mode.levels:
+        return act.level_values(mode.levels)[index]
+    return input_values(levels_now)[index]
+
+
+def backward(layers, params, tape, d_out: np.ndarray, task: str, mode: Mode):
+    """Gradients of every layer's parameters, given d(loss)/d(output)."""
+    grads = [{} for _ in layers]
+    d = d_out / 2.0 if task == "autoencoder" else d_out
+    for i in range(len(layers) - 1, -1, -1):
+        entry = tape[i]
+        if "act" in entry:
+            d = (act.tanhd_backward if mode.discrete else act.tanh_backward)(entry["act"], d)
+        d, grads[i] = L.backward(layers[i], params[i], entry["layer"], d)
+    return grads

@@ -1,0 +1,317 @@
+"""Workload descriptions: the network, its data, its bit-widths, its training
+budget and its real-time cadence.
+
+`workload_from_data` parses a mapping (tests build workloads from dicts);
+`load_workload` reads YAML. Every problem is reported at once with its YAML path.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hwsim.bundled import resolve
+from hwsim.errors import Problem
+from hwsim.spec import Reader, raise_if_problems, read_yaml
+from hwsim.train import layers as L
+
+SCHEMA_VERSION = 1
+TASKS = ("classification", "autoencoder")
+DATASET_NAMES = ("digits", "har", "none")
+SCOPES = ("global", "per_layer")
+ACCUMULATOR_BITS = (16, 32)
+TABLE_ENTRY_BITS = (8, 16, 32)
+MIN_LEVELS, MAX_LEVELS = 2, 256
+MIN_CLUSTERS, MAX_CLUSTERS = 2, 4096
+PADDINGS = ("valid", "same")
+LAYER_TYPES = ("dense", "conv1d", "conv2d", "depthwise_conv2d", "max_pool1d", "avg_pool1d",
+               "max_pool2d", "avg_pool2d", "flatten")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Discretization:
+    """activation_levels L and weight_clusters K; None means continuous."""
+    activation_levels: int | None
+    weight_clusters: int | None
+    cluster_scope: str
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.activation_levels is not None and self.weight_clusters is not None
+
+
+@dataclass(frozen=True)
+class IntegerFormat:
+    accumulator_bits: int
+    table_entry_bits: int
+
+
+@dataclass(frozen=True)
+class Training:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    cluster_interval_steps: int
+    finetune_epochs: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Realtime:
+    frame_period_ms: float
+    deadline_ms: float
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    task: str
+    dataset: str | None
+    input_shape: tuple[int, ...]
+    input_levels: int
+    layers: tuple[L.Layer, ...]
+    discretization: Discretization
+    integer: IntegerFormat
+    training: Training
+    realtime: Realtime
+    data: dict = dataclasses.field(repr=False, compare=False)
+    source_file: str | None = None
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return layer_shapes(self.input_shape, self.layers)[-1]
+
+    @property
+    def sha256(self) -> str:
+        """Content hash of the workload as parsed (overrides included), for provenance."""
+        text = json.dumps(self.data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def with_overrides(self, *, levels: int | str | None = None, clusters: int | str | None = None,
+                       seed: int | None = None) -> "Workload":
+        """The same workload with L, K or the seed replaced (validated like the file)."""
+        data = json.loads(json.dumps(self.data))
+        if levels is not None:
+            data["discretization"]["activation_levels"] = levels
+        if clusters is not None:
+            data["discretization"]["weight_clusters"] = clusters
+        if seed is not None:
+            data["training"]["seed"] = seed
+        return workload_from_data(data, self.source_file or "<overrides>")
+
+
+def layer_shapes(input_shape: tuple[int, ...], layers) -> list[tuple[int, ...]]:
+    """Shapes (batch excluded) of the input and after every layer."""
+    shapes = [tuple(input_shape)]
+    for layer in layers:
+        shapes.append(layer.output_shape(shapes[-1]))
+    return shapes
+
+
+def _pair(r: Reader, key: str, default: int | None) -> tuple[int, int] | None:
+    """An int or [h, w] list of positive ints."""
+    value = r.raw(key, default is None)
+    if value is None:
+        return (default, default) if default is not None else None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return (value, value)
+    if (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+        return (value[0], value[1])
+    r.problem(key, f"must be a positive integer or a list [h, w] of them, got {value!r}")
+    return None
+
+
+def _layer(r: Reader, shape: tuple[int, ...] | None):
+    """Build one layer from its spec given the incoming shape (None if unknown)."""
+    kind = r.choice("type", LAYER_TYPES)
+    if kind is None:
+        r.seen.update(r.data)
+        return None
+    channels = shape[-1] if shape else None
+    layer = None
+    try:
+        if kind == "dense":
+            units = r.int("units", positive=True)
+            r.finish()
+            if units and shape is not None:
+                if len(shape) != 1:
+                    r.problem(None, f"dense needs a flat input, got shape {list(shape)}; "
+                                    "add a flatten layer before it")
+                    return None
+                layer = L.Dense(shape[0], units)
+        elif kind == "conv1d":
+            filters = r.int("filters", positive=True)
+            kernel = r.int("kernel", positive=True)
+            stride = r.int("stride", False, positive=True, default=1)
+            padding = r.choice("padding", PADDINGS, False, default="valid")
+            r.finish()
+            if None not in (filters, kernel, stride, padding, channels):
+                layer = L.Conv1D(channels, filters, kernel, stride, padding)
+        elif kind == "conv2d":
+            filters = r.int("filters", positive=True)
+            kernel = _pair(r, "kernel", None)
+            stride = _pair(r, "stride", 1)
+            padding = r.choice("padding", PADDINGS, False, default="valid")
+            r.finish()
+            if None not in (filters, kernel, stride, padding, channels):
+                layer = L.Conv2D(channels, filters, *kernel, *stride, padding)
+        elif kind == "depthwise_conv2d":
+            kernel = _pair(r, "kernel", None)
+            stride = _pair(r, "stride", 1)
+            padding = r.choice("padding", PADDINGS, False, default="valid")
+            r.finish()
+            if None not in (kernel, stride, padding, channels):
+                layer = L.DepthwiseConv2D(channels, *kernel, *stride, padding)
+        elif kind in ("max_pool1d", "avg_pool1d"):
+            size = r.int("size", positive=True)
+            stride = r.int("stride", False, positive=True)
+            r.finish()
+            cls = L.MaxPool1D if kind == "max_pool1d" else L.AvgPool1D
+            layer = cls(size, stride) if size else None
+        elif kind in ("max_pool2d", "avg_pool2d"):
+            size = _pair(r, "size", None)
+            stride = _pair(r, "stride", 0)
+            r.finish()
+            cls = L.MaxPool2D if kind == "max_pool2d" else L.AvgPool2D
+            if size and stride:
+                stride = stride if stride != (0, 0) else size
+                layer = cls(*size, *stride)
+        else:
+            r.finish()
+            layer = L.Flatten()
+        if layer is not None and shape is not None:
+            layer.output_shape(shape)
+    except ValueError as exc:
+        r.problem(None, str(exc))
+        return None
+    return layer
+
+
+def _levels_or_continuous(r: Reader, key: str, low: int, high: int) -> int | None | str:
+    value = r.raw(key)
+    if value is None:
+        return "bad"
+    if value == "continuous":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    r.problem(key, f"must be an integer from {low} to {high} or 'continuous', got {value!r}")
+    return "bad"
+
+
+def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
+    """Build a Workload from a parsed mapping, or raise SpecError listing every problem."""
+    problems: list[Problem] = []
+    top = Reader(data, "", problems)
+    version = top.int("schema_version")
+    if version is not None and version != SCHEMA_VERSION:
+        top.problem("schema_version", f"must be {SCHEMA_VERSION}, got {version}")
+    name = top.str("name")
+    if name is not None and not _NAME.match(name):
+        top.problem("name", f"must be lower-case letters, digits, '-', '_' or '.', got {name!r}")
+    description = top.str("description")
+    task = top.choice("task", TASKS)
+    dataset = top.choice("dataset", DATASET_NAMES)
+
+    shape, input_levels = None, None
+    inp = top.section("input")
+    if inp:
+        raw_shape = inp.list("shape")
+        if raw_shape is not None:
+            if all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in raw_shape):
+                shape = tuple(raw_shape)
+            else:
+                inp.problem("shape", f"must be a list of positive integers, got {raw_shape!r}")
+        input_levels = inp.int("levels", minimum=2, maximum=256)
+        inp.finish()
+
+    layers: list = []
+    items = top.list("layers")
+    current = shape
+    for index, item in enumerate(items or []):
+        r = Reader(item, top.item_path("layers", index), problems)
+        if not r.ok:
+            current = None
+            continue
+        layer = _layer(r, current)
+        layers.append(layer)
+        current = layer.output_shape(current) if layer is not None and current else None
+    weighted = [i for i, layer in enumerate(layers) if isinstance(layer, L.WEIGHTED_LAYERS)]
+    if items and None not in layers:
+        if not weighted:
+            top.problem("layers", "needs at least one dense or convolution layer")
+        elif weighted[-1] != len(layers) - 1:
+            top.problem(f"layers", f"must end with a dense or convolution layer (the output "
+                        f"layer); layers[{len(layers) - 1}] is not one")
+        if task == "autoencoder" and current is not None and shape is not None \
+                and math.prod(current) != math.prod(shape):
+            top.problem("layers", f"an autoencoder must output as many values as its input "
+                        f"({math.prod(shape)}), got {math.prod(current)}")
+
+    disc = top.section("discretization")
+    discretization = None
+    if disc:
+        levels = _levels_or_continuous(disc, "activation_levels", MIN_LEVELS, MAX_LEVELS)
+        clusters = _levels_or_continuous(disc, "weight_clusters", MIN_CLUSTERS, MAX_CLUSTERS)
+        scope = disc.choice("cluster_scope", SCOPES, False, default="global")
+        disc.finish()
+        if "bad" not in (levels, clusters) and scope:
+            discretization = Discretization(levels, clusters, scope)
+
+    fmt = top.section("integer")
+    integer = None
+    if fmt:
+        acc = fmt.int("accumulator_bits")
+        entry = fmt.int("table_entry_bits")
+        fmt.finish()
+        if acc is not None and acc not in ACCUMULATOR_BITS:
+            fmt.problem("accumulator_bits", f"must be 16 or 32, got {acc}")
+            acc = None
+        if entry is not None and entry not in TABLE_ENTRY_BITS:
+            fmt.problem("table_entry_bits", f"must be 8, 16 or 32, got {entry}")
+            entry = None
+        if acc and entry and entry > acc:
+            fmt.problem("table_entry_bits", f"must not exceed accumulator_bits ({acc}), got {entry}")
+        elif acc and entry:
+            integer = IntegerFormat(acc, entry)
+
+    tr = top.section("training")
+    training = None
+    if tr:
+        values = (tr.int("epochs", minimum=0), tr.int("batch_size", positive=True),
+                  tr.number("learning_rate", positive=True),
+                  tr.int("cluster_interval_steps", positive=True),
+                  tr.int("finetune_epochs", minimum=0), tr.int("seed", minimum=0))
+        tr.finish()
+        if None not in values:
+            training = Training(*values)
+
+    rt = top.section("realtime")
+    realtime = None
+    if rt:
+        period = rt.number("frame_period_ms", positive=True)
+        deadline = rt.number("deadline_ms", positive=True)
+        rt.finish()
+        if period and deadline and deadline > period:
+            rt.problem("deadline_ms", f"must not exceed frame_period_ms ({period:g}), got {deadline:g}")
+        elif period and deadline:
+            realtime = Realtime(period, deadline)
+    top.finish()
+    raise_if_problems(source, problems)
+    return Workload(name, description, task, None if dataset == "none" else dataset, shape,
+                    input_levels, tuple(layers), discretization, integer, training, realtime,
+                    data, None if source.startswith("<") else source)
+
+
+def load_workload(name_or_path: str | Path) -> Workload:
+    """A bundled workload by name, or a workload YAML by path."""
+    path = resolve("workloads", str(name_or_path))
+    return workload_from_data(read_yaml(path), str(path))
