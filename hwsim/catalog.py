@@ -9,7 +9,7 @@ from hwsim.device import Device, load_device
 
 def load_bundled_devices() -> list[Device]:
     """Every bundled device, sorted by name."""
-    return [load_device(p) for p in sorted(bundled_dir("devices").glob("*.yaml"))]
+    return [load_device(p) for p in sorted(bundled_dir("devices").glob("*.yaml"), key=lambda p: p.stem)]
 
 
 def find_device(name_or_path: str) -> Device:

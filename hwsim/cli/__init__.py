@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from hwsim import __version__
-from hwsim.cli import devices
+from hwsim.cli import devices, train
 from hwsim.errors import HwsimError
 
-COMMANDS = (devices,)
+COMMANDS = (devices, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,9 @@
 """Layer configs and their float forward/backward passes (im2col + matmul, channels-last).
 
+Dense/Conv1D/Conv2D gather patches with :mod:`hwsim.train.im2col` and do one matmul;
+DepthwiseConv2D loops over its kh*kw kernel offsets (strided slices reading exactly the
+same taps), pooling reduces gathered patches.
+
 Configs are frozen dataclasses holding shapes only; weights live in a separate
 ``dict[str, np.ndarray]`` (``{"w": ..., "b": ...}`` for weighted layers, ``{}`` otherwise).
 Weighted layers compute pre-activations only; activations live in
@@ -47,6 +51,8 @@ from .im2col import (
     fold_patches_1d,
     fold_patches_2d,
     output_length,
+    pad_2d,
+    patch_indices_2d,
 )
 
 __all__ = [
@@ -432,23 +438,43 @@ def _conv2d_bwd(layer, params, cache, dy):
     return dx, grads
 
 
+def _dw_geometry(layer, xshape):
+    rows, cols, pad_h, pad_w = patch_indices_2d(xshape[1], xshape[2], layer.kernel_h,
+                                                layer.kernel_w, layer.stride_h,
+                                                layer.stride_w, layer.padding)
+    oh, ow = rows.shape[0], cols.shape[0]
+    span_h = layer.stride_h * (oh - 1) + 1
+    span_w = layer.stride_w * (ow - 1) + 1
+    taps = [(i * layer.kernel_w + j,
+             np.s_[:, i:i + span_h:layer.stride_h, j:j + span_w:layer.stride_w, :])
+            for i in range(layer.kernel_h) for j in range(layer.kernel_w)]
+    return pad_h, pad_w, taps
+
+
 def _dw_fwd(layer, params, x):
-    p = extract_patches_2d(x, layer.kernel_h, layer.kernel_w, layer.stride_h, layer.stride_w,
-                           layer.padding, fill=0)
-    p = p.reshape(p.shape[:3] + (-1, p.shape[-1]))             # (N, H', W', kh*kw, C)
-    y = np.einsum("nhwkc,kc->nhwc", p, params["w"], optimize=True) + params["b"]
-    return y, (p, x.shape)
+    # a loop over the kh*kw kernel offsets of strided slices: the same taps as
+    # extract_patches_2d, without materialising the patches
+    pad_h, pad_w, taps = _dw_geometry(layer, x.shape)
+    xp = pad_2d(x, pad_h, pad_w, fill=0)
+    w = params["w"]
+    y = None
+    for r, sl in taps:
+        term = xp[sl] * w[r]
+        y = term if y is None else y + term
+    return y + params["b"], (xp, x.shape)
 
 
 def _dw_bwd(layer, params, cache, dy):
-    p, xshape = cache
-    grads = {"w": np.einsum("nhwkc,nhwc->kc", p, dy, optimize=True),
-             "b": dy.sum(axis=(0, 1, 2))}
-    dp = dy[..., None, :] * params["w"]                        # (N, H', W', kh*kw, C)
-    dp = dp.reshape(dp.shape[:3] + (layer.kernel_h, layer.kernel_w, dp.shape[-1]))
-    dx = fold_patches_2d(dp, xshape[1], xshape[2], layer.kernel_h, layer.kernel_w,
-                         layer.stride_h, layer.stride_w, layer.padding)
-    return dx, grads
+    xp, xshape = cache
+    pad_h, pad_w, taps = _dw_geometry(layer, xshape)
+    w = params["w"]
+    dw = np.empty_like(w, dtype=np.result_type(w, dy))
+    dxp = np.zeros(xp.shape, dtype=np.result_type(xp, dy))
+    for r, sl in taps:
+        dw[r] = np.einsum("nhwc,nhwc->c", xp[sl], dy)
+        dxp[sl] += dy * w[r]
+    dx = dxp[:, pad_h[0]:pad_h[0] + xshape[1], pad_w[0]:pad_w[0] + xshape[2], :]
+    return dx, {"w": dw, "b": dy.sum(axis=(0, 1, 2))}
 
 
 def _pool_patches(layer, x):

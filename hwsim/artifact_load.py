@@ -1,0 +1,223 @@
+"""Reading a model artifact back, checking every field and array first: a
+truncated or tampered artifact is an error naming what is missing or wrong."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.artifact_io import read_npz, sha256_bytes
+from hwsim.errors import HwsimError, Problem, SpecError
+from hwsim.train import layers as L
+from hwsim.train.integer import IntegerLayer, IntegerModel
+from hwsim.workload import Workload, workload_from_data
+
+FORMAT = "hwsim-model"
+FORMAT_VERSION = 1
+JSON_NAME, NPZ_NAME = "model.json", "model.npz"
+LAYER_TYPES = {L.Dense: "dense", L.Conv1D: "conv1d", L.Conv2D: "conv2d",
+               L.DepthwiseConv2D: "depthwise_conv2d", L.MaxPool1D: "max_pool1d",
+               L.AvgPool1D: "avg_pool1d", L.MaxPool2D: "max_pool2d", L.AvgPool2D: "avg_pool2d",
+               L.Flatten: "flatten"}
+INPUT_QUANTIZATION = "q = floor(clip(x, 0, 1) * (levels - 1) + 0.5)"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    directory: str
+    document: dict
+    workload: Workload
+    continuous_params: list
+    discrete_params: list | None
+    integer_model: IntegerModel | None
+
+
+class _Checker:
+    """Looks up JSON fields and npz arrays, recording a problem for each bad one."""
+
+    def __init__(self, source: str, arrays: dict[str, np.ndarray]):
+        self.source, self.arrays, self.problems = source, arrays, []
+
+    def bad(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def field(self, doc, path: str, kind, required: bool = True):
+        node = doc
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if required:
+                    self.bad(path, "missing field")
+                return None
+            node = node[part]
+        if node is None and not required:
+            return None
+        if not isinstance(node, kind) or isinstance(node, bool) and kind is not bool:
+            self.bad(path, f"must be {getattr(kind, '__name__', kind)}, got {node!r}")
+            return None
+        return node
+
+    def array(self, path: str, name, shape=None, integer=False, ndim=None):
+        if not isinstance(name, str):
+            self.bad(path, f"must name an array of {NPZ_NAME}, got {name!r}")
+            return None
+        if name not in self.arrays:
+            self.bad(path, f"array {name!r} is missing from {NPZ_NAME}")
+            return None
+        value = self.arrays[name]
+        if integer and value.dtype.kind not in "iu":
+            self.bad(path, f"array {name!r} must hold integers, got {value.dtype}")
+            return None
+        if not integer and value.dtype.kind != "f":
+            self.bad(path, f"array {name!r} must hold floats, got {value.dtype}")
+            return None
+        if shape is not None and tuple(value.shape) != tuple(shape):
+            self.bad(path, f"array {name!r} has shape {list(value.shape)}, expected {list(shape)}")
+            return None
+        if ndim is not None and value.ndim != ndim:
+            self.bad(path, f"array {name!r} must have {ndim} dimension(s), got {value.ndim}")
+            return None
+        return value.astype(np.int64) if integer else value.astype(np.float64)
+
+
+def _read_document(directory: Path) -> tuple[dict, str]:
+    path = directory / JSON_NAME
+    if not directory.is_dir():
+        raise HwsimError(f"{directory}: not an artifact directory (no such directory)")
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise HwsimError(f"{path}: missing; not a model artifact") from None
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), [Problem("", f"not valid JSON ({exc})")]) from None
+    if not isinstance(doc, dict):
+        raise SpecError(str(path), [Problem("", "must be a JSON object")])
+    return doc, str(path)
+
+
+def _integer_model(c: _Checker, doc: dict, workload: Workload) -> IntegerModel | None:
+    integer = c.field(doc, "integer", dict)
+    if integer is None:
+        return None
+    acc = c.field(doc, "integer.accumulator_bits", int)
+    entry = c.field(doc, "integer.table_entry_bits", int)
+    scale = c.field(doc, "integer.scale_bits", int)
+    levels = workload.discretization.activation_levels
+    codebooks = c.field(doc, "codebooks", dict) or {}
+    sizes = {}
+    for scope, name in codebooks.items():
+        book = c.array(f"codebooks.{scope}", name, ndim=1)
+        if book is not None:
+            sizes[scope] = len(book)
+    tables = {}
+    for name, meta in (c.field(doc, "tables", dict) or {}).items():
+        table = c.array(f"tables.{name}.array", (meta or {}).get("array"), integer=True, ndim=2)
+        scope = (meta or {}).get("codebook")
+        if table is None:
+            continue
+        if scope not in sizes:
+            c.bad(f"tables.{name}.codebook", f"names no codebook: {scope!r}")
+        elif table.shape[1] != sizes[scope]:
+            c.bad(f"tables.{name}.array", f"has {table.shape[1]} columns, codebook {scope!r} "
+                                          f"has {sizes[scope]} values")
+        if entry and np.abs(table).max(initial=0) > (1 << (entry - 1)) - 1:
+            c.bad(f"tables.{name}.array", f"entries do not fit {entry}-bit table entries")
+        tables[name] = table
+    layers = []
+    for i, layer in enumerate(workload.layers):
+        path = f"layers[{i}]"
+        meta = doc["layers"][i] if i < len(doc.get("layers", [])) else {}
+        levels_in = c.field(meta, "levels_in", int) if isinstance(meta, dict) else None
+        levels_out = c.field(meta, "levels_out", int) if isinstance(meta, dict) else None
+        if not isinstance(layer, L.WEIGHTED_LAYERS):
+            bounds = None
+            if isinstance(layer, (L.AvgPool1D, L.AvgPool2D)):
+                bounds = c.array(f"{path}.pool_bounds", meta.get("pool_bounds"), integer=True,
+                                 shape=((levels_in or 1) - 1,))
+            layers.append(IntegerLayer(layer, levels_in, levels_out, pool_bounds=bounds))
+            continue
+        name = meta.get("table")
+        table = tables.get(name)
+        if table is None:
+            c.bad(f"{path}.table", f"names no table: {name!r}")
+        elif levels_in is not None and table.shape[0] != levels_in + 1:
+            c.bad(f"{path}.table", f"table {name!r} has {table.shape[0]} rows, a layer with "
+                                   f"{levels_in} input levels needs {levels_in + 1}")
+        shapes = layer.param_shapes()
+        w = c.array(f"{path}.weight_index", meta.get("weight_index"), shapes["w"], integer=True)
+        b = c.array(f"{path}.bias_index", meta.get("bias_index"), shapes["b"], integer=True)
+        for key, index in (("weight_index", w), ("bias_index", b)):
+            if index is not None and table is not None and index.size and (
+                    index.min() < 0 or index.max() >= table.shape[1]):
+                c.bad(f"{path}.{key}", f"indices must lie in 0..{table.shape[1] - 1}, found "
+                                       f"{int(index.min())}..{int(index.max())}")
+        thresholds = None
+        if meta.get("thresholds") is not None:
+            thresholds = c.array(f"{path}.thresholds", meta["thresholds"], integer=True,
+                                 shape=((levels or 1) - 1,))
+            if thresholds is not None and np.any(np.diff(thresholds) < 0):
+                c.bad(f"{path}.thresholds", "must be sorted ascending")
+        layers.append(IntegerLayer(layer, levels_in, levels_out, name, w, b, thresholds))
+    output = c.field(doc, "output.kind", str)
+    values = None
+    if output == "level_table":
+        values = c.array("output.array", doc["output"].get("array"), shape=(levels,))
+    elif output is not None and output != "argmax":
+        c.bad("output.kind", f"must be argmax or level_table, got {output!r}")
+    if c.problems or None in (acc, entry, scale):
+        return None
+    return IntegerModel(workload.task, tuple(workload.input_shape), workload.input_levels,
+                        levels, tables, tuple(layers), scale, acc, entry, values)
+
+
+def load_artifact(directory: str | Path) -> Artifact:
+    """Load and check an artifact directory (model.json + model.npz)."""
+    directory = Path(directory)
+    doc, source = _read_document(directory)
+    npz_path = directory / NPZ_NAME
+    arrays = read_npz(npz_path)
+    c = _Checker(source, arrays)
+    if doc.get("format") != FORMAT:
+        raise SpecError(source, [Problem("format", f"must be {FORMAT!r}, got "
+                                                   f"{doc.get('format')!r}")])
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise SpecError(source, [Problem("format_version", f"must be {FORMAT_VERSION}, got "
+                                                           f"{doc.get('format_version')!r}")])
+    data = c.field(doc, "provenance.workload", dict)
+    if data is None:
+        raise SpecError(source, c.problems)
+    try:
+        workload = workload_from_data(data, f"{source}: provenance.workload")
+    except SpecError as exc:
+        raise SpecError(source, [Problem(f"provenance.workload.{p.path}", p.message)
+                                 for p in exc.problems]) from None
+    layers_doc = c.field(doc, "layers", list)
+    if layers_doc is not None and len(layers_doc) != len(workload.layers):
+        c.bad("layers", f"has {len(layers_doc)} entries, the workload has "
+                        f"{len(workload.layers)} layers")
+        raise SpecError(source, c.problems)
+    continuous = []
+    for i, layer in enumerate(workload.layers):
+        continuous.append({key: c.array(f"layers[{i}] continuous {key}",
+                                        f"continuous.layer{i}.{key}", shape)
+                           for key, shape in layer.param_shapes().items()})
+    model = _integer_model(c, doc, workload) if doc.get("integer") is not None else None
+    if not c.problems and doc.get("npz_sha256") != sha256_bytes(npz_path.read_bytes()):
+        c.bad("npz_sha256", f"{NPZ_NAME} does not match this {JSON_NAME} (modified, truncated "
+                            "or from another artifact)")
+    if c.problems:
+        raise SpecError(source, c.problems)
+    discrete = None
+    if model is not None:
+        discrete = []
+        books = {scope: arrays[name].astype(np.float64) for scope, name in doc["codebooks"].items()}
+        for i, spec in enumerate(model.layers):
+            if spec.table is None:
+                discrete.append({})
+                continue
+            book = books[doc["tables"][spec.table]["codebook"]]
+            discrete.append({"w": book[spec.weight_index], "b": book[spec.bias_index]})
+    return Artifact(str(directory), doc, workload, continuous, discrete, model)
