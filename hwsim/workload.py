@@ -82,7 +82,7 @@ class Workload:
     training: Training
     realtime: Realtime
     data: dict = dataclasses.field(repr=False, compare=False)
-    source_file: str | None = None
+    source_file: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def output_shape(self) -> tuple[int, ...]:
