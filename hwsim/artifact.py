@@ -1,8 +1,8 @@
 """The model artifact: `model.npz` (arrays) + `model.json` (everything else).
 
-`save_artifact` writes both atomically, deterministically (same training, same
-bytes); `load_artifact` checks every field and array before anything runs and
-names the first bad one of each kind. docs/model-format.md documents the format.
+`save_artifact` writes both atomically and deterministically (same training, same
+bytes); `hwsim.artifact_load.load_artifact` reads them back. docs/model-format.md
+documents the format.
 """
 from __future__ import annotations
 
@@ -56,6 +56,10 @@ def build_files(result: TrainResult, *, init_from: str | None = None) -> dict[st
     shapes = [list(w.input_shape)]
     for layer in w.layers:
         shapes.append(list(layer.output_shape(tuple(shapes[-1]))))
+    if result.integer_model is None and result.discrete_params is not None:
+        for i, params in enumerate(result.discrete_params):   # no integer export to rebuild from
+            for key, value in params.items():
+                arrays[f"discretized.layer{i}.{key}"] = np.asarray(value, dtype=np.float64)
     if result.clustering is not None:
         for name, codebook in result.clustering.codebooks.items():
             arrays[f"codebook.{name}"] = codebook

@@ -62,6 +62,14 @@ def read_yaml(path: str | Path) -> Any:
     return parse_yaml(text, source)
 
 
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
@@ -119,7 +127,10 @@ class Reader:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, kinds):
-            self.problem(key, f"must be {kind_name}, got {_type_name(value)} {value!r}")
+            hint = ""
+            if isinstance(value, str) and _looks_numeric(value):
+                hint = " (YAML reads this exponent form as text; write it with a dot, e.g. 3.0e-3)"
+            self.problem(key, f"must be {kind_name}, got {_type_name(value)} {value!r}{hint}")
             return None
         if isinstance(value, float) and not math.isfinite(value):
             self.problem(key, f"must be a finite number, got {value!r}")

@@ -239,6 +239,7 @@ def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
     for index, item in enumerate(items or []):
         r = Reader(item, top.item_path("layers", index), problems)
         if not r.ok:
+            layers.append(None)
             current = None
             continue
         layer = _layer(r, current)
@@ -251,6 +252,9 @@ def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
         elif weighted[-1] != len(layers) - 1:
             top.problem(f"layers", f"must end with a dense or convolution layer (the output "
                         f"layer); layers[{len(layers) - 1}] is not one")
+        if task == "classification" and current is not None and len(current) != 1:
+            top.problem("layers", f"a classification must end with a dense layer (one score "
+                        f"per class), got output shape {list(current)}")
         if task == "autoencoder" and current is not None and shape is not None \
                 and math.prod(current) != math.prod(shape):
             top.problem("layers", f"an autoencoder must output as many values as its input "

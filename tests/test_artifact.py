@@ -155,3 +155,37 @@ def test_pickled_npz_refused(copy_of):
 def test_not_an_artifact(tmp_path):
     with pytest.raises(HwsimError, match=r"model\.json: missing; not a model artifact"):
         load_artifact(tmp_path)
+
+
+def test_hidden_layer_without_thresholds(copy_of):
+    _rewrite_json(copy_of, lambda d: d["layers"][1].update({"thresholds": None}))
+    with pytest.raises(SpecError, match=r"layers\[1\]\.thresholds: missing: this layer is "
+                                        r"followed by an activation"):
+        load_artifact(copy_of)
+
+
+def test_layer_entry_not_an_object(copy_of):
+    _rewrite_json(copy_of, lambda d: d["layers"].__setitem__(0, 7))
+    with pytest.raises(SpecError, match=r"layers\[0\]: must be an object, got 7"):
+        load_artifact(copy_of)
+
+
+def test_copied_fields_must_agree(copy_of):
+    _rewrite_json(copy_of, lambda d: d["input"].update({"levels": 9}))
+    with pytest.raises(SpecError, match=r"input\.levels: must be 17 \(as in provenance\.workload\)"):
+        load_artifact(copy_of)
+
+
+def test_embedded_workload_hash_checked(copy_of):
+    _rewrite_json(copy_of, lambda d: d["provenance"]["workload"].update({"description": "x"}))
+    with pytest.raises(SpecError, match=r"provenance\.workload_sha256: does not match"):
+        load_artifact(copy_of)
+
+
+def test_clustered_only_artifact_keeps_its_weights(tmp_path):
+    result = run_training(small("digits-mlp", discretization__activation_levels="continuous",
+                                discretization__weight_clusters=8))
+    artifact = load_artifact(save_artifact(result, tmp_path / "k8"))
+    assert artifact.integer_model is None
+    values = np.concatenate([p[k].ravel() for p in artifact.discrete_params for k in p])
+    assert len(np.unique(values)) == 8

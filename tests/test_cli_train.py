@@ -74,7 +74,9 @@ def test_bad_workload_lists_every_problem(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["nosuch"], "unknown workload 'nosuch'"),
-    (["digits-mlp", "--levels", "1"], "discretization.activation_levels: must be an integer"),
+    (["digits-mlp", "--levels", "1"], "--levels: must be an integer from 2 to 256"),
+    (["digits-mlp", "--clusters", "lots"], "--clusters: must be an integer from 2 to 4096"),
+    (["digits-mlp", "--seed", "-1"], "--seed: must be a non-negative integer"),
     (["digits-mlp", "--init-from", "/nonexistent/artifact"], "not an artifact directory"),
 ])
 def test_user_errors(tmp_path, args, message):

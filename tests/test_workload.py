@@ -136,3 +136,25 @@ def test_hash_changes_with_content(mlp):
     a = workload_from_data(mlp)
     assert a.sha256 == workload_from_data(copy.deepcopy(mlp)).sha256
     assert a.with_overrides(seed=9).sha256 != a.sha256
+
+
+def test_classification_needs_a_flat_output():
+    data = copy.deepcopy(read_yaml(REPO / "workloads" / "har-cnn.yaml"))
+    data["layers"] = data["layers"][:3]
+    with pytest.raises(SpecError, match=r"layers: a classification must end with a dense layer"):
+        workload_from_data(data)
+
+
+def test_layer_paths_stay_aligned_after_a_bad_item(mlp):
+    mlp["layers"] = [{"type": "flatten"}, 5, {"type": "max_pool1d", "size": 2}]
+    with pytest.raises(SpecError) as info:
+        workload_from_data(mlp)
+    text = str(info.value)
+    assert "layers[1]: must be a mapping, got integer" in text
+
+
+def test_exponent_without_dot_gets_a_hint(mlp):
+    mlp["training"]["learning_rate"] = "3e-3"
+    with pytest.raises(SpecError, match=r"training\.learning_rate: must be a number, got string "
+                                        r"'3e-3' \(YAML reads this exponent form as text"):
+        workload_from_data(mlp)

@@ -16,13 +16,29 @@ from hwsim.train.pipeline import run_training
 from hwsim.workload import load_workload
 
 
-def _levels(text: str):
-    if text == "continuous":
-        return text
+def _count_or_continuous(low: int, high: int):
+    def parse(text: str):
+        if text == "continuous":
+            return text
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer from {low} to {high} or 'continuous', got {text!r}")
+        return value
+    return parse
+
+
+def _seed(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer or 'continuous', got {text!r}")
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
 
 
 def add_parser(subparsers) -> None:
@@ -32,11 +48,11 @@ def add_parser(subparsers) -> None:
                     "(bundled name or YAML path), export the deployable integer model and "
                     "report the metrics of all three.")
     parser.add_argument("workload", metavar="WORKLOAD")
-    parser.add_argument("--levels", type=_levels, metavar="L",
+    parser.add_argument("--levels", type=_count_or_continuous(2, 256), metavar="L",
                         help="activation levels (2..256 or 'continuous'); default: the workload's")
-    parser.add_argument("--clusters", type=_levels, metavar="K",
+    parser.add_argument("--clusters", type=_count_or_continuous(2, 4096), metavar="K",
                         help="unique weights (2..4096 or 'continuous'); default: the workload's")
-    parser.add_argument("--seed", type=int, metavar="S", help="training seed")
+    parser.add_argument("--seed", type=_seed, metavar="S", help="training seed")
     parser.add_argument("--init-from", metavar="ARTIFACT",
                         help="start from this artifact's continuous weights instead of training "
                              "the baseline (bit-width sweeps)")

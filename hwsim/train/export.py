@@ -119,37 +119,43 @@ def avg_pool_bounds(window: int, levels: int) -> np.ndarray:
     return -((-(2 * k - 1) * window) // 2)
 
 
+def level_counts(layers, task: str, input_levels: int, levels: int) -> list[tuple[int, int]]:
+    """(levels_in, levels_out) of every layer's indices; 0 means raw integer sums."""
+    hidden = hidden_flags(layers)
+    counts, now = [], input_levels
+    for i, layer in enumerate(layers):
+        before = now
+        if isinstance(layer, L.WEIGHTED_LAYERS):
+            now = levels if hidden[i] or task == "autoencoder" else 0
+        counts.append((before, now))
+    return counts
+
+
 def export_integer(layers, clustering: Clustering, *, task: str, input_shape, input_levels: int,
                    levels: int, accumulator_bits: int, table_entry_bits: int):
     """The deployed network and the scale choice."""
-    for i, layer in enumerate(layers):
-        if getattr(layer, "padding", "valid") != "valid":
-            raise HwsimError(f"layers[{i}]: padding 'same' is not supported by the integer "
-                             "export (no level stands for a zero activation); use 'valid'")
     plans, float_tables, _ = plan_tables(layers, clustering, input_levels, levels)
     scale = choose_scale(float_tables, plans, clustering, accumulator_bits, table_entry_bits)
     tables = {name: _round(t, scale.scale_bits) for name, t in float_tables.items()}
-    hidden = hidden_flags(layers)
     plan_of = {p.index: p for p in plans}
-    out_layers, levels_now = [], input_levels
-    for i, layer in enumerate(layers):
+    out_layers = []
+    for i, (layer, (levels_in, levels_out)) in enumerate(
+            zip(layers, level_counts(layers, task, input_levels, levels))):
         if i in plan_of:
             plan = plan_of[i]
             w, b = clustering.indices[i]["w"], clustering.indices[i]["b"]
-            activated = hidden[i] or task == "autoencoder"
             thresholds = None
-            if activated:
+            if levels_out:
                 bound = _layer_bound(tables[plan.table], w, b)
                 thresholds = integer_thresholds(levels, scale.scale_bits, bound)
-            levels_now = levels if activated else 0
-            out_layers.append(IntegerLayer(layer, plan.levels_in, levels_now, plan.table,
+            out_layers.append(IntegerLayer(layer, levels_in, levels_out, plan.table,
                                            w.astype(np.int64), b.astype(np.int64), thresholds))
         elif isinstance(layer, (L.AvgPool1D, L.AvgPool2D)):
             window = layer.size if isinstance(layer, L.AvgPool1D) else layer.size_h * layer.size_w
-            out_layers.append(IntegerLayer(layer, levels_now, levels_now,
-                                           pool_bounds=avg_pool_bounds(window, levels_now)))
+            out_layers.append(IntegerLayer(layer, levels_in, levels_out,
+                                           pool_bounds=avg_pool_bounds(window, levels_in)))
         else:
-            out_layers.append(IntegerLayer(layer, levels_now, levels_now))
+            out_layers.append(IntegerLayer(layer, levels_in, levels_out))
     output_values = (act.level_values(levels) + 1.0) / 2.0 if task == "autoencoder" else None
     model = IntegerModel(task, tuple(input_shape), input_levels, levels, tables,
                          tuple(out_layers), scale.scale_bits, accumulator_bits,

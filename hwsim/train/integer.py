@@ -60,6 +60,15 @@ class IntegerTrace:
     per_layer: tuple[np.ndarray, ...]
 
 
+PAD = -1   # level index of a "same"-padding tap: it contributes nothing (activation 0)
+
+
+def _lookup(table: np.ndarray, a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """table[a, w] with broadcasting; taps whose level index is PAD give 0."""
+    entries = table[np.maximum(a, 0), w]
+    return np.where(a >= 0, entries, 0) if a.size and a.min() < 0 else entries
+
+
 def _gather_sums(table: np.ndarray, a: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """acc[n, o] = table[-1, b[o]] + sum_i table[a[n, i], w[i, o]]  (a: (N, F), w: (F, O))."""
     n, f = a.shape
@@ -67,7 +76,7 @@ def _gather_sums(table: np.ndarray, a: np.ndarray, w: np.ndarray, b: np.ndarray)
     rows = max(1, CHUNK_ELEMENTS // max(1, f * w.shape[1]))
     for start in range(0, n, rows):
         chunk = a[start:start + rows]
-        out[start:start + rows] = table[chunk[:, :, None], w[None, :, :]].sum(axis=1)
+        out[start:start + rows] = _lookup(table, chunk[:, :, None], w[None, :, :]).sum(axis=1)
     out += table[-1, b][None, :]
     return out
 
@@ -78,7 +87,8 @@ def _depthwise_sums(table, patches, w, b):
     out = np.empty((n, patches.shape[1], w.shape[1]), dtype=np.int64)
     rows = max(1, CHUNK_ELEMENTS // max(1, patches[0].size))
     for start in range(0, n, rows):
-        out[start:start + rows] = table[patches[start:start + rows], w[None, None]].sum(axis=2)
+        out[start:start + rows] = _lookup(table, patches[start:start + rows],
+                                          w[None, None]).sum(axis=2)
     out += table[-1, b][None, None, :]
     return out
 
@@ -90,17 +100,17 @@ def layer_sums(model: IntegerModel, spec: IntegerLayer, a: np.ndarray) -> np.nda
     if isinstance(layer, L.Dense):
         return _gather_sums(table, a, w, b)
     if isinstance(layer, L.Conv1D):
-        patches = extract_patches_1d(a, layer.kernel, layer.stride, layer.padding)
+        patches = extract_patches_1d(a, layer.kernel, layer.stride, layer.padding, fill=PAD)
         n, p = patches.shape[:2]
         return _gather_sums(table, patches.reshape(n * p, -1), w, b).reshape(n, p, -1)
     if isinstance(layer, L.Conv2D):
         patches = extract_patches_2d(a, layer.kernel_h, layer.kernel_w, layer.stride_h,
-                                     layer.stride_w, layer.padding)
+                                     layer.stride_w, layer.padding, fill=PAD)
         n, oh, ow = patches.shape[:3]
         flat = patches.reshape(n * oh * ow, -1)
         return _gather_sums(table, flat, w, b).reshape(n, oh, ow, -1)
     patches = extract_patches_2d(a, layer.kernel_h, layer.kernel_w, layer.stride_h,
-                                 layer.stride_w, layer.padding)
+                                 layer.stride_w, layer.padding, fill=PAD)
     n, oh, ow = patches.shape[:3]
     taps = patches.reshape(n, oh * ow, layer.kernel_h * layer.kernel_w, -1)
     return _depthwise_sums(table, taps, w, b).reshape(n, oh, ow, -1)

@@ -66,18 +66,18 @@ def forward(layers, params, x: np.ndarray, mode: Mode, task: str):
     tape = []
     if mode.input_levels is not None:
         index = quantize_input(x, mode.input_levels)
-        a = input_values(mode.input_levels)[index]
-        levels_now = mode.input_levels
+        level_set = input_values(mode.input_levels)      # values of the current indices
+        a = level_set[index]
     else:
         a = np.asarray(x, dtype=np.float64)
-        index, levels_now = None, None
+        index, level_set = None, None
     for i, layer in enumerate(layers):
         z, cache = L.forward(layer, params[i], a)
         entry = {"layer": cache}
         if isinstance(layer, (L.AvgPool1D, L.AvgPool2D)) and index is not None:
             mean_index, _ = L.forward(layer, {}, index.astype(np.float64))
             index = requantize_mean(mean_index)
-            z = _values(levels_now, mode, index)
+            z = level_set[index]
         elif isinstance(layer, (L.MaxPool1D, L.MaxPool2D)) and index is not None:
             index, _ = L.forward(layer, {}, index)
         elif isinstance(layer, L.Flatten) and index is not None:
@@ -85,7 +85,7 @@ def forward(layers, params, x: np.ndarray, mode: Mode, task: str):
         if hidden[i] or (task == "autoencoder" and isinstance(layer, L.WEIGHTED_LAYERS)):
             if mode.discrete:
                 z, index, entry["act"] = act.tanhd_forward(z, mode.levels)
-                levels_now = mode.levels
+                level_set = act.level_values(mode.levels)
             else:
                 z, entry["act"] = act.tanh_forward(z)
         tape.append(entry)
@@ -93,12 +93,6 @@ def forward(layers, params, x: np.ndarray, mode: Mode, task: str):
     if task == "autoencoder":
         a = (a + 1.0) / 2.0
     return a, tape
-
-
-def _values(levels_now: int, mode: Mode, index: np.ndarray) -> np.ndarray:
-    if levels_now == mode.levels:
-        return act.level_values(mode.levels)[index]
-    return input_values(levels_now)[index]
 
 
 def backward(layers, params, tape, d_out: np.ndarray, task: str, mode: Mode):
