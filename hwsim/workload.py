@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from hwsim.bundled import resolve
 from hwsim.errors import Problem
 from hwsim.spec import Reader, raise_if_problems, read_yaml
@@ -30,7 +32,8 @@ MIN_LEVELS, MAX_LEVELS = 2, 256
 MIN_CLUSTERS, MAX_CLUSTERS = 2, 4096
 PADDINGS = ("valid", "same")
 LAYER_TYPES = ("dense", "conv1d", "conv2d", "depthwise_conv2d", "max_pool1d", "avg_pool1d",
-               "max_pool2d", "avg_pool2d", "flatten")
+               "max_pool2d", "avg_pool2d", "flatten", "add")
+INPUT = "input"   # the name of the network input in `inputs` lists
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -77,6 +80,8 @@ class Workload:
     input_shape: tuple[int, ...]
     input_levels: int
     layers: tuple[L.Layer, ...]
+    inputs: tuple[tuple[int, ...], ...]   # per layer: indices of its inputs, -1 the network input
+    names: tuple[str, ...]
     discretization: Discretization
     integer: IntegerFormat
     training: Training
@@ -86,7 +91,20 @@ class Workload:
 
     @property
     def output_shape(self) -> tuple[int, ...]:
-        return layer_shapes(self.input_shape, self.layers)[-1]
+        return self.shapes[-1]
+
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Output shape of every layer (batch excluded)."""
+        shapes: list[tuple[int, ...]] = []
+        for layer, sources in zip(self.layers, self.inputs):
+            incoming = self.input_shape if sources[0] < 0 else shapes[sources[0]]
+            shapes.append(layer.output_shape(incoming))
+        return tuple(shapes)
+
+    @property
+    def is_chain(self) -> bool:
+        return all(sources == (i - 1,) for i, sources in enumerate(self.inputs))
 
     @property
     def sha256(self) -> str:
@@ -105,14 +123,6 @@ class Workload:
         if seed is not None:
             data["training"]["seed"] = seed
         return workload_from_data(data, self.source_file or "<overrides>")
-
-
-def layer_shapes(input_shape: tuple[int, ...], layers) -> list[tuple[int, ...]]:
-    """Shapes (batch excluded) of the input and after every layer."""
-    shapes = [tuple(input_shape)]
-    for layer in layers:
-        shapes.append(layer.output_shape(shapes[-1]))
-    return shapes
 
 
 def _pair(r: Reader, key: str, default: int | None) -> tuple[int, int] | None:
@@ -184,6 +194,9 @@ def _layer(r: Reader, shape: tuple[int, ...] | None):
             if size and stride:
                 stride = stride if stride != (0, 0) else size
                 layer = cls(*size, *stride)
+        elif kind == "add":
+            r.finish()
+            layer = None if shape is None else L.Add(2)   # arity set by the caller
         else:
             r.finish()
             layer = L.Flatten()
@@ -193,6 +206,125 @@ def _layer(r: Reader, shape: tuple[int, ...] | None):
         r.problem(None, str(exc))
         return None
     return layer
+
+
+def _references(top: Reader, items: list) -> tuple[list[str], list[list[int]]]:
+    """Names of the layers and, per layer, the indices of its inputs (-1: the network
+    input); dangling references, duplicate names and cycles are reported."""
+    names, raw_inputs = [], []
+    for index, item in enumerate(items):
+        item = item if isinstance(item, dict) else {}
+        name = item.get("name", f"layers[{index}]")
+        path = top.item_path("layers", index)
+        if not isinstance(name, str) or not name.strip() or name == INPUT:
+            top.problems.append(Problem(f"{path}.name", f"must be a non-empty string other than "
+                                                        f"{INPUT!r}, got {name!r}"))
+            name = f"layers[{index}]"
+        elif name in names:
+            top.problems.append(Problem(f"{path}.name", f"{name!r} is used by layers"
+                                                        f"[{names.index(name)}] already"))
+        names.append(name)
+        raw_inputs.append(item.get("inputs"))
+    position = {n: i for i, n in enumerate(names)}
+    sources: list[list[int]] = []
+    for index, raw in enumerate(raw_inputs):
+        path = f"{top.item_path('layers', index)}.inputs"
+        if raw is None:
+            sources.append([index - 1])
+            continue
+        if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
+            top.problems.append(Problem(path, f"must be a non-empty list of layer names (or "
+                                              f"{INPUT!r}), got {raw!r}"))
+            sources.append([index - 1])
+            continue
+        found = []
+        for j, ref in enumerate(raw):
+            if ref == INPUT:
+                found.append(-1)
+            elif ref not in position:
+                top.problems.append(Problem(f"{path}[{j}]", f"names no layer: {ref!r} (dangling "
+                                                            f"reference from {names[index]!r})"))
+            else:
+                found.append(position[ref])
+        sources.append(found)
+    graph = nx.DiGraph()
+    graph.add_edges_from((s, i) for i, found in enumerate(sources) for s in found if s >= 0)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        loop = " -> ".join(names[a] for a, _ in cycle) + f" -> {names[cycle[0][0]]}"
+        top.problem("layers", f"the layers form a cycle: {loop}")
+    else:
+        for i, found in enumerate(sources):
+            for s in found:
+                if s >= i:
+                    top.problems.append(Problem(f"{top.item_path('layers', i)}.inputs",
+                                                f"{names[s]!r} comes later (layers[{s}]); list "
+                                                "layers in execution order"))
+    return names, sources
+
+
+def _layer_graph(top: Reader, shape, task, dataset, problems):
+    """Build the layers in order, each from the shapes of its inputs; check that the
+    graph has one output, a weighted one, of the right size."""
+    items = top.list("layers")
+    if not items:
+        return [], [], []
+    names, sources = _references(top, items)
+    broken = len(problems)
+    layers: list = []
+    shapes: list = []
+    for index, item in enumerate(items):
+        r = Reader(item, top.item_path("layers", index), problems)
+        r.seen.update(("name", "inputs"))
+        incoming = [shape if s < 0 else (shapes[s] if s < index else None) for s in sources[index]]
+        known = incoming[0] if incoming and all(x is not None for x in incoming) else None
+        if not r.ok:
+            layers.append(None)
+            shapes.append(None)
+            continue
+        kind = r.data.get("type")
+        if kind != "add" and len(incoming) != 1:
+            r.problem("inputs", f"a {kind} layer takes one input, got {len(incoming)}")
+            known = None
+        if kind == "add" and len(incoming) < 2:
+            r.problem("inputs", "an add layer needs at least two inputs")
+            known = None
+        if kind == "add" and known is not None and len(set(incoming)) != 1:
+            r.problem("inputs", f"add inputs must have one shape, got "
+                                f"{', '.join(str(list(x)) for x in incoming)}")
+            known = None
+        layer = _layer(r, known)
+        if isinstance(layer, L.Add):
+            layer = L.Add(len(incoming))
+        layers.append(layer)
+        shapes.append(layer.output_shape(known) if layer is not None and known else None)
+    if len(problems) > broken or None in layers:
+        return layers, sources, names
+    consumed = {s for found in sources for s in found}
+    sinks = [i for i in range(len(layers)) if i not in consumed]
+    if len(sinks) != 1:
+        top.problem("layers", f"must have exactly one output layer (consumed by no other), got "
+                              f"{', '.join(names[i] for i in sinks)}")
+        return layers, sources, names
+    last = sinks[0]
+    if not isinstance(layers[last], L.WEIGHTED_LAYERS) or last != len(layers) - 1:
+        top.problem("layers", f"must end with a dense or convolution layer (the output "
+                              f"layer); layers[{len(layers) - 1}] is not one")
+    out = shapes[last]
+    if task == "classification" and len(out) != 1:
+        top.problem("layers", f"a classification must end with a dense layer (one score "
+                              f"per class), got output shape {list(out)}")
+    if task == "autoencoder" and shape is not None and math.prod(out) != math.prod(shape):
+        top.problem("layers", f"an autoencoder must output as many values as its input "
+                              f"({math.prod(shape)}), got {math.prod(out)}")
+    chain = all(found == [i - 1] for i, found in enumerate(sources))
+    if not chain and dataset not in (None, "none"):
+        top.problem("layers", "branches and add layers are for shape-only workloads "
+                              "(dataset: none): the trainer trains chains")
+    return layers, [tuple(f) for f in sources], names
 
 
 def _levels_or_continuous(r: Reader, key: str, low: int, high: int) -> int | None | str:
@@ -233,32 +365,7 @@ def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
         input_levels = inp.int("levels", minimum=2, maximum=256)
         inp.finish()
 
-    layers: list = []
-    items = top.list("layers")
-    current = shape
-    for index, item in enumerate(items or []):
-        r = Reader(item, top.item_path("layers", index), problems)
-        if not r.ok:
-            layers.append(None)
-            current = None
-            continue
-        layer = _layer(r, current)
-        layers.append(layer)
-        current = layer.output_shape(current) if layer is not None and current else None
-    weighted = [i for i, layer in enumerate(layers) if isinstance(layer, L.WEIGHTED_LAYERS)]
-    if items and None not in layers:
-        if not weighted:
-            top.problem("layers", "needs at least one dense or convolution layer")
-        elif weighted[-1] != len(layers) - 1:
-            top.problem(f"layers", f"must end with a dense or convolution layer (the output "
-                        f"layer); layers[{len(layers) - 1}] is not one")
-        if task == "classification" and current is not None and len(current) != 1:
-            top.problem("layers", f"a classification must end with a dense layer (one score "
-                        f"per class), got output shape {list(current)}")
-        if task == "autoencoder" and current is not None and shape is not None \
-                and math.prod(current) != math.prod(shape):
-            top.problem("layers", f"an autoencoder must output as many values as its input "
-                        f"({math.prod(shape)}), got {math.prod(current)}")
+    layers, sources, names = _layer_graph(top, shape, task, dataset, problems)
 
     disc = top.section("discretization")
     discretization = None
@@ -311,8 +418,8 @@ def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
     top.finish()
     raise_if_problems(source, problems)
     return Workload(name, description, task, None if dataset == "none" else dataset, shape,
-                    input_levels, tuple(layers), discretization, integer, training, realtime,
-                    data, None if source.startswith("<") else source)
+                    input_levels, tuple(layers), tuple(sources), tuple(names), discretization,
+                    integer, training, realtime, data, None if source.startswith("<") else source)
 
 
 def load_workload(name_or_path: str | Path) -> Workload:

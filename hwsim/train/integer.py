@@ -11,7 +11,7 @@ nearest level (exact halves up) found by compares against precomputed bounds.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +46,8 @@ class IntegerModel:
     accumulator_bits: int
     table_entry_bits: int
     output_values: np.ndarray | None  # auto-encoder: output level -> value in [0, 1]
+    # Residual adds of level tensors: level index -> its value scaled by 2^s (shape-only graphs).
+    value_tables: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def accumulator_max(self) -> int:

@@ -58,7 +58,7 @@ from .im2col import (
 __all__ = [
     "Dense", "Conv1D", "Conv2D", "DepthwiseConv2D",
     "MaxPool1D", "AvgPool1D", "MaxPool2D", "AvgPool2D", "Flatten",
-    "Layer", "WEIGHTED_LAYERS",
+    "Add", "Layer", "WEIGHTED_LAYERS",
     "init_params", "forward", "backward", "num_params",
 ]
 
@@ -346,8 +346,35 @@ class Flatten:
         return 0
 
 
+@dataclass(frozen=True)
+class Add:
+    """Element-wise sum of `arity` tensors of one shape (residual connections).
+
+    In the integer network it adds pre-activation sums (a level input first goes
+    through its value table); the trainer trains chains only, so Add appears in
+    shape-only workloads."""
+    arity: int
+
+    def __post_init__(self):
+        if isinstance(self.arity, bool) or not isinstance(self.arity, int) or self.arity < 2:
+            raise ValueError(f"Add: arity must be an integer >= 2, got {self.arity!r}")
+
+    @property
+    def fan_in(self) -> int:
+        return self.arity
+
+    def output_shape(self, input_shape) -> tuple[int, ...]:
+        return tuple(int(s) for s in input_shape)
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {}
+
+    def macs(self, input_shape) -> int:
+        return 0
+
+
 Layer = Union[Dense, Conv1D, Conv2D, DepthwiseConv2D, MaxPool1D, AvgPool1D, MaxPool2D,
-              AvgPool2D, Flatten]
+              AvgPool2D, Flatten, Add]
 WEIGHTED_LAYERS = (Dense, Conv1D, Conv2D, DepthwiseConv2D)
 
 
