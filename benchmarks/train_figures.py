@@ -28,7 +28,7 @@ def configurations(names):
     for name in names:
         default = load_workload(name)
         yield "default", default
-        paper = default.with_overrides(levels=32, clusters=256)
+        paper = default.with_overrides(levels=32, clusters=256, scope="global")
         if paper.discretization != default.discretization:
             yield "paper", paper
         if name == "digits-mlp":
@@ -44,8 +44,8 @@ def check(role: str, workload, m: dict, seconds: float, ratio: float) -> list[st
             misses.append("trains in > 60 s")
         if ratio >= 1 / 3:
             misses.append("weights >= 1/3 of float32")
-    if role in ("default", "paper") and workload.discretization.activation_levels == 32 \
-            and workload.discretization.weight_clusters == 256:
+    d = workload.discretization
+    if (d.activation_levels, d.weight_clusters, d.cluster_scope) == (32, 256, "global"):
         if name == "digits-mlp" and (cont < 0.96 or integer < cont - 0.01):
             misses.append("digits-mlp target")
         if name == "digits-ae" and integer > 1.25 * cont:

@@ -170,7 +170,8 @@ def _integer_model(c: _Checker, doc: dict, workload: Workload) -> IntegerModel |
         c.bad("integer", "accumulator_bits/table_entry_bits differ from provenance.workload")
     levels = workload.discretization.activation_levels
     tables = _tables(c, doc, entry)
-    counts = level_counts(workload.layers, workload.task, workload.input_levels, levels)
+    counts = level_counts(workload.layers, workload.task, workload.input_levels, levels,
+                          workload.activation_flags)
     layers = []
     for i, (layer, (levels_in, levels_out)) in enumerate(zip(workload.layers, counts)):
         path, meta = f"layers[{i}]", doc["layers"][i]

@@ -30,26 +30,8 @@ def level_bits(levels: int) -> int:
 
 
 def activated(workload: Workload) -> list[bool]:
-    """Which layers are followed by the discretized activation: weighted layers and
-    adds, except the output layer (unless it is an auto-encoder's) and layers whose
-    every consumer is an add (the add is activated instead)."""
-    consumers: dict[int, list[int]] = {i: [] for i in range(len(workload.layers))}
-    for i, sources in enumerate(workload.inputs):
-        for s in sources:
-            if s >= 0:
-                consumers[s].append(i)
-    last = len(workload.layers) - 1
-    flags = []
-    for i, layer in enumerate(workload.layers):
-        if not isinstance(layer, (*L.WEIGHTED_LAYERS, L.Add)):
-            flags.append(False)
-        elif i == last:
-            flags.append(workload.task == "autoencoder")
-        else:
-            feeds_adds = consumers[i] and all(isinstance(workload.layers[c], L.Add)
-                                              for c in consumers[i])
-            flags.append(not feeds_adds)
-    return flags
+    """Which layers are followed by a threshold node (Workload.activation_flags)."""
+    return workload.activation_flags
 
 
 def _tensor(shape, kind: str, levels: int | None, accumulator_bits: int) -> dict:

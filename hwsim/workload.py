@@ -63,6 +63,7 @@ class Training:
     cluster_interval_steps: int
     finetune_epochs: int
     seed: int
+    finetune_learning_rate: float
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Workload:
     layers: tuple[L.Layer, ...]
     inputs: tuple[tuple[int, ...], ...]   # per layer: indices of its inputs, -1 the network input
     names: tuple[str, ...]
+    activation_overrides: tuple[bool | None, ...]   # per layer `activation:`; None = the rule
     discretization: Discretization
     integer: IntegerFormat
     training: Training
@@ -103,6 +105,32 @@ class Workload:
         return tuple(shapes)
 
     @property
+    def activation_flags(self) -> list[bool]:
+        """Which layers are followed by the discretized activation (tanhD; tanh in the
+        continuous baseline). Rule: weighted layers and adds are, except the output
+        layer (unless the task is an auto-encoder) and layers whose every consumer is
+        an add (the add is activated instead); a layer's `activation:` overrides it."""
+        consumers: dict[int, list[int]] = {i: [] for i in range(len(self.layers))}
+        for i, sources in enumerate(self.inputs):
+            for s in sources:
+                if s >= 0:
+                    consumers[s].append(i)
+        last = len(self.layers) - 1
+        flags = []
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, (*L.WEIGHTED_LAYERS, L.Add)):
+                flags.append(False)
+            elif self.activation_overrides[i] is not None:
+                flags.append(self.activation_overrides[i])
+            elif i == last:
+                flags.append(self.task == "autoencoder")
+            else:
+                feeds_adds = bool(consumers[i]) and all(
+                    isinstance(self.layers[c], L.Add) for c in consumers[i])
+                flags.append(not feeds_adds)
+        return flags
+
+    @property
     def is_chain(self) -> bool:
         return all(sources == (i - 1,) for i, sources in enumerate(self.inputs))
 
@@ -113,13 +141,16 @@ class Workload:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def with_overrides(self, *, levels: int | str | None = None, clusters: int | str | None = None,
-                       seed: int | None = None) -> "Workload":
-        """The same workload with L, K or the seed replaced (validated like the file)."""
+                       scope: str | None = None, seed: int | None = None) -> "Workload":
+        """The same workload with L, K, the cluster scope or the seed replaced
+        (validated like the file)."""
         data = json.loads(json.dumps(self.data))
         if levels is not None:
             data["discretization"]["activation_levels"] = levels
         if clusters is not None:
             data["discretization"]["weight_clusters"] = clusters
+        if scope is not None:
+            data["discretization"]["cluster_scope"] = scope
         if seed is not None:
             data["training"]["seed"] = seed
         return workload_from_data(data, self.source_file or "<overrides>")
@@ -271,14 +302,19 @@ def _layer_graph(top: Reader, shape, task, dataset, problems):
     graph has one output, a weighted one, of the right size."""
     items = top.list("layers")
     if not items:
-        return [], [], []
+        return [], [], [], []
     names, sources = _references(top, items)
     broken = len(problems)
     layers: list = []
     shapes: list = []
+    overrides: list = []
     for index, item in enumerate(items):
         r = Reader(item, top.item_path("layers", index), problems)
         r.seen.update(("name", "inputs"))
+        overrides.append(r.bool("activation", False) if r.ok else None)
+        if overrides[-1] is not None and r.data.get("type") not in ("dense", "conv1d", "conv2d",
+                                                                      "depthwise_conv2d", "add"):
+            r.problem("activation", "only dense, convolution and add layers have an activation")
         incoming = [shape if s < 0 else (shapes[s] if s < index else None) for s in sources[index]]
         known = incoming[0] if incoming and all(x is not None for x in incoming) else None
         if not r.ok:
@@ -302,13 +338,13 @@ def _layer_graph(top: Reader, shape, task, dataset, problems):
         layers.append(layer)
         shapes.append(layer.output_shape(known) if layer is not None and known else None)
     if len(problems) > broken or None in layers:
-        return layers, sources, names
+        return layers, sources, names, overrides
     consumed = {s for found in sources for s in found}
     sinks = [i for i in range(len(layers)) if i not in consumed]
     if len(sinks) != 1:
         top.problem("layers", f"must have exactly one output layer (consumed by no other), got "
                               f"{', '.join(names[i] for i in sinks)}")
-        return layers, sources, names
+        return layers, sources, names, overrides
     last = sinks[0]
     if not isinstance(layers[last], L.WEIGHTED_LAYERS) or last != len(layers) - 1:
         top.problem("layers", f"must end with a dense or convolution layer (the output "
@@ -320,11 +356,25 @@ def _layer_graph(top: Reader, shape, task, dataset, problems):
     if task == "autoencoder" and shape is not None and math.prod(out) != math.prod(shape):
         top.problem("layers", f"an autoencoder must output as many values as its input "
                               f"({math.prod(shape)}), got {math.prod(out)}")
+    for i, override in enumerate(overrides):
+        users = [j for j, found in enumerate(sources) if i in found]
+        blocking = [names[j] for j in users if not isinstance(layers[j], L.Add)]
+        if override is False and blocking:
+            problems.append(Problem(f"layers[{i}].activation",
+                                    f"false, but {', '.join(blocking)} reads its output, and a "
+                                    "table lookup needs level indices (only an add can take "
+                                    "raw sums)"))
+    if task == "classification" and overrides[last]:
+        problems.append(Problem(f"layers[{last}].activation", "the output layer of a "
+                                "classification has no activation (its sums are the scores)"))
+    if task == "autoencoder" and overrides[last] is False:
+        problems.append(Problem(f"layers[{last}].activation", "the output layer of an "
+                                "auto-encoder needs its activation (its levels map to the outputs)"))
     chain = all(found == [i - 1] for i, found in enumerate(sources))
     if not chain and dataset not in (None, "none"):
         top.problem("layers", "branches and add layers are for shape-only workloads "
                               "(dataset: none): the trainer trains chains")
-    return layers, [tuple(f) for f in sources], names
+    return layers, [tuple(f) for f in sources], names, overrides
 
 
 def _levels_or_continuous(r: Reader, key: str, low: int, high: int) -> int | None | str:
@@ -365,7 +415,7 @@ def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
         input_levels = inp.int("levels", minimum=2, maximum=256)
         inp.finish()
 
-    layers, sources, names = _layer_graph(top, shape, task, dataset, problems)
+    layers, sources, names, overrides = _layer_graph(top, shape, task, dataset, problems)
 
     disc = top.section("discretization")
     discretization = None
@@ -401,7 +451,10 @@ def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
                   tr.number("learning_rate", positive=True),
                   tr.int("cluster_interval_steps", positive=True),
                   tr.int("finetune_epochs", minimum=0), tr.int("seed", minimum=0))
+        finetune_rate = tr.number("finetune_learning_rate", False, positive=True,
+                                  default=values[2])
         tr.finish()
+        values = values + (finetune_rate,)
         if None not in values:
             training = Training(*values)
 
@@ -418,7 +471,8 @@ def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
     top.finish()
     raise_if_problems(source, problems)
     return Workload(name, description, task, None if dataset == "none" else dataset, shape,
-                    input_levels, tuple(layers), tuple(sources), tuple(names), discretization,
+                    input_levels, tuple(layers), tuple(sources), tuple(names),
+                    tuple(overrides), discretization,
                     integer, training, realtime, data, None if source.startswith("<") else source)
 
 

@@ -158,3 +158,108 @@ def test_exponent_without_dot_gets_a_hint(mlp):
     with pytest.raises(SpecError, match=r"training\.learning_rate: must be a number, got string "
                                         r"'3e-3' \(YAML reads this exponent form as text"):
         workload_from_data(mlp)
+
+
+def _residual(**overrides) -> dict:
+    data = {
+        "schema_version": 1, "name": "tiny-res", "description": "residual block",
+        "task": "classification", "dataset": "none",
+        "input": {"shape": [8, 8, 4], "levels": 16},
+        "layers": [
+            {"name": "c1", "type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+            {"name": "c2", "type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+            {"name": "sum", "type": "add", "inputs": ["c2", "c1"]},
+            {"type": "avg_pool2d", "size": 8},
+            {"type": "flatten"},
+            {"type": "dense", "units": 3},
+        ],
+        "discretization": {"activation_levels": 8, "weight_clusters": 16},
+        "integer": {"accumulator_bits": 32, "table_entry_bits": 16},
+        "training": {"epochs": 1, "finetune_epochs": 1, "batch_size": 8, "learning_rate": 0.01,
+                     "cluster_interval_steps": 10, "seed": 0},
+        "realtime": {"frame_period_ms": 10, "deadline_ms": 10},
+    }
+    data.update(overrides)
+    return data
+
+
+def test_residual_workload():
+    w = workload_from_data(_residual())
+    assert not w.is_chain
+    assert w.inputs[2] == (1, 0)
+    assert isinstance(w.layers[2], L.Add) and w.layers[2].arity == 2
+    assert w.names[:3] == ("c1", "c2", "sum")
+    assert w.output_shape == (3,)
+
+
+def test_dangling_reference():
+    data = _residual()
+    data["layers"][2]["inputs"] = ["c2", "c9"]
+    with pytest.raises(SpecError, match=r"layers\[2\]\.inputs\[1\]: names no layer: 'c9' "
+                                        r"\(dangling reference from 'sum'\)"):
+        workload_from_data(data)
+
+
+def test_cycle_names_the_layers():
+    data = _residual()
+    data["layers"][0]["inputs"] = ["sum"]
+    with pytest.raises(SpecError, match=r"layers: the layers form a cycle: .*c1.*c2.*sum"):
+        workload_from_data(data)
+
+
+def test_later_reference():
+    data = _residual()
+    data["layers"][1]["inputs"] = ["sum2"]
+    data["layers"].insert(3, {"name": "sum2", "type": "flatten", "inputs": ["c1"]})
+    with pytest.raises(SpecError, match=r"'sum2' comes later"):
+        workload_from_data(data)
+
+
+def test_add_shapes_must_agree():
+    data = _residual()
+    data["layers"][1]["filters"] = 5
+    with pytest.raises(SpecError, match=r"layers\[2\]\.inputs: add inputs must have one shape"):
+        workload_from_data(data)
+
+
+def test_branches_are_shape_only():
+    data = _residual(dataset="digits")
+    with pytest.raises(SpecError, match=r"branches and add layers are for shape-only workloads"):
+        workload_from_data(data)
+
+
+def test_single_output_layer():
+    data = _residual()
+    data["layers"].insert(3, {"name": "dead", "type": "max_pool2d", "size": 2, "inputs": ["c1"]})
+    data["layers"][4]["inputs"] = ["sum"]
+    with pytest.raises(SpecError, match=r"must have exactly one output layer"):
+        workload_from_data(data)
+
+
+def test_activation_override_on_an_add_input():
+    data = _residual()
+    data["layers"][1]["activation"] = True        # c2 feeds the add as levels
+    flags = workload_from_data(data).activation_flags
+    assert flags[:3] == [True, True, True]
+    assert workload_from_data(_residual()).activation_flags[:3] == [True, False, True]
+
+
+def test_activation_false_needs_an_add_consumer():
+    data = _residual()
+    data["layers"][0]["activation"] = False       # c1 feeds c2, a table lookup
+    with pytest.raises(SpecError, match=r"layers\[0\]\.activation: false, but c2 reads its output"):
+        workload_from_data(data)
+
+
+def test_activation_only_on_weighted_layers_and_adds():
+    data = _residual()
+    data["layers"][3]["activation"] = True
+    with pytest.raises(SpecError, match=r"layers\[3\]\.activation: only dense, convolution and add"):
+        workload_from_data(data)
+
+
+def test_classification_output_has_no_activation(mlp):
+    mlp["layers"][-1]["activation"] = True
+    with pytest.raises(SpecError, match=r"layers\[2\]\.activation: the output layer of a "
+                                        r"classification has no activation"):
+        workload_from_data(mlp)

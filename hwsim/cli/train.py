@@ -52,6 +52,8 @@ def add_parser(subparsers) -> None:
                         help="activation levels (2..256 or 'continuous'); default: the workload's")
     parser.add_argument("--clusters", type=_count_or_continuous(2, 4096), metavar="K",
                         help="unique weights (2..4096 or 'continuous'); default: the workload's")
+    parser.add_argument("--scope", choices=("global", "per_layer"),
+                        help="weight clustering scope; default: the workload's")
     parser.add_argument("--seed", type=_seed, metavar="S", help="training seed")
     parser.add_argument("--init-from", metavar="ARTIFACT",
                         help="start from this artifact's continuous weights instead of training "
@@ -71,7 +73,8 @@ def default_out(workload) -> str:
 
 def run(args: argparse.Namespace) -> int:
     workload = load_workload(args.workload).with_overrides(levels=args.levels,
-                                                           clusters=args.clusters, seed=args.seed)
+                                                           clusters=args.clusters, scope=args.scope,
+                                                           seed=args.seed)
     init_params, init_sha = None, None
     if args.init_from:
         source = load_artifact(args.init_from)

@@ -11,7 +11,7 @@ from hwsim.train import activations as act
 from hwsim.train import layers as L
 from hwsim.train.integer import IntegerLayer, IntegerModel
 from hwsim.train.loop import Clustering
-from hwsim.train.network import hidden_flags, input_values
+from hwsim.train.network import default_flags, input_values
 
 MAX_SCALE_BITS = 40
 
@@ -119,20 +119,22 @@ def avg_pool_bounds(window: int, levels: int) -> np.ndarray:
     return -((-(2 * k - 1) * window) // 2)
 
 
-def level_counts(layers, task: str, input_levels: int, levels: int) -> list[tuple[int, int]]:
-    """(levels_in, levels_out) of every layer's indices; 0 means raw integer sums."""
-    hidden = hidden_flags(layers)
+def level_counts(layers, task: str, input_levels: int, levels: int, flags=None
+                 ) -> list[tuple[int, int]]:
+    """(levels_in, levels_out) of every layer's indices in a chain; 0 means raw sums.
+    flags: Workload.activation_flags (default: the chain rule)."""
+    flags = default_flags(layers, task) if flags is None else flags
     counts, now = [], input_levels
     for i, layer in enumerate(layers):
         before = now
         if isinstance(layer, L.WEIGHTED_LAYERS):
-            now = levels if hidden[i] or task == "autoencoder" else 0
+            now = levels if flags[i] else 0
         counts.append((before, now))
     return counts
 
 
 def export_integer(layers, clustering: Clustering, *, task: str, input_shape, input_levels: int,
-                   levels: int, accumulator_bits: int, table_entry_bits: int):
+                   levels: int, accumulator_bits: int, table_entry_bits: int, flags=None):
     """The deployed network and the scale choice."""
     plans, float_tables, _ = plan_tables(layers, clustering, input_levels, levels)
     scale = choose_scale(float_tables, plans, clustering, accumulator_bits, table_entry_bits)
@@ -140,7 +142,7 @@ def export_integer(layers, clustering: Clustering, *, task: str, input_shape, in
     plan_of = {p.index: p for p in plans}
     out_layers = []
     for i, (layer, (levels_in, levels_out)) in enumerate(
-            zip(layers, level_counts(layers, task, input_levels, levels))):
+            zip(layers, level_counts(layers, task, input_levels, levels, flags))):
         if i in plan_of:
             plan = plan_of[i]
             w, b = clustering.indices[i]["w"], clustering.indices[i]["b"]

@@ -62,8 +62,8 @@ def apply_clustering(params, clustering: Clustering) -> None:
             params[i][key][...] = codebook[index]
 
 
-def loss_and_grad(layers, params, x, y, mode: Mode, task: str):
-    out, tape = forward(layers, params, x, mode, task)
+def loss_and_grad(layers, params, x, y, mode: Mode, task: str, flags=None):
+    out, tape = forward(layers, params, x, mode, task, flags)
     if task == "classification":
         loss, d_out = softmax_cross_entropy(out, y)
     else:
@@ -74,7 +74,7 @@ def loss_and_grad(layers, params, x, y, mode: Mode, task: str):
 def train(layers, x, y, *, task: str, mode: Mode, epochs: int, batch_size: int,
           learning_rate: float, seed: int, params=None, clusters: int | None = None,
           cluster_scope: str = "global", cluster_interval_steps: int = 200,
-          phase: str = "train", progress: Progress | None = None):
+          phase: str = "train", progress: Progress | None = None, flags=None):
     """Train and return (params, clustering or None). With `clusters`, weights are
     clustered at the start, every `cluster_interval_steps` steps and at the end, so
     the result has exactly the clustered values (as many as the data allows, <= K)."""
@@ -96,8 +96,11 @@ def train(layers, x, y, *, task: str, mode: Mode, epochs: int, batch_size: int,
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
             batch = order[start:start + batch_size]
-            loss, grads = loss_and_grad(layers, params, x[batch], y[batch], mode, task)
-            params, state = adam_step(params, grads, state, config)
+            loss, grads = loss_and_grad(layers, params, x[batch], y[batch], mode, task, flags)
+            # With clustering the learning rate decays linearly to a tenth, so the
+            # last clustering step moves the weights least.
+            rate = learning_rate * (1.0 - 0.9 * step / max(1, total)) if clusters else learning_rate
+            params, state = adam_step(params, grads, state, config, lr=rate)
             step += 1
             if clusters is not None and (step % cluster_interval_steps == 0 or step == total):
                 clustering = cluster_params(layers, params, clusters, cluster_scope)

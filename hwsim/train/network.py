@@ -59,10 +59,18 @@ def init_network(layers, rng: np.random.Generator) -> list[dict[str, np.ndarray]
     return [L.init_params(layer, rng) for layer in layers]
 
 
-def forward(layers, params, x: np.ndarray, mode: Mode, task: str):
-    """Returns (output, tape). Output: logits (classification) or values in [0, 1]
-    (auto-encoder). tape holds what backward needs."""
+def default_flags(layers, task: str) -> list[bool]:
+    """The chain rule: every hidden weighted layer, and an auto-encoder's output layer."""
     hidden = hidden_flags(layers)
+    return [hidden[i] or (task == "autoencoder" and isinstance(layer, L.WEIGHTED_LAYERS))
+            for i, layer in enumerate(layers)]
+
+
+def forward(layers, params, x: np.ndarray, mode: Mode, task: str, flags=None):
+    """Returns (output, tape). Output: logits (classification) or values in [0, 1]
+    (auto-encoder). tape holds what backward needs. flags: which layers are followed
+    by the activation (Workload.activation_flags; default: the chain rule)."""
+    flags = default_flags(layers, task) if flags is None else flags
     tape = []
     if mode.input_levels is not None:
         index = quantize_input(x, mode.input_levels)
@@ -82,7 +90,7 @@ def forward(layers, params, x: np.ndarray, mode: Mode, task: str):
             index, _ = L.forward(layer, {}, index)
         elif isinstance(layer, L.Flatten) and index is not None:
             index = index.reshape(index.shape[0], -1)
-        if hidden[i] or (task == "autoencoder" and isinstance(layer, L.WEIGHTED_LAYERS)):
+        if flags[i]:
             if mode.discrete:
                 z, index, entry["act"] = act.tanhd_forward(z, mode.levels)
                 level_set = act.level_values(mode.levels)

@@ -47,9 +47,9 @@ def dataset_for(workload: Workload) -> Dataset:
     return data
 
 
-def predict(layers, params, x, mode: Mode, task: str) -> np.ndarray:
+def predict(layers, params, x, mode: Mode, task: str, flags=None) -> np.ndarray:
     """Float forward in batches: logits or auto-encoder outputs."""
-    outs = [forward(layers, params, x[i:i + EVAL_BATCH], mode, task)[0]
+    outs = [forward(layers, params, x[i:i + EVAL_BATCH], mode, task, flags)[0]
             for i in range(0, len(x), EVAL_BATCH)]
     return np.concatenate(outs)
 
@@ -77,10 +77,12 @@ def run_training(workload: Workload, *, init_params: list | None = None,
     x_train, y_train = np.asarray(data.x_train, np.float64), data.y_train
     x_test, y_test = np.asarray(data.x_test, np.float64), data.y_test
     continuous = Mode(None, None)
-    common = dict(task=task, batch_size=t.batch_size, learning_rate=t.learning_rate)
+    flags = workload.activation_flags
+    common = dict(task=task, batch_size=t.batch_size, flags=flags)
     if init_params is None:
         base, _ = train(layers, x_train, y_train, mode=continuous, epochs=t.epochs,
-                        seed=t.seed, phase="continuous", progress=progress, **common)
+                        seed=t.seed, phase="continuous", progress=progress,
+                        learning_rate=t.learning_rate, **common)
     else:
         expected = [layer.param_shapes() for layer in layers]
         if not _same_shapes([{k: np.empty(s) for k, s in e.items()} for e in expected], init_params):
@@ -89,7 +91,7 @@ def run_training(workload: Workload, *, init_params: list | None = None,
         base = [{k: np.array(v, dtype=np.float64) for k, v in p.items()} for p in init_params]
     metric = "accuracy" if task == "classification" else "mse"
     metrics = {"metric": metric,
-               "continuous": score(task, predict(layers, base, x_test, continuous, task),
+               "continuous": score(task, predict(layers, base, x_test, continuous, task, flags),
                                    x_test, y_test)}
     if d.activation_levels is None and d.weight_clusters is None:
         return TrainResult(workload, base, None, None, None, None, metrics)
@@ -99,8 +101,9 @@ def run_training(workload: Workload, *, init_params: list | None = None,
                               seed=t.seed + 1, params=base, clusters=d.weight_clusters,
                               cluster_scope=d.cluster_scope,
                               cluster_interval_steps=t.cluster_interval_steps,
-                              phase="discretized", progress=progress, **common)
-    simulated = predict(layers, tuned, x_test, mode, task)
+                              phase="discretized", progress=progress,
+                              learning_rate=t.finetune_learning_rate, **common)
+    simulated = predict(layers, tuned, x_test, mode, task, flags)
     metrics["discretized"] = score(task, simulated, x_test, y_test)
     if clustering is not None:
         metrics["unique_weights"] = {name: int(len(c)) for name, c in clustering.codebooks.items()}
@@ -111,7 +114,8 @@ def run_training(workload: Workload, *, init_params: list | None = None,
                                   input_levels=workload.input_levels,
                                   levels=d.activation_levels,
                                   accumulator_bits=workload.integer.accumulator_bits,
-                                  table_entry_bits=workload.integer.table_entry_bits)
+                                  table_entry_bits=workload.integer.table_entry_bits,
+                                  flags=flags)
     trace = integer_forward(model, quantize_input(x_test, workload.input_levels))
     if task == "classification":
         metrics["integer"] = float(np.mean(trace.outputs == y_test))

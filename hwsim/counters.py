@@ -1,0 +1,106 @@
+"""What the executor counts: the actions of the deployed integer network, per node.
+
+Every count is an exact number of operations the executor performed, taken from
+the sizes of the arrays it gathered, added, compared and stored (never from a
+formula over the layer's geometry). The counters describe a plain
+output-stationary kernel on a device: for each output unit, load the bias entry,
+then for each of its connections load the activation, the weight index and the
+table entry and add it; store the result. Address arithmetic (base + offset,
+shifts, loop counters) is not counted: the cost model prices it per load.
+
+Counters (see docs/graph.md for the per-op table):
+
+- ``index_loads``       weight and bias column indices (one per connection, one per unit)
+- ``table_loads``       product-table and value-table entries
+- ``activation_loads``  elements of an input tensor (level indices or integer sums)
+- ``threshold_loads``   thresholds and average-pool bounds read by a binary search
+- ``loads_sram`` / ``loads_flash``   every load above, by the memory it reads
+- ``loads_8bit`` / ``loads_16bit`` / ``loads_32bit``   every load above, by its width
+- ``adds``              integer additions of data (accumulations, pool window sums)
+- ``compares``          integer compares (binary-search steps, argmax)
+- ``branches``          conditional updates that follow a compare (one per compare)
+- ``max_ops``           integer max of two values (max pools)
+- ``stores``            elements written to an output tensor
+- ``multiplies``, ``float_ops``   always 0 for the lut style: nothing in the
+  executor multiplies or touches a float, and tests/test_execute.py proves it
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from hwsim.errors import HwsimError
+
+MEMORIES = ("sram", "flash")
+LOAD_KINDS = ("index_loads", "table_loads", "activation_loads", "threshold_loads")
+
+
+@dataclass(frozen=True)
+class Counts:
+    index_loads: int = 0
+    table_loads: int = 0
+    activation_loads: int = 0
+    threshold_loads: int = 0
+    loads_sram: int = 0
+    loads_flash: int = 0
+    loads_8bit: int = 0
+    loads_16bit: int = 0
+    loads_32bit: int = 0
+    adds: int = 0
+    compares: int = 0
+    branches: int = 0
+    max_ops: int = 0
+    stores: int = 0
+    multiplies: int = 0
+    float_ops: int = 0
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                         for f in fields(self)})
+
+    @property
+    def loads(self) -> int:
+        return self.loads_sram + self.loads_flash
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def per_inference(self, batch: int) -> "Counts":
+        """These counts (over a batch) for one inference; every action is per sample,
+        so each total divides exactly."""
+        if any(getattr(self, f.name) % batch for f in fields(self)):
+            raise HwsimError(f"counts {self.as_dict()} do not divide by the batch {batch}")
+        return Counts(**{f.name: getattr(self, f.name) // batch for f in fields(self)})
+
+
+def total(counts) -> Counts:
+    result = Counts()
+    for c in counts:
+        result = result + c
+    return result
+
+
+def load(kind: str, count: int, memory: str, bits: int) -> Counts:
+    """`count` loads of one kind from one memory, each `bits` wide."""
+    return Counts(**{kind: count, f"loads_{memory}": count, f"loads_{bits}bit": count})
+
+
+def storage_bits(bits: int) -> int:
+    """Width of the load that fetches a `bits`-wide value: 8, 16 or 32."""
+    if bits <= 8:
+        return 8
+    return 16 if bits <= 16 else 32
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where each kind of data lives: "flash" or "sram"."""
+    tables: str = "flash"        # product tables, value tables
+    weights: str = "flash"       # weight and bias indices
+    thresholds: str = "flash"    # thresholds, average-pool bounds
+    activations: str = "sram"    # every tensor between nodes
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value not in MEMORIES:
+                raise HwsimError(f"placement.{f.name} must be 'sram' or 'flash', got {value!r}")
