@@ -23,7 +23,7 @@ from pathlib import Path
 from hwsim.device import load_device
 from hwsim.errors import HwsimError
 from hwsim.graph import graph_from_workload
-from hwsim.schedule import ScheduleOptions, _plan, simulate
+from hwsim.schedule import ScheduleOptions, make_plan, simulate
 from hwsim.schedule_model import run
 from hwsim.workload import load_workload
 
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     options = ScheduleOptions(frames=args.frames)
     kwargs = dict(node_dma_bytes=dma_bytes, buffer_bytes=buffers, options=options)
 
-    plan, _ = _plan(graph, device, workload.realtime, cycles, None, dma_bytes, buffers, options)
+    plan, _ = make_plan(graph, device, workload.realtime, cycles, **kwargs)
     simpy_ms = median_ms(lambda: run(plan), args.repeats)
     simpy_every_ms = median_ms(lambda: run(plan, reuse_frames=False), args.repeats)
     whole_ms = median_ms(lambda: simulate(graph, device, workload.realtime, cycles, **kwargs),

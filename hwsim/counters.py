@@ -54,22 +54,24 @@ class Counts:
     float_ops: int = 0
 
     def __add__(self, other: "Counts") -> "Counts":
-        return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name)
-                         for f in fields(self)})
+        return Counts(*[getattr(self, n) + getattr(other, n) for n in COUNTERS])
 
     @property
     def loads(self) -> int:
         return self.loads_sram + self.loads_flash
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in COUNTERS}
 
     def per_inference(self, batch: int) -> "Counts":
         """These counts (over a batch) for one inference; every action is per sample,
         so each total divides exactly."""
-        if any(getattr(self, f.name) % batch for f in fields(self)):
+        if any(getattr(self, name) % batch for name in COUNTERS):
             raise HwsimError(f"counts {self.as_dict()} do not divide by the batch {batch}")
-        return Counts(**{f.name: getattr(self, f.name) // batch for f in fields(self)})
+        return Counts(*[getattr(self, name) // batch for name in COUNTERS])
+
+
+COUNTERS = tuple(f.name for f in fields(Counts))
 
 
 def total(counts) -> Counts:

@@ -61,28 +61,35 @@ def _finish_sums(node: str, sums: np.ndarray, mask, overflow: str, bits: int, va
 
 
 def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, Counts]:
-    """Number of sorted values <= each element: ceil(log2(levels)) compare-and-branch
-    steps over the padded array, vectorised over every element."""
+    """Number of sorted values <= each element: ceil(log2(levels)) steps of one
+    threshold load, one compare and a conditional step up, vectorised over every
+    element (branch-free here: the step is the compare's bit shifted into place)."""
+    padded = s.padded32 if values.dtype == np.int32 else s.padded
+    searched = 0
     level = np.zeros(values.shape, dtype=np.intp)
-    counts = Counts()
-    for step in s.steps:
-        cand = _see(probe, node, "search.candidate", level + step)
-        bound = _see(probe, node, "search.bound", np.take(s.padded, cand))
-        reached = _see(probe, node, "search.reached", values >= bound)
-        level = _see(probe, node, "search.level", np.where(reached, cand, level))
-        counts = counts + load("threshold_loads", bound.size, s.memory, s.bits) + Counts(
-            compares=reached.size, branches=reached.size)
-    return level, counts
+    bound = np.empty(values.shape, dtype=padded.dtype)
+    reached = np.empty(values.shape, dtype=bool)
+    step_up = np.empty(values.shape, dtype=np.uint8)
+    for shift in s.shifts:
+        np.take(padded[1 << shift:], level, out=bound, mode="clip")   # padded[level + step]
+        np.greater_equal(values, _see(probe, node, "search.bound", bound), out=reached)
+        np.left_shift(_see(probe, node, "search.reached", reached).view(np.uint8), shift,
+                      out=step_up)
+        np.add(level, _see(probe, node, "search.step", step_up), out=level)
+        _see(probe, node, "search.level", level)
+        searched += reached.size
+    return level, (load("threshold_loads", searched, s.memory, s.bits)
+                   + Counts(compares=searched, branches=searched))
 
 
 def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
+    """Sums of one batch chunk, the number of connections added, and (checked path)
+    the mask of sums that left the range at some partial."""
     plan, node = step.plan, step.node
-    place = plan.placement
     acc = np.empty((len(part),) + plan.output_shape, dtype=plan.acc_dtype)
     acc[...] = plan.bias
-    counts = (load("index_loads", acc.size, place.weights, plan.index_bits)
-              + load("table_loads", acc.size, place.tables, plan.table_bits))
     mask = None if plan.safe else np.zeros(acc.shape, dtype=bool)
+    added = 0
     for group in plan.groups:
         taps = _see(probe, node, "taps", part[group.input_index])
         if plan.mode == "depthwise":
@@ -94,10 +101,7 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
             index = np.moveaxis(taps, -1, 0)[..., None] + group.offsets
             entries = np.take(plan.columns, _see(probe, node, "index", index))
         _see(probe, node, "entries", entries)
-        n = entries.size
-        counts = (counts + load("activation_loads", n, place.activations, plan.activation_bits)
-                  + load("index_loads", n, place.weights, plan.index_bits)
-                  + load("table_loads", n, place.tables, plan.table_bits) + Counts(adds=n))
+        added += entries.size
         out = group.output_index
         if plan.safe:
             if plan.mode == "depthwise":
@@ -117,24 +121,24 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
         if overflow == "saturate":
             last = np.clip(last, plan.acc_range[0], plan.acc_range[1])
         acc[out] = last
-    return _see(probe, node, "sums", acc), counts, mask
+    return _see(probe, node, "sums", acc), added, mask
 
 
 def run_lut(step, inputs, overflow: str, probe):
     plan = step.plan
+    place = plan.placement
     a = inputs[0]
-    sums = np.empty((len(a),) + plan.output_shape, dtype=plan.acc_dtype)
-    mask = None if plan.safe else np.zeros(sums.shape, dtype=bool)
-    counts = Counts()
-    for start in range(0, len(a), plan.batch_rows):
-        rows = slice(start, start + plan.batch_rows)
-        acc, c, chunk_mask = _lut_chunk(step, a[rows], overflow, probe)
-        sums[rows] = acc
-        if mask is not None:
-            mask[rows] = chunk_mask
-        counts = counts + c
+    chunks = [_lut_chunk(step, a[start:start + plan.batch_rows], overflow, probe)
+              for start in range(0, len(a), plan.batch_rows)]
+    sums = chunks[0][0] if len(chunks) == 1 else np.concatenate([c[0] for c in chunks])
+    mask = None if plan.safe else np.concatenate([c[2] for c in chunks])
+    added = sum(c[1] for c in chunks)
     sums, saturated = _finish_sums(step.node, sums, mask, overflow, plan.acc_bits, plan.acc_range)
-    counts = counts + Counts(stores=sums.size)
+    units = sums.size      # one bias index and one bias entry per unit, one store
+    counts = (load("index_loads", units + added, place.weights, plan.index_bits)
+              + load("table_loads", units + added, place.tables, plan.table_bits)
+              + load("activation_loads", added, place.activations, plan.activation_bits)
+              + Counts(adds=added, stores=units))
     return sums, counts, saturated
 
 
@@ -147,27 +151,32 @@ def run_threshold(step, inputs, overflow: str, probe):
     return level, counts, 0
 
 
-def _window(step, a: np.ndarray, probe, combine, counter: str):
+def _window(step, a: np.ndarray, probe, combine):
+    """Combine the window taps of a pool: (result, values loaded, combines done)."""
     plan = step.plan
     out = _see(probe, step.node, "window", a[plan.taps[0]])
-    counts = load("activation_loads", out.size, plan.placement.activations, 8)
+    loaded, combined = out.size, 0
     for tap in plan.taps[1:]:
         value = a[tap]
         out = _see(probe, step.node, "window", combine(out, value))
-        counts = (counts + load("activation_loads", value.size, plan.placement.activations, 8)
-                  + Counts(**{counter: out.size}))
-    return (out.copy() if len(plan.taps) == 1 else out), counts
+        loaded += value.size
+        combined += out.size
+    return (out.copy() if len(plan.taps) == 1 else out), loaded, combined
 
 
 def run_max_pool(step, inputs, overflow: str, probe):
-    out, counts = _window(step, inputs[0], probe, np.maximum, "max_ops")
-    return out, counts + Counts(stores=out.size), 0
+    out, loaded, combined = _window(step, inputs[0], probe, np.maximum)
+    counts = (load("activation_loads", loaded, step.plan.placement.activations, 8)
+              + Counts(max_ops=combined, stores=out.size))
+    return out, counts, 0
 
 
 def run_avg_pool(step, inputs, overflow: str, probe):
-    total, counts = _window(step, inputs[0], probe, np.add, "adds")
-    level, more = search(total, step.plan.search, step.node, probe)
-    return level, counts + more + Counts(stores=level.size), 0
+    total_, loaded, combined = _window(step, inputs[0], probe, np.add)
+    level, counts = search(total_, step.plan.search, step.node, probe)
+    counts = (counts + load("activation_loads", loaded, step.plan.placement.activations, 8)
+              + Counts(adds=combined, stores=level.size))
+    return level, counts, 0
 
 
 def run_add(step, inputs, overflow: str, probe):

@@ -29,15 +29,17 @@ from hwsim.train.im2col import output_length, same_padding
 COLUMN_TABLE_MAX_ENTRIES = 1 << 22   # per node; larger: gather the table directly
 CHUNK_ELEMENTS = 1 << 22             # gathered entries per batch chunk (peak memory)
 DENSE_GROUP = 16                     # inputs per checkpoint of a dense layer's checked path
-SENTINEL = 1 << 62                   # beyond any sum: pads threshold arrays to 2^steps
+SENTINEL = 1 << 62                   # beyond any sum: pads search arrays to 2^steps
 
 
 @dataclass(frozen=True)
 class Search:
-    """A branchless binary search for the number of sorted values <= x:
-    level = 0; for step in steps: cand = level + step; if x >= padded[cand]: level = cand."""
-    padded: np.ndarray                # int64, padded[k] = values[k - 1], SENTINEL beyond
-    steps: tuple[int, ...]            # 2^(n-1), ..., 2, 1 with n = ceil(log2(len + 1))
+    """A binary search for the number of sorted values <= x, in n = ceil(log2(len + 1))
+    steps: level = 0; for step in 2^(n-1), ..., 2, 1: if x >= padded[level + step]:
+    level += step."""
+    padded: np.ndarray                # int64, padded[k] = values[k - 1], sentinels beyond
+    padded32: np.ndarray              # the same in int32, for int32 sums
+    shifts: tuple[int, ...]           # n-1, ..., 1, 0 (step = 1 << shift)
     bits: int                         # load width of one value
     memory: str
 
@@ -123,7 +125,9 @@ def make_search(values: np.ndarray, bits: int, memory: str) -> Search:
     padded = np.full(1 << n, SENTINEL, dtype=np.int64)
     padded[0] = -SENTINEL
     padded[1:len(values) + 1] = values
-    return Search(padded, tuple(1 << k for k in reversed(range(n))), bits, memory)
+    info = np.iinfo(np.int32)
+    padded32 = np.clip(padded, info.min, info.max).astype(np.int32)
+    return Search(padded, padded32, tuple(reversed(range(n))), bits, memory)
 
 
 def _tap_range(n: int, kernel: int, stride: int, padding: str, tap: int):
@@ -176,7 +180,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
     acc_bits = g.graph["accumulator_bits"]
     lo, hi = signed_range(acc_bits)
     bound = _static_bound(table, w, b)
-    safe = bound <= hi
+    safe = bound < hi        # strict: int32 sums then stay below the int32 sentinel
     acc_dtype = np.int32 if safe else np.int64
     entry_dtype = _narrow(table) if safe else np.int64
     in_shape, out_shape = tuple(a["input_shape"]), tuple(a["output_shape"])

@@ -132,8 +132,8 @@ class MemoryReport:
     param_lines: tuple[MemoryLine, ...]
     reserved_sram_bytes: int
     reserved_flash_bytes: int
-    sram_bytes: int                              # the device's
-    flash_bytes_available: int                   # the device's flash
+    device_sram_bytes: int                       # the device's SRAM
+    device_flash_bytes: int                      # the device's flash
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -168,11 +168,11 @@ class MemoryReport:
     @property
     def ram_margin_bytes(self) -> int:
         """Device SRAM minus what is needed (negative: short by that much)."""
-        return self.sram_bytes - self.ram_bytes
+        return self.device_sram_bytes - self.ram_bytes
 
     @property
     def flash_margin_bytes(self) -> int:
-        return self.flash_bytes_available - self.flash_bytes
+        return self.device_flash_bytes - self.flash_bytes
 
     @property
     def fits_ram(self) -> bool:
@@ -423,7 +423,7 @@ def plan_memory(g: nx.DiGraph, device: Device, style: str,
         activation_plan=activation_plan, ram_lines=tuple(ram), flash_lines=tuple(flash),
         parameter_bytes=sum(p.bytes for p in params), param_lines=params,
         reserved_sram_bytes=mem.reserved_sram_bytes, reserved_flash_bytes=mem.reserved_flash_bytes,
-        sram_bytes=mem.sram_bytes, flash_bytes_available=mem.flash_bytes, notes=tuple(notes))
+        device_sram_bytes=mem.sram_bytes, device_flash_bytes=mem.flash_bytes, notes=tuple(notes))
 
 
 def memory_timeline(g: nx.DiGraph, report: MemoryReport) -> list[tuple[str, int]]:

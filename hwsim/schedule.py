@@ -32,7 +32,7 @@ from hwsim.schedule_model import COMPUTE, COPY, DMA, FirmwareLoad, Plan, Trace, 
 from hwsim.workload import Realtime
 
 __all__ = ["ScheduleOptions", "ScheduleEvent", "FrameRecord", "ScheduleResult", "simulate",
-           "timeline_rows", "write_timeline", "copy_cycles_per_byte"]
+           "timeline_rows", "write_timeline", "copy_cycles_per_byte", "make_plan"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class ScheduleOptions:
             problems.append(f"firmware_share must be a number from 0 up to (not including) 1, "
                             f"got {self.firmware_share!r}")
         if not _is_number(self.firmware_slice_ms) or not self.firmware_slice_ms > 0:
-            problems.append(f"firmware_slice_ms must be a number > 0, got {self.firmware_slice_ms!r}")
+            problems.append(f"firmware_slice_ms must be a number > 0, "
+                            f"got {self.firmware_slice_ms!r}")
         if not _is_int(self.dma_buffers) or self.dma_buffers < 1:
             problems.append(f"dma_buffers must be an integer >= 1, got {self.dma_buffers!r}")
         if problems:
@@ -216,9 +217,14 @@ def _check_mapping(name: str, mapping, nodes: set[str], problems: list[str], *,
         problems.append(f"{name} values must be {kind}, got {', '.join(bad)}")
 
 
-def _plan(graph: nx.DiGraph, device: Device, realtime: Realtime | None, node_cycles,
-          node_energy_pj, node_dma_bytes, buffer_bytes, options: ScheduleOptions):
-    """Check every input (all problems in one HwsimError) and build the model's Plan."""
+def make_plan(graph: nx.DiGraph, device: Device, realtime: Realtime | None,
+              node_cycles: Mapping[str, int], *,
+              node_energy_pj: Mapping[str, float] | None = None,
+              node_dma_bytes: Mapping[str, int] | None = None,
+              buffer_bytes: Mapping[str, int] | None = None,
+              options: ScheduleOptions = ScheduleOptions()) -> tuple[Plan, int]:
+    """Check every input of `simulate` (all problems in one HwsimError); the simpy
+    model's Plan and the deadline in cycles."""
     problems: list[str] = []
     try:
         order = execution_order(graph)
@@ -230,6 +236,8 @@ def _plan(graph: nx.DiGraph, device: Device, realtime: Realtime | None, node_cyc
     if not order:
         problems.append("the graph has no nodes")
     nodes = set(order)
+    if node_cycles is None:
+        problems.append("node_cycles is missing: every node needs its compute cycles")
     _check_mapping("node_cycles", node_cycles, nodes, problems, integer=True, required=True)
     _check_mapping("node_energy_pj", node_energy_pj, nodes, problems, integer=False,
                    required=True)
@@ -364,8 +372,9 @@ def simulate(graph: nx.DiGraph, device: Device, realtime: Realtime, node_cycles:
     (None: active_pj_per_cycle x node_cycles). node_dma_bytes: bytes of weights or
     tables to move before a node runs (DMA, or the core copies them). buffer_bytes:
     a node's output buffer, for memory over time (missing nodes: 0)."""
-    plan, deadline = _plan(graph, device, realtime, node_cycles, node_energy_pj,
-                           node_dma_bytes, buffer_bytes, options)
+    plan, deadline = make_plan(graph, device, realtime, node_cycles,
+                               node_energy_pj=node_energy_pj, node_dma_bytes=node_dma_bytes,
+                               buffer_bytes=buffer_bytes, options=options)
     trace = run(plan)
     clock_hz = device.core.clock_hz
     events = _events(trace)

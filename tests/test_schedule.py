@@ -15,8 +15,8 @@ import pytest
 from hwsim.device import Battery, Dma, Energy, device_from_data
 from hwsim.errors import HwsimError
 from hwsim.graph import graph_from_workload
-from hwsim.schedule import (ScheduleOptions, copy_cycles_per_byte, simulate, timeline_rows,
-                            write_timeline)
+from hwsim.schedule import (ScheduleOptions, copy_cycles_per_byte, make_plan, simulate,
+                            timeline_rows, write_timeline)
 from hwsim.schedule_model import FirmwareLoad, run
 from hwsim.workload import Realtime, load_workload
 
@@ -263,12 +263,11 @@ def test_replayed_frames_match_simulated_frames(device):
     # so frames start at many phases; reuse must not change a single event.
     g = graph_from_workload(load_workload("ic-resnet8"))
     chip = replace(with_dma(device, 4), core=replace(device.core, clock_hz=10_000_000))
-    from hwsim.schedule import _plan
     cycles = {n: c // 100 for n, c in cost_of(g).items()}
-    plan, _ = _plan(g, chip, every_ms(0.7), cycles, None,
-                    {n: a.get("params", 0) for n, a in g.nodes(data=True)}, None,
-                    ScheduleOptions(frames=12, cores=3, firmware_share=0.2,
-                                    firmware_slice_ms=0.3))
+    plan, _ = make_plan(g, chip, every_ms(0.7), cycles,
+                        node_dma_bytes={n: a.get("params", 0) for n, a in g.nodes(data=True)},
+                        options=ScheduleOptions(frames=12, cores=3, firmware_share=0.2,
+                                                firmware_slice_ms=0.3))
     replayed, simulated = run(plan), run(plan, reuse_frames=False)
     assert replayed == simulated
     assert {e[3] for e in simulated.events} >= {0, 1}      # branches used several cores
@@ -276,6 +275,7 @@ def test_replayed_frames_match_simulated_frames(device):
 
 @pytest.mark.parametrize("change,message", [
     (dict(node_cycles={"input": 0, "a": 1}), r"node_cycles has no value for nodes: b"),
+    (dict(node_cycles=None), r"node_cycles is missing"),
     (dict(node_cycles={"input": 0, "a": -1, "b": 1}),
      r"node_cycles values must be non-negative integers, got a=-1"),
     (dict(node_cycles={"input": 0, "a": 1.5, "b": 1}), r"got a=1\.5"),
