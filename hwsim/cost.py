@@ -29,7 +29,7 @@ __all__ = ["STYLES", "CostOptions", "ActionPrice", "NodeCost", "CostReport", "AC
            "action_class", "action_prices", "combine", "cost_graph", "static_energy_pj",
            "dense_layer_workload"]
 
-CLASSES = ("load", "store", "alu", "branch", "multiply", "float", "call")
+ACTION_CLASSES = ("load", "store", "alu", "branch", "multiply", "float", "call")
 
 # Named actions that are not rows of the device's cycle table.
 _EXTRA_CLASS = {
@@ -82,8 +82,6 @@ def action_class(action: str) -> str:
         return "alu"
     raise HwsimError(f"unknown action {action!r}")
 
-
-ACTION_CLASSES = CLASSES
 
 
 @dataclass(frozen=True)
@@ -146,7 +144,7 @@ def combine(actions: Actions, prices: dict[str, ActionPrice]
             ) -> tuple[float, dict[str, float], float]:
     """(cycles, cycles by class, energy_pj) of a set of action counts."""
     cycles, energy = 0.0, 0.0
-    by_class = dict.fromkeys(CLASSES, 0.0)
+    by_class = dict.fromkeys(ACTION_CLASSES, 0.0)
     for action, count in actions.items():
         price = prices.get(action)
         if price is None:

@@ -85,7 +85,8 @@ class CostOptions:
             problems.append(f"unroll must be an integer >= 1, got {self.unroll!r}")
         bits = self.multiplier_operand_bits
         if not _is_int(bits) or not 0 <= bits <= 32:
-            problems.append(f"multiplier_operand_bits must be an integer from 0 to 32, got {bits!r}")
+            problems.append(f"multiplier_operand_bits must be an integer from 0 to 32, "
+                            f"got {bits!r}")
         if not isinstance(self.simd, bool):
             problems.append(f"simd must be true or false, got {self.simd!r}")
         if problems:
@@ -330,10 +331,10 @@ def _taps(a: dict) -> tuple[float, float]:
         return float(a["connections"]), float(rows)
     shape = a["input_shape"]
     if op == "lut_conv1d":
-        out, inside = _axis_taps(shape[0], layer.kernel, layer.stride, "same")
+        _, inside = _axis_taps(shape[0], layer.kernel, layer.stride, "same")
         return float(inside * layer.in_channels * layer.out_channels), 0.0
     out_h, inside_h = _axis_taps(shape[0], layer.kernel_h, layer.stride_h, "same")
-    out_w, inside_w = _axis_taps(shape[1], layer.kernel_w, layer.stride_w, "same")
+    _, inside_w = _axis_taps(shape[1], layer.kernel_w, layer.stride_w, "same")
     per_channel = inside_h * inside_w
     channels = (layer.in_channels * layer.out_channels if op == "lut_conv2d" else layer.channels)
     return float(per_channel * channels), inside_h / out_h
@@ -475,12 +476,13 @@ def _lut_avg_pool(n: _Node) -> Actions:
     if bounds is None or edge["kind"] != "levels":
         raise HwsimError(f"node {n.name!r}: a lut average pool needs level inputs and "
                          "pool_bounds")
-    bound_bits = storage_bits(int(max(abs(int(b)) for b in bounds)).bit_length() + 1) \
-        if len(bounds) else 8
+    largest = max((abs(int(b)) for b in bounds), default=0)
+    bound_bits = storage_bits(largest.bit_length() + 1)        # signed
     steps = math.ceil(math.log2(len(bounds) + 1))
     per_element = plus(_elements_read(edge, n.opt, n.acc_bits, tr), {"alu": 1})  # address
     search = _search(steps, bound_bits, n.opt.thresholds_in, n.acc_ops(bound_bits), tr)
-    per_output = plus(times(per_element, window), {"alu": window - 1}, search, _level_write(edge["levels"], n.opt, tr),
+    per_output = plus(times(per_element, window), {"alu": window - 1}, search,
+                      _level_write(edge["levels"], n.opt, tr),
                       _pool_frame(n, window, rows))
     return times(per_output, n.attrs["outputs"])
 
@@ -489,7 +491,8 @@ def _value_lookup(n: _Node, edge: dict) -> Actions:
     """A level index read and turned into its integer value through a value table."""
     tr, entry = n.tr, n.entry_bits
     log_entry = int(math.log2(entry // 8))
-    address = 0 if tr.shifted_operand else shift_ops(log_entry, tr) + (0 if tr.register_offset else 1)
+    address = 0 if tr.shifted_operand else (
+        shift_ops(log_entry, tr) + (0 if tr.register_offset else 1))
     return plus(_elements_read(edge, n.opt, n.acc_bits, n.tr), {"alu": address},
                 load(entry, n.opt.tables_in, tr))
 
@@ -573,10 +576,11 @@ def _int8_weighted(n: _Node) -> Actions:
         # SXTAB16): one instruction per 2 values per operand. Four lanes (Xpulp
         # sdotp, HiFi4) take packed bytes; the activation offset is one packed add.
         per_word = 4
-        widen = 1.0 if tr.simd_lanes < per_word else 0.25
+        unpack_and_offset = 4 / per_word if tr.simd_lanes < per_word else 1 / per_word
         per_connection = plus(times(load(32, "sram", tr), 1 / per_word),
                               times(load(32, opt.weights_in, tr), 1 / per_word),
-                              {"alu": widen + depthwise, "simd_mac": 1 / tr.simd_lanes})
+                              {"alu": unpack_and_offset + depthwise,
+                               "simd_mac": 1 / tr.simd_lanes})
         iterations = _inner_loop(n, per_word, connections, rows)
     else:
         per_connection = plus(load(8, "sram", tr), load(8, opt.weights_in, tr),

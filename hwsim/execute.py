@@ -97,8 +97,9 @@ def run_plan(plan: ExecutionPlan, x, *, overflow: str = "raise", probe=None) -> 
             probe(step.node, "output", output)
         values[step.node] = output
         nodes[step.node] = NodeRun(step.node, step.op, output, counts, saturated)
-    return Execution(plan.name, len(values[plan.steps[0].node]), overflow,
-                     values[plan.output], nodes)
+    out = values[plan.output]
+    return Execution(plan.name, len(out), overflow, out if out.ndim == 1 else out.reshape(len(out), -1),
+                     nodes)
 
 
 def execute(g: nx.DiGraph, x, *, placement: Placement = Placement(), overflow: str = "raise",

@@ -5,8 +5,6 @@ range; every node's input shape, kind (levels or sums) and level count what its
 producer makes; one input and one output."""
 from __future__ import annotations
 
-import math
-
 import networkx as nx
 import numpy as np
 
@@ -121,7 +119,7 @@ def _output_of(g, node, a, inputs, p: _Problems):
     if op in ("argmax", "output_table"):
         if op == "output_table" and kind != "levels":
             p.add(node, "output_table reads level indices, its input holds sums")
-        return ((1,) if op == "argmax" else (math.prod(shape),)), kind, levels
+        return ((1,) if op == "argmax" else shape), kind, levels
     if op == "threshold":
         if kind != "sums":
             p.add(node, "threshold reads integer sums, its input holds level indices")

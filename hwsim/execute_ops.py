@@ -213,15 +213,20 @@ def run_argmax(step, inputs, overflow: str, probe):
     return classes, counts, 0
 
 
-def run_reshape(step, inputs, overflow: str, probe):
-    """flatten and output_table: a C-order view, no action (output_table hands the
-    output level indices to the application, which maps them to values)."""
+def run_flatten(step, inputs, overflow: str, probe):
+    """A C-order view: no action."""
     a = inputs[0]
     return a.reshape(len(a), -1), Counts(), 0
+
+
+def run_output_table(step, inputs, overflow: str, probe):
+    """The output level indices, handed to the application as they are (it maps them
+    to values through the graph's output_values): no action."""
+    return inputs[0], Counts(), 0
 
 
 RUNNERS = {"lut_dense": run_lut, "lut_conv1d": run_lut, "lut_conv2d": run_lut,
            "lut_depthwise_conv2d": run_lut, "threshold": run_threshold,
            "max_pool1d": run_max_pool, "max_pool2d": run_max_pool,
            "avg_pool1d": run_avg_pool, "avg_pool2d": run_avg_pool, "add": run_add,
-           "argmax": run_argmax, "flatten": run_reshape, "output_table": run_reshape}
+           "argmax": run_argmax, "flatten": run_flatten, "output_table": run_output_table}

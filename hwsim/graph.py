@@ -101,7 +101,8 @@ def build_graph(workload: Workload, model: IntegerModel, *, source: str) -> nx.D
             src_shape = tuple(workload.input_shape) if s < 0 else shapes[s]
             g.add_edge(src, node, **_tensor(src_shape, src_kind, src_levels, acc))
         if flags[i]:
-            act = add_node(f"L{i}.threshold", op="threshold", **base, levels=spec.levels_out,
+            act = add_node(f"L{i}.threshold", op="threshold", **{**base, "input_shape": out_shape},
+                           levels=spec.levels_out,
                            thresholds=spec.thresholds, units=math.prod(out_shape),
                            compares_per_unit=level_bits(spec.levels_out))
             g.add_edge(node, act, **_tensor(out_shape, "sums", None, acc))

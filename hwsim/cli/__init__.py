@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from hwsim import __version__
-from hwsim.cli import devices, train
+from hwsim.cli import devices, simulate, train, verify
 from hwsim.errors import HwsimError
 
-COMMANDS = (devices, train)
+COMMANDS = (devices, train, simulate, verify)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,109 @@
+"""`hwsim simulate`: one network on one device in one arithmetic style."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from hwsim.catalog import find_device
+from hwsim.cli.format import human_bytes, table
+from hwsim.cost_actions import CostOptions
+from hwsim.memory import MemoryOptions
+from hwsim.schedule import ScheduleOptions, write_timeline
+from hwsim.simulate import STYLES, load_subject, simulate
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "simulate", help="cost, plan and schedule a network on a device",
+        description="Put a trained artifact, or a workload costed with random weights of its "
+                    "kind, on a device: does it fit RAM, flash and its deadline, with what "
+                    "margins; latency, cycles, energy per inference, power, battery life.")
+    parser.add_argument("subject", metavar="WORKLOAD|ARTIFACT")
+    parser.add_argument("--device", required=True, metavar="NAME|PATH")
+    parser.add_argument("--style", choices=STYLES, default="lut",
+                        help="arithmetic: lut (the paper), int8 (multiply-accumulate), float32")
+    parser.add_argument("--frames", type=int, default=100, help="frames to simulate (100)")
+    parser.add_argument("--cores", type=int, help="cores the network may use (default: all)")
+    parser.add_argument("--firmware-share", type=float, default=0.0, metavar="X",
+                        help="share of each core taken by the rest of the firmware (0..1)")
+    parser.add_argument("--tables-in", choices=("flash", "sram"), default="flash",
+                        help="where lut tables and thresholds live (flash)")
+    parser.add_argument("--activations", choices=("bytes", "packed"), default="bytes",
+                        help="level indices one byte each or packed (bytes)")
+    parser.add_argument("--stream-weights", action="store_true",
+                        help="move weights/tables to SRAM before each layer (DMA where present)")
+    parser.add_argument("--timeline", metavar="FILE", help="write the event log (.csv or .json)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hwsim.errors import HwsimError
+    device = find_device(args.device)
+    subject = load_subject(args.subject)
+    try:
+        schedule_options = ScheduleOptions(frames=args.frames, cores=args.cores,
+                                           firmware_share=args.firmware_share)
+    except (ValueError, HwsimError) as exc:
+        raise HwsimError(str(exc)) from None
+    place = "sram" if args.tables_in == "sram" else "flash"
+    result = simulate(subject, device, args.style,
+                      cost_options=CostOptions(tables_in=place, thresholds_in=place,
+                                               activations=args.activations),
+                      memory_options=MemoryOptions(tables_in=args.tables_in,
+                                                   activations=args.activations),
+                      schedule_options=schedule_options, stream_weights=args.stream_weights)
+    if args.timeline:
+        write_timeline(result.schedule, args.timeline)
+    if args.json:
+        data = result.summary()
+        data["nodes"] = [{"node": n.node, "op": n.op, "cycles": n.cycles,
+                          "energy_pj": n.energy_pj, "cycles_by_class": n.cycles_by_class}
+                         for n in result.cost.nodes]
+        data["memory"] = {"ram": [{"name": l.name, "bytes": l.bytes, "estimate": l.estimate}
+                                  for l in result.memory.ram_lines],
+                          "flash": [{"name": l.name, "bytes": l.bytes, "estimate": l.estimate}
+                                    for l in result.memory.flash_lines]}
+        print(json.dumps(data, indent=2))
+        return 0
+    print(render(result, subject))
+    return 0
+
+
+def _margin(fit) -> str:
+    if fit.unit == "bytes":
+        amount = human_bytes(abs(int(fit.margin)))
+    else:
+        amount = f"{abs(fit.margin):.3f} ms"
+    return f"{'fits' if fit.fits else 'DOES NOT FIT'} ({amount} {'spare' if fit.fits else 'short'})"
+
+
+def render(result, subject) -> str:
+    s, c, m = result.schedule, result.cost, result.memory
+    kind = "trained artifact" if subject.kind == "artifact" else "workload, random weights"
+    lines = [f"{result.subject} ({kind}) on {result.device}, style {result.style}"]
+    for fit in result.fits:
+        lines.append(f"  {fit.check:<9} {_margin(fit)}")
+    lines.append(f"  RAM       {human_bytes(m.ram_bytes)} (arena {human_bytes(m.arena_bytes)}, "
+                 f"reserved {human_bytes(m.reserved_sram_bytes)}); flash "
+                 f"{human_bytes(m.flash_bytes)}")
+    worst = max(s.latency_ms) if s.latency_ms else float("nan")
+    alone_ms = 1000 * c.total_cycles / c.clock_hz
+    lines.append(f"  latency   {worst:.3f} ms worst over {len(s.latency_ms)} frames (one inference "
+                 f"alone on one core: {alone_ms:.3f} ms), deadline "
+                 f"{subject.realtime.deadline_ms:g} ms, {s.deadline_misses} missed")
+    lines.append(f"  cycles    {c.total_cycles:,.0f} per inference "
+                 f"({c.cycles_per_connection:.2f} per connection)")
+    lines.append(f"  energy    {s.energy_per_inference_pj / 1e6:.3f} uJ per inference; average "
+                 f"power {s.average_power_uw:.2f} uW; battery life {s.battery_life_hours:,.0f} h")
+    rows = [[n.node, n.op, f"{n.cycles:,.0f}", f"{100 * n.cycles / c.total_cycles:.1f}%",
+             f"{n.energy_pj / 1e6:.3f}",
+             max(n.cycles_by_class, key=n.cycles_by_class.get) if n.cycles_by_class else "-"]
+            for n in c.nodes]
+    lines.append("")
+    lines.append(table(["node", "op", "cycles", "share", "energy uJ", "most cycles in"], rows))
+    notes = list(c.notes) + list(m.notes) + list(s.warnings)
+    if notes:
+        lines.append("")
+        lines.extend(f"note: {note}" for note in notes)
+    return "\n".join(lines)

@@ -1,0 +1,69 @@
+"""`hwsim verify`: run an artifact op by op on its dataset and prove it matches the
+trainer. Exit 0 when bit-exact, 1 on a mismatch (printed), 2 for user errors."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from hwsim.artifact_load import load_artifact
+from hwsim.verify import SPLITS, VerifyReport, verify_artifact
+
+COLUMNS = (("loads_sram", "sram ld"), ("loads_flash", "flash ld"), ("adds", "adds"),
+           ("compares", "cmp"), ("branches", "br"), ("max_ops", "max"), ("stores", "st"),
+           ("multiplies", "mul"), ("float_ops", "flop"))
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "verify", help="check an artifact's integer executor against the trainer",
+        description="Run an artifact's deployed integer network op by op on a split of its "
+                    "dataset, compare every node bit for bit with the trainer's integer "
+                    "forward pass, compare the integer outputs with the float-simulated "
+                    "network, and count the actions per inference. Exit status 0: bit-exact; "
+                    "1: a mismatch; 2: a usage or input error.")
+    parser.add_argument("artifact", metavar="ARTIFACT", help="artifact directory")
+    parser.add_argument("--split", choices=SPLITS, default="test",
+                        help="dataset split to run (default: test)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = verify_artifact(load_artifact(args.artifact), split=args.split)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else render(report))
+    return 0 if report.bit_exact else 1
+
+
+def _metric(name: str, value: float) -> str:
+    return f"{100 * value:.2f}%" if name == "accuracy" else f"{value:.5f}"
+
+
+def render(report: VerifyReport) -> str:
+    c = report.comparison
+    lines = [f"{report.name}: {report.split} split, {report.samples} samples ({report.artifact})"]
+    m = report.mismatch
+    if m is None:
+        lines.append(f"  bit-exact: yes, {report.nodes_compared} nodes and "
+                     f"{report.values_compared:,} values equal the trainer's integer pass")
+    elif m.detail:
+        lines.append(f"  MISMATCH at node {m.node!r} (layer {m.layer_index}): {m.detail}")
+    else:
+        lines.append(f"  MISMATCH at node {m.node!r} (layer {m.layer_index}), sample {m.sample}, "
+                     f"unit {m.unit}: trainer {m.expected}, executor {m.got} "
+                     f"({report.values_compared:,} values equal before it)")
+    lines.append(f"  integer vs float-simulated: {c.metric} {_metric(c.metric, c.integer)} vs "
+                 f"{_metric(c.metric, c.float_simulated)}, agreement {100 * c.agreement:.2f}%")
+    l2r = "n/a" if c.l2_relative is None else f"{c.l2_relative:.3g}"
+    lines.append(f"    rmse {c.rmse:.4g}  mae {c.mae:.4g}  l2r {l2r}  cos {c.cosine:.6f}")
+    p = report.per_inference
+    lines.append(f"  per inference: {p.loads:,} loads ({p.table_loads:,} table, {p.index_loads:,} "
+                 f"index, {p.activation_loads:,} activation, {p.threshold_loads:,} threshold), "
+                 f"{p.adds:,} adds, {p.compares:,} compares, {p.max_ops:,} max, {p.stores:,} "
+                 f"stores, {p.multiplies} multiplies, {p.float_ops} float ops")
+    width = max(len(n) for n in report.node_counts)
+    lines.append("  " + "node".ljust(width) + "".join(f"{h:>10}" for _, h in COLUMNS))
+    for node, counts in report.node_counts.items():
+        values = counts.as_dict()
+        lines.append("  " + node.ljust(width)
+                     + "".join(f"{values[k]:>10,}" for k, _ in COLUMNS))
+    return "\n".join(lines)

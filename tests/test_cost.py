@@ -1,0 +1,329 @@
+"""The cost model: calibration against the paper's measured 256x128 dense layer,
+linearity, the lut style's freedom from multiplies and floats, the options, the
+errors, and every bundled device x style x workload."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from hwsim.bundled import bundled_dir, bundled_names
+from hwsim.catalog import find_device, load_bundled_devices
+from hwsim.cost import (STYLES, CostOptions, action_prices, combine, cost_graph,
+                        dense_layer_workload, static_energy_pj)
+from hwsim.cost_actions import core_traits, field_read, node_actions
+from hwsim.device import device_from_data
+from hwsim.errors import HwsimError
+from hwsim.graph import execution_order, graph_from_workload
+from hwsim.spec import read_yaml
+from hwsim.workload import load_workload
+
+DEVICES = load_bundled_devices()
+WORKLOADS = bundled_names("workloads")
+MULTIPLY_OR_FLOAT = ("mul", "mac", "simd_mac", "div", "soft_mul_call", "soft_mul_bit")
+
+
+def within(value: float, target: float, tolerance: float = 0.25) -> bool:
+    return abs(value - target) <= tolerance * target
+
+
+@pytest.fixture(scope="module")
+def dense():
+    """The paper's calibration layer: 256 inputs -> 128 units, L=32, K=256."""
+    return graph_from_workload(dense_layer_workload())
+
+
+def per_connection(graph, device_name: str, style: str, **options) -> float:
+    return cost_graph(graph, find_device(device_name), style,
+                      CostOptions(**options)).cycles_per_connection
+
+
+# ----------------------------------------------------------------------------- calibration
+# paper.md section 7: 256x128 dense layer, gcc -O2 (no unrolling), Arm cycle table.
+
+def test_single_cycle_multiplier_lut_slower_than_int8(dense):
+    lut = per_connection(dense, "samd21", "lut")
+    int8 = per_connection(dense, "samd21", "int8")
+    assert within(lut, 16.3), lut
+    assert within(int8, 14.2), int8
+    assert lut > int8
+
+
+def test_iterative_multiplier_lut_wins(dense):
+    lut = per_connection(dense, "cm0plus-iterative-mul", "lut")
+    int8 = per_connection(dense, "cm0plus-iterative-mul", "int8")
+    assert within(int8, 45), int8
+    assert within(lut, 16), lut
+    assert within(int8 / lut, 2.8), int8 / lut
+
+
+def test_rv32_without_multiply_lut_wins_4_to_10x(dense):
+    ratio = per_connection(dense, "ch32v003", "int8") / per_connection(dense, "ch32v003", "lut")
+    assert 4 <= ratio <= 10, ratio
+
+
+def test_soft_float_mac_on_cortex_m0(dense):
+    value = per_connection(dense, "samd21", "float32")
+    assert 140 * 0.75 <= value <= 270 * 1.25, value
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d.core.fpu == "none"],
+                         ids=lambda d: d.name)
+def test_lut_beats_soft_float_everywhere(dense, device):
+    assert (cost_graph(dense, device, "lut").total_cycles
+            < cost_graph(dense, device, "float32").total_cycles)
+
+
+def test_negative_multiplier_operand_costs_32_bits(dense):
+    device = find_device("ch32v003")
+    k8 = cost_graph(dense, device, "int8", CostOptions(multiplier_operand_bits=8))
+    k32 = cost_graph(dense, device, "int8", CostOptions(multiplier_operand_bits=32))
+    assert k32.total_cycles - k8.total_cycles == pytest.approx(
+        24 * device.soft_multiply.cycles_per_bit * 256 * 128)
+    assert k32.cycles_per_connection > 200
+
+
+# ----------------------------------------------------------------------------- structure
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("name", ["samd21", "nrf52840", "ch32v003", "msp430fr5969", "gap9"])
+def test_action_counts_scale_linearly_with_connections(style, name):
+    """Every count of a dense layer is linear in its units (so in its connections):
+    equal steps in units add equal counts. The only constant part is the per-input
+    row-pointer set-up, made on MSP430 (no barrel shifter); elsewhere the counts
+    are proportional."""
+    traits = core_traits(find_device(name))
+    counts = [node_actions(graph_from_workload(dense_layer_workload(256, units)),
+                           "L0.lut_dense", style, traits, CostOptions())
+              for units in (64, 128, 192)]
+    assert counts[0].keys() == counts[1].keys() == counts[2].keys()
+    for action in counts[0]:
+        step = counts[1][action] - counts[0][action]
+        assert counts[2][action] - counts[1][action] == pytest.approx(step), action
+        if name != "msp430fr5969" or style != "lut":
+            assert counts[1][action] == pytest.approx(2 * counts[0][action]), action
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_per_connection_cost_flat_in_fan_in(style):
+    """Doubling the fan-in doubles the per-connection work; only the per-unit part
+    (bias, requantization, store) is spread thinner."""
+    device = find_device("samd21")
+    narrow = cost_graph(graph_from_workload(dense_layer_workload(256, 32)), device, style)
+    wide = cost_graph(graph_from_workload(dense_layer_workload(512, 32)), device, style)
+    assert wide.nodes[1].cycles == pytest.approx(2 * narrow.nodes[1].cycles, rel=0.02)
+    assert wide.nodes[1].cycles < 2 * narrow.nodes[1].cycles
+
+
+@pytest.mark.parametrize("workload", WORKLOADS)
+def test_lut_has_no_multiply_and_no_float_on_any_device(workload):
+    graph = graph_from_workload(load_workload(workload))
+    for device in DEVICES:
+        report = cost_graph(graph, device, "lut")
+        assert report.cycles_by_class["multiply"] == 0
+        assert report.cycles_by_class["float"] == 0
+        bad = [a for a in report.actions if a in MULTIPLY_OR_FLOAT or "float" in a]
+        assert not bad, (device.name, bad)
+
+
+def test_report_totals_are_the_sum_of_the_nodes(dense):
+    report = cost_graph(dense, find_device("samd21"), "int8")
+    assert report.total_cycles == pytest.approx(sum(n.cycles for n in report.nodes))
+    assert report.energy_pj == pytest.approx(sum(n.energy_pj for n in report.nodes))
+    assert sum(report.cycles_by_class.values()) == pytest.approx(report.total_cycles)
+    assert report.connections == 256 * 128
+    assert report.seconds == pytest.approx(report.total_cycles / 48e6)
+    assert [n.node for n in report.nodes] == execution_order(dense)
+    assert report.to_dict()["nodes"][1]["op"] == "lut_dense"
+
+
+def test_int8_threshold_is_fused_into_the_clamp():
+    graph = graph_from_workload(load_workload("har-cnn"))
+    report = cost_graph(graph, find_device("samd21"), "int8")
+    assert all(n.cycles == 0 for n in report.nodes if n.op == "threshold")
+    lut = cost_graph(graph, find_device("samd21"), "lut")
+    assert all(n.cycles > 0 for n in lut.nodes if n.op == "threshold")
+
+
+# ----------------------------------------------------------------------------- options
+
+def test_flash_tables_cost_more_when_flash_waits(dense):
+    slow = find_device("samd21")            # one wait state
+    assert slow.memory.flash_load_extra_cycles > 0
+    flash = cost_graph(dense, slow, "lut", CostOptions(tables_in="flash"))
+    sram = cost_graph(dense, slow, "lut", CostOptions(tables_in="sram"))
+    assert flash.total_cycles - sram.total_cycles == pytest.approx(
+        (256 * 128 + 128) * slow.memory.flash_load_extra_cycles)
+    fast = find_device("nrf52840")          # cache hides the wait states
+    assert fast.memory.flash_load_extra_cycles == 0
+    assert (cost_graph(dense, fast, "lut", CostOptions(tables_in="flash")).total_cycles
+            == cost_graph(dense, fast, "lut", CostOptions(tables_in="sram")).total_cycles)
+
+
+def test_packed_activations_cost_more_for_lut_only(dense):
+    device = find_device("samd21")
+    for style in STYLES:
+        packed = cost_graph(dense, device, style, CostOptions(activations="packed"))
+        plain = cost_graph(dense, device, style, CostOptions(activations="bytes"))
+        if style == "lut":
+            assert packed.total_cycles > plain.total_cycles
+        else:
+            assert packed.total_cycles == plain.total_cycles
+
+
+def test_packed_field_decode_counts():
+    traits = core_traits(find_device("samd21"))           # armv6-m: no unaligned loads
+    assert field_read(8, "sram", traits) == {"load_8": 1.0}
+    assert field_read(4, "sram", traits) == {"load_8": 1.0, "alu": 1.0}   # mask | shift
+    five = field_read(5, "flash", traits)                 # 8 fields in 5 bytes, 4 straddle
+    assert five["load_8"] == pytest.approx(12 / 8)
+    assert five["flash_wait"] == pytest.approx(12 / 8)
+    m4 = core_traits(find_device("nrf52840"))             # unaligned LDRH
+    assert field_read(5, "sram", m4)["load_16"] == pytest.approx(4 / 8)
+
+
+def test_unroll_reduces_loop_overhead_only(dense):
+    device = find_device("samd21")
+    one = cost_graph(dense, device, "lut", CostOptions(unroll=1))
+    four = cost_graph(dense, device, "lut", CostOptions(unroll=4))
+    assert four.actions["loop_overhead"] < one.actions["loop_overhead"]
+    assert {k: v for k, v in four.actions.items() if k != "loop_overhead"} == \
+        {k: v for k, v in one.actions.items() if k != "loop_overhead"}
+
+
+def test_row_pointers(dense):
+    device = find_device("samd21")
+    pre = cost_graph(dense, device, "lut", CostOptions(row_pointers="precomputed"))
+    shift = cost_graph(dense, device, "lut", CostOptions(row_pointers="shift_add"))
+    assert pre.cycles_per_connection < shift.cycles_per_connection   # one shift saved
+    odd = graph_from_workload(dense_layer_workload(clusters=100))
+    with pytest.raises(HwsimError, match="power of two"):
+        cost_graph(odd, device, "lut", CostOptions(row_pointers="shift_add"))
+    assert cost_graph(odd, device, "lut").total_cycles > 0       # auto precomputes
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"tables_in": "rom"}, "tables_in"), ({"unroll": 0}, "unroll"),
+    ({"multiplier_operand_bits": 33}, "multiplier_operand_bits"),
+    ({"activations": "nibbles"}, "activations"), ({"simd": "yes"}, "simd")])
+def test_bad_options_are_named(bad, match):
+    with pytest.raises(HwsimError, match=match):
+        CostOptions(**bad)
+
+
+# ----------------------------------------------------------------------------- errors
+
+def test_32_bit_table_entries_on_16_bit_core_are_an_error():
+    graph = graph_from_workload(dense_layer_workload(64, 16, table_entry_bits=32))
+    msp = find_device("msp430fr5969")
+    with pytest.raises(HwsimError, match="32-bit table entries are wider than the 16-bit word"):
+        cost_graph(graph, msp, "lut")
+    assert cost_graph(graph, msp, "int8").total_cycles > 0
+    assert cost_graph(graph, find_device("samd21"), "lut").total_cycles > 0
+
+
+def test_float32_without_fpu_or_soft_float_is_an_error(dense):
+    device = dataclasses.replace(find_device("samd21"), soft_float_cycles=None)
+    with pytest.raises(HwsimError, match="float32 needs an FPU or soft-float"):
+        cost_graph(dense, device, "float32")
+
+
+def test_unknown_op_and_style_are_errors(dense):
+    graph = copy.deepcopy(dense)
+    graph.nodes["output"]["op"] = "softmax"
+    with pytest.raises(HwsimError, match="does not know op 'softmax'"):
+        cost_graph(graph, find_device("samd21"), "lut")
+    with pytest.raises(HwsimError, match="unknown arithmetic style"):
+        cost_graph(dense, find_device("samd21"), "int4")
+
+
+# ----------------------------------------------------------------------------- energy
+
+def test_energy_is_cycles_times_pj_per_cycle_without_per_action_energy(dense):
+    for device in DEVICES:
+        assert not device.energy.pj_per_action
+        for style in STYLES:
+            report = cost_graph(dense, device, style)
+            assert report.energy_pj == pytest.approx(
+                report.total_cycles * device.energy.active_pj_per_cycle)
+
+
+def test_per_action_energy_replaces_the_average(dense):
+    data = read_yaml(bundled_dir("devices") / "samd21.yaml")
+    data["energy"]["pj_per_action"] = {"load_16": 999.0}
+    data["sources"].append({"ref": "test", "kind": "estimate", "note": "test value",
+                            "fields": ["energy.pj_per_action"]})
+    device = device_from_data(data)
+    base = cost_graph(dense, find_device("samd21"), "lut")
+    report = cost_graph(dense, device, "lut")
+    loads = report.actions["load_16"]
+    pj_per_cycle = device.energy.active_pj_per_cycle
+    assert report.total_cycles == base.total_cycles
+    assert report.energy_pj - base.energy_pj == pytest.approx(
+        loads * (999.0 - device.cycles["load_16"] * pj_per_cycle))
+
+
+def test_prices_and_combine():
+    device = find_device("ch32v003")
+    prices = action_prices(device)
+    assert prices["soft_mul_bit"].cycles == device.soft_multiply.cycles_per_bit
+    loop = 2 * device.cycles["alu"] + device.cycles["branch_taken"]
+    assert prices["loop_overhead"].cycles == loop
+    assert prices["soft_float_tanh"].estimated
+    cycles, by_class, energy = combine({"soft_mul_call": 1, "soft_mul_bit": 8}, prices)
+    assert cycles == 4 + 8 * 8
+    assert by_class["call"] == 4 and by_class["multiply"] == 64
+    with pytest.raises(HwsimError, match="no cost for action 'mul'"):
+        combine({"mul": 1}, prices)
+
+
+def test_static_energy():
+    device = find_device("samd21")
+    assert static_energy_pj(device, 2.0) == pytest.approx(2.47 * 3.0 * 2.0 * 1e6)
+    with pytest.raises(HwsimError):
+        static_energy_pj(device, -1)
+
+
+# ----------------------------------------------------------------------------- coverage
+
+@pytest.mark.parametrize("workload", WORKLOADS)
+def test_every_device_style_and_workload_costs(workload):
+    graph = graph_from_workload(load_workload(workload))
+    for device in DEVICES:
+        for style in STYLES:
+            report = cost_graph(graph, device, style)
+            assert math.isfinite(report.total_cycles) and report.total_cycles > 0
+            assert all(n.cycles >= 0 for n in report.nodes)
+
+
+@pytest.mark.parametrize("workload", ["har-cnn", "digits-ae", "ic-resnet8", "kws-dscnn"])
+def test_lut_memory_traffic_matches_the_executor(workload):
+    """Differential check: with byte indices and shift-and-add addressing, every load
+    and store the cost model charges is one the integer executor performed (the
+    threshold search reads the sum from a register instead of memory; the
+    executor stops at the output level index, before the output table)."""
+    execute = pytest.importorskip("hwsim.execute").execute
+    graph = graph_from_workload(load_workload(workload))
+    x = np.random.default_rng(0).integers(0, graph.graph["input_levels"],
+                                          size=(1, *graph.graph["input_shape"]))
+    run = execute(graph, x, overflow="saturate")
+    traits = core_traits(find_device("samd21"))
+    options = CostOptions(weight_indices="aligned", row_pointers="shift_add")
+    for node in execution_order(graph):
+        if graph.nodes[node]["op"] == "output_table":
+            continue
+        counts = run.node_per_inference(node)
+        actions = node_actions(graph, node, "lut", traits, options)
+        loads = sum(v for a, v in actions.items() if a.startswith("load_"))
+        stores = sum(v for a, v in actions.items() if a.startswith("store_"))
+        succ = list(graph.successors(node))
+        fused = bool(succ) and all(graph.nodes[s]["op"] == "threshold" for s in succ)
+        expected_loads = counts.loads - (counts.activation_loads
+                                         if graph.nodes[node]["op"] == "threshold" else 0)
+        expected_stores = counts.stores - (graph.nodes[node]["outputs"] if fused else 0)
+        assert loads == expected_loads, node
+        assert actions.get("flash_wait", 0) == counts.loads_flash, node
+        assert stores == expected_stores, node
