@@ -229,8 +229,8 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
         notes.append(f"software multiply (__mulsi3) priced for a {options.multiplier_operand_bits}"
                      "-bit second operand; a negative (sign-extended) operand costs 32 bits")
     if actions.get("flash_wait") and device.memory.flash_kind == "external_xip":
-        notes.append("flash loads pay the XIP streaming penalty; small tables kept hot in the "
-                     "XIP cache, or placed in SRAM (tables_in='sram'), cost less")
+        notes.append("every flash load pays the XIP streaming penalty; data kept hot in the "
+                     "XIP cache, or placed in SRAM (tables_in / weights_in='sram'), costs less")
     return tuple(notes)
 
 

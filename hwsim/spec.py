@@ -62,12 +62,12 @@ def read_yaml(path: str | Path) -> Any:
     return parse_yaml(text, source)
 
 
+_EXPONENT_WITHOUT_DOT = re.compile(r"[-+]?\d+[eE][-+]?\d+")
+
+
 def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    """True for numbers YAML 1.1 reads as text: an exponent without a dot (3e-3)."""
+    return bool(_EXPONENT_WITHOUT_DOT.fullmatch(text.strip()))
 
 
 def _type_name(value: Any) -> str:

@@ -297,6 +297,12 @@ def _references(top: Reader, items: list) -> tuple[list[str], list[list[int]]]:
     return names, sources
 
 
+def _given_inputs(item, index: int) -> list:
+    """The inputs a layer item names (one implicit input when it names none)."""
+    raw = item.get("inputs") if isinstance(item, dict) else None
+    return raw if isinstance(raw, list) and raw else [index - 1]
+
+
 def _layer_graph(top: Reader, shape, task, dataset, problems):
     """Build the layers in order, each from the shapes of its inputs; check that the
     graph has one output, a weighted one, of the right size."""
@@ -322,10 +328,16 @@ def _layer_graph(top: Reader, shape, task, dataset, problems):
             shapes.append(None)
             continue
         kind = r.data.get("type")
-        if kind != "add" and len(incoming) != 1:
+        if len(incoming) != len(_given_inputs(item, index)):
+            known = None                    # a dangling reference, reported already
+        elif kind != "add" and len(incoming) != 1:
             r.problem("inputs", f"a {kind} layer takes one input, got {len(incoming)}")
             known = None
-        if kind == "add" and len(incoming) < 2:
+        if kind == "add" and -1 in sources[index]:
+            r.problem("inputs", f"an add cannot read {INPUT!r} directly (input levels have no "
+                                "value table); put a layer before it")
+            known = None
+        elif kind == "add" and len(incoming) < 2 and known is not None:
             r.problem("inputs", "an add layer needs at least two inputs")
             known = None
         if kind == "add" and known is not None and len(set(incoming)) != 1:

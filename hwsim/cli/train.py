@@ -68,7 +68,8 @@ def default_out(workload) -> str:
     d = workload.discretization
     levels = d.activation_levels or "cont"
     clusters = d.weight_clusters or "cont"
-    return f"runs/{workload.name}-L{levels}-K{clusters}-s{workload.training.seed}"
+    scope = "-per-layer" if d.cluster_scope == "per_layer" else ""
+    return f"runs/{workload.name}-L{levels}-K{clusters}{scope}-s{workload.training.seed}"
 
 
 def run(args: argparse.Namespace) -> int:

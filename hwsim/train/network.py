@@ -7,9 +7,11 @@ layers, in one of two modes.
   re-quantized to the nearest level (ties up). With clustered weights this is the
   "float-simulated" discretized network.
 
-The output layer has no activation for classification (its sums are the logits);
-for an auto-encoder it goes through the same activation, mapped to [0, 1] by
-(v + 1) / 2.
+Which layers are followed by the activation is the workload's decision
+(Workload.activation_flags, passed as `flags`); without flags the chain rule
+applies: every weighted layer but the last, and the last too for an auto-encoder,
+whose outputs are then mapped to [0, 1] by (v + 1) / 2. The output layer of a
+classification has no activation: its sums are the logits.
 """
 from __future__ import annotations
 
