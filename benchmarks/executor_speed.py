@@ -1,0 +1,79 @@
+"""Executor speed: the integer executor on the digits test set against the continuous
+float numpy forward of the same architecture, same batch, same run.
+
+    python benchmarks/executor_speed.py [--workload digits-mlp] [--repeats 51]
+
+Trains the workload with its defaults first (in-process), then times, in several
+rounds (each case run back to back within a round, the rounds alternating so that
+every case sees the same machine load): the float forward
+(hwsim.train.network.forward, Mode(None, None), continuous weights) and the
+executor on a prepared plan (hwsim.execute.run_plan), plus the executor with its
+build step (hwsim.execute.execute: check the graph, prepare the gathers). Prints
+the medians and the ratio executor / float; target <= 5x.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from hwsim.datasets import load_dataset
+from hwsim.execute import build_plan, execute, run_plan
+from hwsim.graph import build_graph
+from hwsim.train.network import Mode, forward, quantize_input
+from hwsim.train.pipeline import run_training
+from hwsim.workload import load_workload
+
+TARGET_RATIO = 5.0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", default="digits-mlp")
+    parser.add_argument("--repeats", type=int, default=20, help="runs per case and round")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    workload = load_workload(args.workload)
+    started = time.perf_counter()
+    result = run_training(workload)
+    trained = time.perf_counter() - started
+    graph = build_graph(workload, result.integer_model, source="artifact")
+    x = np.asarray(load_dataset(workload.dataset).x_test, dtype=np.float64)
+    levels = quantize_input(x, workload.input_levels)
+    plan = build_plan(graph)
+    cases = {
+        "float forward (continuous, numpy)":
+            lambda: forward(workload.layers, result.continuous_params, x, Mode(None, None),
+                            workload.task),
+        "executor, prepared plan (run_plan)": lambda: run_plan(plan, levels),
+        "executor with build (execute)": lambda: execute(graph, levels),
+    }
+    samples = {name: [] for name in cases}
+    for _ in range(args.rounds):
+        for name, function in cases.items():
+            for _ in range(args.repeats):
+                begin = time.perf_counter()
+                function()
+                samples[name].append(time.perf_counter() - begin)
+    medians = {name: 1000 * statistics.median(times) for name, times in samples.items()}
+    run = run_plan(plan, levels)
+    print(f"{workload.name}: trained with its defaults in {trained:.1f} s; test set "
+          f"{len(x)} samples, {graph.number_of_nodes()} nodes; median of {args.rounds} rounds "
+          f"x {args.repeats} runs")
+    for name, ms in medians.items():
+        print(f"  {name:<38} {ms:8.3f} ms")
+    float_ms = medians["float forward (continuous, numpy)"]
+    ratio = medians["executor, prepared plan (run_plan)"] / float_ms
+    with_build = medians["executor with build (execute)"] / float_ms
+    p = run.per_inference
+    print(f"  ratio executor / float: {ratio:.2f}x (with build {with_build:.2f}x), target <= "
+          f"{TARGET_RATIO:g}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'}")
+    print(f"  per inference: {p.loads:,} loads, {p.adds:,} adds, {p.compares:,} compares, "
+          f"{p.multiplies} multiplies, {p.float_ops} float ops")
+    return 0 if ratio <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
