@@ -10,21 +10,31 @@ every case sees the same machine load): the float forward
 executor on a prepared plan (hwsim.execute.run_plan), plus the executor with its
 build step (hwsim.execute.execute: check the graph, prepare the gathers). Prints
 the medians and the ratio executor / float; target <= 5x.
+
+Both run on one thread: the executor is single-threaded, and BLAS is pinned to one
+thread (unless OPENBLAS_NUM_THREADS etc. are set) because a batch this small gains
+nothing from more, while on a shared machine a second BLAS thread waiting for a busy
+core costs milliseconds per call.
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import os
 
-import numpy as np
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")   # before numpy is imported
 
-from hwsim.datasets import load_dataset
-from hwsim.execute import build_plan, execute, run_plan
-from hwsim.graph import build_graph
-from hwsim.train.network import Mode, forward, quantize_input
-from hwsim.train.pipeline import run_training
-from hwsim.workload import load_workload
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from hwsim.datasets import load_dataset  # noqa: E402
+from hwsim.execute import build_plan, execute, run_plan  # noqa: E402
+from hwsim.graph import build_graph  # noqa: E402
+from hwsim.train.network import Mode, forward, quantize_input  # noqa: E402
+from hwsim.train.pipeline import run_training  # noqa: E402
+from hwsim.workload import load_workload  # noqa: E402
 
 TARGET_RATIO = 5.0
 

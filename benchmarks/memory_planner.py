@@ -5,7 +5,7 @@
 Table 1: per workload and style, the activation arena (no scratch) by greedy-by-size
 and by the planner `auto` picks (chain_exact on chains), against the lower bound (the
 largest live set); then the arena with scratch, peak RAM and flash on the device.
-Table 2: the MLPerf Tiny int8 comparison with the MLPerf Tiny reference notes.
+Table 2: the MLPerf Tiny int8 comparison with the MLPerf Tiny reference notes (shapes and counts read from github.com/mlcommons/tiny).
 Table 3: parameter, flash and RAM ratios of lut and int8 to float32.
 """
 from __future__ import annotations

@@ -81,9 +81,17 @@ def total(counts) -> Counts:
     return result
 
 
-def load(kind: str, count: int, memory: str, bits: int) -> Counts:
-    """`count` loads of one kind from one memory, each `bits` wide."""
-    return Counts(**{kind: count, f"loads_{memory}": count, f"loads_{bits}bit": count})
+def tally(loads=(), **operations: int) -> Counts:
+    """Counts from (kind, count, memory, bits) loads and other operations by name:
+    each load counts under its kind, its memory ("sram"/"flash") and its width."""
+    values = dict.fromkeys(COUNTERS, 0)
+    for kind, count, memory, bits in loads:
+        values[kind] += count
+        values[f"loads_{memory}"] += count
+        values[f"loads_{bits}bit"] += count
+    for name, count in operations.items():
+        values[name] += count
+    return Counts(**values)
 
 
 def storage_bits(bits: int) -> int:

@@ -37,6 +37,10 @@ class NodeRun:
     counts: Counts                # actions over the whole batch
     saturated: int                # sums clamped by overflow="saturate" (0 otherwise)
 
+    def __repr__(self) -> str:
+        return (f"NodeRun({self.node!r}, {self.op}, output {self.output.dtype}"
+                f"{list(self.output.shape)}, saturated={self.saturated})")
+
 
 @dataclass(frozen=True)
 class Execution:
@@ -45,6 +49,10 @@ class Execution:
     overflow: str
     outputs: np.ndarray           # classification: class ids (N,); else output levels (N, units)
     nodes: dict[str, NodeRun]     # in execution order
+
+    def __repr__(self) -> str:
+        return (f"Execution({self.name!r}, batch={self.batch}, {len(self.nodes)} nodes, "
+                f"overflow={self.overflow!r}, saturated={self.saturated})")
 
     @property
     def counts(self) -> Counts:
@@ -98,8 +106,8 @@ def run_plan(plan: ExecutionPlan, x, *, overflow: str = "raise", probe=None) -> 
         values[step.node] = output
         nodes[step.node] = NodeRun(step.node, step.op, output, counts, saturated)
     out = values[plan.output]
-    return Execution(plan.name, len(out), overflow, out if out.ndim == 1 else out.reshape(len(out), -1),
-                     nodes)
+    outputs = out if out.ndim == 1 else out.reshape(len(out), -1)
+    return Execution(plan.name, len(out), overflow, outputs, nodes)
 
 
 def execute(g: nx.DiGraph, x, *, placement: Placement = Placement(), overflow: str = "raise",

@@ -10,7 +10,6 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.graph import LUT_OPS, SHAPE_OPS, check_graph, execution_order
-from hwsim.train import layers as L
 
 ACCUMULATOR_BITS = (16, 32)
 TABLE_ENTRY_BITS = (8, 16, 32)
@@ -46,12 +45,14 @@ def _graph_attrs(g: nx.DiGraph, p: _Problems) -> None:
     if entry not in TABLE_ENTRY_BITS:
         p.add(None, f"table_entry_bits must be 8, 16 or 32, got {entry!r}")
     elif attrs.get("accumulator_bits") in ACCUMULATOR_BITS and entry > attrs["accumulator_bits"]:
-        p.add(None, f"table_entry_bits {entry} exceeds accumulator_bits {attrs['accumulator_bits']}")
+        p.add(None, f"table_entry_bits {entry} exceeds accumulator_bits "
+                    f"{attrs['accumulator_bits']}")
     levels = attrs.get("input_levels")
     if not isinstance(levels, int) or not 2 <= levels <= 256:
         p.add(None, f"input_levels must be an integer from 2 to 256, got {levels!r}")
     shape = attrs.get("input_shape")
-    if not (isinstance(shape, tuple) and shape and all(isinstance(s, int) and s > 0 for s in shape)):
+    if not (isinstance(shape, tuple) and shape
+            and all(isinstance(s, int) and s > 0 for s in shape)):
         p.add(None, f"input_shape must be a tuple of positive integers, got {shape!r}")
     bits = attrs.get("table_entry_bits")
     limit = signed_range(bits)[1] if bits in TABLE_ENTRY_BITS else None
@@ -161,6 +162,14 @@ def _output_of(g, node, a, inputs, p: _Problems):
     return out_shape, kind, levels
 
 
+def _shape_attr(node, a: dict, key: str, made: tuple, p: _Problems) -> None:
+    value = a.get(key)
+    if value is None:
+        p.add(node, f"{key} is missing (its inputs make {list(made)})")
+    elif tuple(value) != made:
+        p.add(node, f"{key} is {list(value)}, its inputs make {list(made)}")
+
+
 def check_executable(g: nx.DiGraph) -> None:
     """Raise HwsimError listing every reason the executor cannot run `g`."""
     check_graph(g)
@@ -174,6 +183,9 @@ def check_executable(g: nx.DiGraph) -> None:
         p.add(None, f"needs exactly one input node, got {len(inputs)}")
     for node in g.nodes:
         op = g.nodes[node]["op"]
+        if not isinstance(g.nodes[node].get("order"), int):
+            p.add(node, "needs an integer 'order' (its construction order, which breaks ties "
+                        "in the execution order)")
         if op == "input" and g.in_degree(node):
             p.add(node, "the input node has predecessors")
         elif op != "input" and not g.in_degree(node):
@@ -194,11 +206,10 @@ def check_executable(g: nx.DiGraph) -> None:
                                 f"{edge.get('shape')}/{edge.get('kind')}/{edge.get('levels')}, "
                                 f"{src!r} makes {'/'.join(map(str, made[src]))}")
             made[node] = _output_of(g, node, a, [made[s] for s in preds], p)
-            expected = a.get("output_shape")
-            if made[node] is not None and a["op"] != "argmax" and expected is not None and (
-                    tuple(expected) != made[node][0]):
-                p.add(node, f"output_shape is {list(expected)}, its inputs make "
-                            f"{list(made[node][0])}")
+            if a["op"] != "input" and preds and made[preds[0]] is not None:
+                _shape_attr(node, a, "input_shape", made[preds[0]][0], p)
+            if a["op"] != "argmax" and made[node] is not None:
+                _shape_attr(node, a, "output_shape", made[node][0], p)
     if p.items:
         head = f"graph {g.graph.get('name')!r}: "
         if len(p.items) == 1:

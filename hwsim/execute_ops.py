@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwsim.counters import Counts, load
+from hwsim.counters import Counts, tally
 from hwsim.errors import HwsimError
 
 
@@ -60,17 +60,21 @@ def _finish_sums(node: str, sums: np.ndarray, mask, overflow: str, bits: int, va
     return np.clip(sums, value_range[0], value_range[1]), int(np.count_nonzero(mask))
 
 
-def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, Counts]:
+def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
     """Number of sorted values <= each element: ceil(log2(levels)) steps of one
     threshold load, one compare and a conditional step up, vectorised over every
-    element (branch-free here: the step is the compare's bit shifted into place)."""
+    element (branch-free here: the step is the compare's bit shifted into place).
+    Every element starts at level 0, so the first step compares with one value.
+    Returns the levels and the number of steps done (over all elements)."""
     padded = s.padded32 if values.dtype == np.int32 else s.padded
-    searched = 0
-    level = np.zeros(values.shape, dtype=np.intp)
+    first, *rest = s.shifts
+    reached = _see(probe, node, "search.reached", values >= padded[1 << first])
+    level = _see(probe, node, "search.level",
+                 np.left_shift(reached.view(np.uint8), first, dtype=np.intp))
+    searched = reached.size
     bound = np.empty(values.shape, dtype=padded.dtype)
-    reached = np.empty(values.shape, dtype=bool)
     step_up = np.empty(values.shape, dtype=np.uint8)
-    for shift in s.shifts:
+    for shift in rest:
         np.take(padded[1 << shift:], level, out=bound, mode="clip")   # padded[level + step]
         np.greater_equal(values, _see(probe, node, "search.bound", bound), out=reached)
         np.left_shift(_see(probe, node, "search.reached", reached).view(np.uint8), shift,
@@ -78,16 +82,17 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, Counts]
         np.add(level, _see(probe, node, "search.step", step_up), out=level)
         _see(probe, node, "search.level", level)
         searched += reached.size
-    return level, (load("threshold_loads", searched, s.memory, s.bits)
-                   + Counts(compares=searched, branches=searched))
+    return level, searched
 
 
 def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
     """Sums of one batch chunk, the number of connections added, and (checked path)
     the mask of sums that left the range at some partial."""
     plan, node = step.plan, step.node
-    acc = np.empty((len(part),) + plan.output_shape, dtype=plan.acc_dtype)
-    acc[...] = plan.bias
+    acc = None
+    if not plan.single:
+        acc = np.empty((len(part),) + plan.output_shape, dtype=plan.acc_dtype)
+        acc[...] = plan.bias
     mask = None if plan.safe else np.zeros(acc.shape, dtype=bool)
     added = 0
     for group in plan.groups:
@@ -101,21 +106,26 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
             index = np.moveaxis(taps, -1, 0)[..., None] + group.offsets
             entries = np.take(plan.columns, _see(probe, node, "index", index))
         _see(probe, node, "entries", entries)
-        added += entries.size
+        added += entries[..., :plan.units].size        # not the padding of narrow rows
         out = group.output_index
+        if plan.single:                                # one group, every unit: sum + bias
+            acc = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
+            acc += plan.bias
+            continue
         if plan.safe:
             if plan.mode == "depthwise":
                 acc[out] += entries
             else:
                 acc[out] += _see(probe, node, "group_sum",
-                                 entries.sum(axis=0, dtype=plan.acc_dtype))
+                                 entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units])
             continue
         if plan.mode == "depthwise":
             partials = _see(probe, node, "partials", acc[out] + entries)
             mask[out] |= _outside(partials, plan.acc_range)
             last = partials
         else:
-            partials = _see(probe, node, "partials", acc[out] + np.cumsum(entries, axis=0))
+            partials = _see(probe, node, "partials",
+                            acc[out] + np.cumsum(entries[..., :plan.units], axis=0))
             mask[out] |= _outside(partials, plan.acc_range).any(axis=0)
             last = partials[-1]
         if overflow == "saturate":
@@ -135,19 +145,21 @@ def run_lut(step, inputs, overflow: str, probe):
     added = sum(c[1] for c in chunks)
     sums, saturated = _finish_sums(step.node, sums, mask, overflow, plan.acc_bits, plan.acc_range)
     units = sums.size      # one bias index and one bias entry per unit, one store
-    counts = (load("index_loads", units + added, place.weights, plan.index_bits)
-              + load("table_loads", units + added, place.tables, plan.table_bits)
-              + load("activation_loads", added, place.activations, plan.activation_bits)
-              + Counts(adds=added, stores=units))
+    counts = tally([("index_loads", units + added, place.weights, plan.index_bits),
+                    ("table_loads", units + added, place.tables, plan.table_bits),
+                    ("activation_loads", added, place.activations, plan.activation_bits)],
+                   adds=added, stores=units)
     return sums, counts, saturated
 
 
 def run_threshold(step, inputs, overflow: str, probe):
     plan = step.plan
     sums = inputs[0]
-    level, counts = search(sums, plan.search, step.node, probe)
-    counts = (counts + load("activation_loads", sums.size, plan.placement.activations,
-                            plan.sum_bits) + Counts(stores=level.size))
+    level, steps = search(sums, plan.search, step.node, probe)
+    s = plan.search
+    counts = tally([("activation_loads", sums.size, plan.placement.activations, plan.sum_bits),
+                    ("threshold_loads", steps, s.memory, s.bits)],
+                   compares=steps, branches=steps, stores=level.size)
     return level, counts, 0
 
 
@@ -166,50 +178,51 @@ def _window(step, a: np.ndarray, probe, combine):
 
 def run_max_pool(step, inputs, overflow: str, probe):
     out, loaded, combined = _window(step, inputs[0], probe, np.maximum)
-    counts = (load("activation_loads", loaded, step.plan.placement.activations, 8)
-              + Counts(max_ops=combined, stores=out.size))
+    counts = tally([("activation_loads", loaded, step.plan.placement.activations, 8)],
+                   max_ops=combined, stores=out.size)
     return out, counts, 0
 
 
 def run_avg_pool(step, inputs, overflow: str, probe):
-    total_, loaded, combined = _window(step, inputs[0], probe, np.add)
-    level, counts = search(total_, step.plan.search, step.node, probe)
-    counts = (counts + load("activation_loads", loaded, step.plan.placement.activations, 8)
-              + Counts(adds=combined, stores=level.size))
+    window_sums, loaded, combined = _window(step, inputs[0], probe, np.add)
+    s = step.plan.search
+    level, steps = search(window_sums, s, step.node, probe)
+    counts = tally([("activation_loads", loaded, step.plan.placement.activations, 8),
+                    ("threshold_loads", steps, s.memory, s.bits)],
+                   adds=combined, compares=steps, branches=steps, stores=level.size)
     return level, counts, 0
 
 
 def run_add(step, inputs, overflow: str, probe):
     plan, node = step.plan, step.node
     place = plan.placement
-    acc, mask, counts = None, None, Counts()
+    acc, mask, loads, added = None, None, [], 0
     for array, table, bits in zip(inputs, plan.value_tables, plan.input_bits):
-        counts = counts + load("activation_loads", array.size, place.activations, bits)
+        loads.append(("activation_loads", array.size, place.activations, bits))
         if table is None:
             term = array.astype(np.int64)
         else:
             term = np.take(table, array)
-            counts = counts + load("table_loads", term.size, place.tables, plan.table_bits)
+            loads.append(("table_loads", term.size, place.tables, plan.table_bits))
         _see(probe, node, "term", term)
         if acc is None:
             acc, mask = term, np.zeros(term.shape, dtype=bool)
             continue
         acc = _see(probe, node, "partials", acc + term)
-        counts = counts + Counts(adds=acc.size)
+        added += acc.size
         mask |= _outside(acc, plan.acc_range)
         if overflow == "saturate":
             acc = np.clip(acc, plan.acc_range[0], plan.acc_range[1])
     acc, saturated = _finish_sums(node, acc, mask, overflow, plan.acc_bits, plan.acc_range)
-    return acc, counts + Counts(stores=acc.size), saturated
+    return acc, tally(loads, adds=added, stores=acc.size), saturated
 
 
 def run_argmax(step, inputs, overflow: str, probe):
     flat = inputs[0].reshape(len(inputs[0]), -1)
     classes = _see(probe, step.node, "classes", np.argmax(flat, axis=1))
     steps = flat.size - len(flat)
-    counts = (load("activation_loads", flat.size, step.plan.placement.activations,
-                   step.plan.input_bits) + Counts(compares=steps, branches=steps,
-                                                  stores=len(flat)))
+    counts = tally([("activation_loads", flat.size, step.plan.placement.activations,
+                     step.plan.input_bits)], compares=steps, branches=steps, stores=len(flat))
     return classes, counts, 0
 
 

@@ -60,6 +60,8 @@ class LutPlan:
     groups: tuple[LutGroup, ...]
     bias: np.ndarray                  # (O,) bias entries T[R-1, b]
     output_shape: tuple[int, ...]
+    units: int                        # O; rows of "rows" columns may be padded beyond it
+    single: bool                      # one group reaching every unit, no checkpoints
     acc_dtype: type
     safe: bool                        # static bound fits: no partial sum can leave the range
     bound: int
@@ -165,6 +167,19 @@ def _static_bound(table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
     return int((worst[w].sum(axis=0) + np.abs(table[-1, b])).max())
 
 
+def _pad_rows(columns: np.ndarray) -> np.ndarray:
+    """Rows of at most 32 bytes padded with zeros to 2, 4, 8, 16 or 32 bytes: numpy's
+    take copies rows of those sizes without a memmove call (a speed-up only; the
+    padding is never added into a sum nor counted)."""
+    row_bytes = columns.shape[1] * columns.itemsize
+    if row_bytes > 32 or row_bytes & (row_bytes - 1) == 0:
+        return columns
+    padded = np.zeros((columns.shape[0], (1 << row_bytes.bit_length()) // columns.itemsize),
+                      dtype=columns.dtype)
+    padded[:, :columns.shape[1]] = columns
+    return padded
+
+
 def _narrow(table: np.ndarray) -> type:
     for dtype in (np.int8, np.int16, np.int32):
         info = np.iinfo(dtype)
@@ -204,22 +219,23 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
             columns = np.ascontiguousarray(table.T).reshape(-1).astype(entry_dtype)  # (k, r)
         else:
             columns = table[:, w].transpose(1, 0, 2).reshape(-1, units).astype(entry_dtype)
+            columns = _pad_rows(columns)
         chunk = channels if safe or not isinstance(layer, L.Dense) else DENSE_GROUP
+        broadcast = (slice(None),) + (None,) * (spatial + 1)   # over the batch and positions
         for t, out_index, in_index in _taps(layer, in_shape):
             for c0 in range(0, channels, chunk):
                 c1 = min(channels, c0 + chunk)
                 conn = t * channels + np.arange(c0, c1, dtype=np.intp)
-                lead = (slice(None),) + (None,) * (spatial + 1)
-                if direct:
-                    offsets = (w[conn] * rows)[(slice(None),) + (None,) * (spatial + 1)]
-                else:
-                    offsets = (conn * rows)[lead]
+                offsets = (w[conn] * rows if direct else conn * rows)[broadcast]
                 groups.append(LutGroup((slice(None), *in_index, slice(c0, c1)),
                                        (slice(None), *out_index, slice(None)), offsets))
         per_sample = max(1, max((g_.offsets.shape[0] for g_ in groups), default=1)
                          * math.prod(out_shape))
+    single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
+        slice(None),) * (len(out_shape) + 1)
     return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
-                   acc_dtype, safe, bound, max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
+                   out_shape[-1], single, acc_dtype, safe, bound,
+                   max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
                    acc_bits, 8, storage_bits(a["index_bits"]), g.graph["table_entry_bits"],
                    placement)
 

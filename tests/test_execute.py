@@ -50,7 +50,8 @@ def arithmetic_violations(source: str) -> list[str]:
             if name == "astype" and any(isinstance(a, ast.Name) and a.id == "float"
                                         for a in node.args):
                 found.append(f"{where}: astype(float)")
-        elif isinstance(node, ast.Attribute) and node.attr in FLOAT_NAMES:
+        elif (isinstance(node, ast.Attribute) and node.attr in FLOAT_NAMES
+              and isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy")):
             found.append(f"{where}: {node.attr}")
         elif isinstance(node, ast.Name) and node.id in ("float", "complex"):
             found.append(f"{where}: {node.id}")
@@ -117,6 +118,18 @@ def test_no_float_array_on_the_inference_path(mlp):
         floats = [(node, label, a.dtype) for node, label, a in seen if a.dtype.kind not in "iub"]
         assert floats == [], name
         assert all(isinstance(a, np.ndarray) for _, _, a in seen)
+
+
+def test_no_float_array_on_the_checked_path():
+    """The checked (partial sums) path and saturation, on a graph whose static bound
+    exceeds the accumulator, make no float either."""
+    g = _dense16()
+    g.graph["tables"] = {**g.graph["tables"], "input": np.full((6, 4), 30000)}
+    seen = []
+    run = execute(g, np.zeros((3, 8), dtype=np.int64), overflow="saturate",
+                  probe=lambda node, label, array: seen.append((label, array.dtype)))
+    assert run.saturated and ("partials", np.dtype(np.int64)) in seen
+    assert all(dtype.kind in "iub" for _, dtype in seen)
 
 
 def test_bit_exact_with_the_trainer(mlp):
@@ -276,6 +289,10 @@ def _modified(g, node=None, **attrs):
      r"node 'L1.lut_dense': output_shape is \[7\], its inputs make \[128\]"),
     (lambda g: _modified(g, "L1.lut_dense", levels_in=32),
      r"levels_in is 32, its input has 17 levels"),
+    (lambda g: _modified(g, "L1.lut_dense", input_shape=(63,)),
+     r"node 'L1.lut_dense': input_shape is \[63\], its inputs make \[64\]"),
+    (lambda g: _modified(g, "L1.threshold", order=None),
+     r"node 'L1.threshold': needs an integer 'order'"),
 ])
 def test_inconsistent_graph_is_refused_before_running(mlp, change, message):
     _, g, x = mlp

@@ -18,7 +18,7 @@ from hwsim.spec import read_yaml
 from hwsim.workload import load_workload, workload_from_data
 from tests.conftest import REPO
 
-# the MLPerf Tiny reference notes: int8 activations, no scratch.
+# the MLPerf Tiny reference notes (shapes and counts read from github.com/mlcommons/tiny): int8 activations, no scratch.
 MLPERF_INT8 = {   # workload: (largest live activation set, greedy-by-size arena), bytes
     "kws-dscnn": (16_000, 16_000),
     "vww-mobilenet": (55_296, 64_512),

@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from hwsim import __version__
-from hwsim.cli import compare, devices, simulate, train, verify
+from hwsim.cli import compare, dashboard, devices, simulate, sweep, train, verify
 from hwsim.errors import HwsimError
 
-COMMANDS = (devices, train, simulate, compare, verify)
+COMMANDS = (devices, train, simulate, compare, verify, sweep, dashboard)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,9 +57,10 @@ def render(report: VerifyReport) -> str:
     lines.append(f"    rmse {c.rmse:.4g}  mae {c.mae:.4g}  l2r {l2r}  cos {c.cosine:.6f}")
     p = report.per_inference
     lines.append(f"  per inference: {p.loads:,} loads ({p.table_loads:,} table, {p.index_loads:,} "
-                 f"index, {p.activation_loads:,} activation, {p.threshold_loads:,} threshold), "
-                 f"{p.adds:,} adds, {p.compares:,} compares, {p.max_ops:,} max, {p.stores:,} "
-                 f"stores, {p.multiplies} multiplies, {p.float_ops} float ops")
+                 f"index, {p.activation_loads:,} activation, {p.threshold_loads:,} threshold;")
+    lines.append(f"    {p.loads_flash:,} flash, {p.loads_sram:,} sram), {p.adds:,} adds, "
+                 f"{p.compares:,} compares, {p.max_ops:,} max, {p.stores:,} stores, "
+                 f"{p.multiplies} multiplies, {p.float_ops} float ops")
     width = max(len(n) for n in report.node_counts)
     lines.append("  " + "node".ljust(width) + "".join(f"{h:>10}" for _, h in COLUMNS))
     for node, counts in report.node_counts.items():
