@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim import __version__
-from hwsim.artifact_io import npz_bytes, read_npz, sha256_bytes, write_files_atomically
+from hwsim.artifact_io import npz_bytes, sha256_bytes, write_files_atomically
 from hwsim.train import layers as L
 from hwsim.train.pipeline import TrainResult
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import networkx as nx
-import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.train import layers as L

@@ -3,7 +3,6 @@ integer network tracks the float-simulated one, the export is sound."""
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 import pytest
@@ -17,11 +16,11 @@ from hwsim.train.export import avg_pool_bounds, integer_thresholds
 from hwsim.train.integer import count_reached, integer_forward, layer_sums
 from hwsim.train.network import input_values, quantize_input
 from hwsim.train.pipeline import run_training
-from hwsim.workload import workload_from_data
+from hwsim.workload import Workload, workload_from_data
 from tests.conftest import REPO
 
 
-def small(name: str, **changes) -> "Workload":
+def small(name: str, **changes) -> Workload:
     data = copy.deepcopy(read_yaml(REPO / "workloads" / f"{name}.yaml"))
     data["training"].update(epochs=3, finetune_epochs=2)
     for key, value in changes.items():

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from hwsim.catalog import find_device, load_bundled_devices
 from hwsim.bundled import bundled_names
