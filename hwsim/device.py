@@ -6,13 +6,12 @@ SpecError whose lines name the file and the YAML path.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hwsim.errors import Problem
-from hwsim.spec import Reader, raise_if_problems, read_yaml
+from hwsim.spec import Reader, raise_if_problems, read_header, read_yaml
 
 SCHEMA_VERSION = 1
 PRODUCT_CLASSES = ("earbud", "hearing_aid", "watch_band")
@@ -53,7 +52,6 @@ KNOWN_PATHS = frozenset(SECTION_FIELDS) | frozenset(
     f"{section}.{name}" for section, names in SECTION_FIELDS.items() for name in names) | frozenset(
     f"energy.pj_per_action.{action}" for action in ALL_ACTIONS)
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -380,12 +378,7 @@ def device_from_data(data: Any, source: str = "<dict>") -> Device:
     """Build a Device from a parsed mapping, or raise SpecError listing every problem."""
     problems: list[Problem] = []
     top = Reader(data, "", problems)
-    version = top.int("schema_version")
-    if version is not None and version != SCHEMA_VERSION:
-        top.problem("schema_version", f"must be {SCHEMA_VERSION}, got {version}")
-    name = top.str("name")
-    if name is not None and not _NAME.match(name):
-        top.problem("name", f"must be lower-case letters, digits, '-', '_' or '.', got {name!r}")
+    name = read_header(top, SCHEMA_VERSION)
     title = top.str("title")
     product_class = top.choice("product_class", PRODUCT_CLASSES)
     description = top.str("description")

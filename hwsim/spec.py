@@ -224,6 +224,21 @@ class Reader:
                 self.problem(key, "unknown field")
 
 
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def read_header(top: Reader, schema_version: int) -> str | None:
+    """The fields every spec file starts with: `schema_version` (must equal the one
+    this hwsim reads) and `name` (lower-case letters, digits, '-', '_', '.')."""
+    version = top.int("schema_version")
+    if version is not None and version != schema_version:
+        top.problem("schema_version", f"must be {schema_version}, got {version}")
+    name = top.str("name")
+    if name is not None and not NAME_PATTERN.match(name):
+        top.problem("name", f"must be lower-case letters, digits, '-', '_' or '.', got {name!r}")
+    return name
+
+
 def raise_if_problems(source: str, problems: list[Problem]) -> None:
     if problems:
         raise SpecError(source, problems)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 
 from hwsim.bundled import resolve
 from hwsim.errors import Problem
-from hwsim.spec import Reader, raise_if_problems, read_yaml
+from hwsim.spec import Reader, raise_if_problems, read_header, read_yaml
 from hwsim.train import layers as L
 from hwsim.workload_layers import INPUT, LAYER_TYPES, PADDINGS, read_layers  # noqa: F401
 
@@ -29,7 +28,6 @@ ACCUMULATOR_BITS = (16, 32)
 TABLE_ENTRY_BITS = (8, 16, 32)
 MIN_LEVELS, MAX_LEVELS = 2, 256
 MIN_CLUSTERS, MAX_CLUSTERS = 2, 4096
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @dataclass(frozen=True)
@@ -167,12 +165,7 @@ def workload_from_data(data: Any, source: str = "<dict>") -> Workload:
     """Build a Workload from a parsed mapping, or raise SpecError listing every problem."""
     problems: list[Problem] = []
     top = Reader(data, "", problems)
-    version = top.int("schema_version")
-    if version is not None and version != SCHEMA_VERSION:
-        top.problem("schema_version", f"must be {SCHEMA_VERSION}, got {version}")
-    name = top.str("name")
-    if name is not None and not _NAME.match(name):
-        top.problem("name", f"must be lower-case letters, digits, '-', '_' or '.', got {name!r}")
+    name = read_header(top, SCHEMA_VERSION)
     description = top.str("description")
     task = top.choice("task", TASKS)
     dataset = top.choice("dataset", DATASET_NAMES)
