@@ -6,10 +6,12 @@ import argparse
 import sys
 
 from hwsim import __version__
-from hwsim.cli import compare, dashboard, devices, simulate, sweep, train, verify
+from hwsim.cli import (codegen, compare, dashboard, devices, report, simulate, sweep, train,
+                       validate, verify)
 from hwsim.errors import HwsimError
 
-COMMANDS = (devices, train, simulate, compare, verify, sweep, dashboard)
+COMMANDS = (report, devices, train, simulate, compare, verify, sweep, dashboard, codegen,
+            validate)
 
 
 def build_parser() -> argparse.ArgumentParser:
