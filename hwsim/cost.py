@@ -21,20 +21,37 @@ from dataclasses import dataclass
 import networkx as nx
 
 from hwsim.cost_actions import STYLES, Actions, CostOptions, core_traits, node_actions
+from hwsim.cost_shapes import shape_for
 from hwsim.device import Device
 from hwsim.errors import HwsimError
 from hwsim.graph import execution_order, totals
 
-__all__ = ["STYLES", "CostOptions", "ActionPrice", "NodeCost", "CostReport", "ACTION_CLASSES",
-           "action_class", "action_prices", "combine", "cost_graph", "static_energy_pj",
-           "dense_layer_workload"]
+__all__ = [
+    "ACTION_CLASSES",
+    "STYLES",
+    "ActionPrice",
+    "CostOptions",
+    "CostReport",
+    "NodeCost",
+    "action_class",
+    "action_prices",
+    "combine",
+    "cost_graph",
+    "dense_layer_workload",
+    "static_energy_pj",
+]
 
 ACTION_CLASSES = ("load", "store", "alu", "branch", "multiply", "float", "call")
 
 # Named actions that are not rows of the device's cycle table.
 _EXTRA_CLASS = {
     "flash_wait": "load",             # extra cycles of a load from flash/FRAM/MRAM/XIP
-    "loop_overhead": "branch",        # index advance + compare + taken branch
+    "literal_load": "load",           # a constant or address from the literal pool (flash)
+    "loop_overhead": "branch",        # index/pointer steps + compare + taken branch
+    "loop_last": "branch",            # the same, the last iteration: the branch falls through
+    "stack_word": "call",             # one register saved or restored by a prologue/epilogue
+    "stack_load": "load",             # a value reloaded from the stack (register pressure)
+    "stack_store": "store",           # a value spilled to the stack
     "soft_mul_call": "call",          # __mulsi3 call, return and set-up
     "soft_mul_bit": "multiply",       # one iteration of its shift-and-add loop
     "float_compare": "float",
@@ -42,9 +59,32 @@ _EXTRA_CLASS = {
 
 # Composite actions, priced as the sum of their parts on the device.
 RECIPES: dict[str, Actions] = {
-    "loop_overhead": {"alu": 2.0, "branch_taken": 1.0},
     "float_compare": {"float_add": 1.0, "alu": 1.0},           # VCMP + VMRS
 }
+
+
+def family_recipes(device: Device) -> dict[str, Actions]:
+    """Composite actions whose instruction sequence depends on the ISA family
+    (hwsim.cost_shapes): loop control; a stack word (one register of a PUSH/POP/LDM/STM,
+    1 + N cycles on Cortex-M, or one SW/LW on RISC-V); a literal-pool load; and, on
+    RV32 without a multiplier, libgcc's __mulsi3 from its instruction sequence
+    (mv, li; per bit of the second operand: andi, beqz (taken when the bit is 0),
+    add (when 1), srli, slli, bnez (taken but for the last bit); ret) with half the
+    bits set."""
+    shape = shape_for(device.core.isa)
+    recipes = {"loop_overhead": {"alu": shape.loop_alu, "branch_taken": 1.0},
+               "loop_last": {"alu": shape.loop_alu, "branch_not_taken": 1.0},
+               "literal_load": {"load_32": 1.0, "flash_wait": 1.0},
+               "stack_load": {"load_32": 1.0}, "stack_store": {"store_32": 1.0}}
+    if shape.family == "rv32":
+        recipes["stack_word"] = {"load_32": 0.5, "store_32": 0.5}
+        if device.core.multiplier == "none":
+            recipes["soft_mul_call"] = {"call_return": 1.0, "alu": 2.0, "branch_taken": -1.0,
+                                        "branch_not_taken": 1.0}
+            recipes["soft_mul_bit"] = {"alu": 3.5, "branch_taken": 1.5, "branch_not_taken": 0.5}
+    else:
+        recipes["stack_word"] = {"load_32": 0.5, "store_32": 0.5, "alu": -1.0}
+    return recipes
 
 # Estimates used only when the device file does not give the routine. Sources and
 # derivations in docs/cost-model.md ("Estimated routines").
@@ -126,7 +166,7 @@ def action_prices(device: Device) -> dict[str, ActionPrice]:
                            sum(p.energy_pj * n for p, n in parts),
                            any(p.estimated for p, _ in parts))
 
-    for action, recipe in RECIPES.items():
+    for action, recipe in {**RECIPES, **family_recipes(device)}.items():
         price = composite(recipe)
         if price is not None:
             prices[action] = price
@@ -226,8 +266,11 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
     notes = [f"{a} estimated (the device file does not give it): {prices[a].cycles:.0f} cycles"
              for a in sorted(actions) if prices[a].estimated]
     if "soft_mul_bit" in actions:
-        notes.append(f"software multiply (__mulsi3) priced for a {options.multiplier_operand_bits}"
-                     "-bit second operand; a negative (sign-extended) operand costs 32 bits")
+        bits = options.multiplier_operand_bits
+        k = (f"a {bits}-bit" if bits is not None else
+             "an 8-bit (first layer) or 7-bit (hidden layers)")
+        notes.append(f"software multiply (__mulsi3) priced for {k} second operand; a negative "
+                     "(sign-extended) operand costs 32 bits")
     if actions.get("flash_wait") and device.memory.flash_kind == "external_xip":
         notes.append("every flash load pays the XIP streaming penalty; data kept hot in the "
                      "XIP cache, or placed in SRAM (tables_in / weights_in='sram'), costs less")

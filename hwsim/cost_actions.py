@@ -20,10 +20,11 @@ behind each count are written out in docs/cost-model.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import networkx as nx
 
+from hwsim.cost_shapes import CodeShape, shape_for
 from hwsim.device import Device
 from hwsim.errors import HwsimError
 
@@ -37,6 +38,12 @@ FREE_OPS = ("input", "flatten")
 
 # A data-dependent branch (binary-search step, new maximum) is charged half taken.
 HALF_BRANCH = {"branch_taken": 0.5, "branch_not_taken": 0.5}
+# A pool window of at most this many elements is written out in the generated C (no
+# loop; hwsim.codegen.pools).
+UNROLLED_WINDOW = 4
+# Chance that a max-pool compare finds a new maximum: ties are common among a few
+# levels; measured 6-37% on the bundled workloads (docs/validation.md).
+MAX_UPDATE = 0.25
 
 Actions = dict[str, float]
 
@@ -68,7 +75,7 @@ class CostOptions:
     weight_indices: str = "packed"
     row_pointers: str = "auto"
     unroll: int = 1
-    multiplier_operand_bits: int = 8
+    multiplier_operand_bits: int | None = None
     simd: bool = True
 
     def __post_init__(self):
@@ -84,7 +91,7 @@ class CostOptions:
         if not _is_int(self.unroll) or self.unroll < 1:
             problems.append(f"unroll must be an integer >= 1, got {self.unroll!r}")
         bits = self.multiplier_operand_bits
-        if not _is_int(bits) or not 0 <= bits <= 32:
+        if bits is not None and (not _is_int(bits) or not 0 <= bits <= 32):
             problems.append(f"multiplier_operand_bits must be an integer from 0 to 32, "
                             f"got {bits!r}")
         if not isinstance(self.simd, bool):
@@ -136,6 +143,7 @@ class CoreTraits:
     fpu: bool
     has_float_mac: bool
     wide_multiply: str       # instruction | mul_mulh | routine | peripheral | software
+    shape: CodeShape = field(default_factory=lambda: shape_for(""))   # cost_shapes
 
     @property
     def word_factor(self) -> int:
@@ -155,7 +163,7 @@ def core_traits(device: Device) -> CoreTraits:
     lanes = core.simd_mac_lanes if "simd_mac" in device.cycles else 1
     return CoreTraits(core.word_bits, reg, shifted, barrel, unaligned, core.multiplier,
                       "mac" in device.cycles, lanes, core.divider, core.fpu != "none",
-                      "float_mac" in device.cycles, wide)
+                      "float_mac" in device.cycles, wide, shape_for(core.isa))
 
 
 # ----------------------------------------------------------------------------- small helpers
@@ -265,9 +273,14 @@ def _level_write(levels: int, opt: CostOptions, tr: CoreTraits) -> Actions:
     return {"store_8": 1.0}
 
 
-def _loop(iterations: float) -> Actions:
-    """Loop control: index advance + compare + taken backward branch, per iteration."""
-    return {"loop_overhead": float(iterations)}
+def _loop(iterations: float, runs: float = 1.0) -> Actions:
+    """Loop control of `runs` runs of a loop, `iterations` iterations in all: index or
+    pointer steps + compare + a taken backward branch per iteration, except the last
+    of each run, whose branch falls through (`loop_last`)."""
+    iterations, runs = float(iterations), float(min(runs, iterations))
+    if iterations <= 0:
+        return {}
+    return _nonzero({"loop_overhead": iterations - runs, "loop_last": runs})
 
 
 # ----------------------------------------------------------------------------- node context
@@ -291,6 +304,10 @@ class _Node:
         search runs in the same unit loop)."""
         succ = list(self.graph.successors(self.name))
         return bool(succ) and all(self.graph.nodes[s]["op"] == "threshold" for s in succ)
+
+    @property
+    def shape(self) -> CodeShape:
+        return self.tr.shape
 
     @property
     def acc_bits(self) -> int:
@@ -365,8 +382,64 @@ def _is_power_of_two(k: int) -> bool:
     return k > 0 and k & (k - 1) == 0
 
 
+def _call(n: _Node, frame: str) -> Actions:
+    """One call of the node's function from the schedule: call + return, prologue and
+    epilogue ("weighted" or "light" kernels)."""
+    if n.shape.family == "generic":
+        return {}
+    part = n.shape.weighted_frame if frame == "weighted" else n.shape.light_frame
+    return plus({"call_return": 1.0}, part)
+
+
+def _positions(n: _Node) -> tuple[float, float]:
+    """(output positions, output rows) of a weighted layer or pool: a dense layer has
+    one position, a 1-D layer one row."""
+    shape = n.attrs["output_shape"]
+    if len(shape) == 1:
+        return 1.0, 1.0
+    if len(shape) == 2:
+        return float(shape[0]), 1.0
+    return float(shape[0] * shape[1]), float(shape[0])
+
+
+def _outer_loops(n: _Node, units: float) -> Actions:
+    """The unit loop (per position) and the position loops around it."""
+    positions, rows = _positions(n)
+    actions = _loop(units, positions)
+    if positions > 1:
+        actions = plus(actions, _loop(positions, rows), {"alu": n.shape.position_alu * positions})
+        if rows > 1:
+            actions = plus(actions, _loop(rows, 1))
+    return actions
+
+
+def _kernel_rows(n: _Node, rows: float) -> Actions:
+    """Per unit of a conv2d/depthwise layer: the loop over the kernel's rows (taps clipped
+    by 'same' padding are not visited) and each row's pointer work; a one-row kernel
+    has no row loop. A clipped window's run count is tested before its loop."""
+    if rows <= 1 and n.shape.family != "generic":
+        return {}
+    if n.shape.family == "generic":
+        return plus(_loop(rows, 1), {"alu": rows}) if rows else {}
+    actions = plus(_loop(rows, 1), times(n.shape.row, rows))
+    if getattr(n.attrs.get("layer"), "padding", "valid") == "same":
+        actions = plus(actions, times({"alu": 1.0, "branch_not_taken": 1.0}, rows))
+    return actions
+
+
+def _same_padding(n: _Node, units: float) -> Actions:
+    """'same' padding: per unit, the clipped window's bookkeeping kept on the stack;
+    per output position, its window-table entries (offset, first tap, taps) from flash."""
+    layer = n.attrs.get("layer")
+    if n.shape.family == "generic" or getattr(layer, "padding", "valid") != "same":
+        return {}
+    positions, _ = _positions(n)
+    table = {"literal_load": 1.0, "alu": 1.0}          # window tables are constants in flash
+    return plus(times(n.shape.same_unit, units), times(table, 3 * positions))
+
+
 def _lut_weighted(n: _Node) -> Actions:
-    a, tr, opt = n.attrs, n.tr, n.opt
+    a, tr, opt, shape = n.attrs, n.tr, n.opt, n.shape
     entry = n.entry_bits
     if entry > tr.word_bits:
         raise HwsimError(f"node {n.name!r}: {entry}-bit table entries are wider than the "
@@ -399,14 +472,20 @@ def _lut_weighted(n: _Node) -> Actions:
     per_connection = plus(activation, index, {"alu": address}, load(entry, opt.tables_in, tr),
                           {"alu": accumulate + (1 if a["op"] == "lut_depthwise_conv2d" else 0)})
     connections, rows = _taps(a)
+    units = float(a["outputs"])
     iterations = _inner_loop(n, 1, connections, rows)
-    bias = plus(index, {"alu": (0 if tr.shifted_operand else scale_index + base_add)},
-                load(entry, opt.tables_in, tr),
+    runs = max(rows, 1.0)
+    if shape.family == "generic":
+        bias_alu = (0 if tr.shifted_operand else scale_index + base_add) + 2 + rows
+    else:
+        bias_alu = shape.lut_unit_alu
+    bias = plus(index, {"alu": bias_alu}, load(entry, opt.tables_in, tr),
                 {"alu": 1 if n.acc_bits > tr.word_bits else 0})   # sign-extend into the high word
-    per_unit = plus(_unit_frame(n, iterations, rows), bias)
-    if not n.fused_into_threshold:
-        per_unit = plus(per_unit, {f"store_{storage_bits(n.acc_bits)}": 1})
-    total = plus(times(per_connection, connections), times(per_unit, a["outputs"]))
+    store = ({"store_8": 1.0} if n.fused_into_threshold
+             else {f"store_{storage_bits(n.acc_bits)}": 1.0})       # the level, or the sum
+    per_unit = plus(bias, store, _loop(iterations, runs), _kernel_rows(n, rows))
+    total = plus(times(per_connection, connections), times(per_unit, units),
+                 _outer_loops(n, units), _call(n, "weighted"), _same_padding(n, units))
     if precomputed:
         if _is_power_of_two(k):
             row = {"alu": shift_ops(log_k + log_entry, tr) + 1}
@@ -421,19 +500,42 @@ def _lut_weighted(n: _Node) -> Actions:
     return total
 
 
-def _search(steps: int, bits: int, place: str, compare_ops: int, tr: CoreTraits) -> Actions:
-    """A branchy binary search over sorted integer bounds: per step, form the probe
-    address, load the bound, compare, branch (half taken) and half the time move
-    the index."""
-    step = plus({"alu": 1 + compare_ops + 0.5}, load(bits, place, tr), HALF_BRANCH)
-    return times(step, steps)
+def _search_step(n: _Node, bits: int, place: str, compare_ops: int) -> Actions:
+    """One step of the binary search over sorted bounds: the bound load (an immediate
+    offset from the walking pointer), the compare, and a half-taken branch around the
+    half-time pointer step; on Thumb-2 an IT block instead (cmp, it, add: no branch)."""
+    shape = n.shape
+    if shape.family == "generic":
+        alu = 1.0 + compare_ops
+    else:
+        alu = shape.search_step_alu + (compare_ops - 1 if shape.family != "rv32" else 0)
+    step = plus(load(bits, place, n.tr), {"alu": alu})
+    if not shape.search_if_converted:
+        step = plus(step, HALF_BRANCH, {"alu": 0.5})
+    return step
 
 
 def _lut_threshold(n: _Node) -> Actions:
-    a = n.attrs
-    search = _search(a["compares_per_unit"], storage_bits(n.acc_bits), n.opt.thresholds_in,
-                     n.acc_ops(), n.tr)
-    return times(plus(search, _level_write(a["levels"], n.opt, n.tr)), a["units"])
+    """Per unit: the call from the weighted layer's unit loop, the search over the
+    thresholds (padded to 2^steps), the level returned (stored by the caller)."""
+    a, shape = n.attrs, n.shape
+    steps = a["compares_per_unit"]
+    search = times(_search_step(n, storage_bits(n.acc_bits), n.opt.thresholds_in, n.acc_ops()),
+                   steps)
+    per_unit = plus(search, {"alu": shape.search_setup_alu + shape.search_exit_alu})
+    if shape.family != "generic":
+        per_unit = plus(per_unit, {"call_return": 1.0})
+    if shape.literal_pool:
+        per_unit = plus(per_unit, {"literal_load": 1.0})
+    if not _fused_threshold(n):
+        per_unit = plus(per_unit, _elements_read(n.inputs[0], n.opt, n.acc_bits, n.tr),
+                        _level_write(a["levels"], n.opt, n.tr))
+    return times(per_unit, a["units"])
+
+
+def _fused_threshold(n: _Node) -> bool:
+    preds = list(n.graph.predecessors(n.name))
+    return len(preds) == 1 and n.graph.nodes[preds[0]]["op"] in (*WEIGHTED_OPS, "add")
 
 
 def _window(n: _Node) -> tuple[int, int]:
@@ -445,28 +547,55 @@ def _window(n: _Node) -> tuple[int, int]:
 
 
 def _pool_frame(n: _Node, window: int, rows: int) -> Actions:
+    """Per output: the window's loops. A window of up to UNROLLED_WINDOW elements is
+    written out (no loop); a larger one loops over its rows and columns."""
+    if window <= UNROLLED_WINDOW:
+        return {}
     runs = max(1, rows)
-    iterations = runs * math.ceil(window / runs / n.opt.unroll)
-    return plus({"alu": 1 + rows}, _loop(1 + iterations + rows))
+    actions = _loop(runs * math.ceil(window / runs / n.opt.unroll), runs)
+    if rows > 1:
+        actions = plus(actions, _loop(rows, 1), {"alu": rows})
+    return plus(actions, {"alu": 1.0})
 
 
-def _max_pool(n: _Node, element: Actions, compare: Actions, store: Actions) -> Actions:
-    """Per output: read the window (one address step each); the first element starts
-    the maximum, every other one is compared, branched on (half taken) and half
-    the time moved."""
+def _max_pool(n: _Node, element: Actions, store: Actions) -> Actions:
+    """Per output: read the window (one load per element, hwsim.codegen.pools); the
+    first element starts the maximum, every other one is compared and moved when
+    larger: a branch around the move (taken unless there is a new maximum,
+    MAX_UPDATE), or an IT block on Thumb-2. Then the store and the channel loop."""
+    shape = n.shape
     window, rows = _window(n)
-    per_compare = plus(compare, HALF_BRANCH, {"alu": 0.5})
-    per_output = plus(times(plus(element, {"alu": 1.0}), window), times(per_compare, window - 1),
-                      store, _pool_frame(n, window, rows))
-    return times(per_output, n.attrs["outputs"])
+    if shape.search_if_converted:
+        per_compare = {"alu": 3.0}
+    elif shape.family == "generic":
+        per_compare = plus({"alu": 1.5}, HALF_BRANCH)
+    else:
+        p = MAX_UPDATE
+        compare = 0.0 if shape.family == "rv32" else 1.0
+        per_compare = {"alu": compare + p, "branch_taken": 1 - p, "branch_not_taken": p}
+    per_output = plus(times(element, window), times(per_compare, window - 1), store,
+                      _pool_frame(n, window, rows))
+    outputs = float(n.attrs["outputs"])
+    return plus(times(per_output, outputs), _pool_outer(n, outputs), _call(n, "light"))
+
+
+def _pool_outer(n: _Node, outputs: float) -> Actions:
+    """The channel loop (one iteration per output) and the position loops."""
+    shape = n.attrs["output_shape"]
+    positions = float(math.prod(shape[:-1]))
+    rows = float(shape[0]) if len(shape) == 3 else 1.0
+    actions = plus(_loop(outputs, positions), _loop(positions, rows),
+                   {"alu": n.shape.position_alu * positions / 2})
+    if rows > 1:
+        actions = plus(actions, _loop(rows, 1))
+    return actions
 
 
 def _lut_max_pool(n: _Node) -> Actions:
     edge = n.inputs[0]
-    compare = {"alu": n.acc_ops() if edge["kind"] == "sums" else 1}
     store = (_level_write(edge["levels"], n.opt, n.tr) if edge["kind"] == "levels"
              else {f"store_{storage_bits(n.acc_bits)}": 1})
-    return _max_pool(n, _elements_read(edge, n.opt, n.acc_bits, n.tr), compare, store)
+    return _max_pool(n, _elements_read(edge, n.opt, n.acc_bits, n.tr), store)
 
 
 def _lut_avg_pool(n: _Node) -> Actions:
@@ -476,15 +605,18 @@ def _lut_avg_pool(n: _Node) -> Actions:
     if bounds is None or edge["kind"] != "levels":
         raise HwsimError(f"node {n.name!r}: a lut average pool needs level inputs and "
                          "pool_bounds")
-    largest = max((abs(int(b)) for b in bounds), default=0)
+    largest = max([abs(int(b)) for b in bounds] + [window * len(bounds) + 1])
     bound_bits = storage_bits(largest.bit_length() + 1)        # signed
     steps = math.ceil(math.log2(len(bounds) + 1))
-    per_element = plus(_elements_read(edge, n.opt, n.acc_bits, tr), {"alu": 1})  # address
-    search = _search(steps, bound_bits, n.opt.thresholds_in, n.acc_ops(bound_bits), tr)
-    per_output = plus(times(per_element, window), {"alu": window - 1}, search,
-                      _level_write(edge["levels"], n.opt, tr),
-                      _pool_frame(n, window, rows))
-    return times(per_output, n.attrs["outputs"])
+    per_element = plus(_elements_read(edge, n.opt, n.acc_bits, tr), {"alu": 1})  # add
+    search = times(_search_step(n, bound_bits, n.opt.thresholds_in, n.acc_ops(bound_bits)),
+                   steps)
+    per_output = plus(times(per_element, window), search,
+                      {"alu": n.shape.search_exit_alu},
+                      _level_write(edge["levels"], n.opt, tr), _pool_frame(n, window, rows))
+    outputs = float(n.attrs["outputs"])
+    literal = {"literal_load": 1.0} if n.shape.literal_pool else {}
+    return plus(times(per_output, outputs), _pool_outer(n, outputs), _call(n, "light"), literal)
 
 
 def _value_lookup(n: _Node, edge: dict) -> Actions:
@@ -505,35 +637,75 @@ def _lut_add(n: _Node) -> Actions:
         else:
             parts.append(_elements_read(edge, n.opt, n.acc_bits, n.tr))
     per_element = plus(*parts, {"alu": n.acc_ops() * (len(parts) - 1) + 1})  # adds, pointer
-    if not n.fused_into_threshold:
-        per_element = plus(per_element, {f"store_{storage_bits(n.acc_bits)}": 1})
+    # A threshold that follows runs per element on the sum in a register; the add then
+    # stores the level it returns.
+    store = ({"store_8": 1.0} if n.fused_into_threshold
+             else {f"store_{storage_bits(n.acc_bits)}": 1.0})
     elements = n.attrs["outputs"]
-    return plus(times(per_element, elements), _loop(math.ceil(elements / n.opt.unroll)))
+    return plus(times(plus(per_element, store), elements),
+                _loop(math.ceil(elements / n.opt.unroll)), _call(n, "light"))
 
 
-def _argmax(n: _Node, element: Actions, compare: Actions) -> Actions:
-    """Read every class score; compare all but the first with the running maximum,
-    branch (half taken) and half the time move the maximum and its index; store
-    the class id."""
+def new_maximum_probability(classes: int) -> float:
+    """Chance that a compare finds a new maximum, scanning `classes` values in random
+    order: (H_classes - 1) / (classes - 1)."""
+    if classes < 2:
+        return 0.0
+    harmonic = sum(1.0 / k for k in range(1, classes + 1))
+    return (harmonic - 1.0) / (classes - 1)
+
+
+def _argmax(n: _Node, element: Actions, address_alu: float) -> Actions:
+    """Read the first score; compare every other one with the running maximum. A new
+    maximum moves the maximum and its index: a branch around two moves (taken when
+    there is none) or, on Thumb-2, two IT-predicated moves. Then store the class id."""
+    shape = n.shape
     classes = n.attrs["classes"]
-    per_compare = plus(compare, HALF_BRANCH, {"alu": 1})
-    return plus(times(element, classes), times(per_compare, classes - 1),
-                _loop(math.ceil(classes / n.opt.unroll)), {"alu": 2, "store_8": 1})
+    if shape.family == "generic":
+        per_compare = plus({"alu": 1.0}, HALF_BRANCH, {"alu": 1})
+        return plus(times(element, classes), times(per_compare, classes - 1),
+                    _loop(math.ceil(classes / n.opt.unroll)), {"alu": 2, "store_8": 1})
+    p = new_maximum_probability(classes)
+    if shape.search_if_converted:
+        update = {"alu": 1.0 + 4.0}                         # cmp, it, mov, it, mov
+    else:
+        compare = 0.0 if shape.family == "rv32" else 1.0
+        update = {"alu": compare + 2 * p, "branch_taken": 1 - p, "branch_not_taken": p}
+    per_compare = plus(element, {"alu": address_alu + shape.argmax_index_alu}, update)
+    return plus(element, {"alu": shape.argmax_setup_alu}, times(per_compare, classes - 1),
+                _loop(classes - 1, 1), {"store_8": 1.0}, _call(n, "light"))
 
 
 def _lut_argmax(n: _Node) -> Actions:
     edge = n.inputs[0]
-    compare = {"alu": n.acc_ops() if edge["kind"] == "sums" else 1}
-    return _argmax(n, _elements_read(edge, n.opt, n.acc_bits, n.tr), compare)
+    wide = edge["kind"] == "sums"
+    return _argmax(n, _elements_read(edge, n.opt, n.acc_bits, n.tr),
+                   n.shape.argmax_address_alu if wide else 0.0)
 
 
 def _lut_output_table(n: _Node) -> Actions:
     elements = n.attrs["outputs"]
-    per_element = plus(_value_lookup(n, n.inputs[0]), {f"store_{n.entry_bits}": 1})
-    return plus(times(per_element, elements), _loop(math.ceil(elements / n.opt.unroll)))
+    per_element = plus(_value_lookup(n, n.inputs[0]), {f"store_{n.entry_bits}": 1},
+                       {"alu": n.shape.output_table_alu})
+    literal = {"literal_load": 1.0} if n.shape.literal_pool else {}
+    return plus(times(per_element, elements), _loop(math.ceil(elements / n.opt.unroll)),
+                _call(n, "light"), literal)
 
 
 # ----------------------------------------------------------------------------- int8 style
+
+def operand_bits(n: _Node) -> int:
+    """k, the bit length of the software multiply's second operand (the offset
+    activation x + 128). `multiplier_operand_bits` when given; else 8 for a layer
+    reading the network input (non-negative: x + 128 >= 128) and 7 for the others
+    (symmetric activations: 8 bits when x >= 0, about 6 when x < 0)."""
+    if n.opt.multiplier_operand_bits is not None:
+        return n.opt.multiplier_operand_bits
+    sources = list(n.graph.predecessors(n.name))
+    while sources and n.graph.nodes[sources[0]]["op"] in ("flatten",):
+        sources = list(n.graph.predecessors(sources[0]))
+    return 8 if sources and n.graph.nodes[sources[0]]["op"] == "input" else 7
+
 
 def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: int) -> Actions:
     """One 32-bit multiply (and its accumulate, when `accumulate`) on this core."""
@@ -543,6 +715,41 @@ def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: 
     if accumulate and tr.has_mac:
         return {"mac": 1.0}
     return plus({"mul": 1.0}, add)
+
+
+def muldi3(multiplier_bits: int = 31, set_fraction: float = 0.5,
+           negative_fraction: float = 0.5) -> Actions:
+    """libgcc's RV32 __muldi3(acc, multiplier) without a multiplier (the int8
+    requantization's 64-bit product): a shift-and-add loop over the bits of the Q31
+    multiplier's low word (31 bits), plus __mulsi3(multiplier, -1) when the
+    accumulator is negative (its high word is all ones: 32 iterations, every bit set)."""
+    p = set_fraction
+    loop = plus({"alu": 6 + 4 * p, "branch_taken": 1 - p, "branch_not_taken": p},
+                {"branch_taken": 1.0})
+    body = plus({"call_return": 1.0, "alu": 12.0, "store_32": 1.0, "load_32": 1.0},
+                times(loop, multiplier_bits), {"branch_taken": -1.0, "branch_not_taken": 1.0},
+                {"branch_taken": 1 - negative_fraction + 1, "branch_not_taken": negative_fraction})
+    high = plus({"call_return": 1.0, "alu": 3.0},
+                times({"alu": 4.0, "branch_not_taken": 1.0, "branch_taken": 1.0}, 32),
+                {"branch_taken": -1.0, "branch_not_taken": 1.0})
+    return plus(body, times(high, negative_fraction))
+
+
+def _requantize(n: _Node) -> Actions:
+    """Per output unit: acc -> int8 (MultiplyByQuantizedMultiplier, clamp) and the
+    unit's bookkeeping, as the family's code does it."""
+    tr, shape = n.tr, n.shape
+    if shape.family == "generic":
+        wf = tr.word_factor
+        return plus(_wide_multiply(tr), {"alu": (9 + 1 + 2) * wf, "branch_not_taken": 2.0},
+                    {"alu": 2.0})
+    actions = plus(dict(shape.int8_unit), times(HALF_BRANCH, shape.int8_unit_branches))
+    if shape.wide == "mul_mulh":
+        if tr.multiplier == "none":
+            actions = plus(actions, muldi3(), {"alu": 2.0, "stack_load": 2.5})
+        else:
+            actions = plus(actions, {"mul": 2.0})
+    return actions
 
 
 def _wide_multiply(tr: CoreTraits) -> Actions:
@@ -559,51 +766,68 @@ def _wide_multiply(tr: CoreTraits) -> Actions:
     return {"soft_mul_call": 4.0, "soft_mul_bit": 64.0, "alu": 8.0}   # 4 __mulsi3 of 16 bits
 
 
-def _requantize(tr: CoreTraits) -> Actions:
-    """acc -> int8: MultiplyByQuantizedMultiplier (64-bit product, rounding doubling
-    high multiply, rounding right shift), output offset, clamp (ReLU fused), no store."""
-    wf = tr.word_factor
-    return plus(_wide_multiply(tr), {"alu": (9 + 1 + 2) * wf, "branch_not_taken": 2.0})
+def _int8_dot(n: _Node, connections: float, runs_per_unit: float, units: float) -> Actions:
+    """The MACs of a weighted layer and their inner loops."""
+    a, tr, opt = n.attrs, n.tr, n.opt
+    depthwise = 1 if a["op"] == "lut_depthwise_conv2d" else 0
+    scalar = plus(load(8, "sram", tr), load(8, opt.weights_in, tr),
+                  {"alu": 1.0 + depthwise},                      # activation offset
+                  _multiply(tr, opt, True, operand_bits(n)))
+    runs = units * runs_per_unit
+    per_run = connections / runs if runs else 0.0
+    if opt.simd and tr.simd_lanes > 1 and not depthwise:
+        # Four int8 per 32-bit word (CMSIS-NN): two words, widened with SXTAB16 (the
+        # +128 folded in) / SXTB16, two SMLAD. The run's tail (run mod 4) is scalar.
+        per_word = 4
+        words = math.floor(per_run / per_word)
+        tail = per_run - words * per_word
+        unpack = 4 / per_word if tr.simd_lanes < per_word else 1 / per_word
+        per_mac = plus(times(load(32, "sram", tr), 1 / per_word),
+                       times(load(32, opt.weights_in, tr), 1 / per_word),
+                       {"alu": unpack, "simd_mac": 1 / tr.simd_lanes})
+        actions = times(per_mac, words * per_word * runs)
+        if words > 1:               # a single word: gcc drops the loop (constant count)
+            actions = plus(actions, _loop(math.ceil(words / opt.unroll) * runs, runs))
+        if tail:
+            actions = plus(actions, times(scalar, tail * runs),
+                           _loop(math.ceil(tail / opt.unroll) * runs, runs))
+        return actions
+    iterations = math.ceil(per_run / opt.unroll) * runs
+    return plus(times(scalar, connections), _loop(iterations, runs))
 
 
 def _int8_weighted(n: _Node) -> Actions:
     a, tr, opt = n.attrs, n.tr, n.opt
-    depthwise = 1 if a["op"] == "lut_depthwise_conv2d" else 0
     connections, rows = _taps(a)
-    if opt.simd and tr.simd_lanes > 1:
-        # Four int8 per 32-bit word. Two 16-bit lanes (SMLAD): each word is widened
-        # into two pairs (SXTB16 / SXTAB16, the activation offset folded into
-        # SXTAB16): one instruction per 2 values per operand. Four lanes (Xpulp
-        # sdotp, HiFi4) take packed bytes; the activation offset is one packed add.
-        per_word = 4
-        unpack_and_offset = 4 / per_word if tr.simd_lanes < per_word else 1 / per_word
-        per_connection = plus(times(load(32, "sram", tr), 1 / per_word),
-                              times(load(32, opt.weights_in, tr), 1 / per_word),
-                              {"alu": unpack_and_offset + depthwise,
-                               "simd_mac": 1 / tr.simd_lanes})
-        iterations = _inner_loop(n, per_word, connections, rows)
-    else:
-        per_connection = plus(load(8, "sram", tr), load(8, opt.weights_in, tr),
-                              {"alu": 1.0 + depthwise},                  # activation offset
-                              _multiply(tr, opt, True, opt.multiplier_operand_bits))
-        iterations = _inner_loop(n, 1, connections, rows)
-    per_unit = plus(_unit_frame(n, iterations, rows), load(32, opt.weights_in, tr),
-                    {"alu": float(tr.word_factor)}, _requantize(tr), {"store_8": 1.0})
-    return plus(times(per_connection, connections), times(per_unit, a["outputs"]))
+    units = float(a["outputs"])
+    runs = max(rows, 1.0)
+    per_unit = plus(load(32, opt.weights_in, tr), {"alu": float(tr.word_factor)},
+                    _requantize(n), {"store_8": 1.0}, _kernel_rows(n, rows))
+    if n.shape.family == "generic":
+        per_unit = plus(per_unit, {"alu": 2.0})
+    return plus(_int8_dot(n, connections, runs, units), times(per_unit, units),
+                _outer_loops(n, units), _call(n, "weighted"), _same_padding(n, units))
 
 
 def _int8_avg_pool(n: _Node) -> Actions:
+    """Sum the window, then round(sum / N) as (sum * R + 2^15) >> 16 with R = round(2^16 / N)
+    (no divide). For a power-of-two window gcc folds that to (sum + N/2) >> log2 N and
+    drops the clamp (the result is in range); otherwise a multiply and the clamp."""
     tr = n.tr
     window, rows = _window(n)
-    if tr.divider:
-        divide = {"div": 1.0, "alu": 2.0}                               # + rounding
-    else:   # multiply by a fixed-point reciprocal, round, shift
-        divide = plus(_multiply(tr, n.opt, False, (255 * window).bit_length()), {"alu": 3.0})
-    per_element = plus(load(8, "sram", tr), {"alu": 1.0})                 # address
+    reciprocal = round(65536 / window)
+    if window & (window - 1) == 0:
+        divide = {"alu": 2.0}
+    elif tr.multiplier == "none":   # a constant multiplier: shifts and adds, per set bit
+        divide = plus({"alu": 3.0 + 2 * reciprocal.bit_count()}, HALF_BRANCH, HALF_BRANCH)
+    else:
+        divide = plus(_multiply(tr, n.opt, False, reciprocal.bit_length()),
+                      {"alu": 3.0}, HALF_BRANCH, HALF_BRANCH)
+    per_element = load(8, "sram", tr)
     per_output = plus(times(per_element, window), {"alu": (window - 1) * tr.word_factor}, divide,
-                      {"alu": 1.0, "branch_not_taken": 2.0, "store_8": 1.0},   # offset, clamp
-                      _pool_frame(n, window, rows))
-    return times(per_output, n.attrs["outputs"])
+                      {"store_8": 1.0}, _pool_frame(n, window, rows))
+    outputs = float(n.attrs["outputs"])
+    return plus(times(per_output, outputs), _pool_outer(n, outputs), _call(n, "light"))
 
 
 def _int8_add(n: _Node) -> Actions:
@@ -614,9 +838,11 @@ def _int8_add(n: _Node) -> Actions:
                    _wide_multiply(tr), {"alu": 9.0 * tr.word_factor})
     inputs = len(n.inputs)
     per_element = plus(times(rescale, inputs), {"alu": float(tr.word_factor * (inputs - 1))},
-                       _requantize(tr), {"store_8": 1.0})
+                       _wide_multiply(tr), {"alu": 12.0 * tr.word_factor,
+                                            "branch_not_taken": 2.0}, {"store_8": 1.0})
     elements = n.attrs["outputs"]
-    return plus(times(per_element, elements), _loop(math.ceil(elements / n.opt.unroll)))
+    return plus(times(per_element, elements), _loop(math.ceil(elements / n.opt.unroll)),
+                _call(n, "light"))
 
 
 # ----------------------------------------------------------------------------- float32 style
@@ -644,6 +870,31 @@ def _float_weighted(n: _Node) -> Actions:
     return plus(times(per_connection, connections), times(per_unit, a["outputs"]))
 
 
+def _float_pool_frame(n: _Node, window: int, rows: int) -> Actions:
+    runs = max(1, rows)
+    iterations = runs * math.ceil(window / runs / n.opt.unroll)
+    return plus({"alu": 1 + rows}, _loop(1 + iterations + rows))
+
+
+def _float_max_pool(n: _Node) -> Actions:
+    """Per output: read the window (one address step each); every element but the
+    first is compared (a float compare), branched on (half taken) and half the time
+    moved."""
+    window, rows = _window(n)
+    element = load(32, "sram", n.tr)
+    per_compare = plus(_float_op(n.tr, "compare"), HALF_BRANCH, {"alu": 0.5})
+    per_output = plus(times(plus(element, {"alu": 1.0}), window), times(per_compare, window - 1),
+                      {"store_32": 1.0}, _float_pool_frame(n, window, rows))
+    return times(per_output, n.attrs["outputs"])
+
+
+def _float_argmax(n: _Node) -> Actions:
+    classes = n.attrs["classes"]
+    per_compare = plus(_float_op(n.tr, "compare"), HALF_BRANCH, {"alu": 1})
+    return plus(times(load(32, "sram", n.tr), classes), times(per_compare, classes - 1),
+                _loop(math.ceil(classes / n.opt.unroll)), {"alu": 2, "store_8": 1})
+
+
 def _float_threshold(n: _Node) -> Actions:
     return times(plus(_float_op(n.tr, "tanh"), {"store_32": 1.0}), n.attrs["units"])
 
@@ -653,7 +904,7 @@ def _float_avg_pool(n: _Node) -> Actions:
     per_element = plus(load(32, "sram", n.tr), {"alu": 1.0})
     per_output = plus(times(per_element, window), times(_float_op(n.tr, "add"), window - 1),
                       _float_op(n.tr, "mul"),                               # x (1 / window)
-                      {"store_32": 1.0}, _pool_frame(n, window, rows))
+                      {"store_32": 1.0}, _float_pool_frame(n, window, rows))
     return times(per_output, n.attrs["outputs"])
 
 
@@ -684,23 +935,20 @@ _COUNTERS = {
     "int8": {
         **{op: _int8_weighted for op in WEIGHTED_OPS},
         "threshold": _none,                      # ReLU fused into the requantization clamp
-        "max_pool1d": lambda n: _max_pool(n, load(8, "sram", n.tr), {"alu": 1.0}, {"store_8": 1.0}),
-        "max_pool2d": lambda n: _max_pool(n, load(8, "sram", n.tr), {"alu": 1.0}, {"store_8": 1.0}),
+        "max_pool1d": lambda n: _max_pool(n, load(8, "sram", n.tr), {"store_8": 1.0}),
+        "max_pool2d": lambda n: _max_pool(n, load(8, "sram", n.tr), {"store_8": 1.0}),
         "avg_pool1d": _int8_avg_pool, "avg_pool2d": _int8_avg_pool,
         "add": _int8_add,
-        "argmax": lambda n: _argmax(n, load(8, "sram", n.tr), {"alu": 1.0}),
+        "argmax": lambda n: _argmax(n, load(8, "sram", n.tr), 0.0),
         "output_table": _none,                   # the int8 output is the value
     },
     "float32": {
         **{op: _float_weighted for op in WEIGHTED_OPS},
         "threshold": _float_threshold,
-        "max_pool1d": lambda n: _max_pool(n, load(32, "sram", n.tr), _float_op(n.tr, "compare"),
-                                          {"store_32": 1.0}),
-        "max_pool2d": lambda n: _max_pool(n, load(32, "sram", n.tr), _float_op(n.tr, "compare"),
-                                          {"store_32": 1.0}),
+        "max_pool1d": _float_max_pool, "max_pool2d": _float_max_pool,
         "avg_pool1d": _float_avg_pool, "avg_pool2d": _float_avg_pool,
         "add": _float_add,
-        "argmax": lambda n: _argmax(n, load(32, "sram", n.tr), _float_op(n.tr, "compare")),
+        "argmax": _float_argmax,
         "output_table": _none,                   # the float output is the value
     },
 }

@@ -82,7 +82,7 @@ def paper_y(layout, px_from_top: float) -> float:
 
 
 def base_layout(title: str, height: int, *, top: int = 120, bottom: int = 80, left: int = 80,
-                legend: str = "top", **extra) -> go.Layout:
+                legend: str = "top", **extra) -> dict:
     """The look every dashboard figure shares: the title at the very top, a row
     for controls (and the legend, `legend="top"`) under it, then the plot area;
     `legend="bottom"` puts the legend under the x axis title."""
@@ -99,7 +99,7 @@ def base_layout(title: str, height: int, *, top: int = 120, bottom: int = 80, le
                   margin=dict(l=left, r=30, t=top, b=bottom), hoverlabel=dict(align="left"),
                   legend=legend_box)
     layout.update(extra)
-    return go.Layout(layout)
+    return layout
 
 
 def label_axis(axes: Sequence[str], labels: Sequence[str]) -> dict:

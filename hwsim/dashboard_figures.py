@@ -22,6 +22,7 @@ from hwsim.dashboard_common import (LABEL_CHARS, NAME_PX, STYLE_TITLES, add_drop
 # never a matter of shade.
 FIT_COLOURSCALE = [[0.0, "#67000d"], [0.25, "#cb181d"], [0.5, "#fcbba1"],
                    [0.5, "#c7e9c0"], [0.75, "#41ab5d"], [1.0, "#00441b"]]
+CELL_PX, GAP_PX = 32, 44   # height of a matrix row; space for the next style's title
 CHECK_SHORT = (("ram", "RAM"), ("flash", "flash"), ("deadline", "time"))
 
 
@@ -91,10 +92,10 @@ def fit_heatmap(rows: list[dict]) -> go.Figure:
     cells: dict[tuple, dict] = {}
     for row in rows:
         cells.setdefault((row["workload"], row["device"], row["style"]), row)
-    row_px = 26
-    heights = [max(len(workloads), 2) * row_px + 40 for _ in styles]
-    fig = make_subplots(rows=len(styles), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        row_heights=heights,
+    matrix_px = max(len(workloads), 2) * CELL_PX
+    plot_px = len(styles) * matrix_px + (len(styles) - 1) * GAP_PX
+    fig = make_subplots(rows=len(styles), cols=1, shared_xaxes=True,
+                        vertical_spacing=GAP_PX / plot_px if len(styles) > 1 else 0,
                         subplot_titles=[STYLE_TITLES.get(s, text(s)) for s in styles])
     x, y = list(range(len(devices))), list(range(len(workloads)))
     for i, style in enumerate(styles, start=1):
@@ -116,7 +117,7 @@ def fit_heatmap(rows: list[dict]) -> go.Figure:
     left = 40 + NAME_PX * max(min(len(str(w)), LABEL_CHARS) for w in workloads)
     fig.update_layout(base_layout(
         "Does it fit? Worst of RAM, flash and deadline margin, per workload and device",
-        sum(heights) + 220, top=80, bottom=150, left=min(left, 260),
+        plot_px + 80 + 150, top=80, bottom=150, left=min(left, 260),
         coloraxis=dict(colorscale=FIT_COLOURSCALE, cmin=-1, cmax=1,
                        colorbar=dict(title=dict(text="worst margin<br>(share of budget)"),
                                      tickvals=[-1, -0.5, 0, 0.5, 1],
@@ -134,10 +135,11 @@ STYLE_PANELS = (("cycles_per_inference", "cycles per inference", "fits_deadline"
 def _style_hover(row: dict, key: str, title: str) -> str:
     value = row[key]
     shown = bytes_text(value) if key.endswith("_bytes") else number_text(value)
+    marks = ", ".join(f"{name} {'✓' if row[f'fits_{check}'] else '✗'}"
+                      for check, name in (("ram", "RAM"), ("flash", "flash"),
+                                          ("deadline", "deadline")))
     return (f"<b>{text(row['device'])}</b>, {text(row['style'])}<br>{title}: {shown}<br>"
-            f"{'fits' if row['fits'] else 'does not fit'} "
-            f"(RAM {'✓' if row['fits_ram'] else '✗'}, flash {'✓' if row['fits_flash'] else '✗'}, "
-            f"deadline {'✓' if row['fits_deadline'] else '✗'})")
+            f"{'fits' if row['fits'] else 'does not fit'} ({marks})")
 
 
 def style_bars(rows: list[dict]) -> go.Figure:

@@ -40,6 +40,7 @@ class Instruction:
     target: int | None = None    # direct branch / call target
     multiply: bool = False
     float_op: bool = False
+    in_it_block: bool = False    # Thumb-2 conditional non-branch instruction (IT block)
 
 
 def _capstone(arch: str):
@@ -53,7 +54,7 @@ def _capstone(arch: str):
 
 
 def _arm_action(i, mnemonic: str) -> tuple[str, int, int | None]:
-    import capstone.arm as arm
+    from capstone import arm
     base = mnemonic
     conditional = i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID)
     if base in ("b", "bal") or re.fullmatch(r"b(eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le)",
@@ -168,12 +169,14 @@ def decode(arch: str, code: bytes, address: int, md=None) -> list[Instruction]:
             mnemonic = re.sub(r"\.(w|n)$", "", mnemonic)
             action, regs, target = _arm_action(i, mnemonic)
             multiply = bool(ARM_MULTIPLY.match(mnemonic) or ARM_SIMD_MAC.match(mnemonic))
+            in_it = action != "cond_branch" and i.cc not in (0, 15) and not mnemonic.startswith("it")
         else:
-            mnemonic = mnemonic[2:] if mnemonic.startswith("c.") else mnemonic
+            in_it = False
+            mnemonic = mnemonic.removeprefix("c.")
             action, regs, target = _riscv_action(i, mnemonic)
             multiply = mnemonic in RISCV_MULTIPLY
         out.append(Instruction(i.address, i.size, mnemonic, f"{i.mnemonic} {i.op_str}".strip(),
-                               action, regs, target, multiply, action == "float"))
+                               action, regs, target, multiply, action == "float", in_it))
     return out
 
 
@@ -282,5 +285,12 @@ def architecture_of(elf_path) -> str:
     return architecture(read_elf(elf_path))
 
 
-__all__ = ["Instruction", "FunctionReport", "MachineCodeReport", "decode", "prove",
-           "function_instructions", "HwsimError"]
+__all__ = [
+    "FunctionReport",
+    "HwsimError",
+    "Instruction",
+    "MachineCodeReport",
+    "decode",
+    "function_instructions",
+    "prove",
+]

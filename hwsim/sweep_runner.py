@@ -13,7 +13,8 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import queue
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from hwsim import __version__
 from hwsim.errors import HwsimError
@@ -56,19 +57,37 @@ class InlineRunner:
         return handle.result()
 
 
+# Worker processes start with one BLAS/OpenMP thread each (unless the caller set
+# these), as Dask workers do: N workers x N BLAS threads would oversubscribe the CPUs.
+WORKER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 class LocalRunner:
     """A pool of `jobs` worker processes (spawned: the same on every platform, and
-    no fork of a process that holds threads)."""
+    no fork of a process that holds threads). While the runner is open, the
+    variables of WORKER_THREAD_VARIABLES that are unset are set to 1 in this
+    process's environment, which the spawned workers inherit (this process's own
+    numpy is already loaded and keeps its threads); they are unset again on exit."""
 
     def __init__(self, jobs: int):
         self._pool = cf.ProcessPoolExecutor(max_workers=jobs,
                                             mp_context=multiprocessing.get_context("spawn"))
+        self._set_here: list[str] = []
 
     def __enter__(self) -> "LocalRunner":
+        for name in WORKER_THREAD_VARIABLES:
+            if name not in os.environ:
+                os.environ[name] = "1"
+                self._set_here.append(name)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            for name in self._set_here:
+                os.environ.pop(name, None)
+            self._set_here.clear()
 
     def submit(self, function: Callable, *args) -> cf.Future:
         return self._pool.submit(function, *args)

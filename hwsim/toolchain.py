@@ -9,7 +9,6 @@ Compilers: gcc-arm-none-eabi (arm-none-eabi-gcc) and gcc-riscv64-unknown-elf
 files; libgcc is linked only for the int8 style (its multiply helpers)."""
 from __future__ import annotations
 
-
 import re
 import shutil
 import subprocess
@@ -21,7 +20,8 @@ from hwsim.codegen.targets import Target
 from hwsim.errors import HwsimError
 
 CFLAGS = ("-O2", "-std=c11", "-ffreestanding", "-nostdlib", "-nostartfiles", "-fno-common",
-          "-fno-builtin", "-fno-ipa-icf", "-fno-tree-loop-distribute-patterns", "-Wall",
+          "-fno-builtin", "-fno-ipa-icf", "-fno-tree-loop-distribute-patterns",
+          "-fno-optimize-sibling-calls", "-Wall",
           "-Wno-unused-variable")
 ELF_NAME = "network.elf"
 
@@ -103,7 +103,8 @@ def find_compiler(target: Target, path: str | None = None) -> str:
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300,
+                              check=False)
     except OSError as exc:
         raise HwsimError(f"cannot run {command[0]}: {exc.strerror}") from None
 
@@ -173,8 +174,8 @@ def _attributes(elf) -> dict[str, object]:
 
 def read_elf(path: str | Path) -> ElfImage:
     """Loadable segments, symbols and architecture attributes of an ELF file."""
-    from elftools.elf.elffile import ELFFile
     from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
     path = Path(path)
     try:
         with path.open("rb") as handle:

@@ -12,8 +12,15 @@ import pytest
 
 from hwsim.bundled import bundled_dir, bundled_names
 from hwsim.catalog import find_device, load_bundled_devices
-from hwsim.cost import (STYLES, CostOptions, action_prices, combine, cost_graph,
-                        dense_layer_workload, static_energy_pj)
+from hwsim.cost import (
+    STYLES,
+    CostOptions,
+    action_prices,
+    combine,
+    cost_graph,
+    dense_layer_workload,
+    static_energy_pj,
+)
 from hwsim.cost_actions import core_traits, field_read, node_actions
 from hwsim.device import device_from_data
 from hwsim.errors import HwsimError
@@ -78,11 +85,16 @@ def test_lut_beats_soft_float_everywhere(dense, device):
 
 
 def test_negative_multiplier_operand_costs_32_bits(dense):
+    """__mulsi3 loops over its second operand's bits; on RV32 the model prices the
+    libgcc routine from its instructions with the device's own cycle table (the
+    figure emulation checks), not the device file's soft_multiply estimate."""
     device = find_device("ch32v003")
+    per_bit = action_prices(device)["soft_mul_bit"].cycles
+    assert per_bit == pytest.approx(3.5 * device.cycles["alu"] + 1.5 * device.cycles[
+        "branch_taken"] + 0.5 * device.cycles["branch_not_taken"])
     k8 = cost_graph(dense, device, "int8", CostOptions(multiplier_operand_bits=8))
     k32 = cost_graph(dense, device, "int8", CostOptions(multiplier_operand_bits=32))
-    assert k32.total_cycles - k8.total_cycles == pytest.approx(
-        24 * device.soft_multiply.cycles_per_bit * 256 * 128)
+    assert k32.total_cycles - k8.total_cycles == pytest.approx(24 * per_bit * 256 * 128)
     assert k32.cycles_per_connection > 200
 
 
@@ -92,9 +104,10 @@ def test_negative_multiplier_operand_costs_32_bits(dense):
 @pytest.mark.parametrize("name", ["samd21", "nrf52840", "ch32v003", "msp430fr5969", "gap9"])
 def test_action_counts_scale_linearly_with_connections(style, name):
     """Every count of a dense layer is linear in its units (so in its connections):
-    equal steps in units add equal counts. The only constant part is the per-input
-    row-pointer set-up, made on MSP430 (no barrel shifter); elsewhere the counts
-    are proportional."""
+    equal steps in units add equal counts. The constant part is per call of the
+    node's function: the call, its prologue and epilogue, the last iteration of the
+    unit loop (its branch falls through), and on MSP430 (no barrel shifter) the
+    per-input row-pointer set-up; it is small beside the per-unit work."""
     traits = core_traits(find_device(name))
     counts = [node_actions(graph_from_workload(dense_layer_workload(256, units)),
                            "L0.lut_dense", style, traits, CostOptions())
@@ -103,18 +116,21 @@ def test_action_counts_scale_linearly_with_connections(style, name):
     for action in counts[0]:
         step = counts[1][action] - counts[0][action]
         assert counts[2][action] - counts[1][action] == pytest.approx(step), action
+        constant = counts[0][action] - step
         if name != "msp430fr5969" or style != "lut":
-            assert counts[1][action] == pytest.approx(2 * counts[0][action]), action
+            assert abs(constant) <= 32, (action, constant)
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_per_connection_cost_flat_in_fan_in(style):
     """Doubling the fan-in doubles the per-connection work; only the per-unit part
-    (bias, requantization, store) is spread thinner."""
+    (bias, requantization, store) is spread thinner. On Cortex-M0 the int8
+    requantization is ~130 cycles per unit (__aeabi_lmul and gemmlowp rounding,
+    measured by emulation), 4% of a 256-input unit: hence 3%."""
     device = find_device("samd21")
     narrow = cost_graph(graph_from_workload(dense_layer_workload(256, 32)), device, style)
     wide = cost_graph(graph_from_workload(dense_layer_workload(512, 32)), device, style)
-    assert wide.nodes[1].cycles == pytest.approx(2 * narrow.nodes[1].cycles, rel=0.02)
+    assert wide.nodes[1].cycles == pytest.approx(2 * narrow.nodes[1].cycles, rel=0.03)
     assert wide.nodes[1].cycles < 2 * narrow.nodes[1].cycles
 
 
@@ -269,13 +285,19 @@ def test_per_action_energy_replaces_the_average(dense):
 def test_prices_and_combine():
     device = find_device("ch32v003")
     prices = action_prices(device)
-    assert prices["soft_mul_bit"].cycles == device.soft_multiply.cycles_per_bit
+    # RV32 __mulsi3 priced from libgcc's instructions on the device's table (ALU 1,
+    # taken 3, not taken 1): call 6 + 2 mv/li - 2 (last bnez falls through); per bit
+    # andi, srli, slli, half an add, beqz half taken, bnez taken: 8.5.
+    assert prices["soft_mul_call"].cycles == 6
+    assert prices["soft_mul_bit"].cycles == 8.5
     loop = 2 * device.cycles["alu"] + device.cycles["branch_taken"]
     assert prices["loop_overhead"].cycles == loop
+    assert prices["loop_last"].cycles == 2 * device.cycles["alu"] + device.cycles[
+        "branch_not_taken"]
     assert prices["soft_float_tanh"].estimated
-    cycles, by_class, energy = combine({"soft_mul_call": 1, "soft_mul_bit": 8}, prices)
-    assert cycles == 4 + 8 * 8
-    assert by_class["call"] == 4 and by_class["multiply"] == 64
+    cycles, by_class, _energy = combine({"soft_mul_call": 1, "soft_mul_bit": 8}, prices)
+    assert cycles == 6 + 8 * 8.5
+    assert by_class["call"] == 6 and by_class["multiply"] == 68
     with pytest.raises(HwsimError, match="no cost for action 'mul'"):
         combine({"mul": 1}, prices)
 
@@ -303,8 +325,11 @@ def test_every_device_style_and_workload_costs(workload):
 def test_lut_memory_traffic_matches_the_executor(workload):
     """Differential check: with byte indices and shift-and-add addressing, every load
     and store the cost model charges is one the integer executor performed (the
-    threshold search reads the sum from a register instead of memory; the
-    executor stops at the output level index, before the output table)."""
+    threshold search reads the sum from a register instead of memory, and the
+    weighted layer stores the level the threshold function returns instead of the
+    sum; the executor stops at the output level index, before the output table).
+    Prologue/epilogue words and literal-pool constants are separate actions
+    (stack_word, literal_load), not data traffic."""
     execute = pytest.importorskip("hwsim.execute").execute
     graph = graph_from_workload(load_workload(workload))
     x = np.random.default_rng(0).integers(0, graph.graph["input_levels"],
@@ -323,7 +348,10 @@ def test_lut_memory_traffic_matches_the_executor(workload):
         fused = bool(succ) and all(graph.nodes[s]["op"] == "threshold" for s in succ)
         expected_loads = counts.loads - (counts.activation_loads
                                          if graph.nodes[node]["op"] == "threshold" else 0)
-        expected_stores = counts.stores - (graph.nodes[node]["outputs"] if fused else 0)
+        is_threshold = graph.nodes[node]["op"] == "threshold"
+        expected_stores = counts.stores - (graph.nodes[node]["outputs"] if is_threshold
+                                           else 0)
+        del fused
         assert loads == expected_loads, node
         assert actions.get("flash_wait", 0) == counts.loads_flash, node
         assert stores == expected_stores, node

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from hwsim.cache import ENV_VAR, DEFAULT_DIR, open_cache
+from hwsim.cache import DEFAULT_DIR, ENV_VAR, open_cache
 from hwsim.cli.format import human_bytes, table
 from hwsim.errors import HwsimError
 from hwsim.simulate import STYLES

@@ -15,15 +15,35 @@ from pathlib import Path
 
 import networkx as nx
 
-
-from hwsim.codegen.program import (HEADER, NodeCode, NodeFunction, Program, network_run,
-                                   plan_tensors)
+from hwsim.codegen.program import (
+    HEADER,
+    NodeCode,
+    NodeFunction,
+    Program,
+    network_run,
+    plan_tensors,
+)
 from hwsim.codegen.runtime import harness, linker_script
-from hwsim.codegen.targets import TARGETS, MemoryMap, Target, find_target, target_for_device
+from hwsim.codegen.targets import (
+    TARGETS,
+    MemoryMap,
+    Target,
+    find_target,
+    target_for_device,
+)
 from hwsim.errors import HwsimError
 
-__all__ = ["STYLES", "TARGETS", "Program", "Target", "MemoryMap", "generate", "write_program",
-           "find_target", "target_for_device"]
+__all__ = [
+    "STYLES",
+    "TARGETS",
+    "MemoryMap",
+    "Program",
+    "Target",
+    "find_target",
+    "generate",
+    "target_for_device",
+    "write_program",
+]
 
 STYLES = ("lut", "int8")
 SOURCES = ("network.c", "model_data.c", "start.c")
@@ -80,7 +100,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     for code in codes:
         if code.function:
             network.append(f"/* graph node {code.node!r} ({code.op}) */\n"
-                           f"__attribute__((noinline, noclone, used))\n" + code.code + "\n")
+                           f"__attribute__((noinline, noclone, used))\n"
+                           + no_unrolling(code.code) + "\n")
     network.append(network_run(steps, tensors, input_node, output_node, input_type))
     data = [HEADER.format(what=what + ": constants, in flash"), "#include <stdint.h>\n",
             "\n"]
@@ -96,6 +117,19 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     kind = "class" if op == "argmax" else "values" if op == "output_table" else "sums"
     return Program(name, target, style, memory, files, nodes, tensors, input_t, output_t,
                    kind, arena_bytes, constant_bytes, tuple(notes))
+
+
+def no_unrolling(code: str) -> str:
+    """Put `#pragma GCC unroll 1` before every loop: gcc -O2 otherwise unrolls loops with
+    a small constant trip count (a 4-class argmax, a 3-channel pool), and the code
+    would no longer have the loop structure the cost model counts."""
+    lines, out = code.split("\n"), []
+    for line in lines:
+        stripped = line.lstrip()
+        if stripped.startswith("for (") and not (out and out[-1].strip() == "#pragma GCC unroll 1"):
+            out.append(line[:len(line) - len(stripped)] + "#pragma GCC unroll 1")
+        out.append(line)
+    return "\n".join(out)
 
 
 def _check_fits(g, target: Target, memory: MemoryMap, style: str, constant_bytes: int,

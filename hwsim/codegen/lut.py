@@ -24,11 +24,17 @@ import math
 
 import numpy as np
 
-from hwsim.codegen.c_source import INT_TYPES, constant, function_name, identifier, int_type
+from hwsim.codegen.c_source import (
+    INT_TYPES,
+    constant,
+    function_name,
+    identifier,
+    int_type,
+)
 from hwsim.codegen.geometry import axis_windows
+from hwsim.codegen.pools import pool_function
 from hwsim.codegen.program import NodeCode
 from hwsim.errors import HwsimError
-from hwsim.train import layers as L
 
 INT32_MAX = (1 << 31) - 1
 WEIGHTED = ("lut_dense", "lut_conv1d", "lut_conv2d", "lut_depthwise_conv2d")
@@ -119,18 +125,21 @@ def _finish(c: dict) -> str:
 
 def _axis_tables(ident: str, tag: str, windows, x_step: int, w_step: int, n_step: int):
     """Per output position along an axis: input offset, weight offset, tap count (each
-    already scaled by the element stride), as constant arrays."""
+    already scaled by the element stride), as constant arrays. 32-bit entries: with a
+    narrow count gcc -mcpu=cortex-m4 forms `w + 2 * n` with SMLABB, a multiply."""
     xs = np.array([w.start * x_step for w in windows])
     ws = np.array([w.first_tap * w_step for w in windows])
     ns = np.array([w.taps * n_step for w in windows])
     names = [f"{tag}X_{ident}", f"{tag}W_{ident}", f"{tag}N_{ident}"]
-    arrays = [constant(n, int_type(v, signed=False), v) for n, v in zip(names, (xs, ws, ns))]
+    arrays = [constant(n, "uint32_t", v) for n, v in zip(names, (xs, ws, ns))]
     return names, arrays
 
 
-def _dot(c: dict, x: str, w: str, n: str, step: str = "i") -> str:
-    return (f"for (uint32_t i = 0; i < {n}; i++)\n"
-            f"                acc += {c['T']}[({x}[{step}] << {c['LOGK']}) + {w}[i]];")
+def _dot(c: dict, x: str, w: str, n: str, indent: str = "            ") -> str:
+    """The inner loop over a contiguous run (the first line takes the template's indent)."""
+    return (f"#pragma GCC unroll 1\n"
+            f"{indent}for (uint32_t i = 0; i < {n}; i++)\n"
+            f"{indent}    acc += {c['T']}[({x}[i] << {c['LOGK']}) + {w}[i]];")
 
 
 def emit_dense(g, node, tables) -> NodeCode:
@@ -142,6 +151,7 @@ def emit_dense(g, node, tables) -> NodeCode:
     const {_wt(c)} *w = {c['W']};
     for (uint32_t o = 0; o < {units}; o++, w += {fan}) {{
         int32_t acc = {c['T']}[{c['BIAS']} + {c['B']}[o]];
+        #pragma GCC unroll 1
         for (uint32_t i = 0; i < {fan}; i++)
             acc += {c['T']}[(x[i] << {c['LOGK']}) + w[i]];
         {_finish(c)}
@@ -211,7 +221,7 @@ def _windows_2d(a, layer):
 def emit_conv2d(g, node, tables) -> NodeCode:
     c = _weighted_common(g, node, tables)
     layer, a = c["layer"], c["attrs"]
-    h, w_in, cin = a["input_shape"]
+    _, w_in, cin = a["input_shape"]
     cout, fan = layer.out_channels, layer.fan_in
     kw_c = layer.kernel_w * cin
     rows, cols = _windows_2d(a, layer)
@@ -222,7 +232,9 @@ def emit_conv2d(g, node, tables) -> NodeCode:
                 int32_t acc = {c['T']}[{c['BIAS']} + {c['B']}[o]];
                 const uint8_t *xr = xc;
                 const {_wt(c)} *wr = w;
+                #pragma GCC unroll 1
                 for (uint32_t r = 0; r < {{ROWS}}; r++, xr += {w_in * cin}, wr += {kw_c}) {{
+                    #pragma GCC unroll 1
                     for (uint32_t i = 0; i < {{COLS}}; i++)
                         acc += {c['T']}[(xr[i] << {c['LOGK']}) + wr[i]];
                 }}
@@ -261,7 +273,7 @@ def emit_conv2d(g, node, tables) -> NodeCode:
 def emit_depthwise(g, node, tables) -> NodeCode:
     c = _weighted_common(g, node, tables)
     layer, a = c["layer"], c["attrs"]
-    h, w_in, ch = a["input_shape"]
+    _, w_in, ch = a["input_shape"]
     taps = layer.kernel_h * layer.kernel_w
     rows, cols = _windows_2d(a, layer)
     ident = identifier(node)
@@ -271,8 +283,10 @@ def emit_depthwise(g, node, tables) -> NodeCode:
                 int32_t acc = {c['T']}[{c['BIAS']} + {c['B']}[c]];
                 const uint8_t *xr = xc + c;
                 const {_wt(c)} *wr = w;
+                #pragma GCC unroll 1
                 for (uint32_t r = 0; r < {{ROWS}}; r++, xr += {w_in * ch}, wr += {layer.kernel_w}) {{
                     const uint8_t *xt = xr;
+                    #pragma GCC unroll 1
                     for (uint32_t j = 0; j < {{COLS}}; j++, xt += {ch})
                         acc += {c['T']}[(*xt << {c['LOGK']}) + wr[j]];
                 }}
@@ -336,85 +350,47 @@ def _pool_input(g, node) -> tuple[str, str]:
     return ("uint8_t", "levels") if e["kind"] == "levels" else ("int32_t", "sums")
 
 
+def pool_geometry(a) -> tuple[list, int, int, int, int]:
+    """(position loops, channels, window rows, window columns, row step) of a pool."""
+    layer = a["layer"]
+    if a["op"].endswith("1d"):
+        _, ch = a["input_shape"]
+        positions = [("p", "xp", a["output_shape"][0], layer.stride * ch)]
+        return positions, ch, 1, layer.size, 0
+    _, w_in, ch = a["input_shape"]
+    oh, ow = a["output_shape"][:2]
+    positions = [("py", "xrow", oh, layer.stride_h * w_in * ch),
+                 ("px", "xc", ow, layer.stride_w * ch)]
+    return positions, ch, layer.size_h, layer.size_w, w_in * ch
+
+
 def emit_pool(g, node) -> NodeCode:
     a = g.nodes[node]
-    layer, op = a["layer"], a["op"]
+    op = a["op"]
     ctype, kind = _pool_input(g, node)
     is_max = op.startswith("max")
     if not is_max and kind != "levels":
         raise HwsimError(f"node {node!r}: an average pool of sums is not supported")
-    fn = function_name(node)
-    arrays = []
-    if op.endswith("1d"):
-        length, ch = a["input_shape"]
-        out_len = a["output_shape"][0]
-        size, stride = layer.size, layer.stride
-        loop_open = (f"    const {ctype} *xp = x;\n"
-                     f"    for (uint32_t p = 0; p < {out_len}; p++, xp += {stride * ch}) {{\n"
-                     f"        const {ctype} *xc = xp;\n        {{\n")
-        loop_close = "        }\n    }\n"
-        window_rows, window_cols, row_step = 1, size, 0
-    else:
-        h, w_in, ch = a["input_shape"]
-        oh, ow = a["output_shape"][:2]
-        loop_open = (f"    const {ctype} *xrow = x;\n"
-                     f"    for (uint32_t py = 0; py < {oh}; py++, xrow += "
-                     f"{layer.stride_h * w_in * ch}) {{\n"
-                     f"        const {ctype} *xc = xrow;\n"
-                     f"        for (uint32_t px = 0; px < {ow}; px++, xc += {layer.stride_w * ch}) {{\n")
-        loop_close = "        }\n    }\n"
-        window_rows, window_cols, row_step = layer.size_h, layer.size_w, w_in * ch
-    ident = identifier(node)
-    if is_max and window_rows == 1:
-        inner = f"""            for (uint32_t c = 0; c < {ch}; c++) {{
-                const {ctype} *q = xc + c;
-                {ctype} m = q[0];
-                for (uint32_t j = 1; j < {window_cols}; j++) {{
-                    const {ctype} v = q[j * {ch}];
-                    if (v > m) m = v;
-                }}
-                *y++ = m;
-            }}
-"""
-    elif is_max:
-        inner = f"""            for (uint32_t c = 0; c < {ch}; c++) {{
-                const {ctype} *q = xc + c;
-                {ctype} m = q[0];
-                for (uint32_t r = 0; r < {window_rows}; r++, q += {row_step}) {{
-                    for (uint32_t j = 0; j < {window_cols}; j++) {{
-                        const {ctype} v = q[j * {ch}];
-                        if (v > m) m = v;
-                    }}
-                }}
-                *y++ = m;
-            }}
-"""
-    else:
+    wide = "uint32_t" if ctype == "uint8_t" else "int32_t"     # compare in registers
+    positions, ch, rows, cols, row_step = pool_geometry(a)
+    arrays, reduce_avg = [], ""
+    if not is_max:
         bounds = np.asarray(a["pool_bounds"], dtype=np.int64)
         padded = padded_bounds(bounds)
-        name = f"PB_{ident}"
-        reach = len(bounds) and window_rows * window_cols * len(bounds) + 1
+        name = f"PB_{identifier(node)}"
+        reach = rows * cols * len(bounds) + 1
         btype = int_type(np.array([bounds.min(initial=0), bounds.max(initial=0), reach]),
                          signed=True)
-        padded = np.where(padded == INT32_MAX, np.iinfo(np.dtype(btype.replace("_t", ""))).max,
-                          padded)
+        top = np.iinfo(np.dtype(btype.replace("_t", ""))).max
+        padded = np.where(padded == INT32_MAX, top, padded)
         arrays.append(constant(name, btype, padded, comment=f"{node}: pool bounds, padded"))
-        search = search_code("s", name, search_steps(len(bounds)), "                ", "*y++")
-        inner = f"""            for (uint32_t c = 0; c < {ch}; c++) {{
-                const uint8_t *q = xc + c;
-                int32_t s = 0;
-                for (uint32_t r = 0; r < {window_rows}; r++, q += {row_step}) {{
-                    for (uint32_t j = 0; j < {window_cols}; j++)
-                        s += q[j * {ch}];
-                }}
-{search}
-            }}
-"""
-        loop_open = f"    typedef {btype} {name}_t;\n" + loop_open
+        reduce_avg = (f"typedef {btype} {name}_t;\n"
+                      + search_code("s", name, search_steps(len(bounds)), "",
+                                    "const uint32_t out"))
     out_type = ctype if is_max else "uint8_t"
-    code = (f"void {fn}(const {ctype} *restrict x, {out_type} *restrict y)\n{{\n"
-            + loop_open + inner + loop_close + "}\n")
-    return NodeCode(node, op, fn, code, tuple(arrays), output_type=out_type,
+    code = pool_function(node, ctype, out_type, wide, "max" if is_max else "avg", positions,
+                         ch, rows, cols, row_step, reduce_avg)
+    return NodeCode(node, op, function_name(node), code, tuple(arrays), output_type=out_type,
                     output_elements=int(a["outputs"]))
 
 
@@ -457,6 +433,7 @@ def emit_output_table(g, node) -> NodeCode:
     name = f"V_{identifier(node)}"
     code = f"""void {fn}(const uint8_t *restrict x, {ctype} *restrict y)
 {{
+    #pragma GCC unroll 1
     for (uint32_t i = 0; i < {a['outputs']}; i++)
         y[i] = {name}[x[i]];
 }}
@@ -495,4 +472,4 @@ def emit_lut(g) -> list[NodeCode]:
     return [emit_node(g, node, tables) for node in execution_order(g)]
 
 
-__all__ = ["emit_lut", "padded_bounds", "search_steps", "output_value_table", "L"]
+__all__ = ["emit_lut", "output_value_table", "padded_bounds", "pool_geometry", "search_steps"]

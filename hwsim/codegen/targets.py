@@ -14,6 +14,8 @@ from hwsim.errors import HwsimError
 FLASH_ORIGIN = 0x0000_0000
 RAM_ORIGIN = 0x2000_0000
 STACK_BYTES = 384
+DEFAULT_FLASH_BYTES = 1024 * 1024
+DEFAULT_RAM_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,14 @@ class Target:
     elf_arch: str                # expected: ARM Tag_CPU_arch name, or RISC-V arch prefix
     has_multiply: bool           # a hardware multiply instruction
     dsp: bool                    # ARMv7E-M SIMD (SMLAD, SXTB16)
-    default_flash_bytes: int
-    default_ram_bytes: int
-    example_device: str
+    example_device: str          # a bundled device of this target
 
     def memory_map(self, device: Device | None = None) -> MemoryMap:
         """The device's flash and SRAM (all of it: the harness is the only firmware), or
-        the target's default map (that of `example_device`)."""
+        a generic map (DEFAULT_FLASH_BYTES, DEFAULT_RAM_BYTES) without a device."""
         if device is None:
-            return MemoryMap(FLASH_ORIGIN, self.default_flash_bytes, RAM_ORIGIN,
-                             self.default_ram_bytes)
+            return MemoryMap(FLASH_ORIGIN, DEFAULT_FLASH_BYTES, RAM_ORIGIN, DEFAULT_RAM_BYTES,
+                             source="the generic memory map")
         return MemoryMap(FLASH_ORIGIN, device.memory.flash_bytes, RAM_ORIGIN,
                          device.memory.sram_bytes, source=f"device {device.name}")
 
@@ -68,14 +68,14 @@ _RISCV = ("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf")
 
 TARGETS: dict[str, Target] = {
     "cortex-m0": Target("cortex-m0", "arm", *_ARM, ("-mcpu=cortex-m0", "-mthumb"), "v6S-M",
-                        True, False, 256 * 1024, 32 * 1024, "samd21"),
+                        True, False, "samd21"),
     "cortex-m4": Target("cortex-m4", "arm", *_ARM, ("-mcpu=cortex-m4", "-mthumb",
                                                      "-mfloat-abi=soft"), "v7E-M",
-                        True, True, 1024 * 1024, 256 * 1024, "nrf52840"),
+                        True, True, "nrf52840"),
     "rv32i": Target("rv32i", "riscv", *_RISCV, ("-march=rv32i", "-mabi=ilp32"), "rv32i",
-                    False, False, 16 * 1024, 2 * 1024, "ch32v003"),
+                    False, False, "ch32v003"),
     "rv32im": Target("rv32im", "riscv", *_RISCV, ("-march=rv32im", "-mabi=ilp32"), "rv32im",
-                     True, False, 4 * 1024 * 1024, 400 * 1024, "esp32-c3"),
+                     True, False, "esp32-c3"),
 }
 
 # Device ISA -> target whose code it runs (a superset ISA runs the subset's code).

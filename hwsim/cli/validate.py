@@ -1,0 +1,81 @@
+"""`hwsim validate`: the cost model's cycles per node against emulated machine code."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from hwsim.artifact_load import load_artifact
+from hwsim.catalog import find_device
+from hwsim.cli.format import table
+from hwsim.codegen import STYLES, TARGETS
+from hwsim.errors import HwsimError
+from hwsim.validate import DEFAULT_SAMPLES, ValidationReport, validate
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "validate", help="check the cost model against emulated machine code",
+        description="Generate C for an artifact, build it for the device's instruction set, "
+                    "run test inputs in an ISA emulator (unicorn), check the outputs bit for "
+                    "bit, price the executed instructions with the device's cycle table and "
+                    "compare them, node by node, with the cost model. Exit status 0: "
+                    "bit-exact (and within --max-error when given); 1: a mismatch, a multiply "
+                    "in lut machine code, or an error above --max-error; 2: a usage error.")
+    parser.add_argument("artifact", metavar="ARTIFACT", help="artifact directory")
+    parser.add_argument("--device", required=True, metavar="NAME|PATH")
+    parser.add_argument("--style", choices=STYLES, default="lut",
+                        help="lut (the paper's method) or int8 (multiply-accumulate baseline)")
+    parser.add_argument("--target", choices=("auto", *TARGETS), default="auto",
+                        help="instruction set (default: the device's)")
+    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                        help=f"test inputs to emulate ({DEFAULT_SAMPLES})")
+    parser.add_argument("--max-error", type=float, metavar="PCT",
+                        help="fail (exit 1) when a node or the network is off by more than PCT %%")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.samples < 1:
+        raise HwsimError(f"--samples must be >= 1, got {args.samples}")
+    if args.max_error is not None and args.max_error < 0:
+        raise HwsimError(f"--max-error must be >= 0, got {args.max_error}")
+    report = validate(load_artifact(args.artifact), find_device(args.device), args.style,
+                      target=args.target, samples=args.samples)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))
+    failed = not report.bit_exact or (args.style == "lut" and not
+                                      report.machine_code.multiply_free)
+    if args.max_error is not None and not report.within(args.max_error / 100):
+        failed = True
+    return 1 if failed else 0
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f}%"
+
+
+def render(report: ValidationReport) -> str:
+    lines = [(f"{report.workload}: {report.style} on {report.device} ({report.target}), "
+              f"{report.samples} test inputs emulated in {report.emulation_seconds:.2f} s")]
+    rows = [[n.node, n.op, f"{n.estimated_cycles:,.0f}", f"{n.emulated_cycles:,.0f}",
+             _pct(n.error)] for n in report.nodes]
+    if report.runtime_cycles:
+        rows.append(["network_run", "schedule", "0", f"{report.runtime_cycles:,.0f}", ""])
+    rows.append(["network", "", f"{report.estimated_cycles:,.0f}",
+                 f"{report.emulated_cycles:,.0f}", _pct(report.error)])
+    lines.append(table(["node", "op", "estimated", "emulated", "error"], rows))
+    lines.append(f"  max |node error| {100 * report.max_node_error:.1f}%")
+    exact = "yes" if report.bit_exact else f"NO: {report.mismatch}"
+    lines.append(f"  bit-exact against the {'integer executor' if report.style == 'lut' else 'int8 reference'}: {exact}")
+    check = report.instruction_check
+    if check is not None:
+        it = f" (+{check.it_skipped} IT-skipped)" if check.it_skipped else ""
+        lines.append(f"  block-hook vs per-instruction counts on sample 0: "
+                     f"{'equal' if check.agrees else 'DIFFERENT'} ({check.block_total:,}"
+                     f" vs {check.instruction_total:,}{it})")
+    proof = report.machine_code
+    verdict = ("no multiply, helper call or float instruction" if proof.multiply_free else
+               f"{proof.multiplies} multiply instruction(s), {proof.helper_calls} helper call(s)")
+    lines.append(f"  machine code ({proof.architecture}): {verdict}")
+    lines += [f"  note: {note}" for note in report.notes]
+    return "\n".join(lines)

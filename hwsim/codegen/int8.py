@@ -1,0 +1,580 @@
+"""The int8 style in C: the multiply-accumulate baseline on the same shapes, and its
+bit-exact numpy reference (`int8_forward`).
+
+Quantization, derived deterministically from the graph (no data):
+- weights: the layer's discretized values, w = T[bias row, w_index] / 2^s (the bias
+  row of a product table is the codebook times 2^s), symmetric per layer:
+  s_w = max|w| / 127, w_q = round(w / s_w) in [-127, 127];
+- activations: symmetric int8, zero point 0. The input (values in [0, 1], level
+  q -> q / (levels - 1)) and every thresholded layer's output (hard tanh, [-1, 1])
+  have scale 1/127; a layer without activation gets scale bound / 127, bound =
+  max over its units of sum |w| * max|x| + |b| (it can never clip); pools keep
+  their input's scale;
+- bias: b_q = round(b / (s_w s_x)) - 128 * sum(w_q of the unit's taps);
+- requantization (TFLite Micro MultiplyByQuantizedMultiplier): M = s_w s_x / s_out
+  as a Q31 multiplier and a right shift, rounding as gemmlowp; then the clamp
+  (the activation: [-127, 127] after a threshold, else [-128, 127]).
+
+Kernel: acc = b_q + sum (x + 128) * w_q: the offset activation x + 128 is
+0..255, so it is the *second* operand of the software multiply on RV32I
+(__mulsi3 loops over the bits of its second operand: at most 8). On Cortex-M4 the
+inner loop is CMSIS-NN's: four int8 per word, SXTAB16 (with the +128 folded in)
+/ SXTB16 and two SMLADs per 4 MACs; a fan-in tail runs scalar. 'same' padding:
+windows are clipped as in the lut style, and the bias of a clipped window drops
+the -128 * w terms of the skipped taps (one bias table per window class).
+Average pools: round(sum / N) as (sum * R + 2^15) >> 16, R = round(2^16 / N).
+The auto-encoder's output is the last layer's int8 tensor (value = (q/127 + 1)/2).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hwsim.codegen.c_source import constant, function_name, identifier, int_type
+from hwsim.codegen.geometry import axis_windows
+from hwsim.codegen.pools import pool_function
+from hwsim.codegen.program import NodeCode
+from hwsim.codegen.targets import Target
+from hwsim.errors import HwsimError
+from hwsim.graph import execution_order
+
+WEIGHTED = ("lut_dense", "lut_conv1d", "lut_conv2d", "lut_depthwise_conv2d")
+OFFSET = 128
+POOL_SHIFT = 16
+
+
+# ----------------------------------------------------------------------------- quantization
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """(Q31 multiplier, shift) with real = multiplier * 2^(shift - 31), TFLite's
+    QuantizeMultiplier; shift > 0 is a left shift."""
+    if real <= 0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    fixed = round(q * (1 << 31))
+    if fixed == 1 << 31:
+        fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return fixed, shift
+
+
+def _layer_float(g, node):
+    a = g.nodes[node]
+    table = np.asarray(g.graph["tables"][a["table"]], dtype=np.float64)
+    scale = float(1 << g.graph["scale_bits"])
+    w = table[-1][np.asarray(a["weight_index"])] / scale          # (taps, units)
+    b = table[-1][np.asarray(a["bias_index"])] / scale
+    return w, b
+
+
+def _window_taps(g, node) -> np.ndarray | None:
+    """For 'same'-padded layers: the kernel taps each output position reads, as a
+    boolean (positions, taps) mask; None for valid padding."""
+    a = g.nodes[node]
+    layer = a["layer"]
+    if getattr(layer, "padding", "valid") != "same":
+        return None
+    if a["op"] == "lut_conv1d":
+        length, cin = a["input_shape"]
+        windows = axis_windows(length, layer.kernel, layer.stride, "same")
+        mask = np.zeros((len(windows), layer.kernel * cin), dtype=bool)
+        for p, w in enumerate(windows):
+            mask[p, w.first_tap * cin:(w.first_tap + w.taps) * cin] = True
+        return mask
+    h, w_in, cin = a["input_shape"]
+    rows = axis_windows(h, layer.kernel_h, layer.stride_h, "same")
+    cols = axis_windows(w_in, layer.kernel_w, layer.stride_w, "same")
+    per_tap = 1 if a["op"] == "lut_depthwise_conv2d" else cin
+    mask = np.zeros((len(rows), len(cols), layer.kernel_h * layer.kernel_w * per_tap), dtype=bool)
+    for r, rw in enumerate(rows):
+        for c, cw in enumerate(cols):
+            for i in range(rw.first_tap, rw.first_tap + rw.taps):
+                start = (i * layer.kernel_w + cw.first_tap) * per_tap
+                mask[r, c, start:start + cw.taps * per_tap] = True
+    return mask.reshape(len(rows) * len(cols), -1)
+
+
+class Int8Plan:
+    """Scales and integer parameters of every node, derived from the graph."""
+
+    def __init__(self, g):
+        self.g = g
+        self.scale: dict[str, float] = {}
+        self.params: dict[str, dict] = {}
+        for node in execution_order(g):
+            self._plan(node)
+
+    def _source_scale(self, node: str) -> float:
+        (src,) = list(self.g.predecessors(node))
+        return self.scale[src]
+
+    def _plan(self, node: str) -> None:
+        op = self.g.nodes[node]["op"]
+        if op == "input":
+            self.scale[node] = 1 / 127
+            return
+        if op in WEIGHTED:
+            self._plan_weighted(node)
+            return
+        if op in ("threshold", "flatten", "output_table") or op.startswith(("max_pool", "avg_pool")):
+            self.scale[node] = self._source_scale(node)
+            return
+        if op == "argmax":
+            self.scale[node] = 1.0
+            return
+        raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
+
+    def _plan_weighted(self, node: str) -> None:
+        g = self.g
+        w, b = _layer_float(g, node)
+        s_x = self._source_scale(node)
+        top = float(np.abs(w).max(initial=0.0))
+        s_w = top / 127 if top > 0 else 1.0
+        w_q = np.clip(np.rint(w / s_w), -127, 127).astype(np.int64)        # (taps, units)
+        activated = any(g.nodes[s]["op"] == "threshold" for s in g.successors(node))
+        if activated:
+            s_out = 1 / 127
+        else:
+            bound = float((np.abs(w).sum(axis=0) * 127 * s_x + np.abs(b)).max(initial=0.0))
+            s_out = bound / 127 if bound > 0 else 1.0
+        bias = np.rint(b / (s_w * s_x)).astype(np.int64)
+        mask = _window_taps(g, node)
+        if mask is None:
+            bias_q = (bias - OFFSET * w_q.sum(axis=0))[None, :]               # (1, units)
+            classes = np.zeros(1, dtype=np.int64)
+        else:
+            unique, classes = np.unique(mask, axis=0, return_inverse=True)
+            bias_q = bias[None, :] - OFFSET * (unique.astype(np.int64) @ w_q)  # (classes, units)
+        multiplier, shift = quantize_multiplier(s_w * s_x / s_out)
+        self.scale[node] = s_out
+        self.params[node] = {"w": w_q, "bias": bias_q, "bias_class": np.asarray(classes).ravel(),
+                             "multiplier": multiplier, "shift": shift,
+                             "low": -127 if activated else -128, "high": 127}
+
+    def pool_reciprocal(self, window: int) -> int:
+        return round((1 << POOL_SHIFT) / window)
+
+
+# ----------------------------------------------------------------------------- reference
+
+def requantize(acc: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """TFLite MultiplyByQuantizedMultiplier on int64 arrays (exact C semantics)."""
+    left, right = max(shift, 0), max(-shift, 0)
+    x = (acc.astype(np.int64) << left)
+    x = ((x + (1 << 31)) % (1 << 32)) - (1 << 31)                 # int32 wrap of the shift
+    ab = x * int(multiplier)
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    total = ab + nudge
+    high = np.where(total >= 0, total >> 31, -((-total) >> 31))   # C division truncates
+    mask = (1 << right) - 1
+    remainder = high & mask
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + (remainder > threshold)
+
+
+def quantize_input(g, x_levels) -> np.ndarray:
+    """Input level indices -> the int8 input: round(q / (levels - 1) * 127)."""
+    x = np.asarray(x_levels, dtype=np.int64)
+    levels = g.graph["input_levels"]
+    return np.rint(x * 127 / (levels - 1)).astype(np.int8)
+
+
+def _weighted_forward(plan: Int8Plan, node: str, x: np.ndarray) -> np.ndarray:
+    """x: (N, *input_shape) int8 -> (N, *output_shape) int8."""
+    from hwsim.train.im2col import extract_patches_1d, extract_patches_2d
+    from hwsim.train.integer import PAD
+    a = plan.g.nodes[node]
+    p = plan.params[node]
+    layer, op = a["layer"], a["op"]
+    w = p["w"]
+    n = len(x)
+    xo = x.astype(np.int64) + OFFSET
+    if op == "lut_dense":
+        acc = xo.reshape(n, -1) @ w + p["bias"][0][None, :]
+        out_shape = a["output_shape"]
+    else:
+        padding = getattr(layer, "padding", "valid")
+        if op == "lut_conv1d":
+            patches = extract_patches_1d(xo, layer.kernel, layer.stride, padding, fill=PAD)
+        else:
+            patches = extract_patches_2d(xo, layer.kernel_h, layer.kernel_w, layer.stride_h,
+                                         layer.stride_w, padding, fill=PAD)
+        if op == "lut_depthwise_conv2d":
+            taps = patches.reshape(n, -1, layer.kernel_h * layer.kernel_w, layer.channels)
+            taps = np.where(taps == PAD, 0, taps)
+            acc = np.einsum("nptc,tc->npc", taps, w)
+        else:
+            flat = patches.reshape(n, -1, layer.fan_in)
+            flat = np.where(flat == PAD, 0, flat)
+            acc = flat @ w
+        bias = p["bias"][p["bias_class"]] if len(p["bias"]) > 1 else p["bias"][[0]]
+        acc = acc + bias[None, :, :]
+        out_shape = a["output_shape"]
+    q = requantize(acc, p["multiplier"], p["shift"])
+    return np.clip(q, p["low"], p["high"]).reshape(n, *out_shape).astype(np.int8)
+
+
+def _pool_forward(plan: Int8Plan, node: str, x: np.ndarray) -> np.ndarray:
+    from hwsim.train.im2col import extract_patches_1d, extract_patches_2d
+    a = plan.g.nodes[node]
+    layer, op = a["layer"], a["op"]
+    xi = x.astype(np.int64)
+    if op.endswith("1d"):
+        patches = extract_patches_1d(xi, layer.size, layer.stride)        # (N, P, size, C)
+        axes, window = (2,), layer.size
+    else:
+        patches = extract_patches_2d(xi, layer.size_h, layer.size_w, layer.stride_h,
+                                     layer.stride_w)
+        axes, window = (3, 4), layer.size_h * layer.size_w
+    if op.startswith("max"):
+        return patches.max(axis=axes).astype(np.int8)
+    total = patches.sum(axis=axes)
+    r = plan.pool_reciprocal(window)
+    out = (total * r + (1 << (POOL_SHIFT - 1))) >> POOL_SHIFT
+    return np.clip(out, -128, 127).astype(np.int8)
+
+
+def int8_forward(g, x_levels) -> dict[str, np.ndarray]:
+    """The int8 network on input level indices: every node's int8 output (argmax:
+    class ids), as the generated C computes it."""
+    plan = Int8Plan(g)
+    x = quantize_input(g, x_levels)
+    values = {}
+    for node in execution_order(g):
+        a = g.nodes[node]
+        op = a["op"]
+        if op == "input":
+            values[node] = x
+            continue
+        (src,) = list(g.predecessors(node))
+        v = values[src]
+        if op in WEIGHTED:
+            values[node] = _weighted_forward(plan, node, v)
+        elif op in ("threshold", "output_table"):
+            values[node] = v
+        elif op == "flatten":
+            values[node] = v.reshape(len(v), -1)
+        elif op == "argmax":
+            values[node] = np.argmax(v.reshape(len(v), -1), axis=1)
+        else:
+            values[node] = _pool_forward(plan, node, v)
+    return values
+
+
+# ----------------------------------------------------------------------------- C
+
+def prelude(target: Target) -> str:
+    """Helpers shared by the int8 node functions (inlined into each)."""
+    lines = ["/* int8 helpers: TFLite Micro MultiplyByQuantizedMultiplier (gemmlowp rounding). */"]
+    if not target.has_multiply:
+        lines.append("int __mulsi3(int a, int b);   /* libgcc shift-and-add multiply */")
+        lines.append("#define HW_MUL(w, x) __mulsi3((w), (x))")
+    else:
+        lines.append("#define HW_MUL(w, x) ((w) * (x))")
+    if target.dsp:
+        lines.append("#include <arm_acle.h>")
+        lines.append("typedef uint32_t __attribute__((aligned(1), may_alias)) hw_u32_unaligned;")
+        lines.append("""static inline __attribute__((always_inline)) int32_t hw_sxtab16_ror8(int32_t a, uint32_t b)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline __attribute__((always_inline)) int32_t hw_sxtb16_ror8(uint32_t b)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(b));
+    return r;
+}
+""")
+    lines.append("""static inline __attribute__((always_inline))
+int32_t hw_requantize(int32_t acc, int32_t multiplier, int left, int right)
+{
+    const int64_t ab = (int64_t)(int32_t)((uint32_t)acc << left) * multiplier;
+    const int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    const int32_t high = (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    const int32_t mask = (int32_t)((1u << right) - 1);
+    const int32_t remainder = high & mask;
+    const int32_t threshold = (mask >> 1) + (high < 0);
+    return (high >> right) + (remainder > threshold);
+}
+
+static inline __attribute__((always_inline))
+int8_t hw_clamp(int32_t v, int32_t low, int32_t high)
+{
+    if (v < low) v = low;
+    if (v > high) v = high;
+    return (int8_t)v;
+}
+""")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_scalar(x: str, w: str, n: str, indent: str) -> str:
+    return (f"{indent}#pragma GCC unroll 1\n"
+            f"{indent}for (uint32_t i = 0; i < {n}; i++)\n"
+            f"{indent}    acc += HW_MUL({w}[i], {x}[i] + {OFFSET});\n")
+
+
+def _dot_simd(x: str, w: str, n: str, indent: str) -> str:
+    """CMSIS-NN style: four int8 per word, two SMLAD per four MACs, scalar tail."""
+    return f"""{indent}{{
+{indent}    const int8_t *xs = {x};
+{indent}    const int8_t *ws = {w};
+{indent}    uint32_t i = {n};
+{indent}    #pragma GCC unroll 1
+{indent}    for (; i >= 4; i -= 4, xs += 4, ws += 4) {{
+{indent}        const uint32_t xv = *(const hw_u32_unaligned *)xs;
+{indent}        const uint32_t wv = *(const hw_u32_unaligned *)ws;
+{indent}        const int16x2_t x02 = __sxtab16(0x00800080, xv);
+{indent}        const int16x2_t x13 = hw_sxtab16_ror8(0x00800080, xv);
+{indent}        const int16x2_t w02 = __sxtb16(wv);
+{indent}        const int16x2_t w13 = hw_sxtb16_ror8(wv);
+{indent}        acc = __smlad(x02, w02, acc);
+{indent}        acc = __smlad(x13, w13, acc);
+{indent}    }}
+{indent}    #pragma GCC unroll 1
+{indent}    for (uint32_t t = 0; t < i; t++)
+{indent}        acc += ws[t] * (xs[t] + {OFFSET});
+{indent}}}
+"""
+
+
+class _Emitter:
+    def __init__(self, g, target: Target):
+        self.g, self.target = g, target
+        self.plan = Int8Plan(g)
+
+    def dot(self, x: str, w: str, n: str, indent: str, strided: bool = False) -> str:
+        if self.target.dsp and not strided:
+            return _dot_simd(x, w, n, indent)
+        return _dot_scalar(x, w, n, indent)
+
+    def finish(self, node: str) -> str:
+        p = self.plan.params[node]
+        left, right = max(p["shift"], 0), max(-p["shift"], 0)
+        return (f"*y++ = hw_clamp(hw_requantize(acc, Q_{identifier(node)}[0], {left}, {right}), "
+                f"{p['low']}, {p['high']});")
+
+    def arrays(self, node: str, w_unit_major: np.ndarray) -> list:
+        ident = identifier(node)
+        p = self.plan.params[node]
+        return [constant(f"W_{ident}", "int8_t", w_unit_major,
+                         comment=f"{node}: int8 weights, unit-major"),
+                constant(f"BQ_{ident}", "int32_t", p["bias"],
+                         comment=f"{node}: int32 biases (- 128 x sum w folded in)"
+                                 + (", one row per window class" if len(p["bias"]) > 1 else "")),
+                constant(f"Q_{ident}", "int32_t", [p["multiplier"], p["shift"]],
+                         comment=f"{node}: requantization multiplier (Q31) and shift")]
+
+    # -- weighted layers
+    def dense(self, node: str) -> NodeCode:
+        a = self.g.nodes[node]
+        layer = a["layer"]
+        fan, units = layer.in_features, layer.out_features
+        ident = identifier(node)
+        w = self.plan.params[node]["w"].T
+        code = f"""void {function_name(node)}(const int8_t *restrict x, int8_t *restrict y)
+{{
+    const int8_t *w = W_{ident};
+    for (uint32_t o = 0; o < {units}; o++, w += {fan}) {{
+        int32_t acc = BQ_{ident}[o];
+{self.dot('x', 'w', str(fan), '        ')}        {self.finish(node)}
+    }}
+}}
+"""
+        return self._code(node, code, self.arrays(node, w))
+
+    def _code(self, node, code, arrays) -> NodeCode:
+        a = self.g.nodes[node]
+        return NodeCode(node, a["op"], function_name(node), code, tuple(arrays),
+                        output_type="int8_t", output_elements=int(a["outputs"]))
+
+    def _bias_tables(self, node: str, ident: str, tag: str, classes_per_position, stride):
+        values = np.asarray(classes_per_position, dtype=np.int64) * stride
+        name = f"{tag}B_{ident}"
+        return name, constant(name, int_type(values, signed=False), values)
+
+    def conv1d(self, node: str) -> NodeCode:
+        a = self.g.nodes[node]
+        layer = a["layer"]
+        length, cin = a["input_shape"]
+        cout, fan = layer.out_channels, layer.fan_in
+        ident = identifier(node)
+        p = self.plan.params[node]
+        arrays = self.arrays(node, p["w"].T)
+        windows = axis_windows(length, layer.kernel, layer.stride, layer.padding)
+        fn = function_name(node)
+        if layer.padding == "valid":
+            body = f"""    const int8_t *xp = x;
+    for (uint32_t p = 0; p < {len(windows)}; p++, xp += {layer.stride * cin}) {{
+        const int8_t *w = W_{ident};
+        for (uint32_t o = 0; o < {cout}; o++, w += {fan}) {{
+            int32_t acc = BQ_{ident}[o];
+{self.dot('xp', 'w', str(fan), '            ')}            {self.finish(node)}
+        }}
+    }}
+"""
+        else:
+            xs = np.array([w.start * cin for w in windows])
+            ws = np.array([w.first_tap * cin for w in windows])
+            ns = np.array([w.taps * cin for w in windows])
+            bs = p["bias_class"] * cout
+            tables = []
+            for tag, v in (("PX", xs), ("PW", ws), ("PN", ns), ("PB", bs)):
+                tables.append(constant(f"{tag}_{ident}", int_type(v, signed=False), v))
+            arrays += tables
+            body = f"""    for (uint32_t p = 0; p < {len(windows)}; p++) {{
+        const int8_t *xp = x + PX_{ident}[p];
+        const uint32_t n = PN_{ident}[p];
+        const int32_t *bias = BQ_{ident} + PB_{ident}[p];
+        const int8_t *w = W_{ident} + PW_{ident}[p];
+        for (uint32_t o = 0; o < {cout}; o++, w += {fan}) {{
+            int32_t acc = bias[o];
+{self.dot('xp', 'w', 'n', '            ')}            {self.finish(node)}
+        }}
+    }}
+"""
+        code = f"void {fn}(const int8_t *restrict x, int8_t *restrict y)\n{{\n{body}}}\n"
+        return self._code(node, code, arrays)
+
+    def conv2d(self, node: str, depthwise: bool = False) -> NodeCode:
+        a = self.g.nodes[node]
+        layer = a["layer"]
+        h, w_in, cin = a["input_shape"]
+        ident = identifier(node)
+        p = self.plan.params[node]
+        arrays = self.arrays(node, p["w"].T)
+        rows = axis_windows(h, layer.kernel_h, layer.stride_h, layer.padding)
+        cols = axis_windows(w_in, layer.kernel_w, layer.stride_w, layer.padding)
+        units = layer.channels if depthwise else layer.out_channels
+        fan = layer.fan_in
+        per_tap = 1 if depthwise else cin
+        if depthwise:
+            inner = f"""                #pragma GCC unroll 1
+                for (uint32_t r = 0; r < ROWS; r++, xr += {w_in * cin}, wr += {layer.kernel_w}) {{
+                    const int8_t *xt = xr;
+                    #pragma GCC unroll 1
+                    for (uint32_t j = 0; j < COLS; j++, xt += {cin})
+                        acc += HW_MUL(wr[j], *xt + {OFFSET});
+                }}
+"""
+            start = "xc + c"
+        else:
+            inner = f"""                #pragma GCC unroll 1
+                for (uint32_t r = 0; r < ROWS; r++, xr += {w_in * cin}, wr += {layer.kernel_w * cin}) {{
+{self.dot('xr', 'wr', 'COLS', '                    ')}                }}
+"""
+            start = "xc"
+        unit = f"""            for (uint32_t c = 0; c < {units}; c++, w += {fan}) {{
+                int32_t acc = bias[c];
+                const int8_t *xr = {start};
+                const int8_t *wr = w;
+{inner}                {self.finish(node)}
+            }}
+"""
+        fn = function_name(node)
+        if layer.padding == "valid":
+            body = f"""    const int8_t *xrow = x;
+    const int32_t *bias = BQ_{ident};
+    for (uint32_t py = 0; py < {len(rows)}; py++, xrow += {layer.stride_h * w_in * cin}) {{
+        const int8_t *xc = xrow;
+        for (uint32_t px = 0; px < {len(cols)}; px++, xc += {layer.stride_w * cin}) {{
+            const int8_t *w = W_{ident};
+{unit.replace('ROWS', str(layer.kernel_h)).replace('COLS', str(layer.kernel_w * per_tap))}        }}
+    }}
+"""
+        else:
+            position_class = p["bias_class"].reshape(len(rows), len(cols))
+            tables = {
+                "RX": np.array([w.start * w_in * cin for w in rows]),
+                "RW": np.array([w.first_tap * layer.kernel_w * per_tap for w in rows]),
+                "RN": np.array([w.taps for w in rows]),
+                "CX": np.array([w.start * cin for w in cols]),
+                "CW": np.array([w.first_tap * per_tap for w in cols]),
+                "CN": np.array([w.taps * per_tap for w in cols]),
+                "PB": position_class.reshape(-1) * units,
+            }
+            for tag, v in tables.items():
+                arrays.append(constant(f"{tag}_{ident}", int_type(v, signed=False), v))
+            body = f"""    for (uint32_t py = 0; py < {len(rows)}; py++) {{
+        const int8_t *xrow = x + RX_{ident}[py];
+        const uint32_t nrows = RN_{ident}[py];
+        for (uint32_t px = 0; px < {len(cols)}; px++) {{
+            const int8_t *xc = xrow + CX_{ident}[px];
+            const uint32_t ncols = CN_{ident}[px];
+            const int32_t *bias = BQ_{ident} + PB_{ident}[py * {len(cols)} + px];
+            const int8_t *w = W_{ident} + RW_{ident}[py] + CW_{ident}[px];
+{unit.replace('ROWS', 'nrows').replace('COLS', 'ncols')}        }}
+    }}
+"""
+        code = f"void {fn}(const int8_t *restrict x, int8_t *restrict y)\n{{\n{body}}}\n"
+        return self._code(node, code, arrays)
+
+    # -- the rest
+    def pool(self, node: str) -> NodeCode:
+        from hwsim.codegen.lut import pool_geometry
+        a = self.g.nodes[node]
+        positions, ch, rows, cols, row_step = pool_geometry(a)
+        kind = "max" if a["op"].startswith("max") else "avg"
+        reduce_avg = ""
+        if kind == "avg":
+            r = self.plan.pool_reciprocal(rows * cols)
+            reduce_avg = (f"const int32_t out = hw_clamp((s * {r} + "
+                          f"{1 << (POOL_SHIFT - 1)}) >> {POOL_SHIFT}, -128, 127);")
+        code = pool_function(node, "int8_t", "int8_t", "int32_t", kind, positions, ch, rows,
+                             cols, row_step, reduce_avg)
+        return self._code(node, code, [])
+
+    def argmax(self, node: str) -> NodeCode:
+        a = self.g.nodes[node]
+        classes = a["classes"]
+        out = "uint8_t" if classes <= 256 else "uint16_t"
+        fn = function_name(node)
+        code = f"""void {fn}(const int8_t *restrict s, {out} *restrict y)
+{{
+    int8_t best = s[0];
+    uint32_t arg = 0;
+    for (uint32_t i = 1; i < {classes}; i++) {{
+        if (s[i] > best) {{
+            best = s[i];
+            arg = i;
+        }}
+    }}
+    y[0] = ({out})arg;
+}}
+"""
+        return NodeCode(node, "argmax", fn, code, (), output_type=out, output_elements=1)
+
+    def node(self, node: str) -> NodeCode:
+        a = self.g.nodes[node]
+        op = a["op"]
+        if op == "input":
+            return NodeCode(node, op, output_type="int8_t", output_elements=int(a["outputs"]))
+        if op in ("flatten", "threshold", "output_table"):
+            return NodeCode(node, op)            # alias: no code (threshold: the clamp)
+        if op == "lut_dense":
+            return self.dense(node)
+        if op == "lut_conv1d":
+            return self.conv1d(node)
+        if op == "lut_conv2d":
+            return self.conv2d(node)
+        if op == "lut_depthwise_conv2d":
+            return self.conv2d(node, depthwise=True)
+        if op.startswith(("max_pool", "avg_pool")):
+            return self.pool(node)
+        if op == "argmax":
+            return self.argmax(node)
+        raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
+
+
+def emit_int8(g, target: Target) -> tuple[list[NodeCode], list[str]]:
+    emitter = _Emitter(g, target)
+    codes = [emitter.node(node) for node in execution_order(g)]
+    notes = [("int8 weights and activations are derived from the artifact by symmetric "
+              "per-layer quantization (docs/codegen.md); outputs differ from the lut style")]
+    return codes, notes

@@ -1,0 +1,208 @@
+"""Code generation, the cross build and the machine-code proof (hwsim.codegen,
+hwsim.toolchain, hwsim.disasm): C for every target compiles and links, the ELF
+declares the target's architecture, the lut machine code holds no multiply and no
+helper call, and the int8 baseline's multiplies are where they should be."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from hwsim.artifact import save_artifact
+from hwsim.artifact_load import load_artifact
+from hwsim.bundled import bundled_dir
+from hwsim.codegen import TARGETS, MemoryMap, generate
+from hwsim.disasm import prove
+from hwsim.errors import HwsimError
+from hwsim.graph import graph_from_artifact, graph_from_workload
+from hwsim.spec import read_yaml
+from hwsim.toolchain import architecture, build_program, find_compiler, read_elf
+from hwsim.train.pipeline import run_training
+from hwsim.workload import workload_from_data
+from tests.conftest import hwsim_script
+
+EXPECTED_ARCH = {"cortex-m0": "v6S-M", "cortex-m4": "v7E-M", "rv32i": "rv32i",
+                 "rv32im": "rv32im"}
+
+
+def small_artifact(directory) -> str:
+    """digits-mlp with 2 + 1 epochs: a real trained artifact in a fraction of a second."""
+    data = read_yaml(bundled_dir("workloads") / "digits-mlp.yaml")
+    data["training"]["epochs"], data["training"]["finetune_epochs"] = 2, 1
+    save_artifact(run_training(workload_from_data(data, "small digits-mlp")), directory)
+    return str(directory)
+
+
+def shape_workload(kind: str):
+    """Small shape-only networks covering every kernel: 'same' padding, strides,
+    depthwise, average and max pools (windows up to 4 written out, larger looped),
+    a K that is not a power of two, per-layer and global tables."""
+    layers = {
+        "2d": [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": "same"},
+               {"type": "depthwise_conv2d", "kernel": 3, "stride": 2, "padding": "same"},
+               {"type": "avg_pool2d", "size": 2}, {"type": "max_pool2d", "size": 2},
+               {"type": "flatten"}, {"type": "dense", "units": 5}],
+        "1d": [{"type": "conv1d", "filters": 6, "kernel": 5, "stride": 2, "padding": "same"},
+               {"type": "avg_pool1d", "size": 2}, {"type": "conv1d", "filters": 5, "kernel": 3},
+               {"type": "max_pool1d", "size": 3}, {"type": "flatten"},
+               {"type": "dense", "units": 4}],
+        "valid2d": [{"type": "conv2d", "filters": 4, "kernel": 3},
+                    {"type": "depthwise_conv2d", "kernel": 3},
+                    {"type": "conv2d", "filters": 8, "kernel": 1},
+                    {"type": "max_pool2d", "size": 2}, {"type": "flatten"},
+                    {"type": "dense", "units": 5}],
+        "big": [{"type": "conv2d", "filters": 3, "kernel": [3, 2], "stride": [2, 1],
+                 "padding": "same"},
+                {"type": "max_pool2d", "size": 3, "stride": 1},
+                {"type": "avg_pool2d", "size": [1, 5]}, {"type": "flatten"},
+                {"type": "dense", "units": 4}],
+    }[kind]
+    shape = {"2d": [8, 8, 1], "1d": [32, 3], "big": [9, 9, 2], "valid2d": [10, 10, 2]}[kind]
+    k, levels, scope = {"2d": (16, 8, "per_layer"), "1d": (300, 16, "global"),
+                        "big": (12, 5, "per_layer"), "valid2d": (32, 16, "global")}[kind]
+    return workload_from_data({
+        "schema_version": 1, "name": f"shapes-{kind}", "description": "kernel coverage",
+        "task": "classification", "dataset": "none", "input": {"shape": shape, "levels": 17},
+        "layers": layers,
+        "discretization": {"activation_levels": levels, "weight_clusters": k,
+                           "cluster_scope": scope},
+        "integer": {"accumulator_bits": 32, "table_entry_bits": 16},
+        "training": {"epochs": 1, "finetune_epochs": 1, "batch_size": 8, "learning_rate": 0.01,
+                     "cluster_interval_steps": 10, "seed": 0},
+        "realtime": {"frame_period_ms": 10, "deadline_ms": 10}}, f"<{kind}>")
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory):
+    return graph_from_artifact(load_artifact(small_artifact(tmp_path_factory.mktemp("art"))))
+
+
+@pytest.fixture(scope="module")
+def builds(graph, tmp_path_factory):
+    """The small artifact built for every target in both styles (compiled once)."""
+    root = tmp_path_factory.mktemp("builds")
+    return {(t, s): build_program(generate(graph, t, s), root / f"{t}-{s}")
+            for t in TARGETS for s in ("lut", "int8")}
+
+
+def _proof(build):
+    program = build.program
+    return prove(build.elf_path, program.target, program.style, program.node_of_function)
+
+
+def test_one_function_per_node_and_the_entry_point(builds):
+    build = builds[("cortex-m0", "lut")]
+    program = build.program
+    network = program.files["network.c"]
+    assert "void network_run(const uint8_t *input, void *output)" in network
+    image = read_elf(build.elf_path)
+    for node in ("L1.lut_dense", "L1.threshold", "L2.lut_dense", "output"):
+        function = program.function_of(node)
+        assert function == "node_" + node.replace(".", "_")
+        assert f"void {function}(" in network or f"uint32_t {function}(" in network
+        assert image.symbols[function].kind == "func"
+    for symbol in ("network_run", "_start", "hwsim_halt", "hwsim_input", "hwsim_output"):
+        assert symbol in image.symbols
+    assert program.function_of("L0.flatten") == ""           # a view: no code
+    assert set(re.findall(r"#include <([^>]+)>", network)) == {"stdint.h"}   # freestanding
+    assert not re.search(r"\b(float|double)\s+\w", network)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("style", ["lut", "int8"])
+def test_elf_declares_the_target_architecture(builds, target, style):
+    image = read_elf(builds[(target, style)].elf_path)
+    assert architecture(image) == EXPECTED_ARCH[target]
+    if target.startswith("cortex"):
+        assert image.attributes["TAG_CPU_ARCH_PROFILE"] == ord("M")
+        assert image.attributes["TAG_THUMB_ISA_USE"] == (1 if target == "cortex-m0" else 2)
+    else:
+        assert image.machine == "EM_RISCV" and image.e_flags & 0x6 == 0   # soft float ABI
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_lut_machine_code_has_no_multiply_and_no_helper_call(builds, target):
+    proof = _proof(builds[(target, "lut")])
+    assert proof.multiply_free
+    assert proof.multiplies == proof.helper_calls == proof.float_ops == 0
+    assert {f.node for f in proof.functions if f.node} == {"L1.lut_dense", "L1.threshold",
+                                                          "L2.lut_dense", "output"}
+    assert not [f.function for f in proof.functions if f.function.startswith("__")]
+
+
+def test_int8_multiplies_where_expected(builds):
+    m0 = {f.function: f for f in _proof(builds[("cortex-m0", "int8")]).functions}
+    assert any("muls" in m for m in m0["node_L1_lut_dense"].multiplies)
+    assert any("__aeabi_lmul" in c or "__muldi3" in c
+               for c in m0["node_L1_lut_dense"].helper_calls)         # requantization
+    rv32i = {f.function: f for f in _proof(builds[("rv32i", "int8")]).functions}
+    assert any("__mulsi3" in c for c in rv32i["node_L1_lut_dense"].helper_calls)
+    assert not rv32i["node_L1_lut_dense"].multiplies                 # no M extension
+    m4 = {f.function: f for f in _proof(builds[("cortex-m4", "int8")]).functions}
+    assert any(m.split(": ")[1].startswith("smlad") for m in m4["node_L1_lut_dense"].multiplies)
+    rv32im = {f.function: f for f in _proof(builds[("rv32im", "int8")]).functions}
+    assert any(m.split(": ")[1].startswith("mul ") for m in rv32im["node_L1_lut_dense"].multiplies)
+    assert not rv32im["node_L1_lut_dense"].helper_calls
+
+
+@pytest.mark.parametrize("kind", ["1d", "2d", "big"])
+def test_every_kernel_builds_multiply_free_everywhere(kind, tmp_path):
+    g = graph_from_workload(shape_workload(kind), seed=3)
+    for target in TARGETS:
+        build = build_program(generate(g, target, "lut"), tmp_path / target)
+        proof = _proof(build)
+        assert proof.multiply_free, (target, [(f.function, f.multiplies, f.helper_calls)
+                                              for f in proof.functions if not f.clean])
+
+
+def test_programs_are_deterministic(graph):
+    a = generate(graph, "rv32i", "int8")
+    b = generate(graph, "rv32i", "int8")
+    assert a.files == b.files
+
+
+def test_a_network_that_does_not_fit_is_a_clear_error(graph):
+    tiny = MemoryMap(0, 4096, 0x2000_0000, 4096)
+    with pytest.raises(HwsimError, match=r"cannot run on cortex-m0 .*flash is 4,096 bytes"):
+        generate(graph, "cortex-m0", "lut", tiny)
+    small_ram = MemoryMap(0, 1 << 20, 0x2000_0000, 512, stack_bytes=384)
+    with pytest.raises(HwsimError, match="arena needs .* RAM is 512 bytes"):
+        generate(graph, "cortex-m0", "lut", small_ram)
+
+
+def test_unknown_target_style_and_op_are_errors(graph):
+    with pytest.raises(HwsimError, match="unknown target 'cortex-m7'"):
+        generate(graph, "cortex-m7", "lut")
+    with pytest.raises(HwsimError, match="unknown code generation style 'float32'"):
+        generate(graph, "cortex-m0", "float32")
+    resnet = graph_from_workload(workload_from_data(
+        read_yaml(bundled_dir("workloads") / "ic-resnet8.yaml"), "resnet"))
+    with pytest.raises(HwsimError, match="one input per node|does not support op 'add'"):
+        generate(resnet, "cortex-m0", "lut")
+
+
+def test_missing_compiler_names_the_debian_package(graph, tmp_path):
+    program = generate(graph, "rv32im", "lut")
+    with pytest.raises(HwsimError, match="install the Debian package gcc-riscv64-unknown-elf"):
+        build_program(program, tmp_path, path=str(tmp_path))
+    assert find_compiler(TARGETS["cortex-m0"]).endswith("arm-none-eabi-gcc")
+
+
+def test_codegen_cli(tmp_path):
+    artifact = small_artifact(tmp_path / "art")
+    out = tmp_path / "out"
+    result = subprocess.run([hwsim_script(), "codegen", artifact, "--target", "cortex-m4",
+                             "--out", str(out), "--build"], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "machine code: no multiply" in result.stdout
+    assert (out / "network.elf").exists() and (out / "link.ld").exists()
+    env = dict(os.environ, PATH=str(tmp_path))          # no cross compiler on PATH
+    result = subprocess.run([hwsim_script(), "codegen", artifact, "--target", "cortex-m0",
+                             "--out", str(tmp_path / "o2"), "--build"], capture_output=True,
+                            text=True, timeout=120, env=env, check=False)
+    assert result.returncode == 2
+    assert "install the Debian package gcc-arm-none-eabi" in result.stderr
+    assert "Traceback" not in result.stderr
