@@ -58,4 +58,4 @@ def test_bad_input(quick):
     assert "unknown device 'pentium'" in result.stderr and "Traceback" not in result.stderr
     assert not (root / "bad").exists()
     result = run_cli("report", "--sweep-levels", "x", cwd=root)
-    assert result.returncode == 2 and "must be integers" in result.stderr
+    assert result.returncode == 2 and "is not an integer" in result.stderr

@@ -6,6 +6,7 @@ import sys
 import time
 
 from hwsim.cache import open_cache
+from hwsim.cli.arguments import int_list, name_list, positive
 from hwsim.cli.compare import number
 from hwsim.cli.format import table
 from hwsim.report import (SWEEP_CLUSTERS, SWEEP_LEVELS, SWEEP_WORKLOAD, ReportPlan, headline,
@@ -24,35 +25,18 @@ def add_parser(subparsers) -> None:
                         help="output directory (runs/report)")
     parser.add_argument("--cache", metavar="DIR",
                         help="cache directory (default: $HWSIM_CACHE or .hwsim-cache)")
-    parser.add_argument("--jobs", type=int, metavar="N", help="worker processes for the sweep")
-    parser.add_argument("--workloads", type=_names, metavar="NAME,...",
+    parser.add_argument("--jobs", type=positive, metavar="N", help="worker processes for the sweep")
+    parser.add_argument("--workloads", type=name_list, metavar="NAME,...",
                         help="networks to cover (default: every bundled workload)")
-    parser.add_argument("--devices", type=_names, metavar="NAME,...",
+    parser.add_argument("--devices", type=name_list, metavar="NAME,...",
                         help="devices to cover (default: every bundled device)")
     parser.add_argument("--sweep", metavar="WORKLOAD", default=SWEEP_WORKLOAD,
                         help=f"workload whose bit-widths are swept ({SWEEP_WORKLOAD})")
-    parser.add_argument("--sweep-levels", type=_counts, default=SWEEP_LEVELS, metavar="L,...",
+    parser.add_argument("--sweep-levels", type=int_list("--sweep-levels"), default=SWEEP_LEVELS, metavar="L,...",
                         help="activation levels of the sweep (2,4,8,16,32)")
-    parser.add_argument("--sweep-clusters", type=_counts, default=SWEEP_CLUSTERS,
+    parser.add_argument("--sweep-clusters", type=int_list("--sweep-clusters"), default=SWEEP_CLUSTERS,
                         metavar="K,...", help="weight clusters of the sweep (4,16,64,256)")
     parser.set_defaults(run=run)
-
-
-def _names(text: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise argparse.ArgumentTypeError("needs at least one name")
-    return names
-
-
-def _counts(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be integers separated by commas, got {text!r}")
-    if not values:
-        raise argparse.ArgumentTypeError("needs at least one value")
-    return values
 
 
 class _Stages:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TextIO
 
 from hwsim.cache import DEFAULT_DIR, ENV_VAR, open_cache
+from hwsim.cli.arguments import int_list as _int_list, name_list as _name_list
+from hwsim.cli.arguments import positive as _positive, seed as _seed
 from hwsim.cli.format import human_bytes, table
 from hwsim.errors import HwsimError
 from hwsim.simulate import STYLES
@@ -20,50 +22,6 @@ from hwsim.sweep_output import (default_out_dir, prepare_output_dir, results_doc
                                 write_results)
 
 BAR_WIDTH = 30
-
-
-def _int_list(flag: str):
-    def parse(text: str) -> tuple[int, ...]:
-        items = [t.strip() for t in text.split(",")]
-        if not any(items):
-            raise argparse.ArgumentTypeError(f"empty list; give comma-separated integers, "
-                                             f"e.g. {flag} 4,8,16")
-        values = []
-        for item in items:
-            try:
-                values.append(int(item))
-            except ValueError:
-                raise argparse.ArgumentTypeError(
-                    f"{item!r} is not an integer (give comma-separated integers)") from None
-        return tuple(values)
-    return parse
-
-
-def _name_list(text: str) -> tuple[str, ...]:
-    items = tuple(t.strip() for t in text.split(",") if t.strip())
-    if not items:
-        raise argparse.ArgumentTypeError("empty list")
-    return items
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
 
 
 def add_parser(subparsers) -> None:

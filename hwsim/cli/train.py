@@ -8,37 +8,13 @@ import time
 
 from hwsim.artifact import artifact_sha256, save_artifact
 from hwsim.artifact_load import load_artifact
+from hwsim.cli.arguments import count_or_continuous, seed
 from hwsim.cli.format import human_bytes
 from hwsim.cli.progress import ProgressBar
 from hwsim.errors import HwsimError
 from hwsim.footprint import weight_footprint
 from hwsim.train.pipeline import run_training
 from hwsim.workload import load_workload
-
-
-def _count_or_continuous(low: int, high: int):
-    def parse(text: str):
-        if text == "continuous":
-            return text
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(
-                f"must be an integer from {low} to {high} or 'continuous', got {text!r}")
-        return value
-    return parse
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
 
 
 def add_parser(subparsers) -> None:
@@ -48,13 +24,13 @@ def add_parser(subparsers) -> None:
                     "(bundled name or YAML path), export the deployable integer model and "
                     "report the metrics of all three.")
     parser.add_argument("workload", metavar="WORKLOAD")
-    parser.add_argument("--levels", type=_count_or_continuous(2, 256), metavar="L",
+    parser.add_argument("--levels", type=count_or_continuous(2, 256), metavar="L",
                         help="activation levels (2..256 or 'continuous'); default: the workload's")
-    parser.add_argument("--clusters", type=_count_or_continuous(2, 4096), metavar="K",
+    parser.add_argument("--clusters", type=count_or_continuous(2, 4096), metavar="K",
                         help="unique weights (2..4096 or 'continuous'); default: the workload's")
     parser.add_argument("--scope", choices=("global", "per_layer"),
                         help="weight clustering scope; default: the workload's")
-    parser.add_argument("--seed", type=_seed, metavar="S", help="training seed")
+    parser.add_argument("--seed", type=seed, metavar="S", help="training seed")
     parser.add_argument("--init-from", metavar="ARTIFACT",
                         help="start from this artifact's continuous weights instead of training "
                              "the baseline (bit-width sweeps)")
