@@ -1,8 +1,40 @@
 """hwsim: cycle, energy and memory cost model and integer simulator for
-multiplication-free tiny neural networks on earbud, hearing-aid and wearable cores."""
+multiplication-free tiny neural networks on earbud, hearing-aid and wearable cores.
+
+The public API, imported on first use (so `import hwsim` stays cheap):
+devices (`load_device`, `device_from_data`), workloads (`load_workload`,
+`workload_from_data`), training (`run_training`, `save_artifact`, `load_artifact`),
+graphs (`graph_from_artifact`, `graph_from_workload`), the executor (`execute`,
+`verify_artifact`), costs (`cost_graph`, `CostOptions`), memory (`plan_memory`,
+`MemoryOptions`), scheduling (`simulate`, `load_subject`), comparisons and sweeps
+(`compare`, `run_sweep`, `SweepSpec`), the main job (`run_report`) and dashboards
+(`write_dashboard`)."""
+from importlib import import_module
+
 from hwsim.device import Device, device_from_data, load_device
 from hwsim.errors import HwsimError, Problem, SpecError
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "load_workload": "hwsim.workload", "workload_from_data": "hwsim.workload",
+    "Workload": "hwsim.workload",
+    "run_training": "hwsim.train.pipeline", "save_artifact": "hwsim.artifact",
+    "load_artifact": "hwsim.artifact_load",
+    "graph_from_artifact": "hwsim.graph", "graph_from_workload": "hwsim.graph",
+    "execute": "hwsim.execute", "verify_artifact": "hwsim.verify",
+    "cost_graph": "hwsim.cost", "CostOptions": "hwsim.cost_actions",
+    "plan_memory": "hwsim.memory", "MemoryOptions": "hwsim.memory",
+    "simulate": "hwsim.simulate", "load_subject": "hwsim.simulate",
+    "compare": "hwsim.compare", "run_sweep": "hwsim.sweep", "SweepSpec": "hwsim.sweep",
+    "run_report": "hwsim.report", "write_dashboard": "hwsim.dashboard",
+}
+
 __all__ = ["Device", "device_from_data", "load_device", "HwsimError", "Problem", "SpecError",
-           "__version__"]
+           "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hwsim' has no attribute {name!r}")

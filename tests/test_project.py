@@ -32,3 +32,9 @@ def test_no_unsafe_loading_in_the_package():
         for line in text.splitlines():
             if "yaml.load(" in line:
                 assert "Loader=_UniqueKeyLoader" in line, (path, line)
+
+
+def test_public_api_resolves():
+    import hwsim
+    for name in hwsim.__all__:
+        assert getattr(hwsim, name) is not None, name
