@@ -11,17 +11,11 @@ are in docs/scheduler.md.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 import numbers
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 
 import networkx as nx
 
@@ -418,42 +412,4 @@ def simulate(graph: nx.DiGraph, device: Device, realtime: Realtime, node_cycles:
         warnings=tuple(warnings))
 
 
-TIMELINE_FIELDS = ("frame", "node", "kind", "core", "start_cycle", "end_cycle", "work_cycles",
-                   "start_ms", "end_ms")
-
-
-def timeline_rows(result: ScheduleResult) -> list[dict]:
-    """The timeline as plain rows (one per event) for CSV or JSON."""
-    hz = result.clock_hz
-    return [{"frame": e.frame, "node": e.node, "kind": e.kind, "core": e.core,
-             "start_cycle": e.start_cycle, "end_cycle": e.end_cycle,
-             "work_cycles": e.work_cycles, "start_ms": e.start_cycle * 1000 / hz,
-             "end_ms": e.end_cycle * 1000 / hz} for e in result.events]
-
-
-def write_timeline(result: ScheduleResult, path: str | Path) -> Path:
-    """Write the timeline as CSV (.csv) or JSON (.json, a list of rows),
-    atomically (a temporary file in the same directory, then os.replace)."""
-    path = Path(path)
-    rows = timeline_rows(result)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=TIMELINE_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
-        text = buffer.getvalue()
-    elif suffix == ".json":
-        text = json.dumps(rows, indent=1) + "\n"
-    else:
-        raise HwsimError(f"{path}: timeline format must be .csv or .json, got {suffix or 'none'!r}")
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+from hwsim.timeline_export import TIMELINE_FIELDS, timeline_rows, write_timeline  # noqa: E402,F401
