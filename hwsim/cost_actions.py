@@ -65,8 +65,10 @@ class CostOptions:
     shifter. unroll: connections per inner-loop iteration (1 is gcc -O2, which
     does not unroll; the paper's measurements were -O2). multiplier_operand_bits:
     bit length k of the second operand of the software multiply (__mulsi3 loops
-    k times); 8 is the worst case of an offset activation (0..255). simd: use
-    the core's SIMD MAC for int8 where it has one."""
+    k times), the offset activation x + 128; None (auto): 8 for a layer reading
+    the network input (non-negative), 7 for the others (symmetric activations).
+    simd: use the core's SIMD MAC for int8 where it has one. The instruction
+    sequences per ISA family are in hwsim.cost_shapes."""
 
     tables_in: str = "flash"
     weights_in: str = "flash"

@@ -23,6 +23,7 @@ from hwsim.device import Device
 from hwsim.errors import HwsimError
 from hwsim.graph import execution_order
 from hwsim.schedule_model import COMPUTE, COPY, DMA, FirmwareLoad, Plan, Trace, run
+from hwsim.timeline_export import TIMELINE_FIELDS, timeline_rows, write_timeline  # noqa: F401
 from hwsim.workload import Realtime
 
 __all__ = ["ScheduleOptions", "ScheduleEvent", "FrameRecord", "ScheduleResult", "simulate",
@@ -411,5 +412,3 @@ def simulate(graph: nx.DiGraph, device: Device, realtime: Realtime, node_cycles:
         battery_life_network_share_hours=battery_uwh / network_uw if network_uw > 0 else math.inf,
         warnings=tuple(warnings))
 
-
-from hwsim.timeline_export import TIMELINE_FIELDS, timeline_rows, write_timeline  # noqa: E402,F401
