@@ -7,22 +7,18 @@ Counting: a block hook counts every executed basic block (per block and per
 graph node it runs for, and per successor address, which tells whether its final
 conditional branch was taken); each distinct block is disassembled once
 (hwsim.disasm) and its instructions are attributed to the function the PC is
-in (ELF symbols). Compiler helpers (__mulsi3, __aeabi_lmul ...) count for the
-node that called them; a call instruction counts for the function it calls. A
-read hook on the flash range counts loads from flash (each pays the device's
-memory.flash_load_extra_cycles). `check_instructions=True` also runs a
-per-instruction hook on the first sample; its per-mnemonic totals must equal
-the block-hook totals.
+in (ELF symbols; hwsim.emulate_profile). Compiler helpers (__mulsi3,
+__aeabi_lmul ...) count for the node that called them; a call instruction counts
+for the function it calls. A read hook on the flash range counts loads from flash
+(each pays the device's memory.flash_load_extra_cycles). `check_instructions=True`
+also runs a per-instruction hook on the first sample; its per-mnemonic totals must
+equal the block-hook totals.
 
-Pricing (`price`): load_8/16/32 and store_8/16/32 from the device table; a
-conditional branch branch_taken or branch_not_taken as it went; an unconditional
-jump branch_taken; a call call_return (the return is then free); push/pop/ldm/stm
-alu + N x (load_32 or store_32 - alu) (1 + N on the bundled cores); mul, mac
-(else mul + alu), simd_mac, div from the table; everything else alu.
+Pricing (`price`, hwsim.emulate_price): the executed instructions priced with the
+device's cycle table, per graph node.
 """
 from __future__ import annotations
 
-import bisect
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -30,52 +26,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.codegen import Program
-from hwsim.device import Device
 from hwsim.disasm import Instruction, _capstone, decode
+from hwsim.emulate_price import EmulatedCost, NodeCycles, price, unit_prices
+from hwsim.emulate_profile import (
+    HARNESS,
+    RUNTIME,
+    Block,
+    Profile,
+    build_profile,
+    code_bytes,
+    owner_table,
+)
 from hwsim.errors import HwsimError
 from hwsim.toolchain import Build, ElfImage, read_elf
 
-HARNESS = "harness"            # _start, hwsim_main, hwsim_halt
-RUNTIME = "network_run"        # the schedule calling the node functions
 TIMEOUT_S = 600
 CPU_MODELS = {"cortex-m0": "UC_CPU_ARM_CORTEX_M0", "cortex-m4": "UC_CPU_ARM_CORTEX_M4"}
 NUMPY_TYPES = {"uint8_t": np.uint8, "int8_t": np.int8, "int16_t": np.int16,
                "uint16_t": np.uint16, "int32_t": np.int32, "uint32_t": np.uint32}
-
-
-@dataclass(frozen=True)
-class Block:
-    address: int
-    size: int
-    function: str
-    instructions: tuple[Instruction, ...]
-    call_owner: str | None           # the node a final call instruction is charged to
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What executed over a batch, device-independent."""
-    target: str
-    samples: int
-    blocks: dict[tuple[int, int], Block]
-    executions: dict[tuple[int, int, str], int]     # (address, size, owner) -> count
-    taken: dict[tuple[int, int, str], int]          # ... -> final branch taken
-    flash_reads: dict[tuple[int, int, str], int]
-
-    @property
-    def instructions(self) -> int:
-        return sum(n * len(self.blocks[(a, s)].instructions)
-                   for (a, s, _), n in self.executions.items())
-
-    def mnemonic_counts(self) -> Counter:
-        counts: Counter = Counter()
-        for (a, s, _), n in self.executions.items():
-            for i in self.blocks[(a, s)].instructions:
-                counts[i.mnemonic] += n
-        return counts
-
-    def owners(self) -> list[str]:
-        return sorted({o for (_, _, o) in self.executions})
 
 
 @dataclass(frozen=True)
@@ -108,27 +76,6 @@ class EmulationRun:
         if self.program.output_kind != "class":
             raise HwsimError("not a classifier: no class ids")
         return self.outputs[:, 0].astype(np.int64)
-
-
-@dataclass(frozen=True)
-class NodeCycles:
-    node: str
-    cycles: float                       # per inference
-    actions: dict[str, float]           # priced action -> count per inference
-    instructions: float                 # per inference
-
-
-@dataclass(frozen=True)
-class EmulatedCost:
-    device: str
-    target: str
-    samples: int
-    nodes: dict[str, NodeCycles]        # graph nodes + "network_run" (+ "harness")
-    total_cycles: float                 # per inference, harness excluded
-    instructions: float
-
-    def cycles_of(self, node: str) -> float:
-        return self.nodes[node].cycles if node in self.nodes else 0.0
 
 
 # ----------------------------------------------------------------------------- emulator
@@ -188,27 +135,6 @@ def _page(size: int, page: int = 4096) -> int:
     return (size + page - 1) // page * page
 
 
-def _owner_table(image: ElfImage, program: Program):
-    """address -> (function name, node it runs for or None for a compiler helper)."""
-    functions = [f for f in image.functions if f.size > 0]
-    starts = [f.address for f in functions]
-    node_of = program.node_of_function
-
-    def owner_of(address: int) -> tuple[str, str | None]:
-        k = bisect.bisect_right(starts, address) - 1
-        if k < 0 or address >= functions[k].address + functions[k].size:
-            return "?", None
-        name = functions[k].name.split(".")[0]
-        if name in node_of:
-            return name, node_of[name]
-        if name == "network_run":
-            return name, RUNTIME
-        if name in ("_start", "hwsim_main", "hwsim_halt"):
-            return name, HARNESS
-        return name, None                   # helper: counts for its caller
-    return owner_of
-
-
 def emulate(build: Build, inputs, *, check_instructions: bool = False) -> EmulationRun:
     """Run the built program on every sample of `inputs`: input level indices
     (N, *input_shape) for the lut style, int8 values for the int8 style
@@ -228,7 +154,7 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False) -> Emulat
     image = read_elf(build.elf_path)
     machine = _Machine(build, image)
     mu, uc = machine.mu, machine.uc_mod
-    owner_of = _owner_table(image, program)
+    owner_of = owner_table(image, program)
     owners: dict[int, str | None] = {}
     transitions: dict[tuple, int] = {}
     flash: dict[tuple, int] = {}
@@ -302,7 +228,7 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False) -> Emulat
                      if v != before.get(k, 0)}
             check = _check(program.target.arch, image, delta, per_address)
     seconds = time.perf_counter() - started
-    profile = _profile(program, image, transitions, flash, len(x))
+    profile = build_profile(program, image, transitions, flash, len(x))
     node_outputs = {node: np.stack(values) for node, values in snapshots.items()}
     return EmulationRun(program, len(x), np.stack(outputs), node_outputs, profile, check,
                         seconds)
@@ -310,54 +236,6 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False) -> Emulat
 
 def _arena(image: ElfImage, program: Program) -> int:
     return image.address_of("hwsim_arena") - program.memory_map.ram_origin
-
-
-def _code_bytes(image: ElfImage, address: int, size: int) -> bytes:
-    for seg in image.segments:
-        if seg.address <= address and address + size <= seg.address + len(seg.data):
-            return seg.data[address - seg.address:address - seg.address + size]
-    raise HwsimError(f"executed code at 0x{address:x} is outside the image")
-
-
-def _profile(program: Program, image: ElfImage, transitions: dict, flash: dict,
-             samples: int) -> Profile:
-    md = _capstone(program.target.arch)
-    owner_of = _owner_table(image, program)
-    blocks: dict[tuple[int, int], Block] = {}
-    executions: dict[tuple, int] = {}
-    taken: dict[tuple, int] = {}
-    node_of = program.node_of_function
-    for (prev, address), count in transitions.items():
-        if prev is not None:
-            _block(blocks, prev[:2], image, program, md, owner_of, node_of)
-            last = blocks[prev[:2]].instructions[-1]
-            if last.action == "cond_branch" and last.target == address:
-                taken[prev] = taken.get(prev, 0) + count
-    # Every executed block is the predecessor of the next one; the last block of a
-    # sample (the one entering hwsim_halt) precedes hwsim_halt's own block, which the
-    # hook reports before unicorn stops. So predecessor counts are execution counts.
-    for (prev, _address), count in transitions.items():
-        if prev is not None:
-            executions[prev] = executions.get(prev, 0) + count
-    for key in executions:
-        _block(blocks, key[:2], image, program, md, owner_of, node_of)
-    return Profile(program.target.name, samples, blocks, executions, taken, dict(flash))
-
-
-def _block(blocks, key, image, program, md, owner_of, node_of) -> None:
-    if key in blocks:
-        return
-    address, size = key
-    instructions = tuple(decode(program.target.arch, _code_bytes(image, address, size),
-                                address, md))
-    if sum(i.size for i in instructions) != size:
-        raise HwsimError(f"block 0x{address:x}+{size} did not disassemble completely")
-    function = owner_of(address)[0]
-    call_owner = None
-    last = instructions[-1]
-    if last.action == "call" and last.target is not None:
-        call_owner = owner_of(last.target)[1]
-    blocks[key] = Block(address, size, function, instructions, call_owner)
 
 
 def _check(arch: str, image: ElfImage, delta: dict, per_address: dict[int, int]
@@ -371,7 +249,7 @@ def _check(arch: str, image: ElfImage, delta: dict, per_address: dict[int, int]
     for (prev, _address), count in delta.items():
         if prev is None:
             continue
-        for i in decode(arch, _code_bytes(image, prev[0], prev[1]), prev[0], md):
+        for i in decode(arch, code_bytes(image, prev[0], prev[1]), prev[0], md):
             by_block[i.address] += count
             decoded[i.address] = i
     halt = image.address_of("hwsim_halt")
@@ -391,95 +269,10 @@ def _check(arch: str, image: ElfImage, delta: dict, per_address: dict[int, int]
     return InstructionCheck(0, block_total, single_total, tuple(sorted(mismatched)), skipped)
 
 
-# ----------------------------------------------------------------------------- pricing
-
-def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
-    """Priced actions of one instruction (conditional branches are resolved by the
-    caller): action -> count. "burst_load"/"burst_store" are the extra words of a
-    push/pop/ldm/stm/ldrd/strd, priced load_32 (store_32) - alu each."""
-    a = i.action
-    if a in ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32"):
-        return {a: 1.0}
-    if a == "jump":
-        return {"branch_taken": 1.0}
-    if a == "call":
-        return {"call_return": 1.0}
-    if a == "return":
-        return {}
-    if a in ("multi_load", "multi_load_return", "load_double"):
-        return {"alu": 1.0, "burst_load": float(i.registers)}
-    if a in ("multi_store", "store_double"):
-        return {"alu": 1.0, "burst_store": float(i.registers)}
-    if a == "mac":
-        return {"mac": 1.0} if "mac" in cycles else {"mul": 1.0, "alu": 1.0}
-    if a in ("mul", "simd_mac", "div"):
-        if a not in cycles:
-            raise HwsimError(f"the device has no cycle cost for {a!r} ({i.text}): the code "
-                             "was built for another core")
-        return {a: 1.0}
-    if a == "float":
-        raise HwsimError(f"float instruction executed ({i.text}): not priced")
-    return {"alu": 1.0}
-
-
-def unit_prices(device: Device) -> dict[str, float]:
-    """Cycles of every action `price` reports, on `device`."""
-    prices = dict(device.cycles)
-    prices["burst_load"] = device.cycles["load_32"] - device.cycles["alu"]
-    prices["burst_store"] = device.cycles["store_32"] - device.cycles["alu"]
-    prices["flash_wait"] = device.memory.flash_load_extra_cycles
-    return prices
-
-
-def _add(target: dict, actions: dict, n: float) -> None:
-    for action, count in actions.items():
-        target[action] = target.get(action, 0.0) + count * n
-
-
-def price(profile: Profile, device: Device) -> EmulatedCost:
-    """Cycles per inference per graph node: executed instructions priced with the
-    device's cycle table, flash loads with memory.flash_load_extra_cycles."""
-    prices = unit_prices(device)
-    per_node: dict[str, dict[str, float]] = {}
-    executed: dict[str, float] = {}
-    cache: dict[tuple[int, int], tuple] = {}
-    for key, n in profile.executions.items():
-        address, size, owner = key
-        block = profile.blocks[(address, size)]
-        if (address, size) not in cache:
-            body = list(block.instructions)
-            tail = body.pop() if body[-1].action in ("cond_branch", "call") else None
-            fixed: dict[str, float] = {}
-            for i in body:
-                _add(fixed, _actions(i, device.cycles), 1.0)
-            cache[(address, size)] = (fixed, tail, len(body))
-        fixed, tail, count = cache[(address, size)]
-        actions = per_node.setdefault(owner, {})
-        _add(actions, fixed, n)
-        executed[owner] = executed.get(owner, 0.0) + count * n
-        if tail is not None and tail.action == "cond_branch":
-            t = profile.taken.get(key, 0)
-            _add(actions, {"branch_taken": t, "branch_not_taken": n - t}, 1.0)
-            executed[owner] += n
-        elif tail is not None:
-            callee = block.call_owner if block.call_owner is not None else owner
-            _add(per_node.setdefault(callee, {}), {"call_return": 1.0}, n)
-            executed[callee] = executed.get(callee, 0.0) + n
-        reads = profile.flash_reads.get(key, 0)
-        if reads:
-            _add(actions, {"flash_wait": 1.0}, reads)
-    nodes = {}
-    samples = profile.samples
-    for owner, actions in per_node.items():
-        per_inference = {a: c / samples for a, c in actions.items() if c}
-        total = sum(count * prices[a] for a, count in per_inference.items())
-        nodes[owner] = NodeCycles(owner, total, per_inference, executed.get(owner, 0.0) / samples)
-    total = sum(n.cycles for o, n in nodes.items() if o != HARNESS)
-    count = sum(n.instructions for o, n in nodes.items() if o != HARNESS)
-    return EmulatedCost(device.name, profile.target, samples, nodes, total, count)
-
-
 __all__ = [
+    "HARNESS",
+    "RUNTIME",
+    "Block",
     "EmulatedCost",
     "EmulationRun",
     "InstructionCheck",
