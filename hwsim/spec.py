@@ -38,7 +38,11 @@ _UniqueKeyLoader.add_constructor(
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text safely; syntax errors and duplicate keys become SpecError."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # SafeLoader subclass
+        loader = _UniqueKeyLoader(text)     # a SafeLoader: no Python objects, no tags
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
