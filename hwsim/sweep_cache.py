@@ -82,6 +82,13 @@ class Cached:
     notes: tuple[str, ...] = ()
 
 
+def _computed(compute: Callable[[], dict]) -> dict:
+    result = check_version(compute())
+    if "error" in result:
+        raise HwsimError(result["error"])
+    return result
+
+
 def _files_entry(cache: Cache, kind: str, inputs: dict, compute: Callable[[], dict],
                  extra: Callable[[dict], dict] | None = None) -> Cached:
     key = key_of(inputs)
@@ -89,9 +96,7 @@ def _files_entry(cache: Cache, kind: str, inputs: dict, compute: Callable[[], di
     notes = (found.note,) if found.note else ()
     if found.hit:
         return Cached(found.value, False, notes)
-    result = check_version(compute())
-    if "error" in result:
-        raise HwsimError(result["error"])
+    result = _computed(compute)
     files = units.decode_files(result["files"])
     files.update(extra(result) if extra else {})
     return Cached(cache.put_files(kind, key, files, inputs), True, notes)
@@ -129,11 +134,9 @@ def _json_entry(cache: Cache, kind: str, inputs: dict, compute: Callable[[], dic
     notes = (found.note,) if found.note else ()
     if found.hit:
         return Cached(found.value, False, notes)
-    result = check_version(compute())
-    if "error" in result:
-        raise HwsimError(result["error"])
-    cache.put_json(kind, key, result[field], inputs)
-    return Cached(result[field], True, notes)
+    value = _computed(compute)[field]
+    cache.put_json(kind, key, value, inputs)
+    return Cached(value, True, notes)
 
 
 def cached_verification(artifact: str | Path, cache: Cache) -> Cached:
