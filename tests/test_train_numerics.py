@@ -12,19 +12,7 @@ from hwsim.train import activations as act
 from hwsim.train.cluster import assign_to_codebook, cluster_weights, kmeans_1d
 from hwsim.train.losses import mse, softmax, softmax_cross_entropy
 from hwsim.train.optim import AdamConfig, adam_init, adam_step
-
-
-def numeric_grad(f, arr, eps=1e-6):
-    g = np.zeros_like(arr)
-    for i in np.ndindex(arr.shape):
-        old = arr[i]
-        arr[i] = old + eps
-        fp = f()
-        arr[i] = old - eps
-        fm = f()
-        arr[i] = old
-        g[i] = (fp - fm) / (2 * eps)
-    return g
+from tests.test_train_layers import numeric_grad
 
 
 # ---------------------------------------------------------------- tanhD

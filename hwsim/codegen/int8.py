@@ -38,6 +38,7 @@ from hwsim.codegen.int8_reference import (
     int8_forward,
     quantize_input,
 )
+from hwsim.codegen.lut_kernels import argmax_code
 from hwsim.codegen.pools import pool_function
 from hwsim.codegen.program import NodeCode
 from hwsim.codegen.targets import Target
@@ -314,24 +315,7 @@ class _Emitter:
         return self._code(node, code, [])
 
     def argmax(self, node: str) -> NodeCode:
-        a = self.g.nodes[node]
-        classes = a["classes"]
-        out = "uint8_t" if classes <= 256 else "uint16_t"
-        fn = function_name(node)
-        code = f"""void {fn}(const int8_t *restrict s, {out} *restrict y)
-{{
-    int8_t best = s[0];
-    uint32_t arg = 0;
-    for (uint32_t i = 1; i < {classes}; i++) {{
-        if (s[i] > best) {{
-            best = s[i];
-            arg = i;
-        }}
-    }}
-    y[0] = ({out})arg;
-}}
-"""
-        return NodeCode(node, "argmax", fn, code, (), output_type=out, output_elements=1)
+        return argmax_code(node, "int8_t", self.g.nodes[node]["classes"])
 
     def node(self, node: str) -> NodeCode:
         a = self.g.nodes[node]

@@ -118,10 +118,8 @@ def emit_pool(g, node) -> NodeCode:
                     output_elements=int(a["outputs"]))
 
 
-def emit_argmax(g, node) -> NodeCode:
-    a = g.nodes[node]
-    ctype, _ = _pool_input(g, node)
-    classes = a["classes"]
+def argmax_code(node: str, ctype: str, classes: int) -> NodeCode:
+    """argmax over `classes` scores of C type `ctype` (the first maximum wins)."""
     out = "uint8_t" if classes <= 256 else "uint16_t"
     fn = function_name(node)
     code = f"""void {fn}(const {ctype} *restrict s, {out} *restrict y)
@@ -138,6 +136,11 @@ def emit_argmax(g, node) -> NodeCode:
 }}
 """
     return NodeCode(node, "argmax", fn, code, (), output_type=out, output_elements=1)
+
+
+def emit_argmax(g, node) -> NodeCode:
+    ctype, _ = _pool_input(g, node)
+    return argmax_code(node, ctype, g.nodes[node]["classes"])
 
 
 def output_value_table(g, entry_bits: int) -> tuple[np.ndarray, int]:

@@ -206,7 +206,15 @@ def emit_conv2d(g, node, tables) -> NodeCode:
         rn, ra = _axis_tables(ident, "R", rows, w_in * cin, kw_c, 1)
         cn, ca = _axis_tables(ident, "C", cols, cin, cin, cin)
         c["arrays"].extend(ra + ca)
-        body = f"""    for (uint32_t py = 0; py < {len(rows)}; py++) {{
+        body = _clipped_windows_body(c, rows, cols, rn, cn, unit)
+    return _weighted_code(node, c, head + body, None)
+
+
+def _clipped_windows_body(c, rows, cols, rn, cn, unit: str) -> str:
+    """The loop over output positions of a 'same'-padded 2-D kernel: per row and
+    column of windows, the first input, the weight offset and the tap count come
+    from the axis tables, so taps on the padding are never visited."""
+    return f"""    for (uint32_t py = 0; py < {len(rows)}; py++) {{
         const uint8_t *xrow = x + {rn[0]}[py];
         const uint32_t nrows = {rn[2]}[py];
         for (uint32_t px = 0; px < {len(cols)}; px++) {{
@@ -218,7 +226,6 @@ def emit_conv2d(g, node, tables) -> NodeCode:
     }}
 }}
 """
-    return _weighted_code(node, c, head + body, None)
 
 
 def emit_depthwise(g, node, tables) -> NodeCode:
@@ -258,16 +265,5 @@ def emit_depthwise(g, node, tables) -> NodeCode:
         rn, ra = _axis_tables(ident, "R", rows, w_in * ch, layer.kernel_w, 1)
         cn, ca = _axis_tables(ident, "C", cols, ch, 1, 1)
         c["arrays"].extend(ra + ca)
-        body = f"""    for (uint32_t py = 0; py < {len(rows)}; py++) {{
-        const uint8_t *xrow = x + {rn[0]}[py];
-        const uint32_t nrows = {rn[2]}[py];
-        for (uint32_t px = 0; px < {len(cols)}; px++) {{
-            const uint8_t *xc = xrow + {cn[0]}[px];
-            const uint32_t ncols = {cn[2]}[px];
-            const {_wt(c)} *w = {c['W']} + {rn[1]}[py] + {cn[1]}[px];
-{unit.replace('{ROWS}', 'nrows').replace('{COLS}', 'ncols')}
-        }}
-    }}
-}}
-"""
+        body = _clipped_windows_body(c, rows, cols, rn, cn, unit)
     return _weighted_code(node, c, head + body, None)
