@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 
-from hwsim.bundled import bundled_names
-from hwsim.catalog import find_device
-from hwsim.cost import STYLES, CostOptions, cost_graph, dense_layer_workload
-from hwsim.graph import graph_from_workload
-from hwsim.workload import load_workload
+from hwsim.specs.bundled import bundled_names
+from hwsim.specs.catalog import find_device
+from hwsim.ir.style import STYLES
+from hwsim.cost.model import CostOptions, cost_graph, dense_layer_workload
+from hwsim.ir.graph import graph_from_workload
+from hwsim.specs.workload import load_workload
 
 # paper.md section 7 (Cortex-M0 class, gcc -O2): cycles per connection.
 TARGETS = {"samd21": "M0 1-cycle mul: lut 16.3, int8 14.2",

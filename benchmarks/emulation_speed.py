@@ -1,5 +1,5 @@
 """How much faster the cost model answers than emulation of the same network: the
-median time of one cost-model evaluation (hwsim.cost.cost_graph, all nodes) against
+median time of one cost-model evaluation (hwsim.cost.model.cost_graph, all nodes) against
 the median time to emulate one inference of the generated machine code (unicorn,
 block and flash-read hooks, as `hwsim validate` runs it). Target: >= 100x.
 
@@ -19,15 +19,15 @@ import time
 
 import numpy as np
 
-from hwsim.catalog import find_device
-from hwsim.codegen import generate, target_for_device
-from hwsim.codegen.int8 import quantize_input
-from hwsim.cost import cost_graph
-from hwsim.emulate import emulate, price
-from hwsim.graph import graph_from_artifact, graph_from_workload
-from hwsim.toolchain import build_program
-from hwsim.validate import codegen_options
-from hwsim.workload import load_workload
+from hwsim.specs.catalog import find_device
+from hwsim.machine.codegen import generate, target_for_device
+from hwsim.machine.codegen.int8 import quantize_input
+from hwsim.cost.model import cost_graph
+from hwsim.machine.emulate import emulate, price
+from hwsim.ir.graph import graph_from_artifact, graph_from_workload
+from hwsim.machine.toolchain import build_program
+from hwsim.machine.validate import codegen_options
+from hwsim.specs.workload import load_workload
 
 
 def _median_seconds(action, repeats: int) -> float:
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     parser.add_argument("--inferences", type=int, default=5, help="emulated inferences (5)")
     args = parser.parse_args(argv)
     if args.artifact:
-        from hwsim.artifact_load import load_artifact
+        from hwsim.artifact.load import load_artifact
         g = graph_from_artifact(load_artifact(args.artifact))
         name = args.artifact
     else:

@@ -7,8 +7,8 @@ Trains the workload with its defaults first (in-process), then times, in several
 rounds (each case run back to back within a round, the rounds alternating so that
 every case sees the same machine load): the float forward
 (hwsim.train.network.forward, Mode(None, None), continuous weights) and the
-executor on a prepared plan (hwsim.execute.run_plan), plus the executor with its
-build step (hwsim.execute.execute: check the graph, prepare the gathers). Prints
+executor on a prepared plan (hwsim.execute.executor.run_plan), plus the executor with its
+build step (hwsim.execute.executor.execute: check the graph, prepare the gathers). Prints
 the medians and the ratio executor / float; target <= 5x.
 
 Both run on one thread: the executor is single-threaded, and BLAS is pinned to one
@@ -30,11 +30,11 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from hwsim.datasets import load_dataset  # noqa: E402
-from hwsim.execute import build_plan, execute, run_plan  # noqa: E402
-from hwsim.graph import build_graph  # noqa: E402
+from hwsim.execute.executor import build_plan, execute, run_plan  # noqa: E402
+from hwsim.ir.graph import build_graph  # noqa: E402
 from hwsim.train.network import Mode, forward, quantize_input  # noqa: E402
 from hwsim.train.pipeline import run_training  # noqa: E402
-from hwsim.workload import load_workload  # noqa: E402
+from hwsim.specs.workload import load_workload  # noqa: E402
 
 TARGET_RATIO = 5.0
 

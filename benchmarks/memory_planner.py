@@ -14,13 +14,14 @@ import argparse
 import sys
 import time
 
-from hwsim.arena import Buffer, plan_arena
-from hwsim.bundled import bundled_names
-from hwsim.catalog import find_device
+from hwsim.memory.arena import Buffer, plan_arena
+from hwsim.specs.bundled import bundled_names
+from hwsim.specs.catalog import find_device
 from hwsim.errors import HwsimError
-from hwsim.graph import graph_from_workload
-from hwsim.memory import STYLES, MemoryOptions, compare_styles, tensor_buffers
-from hwsim.workload import load_workload
+from hwsim.ir.graph import graph_from_workload
+from hwsim.ir.style import STYLES
+from hwsim.memory.planner import MemoryOptions, compare_styles, tensor_buffers
+from hwsim.specs.workload import load_workload
 
 MLPERF_INT8 = {   # reference: (largest live activation set, greedy-by-size arena), bytes
     "kws-dscnn": (16_000, 16_000),

@@ -6,7 +6,7 @@
 Synthetic costs: node_cycles = connections x 10 (outputs x 10 for nodes without
 connections), node_dma_bytes = each weighted node's parameter count, buffer_bytes
 = each node's output count. Reported: the median wall time of the simpy model
-alone (hwsim.schedule_model.run, with and without replaying identical frames) and
+alone (hwsim.schedule.model.run, with and without replaying identical frames) and
 of the whole `simulate` call (input checks + simpy + timeline, memory and energy
 summaries; the graph, cost model and memory planner are not in it). Target: the
 whole `simulate` call < 100 ms. If the workload file is missing, the largest
@@ -20,12 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-from hwsim.device import load_device
+from hwsim.specs.device import load_device
 from hwsim.errors import HwsimError
-from hwsim.graph import graph_from_workload
-from hwsim.schedule import ScheduleOptions, make_plan, simulate
-from hwsim.schedule_model import run
-from hwsim.workload import load_workload
+from hwsim.ir.graph import graph_from_workload
+from hwsim.schedule.scheduler import ScheduleOptions, make_plan, simulate
+from hwsim.schedule.model import run
+from hwsim.specs.workload import load_workload
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_MS = 100.0

@@ -10,10 +10,10 @@ import argparse
 import statistics
 import time
 
-from hwsim.catalog import find_device
-from hwsim.cost import cost_graph
-from hwsim.memory import plan_memory
-from hwsim.simulate import load_subject, simulate
+from hwsim.specs.catalog import find_device
+from hwsim.cost.model import cost_graph
+from hwsim.memory.planner import plan_memory
+from hwsim.evaluate.simulate import load_subject, simulate
 
 
 def timed(function, repeats: int) -> float:

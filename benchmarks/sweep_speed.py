@@ -16,8 +16,8 @@ import resource
 import tempfile
 import time
 
-from hwsim.cache import open_cache
-from hwsim.sweep import SweepSpec, run_sweep
+from hwsim.sweep.cache import open_cache
+from hwsim.sweep.run import SweepSpec, run_sweep
 
 
 def ints(text: str) -> tuple[int, ...]:

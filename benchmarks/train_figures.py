@@ -17,9 +17,9 @@ import argparse
 import sys
 import time
 
-from hwsim.footprint import weight_footprint
+from hwsim.memory.footprint import weight_footprint
 from hwsim.train.pipeline import run_training
-from hwsim.workload import load_workload
+from hwsim.specs.workload import load_workload
 
 WORKLOADS = ("digits-mlp", "digits-ae", "har-cnn")
 

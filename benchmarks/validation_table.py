@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hwsim.artifact import save_artifact
-from hwsim.artifact_load import load_artifact
-from hwsim.catalog import find_device
-from hwsim.graph import graph_from_artifact
+from hwsim.artifact.save import save_artifact
+from hwsim.artifact.load import load_artifact
+from hwsim.specs.catalog import find_device
+from hwsim.ir.graph import graph_from_artifact
 from hwsim.train.pipeline import run_training
-from hwsim.validate import TOLERANCE, sample_inputs, validate_graph
-from hwsim.workload import load_workload
+from hwsim.machine.validate import TOLERANCE, sample_inputs, validate_graph
+from hwsim.specs.workload import load_workload
 
 WORKLOADS = ("digits-mlp", "digits-ae", "har-cnn")
 DEVICES = ("samd21", "cm0plus-iterative-mul", "nrf52840", "ch32v003", "esp32-c3")

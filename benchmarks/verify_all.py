@@ -16,13 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from hwsim.artifact import save_artifact
-from hwsim.artifact_load import load_artifact
-from hwsim.bundled import bundled_dir
-from hwsim.spec import read_yaml
+from hwsim.artifact.save import save_artifact
+from hwsim.artifact.load import load_artifact
+from hwsim.specs.bundled import bundled_dir
+from hwsim.specs.yaml_reader import read_yaml
 from hwsim.train.pipeline import run_training
-from hwsim.verify import verify_artifact
-from hwsim.workload import load_workload
+from hwsim.execute.verify import verify_artifact
+from hwsim.specs.workload import load_workload
 
 
 def bundled_with_data() -> list[str]:

@@ -11,23 +11,23 @@ graphs (`graph_from_artifact`, `graph_from_workload`), the executor (`execute`,
 (`write_dashboard`)."""
 from importlib import import_module
 
-from hwsim.device import Device, device_from_data, load_device
+from hwsim.specs.device import Device, device_from_data, load_device
 from hwsim.errors import HwsimError, Problem, SpecError
+from hwsim.version import __version__
 
-__version__ = "0.1.0"
 
 _LAZY = {
-    "load_workload": "hwsim.workload", "workload_from_data": "hwsim.workload",
-    "Workload": "hwsim.workload",
-    "run_training": "hwsim.train.pipeline", "save_artifact": "hwsim.artifact",
-    "load_artifact": "hwsim.artifact_load",
-    "graph_from_artifact": "hwsim.graph", "graph_from_workload": "hwsim.graph",
-    "execute": "hwsim.execute", "verify_artifact": "hwsim.verify",
-    "cost_graph": "hwsim.cost", "CostOptions": "hwsim.cost_actions",
-    "plan_memory": "hwsim.memory", "MemoryOptions": "hwsim.memory",
-    "simulate": "hwsim.simulate", "load_subject": "hwsim.simulate",
-    "compare": "hwsim.compare", "run_sweep": "hwsim.sweep", "SweepSpec": "hwsim.sweep",
-    "run_report": "hwsim.report", "write_dashboard": "hwsim.dashboard",
+    "load_workload": "hwsim.specs.workload", "workload_from_data": "hwsim.specs.workload",
+    "Workload": "hwsim.specs.workload",
+    "run_training": "hwsim.train.pipeline", "save_artifact": "hwsim.artifact.save",
+    "load_artifact": "hwsim.artifact.load",
+    "graph_from_artifact": "hwsim.ir.graph", "graph_from_workload": "hwsim.ir.graph",
+    "execute": "hwsim.execute.executor", "verify_artifact": "hwsim.execute.verify",
+    "cost_graph": "hwsim.cost.model", "CostOptions": "hwsim.cost.actions",
+    "plan_memory": "hwsim.memory.planner", "MemoryOptions": "hwsim.memory.planner",
+    "simulate": "hwsim.evaluate.simulate", "load_subject": "hwsim.evaluate.simulate",
+    "compare": "hwsim.evaluate.compare", "run_sweep": "hwsim.sweep.run", "SweepSpec": "hwsim.sweep.run",
+    "run_report": "hwsim.report.main_job", "write_dashboard": "hwsim.dashboard.page",
 }
 
 __all__ = ["Device", "device_from_data", "load_device", "HwsimError", "Problem", "SpecError",

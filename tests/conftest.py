@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hwsim.spec import read_yaml
+from hwsim.specs.yaml_reader import read_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 

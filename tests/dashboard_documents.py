@@ -1,5 +1,5 @@
 """Results documents for the dashboard tests, made with the real library: a fit
-matrix and details from `hwsim.simulate`, a bit-width sweep from short trainings
+matrix and details from `hwsim.evaluate.simulate`, a bit-width sweep from short trainings
 (digits-mlp L x K, digits-ae for an mse sweep) saved as artifacts and simulated,
 and the training summaries of those runs. A few seconds; build once per session."""
 from __future__ import annotations
@@ -10,16 +10,17 @@ import json
 import tempfile
 from pathlib import Path
 
-from hwsim.artifact import save_artifact
-from hwsim.artifact_load import load_artifact
-from hwsim.catalog import find_device, load_bundled_devices
-from hwsim.footprint import weight_footprint
-from hwsim.results import simulation_detail, simulation_row
-from hwsim.schedule import ScheduleOptions
-from hwsim.simulate import STYLES, load_subject, simulate
+from hwsim.artifact.save import save_artifact
+from hwsim.artifact.load import load_artifact
+from hwsim.specs.catalog import find_device, load_bundled_devices
+from hwsim.memory.footprint import weight_footprint
+from hwsim.evaluate.rows import simulation_detail, simulation_row
+from hwsim.schedule.scheduler import ScheduleOptions
+from hwsim.evaluate.simulate import load_subject, simulate
+from hwsim.ir.style import STYLES
 from hwsim.train.pipeline import run_training
-from hwsim.verify import verify_artifact
-from hwsim.workload import load_workload, workload_from_data
+from hwsim.execute.verify import verify_artifact
+from hwsim.specs.workload import load_workload, workload_from_data
 
 HOSTILE = "</script><img src=x onerror=alert(1)>"
 

@@ -10,11 +10,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from hwsim.artifact import build_files, save_artifact
-from hwsim.artifact_load import load_artifact
+from hwsim.artifact.save import build_files, save_artifact
+from hwsim.artifact.load import load_artifact
 from hwsim.datasets import load_dataset
 from hwsim.errors import HwsimError, SpecError
-from hwsim.train.integer import integer_forward
+from hwsim.ir.integer import integer_forward
 from hwsim.train.network import quantize_input
 from hwsim.train.pipeline import run_training
 from tests.test_train_pipeline import small

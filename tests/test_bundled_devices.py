@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim.bundled import bundled_dir, bundled_names
-from hwsim.catalog import load_bundled_devices
-from hwsim.device import load_device
+from hwsim.specs.bundled import bundled_dir, bundled_names
+from hwsim.specs.catalog import load_bundled_devices
+from hwsim.specs.device import load_device
 
 NAMES = bundled_names("devices")
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from hwsim.cache import Cache, canonical_json, default_cache_dir, key_of, open_cache
+from hwsim.sweep.cache import Cache, canonical_json, default_cache_dir, key_of, open_cache
 from hwsim.errors import HwsimError
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from hwsim.bundled import bundled_names
+from hwsim.specs.bundled import bundled_names
 from tests.conftest import REPO, run_cli
 
 

@@ -1,5 +1,5 @@
-"""Code generation, the cross build and the machine-code proof (hwsim.codegen,
-hwsim.toolchain, hwsim.disasm): C for every target compiles and links, the ELF
+"""Code generation, the cross build and the machine-code proof (hwsim.machine.codegen,
+hwsim.machine.toolchain, hwsim.machine.disasm): C for every target compiles and links, the ELF
 declares the target's architecture, the lut machine code holds no multiply and no
 helper call, and the int8 baseline's multiplies are where they should be."""
 from __future__ import annotations
@@ -10,17 +10,17 @@ import subprocess
 
 import pytest
 
-from hwsim.artifact import save_artifact
-from hwsim.artifact_load import load_artifact
-from hwsim.bundled import bundled_dir
-from hwsim.codegen import TARGETS, MemoryMap, generate
-from hwsim.disasm import prove
+from hwsim.artifact.save import save_artifact
+from hwsim.artifact.load import load_artifact
+from hwsim.specs.bundled import bundled_dir
+from hwsim.machine.codegen import TARGETS, MemoryMap, generate
+from hwsim.machine.disasm import prove
 from hwsim.errors import HwsimError
-from hwsim.graph import graph_from_artifact, graph_from_workload
-from hwsim.spec import read_yaml
-from hwsim.toolchain import architecture, build_program, find_compiler, read_elf
+from hwsim.ir.graph import graph_from_artifact, graph_from_workload
+from hwsim.specs.yaml_reader import read_yaml
+from hwsim.machine.toolchain import architecture, build_program, find_compiler, read_elf
 from hwsim.train.pipeline import run_training
-from hwsim.workload import workload_from_data
+from hwsim.specs.workload import workload_from_data
 from tests.conftest import hwsim_script
 
 EXPECTED_ARCH = {"cortex-m0": "v6S-M", "cortex-m4": "v7E-M", "rv32i": "rv32i",

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from hwsim.catalog import find_device
-from hwsim.compare import compare
-from hwsim.simulate import load_subject
+from hwsim.specs.catalog import find_device
+from hwsim.evaluate.compare import compare
+from hwsim.evaluate.simulate import load_subject
 from tests.conftest import run_cli
 
 

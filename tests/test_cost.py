@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from hwsim.bundled import bundled_dir, bundled_names
-from hwsim.catalog import find_device, load_bundled_devices
-from hwsim.cost import (
+from hwsim.specs.bundled import bundled_dir, bundled_names
+from hwsim.specs.catalog import find_device, load_bundled_devices
+from hwsim.cost.model import (
     STYLES,
     CostOptions,
     action_prices,
@@ -21,12 +21,12 @@ from hwsim.cost import (
     dense_layer_workload,
     static_energy_pj,
 )
-from hwsim.cost_actions import core_traits, field_read, node_actions
-from hwsim.device import device_from_data
+from hwsim.cost.actions import core_traits, field_read, node_actions
+from hwsim.specs.device import device_from_data
 from hwsim.errors import HwsimError
-from hwsim.graph import execution_order, graph_from_workload
-from hwsim.spec import read_yaml
-from hwsim.workload import load_workload
+from hwsim.ir.graph import execution_order, graph_from_workload
+from hwsim.specs.yaml_reader import read_yaml
+from hwsim.specs.workload import load_workload
 
 DEVICES = load_bundled_devices()
 WORKLOADS = bundled_names("workloads")
@@ -330,7 +330,7 @@ def test_lut_memory_traffic_matches_the_executor(workload):
     sum; the executor stops at the output level index, before the output table).
     Prologue/epilogue words and literal-pool constants are separate actions
     (stack_word, literal_load), not data traffic."""
-    execute = pytest.importorskip("hwsim.execute").execute
+    execute = pytest.importorskip("hwsim.execute.executor").execute
     graph = graph_from_workload(load_workload(workload))
     x = np.random.default_rng(0).integers(0, graph.graph["input_levels"],
                                           size=(1, *graph.graph["input_shape"]))

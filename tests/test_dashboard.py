@@ -11,12 +11,12 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from hwsim import artifact_io
+from hwsim import io as artifact_io
 from hwsim.cli import main
-from hwsim.dashboard import INDEX, PANELS, build_panels, render_page, write_dashboard
-from hwsim.dashboard_document import check_results, read_results
-from hwsim.dashboard_figures import fit_heatmap, fit_score, style_bars
-from hwsim.dashboard_whatif import metric_value, pareto_front, whatif_figure
+from hwsim.dashboard.page import INDEX, PANELS, build_panels, render_page, write_dashboard
+from hwsim.results.document import check_results, read_results
+from hwsim.dashboard.figures import fit_heatmap, fit_score, style_bars
+from hwsim.dashboard.whatif import metric_value, pareto_front, whatif_figure
 from hwsim.errors import HwsimError
 from tests.conftest import run_cli
 from tests.dashboard_documents import HOSTILE, full_document, hostile_document

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hwsim.dashboard import PANELS, write_dashboard
+from hwsim.dashboard.page import PANELS, write_dashboard
 from tests.dashboard_documents import HOSTILE, full_document, hostile_document
 
 CHROMIUM = "/usr/bin/chromium"

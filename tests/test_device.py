@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim.device import Device, device_from_data, load_device
+from hwsim.specs.device import Device, device_from_data, load_device
 from hwsim.errors import SpecError
 
 

@@ -6,9 +6,9 @@ import copy
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hwsim.device import device_from_data
+from hwsim.specs.device import device_from_data
 from hwsim.errors import SpecError
-from hwsim.spec import parse_yaml, read_yaml
+from hwsim.specs.yaml_reader import parse_yaml, read_yaml
 from tests.conftest import REPO
 
 VALID = read_yaml(REPO / "devices" / "nrf52840.yaml")

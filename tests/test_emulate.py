@@ -1,4 +1,4 @@
-"""Emulation (hwsim.emulate): the generated machine code computes exactly what the
+"""Emulation (hwsim.machine.emulate): the generated machine code computes exactly what the
 integer executor and the trainer's integer pass compute, the block-hook counts
 equal a per-instruction hook's, and the per-node attribution adds up."""
 from __future__ import annotations
@@ -6,17 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwsim.artifact_load import load_artifact
-from hwsim.catalog import find_device
-from hwsim.codegen import TARGETS, generate
-from hwsim.codegen.int8 import int8_forward, quantize_input
-from hwsim.emulate import HARNESS, RUNTIME, emulate, price
+from hwsim.artifact.load import load_artifact
+from hwsim.specs.catalog import find_device
+from hwsim.machine.codegen import TARGETS, generate
+from hwsim.machine.codegen.int8 import int8_forward, quantize_input
+from hwsim.machine.emulate import HARNESS, RUNTIME, emulate, price
 from hwsim.errors import HwsimError
-from hwsim.execute import execute
-from hwsim.graph import graph_from_artifact, graph_from_workload
-from hwsim.toolchain import build_program
-from hwsim.train.integer import integer_forward
-from hwsim.validate import sample_inputs
+from hwsim.execute.executor import execute
+from hwsim.ir.graph import graph_from_artifact, graph_from_workload
+from hwsim.machine.toolchain import build_program
+from hwsim.ir.integer import integer_forward
+from hwsim.machine.validate import sample_inputs
 from tests.test_codegen import shape_workload, small_artifact
 
 SAMPLES = 4

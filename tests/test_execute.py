@@ -9,17 +9,19 @@ import inspect
 import numpy as np
 import pytest
 
-from hwsim import counters, execute_ops, execute_plan
-from hwsim import execute as execute_module
-from hwsim.artifact import save_artifact
-from hwsim.artifact_load import load_artifact
-from hwsim.counters import Counts, Placement
+from hwsim.execute import counters
+from hwsim.execute import ops as execute_ops
+from hwsim.execute import plan as execute_plan
+from hwsim.execute import executor as execute_module
+from hwsim.artifact.save import save_artifact
+from hwsim.artifact.load import load_artifact
+from hwsim.execute.counters import Counts, Placement
 from hwsim.datasets import load_dataset
 from hwsim.errors import HwsimError
-from hwsim.execute import build_plan, execute, run_plan
-from hwsim.graph import graph_from_artifact, graph_from_workload
-from hwsim.reference import reference_run
-from hwsim.train.integer import integer_forward
+from hwsim.execute.executor import build_plan, execute, run_plan
+from hwsim.ir.graph import graph_from_artifact, graph_from_workload
+from hwsim.execute.reference import reference_run
+from hwsim.ir.integer import integer_forward
 from hwsim.train.network import quantize_input
 from hwsim.train.pipeline import run_training
 from tests.test_graph import CONV, RESIDUAL, shape_only, tiny
@@ -84,8 +86,8 @@ def test_setup_code_is_apart_from_the_inference_code():
     """Shape arithmetic (multiplications included) lives in execute_plan, run once per
     graph; the inference modules take only the plan type and the builder from it."""
     assert arithmetic_violations(inspect.getsource(execute_plan))    # it does multiply
-    assert _imports_from(execute_ops, "hwsim.execute_plan") == set()
-    assert _imports_from(execute_module, "hwsim.execute_plan") == {"ExecutionPlan", "build_plan"}
+    assert _imports_from(execute_ops, "hwsim.execute.plan") == set()
+    assert _imports_from(execute_module, "hwsim.execute.plan") == {"ExecutionPlan", "build_plan"}
 
 
 @pytest.fixture(scope="module")

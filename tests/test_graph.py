@@ -10,15 +10,15 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from hwsim.artifact import save_artifact
-from hwsim.artifact_load import load_artifact
+from hwsim.artifact.save import save_artifact
+from hwsim.artifact.load import load_artifact
 from hwsim.errors import HwsimError
-from hwsim.graph import (OPS, activated, check_graph, execution_order, graph_from_artifact,
+from hwsim.ir.graph import (OPS, check_graph, execution_order, graph_from_artifact,
                          graph_from_workload, level_bits, totals)
-from hwsim.spec import read_yaml
-from hwsim.train import layers as L
+from hwsim.specs.yaml_reader import read_yaml
+from hwsim.ir import layers as L
 from hwsim.train.pipeline import run_training
-from hwsim.workload import workload_from_data
+from hwsim.specs.workload import workload_from_data
 from tests.conftest import REPO
 
 
@@ -131,7 +131,7 @@ def test_graph_from_workload_conv_totals_and_seed():
 
 def test_non_chain_graph_with_add():
     w = shape_only((5,), RESIDUAL)
-    assert activated(w) == [True, False, True, False]
+    assert w.activation_flags == [True, False, True, False]
     g = graph_from_workload(w)
     assert execution_order(g) == ["input", "L0.lut_dense", "L0.threshold", "L1.lut_dense",
                                   "L2.add", "L2.threshold", "L3.lut_dense", "output"]

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hwsim.arena import Buffer, chain_conflict, live_bytes_per_step, plan_arena, plan_conflicts
-from hwsim.catalog import find_device
+from hwsim.memory.arena import Buffer, chain_conflict, live_bytes_per_step, plan_arena, plan_conflicts
+from hwsim.specs.catalog import find_device
 from hwsim.errors import HwsimError
-from hwsim.graph import execution_order, graph_from_workload
-from hwsim.memory import (MemoryOptions, compare_styles, memory_timeline, plan_memory,
+from hwsim.ir.graph import execution_order, graph_from_workload
+from hwsim.memory.planner import (MemoryOptions, compare_styles, memory_timeline, plan_memory,
                           tensor_buffers)
-from hwsim.spec import read_yaml
-from hwsim.workload import load_workload, workload_from_data
+from hwsim.specs.yaml_reader import read_yaml
+from hwsim.specs.workload import load_workload, workload_from_data
 from tests.conftest import REPO
 
 # the MLPerf Tiny reference notes (shapes and counts read from github.com/mlcommons/tiny): int8 activations, no scratch.

@@ -12,9 +12,9 @@ from functools import lru_cache
 
 import pytest
 
-from hwsim.graph import execution_order, graph_from_workload, totals
-from hwsim.train import layers as L
-from hwsim.workload import load_workload
+from hwsim.ir.graph import execution_order, graph_from_workload, totals
+from hwsim.ir import layers as L
+from hwsim.specs.workload import load_workload
 from tests.conftest import REPO
 
 # name -> (int8 weights, int32 biases, total params, MACs)

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from hwsim.errors import HwsimError
-from hwsim.execute import execute
-from hwsim.graph import graph_from_workload
-from hwsim.random_model import random_integer_model
-from hwsim.reference import count_reached, reference_run, search_steps
-from hwsim.train.integer import integer_forward
+from hwsim.execute.executor import execute
+from hwsim.ir.graph import graph_from_workload
+from hwsim.ir.random_model import random_integer_model
+from hwsim.execute.reference import count_reached, reference_run, search_steps
+from hwsim.ir.integer import integer_forward
 from tests.test_graph import CONV, RESIDUAL, shape_only
 
 PADDING = st.sampled_from(["valid", "same"])

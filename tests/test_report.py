@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from hwsim.spec import read_yaml
+from hwsim.specs.yaml_reader import read_yaml
 from tests.conftest import REPO, run_cli
 
 

@@ -12,13 +12,13 @@ from dataclasses import replace
 import networkx as nx
 import pytest
 
-from hwsim.device import Battery, Dma, Energy, device_from_data
+from hwsim.specs.device import Battery, Dma, Energy, device_from_data
 from hwsim.errors import HwsimError
-from hwsim.graph import graph_from_workload
-from hwsim.schedule import (ScheduleOptions, copy_cycles_per_byte, make_plan, simulate,
+from hwsim.ir.graph import graph_from_workload
+from hwsim.schedule.scheduler import (ScheduleOptions, copy_cycles_per_byte, make_plan, simulate,
                             timeline_rows, write_timeline)
-from hwsim.schedule_model import FirmwareLoad, run
-from hwsim.workload import Realtime, load_workload
+from hwsim.schedule.model import FirmwareLoad, run
+from hwsim.specs.workload import Realtime, load_workload
 
 
 @pytest.fixture

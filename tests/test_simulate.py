@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
-from hwsim.catalog import find_device
-from hwsim.simulate import load_subject, simulate
-from hwsim.spec import read_yaml
+from hwsim.specs.catalog import find_device
+from hwsim.evaluate.simulate import load_subject, simulate
+from hwsim.specs.yaml_reader import read_yaml
 from tests.conftest import REPO, run_cli
 
 

@@ -9,13 +9,13 @@ import shutil
 import pytest
 import yaml
 
-from hwsim.cache import open_cache
+from hwsim.sweep.cache import open_cache
 from hwsim.errors import HwsimError
-from hwsim.spec import read_yaml
-from hwsim.sweep import (POINT_FIELDS, SweepSpec, cached_simulation, cached_training,
+from hwsim.specs.yaml_reader import read_yaml
+from hwsim.sweep.run import (POINT_FIELDS, SweepSpec, cached_simulation, cached_training,
                          cached_verification, plan_sweep, run_sweep)
-from hwsim.sweep_runner import make_runner
-from hwsim.workload import load_workload
+from hwsim.sweep.runner import make_runner
+from hwsim.specs.workload import load_workload
 from tests.conftest import REPO, run_cli
 
 DEVICES = ("nrf52840", "rp2040")
@@ -175,7 +175,8 @@ def test_accumulator_widths_and_helpers_share_the_cache(quick, reference, tmp_pa
 
 def test_a_failed_point_is_a_note_and_the_rest_goes_on(quick, reference, tmp_path,
                                                       monkeypatch):
-    from hwsim import __version__, sweep_units
+    from hwsim import __version__
+    from hwsim.sweep import units as sweep_units
     real = sweep_units.fine_tune
 
     def fail_l8(workload_data, *args):

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from hwsim.train import im2col
+from hwsim.ir import geometry as im2col
 from hwsim.train.layers import (
     AvgPool1D, AvgPool2D, Conv1D, Conv2D, Dense, DepthwiseConv2D, Flatten, MaxPool1D,
     MaxPool2D, backward, forward, init_params, num_params,

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, strategies as st
 
 from hwsim.datasets import load_dataset
-from hwsim.spec import read_yaml
+from hwsim.specs.yaml_reader import read_yaml
 from hwsim.train import activations as act
 from hwsim.train import layers as L
-from hwsim.train.export import avg_pool_bounds, integer_thresholds
-from hwsim.train.integer import count_reached, integer_forward, layer_sums
-from hwsim.train.network import input_values, quantize_input
+from hwsim.ir.levels import avg_pool_bounds, integer_thresholds
+from hwsim.ir.integer import count_reached, integer_forward, layer_sums
+from hwsim.ir.levels import input_values, quantize_input
 from hwsim.train.pipeline import run_training
-from hwsim.workload import Workload, workload_from_data
+from hwsim.specs.workload import Workload, workload_from_data
 from tests.conftest import REPO
 
 

@@ -1,4 +1,4 @@
-"""Validation of the cost model against emulated machine code (hwsim.validate):
+"""Validation of the cost model against emulated machine code (hwsim.machine.validate):
 within 10% per node and per network on every target, both styles; the CLI."""
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from hwsim.artifact_load import load_artifact
-from hwsim.catalog import find_device
-from hwsim.graph import graph_from_artifact
-from hwsim.validate import TOLERANCE, sample_inputs, validate_graph
+from hwsim.artifact.load import load_artifact
+from hwsim.specs.catalog import find_device
+from hwsim.ir.graph import graph_from_artifact
+from hwsim.machine.validate import TOLERANCE, sample_inputs, validate_graph
 from tests.conftest import hwsim_script, run_cli
 from tests.test_codegen import small_artifact
 

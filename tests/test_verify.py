@@ -9,13 +9,13 @@ import shutil
 import numpy as np
 import pytest
 
-from hwsim.artifact import save_artifact
-from hwsim.artifact_load import load_artifact
+from hwsim.artifact.save import save_artifact
+from hwsim.artifact.load import load_artifact
 from hwsim.cli import main
 from hwsim.errors import HwsimError
-from hwsim.graph import graph_from_artifact
+from hwsim.ir.graph import graph_from_artifact
 from hwsim.train.pipeline import run_training
-from hwsim.verify import first_mismatch, verify_artifact
+from hwsim.execute.verify import first_mismatch, verify_artifact
 from tests.conftest import run_cli
 from tests.test_graph import tiny
 

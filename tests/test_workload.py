@@ -5,11 +5,11 @@ import copy
 
 import pytest
 
-from hwsim.bundled import bundled_names
+from hwsim.specs.bundled import bundled_names
 from hwsim.errors import SpecError
-from hwsim.spec import read_yaml
-from hwsim.train import layers as L
-from hwsim.workload import load_workload, workload_from_data
+from hwsim.specs.yaml_reader import read_yaml
+from hwsim.ir import layers as L
+from hwsim.specs.workload import load_workload, workload_from_data
 from tests.conftest import REPO
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hwsim import __version__
+from hwsim.version import __version__
 from hwsim.cli import (codegen, compare, dashboard, devices, report, simulate, sweep, train,
                        validate, verify)
 from hwsim.errors import HwsimError

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.artifact_load import load_artifact
-from hwsim.catalog import find_device
+from hwsim.artifact.load import load_artifact
+from hwsim.specs.catalog import find_device
 from hwsim.cli.format import human_bytes, table
-from hwsim.codegen import STYLES, TARGETS, find_target, generate, write_program
-from hwsim.graph import graph_from_artifact
+from hwsim.machine.codegen import STYLES, TARGETS, find_target, generate, write_program
+from hwsim.ir.graph import graph_from_artifact
 
 
 def add_parser(subparsers) -> None:
@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     program = generate(graph, target, args.style, target.memory_map(device))
     proof = None
     if args.build:
-        from hwsim.disasm import prove
-        from hwsim.toolchain import build_program
+        from hwsim.machine.disasm import prove
+        from hwsim.machine.toolchain import build_program
         build = build_program(program, args.out)
         proof = prove(build.elf_path, target, args.style, program.node_of_function)
     else:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.catalog import find_device, load_bundled_devices
-from hwsim.bundled import bundled_names
+from hwsim.specs.catalog import find_device, load_bundled_devices
+from hwsim.specs.bundled import bundled_names
 from hwsim.cli.format import human_bytes, table
-from hwsim.compare import compare
+from hwsim.evaluate.compare import compare
 from hwsim.errors import HwsimError
-from hwsim.simulate import STYLES, load_subject
+from hwsim.evaluate.simulate import load_subject
+from hwsim.ir.style import STYLES
+from hwsim.results.document import results_document
 
 
 def names_list(text: str, allowed: tuple[str, ...] | None = None, what: str = "value") -> list[str]:
@@ -55,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise HwsimError(f"--frames must be >= 1, got {args.frames}")
     result = compare(subjects, devices, args.styles, frames=args.frames)
     if args.json:
-        print(json.dumps({"format": "hwsim-results", "format_version": 1,
-                          "compare": list(result.rows)}, indent=2))
+        print(json.dumps(results_document(compare=list(result.rows)), indent=2))
         return 0
     print(render(result.rows, args.styles))
     return 0

@@ -5,8 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
-from hwsim.dashboard import write_dashboard
-from hwsim.dashboard_document import read_results
+from hwsim.dashboard.page import write_dashboard
+from hwsim.results.document import read_results
 from hwsim.errors import HwsimError
 
 DEFAULT_RESULTS = "runs/report/summary.json"

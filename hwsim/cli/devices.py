@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.catalog import device_row, find_device, load_bundled_devices
+from hwsim.specs.catalog import device_row, find_device, load_bundled_devices
 from hwsim.cli.format import human_bytes, human_hz, table
-from hwsim.device import load_device
+from hwsim.specs.device import load_device
 from hwsim.errors import HwsimError, SpecError
 
 

@@ -5,13 +5,13 @@ import argparse
 import sys
 import time
 
-from hwsim.cache import open_cache
+from hwsim.sweep.cache import open_cache
 from hwsim.cli.arguments import int_list, name_list, positive
 from hwsim.cli.compare import number
 from hwsim.cli.format import table
-from hwsim.report import (SWEEP_CLUSTERS, SWEEP_LEVELS, SWEEP_WORKLOAD, ReportPlan, headline,
+from hwsim.report.main_job import (SWEEP_CLUSTERS, SWEEP_LEVELS, SWEEP_WORKLOAD, ReportPlan, headline,
                           run_report)
-from hwsim.simulate import STYLES
+from hwsim.ir.style import STYLES
 
 
 def add_parser(subparsers) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.catalog import find_device
+from hwsim.specs.catalog import find_device
 from hwsim.cli.format import human_bytes, table
-from hwsim.cost_actions import CostOptions
-from hwsim.memory import MemoryOptions
-from hwsim.schedule import ScheduleOptions, write_timeline
-from hwsim.simulate import STYLES, load_subject, simulate
+from hwsim.cost.actions import CostOptions
+from hwsim.memory.planner import MemoryOptions
+from hwsim.schedule.scheduler import ScheduleOptions, write_timeline
+from hwsim.evaluate.simulate import load_subject, simulate
+from hwsim.ir.style import STYLES
 
 
 def add_parser(subparsers) -> None:

@@ -11,14 +11,15 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from hwsim.cache import DEFAULT_DIR, ENV_VAR, open_cache
+from hwsim.sweep.cache import DEFAULT_DIR, ENV_VAR, open_cache
 from hwsim.cli.arguments import int_list as _int_list, name_list as _name_list
 from hwsim.cli.arguments import positive as _positive, seed as _seed
 from hwsim.cli.format import human_bytes, table
 from hwsim.errors import HwsimError
-from hwsim.simulate import STYLES
-from hwsim.sweep import POINT_FIELDS, SweepSpec, plan_sweep, run_sweep
-from hwsim.sweep_output import (default_out_dir, prepare_output_dir, results_document,
+from hwsim.ir.style import STYLES
+from hwsim.sweep.run import POINT_FIELDS, SweepSpec, plan_sweep, run_sweep
+from hwsim.results.document import results_document
+from hwsim.sweep.output import (default_out_dir, prepare_output_dir,
                                 write_results)
 
 BAR_WIDTH = 30
@@ -95,7 +96,7 @@ class UnitBar:
 def run(args: argparse.Namespace) -> int:
     if args.dask and args.jobs:
         raise HwsimError("--jobs and --dask exclude each other (the cluster has its workers)")
-    from hwsim.workload import load_workload
+    from hwsim.specs.workload import load_workload
     base = None
     if args.levels is None or args.clusters is None or args.acc_bits is None:
         base = load_workload(args.workload)
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(results_document(result.rows), indent=1))
+        print(json.dumps(results_document(sweep=list(result.rows)), indent=1))
     else:
         print(render(plan, result, seconds, csv_path, json_path))
     bad = result.failed_units or any(not r["bit_exact"] for r in result.rows)

@@ -6,15 +6,15 @@ import json
 import sys
 import time
 
-from hwsim.artifact import artifact_sha256, save_artifact
-from hwsim.artifact_load import load_artifact
+from hwsim.artifact.save import artifact_sha256, save_artifact
+from hwsim.artifact.load import load_artifact
 from hwsim.cli.arguments import count_or_continuous, seed
 from hwsim.cli.format import human_bytes
 from hwsim.cli.progress import ProgressBar
 from hwsim.errors import HwsimError
-from hwsim.footprint import weight_footprint
+from hwsim.memory.footprint import weight_footprint
 from hwsim.train.pipeline import run_training
-from hwsim.workload import load_workload
+from hwsim.specs.workload import load_workload
 
 
 def add_parser(subparsers) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.artifact_load import load_artifact
-from hwsim.catalog import find_device
+from hwsim.artifact.load import load_artifact
+from hwsim.specs.catalog import find_device
 from hwsim.cli.format import table
-from hwsim.codegen import STYLES, TARGETS
+from hwsim.machine.codegen import STYLES, TARGETS
 from hwsim.errors import HwsimError
-from hwsim.validate import DEFAULT_SAMPLES, ValidationReport, validate
+from hwsim.machine.validate import DEFAULT_SAMPLES, ValidationReport, validate
 
 
 def add_parser(subparsers) -> None:

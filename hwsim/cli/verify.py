@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.artifact_load import load_artifact
-from hwsim.verify import SPLITS, VerifyReport, verify_artifact
+from hwsim.artifact.load import load_artifact
+from hwsim.execute.verify import SPLITS, VerifyReport, verify_artifact
 
 COLUMNS = (("loads_sram", "sram ld"), ("loads_flash", "flash ld"), ("adds", "adds"),
            ("compares", "cmp"), ("branches", "br"), ("max_ops", "max"), ("stores", "st"),

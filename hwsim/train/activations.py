@@ -23,9 +23,9 @@ derivative of the continuous tanh, ``dy * (1 - tanh(x)**2)``.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
+
+from hwsim.ir.levels import _level_values, _thresholds, check_levels, level_index, level_values, thresholds  # noqa: F401
 
 __all__ = [
     "check_levels",
@@ -38,52 +38,6 @@ __all__ = [
     "tanh_forward",
     "tanh_backward",
 ]
-
-
-def check_levels(levels) -> int:
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
-        raise ValueError(f"levels must be an integer >= 2, got {levels!r}")
-    return int(levels)
-
-
-@lru_cache(maxsize=64)
-def _level_values(levels: int) -> np.ndarray:
-    k = np.arange(levels, dtype=np.float64)
-    v = (2.0 * k - (levels - 1)) / (levels - 1)      # exact -1 and +1, exactly symmetric
-    v.setflags(write=False)
-    return v
-
-
-@lru_cache(maxsize=64)
-def _thresholds(levels: int) -> np.ndarray:
-    k = np.arange(levels - 1, dtype=np.float64)
-    v = (2.0 * k + 2.0 - levels) / (levels - 1)      # -1 + (k + 1/2) d, symmetric about 0
-    t = np.arctanh(v)
-    t.setflags(write=False)
-    return t
-
-
-def level_values(levels: int) -> np.ndarray:
-    """The L output values ``-1 + k * d`` (float64, ascending, first -1.0, last +1.0)."""
-    return _level_values(check_levels(levels)).copy()
-
-
-def thresholds(levels: int) -> np.ndarray:
-    """The L-1 pre-activation thresholds ``t_k = atanh(-1 + (k + 1/2) d)`` (float64, ascending).
-
-    ``level_index(x) == np.count_nonzero(thresholds(L) <= x)`` exactly, for every x.
-    """
-    return _thresholds(check_levels(levels)).copy()
-
-
-def level_index(x: np.ndarray, levels: int) -> np.ndarray:
-    """Level ordinal 0..L-1 of pre-activation ``x``: number of thresholds ``t <= x`` (int64).
-
-    NaN maps to L-1 (NaN sorts last); callers should not feed NaN.
-    """
-    t = _thresholds(check_levels(levels))
-    x = np.asarray(x)
-    return np.searchsorted(t, x.astype(np.float64, copy=False), side="right").astype(np.int64)
 
 
 def tanhd_forward(x: np.ndarray, levels: int):

@@ -9,11 +9,11 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.train import activations as act
 from hwsim.train import layers as L
-from hwsim.train.integer import IntegerLayer, IntegerModel
+from hwsim.ir.integer import IntegerLayer, IntegerModel
 from hwsim.train.loop import Clustering
-from hwsim.train.network import default_flags, input_values
+from hwsim.ir.levels import (MAX_SCALE_BITS, avg_pool_bounds, input_values, integer_thresholds,
+                              level_counts)
 
-MAX_SCALE_BITS = 40
 
 
 @dataclass(frozen=True)
@@ -103,34 +103,6 @@ def choose_scale(tables, plans, clustering, accumulator_bits, entry_bits) -> Sca
     else:
         binding = "table_entry"
     return ScaleChoice(scale, binding, acc_limit, entry_limit)
-
-
-def integer_thresholds(levels: int, scale_bits: int, bound: int) -> np.ndarray:
-    """theta_k = ceil(t_k * 2^s), so acc >= theta_k exactly when acc >= t_k * 2^s; clamped
-    to +-(bound + 1), which no reachable sum crosses, to fit the accumulator."""
-    theta = np.ceil(np.ldexp(act.thresholds(levels), scale_bits))
-    return np.clip(theta, -(bound + 1), bound + 1).astype(np.int64)
-
-
-def avg_pool_bounds(window: int, levels: int) -> np.ndarray:
-    """Level k (1..L-1) iff the index sum reaches ceil((2k - 1) * window / 2): the
-    nearest level to the mean, exact halves up."""
-    k = np.arange(1, levels, dtype=np.int64)
-    return -((-(2 * k - 1) * window) // 2)
-
-
-def level_counts(layers, task: str, input_levels: int, levels: int, flags=None
-                 ) -> list[tuple[int, int]]:
-    """(levels_in, levels_out) of every layer's indices in a chain; 0 means raw sums.
-    flags: Workload.activation_flags (default: the chain rule)."""
-    flags = default_flags(layers, task) if flags is None else flags
-    counts, now = [], input_levels
-    for i, layer in enumerate(layers):
-        before = now
-        if isinstance(layer, L.WEIGHTED_LAYERS):
-            now = levels if flags[i] else 0
-        counts.append((before, now))
-    return counts
 
 
 def export_integer(layers, clustering: Clustering, *, task: str, input_shape, input_levels: int,

@@ -1,11 +1,11 @@
 """The float passes of the layer configs: Glorot init, forward and backward (im2col +
 matmul, channels-last).
 
-Dense/Conv1D/Conv2D gather patches with :mod:`hwsim.train.im2col` and do one matmul;
+Dense/Conv1D/Conv2D gather patches with :mod:`hwsim.ir.geometry` and do one matmul;
 DepthwiseConv2D loops over its kh*kw kernel offsets (strided slices reading exactly the
 same taps), pooling reduces gathered patches. Weighted layers compute pre-activations
 only; activations live in :mod:`hwsim.train.activations`. Data and weight layouts:
-:mod:`hwsim.train.layer_configs`.
+:mod:`hwsim.ir.layers`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .im2col import (
+from hwsim.ir.geometry import (
     extract_patches_1d,
     extract_patches_2d,
     fold_patches_1d,
@@ -22,7 +22,7 @@ from .im2col import (
     pad_2d,
     patch_indices_2d,
 )
-from .layer_configs import (
+from hwsim.ir.layers import (
     AvgPool1D,
     AvgPool2D,
     Conv1D,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hwsim.ir.levels import default_flags, hidden_flags, input_values, quantize_input, requantize_mean  # noqa: F401
 from hwsim.train import activations as act
 from hwsim.train import layers as L
 
@@ -34,38 +35,8 @@ class Mode:
         return self.levels is not None
 
 
-def quantize_input(x: np.ndarray, input_levels: int) -> np.ndarray:
-    """Input level index q = floor(x * (levels - 1) + 0.5), x clipped to [0, 1] (int64)."""
-    scaled = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0) * (input_levels - 1)
-    return np.floor(scaled + 0.5).astype(np.int64)
-
-
-def input_values(input_levels: int) -> np.ndarray:
-    """The value of each input level: q / (levels - 1), in [0, 1]."""
-    return np.arange(input_levels, dtype=np.float64) / (input_levels - 1)
-
-
-def hidden_flags(layers) -> list[bool]:
-    """True for weighted layers followed by an activation (all but the last weighted one)."""
-    weighted = [i for i, layer in enumerate(layers) if isinstance(layer, L.WEIGHTED_LAYERS)]
-    last = weighted[-1]
-    return [i in weighted and i != last for i in range(len(layers))]
-
-
-def requantize_mean(mean_index: np.ndarray) -> np.ndarray:
-    """Nearest level index of an average of level indices, exact halves up."""
-    return np.floor(mean_index + 0.5).astype(np.int64)
-
-
 def init_network(layers, rng: np.random.Generator) -> list[dict[str, np.ndarray]]:
     return [L.init_params(layer, rng) for layer in layers]
-
-
-def default_flags(layers, task: str) -> list[bool]:
-    """The chain rule: every hidden weighted layer, and an auto-encoder's output layer."""
-    hidden = hidden_flags(layers)
-    return [hidden[i] or (task == "autoencoder" and isinstance(layer, L.WEIGHTED_LAYERS))
-            for i, layer in enumerate(layers)]
 
 
 def forward(layers, params, x: np.ndarray, mode: Mode, task: str, flags=None):

@@ -12,10 +12,10 @@ from hwsim.datasets import Dataset, load_dataset
 from hwsim.errors import HwsimError
 from hwsim.train import layers as L
 from hwsim.train.export import ScaleChoice, export_integer
-from hwsim.train.integer import IntegerModel, integer_forward
+from hwsim.ir.integer import IntegerModel, integer_forward
 from hwsim.train.loop import Clustering, Progress, train
 from hwsim.train.network import Mode, forward, quantize_input
-from hwsim.workload import Workload
+from hwsim.specs.workload import Workload
 
 EVAL_BATCH = 512
 

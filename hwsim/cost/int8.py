@@ -1,0 +1,186 @@
+"""Action counts of the int8 style: multiply-accumulate with requantization, as
+TFLite Micro runs it (hardware, SIMD or software multiplies)."""
+from __future__ import annotations
+
+import math
+
+from hwsim.cost.kernels import (
+    WEIGHTED_OPS,
+    Node,
+    argmax,
+    call_frame,
+    executed_taps,
+    kernel_rows,
+    max_pool,
+    no_actions,
+    outer_loops,
+    pool_frame,
+    pool_outer,
+    pool_window,
+    same_padding,
+)
+from hwsim.cost.options import CoreTraits, CostOptions
+from hwsim.cost.primitives import HALF_BRANCH, Actions, load, loop_control, plus, times
+
+
+def operand_bits(n: Node) -> int:
+    """k, the bit length of the software multiply's second operand (the offset
+    activation x + 128). `multiplier_operand_bits` when given; else 8 for a layer
+    reading the network input (non-negative: x + 128 >= 128) and 7 for the others
+    (symmetric activations: 8 bits when x >= 0, about 6 when x < 0)."""
+    if n.opt.multiplier_operand_bits is not None:
+        return n.opt.multiplier_operand_bits
+    sources = list(n.graph.predecessors(n.name))
+    while sources and n.graph.nodes[sources[0]]["op"] in ("flatten",):
+        sources = list(n.graph.predecessors(sources[0]))
+    return 8 if sources and n.graph.nodes[sources[0]]["op"] == "input" else 7
+
+
+def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: int) -> Actions:
+    """One 32-bit multiply (and its accumulate, when `accumulate`) on this core."""
+    add = {"alu": float(tr.word_factor)} if accumulate else {}
+    if tr.multiplier == "none":
+        return plus({"soft_mul_call": 1.0, "soft_mul_bit": float(operand_bits)}, add)
+    if accumulate and tr.has_mac:
+        return {"mac": 1.0}
+    return plus({"mul": 1.0}, add)
+
+
+def muldi3(multiplier_bits: int = 31, set_fraction: float = 0.5,
+           negative_fraction: float = 0.5) -> Actions:
+    """libgcc's RV32 __muldi3(acc, multiplier) without a multiplier (the int8
+    requantization's 64-bit product): a shift-and-add loop over the bits of the Q31
+    multiplier's low word (31 bits), plus __mulsi3(multiplier, -1) when the
+    accumulator is negative (its high word is all ones: 32 iterations, every bit set)."""
+    p = set_fraction
+    loop = plus({"alu": 6 + 4 * p, "branch_taken": 1 - p, "branch_not_taken": p},
+                {"branch_taken": 1.0})
+    body = plus({"call_return": 1.0, "alu": 12.0, "store_32": 1.0, "load_32": 1.0},
+                times(loop, multiplier_bits), {"branch_taken": -1.0, "branch_not_taken": 1.0},
+                {"branch_taken": 1 - negative_fraction + 1, "branch_not_taken": negative_fraction})
+    high = plus({"call_return": 1.0, "alu": 3.0},
+                times({"alu": 4.0, "branch_not_taken": 1.0, "branch_taken": 1.0}, 32),
+                {"branch_taken": -1.0, "branch_not_taken": 1.0})
+    return plus(body, times(high, negative_fraction))
+
+
+def _requantize(n: Node) -> Actions:
+    """Per output unit: acc -> int8 (MultiplyByQuantizedMultiplier, clamp) and the
+    unit's bookkeeping, as the family's code does it."""
+    tr, shape = n.tr, n.shape
+    if shape.family == "generic":
+        wf = tr.word_factor
+        return plus(_wide_multiply(tr), {"alu": (9 + 1 + 2) * wf, "branch_not_taken": 2.0},
+                    {"alu": 2.0})
+    actions = plus(dict(shape.int8_unit), times(HALF_BRANCH, shape.int8_unit_branches))
+    if shape.wide == "mul_mulh":
+        if tr.multiplier == "none":
+            actions = plus(actions, muldi3(), {"alu": 2.0, "stack_load": 2.5})
+        else:
+            actions = plus(actions, {"mul": 2.0})
+    return actions
+
+
+def _wide_multiply(tr: CoreTraits) -> Actions:
+    """The 32x32->64 product of a requantization (its high word is kept)."""
+    kind = tr.wide_multiply
+    if kind == "instruction":
+        return {"mul": 1.0}                                      # SMULL
+    if kind == "mul_mulh":
+        return {"mul": 2.0}                                      # MUL + MULH
+    if kind == "routine":                                        # __umulsidi3: 4 16x16 partials
+        return {"call_return": 1.0, "mul": 4.0, "alu": 14.0}
+    if kind == "peripheral":
+        return {"mul": 2.0}                                      # MPY32: 4 operand words, 2 results
+    return {"soft_mul_call": 4.0, "soft_mul_bit": 64.0, "alu": 8.0}   # 4 __mulsi3 of 16 bits
+
+
+def _int8_dot(n: Node, connections: float, runs_per_unit: float, units: float) -> Actions:
+    """The MACs of a weighted layer and their inner loops."""
+    a, tr, opt = n.attrs, n.tr, n.opt
+    depthwise = 1 if a["op"] == "lut_depthwise_conv2d" else 0
+    scalar = plus(load(8, "sram", tr), load(8, opt.weights_in, tr),
+                  {"alu": 1.0 + depthwise},                      # activation offset
+                  _multiply(tr, opt, True, operand_bits(n)))
+    runs = units * runs_per_unit
+    per_run = connections / runs if runs else 0.0
+    if opt.simd and tr.simd_lanes > 1 and not depthwise:
+        # Four int8 per 32-bit word (CMSIS-NN): two words, widened with SXTAB16 (the
+        # +128 folded in) / SXTB16, two SMLAD. The run's tail (run mod 4) is scalar.
+        per_word = 4
+        words = math.floor(per_run / per_word)
+        tail = per_run - words * per_word
+        unpack = 4 / per_word if tr.simd_lanes < per_word else 1 / per_word
+        per_mac = plus(times(load(32, "sram", tr), 1 / per_word),
+                       times(load(32, opt.weights_in, tr), 1 / per_word),
+                       {"alu": unpack, "simd_mac": 1 / tr.simd_lanes})
+        actions = times(per_mac, words * per_word * runs)
+        if words > 1:               # a single word: gcc drops the loop (constant count)
+            actions = plus(actions, loop_control(math.ceil(words / opt.unroll) * runs, runs))
+        if tail:
+            actions = plus(actions, times(scalar, tail * runs),
+                           loop_control(math.ceil(tail / opt.unroll) * runs, runs))
+        return actions
+    iterations = math.ceil(per_run / opt.unroll) * runs
+    return plus(times(scalar, connections), loop_control(iterations, runs))
+
+
+def _int8_weighted(n: Node) -> Actions:
+    a, tr, opt = n.attrs, n.tr, n.opt
+    connections, rows = executed_taps(a)
+    units = float(a["outputs"])
+    runs = max(rows, 1.0)
+    per_unit = plus(load(32, opt.weights_in, tr), {"alu": float(tr.word_factor)},
+                    _requantize(n), {"store_8": 1.0}, kernel_rows(n, rows))
+    if n.shape.family == "generic":
+        per_unit = plus(per_unit, {"alu": 2.0})
+    return plus(_int8_dot(n, connections, runs, units), times(per_unit, units),
+                outer_loops(n, units), call_frame(n, "weighted"), same_padding(n, units))
+
+
+def _int8_avg_pool(n: Node) -> Actions:
+    """Sum the window, then round(sum / N) as (sum * R + 2^15) >> 16 with R = round(2^16 / N)
+    (no divide). For a power-of-two window gcc folds that to (sum + N/2) >> log2 N and
+    drops the clamp (the result is in range); otherwise a multiply and the clamp."""
+    tr = n.tr
+    window, rows = pool_window(n)
+    reciprocal = round(65536 / window)
+    if window & (window - 1) == 0:
+        divide = {"alu": 2.0}
+    elif tr.multiplier == "none":   # a constant multiplier: shifts and adds, per set bit
+        divide = plus({"alu": 3.0 + 2 * reciprocal.bit_count()}, HALF_BRANCH, HALF_BRANCH)
+    else:
+        divide = plus(_multiply(tr, n.opt, False, reciprocal.bit_length()),
+                      {"alu": 3.0}, HALF_BRANCH, HALF_BRANCH)
+    per_element = load(8, "sram", tr)
+    per_output = plus(times(per_element, window), {"alu": (window - 1) * tr.word_factor}, divide,
+                      {"store_8": 1.0}, pool_frame(n, window, rows))
+    outputs = float(n.attrs["outputs"])
+    return plus(times(per_output, outputs), pool_outer(n, outputs), call_frame(n, "light"))
+
+
+def _int8_add(n: Node) -> Actions:
+    """TFLM int8 ADD: both inputs rescaled to a common scale (left shift and a
+    fixed-point multiply each), added, and the sum requantized."""
+    tr = n.tr
+    rescale = plus(load(8, "sram", tr), {"alu": 2.0 * tr.word_factor},   # offset, left shift
+                   _wide_multiply(tr), {"alu": 9.0 * tr.word_factor})
+    inputs = len(n.inputs)
+    per_element = plus(times(rescale, inputs), {"alu": float(tr.word_factor * (inputs - 1))},
+                       _wide_multiply(tr), {"alu": 12.0 * tr.word_factor,
+                                            "branch_not_taken": 2.0}, {"store_8": 1.0})
+    elements = n.attrs["outputs"]
+    return plus(times(per_element, elements), loop_control(math.ceil(elements / n.opt.unroll)),
+                call_frame(n, "light"))
+
+
+INT8_COUNTERS = {
+    **{op: _int8_weighted for op in WEIGHTED_OPS},
+    "threshold": no_actions,                 # ReLU fused into the requantization clamp
+    "max_pool1d": lambda n: max_pool(n, load(8, "sram", n.tr), {"store_8": 1.0}),
+    "max_pool2d": lambda n: max_pool(n, load(8, "sram", n.tr), {"store_8": 1.0}),
+    "avg_pool1d": _int8_avg_pool, "avg_pool2d": _int8_avg_pool,
+    "add": _int8_add,
+    "argmax": lambda n: argmax(n, load(8, "sram", n.tr), 0.0),
+    "output_table": no_actions,              # the int8 output is the value
+}

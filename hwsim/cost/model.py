@@ -1,0 +1,191 @@
+"""The cost model: cycles and dynamic energy of one inference, node by node, for
+the lut (the paper's method), int8 and float32 arithmetic styles.
+
+Accelergy's split, in three pure pieces:
+- hwsim.cost.actions.node_actions: action counts derived from the graph (how
+  many loads, adds, branches, multiplies, soft-float calls ...);
+- hwsim.cost.prices.action_prices: what one action costs on a device, in cycles
+  and pJ, read from the device file (plus documented estimates for the few
+  routines a device file may leave out);
+- `combine`: counts x prices, summed, and split by action class.
+
+`cost_graph(graph, device, style, options)` runs the three over a graph and
+returns a `CostReport`. Formulas, assumed instruction sequences and sources:
+docs/cost-model.md. Static (sleep) energy over a frame is the scheduler's; the
+helper `static_energy_pj` is here for convenience.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from hwsim.cost.actions import STYLES, Actions, CostOptions, core_traits, node_actions
+from hwsim.cost.prices import ACTION_CLASSES, ActionPrice, action_class, action_prices
+from hwsim.specs.device import Device
+from hwsim.errors import HwsimError
+from hwsim.ir.graph import execution_order, totals
+
+__all__ = [
+    "ACTION_CLASSES",
+    "STYLES",
+    "ActionPrice",
+    "CostOptions",
+    "CostReport",
+    "NodeCost",
+    "action_class",
+    "action_prices",
+    "combine",
+    "cost_graph",
+    "dense_layer_workload",
+    "static_energy_pj",
+]
+
+
+def combine(actions: Actions, prices: dict[str, ActionPrice]
+            ) -> tuple[float, dict[str, float], float]:
+    """(cycles, cycles by class, energy_pj) of a set of action counts."""
+    cycles, energy = 0.0, 0.0
+    by_class = dict.fromkeys(ACTION_CLASSES, 0.0)
+    for action, count in actions.items():
+        price = prices.get(action)
+        if price is None:
+            raise HwsimError(f"the device has no cost for action {action!r}")
+        cycles += count * price.cycles
+        energy += count * price.energy_pj
+        by_class[action_class(action)] += count * price.cycles
+    return cycles, by_class, energy
+
+
+@dataclass(frozen=True)
+class NodeCost:
+    node: str
+    op: str
+    layer_index: int | None
+    connections: int
+    actions: dict[str, float]        # action -> count per inference
+    cycles: float
+    cycles_by_class: dict[str, float]
+    energy_pj: float                 # dynamic energy
+
+    def __repr__(self) -> str:
+        return f"NodeCost({self.node!r}, {self.cycles:,.0f} cycles, {self.energy_pj / 1e6:.3g} uJ)"
+
+
+@dataclass(frozen=True)
+class CostReport:
+    style: str
+    device: str
+    workload: str
+    clock_hz: int
+    options: CostOptions
+    nodes: tuple[NodeCost, ...]
+    total_cycles: float
+    energy_pj: float                 # dynamic energy of one inference
+    connections: int                 # MACs of the weighted layers
+    cycles_per_connection: float     # total_cycles / connections (every node included)
+    cycles_by_class: dict[str, float]
+    actions: dict[str, float]        # summed over the nodes
+    notes: tuple[str, ...]           # estimates used, things to know
+
+    @property
+    def seconds(self) -> float:
+        """Time of one inference on one core at the device clock."""
+        return self.total_cycles / self.clock_hz
+
+    def __repr__(self) -> str:
+        return (f"CostReport({self.workload!r} {self.style} on {self.device!r}: "
+                f"{self.total_cycles:,.0f} cycles, {self.cycles_per_connection:.2f}/connection, "
+                f"{self.energy_pj / 1e6:.3g} uJ)")
+
+    def to_dict(self) -> dict:
+        """A JSON-ready record (units in names)."""
+        return {"style": self.style, "device": self.device, "workload": self.workload,
+                "clock_hz": self.clock_hz, "options": self.options.to_dict(),
+                "total_cycles": self.total_cycles, "seconds": self.seconds,
+                "energy_pj": self.energy_pj, "connections": self.connections,
+                "cycles_per_connection": self.cycles_per_connection,
+                "cycles_by_class": dict(self.cycles_by_class), "actions": dict(self.actions),
+                "notes": list(self.notes),
+                "nodes": [{"node": n.node, "op": n.op, "layer_index": n.layer_index,
+                           "connections": n.connections, "actions": dict(n.actions),
+                           "cycles": n.cycles, "cycles_by_class": dict(n.cycles_by_class),
+                           "energy_pj": n.energy_pj} for n in self.nodes]}
+
+
+def _check_style(device: Device, style: str) -> None:
+    if style not in STYLES:
+        raise HwsimError(f"unknown arithmetic style {style!r}; one of {', '.join(STYLES)}")
+    if style == "float32" and device.core.fpu == "none":
+        missing = [r for r in ("add", "mul") if r not in (device.soft_float_cycles or {})]
+        if missing:
+            raise HwsimError(f"device {device.name!r}: float32 needs an FPU or soft-float "
+                             f"costs; soft_float lacks {', '.join(missing)}")
+
+
+def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
+           prices: dict[str, ActionPrice]) -> tuple[str, ...]:
+    notes = [f"{a} estimated (the device file does not give it): {prices[a].cycles:.0f} cycles"
+             for a in sorted(actions) if prices[a].estimated]
+    if "soft_mul_bit" in actions:
+        bits = options.multiplier_operand_bits
+        k = (f"a {bits}-bit" if bits is not None else
+             "an 8-bit (first layer) or 7-bit (hidden layers)")
+        notes.append(f"software multiply (__mulsi3) priced for {k} second operand; a negative "
+                     "(sign-extended) operand costs 32 bits")
+    if actions.get("flash_wait") and device.memory.flash_kind == "external_xip":
+        notes.append("every flash load pays the XIP streaming penalty; data kept hot in the "
+                     "XIP cache, or placed in SRAM (tables_in / weights_in='sram'), costs less")
+    return tuple(notes)
+
+
+def cost_graph(graph: nx.DiGraph, device: Device, style: str,
+               options: CostOptions | None = None) -> CostReport:
+    """Cycles and dynamic energy of one inference of `graph` on one core of `device`."""
+    options = options or CostOptions()
+    _check_style(device, style)
+    traits = core_traits(device)
+    prices = action_prices(device)
+    nodes, summed = [], {}
+    for node in execution_order(graph):
+        attrs = graph.nodes[node]
+        actions = node_actions(graph, node, style, traits, options)
+        cycles, by_class, energy = combine(actions, prices)
+        nodes.append(NodeCost(node, attrs["op"], attrs.get("layer_index"),
+                              int(attrs.get("connections", 0)), actions, cycles, by_class, energy))
+        for action, count in actions.items():
+            summed[action] = summed.get(action, 0.0) + count
+    total, by_class, energy = combine(summed, prices)
+    connections = totals(graph)["connections"]
+    return CostReport(style, device.name, str(graph.graph.get("name")), device.core.clock_hz,
+                      options, tuple(nodes), total, energy, connections,
+                      total / connections if connections else float("nan"), by_class, summed,
+                      _notes(device, style, options, summed, prices))
+
+
+def static_energy_pj(device: Device, seconds: float) -> float:
+    """Sleep energy over `seconds`: sleep_ua x supply_v x time (1 uA x 1 V x 1 s = 1e6 pJ)."""
+    if seconds < 0:
+        raise HwsimError(f"seconds must be >= 0, got {seconds!r}")
+    return device.energy.sleep_ua * device.energy.supply_v * seconds * 1e6
+
+
+def dense_layer_workload(inputs: int = 256, units: int = 128, *, levels: int = 32,
+                         clusters: int = 256, table_entry_bits: int = 16,
+                         accumulator_bits: int = 32):
+    """A shape-only workload of one dense layer (input [inputs] -> dense units),
+    classification: the paper's 256x128 calibration layer by default."""
+    from hwsim.specs.workload import workload_from_data
+    return workload_from_data({
+        "schema_version": 1, "name": f"dense-{inputs}x{units}",
+        "description": f"one dense layer, {inputs} inputs, {units} units (cost calibration)",
+        "task": "classification", "dataset": "none",
+        "input": {"shape": [inputs], "levels": levels},
+        "layers": [{"type": "dense", "units": units}],
+        "discretization": {"activation_levels": levels, "weight_clusters": clusters,
+                           "cluster_scope": "global"},
+        "integer": {"accumulator_bits": accumulator_bits, "table_entry_bits": table_entry_bits},
+        "training": {"epochs": 1, "finetune_epochs": 1, "batch_size": 1, "learning_rate": 0.001,
+                     "cluster_interval_steps": 1, "seed": 0},
+        "realtime": {"frame_period_ms": 1000, "deadline_ms": 1000},
+    }, "<dense_layer_workload>")

@@ -1,0 +1,245 @@
+"""The executor's inference functions, one per op: integer gathers, adds, compares
+and maxima over a whole batch (numpy, no Python loop per sample, unit or
+connection: loops run over kernel taps, pool windows and binary-search steps).
+Nothing here multiplies or touches a float; tests/test_execute.py checks that with
+`ast`. Plans come from hwsim/execute/plan.py.
+
+Each runner takes (step, input arrays, overflow mode, probe) and returns
+(output, Counts, saturated). `probe`, when given, is called as
+probe(node, label, array) with every array the runner makes.
+
+Accumulator overflow (weighted layers and adds). The accumulation order is the
+device's: the bias entry, then the connections in the row order of the weight
+indices (kernel tap by tap, input channel by channel); an add sums its inputs in
+edge order. A layer whose static bound (sum over a unit's connections of the
+largest magnitude in each connection's table column, plus the bias) fits the
+accumulator cannot overflow in any order: only its final sums are checked. For
+any other layer every partial sum is checked, exactly, in that order. Overflow
+"raise": HwsimError naming the node and the first (sample, unit) whose sum leaves
+the range. "saturate": the running sum is clamped to the range at every
+checkpoint (after each kernel tap, or each group of DENSE_GROUP inputs of a dense
+layer, and after each input of an add); every sum that left the range at any
+partial is counted once as saturated.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hwsim.execute.counters import Counts, tally
+from hwsim.errors import HwsimError
+
+
+def _see(probe, node: str, label: str, array: np.ndarray) -> np.ndarray:
+    if probe is not None:
+        probe(node, label, array)
+    return array
+
+
+def _overflowed(node: str, mask: np.ndarray, bits: int, value_range) -> HwsimError:
+    sample, unit = np.argwhere(mask.reshape(len(mask), -1))[0]
+    lo, hi = value_range
+    return HwsimError(f"node {node!r}: accumulator overflow: a sum of unit {int(unit)} of sample "
+                      f"{int(sample)} leaves the {bits}-bit signed range [{lo}, {hi}]")
+
+
+def _outside(values: np.ndarray, value_range) -> np.ndarray:
+    return (values < value_range[0]) | (values > value_range[1])
+
+
+def _finish_sums(node: str, sums: np.ndarray, mask, overflow: str, bits: int, value_range):
+    """Apply the overflow mode to a node's sums; `mask` marks sums that left the range
+    at some partial (None: only the final sums are checked here)."""
+    if mask is None:
+        if sums.size == 0 or (sums.min() >= value_range[0] and sums.max() <= value_range[1]):
+            return sums, 0
+        mask = _outside(sums, value_range)
+    if not mask.any():
+        return sums, 0
+    if overflow == "raise":
+        raise _overflowed(node, mask, bits, value_range)
+    return np.clip(sums, value_range[0], value_range[1]), int(np.count_nonzero(mask))
+
+
+def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
+    """Number of sorted values <= each element: ceil(log2(levels)) steps of one
+    threshold load, one compare and a conditional step up, vectorised over every
+    element (branch-free here: the step is the compare's bit shifted into place).
+    Every element starts at level 0, so the first step compares with one value.
+    Returns the levels and the number of steps done (over all elements)."""
+    padded = s.padded32 if values.dtype == np.int32 else s.padded
+    first, *rest = s.shifts
+    reached = _see(probe, node, "search.reached", values >= padded[1 << first])
+    level = _see(probe, node, "search.level",
+                 np.left_shift(reached.view(np.uint8), first, dtype=np.intp))
+    searched = reached.size
+    bound = np.empty(values.shape, dtype=padded.dtype)
+    step_up = np.empty(values.shape, dtype=np.uint8)
+    for shift in rest:
+        np.take(padded[1 << shift:], level, out=bound, mode="clip")   # padded[level + step]
+        np.greater_equal(values, _see(probe, node, "search.bound", bound), out=reached)
+        np.left_shift(_see(probe, node, "search.reached", reached).view(np.uint8), shift,
+                      out=step_up)
+        np.add(level, _see(probe, node, "search.step", step_up), out=level)
+        _see(probe, node, "search.level", level)
+        searched += reached.size
+    return level, searched
+
+
+def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
+    """Sums of one batch chunk, the number of connections added, and (checked path)
+    the mask of sums that left the range at some partial."""
+    plan, node = step.plan, step.node
+    acc = None
+    if not plan.single:
+        acc = np.empty((len(part),) + plan.output_shape, dtype=plan.acc_dtype)
+        acc[...] = plan.bias
+    mask = None if plan.safe else np.zeros(acc.shape, dtype=bool)
+    added = 0
+    for group in plan.groups:
+        taps = _see(probe, node, "taps", part[group.input_index])
+        if plan.mode == "depthwise":
+            entries = np.take(plan.columns, _see(probe, node, "index", taps + group.offsets))
+        elif plan.mode == "rows":
+            index = _see(probe, node, "index", np.moveaxis(taps, -1, 0) + group.offsets)
+            entries = np.take(plan.columns, index, axis=0)
+        else:
+            index = np.moveaxis(taps, -1, 0)[..., None] + group.offsets
+            entries = np.take(plan.columns, _see(probe, node, "index", index))
+        _see(probe, node, "entries", entries)
+        added += entries[..., :plan.units].size        # not the padding of narrow rows
+        out = group.output_index
+        if plan.single:                                # one group, every unit: sum + bias
+            acc = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
+            acc += plan.bias
+            continue
+        if plan.safe:
+            if plan.mode == "depthwise":
+                acc[out] += entries
+            else:
+                acc[out] += _see(probe, node, "group_sum",
+                                 entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units])
+            continue
+        if plan.mode == "depthwise":
+            partials = _see(probe, node, "partials", acc[out] + entries)
+            mask[out] |= _outside(partials, plan.acc_range)
+            last = partials
+        else:
+            partials = _see(probe, node, "partials",
+                            acc[out] + np.cumsum(entries[..., :plan.units], axis=0))
+            mask[out] |= _outside(partials, plan.acc_range).any(axis=0)
+            last = partials[-1]
+        if overflow == "saturate":
+            last = np.clip(last, plan.acc_range[0], plan.acc_range[1])
+        acc[out] = last
+    return _see(probe, node, "sums", acc), added, mask
+
+
+def run_lut(step, inputs, overflow: str, probe):
+    plan = step.plan
+    place = plan.placement
+    a = inputs[0]
+    chunks = [_lut_chunk(step, a[start:start + plan.batch_rows], overflow, probe)
+              for start in range(0, len(a), plan.batch_rows)]
+    sums = chunks[0][0] if len(chunks) == 1 else np.concatenate([c[0] for c in chunks])
+    mask = None if plan.safe else np.concatenate([c[2] for c in chunks])
+    added = sum(c[1] for c in chunks)
+    sums, saturated = _finish_sums(step.node, sums, mask, overflow, plan.acc_bits, plan.acc_range)
+    units = sums.size      # one bias index and one bias entry per unit, one store
+    counts = tally([("index_loads", units + added, place.weights, plan.index_bits),
+                    ("table_loads", units + added, place.tables, plan.table_bits),
+                    ("activation_loads", added, place.activations, plan.activation_bits)],
+                   adds=added, stores=units)
+    return sums, counts, saturated
+
+
+def run_threshold(step, inputs, overflow: str, probe):
+    plan = step.plan
+    sums = inputs[0]
+    level, steps = search(sums, plan.search, step.node, probe)
+    s = plan.search
+    counts = tally([("activation_loads", sums.size, plan.placement.activations, plan.sum_bits),
+                    ("threshold_loads", steps, s.memory, s.bits)],
+                   compares=steps, branches=steps, stores=level.size)
+    return level, counts, 0
+
+
+def _window(step, a: np.ndarray, probe, combine):
+    """Combine the window taps of a pool: (result, values loaded, combines done)."""
+    plan = step.plan
+    out = _see(probe, step.node, "window", a[plan.taps[0]])
+    loaded, combined = out.size, 0
+    for tap in plan.taps[1:]:
+        value = a[tap]
+        out = _see(probe, step.node, "window", combine(out, value))
+        loaded += value.size
+        combined += out.size
+    return (out.copy() if len(plan.taps) == 1 else out), loaded, combined
+
+
+def run_max_pool(step, inputs, overflow: str, probe):
+    out, loaded, combined = _window(step, inputs[0], probe, np.maximum)
+    counts = tally([("activation_loads", loaded, step.plan.placement.activations, 8)],
+                   max_ops=combined, stores=out.size)
+    return out, counts, 0
+
+
+def run_avg_pool(step, inputs, overflow: str, probe):
+    window_sums, loaded, combined = _window(step, inputs[0], probe, np.add)
+    s = step.plan.search
+    level, steps = search(window_sums, s, step.node, probe)
+    counts = tally([("activation_loads", loaded, step.plan.placement.activations, 8),
+                    ("threshold_loads", steps, s.memory, s.bits)],
+                   adds=combined, compares=steps, branches=steps, stores=level.size)
+    return level, counts, 0
+
+
+def run_add(step, inputs, overflow: str, probe):
+    plan, node = step.plan, step.node
+    place = plan.placement
+    acc, mask, loads, added = None, None, [], 0
+    for array, table, bits in zip(inputs, plan.value_tables, plan.input_bits):
+        loads.append(("activation_loads", array.size, place.activations, bits))
+        if table is None:
+            term = array.astype(np.int64)
+        else:
+            term = np.take(table, array)
+            loads.append(("table_loads", term.size, place.tables, plan.table_bits))
+        _see(probe, node, "term", term)
+        if acc is None:
+            acc, mask = term, np.zeros(term.shape, dtype=bool)
+            continue
+        acc = _see(probe, node, "partials", acc + term)
+        added += acc.size
+        mask |= _outside(acc, plan.acc_range)
+        if overflow == "saturate":
+            acc = np.clip(acc, plan.acc_range[0], plan.acc_range[1])
+    acc, saturated = _finish_sums(node, acc, mask, overflow, plan.acc_bits, plan.acc_range)
+    return acc, tally(loads, adds=added, stores=acc.size), saturated
+
+
+def run_argmax(step, inputs, overflow: str, probe):
+    flat = inputs[0].reshape(len(inputs[0]), -1)
+    classes = _see(probe, step.node, "classes", np.argmax(flat, axis=1))
+    steps = flat.size - len(flat)
+    counts = tally([("activation_loads", flat.size, step.plan.placement.activations,
+                     step.plan.input_bits)], compares=steps, branches=steps, stores=len(flat))
+    return classes, counts, 0
+
+
+def run_flatten(step, inputs, overflow: str, probe):
+    """A C-order view: no action."""
+    a = inputs[0]
+    return a.reshape(len(a), -1), Counts(), 0
+
+
+def run_output_table(step, inputs, overflow: str, probe):
+    """The output level indices, handed to the application as they are (it maps them
+    to values through the graph's output_values): no action."""
+    return inputs[0], Counts(), 0
+
+
+RUNNERS = {"lut_dense": run_lut, "lut_conv1d": run_lut, "lut_conv2d": run_lut,
+           "lut_depthwise_conv2d": run_lut, "threshold": run_threshold,
+           "max_pool1d": run_max_pool, "max_pool2d": run_max_pool,
+           "avg_pool1d": run_avg_pool, "avg_pool2d": run_avg_pool, "add": run_add,
+           "argmax": run_argmax, "flatten": run_flatten, "output_table": run_output_table}

@@ -1,0 +1,304 @@
+"""Build time of the executor: turns a checked graph into per-node plans (gather
+offsets, per-connection column tables, tap slices, padded threshold arrays, widths
+and memories for the counters). All index and shape arithmetic, multiplications
+included, happens here, once per graph; the inference functions in
+hwsim/execute/ops.py only gather, add, compare and take maxima.
+
+Column tables: for a weighted layer with table T (R rows) and weight indices w,
+``columns[c * R + r] = T[r, w[c]]`` for every connection row c of w (a row of
+K-indexed entries re-laid out per connection). A unit's sum is then one row gather
+per connection, indexed by ``c * R + level``: the same table entries a device loads
+with ``T[level, w[c, o]]``, fetched without a 2-D address. When the column table
+would be large (COLUMN_TABLE_MAX_ENTRIES), the plan keeps T itself (transposed) and
+the gather reads ``T[level, w[c, o]]`` element by element ("direct").
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from hwsim.execute.counters import Placement, storage_bits
+from hwsim.execute.check import check_executable, signed_range
+from hwsim.ir.integer import VALUE_TABLE
+from hwsim.ir.graph import execution_order
+from hwsim.ir import layers as L
+from hwsim.ir.geometry import output_length, same_padding
+
+COLUMN_TABLE_MAX_ENTRIES = 1 << 22   # per node; larger: gather the table directly
+CHUNK_ELEMENTS = 1 << 22             # gathered entries per batch chunk (peak memory)
+DENSE_GROUP = 16                     # inputs per checkpoint of a dense layer's checked path
+SENTINEL = 1 << 62                   # beyond any sum: pads search arrays to 2^steps
+
+
+@dataclass(frozen=True)
+class Search:
+    """A binary search for the number of sorted values <= x, in n = ceil(log2(len + 1))
+    steps: level = 0; for step in 2^(n-1), ..., 2, 1: if x >= padded[level + step]:
+    level += step."""
+    padded: np.ndarray                # int64, padded[k] = values[k - 1], sentinels beyond
+    padded32: np.ndarray              # the same in int32, for int32 sums
+    shifts: tuple[int, ...]           # n-1, ..., 1, 0 (step = 1 << shift)
+    bits: int                         # load width of one value
+    memory: str
+
+
+@dataclass(frozen=True)
+class LutGroup:
+    """One kernel tap (or, on the checked path of a dense layer, a run of inputs):
+    the connections it adds and the output positions they reach."""
+    input_index: tuple                # indexes the input (N, ..., C): taps' positions, channels
+    output_index: tuple               # indexes the accumulator (N, ..., O)
+    offsets: np.ndarray               # added to the gathered level indices (see module doc)
+
+
+@dataclass(frozen=True)
+class LutPlan:
+    mode: str                         # "rows", "direct" or "depthwise"
+    columns: np.ndarray               # the table the gathers read
+    groups: tuple[LutGroup, ...]
+    bias: np.ndarray                  # (O,) bias entries T[R-1, b]
+    output_shape: tuple[int, ...]
+    units: int                        # O; rows of "rows" columns may be padded beyond it
+    single: bool                      # one group reaching every unit, no checkpoints
+    acc_dtype: type
+    safe: bool                        # static bound fits: no partial sum can leave the range
+    bound: int
+    batch_rows: int
+    acc_range: tuple[int, int]
+    acc_bits: int
+    activation_bits: int
+    index_bits: int
+    table_bits: int
+    placement: Placement
+
+
+@dataclass(frozen=True)
+class ThresholdPlan:
+    search: Search
+    sum_bits: int
+    placement: Placement
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    taps: tuple[tuple, ...]           # per window tap: an index of the input
+    search: Search | None             # average pools: over pool_bounds
+    placement: Placement
+
+
+@dataclass(frozen=True)
+class AddPlan:
+    value_tables: tuple               # per input: int64 value table (levels) or None (sums)
+    input_bits: tuple[int, ...]
+    table_bits: int
+    acc_range: tuple[int, int]
+    acc_bits: int
+    placement: Placement
+
+
+@dataclass(frozen=True)
+class ArgmaxPlan:
+    input_bits: int
+    placement: Placement
+
+
+@dataclass(frozen=True)
+class Step:
+    node: str
+    op: str
+    inputs: tuple[str, ...]
+    plan: object
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    name: str
+    task: str
+    input_shape: tuple[int, ...]
+    input_levels: int
+    steps: tuple[Step, ...]
+    output: str
+
+
+def make_search(values: np.ndarray, bits: int, memory: str) -> Search:
+    n = len(values).bit_length()
+    padded = np.full(1 << n, SENTINEL, dtype=np.int64)
+    padded[0] = -SENTINEL
+    padded[1:len(values) + 1] = values
+    info = np.iinfo(np.int32)
+    padded32 = np.clip(padded, info.min, info.max).astype(np.int32)
+    return Search(padded, padded32, tuple(reversed(range(n))), bits, memory)
+
+
+def _tap_range(n: int, kernel: int, stride: int, padding: str, tap: int):
+    """(output slice, input slice) of the outputs whose tap `tap` reads a real input."""
+    out = output_length(n, kernel, stride, padding)
+    before = same_padding(n, kernel, stride)[0] if padding == "same" else 0
+    first = max(0, -((tap - before) // stride))
+    last = min(out - 1, (n - 1 + before - tap) // stride)
+    if last < first:
+        return None
+    start = first * stride + tap - before
+    return slice(first, last + 1), slice(start, last * stride + tap - before + 1, stride)
+
+
+def _taps(layer, shape):
+    """Per kernel tap: (row of w's tap block, output slices, input slices)."""
+    if isinstance(layer, L.Dense):
+        return [(0, (), ())]
+    if isinstance(layer, L.Conv1D):
+        kernels, strides = (layer.kernel,), (layer.stride,)
+    else:
+        kernels, strides = (layer.kernel_h, layer.kernel_w), (layer.stride_h, layer.stride_w)
+    taps = []
+    for t, offsets in enumerate(np.ndindex(*kernels)):
+        ranges = [_tap_range(n, k, s, layer.padding, j)
+                  for n, k, s, j in zip(shape[:-1], kernels, strides, offsets)]
+        if all(r is not None for r in ranges):
+            taps.append((t, tuple(r[0] for r in ranges), tuple(r[1] for r in ranges)))
+    return taps
+
+
+def _static_bound(table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
+    """Largest |partial sum| any unit can reach, over every input and every order."""
+    worst = np.abs(table[:-1]).max(axis=0)
+    return int((worst[w].sum(axis=0) + np.abs(table[-1, b])).max())
+
+
+def _pad_rows(columns: np.ndarray) -> np.ndarray:
+    """Rows of at most 32 bytes padded with zeros to 2, 4, 8, 16 or 32 bytes: numpy's
+    take copies rows of those sizes without a memmove call (a speed-up only; the
+    padding is never added into a sum nor counted)."""
+    row_bytes = columns.shape[1] * columns.itemsize
+    if row_bytes > 32 or row_bytes & (row_bytes - 1) == 0:
+        return columns
+    padded = np.zeros((columns.shape[0], (1 << row_bytes.bit_length()) // columns.itemsize),
+                      dtype=columns.dtype)
+    padded[:, :columns.shape[1]] = columns
+    return padded
+
+
+def _narrow(table: np.ndarray) -> type:
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if table.min() >= info.min and table.max() <= info.max:
+            return dtype
+    return np.int64
+
+
+def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
+    layer, table = a["layer"], g.graph["tables"][a["table"]].astype(np.int64)
+    w, b = a["weight_index"].astype(np.intp), a["bias_index"].astype(np.intp)
+    rows = table.shape[0]
+    acc_bits = g.graph["accumulator_bits"]
+    lo, hi = signed_range(acc_bits)
+    bound = _static_bound(table, w, b)
+    safe = bound < hi        # strict: int32 sums then stay below the int32 sentinel
+    acc_dtype = np.int32 if safe else np.int64
+    entry_dtype = _narrow(table) if safe else np.int64
+    in_shape, out_shape = tuple(a["input_shape"]), tuple(a["output_shape"])
+    depthwise = isinstance(layer, L.DepthwiseConv2D)
+    channels = in_shape[-1]
+    spatial = len(in_shape) - 1
+    groups = []
+    if depthwise:
+        mode = "depthwise"
+        columns = table[:, w].transpose(1, 2, 0).reshape(-1).astype(entry_dtype)   # (tap, c, r)
+        for t, out_index, in_index in _taps(layer, in_shape):
+            offsets = (t * channels + np.arange(channels, dtype=np.intp)) * rows
+            groups.append(LutGroup((slice(None), *in_index, slice(None)),
+                                   (slice(None), *out_index, slice(None)), offsets))
+        per_sample = math.prod(out_shape)
+    else:
+        units = out_shape[-1]
+        direct = w.size * rows > COLUMN_TABLE_MAX_ENTRIES
+        mode = "direct" if direct else "rows"
+        if direct:
+            columns = np.ascontiguousarray(table.T).reshape(-1).astype(entry_dtype)  # (k, r)
+        else:
+            columns = table[:, w].transpose(1, 0, 2).reshape(-1, units).astype(entry_dtype)
+            columns = _pad_rows(columns)
+        chunk = channels if safe or not isinstance(layer, L.Dense) else DENSE_GROUP
+        broadcast = (slice(None),) + (None,) * (spatial + 1)   # over the batch and positions
+        for t, out_index, in_index in _taps(layer, in_shape):
+            for c0 in range(0, channels, chunk):
+                c1 = min(channels, c0 + chunk)
+                conn = t * channels + np.arange(c0, c1, dtype=np.intp)
+                offsets = (w[conn] * rows if direct else conn * rows)[broadcast]
+                groups.append(LutGroup((slice(None), *in_index, slice(c0, c1)),
+                                       (slice(None), *out_index, slice(None)), offsets))
+        per_sample = max(1, max((g_.offsets.shape[0] for g_ in groups), default=1)
+                         * math.prod(out_shape))
+    single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
+        slice(None),) * (len(out_shape) + 1)
+    return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
+                   out_shape[-1], single, acc_dtype, safe, bound,
+                   max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
+                   acc_bits, 8, storage_bits(a["index_bits"]), g.graph["table_entry_bits"],
+                   placement)
+
+
+def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    if isinstance(layer, (L.MaxPool1D, L.AvgPool1D)):
+        sizes, strides = (layer.size,), (layer.stride,)
+    else:
+        sizes, strides = (layer.size_h, layer.size_w), (layer.stride_h, layer.stride_w)
+    return sizes, strides
+
+
+def _pool_plan(a: dict, acc_bits: int, placement: Placement) -> PoolPlan:
+    layer = a["layer"]
+    sizes, strides = _pool_geometry(layer)
+    out_shape = a["output_shape"]
+    taps = []
+    for offsets in np.ndindex(*sizes):
+        index = tuple(slice(j, j + s * (o - 1) + 1, s)
+                      for j, s, o in zip(offsets, strides, out_shape[:-1]))
+        taps.append((slice(None), *index, slice(None)))
+    search = None
+    if a["op"].startswith("avg_"):
+        search = make_search(np.asarray(a["pool_bounds"], dtype=np.int64), acc_bits,
+                             placement.thresholds)
+    return PoolPlan(tuple(taps), search, placement)
+
+
+def build_plan(g: nx.DiGraph, placement: Placement = Placement()) -> ExecutionPlan:
+    """Check `g` and prepare every node for execution."""
+    check_executable(g)
+    acc_bits = g.graph["accumulator_bits"]
+    sum_bits = storage_bits(acc_bits)
+    steps = []
+    output = None
+    for node in execution_order(g):
+        a = g.nodes[node]
+        op = a["op"]
+        preds = tuple(g.predecessors(node))
+        plan = None
+        if op.startswith("lut_"):
+            plan = _lut_plan(g, a, placement)
+        elif op == "threshold":
+            plan = ThresholdPlan(make_search(np.asarray(a["thresholds"], dtype=np.int64),
+                                             sum_bits, placement.thresholds), sum_bits, placement)
+        elif op.endswith("_pool1d") or op.endswith("_pool2d"):
+            plan = _pool_plan(a, sum_bits, placement)
+        elif op == "add":
+            tables, bits = [], []
+            for src in preds:
+                levels = g.edges[src, node]["kind"] == "levels"
+                tables.append(g.graph["value_tables"][VALUE_TABLE].astype(np.int64)
+                              if levels else None)
+                bits.append(8 if levels else sum_bits)
+            plan = AddPlan(tuple(tables), tuple(bits), g.graph["table_entry_bits"],
+                           signed_range(acc_bits), acc_bits, placement)
+        elif op == "argmax":
+            kind = g.edges[preds[0], node]["kind"]
+            plan = ArgmaxPlan(8 if kind == "levels" else sum_bits, placement)
+        if op in ("argmax", "output_table"):
+            output = node
+        steps.append(Step(node, op, preds, plan))
+    return ExecutionPlan(g.graph.get("name", ""), g.graph.get("task", ""),
+                         tuple(g.graph["input_shape"]), g.graph["input_levels"], tuple(steps),
+                         output)

@@ -1,0 +1,188 @@
+"""Verification of a trained artifact on its dataset.
+
+1. The op-level executor (hwsim/execute/executor.py) against the trainer's own vectorised
+   integer forward pass (hwsim.ir.integer.integer_forward), node by node, bit
+   for bit: a weighted layer's lut node against the layer's integer sums, its
+   threshold node and every pool and flatten against the layer's level indices, the
+   output node against the trainer's outputs. The first difference (in execution
+   order, then sample, then unit) is reported.
+2. The integer network against the float-simulated discretized network
+   (hwsim.train.network.forward, Mode(L, input levels), on the artifact's discrete
+   weights): the task metric of both, their agreement, and the error metrics
+   X-CUBE-AI's validate reports (rmse, mae, l2 relative error, cosine similarity)
+   between the output values: logits (integer sums times 2^-s) for a classifier,
+   values in [0, 1] for an auto-encoder.
+3. The executor's action counts per inference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from hwsim.execute.counters import Counts, Placement
+from hwsim.errors import HwsimError
+from hwsim.execute.executor import Execution, execute
+from hwsim.ir.graph import execution_order, graph_from_artifact
+from hwsim.ir.integer import IntegerTrace, integer_forward, layer_sums
+from hwsim.train.network import Mode, quantize_input
+from hwsim.train.pipeline import dataset_for, predict
+
+SPLITS = ("test", "train")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    node: str
+    layer_index: int | None
+    sample: int
+    unit: int                          # flattened index within one sample's output
+    expected: int | None               # the trainer's value
+    got: int | None                    # the executor's value
+    detail: str = ""                   # set when the shapes differ
+
+
+@dataclass(frozen=True)
+class FloatComparison:
+    """Integer network vs float-simulated network on one split."""
+    metric: str                        # "accuracy" or "mse"
+    integer: float
+    float_simulated: float
+    agreement: float                   # same class (classifier) or same value (auto-encoder)
+    rmse: float
+    mae: float
+    l2_relative: float | None          # ||int - float|| / ||float|| (None if ||float|| = 0)
+    cosine: float
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    artifact: str
+    name: str
+    split: str
+    samples: int
+    nodes_compared: int
+    values_compared: int
+    mismatch: Mismatch | None
+    comparison: FloatComparison
+    per_inference: Counts
+    node_counts: dict[str, Counts]     # per inference, in execution order
+    node_ops: dict[str, str]
+
+    @property
+    def bit_exact(self) -> bool:
+        return self.mismatch is None
+
+    def as_dict(self) -> dict:
+        return {"artifact": self.artifact, "workload": self.name, "split": self.split,
+                "samples": self.samples, "bit_exact": self.bit_exact,
+                "nodes_compared": self.nodes_compared, "values_compared": self.values_compared,
+                "mismatch": None if self.mismatch is None else vars(self.mismatch),
+                "float_comparison": vars(self.comparison),
+                "counts_per_inference": self.per_inference.as_dict(),
+                "node_counts_per_inference": {node: {"op": self.node_ops[node], **c.as_dict()}
+                                              for node, c in self.node_counts.items()}}
+
+
+def _expected(g: nx.DiGraph, node: str, model, trace: IntegerTrace, x_levels: np.ndarray):
+    """What the trainer's integer pass says `node` outputs."""
+    a = g.nodes[node]
+    op, i = a["op"], a.get("layer_index")
+    if op in ("argmax", "output_table"):
+        return trace.outputs
+    spec = model.layers[i]
+    if op.startswith("lut_") and spec.thresholds is not None:
+        layer_input = x_levels if i == 0 else trace.per_layer[i - 1]
+        return layer_sums(model, spec, layer_input)
+    return trace.per_layer[i]
+
+
+def first_mismatch(node: str, layer_index, expected: np.ndarray, got: np.ndarray
+                   ) -> Mismatch | None:
+    n = len(expected)
+    want, have = expected.reshape(n, -1), np.asarray(got).reshape(len(got), -1)
+    if want.shape != have.shape:
+        return Mismatch(node, layer_index, -1, -1, None, None,
+                        f"shape {list(have.shape)} differs from the trainer's {list(want.shape)}")
+    differ = np.argwhere(want != have)
+    if not len(differ):
+        return None
+    sample, unit = (int(v) for v in differ[0])
+    return Mismatch(node, layer_index, sample, unit, int(want[sample, unit]),
+                    int(have[sample, unit]))
+
+
+def compare_nodes(g: nx.DiGraph, run: Execution, model, x_levels: np.ndarray):
+    """(nodes compared, values compared, first mismatch or None)."""
+    trace = integer_forward(model, x_levels)
+    nodes = values = 0
+    for node in execution_order(g):
+        if g.nodes[node]["op"] == "input":
+            continue
+        expected = _expected(g, node, model, trace, x_levels)
+        mismatch = first_mismatch(node, g.nodes[node].get("layer_index"), expected,
+                                  run.nodes[node].output)
+        nodes += 1
+        if mismatch is not None:
+            return nodes, values, mismatch
+        values += expected.size
+    return nodes, values, None
+
+
+def _errors(integer: np.ndarray, reference: np.ndarray) -> dict[str, float | None]:
+    a, b = integer.reshape(-1), reference.reshape(-1)
+    diff = a - b
+    norm_a, norm_b = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if norm_a and norm_b:
+        cosine = float(np.dot(a, b) / (norm_a * norm_b))
+    else:
+        cosine = 1.0 if norm_a == norm_b else 0.0
+    return {"rmse": float(np.sqrt(np.mean(diff ** 2))), "mae": float(np.mean(np.abs(diff))),
+            "l2_relative": float(np.linalg.norm(diff)) / norm_b if norm_b else None,
+            "cosine": cosine}
+
+
+def compare_float(g: nx.DiGraph, run: Execution, artifact, x: np.ndarray, y: np.ndarray
+                  ) -> FloatComparison:
+    workload = artifact.workload
+    mode = Mode(workload.discretization.activation_levels, workload.input_levels)
+    simulated = predict(workload.layers, artifact.discrete_params, x, mode, workload.task)
+    simulated = simulated.reshape(len(x), -1)
+    output = next(n for n in g.nodes if g.out_degree(n) == 0)
+    if workload.task == "classification":
+        last = next(iter(g.predecessors(output)))
+        logits = np.ldexp(run.nodes[last].output.reshape(len(x), -1).astype(np.float64),
+                          -g.graph["scale_bits"])
+        classes = np.argmax(simulated, axis=1)
+        return FloatComparison("accuracy", float(np.mean(run.outputs == y)),
+                               float(np.mean(classes == y)),
+                               float(np.mean(run.outputs == classes)),
+                               **_errors(logits, simulated))
+    values = np.asarray(g.graph["output_values"], dtype=np.float64)[run.outputs]
+    target = x.reshape(len(x), -1)
+    return FloatComparison("mse", float(np.mean((values - target) ** 2)),
+                           float(np.mean((simulated - target) ** 2)),
+                           float(np.mean(values == simulated)), **_errors(values, simulated))
+
+
+def verify_artifact(artifact, *, split: str = "test", graph: nx.DiGraph | None = None,
+                    placement: Placement = Placement()) -> VerifyReport:
+    """Verify `artifact` (hwsim.artifact.load.Artifact) on a split of its dataset.
+    `graph` replaces the artifact's own graph (to check a modified one)."""
+    if split not in SPLITS:
+        raise HwsimError(f"split must be 'test' or 'train', got {split!r}")
+    g = graph if graph is not None else graph_from_artifact(artifact)
+    if artifact.integer_model is None:
+        raise HwsimError(f"{artifact.directory}: no integer model to verify")
+    data = dataset_for(artifact.workload)
+    x = np.asarray(data.x_test if split == "test" else data.x_train, dtype=np.float64)
+    y = data.y_test if split == "test" else data.y_train
+    x_levels = quantize_input(x, artifact.workload.input_levels)
+    run = execute(g, x_levels, placement=placement)
+    nodes, values, mismatch = compare_nodes(g, run, artifact.integer_model, x_levels)
+    comparison = compare_float(g, run, artifact, x, y)
+    return VerifyReport(artifact.directory, artifact.workload.name, split, len(x), nodes, values,
+                        mismatch, comparison, run.per_inference,
+                        {node: run.node_per_inference(node) for node in run.nodes},
+                        {node: r.op for node, r in run.nodes.items()})

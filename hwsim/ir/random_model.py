@@ -1,0 +1,105 @@
+"""A deployed integer model with random weights of a workload's kind: the right
+shapes, K-value codebooks, product tables, scale and thresholds, for costing
+shape-only workloads (reference architectures nobody trained here)."""
+from __future__ import annotations
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.ir import levels as act
+from hwsim.ir import layers as L
+from hwsim.ir.levels import MAX_SCALE_BITS, avg_pool_bounds, input_values, integer_thresholds
+from hwsim.ir.integer import VALUE_TABLE, IntegerLayer, IntegerModel
+from hwsim.ir.network import Network
+
+
+
+def _level_flow(workload: Network, flags: list[bool], levels: int):
+    """(levels_in, levels_out, reads_input_levels) per layer, following the DAG."""
+    flow, reads_input = [], []
+    for i, (layer, sources) in enumerate(zip(workload.layers, workload.inputs)):
+        s = sources[0]
+        levels_in = workload.input_levels if s < 0 else flow[s][1]
+        from_input = s < 0 or (reads_input[s] and not isinstance(
+            workload.layers[s], (*L.WEIGHTED_LAYERS, L.Add)))
+        if isinstance(layer, (*L.WEIGHTED_LAYERS, L.Add)):
+            levels_out = levels if flags[i] else 0
+        else:
+            levels_out = levels_in
+        flow.append((levels_in, levels_out))
+        reads_input.append(from_input)
+    return flow, reads_input
+
+
+def random_integer_model(workload: Network, seed: int = 0) -> IntegerModel:
+    d, fmt = workload.discretization, workload.integer
+    if not d.is_discrete or fmt is None:
+        raise HwsimError(f"workload {workload.name!r}: a graph needs numeric activation_levels "
+                         "and weight_clusters and an integer section")
+    rng = np.random.default_rng(seed)
+    levels, k = d.activation_levels, d.weight_clusters
+    flags = workload.activation_flags
+    flow, reads_input = _level_flow(workload, flags, levels)
+    codebooks: dict[str, np.ndarray] = {}
+    float_tables: dict[str, np.ndarray] = {}
+    arrays: dict[int, tuple[str, np.ndarray, np.ndarray]] = {}
+    for i, layer in enumerate(workload.layers):
+        if not isinstance(layer, L.WEIGHTED_LAYERS):
+            continue
+        scope = "global" if d.cluster_scope == "global" else f"layer{i}"
+        if scope not in codebooks:
+            values = np.unique(rng.normal(0.0, 0.3, size=4 * k))
+            codebooks[scope] = np.sort(rng.choice(values, size=k, replace=False))
+        first = reads_input[i]
+        name = ("input" if first else "hidden") if scope == "global" else scope
+        rows = input_values(workload.input_levels) if first else act.level_values(levels)
+        float_tables[name] = np.concatenate([rows, [1.0]])[:, None] * codebooks[scope][None, :]
+        shapes = layer.param_shapes()
+        arrays[i] = (name, rng.integers(0, k, size=shapes["w"]), rng.integers(0, k, size=shapes["b"]))
+
+    def bounds_at(scale: int):
+        tables = {n: np.rint(np.ldexp(t, scale)).astype(np.int64) for n, t in float_tables.items()}
+        values = np.rint(np.ldexp(act.level_values(levels), scale)).astype(np.int64)
+        bound: dict[int, int] = {}
+        for i, layer in enumerate(workload.layers):
+            if i in arrays:
+                name, w, b = arrays[i]
+                worst = np.abs(tables[name][:-1]).max(axis=0)
+                bound[i] = int((worst[w].sum(axis=0) + np.abs(tables[name][-1, b])).max())
+            elif isinstance(layer, L.Add):
+                bound[i] = sum(bound[s] if flow[s][1] == 0 else int(np.abs(values).max())
+                               for s in workload.inputs[i])
+        return tables, values, bound
+
+    acc_max = (1 << (fmt.accumulator_bits - 1)) - 1
+    entry_max = (1 << (fmt.table_entry_bits - 1)) - 1
+    scale = -1
+    for s in range(MAX_SCALE_BITS + 1):
+        tables, values, bound = bounds_at(s)
+        fits = (all(np.abs(t).max() <= entry_max for t in tables.values())
+                and np.abs(values).max() <= entry_max
+                and all(b + 1 <= acc_max for b in bound.values()))
+        if not fits:
+            break
+        scale = s
+    if scale < 0:
+        raise HwsimError(f"workload {workload.name!r}: no scale fits the integer widths")
+    tables, values, bound = bounds_at(scale)
+    specs = []
+    for i, layer in enumerate(workload.layers):
+        levels_in, levels_out = flow[i]
+        thresholds = integer_thresholds(levels, scale, bound[i]) if levels_out and (
+            i in arrays or isinstance(layer, L.Add)) else None
+        if i in arrays:
+            name, w, b = arrays[i]
+            specs.append(IntegerLayer(layer, levels_in, levels_out, name, w, b, thresholds))
+        elif isinstance(layer, (L.AvgPool1D, L.AvgPool2D)):
+            window = layer.size if isinstance(layer, L.AvgPool1D) else layer.size_h * layer.size_w
+            specs.append(IntegerLayer(layer, levels_in, levels_out,
+                                      pool_bounds=avg_pool_bounds(window, levels_in)))
+        else:
+            specs.append(IntegerLayer(layer, levels_in, levels_out, thresholds=thresholds))
+    output_values = (act.level_values(levels) + 1) / 2 if workload.task == "autoencoder" else None
+    return IntegerModel(workload.task, tuple(workload.input_shape), workload.input_levels, levels,
+                        tables, tuple(specs), scale, fmt.accumulator_bits, fmt.table_entry_bits,
+                        output_values, {VALUE_TABLE: values})

@@ -1,0 +1,7 @@
+"""Machine code, ladder steps 2-4: C code generation (`codegen`), cross builds
+(`toolchain`), the disassembly proof (`disasm`), emulation and its pricing (`emulate`,
+`emulate_profile`, `emulate_price`) and the cost model held to it (`validate`).
+
+May import: errors, io, version, ir, specs, datasets, train, artifact, execute, cost,
+memory.
+"""

@@ -1,0 +1,347 @@
+"""The int8 style in C: the multiply-accumulate baseline on the same shapes, and its
+bit-exact numpy reference (`int8_forward`).
+
+Quantization, derived deterministically from the graph (no data):
+- weights: the layer's discretized values, w = T[bias row, w_index] / 2^s (the bias
+  row of a product table is the codebook times 2^s), symmetric per layer:
+  s_w = max|w| / 127, w_q = round(w / s_w) in [-127, 127];
+- activations: symmetric int8, zero point 0. The input (values in [0, 1], level
+  q -> q / (levels - 1)) and every thresholded layer's output (hard tanh, [-1, 1])
+  have scale 1/127; a layer without activation gets scale bound / 127, bound =
+  max over its units of sum |w| * max|x| + |b| (it can never clip); pools keep
+  their input's scale;
+- bias: b_q = round(b / (s_w s_x)) - 128 * sum(w_q of the unit's taps);
+- requantization (TFLite Micro MultiplyByQuantizedMultiplier): M = s_w s_x / s_out
+  as a Q31 multiplier and a right shift, rounding as gemmlowp; then the clamp
+  (the activation: [-127, 127] after a threshold, else [-128, 127]).
+
+Kernel: acc = b_q + sum (x + 128) * w_q: the offset activation x + 128 is
+0..255, so it is the *second* operand of the software multiply on RV32I
+(__mulsi3 loops over the bits of its second operand: at most 8). On Cortex-M4 the
+inner loop is CMSIS-NN's: four int8 per word, SXTAB16 (with the +128 folded in)
+/ SXTB16 and two SMLADs per 4 MACs; a fan-in tail runs scalar. 'same' padding:
+windows are clipped as in the lut style, and the bias of a clipped window drops
+the -128 * w terms of the skipped taps (one bias table per window class).
+Average pools: round(sum / N) as (sum * R + 2^15) >> 16, R = round(2^16 / N).
+The auto-encoder's output is the last layer's int8 tensor (value = (q/127 + 1)/2).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hwsim.machine.codegen.c_source import constant, function_name, identifier, int_type
+from hwsim.machine.codegen.geometry import axis_windows
+from hwsim.machine.codegen.int8_reference import (
+    OFFSET,
+    POOL_SHIFT,
+    Int8Plan,
+    int8_forward,
+    quantize_input,
+)
+from hwsim.machine.codegen.lut_kernels import argmax_code
+from hwsim.machine.codegen.pools import pool_function
+from hwsim.machine.codegen.program import NodeCode
+from hwsim.machine.codegen.targets import Target
+from hwsim.errors import HwsimError
+from hwsim.ir.graph import execution_order
+
+__all__ = ["OFFSET", "Int8Plan", "emit_int8", "int8_forward", "prelude", "quantize_input"]
+
+
+# ----------------------------------------------------------------------------- C
+
+def prelude(target: Target) -> str:
+    """Helpers shared by the int8 node functions (inlined into each)."""
+    lines = ["/* int8 helpers: TFLite Micro MultiplyByQuantizedMultiplier (gemmlowp rounding). */"]
+    if not target.has_multiply:
+        lines.append("int __mulsi3(int a, int b);   /* libgcc shift-and-add multiply */")
+        lines.append("#define HW_MUL(w, x) __mulsi3((w), (x))")
+    else:
+        lines.append("#define HW_MUL(w, x) ((w) * (x))")
+    if target.dsp:
+        lines.append("#include <arm_acle.h>")
+        lines.append("typedef uint32_t __attribute__((aligned(1), may_alias)) hw_u32_unaligned;")
+        lines.append("""static inline __attribute__((always_inline)) int32_t hw_sxtab16_ror8(int32_t a, uint32_t b)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline __attribute__((always_inline)) int32_t hw_sxtb16_ror8(uint32_t b)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(b));
+    return r;
+}
+""")
+    lines.append("""static inline __attribute__((always_inline))
+int32_t hw_requantize(int32_t acc, int32_t multiplier, int left, int right)
+{
+    const int64_t ab = (int64_t)(int32_t)((uint32_t)acc << left) * multiplier;
+    const int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    const int32_t high = (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    const int32_t mask = (int32_t)((1u << right) - 1);
+    const int32_t remainder = high & mask;
+    const int32_t threshold = (mask >> 1) + (high < 0);
+    return (high >> right) + (remainder > threshold);
+}
+
+static inline __attribute__((always_inline))
+int8_t hw_clamp(int32_t v, int32_t low, int32_t high)
+{
+    if (v < low) v = low;
+    if (v > high) v = high;
+    return (int8_t)v;
+}
+""")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_scalar(x: str, w: str, n: str, indent: str) -> str:
+    return (f"{indent}#pragma GCC unroll 1\n"
+            f"{indent}for (uint32_t i = 0; i < {n}; i++)\n"
+            f"{indent}    acc += HW_MUL({w}[i], {x}[i] + {OFFSET});\n")
+
+
+def _dot_simd(x: str, w: str, n: str, indent: str) -> str:
+    """CMSIS-NN style: four int8 per word, two SMLAD per four MACs, scalar tail."""
+    return f"""{indent}{{
+{indent}    const int8_t *xs = {x};
+{indent}    const int8_t *ws = {w};
+{indent}    uint32_t i = {n};
+{indent}    #pragma GCC unroll 1
+{indent}    for (; i >= 4; i -= 4, xs += 4, ws += 4) {{
+{indent}        const uint32_t xv = *(const hw_u32_unaligned *)xs;
+{indent}        const uint32_t wv = *(const hw_u32_unaligned *)ws;
+{indent}        const int16x2_t x02 = __sxtab16(0x00800080, xv);
+{indent}        const int16x2_t x13 = hw_sxtab16_ror8(0x00800080, xv);
+{indent}        const int16x2_t w02 = __sxtb16(wv);
+{indent}        const int16x2_t w13 = hw_sxtb16_ror8(wv);
+{indent}        acc = __smlad(x02, w02, acc);
+{indent}        acc = __smlad(x13, w13, acc);
+{indent}    }}
+{indent}    #pragma GCC unroll 1
+{indent}    for (uint32_t t = 0; t < i; t++)
+{indent}        acc += ws[t] * (xs[t] + {OFFSET});
+{indent}}}
+"""
+
+
+class _Emitter:
+    def __init__(self, g, target: Target):
+        self.g, self.target = g, target
+        self.plan = Int8Plan(g)
+
+    def dot(self, x: str, w: str, n: str, indent: str, strided: bool = False) -> str:
+        if self.target.dsp and not strided:
+            return _dot_simd(x, w, n, indent)
+        return _dot_scalar(x, w, n, indent)
+
+    def finish(self, node: str) -> str:
+        p = self.plan.params[node]
+        left, right = max(p["shift"], 0), max(-p["shift"], 0)
+        return (f"*y++ = hw_clamp(hw_requantize(acc, Q_{identifier(node)}[0], {left}, {right}), "
+                f"{p['low']}, {p['high']});")
+
+    def arrays(self, node: str, w_unit_major: np.ndarray) -> list:
+        ident = identifier(node)
+        p = self.plan.params[node]
+        return [constant(f"W_{ident}", "int8_t", w_unit_major,
+                         comment=f"{node}: int8 weights, unit-major"),
+                constant(f"BQ_{ident}", "int32_t", p["bias"],
+                         comment=f"{node}: int32 biases (- 128 x sum w folded in)"
+                                 + (", one row per window class" if len(p["bias"]) > 1 else "")),
+                constant(f"Q_{ident}", "int32_t", [p["multiplier"], p["shift"]],
+                         comment=f"{node}: requantization multiplier (Q31) and shift")]
+
+    # -- weighted layers
+    def dense(self, node: str) -> NodeCode:
+        a = self.g.nodes[node]
+        layer = a["layer"]
+        fan, units = layer.in_features, layer.out_features
+        ident = identifier(node)
+        w = self.plan.params[node]["w"].T
+        code = f"""void {function_name(node)}(const int8_t *restrict x, int8_t *restrict y)
+{{
+    const int8_t *w = W_{ident};
+    for (uint32_t o = 0; o < {units}; o++, w += {fan}) {{
+        int32_t acc = BQ_{ident}[o];
+{self.dot('x', 'w', str(fan), '        ')}        {self.finish(node)}
+    }}
+}}
+"""
+        return self._code(node, code, self.arrays(node, w))
+
+    def _code(self, node, code, arrays) -> NodeCode:
+        a = self.g.nodes[node]
+        return NodeCode(node, a["op"], function_name(node), code, tuple(arrays),
+                        output_type="int8_t", output_elements=int(a["outputs"]))
+
+    def _bias_tables(self, node: str, ident: str, tag: str, classes_per_position, stride):
+        values = np.asarray(classes_per_position, dtype=np.int64) * stride
+        name = f"{tag}B_{ident}"
+        return name, constant(name, int_type(values, signed=False), values)
+
+    def conv1d(self, node: str) -> NodeCode:
+        a = self.g.nodes[node]
+        layer = a["layer"]
+        length, cin = a["input_shape"]
+        cout, fan = layer.out_channels, layer.fan_in
+        ident = identifier(node)
+        p = self.plan.params[node]
+        arrays = self.arrays(node, p["w"].T)
+        windows = axis_windows(length, layer.kernel, layer.stride, layer.padding)
+        fn = function_name(node)
+        if layer.padding == "valid":
+            body = f"""    const int8_t *xp = x;
+    for (uint32_t p = 0; p < {len(windows)}; p++, xp += {layer.stride * cin}) {{
+        const int8_t *w = W_{ident};
+        for (uint32_t o = 0; o < {cout}; o++, w += {fan}) {{
+            int32_t acc = BQ_{ident}[o];
+{self.dot('xp', 'w', str(fan), '            ')}            {self.finish(node)}
+        }}
+    }}
+"""
+        else:
+            xs = np.array([w.start * cin for w in windows])
+            ws = np.array([w.first_tap * cin for w in windows])
+            ns = np.array([w.taps * cin for w in windows])
+            bs = p["bias_class"] * cout
+            tables = []
+            for tag, v in (("PX", xs), ("PW", ws), ("PN", ns), ("PB", bs)):
+                tables.append(constant(f"{tag}_{ident}", int_type(v, signed=False), v))
+            arrays += tables
+            body = f"""    for (uint32_t p = 0; p < {len(windows)}; p++) {{
+        const int8_t *xp = x + PX_{ident}[p];
+        const uint32_t n = PN_{ident}[p];
+        const int32_t *bias = BQ_{ident} + PB_{ident}[p];
+        const int8_t *w = W_{ident} + PW_{ident}[p];
+        for (uint32_t o = 0; o < {cout}; o++, w += {fan}) {{
+            int32_t acc = bias[o];
+{self.dot('xp', 'w', 'n', '            ')}            {self.finish(node)}
+        }}
+    }}
+"""
+        code = f"void {fn}(const int8_t *restrict x, int8_t *restrict y)\n{{\n{body}}}\n"
+        return self._code(node, code, arrays)
+
+    def conv2d(self, node: str, depthwise: bool = False) -> NodeCode:
+        a = self.g.nodes[node]
+        layer = a["layer"]
+        h, w_in, cin = a["input_shape"]
+        ident = identifier(node)
+        p = self.plan.params[node]
+        arrays = self.arrays(node, p["w"].T)
+        rows = axis_windows(h, layer.kernel_h, layer.stride_h, layer.padding)
+        cols = axis_windows(w_in, layer.kernel_w, layer.stride_w, layer.padding)
+        units = layer.channels if depthwise else layer.out_channels
+        fan = layer.fan_in
+        per_tap = 1 if depthwise else cin
+        if depthwise:
+            inner = f"""                #pragma GCC unroll 1
+                for (uint32_t r = 0; r < ROWS; r++, xr += {w_in * cin}, wr += {layer.kernel_w}) {{
+                    const int8_t *xt = xr;
+                    #pragma GCC unroll 1
+                    for (uint32_t j = 0; j < COLS; j++, xt += {cin})
+                        acc += HW_MUL(wr[j], *xt + {OFFSET});
+                }}
+"""
+            start = "xc + c"
+        else:
+            inner = f"""                #pragma GCC unroll 1
+                for (uint32_t r = 0; r < ROWS; r++, xr += {w_in * cin}, wr += {layer.kernel_w * cin}) {{
+{self.dot('xr', 'wr', 'COLS', '                    ')}                }}
+"""
+            start = "xc"
+        unit = f"""            for (uint32_t c = 0; c < {units}; c++, w += {fan}) {{
+                int32_t acc = bias[c];
+                const int8_t *xr = {start};
+                const int8_t *wr = w;
+{inner}                {self.finish(node)}
+            }}
+"""
+        fn = function_name(node)
+        if layer.padding == "valid":
+            body = f"""    const int8_t *xrow = x;
+    const int32_t *bias = BQ_{ident};
+    for (uint32_t py = 0; py < {len(rows)}; py++, xrow += {layer.stride_h * w_in * cin}) {{
+        const int8_t *xc = xrow;
+        for (uint32_t px = 0; px < {len(cols)}; px++, xc += {layer.stride_w * cin}) {{
+            const int8_t *w = W_{ident};
+{unit.replace('ROWS', str(layer.kernel_h)).replace('COLS', str(layer.kernel_w * per_tap))}        }}
+    }}
+"""
+        else:
+            position_class = p["bias_class"].reshape(len(rows), len(cols))
+            tables = {
+                "RX": np.array([w.start * w_in * cin for w in rows]),
+                "RW": np.array([w.first_tap * layer.kernel_w * per_tap for w in rows]),
+                "RN": np.array([w.taps for w in rows]),
+                "CX": np.array([w.start * cin for w in cols]),
+                "CW": np.array([w.first_tap * per_tap for w in cols]),
+                "CN": np.array([w.taps * per_tap for w in cols]),
+                "PB": position_class.reshape(-1) * units,
+            }
+            for tag, v in tables.items():
+                arrays.append(constant(f"{tag}_{ident}", int_type(v, signed=False), v))
+            body = f"""    for (uint32_t py = 0; py < {len(rows)}; py++) {{
+        const int8_t *xrow = x + RX_{ident}[py];
+        const uint32_t nrows = RN_{ident}[py];
+        for (uint32_t px = 0; px < {len(cols)}; px++) {{
+            const int8_t *xc = xrow + CX_{ident}[px];
+            const uint32_t ncols = CN_{ident}[px];
+            const int32_t *bias = BQ_{ident} + PB_{ident}[py * {len(cols)} + px];
+            const int8_t *w = W_{ident} + RW_{ident}[py] + CW_{ident}[px];
+{unit.replace('ROWS', 'nrows').replace('COLS', 'ncols')}        }}
+    }}
+"""
+        code = f"void {fn}(const int8_t *restrict x, int8_t *restrict y)\n{{\n{body}}}\n"
+        return self._code(node, code, arrays)
+
+    # -- the rest
+    def pool(self, node: str) -> NodeCode:
+        from hwsim.machine.codegen.lut import pool_geometry
+        a = self.g.nodes[node]
+        positions, ch, rows, cols, row_step = pool_geometry(a)
+        kind = "max" if a["op"].startswith("max") else "avg"
+        reduce_avg = ""
+        if kind == "avg":
+            r = self.plan.pool_reciprocal(rows * cols)
+            reduce_avg = (f"const int32_t out = hw_clamp((s * {r} + "
+                          f"{1 << (POOL_SHIFT - 1)}) >> {POOL_SHIFT}, -128, 127);")
+        code = pool_function(node, "int8_t", "int8_t", "int32_t", kind, positions, ch, rows,
+                             cols, row_step, reduce_avg)
+        return self._code(node, code, [])
+
+    def argmax(self, node: str) -> NodeCode:
+        return argmax_code(node, "int8_t", self.g.nodes[node]["classes"])
+
+    def node(self, node: str) -> NodeCode:
+        a = self.g.nodes[node]
+        op = a["op"]
+        if op == "input":
+            return NodeCode(node, op, output_type="int8_t", output_elements=int(a["outputs"]))
+        if op in ("flatten", "threshold", "output_table"):
+            return NodeCode(node, op)            # alias: no code (threshold: the clamp)
+        if op == "lut_dense":
+            return self.dense(node)
+        if op == "lut_conv1d":
+            return self.conv1d(node)
+        if op == "lut_conv2d":
+            return self.conv2d(node)
+        if op == "lut_depthwise_conv2d":
+            return self.conv2d(node, depthwise=True)
+        if op.startswith(("max_pool", "avg_pool")):
+            return self.pool(node)
+        if op == "argmax":
+            return self.argmax(node)
+        raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
+
+
+def emit_int8(g, target: Target) -> tuple[list[NodeCode], list[str]]:
+    emitter = _Emitter(g, target)
+    codes = [emitter.node(node) for node in execution_order(g)]
+    notes = [("int8 weights and activations are derived from the artifact by symmetric "
+              "per-layer quantization (docs/codegen.md); outputs differ from the lut style")]
+    return codes, notes

@@ -1,0 +1,124 @@
+"""Pricing what executed (a `Profile`, hwsim.machine.emulate_profile) with a device's cycle
+table: cycles and priced actions per inference per graph node.
+
+load_8/16/32 and store_8/16/32 from the device table; a conditional branch
+branch_taken or branch_not_taken as it went; an unconditional jump branch_taken;
+a call call_return (the return is then free); push/pop/ldm/stm alu + N x (load_32
+or store_32 - alu) (1 + N on the bundled cores); mul, mac (else mul + alu),
+simd_mac, div from the table; everything else alu. Each load from flash adds the
+device's memory.flash_load_extra_cycles."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwsim.specs.device import Device
+from hwsim.machine.disasm import Instruction
+from hwsim.machine.emulate_profile import HARNESS, Profile
+from hwsim.errors import HwsimError
+
+
+@dataclass(frozen=True)
+class NodeCycles:
+    node: str
+    cycles: float                       # per inference
+    actions: dict[str, float]           # priced action -> count per inference
+    instructions: float                 # per inference
+
+
+@dataclass(frozen=True)
+class EmulatedCost:
+    device: str
+    target: str
+    samples: int
+    nodes: dict[str, NodeCycles]        # graph nodes + "network_run" (+ "harness")
+    total_cycles: float                 # per inference, harness excluded
+    instructions: float
+
+    def cycles_of(self, node: str) -> float:
+        return self.nodes[node].cycles if node in self.nodes else 0.0
+
+
+def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
+    """Priced actions of one instruction (conditional branches are resolved by the
+    caller): action -> count. "burst_load"/"burst_store" are the extra words of a
+    push/pop/ldm/stm/ldrd/strd, priced load_32 (store_32) - alu each."""
+    a = i.action
+    if a in ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32"):
+        return {a: 1.0}
+    if a == "jump":
+        return {"branch_taken": 1.0}
+    if a == "call":
+        return {"call_return": 1.0}
+    if a == "return":
+        return {}
+    if a in ("multi_load", "multi_load_return", "load_double"):
+        return {"alu": 1.0, "burst_load": float(i.registers)}
+    if a in ("multi_store", "store_double"):
+        return {"alu": 1.0, "burst_store": float(i.registers)}
+    if a == "mac":
+        return {"mac": 1.0} if "mac" in cycles else {"mul": 1.0, "alu": 1.0}
+    if a in ("mul", "simd_mac", "div"):
+        if a not in cycles:
+            raise HwsimError(f"the device has no cycle cost for {a!r} ({i.text}): the code "
+                             "was built for another core")
+        return {a: 1.0}
+    if a == "float":
+        raise HwsimError(f"float instruction executed ({i.text}): not priced")
+    return {"alu": 1.0}
+
+
+def unit_prices(device: Device) -> dict[str, float]:
+    """Cycles of every action `price` reports, on `device`."""
+    prices = dict(device.cycles)
+    prices["burst_load"] = device.cycles["load_32"] - device.cycles["alu"]
+    prices["burst_store"] = device.cycles["store_32"] - device.cycles["alu"]
+    prices["flash_wait"] = device.memory.flash_load_extra_cycles
+    return prices
+
+
+def _add(target: dict, actions: dict, n: float) -> None:
+    for action, count in actions.items():
+        target[action] = target.get(action, 0.0) + count * n
+
+
+def price(profile: Profile, device: Device) -> EmulatedCost:
+    """Cycles per inference per graph node: executed instructions priced with the
+    device's cycle table, flash loads with memory.flash_load_extra_cycles."""
+    prices = unit_prices(device)
+    per_node: dict[str, dict[str, float]] = {}
+    executed: dict[str, float] = {}
+    cache: dict[tuple[int, int], tuple] = {}
+    for key, n in profile.executions.items():
+        address, size, owner = key
+        block = profile.blocks[(address, size)]
+        if (address, size) not in cache:
+            body = list(block.instructions)
+            tail = body.pop() if body[-1].action in ("cond_branch", "call") else None
+            fixed: dict[str, float] = {}
+            for i in body:
+                _add(fixed, _actions(i, device.cycles), 1.0)
+            cache[(address, size)] = (fixed, tail, len(body))
+        fixed, tail, count = cache[(address, size)]
+        actions = per_node.setdefault(owner, {})
+        _add(actions, fixed, n)
+        executed[owner] = executed.get(owner, 0.0) + count * n
+        if tail is not None and tail.action == "cond_branch":
+            t = profile.taken.get(key, 0)
+            _add(actions, {"branch_taken": t, "branch_not_taken": n - t}, 1.0)
+            executed[owner] += n
+        elif tail is not None:
+            callee = block.call_owner if block.call_owner is not None else owner
+            _add(per_node.setdefault(callee, {}), {"call_return": 1.0}, n)
+            executed[callee] = executed.get(callee, 0.0) + n
+        reads = profile.flash_reads.get(key, 0)
+        if reads:
+            _add(actions, {"flash_wait": 1.0}, reads)
+    nodes = {}
+    samples = profile.samples
+    for owner, actions in per_node.items():
+        per_inference = {a: c / samples for a, c in actions.items() if c}
+        total = sum(count * prices[a] for a, count in per_inference.items())
+        nodes[owner] = NodeCycles(owner, total, per_inference, executed.get(owner, 0.0) / samples)
+    total = sum(n.cycles for o, n in nodes.items() if o != HARNESS)
+    count = sum(n.instructions for o, n in nodes.items() if o != HARNESS)
+    return EmulatedCost(device.name, profile.target, samples, nodes, total, count)

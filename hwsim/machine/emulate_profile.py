@@ -1,0 +1,129 @@
+"""What a program executed in the emulator, device-independent: a `Profile` of
+basic blocks and their execution counts, per graph node they ran for.
+
+Each distinct block is disassembled once (hwsim.machine.disasm) and its instructions are
+attributed to the function the PC is in (ELF symbols). Compiler helpers
+(__mulsi3, __aeabi_lmul ...) count for the node that called them; a call
+instruction counts for the function it calls. A block's final conditional branch
+was taken when the next block starts at its target."""
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from dataclasses import dataclass
+
+from hwsim.machine.codegen import Program
+from hwsim.machine.disasm import Instruction, _capstone, decode
+from hwsim.errors import HwsimError
+from hwsim.machine.toolchain import ElfImage
+
+HARNESS = "harness"            # _start, hwsim_main, hwsim_halt
+RUNTIME = "network_run"        # the schedule calling the node functions
+
+
+@dataclass(frozen=True)
+class Block:
+    address: int
+    size: int
+    function: str
+    instructions: tuple[Instruction, ...]
+    call_owner: str | None           # the node a final call instruction is charged to
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What executed over a batch, device-independent."""
+    target: str
+    samples: int
+    blocks: dict[tuple[int, int], Block]
+    executions: dict[tuple[int, int, str], int]     # (address, size, owner) -> count
+    taken: dict[tuple[int, int, str], int]          # ... -> final branch taken
+    flash_reads: dict[tuple[int, int, str], int]
+
+    @property
+    def instructions(self) -> int:
+        return sum(n * len(self.blocks[(a, s)].instructions)
+                   for (a, s, _), n in self.executions.items())
+
+    def mnemonic_counts(self) -> Counter:
+        counts: Counter = Counter()
+        for (a, s, _), n in self.executions.items():
+            for i in self.blocks[(a, s)].instructions:
+                counts[i.mnemonic] += n
+        return counts
+
+    def owners(self) -> list[str]:
+        return sorted({o for (_, _, o) in self.executions})
+
+
+def owner_table(image: ElfImage, program: Program):
+    """address -> (function name, node it runs for or None for a compiler helper)."""
+    functions = [f for f in image.functions if f.size > 0]
+    starts = [f.address for f in functions]
+    node_of = program.node_of_function
+
+    def owner_of(address: int) -> tuple[str, str | None]:
+        k = bisect.bisect_right(starts, address) - 1
+        if k < 0 or address >= functions[k].address + functions[k].size:
+            return "?", None
+        name = functions[k].name.split(".")[0]
+        if name in node_of:
+            return name, node_of[name]
+        if name == "network_run":
+            return name, RUNTIME
+        if name in ("_start", "hwsim_main", "hwsim_halt"):
+            return name, HARNESS
+        return name, None                   # helper: counts for its caller
+    return owner_of
+
+
+def code_bytes(image: ElfImage, address: int, size: int) -> bytes:
+    """The image bytes of executed code at `address`."""
+    for seg in image.segments:
+        if seg.address <= address and address + size <= seg.address + len(seg.data):
+            return seg.data[address - seg.address:address - seg.address + size]
+    raise HwsimError(f"executed code at 0x{address:x} is outside the image")
+
+
+def build_profile(program: Program, image: ElfImage, transitions: dict, flash: dict,
+                  samples: int) -> Profile:
+    """The Profile of `samples` runs from the block hook's counts: `transitions`
+    ((previous block key, next block address) -> count) and `flash` (block key ->
+    loads from flash)."""
+    md = _capstone(program.target.arch)
+    owner_of = owner_table(image, program)
+    blocks: dict[tuple[int, int], Block] = {}
+    executions: dict[tuple, int] = {}
+    taken: dict[tuple, int] = {}
+    node_of = program.node_of_function
+    for (prev, address), count in transitions.items():
+        if prev is not None:
+            _block(blocks, prev[:2], image, program, md, owner_of, node_of)
+            last = blocks[prev[:2]].instructions[-1]
+            if last.action == "cond_branch" and last.target == address:
+                taken[prev] = taken.get(prev, 0) + count
+    # Every executed block is the predecessor of the next one; the last block of a
+    # sample (the one entering hwsim_halt) precedes hwsim_halt's own block, which the
+    # hook reports before unicorn stops. So predecessor counts are execution counts.
+    for (prev, _address), count in transitions.items():
+        if prev is not None:
+            executions[prev] = executions.get(prev, 0) + count
+    for key in executions:
+        _block(blocks, key[:2], image, program, md, owner_of, node_of)
+    return Profile(program.target.name, samples, blocks, executions, taken, dict(flash))
+
+
+def _block(blocks, key, image, program, md, owner_of, node_of) -> None:
+    if key in blocks:
+        return
+    address, size = key
+    instructions = tuple(decode(program.target.arch, code_bytes(image, address, size),
+                                address, md))
+    if sum(i.size for i in instructions) != size:
+        raise HwsimError(f"block 0x{address:x}+{size} did not disassemble completely")
+    function = owner_of(address)[0]
+    call_owner = None
+    last = instructions[-1]
+    if last.action == "call" and last.target is not None:
+        call_owner = owner_of(last.target)[1]
+    blocks[key] = Block(address, size, function, instructions, call_owner)

@@ -1,0 +1,219 @@
+"""Validation of the cost model against emulated machine code.
+
+For an artifact, a device and a style: generate C for the device's target, build it,
+run real test inputs in the emulator, check the outputs bit for bit (lut: against
+the integer executor, which verify checks against the trainer; int8: against the
+int8 reference of hwsim.machine.codegen.int8), price the executed instructions with the
+device's cycle table, and compare each node's cycles with the cost model's estimate
+(hwsim.cost.model.cost_graph with the options that describe the generated code).
+
+    report = validate(artifact, find_device("samd21"), "lut")
+    report.nodes          # per node: estimated, emulated, error
+    report.error          # whole network
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from hwsim.machine.codegen import generate
+from hwsim.machine.codegen.targets import Target, find_target, target_for_device
+from hwsim.cost.model import CostOptions, cost_graph
+from hwsim.specs.device import Device
+from hwsim.machine.disasm import MachineCodeReport, prove
+from hwsim.machine.emulate import (
+    RUNTIME,
+    EmulatedCost,
+    EmulationRun,
+    InstructionCheck,
+    emulate,
+    price,
+)
+from hwsim.errors import HwsimError
+from hwsim.execute.executor import execute
+from hwsim.ir.graph import execution_order, graph_from_artifact
+from hwsim.machine.toolchain import build_program
+
+DEFAULT_SAMPLES = 5
+TOLERANCE = 0.10
+
+
+def codegen_options() -> CostOptions:
+    """The cost-model options that describe the generated code: byte weight indices,
+    byte activations, tables/indices/thresholds in flash, shift-and-add table
+    addressing (K a power of two), no unrolling, SIMD MACs where the core has them."""
+    return CostOptions(tables_in="flash", weights_in="flash", thresholds_in="flash",
+                       activations="bytes", weight_indices="aligned", row_pointers="auto",
+                       unroll=1, multiplier_operand_bits=None, simd=True)
+
+
+@dataclass(frozen=True)
+class NodeValidation:
+    node: str
+    op: str
+    estimated_cycles: float
+    emulated_cycles: float
+
+    @property
+    def error(self) -> float:
+        """(estimated - emulated) / emulated; 0 when both are 0."""
+        if self.emulated_cycles == 0:
+            return 0.0 if self.estimated_cycles == 0 else float("inf")
+        return (self.estimated_cycles - self.emulated_cycles) / self.emulated_cycles
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    workload: str
+    device: str
+    target: str
+    style: str
+    samples: int
+    nodes: tuple[NodeValidation, ...]
+    estimated_cycles: float          # the cost model's network total
+    emulated_cycles: float           # executed instructions priced, network_run included
+    runtime_cycles: float            # network_run's own share of emulated_cycles
+    bit_exact: bool
+    mismatch: str                    # "" when bit-exact
+    instruction_check: InstructionCheck | None
+    machine_code: MachineCodeReport
+    emulation_seconds: float
+    notes: tuple[str, ...]
+
+    @property
+    def error(self) -> float:
+        return (self.estimated_cycles - self.emulated_cycles) / self.emulated_cycles
+
+    @property
+    def max_node_error(self) -> float:
+        return max((abs(n.error) for n in self.nodes), default=0.0)
+
+    def within(self, tolerance: float = TOLERANCE) -> bool:
+        return abs(self.error) <= tolerance and self.max_node_error <= tolerance
+
+    def to_dict(self) -> dict:
+        return {"workload": self.workload, "device": self.device, "target": self.target,
+                "style": self.style, "samples": self.samples,
+                "estimated_cycles": self.estimated_cycles,
+                "emulated_cycles": self.emulated_cycles, "runtime_cycles": self.runtime_cycles,
+                "error": self.error, "max_node_error": self.max_node_error,
+                "bit_exact": self.bit_exact, "mismatch": self.mismatch,
+                "instructions_agree": None if self.instruction_check is None
+                else self.instruction_check.agrees,
+                "multiply_free": self.machine_code.multiply_free,
+                "architecture": self.machine_code.architecture,
+                "emulation_seconds": self.emulation_seconds, "notes": list(self.notes),
+                "nodes": [{"node": n.node, "op": n.op, "estimated_cycles": n.estimated_cycles,
+                           "emulated_cycles": n.emulated_cycles, "error": n.error}
+                          for n in self.nodes]}
+
+
+def sample_inputs(artifact, samples: int) -> np.ndarray:
+    """The first `samples` test inputs of the artifact's dataset, as input level indices."""
+    from hwsim.train.network import quantize_input
+    from hwsim.train.pipeline import dataset_for
+    if samples < 1:
+        raise HwsimError(f"samples must be >= 1, got {samples}")
+    data = dataset_for(artifact.workload)
+    x = np.asarray(data.x_test[:samples], dtype=np.float64)
+    return quantize_input(x, artifact.workload.input_levels)
+
+
+def resolve_target(device: Device, target: str | Target = "auto") -> Target:
+    if isinstance(target, Target):
+        return target
+    return target_for_device(device) if target == "auto" else find_target(target)
+
+
+def _compare(g: nx.DiGraph, run: EmulationRun, x_levels: np.ndarray, style: str) -> str:
+    """"" when the emulated node outputs equal the reference's, else the first difference."""
+    if style == "lut":
+        reference = execute(g, x_levels)
+        expected = {node: r.output.reshape(len(x_levels), -1) for node, r in reference.nodes.items()}
+        if g.nodes.get("output", {}).get("op") == "output_table":
+            from hwsim.machine.codegen.lut import output_value_table, storage_bits
+            values, _ = output_value_table(g, storage_bits(g.graph["table_entry_bits"]))
+            expected["output"] = values[expected["output"]]
+    else:
+        from hwsim.machine.codegen.int8 import int8_forward
+        expected = int8_forward(g, x_levels)
+    for node, got in run.node_outputs.items():
+        if node not in expected:
+            continue
+        want = np.asarray(expected[node]).reshape(len(x_levels), -1).astype(np.int64)
+        got = got.astype(np.int64)
+        if want.shape != got.shape:
+            return f"node {node!r}: shape {list(got.shape)} vs reference {list(want.shape)}"
+        bad = np.argwhere(want != got)
+        if len(bad):
+            s, u = bad[0]
+            return (f"node {node!r}, sample {s}, element {u}: emulated {got[s, u]}, "
+                    f"reference {want[s, u]}")
+    return ""
+
+
+def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: np.ndarray, *,
+                   target: str | Target = "auto", options: CostOptions | None = None,
+                   workdir: str | Path | None = None, check_instructions: bool = True
+                   ) -> list[ValidationReport]:
+    """Validate the cost model on graph `g` with inputs `x_levels` (input level indices),
+    one report per device. Devices that share a target and a memory map share one
+    build and one emulation (pricing is per device)."""
+    options = options or codegen_options()
+    groups: dict[tuple, list[Device]] = {}
+    for device in devices:
+        t = resolve_target(device, target)
+        groups.setdefault((t.name, t.memory_map(device)), []).append(device)
+    reports = {}
+    with tempfile.TemporaryDirectory(prefix="hwsim-validate-") as tmp:
+        for k, ((name, memory), members) in enumerate(groups.items()):
+            program = generate(g, find_target(name), style, memory)
+            directory = Path(workdir) / f"{name}-{k}" if workdir else Path(tmp) / f"{name}-{k}"
+            build = build_program(program, directory)
+            proof = prove(build.elf_path, program.target, style, program.node_of_function)
+            inputs = x_levels
+            if style == "int8":
+                from hwsim.machine.codegen.int8 import quantize_input
+                inputs = quantize_input(g, x_levels)
+            run = emulate(build, inputs, check_instructions=check_instructions)
+            mismatch = _compare(g, run, x_levels, style)
+            # The generated code uses SIMD MACs only on Cortex-M4 (not e.g. GAP9's sdotp).
+            described = replace(options, simd=options.simd and program.target.dsp)
+            for device in members:
+                reports[device.name] = compare(g, device, style, price(run.profile, device), run,
+                                               proof, mismatch, described)
+    return [reports[d.name] for d in devices]
+
+
+def compare(g, device: Device, style: str, emulated: EmulatedCost, run: EmulationRun,
+            proof: MachineCodeReport, mismatch: str, options: CostOptions) -> ValidationReport:
+    """Per node: the cost model's estimate against the emulated cycles."""
+    model = cost_graph(g, device, style, options)
+    estimated = {n.node: n.cycles for n in model.nodes}
+    nodes = []
+    for node in execution_order(g):
+        est, emu = estimated.get(node, 0.0), emulated.cycles_of(node)
+        if est == 0 and emu == 0:
+            continue
+        nodes.append(NodeValidation(node, g.nodes[node]["op"], est, emu))
+    runtime = emulated.cycles_of(RUNTIME)
+    notes = list(run.program.notes)
+    if device.core.isa != run.program.target.elf_arch and device.core.isa == "rv32e":
+        notes.append(f"{device.name} is {device.core.isa}: emulated as {run.program.target.name}")
+    return ValidationReport(str(g.graph.get("name")), device.name, run.program.target.name,
+                            style, run.samples, tuple(nodes), model.total_cycles,
+                            emulated.total_cycles, runtime, not mismatch, mismatch, run.check,
+                            proof, run.seconds, tuple(notes))
+
+
+def validate(artifact, device: Device, style: str = "lut", *, target: str | Target = "auto",
+             samples: int = DEFAULT_SAMPLES, workdir: str | Path | None = None
+             ) -> ValidationReport:
+    """Validate the cost model on a trained artifact with its first test inputs."""
+    g = graph_from_artifact(artifact)
+    return validate_graph(g, [device], style, sample_inputs(artifact, samples), target=target,
+                          workdir=workdir)[0]

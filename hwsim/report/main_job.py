@@ -1,0 +1,127 @@
+"""The main job: train the bundled workloads (cached), verify them bit for bit,
+put every bundled network on every bundled device in every arithmetic style, run
+a bit-width sweep, and write one results document and its dashboard."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from hwsim.io import write_files_atomically
+from hwsim.specs.bundled import bundled_names
+from hwsim.sweep.cache import Cache
+from hwsim.specs.catalog import find_device, load_bundled_devices
+from hwsim.evaluate.compare import compare
+from hwsim.dashboard.page import write_dashboard
+from hwsim.evaluate.simulate import load_subject
+from hwsim.ir.style import STYLES
+from hwsim.results.document import results_document
+from hwsim.sweep.run import run_sweep
+from hwsim.sweep.checkpoints import cached_training, cached_verification
+from hwsim.sweep.plan import SweepSpec
+from hwsim.specs.workload import load_workload
+
+SUMMARY = "summary.json"
+SWEEP_WORKLOAD = "digits-mlp"
+SWEEP_LEVELS = (2, 4, 8, 16, 32)
+SWEEP_CLUSTERS = (4, 16, 64, 256)
+DETAIL_DEVICE = "nrf52840"                       # an earbud core: detail for every trained net
+EXTRA_DETAILS = (("ic-resnet8", "gap9", "lut"),)  # branches on several cores
+FRAMES = 20
+
+# progress(stage, done, total)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """What the main job covers; the defaults are the bundled everything."""
+    workloads: tuple[str, ...] | None = None      # None: every bundled workload
+    devices: tuple[str, ...] | None = None        # None: every bundled device
+    sweep_workload: str = SWEEP_WORKLOAD
+    sweep_levels: tuple[int, ...] = SWEEP_LEVELS
+    sweep_clusters: tuple[int, ...] = SWEEP_CLUSTERS
+    frames: int = FRAMES
+
+
+@dataclass(frozen=True)
+class Report:
+    directory: Path
+    summary_path: Path
+    dashboard_path: Path
+    document: dict
+    notes: tuple[str, ...]
+
+
+def _training(names: list[str], cache: Cache, progress: Progress | None):
+    names = [n for n in names if load_workload(n).dataset is not None]
+    trained, records, notes = {}, [], []
+    for i, name in enumerate(names):
+        workload = load_workload(name)
+        artifact = cached_training(workload, cache)
+        verification = cached_verification(artifact.value, cache)
+        notes.extend(artifact.notes + verification.notes)
+        summary = json.loads((Path(artifact.value) / "summary.json").read_text())
+        d = workload.discretization
+        records.append({**summary, "workload": workload.name,
+                        "activation_levels": d.activation_levels,
+                        "weight_clusters": d.weight_clusters, "cluster_scope": d.cluster_scope,
+                        "bit_exact": verification.value["bit_exact"],
+                        "verification": verification.value})
+        trained[name] = Path(artifact.value)
+        if progress:
+            progress("train and verify", i + 1, len(names))
+    return trained, records, notes
+
+
+def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(), *,
+               jobs: int | None = None, progress: Progress | None = None) -> Report:
+    out_dir = Path(out_dir)
+    names = list(plan.workloads or bundled_names("workloads"))
+    devices = ([find_device(d) for d in plan.devices] if plan.devices
+               else load_bundled_devices())          # bad names fail before any training
+    for name in names + [plan.sweep_workload]:
+        load_workload(name)
+    trained, training, notes = _training(names, cache, progress)
+    subjects = []
+    for name in names:
+        subject = load_subject(str(trained[name])) if name in trained else load_subject(name)
+        subjects.append(dataclasses.replace(subject, label=load_workload(name).name))
+    trained_names = {load_workload(n).name for n in trained}
+    wanted = {(w, DETAIL_DEVICE, s) for w in trained_names for s in STYLES} | set(EXTRA_DETAILS)
+    if not any(d.name == DETAIL_DEVICE for d in devices):
+        wanted |= {(w, devices[0].name, s) for w in trained_names for s in STYLES}
+    matrix = compare(subjects, devices, STYLES, frames=plan.frames,
+                     detail=lambda w, d, s: (w, d, s) in wanted,
+                     progress=(lambda done, total: progress("compare", done, total))
+                     if progress else None)
+    spec = SweepSpec(plan.sweep_workload, plan.sweep_levels, plan.sweep_clusters,
+                     devices=tuple(d.source_file or d.name for d in devices))
+    sweep = run_sweep(spec, cache=cache,
+                      jobs=jobs, progress=(lambda done, total, label: progress("sweep", done, total))
+                      if progress else None)
+    notes.extend(sweep.notes)
+    document = results_document(training=training, compare=list(matrix.rows),
+                                sweep=list(sweep.rows), details=list(matrix.details))
+    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    write_files_atomically(out_dir, {SUMMARY: text.encode()})
+    dashboard = write_dashboard(document, out_dir, source=str(out_dir / SUMMARY))
+    return Report(out_dir, out_dir / SUMMARY, dashboard.index, document, tuple(notes))
+
+
+def headline(document: dict) -> dict:
+    """What the one-screen summary shows: per style how many (network, device) pairs
+    fit, and per network the device that fits with the least energy per inference."""
+    fits = {s: [0, 0] for s in STYLES}
+    best: dict[tuple[str, str], dict] = {}
+    for row in document["compare"]:
+        fits[row["style"]][1] += 1
+        if row["fits"]:
+            fits[row["style"]][0] += 1
+            key = (row["workload"], row["style"])
+            if key not in best or row["energy_per_inference_uj"] < \
+                    best[key]["energy_per_inference_uj"]:
+                best[key] = row
+    return {"fits": fits, "best": best}

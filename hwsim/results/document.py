@@ -1,0 +1,205 @@
+"""The results document a dashboard draws: read it and check the fields the
+panels use, reporting every problem with its path in one error.
+
+The document (written by `hwsim report` and friends; rows and details as made by
+hwsim.evaluate.rows) is
+    {"format": "hwsim-results", "format_version": 1,
+     "compare": [row...], "sweep": [row...], "details": [detail...], "training": [summary...]}
+Every section is optional. Keys the panels do not use are allowed and ignored.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from hwsim.ir.style import STYLES  # noqa: F401  (the style values documents hold)
+from hwsim.errors import HwsimError, Problem, SpecError
+
+FORMAT = "hwsim-results"
+FORMAT_VERSION = 1
+SECTIONS = ("compare", "sweep", "details", "training")
+
+
+def results_document(**sections) -> dict:
+    """A results document: the format header and the given sections (names from SECTIONS)."""
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown results sections: {sorted(unknown)}")
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, **sections}
+MAX_PROBLEMS = 20
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _optional(check: Callable) -> Callable:
+    return lambda value: value is None or check(value)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_width(value) -> bool:
+    """An activation level / cluster count, or None / "continuous" (not discretized)."""
+    return value is None or value == "continuous" or _is_count(value)
+
+
+_TYPES: dict[str, tuple[Callable, str]] = {
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "number": (_is_number, "a number"),
+    "number?": (_optional(_is_number), "a number or null"),
+    "count": (_is_count, "a non-negative integer"),
+    "count?": (_optional(_is_count), "a non-negative integer or null"),
+    "width": (_is_width, "an integer, null or \"continuous\""),
+    "metric": (lambda v: v in ("accuracy", "mse"), "\"accuracy\" or \"mse\""),
+    "list": (lambda v: isinstance(v, list), "a list"),
+    "object": (lambda v: isinstance(v, dict), "an object"),
+}
+
+SIMULATION_ROW = {
+    "workload": "str", "device": "str", "style": "str", "fits": "bool", "fits_ram": "bool",
+    "fits_flash": "bool", "fits_deadline": "bool", "ram_margin_bytes": "number",
+    "flash_margin_bytes": "number", "deadline_margin_ms": "number?", "ram_bytes": "number",
+    "flash_bytes": "number", "cycles_per_inference": "number",
+    "energy_per_inference_uj": "number", "deadline_ms": "number", "latency_ms_max": "number?",
+}
+SWEEP_ROW = {**SIMULATION_ROW, "activation_levels": "width", "weight_clusters": "width",
+             "metric": "metric", "continuous": "number?", "discretized": "number?",
+             "integer": "number?"}
+DETAIL = {"workload": "str", "device": "str", "style": "str", "clock_hz": "number",
+          "sram_bytes": "number", "static_ram_bytes": "number", "nodes": "list",
+          "timeline": "list", "frames": "list", "memory_over_time": "list"}
+NODE = {"node": "str", "op": "str", "cycles": "number", "energy_pj": "number",
+        "cycles_by_class": "object"}
+EVENT = {"frame": "count", "node": "str", "kind": "str", "core": "count?",
+         "start_cycle": "number", "end_cycle": "number"}
+FRAME = {"frame": "count", "arrival_cycle": "number", "end_cycle": "number?",
+         "deadline_cycle": "number"}
+TRAINING = {"workload": "str", "activation_levels": "width", "weight_clusters": "width",
+            "metrics": "object"}
+TRAINING_METRICS = {"metric": "metric", "continuous": "number"}
+
+
+def _check_fields(record, fields: dict[str, str], path: str, problems: list[Problem]) -> bool:
+    """Append a problem per missing or mistyped field; True when `record` is usable."""
+    if not isinstance(record, dict):
+        problems.append(Problem(path, f"must be an object, got {type(record).__name__}"))
+        return False
+    ok = True
+    for key, kind in fields.items():
+        check, wanted = _TYPES[kind]
+        where = f"{path}.{key}" if path else key
+        if key not in record:
+            problems.append(Problem(where, "missing"))
+            ok = False
+        elif not check(record[key]):
+            problems.append(Problem(where, f"must be {wanted}, got {record[key]!r:.60}"))
+            ok = False
+    return ok
+
+
+def _check_list(items, fields, path: str, problems: list[Problem], inner=None) -> None:
+    for i, item in enumerate(items):
+        where = f"{path}[{i}]"
+        if _check_fields(item, fields, where, problems) and inner is not None:
+            inner(item, where, problems)
+
+
+def _check_sweep_row(row: dict, path: str, problems: list[Problem]) -> None:
+    if all(row[key] is None for key in ("integer", "discretized", "continuous")):
+        problems.append(Problem(path, "has no metric value (integer, discretized and "
+                                      "continuous are all null)"))
+
+
+def _check_detail(detail: dict, path: str, problems: list[Problem]) -> None:
+    if detail["clock_hz"] <= 0:
+        problems.append(Problem(f"{path}.clock_hz", f"must be > 0, got {detail['clock_hz']!r}"))
+    _check_list(detail["nodes"], NODE, f"{path}.nodes", problems, _check_node)
+    _check_list(detail["timeline"], EVENT, f"{path}.timeline", problems)
+    _check_list(detail["frames"], FRAME, f"{path}.frames", problems)
+    for i, point in enumerate(detail["memory_over_time"]):
+        if not (isinstance(point, list) and len(point) == 2 and all(map(_is_number, point))):
+            problems.append(Problem(f"{path}.memory_over_time[{i}]",
+                                    f"must be [cycle, bytes], got {point!r:.60}"))
+
+
+def _check_node(node: dict, path: str, problems: list[Problem]) -> None:
+    for key in ("cycles_by_class", "energy_pj_by_class"):
+        for name, value in (node.get(key) or {}).items():
+            if not _is_number(value):
+                problems.append(Problem(f"{path}.{key}.{name}", f"must be a number, got "
+                                                                f"{value!r:.60}"))
+
+
+def _check_training(summary: dict, path: str, problems: list[Problem]) -> None:
+    _check_fields(summary["metrics"], TRAINING_METRICS, f"{path}.metrics", problems)
+
+
+_SECTION_CHECKS = {
+    "compare": (SIMULATION_ROW, None),
+    "sweep": (SWEEP_ROW, _check_sweep_row),
+    "details": (DETAIL, _check_detail),
+    "training": (TRAINING, _check_training),
+}
+
+
+def check_results(document, source: str) -> dict:
+    """The document itself when its format and every field a panel reads are
+    right; otherwise a SpecError listing the problems (the first MAX_PROBLEMS)."""
+    if not isinstance(document, dict):
+        raise HwsimError(f"{source}: not a results document (a JSON object with "
+                         f"\"format\": \"{FORMAT}\"), got a JSON {type(document).__name__}")
+    if document.get("format") != FORMAT:
+        raise HwsimError(f"{source}: not a results document: format must be \"{FORMAT}\", "
+                         f"got {document.get('format')!r:.60}")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise HwsimError(f"{source}: unsupported format_version "
+                         f"{document.get('format_version')!r:.60} (this hwsim reads "
+                         f"{FORMAT_VERSION})")
+    problems: list[Problem] = []
+    for section in SECTIONS:
+        if section not in document:
+            continue
+        items = document[section]
+        if not isinstance(items, list):
+            problems.append(Problem(section, f"must be a list, got {type(items).__name__}"))
+            continue
+        fields, inner = _SECTION_CHECKS[section]
+        _check_list(items, fields, section, problems, inner)
+    if problems:
+        shown = problems[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(Problem("", f"... and {len(problems) - MAX_PROBLEMS} more problems"))
+        raise SpecError(source, shown)
+    return document
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_results(path: str | Path) -> dict:
+    """Read and check a results document (JSON)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HwsimError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise HwsimError(f"{path}: is a directory, not a results document") from None
+    except UnicodeDecodeError:
+        raise HwsimError(f"{path}: not a results document (not UTF-8 text)") from None
+    except OSError as exc:
+        raise HwsimError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise HwsimError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: "
+                         f"{exc.msg}") from None
+    except ValueError as exc:
+        raise HwsimError(f"{path}: invalid JSON: {exc}") from None
+    return check_results(document, str(path))

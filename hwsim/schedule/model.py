@@ -1,0 +1,209 @@
+"""The simpy model behind hwsim.schedule.scheduler: frames, cores, the DMA engine and the
+periodic firmware task, in integer cycles.
+
+Processes (each a small generator taking `env`):
+- `inference_task`: the firmware thread that waits for each frame and runs it; a
+  frame starts at its arrival or, if the previous frame is still running, when
+  that one ends (or is skipped when `drop_when_busy`).
+- `node`: one op of one frame; started when its last predecessor ends, it waits
+  for its weights (DMA), takes a core (`cores`, a PriorityResource: earliest in
+  execution order first), copies its weights itself when there is no DMA, then
+  computes.
+- `dma_transfers`: one per frame, moving each DMA node's bytes in execution order
+  on the `dma` Resource, at most `dma_buffers` transfers ahead of compute.
+
+The rest of the firmware is not a process: it is a periodic high-priority task
+(`FirmwareLoad`) whose effect on a node is computed in closed form, so a 1 ms
+tick costs no simulation events.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import simpy
+
+COMPUTE, COPY, DMA = "compute", "copy", "dma"
+
+
+@dataclass(frozen=True)
+class FirmwareLoad:
+    """The rest of the firmware as a periodic task that preempts the network: it
+    occupies every core for the first `busy_cycles` of each `slice_cycles` slice
+    (slices start at cycle 0)."""
+    slice_cycles: int
+    busy_cycles: int
+
+    def resume(self, cycle: int) -> int:
+        """The first cycle >= `cycle` at which the network may run."""
+        slice_start = cycle - cycle % self.slice_cycles
+        return max(cycle, slice_start + self.busy_cycles)
+
+    def finish(self, cycle: int, work_cycles: int) -> int:
+        """When `work_cycles` of network work started at `cycle` end, the firmware
+        taking its share of every slice on the way."""
+        if work_cycles == 0 or self.busy_cycles == 0:
+            return cycle + work_cycles
+        start = self.resume(cycle)
+        room = self.slice_cycles - start % self.slice_cycles
+        if work_cycles <= room:
+            return start + work_cycles
+        next_slice = start + room
+        full, rest = divmod(work_cycles - room, self.slice_cycles - self.busy_cycles)
+        if rest == 0:
+            return next_slice + full * self.slice_cycles
+        return next_slice + full * self.slice_cycles + self.busy_cycles + rest
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the simpy model needs, validated by the caller. Node names are
+    listed in execution order; `successors` are in execution order too."""
+    order: tuple[str, ...]
+    successors: dict[str, tuple[str, ...]]
+    compute_cycles: dict[str, int]
+    copy_cycles: dict[str, int]           # the core copies the node's data itself (no DMA)
+    dma_cycles: dict[str, int]            # the DMA engine moves the node's data
+    cores: int
+    frames: int
+    period_cycles: int
+    firmware: FirmwareLoad
+    dma_buffers: int
+    drop_when_busy: bool
+
+
+@dataclass
+class Trace:
+    """What the model records: events (frame, node, kind, core, start, end, work
+    cycles), and per frame (frame, arrival, start, end) or a drop."""
+    events: list[tuple] = field(default_factory=list)
+    frames: list[tuple[int, int, int, int]] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+
+
+class CorePool:
+    """Which cores are free; a node takes the lowest-numbered one."""
+
+    def __init__(self, count: int):
+        self.free = list(range(count))
+
+    def take(self) -> int:
+        return heapq.heappop(self.free)
+
+    def give(self, core: int) -> None:
+        heapq.heappush(self.free, core)
+
+
+class FrameState:
+    """One frame in flight: predecessors still to finish per node, weight arrival
+    and node completion events (for DMA nodes), and the frame's end."""
+
+    def __init__(self, env: simpy.Environment, plan: Plan, frame: int):
+        self.frame = frame
+        self.waiting = {n: 0 for n in plan.order}
+        for n in plan.order:
+            for s in plan.successors[n]:
+                self.waiting[s] += 1
+        self.left = len(plan.order)
+        self.arrived = {n: env.event() for n in plan.dma_cycles}
+        self.done = {n: env.event() for n in plan.dma_cycles}
+        self.finished = env.event()
+
+
+def run(plan: Plan, *, reuse_frames: bool = True) -> Trace:
+    """Simulate `plan.frames` frames; the trace in the order things happened.
+
+    A frame starts with every core and the DMA engine idle (frames run one after
+    the other), so its schedule relative to its start depends only on where in
+    the firmware slice it starts. With `reuse_frames` a frame starting at a phase
+    already simulated replays that frame's events shifted in time (identical to
+    simulating it again, much faster: in the steady state every frame does)."""
+    env = simpy.Environment()
+    cores = simpy.PriorityResource(env, capacity=plan.cores)
+    dma = simpy.Resource(env, capacity=1)
+    trace = Trace()
+    env.process(inference_task(env, plan, cores, CorePool(plan.cores), dma, trace,
+                               {} if reuse_frames else None))
+    env.run()
+    return trace
+
+
+def inference_task(env, plan: Plan, cores, pool: CorePool, dma, trace: Trace, seen):
+    """Wait for each frame and run it; frames queue behind a running frame.
+    `seen` (None: simulate every frame) maps a start phase to the events and
+    duration of a frame already simulated from that phase."""
+    rank = {n: i for i, n in enumerate(plan.order)}
+    for frame in range(plan.frames):
+        arrival = frame * plan.period_cycles
+        if env.now > arrival and plan.drop_when_busy:
+            trace.dropped.append(frame)
+            continue
+        if env.now < arrival:
+            yield env.timeout(arrival - env.now)
+        start = env.now
+        phase = start % plan.firmware.slice_cycles if plan.firmware.busy_cycles else 0
+        if seen is not None and phase in seen:
+            events, duration = seen[phase]
+            trace.events.extend((frame, n, kind, core, start + s, start + e, work)
+                                for n, kind, core, s, e, work in events)
+            yield env.timeout(duration)
+        else:
+            first = len(trace.events)
+            state = FrameState(env, plan, frame)
+            if plan.dma_cycles:
+                env.process(dma_transfers(env, plan, dma, state, trace))
+            for n in plan.order:
+                if state.waiting[n] == 0:
+                    env.process(node(env, plan, cores, pool, state, n, rank, trace))
+            yield state.finished
+            if seen is not None:
+                seen[phase] = ([(n, kind, core, s - start, e - start, work)
+                                for _, n, kind, core, s, e, work in trace.events[first:]],
+                               env.now - start)
+        trace.frames.append((frame, arrival, start, env.now))
+
+
+def dma_transfers(env, plan: Plan, dma, state: FrameState, trace: Trace):
+    """Move each DMA node's data in execution order; transfer k waits until the
+    node `dma_buffers` transfers back has finished with its buffer."""
+    nodes = list(plan.dma_cycles)
+    for k, n in enumerate(nodes):
+        if k >= plan.dma_buffers:
+            yield state.done[nodes[k - plan.dma_buffers]]
+        with dma.request() as req:
+            yield req
+            start = env.now
+            yield env.timeout(plan.dma_cycles[n])
+            trace.events.append((state.frame, n, DMA, None, start, env.now, plan.dma_cycles[n]))
+        state.arrived[n].succeed()
+
+
+def node(env, plan: Plan, cores, pool: CorePool, state: FrameState, n: str, rank, trace: Trace):
+    """One op: wait for its data, take a core, copy (no DMA), compute, hand over."""
+    if n in state.arrived:
+        yield state.arrived[n]
+    copy = plan.copy_cycles.get(n, 0)
+    steps = ((COPY, copy), (COMPUTE, plan.compute_cycles[n])) if copy else (
+        (COMPUTE, plan.compute_cycles[n]),)
+    with cores.request(priority=rank[n]) as req:
+        yield req
+        core = pool.take()
+        for kind, work in steps:
+            start = plan.firmware.resume(env.now) if work else env.now
+            end = plan.firmware.finish(env.now, work)
+            if end > env.now:
+                yield env.timeout(end - env.now)
+            trace.events.append((state.frame, n, kind, core, start, end, work))
+        if n in state.done:
+            state.done[n].succeed()
+        # Start the successors before releasing the core: their requests queue
+        # first (a process start is an urgent event, the release's grant is not),
+        # so the freed core goes to the earliest ready node in execution order.
+        for s in plan.successors[n]:
+            state.waiting[s] -= 1
+            if state.waiting[s] == 0:
+                env.process(node(env, plan, cores, pool, state, s, rank, trace))
+        pool.give(core)
+    state.left -= 1
+    if state.left == 0:
+        state.finished.succeed()
