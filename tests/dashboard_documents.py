@@ -144,7 +144,7 @@ def hostile_document(document: dict) -> dict:
     that would run a script if a page pasted it unescaped."""
     doc = _rename(document, "digits-mlp", HOSTILE)
     doc = _rename(doc, "nrf52840", HOSTILE + " dev")
-    return _rename(doc, "L1.lut_dense", HOSTILE + " node")
+    return _rename(doc, "L1.dense", HOSTILE + " node")
 
 
 def write_json(document: dict, path: Path) -> Path:

@@ -98,7 +98,7 @@ def test_one_function_per_node_and_the_entry_point(builds):
     network = program.files["network.c"]
     assert "void network_run(const uint8_t *input, void *output)" in network
     image = read_elf(build.elf_path)
-    for node in ("L1.lut_dense", "L1.threshold", "L2.lut_dense", "output"):
+    for node in ("L1.dense", "L1.threshold", "L2.dense", "output"):
         function = program.function_of(node)
         assert function == "node_" + node.replace(".", "_")
         assert f"void {function}(" in network or f"uint32_t {function}(" in network
@@ -127,24 +127,24 @@ def test_lut_machine_code_has_no_multiply_and_no_helper_call(builds, target):
     proof = _proof(builds[(target, "lut")])
     assert proof.multiply_free
     assert proof.multiplies == proof.helper_calls == proof.float_ops == 0
-    assert {f.node for f in proof.functions if f.node} == {"L1.lut_dense", "L1.threshold",
-                                                          "L2.lut_dense", "output"}
+    assert {f.node for f in proof.functions if f.node} == {"L1.dense", "L1.threshold",
+                                                          "L2.dense", "output"}
     assert not [f.function for f in proof.functions if f.function.startswith("__")]
 
 
 def test_int8_multiplies_where_expected(builds):
     m0 = {f.function: f for f in _proof(builds[("cortex-m0", "int8")]).functions}
-    assert any("muls" in m for m in m0["node_L1_lut_dense"].multiplies)
+    assert any("muls" in m for m in m0["node_L1_dense"].multiplies)
     assert any("__aeabi_lmul" in c or "__muldi3" in c
-               for c in m0["node_L1_lut_dense"].helper_calls)         # requantization
+               for c in m0["node_L1_dense"].helper_calls)         # requantization
     rv32i = {f.function: f for f in _proof(builds[("rv32i", "int8")]).functions}
-    assert any("__mulsi3" in c for c in rv32i["node_L1_lut_dense"].helper_calls)
-    assert not rv32i["node_L1_lut_dense"].multiplies                 # no M extension
+    assert any("__mulsi3" in c for c in rv32i["node_L1_dense"].helper_calls)
+    assert not rv32i["node_L1_dense"].multiplies                 # no M extension
     m4 = {f.function: f for f in _proof(builds[("cortex-m4", "int8")]).functions}
-    assert any(m.split(": ")[1].startswith("smlad") for m in m4["node_L1_lut_dense"].multiplies)
+    assert any(m.split(": ")[1].startswith("smlad") for m in m4["node_L1_dense"].multiplies)
     rv32im = {f.function: f for f in _proof(builds[("rv32im", "int8")]).functions}
-    assert any(m.split(": ")[1].startswith("mul ") for m in rv32im["node_L1_lut_dense"].multiplies)
-    assert not rv32im["node_L1_lut_dense"].helper_calls
+    assert any(m.split(": ")[1].startswith("mul ") for m in rv32im["node_L1_dense"].multiplies)
+    assert not rv32im["node_L1_dense"].helper_calls
 
 
 @pytest.mark.parametrize("kind", ["1d", "2d", "big"])

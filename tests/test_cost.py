@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from hwsim.ir.graph import replace_op
 from hwsim.specs.bundled import bundled_dir, bundled_names
 from hwsim.specs.catalog import find_device, load_bundled_devices
 from hwsim.cost.model import (
@@ -110,7 +111,7 @@ def test_action_counts_scale_linearly_with_connections(style, name):
     per-input row-pointer set-up; it is small beside the per-unit work."""
     traits = core_traits(find_device(name))
     counts = [node_actions(graph_from_workload(dense_layer_workload(256, units)),
-                           "L0.lut_dense", style, traits, CostOptions())
+                           "L0.dense", style, traits, CostOptions())
               for units in (64, 128, 192)]
     assert counts[0].keys() == counts[1].keys() == counts[2].keys()
     for action in counts[0]:
@@ -153,7 +154,7 @@ def test_report_totals_are_the_sum_of_the_nodes(dense):
     assert report.connections == 256 * 128
     assert report.seconds == pytest.approx(report.total_cycles / 48e6)
     assert [n.node for n in report.nodes] == execution_order(dense)
-    assert report.to_dict()["nodes"][1]["op"] == "lut_dense"
+    assert report.to_dict()["nodes"][1]["op"] == "dense"
 
 
 def test_int8_threshold_is_fused_into_the_clamp():
@@ -249,7 +250,7 @@ def test_float32_without_fpu_or_soft_float_is_an_error(dense):
 
 def test_unknown_op_and_style_are_errors(dense):
     graph = copy.deepcopy(dense)
-    graph.nodes["output"]["op"] = "softmax"
+    replace_op(graph, "output", kind="softmax")
     with pytest.raises(HwsimError, match="does not know op 'softmax'"):
         cost_graph(graph, find_device("samd21"), "lut")
     with pytest.raises(HwsimError, match="unknown arithmetic style"):
@@ -338,18 +339,18 @@ def test_lut_memory_traffic_matches_the_executor(workload):
     traits = core_traits(find_device("samd21"))
     options = CostOptions(weight_indices="aligned", row_pointers="shift_add")
     for node in execution_order(graph):
-        if graph.nodes[node]["op"] == "output_table":
+        if graph.nodes[node]["op"].kind == "output_table":
             continue
         counts = run.node_per_inference(node)
         actions = node_actions(graph, node, "lut", traits, options)
         loads = sum(v for a, v in actions.items() if a.startswith("load_"))
         stores = sum(v for a, v in actions.items() if a.startswith("store_"))
         succ = list(graph.successors(node))
-        fused = bool(succ) and all(graph.nodes[s]["op"] == "threshold" for s in succ)
+        fused = bool(succ) and all(graph.nodes[s]["op"].kind == "threshold" for s in succ)
         expected_loads = counts.loads - (counts.activation_loads
-                                         if graph.nodes[node]["op"] == "threshold" else 0)
-        is_threshold = graph.nodes[node]["op"] == "threshold"
-        expected_stores = counts.stores - (graph.nodes[node]["outputs"] if is_threshold
+                                         if graph.nodes[node]["op"].kind == "threshold" else 0)
+        is_threshold = graph.nodes[node]["op"].kind == "threshold"
+        expected_stores = counts.stores - (graph.nodes[node]["op"].outputs if is_threshold
                                            else 0)
         del fused
         assert loads == expected_loads, node

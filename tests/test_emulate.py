@@ -47,7 +47,7 @@ def test_bit_exact_against_the_executor_and_the_trainer(artifact, runs, target):
     trainer = integer_forward(artifact.integer_model, x)
     assert np.array_equal(run.classes, executor.outputs)
     assert np.array_equal(run.classes, trainer.outputs)
-    assert np.array_equal(run.node_outputs["L2.lut_dense"], trainer.sums)      # raw sums
+    assert np.array_equal(run.node_outputs["L2.dense"], trainer.sums)      # raw sums
     assert np.array_equal(run.node_outputs["L1.threshold"],
                           executor.nodes["L1.threshold"].output)
     assert np.array_equal(run.node_outputs["L1.threshold"], trainer.per_layer[1])
@@ -72,12 +72,12 @@ def test_per_node_attribution_adds_up(runs, target):
         profile.instructions / profile.samples)
     assert cost.total_cycles == pytest.approx(
         sum(n.cycles for owner, n in cost.nodes.items() if owner != HARNESS))
-    assert set(cost.nodes) == {HARNESS, RUNTIME, "L1.lut_dense", "L1.threshold",
-                               "L2.lut_dense", "output"}
+    assert set(cost.nodes) == {HARNESS, RUNTIME, "L1.dense", "L1.threshold",
+                               "L2.dense", "output"}
     threshold = cost.nodes["L1.threshold"]
     assert threshold.actions["call_return"] == 128    # one call per unit, charged to it
-    assert "mul" not in threshold.actions and "mul" not in cost.nodes["L1.lut_dense"].actions
-    dense = cost.nodes["L1.lut_dense"]
+    assert "mul" not in threshold.actions and "mul" not in cost.nodes["L1.dense"].actions
+    dense = cost.nodes["L1.dense"]
     assert dense.actions["load_16"] == 64 * 128 + 128       # table entries, bias included
     flash = device.memory.flash_load_extra_cycles
     if flash:

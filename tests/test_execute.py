@@ -9,6 +9,7 @@ import inspect
 import numpy as np
 import pytest
 
+from hwsim.ir.graph import replace_op
 from hwsim.execute import counters
 from hwsim.execute import ops as execute_ops
 from hwsim.execute import plan as execute_plan
@@ -140,15 +141,15 @@ def test_bit_exact_with_the_trainer(mlp):
     trace = integer_forward(artifact.integer_model, x)
     np.testing.assert_array_equal(run.outputs, trace.outputs)
     np.testing.assert_array_equal(run.nodes["L1.threshold"].output, trace.per_layer[1])
-    np.testing.assert_array_equal(run.nodes["L2.lut_dense"].output, trace.sums)
-    assert run.batch == 100 and list(run.nodes) == ["input", "L0.flatten", "L1.lut_dense",
-                                                    "L1.threshold", "L2.lut_dense", "output"]
+    np.testing.assert_array_equal(run.nodes["L2.dense"].output, trace.sums)
+    assert run.batch == 100 and list(run.nodes) == ["input", "L0.flatten", "L1.dense",
+                                                    "L1.threshold", "L2.dense", "output"]
 
 
 def test_counts_per_inference(mlp):
     _, g, x = mlp
     run = execute(g, x)
-    lut = run.node_per_inference("L1.lut_dense")
+    lut = run.node_per_inference("L1.dense")
     assert lut.adds == lut.activation_loads == 64 * 128
     assert lut.table_loads == lut.index_loads == 64 * 128 + 128       # connections + biases
     assert lut.stores == 128 and lut.loads_16bit == lut.table_loads
@@ -215,7 +216,7 @@ def test_overflow_raises_naming_node_unit_and_sample():
     g = _dense16()
     g.graph["tables"] = {**g.graph["tables"], "input": np.full((6, 4), 30000)}
     x = np.zeros((3, 8), dtype=np.int64)
-    with pytest.raises(HwsimError, match=r"node 'L0.lut_dense': accumulator overflow: a sum of "
+    with pytest.raises(HwsimError, match=r"node 'L0.dense': accumulator overflow: a sum of "
                                          r"unit 0 of sample 0 leaves the 16-bit signed range "
                                          r"\[-32768, 32767\]"):
         execute(g, x)
@@ -226,7 +227,7 @@ def test_overflow_saturates_when_asked():
     g.graph["tables"] = {**g.graph["tables"], "input": np.full((6, 4), 30000)}
     x = np.zeros((3, 8), dtype=np.int64)
     run = execute(g, x, overflow="saturate")
-    node = run.nodes["L0.lut_dense"]
+    node = run.nodes["L0.dense"]
     assert node.saturated == 3 * 4 and run.saturated >= 12
     assert np.all(node.output == 32767)
     with pytest.raises(HwsimError, match="overflow must be 'raise' or 'saturate'"):
@@ -249,7 +250,7 @@ def test_add_overflow_is_reported():
     w = shape_only((5,), RESIDUAL, accumulator_bits=16, table_entry_bits=16)
     g = graph_from_workload(w, 0)
     g.graph["value_tables"] = {"activation": np.full(4, 32767)}
-    g.nodes["L1.lut_dense"]["bias_index"] = np.zeros(6, dtype=np.int64)
+    replace_op(g, "L1.dense", bias_index=np.zeros(6, dtype=np.int64))
     table = g.graph["tables"]["hidden"]
     g.graph["tables"] = {**g.graph["tables"], "hidden": np.abs(table) + 1}
     x = np.ones((2, 5), dtype=np.int64)
@@ -265,34 +266,34 @@ def _modified(g, node=None, **attrs):
     h = g.copy()
     h.graph = dict(g.graph)
     if node is not None:
-        h.nodes[node].update(attrs)
+        replace_op(h, node, **attrs)
     return h
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda g: _modified(g, "L1.threshold", thresholds=g.nodes["L1.threshold"]["thresholds"][::-1]),
+    (lambda g: _modified(g, "L1.threshold", thresholds=g.nodes["L1.threshold"]["op"].thresholds[::-1]),
      r"node 'L1.threshold': thresholds must be sorted ascending"),
-    (lambda g: _modified(g, "L1.threshold", thresholds=g.nodes["L1.threshold"]["thresholds"][:5]),
+    (lambda g: _modified(g, "L1.threshold", thresholds=g.nodes["L1.threshold"]["op"].thresholds[:5]),
      r"node 'L1.threshold': thresholds has 5 entries, 32 levels need 31"),
     (lambda g: _modified(g, "L1.threshold",
-                         thresholds=g.nodes["L1.threshold"]["thresholds"] + (1 << 40)),
+                         thresholds=g.nodes["L1.threshold"]["op"].thresholds + (1 << 40)),
      r"thresholds must fit the 32-bit accumulator"),
-    (lambda g: _modified(g, "L1.lut_dense", weight_index=g.nodes["L1.lut_dense"]["weight_index"]
-                         + 40), r"node 'L1.lut_dense': weight_index must lie in 0..31"),
-    (lambda g: _modified(g, "L1.lut_dense", bias_index=np.zeros(5, dtype=np.int64)),
+    (lambda g: _modified(g, "L1.dense", weight_index=g.nodes["L1.dense"]["op"].weight_index
+                         + 40), r"node 'L1.dense': weight_index must lie in 0..31"),
+    (lambda g: _modified(g, "L1.dense", bias_index=np.zeros(5, dtype=np.int64)),
      r"bias_index has shape \[5\], the layer needs \[128\]"),
-    (lambda g: _modified(g, "L1.lut_dense", weight_index=np.zeros((64, 128))),
+    (lambda g: _modified(g, "L1.dense", weight_index=np.zeros((64, 128))),
      r"weight_index must be an integer array"),
-    (lambda g: _modified(g, "L1.lut_dense", table="hidden"),
+    (lambda g: _modified(g, "L1.dense", table="hidden"),
      r"table 'hidden' has 33 rows, 17 input levels need 18"),
-    (lambda g: _modified(g, "L2.lut_dense", table="missing"),
-     r"node 'L2.lut_dense': table 'missing' does not exist"),
-    (lambda g: _modified(g, "L1.lut_dense", output_shape=(7,)),
-     r"node 'L1.lut_dense': output_shape is \[7\], its inputs make \[128\]"),
-    (lambda g: _modified(g, "L1.lut_dense", levels_in=32),
+    (lambda g: _modified(g, "L2.dense", table="missing"),
+     r"node 'L2.dense': table 'missing' does not exist"),
+    (lambda g: _modified(g, "L1.dense", output_shape=(7,)),
+     r"node 'L1.dense': output_shape is \[7\], its inputs make \[128\]"),
+    (lambda g: _modified(g, "L1.dense", levels_in=32),
      r"levels_in is 32, its input has 17 levels"),
-    (lambda g: _modified(g, "L1.lut_dense", input_shape=(63,)),
-     r"node 'L1.lut_dense': input_shape is \[63\], its inputs make \[64\]"),
+    (lambda g: _modified(g, "L1.dense", input_shape=(63,)),
+     r"node 'L1.dense': input_shape is \[63\], its inputs make \[64\]"),
     (lambda g: _modified(g, "L1.threshold", order=None),
      r"node 'L1.threshold': needs an integer 'order'"),
 ])
@@ -317,7 +318,7 @@ def test_inconsistent_graph_attributes_are_refused(mlp):
     with pytest.raises(HwsimError, match=r"tables\['input'\] must be a non-empty 2-D integer"):
         build_plan(h)
     h = _modified(g)
-    h.remove_edge("L2.lut_dense", "output")
+    h.remove_edge("L2.dense", "output")
     with pytest.raises(HwsimError, match="exactly one output node"):
         build_plan(h)
 

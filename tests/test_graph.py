@@ -10,10 +10,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from hwsim.ir.ops import ShapeOp, WeightedOp
 from hwsim.artifact.save import save_artifact
 from hwsim.artifact.load import load_artifact
 from hwsim.errors import HwsimError
-from hwsim.ir.graph import (OPS, check_graph, execution_order, graph_from_artifact,
+from hwsim.ir.graph import (replace_op, OPS, check_graph, execution_order, graph_from_artifact,
                          graph_from_workload, level_bits, totals)
 from hwsim.specs.yaml_reader import read_yaml
 from hwsim.ir import layers as L
@@ -69,27 +70,27 @@ def mlp_artifact(tmp_path_factory):
 
 def test_graph_from_artifact_nodes_and_edges(mlp_artifact):
     g = graph_from_artifact(mlp_artifact)
-    assert execution_order(g) == ["input", "L0.flatten", "L1.lut_dense", "L1.threshold",
-                                  "L2.lut_dense", "output"]
+    assert execution_order(g) == ["input", "L0.flatten", "L1.dense", "L1.threshold",
+                                  "L2.dense", "output"]
     assert g.graph["source"] == "artifact" and g.graph["accumulator_bits"] == 32
     assert set(g.graph["tables"]) == {"input", "hidden"}
-    lut = g.nodes["L1.lut_dense"]
-    layer = lut["layer"]
-    assert lut["op"] == "lut_dense" and lut["layer_index"] == 1
-    assert (lut["fan_in"], lut["outputs"], lut["connections"]) == (64, 128, 64 * 128)
-    assert (lut["weights"], lut["biases"], lut["params"]) == (8192, 128, L.num_params(layer))
-    assert lut["table"] == "input" and lut["table_shape"] == (18, 32) and lut["levels_in"] == 17
-    assert lut["clusters"] == 32 and lut["index_bits"] == 5
-    assert lut["weight_index"].shape == (64, 128) and lut["bias_index"].shape == (128,)
-    th = g.nodes["L1.threshold"]
-    assert th["input_shape"] == th["output_shape"] == (128,)
-    assert th["levels"] == 32 and th["thresholds"].shape == (31,)
-    assert th["units"] == 128 and th["compares_per_unit"] == 5
-    assert g.nodes["output"]["op"] == "argmax" and g.nodes["output"]["classes"] == 10
-    sums = g.edges["L1.lut_dense", "L1.threshold"]
+    lut = g.nodes["L1.dense"]["op"]
+    layer = lut.layer
+    assert lut.kind == "dense" and lut.layer_index == 1
+    assert (lut.fan_in, lut.outputs, lut.connections) == (64, 128, 64 * 128)
+    assert (lut.weights, lut.biases, lut.params) == (8192, 128, L.num_params(layer))
+    assert lut.table == "input" and lut.table_shape == (18, 32) and lut.levels_in == 17
+    assert lut.clusters == 32 and lut.index_bits == 5
+    assert lut.weight_index.shape == (64, 128) and lut.bias_index.shape == (128,)
+    th = g.nodes["L1.threshold"]["op"]
+    assert th.input_shape == th.output_shape == (128,)
+    assert th.levels == 32 and th.thresholds.shape == (31,)
+    assert th.units == 128 and th.compares_per_unit == 5
+    assert g.nodes["output"]["op"].kind == "argmax" and g.nodes["output"]["op"].classes == 10
+    sums = g.edges["L1.dense", "L1.threshold"]
     assert (sums["kind"], sums["levels"], sums["bits"], sums["elements"]) == ("sums", None, 32, 128)
     assert sums["packed_bytes"] == sums["unpacked_bytes"] == 512
-    levels = g.edges["L1.threshold", "L2.lut_dense"]
+    levels = g.edges["L1.threshold", "L2.dense"]
     assert (levels["kind"], levels["levels"], levels["bits"]) == ("levels", 32, 5)
     assert levels["packed_bytes"] == 80 and levels["unpacked_bytes"] == 128
     assert g.edges["input", "L0.flatten"]["shape"] == (8, 8, 1)
@@ -112,37 +113,37 @@ def test_graph_from_workload_conv_totals_and_seed():
     assert totals(g)["params"] == sum(L.num_params(layer) for layer in w.layers)
     assert totals(g)["connections"] == sum(layer.macs(shapes[i])
                                            for i, layer in enumerate(w.layers))
-    ops = [g.nodes[n]["op"] for n in execution_order(g)]
-    assert ops == ["input", "lut_conv2d", "threshold", "lut_depthwise_conv2d", "threshold",
-                   "max_pool2d", "flatten", "lut_dense", "argmax"]
+    ops = [g.nodes[n]["op"].kind for n in execution_order(g)]
+    assert ops == ["input", "conv2d", "threshold", "depthwise_conv2d", "threshold",
+                   "max_pool2d", "flatten", "dense", "argmax"]
     assert g.graph["source"] == "random"
-    assert g.nodes["L0.lut_conv2d"]["padding"] == "same"
-    assert g.nodes["L2.max_pool2d"]["window"] == 4
+    assert g.nodes["L0.conv2d"]["op"].padding == "same"
+    assert g.nodes["L2.max_pool2d"]["op"].window == 4
     for node in execution_order(g):
-        a = g.nodes[node]
-        if a["op"].startswith("lut_"):
-            assert 0 <= a["weight_index"].min() and a["weight_index"].max() < a["clusters"]
-            assert a["table_shape"] == g.graph["tables"][a["table"]].shape
+        a = g.nodes[node]["op"]
+        if a.kind.startswith("lut_"):
+            assert 0 <= a.weight_index.min() and a.weight_index.max() < a.clusters
+            assert a.table_shape == g.graph["tables"][a.table].shape
     again, other = graph_from_workload(w, seed=1), graph_from_workload(w, seed=2)
-    node = "L0.lut_conv2d"
-    np.testing.assert_array_equal(g.nodes[node]["weight_index"], again.nodes[node]["weight_index"])
-    assert not np.array_equal(g.nodes[node]["weight_index"], other.nodes[node]["weight_index"])
+    node = "L0.conv2d"
+    np.testing.assert_array_equal(g.nodes[node]["op"].weight_index, again.nodes[node]["op"].weight_index)
+    assert not np.array_equal(g.nodes[node]["op"].weight_index, other.nodes[node]["op"].weight_index)
 
 
 def test_non_chain_graph_with_add():
     w = shape_only((5,), RESIDUAL)
     assert w.activation_flags == [True, False, True, False]
     g = graph_from_workload(w)
-    assert execution_order(g) == ["input", "L0.lut_dense", "L0.threshold", "L1.lut_dense",
-                                  "L2.add", "L2.threshold", "L3.lut_dense", "output"]
-    assert list(g.predecessors("L2.add")) == ["L0.threshold", "L1.lut_dense"]
-    assert set(g.successors("L0.threshold")) == {"L1.lut_dense", "L2.add"}
+    assert execution_order(g) == ["input", "L0.dense", "L0.threshold", "L1.dense",
+                                  "L2.add", "L2.threshold", "L3.dense", "output"]
+    assert list(g.predecessors("L2.add")) == ["L0.threshold", "L1.dense"]
+    assert set(g.successors("L0.threshold")) == {"L1.dense", "L2.add"}
     assert g.edges["L0.threshold", "L2.add"]["kind"] == "levels"
-    assert g.edges["L1.lut_dense", "L2.add"]["kind"] == "sums"
+    assert g.edges["L1.dense", "L2.add"]["kind"] == "sums"
     assert g.edges["L2.add", "L2.threshold"]["kind"] == "sums"
-    assert g.nodes["L2.add"]["layer"] == L.Add(2)
+    assert g.nodes["L2.add"]["op"].layer == L.Add(2)
     assert len(g.graph["value_tables"]["activation"]) == 4
-    assert g.nodes["L2.threshold"]["thresholds"].shape == (3,)
+    assert g.nodes["L2.threshold"]["op"].thresholds.shape == (3,)
 
 
 def test_execution_order_is_stable():
@@ -151,15 +152,19 @@ def test_execution_order_is_stable():
     assert len(orders) == 1
     g = nx.DiGraph()
     for i, name in enumerate(["z", "b", "a", "c"]):
-        g.add_node(name, op="input" if name == "z" else "flatten", order=i)
+        g.add_node(name, op=_shape_op("input" if name == "z" else "flatten", i))
     g.add_edges_from([("z", "b"), ("z", "a"), ("a", "c"), ("b", "c")])
     assert execution_order(g) == ["z", "b", "a", "c"]      # ties: construction order
+
+
+def _shape_op(kind: str, order: int) -> ShapeOp:
+    return ShapeOp(kind=kind, order=order, output_shape=(1,), outputs=1, levels=None)
 
 
 def _hand_graph(edges) -> nx.DiGraph:
     g = nx.DiGraph(name="hand")
     for i, name in enumerate(["x", "y", "z"]):
-        g.add_node(name, op="flatten", order=i)
+        g.add_node(name, op=_shape_op("flatten", i))
     g.add_edges_from(edges)
     return g
 
@@ -175,17 +180,20 @@ def test_dangling_reference_is_an_error_naming_the_nodes():
     with pytest.raises(HwsimError, match=r"node 'ghost' is referenced \(by y\) but never defined"):
         check_graph(g)
     g = _hand_graph([("x", "y")])
-    g.nodes["z"]["op"] = "conv3d"
+    replace_op(g, "z", kind="conv3d")
     with pytest.raises(HwsimError, match=r"node 'z': unknown op 'conv3d'"):
         check_graph(g)
     g = _hand_graph([("x", "y")])
-    g.nodes["z"].update(op="lut_dense", table="nowhere")
+    g.nodes["z"]["op"] = WeightedOp(
+        kind="dense", order=2, output_shape=(1,), outputs=1, fan_in=1, connections=1, weights=1,
+        biases=1, params=2, clusters=2, index_bits=1, table="nowhere", table_shape=(2, 2),
+        levels_in=2, padding="valid", weight_index=np.zeros((1, 1)), bias_index=np.zeros(1))
     with pytest.raises(HwsimError, match=r"node 'z': table 'nowhere' does not exist"):
         check_graph(g)
 
 
 def test_every_op_is_listed():
-    assert set(OPS) >= {"input", "lut_dense", "lut_conv1d", "lut_conv2d", "lut_depthwise_conv2d",
+    assert set(OPS) >= {"input", "dense", "conv1d", "conv2d", "depthwise_conv2d",
                         "threshold", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
                         "flatten", "add", "argmax", "output_table"}
     assert [level_bits(n) for n in (2, 3, 4, 17, 32, 256)] == [1, 2, 2, 5, 5, 8]
@@ -195,8 +203,8 @@ def test_autoencoder_graph_ends_with_output_table():
     w = shape_only((4, 2), [{"type": "flatten"}, {"type": "dense", "units": 3},
                             {"type": "dense", "units": 8}], task="autoencoder")
     g = graph_from_workload(w)
-    out = g.nodes["output"]
-    assert out["op"] == "output_table" and out["levels"] == 4 and out["outputs"] == 8
+    out = g.nodes["output"]["op"]
+    assert out.kind == "output_table" and out.levels == 4 and out.outputs == 8
     assert g.edges["L2.threshold", "output"]["kind"] == "levels"
     assert math.isclose(g.graph["output_values"][-1], 1.0)
 

@@ -161,16 +161,16 @@ def test_lifetimes_views_and_fusion():
     g = graph("har-cnn")
     buffers = {b.name: b for b in tensor_buffers(g, "lut")}
     # Each weighted layer's sums are fused into its threshold: no buffer.
-    assert not any(name.endswith(("conv1d", "dense")) and name != "L5.lut_dense"
+    assert not any(name.endswith(("conv1d", "dense")) and name != "L5.dense"
                    for name in buffers)
     assert buffers["L3.max_pool1d"].nodes == ("L3.max_pool1d", "L4.flatten")   # view
-    assert buffers["L5.lut_dense"].size_bytes == 7 * 4          # classifier sums, 32-bit
+    assert buffers["L5.dense"].size_bytes == 7 * 4          # classifier sums, 32-bit
     steps = dict(plan_memory(g, find_device("nrf52840"), "lut").steps)
-    assert steps["L0.lut_conv1d"] == steps["L0.threshold"] == buffers["L0.threshold"].first_step
-    assert buffers["input"].last_step == steps["L0.lut_conv1d"]
-    assert buffers["L3.max_pool1d"].last_step == steps["L5.lut_dense"]
+    assert steps["L0.conv1d"] == steps["L0.threshold"] == buffers["L0.threshold"].first_step
+    assert buffers["input"].last_step == steps["L0.conv1d"]
+    assert buffers["L3.max_pool1d"].last_step == steps["L5.dense"]
     apart = {b.name: b for b in tensor_buffers(g, "lut", MemoryOptions(materialise_sums=True))}
-    assert apart["L0.lut_conv1d"].size_bytes == 62 * 16 * 4
+    assert apart["L0.conv1d"].size_bytes == 62 * 16 * 4
 
 
 def test_resnet_adds_fuse_in_lut_and_keep_int8_tensors():
@@ -181,7 +181,7 @@ def test_resnet_adds_fuse_in_lut_and_keep_int8_tensors():
     assert fused.arena_bytes == 49152            # like int8: three 16 KB tensors at once
     assert apart.arena_bytes == 98304            # the conv's 32-bit sums stored for the add
     int8 = plan_memory(g, device, "int8", MemoryOptions(scratch=False))
-    assert "L2.lut_conv2d" in {b.name for b in int8.buffers}
+    assert "L2.conv2d" in {b.name for b in int8.buffers}
     assert fused.plan.method == "greedy_by_size" and fused.notes
 
 

@@ -138,11 +138,11 @@ def test_layer_sums_equal_the_reference(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_every_weighted_layer_matches_its_tflite_op(name):
     _, graph, _ = _built(name)
-    lut = [graph.nodes[n] for n in execution_order(graph) if graph.nodes[n]["op"].startswith("lut_")]
-    got = [(a["output_shape"], a["weights"], a["connections"]) for a in lut]
+    lut = [graph.nodes[n]["op"] for n in execution_order(graph) if graph.nodes[n]["op"].weighted]
+    got = [(a.output_shape, a.weights, a.connections) for a in lut]
     assert got == WEIGHTED[name]
     # one int32 bias per output channel
-    assert [a["biases"] for a in lut] == [shape[-1] for shape, _, _ in WEIGHTED[name]]
+    assert [a.biases for a in lut] == [shape[-1] for shape, _, _ in WEIGHTED[name]]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -180,7 +180,7 @@ def test_sww_is_1d_over_time():
 def test_resnet8_has_three_residual_adds():
     w, graph, _ = _built("ic-resnet8")
     assert not w.is_chain
-    adds = [n for n, a in graph.nodes(data=True) if a["op"] == "add"]
+    adds = [n for n, a in graph.nodes(data="op") if a.kind == "add"]
     assert len(adds) == 3
     preds = {n: sorted(graph.predecessors(n)) for n in adds}
     names = {f"L{i}": n for i, n in enumerate(w.names)}
@@ -192,13 +192,13 @@ def test_resnet8_has_three_residual_adds():
     # the convolutions feeding an add are not activated; the adds are (the fused ReLU)
     for n in adds:
         succ = list(graph.successors(n))
-        assert [graph.nodes[s]["op"] for s in succ] == ["threshold"]
+        assert [graph.nodes[s]["op"].kind for s in succ] == ["threshold"]
         for p in graph.predecessors(n):
-            if graph.nodes[p]["op"] == "lut_conv2d":
+            if graph.nodes[p]["op"].kind == "conv2d":
                 assert graph.edges[p, n]["kind"] == "sums"
     # the block input feeds both the residual branch and the shortcut
-    for block_input, users in (("L3.threshold", {"L4.lut_conv2d", "L6.lut_conv2d"}),
-                               ("L7.threshold", {"L8.lut_conv2d", "L10.lut_conv2d"})):
+    for block_input, users in (("L3.threshold", {"L4.conv2d", "L6.conv2d"}),
+                               ("L7.threshold", {"L8.conv2d", "L10.conv2d"})):
         assert set(graph.successors(block_input)) == users
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
+from hwsim.ir.graph import replace_op
 from hwsim.errors import HwsimError
 from hwsim.execute.executor import execute
 from hwsim.ir.graph import graph_from_workload
@@ -134,7 +135,7 @@ def test_chains_match_the_trainers_integer_pass(network):
     trace = integer_forward(model, x)
     np.testing.assert_array_equal(run.outputs, trace.outputs)
     for i, expected in enumerate(trace.per_layer):
-        node = next(n for n in reversed(list(run.nodes)) if graph.nodes[n].get("layer_index") == i)
+        node = next(n for n in reversed(list(run.nodes)) if graph.nodes[n]["op"].layer_index == i)
         np.testing.assert_array_equal(run.nodes[node].output, expected, err_msg=node)
 
 
@@ -161,15 +162,14 @@ def test_same_padding_taps_contribute_nothing():
     g = graph_from_workload(w, 0)
     table = np.array([[0, 1, 2], [10, 11, 12], [20, 21, 22], [100, 101, 102]])
     g.graph["tables"] = {**g.graph["tables"], "input": table}
-    g.nodes["L0.lut_conv1d"].update(weight_index=np.array([[0], [1], [2]]),
-                                    bias_index=np.array([0]))
+    replace_op(g, "L0.conv1d", weight_index=np.array([[0], [1], [2]]), bias_index=np.array([0]))
     x = np.array([[[1], [2], [0]]])
     # p0: 100 + T[1, 1] + T[2, 2]    p1: 100 + T[1, 0] + T[2, 1] + T[0, 2]
     # p2: 100 + T[2, 0] + T[0, 1]
     expected = [[[133], [133], [121]]]
     run = assert_same(g, x)
-    np.testing.assert_array_equal(run.nodes["L0.lut_conv1d"].output, expected)
-    assert run.nodes["L0.lut_conv1d"].counts.adds == 7          # 9 taps, 2 padded
+    np.testing.assert_array_equal(run.nodes["L0.conv1d"].output, expected)
+    assert run.nodes["L0.conv1d"].counts.adds == 7          # 9 taps, 2 padded
 
 
 def test_reference_building_blocks():

@@ -12,10 +12,11 @@ from dataclasses import replace
 import networkx as nx
 import pytest
 
+from hwsim.ir.ops import ShapeOp
 from hwsim.specs.device import Battery, Dma, Energy, device_from_data
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_workload
-from hwsim.schedule.scheduler import (ScheduleOptions, copy_cycles_per_byte, make_plan, simulate,
+from hwsim.schedule.scheduler import (ScheduleOptions, copy_cycles_per_byte, make_plan, schedule_frames,
                             timeline_rows, write_timeline)
 from hwsim.schedule.model import FirmwareLoad, run
 from hwsim.specs.workload import Realtime, load_workload
@@ -43,7 +44,8 @@ def graph(*edges, nodes=()):
     g = nx.DiGraph(name="tiny")
     for n in [*nodes, *(n for edge in edges for n in edge)]:
         if n not in g:
-            g.add_node(n, order=len(g), op="threshold")
+            g.add_node(n, op=ShapeOp(kind="flatten", order=len(g), output_shape=(1,), outputs=1,
+                                     levels=None))
     g.add_edges_from(edges)
     return g
 
@@ -61,7 +63,7 @@ def every_ms(period_ms, deadline_ms=None):
 
 
 def test_chain_on_one_core(device):
-    result = simulate(CHAIN, device, every_ms(1), {"input": 0, "a": 30, "b": 20},
+    result = schedule_frames(CHAIN, device, every_ms(1), {"input": 0, "a": 30, "b": 20},
                       options=ScheduleOptions(frames=2))
     assert timeline(result) == [
         (0, "input", "compute", 0, 0, 0), (0, "a", "compute", 0, 0, 30),
@@ -77,7 +79,7 @@ def test_chain_on_one_core(device):
 
 
 def test_diamond_branches_run_in_parallel_on_two_cores(device):
-    result = simulate(DIAMOND, device, every_ms(1), {"input": 0, "a": 30, "b": 50, "c": 10},
+    result = schedule_frames(DIAMOND, device, every_ms(1), {"input": 0, "a": 30, "b": 50, "c": 10},
                       options=ScheduleOptions(frames=1, cores=2))
     assert timeline(result) == [
         (0, "input", "compute", 0, 0, 0), (0, "a", "compute", 0, 0, 30),
@@ -89,7 +91,7 @@ def test_diamond_branches_run_in_parallel_on_two_cores(device):
 
 
 def test_diamond_is_serialised_on_one_core(device):
-    result = simulate(DIAMOND, device, every_ms(1), {"input": 0, "a": 30, "b": 50, "c": 10},
+    result = schedule_frames(DIAMOND, device, every_ms(1), {"input": 0, "a": 30, "b": 50, "c": 10},
                       options=ScheduleOptions(frames=1))
     assert timeline(result) == [
         (0, "input", "compute", 0, 0, 0), (0, "a", "compute", 0, 0, 30),
@@ -99,7 +101,7 @@ def test_diamond_is_serialised_on_one_core(device):
 def test_a_free_core_takes_the_earliest_ready_node_in_execution_order(device):
     # b is queued when a ends; a2 becomes ready at that instant and comes first.
     g = graph(("input", "a"), ("a", "a2"), ("input", "b"))
-    result = simulate(g, device, every_ms(1), {"input": 0, "a": 10, "a2": 10, "b": 10},
+    result = schedule_frames(g, device, every_ms(1), {"input": 0, "a": 10, "a2": 10, "b": 10},
                       options=ScheduleOptions(frames=1))
     assert timeline(result) == [
         (0, "input", "compute", 0, 0, 0), (0, "a", "compute", 0, 0, 10),
@@ -107,7 +109,7 @@ def test_a_free_core_takes_the_earliest_ready_node_in_execution_order(device):
 
 
 def test_frames_faster_than_processing_queue_and_miss_deadlines(device):
-    result = simulate(CHAIN, device, every_ms(0.3, 0.4), {"input": 0, "a": 250, "b": 100},
+    result = schedule_frames(CHAIN, device, every_ms(0.3, 0.4), {"input": 0, "a": 250, "b": 100},
                       options=ScheduleOptions(frames=3))
     assert [e for e in timeline(result) if e[1] != "input"] == [
         (0, "a", "compute", 0, 0, 250), (0, "b", "compute", 0, 250, 350),
@@ -123,7 +125,7 @@ def test_frames_faster_than_processing_queue_and_miss_deadlines(device):
 
 
 def test_dropping_frames_that_arrive_while_busy(device):
-    result = simulate(CHAIN, device, every_ms(0.3, 0.4), {"input": 0, "a": 250, "b": 100},
+    result = schedule_frames(CHAIN, device, every_ms(0.3, 0.4), {"input": 0, "a": 250, "b": 100},
                       options=ScheduleOptions(frames=3, drop_frames_when_busy=True))
     assert [e for e in timeline(result) if e[1] != "input"] == [
         (0, "a", "compute", 0, 0, 250), (0, "b", "compute", 0, 250, 350),
@@ -136,7 +138,7 @@ def test_dropping_frames_that_arrive_while_busy(device):
 
 def test_firmware_takes_the_start_of_every_slice(device):
     # 1 ms slices (1000 cycles), 25% firmware: the network runs 250..1000 of each.
-    result = simulate(CHAIN, device, every_ms(10), {"input": 0, "a": 1500, "b": 100},
+    result = schedule_frames(CHAIN, device, every_ms(10), {"input": 0, "a": 1500, "b": 100},
                       options=ScheduleOptions(frames=2, firmware_share=0.25))
     assert result.firmware_slice_cycles == 1000
     assert result.firmware_cycles_per_slice == 250
@@ -158,7 +160,7 @@ def test_firmware_finish_times(start, work, end):
 
 def test_dma_moves_the_next_nodes_data_while_the_current_node_computes(device):
     cycles = {"input": 0, "a": 100, "b": 100}
-    result = simulate(CHAIN, with_dma(device), every_ms(1), cycles, node_dma_bytes={"b": 40},
+    result = schedule_frames(CHAIN, with_dma(device), every_ms(1), cycles, node_dma_bytes={"b": 40},
                       options=ScheduleOptions(frames=1))
     assert timeline(result) == [
         (0, "input", "compute", 0, 0, 0), (0, "b", "dma", None, 0, 40),
@@ -171,7 +173,7 @@ def test_without_dma_the_core_copies_before_computing(device):
     cycles = {"input": 0, "a": 100, "b": 100}
     for options in (ScheduleOptions(frames=1), ScheduleOptions(frames=1, use_dma=False)):
         chip = device if options.use_dma else with_dma(device)
-        result = simulate(CHAIN, chip, every_ms(1), cycles, node_dma_bytes={"b": 40},
+        result = schedule_frames(CHAIN, chip, every_ms(1), cycles, node_dma_bytes={"b": 40},
                           options=options)
         assert timeline(result) == [
             (0, "input", "compute", 0, 0, 0), (0, "a", "compute", 0, 0, 100),
@@ -181,13 +183,13 @@ def test_without_dma_the_core_copies_before_computing(device):
 
 def test_dma_buffers_limit_how_far_transfers_run_ahead(device):
     cycles = {"input": 0, "a": 100, "b": 100}
-    double = simulate(CHAIN, with_dma(device), every_ms(1), cycles,
+    double = schedule_frames(CHAIN, with_dma(device), every_ms(1), cycles,
                       node_dma_bytes={"a": 40, "b": 40}, options=ScheduleOptions(frames=1))
     assert timeline(double) == [
         (0, "input", "compute", 0, 0, 0), (0, "a", "dma", None, 0, 40),
         (0, "b", "dma", None, 40, 80), (0, "a", "compute", 0, 40, 140),
         (0, "b", "compute", 0, 140, 240)]
-    single = simulate(CHAIN, with_dma(device, bytes_per_cycle=2), every_ms(1), cycles,
+    single = schedule_frames(CHAIN, with_dma(device, bytes_per_cycle=2), every_ms(1), cycles,
                       node_dma_bytes={"a": 40, "b": 40},
                       options=ScheduleOptions(frames=1, dma_buffers=1))
     assert timeline(single) == [
@@ -199,7 +201,7 @@ def test_dma_buffers_limit_how_far_transfers_run_ahead(device):
 def test_energy_sleep_power_and_battery_by_hand(device):
     # Per 1 ms frame: 100 active cycles x 150 pJ = 15,000 pJ; 900 cycles asleep at
     # 2 uA x 3 V = 6 uW: 6 uW x 0.9 ms = 5,400 pJ.
-    result = simulate(CHAIN, device, every_ms(1), {"input": 0, "a": 60, "b": 40},
+    result = schedule_frames(CHAIN, device, every_ms(1), {"input": 0, "a": 60, "b": 40},
                       options=ScheduleOptions(frames=2))
     assert result.awake_cycles == 200
     assert result.sleep_cycles == 1800
@@ -214,7 +216,7 @@ def test_energy_sleep_power_and_battery_by_hand(device):
 
 
 def test_node_energy_replaces_active_cycles_and_copies_add_to_it(device):
-    result = simulate(CHAIN, device, every_ms(1), {"input": 0, "a": 60, "b": 40},
+    result = schedule_frames(CHAIN, device, every_ms(1), {"input": 0, "a": 60, "b": 40},
                       node_energy_pj={"input": 0, "a": 9_000, "b": 1_000},
                       node_dma_bytes={"b": 20}, options=ScheduleOptions(frames=1))
     # 10,000 pJ of nodes + a 20-cycle copy at 150 pJ; awake 120 of 1000 cycles.
@@ -224,7 +226,7 @@ def test_node_energy_replaces_active_cycles_and_copies_add_to_it(device):
 
 
 def test_memory_in_use_over_time_for_a_chain(device):
-    result = simulate(CHAIN, device, every_ms(1), {"input": 0, "a": 10, "b": 20},
+    result = schedule_frames(CHAIN, device, every_ms(1), {"input": 0, "a": 10, "b": 20},
                       buffer_bytes={"input": 8, "a": 4, "b": 2},
                       options=ScheduleOptions(frames=2))
     # input's 8 B live until a ends, a's 4 B until b ends, b's 2 B while it runs.
@@ -234,7 +236,7 @@ def test_memory_in_use_over_time_for_a_chain(device):
 
 
 def test_memory_over_time_for_a_diamond(device):
-    result = simulate(DIAMOND, device, every_ms(1), {"input": 0, "a": 30, "b": 50, "c": 10},
+    result = schedule_frames(DIAMOND, device, every_ms(1), {"input": 0, "a": 30, "b": 50, "c": 10},
                       buffer_bytes={"input": 100, "a": 10, "b": 20, "c": 1},
                       options=ScheduleOptions(frames=1, cores=2))
     # input's 100 B until b (its last consumer) ends at 50; a, b until c ends.
@@ -243,17 +245,17 @@ def test_memory_over_time_for_a_diamond(device):
 
 
 def cost_of(g):
-    return {n: (a.get("connections") or a.get("outputs") or 0) * 10 for n, a in g.nodes(data=True)}
+    return {n: (getattr(a, "connections", None) or getattr(a, "outputs", None) or 0) * 10 for n, a in g.nodes(data="op")}
 
 
 def test_same_inputs_give_identical_results(device):
     g = graph_from_workload(load_workload("har-cnn"))
     chip = replace(device, core=replace(device.core, clock_hz=64_000_000))
     kwargs = dict(buffer_bytes={n: 10 for n in g},
-                  node_dma_bytes={n: a.get("params", 0) for n, a in g.nodes(data=True)},
+                  node_dma_bytes={n: getattr(a, "params", 0) for n, a in g.nodes(data="op")},
                   options=ScheduleOptions(frames=5, firmware_share=0.1))
-    first = simulate(g, chip, load_workload("har-cnn").realtime, cost_of(g), **kwargs)
-    second = simulate(g, chip, load_workload("har-cnn").realtime, cost_of(g), **kwargs)
+    first = schedule_frames(g, chip, load_workload("har-cnn").realtime, cost_of(g), **kwargs)
+    second = schedule_frames(g, chip, load_workload("har-cnn").realtime, cost_of(g), **kwargs)
     assert first == second
     assert timeline_rows(first) == timeline_rows(second)
 
@@ -265,7 +267,7 @@ def test_replayed_frames_match_simulated_frames(device):
     chip = replace(with_dma(device, 4), core=replace(device.core, clock_hz=10_000_000))
     cycles = {n: c // 100 for n, c in cost_of(g).items()}
     plan, _ = make_plan(g, chip, every_ms(0.7), cycles,
-                        node_dma_bytes={n: a.get("params", 0) for n, a in g.nodes(data=True)},
+                        node_dma_bytes={n: getattr(a, "params", 0) for n, a in g.nodes(data="op")},
                         options=ScheduleOptions(frames=12, cores=3, firmware_share=0.2,
                                                 firmware_slice_ms=0.3))
     replayed, simulated = run(plan), run(plan, reuse_frames=False)
@@ -293,12 +295,12 @@ def test_replayed_frames_match_simulated_frames(device):
 def test_bad_inputs_are_named(device, change, message):
     args = dict(realtime=every_ms(1), node_cycles={"input": 0, "a": 1, "b": 1}) | change
     with pytest.raises(HwsimError, match=message):
-        simulate(CHAIN, device, **args)
+        schedule_frames(CHAIN, device, **args)
 
 
 def test_every_problem_is_reported_at_once(device):
     with pytest.raises(HwsimError) as caught:
-        simulate(CHAIN, device, Realtime(0, 0), {"a": -1})
+        schedule_frames(CHAIN, device, Realtime(0, 0), {"a": -1})
     text = str(caught.value)
     assert "no value for nodes: b, input" in text and "a=-1" in text
     assert "frame_period_ms" in text and "deadline_ms" in text
@@ -320,17 +322,17 @@ def test_bad_options(kwargs, message):
 def test_a_cycle_in_the_graph_is_an_error(device):
     g = graph(("a", "b"), ("b", "a"))
     with pytest.raises(HwsimError, match="has a cycle"):
-        simulate(g, device, every_ms(1), {"a": 1, "b": 1})
+        schedule_frames(g, device, every_ms(1), {"a": 1, "b": 1})
 
 
 def test_dma_without_a_rate_is_an_error(device):
     with pytest.raises(HwsimError, match=r"dma\.present but dma\.bytes_per_cycle is None"):
-        simulate(CHAIN, with_dma(device, None), every_ms(1), {"input": 0, "a": 1, "b": 1},
+        schedule_frames(CHAIN, with_dma(device, None), every_ms(1), {"input": 0, "a": 1, "b": 1},
                  node_dma_bytes={"a": 4})
 
 
 def test_timeline_export_csv_and_json(device, tmp_path):
-    result = simulate(CHAIN, with_dma(device), every_ms(1), {"input": 0, "a": 100, "b": 100},
+    result = schedule_frames(CHAIN, with_dma(device), every_ms(1), {"input": 0, "a": 100, "b": 100},
                       node_dma_bytes={"b": 40}, options=ScheduleOptions(frames=1))
     rows = timeline_rows(result)
     assert rows[1] == {"frame": 0, "node": "b", "kind": "dma", "core": None, "start_cycle": 0,

@@ -51,7 +51,7 @@ def test_cli_text_json_and_timeline(tmp_path):
                      "--timeline", str(timeline))
     assert result.returncode == 0, result.stderr
     for word in ("ram", "flash", "deadline", "latency", "cycles", "energy", "battery life",
-                 "L2.lut_conv1d"):
+                 "L2.conv1d"):
         assert word in result.stdout
     with open(timeline, newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -39,7 +39,7 @@ def test_cost_model_within_ten_percent(reports, device, style):
     report = reports[style][device]
     assert report.bit_exact, report.mismatch
     assert report.instruction_check.agrees
-    expected = ["L1.lut_dense", "L1.threshold", "L2.lut_dense", "output"]
+    expected = ["L1.dense", "L1.threshold", "L2.dense", "output"]
     if style == "int8":
         expected.remove("L1.threshold")              # the clamp of the requantization
     assert [n.node for n in report.nodes] == expected

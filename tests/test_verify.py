@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
+from hwsim.ir.graph import replace_op
 from hwsim.artifact.save import save_artifact
 from hwsim.artifact.load import load_artifact
 from hwsim.cli import main
@@ -36,7 +37,7 @@ def test_cli_bit_exact(mlp_dir):
     assert "integer vs float-simulated: accuracy" in out and "agreement" in out
     assert "rmse" in out and "cos" in out
     assert "0 multiplies, 0 float ops" in out
-    assert "L1.lut_dense" in out and "L1.threshold" in out
+    assert "L1.dense" in out and "L1.threshold" in out
 
 
 def test_cli_json_and_train_split(mlp_dir):
@@ -96,7 +97,7 @@ def test_cli_user_errors(tmp_path):
 def _corrupted(artifact):
     """The artifact's graph with every threshold of layer 1 raised by 2^12."""
     g = graph_from_artifact(artifact)
-    g.nodes["L1.threshold"]["thresholds"] = g.nodes["L1.threshold"]["thresholds"] + 4096
+    replace_op(g, "L1.threshold", thresholds=g.nodes["L1.threshold"]["op"].thresholds + 4096)
     return g
 
 
@@ -106,7 +107,7 @@ def test_a_corrupted_graph_is_a_mismatch(mlp_dir):
     m = report.mismatch
     assert not report.bit_exact and m.node == "L1.threshold" and m.layer_index == 1
     assert m.got is not None and m.expected is not None and m.got < m.expected
-    assert report.nodes_compared == 3        # flatten and lut_dense agreed, then the mismatch
+    assert report.nodes_compared == 3        # flatten and dense agreed, then the mismatch
     assert report.values_compared == 364 * (64 + 128)
 
 

@@ -99,8 +99,8 @@ def node_actions(graph: nx.DiGraph, node: str, style: str, traits: CoreTraits,
     """Action counts of one node for one inference."""
     if style not in STYLES:
         raise HwsimError(f"unknown arithmetic style {style!r}; one of {', '.join(STYLES)}")
-    attrs = graph.nodes[node]
-    op = attrs.get("op")
+    attrs = graph.nodes[node]["op"]
+    op = attrs.kind
     if op in FREE_OPS:
         return {}
     counter = _COUNTERS[style].get(op)

@@ -28,7 +28,7 @@ def _float_weighted(n: Node) -> Actions:
         mac = {"float_mac": 1.0}
     else:
         mac = plus(_float_op(tr, "mul"), _float_op(tr, "add"))
-    depthwise = 1.0 if a["op"] == "lut_depthwise_conv2d" else 0.0
+    depthwise = 1.0 if a.kind == "depthwise_conv2d" else 0.0
     per_connection = plus(load(32, "sram", tr), load(32, opt.weights_in, tr), mac,
                           {"alu": depthwise} if depthwise else {})
     connections, rows = executed_taps(a)
@@ -37,7 +37,7 @@ def _float_weighted(n: Node) -> Actions:
                     _float_op(tr, "add"))
     if not n.fused_into_threshold:
         per_unit = plus(per_unit, {"store_32": 1.0})
-    return plus(times(per_connection, connections), times(per_unit, a["outputs"]))
+    return plus(times(per_connection, connections), times(per_unit, a.outputs))
 
 
 def _float_pool_frame(n: Node, window: int, rows: int) -> Actions:
@@ -55,18 +55,18 @@ def _float_max_pool(n: Node) -> Actions:
     per_compare = plus(_float_op(n.tr, "compare"), HALF_BRANCH, {"alu": 0.5})
     per_output = plus(times(plus(element, {"alu": 1.0}), window), times(per_compare, window - 1),
                       {"store_32": 1.0}, _float_pool_frame(n, window, rows))
-    return times(per_output, n.attrs["outputs"])
+    return times(per_output, n.attrs.outputs)
 
 
 def _float_argmax(n: Node) -> Actions:
-    classes = n.attrs["classes"]
+    classes = n.attrs.classes
     per_compare = plus(_float_op(n.tr, "compare"), HALF_BRANCH, {"alu": 1})
     return plus(times(load(32, "sram", n.tr), classes), times(per_compare, classes - 1),
                 loop_control(math.ceil(classes / n.opt.unroll)), {"alu": 2, "store_8": 1})
 
 
 def _float_threshold(n: Node) -> Actions:
-    return times(plus(_float_op(n.tr, "tanh"), {"store_32": 1.0}), n.attrs["units"])
+    return times(plus(_float_op(n.tr, "tanh"), {"store_32": 1.0}), n.attrs.units)
 
 
 def _float_avg_pool(n: Node) -> Actions:
@@ -75,7 +75,7 @@ def _float_avg_pool(n: Node) -> Actions:
     per_output = plus(times(per_element, window), times(_float_op(n.tr, "add"), window - 1),
                       _float_op(n.tr, "mul"),                               # x (1 / window)
                       {"store_32": 1.0}, _float_pool_frame(n, window, rows))
-    return times(per_output, n.attrs["outputs"])
+    return times(per_output, n.attrs.outputs)
 
 
 def _float_add(n: Node) -> Actions:
@@ -84,7 +84,7 @@ def _float_add(n: Node) -> Actions:
                        times(_float_op(n.tr, "add"), inputs - 1), {"alu": 1.0})
     if not n.fused_into_threshold:
         per_element = plus(per_element, {"store_32": 1.0})
-    elements = n.attrs["outputs"]
+    elements = n.attrs.outputs
     return plus(times(per_element, elements), loop_control(math.ceil(elements / n.opt.unroll)))
 
 

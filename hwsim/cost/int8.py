@@ -31,9 +31,9 @@ def operand_bits(n: Node) -> int:
     if n.opt.multiplier_operand_bits is not None:
         return n.opt.multiplier_operand_bits
     sources = list(n.graph.predecessors(n.name))
-    while sources and n.graph.nodes[sources[0]]["op"] in ("flatten",):
+    while sources and n.graph.nodes[sources[0]]["op"].kind in ("flatten",):
         sources = list(n.graph.predecessors(sources[0]))
-    return 8 if sources and n.graph.nodes[sources[0]]["op"] == "input" else 7
+    return 8 if sources and n.graph.nodes[sources[0]]["op"].kind == "input" else 7
 
 
 def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: int) -> Actions:
@@ -98,7 +98,7 @@ def _wide_multiply(tr: CoreTraits) -> Actions:
 def _int8_dot(n: Node, connections: float, runs_per_unit: float, units: float) -> Actions:
     """The MACs of a weighted layer and their inner loops."""
     a, tr, opt = n.attrs, n.tr, n.opt
-    depthwise = 1 if a["op"] == "lut_depthwise_conv2d" else 0
+    depthwise = 1 if a.kind == "depthwise_conv2d" else 0
     scalar = plus(load(8, "sram", tr), load(8, opt.weights_in, tr),
                   {"alu": 1.0 + depthwise},                      # activation offset
                   _multiply(tr, opt, True, operand_bits(n)))
@@ -128,7 +128,7 @@ def _int8_dot(n: Node, connections: float, runs_per_unit: float, units: float) -
 def _int8_weighted(n: Node) -> Actions:
     a, tr, opt = n.attrs, n.tr, n.opt
     connections, rows = executed_taps(a)
-    units = float(a["outputs"])
+    units = float(a.outputs)
     runs = max(rows, 1.0)
     per_unit = plus(load(32, opt.weights_in, tr), {"alu": float(tr.word_factor)},
                     _requantize(n), {"store_8": 1.0}, kernel_rows(n, rows))
@@ -155,7 +155,7 @@ def _int8_avg_pool(n: Node) -> Actions:
     per_element = load(8, "sram", tr)
     per_output = plus(times(per_element, window), {"alu": (window - 1) * tr.word_factor}, divide,
                       {"store_8": 1.0}, pool_frame(n, window, rows))
-    outputs = float(n.attrs["outputs"])
+    outputs = float(n.attrs.outputs)
     return plus(times(per_output, outputs), pool_outer(n, outputs), call_frame(n, "light"))
 
 
@@ -169,7 +169,7 @@ def _int8_add(n: Node) -> Actions:
     per_element = plus(times(rescale, inputs), {"alu": float(tr.word_factor * (inputs - 1))},
                        _wide_multiply(tr), {"alu": 12.0 * tr.word_factor,
                                             "branch_not_taken": 2.0}, {"store_8": 1.0})
-    elements = n.attrs["outputs"]
+    elements = n.attrs.outputs
     return plus(times(per_element, elements), loop_control(math.ceil(elements / n.opt.unroll)),
                 call_frame(n, "light"))
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from hwsim.ir.ops import WEIGHTED as WEIGHTED_OPS
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import HALF_BRANCH, Actions, loop_control, plus, times
 from hwsim.cost.shapes import CodeShape
 
-WEIGHTED_OPS = ("lut_dense", "lut_conv1d", "lut_conv2d", "lut_depthwise_conv2d")
 # A pool window of at most this many elements is written out in the generated C (no
 # loop; hwsim.machine.codegen.pools).
 UNROLLED_WINDOW = 4
@@ -46,7 +46,7 @@ class Node:
         """The result stays in a register: a threshold node consumes it (the threshold
         search runs in the same unit loop)."""
         succ = list(self.graph.successors(self.name))
-        return bool(succ) and all(self.graph.nodes[s]["op"] == "threshold" for s in succ)
+        return bool(succ) and all(self.graph.nodes[s]["op"].kind == "threshold" for s in succ)
 
     @property
     def shape(self) -> CodeShape:
@@ -85,18 +85,18 @@ def executed_taps(a: dict) -> tuple[float, float]:
     Taps that fall on 'same' padding are skipped (the kernel clips its loops to
     the input, as the executor does), so they cost nothing; without padding the
     executed connections are the graph's."""
-    layer, op = a.get("layer"), a["op"]
-    if op == "lut_dense" or layer is None or getattr(layer, "padding", "valid") != "same":
-        rows = getattr(layer, "kernel_h", 0) if op in ("lut_conv2d", "lut_depthwise_conv2d") else 0
-        return float(a["connections"]), float(rows)
-    shape = a["input_shape"]
-    if op == "lut_conv1d":
+    layer, op = getattr(a, "layer", None), a.kind
+    if op == "dense" or layer is None or getattr(layer, "padding", "valid") != "same":
+        rows = getattr(layer, "kernel_h", 0) if op in ("conv2d", "depthwise_conv2d") else 0
+        return float(a.connections), float(rows)
+    shape = a.input_shape
+    if op == "conv1d":
         _, inside = _axis_taps(shape[0], layer.kernel, layer.stride, "same")
         return float(inside * layer.in_channels * layer.out_channels), 0.0
     out_h, inside_h = _axis_taps(shape[0], layer.kernel_h, layer.stride_h, "same")
     _, inside_w = _axis_taps(shape[1], layer.kernel_w, layer.stride_w, "same")
     per_channel = inside_h * inside_w
-    channels = (layer.in_channels * layer.out_channels if op == "lut_conv2d" else layer.channels)
+    channels = (layer.in_channels * layer.out_channels if op == "conv2d" else layer.channels)
     return float(per_channel * channels), inside_h / out_h
 
 
@@ -107,7 +107,7 @@ def inner_loop(n: Node, per_iteration: int, connections: float, rows: float) -> 
     over the fan-in. A conv2d window is kernel_h runs of kernel_w x channels
     contiguous elements; a depthwise window is kernel_h runs of kernel_w taps at
     a stride of `channels`. Each run is one inner loop (`rows` runs per unit)."""
-    taps = connections / n.attrs["outputs"]
+    taps = connections / n.attrs.outputs
     step = n.opt.unroll * per_iteration
     runs = max(rows, 1.0)
     return runs * math.ceil(taps / runs / step)
@@ -131,7 +131,7 @@ def call_frame(n: Node, frame: str) -> Actions:
 def output_positions(n: Node) -> tuple[float, float]:
     """(output positions, output rows) of a weighted layer or pool: a dense layer has
     one position, a 1-D layer one row."""
-    shape = n.attrs["output_shape"]
+    shape = n.attrs.output_shape
     if len(shape) == 1:
         return 1.0, 1.0
     if len(shape) == 2:
@@ -160,7 +160,7 @@ def kernel_rows(n: Node, rows: float) -> Actions:
     if n.shape.family == "generic":
         return plus(loop_control(rows, 1), {"alu": rows}) if rows else {}
     actions = plus(loop_control(rows, 1), times(n.shape.row, rows))
-    if getattr(n.attrs.get("layer"), "padding", "valid") == "same":
+    if getattr(getattr(n.attrs, "layer", None), "padding", "valid") == "same":
         actions = plus(actions, times({"alu": 1.0, "branch_not_taken": 1.0}, rows))
     return actions
 
@@ -168,7 +168,7 @@ def kernel_rows(n: Node, rows: float) -> Actions:
 def same_padding(n: Node, units: float) -> Actions:
     """'same' padding: per unit, the clipped window's bookkeeping kept on the stack;
     per output position, its window-table entries (offset, first tap, taps) from flash."""
-    layer = n.attrs.get("layer")
+    layer = getattr(n.attrs, "layer", None)
     if n.shape.family == "generic" or getattr(layer, "padding", "valid") != "same":
         return {}
     positions, _ = output_positions(n)
@@ -178,10 +178,10 @@ def same_padding(n: Node, units: float) -> Actions:
 
 def pool_window(n: Node) -> tuple[int, int]:
     """(elements per window, rows per window) of a pool."""
-    layer = n.attrs.get("layer")
-    if n.attrs["op"].endswith("2d"):
+    layer = getattr(n.attrs, "layer", None)
+    if n.attrs.kind.endswith("2d"):
         return layer.size_h * layer.size_w, layer.size_h
-    return n.attrs["window"], 0
+    return n.attrs.window, 0
 
 
 def pool_frame(n: Node, window: int, rows: int) -> Actions:
@@ -213,13 +213,13 @@ def max_pool(n: Node, element: Actions, store: Actions) -> Actions:
         per_compare = {"alu": compare + p, "branch_taken": 1 - p, "branch_not_taken": p}
     per_output = plus(times(element, window), times(per_compare, window - 1), store,
                       pool_frame(n, window, rows))
-    outputs = float(n.attrs["outputs"])
+    outputs = float(n.attrs.outputs)
     return plus(times(per_output, outputs), pool_outer(n, outputs), call_frame(n, "light"))
 
 
 def pool_outer(n: Node, outputs: float) -> Actions:
     """The channel loop (one iteration per output) and the position loops."""
-    shape = n.attrs["output_shape"]
+    shape = n.attrs.output_shape
     positions = float(math.prod(shape[:-1]))
     rows = float(shape[0]) if len(shape) == 3 else 1.0
     actions = plus(loop_control(outputs, positions), loop_control(positions, rows),
@@ -243,7 +243,7 @@ def argmax(n: Node, element: Actions, address_alu: float) -> Actions:
     maximum moves the maximum and its index: a branch around two moves (taken when
     there is none) or, on Thumb-2, two IT-predicated moves. Then store the class id."""
     shape = n.shape
-    classes = n.attrs["classes"]
+    classes = n.attrs.classes
     if shape.family == "generic":
         per_compare = plus({"alu": 1.0}, HALF_BRANCH, {"alu": 1})
         return plus(times(element, classes), times(per_compare, classes - 1),

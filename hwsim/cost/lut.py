@@ -47,7 +47,7 @@ def _lut_weighted(n: Node) -> Actions:
         raise HwsimError(f"node {n.name!r}: {entry}-bit table entries are wider than the "
                          f"{tr.word_bits}-bit word of the core; use table_entry_bits <= "
                          f"{tr.word_bits} for the lut style")
-    k = a["table_shape"][1]
+    k = a.table_shape[1]
     log_k = math.ceil(math.log2(k))
     log_entry = int(math.log2(entry // 8))
     if opt.row_pointers == "shift_add" and not _is_power_of_two(k):
@@ -55,7 +55,7 @@ def _lut_weighted(n: Node) -> Actions:
                          f"the layer has K={k}; use 'precomputed' or 'auto'")
     precomputed = opt.row_pointers == "precomputed" or (
         opt.row_pointers == "auto" and (not _is_power_of_two(k) or not tr.barrel_shifter))
-    index_bits = a["index_bits"]
+    index_bits = a.index_bits
     packed = opt.weight_indices == "packed" and index_bits not in (8, 16, 32)
     index = field_read(index_bits if packed else storage_bits(index_bits), opt.weights_in, tr)
     # A packed index is decoded with a shift and a mask anyway: shifting it one
@@ -72,9 +72,9 @@ def _lut_weighted(n: Node) -> Actions:
             shift_ops(log_k + log_entry, tr) + scale_index + 1 + base_add)
     accumulate = n.acc_ops() + (1 if n.acc_bits > tr.word_bits and entry < n.acc_bits else 0)
     per_connection = plus(activation, index, {"alu": address}, load(entry, opt.tables_in, tr),
-                          {"alu": accumulate + (1 if a["op"] == "lut_depthwise_conv2d" else 0)})
+                          {"alu": accumulate + (1 if a.kind == "depthwise_conv2d" else 0)})
     connections, rows = executed_taps(a)
-    units = float(a["outputs"])
+    units = float(a.outputs)
     iterations = inner_loop(n, 1, connections, rows)
     runs = max(rows, 1.0)
     if shape.family == "generic":
@@ -121,7 +121,7 @@ def _lut_threshold(n: Node) -> Actions:
     """Per unit: the call from the weighted layer's unit loop, the search over the
     thresholds (padded to 2^steps), the level returned (stored by the caller)."""
     a, shape = n.attrs, n.shape
-    steps = a["compares_per_unit"]
+    steps = a.compares_per_unit
     search = times(_search_step(n, storage_bits(n.acc_bits), n.opt.thresholds_in, n.acc_ops()),
                    steps)
     per_unit = plus(search, {"alu": shape.search_setup_alu + shape.search_exit_alu})
@@ -131,13 +131,13 @@ def _lut_threshold(n: Node) -> Actions:
         per_unit = plus(per_unit, {"literal_load": 1.0})
     if not _fused_threshold(n):
         per_unit = plus(per_unit, elements_read(n.inputs[0], n.opt, n.acc_bits, n.tr),
-                        level_write(a["levels"], n.opt, n.tr))
-    return times(per_unit, a["units"])
+                        level_write(a.levels, n.opt, n.tr))
+    return times(per_unit, a.units)
 
 
 def _fused_threshold(n: Node) -> bool:
     preds = list(n.graph.predecessors(n.name))
-    return len(preds) == 1 and n.graph.nodes[preds[0]]["op"] in (*WEIGHTED_OPS, "add")
+    return len(preds) == 1 and n.graph.nodes[preds[0]]["op"].kind in (*WEIGHTED_OPS, "add")
 
 
 def _lut_max_pool(n: Node) -> Actions:
@@ -150,7 +150,7 @@ def _lut_max_pool(n: Node) -> Actions:
 def _lut_avg_pool(n: Node) -> Actions:
     edge, tr = n.inputs[0], n.tr
     window, rows = pool_window(n)
-    bounds = n.attrs.get("pool_bounds")
+    bounds = getattr(n.attrs, "pool_bounds", None)
     if bounds is None or edge["kind"] != "levels":
         raise HwsimError(f"node {n.name!r}: a lut average pool needs level inputs and "
                          "pool_bounds")
@@ -163,7 +163,7 @@ def _lut_avg_pool(n: Node) -> Actions:
     per_output = plus(times(per_element, window), search,
                       {"alu": n.shape.search_exit_alu},
                       level_write(edge["levels"], n.opt, tr), pool_frame(n, window, rows))
-    outputs = float(n.attrs["outputs"])
+    outputs = float(n.attrs.outputs)
     literal = {"literal_load": 1.0} if n.shape.literal_pool else {}
     return plus(times(per_output, outputs), pool_outer(n, outputs), call_frame(n, "light"),
                 literal)
@@ -191,7 +191,7 @@ def _lut_add(n: Node) -> Actions:
     # stores the level it returns.
     store = ({"store_8": 1.0} if n.fused_into_threshold
              else {f"store_{storage_bits(n.acc_bits)}": 1.0})
-    elements = n.attrs["outputs"]
+    elements = n.attrs.outputs
     return plus(times(plus(per_element, store), elements),
                 loop_control(math.ceil(elements / n.opt.unroll)), call_frame(n, "light"))
 
@@ -204,7 +204,7 @@ def _lut_argmax(n: Node) -> Actions:
 
 
 def _lut_output_table(n: Node) -> Actions:
-    elements = n.attrs["outputs"]
+    elements = n.attrs.outputs
     per_element = plus(_value_lookup(n, n.inputs[0]), {f"store_{n.entry_bits}": 1},
                        {"alu": n.shape.output_table_alu})
     literal = {"literal_load": 1.0} if n.shape.literal_pool else {}

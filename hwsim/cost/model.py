@@ -148,11 +148,11 @@ def cost_graph(graph: nx.DiGraph, device: Device, style: str,
     prices = action_prices(device)
     nodes, summed = [], {}
     for node in execution_order(graph):
-        attrs = graph.nodes[node]
+        attrs = graph.nodes[node]["op"]
         actions = node_actions(graph, node, style, traits, options)
         cycles, by_class, energy = combine(actions, prices)
-        nodes.append(NodeCost(node, attrs["op"], attrs.get("layer_index"),
-                              int(attrs.get("connections", 0)), actions, cycles, by_class, energy))
+        nodes.append(NodeCost(node, attrs.kind, getattr(attrs, "layer_index", None),
+                              int(getattr(attrs, "connections", 0)), actions, cycles, by_class, energy))
         for action, count in actions.items():
             summed[action] = summed.get(action, 0.0) + count
     total, by_class, energy = combine(summed, prices)

@@ -15,7 +15,7 @@ from hwsim.cost.actions import CostOptions
 from hwsim.specs.device import Device
 from hwsim.ir.graph import graph_from_artifact, graph_from_workload
 from hwsim.memory.planner import MemoryOptions, MemoryReport, plan_memory
-from hwsim.schedule.scheduler import ScheduleOptions, ScheduleResult, simulate as run_schedule
+from hwsim.schedule.scheduler import ScheduleOptions, ScheduleResult, schedule_frames
 from hwsim.specs.workload import Realtime, load_workload
 
 
@@ -88,16 +88,16 @@ def streamed_bytes(graph: nx.DiGraph, style: str) -> dict[str, int]:
     SRAM before it runs when they are not executed in place."""
     entry = graph.graph["table_entry_bits"] // 8
     out = {}
-    for node, a in graph.nodes(data=True):
-        if not a["op"].startswith("lut_"):
+    for node, a in graph.nodes(data="op"):
+        if not a.weighted:
             continue
         if style == "lut":
-            rows, k = a["table_shape"]
-            out[node] = math.ceil(a["params"] * a["index_bits"] / 8) + rows * k * entry
+            rows, k = a.table_shape
+            out[node] = math.ceil(a.params * a.index_bits / 8) + rows * k * entry
         elif style == "int8":
-            out[node] = a["weights"] + 4 * a["biases"]
+            out[node] = a.weights + 4 * a.biases
         else:
-            out[node] = 4 * a["params"]
+            out[node] = 4 * a.params
     return out
 
 
@@ -120,7 +120,7 @@ def simulate(subject: Subject, device: Device, style: str, *,
     cost = cost_graph(subject.graph, device, style, cost_options)
     memory = plan_memory(subject.graph, device, style, memory_options or MemoryOptions())
     node_cycles = {n.node: math.ceil(n.cycles) for n in cost.nodes}
-    schedule = run_schedule(subject.graph, device, subject.realtime, node_cycles,
+    schedule = schedule_frames(subject.graph, device, subject.realtime, node_cycles,
                             node_energy_pj={n.node: n.energy_pj for n in cost.nodes},
                             node_dma_bytes=streamed_bytes(subject.graph, style)
                             if stream_weights else None,

@@ -8,13 +8,15 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from hwsim.ir.ops import WEIGHTED
 from hwsim.errors import HwsimError
 from hwsim.ir.integer import VALUE_TABLE
-from hwsim.ir.graph import LUT_OPS, SHAPE_OPS, check_graph, execution_order
+from hwsim.ir.graph import check_graph, execution_order
+from hwsim.ir.ops import SHAPE_KINDS, WEIGHTED_KINDS
 
 ACCUMULATOR_BITS = (16, 32)
 TABLE_ENTRY_BITS = (8, 16, 32)
-LAYER_OF_OP = {op: cls for cls, op in (*LUT_OPS.items(), *SHAPE_OPS.items())}
+LAYER_OF_OP = {op: cls for cls, op in (*WEIGHTED_KINDS.items(), *SHAPE_KINDS.items())}
 
 
 def signed_range(bits: int) -> tuple[int, int]:
@@ -69,24 +71,24 @@ def _graph_attrs(g: nx.DiGraph, p: _Problems) -> None:
 
 
 def _lut(node, a, tensor, tables, p: _Problems):
-    table = tables.get(a.get("table"))
+    table = tables.get(getattr(a, "table", None))
     if not _integer_array(table, 2):
         return          # reported by _graph_attrs or check_graph
     rows, k = table.shape
-    if a.get("levels_in") != tensor[2]:
-        p.add(node, f"levels_in is {a.get('levels_in')!r}, its input has {tensor[2]} levels")
+    if getattr(a, "levels_in", None) != tensor[2]:
+        p.add(node, f"levels_in is {a.levels_in!r}, its input has {tensor[2]} levels")
     elif rows != tensor[2] + 1:
-        p.add(node, f"table {a['table']!r} has {rows} rows, {tensor[2]} input levels need "
+        p.add(node, f"table {a.table!r} has {rows} rows, {tensor[2]} input levels need "
                     f"{tensor[2] + 1} (one per level and the bias row)")
-    shapes = a["layer"].param_shapes()
+    shapes = a.layer.param_shapes()
     for key, shape in (("weight_index", shapes["w"]), ("bias_index", shapes["b"])):
-        index = a.get(key)
+        index = getattr(a, key, None)
         if not isinstance(index, np.ndarray) or index.dtype.kind not in "iu":
             p.add(node, f"{key} must be an integer array, got {type(index).__name__}")
         elif index.shape != shape:
             p.add(node, f"{key} has shape {list(index.shape)}, the layer needs {list(shape)}")
         elif index.size and (index.min() < 0 or index.max() >= k):
-            p.add(node, f"{key} must lie in 0..{k - 1} (table {a['table']!r} has {k} columns), "
+            p.add(node, f"{key} must lie in 0..{k - 1} (table {a.table!r} has {k} columns), "
                         f"found {int(index.min())}..{int(index.max())}")
 
 
@@ -104,7 +106,7 @@ def _search_values(node, values, name: str, count: int, bits: int | None, p: _Pr
 
 def _output_of(g, node, a, inputs, p: _Problems):
     """The (shape, kind, levels) a node produces, or None when it cannot be known."""
-    op = a["op"]
+    op = a.kind
     acc = g.graph.get("accumulator_bits")
     if op == "input":
         return tuple(g.graph["input_shape"]), "levels", g.graph["input_levels"]
@@ -114,8 +116,8 @@ def _output_of(g, node, a, inputs, p: _Problems):
     if op != "add" and len(inputs) != 1:
         p.add(node, f"a {op} node takes one input, got {len(inputs)}")
         return None
-    if op in LAYER_OF_OP and not isinstance(a.get("layer"), LAYER_OF_OP[op]):
-        p.add(node, f"layer must be a {LAYER_OF_OP[op].__name__}, got {a.get('layer')!r}")
+    if op in LAYER_OF_OP and not isinstance(getattr(a, "layer", None), LAYER_OF_OP[op]):
+        p.add(node, f"layer must be a {LAYER_OF_OP[op].__name__}, got {a.layer!r}")
         return None
     if op in ("argmax", "output_table"):
         if op == "output_table" and kind != "levels":
@@ -124,11 +126,11 @@ def _output_of(g, node, a, inputs, p: _Problems):
     if op == "threshold":
         if kind != "sums":
             p.add(node, "threshold reads integer sums, its input holds level indices")
-        out_levels = a.get("levels")
+        out_levels = getattr(a, "levels", None)
         if not isinstance(out_levels, int) or not 2 <= out_levels <= 256:
             p.add(node, f"levels must be an integer from 2 to 256, got {out_levels!r}")
             return None
-        _search_values(node, a.get("thresholds"), "thresholds", out_levels - 1, acc, p)
+        _search_values(node, getattr(a, "thresholds", None), "thresholds", out_levels - 1, acc, p)
         return shape, "levels", out_levels
     if op == "add":
         if len(inputs) < 2 or len({t[0] for t in inputs}) != 1:
@@ -150,20 +152,20 @@ def _output_of(g, node, a, inputs, p: _Problems):
         p.add(node, f"{op} reads level indices, its input holds sums")
         return None
     try:
-        out_shape = a["layer"].output_shape(shape)
+        out_shape = a.layer.output_shape(shape)
     except ValueError as exc:
         p.add(node, f"input shape {list(shape)} does not fit the layer: {exc}")
         return None
-    if op.startswith("lut_"):
+    if op in WEIGHTED:
         _lut(node, a, (shape, kind, levels), g.graph.get("tables", {}), p)
         return out_shape, "sums", None
     if op in ("avg_pool1d", "avg_pool2d"):
-        _search_values(node, a.get("pool_bounds"), "pool_bounds", levels - 1, None, p)
+        _search_values(node, getattr(a, "pool_bounds", None), "pool_bounds", levels - 1, None, p)
     return out_shape, kind, levels
 
 
-def _shape_attr(node, a: dict, key: str, made: tuple, p: _Problems) -> None:
-    value = a.get(key)
+def _shape_attr(node, a, key: str, made: tuple, p: _Problems) -> None:
+    value = getattr(a, key, None)
     if value is None:
         p.add(node, f"{key} is missing (its inputs make {list(made)})")
     elif tuple(value) != made:
@@ -177,26 +179,26 @@ def check_executable(g: nx.DiGraph) -> None:
     _graph_attrs(g, p)
     if p.items:
         raise HwsimError(f"graph {g.graph.get('name')!r}: " + "; ".join(p.items))
-    inputs = [n for n, a in g.nodes(data=True) if a["op"] == "input"]
+    inputs = [n for n, a in g.nodes(data="op") if a.kind == "input"]
     sinks = [n for n in g.nodes if g.out_degree(n) == 0]
     if len(inputs) != 1:
         p.add(None, f"needs exactly one input node, got {len(inputs)}")
     for node in g.nodes:
-        op = g.nodes[node]["op"]
-        if not isinstance(g.nodes[node].get("order"), int):
+        op = g.nodes[node]["op"].kind
+        if not isinstance(getattr(g.nodes[node]["op"], "order", None), int):
             p.add(node, "needs an integer 'order' (its construction order, which breaks ties "
                         "in the execution order)")
         if op == "input" and g.in_degree(node):
             p.add(node, "the input node has predecessors")
         elif op != "input" and not g.in_degree(node):
             p.add(node, f"{op} node has no input")
-    if len(sinks) != 1 or g.nodes[sinks[0]]["op"] not in ("argmax", "output_table"):
+    if len(sinks) != 1 or g.nodes[sinks[0]]["op"].kind not in ("argmax", "output_table"):
         p.add(None, f"needs exactly one output node (argmax or output_table) that nothing "
                     f"consumes, got {', '.join(map(repr, sinks)) or 'none'}")
     made: dict = {}
     if not p.items:
         for node in execution_order(g):
-            a = g.nodes[node]
+            a = g.nodes[node]["op"]
             preds = list(g.predecessors(node))
             for src in preds:
                 edge = g.edges[src, node]
@@ -206,9 +208,9 @@ def check_executable(g: nx.DiGraph) -> None:
                                 f"{edge.get('shape')}/{edge.get('kind')}/{edge.get('levels')}, "
                                 f"{src!r} makes {'/'.join(map(str, made[src]))}")
             made[node] = _output_of(g, node, a, [made[s] for s in preds], p)
-            if a["op"] != "input" and preds and made[preds[0]] is not None:
+            if a.kind != "input" and preds and made[preds[0]] is not None:
                 _shape_attr(node, a, "input_shape", made[preds[0]][0], p)
-            if a["op"] != "argmax" and made[node] is not None:
+            if a.kind != "argmax" and made[node] is not None:
                 _shape_attr(node, a, "output_shape", made[node][0], p)
     if p.items:
         head = f"graph {g.graph.get('name')!r}: "

@@ -5,7 +5,7 @@ every action per node (hwsim/execute/counters.py).
     plan = build_plan(graph)                 # check the graph, prepare gathers (once)
     run = run_plan(plan, x_levels)           # or: execute(graph, x_levels)
     run.outputs                              # class ids, or output level indices
-    run.nodes["L1.lut_dense"].output         # every node's integer output
+    run.nodes["L1.dense"].output         # every node's integer output
     run.per_inference                        # Counts of one inference
 
 The inference path (this module, hwsim/execute/ops.py, hwsim/execute/counters.py) holds

@@ -238,8 +238,8 @@ def run_output_table(step, inputs, overflow: str, probe):
     return inputs[0], Counts(), 0
 
 
-RUNNERS = {"lut_dense": run_lut, "lut_conv1d": run_lut, "lut_conv2d": run_lut,
-           "lut_depthwise_conv2d": run_lut, "threshold": run_threshold,
+RUNNERS = {"dense": run_lut, "conv1d": run_lut, "conv2d": run_lut,
+           "depthwise_conv2d": run_lut, "threshold": run_threshold,
            "max_pool1d": run_max_pool, "max_pool2d": run_max_pool,
            "avg_pool1d": run_avg_pool, "avg_pool2d": run_avg_pool, "add": run_add,
            "argmax": run_argmax, "flatten": run_flatten, "output_table": run_output_table}

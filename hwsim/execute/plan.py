@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
 from hwsim.ir.integer import VALUE_TABLE
@@ -190,8 +191,8 @@ def _narrow(table: np.ndarray) -> type:
 
 
 def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
-    layer, table = a["layer"], g.graph["tables"][a["table"]].astype(np.int64)
-    w, b = a["weight_index"].astype(np.intp), a["bias_index"].astype(np.intp)
+    layer, table = a.layer, g.graph["tables"][a.table].astype(np.int64)
+    w, b = a.weight_index.astype(np.intp), a.bias_index.astype(np.intp)
     rows = table.shape[0]
     acc_bits = g.graph["accumulator_bits"]
     lo, hi = signed_range(acc_bits)
@@ -199,7 +200,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
     safe = bound < hi        # strict: int32 sums then stay below the int32 sentinel
     acc_dtype = np.int32 if safe else np.int64
     entry_dtype = _narrow(table) if safe else np.int64
-    in_shape, out_shape = tuple(a["input_shape"]), tuple(a["output_shape"])
+    in_shape, out_shape = tuple(a.input_shape), tuple(a.output_shape)
     depthwise = isinstance(layer, L.DepthwiseConv2D)
     channels = in_shape[-1]
     spatial = len(in_shape) - 1
@@ -237,7 +238,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
     return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
-                   acc_bits, 8, storage_bits(a["index_bits"]), g.graph["table_entry_bits"],
+                   acc_bits, 8, storage_bits(a.index_bits), g.graph["table_entry_bits"],
                    placement)
 
 
@@ -250,17 +251,17 @@ def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def _pool_plan(a: dict, acc_bits: int, placement: Placement) -> PoolPlan:
-    layer = a["layer"]
+    layer = a.layer
     sizes, strides = _pool_geometry(layer)
-    out_shape = a["output_shape"]
+    out_shape = a.output_shape
     taps = []
     for offsets in np.ndindex(*sizes):
         index = tuple(slice(j, j + s * (o - 1) + 1, s)
                       for j, s, o in zip(offsets, strides, out_shape[:-1]))
         taps.append((slice(None), *index, slice(None)))
     search = None
-    if a["op"].startswith("avg_"):
-        search = make_search(np.asarray(a["pool_bounds"], dtype=np.int64), acc_bits,
+    if a.kind.startswith("avg_"):
+        search = make_search(np.asarray(a.pool_bounds, dtype=np.int64), acc_bits,
                              placement.thresholds)
     return PoolPlan(tuple(taps), search, placement)
 
@@ -273,14 +274,14 @@ def build_plan(g: nx.DiGraph, placement: Placement = Placement()) -> ExecutionPl
     steps = []
     output = None
     for node in execution_order(g):
-        a = g.nodes[node]
-        op = a["op"]
+        a = g.nodes[node]["op"]
+        op = a.kind
         preds = tuple(g.predecessors(node))
         plan = None
-        if op.startswith("lut_"):
+        if op in WEIGHTED:
             plan = _lut_plan(g, a, placement)
         elif op == "threshold":
-            plan = ThresholdPlan(make_search(np.asarray(a["thresholds"], dtype=np.int64),
+            plan = ThresholdPlan(make_search(np.asarray(a.thresholds, dtype=np.int64),
                                              sum_bits, placement.thresholds), sum_bits, placement)
         elif op.endswith("_pool1d") or op.endswith("_pool2d"):
             plan = _pool_plan(a, sum_bits, placement)

@@ -6,8 +6,8 @@ executor (hwsim/execute/executor.py) is tested against it: every node's output b
 and every action count number for number.
 
     run = reference_run(graph, x_levels)
-    run.nodes["L1.lut_dense"]            # (N, *output_shape) int64
-    run.counts["L1.lut_dense"]["adds"]   # over the whole batch
+    run.nodes["L1.dense"]            # (N, *output_shape) int64
+    run.counts["L1.dense"]["adds"]   # over the whole batch
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from hwsim.ir.ops import WEIGHTED
 from hwsim.errors import HwsimError
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.graph import execution_order
@@ -88,12 +89,12 @@ def _geometry(layer, in_shape):
 
 def _lut(g, node, a, x, tally):
     """Sums of a weighted layer: bias entry, then every connection in weight-row order."""
-    layer = a["layer"]
-    table = g.graph["tables"][a["table"]].tolist()
-    w, b = a["weight_index"].tolist(), a["bias_index"].tolist()
+    layer = a.layer
+    table = g.graph["tables"][a.table].tolist()
+    w, b = a.weight_index.tolist(), a.bias_index.tolist()
     bias_row = len(table) - 1
     bits = g.graph["accumulator_bits"]
-    out_shape = tuple(a["output_shape"])
+    out_shape = tuple(a.output_shape)
     out = np.zeros((len(x),) + out_shape, dtype=np.int64)
     in_shape = x.shape[1:]
     depthwise = isinstance(layer, L.DepthwiseConv2D)
@@ -134,9 +135,9 @@ def _lut(g, node, a, x, tally):
 
 
 def _threshold(a, x, tally):
-    thresholds = a["thresholds"].tolist()
+    thresholds = a.thresholds.tolist()
     out = np.zeros(x.shape, dtype=np.int64)
-    steps = search_steps(a["levels"])
+    steps = search_steps(a.levels)
     for n in range(len(x)):
         for position in np.ndindex(*x.shape[1:]):
             out[(n,) + position] = count_reached(int(x[(n,) + position]), thresholds)
@@ -149,11 +150,11 @@ def _threshold(a, x, tally):
 
 
 def _pool(a, x, tally):
-    layer = a["layer"]
-    out_shape = tuple(a["output_shape"])
+    layer = a.layer
+    out_shape = tuple(a.output_shape)
     kernels, strides, _ = _geometry(layer, x.shape[1:])
-    average = a["op"].startswith("avg_")
-    bounds = a["pool_bounds"].tolist() if average else None
+    average = a.kind.startswith("avg_")
+    bounds = a.pool_bounds.tolist() if average else None
     out = np.zeros((len(x),) + out_shape, dtype=np.int64)
     for n in range(len(x)):
         for position in np.ndindex(*out_shape):
@@ -229,14 +230,14 @@ def reference_run(g: nx.DiGraph, x) -> ReferenceRun:
     counts: dict[str, dict[str, int]] = {}
     out_node = None
     for node in execution_order(g):
-        a = g.nodes[node]
-        op = a["op"]
+        a = g.nodes[node]["op"]
+        op = a.kind
         sources = list(g.predecessors(node))
         inputs = [values[s] for s in sources]
         tally: Counter = Counter()
         if op == "input":
             result = x
-        elif op.startswith("lut_"):
+        elif op in WEIGHTED:
             result = _lut(g, node, a, inputs[0], tally)
         elif op == "threshold":
             result = _threshold(a, inputs[0], tally)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Counts, Placement
 from hwsim.errors import HwsimError
 from hwsim.execute.executor import Execution, execute
@@ -87,12 +88,12 @@ class VerifyReport:
 
 def _expected(g: nx.DiGraph, node: str, model, trace: IntegerTrace, x_levels: np.ndarray):
     """What the trainer's integer pass says `node` outputs."""
-    a = g.nodes[node]
-    op, i = a["op"], a.get("layer_index")
+    a = g.nodes[node]["op"]
+    op, i = a.kind, getattr(a, "layer_index", None)
     if op in ("argmax", "output_table"):
         return trace.outputs
     spec = model.layers[i]
-    if op.startswith("lut_") and spec.thresholds is not None:
+    if op in WEIGHTED and spec.thresholds is not None:
         layer_input = x_levels if i == 0 else trace.per_layer[i - 1]
         return layer_sums(model, spec, layer_input)
     return trace.per_layer[i]
@@ -118,10 +119,10 @@ def compare_nodes(g: nx.DiGraph, run: Execution, model, x_levels: np.ndarray):
     trace = integer_forward(model, x_levels)
     nodes = values = 0
     for node in execution_order(g):
-        if g.nodes[node]["op"] == "input":
+        if g.nodes[node]["op"].kind == "input":
             continue
         expected = _expected(g, node, model, trace, x_levels)
-        mismatch = first_mismatch(node, g.nodes[node].get("layer_index"), expected,
+        mismatch = first_mismatch(node, getattr(g.nodes[node]["op"], "layer_index", None), expected,
                                   run.nodes[node].output)
         nodes += 1
         if mismatch is not None:

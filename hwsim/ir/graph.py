@@ -7,6 +7,7 @@ the executor, cost model, memory planner and scheduler read only these names.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import networkx as nx
@@ -14,14 +15,12 @@ import networkx as nx
 from hwsim.errors import HwsimError
 from hwsim.ir import layers as L
 from hwsim.ir.integer import IntegerModel
+from hwsim.ir.ops import (KINDS, SHAPE_KINDS, WEIGHTED_KINDS, ArgmaxOp, InputOp, Op, OutputTableOp,
+                          ShapeOp, ThresholdOp, WeightedOp)
 from hwsim.ir.network import Network
 from hwsim.ir.random_model import random_integer_model
 
-LUT_OPS = {L.Dense: "lut_dense", L.Conv1D: "lut_conv1d", L.Conv2D: "lut_conv2d",
-           L.DepthwiseConv2D: "lut_depthwise_conv2d"}
-SHAPE_OPS = {L.MaxPool1D: "max_pool1d", L.MaxPool2D: "max_pool2d", L.AvgPool1D: "avg_pool1d",
-             L.AvgPool2D: "avg_pool2d", L.Flatten: "flatten", L.Add: "add"}
-OPS = ("input", *LUT_OPS.values(), "threshold", *SHAPE_OPS.values(), "argmax", "output_table")
+OPS = KINDS   # every op kind
 
 
 def level_bits(levels: int) -> int:
@@ -49,13 +48,13 @@ def build_graph(workload: Network, model: IntegerModel, *, source: str) -> nx.Di
     acc = model.accumulator_bits
     order = 0
 
-    def add_node(node: str, **attrs) -> str:
+    def add_node(node: str, record: type[Op], **fields) -> str:
         nonlocal order
-        g.add_node(node, order=order, **attrs)
+        g.add_node(node, op=record(order=order, **fields))
         order += 1
         return node
 
-    add_node("input", op="input", layer_index=None, output_shape=tuple(workload.input_shape),
+    add_node("input", InputOp, kind="input", output_shape=tuple(workload.input_shape),
              outputs=math.prod(workload.input_shape), levels=workload.input_levels)
     producer = {-1: ("input", "levels", workload.input_levels)}   # layer -> (node, kind, levels)
     shapes = workload.shapes
@@ -71,7 +70,8 @@ def build_graph(workload: Network, model: IntegerModel, *, source: str) -> nx.Di
             table = model.tables[spec.table]
             k = table.shape[1]
             weights, biases = spec.weight_index.size, spec.bias_index.size
-            node = add_node(f"L{i}.{LUT_OPS[type(layer)]}", op=LUT_OPS[type(layer)], **base,
+            op = WEIGHTED_KINDS[type(layer)]
+            node = add_node(f"L{i}.{op}", WeightedOp, kind=op, **base,
                             fan_in=layer.fan_in, connections=math.prod(out_shape) * layer.fan_in,
                             weights=weights, biases=biases, params=weights + biases,
                             clusters=k, index_bits=level_bits(k), table=spec.table,
@@ -80,7 +80,7 @@ def build_graph(workload: Network, model: IntegerModel, *, source: str) -> nx.Di
                             weight_index=spec.weight_index, bias_index=spec.bias_index)
             kind, levels = "sums", None
         else:
-            op = SHAPE_OPS[type(layer)]
+            op = SHAPE_KINDS[type(layer)]
             extra = {}
             if isinstance(layer, (L.MaxPool1D, L.AvgPool1D)):
                 extra["window"] = layer.size
@@ -88,7 +88,7 @@ def build_graph(workload: Network, model: IntegerModel, *, source: str) -> nx.Di
                 extra["window"] = layer.size_h * layer.size_w
             if spec.pool_bounds is not None:
                 extra["pool_bounds"] = spec.pool_bounds
-            node = add_node(f"L{i}.{op}", op=op, **base, levels=spec.levels_in, **extra)
+            node = add_node(f"L{i}.{op}", ShapeOp, kind=op, **base, levels=spec.levels_in, **extra)
             kind = "sums" if op == "add" else producer[sources[0]][1]
             levels = None if op == "add" else producer[sources[0]][2]
         for s in sources:
@@ -96,8 +96,8 @@ def build_graph(workload: Network, model: IntegerModel, *, source: str) -> nx.Di
             src_shape = tuple(workload.input_shape) if s < 0 else shapes[s]
             g.add_edge(src, node, **_tensor(src_shape, src_kind, src_levels, acc))
         if flags[i]:
-            act = add_node(f"L{i}.threshold", op="threshold", **{**base, "input_shape": out_shape},
-                           levels=spec.levels_out,
+            act = add_node(f"L{i}.threshold", ThresholdOp, kind="threshold",
+                           **{**base, "input_shape": out_shape}, levels=spec.levels_out,
                            thresholds=spec.thresholds, units=math.prod(out_shape),
                            compares_per_unit=level_bits(spec.levels_out))
             g.add_edge(node, act, **_tensor(out_shape, "sums", None, acc))
@@ -106,10 +106,10 @@ def build_graph(workload: Network, model: IntegerModel, *, source: str) -> nx.Di
     last, kind, levels = producer[len(workload.layers) - 1]
     out_shape = shapes[-1]
     if workload.task == "classification":
-        out = add_node("output", op="argmax", layer_index=None, input_shape=out_shape,
+        out = add_node("output", ArgmaxOp, kind="argmax", input_shape=out_shape,
                        output_shape=(1,), outputs=1, classes=math.prod(out_shape))
     else:
-        out = add_node("output", op="output_table", layer_index=None, input_shape=out_shape,
+        out = add_node("output", OutputTableOp, kind="output_table", input_shape=out_shape,
                        output_shape=out_shape, outputs=math.prod(out_shape), levels=levels)
     g.add_edge(last, out, **_tensor(out_shape, kind, levels, acc))
     check_graph(g)
@@ -127,21 +127,21 @@ def check_graph(g: nx.DiGraph) -> None:
         loop = " -> ".join(str(a) for a, _ in cycle)
         raise HwsimError(f"graph {g.graph.get('name')!r}: cycle {loop} -> {cycle[0][0]}")
     problems = []
-    for node, attrs in g.nodes(data=True):
-        if "op" not in attrs:
+    for node, op in g.nodes(data="op"):
+        if op is None:
             users = ", ".join(sorted(map(str, list(g.predecessors(node)) + list(g.successors(node)))))
             problems.append(f"node {node!r} is referenced (by {users}) but never defined")
-        elif attrs["op"] not in OPS:
-            problems.append(f"node {node!r}: unknown op {attrs['op']!r}")
-        elif attrs["op"].startswith("lut_") and attrs.get("table") not in g.graph.get("tables", {}):
-            problems.append(f"node {node!r}: table {attrs.get('table')!r} does not exist")
+        elif not isinstance(op, Op) or op.kind not in KINDS:
+            problems.append(f"node {node!r}: unknown op {getattr(op, 'kind', op)!r}")
+        elif op.weighted and op.table not in g.graph.get("tables", {}):
+            problems.append(f"node {node!r}: table {op.table!r} does not exist")
     if problems:
         raise HwsimError(f"graph {g.graph.get('name')!r}: " + "; ".join(problems))
 
 
 def execution_order(g: nx.DiGraph) -> list[str]:
     """A topological order, stable: ties broken by construction order."""
-    return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n]["order"]))
+    return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n]["op"].order))
 
 
 def graph_from_artifact(artifact) -> nx.DiGraph:
@@ -159,7 +159,13 @@ def graph_from_workload(workload: Network, seed: int = 0) -> nx.DiGraph:
 
 def totals(g: nx.DiGraph) -> dict[str, int]:
     """Parameter and connection (MAC) counts of the whole graph."""
-    lut = [a for _, a in g.nodes(data=True) if a["op"].startswith("lut_")]
-    return {"params": sum(a["params"] for a in lut), "weights": sum(a["weights"] for a in lut),
-            "biases": sum(a["biases"] for a in lut),
-            "connections": sum(a["connections"] for a in lut)}
+    weighted = [op for _, op in g.nodes(data="op") if op.weighted]
+    return {"params": sum(op.params for op in weighted),
+            "weights": sum(op.weights for op in weighted),
+            "biases": sum(op.biases for op in weighted),
+            "connections": sum(op.connections for op in weighted)}
+
+
+def replace_op(g: nx.DiGraph, node: str, **changes) -> None:
+    """Replace fields of a node's op record (a new frozen record, in place in `g`)."""
+    g.nodes[node]["op"] = dataclasses.replace(g.nodes[node]["op"], **changes)

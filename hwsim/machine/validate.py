@@ -184,12 +184,12 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
             # The generated code uses SIMD MACs only on Cortex-M4 (not e.g. GAP9's sdotp).
             described = replace(options, simd=options.simd and program.target.dsp)
             for device in members:
-                reports[device.name] = compare(g, device, style, price(run.profile, device), run,
+                reports[device.name] = compare_node_costs(g, device, style, price(run.profile, device), run,
                                                proof, mismatch, described)
     return [reports[d.name] for d in devices]
 
 
-def compare(g, device: Device, style: str, emulated: EmulatedCost, run: EmulationRun,
+def compare_node_costs(g, device: Device, style: str, emulated: EmulatedCost, run: EmulationRun,
             proof: MachineCodeReport, mismatch: str, options: CostOptions) -> ValidationReport:
     """Per node: the cost model's estimate against the emulated cycles."""
     model = cost_graph(g, device, style, options)
@@ -199,7 +199,7 @@ def compare(g, device: Device, style: str, emulated: EmulatedCost, run: Emulatio
         est, emu = estimated.get(node, 0.0), emulated.cycles_of(node)
         if est == 0 and emu == 0:
             continue
-        nodes.append(NodeValidation(node, g.nodes[node]["op"], est, emu))
+        nodes.append(NodeValidation(node, g.nodes[node]["op"].kind, est, emu))
     runtime = emulated.cycles_of(RUNTIME)
     notes = list(run.program.notes)
     if device.core.isa != run.program.target.elf_arch and device.core.isa == "rv32e":

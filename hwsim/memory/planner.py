@@ -23,7 +23,7 @@ from hwsim.ir.style import STYLES
 from hwsim.ir.graph import execution_order
 
 ALIAS_OPS = ("flatten", "output_table")   # views of their input: no buffer of their own
-CONV_OPS = ("lut_conv1d", "lut_conv2d")
+CONV_OPS = ("conv1d", "conv2d")
 TABLE_LINES = ("product tables", "thresholds", "value tables")   # what `tables_in` moves
 
 # Code size per kernel kind, bytes (ESTIMATES, not measured): one copy of each kernel
@@ -37,8 +37,8 @@ CODE_ESTIMATE_BYTES = {
                 "max_pool": 384, "avg_pool": 384, "add": 256, "argmax": 96, "output_table": 96},
 }
 SOFT_FLOAT_CODE_ESTIMATE_BYTES = 2048     # float32 on a core without an FPU (add, mul, compare)
-KERNEL_KIND = {"lut_dense": "dense", "lut_conv1d": "conv", "lut_conv2d": "conv",
-               "lut_depthwise_conv2d": "depthwise", "threshold": "threshold",
+KERNEL_KIND = {"dense": "dense", "conv1d": "conv", "conv2d": "conv",
+               "depthwise_conv2d": "depthwise", "threshold": "threshold",
                "max_pool1d": "max_pool", "max_pool2d": "max_pool", "avg_pool1d": "avg_pool",
                "avg_pool2d": "avg_pool", "add": "add", "argmax": "argmax",
                "output_table": "output_table"}
@@ -238,13 +238,13 @@ def _fused_steps(g: nx.DiGraph, order: list[str], style: str, options: MemoryOpt
     lut_apart = style == "lut" and options.materialise_sums
     fused: set[str] = set()
     for node in order:
-        op = g.nodes[node]["op"]
+        op = g.nodes[node]["op"].kind
         for p in g.predecessors(node):
             if g.edges[p, node]["kind"] != "sums" or g.out_degree(p) != 1:
                 continue
             if (op == "threshold" and not lut_apart) or (
                     op == "add" and style == "lut" and options.fuse_adds and not lut_apart
-                    and g.nodes[p]["op"].startswith("lut_")):
+                    and g.nodes[p]["op"].weighted):
                 group[root(p)] = root(node)
                 fused.add(p)
     last = {root(node): node for node in order}          # the last member of each group
@@ -276,18 +276,18 @@ def _scratch_bytes(attrs: dict, style: str) -> int:
     """CMSIS-NN-style scratch (DSP extension path) of one kernel; none for lut."""
     if style == "lut":
         return 0
-    op, layer = attrs["op"], attrs.get("layer")
+    op, layer = attrs.kind, getattr(attrs, "layer", None)
     element = IM2COL_ELEMENT_BYTES[style]
     if op in CONV_OPS:
-        kernel = (layer.kernel,) if op == "lut_conv1d" else (layer.kernel_h, layer.kernel_w)
-        stride = (layer.stride,) if op == "lut_conv1d" else (layer.stride_h, layer.stride_w)
+        kernel = (layer.kernel,) if op == "conv1d" else (layer.kernel_h, layer.kernel_w)
+        stride = (layer.stride,) if op == "conv1d" else (layer.stride_h, layer.stride_w)
         pointwise = set(kernel) == {1} and set(stride) == {1} and (
             style == "float32" or layer.in_channels % 4 == 0)
-        return 0 if pointwise else 2 * attrs["fan_in"] * element
-    if op == "lut_depthwise_conv2d" and style == "int8":
-        return layer.channels * attrs["fan_in"] * element
+        return 0 if pointwise else 2 * attrs.fan_in * element
+    if op == "depthwise_conv2d" and style == "int8":
+        return layer.channels * attrs.fan_in * element
     if op in ("avg_pool1d", "avg_pool2d") and style == "int8":
-        return attrs["output_shape"][-1] * 4
+        return attrs.output_shape[-1] * 4
     return 0
 
 
@@ -311,16 +311,16 @@ def _layout(g: nx.DiGraph, style: str, options: MemoryOptions, with_scratch: boo
     last: dict[str, int] = {}
     scratch = []
     for node in order:
-        attrs = g.nodes[node]
+        attrs = g.nodes[node]["op"]
         preds = list(g.predecessors(node))
         for p in preds:
             if owner[p] is not None:
                 last[owner[p]] = max(last[owner[p]], step[node])
-        if attrs["op"] in ALIAS_OPS:
+        if attrs.kind in ALIAS_OPS:
             owner[node] = owner[preds[0]]
             if owner[node] is not None:
                 members[owner[node]].append(node)
-        elif attrs["op"] == "argmax" or node in fused or g.out_degree(node) == 0:
+        elif attrs.kind == "argmax" or node in fused or g.out_degree(node) == 0:
             owner[node] = None
         else:
             owner[node] = node
@@ -343,28 +343,28 @@ def _arena(buffers: tuple[TensorBuffer, ...], options: MemoryOptions) -> ArenaPl
 
 def parameter_lines(g: nx.DiGraph, style: str) -> tuple[MemoryLine, ...]:
     """Bytes of the network's parameters as deployed in `style`."""
-    nodes = [a for _, a in g.nodes(data=True)]
-    lut = [a for a in nodes if a["op"].startswith("lut_")]
-    weights = sum(a["weights"] for a in lut)
-    biases = sum(a["biases"] for a in lut)
+    nodes = [a for _, a in g.nodes(data="op")]
+    lut = [a for a in nodes if a.weighted]
+    weights = sum(a.weights for a in lut)
+    biases = sum(a.biases for a in lut)
     if style == "float32":
         return (MemoryLine("weights (float32)", 4 * weights),
                 MemoryLine("biases (float32)", 4 * biases))
     if style == "int8":
-        channels = sum(a["output_shape"][-1] for a in lut)
-        adds = sum(1 for a in nodes if a["op"] == "add")
+        channels = sum(a.output_shape[-1] for a in lut)
+        adds = sum(1 for a in nodes if a.kind == "add")
         return (MemoryLine("weights (int8)", weights), MemoryLine("biases (int32)", 4 * biases),
                 MemoryLine("requantization (multiplier + shift)",
                            INT8_REQUANT_BYTES_PER_CHANNEL * channels + INT8_ADD_PARAM_BYTES * adds))
     entry_bits, acc_bytes = g.graph["table_entry_bits"], math.ceil(g.graph["accumulator_bits"] / 8)
-    indices = sum(math.ceil(a["params"] * a["index_bits"] / 8) for a in lut)
+    indices = sum(math.ceil(a.params * a.index_bits / 8) for a in lut)
     tables = sum(math.ceil(t.size * entry_bits / 8) for t in g.graph["tables"].values())
-    thresholds = sum(a["thresholds"].size for a in nodes if a["op"] == "threshold")
-    thresholds += sum(a["pool_bounds"].size for a in nodes if a.get("pool_bounds") is not None)
+    thresholds = sum(a.thresholds.size for a in nodes if a.kind == "threshold")
+    thresholds += sum(a.pool_bounds.size for a in nodes if getattr(a, "pool_bounds", None) is not None)
     values = 0
-    if any(a["op"] == "add" for a in nodes):
+    if any(a.kind == "add" for a in nodes):
         values += sum(t.size for t in g.graph.get("value_tables", {}).values())
-    if any(a["op"] == "output_table" for a in nodes) and g.graph.get("output_values") is not None:
+    if any(a.kind == "output_table" for a in nodes) and g.graph.get("output_values") is not None:
         values += g.graph["output_values"].size
     return (MemoryLine("weight indices (packed)", indices),
             MemoryLine("product tables", tables),
@@ -375,7 +375,7 @@ def parameter_lines(g: nx.DiGraph, style: str) -> tuple[MemoryLine, ...]:
 def code_estimate_bytes(g: nx.DiGraph, style: str, device: Device) -> int:
     """ESTIMATE of the kernels' code size: CODE_ESTIMATE_BYTES per kernel kind used."""
     table = CODE_ESTIMATE_BYTES[style]
-    kinds = {KERNEL_KIND[a["op"]] for _, a in g.nodes(data=True) if a["op"] in KERNEL_KIND}
+    kinds = {KERNEL_KIND[a.kind] for _, a in g.nodes(data="op") if a.kind in KERNEL_KIND}
     total = table["schedule"] + sum(table[k] for k in kinds)
     if style == "float32" and device.core.fpu == "none":
         total += SOFT_FLOAT_CODE_ESTIMATE_BYTES

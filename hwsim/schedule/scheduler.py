@@ -356,7 +356,7 @@ def _awake_cycles(events) -> int:
     return total
 
 
-def simulate(graph: nx.DiGraph, device: Device, realtime: Realtime, node_cycles: Mapping[str, int],
+def schedule_frames(graph: nx.DiGraph, device: Device, realtime: Realtime, node_cycles: Mapping[str, int],
              *, node_energy_pj: Mapping[str, float] | None = None,
              node_dma_bytes: Mapping[str, int] | None = None,
              buffer_bytes: Mapping[str, int] | None = None,

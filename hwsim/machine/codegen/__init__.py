@@ -5,7 +5,7 @@ multiply-accumulate baseline.
     program = generate(graph, "cortex-m0", "lut")      # pure: returns the sources
     write_program(program, "out/")                     # network.c, model_data.c, ...
 
-One C function per graph node (`node_L1_lut_dense`, ...), `network_run(input,
+One C function per graph node (`node_L1_dense`, ...), `network_run(input,
 output)` calling them in order over a planned arena, a start-up harness for
 emulation and a linker script with the target's (or device's) memory map.
 Layouts and semantics: docs/codegen.md."""
@@ -114,7 +114,7 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)
-    op = g.nodes[output_node]["op"]
+    op = g.nodes[output_node]["op"].kind
     kind = "class" if op == "argmax" else "values" if op == "output_table" else "sums"
     return Program(name, target, style, memory, files, nodes, tensors, input_t, output_t,
                    kind, arena_bytes, constant_bytes, tuple(notes))

@@ -27,13 +27,13 @@ class CArray:
 
 
 def identifier(name: str) -> str:
-    """A C identifier from a graph node name: "L1.lut_dense" -> "L1_lut_dense"."""
+    """A C identifier from a graph node name: "L1.dense" -> "L1_dense"."""
     ident = _UNSAFE.sub("_", name)
     return ident if not ident[:1].isdigit() else "_" + ident
 
 
 def function_name(node: str) -> str:
-    """The C function of a graph node: "L1.lut_dense" -> "node_L1_lut_dense"."""
+    """The C function of a graph node: "L1.dense" -> "node_L1_dense"."""
     return "node_" + identifier(node)
 
 

@@ -157,8 +157,8 @@ class _Emitter:
 
     # -- weighted layers
     def dense(self, node: str) -> NodeCode:
-        a = self.g.nodes[node]
-        layer = a["layer"]
+        a = self.g.nodes[node]["op"]
+        layer = a.layer
         fan, units = layer.in_features, layer.out_features
         ident = identifier(node)
         w = self.plan.params[node]["w"].T
@@ -174,9 +174,9 @@ class _Emitter:
         return self._code(node, code, self.arrays(node, w))
 
     def _code(self, node, code, arrays) -> NodeCode:
-        a = self.g.nodes[node]
-        return NodeCode(node, a["op"], function_name(node), code, tuple(arrays),
-                        output_type="int8_t", output_elements=int(a["outputs"]))
+        a = self.g.nodes[node]["op"]
+        return NodeCode(node, a.kind, function_name(node), code, tuple(arrays),
+                        output_type="int8_t", output_elements=int(a.outputs))
 
     def _bias_tables(self, node: str, ident: str, tag: str, classes_per_position, stride):
         values = np.asarray(classes_per_position, dtype=np.int64) * stride
@@ -184,9 +184,9 @@ class _Emitter:
         return name, constant(name, int_type(values, signed=False), values)
 
     def conv1d(self, node: str) -> NodeCode:
-        a = self.g.nodes[node]
-        layer = a["layer"]
-        length, cin = a["input_shape"]
+        a = self.g.nodes[node]["op"]
+        layer = a.layer
+        length, cin = a.input_shape
         cout, fan = layer.out_channels, layer.fan_in
         ident = identifier(node)
         p = self.plan.params[node]
@@ -227,9 +227,9 @@ class _Emitter:
         return self._code(node, code, arrays)
 
     def conv2d(self, node: str, depthwise: bool = False) -> NodeCode:
-        a = self.g.nodes[node]
-        layer = a["layer"]
-        h, w_in, cin = a["input_shape"]
+        a = self.g.nodes[node]["op"]
+        layer = a.layer
+        h, w_in, cin = a.input_shape
         ident = identifier(node)
         p = self.plan.params[node]
         arrays = self.arrays(node, p["w"].T)
@@ -302,9 +302,9 @@ class _Emitter:
     # -- the rest
     def pool(self, node: str) -> NodeCode:
         from hwsim.machine.codegen.lut import pool_geometry
-        a = self.g.nodes[node]
+        a = self.g.nodes[node]["op"]
         positions, ch, rows, cols, row_step = pool_geometry(a)
-        kind = "max" if a["op"].startswith("max") else "avg"
+        kind = "max" if a.kind.startswith("max") else "avg"
         reduce_avg = ""
         if kind == "avg":
             r = self.plan.pool_reciprocal(rows * cols)
@@ -315,22 +315,22 @@ class _Emitter:
         return self._code(node, code, [])
 
     def argmax(self, node: str) -> NodeCode:
-        return argmax_code(node, "int8_t", self.g.nodes[node]["classes"])
+        return argmax_code(node, "int8_t", self.g.nodes[node]["op"].classes)
 
     def node(self, node: str) -> NodeCode:
-        a = self.g.nodes[node]
-        op = a["op"]
+        a = self.g.nodes[node]["op"]
+        op = a.kind
         if op == "input":
-            return NodeCode(node, op, output_type="int8_t", output_elements=int(a["outputs"]))
+            return NodeCode(node, op, output_type="int8_t", output_elements=int(a.outputs))
         if op in ("flatten", "threshold", "output_table"):
             return NodeCode(node, op)            # alias: no code (threshold: the clamp)
-        if op == "lut_dense":
+        if op == "dense":
             return self.dense(node)
-        if op == "lut_conv1d":
+        if op == "conv1d":
             return self.conv1d(node)
-        if op == "lut_conv2d":
+        if op == "conv2d":
             return self.conv2d(node)
-        if op == "lut_depthwise_conv2d":
+        if op == "depthwise_conv2d":
             return self.conv2d(node, depthwise=True)
         if op.startswith(("max_pool", "avg_pool")):
             return self.pool(node)

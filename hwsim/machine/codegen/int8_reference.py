@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 
+from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.geometry import axis_windows
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order
 
-WEIGHTED = ("lut_dense", "lut_conv1d", "lut_conv2d", "lut_depthwise_conv2d")
 OFFSET = 128
 POOL_SHIFT = 16
 
@@ -34,32 +34,32 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 
 def _layer_float(g, node):
-    a = g.nodes[node]
-    table = np.asarray(g.graph["tables"][a["table"]], dtype=np.float64)
+    a = g.nodes[node]["op"]
+    table = np.asarray(g.graph["tables"][a.table], dtype=np.float64)
     scale = float(1 << g.graph["scale_bits"])
-    w = table[-1][np.asarray(a["weight_index"])] / scale          # (taps, units)
-    b = table[-1][np.asarray(a["bias_index"])] / scale
+    w = table[-1][np.asarray(a.weight_index)] / scale          # (taps, units)
+    b = table[-1][np.asarray(a.bias_index)] / scale
     return w, b
 
 
 def _window_taps(g, node) -> np.ndarray | None:
     """For 'same'-padded layers: the kernel taps each output position reads, as a
     boolean (positions, taps) mask; None for valid padding."""
-    a = g.nodes[node]
-    layer = a["layer"]
+    a = g.nodes[node]["op"]
+    layer = a.layer
     if getattr(layer, "padding", "valid") != "same":
         return None
-    if a["op"] == "lut_conv1d":
-        length, cin = a["input_shape"]
+    if a.kind == "conv1d":
+        length, cin = a.input_shape
         windows = axis_windows(length, layer.kernel, layer.stride, "same")
         mask = np.zeros((len(windows), layer.kernel * cin), dtype=bool)
         for p, w in enumerate(windows):
             mask[p, w.first_tap * cin:(w.first_tap + w.taps) * cin] = True
         return mask
-    h, w_in, cin = a["input_shape"]
+    h, w_in, cin = a.input_shape
     rows = axis_windows(h, layer.kernel_h, layer.stride_h, "same")
     cols = axis_windows(w_in, layer.kernel_w, layer.stride_w, "same")
-    per_tap = 1 if a["op"] == "lut_depthwise_conv2d" else cin
+    per_tap = 1 if a.kind == "depthwise_conv2d" else cin
     mask = np.zeros((len(rows), len(cols), layer.kernel_h * layer.kernel_w * per_tap), dtype=bool)
     for r, rw in enumerate(rows):
         for c, cw in enumerate(cols):
@@ -84,7 +84,7 @@ class Int8Plan:
         return self.scale[src]
 
     def _plan(self, node: str) -> None:
-        op = self.g.nodes[node]["op"]
+        op = self.g.nodes[node]["op"].kind
         if op == "input":
             self.scale[node] = 1 / 127
             return
@@ -106,7 +106,7 @@ class Int8Plan:
         top = float(np.abs(w).max(initial=0.0))
         s_w = top / 127 if top > 0 else 1.0
         w_q = np.clip(np.rint(w / s_w), -127, 127).astype(np.int64)        # (taps, units)
-        activated = any(g.nodes[s]["op"] == "threshold" for s in g.successors(node))
+        activated = any(g.nodes[s]["op"].kind == "threshold" for s in g.successors(node))
         if activated:
             s_out = 1 / 127
         else:
@@ -158,23 +158,23 @@ def _weighted_forward(plan: Int8Plan, node: str, x: np.ndarray) -> np.ndarray:
     """x: (N, *input_shape) int8 -> (N, *output_shape) int8."""
     from hwsim.ir.geometry import extract_patches_1d, extract_patches_2d
     from hwsim.ir.integer import PAD
-    a = plan.g.nodes[node]
+    a = plan.g.nodes[node]["op"]
     p = plan.params[node]
-    layer, op = a["layer"], a["op"]
+    layer, op = a.layer, a.kind
     w = p["w"]
     n = len(x)
     xo = x.astype(np.int64) + OFFSET
-    if op == "lut_dense":
+    if op == "dense":
         acc = xo.reshape(n, -1) @ w + p["bias"][0][None, :]
-        out_shape = a["output_shape"]
+        out_shape = a.output_shape
     else:
         padding = getattr(layer, "padding", "valid")
-        if op == "lut_conv1d":
+        if op == "conv1d":
             patches = extract_patches_1d(xo, layer.kernel, layer.stride, padding, fill=PAD)
         else:
             patches = extract_patches_2d(xo, layer.kernel_h, layer.kernel_w, layer.stride_h,
                                          layer.stride_w, padding, fill=PAD)
-        if op == "lut_depthwise_conv2d":
+        if op == "depthwise_conv2d":
             taps = patches.reshape(n, -1, layer.kernel_h * layer.kernel_w, layer.channels)
             taps = np.where(taps == PAD, 0, taps)
             acc = np.einsum("nptc,tc->npc", taps, w)
@@ -184,15 +184,15 @@ def _weighted_forward(plan: Int8Plan, node: str, x: np.ndarray) -> np.ndarray:
             acc = flat @ w
         bias = p["bias"][p["bias_class"]] if len(p["bias"]) > 1 else p["bias"][[0]]
         acc = acc + bias[None, :, :]
-        out_shape = a["output_shape"]
+        out_shape = a.output_shape
     q = requantize(acc, p["multiplier"], p["shift"])
     return np.clip(q, p["low"], p["high"]).reshape(n, *out_shape).astype(np.int8)
 
 
 def _pool_forward(plan: Int8Plan, node: str, x: np.ndarray) -> np.ndarray:
     from hwsim.ir.geometry import extract_patches_1d, extract_patches_2d
-    a = plan.g.nodes[node]
-    layer, op = a["layer"], a["op"]
+    a = plan.g.nodes[node]["op"]
+    layer, op = a.layer, a.kind
     xi = x.astype(np.int64)
     if op.endswith("1d"):
         patches = extract_patches_1d(xi, layer.size, layer.stride)        # (N, P, size, C)
@@ -216,8 +216,8 @@ def int8_forward(g, x_levels) -> dict[str, np.ndarray]:
     x = quantize_input(g, x_levels)
     values = {}
     for node in execution_order(g):
-        a = g.nodes[node]
-        op = a["op"]
+        a = g.nodes[node]["op"]
+        op = a.kind
         if op == "input":
             values[node] = x
             continue

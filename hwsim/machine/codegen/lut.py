@@ -50,14 +50,14 @@ from hwsim.errors import HwsimError
 
 
 def emit_node(g, node, tables: ProductTables) -> NodeCode:
-    op = g.nodes[node]["op"]
+    op = g.nodes[node]["op"].kind
     if op == "input":
         return NodeCode(node, op, output_type="uint8_t",
-                        output_elements=int(g.nodes[node]["outputs"]))
+                        output_elements=int(g.nodes[node]["op"].outputs))
     if op == "flatten":
         return NodeCode(node, op)
-    emitters = {"lut_dense": emit_dense, "lut_conv1d": emit_conv1d, "lut_conv2d": emit_conv2d,
-                "lut_depthwise_conv2d": emit_depthwise}
+    emitters = {"dense": emit_dense, "conv1d": emit_conv1d, "conv2d": emit_conv2d,
+                "depthwise_conv2d": emit_depthwise}
     if op in emitters:
         return emitters[op](g, node, tables)
     if op == "threshold":

@@ -8,13 +8,13 @@ import math
 
 import numpy as np
 
+from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.c_source import INT_TYPES, constant, function_name, identifier, int_type
 from hwsim.machine.codegen.pools import pool_function
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.errors import HwsimError
 
 INT32_MAX = (1 << 31) - 1
-WEIGHTED = ("lut_dense", "lut_conv1d", "lut_conv2d", "lut_depthwise_conv2d")
 
 
 def storage_bits(bits: int) -> int:
@@ -47,15 +47,15 @@ def search_code(var: str, table: str, steps: int, indent: str, result: str) -> s
 
 
 def emit_threshold(g, node) -> NodeCode:
-    a = g.nodes[node]
+    a = g.nodes[node]["op"]
     preds = list(g.predecessors(node))
-    if len(preds) != 1 or g.nodes[preds[0]]["op"] not in WEIGHTED:
+    if len(preds) != 1 or g.nodes[preds[0]]["op"].kind not in WEIGHTED:
         raise HwsimError(f"node {node!r}: code generation fuses a threshold into the "
                          "weighted layer before it; this one follows "
-                         f"{[g.nodes[p]['op'] for p in preds]}")
+                         f"{[g.nodes[p]['op'].kind for p in preds]}")
     ident = identifier(node)
-    padded = padded_bounds(a["thresholds"])
-    steps = search_steps(len(a["thresholds"]))
+    padded = padded_bounds(a.thresholds)
+    steps = search_steps(len(a.thresholds))
     name = f"TH_{ident}"
     code = (f"uint32_t {function_name(node)}(int32_t acc)\n{{\n"
             f"    typedef int32_t {name}_t;\n    uint32_t level;\n"
@@ -65,7 +65,7 @@ def emit_threshold(g, node) -> NodeCode:
                      comment=f"{node}: thresholds, padded[k] = theta[k-1], INT32_MAX beyond")
     return NodeCode(node, "threshold", function_name(node), code, (array,),
                     called_per_unit_by=function_name(preds[0]), output_type="uint8_t",
-                    output_elements=int(a["units"]))
+                    output_elements=int(a.units))
 
 
 def _pool_input(g, node) -> tuple[str, str]:
@@ -76,21 +76,21 @@ def _pool_input(g, node) -> tuple[str, str]:
 
 def pool_geometry(a) -> tuple[list, int, int, int, int]:
     """(position loops, channels, window rows, window columns, row step) of a pool."""
-    layer = a["layer"]
-    if a["op"].endswith("1d"):
-        _, ch = a["input_shape"]
-        positions = [("p", "xp", a["output_shape"][0], layer.stride * ch)]
+    layer = a.layer
+    if a.kind.endswith("1d"):
+        _, ch = a.input_shape
+        positions = [("p", "xp", a.output_shape[0], layer.stride * ch)]
         return positions, ch, 1, layer.size, 0
-    _, w_in, ch = a["input_shape"]
-    oh, ow = a["output_shape"][:2]
+    _, w_in, ch = a.input_shape
+    oh, ow = a.output_shape[:2]
     positions = [("py", "xrow", oh, layer.stride_h * w_in * ch),
                  ("px", "xc", ow, layer.stride_w * ch)]
     return positions, ch, layer.size_h, layer.size_w, w_in * ch
 
 
 def emit_pool(g, node) -> NodeCode:
-    a = g.nodes[node]
-    op = a["op"]
+    a = g.nodes[node]["op"]
+    op = a.kind
     ctype, kind = _pool_input(g, node)
     is_max = op.startswith("max")
     if not is_max and kind != "levels":
@@ -99,7 +99,7 @@ def emit_pool(g, node) -> NodeCode:
     positions, ch, rows, cols, row_step = pool_geometry(a)
     arrays, reduce_avg = [], ""
     if not is_max:
-        bounds = np.asarray(a["pool_bounds"], dtype=np.int64)
+        bounds = np.asarray(a.pool_bounds, dtype=np.int64)
         padded = padded_bounds(bounds)
         name = f"PB_{identifier(node)}"
         reach = rows * cols * len(bounds) + 1
@@ -115,7 +115,7 @@ def emit_pool(g, node) -> NodeCode:
     code = pool_function(node, ctype, out_type, wide, "max" if is_max else "avg", positions,
                          ch, rows, cols, row_step, reduce_avg)
     return NodeCode(node, op, function_name(node), code, tuple(arrays), output_type=out_type,
-                    output_elements=int(a["outputs"]))
+                    output_elements=int(a.outputs))
 
 
 def argmax_code(node: str, ctype: str, classes: int) -> NodeCode:
@@ -140,7 +140,7 @@ def argmax_code(node: str, ctype: str, classes: int) -> NodeCode:
 
 def emit_argmax(g, node) -> NodeCode:
     ctype, _ = _pool_input(g, node)
-    return argmax_code(node, ctype, g.nodes[node]["classes"])
+    return argmax_code(node, ctype, g.nodes[node]["op"].classes)
 
 
 def output_value_table(g, entry_bits: int) -> tuple[np.ndarray, int]:
@@ -152,7 +152,7 @@ def output_value_table(g, entry_bits: int) -> tuple[np.ndarray, int]:
 
 
 def emit_output_table(g, node) -> NodeCode:
-    a = g.nodes[node]
+    a = g.nodes[node]["op"]
     bits = storage_bits(g.graph["table_entry_bits"])
     values, one = output_value_table(g, bits)
     ctype = INT_TYPES[(True, bits)]
@@ -161,11 +161,11 @@ def emit_output_table(g, node) -> NodeCode:
     code = f"""void {fn}(const uint8_t *restrict x, {ctype} *restrict y)
 {{
     #pragma GCC unroll 1
-    for (uint32_t i = 0; i < {a['outputs']}; i++)
+    for (uint32_t i = 0; i < {a.outputs}; i++)
         y[i] = {name}[x[i]];
 }}
 """
     array = constant(name, ctype, values, comment=f"{node}: output value of each level, "
                                                   f"fixed point (1.0 = {one})")
     return NodeCode(node, "output_table", fn, code, (array,), output_type=ctype,
-                    output_elements=int(a["outputs"]))
+                    output_elements=int(a.outputs))

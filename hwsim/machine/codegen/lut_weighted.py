@@ -49,23 +49,23 @@ def _index_type(k: int) -> str:
 
 
 def _weighted_common(g, node, tables: ProductTables):
-    a = g.nodes[node]
-    tname, tarray, log_k, bias_row = tables.table(a["table"])
+    a = g.nodes[node]["op"]
+    tname, tarray, log_k, bias_row = tables.table(a.table)
     ident = identifier(node)
-    k = a["table_shape"][1]
+    k = a.table_shape[1]
     wtype = _index_type(k)
-    w = np.asarray(a["weight_index"], dtype=np.int64).T          # (units, taps)
-    b = np.asarray(a["bias_index"], dtype=np.int64)
+    w = np.asarray(a.weight_index, dtype=np.int64).T          # (units, taps)
+    b = np.asarray(a.bias_index, dtype=np.int64)
     arrays = [tarray, constant(f"W_{ident}", wtype, w, comment=f"{node}: weight indices, "
                                f"unit-major [{w.shape[0]}][{w.shape[1]}]"),
               constant(f"B_{ident}", wtype, b, comment=f"{node}: bias indices")]
     succ = list(g.successors(node))
-    fused = bool(succ) and all(g.nodes[s]["op"] == "threshold" for s in succ)
+    fused = bool(succ) and all(g.nodes[s]["op"].kind == "threshold" for s in succ)
     if fused and len(succ) != 1:
         raise HwsimError(f"node {node!r}: several threshold consumers are not supported")
     return {"T": tname, "W": f"W_{ident}", "B": f"B_{ident}", "LOGK": log_k,
             "BIAS": bias_row << log_k, "arrays": arrays, "wtype": wtype, "fused": succ[0] if fused else None,
-            "out_type": "uint8_t" if fused else "int32_t", "layer": a["layer"], "attrs": a}
+            "out_type": "uint8_t" if fused else "int32_t", "layer": a.layer, "attrs": a}
 
 
 def _finish(c: dict) -> str:
@@ -118,16 +118,16 @@ def _wt(c: dict) -> str:
 
 def _weighted_code(node, c, code, units_total) -> NodeCode:
     a = c["attrs"]
-    return NodeCode(node, a["op"], function_name(node), code, tuple(c["arrays"]),
+    return NodeCode(node, a.kind, function_name(node), code, tuple(c["arrays"]),
                     writes_into=c["fused"] or "",
                     output_type="" if c["fused"] else "int32_t",
-                    output_elements=0 if c["fused"] else int(a["outputs"]))
+                    output_elements=0 if c["fused"] else int(a.outputs))
 
 
 def emit_conv1d(g, node, tables) -> NodeCode:
     c = _weighted_common(g, node, tables)
     layer = c["layer"]
-    length, cin = c["attrs"]["input_shape"]
+    length, cin = c["attrs"].input_shape
     cout, fan = layer.out_channels, layer.fan_in
     windows = axis_windows(length, layer.kernel, layer.stride, layer.padding)
     fn = function_name(node)
@@ -163,7 +163,7 @@ def emit_conv1d(g, node, tables) -> NodeCode:
 
 
 def _windows_2d(a, layer):
-    h, w, _ = a["input_shape"]
+    h, w, _ = a.input_shape
     rows = axis_windows(h, layer.kernel_h, layer.stride_h, layer.padding)
     cols = axis_windows(w, layer.kernel_w, layer.stride_w, layer.padding)
     return rows, cols
@@ -172,7 +172,7 @@ def _windows_2d(a, layer):
 def emit_conv2d(g, node, tables) -> NodeCode:
     c = _weighted_common(g, node, tables)
     layer, a = c["layer"], c["attrs"]
-    _, w_in, cin = a["input_shape"]
+    _, w_in, cin = a.input_shape
     cout, fan = layer.out_channels, layer.fan_in
     kw_c = layer.kernel_w * cin
     rows, cols = _windows_2d(a, layer)
@@ -231,7 +231,7 @@ def _clipped_windows_body(c, rows, cols, rn, cn, unit: str) -> str:
 def emit_depthwise(g, node, tables) -> NodeCode:
     c = _weighted_common(g, node, tables)
     layer, a = c["layer"], c["attrs"]
-    _, w_in, ch = a["input_shape"]
+    _, w_in, ch = a.input_shape
     taps = layer.kernel_h * layer.kernel_w
     rows, cols = _windows_2d(a, layer)
     ident = identifier(node)
