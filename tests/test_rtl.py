@@ -53,16 +53,17 @@ def scratch(tmp_path_factory):
 
 
 def region_clocks(simulator, scratch: Path, core_name: str,
-                  regions: list[tuple[str, str]]) -> list[int]:
+                  regions: list[tuple[str, str]], isa: str | None = None) -> list[int]:
     """Clocks between the two MARK writes around each (setup, body) region, in one run."""
     core = rtl_core(core_name)
+    isa = isa or core.isa
     parts = [f"{setup}\n    sw zero, HWSIM_MARK_OFFSET(t6)\n{body}\n"
              "    sw zero, HWSIM_MARK_OFFSET(t6)\n" for setup, body in regions]
     text = ("    .option norvc\n    .globl main\nmain:\n    addi sp, sp, -16\n"
             "    sw zero, 0(sp)\n    li t6, HWSIM_MMIO_BASE\n    li t1, 5\n    li t2, 7\n"
             + "".join(parts) + "    addi sp, sp, 16\n    li a0, 0\n    ret\n")
     name = f"{core_name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
-    elf = compile_snippet(text, "S", core.isa, scratch, name=name)
+    elf = compile_snippet(text, "S", isa, scratch, name=name)
     run = run_firmware(simulator(core_name), elf_to_words(elf), max_cycles=MAX_CYCLES,
                        wait_states=core.wait_states)
     assert not run.timed_out and run.exit_code == 0, run
@@ -76,10 +77,10 @@ def repeat(body: str, count: int) -> str:
 
 
 def block_costs(simulator, scratch, core_name, bodies: dict[str, str], count: int,
-                setup: str = "") -> dict[str, int]:
+                setup: str = "", isa: str | None = None) -> dict[str, int]:
     """Clocks of `count` copies of each body, minus an empty region's."""
     regions = [(setup, "")] + [(setup, repeat(body, count)) for body in bodies.values()]
-    clocks = region_clocks(simulator, scratch, core_name, regions)
+    clocks = region_clocks(simulator, scratch, core_name, regions, isa)
     return {name: clocks[i + 1] - clocks[0] for i, name in enumerate(bodies)}
 
 
@@ -171,6 +172,46 @@ def test_picorv32_shift_follows_its_two_stage_shifter(simulator, scratch):
     assert {int(n): c / 2 for n, c in costs.items()} == {n: 4 + n // 4 + n % 4
                                                            for n in amounts}
     assert min(costs.values()) / 2 == 4 and max(costs.values()) / 2 == 14
+
+
+# A taken branch or jal to a 32-bit instruction at an address = 2 mod 4 (compressed code);
+# each body is 12 bytes, so every copy starts word-aligned. c.nop executed: 1 cycle.
+RVC_BODIES = {
+    "branch_taken_misaligned": ("beq zero, zero, 1f", "c.nop", "1:", "addi t0, t0, 1", "c.nop"),
+    "branch_taken_aligned": ("beq zero, zero, 1f", "c.nop", "c.nop", "1:", "addi t0, t0, 1"),
+    "jal_misaligned": ("jal zero, 1f", "c.nop", "1:", "addi t0, t0, 1", "c.nop"),
+    "jal_aligned": ("jal zero, 1f", "c.nop", "c.nop", "1:", "addi t0, t0, 1"),
+}
+
+
+def rvc_body(lines: tuple[str, ...]) -> str:
+    """Assemble c.* lines compressed and the others as 32-bit instructions."""
+    out = []
+    for line in lines:
+        if not line.endswith(":"):
+            out.append("    .option rvc" if line.startswith("c.") else "    .option norvc")
+        out.append(f"    {line}")
+    return "\n".join(out + ["    .option norvc"])
+
+
+@needs_verilator
+def test_misaligned_32_bit_targets_cost_one_more_cycle(simulator, scratch):
+    count = 4
+    bodies = {name: rvc_body(lines) for name, lines in RVC_BODIES.items()}
+    measured = {}
+    for core_name in ("cv32e40p", "ibex-rv32m-fast"):
+        costs = block_costs(simulator, scratch, core_name, bodies, count, isa="rv32imc")
+        measured[core_name] = {name: c / count for name, c in costs.items()}
+    doc = documented("cv32e40p")           # docs/source/pipeline.rst: jump 3, branch 4
+    alu = doc["alu"]
+    assert measured["cv32e40p"] == {
+        "branch_taken_misaligned": doc["branch_taken_misaligned_target"] + 2 * alu,
+        "branch_taken_aligned": doc["branch_taken"] + alu,
+        "jal_misaligned": doc["jump_misaligned_target"] + 2 * alu,
+        "jal_aligned": doc["jump"] + alu}
+    # Ibex's pipeline_details.rst does not mention it, but its RTL pays the same extra
+    # cycle (the prefetch buffer needs two fetches for the target).
+    assert measured["ibex-rv32m-fast"] == measured["cv32e40p"]
 
 
 # ---- (c) Ibex multipliers ----------------------------------------------------------------
