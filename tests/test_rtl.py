@@ -342,6 +342,12 @@ def test_c_firmware_reports_marks_results_and_exit_code(simulator, scratch, tmp_
 
 
 @needs_verilator
+def test_an_image_without_code_at_the_reset_vector_is_refused(simulator, tmp_path):
+    with pytest.raises(HwsimError, match="holds 0 at the reset vector"):
+        run_firmware(simulator("picorv32"), [0, 0x13], max_cycles=1_000)
+
+
+@needs_verilator
 def test_the_build_is_cached_on_disk(simulator, tmp_path):
     binary = simulator("picorv32")
     started = time.monotonic()
@@ -354,12 +360,21 @@ def test_the_build_is_cached_on_disk(simulator, tmp_path):
 
 def test_every_registered_core_has_a_documented_table():
     for core in RTL_CORES.values():
-        base = core.name.removesuffix(f"-ws{core.wait_states}") if core.wait_states \
-            else core.name
-        table = documented(base)
+        table = documented(core.base_name)
         assert {"alu", "load", "store", "branch_taken"} <= set(table), core.name
         if core.isa != "rv32i" and core.family == "ibex":
             assert "mulh" in table, core.name
+
+
+def test_wait_state_variants_are_named_after_their_base():
+    fast = rtl_core("ibex-rv32m-fast")
+    assert rtl_core("ibex-rv32m-fast-ws1") == fast.with_wait_states(1)
+    assert fast.with_wait_states(1).with_wait_states(2).name == "ibex-rv32m-fast-ws2"
+    assert fast.with_wait_states(2).with_wait_states(0) == fast
+    assert fast.with_wait_states(3).base_name == "ibex-rv32m-fast"
+    assert fast.with_wait_states(3).build_identity() == fast.build_identity()
+    with pytest.raises(HwsimError, match="wait_states must be 0..255"):
+        fast.with_wait_states(256)
 
 
 def test_unknown_names_give_clear_errors():

@@ -89,7 +89,7 @@ def build_core(core: RtlCore, cache_dir: Path | str,
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".build-{core.family}-", dir=cache_dir))
     try:
-        done = subprocess.run(command, cwd=work / ".", capture_output=True, text=True)
+        done = subprocess.run(command, cwd=work, capture_output=True, text=True)
         if done.returncode != 0 or not (work / "obj_dir" / BINARY).is_file():
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
             raise HwsimError(f"verilator failed to build {core.name} "

@@ -70,8 +70,20 @@ class RtlCore:
                 "defines": [list(d) for d in self.defines],
                 "parameters": [list(p) for p in self.parameters]}
 
+    @property
+    def base_name(self) -> str:
+        """The name of the same configuration with 0 wait states."""
+        suffix = f"-ws{self.wait_states}"
+        if self.wait_states and self.name.endswith(suffix):
+            return self.name[:-len(suffix)]
+        return self.name
+
     def with_wait_states(self, wait_states: int) -> RtlCore:
         """This configuration with `wait_states` per access, named <name>-ws<wait_states>."""
+        if self.wait_states:
+            return replace(self, name=self.base_name, wait_states=0).with_wait_states(wait_states)
+        if wait_states == 0:
+            return self
         return replace(self, name=f"{self.name}-ws{wait_states}", wait_states=wait_states)
 
 
