@@ -1,0 +1,424 @@
+"""Cycle-exact RTL of Ibex, CV32E40P and PicoRV32 (Verilator) against the cores' documents.
+
+Each core is built once per session (and cached on disk under $HWSIM_CACHE/rtl, default
+.hwsim-cache/rtl). A measurement is one firmware with many regions, each between two MARK
+writes; a block's cost is its region's clocks minus those of an empty region, so the MARK
+stores cancel. Expected cycles come from hwsim/machine/rtl/documented_timing.json (the
+cores' own documents); the few places where the RTL and the document differ are asserted
+as measured, with the RTL line that explains them.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from hwsim.errors import HwsimError
+from hwsim.machine.rtl import (
+    RTL_CORES, RtlPackage, build_core, compile_snippet, documented_cycles, elf_to_words,
+    rtl_core, run_firmware, write_hex,
+)
+from hwsim.machine.rtl.run import parse_output
+from hwsim.machine.rtl.sources import package_root
+
+REPO = Path(__file__).resolve().parent.parent
+MAX_CYCLES = 200_000
+needs_verilator = pytest.mark.skipif(
+    shutil.which("verilator") is None,
+    reason="verilator is not installed (Debian: apt-get install verilator)")
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def simulator():
+    """simulator(core_name) -> the built binary, built at most once per session."""
+    cache_dir = Path(os.environ.get("HWSIM_CACHE", REPO / ".hwsim-cache")) / "rtl"
+    built: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in built:
+            built[name] = build_core(rtl_core(name), cache_dir)
+        return built[name]
+    return get
+
+
+@pytest.fixture(scope="session")
+def scratch(tmp_path_factory):
+    return tmp_path_factory.mktemp("rtl")
+
+
+def region_clocks(simulator, scratch: Path, core_name: str,
+                  regions: list[tuple[str, str]], isa: str | None = None) -> list[int]:
+    """Clocks between the two MARK writes around each (setup, body) region, in one run."""
+    core = rtl_core(core_name)
+    isa = isa or core.isa
+    parts = [f"{setup}\n    sw zero, HWSIM_MARK_OFFSET(t6)\n{body}\n"
+             "    sw zero, HWSIM_MARK_OFFSET(t6)\n" for setup, body in regions]
+    text = ("    .option norvc\n    .globl main\nmain:\n    addi sp, sp, -16\n"
+            "    sw zero, 0(sp)\n    li t6, HWSIM_MMIO_BASE\n    li t1, 5\n    li t2, 7\n"
+            + "".join(parts) + "    addi sp, sp, 16\n    li a0, 0\n    ret\n")
+    name = f"{core_name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    elf = compile_snippet(text, "S", isa, scratch, name=name)
+    run = run_firmware(simulator(core_name), elf_to_words(elf), max_cycles=MAX_CYCLES,
+                       wait_states=core.wait_states)
+    assert not run.timed_out and run.exit_code == 0, run
+    clocks = run.mark_clocks()
+    assert len(clocks) == 2 * len(regions)
+    return [clocks[2 * i + 1] - clocks[2 * i] for i in range(len(regions))]
+
+
+def repeat(body: str, count: int) -> str:
+    return "\n".join(f"    {body}" for _ in range(count))
+
+
+def block_costs(simulator, scratch, core_name, bodies: dict[str, str], count: int,
+                setup: str = "", isa: str | None = None) -> dict[str, int]:
+    """Clocks of `count` copies of each body, minus an empty region's."""
+    regions = [(setup, "")] + [(setup, repeat(body, count)) for body in bodies.values()]
+    clocks = region_clocks(simulator, scratch, core_name, regions, isa)
+    return {name: clocks[i + 1] - clocks[0] for i, name in enumerate(bodies)}
+
+
+# One straight-line body per documented class (32-bit code, word-aligned targets).
+BODIES = {
+    "alu": "addi t0, t0, 1",
+    "alu_register": "add t0, t0, t1",
+    "branch_not_taken": "bne zero, zero, 1f\n1:",
+    "branch_taken": "beq zero, zero, 1f\n1:",
+    "jal": "jal zero, 1f\n1:",
+    "load": "lw t0, 0(sp)",
+    "store": "sw t1, 4(sp)",
+    "mul": "mul t0, t1, t2",
+    "mulh": "mulh t0, t1, t2",
+    # auipc, an independent addi, then jalr to the instruction after it
+    "alu_alu_jalr": "auipc t3, 0\n    addi t4, t4, 1\n    jalr zero, 12(t3)",
+    # penalties: the next instruction uses the load's result; jalr uses auipc's result
+    "load_alu_dependent": "lw t0, 0(sp)\n    addi t0, t0, 1",
+    "alu_jalr_dependent": "auipc t3, 0\n    jalr zero, 8(t3)",
+}
+
+
+def expected_cycles(table: dict[str, int]) -> dict[str, int]:
+    """Documented cycles of each body in BODIES that the table covers."""
+    jump = table.get("jump")
+    jal, jalr = table.get("jal", jump), table.get("jalr", jump)
+    out = {"alu": table["alu"], "alu_register": table["alu"],
+           "branch_not_taken": table["branch_not_taken"], "branch_taken": table["branch_taken"],
+           "jal": jal, "load": table["load"], "store": table["store"],
+           "alu_alu_jalr": 2 * table["alu"] + jalr,
+           "load_alu_dependent": table["load"] + table["alu"] + table.get("load_use_penalty", 0),
+           "alu_jalr_dependent":
+               table["alu"] + jalr + table.get("jalr_dependency_penalty", 0)}
+    for name in ("mul", "mulh"):
+        if name in table:
+            out[name] = table[name]
+    return out
+
+
+def documented(core_name: str) -> dict[str, int]:
+    return {cls: entry.cycles for cls, entry in documented_cycles(core_name).items()}
+
+
+# ---- (a) straight-line ALU blocks --------------------------------------------------------
+
+@needs_verilator
+@pytest.mark.parametrize("core_name", ["ibex-rv32m-fast", "cv32e40p", "picorv32"])
+def test_alu_block_costs_documented_cycles_per_instruction(simulator, scratch, core_name):
+    cpi = documented(core_name)["alu"]            # Ibex, CV32E40P: 1; PicoRV32: 3
+    counts = (1, 2, 8, 33)
+    regions = [("", "")] + [("", repeat(BODIES[b], n)) for b in ("alu", "alu_register")
+                            for n in counts]
+    clocks = region_clocks(simulator, scratch, core_name, regions)
+    extra = [c - clocks[0] for c in clocks[1:]]
+    assert extra == [n * cpi for _ in ("alu", "alu_register") for n in counts]
+
+
+# ---- (b) branches, jumps, loads, stores, multiplies against the documents ------------------
+
+@needs_verilator
+@pytest.mark.parametrize("core_name", ["ibex-rv32m-fast", "ibex-rv32m-slow",
+                                       "ibex-rv32m-single-cycle", "cv32e40p", "picorv32",
+                                       "picorv32-mul"])
+def test_instruction_costs_match_the_documented_table(simulator, scratch, core_name):
+    expected = expected_cycles(documented(core_name))
+    if rtl_core(core_name).isa == "rv32i":
+        expected = {k: v for k, v in expected.items() if not k.startswith("mul")}
+    count = 4
+    measured = block_costs(simulator, scratch, core_name,
+                           {name: BODIES[name] for name in expected}, count)
+    per_block = {name: clocks / count for name, clocks in measured.items()}
+    source = {e.source for e in documented_cycles(core_name).values()}
+    assert per_block == expected, f"{core_name} vs {sorted(source)}"
+
+
+@needs_verilator
+def test_taken_branches_cost_more_than_not_taken_on_every_core(simulator, scratch):
+    for core_name in ("ibex-rv32m-fast", "cv32e40p", "picorv32"):
+        costs = block_costs(simulator, scratch, core_name,
+                            {k: BODIES[k] for k in ("branch_taken", "branch_not_taken")}, 4)
+        doc = documented(core_name)
+        assert doc["branch_taken"] > doc["branch_not_taken"]
+        assert costs["branch_taken"] - costs["branch_not_taken"] == \
+            4 * (doc["branch_taken"] - doc["branch_not_taken"]), core_name
+
+
+@needs_verilator
+def test_picorv32_shift_follows_its_two_stage_shifter(simulator, scratch):
+    # README.md, TWO_STAGE_SHIFT: shift in units of 4 bits, then of 1 bit (table: 4-14).
+    amounts = (0, 1, 3, 4, 7, 8, 31)
+    bodies = {str(n): f"slli t0, t1, {n}" for n in amounts}
+    costs = block_costs(simulator, scratch, "picorv32", bodies, 2)
+    assert {int(n): c / 2 for n, c in costs.items()} == {n: 4 + n // 4 + n % 4
+                                                           for n in amounts}
+    assert min(costs.values()) / 2 == 4 and max(costs.values()) / 2 == 14
+
+
+# A taken branch or jal to a 32-bit instruction at an address = 2 mod 4 (compressed code);
+# each body is 12 bytes, so every copy starts word-aligned. c.nop executed: 1 cycle.
+RVC_BODIES = {
+    "branch_taken_misaligned": ("beq zero, zero, 1f", "c.nop", "1:", "addi t0, t0, 1", "c.nop"),
+    "branch_taken_aligned": ("beq zero, zero, 1f", "c.nop", "c.nop", "1:", "addi t0, t0, 1"),
+    "jal_misaligned": ("jal zero, 1f", "c.nop", "1:", "addi t0, t0, 1", "c.nop"),
+    "jal_aligned": ("jal zero, 1f", "c.nop", "c.nop", "1:", "addi t0, t0, 1"),
+}
+
+
+def rvc_body(lines: tuple[str, ...]) -> str:
+    """Assemble c.* lines compressed and the others as 32-bit instructions."""
+    out = []
+    for line in lines:
+        if not line.endswith(":"):
+            out.append("    .option rvc" if line.startswith("c.") else "    .option norvc")
+        out.append(f"    {line}")
+    return "\n".join(out + ["    .option norvc"])
+
+
+@needs_verilator
+def test_misaligned_32_bit_targets_cost_one_more_cycle(simulator, scratch):
+    count = 4
+    bodies = {name: rvc_body(lines) for name, lines in RVC_BODIES.items()}
+    measured = {}
+    for core_name in ("cv32e40p", "ibex-rv32m-fast"):
+        costs = block_costs(simulator, scratch, core_name, bodies, count, isa="rv32imc")
+        measured[core_name] = {name: c / count for name, c in costs.items()}
+    doc = documented("cv32e40p")           # docs/source/pipeline.rst: jump 3, branch 4
+    alu = doc["alu"]
+    assert measured["cv32e40p"] == {
+        "branch_taken_misaligned": doc["branch_taken_misaligned_target"] + 2 * alu,
+        "branch_taken_aligned": doc["branch_taken"] + alu,
+        "jal_misaligned": doc["jump_misaligned_target"] + 2 * alu,
+        "jal_aligned": doc["jump"] + alu}
+    # Ibex's pipeline_details.rst does not mention it, but its RTL pays the same extra
+    # cycle (the prefetch buffer needs two fetches for the target).
+    assert measured["ibex-rv32m-fast"] == measured["cv32e40p"]
+
+
+# ---- (c) Ibex multipliers ----------------------------------------------------------------
+
+def clog2(value: int) -> int:
+    return (value - 1).bit_length()
+
+
+def mul_cycles_by_op_b(simulator, scratch, core_name: str, values) -> dict[int, float]:
+    regions = []
+    for value in values:
+        setup = f"    li t2, {value}"
+        regions += [(setup, ""), (setup, repeat("mul t0, t1, t2", 2))]
+    clocks = region_clocks(simulator, scratch, core_name, regions)
+    return {v: (clocks[2 * i + 1] - clocks[2 * i]) / 2 for i, v in enumerate(values)}
+
+
+@needs_verilator
+def test_ibex_slow_multiplier_depends_on_op_b_and_fast_does_not(simulator, scratch):
+    not_powers_of_two = (3, 5, 7, 100, 255, 1000, 0x7FFF_FFFF)
+    powers_of_two = (1, 2, 4, 256, 0x4000_0000)
+    negative = (-1, -256)
+    values = not_powers_of_two + powers_of_two + negative + (0,)
+    slow = mul_cycles_by_op_b(simulator, scratch, "ibex-rv32m-slow", values)
+    fast = mul_cycles_by_op_b(simulator, scratch, "ibex-rv32m-fast", values)
+    # doc/03_reference/instruction_decode_execute.rst: clog2(op_b) + 1 cycles ...
+    assert {v: slow[v] for v in not_powers_of_two} == {v: clog2(v) + 1 for v in not_powers_of_two}
+    # ... but the RTL stops when the shifted op_b is 0 (rtl/ibex_multdiv_slow.sv, MD_OP_MULL):
+    # bit_length(op_b) + 1, one more than the formula for a power of two, and 2 for op_b 0.
+    assert {v: slow[v] for v in values if v >= 0} == {v: max(v.bit_length(), 1) + 1
+                                                      for v in values if v >= 0}
+    # a negative op_b has all 32 bits: 33 cycles, like MULH (documented: 33)
+    assert {v: slow[v] for v in negative} == {v: documented("ibex-rv32m-slow")["mulh"]
+                                              for v in negative}
+    assert set(fast.values()) == {documented("ibex-rv32m-fast")["mul"]}
+    assert slow[1] < fast[1] < slow[255]
+
+
+# ---- (d) one wait state per memory access ------------------------------------------------
+
+def marginal_costs(simulator, scratch, core_name, names, count=16) -> dict[str, float]:
+    """Cycles per instruction in steady state: (2*count copies - count copies) / count.
+
+    With wait states the prefetcher's phase at a MARK depends on the code before it; a
+    jump before each region flushes the prefetcher so every region starts alike."""
+    flush = "    j 1f\n1:"
+    regions = [(flush, repeat(BODIES[n], k)) for n in names for k in (count, 2 * count)]
+    clocks = region_clocks(simulator, scratch, core_name, regions)
+    return {n: (clocks[2 * i + 1] - clocks[2 * i]) / count for i, n in enumerate(names)}
+
+
+@needs_verilator
+@pytest.mark.parametrize("core_name,data_accesses_share_the_fetch_port", [
+    ("ibex-rv32m-fast", False), ("cv32e40p", False), ("picorv32", True)])
+def test_one_wait_state_adds_a_cycle_per_fetch_and_per_data_access(
+        simulator, scratch, core_name, data_accesses_share_the_fetch_port):
+    names = ("alu", "load", "store")
+    at_0 = marginal_costs(simulator, scratch, core_name, names)
+    at_1 = marginal_costs(simulator, scratch, f"{core_name}-ws1", names)
+    doc = documented(core_name)
+    assert at_0 == {n: doc[n] for n in names}
+    # Straight-line code is fetch-bound: every fetch waits one more cycle.
+    assert at_1["alu"] == doc["alu"] + 1
+    # Ibex/CV32E40P: the data port waits once, the next fetch overlaps it. PicoRV32 has one
+    # port: the fetch and the data access each wait.
+    per_access = 2 if data_accesses_share_the_fetch_port else 1
+    assert at_1["load"] == doc["load"] + per_access
+    assert at_1["store"] == doc["store"] + per_access
+
+
+@needs_verilator
+def test_wait_state_variants_share_one_simulator_binary(simulator):
+    assert simulator("cv32e40p-ws1") == simulator("cv32e40p")
+    assert simulator("ibex-rv32m-fast") != simulator("ibex-rv32m-slow")
+
+
+# ---- (e) bounded runs and the testbench registers ----------------------------------------
+
+@needs_verilator
+@pytest.mark.parametrize("core_name", ["ibex-rv32m-fast", "picorv32"])
+def test_a_run_that_never_exits_stops_at_max_cycles(simulator, scratch, core_name):
+    text = ".globl main\nmain:\n    j main\n"
+    elf = compile_snippet(text, "S", rtl_core(core_name).isa, scratch, name="spin")
+    run = run_firmware(simulator(core_name), elf_to_words(elf), max_cycles=5_000)
+    assert run.timed_out and run.clocks == 5_000 and run.exit_code is None
+
+
+@needs_verilator
+def test_ibex_without_m_extension_traps_on_mul(simulator, scratch):
+    # RV32MNone: mul is an illegal instruction; the trap vector (boot_addr, outside the RAM)
+    # holds no code, so the run never reaches the second MARK or EXIT.
+    text = (".option norvc\n.globl main\nmain:\n    li t6, HWSIM_MMIO_BASE\n"
+            "    sw zero, HWSIM_MARK_OFFSET(t6)\n    .insn r 0x33, 0, 1, t0, t1, t2\n"
+            "    sw zero, HWSIM_MARK_OFFSET(t6)\n    li a0, 0\n    ret\n")
+    elf = compile_snippet(text, "S", "rv32i", scratch, name="mul-on-rv32i")
+    words = elf_to_words(elf)
+    assert len(run_firmware(simulator("ibex-rv32m-fast"), words, max_cycles=2_000).marks) == 2
+    run = run_firmware(simulator("ibex-rv32m-none"), words, max_cycles=2_000)
+    assert run.timed_out and len(run.marks) == 1
+
+
+C_PROGRAM = """
+#include "hwsim_rtl.h"
+static volatile int data[8] = {3, 1, 4, 1, 5, 9, 2, 6};
+int main(void) {
+    int sum = 0;
+    HWSIM_MARK(0x1234);
+    for (int i = 0; i < 8; i++) sum += data[i];
+    HWSIM_MARK(0xABCDEF01);
+    HWSIM_RESULT(sum);
+    return 7;
+}
+"""
+
+
+@needs_verilator
+@pytest.mark.parametrize("core_name", ["ibex-rv32m-fast", "ibex-rv32m-none", "cv32e40p",
+                                       "picorv32"])
+def test_c_firmware_reports_marks_results_and_exit_code(simulator, scratch, tmp_path,
+                                                        core_name):
+    elf = compile_snippet(C_PROGRAM, "c", rtl_core(core_name).isa, tmp_path, name="sum")
+    hex_path = write_hex(elf_to_words(elf), tmp_path / "sum.hex")
+    run = run_firmware(simulator(core_name), hex_path, max_cycles=MAX_CYCLES)
+    assert not run.timed_out and run.exit_code == 7
+    assert [m.value for m in run.marks] == [0x1234, 0xABCDEF01]
+    assert [r.value for r in run.results] == [31]
+    assert 0 < run.marks[0].clock < run.marks[1].clock < run.results[0].clock <= run.clocks
+
+
+@needs_verilator
+def test_an_image_without_code_at_the_reset_vector_is_refused(simulator, tmp_path):
+    with pytest.raises(HwsimError, match="holds 0 at the reset vector"):
+        run_firmware(simulator("picorv32"), [0, 0x13], max_cycles=1_000)
+
+
+@needs_verilator
+def test_the_build_is_cached_on_disk(simulator, tmp_path):
+    binary = simulator("picorv32")
+    started = time.monotonic()
+    again = build_core(rtl_core("picorv32"), binary.parent.parent)
+    assert again == binary and time.monotonic() - started < 2.0
+    assert (binary.parent / "build.json").is_file()
+
+
+# ---- without Verilator -------------------------------------------------------------------
+
+def test_every_registered_core_has_a_documented_table():
+    for core in RTL_CORES.values():
+        table = documented(core.base_name)
+        assert {"alu", "load", "store", "branch_taken"} <= set(table), core.name
+        if core.isa != "rv32i" and core.family == "ibex":
+            assert "mulh" in table, core.name
+
+
+def test_wait_state_variants_are_named_after_their_base():
+    fast = rtl_core("ibex-rv32m-fast")
+    assert rtl_core("ibex-rv32m-fast-ws1") == fast.with_wait_states(1)
+    assert fast.with_wait_states(1).with_wait_states(2).name == "ibex-rv32m-fast-ws2"
+    assert fast.with_wait_states(2).with_wait_states(0) == fast
+    assert fast.with_wait_states(3).base_name == "ibex-rv32m-fast"
+    assert fast.with_wait_states(3).build_identity() == fast.build_identity()
+    with pytest.raises(HwsimError, match="wait_states must be 0..255"):
+        fast.with_wait_states(256)
+
+
+def test_unknown_names_give_clear_errors():
+    with pytest.raises(HwsimError, match="unknown RTL core 'ibex-turbo'.*ibex-rv32m-fast"):
+        rtl_core("ibex-turbo")
+    with pytest.raises(HwsimError, match="no documented timing"):
+        documented_cycles("ibex-turbo")
+
+
+def test_missing_verilator_is_a_clear_error(monkeypatch, tmp_path):
+    import hwsim.machine.rtl.build as build
+    monkeypatch.setattr(build.shutil, "which", lambda name: None)
+    with pytest.raises(HwsimError, match="verilator is not installed"):
+        build_core(rtl_core("picorv32"), tmp_path)
+
+
+def test_missing_or_unpinned_rtl_package_is_a_clear_error():
+    with pytest.raises(HwsimError, match="not installed.*pip install pythondata-cpu-nothing==1"):
+        package_root(RtlPackage("pythondata-cpu-nothing", "pythondata_cpu_nothing", "1"))
+    with pytest.raises(HwsimError, match="pinned to 0.0"):
+        package_root(RtlPackage("pytest", "pytest", "0.0"))
+
+
+def test_memory_image_from_elf_checks_the_entry_and_the_words(tmp_path):
+    elf = compile_snippet(".globl main\nmain:\n    li a0, 0\n    ret\n", "S", "rv32i", tmp_path)
+    words = elf_to_words(elf)
+    assert words[0] != 0 and len(words) < 16
+    assert write_hex(words, tmp_path / "a.hex").read_text().splitlines()[0] == f"{words[0]:08x}"
+    with pytest.raises(HwsimError, match="32-bit unsigned"):
+        write_hex([1 << 32], tmp_path / "b.hex")
+    with pytest.raises(HwsimError, match="not an ELF"):
+        elf_to_words(tmp_path / "a.hex")
+
+
+def test_simulator_output_is_parsed_and_errors_are_raised():
+    run = parse_output("noise\nHWSIM MARK 10 1\nHWSIM RESULT 12 5\nHWSIM MARK 15 2\n"
+                       "HWSIM EXIT 20 0\nHWSIM END 20 exit\n", 0)
+    assert run.clocks_between_marks() == (5,) and run.exit_code == 0 and not run.timed_out
+    assert parse_output("HWSIM END 99 timeout\n", 1).timed_out
+    with pytest.raises(HwsimError, match="no firmware"):
+        parse_output("HWSIM ERROR no firmware: pass +firmware=FILE.hex\nHWSIM END 0 finish\n", 0)
+    with pytest.raises(HwsimError, match="no END line"):
+        parse_output("HWSIM MARK 1 1\n", 0)
