@@ -1,9 +1,10 @@
 #!/bin/sh
 # Debian packages the test suite needs beyond Python: a headless Chromium for the
-# dashboard test, and the Arm and RISC-V cross-compilers for the machine-code proof.
+# dashboard test, the Arm and RISC-V cross-compilers for the machine-code proof, and
+# Verilator for cycle-exact runs of open RISC-V cores (docs/rtl.md).
 # Installs only what is missing; uses sudo when not root.
 set -eu
-packages="chromium gcc-arm-none-eabi gcc-riscv64-unknown-elf"
+packages="chromium gcc-arm-none-eabi gcc-riscv64-unknown-elf verilator"
 missing=""
 for package in $packages; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

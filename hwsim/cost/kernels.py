@@ -12,14 +12,12 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from hwsim.ir.lowering import UNROLLED_WINDOW, threshold_consumer
 from hwsim.ir.ops import WEIGHTED as WEIGHTED_OPS
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import HALF_BRANCH, Actions, loop_control, plus, times
 from hwsim.cost.shapes import CodeShape
 
-# A pool window of at most this many elements is written out in the generated C (no
-# loop; hwsim.machine.codegen.pools).
-UNROLLED_WINDOW = 4
 # Chance that a max-pool compare finds a new maximum: ties are common among a few
 # levels; measured 6-37% on the bundled workloads (docs/validation.md).
 MAX_UPDATE = 0.25
@@ -45,8 +43,7 @@ class Node:
     def fused_into_threshold(self) -> bool:
         """The result stays in a register: a threshold node consumes it (the threshold
         search runs in the same unit loop)."""
-        succ = list(self.graph.successors(self.name))
-        return bool(succ) and all(self.graph.nodes[s]["op"].kind == "threshold" for s in succ)
+        return threshold_consumer(self.graph, self.name) is not None
 
     @property
     def shape(self) -> CodeShape:

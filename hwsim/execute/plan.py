@@ -11,6 +11,9 @@ per connection, indexed by ``c * R + level``: the same table entries a device lo
 with ``T[level, w[c, o]]``, fetched without a 2-D address. When the column table
 would be large (COLUMN_TABLE_MAX_ENTRIES), the plan keeps T itself (transposed) and
 the gather reads ``T[level, w[c, o]]`` element by element ("direct").
+
+Longer than 300 lines: one plan builder per op kind, kept together because they share the
+offset, width and memory arithmetic the counters rely on.
 """
 from __future__ import annotations
 

@@ -31,6 +31,9 @@ choice for an integer pass with an even number of activation levels.  Pooling la
 ``macs`` counts multiply-accumulates per inference of one example (bias adds and pooling
 not counted).  ``fan_in`` is the number of inputs feeding one output unit (pooling: the
 window size; Flatten: 1).
+
+Longer than 300 lines: the nine layer configs and their shape rules are one vocabulary;
+splitting it would scatter the layouts documented above.
 """
 from __future__ import annotations
 

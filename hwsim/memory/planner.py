@@ -7,6 +7,9 @@ every rule and number here.
     report.ram_bytes, report.fits_ram, report.ram_margin_bytes, report.ram_lines
     memory_timeline(graph, report)        # [(node, live arena bytes), ...]
     compare_styles(graph, device)         # lut / int8 / float32 side by side
+
+Longer than 300 lines: every memory rule of docs/memory.md (lifetimes, fusion, scratch,
+parameters per style, reserved memory) lives here, so the document has one counterpart.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Schedule a network's op graph on a device, frame after frame, in integer cycles.
 
-`simulate` takes the per-node costs as plain mappings (the caller glues the cost
+`schedule_frames` takes the per-node costs as plain mappings (the caller glues the cost
 model and the memory planner to it) and runs the simpy model of
 hwsim.schedule.model: frames arriving at the workload's period, the rest of the
 firmware preempting the network, one or more cores, DMA overlapping compute and
@@ -8,6 +8,9 @@ sleep between frames. It returns a frozen `ScheduleResult`: the timeline, latenc
 and deadline misses per frame, utilisation per core, memory in use over time,
 energy per inference, average power and battery life. The model and its formulas
 are in docs/scheduler.md.
+
+Longer than 300 lines: the options, the plan built from the graph and the result
+assembled from one simpy run belong to one concern, the schedule.
 """
 from __future__ import annotations
 

@@ -24,6 +24,9 @@ windows are clipped as in the lut style, and the bias of a clipped window drops
 the -128 * w terms of the skipped taps (one bias table per window class).
 Average pools: round(sum / N) as (sum * R + 2^15) >> 16, R = round(2^16 / N).
 The auto-encoder's output is the last layer's int8 tensor (value = (q/127 + 1)/2).
+
+Longer than 300 lines: the int8 C emitters and the quantization they share must change
+together with their numpy reference to stay bit-exact.
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.geometry import axis_windows
 from hwsim.errors import HwsimError
@@ -106,7 +107,7 @@ class Int8Plan:
         top = float(np.abs(w).max(initial=0.0))
         s_w = top / 127 if top > 0 else 1.0
         w_q = np.clip(np.rint(w / s_w), -127, 127).astype(np.int64)        # (taps, units)
-        activated = any(g.nodes[s]["op"].kind == "threshold" for s in g.successors(node))
+        activated = threshold_consumer(g, node) is not None
         if activated:
             s_out = 1 / 127
         else:

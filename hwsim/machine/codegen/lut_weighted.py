@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from hwsim.ir.lowering import threshold_consumer
 from hwsim.machine.codegen.c_source import INT_TYPES, constant, function_name, identifier
 from hwsim.machine.codegen.geometry import axis_windows
 from hwsim.machine.codegen.lut_kernels import storage_bits
@@ -59,12 +60,11 @@ def _weighted_common(g, node, tables: ProductTables):
     arrays = [tarray, constant(f"W_{ident}", wtype, w, comment=f"{node}: weight indices, "
                                f"unit-major [{w.shape[0]}][{w.shape[1]}]"),
               constant(f"B_{ident}", wtype, b, comment=f"{node}: bias indices")]
-    succ = list(g.successors(node))
-    fused = bool(succ) and all(g.nodes[s]["op"].kind == "threshold" for s in succ)
-    if fused and len(succ) != 1:
+    fused = threshold_consumer(g, node)
+    if fused and g.out_degree(node) != 1:
         raise HwsimError(f"node {node!r}: several threshold consumers are not supported")
     return {"T": tname, "W": f"W_{ident}", "B": f"B_{ident}", "LOGK": log_k,
-            "BIAS": bias_row << log_k, "arrays": arrays, "wtype": wtype, "fused": succ[0] if fused else None,
+            "BIAS": bias_row << log_k, "arrays": arrays, "wtype": wtype, "fused": fused,
             "out_type": "uint8_t" if fused else "int32_t", "layer": a.layer, "attrs": a}
 
 

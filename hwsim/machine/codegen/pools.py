@@ -8,9 +8,9 @@ register offset for LDRSB, RV32 folds the element offsets into the loads). Large
 windows loop over their rows and columns."""
 from __future__ import annotations
 
+from hwsim.ir.lowering import UNROLLED_WINDOW
 from hwsim.machine.codegen.c_source import function_name
 
-UNROLLED_WINDOW = 4
 
 
 def window_offsets(rows: int, cols: int, row_step: int, col_step: int) -> list[int]:
