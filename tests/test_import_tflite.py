@@ -1,0 +1,209 @@
+"""TFLite import and execution: every supported op, int8 byte-exact and float32 within tolerance,
+against the ai-edge-litert interpreter with its reference kernels (BUILTIN_REF)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tflite")
+pytest.importorskip("ai_edge_litert")
+
+from hwsim.importers import load_model, macs, parameter_count  # noqa: E402
+from hwsim.importers.float_reference import run_float  # noqa: E402
+from hwsim.importers.int8_reference import run_int8  # noqa: E402
+from hwsim.importers.model import op_macs, op_parameters  # noqa: E402
+from tests.tflite_builder import TFLiteBuilder, run_interpreter  # noqa: E402
+
+RNG_SEED = 1234
+TRIALS = 12
+
+
+def conv_options(padding="same", stride=(1, 1), dilation=(1, 1), activation=0):
+    return {"Padding": 0 if padding == "same" else 1, "StrideH": stride[0], "StrideW": stride[1],
+            "DilationHFactor": dilation[0], "DilationWFactor": dilation[1], "FusedActivationFunction": activation}
+
+
+def pool_options(padding="same", stride=(1, 1), pool=(2, 2), activation=0):
+    return {"Padding": 0 if padding == "same" else 1, "StrideH": stride[0], "StrideW": stride[1],
+            "FilterHeight": pool[0], "FilterWidth": pool[1], "FusedActivationFunction": activation}
+
+
+def int8_weights(rng, shape, channels_axis, channels):
+    weight = rng.integers(-127, 128, shape).astype(np.int8)
+    scales = rng.uniform(0.002, 0.02, channels).astype(np.float32)
+    return weight, scales
+
+
+def conv_model(rng, depthwise=False, multiplier=1, padding="same", stride=(1, 1), dilation=(1, 1),
+               activation=0, bias=True, in_shape=(1, 9, 7, 4), out_channels=5, kernel=(3, 3)):
+    b = TFLiteBuilder()
+    in_scale, in_zp = 0.04, -3
+    x = b.tensor("x", in_shape, "int8", scale=in_scale, zero_point=in_zp)
+    channels = in_shape[3] * multiplier if depthwise else out_channels
+    w_shape = (1, *kernel, channels) if depthwise else (channels, *kernel, in_shape[3])
+    weight, scales = int8_weights(rng, w_shape, 3 if depthwise else 0, channels)
+    w = b.tensor("w", w_shape, "int8", data=weight, scale=scales, zero_point=0, axis=3 if depthwise else 0)
+    inputs = [x, w]
+    if bias:
+        inputs.append(b.tensor("bias", (channels,), "int32", data=rng.integers(-3000, 3000, channels),
+                               scale=(scales * np.float32(in_scale)), zero_point=0))
+    eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+    if padding == "same":
+        out_hw = [(n + s - 1) // s for n, s in zip(in_shape[1:3], stride)]
+    else:
+        out_hw = [(n - e + s) // s for n, e, s in zip(in_shape[1:3], eff, stride)]
+    y = b.tensor("y", (1, *out_hw, channels), "int8", scale=0.08, zero_point=5)
+    options = conv_options(padding, stride, dilation, activation)
+    if depthwise:
+        options["DepthMultiplier"] = multiplier
+        b.op("DEPTHWISE_CONV_2D", inputs, [y], ("DepthwiseConv2DOptions", options))
+    else:
+        b.op("CONV_2D", inputs, [y], ("Conv2DOptions", options))
+    return b.build([x], [y])
+
+
+def dense_model(rng, activation=1, batch=2, depth=24, units=7, per_channel=False):
+    b = TFLiteBuilder()
+    x = b.tensor("x", (batch, depth), "int8", scale=0.03, zero_point=7)
+    weight = rng.integers(-127, 128, (units, depth))
+    w_scale = rng.uniform(0.002, 0.02, units).astype(np.float32) if per_channel else np.float32(0.0071)
+    w = b.tensor("w", (units, depth), "int8", data=weight, scale=w_scale, zero_point=0)
+    bias = b.tensor("bias", (units,), "int32", data=rng.integers(-2000, 2000, units),
+                    scale=np.atleast_1d(w_scale) * np.float32(0.03), zero_point=0)
+    y = b.tensor("y", (batch, units), "int8", scale=0.11, zero_point=-9)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], ("FullyConnectedOptions", {"FusedActivationFunction": activation}))
+    return b.build([x], [y])
+
+
+def pool_model(kind, padding, stride, pool, activation=0, in_shape=(1, 9, 8, 3)):
+    b = TFLiteBuilder()
+    x = b.tensor("x", in_shape, "int8", scale=0.05, zero_point=-4)
+    if padding == "same":
+        out_hw = [(n + s - 1) // s for n, s in zip(in_shape[1:3], stride)]
+    else:
+        out_hw = [(n - k + s) // s for n, k, s in zip(in_shape[1:3], pool, stride)]
+    y = b.tensor("y", (1, *out_hw, in_shape[3]), "int8", scale=0.05, zero_point=-4)
+    b.op(kind, [x], [y], ("Pool2DOptions", pool_options(padding, stride, pool, activation)))
+    return b.build([x], [y])
+
+
+def binary_model(rng, code, constant=False, activation=0, broadcast=False):
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 4, 5, 6), "int8", scale=0.045, zero_point=3)
+    other_shape = (1, 1, 1, 6) if broadcast else (1, 4, 5, 6)
+    if constant:
+        other = b.tensor("c", other_shape, "int8", data=rng.integers(-128, 128, other_shape), scale=0.013,
+                         zero_point=-20)
+        inputs = [x]
+    else:
+        other = b.tensor("x2", other_shape, "int8", scale=0.021, zero_point=-11)
+        inputs = [x, other]
+    y = b.tensor("y", (1, 4, 5, 6), "int8", scale=0.06 if code == "ADD" else 0.02, zero_point=-2)
+    options = ("AddOptions" if code == "ADD" else "MulOptions", {"FusedActivationFunction": activation})
+    b.op(code, [x, other], [y], options)
+    return b.build(inputs, [y])
+
+
+def shape_model(rng):
+    """RESHAPE (shape input), SQUEEZE and PAD in a chain."""
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 3, 4, 2), "int8", scale=0.1, zero_point=1)
+    shape = b.tensor("shape", (4,), "int32", data=np.array([1, 1, 12, 2]))
+    r = b.tensor("r", (1, 1, 12, 2), "int8", scale=0.1, zero_point=1)
+    b.op("RESHAPE", [x, shape], [r])
+    s = b.tensor("s", (12, 2), "int8", scale=0.1, zero_point=1)
+    b.op("SQUEEZE", [r], [s])
+    pads = b.tensor("pads", (2, 2), "int32", data=np.array([[1, 2], [0, 1]]))
+    y = b.tensor("y", (15, 3), "int8", scale=0.1, zero_point=1)
+    b.op("PAD", [s, pads], [y])
+    return b.build([x], [y])
+
+
+def mean_model(axes, keep, out_scale, out_zp, in_shape=(1, 5, 6, 4)):
+    b = TFLiteBuilder()
+    x = b.tensor("x", in_shape, "int8", scale=0.05, zero_point=-7)
+    a = b.tensor("axes", (len(axes),), "int32", data=np.array(axes))
+    out_shape = tuple(1 if i in axes else n for i, n in enumerate(in_shape)) if keep else \
+        tuple(n for i, n in enumerate(in_shape) if i not in axes)
+    y = b.tensor("y", out_shape, "int8", scale=out_scale, zero_point=out_zp)
+    b.op("MEAN", [x, a], [y], ("ReducerOptions", {"KeepDims": keep}))
+    return b.build([x], [y])
+
+
+def unary_model(code, in_scale=0.07, in_zp=4, out_scale=1 / 256, out_zp=-128, shape=(3, 10), options=None):
+    b = TFLiteBuilder()
+    x = b.tensor("x", shape, "int8", scale=in_scale, zero_point=in_zp)
+    y = b.tensor("y", shape, "int8", scale=out_scale, zero_point=out_zp)
+    b.op(code, [x], [y], options)
+    return b.build([x], [y])
+
+
+def quantize_chain_model():
+    """float -> QUANTIZE -> int8 -> QUANTIZE (requantize) -> DEQUANTIZE -> float."""
+    b = TFLiteBuilder()
+    x = b.tensor("x", (2, 17), "float32")
+    q = b.tensor("q", (2, 17), "int8", scale=0.037, zero_point=-5)
+    b.op("QUANTIZE", [x], [q])
+    r = b.tensor("r", (2, 17), "int8", scale=0.05, zero_point=9)
+    b.op("QUANTIZE", [q], [r])
+    y = b.tensor("y", (2, 17), "float32")
+    b.op("DEQUANTIZE", [r], [y])
+    return b.build([x], [y, q])
+
+
+INT8_CASES = {
+    "conv_same_stride2_relu": lambda rng: conv_model(rng, stride=(2, 2), activation=1),
+    "conv_valid_dilated_relu6": lambda rng: conv_model(rng, padding="valid", dilation=(2, 1), activation=3),
+    "conv_1x1": lambda rng: conv_model(rng, kernel=(1, 1), out_channels=8),
+    "conv_kws_like_10x4_stride2": lambda rng: conv_model(rng, kernel=(10, 4), stride=(2, 2), in_shape=(1, 20, 10, 1),
+                                                         out_channels=6, activation=1),
+    "depthwise_mult2_same": lambda rng: conv_model(rng, depthwise=True, multiplier=2, activation=1),
+    "depthwise_valid_stride2": lambda rng: conv_model(rng, depthwise=True, padding="valid", stride=(2, 2)),
+    "depthwise_relu_n1_to_1": lambda rng: conv_model(rng, depthwise=True, activation=2),
+    "dense_relu": lambda rng: dense_model(rng),
+    "dense_per_channel": lambda rng: dense_model(rng, activation=0, per_channel=True, batch=16),
+    "dense_batch16": lambda rng: dense_model(rng, activation=0, batch=16, units=20),
+    "avg_pool_same_3x3_s2": lambda rng: pool_model("AVERAGE_POOL_2D", "same", (2, 2), (3, 3)),
+    "avg_pool_global_valid": lambda rng: pool_model("AVERAGE_POOL_2D", "valid", (1, 1), (9, 8)),
+    "max_pool_same_relu": lambda rng: pool_model("MAX_POOL_2D", "same", (2, 2), (2, 2), activation=1),
+    "max_pool_valid_3x3": lambda rng: pool_model("MAX_POOL_2D", "valid", (2, 1), (3, 3)),
+    "add_relu": lambda rng: binary_model(rng, "ADD", activation=1),
+    "add_broadcast_constant": lambda rng: binary_model(rng, "ADD", constant=True, broadcast=True),
+    "mul_constant": lambda rng: binary_model(rng, "MUL", constant=True),
+    "mul_broadcast_relu6": lambda rng: binary_model(rng, "MUL", broadcast=True, activation=3),
+    "reshape_squeeze_pad": shape_model,
+    "mean_hw_keep": lambda rng: mean_model((1, 2), True, 0.02, 3),
+    "mean_hw_drop_rescaled": lambda rng: mean_model((1, 2), False, 0.02, 3),
+    "mean_last_same_quant": lambda rng: mean_model((3,), False, 0.05, -7),
+    "softmax": lambda rng: unary_model("SOFTMAX", options=("SoftmaxOptions", {"Beta": 1.0})),
+    "softmax_beta_large_scale": lambda rng: unary_model("SOFTMAX", in_scale=0.25, options=("SoftmaxOptions",
+                                                                                           {"Beta": 0.7})),
+    "logistic": lambda rng: unary_model("LOGISTIC"),
+    "logistic_wide": lambda rng: unary_model("LOGISTIC", in_scale=0.2, in_zp=-10),
+    "relu": lambda rng: unary_model("RELU", out_scale=0.05, out_zp=-128),
+    "relu6": lambda rng: unary_model("RELU6", out_scale=6 / 255, out_zp=-128),
+    "quantize_requantize_dequantize": lambda rng: quantize_chain_model(),
+}
+
+
+def random_input(rng, detail_shape, dtype):
+    if np.dtype(dtype) == np.float32:
+        return rng.normal(0, 2.0, detail_shape).astype(np.float32)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max + 1, detail_shape).astype(dtype)
+
+
+@pytest.mark.parametrize("case", sorted(INT8_CASES))
+def test_int8_op_is_byte_exact_against_the_reference_interpreter(case, tmp_path):
+    rng = np.random.default_rng(RNG_SEED)
+    path = tmp_path / f"{case}.tflite"
+    path.write_bytes(INT8_CASES[case](rng))
+    model = load_model(path)
+    for _ in range(TRIALS):
+        inputs = [random_input(rng, model.tensors[name].shape, model.tensors[name].dtype) for name in model.inputs]
+        expected = run_interpreter(path, inputs)
+        got = run_int8(model, inputs)
+        for want, have in zip(expected, got):
+            assert have.dtype == want.dtype
+            assert have.shape == want.shape
+            np.testing.assert_array_equal(have, want)
