@@ -207,3 +207,148 @@ def test_int8_op_is_byte_exact_against_the_reference_interpreter(case, tmp_path)
             assert have.dtype == want.dtype
             assert have.shape == want.shape
             np.testing.assert_array_equal(have, want)
+
+
+def float_model(rng, kind):
+    """One float32 op (or a short chain) of each supported kind."""
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 8, 7, 3), "float32")
+    w = lambda shape: rng.normal(0, 0.5, shape).astype(np.float32)  # noqa: E731
+    if kind in ("conv", "depthwise"):
+        depthwise = kind == "depthwise"
+        w_shape = (1, 3, 3, 6) if depthwise else (5, 3, 3, 3)
+        wt = b.tensor("w", w_shape, "float32", data=w(w_shape))
+        bias = b.tensor("b", (w_shape[3] if depthwise else 5,), "float32", data=w(w_shape[3] if depthwise else 5))
+        y = b.tensor("y", (1, 4, 4, w_shape[3] if depthwise else 5), "float32")
+        options = conv_options("same", (2, 2), (1, 1), 1)
+        if depthwise:
+            options["DepthMultiplier"] = 2
+            b.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], ("DepthwiseConv2DOptions", options))
+        else:
+            b.op("CONV_2D", [x, wt, bias], [y], ("Conv2DOptions", options))
+    elif kind == "dense":
+        wt = b.tensor("w", (4, 168), "float32", data=w((4, 168)))
+        bias = b.tensor("b", (4,), "float32", data=w(4))
+        y = b.tensor("y", (1, 4), "float32")
+        b.op("FULLY_CONNECTED", [x, wt, bias], [y], ("FullyConnectedOptions", {"FusedActivationFunction": 3}))
+    elif kind in ("avg_pool", "max_pool"):
+        y = b.tensor("y", (1, 4, 4, 3), "float32")
+        code = "AVERAGE_POOL_2D" if kind == "avg_pool" else "MAX_POOL_2D"
+        b.op(code, [x], [y], ("Pool2DOptions", pool_options("same", (2, 2), (3, 3))))
+    elif kind in ("add", "mul"):
+        c = b.tensor("c", (1, 1, 7, 3), "float32", data=w((1, 1, 7, 3)))
+        y = b.tensor("y", (1, 8, 7, 3), "float32")
+        options = ("AddOptions" if kind == "add" else "MulOptions", {"FusedActivationFunction": 1})
+        b.op(kind.upper(), [x, c], [y], options)
+    elif kind == "shape":
+        shape = b.tensor("shape", (3,), "int32", data=np.array([1, 56, 3]))
+        r = b.tensor("r", (1, 56, 3), "float32")
+        b.op("RESHAPE", [x, shape], [r])
+        s = b.tensor("s", (56, 3), "float32")
+        b.op("SQUEEZE", [r], [s])
+        pads = b.tensor("pads", (2, 2), "int32", data=np.array([[2, 0], [1, 1]]))
+        y = b.tensor("y", (58, 5), "float32")
+        b.op("PAD", [s, pads], [y])
+    elif kind == "mean":
+        axes = b.tensor("axes", (2,), "int32", data=np.array([1, 2]))
+        y = b.tensor("y", (1, 1, 1, 3), "float32")
+        b.op("MEAN", [x, axes], [y], ("ReducerOptions", {"KeepDims": True}))
+    else:
+        y = b.tensor("y", (1, 8, 7, 3), "float32")
+        code = {"softmax": "SOFTMAX", "logistic": "LOGISTIC", "relu": "RELU", "relu6": "RELU6"}[kind]
+        b.op(code, [x], [y], ("SoftmaxOptions", {"Beta": 0.8}) if kind == "softmax" else None)
+    return b.build([x], [y])
+
+
+FLOAT_KINDS = ("conv", "depthwise", "dense", "avg_pool", "max_pool", "add", "mul", "shape", "mean", "softmax",
+               "logistic", "relu", "relu6")
+
+
+@pytest.mark.parametrize("kind", FLOAT_KINDS)
+def test_float_op_matches_the_interpreter_within_tolerance(kind, tmp_path):
+    rng = np.random.default_rng(RNG_SEED)
+    path = tmp_path / f"float_{kind}.tflite"
+    path.write_bytes(float_model(rng, kind))
+    model = load_model(path)
+    for _ in range(3):
+        x = rng.normal(0, 2.0, (1, 8, 7, 3)).astype(np.float32)
+        want = run_interpreter(path, [x])[0]
+        have = run_float(model, x)[0]
+        assert have.dtype == np.float32 and have.shape == want.shape
+        np.testing.assert_allclose(have, want, rtol=1e-5, atol=1e-5)
+
+
+def kws_like_model(rng):
+    """The KWS DS-CNN's first block and head at its reference shapes (shared/reference/mlperf-tiny.md)."""
+    b = TFLiteBuilder()
+    x = b.tensor("input", (1, 49, 10, 1), "int8", scale=0.5, zero_point=-20)
+
+    def conv(name, source, in_scale, w_shape, out_shape, depthwise=False, stride=(1, 1)):
+        channels = w_shape[3] if depthwise else w_shape[0]
+        scales = rng.uniform(0.002, 0.01, channels).astype(np.float32)
+        wt = b.tensor(f"{name}/w", w_shape, "int8", data=rng.integers(-127, 128, w_shape), scale=scales,
+                      axis=3 if depthwise else 0)
+        bias = b.tensor(f"{name}/b", (channels,), "int32", data=rng.integers(-500, 500, channels),
+                        scale=scales * np.float32(in_scale))
+        y = b.tensor(name, out_shape, "int8", scale=0.1, zero_point=-128)
+        options = conv_options("same", stride, (1, 1), 1)
+        if depthwise:
+            options["DepthMultiplier"] = 1
+            b.op("DEPTHWISE_CONV_2D", [source, wt, bias], [y], ("DepthwiseConv2DOptions", options))
+        else:
+            b.op("CONV_2D", [source, wt, bias], [y], ("Conv2DOptions", options))
+        return y
+
+    c0 = conv("conv0", x, 0.5, (64, 10, 4, 1), (1, 25, 5, 64), stride=(2, 2))
+    d1 = conv("dw1", c0, 0.1, (1, 3, 3, 64), (1, 25, 5, 64), depthwise=True)
+    c2 = conv("pw2", d1, 0.1, (64, 1, 1, 64), (1, 25, 5, 64))
+    pool = b.tensor("pool", (1, 1, 1, 64), "int8", scale=0.1, zero_point=-128)
+    b.op("AVERAGE_POOL_2D", [c2], [pool], ("Pool2DOptions", pool_options("valid", (1, 1), (25, 5))))
+    shape = b.tensor("shape", (2,), "int32", data=np.array([1, 64]))
+    flat = b.tensor("flat", (1, 64), "int8", scale=0.1, zero_point=-128)
+    b.op("RESHAPE", [pool, shape], [flat])
+    fc_scale = np.float32(0.004)
+    wt = b.tensor("fc/w", (12, 64), "int8", data=rng.integers(-127, 128, (12, 64)), scale=fc_scale)
+    bias = b.tensor("fc/b", (12,), "int32", data=rng.integers(-500, 500, 12), scale=fc_scale * np.float32(0.1))
+    logits = b.tensor("logits", (1, 12), "int8", scale=0.15, zero_point=3)
+    b.op("FULLY_CONNECTED", [flat, wt, bias], [logits])
+    probabilities = b.tensor("probabilities", (1, 12), "int8", scale=1 / 256, zero_point=-128)
+    b.op("SOFTMAX", [logits], [probabilities], ("SoftmaxOptions", {"Beta": 1.0}))
+    return b.build([x], [probabilities])
+
+
+def test_kws_like_network_counts_and_runs_byte_exact(tmp_path):
+    rng = np.random.default_rng(7)
+    path = tmp_path / "kws_like.tflite"
+    path.write_bytes(kws_like_model(rng))
+    model = load_model(path)
+    assert [op.kind for op in model.ops] == ["conv2d", "depthwise_conv2d", "conv2d", "avg_pool", "reshape",
+                                             "dense", "softmax"]
+    # Per-op MACs equal the reference table's rows 0, 1, 2 and 11.
+    assert [op_macs(model, op) for op in model.ops] == [320_000, 72_000, 512_000, 0, 0, 768, 0]
+    assert [op_parameters(model, op) for op in model.ops] == [64 * 40 + 64, 576 + 64, 4096 + 64, 0, 0, 768 + 12, 0]
+    assert macs(model) == 904_768
+    assert parameter_count(model) == 2624 + 640 + 4160 + 780
+    conv0 = model.ops[0]
+    assert conv0.stride_hw == (2, 2) and conv0.padding == "same" and conv0.activation == "relu"
+    assert model.ops[1].depth_multiplier == 1 and model.ops[3].pool_hw == (25, 5)
+    for _ in range(3):
+        x = rng.integers(-128, 128, (1, 49, 10, 1)).astype(np.int8)
+        np.testing.assert_array_equal(run_int8(model, x)[0], run_interpreter(path, [x])[0])
+
+
+def test_imported_model_records_tensors_and_quantization(tmp_path):
+    rng = np.random.default_rng(3)
+    path = tmp_path / "conv.tflite"
+    path.write_bytes(conv_model(rng, depthwise=True, multiplier=2))
+    model = load_model(path)
+    assert model.format == "tflite" and model.source_path == str(path)
+    assert model.inputs == ("x",) and model.outputs == ("y",)
+    weight = model.tensors["w"]
+    assert weight.shape == (1, 3, 3, 8) and weight.dtype == "int8" and weight.is_constant
+    assert weight.quantization.per_channel and weight.quantization.axis == 3
+    assert len(weight.quantization.scales) == 8
+    activation = model.tensors["x"]
+    assert activation.data is None
+    assert activation.quantization.scale == pytest.approx(0.04) and activation.quantization.zero_point == -3
+    assert model.ops[0].depth_multiplier == 2

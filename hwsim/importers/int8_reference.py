@@ -3,11 +3,13 @@
 Each kernel follows tensorflow/lite/kernels/internal/reference/(integer_ops/) and the
 Prepare step of its tensorflow/lite/kernels/*.cc file: multipliers from
 QuantizeMultiplier on the same float/double expressions, requantization by
-MultiplyByQuantizedMultiplier (double rounding), fused-activation clamps from
-CalculateActivationRangeQuantized, gemmlowp fixed point for softmax and
-logistic. Outputs are byte-identical to the ai-edge-litert interpreter run with
-OpResolverType.BUILTIN_REF (not to its default XNNPACK delegate, which rounds
-differently). Float32 ops between QUANTIZE/DEQUANTIZE run with the float kernels.
+MultiplyByQuantizedMultiplier (double rounding; FULLY_CONNECTED rounds once, as the
+interpreter does), fused-activation clamps from CalculateActivationRangeQuantized,
+float32 lookup tables for softmax and logistic (what activations.cc runs for int8,
+reference resolver included). Outputs are byte-identical to the ai-edge-litert
+interpreter run with OpResolverType.BUILTIN_REF (not to its default XNNPACK
+delegate, which rounds differently); tests/test_import_tflite.py checks every op.
+Float32 ops between QUANTIZE/DEQUANTIZE run with the float kernels.
 """
 from __future__ import annotations
 
@@ -286,7 +288,7 @@ INT_KERNELS = {
 
 
 def run_op_int8(model: ImportedModel, op: Op, env: dict[str, np.ndarray]) -> np.ndarray:
-    """One op's output, in its declared dtype."""
+    """One op's output, in its declared dtype (float32 ops go to the float kernels)."""
     output = model.tensors[op.outputs[0]]
     first_input = model.tensors[op.inputs[0]]
     if op.kind not in ("quantize", "dequantize") and first_input.dtype == "float32":
