@@ -21,6 +21,13 @@ def round_half_away(value: float) -> int:
     return int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)
 
 
+def round_half_away_array(x) -> np.ndarray:
+    """Elementwise std::round (halves away from zero), exact for every float64."""
+    x = np.asarray(x, dtype=np.float64)
+    whole = np.trunc(x)
+    return whole + np.sign(x) * (np.abs(x - whole) >= 0.5)
+
+
 def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     """(int32 significand in [2**30, 2**31), shift) with real = significand * 2**(shift - 31); QuantizeMultiplier."""
     if real_multiplier == 0.0:

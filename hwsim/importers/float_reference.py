@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hwsim.errors import HwsimError
+from hwsim.importers import fixed_point as fp
 from hwsim.importers.geometry import window_pads, windows
 from hwsim.importers.model import ImportedModel, Op
 
@@ -39,6 +40,21 @@ def value(model: ImportedModel, env: dict[str, np.ndarray], name: str) -> np.nda
     return tensor.data if tensor.data is not None else env[name]
 
 
+def float_value(model: ImportedModel, env: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """A tensor's value as float32; quantized integer constants (QDQ weights) are dequantized."""
+    tensor = model.tensors[name]
+    data = value(model, env, name)
+    if tensor.dtype == "float32" or tensor.quantization is None or tensor.data is None:
+        return data.astype(np.float32)
+    quantization = tensor.quantization
+    shape = [1] * data.ndim
+    if quantization.per_channel:
+        shape[quantization.axis] = -1
+    scales = np.array(quantization.scales, dtype=np.float32).reshape(shape)
+    zero_points = np.array(quantization.zero_points, dtype=np.float32).reshape(shape)
+    return ((data.astype(np.float32) - zero_points) * scales).astype(np.float32)
+
+
 def check_output_shape(model: ImportedModel, op: Op, shape: tuple[int, ...]) -> None:
     expected = model.tensors[op.outputs[0]].shape
     if tuple(shape) != expected:
@@ -57,8 +73,8 @@ def activate(x: np.ndarray, op: Op) -> np.ndarray:
 
 
 def _conv(model, op, env) -> np.ndarray:
-    x = value(model, env, op.inputs[0]).astype(np.float32)
-    w = value(model, env, op.inputs[1]).astype(np.float32)
+    x = float_value(model, env, op.inputs[0])
+    w = float_value(model, env, op.inputs[1])
     kernel_hw = w.shape[1:3]
     out_hw, before = window_pads(op, x.shape[1:3], kernel_hw)
     patches, _ = windows(x, op, kernel_hw, out_hw, before, fill=0.0)
@@ -68,21 +84,21 @@ def _conv(model, op, env) -> np.ndarray:
         patches = np.repeat(patches, op.depth_multiplier, axis=-1)
         y = np.einsum("nhwijc,ijc->nhwc", patches, w[0])
     if len(op.inputs) > 2 and op.inputs[2]:
-        y = y + value(model, env, op.inputs[2]).astype(np.float32)
+        y = y + float_value(model, env, op.inputs[2])
     return activate(y.astype(np.float32), op)
 
 
 def _dense(model, op, env) -> np.ndarray:
-    w = value(model, env, op.inputs[1]).astype(np.float32)
-    x = value(model, env, op.inputs[0]).astype(np.float32).reshape(-1, w.shape[1])
+    w = float_value(model, env, op.inputs[1])
+    x = float_value(model, env, op.inputs[0]).reshape(-1, w.shape[1])
     y = x @ w.T
     if len(op.inputs) > 2 and op.inputs[2]:
-        y = y + value(model, env, op.inputs[2]).astype(np.float32)
+        y = y + float_value(model, env, op.inputs[2])
     return activate(y.astype(np.float32), op).reshape(model.tensors[op.outputs[0]].shape)
 
 
 def _pool(model, op, env) -> np.ndarray:
-    x = value(model, env, op.inputs[0]).astype(np.float32)
+    x = float_value(model, env, op.inputs[0])
     out_hw, before = window_pads(op, x.shape[1:3], op.pool_hw)
     if op.kind == "max_pool":
         patches, _ = windows(x, op, op.pool_hw, out_hw, before, fill=-np.inf)
@@ -93,8 +109,8 @@ def _pool(model, op, env) -> np.ndarray:
 
 
 def _binary(model, op, env) -> np.ndarray:
-    a = value(model, env, op.inputs[0]).astype(np.float32)
-    b = value(model, env, op.inputs[1]).astype(np.float32)
+    a = float_value(model, env, op.inputs[0])
+    b = float_value(model, env, op.inputs[1])
     return activate(a + b if op.kind == "add" else a * b, op)
 
 
@@ -103,12 +119,12 @@ def _pad(model, op, env) -> np.ndarray:
 
 
 def _mean(model, op, env) -> np.ndarray:
-    x = value(model, env, op.inputs[0]).astype(np.float32)
+    x = float_value(model, env, op.inputs[0])
     return np.mean(x, axis=op.axes, keepdims=op.keep_dims, dtype=np.float32)
 
 
 def _softmax(model, op, env) -> np.ndarray:
-    x = value(model, env, op.inputs[0]).astype(np.float32)
+    x = float_value(model, env, op.inputs[0])
     axis = op.axes[0] if op.axes else -1
     z = (x - x.max(axis=axis, keepdims=True)) * np.float32(op.beta)
     e = np.exp(z)
@@ -116,7 +132,7 @@ def _softmax(model, op, env) -> np.ndarray:
 
 
 def _unary(model, op, env) -> np.ndarray:
-    x = value(model, env, op.inputs[0]).astype(np.float32)
+    x = float_value(model, env, op.inputs[0])
     if op.kind == "logistic":
         return (np.float32(1) / (np.float32(1) + np.exp(-x))).astype(np.float32)
     if op.kind == "relu":
@@ -126,6 +142,22 @@ def _unary(model, op, env) -> np.ndarray:
     return np.clip(x, np.float32(op.clamp_min), np.float32(op.clamp_max))
 
 
+def _quantize(model, op, env) -> np.ndarray:
+    """Float to integers: ONNX QuantizeLinear rounds halves to even, TFLite's QUANTIZE away from zero."""
+    output = model.tensors[op.outputs[0]]
+    quantization = output.quantization
+    ratio = float_value(model, env, op.inputs[0]) / np.float32(quantization.scale)
+    rounded = np.rint(ratio) if model.format == "onnx" else fp.round_half_away_array(ratio)
+    info = np.iinfo(np.dtype(output.dtype))
+    return np.clip(rounded + quantization.zero_point, info.min, info.max).astype(output.dtype)
+
+
+def _dequantize(model, op, env) -> np.ndarray:
+    quantization = model.tensors[op.inputs[0]].quantization
+    x = value(model, env, op.inputs[0]).astype(np.float32)
+    return ((x - np.float32(quantization.zero_point)) * np.float32(quantization.scale)).astype(np.float32)
+
+
 def _reshape(model, op, env) -> np.ndarray:
     return value(model, env, op.inputs[0]).reshape(model.tensors[op.outputs[0]].shape)
 
@@ -133,7 +165,8 @@ def _reshape(model, op, env) -> np.ndarray:
 FLOAT_KERNELS = {
     "conv2d": _conv, "depthwise_conv2d": _conv, "dense": _dense, "avg_pool": _pool, "max_pool": _pool,
     "add": _binary, "mul": _binary, "reshape": _reshape, "pad": _pad, "mean": _mean, "softmax": _softmax,
-    "logistic": _unary, "relu": _unary, "relu6": _unary, "clamp": _unary,
+    "logistic": _unary, "relu": _unary, "relu6": _unary, "clamp": _unary, "quantize": _quantize,
+    "dequantize": _dequantize,
 }
 
 

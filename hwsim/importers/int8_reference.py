@@ -42,13 +42,6 @@ def _f32(x) -> np.float32:
     return np.float32(x)
 
 
-def round_half_away(x: np.ndarray) -> np.ndarray:
-    """Elementwise std::round (exact for every float64)."""
-    x = np.asarray(x, dtype=np.float64)
-    whole = np.trunc(x)
-    return whole + np.sign(x) * (np.abs(x - whole) >= 0.5)
-
-
 def activation_range(op: Op, quantization: Quantization, dtype: str) -> tuple[int, int]:
     """CalculateActivationRangeQuantized: the clamp of a fused activation in the output's integers."""
     low, high = _limits(dtype)
@@ -219,7 +212,7 @@ def _softmax(model: ImportedModel, op: Op, env) -> np.ndarray:
     sum_exp = np.cumsum(terms, axis=-1, dtype=np.float32)[..., -1:]
     inv_sum_exp = _f32(1.0) / (sum_exp * _f32(y_q.scale))
     probability = (terms * inv_sum_exp).astype(np.float32)
-    return np.clip(round_half_away(probability) + y_q.zero_point, low, high).astype(np.int64)
+    return np.clip(fp.round_half_away_array(probability) + y_q.zero_point, low, high).astype(np.int64)
 
 
 def _lookup_table(model: ImportedModel, op: Op, transform) -> np.ndarray:
@@ -229,7 +222,7 @@ def _lookup_table(model: ImportedModel, op: Op, transform) -> np.ndarray:
     low, high = _limits(model.tensors[op.outputs[0]].dtype)
     levels = np.arange(low, high + 1, dtype=np.int64)
     dequantized = (_f32(x_q.scale) * (levels - x_q.zero_point).astype(np.float32)).astype(np.float32)
-    rescaled = round_half_away((transform(dequantized) * (_f32(1.0) / _f32(y_q.scale))).astype(np.float32))
+    rescaled = fp.round_half_away_array((transform(dequantized) * (_f32(1.0) / _f32(y_q.scale))).astype(np.float32))
     return np.clip(rescaled.astype(np.float32) + _f32(y_q.zero_point), low, high).astype(np.int64)
 
 
@@ -260,7 +253,7 @@ def _quantize(model: ImportedModel, op: Op, env) -> np.ndarray:
     x = value(model, env, x_name)
     if model.tensors[x_name].dtype == "float32":
         # reference_ops::AffineQuantize: float input over the double scale, std::round.
-        q = round_half_away(x.astype(np.float64) / float(_f32(y_q.scale))) + y_q.zero_point
+        q = fp.round_half_away_array(x.astype(np.float64) / float(_f32(y_q.scale))) + y_q.zero_point
         return np.clip(q, low, high).astype(np.int64)
     x_q = _quant(model, op, x_name, "input")
     multiplier, shift = fp.quantize_multiplier(float(_f32(x_q.scale)) / float(_f32(y_q.scale)))
