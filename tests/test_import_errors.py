@@ -73,6 +73,16 @@ def test_unsupported_tflite_ops_are_listed_together(tmp_path):
     assert "RELU) ->" not in message
 
 
+def test_options_of_the_wrong_type_tflite(tmp_path):
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 4, 4, 1), "float32")
+    y = b.tensor("y", (1, 2, 2, 1), "float32")
+    b.op("MAX_POOL_2D", [x], [y], ("Conv2DOptions", {"StrideH": 2, "StrideW": 2}))
+    path = tmp_path / "options.tflite"
+    path.write_bytes(b.build([x], [y]))
+    expect_error(path, "operator 0 (MAX_POOL_2D) -> 'y'", "expected Pool2DOptions")
+
+
 def test_missing_tensor_index_tflite(tmp_path):
     b = TFLiteBuilder()
     x = b.tensor("x", (1, 8), "float32")
@@ -250,6 +260,16 @@ def test_onnx_node_problems_are_collected(tmp_path):
     path = tmp_path / "problems.onnx"
     path.write_bytes(small_onnx(nodes=nodes, inits=inits))
     expect_error(path, "3 problems", "'grouped'", "group 3", "'ceil'", "ceil_mode")
+
+
+def test_old_opset_softmax_over_a_spatial_map_is_refused(tmp_path):
+    graph = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], axis=1, name="sm")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    path = tmp_path / "softmax11.onnx"
+    path.write_bytes(model.SerializeToString())
+    expect_error(path, "node 0 (Softmax) 'sm'", "channel axis")
 
 
 def test_corrupted_onnx_bytes_only_raise_hwsim_error(tmp_path):

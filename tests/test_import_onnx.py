@@ -197,3 +197,20 @@ def test_qdq_weights_stay_int8_constants_and_run_in_float(tmp_path):
     x = rng.normal(0, 1, (1, 2, 7, 7)).astype(np.float32)
     want = onnxruntime_outputs(path, {"x": x})[0]
     np.testing.assert_allclose(run_float(model, nhwc(x))[0], nhwc(want), rtol=FLOAT_TOLERANCE, atol=FLOAT_TOLERANCE)
+
+
+def test_qdq_gemm_weight_keeps_per_channel_quantization_on_the_output_axis(tmp_path):
+    rng = np.random.default_rng(9)
+    inits = [initializer("bq", rng.integers(-127, 128, (6, 4)).astype(np.int8)),
+             initializer("b_scale", rng.uniform(0.01, 0.03, 4).astype(np.float32)),
+             initializer("b_zp", np.zeros(4, np.int8)), initializer("c", rng.normal(0, 0.1, 4).astype(np.float32))]
+    nodes = [helper.make_node("DequantizeLinear", ["bq", "b_scale", "b_zp"], ["b"], axis=1),
+             helper.make_node("Gemm", ["x", "b", "c"], ["y"])]
+    path = save(tmp_path, "qdq_gemm", nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 6])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])], inits)
+    model = load_model(path)
+    weight = model.tensors[model.ops[0].inputs[1]]
+    assert weight.shape == (4, 6) and weight.dtype == "int8" and weight.quantization.axis == 0
+    x = rng.normal(0, 1, (3, 6)).astype(np.float32)
+    want = onnxruntime_outputs(path, {"x": x})[0]
+    np.testing.assert_allclose(run_float(model, x)[0], want, rtol=FLOAT_TOLERANCE, atol=FLOAT_TOLERANCE)

@@ -35,7 +35,7 @@ def int8_weights(rng, shape, channels_axis, channels):
 
 
 def conv_model(rng, depthwise=False, multiplier=1, padding="same", stride=(1, 1), dilation=(1, 1),
-               activation=0, bias=True, in_shape=(1, 9, 7, 4), out_channels=5, kernel=(3, 3)):
+               activation=0, bias=True, in_shape=(1, 9, 7, 4), out_channels=5, kernel=(3, 3), out_scale=0.08):
     b = TFLiteBuilder()
     in_scale, in_zp = 0.04, -3
     x = b.tensor("x", in_shape, "int8", scale=in_scale, zero_point=in_zp)
@@ -52,7 +52,7 @@ def conv_model(rng, depthwise=False, multiplier=1, padding="same", stride=(1, 1)
         out_hw = [(n + s - 1) // s for n, s in zip(in_shape[1:3], stride)]
     else:
         out_hw = [(n - e + s) // s for n, e, s in zip(in_shape[1:3], eff, stride)]
-    y = b.tensor("y", (1, *out_hw, channels), "int8", scale=0.08, zero_point=5)
+    y = b.tensor("y", (1, *out_hw, channels), "int8", scale=out_scale, zero_point=5)
     options = conv_options(padding, stride, dilation, activation)
     if depthwise:
         options["DepthMultiplier"] = multiplier
@@ -62,7 +62,7 @@ def conv_model(rng, depthwise=False, multiplier=1, padding="same", stride=(1, 1)
     return b.build([x], [y])
 
 
-def dense_model(rng, activation=1, batch=2, depth=24, units=7, per_channel=False):
+def dense_model(rng, activation=1, batch=2, depth=24, units=7, per_channel=False, out_scale=0.11):
     b = TFLiteBuilder()
     x = b.tensor("x", (batch, depth), "int8", scale=0.03, zero_point=7)
     weight = rng.integers(-127, 128, (units, depth))
@@ -70,7 +70,7 @@ def dense_model(rng, activation=1, batch=2, depth=24, units=7, per_channel=False
     w = b.tensor("w", (units, depth), "int8", data=weight, scale=w_scale, zero_point=0)
     bias = b.tensor("bias", (units,), "int32", data=rng.integers(-2000, 2000, units),
                     scale=np.atleast_1d(w_scale) * np.float32(0.03), zero_point=0)
-    y = b.tensor("y", (batch, units), "int8", scale=0.11, zero_point=-9)
+    y = b.tensor("y", (batch, units), "int8", scale=out_scale, zero_point=-9)
     b.op("FULLY_CONNECTED", [x, w, bias], [y], ("FullyConnectedOptions", {"FusedActivationFunction": activation}))
     return b.build([x], [y])
 
@@ -157,6 +157,10 @@ INT8_CASES = {
     "conv_1x1": lambda rng: conv_model(rng, kernel=(1, 1), out_channels=8),
     "conv_kws_like_10x4_stride2": lambda rng: conv_model(rng, kernel=(10, 4), stride=(2, 2), in_shape=(1, 20, 10, 1),
                                                          out_channels=6, activation=1),
+    "conv_multiplier_above_one": lambda rng: conv_model(rng, kernel=(1, 1), out_scale=0.0001),
+    "depthwise_dilated_stride2": lambda rng: conv_model(rng, depthwise=True, stride=(2, 2), dilation=(2, 2),
+                                                        in_shape=(1, 11, 10, 3)),
+    "dense_multiplier_above_one": lambda rng: dense_model(rng, activation=0, batch=8, depth=3, out_scale=0.00005),
     "depthwise_mult2_same": lambda rng: conv_model(rng, depthwise=True, multiplier=2, activation=1),
     "depthwise_valid_stride2": lambda rng: conv_model(rng, depthwise=True, padding="valid", stride=(2, 2)),
     "depthwise_relu_n1_to_1": lambda rng: conv_model(rng, depthwise=True, activation=2),
@@ -352,3 +356,27 @@ def test_imported_model_records_tensors_and_quantization(tmp_path):
     assert activation.data is None
     assert activation.quantization.scale == pytest.approx(0.04) and activation.quantization.zero_point == -3
     assert model.ops[0].depth_multiplier == 2
+
+
+def test_vww_first_layers_match_the_reference_counts(tmp_path):
+    """MobileNetV1-0.25 at 96x96: rows 0 and 1 of the VWW table in shared/reference/mlperf-tiny.md."""
+    rng = np.random.default_rng(4)
+    b = TFLiteBuilder()
+    x = b.tensor("input", (1, 96, 96, 3), "int8", scale=0.0078, zero_point=-1)
+    scales = rng.uniform(0.002, 0.01, 8).astype(np.float32)
+    w0 = b.tensor("w0", (8, 3, 3, 3), "int8", data=rng.integers(-127, 128, (8, 3, 3, 3)), scale=scales)
+    b0 = b.tensor("b0", (8,), "int32", data=rng.integers(-99, 99, 8), scale=scales * np.float32(0.0078))
+    y0 = b.tensor("y0", (1, 48, 48, 8), "int8", scale=0.05, zero_point=-128)
+    b.op("CONV_2D", [x, w0, b0], [y0], ("Conv2DOptions", conv_options("same", (2, 2), (1, 1), 3)))
+    w1 = b.tensor("w1", (1, 3, 3, 8), "int8", data=rng.integers(-127, 128, (1, 3, 3, 8)), scale=scales, axis=3)
+    b1 = b.tensor("b1", (8,), "int32", data=rng.integers(-99, 99, 8), scale=scales * np.float32(0.05))
+    y1 = b.tensor("y1", (1, 48, 48, 8), "int8", scale=0.05, zero_point=-128)
+    b.op("DEPTHWISE_CONV_2D", [y0, w1, b1], [y1], ("DepthwiseConv2DOptions",
+                                                   {**conv_options("same", (1, 1), (1, 1), 3), "DepthMultiplier": 1}))
+    path = tmp_path / "vww_head.tflite"
+    path.write_bytes(b.build([x], [y1]))
+    model = load_model(path)
+    assert [op_macs(model, op) for op in model.ops] == [497_664, 165_888]
+    assert parameter_count(model) == 216 + 8 + 72 + 8
+    image = rng.integers(-128, 128, (1, 96, 96, 3)).astype(np.int8)
+    np.testing.assert_array_equal(run_int8(model, image)[0], run_interpreter(path, [image])[0])

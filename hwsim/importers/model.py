@@ -13,6 +13,7 @@ kinds (no bias, pooling, elementwise or softmax work).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,7 +122,7 @@ class ImportedModel:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     ops: tuple[Op, ...]
-    tensors: dict[str, Tensor] = field(compare=False, hash=False, repr=False)
+    tensors: Mapping[str, Tensor] = field(compare=False, hash=False, repr=False)  # read-only view
 
     def tensor(self, name: str) -> Tensor:
         return self.tensors[name]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -44,7 +45,8 @@ def read_onnx(path: str) -> ImportedModel:
     if not proto.HasField("graph") or (len(proto.graph.node) == 0 and len(proto.graph.output) == 0):
         raise fail(path, ["not an ONNX model: no graph with nodes"])
     try:
-        return _Converter(path, proto.graph).convert()
+        opset = max((entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")), default=1)
+        return _Converter(path, proto.graph, int(opset)).convert()
     except HwsimError:
         raise
     except Exception as error:  # malformed fields the accessors did not anticipate
@@ -66,6 +68,7 @@ class _Spec:
 class _Converter:
     path: str
     graph: object
+    opset: int
     specs: dict[str, _Spec] = field(default_factory=dict)
     ops: list[Op] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -115,7 +118,7 @@ class _Converter:
         tensors = {name: Tensor(name=name, shape=spec.shape, dtype=spec.dtype, data=_frozen(spec.data),
                                 quantization=spec.quantization) for name, spec in self.specs.items()}
         return ImportedModel(source_path=self.path, format="onnx", inputs=tuple(inputs), outputs=tuple(outputs),
-                             ops=tuple(self.ops), tensors=tensors)
+                             ops=tuple(self.ops), tensors=MappingProxyType(tensors))
 
     # ---- tensors -------------------------------------------------------------------------
 
@@ -512,9 +515,11 @@ class _Converter:
 
     def _Softmax(self, node, where: str) -> None:  # noqa: N802
         spec = self._activation(node.input[0], "input")
-        axis = int(_attributes(node).get("axis", -1))
+        axis = int(_attributes(node).get("axis", -1 if self.opset >= 13 else 1))
         rank = len(spec.shape)
-        if not ((rank == 2 and axis in (1, -1)) or (rank == 4 and axis == 1)):
+        channel_only = self.opset >= 13 or (rank == 4 and spec.shape[1] == spec.shape[2] == 1)
+        # Before opset 13, Softmax flattens everything from `axis` on: over channels only when H = W = 1.
+        if not ((rank == 2 and axis in (1, -1)) or (rank == 4 and axis == 1 and channel_only)):
             raise _NodeProblem(f"softmax over axis {axis} of a rank-{rank} tensor: only the channel axis is supported")
         self._unary(node, "softmax", where, axes=(rank - 1,))
 

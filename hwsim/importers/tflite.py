@@ -8,6 +8,8 @@ flatbuffer accessors' own exceptions on malformed bytes are turned into one.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from hwsim.errors import HwsimError
@@ -116,7 +118,11 @@ def _parse(path: str, data: bytes) -> ImportedModel:
             problems.append(f"{where} has no output")
             continue
         before = len(problems)
-        op = _convert(name, operator, in_names, out_names, where, tensors, problems)
+        try:
+            op = _convert(name, operator, in_names, out_names, where, tensors, problems)
+        except _OptionsMismatch as mismatch:
+            problems.append(f"{where} {mismatch}")
+            continue
         if op is not None and len(problems) == before:
             ops.append(op)
 
@@ -128,7 +134,7 @@ def _parse(path: str, data: bytes) -> ImportedModel:
     if problems:
         raise fail(path, problems)
     return ImportedModel(source_path=path, format="tflite", inputs=tuple(inputs), outputs=tuple(outputs),
-                         ops=tuple(ops), tensors=tensors)
+                         ops=tuple(ops), tensors=MappingProxyType(tensors))
 
 
 def _int_vector(array) -> np.ndarray:
@@ -216,6 +222,14 @@ def _read_quantization(params, what: str, problems: list[str]) -> Quantization |
                         axis=axis)
 
 
+OPTION_TYPES = {"Conv2DOptions": 1, "DepthwiseConv2DOptions": 2, "Pool2DOptions": 5, "FullyConnectedOptions": 8,
+                "SoftmaxOptions": 9, "AddOptions": 11, "MulOptions": 21, "ReducerOptions": 27}
+
+
+class _OptionsMismatch(Exception):
+    pass
+
+
 def _options(operator, cls_name: str):
     """The operator's builtin options table as the generated class, or None for defaults."""
     import importlib
@@ -223,6 +237,10 @@ def _options(operator, cls_name: str):
     table = operator.BuiltinOptions()
     if table is None:
         return None
+    found = int(operator.BuiltinOptionsType())
+    if found != OPTION_TYPES[cls_name]:
+        raise _OptionsMismatch(f"carries builtin options of type {found}, expected {cls_name} "
+                               f"({OPTION_TYPES[cls_name]})")
     module = importlib.import_module(f"tflite.{cls_name}")
     options = getattr(module, cls_name)()
     options.Init(table.Bytes, table.Pos)
