@@ -214,3 +214,19 @@ def test_qdq_gemm_weight_keeps_per_channel_quantization_on_the_output_axis(tmp_p
     x = rng.normal(0, 1, (3, 6)).astype(np.float32)
     want = onnxruntime_outputs(path, {"x": x})[0]
     np.testing.assert_allclose(run_float(model, x)[0], want, rtol=FLOAT_TOLERANCE, atol=FLOAT_TOLERANCE)
+
+
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER"])
+def test_same_padding_modes_with_even_kernels(tmp_path, auto_pad):
+    rng = np.random.default_rng(13)
+    inits = [initializer("w", rng.normal(0, 0.5, (3, 2, 2, 4)).astype(np.float32))]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[2, 4], strides=[2, 1], auto_pad=auto_pad),
+             helper.make_node("MaxPool", ["c"], ["y"], kernel_shape=[2, 2], auto_pad=auto_pad)]
+    path = save(tmp_path, f"pad_{auto_pad}", nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                                   [1, 2, 7, 6])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = load_model(path)
+    assert model.ops[0].padding == ("same" if auto_pad == "SAME_UPPER" else "explicit")
+    x = rng.normal(0, 1, (1, 2, 7, 6)).astype(np.float32)
+    want = onnxruntime_outputs(path, {"x": x})[0]
+    np.testing.assert_allclose(run_float(model, nhwc(x))[0], nhwc(want), rtol=FLOAT_TOLERANCE, atol=FLOAT_TOLERANCE)

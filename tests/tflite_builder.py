@@ -51,8 +51,9 @@ class TFLiteBuilder:
         self.tensors.append(_Tensor(name, tuple(shape), dtype, buffer, scales, zero_points, axis))
         return len(self.tensors) - 1
 
-    def op(self, code: int | str, inputs: list[int], outputs: list[int], options: tuple[str, dict] | None = None) -> None:
-        key = CODES.get(code, code) if isinstance(code, str) and code in CODES else code
+    def op(self, code: int | str, inputs: list[int], outputs: list[int],
+           options: tuple[str, dict] | None = None) -> None:
+        key = CODES.get(code, code)  # a builtin name becomes its code; any other string is a custom op
         if key not in self.codes:
             self.codes.append(key)
         self.operators.append((self.codes.index(key), list(inputs), list(outputs), options))
@@ -81,7 +82,8 @@ class TFLiteBuilder:
             quant = None
             if t.scales is not None:
                 scale = int_vector(tflite.QuantizationParametersStartScaleVector, list(t.scales), "PrependFloat32")
-                zero = int_vector(tflite.QuantizationParametersStartZeroPointVector, list(t.zero_points), "PrependInt64")
+                zero = int_vector(tflite.QuantizationParametersStartZeroPointVector, list(t.zero_points),
+                                  "PrependInt64")
                 tflite.QuantizationParametersStart(b)
                 tflite.QuantizationParametersAddScale(b, scale)
                 tflite.QuantizationParametersAddZeroPoint(b, zero)

@@ -21,7 +21,7 @@ from types import MappingProxyType
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.importers.diagnostics import MAX_TENSOR_ELEMENTS, check_shape, fail, read_bounded
+from hwsim.importers.diagnostics import check_shape, fail, read_bounded
 from hwsim.importers.model import ImportedModel, Op, Quantization, Tensor
 
 ELEMENT_TYPES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64"}
@@ -248,7 +248,8 @@ class _Converter:
         attrs = _attributes(node)
         x_spec = self._activation(x, "input")
         if len(x_spec.shape) != 4:
-            raise _NodeProblem(f"input '{x}' has shape {list(x_spec.shape)}; only 2-D convolution (rank 4) is supported")
+            raise _NodeProblem(f"input '{x}' has shape {list(x_spec.shape)}; "
+                               "only 2-D convolution (rank 4) is supported")
         weight = self._constant(w, "weight")
         if weight.ndim != 4:
             raise _NodeProblem(f"weight '{w}' has shape {list(weight.shape)}; expected [O, I/group, kh, kw]")
@@ -613,5 +614,3 @@ def _onnx_padding(attrs: dict, in_hw, kernel_hw, stride, dilation) -> tuple[str,
         return "valid", (0, 0, 0, 0)
     return "explicit", (top, bottom, left, right)
 
-
-__all__ = ["read_onnx", "MAX_TENSOR_ELEMENTS"]

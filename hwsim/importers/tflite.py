@@ -33,13 +33,15 @@ def read_tflite(path: str) -> ImportedModel:
     if len(data) < 8:
         raise fail(path, [f"{len(data)} bytes is too short for a TensorFlow Lite flatbuffer"])
     if data[4:8] != b"TFL3":
-        raise fail(path, [f"not a TensorFlow Lite flatbuffer: file identifier is {bytes(data[4:8])!r}, expected b'TFL3'"])
+        raise fail(path, [f"not a TensorFlow Lite flatbuffer: file identifier is {bytes(data[4:8])!r}, "
+                          "expected b'TFL3'"])
     try:
         return _parse(path, data)
     except HwsimError:
         raise
     except Exception as error:  # the generated accessors raise struct.error, IndexError, ValueError ... on bad bytes
-        raise fail(path, [f"malformed TensorFlow Lite flatbuffer (truncated or corrupt: {type(error).__name__}: {error})"]) from None
+        raise fail(path, ["malformed TensorFlow Lite flatbuffer "
+                          f"(truncated or corrupt: {type(error).__name__}: {error})"]) from None
 
 
 def _bounded_length(length: int, data: bytes, what: str) -> int:
@@ -333,7 +335,8 @@ def _convert(name: str, operator, inputs: tuple[str, ...], outputs: tuple[str, .
             return None
         options = _options(operator, "FullyConnectedOptions")
         if options is not None and options.WeightsFormat() != 0:
-            problems.append(f"{where} uses shuffled weights format {options.WeightsFormat()}; only DEFAULT is supported")
+            problems.append(f"{where} uses shuffled weights format {options.WeightsFormat()}; "
+                            "only DEFAULT is supported")
             return None
         depth = tensors[inputs[1]].shape[1]
         if depth == 0 or tensors[inputs[0]].element_count % depth:
