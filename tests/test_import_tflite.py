@@ -380,3 +380,114 @@ def test_vww_first_layers_match_the_reference_counts(tmp_path):
     assert parameter_count(model) == 216 + 8 + 72 + 8
     image = rng.integers(-128, 128, (1, 96, 96, 3)).astype(np.int8)
     np.testing.assert_array_equal(run_int8(model, image)[0], run_interpreter(path, [image])[0])
+
+
+def random_single_op_model(rng) -> tuple[str, bytes, list[tuple[tuple[int, ...], str]], float]:
+    """One int8 op with random shapes, strides, paddings, scales (1e-4..2) and zero points."""
+
+    def log_uniform(low, high):
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+    def zero_point():
+        return int(rng.integers(-128, 128))
+
+    b = TFLiteBuilder()
+    kind = str(rng.choice(["conv", "depthwise", "dense", "add", "mul", "avg", "max", "mean", "softmax", "logistic",
+                           "quantize"]))
+    activation = int(rng.choice([0, 1, 2, 3]))
+    out_scale = log_uniform(1e-4, 1.0)
+    if kind in ("conv", "depthwise", "avg", "max"):
+        height, width, channels = (int(v) for v in rng.integers(1, 9, 3))
+        kernel = tuple(int(v) for v in rng.integers(1, 4, 2))
+        stride = tuple(int(v) for v in rng.integers(1, 3, 2))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, 2)) if kind in ("conv", "depthwise") else (1, 1)
+        effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+        padding = "same" if min(height - effective[0], width - effective[1]) < 0 else str(rng.choice(["same", "valid"]))
+        out_hw = [(n + s - 1) // s for n, s in zip((height, width), stride)] if padding == "same" else \
+            [(n - e + s) // s for n, e, s in zip((height, width), effective, stride)]
+        in_scale, in_zp = log_uniform(1e-3, 1.0), zero_point()
+        x = b.tensor("x", (1, height, width, channels), "int8", scale=in_scale, zero_point=in_zp)
+        if kind in ("avg", "max"):
+            y = b.tensor("y", (1, *out_hw, channels), "int8", scale=in_scale, zero_point=in_zp)
+            code = "AVERAGE_POOL_2D" if kind == "avg" else "MAX_POOL_2D"
+            b.op(code, [x], [y], ("Pool2DOptions", pool_options(padding, stride, kernel, activation)))
+        else:
+            multiplier = int(rng.integers(1, 3))
+            out_channels = channels * multiplier if kind == "depthwise" else int(rng.integers(1, 6))
+            scales = np.array([log_uniform(1e-4, 0.1) for _ in range(out_channels)], np.float32)
+            shape = (1, *kernel, out_channels) if kind == "depthwise" else (out_channels, *kernel, channels)
+            w = b.tensor("w", shape, "int8", data=rng.integers(-127, 128, shape), scale=scales,
+                         axis=3 if kind == "depthwise" else 0)
+            bias = b.tensor("b", (out_channels,), "int32", data=rng.integers(-20000, 20000, out_channels),
+                            scale=scales * np.float32(in_scale))
+            y = b.tensor("y", (1, *out_hw, out_channels), "int8", scale=out_scale, zero_point=zero_point())
+            options = conv_options(padding, stride, dilation, activation)
+            if kind == "depthwise":
+                options["DepthMultiplier"] = multiplier
+                b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], ("DepthwiseConv2DOptions", options))
+            else:
+                b.op("CONV_2D", [x, w, bias], [y], ("Conv2DOptions", options))
+        inputs = [x]
+    elif kind == "dense":
+        batch, depth, units = (int(v) for v in rng.integers(1, 30, 3))
+        in_scale = log_uniform(1e-3, 1.0)
+        x = b.tensor("x", (batch, depth), "int8", scale=in_scale, zero_point=zero_point())
+        scales = np.array([log_uniform(1e-4, 0.1) for _ in range(units if rng.random() < 0.5 else 1)], np.float32)
+        w = b.tensor("w", (units, depth), "int8", data=rng.integers(-127, 128, (units, depth)), scale=scales)
+        bias = b.tensor("b", (units,), "int32", data=rng.integers(-20000, 20000, units),
+                        scale=scales * np.float32(in_scale))
+        y = b.tensor("y", (batch, units), "int8", scale=out_scale, zero_point=zero_point())
+        b.op("FULLY_CONNECTED", [x, w, bias], [y],
+             ("FullyConnectedOptions", {"FusedActivationFunction": int(rng.choice([0, 1, 3]))}))
+        inputs = [x]
+    elif kind in ("add", "mul"):
+        other_shape = [(1, 3, 4, 5), (1, 1, 1, 5), (1, 3, 1, 1)][int(rng.integers(0, 3))]
+        x = b.tensor("x", (1, 3, 4, 5), "int8", scale=log_uniform(1e-3, 1.0), zero_point=zero_point())
+        x2 = b.tensor("x2", other_shape, "int8", scale=log_uniform(1e-3, 1.0), zero_point=zero_point())
+        y = b.tensor("y", (1, 3, 4, 5), "int8", scale=out_scale, zero_point=zero_point())
+        options = "AddOptions" if kind == "add" else "MulOptions"
+        b.op(kind.upper(), [x, x2], [y], (options, {"FusedActivationFunction": int(rng.choice([0, 1, 3]))}))
+        inputs = [x, x2]
+    elif kind == "mean":
+        shape = tuple(int(v) for v in rng.integers(1, 12, 4))
+        axes = [(1, 2), (1,), (2,), (3,), (1, 2, 3)][int(rng.integers(0, 5))]
+        keep = bool(rng.random() < 0.5)
+        x = b.tensor("x", shape, "int8", scale=log_uniform(1e-3, 1.0), zero_point=zero_point())
+        a = b.tensor("axes", (len(axes),), "int32", data=np.array(axes))
+        out_shape = tuple(1 if i in axes else n for i, n in enumerate(shape)) if keep else \
+            tuple(n for i, n in enumerate(shape) if i not in axes)
+        y = b.tensor("y", out_shape, "int8", scale=log_uniform(1e-3, 1.0), zero_point=zero_point())
+        b.op("MEAN", [x, a], [y], ("ReducerOptions", {"KeepDims": keep}))
+        inputs = [x]
+    elif kind in ("softmax", "logistic"):
+        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 30)))
+        x = b.tensor("x", shape, "int8", scale=log_uniform(1e-3, 2.0), zero_point=zero_point())
+        y = b.tensor("y", shape, "int8", scale=1 / 256, zero_point=-128)
+        options = ("SoftmaxOptions", {"Beta": log_uniform(0.1, 3.0)}) if kind == "softmax" else None
+        b.op(kind.upper(), [x], [y], options)
+        inputs = [x]
+    else:
+        x = b.tensor("x", (3, 30), "float32")
+        y = b.tensor("y", (3, 30), "int8", scale=out_scale, zero_point=zero_point())
+        b.op("QUANTIZE", [x], [y])
+        inputs = [x]
+    shapes = [(b.tensors[i].shape, b.tensors[i].dtype) for i in inputs]
+    return kind, b.build(inputs, [len(b.tensors) - 1]), shapes, out_scale
+
+
+def test_random_int8_configurations_are_byte_exact(tmp_path):
+    """300 random single-op models (shapes, strides, dilations, paddings, scales, zero points, activations)."""
+    rng = np.random.default_rng(2026)
+    path = tmp_path / "random.tflite"
+    for _ in range(300):
+        kind, data, shapes, out_scale = random_single_op_model(rng)
+        path.write_bytes(data)
+        model = load_model(path)
+        inputs = []
+        for shape, dtype in shapes:
+            if dtype == "float32":  # half-integer multiples of the scale: the rounding ties
+                inputs.append((rng.integers(-300, 300, shape) * 0.5 * np.float32(out_scale)).astype(np.float32))
+            else:
+                inputs.append(rng.integers(-128, 128, shape).astype(np.int8))
+        expected = run_interpreter(path, inputs)[0]
+        np.testing.assert_array_equal(run_int8(model, inputs)[0], expected, err_msg=kind)

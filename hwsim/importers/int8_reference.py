@@ -196,7 +196,8 @@ def _mean(model: ImportedModel, op: Op, env) -> np.ndarray:
 
 def expf(x) -> np.ndarray:
     """C's expf: exp of a float32, correctly rounded (computed in float64, rounded once)."""
-    return np.exp(np.asarray(x, dtype=np.float32).astype(np.float64)).astype(np.float32)
+    with np.errstate(over="ignore"):  # like expf, overflow gives inf
+        return np.exp(np.asarray(x, dtype=np.float32).astype(np.float64)).astype(np.float32)
 
 
 def _softmax(model: ImportedModel, op: Op, env) -> np.ndarray:
@@ -252,8 +253,8 @@ def _quantize(model: ImportedModel, op: Op, env) -> np.ndarray:
     low, high = _limits(model.tensors[y_name].dtype)
     x = value(model, env, x_name)
     if model.tensors[x_name].dtype == "float32":
-        # reference_ops::AffineQuantize: float input over the double scale, std::round.
-        q = fp.round_half_away_array(x.astype(np.float64) / float(_f32(y_q.scale))) + y_q.zero_point
+        # AffineQuantize: float32 input / float32 scale, std::round (halves away from zero).
+        q = fp.round_half_away_array((x.astype(np.float32) / _f32(y_q.scale)).astype(np.float32)) + y_q.zero_point
         return np.clip(q, low, high).astype(np.int64)
     x_q = _quant(model, op, x_name, "input")
     multiplier, shift = fp.quantize_multiplier(float(_f32(x_q.scale)) / float(_f32(y_q.scale)))
