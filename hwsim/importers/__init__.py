@@ -1,11 +1,12 @@
 """Users' own models (.tflite, .onnx) read into one format-neutral, channels-last model.
 
 Owns: reading TensorFlow Lite flatbuffers (`tflite`) and ONNX protobufs
-(`onnx_model`, one converter per node kind in `onnx_nodes`) into the frozen records of `model` (tensors, ops from a fixed
-vocabulary, per-op parameter and MAC counts), and executing an imported model
-in numpy: int8 with TensorFlow Lite's reference integer arithmetic
-(`int8_reference`, bit-exact against the interpreter's reference kernels) and
-float32 (`float_reference`).
+(`onnx_model`, with one converter per node kind in `onnx_nodes`) into the frozen
+records of `model` (tensors, ops from a fixed vocabulary, per-op parameter and
+MAC counts), and executing an imported model in numpy: int8 with TensorFlow
+Lite's reference integer arithmetic (`int8_reference` on `fixed_point`,
+bit-exact against the interpreter's reference kernels) and float32
+(`float_reference`); `geometry` holds the window/padding rules both share.
 
 May import: numpy, the optional readers `tflite`, `flatbuffers` and `onnx`
 (imported lazily, inside the reader that needs them), and `hwsim.errors`.
