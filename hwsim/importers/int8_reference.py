@@ -23,9 +23,6 @@ from hwsim.importers.float_reference import bind_inputs, check_output_shape, run
 from hwsim.importers.geometry import window_pads, windows
 from hwsim.importers.model import ImportedModel, Op, Quantization
 
-INTEGER_TYPES = ("int8", "uint8", "int16", "int32")
-
-
 def _limits(dtype: str) -> tuple[int, int]:
     info = np.iinfo(np.dtype(dtype))
     return int(info.min), int(info.max)
