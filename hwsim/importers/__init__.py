@@ -1,7 +1,8 @@
 """Users' own models (.tflite, .onnx) read into one format-neutral, channels-last model.
 
-Owns: reading TensorFlow Lite flatbuffers (`tflite`) and ONNX protobufs
-(`onnx_model`, with one converter per node kind in `onnx_nodes`) into the frozen
+Owns: reading TensorFlow Lite flatbuffers (`tflite`, one converter per operator
+in `tflite_ops`) and ONNX protobufs (`onnx_model`, one converter per node kind
+in `onnx_nodes`) into the frozen
 records of `model` (tensors, ops from a fixed vocabulary, per-op parameter and
 MAC counts), and executing an imported model in numpy: int8 with TensorFlow
 Lite's reference integer arithmetic (`int8_reference` on `fixed_point`,

@@ -15,15 +15,10 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.importers.diagnostics import check_shape, fail, read_bounded
 from hwsim.importers.model import ImportedModel, Op, Quantization, Tensor
+from hwsim.importers.tflite_ops import CONVERTERS, OperatorProblem, OperatorSite
 
 TYPE_NAMES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8"}
-ACTIVATION_NAMES = {0: "none", 1: "relu", 2: "relu_n1_to_1", 3: "relu6"}
-PADDING_NAMES = {0: "same", 1: "valid"}
-SUPPORTED = {
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-    "ADD", "MUL", "RESHAPE", "SQUEEZE", "PAD", "MEAN", "SOFTMAX", "LOGISTIC", "RELU",
-    "RELU6", "QUANTIZE", "DEQUANTIZE",
-}
+SUPPORTED = frozenset(CONVERTERS)
 
 
 def read_tflite(path: str) -> ImportedModel:
@@ -116,17 +111,13 @@ def _parse(path: str, data: bytes) -> ImportedModel:
             continue
         in_names = tuple("" if i == -1 else (tensor_name(i, where) or "") for i in op_inputs)
         out_names = tuple(tensor_name(i, where) or "" for i in op_outputs)
-        if not out_names:
-            problems.append(f"{where} has no output")
+        if not out_names or any(output not in tensors for output in out_names):
+            problems.append(f"{where} has a missing output tensor")
             continue
-        before = len(problems)
         try:
-            op = _convert(name, operator, in_names, out_names, where, tensors, problems)
-        except _OptionsMismatch as mismatch:
-            problems.append(f"{where} {mismatch}")
-            continue
-        if op is not None and len(problems) == before:
-            ops.append(op)
+            ops.append(CONVERTERS[name](OperatorSite(operator, in_names, out_names, where, tensors)))
+        except OperatorProblem as problem:
+            problems.append(f"{where} {problem}")
 
     if unsupported:
         problems.insert(0, f"{len(unsupported)} unsupported operator(s): " + "; ".join(unsupported)
@@ -222,195 +213,6 @@ def _read_quantization(params, what: str, problems: list[str]) -> Quantization |
     axis = int(params.QuantizedDimension()) if scales.size > 1 else None
     return Quantization(scales=tuple(float(s) for s in scales), zero_points=tuple(int(z) for z in zero_points),
                         axis=axis)
-
-
-OPTION_TYPES = {"Conv2DOptions": 1, "DepthwiseConv2DOptions": 2, "Pool2DOptions": 5, "FullyConnectedOptions": 8,
-                "SoftmaxOptions": 9, "AddOptions": 11, "MulOptions": 21, "ReducerOptions": 27}
-
-
-class _OptionsMismatch(Exception):
-    pass
-
-
-def _options(operator, cls_name: str):
-    """The operator's builtin options table as the generated class, or None for defaults."""
-    import importlib
-
-    table = operator.BuiltinOptions()
-    if table is None:
-        return None
-    found = int(operator.BuiltinOptionsType())
-    if found != OPTION_TYPES[cls_name]:
-        raise _OptionsMismatch(f"carries builtin options of type {found}, expected {cls_name} "
-                               f"({OPTION_TYPES[cls_name]})")
-    module = importlib.import_module(f"tflite.{cls_name}")
-    options = getattr(module, cls_name)()
-    options.Init(table.Bytes, table.Pos)
-    return options
-
-
-def _activation(code: int, where: str, problems: list[str]) -> str:
-    if code not in ACTIVATION_NAMES:
-        problems.append(f"{where} has fused activation code {code}; supported: none, relu, relu_n1_to_1, relu6")
-        return "none"
-    return ACTIVATION_NAMES[code]
-
-
-def _padding(code: int, where: str, problems: list[str]) -> str:
-    if code not in PADDING_NAMES:
-        problems.append(f"{where} has padding code {code}; expected 0 (SAME) or 1 (VALID)")
-        return "valid"
-    return PADDING_NAMES[code]
-
-
-def _positive(values: tuple[int, ...], what: str, where: str, problems: list[str]) -> tuple[int, ...]:
-    if any(v < 1 or v > 1 << 16 for v in values):
-        problems.append(f"{where} has {what} {list(values)}; each must be between 1 and 65536")
-    return values
-
-
-def _need(where: str, inputs: tuple[str, ...], minimum: int, maximum: int, problems: list[str],
-          tensors: dict[str, Tensor]) -> bool:
-    if not minimum <= len(inputs) <= maximum:
-        problems.append(f"{where} has {len(inputs)} inputs, expected {minimum}..{maximum}")
-        return False
-    for position, name in enumerate(inputs[:minimum]):
-        if not name or name not in tensors:
-            problems.append(f"{where} input {position} is missing")
-            return False
-    return True
-
-
-def _rank(tensors: dict[str, Tensor], name: str, rank: int, where: str, role: str, problems: list[str]) -> bool:
-    tensor = tensors.get(name)
-    if tensor is None:
-        problems.append(f"{where} {role} is missing")
-        return False
-    if len(tensor.shape) != rank:
-        problems.append(f"{where} {role} '{name}' has shape {list(tensor.shape)}, expected rank {rank}")
-        return False
-    return True
-
-
-def _convert(name: str, operator, inputs: tuple[str, ...], outputs: tuple[str, ...], where: str,
-             tensors: dict[str, Tensor], problems: list[str]) -> Op | None:
-    for output in outputs:
-        if output not in tensors:
-            problems.append(f"{where} output tensor is missing")
-            return None
-    common = {"inputs": inputs, "outputs": outputs, "source": where}
-    if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        if not _need(where, inputs, 2, 3, problems, tensors):
-            return None
-        if not (_rank(tensors, inputs[0], 4, where, "input", problems)
-                and _rank(tensors, inputs[1], 4, where, "weight", problems)
-                and _rank(tensors, outputs[0], 4, where, "output", problems)):
-            return None
-        depthwise = name == "DEPTHWISE_CONV_2D"
-        options = _options(operator, "DepthwiseConv2DOptions" if depthwise else "Conv2DOptions")
-        stride = (options.StrideH(), options.StrideW()) if options else (1, 1)
-        dilation = (options.DilationHFactor(), options.DilationWFactor()) if options else (1, 1)
-        padding = _padding(options.Padding() if options else 0, where, problems)
-        activation = _activation(options.FusedActivationFunction() if options else 0, where, problems)
-        _positive(stride, "stride", where, problems)
-        _positive(dilation, "dilation", where, problems)
-        in_channels = tensors[inputs[0]].shape[3]
-        weight_shape = tensors[inputs[1]].shape
-        if depthwise:
-            if weight_shape[0] != 1 or in_channels == 0 or weight_shape[3] % in_channels:
-                problems.append(f"{where} weight shape {list(weight_shape)} does not fit {in_channels} input channels")
-                return None
-            multiplier = weight_shape[3] // in_channels
-            return Op(kind="depthwise_conv2d", stride_hw=stride, dilation_hw=dilation, padding=padding,
-                      activation=activation, depth_multiplier=multiplier, **common)
-        if weight_shape[3] != in_channels:
-            problems.append(f"{where} weight shape {list(weight_shape)} does not fit {in_channels} input channels "
-                            "(grouped convolution is not supported)")
-            return None
-        return Op(kind="conv2d", stride_hw=stride, dilation_hw=dilation, padding=padding,
-                  activation=activation, **common)
-    if name == "FULLY_CONNECTED":
-        if not _need(where, inputs, 2, 3, problems, tensors) or not _rank(
-                tensors, inputs[1], 2, where, "weight", problems):
-            return None
-        options = _options(operator, "FullyConnectedOptions")
-        if options is not None and options.WeightsFormat() != 0:
-            problems.append(f"{where} uses shuffled weights format {options.WeightsFormat()}; "
-                            "only DEFAULT is supported")
-            return None
-        depth = tensors[inputs[1]].shape[1]
-        if depth == 0 or tensors[inputs[0]].element_count % depth:
-            problems.append(f"{where} input shape {list(tensors[inputs[0]].shape)} is not a multiple of the "
-                            f"weight's {depth} input features")
-            return None
-        activation = _activation(options.FusedActivationFunction() if options else 0, where, problems)
-        return Op(kind="dense", activation=activation, **common)
-    if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        if not _need(where, inputs, 1, 1, problems, tensors) or not _rank(
-                tensors, inputs[0], 4, where, "input", problems):
-            return None
-        options = _options(operator, "Pool2DOptions")
-        if options is None:
-            problems.append(f"{where} has no pool options (filter size)")
-            return None
-        stride = _positive((options.StrideH(), options.StrideW()), "stride", where, problems)
-        pool = _positive((options.FilterHeight(), options.FilterWidth()), "filter size", where, problems)
-        return Op(kind="avg_pool" if name == "AVERAGE_POOL_2D" else "max_pool", stride_hw=stride, pool_hw=pool,
-                  padding=_padding(options.Padding(), where, problems),
-                  activation=_activation(options.FusedActivationFunction(), where, problems), **common)
-    if name in ("ADD", "MUL"):
-        if not _need(where, inputs, 2, 2, problems, tensors):
-            return None
-        options = _options(operator, "AddOptions" if name == "ADD" else "MulOptions")
-        activation = _activation(options.FusedActivationFunction() if options else 0, where, problems)
-        return Op(kind=name.lower(), activation=activation, **common)
-    if name in ("RESHAPE", "SQUEEZE"):
-        if not _need(where, inputs, 1, 2, problems, tensors):
-            return None
-        source, target = tensors[inputs[0]], tensors[outputs[0]]
-        if source.element_count != target.element_count:
-            problems.append(f"{where} reshapes {list(source.shape)} to {list(target.shape)}: element counts differ")
-            return None
-        return Op(kind="reshape", new_shape=target.shape, **common)
-    if name == "PAD":
-        if not _need(where, inputs, 2, 2, problems, tensors):
-            return None
-        paddings = tensors[inputs[1]]
-        rank = len(tensors[inputs[0]].shape)
-        if paddings.data is None or paddings.shape != (rank, 2):
-            problems.append(f"{where} paddings must be a constant [{rank}, 2] tensor")
-            return None
-        pads = tuple((int(a), int(b)) for a, b in paddings.data.reshape(rank, 2))
-        if any(a < 0 or b < 0 or a > 1 << 16 or b > 1 << 16 for a, b in pads):
-            problems.append(f"{where} has paddings {list(pads)}; each must be between 0 and 65536")
-            return None
-        return Op(kind="pad", pads=pads, **common)
-    if name == "MEAN":
-        if not _need(where, inputs, 2, 2, problems, tensors):
-            return None
-        axis_tensor = tensors[inputs[1]]
-        rank = len(tensors[inputs[0]].shape)
-        if axis_tensor.data is None:
-            problems.append(f"{where} axes must be a constant tensor")
-            return None
-        axes = tuple(int(a) for a in axis_tensor.data.reshape(-1))
-        if any(not -rank <= a < rank for a in axes):
-            problems.append(f"{where} axes {list(axes)} are out of range for rank {rank}")
-            return None
-        options = _options(operator, "ReducerOptions")
-        keep = bool(options.KeepDims()) if options else False
-        return Op(kind="mean", axes=tuple(sorted({a % rank for a in axes})), keep_dims=keep, **common)
-    if name == "SOFTMAX":
-        if not _need(where, inputs, 1, 1, problems, tensors):
-            return None
-        options = _options(operator, "SoftmaxOptions")
-        beta = float(options.Beta()) if options else 1.0
-        return Op(kind="softmax", beta=beta, axes=(len(tensors[inputs[0]].shape) - 1,), **common)
-    kinds = {"LOGISTIC": "logistic", "RELU": "relu", "RELU6": "relu6", "QUANTIZE": "quantize",
-             "DEQUANTIZE": "dequantize"}
-    if not _need(where, inputs, 1, 1, problems, tensors):
-        return None
-    return Op(kind=kinds[name], **common)
 
 
 def _check_order(graph_inputs: list[str], ops: list[Op], tensors: dict[str, Tensor]) -> list[str]:
