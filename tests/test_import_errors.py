@@ -143,7 +143,7 @@ def test_corrupted_tflite_bytes_only_raise_hwsim_error(tmp_path):
     rng = np.random.default_rng(99)
     data = small_tflite()
     path = tmp_path / "fuzz.tflite"
-    for _ in range(150):
+    for _ in range(500):
         corrupted = bytearray(data)
         for position in rng.integers(8, len(data), rng.integers(1, 6)):
             corrupted[position] = rng.integers(0, 256)
@@ -276,7 +276,7 @@ def test_corrupted_onnx_bytes_only_raise_hwsim_error(tmp_path):
     rng = np.random.default_rng(5)
     data = small_onnx()
     path = tmp_path / "fuzz.onnx"
-    for _ in range(150):
+    for _ in range(500):
         corrupted = bytearray(data)
         for position in rng.integers(0, len(data), rng.integers(1, 6)):
             corrupted[position] = rng.integers(0, 256)
