@@ -28,25 +28,24 @@ def pool_options(padding="same", stride=(1, 1), pool=(2, 2), activation=0):
             "FilterHeight": pool[0], "FilterWidth": pool[1], "FusedActivationFunction": activation}
 
 
-def int8_weights(rng, shape, channels_axis, channels):
+def int8_weights(rng, shape, channels):
     weight = rng.integers(-127, 128, shape).astype(np.int8)
     scales = rng.uniform(0.002, 0.02, channels).astype(np.float32)
     return weight, scales
 
 
 def conv_model(rng, depthwise=False, multiplier=1, padding="same", stride=(1, 1), dilation=(1, 1),
-               activation=0, bias=True, in_shape=(1, 9, 7, 4), out_channels=5, kernel=(3, 3), out_scale=0.08):
+               activation=0, in_shape=(1, 9, 7, 4), out_channels=5, kernel=(3, 3), out_scale=0.08):
     b = TFLiteBuilder()
     in_scale, in_zp = 0.04, -3
     x = b.tensor("x", in_shape, "int8", scale=in_scale, zero_point=in_zp)
     channels = in_shape[3] * multiplier if depthwise else out_channels
     w_shape = (1, *kernel, channels) if depthwise else (channels, *kernel, in_shape[3])
-    weight, scales = int8_weights(rng, w_shape, 3 if depthwise else 0, channels)
+    weight, scales = int8_weights(rng, w_shape, channels)
     w = b.tensor("w", w_shape, "int8", data=weight, scale=scales, zero_point=0, axis=3 if depthwise else 0)
-    inputs = [x, w]
-    if bias:
-        inputs.append(b.tensor("bias", (channels,), "int32", data=rng.integers(-3000, 3000, channels),
-                               scale=(scales * np.float32(in_scale)), zero_point=0))
+    bias = b.tensor("bias", (channels,), "int32", data=rng.integers(-3000, 3000, channels),
+                    scale=(scales * np.float32(in_scale)), zero_point=0)  # the int8 kernels require a bias
+    inputs = [x, w, bias]
     eff = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
     if padding == "same":
         out_hw = [(n + s - 1) // s for n, s in zip(in_shape[1:3], stride)]
