@@ -1,0 +1,23 @@
+"""Users' own models (.tflite, .onnx) read into one format-neutral, channels-last model.
+
+Owns: reading TensorFlow Lite flatbuffers (`tflite`, one converter per operator
+in `tflite_ops`) and ONNX protobufs (`onnx_model`, one converter per node kind
+in `onnx_nodes`) into the frozen
+records of `model` (tensors, ops from a fixed vocabulary, per-op parameter and
+MAC counts), and executing an imported model in numpy: int8 with TensorFlow
+Lite's reference integer arithmetic (`int8_reference` on `fixed_point`,
+bit-exact against the interpreter's reference kernels) and float32
+(`float_reference`); `geometry` holds the window/padding rules both share.
+
+May import: numpy, the optional readers `tflite`, `flatbuffers` and `onnx`
+(imported lazily, inside the reader that needs them), and `hwsim.errors`.
+Nothing else from hwsim: every other stage consumes this package, not the reverse.
+The library never prints; every problem with a user's file is one HwsimError
+naming the file, the op and the problem.
+"""
+from __future__ import annotations
+
+from hwsim.importers.load import load_model
+from hwsim.importers.model import OP_KINDS, ImportedModel, Op, Quantization, Tensor, macs, parameter_count
+
+__all__ = ["OP_KINDS", "ImportedModel", "Op", "Quantization", "Tensor", "load_model", "macs", "parameter_count"]
