@@ -18,6 +18,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "ir": BASE,
     "results": BASE | {"ir"},
     "specs": BASE | {"ir"},
+    "importers": BASE | {"ir"},
     "datasets": BASE,
     "train": BASE | {"ir", "specs", "datasets"},
     "artifact": BASE | {"ir", "specs", "train"},
