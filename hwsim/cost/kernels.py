@@ -83,7 +83,7 @@ def executed_taps(a: dict) -> tuple[float, float]:
     the input, as the executor does), so they cost nothing; without padding the
     executed connections are the graph's."""
     layer, op = getattr(a, "layer", None), a.kind
-    if op == "dense" or layer is None or getattr(layer, "padding", "valid") != "same":
+    if op == "dense" or layer is None or a.padding != "same":
         rows = getattr(layer, "kernel_h", 0) if op in ("conv2d", "depthwise_conv2d") else 0
         return float(a.connections), float(rows)
     shape = a.input_shape

@@ -48,7 +48,7 @@ def _window_taps(g, node) -> np.ndarray | None:
     boolean (positions, taps) mask; None for valid padding."""
     a = g.nodes[node]["op"]
     layer = a.layer
-    if getattr(layer, "padding", "valid") != "same":
+    if a.padding != "same":
         return None
     if a.kind == "conv1d":
         length, cin = a.input_shape
@@ -169,7 +169,7 @@ def _weighted_forward(plan: Int8Plan, node: str, x: np.ndarray) -> np.ndarray:
         acc = xo.reshape(n, -1) @ w + p["bias"][0][None, :]
         out_shape = a.output_shape
     else:
-        padding = getattr(layer, "padding", "valid")
+        padding = a.padding
         if op == "conv1d":
             patches = extract_patches_1d(xo, layer.kernel, layer.stride, padding, fill=PAD)
         else:
