@@ -21,7 +21,8 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.importers.diagnostics import check_shape, fail, read_bounded
 from hwsim.importers.model import ImportedModel, Op, Tensor
-from hwsim.importers.onnx_nodes import CONVERTERS, NodeContext, NodeProblem, Spec, to_nhwc
+from hwsim.importers.onnx_context import NodeContext, NodeProblem, Spec, to_nhwc
+from hwsim.importers.onnx_nodes import CONVERTERS
 
 ELEMENT_TYPES = {1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64"}
 SUPPORTED = frozenset(CONVERTERS)
