@@ -18,7 +18,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "ir": BASE,
     "results": BASE | {"ir"},
     "specs": BASE | {"ir"},
-    "importers": BASE | {"ir"},
+    "importers": BASE | {"ir", "specs"},
     "datasets": BASE,
     "train": BASE | {"ir", "specs", "datasets"},
     "artifact": BASE | {"ir", "specs", "train"},
@@ -27,11 +27,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "memory": BASE | {"ir", "specs"},
     "schedule": BASE | {"ir", "specs"},
     "machine": BASE | {"ir", "specs", "datasets", "train", "artifact", "execute", "cost", "memory"},
-    "evaluate": BASE | {"ir", "specs", "artifact", "cost", "memory", "schedule", "results"},
-    "sweep": BASE | {"ir", "specs", "datasets", "train", "artifact", "execute", "cost", "memory",
+    "evaluate": BASE | {"ir", "specs", "importers", "artifact", "cost", "memory", "schedule", "results"},
+    "sweep": BASE | {"ir", "specs", "importers", "datasets", "train", "artifact", "execute", "cost", "memory",
                      "schedule", "evaluate", "results"},
     "dashboard": BASE | {"results"},
-    "report": BASE | {"ir", "specs", "datasets", "train", "artifact", "execute", "cost", "memory",
+    "report": BASE | {"ir", "specs", "importers", "datasets", "train", "artifact", "execute", "cost", "memory",
                       "schedule", "evaluate", "results", "sweep", "dashboard"},
 }
 ALLOWED["cli"] = frozenset(ALLOWED) | {"machine"}

@@ -58,3 +58,27 @@ def name_list(text: str) -> tuple[str, ...]:
     if not items:
         raise argparse.ArgumentTypeError("empty list; give comma-separated names")
     return items
+
+
+def add_levels_clusters(parser: argparse.ArgumentParser) -> None:
+    """--levels L and --clusters K: override a workload's or an imported model's L and K
+    (an imported model's defaults are the MLPerf shape-only workloads' 32 and 256)."""
+    from hwsim.specs.workload import MAX_CLUSTERS, MAX_LEVELS, MIN_CLUSTERS, MIN_LEVELS
+    parser.add_argument("--levels", type=integer_between(MIN_LEVELS, MAX_LEVELS), metavar="L",
+                        help="activation levels L of a workload or model (default: its own; "
+                             "models 32)")
+    parser.add_argument("--clusters", type=integer_between(MIN_CLUSTERS, MAX_CLUSTERS),
+                        metavar="K", help="weight clusters K (default: its own; models 256)")
+
+
+def integer_between(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, "
+                                             f"got {text!r}")
+        return value
+    return parse

@@ -6,6 +6,7 @@ import json
 
 from hwsim.specs.catalog import find_device, load_bundled_devices
 from hwsim.specs.bundled import bundled_names
+from hwsim.cli.arguments import add_levels_clusters
 from hwsim.cli.format import human_bytes, table
 from hwsim.evaluate.compare import compare
 from hwsim.errors import HwsimError
@@ -31,8 +32,9 @@ def add_parser(subparsers) -> None:
         "compare", help="fit matrix of networks x devices x arithmetic styles",
         description="Simulate every network on every device in every style: fits RAM, flash "
                     "and deadline (with margins), latency, energy per inference, battery life.")
-    parser.add_argument("subjects", nargs="*", metavar="WORKLOAD|ARTIFACT",
-                        help="default: every bundled workload")
+    parser.add_argument("subjects", nargs="*", metavar="WORKLOAD|ARTIFACT|MODEL",
+                        help="default: every bundled workload; .tflite/.onnx models accepted")
+    add_levels_clusters(parser)
     parser.add_argument("--devices", default="all", metavar="all|NAME,...")
     parser.add_argument("--styles", type=lambda t: names_list(t, STYLES, "style"),
                         default=list(STYLES), metavar="lut,int8,float32")
@@ -51,7 +53,8 @@ def select_devices(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    subjects = [load_subject(s) for s in (args.subjects or bundled_names("workloads"))]
+    subjects = [load_subject(s, levels=args.levels, clusters=args.clusters)
+                for s in (args.subjects or bundled_names("workloads"))]
     devices = select_devices(args.devices)
     if args.frames < 1:
         raise HwsimError(f"--frames must be >= 1, got {args.frames}")

@@ -5,6 +5,7 @@ import argparse
 import sys
 import time
 
+from hwsim.specs.bundled import bundled_names
 from hwsim.sweep.cache import open_cache
 from hwsim.cli.arguments import int_list, name_list, positive
 from hwsim.cli.compare import number
@@ -28,6 +29,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--jobs", type=positive, metavar="N", help="worker processes for the sweep")
     parser.add_argument("--workloads", type=name_list, metavar="NAME,...",
                         help="networks to cover (default: every bundled workload)")
+    parser.add_argument("--models", type=name_list, metavar="FILE,...",
+                        help="users' .tflite/.onnx models to cover as well (costed shape-only "
+                             "with the MLPerf workloads' L and K)")
     parser.add_argument("--devices", type=name_list, metavar="NAME,...",
                         help="devices to cover (default: every bundled device)")
     parser.add_argument("--sweep", metavar="WORKLOAD", default=SWEEP_WORKLOAD,
@@ -56,7 +60,10 @@ class _Stages:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    plan = ReportPlan(args.workloads, args.devices, args.sweep, args.sweep_levels,
+    workloads = args.workloads
+    if args.models:
+        workloads = tuple(workloads or bundled_names("workloads")) + tuple(args.models)
+    plan = ReportPlan(workloads, args.devices, args.sweep, args.sweep_levels,
                       args.sweep_clusters)
     report = run_report(args.out, open_cache(args.cache), plan, jobs=args.jobs,
                         progress=_Stages(sys.stderr))

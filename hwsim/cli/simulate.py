@@ -5,6 +5,7 @@ import argparse
 import json
 
 from hwsim.specs.catalog import find_device
+from hwsim.cli.arguments import add_levels_clusters
 from hwsim.cli.format import human_bytes, table
 from hwsim.cost.actions import CostOptions
 from hwsim.memory.planner import MemoryOptions
@@ -19,7 +20,10 @@ def add_parser(subparsers) -> None:
         description="Put a trained artifact, or a workload costed with random weights of its "
                     "kind, on a device: does it fit RAM, flash and its deadline, with what "
                     "margins; latency, cycles, energy per inference, power, battery life.")
-    parser.add_argument("subject", metavar="WORKLOAD|ARTIFACT")
+    parser.add_argument("subject", metavar="WORKLOAD|ARTIFACT|MODEL",
+                        help="bundled workload, workload YAML, artifact directory, or a "
+                             ".tflite/.onnx model")
+    add_levels_clusters(parser)
     parser.add_argument("--device", required=True, metavar="NAME|PATH")
     parser.add_argument("--style", choices=STYLES, default="lut",
                         help="arithmetic: lut (the paper), int8 (multiply-accumulate), float32")
@@ -41,7 +45,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from hwsim.errors import HwsimError
     device = find_device(args.device)
-    subject = load_subject(args.subject)
+    subject = load_subject(args.subject, levels=args.levels, clusters=args.clusters)
     try:
         schedule_options = ScheduleOptions(frames=args.frames, cores=args.cores,
                                            firmware_share=args.firmware_share)

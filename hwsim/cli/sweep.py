@@ -96,10 +96,10 @@ class UnitBar:
 def run(args: argparse.Namespace) -> int:
     if args.dask and args.jobs:
         raise HwsimError("--jobs and --dask exclude each other (the cluster has its workers)")
-    from hwsim.specs.workload import load_workload
+    from hwsim.importers.network import load_network
     base = None
     if args.levels is None or args.clusters is None or args.acc_bits is None:
-        base = load_workload(args.workload)
+        base = load_network(args.workload)
     d = base.discretization if base else None
 
     def own(value, name):

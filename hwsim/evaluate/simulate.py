@@ -16,7 +16,9 @@ from hwsim.specs.device import Device
 from hwsim.ir.graph import graph_from_artifact, graph_from_workload
 from hwsim.memory.planner import MemoryOptions, MemoryReport, plan_memory
 from hwsim.schedule.scheduler import ScheduleOptions, ScheduleResult, schedule_frames
-from hwsim.specs.workload import Realtime, load_workload
+from hwsim.errors import HwsimError
+from hwsim.importers.network import load_network
+from hwsim.specs.workload import Realtime
 
 
 
@@ -70,15 +72,20 @@ class Simulation:
         }
 
 
-def load_subject(name_or_path: str, seed: int = 0) -> Subject:
-    """A trained artifact directory, or a workload (bundled name or YAML path) costed
-    with random weights of its kind."""
+def load_subject(name_or_path: str, seed: int = 0, *, levels: int | None = None,
+                 clusters: int | None = None) -> Subject:
+    """A trained artifact directory, or a workload (bundled name, YAML path, or a
+    .tflite/.onnx model file imported as one) costed with random weights of its kind;
+    `levels`/`clusters` override the workload's L and K."""
     path = Path(name_or_path)
     if path.is_dir() or (path / JSON_NAME).exists():
+        if levels is not None or clusters is not None:
+            raise HwsimError(f"{path}: a trained artifact has its own L and K; --levels and "
+                             "--clusters apply to workloads and models")
         artifact = load_artifact(path)
         return Subject(str(path), "artifact", graph_from_artifact(artifact),
                        artifact.workload.realtime)
-    workload = load_workload(name_or_path)
+    workload = load_network(name_or_path, levels=levels, clusters=clusters)
     return Subject(workload.name, "workload", graph_from_workload(workload, seed),
                    workload.realtime)
 

@@ -7,11 +7,14 @@ records of `model` (tensors, ops from a fixed vocabulary, per-op parameter and
 MAC counts), and executing an imported model in numpy: int8 with TensorFlow
 Lite's reference integer arithmetic (`int8_reference` on `fixed_point`,
 bit-exact against the interpreter's reference kernels) and float32
-(`float_reference`); `geometry` holds the window/padding rules both share.
+(`float_reference`); `geometry` holds the window/padding rules both share; `network` makes the
+workload.
 
 May import: numpy, the optional readers `tflite`, `flatbuffers` and `onnx`
-(imported lazily, inside the reader that needs them), and `hwsim.errors`.
-Nothing else from hwsim: every other stage consumes this package, not the reverse.
+(imported lazily, inside the reader that needs them), `hwsim.errors`, and
+`hwsim.specs` for `network`, which makes an imported model a shape-only `Workload`
+(the same IR as workloads/*.yaml) and is where every command resolves a workload
+name, YAML or model path (`load_network`). Evaluate, sweep and report import it.
 The library never prints; every problem with a user's file is one HwsimError
 naming the file, the op and the problem.
 """

@@ -21,7 +21,7 @@ from hwsim.results.document import results_document
 from hwsim.sweep.run import run_sweep
 from hwsim.sweep.checkpoints import cached_training, cached_verification
 from hwsim.sweep.plan import SweepSpec
-from hwsim.specs.workload import load_workload
+from hwsim.importers.network import load_network
 
 SUMMARY = "summary.json"
 SWEEP_WORKLOAD = "digits-mlp"
@@ -56,10 +56,10 @@ class Report:
 
 
 def _training(names: list[str], cache: Cache, progress: Progress | None):
-    names = [n for n in names if load_workload(n).dataset is not None]
+    names = [n for n in names if load_network(n).dataset is not None]
     trained, records, notes = {}, [], []
     for i, name in enumerate(names):
-        workload = load_workload(name)
+        workload = load_network(name)
         artifact = cached_training(workload, cache)
         verification = cached_verification(artifact.value, cache)
         notes.extend(artifact.notes + verification.notes)
@@ -83,13 +83,13 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
     devices = ([find_device(d) for d in plan.devices] if plan.devices
                else load_bundled_devices())          # bad names fail before any training
     for name in names + [plan.sweep_workload]:
-        load_workload(name)
+        load_network(name)
     trained, training, notes = _training(names, cache, progress)
     subjects = []
     for name in names:
         subject = load_subject(str(trained[name])) if name in trained else load_subject(name)
-        subjects.append(dataclasses.replace(subject, label=load_workload(name).name))
-    trained_names = {load_workload(n).name for n in trained}
+        subjects.append(dataclasses.replace(subject, label=load_network(name).name))
+    trained_names = {load_network(n).name for n in trained}
     wanted = {(w, DETAIL_DEVICE, s) for w in trained_names for s in STYLES} | set(EXTRA_DETAILS)
     if not any(d.name == DETAIL_DEVICE for d in devices):
         wanted |= {(w, devices[0].name, s) for w in trained_names for s in STYLES}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
 
+from hwsim.importers.network import load_network
 from hwsim.specs.bundled import bundled_names, resolve
 from hwsim.cost.actions import CostOptions
 from hwsim.specs.device import Device, load_device
@@ -19,7 +20,7 @@ from hwsim.schedule.scheduler import ScheduleOptions
 from hwsim.ir.style import STYLES
 from hwsim.train.pipeline import dataset_for
 from hwsim.specs.workload import (ACCUMULATOR_BITS, MAX_CLUSTERS, MAX_LEVELS, MIN_CLUSTERS,
-                            MIN_LEVELS, Workload, load_workload, workload_from_data)
+                            MIN_LEVELS, Workload, workload_from_data)
 
 
 def _grid(name: str, values, allowed: Callable[[int], bool], rule: str,
@@ -218,7 +219,7 @@ def _devices(names: tuple[str, ...] | None) -> tuple[DeviceFile, ...]:
 
 def plan_sweep(spec: SweepSpec, options: SimulationOptions | None = None) -> SweepPlan:
     """Load and check everything a sweep needs before any work starts."""
-    workload = load_workload(spec.workload)
+    workload = load_network(spec.workload)
     if spec.seed is not None:
         workload = workload.with_overrides(seed=spec.seed)
     dataset_for(workload)      # shape-only workloads and dataset mismatches stop here
