@@ -1,0 +1,200 @@
+"""Imported models as workloads: the same IR as workloads/*.yaml, parameters and MACs equal to the
+imported counts, every command taking a model path, and unmappable ops refused by name."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tflite")
+
+from hwsim.errors import HwsimError  # noqa: E402
+from hwsim.importers import load_model, macs, parameter_count  # noqa: E402
+from hwsim.importers.network import (DEFAULT_CLUSTERS, DEFAULT_LEVELS, import_network,  # noqa: E402
+                                     load_network)
+from hwsim.ir import layers as L  # noqa: E402
+from hwsim.ir.graph import graph_from_workload, totals  # noqa: E402
+from tests.conftest import REPO, run_cli  # noqa: E402
+from tests.test_import_tflite import conv_options, kws_like_model, pool_options  # noqa: E402
+from tests.tflite_builder import TFLiteBuilder  # noqa: E402
+
+
+def residual_model(rng, pad_same=True):
+    """PAD + VALID conv (TensorFlow's SAME), a residual ADD with fused ReLU, a global MEAN,
+    a dense head and a softmax: the ResNet-8 block structure at a small size."""
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 8, 8, 3), "int8", scale=0.05, zero_point=0)
+
+    def conv(name, source, w_shape, out_shape, activation, padding="same", stride=(1, 1)):
+        scales = rng.uniform(0.002, 0.01, w_shape[0]).astype(np.float32)
+        w = b.tensor(f"{name}/w", w_shape, "int8", data=rng.integers(-127, 128, w_shape), scale=scales)
+        bias = b.tensor(f"{name}/b", (w_shape[0],), "int32", data=rng.integers(-99, 99, w_shape[0]),
+                        scale=scales * np.float32(0.05))
+        y = b.tensor(name, out_shape, "int8", scale=0.05, zero_point=0)
+        b.op("CONV_2D", [source, w, bias], [y], ("Conv2DOptions", conv_options(padding, stride, (1, 1),
+                                                                              activation)))
+        return y
+
+    c0 = conv("c0", x, (8, 3, 3, 3), (1, 8, 8, 8), 1)
+    pads = b.tensor("pads", (4, 2), "int32",
+                    data=np.array([[0, 0], [1, 1], [1, 1], [0, 0]] if pad_same else
+                                  [[0, 0], [2, 0], [1, 1], [0, 0]]))
+    p = b.tensor("p", (1, 10, 10, 8), "int8", scale=0.05, zero_point=0)
+    b.op("PAD", [c0, pads], [p])
+    c1 = conv("c1", p, (8, 3, 3, 8), (1, 8, 8, 8), 0, padding="valid")
+    s = b.tensor("s", (1, 8, 8, 8), "int8", scale=0.05, zero_point=0)
+    b.op("ADD", [c1, c0], [s], ("AddOptions", {"FusedActivationFunction": 1}))
+    axes = b.tensor("axes", (2,), "int32", data=np.array([1, 2]))
+    m = b.tensor("m", (1, 8), "int8", scale=0.05, zero_point=0)
+    b.op("MEAN", [s, axes], [m], ("ReducerOptions", {"KeepDims": False}))
+    w = b.tensor("fc/w", (4, 8), "int8", data=rng.integers(-127, 128, (4, 8)), scale=np.float32(0.01))
+    bias = b.tensor("fc/b", (4,), "int32", data=rng.integers(-99, 99, 4), scale=np.float32(0.0005))
+    logits = b.tensor("logits", (1, 4), "int8", scale=0.1, zero_point=0)
+    b.op("FULLY_CONNECTED", [m, w, bias], [logits])
+    prob = b.tensor("prob", (1, 4), "int8", scale=1 / 256, zero_point=-128)
+    b.op("SOFTMAX", [logits], [prob], ("SoftmaxOptions", {"Beta": 1.0}))
+    return b.build([x], [prob])
+
+
+@pytest.fixture
+def kws_path(tmp_path):
+    path = tmp_path / "kws_like.tflite"
+    path.write_bytes(kws_like_model(np.random.default_rng(7)))
+    return path
+
+
+def ir_counts(workload):
+    g = graph_from_workload(workload, seed=0)
+    t = totals(g)
+    return t["params"], t["connections"]
+
+
+def test_kws_like_model_becomes_the_workload_layers_with_equal_counts(kws_path):
+    imported = import_network(kws_path)
+    w = imported.workload
+    assert w.layers == (L.Conv2D(1, 64, 10, 4, 2, 2, "same"), L.DepthwiseConv2D(64, 3, 3, 1, 1, "same"),
+                        L.Conv2D(64, 64, 1, 1, 1, 1, "valid"), L.AvgPool2D(25, 5, 1, 1), L.Flatten(),
+                        L.Dense(64, 12))
+    assert w.input_shape == (49, 10, 1) and w.input_levels == 256 and w.dataset is None
+    assert w.task == "classification" and w.activation_flags == [True, True, True, False, False, False]
+    assert (w.discretization.activation_levels, w.discretization.weight_clusters) == (DEFAULT_LEVELS,
+                                                                                      DEFAULT_CLUSTERS)
+    assert imported.parameters == parameter_count(load_model(kws_path)) == 8204
+    assert imported.macs == macs(load_model(kws_path)) == 904_768
+    assert ir_counts(w) == (imported.parameters, imported.macs)
+    assert imported.biases_added == 0
+    assert imported.dropped == ("operator 6 (SOFTMAX) -> 'probabilities': softmax (no layer)",)
+
+
+def test_pad_add_mean_map_to_same_padding_an_add_and_a_global_pool(tmp_path):
+    path = tmp_path / "residual.tflite"
+    path.write_bytes(residual_model(np.random.default_rng(1)))
+    imported = import_network(path, levels=16, clusters=64)
+    w = imported.workload
+    assert [type(layer).__name__ for layer in w.layers] == ["Conv2D", "Conv2D", "Add", "AvgPool2D", "Flatten",
+                                                            "Dense"]
+    assert w.layers[1].padding == "same" and w.layers[3] == L.AvgPool2D(8, 8, 8, 8)
+    assert w.inputs[2] == (1, 0)                      # add(c1, c0)
+    # c0 feeds the conv and the add (activated), c1 feeds only the add (its sums), the add is activated
+    assert w.activation_flags == [True, False, True, False, False, False]
+    assert (w.discretization.activation_levels, w.discretization.weight_clusters) == (16, 64)
+    assert ir_counts(w) == (imported.parameters, imported.macs) == (224 + 584 + 36, 13_824 + 36_864 + 32)
+
+
+def test_padding_other_than_tensorflow_same_is_an_error_naming_the_op(tmp_path):
+    path = tmp_path / "oddpad.tflite"
+    path.write_bytes(residual_model(np.random.default_rng(1), pad_same=False))
+    with pytest.raises(HwsimError) as error:
+        import_network(path)
+    text = str(error.value)
+    assert text.startswith(str(path)) and "operator 2 (CONV_2D)" in text
+    assert "[2, 0, 1, 1]" in text and "SAME" in text
+
+
+def test_depth_multiplier_and_dilation_are_refused_together(tmp_path):
+    from tests.test_import_tflite import conv_model
+    path = tmp_path / "dw2.tflite"
+    path.write_bytes(conv_model(np.random.default_rng(0), depthwise=True, multiplier=2))
+    with pytest.raises(HwsimError, match="depth multiplier 2"):
+        import_network(path)
+    path = tmp_path / "dilated.tflite"
+    path.write_bytes(conv_model(np.random.default_rng(0), dilation=(2, 1), padding="valid"))
+    with pytest.raises(HwsimError, match=r"dilation \[2, 1\]"):
+        import_network(path)
+
+
+def test_onnx_model_becomes_a_workload_with_equal_counts(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(2)
+    f = lambda *shape: rng.normal(0, 0.4, shape).astype(np.float32)  # noqa: E731
+    inits = [numpy_helper.from_array(a, n) for n, a in
+             [("w1", f(8, 1, 3, 3)), ("b1", f(8)), ("w2", f(8, 1, 3, 3)), ("b2", f(8)), ("fc", f(5, 8)),
+              ("fcb", f(5))]]
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], kernel_shape=[3, 3], group=8,
+                              strides=[2, 2]),
+             helper.make_node("Relu", ["c2"], ["r2"]),
+             helper.make_node("GlobalAveragePool", ["r2"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["v"]),
+             helper.make_node("Gemm", ["v", "fc", "fcb"], ["y"], transB=1)]
+    graph = helper.make_graph(nodes, "small", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                             [1, 1, 10, 9])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = tmp_path / "small.onnx"
+    path.write_bytes(model.SerializeToString())
+    imported = import_network(path)
+    w = imported.workload
+    assert w.layers == (L.Conv2D(1, 8, 3, 3, 1, 1, "same"), L.DepthwiseConv2D(8, 3, 3, 2, 2, "valid"),
+                        L.AvgPool2D(4, 4, 4, 4), L.Flatten(), L.Dense(8, 5))
+    assert ir_counts(w) == (imported.parameters, imported.macs) == (80 + 80 + 45, 6_480 + 1_152 + 40)
+
+
+def test_load_network_resolves_workloads_yaml_and_models(kws_path):
+    assert load_network("kws-dscnn").name == "kws-dscnn"
+    assert load_network("kws-dscnn", levels=8).discretization.activation_levels == 8
+    assert load_network(REPO / "workloads" / "digits-mlp.yaml").name == "digits-mlp"
+    assert load_network(kws_path).name == "kws_like"
+    with pytest.raises(HwsimError, match="unknown model format|No such file|does not exist|not found"):
+        load_network(kws_path.with_name("missing.tflite"))
+
+
+def test_import_and_cost_on_every_device_and_style_is_fast(kws_path):
+    from hwsim.cost.model import cost_graph
+    from hwsim.ir.style import STYLES
+    from hwsim.memory.planner import plan_memory
+    from hwsim.specs.catalog import load_bundled_devices
+    devices = load_bundled_devices()
+    started = time.perf_counter()
+    workload = import_network(kws_path).workload
+    graph = graph_from_workload(workload, seed=0)
+    for device in devices:
+        for style in STYLES:
+            cost_graph(graph, device, style)
+            plan_memory(graph, device, style)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_simulate_and_compare_take_a_model_file(kws_path):
+    done = run_cli("simulate", str(kws_path), "--device", "nrf52840", "--style", "int8", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["subject"] == "kws_like" and summary["style"] == "int8"
+    done = run_cli("compare", str(kws_path), "--devices", "nrf52840,apollo4-plus", "--levels", "16",
+                   "--frames", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["compare"]
+    assert {row["device"] for row in rows} == {"nrf52840", "apollo4-plus"} and len(rows) == 6
+
+
+def test_a_model_that_cannot_be_mapped_exits_2_without_traceback(tmp_path):
+    path = tmp_path / "oddpad.tflite"
+    path.write_bytes(residual_model(np.random.default_rng(1), pad_same=False))
+    done = run_cli("simulate", str(path), "--device", "nrf52840")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "operator 2 (CONV_2D)" in done.stderr
