@@ -198,3 +198,37 @@ def test_a_model_that_cannot_be_mapped_exits_2_without_traceback(tmp_path):
     done = run_cli("simulate", str(path), "--device", "nrf52840")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "operator 2 (CONV_2D)" in done.stderr
+
+
+def test_verify_model_matches_the_interpreter_and_saves_stacked_outputs(kws_path, tmp_path):
+    pytest.importorskip("ai_edge_litert")
+    from hwsim.importers.int8_reference import run_int8
+    x = np.random.default_rng(5).integers(-128, 128, (3, 49, 10, 1)).astype(np.int8)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "y.npy"
+    done = run_cli("verify", str(kws_path), "--inputs", str(tmp_path / "x.npy"), "--save-outputs", str(out),
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["matches"] is True and report["criterion"] == "identical bytes" and report["samples"] == 3
+    saved = np.load(out)
+    assert saved.dtype == np.int8 and saved.shape == (3, 12)
+    model = load_model(kws_path)
+    np.testing.assert_array_equal(saved[1], run_int8(model, x[1:2])[0][0])
+    done = run_cli("verify", str(kws_path))                 # random inputs, fixed seed
+    assert done.returncode == 0 and "identical bytes on every sample" in done.stdout
+    assert "8 samples (random (seed 0))" in done.stdout
+
+
+def test_verify_model_rejects_bad_inputs_with_one_error_and_writes_nothing(kws_path, tmp_path):
+    np.save(tmp_path / "wrong.npy", np.zeros((2, 10, 49, 1), np.int8))
+    out = tmp_path / "y.npy"
+    done = run_cli("verify", str(kws_path), "--inputs", str(tmp_path / "wrong.npy"), "--save-outputs", str(out))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "wrong.npy: shape [2, 10, 49, 1] does not fit input 'input' [1, 49, 10, 1]" in done.stderr
+    assert not out.exists()
+    done = run_cli("verify", str(kws_path), "--inputs", str(kws_path))
+    assert done.returncode == 2 and "not an .npy file" in done.stderr
+    np.save(tmp_path / "float.npy", np.zeros((1, 49, 10, 1), np.float32))
+    done = run_cli("verify", str(kws_path), "--inputs", str(tmp_path / "float.npy"))
+    assert done.returncode == 2 and "dtype float32 cannot feed input 'input' (int8)" in done.stderr

@@ -6,7 +6,10 @@ import argparse
 import json
 
 from hwsim.artifact.load import load_artifact
+from hwsim.cli.arguments import seed
+from hwsim.errors import HwsimError
 from hwsim.execute.verify import SPLITS, VerifyReport, verify_artifact
+from hwsim.importers.network import is_model_path
 
 COLUMNS = (("loads_sram", "sram ld"), ("loads_flash", "flash ld"), ("adds", "adds"),
            ("compares", "cmp"), ("branches", "br"), ("max_ops", "max"), ("stores", "st"),
@@ -21,7 +24,15 @@ def add_parser(subparsers) -> None:
                     "forward pass, compare the integer outputs with the float-simulated "
                     "network, and count the actions per inference. Exit status 0: bit-exact; "
                     "1: a mismatch; 2: a usage or input error.")
-    parser.add_argument("artifact", metavar="ARTIFACT", help="artifact directory")
+    parser.add_argument("artifact", metavar="ARTIFACT|MODEL",
+                        help="artifact directory, or a .tflite/.onnx model: run it with hwsim's "
+                             "int8 (or float) executor and compare with the model's runtime")
+    parser.add_argument("--inputs", metavar="FILE.npy",
+                        help="model: input samples [N, ...] channels-last (default: random, "
+                             "--seed)")
+    parser.add_argument("--save-outputs", metavar="FILE.npy",
+                        help="model: write the executor's outputs, stacked, in the runtime's dtype")
+    parser.add_argument("--seed", type=seed, default=0, help="model: seed of random inputs (0)")
     parser.add_argument("--split", choices=SPLITS, default="test",
                         help="dataset split to run (default: test)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -29,6 +40,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if is_model_path(args.artifact):
+        return run_model(args)
+    if args.inputs or args.save_outputs:
+        raise HwsimError("--inputs and --save-outputs apply to .tflite/.onnx models")
     report = verify_artifact(load_artifact(args.artifact), split=args.split)
     print(json.dumps(report.as_dict(), indent=2) if args.json else render(report))
     return 0 if report.bit_exact else 1
@@ -67,4 +82,41 @@ def render(report: VerifyReport) -> str:
         values = counts.as_dict()
         lines.append("  " + node.ljust(width)
                      + "".join(f"{values[k]:>10,}" for k, _ in COLUMNS))
+    return "\n".join(lines)
+
+
+def run_model(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hwsim.importers.load import load_model
+    from hwsim.importers.verify import outputs_bytes, read_inputs, verify_model
+    from hwsim.io import write_files_atomically
+    model = load_model(args.artifact)
+    inputs = read_inputs(args.inputs) if args.inputs else None
+    result = verify_model(model, inputs, seed=args.seed, inputs_from=args.inputs)
+    if args.save_outputs:
+        target = Path(args.save_outputs)
+        write_files_atomically(target.parent, {target.name: outputs_bytes(result, target)})
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    else:
+        print(render_model(result, args.save_outputs))
+    return 1 if result.matches is False else 0
+
+
+def render_model(result, saved: str | None) -> str:
+    lines = [f"{result.path}: {result.format}, {result.arithmetic}, {result.samples} samples "
+             f"({result.inputs_from})"]
+    if result.runtime is None:
+        lines.append(f"  not compared: {result.runtime_missing}")
+    elif result.matches:
+        lines.append(f"  matches {result.runtime}: {result.criterion} on every sample "
+                     f"(max abs difference {result.max_abs_difference:g})")
+    else:
+        lines.append(f"  MISMATCH with {result.runtime} ({result.criterion}): samples "
+                     f"{', '.join(map(str, result.mismatched_samples))}; max abs difference "
+                     f"{result.max_abs_difference:g}")
+    for i, output in enumerate(result.outputs):
+        lines.append(f"  output {i}: {list(output.shape)} {output.dtype}"
+                     + (f" -> {saved}" if saved else ""))
     return "\n".join(lines)
