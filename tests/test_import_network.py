@@ -85,7 +85,8 @@ def test_kws_like_model_becomes_the_workload_layers_with_equal_counts(kws_path):
     assert imported.macs == macs(load_model(kws_path)) == 904_768
     assert ir_counts(w) == (imported.parameters, imported.macs)
     assert imported.biases_added == 0
-    assert imported.dropped == ("operator 6 (SOFTMAX) -> 'probabilities': softmax (no layer)",)
+    assert imported.dropped == ("operator 6 (SOFTMAX) -> 'probabilities': softmax",)
+    assert imported.notes[-1] == "no IR layer: operator 6 (SOFTMAX) -> 'probabilities': softmax"
 
 
 def test_pad_add_mean_map_to_same_padding_an_add_and_a_global_pool(tmp_path):
@@ -185,6 +186,10 @@ def test_simulate_and_compare_take_a_model_file(kws_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["subject"] == "kws_like" and summary["style"] == "int8"
+    assert summary["notes"][:2] == [
+        "imported kws_like.tflite: 8,204 parameters, 904,768 MACs; costed with random weights of its shape "
+        "(L 32, K 256), one frame every 1000 ms",
+        "no IR layer: operator 6 (SOFTMAX) -> 'probabilities': softmax"]
     done = run_cli("compare", str(kws_path), "--devices", "nrf52840,apollo4-plus", "--levels", "16",
                    "--frames", "2", "--json")
     assert done.returncode == 0, done.stderr
@@ -249,3 +254,14 @@ def test_int8_arena_of_an_imported_model_counts_activations_and_cmsis_nn_scratch
     scratch = {b.name: b.size_bytes for b in report.buffers if b.kind == "scratch"}
     assert scratch == {"scratch:L0.conv2d": 160, "scratch:L1.depthwise_conv2d": 1_152,
                        "scratch:L3.avg_pool2d": 256}
+
+
+def test_report_takes_models_and_sweep_refuses_them_as_shape_only(kws_path, tmp_path):
+    done = run_cli("report", "--out", str(tmp_path / "report"), "--cache", str(tmp_path / "cache"),
+                   "--workloads", "kws-dscnn", "--models", str(kws_path), "--devices", "nrf52840",
+                   "--sweep-levels", "4", "--sweep-clusters", "4")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert {row["workload"] for row in summary["compare"]} == {"kws-dscnn", "kws_like"}
+    done = run_cli("sweep", str(kws_path))
+    assert done.returncode == 2 and "shape-only" in done.stderr and "Traceback" not in done.stderr

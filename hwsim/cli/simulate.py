@@ -107,7 +107,7 @@ def render(result, subject) -> str:
             for n in c.nodes]
     lines.append("")
     lines.append(table(["node", "op", "cycles", "share", "energy uJ", "most cycles in"], rows))
-    notes = list(c.notes) + list(m.notes) + list(s.warnings)
+    notes = list(result.notes) + list(c.notes) + list(m.notes) + list(s.warnings)
     if notes:
         lines.append("")
         lines.extend(f"note: {note}" for note in notes)

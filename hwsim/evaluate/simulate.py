@@ -17,7 +17,7 @@ from hwsim.ir.graph import graph_from_artifact, graph_from_workload
 from hwsim.memory.planner import MemoryOptions, MemoryReport, plan_memory
 from hwsim.schedule.scheduler import ScheduleOptions, ScheduleResult, schedule_frames
 from hwsim.errors import HwsimError
-from hwsim.importers.network import load_network
+from hwsim.importers.network import import_network, is_model_path, load_network
 from hwsim.specs.workload import Realtime
 
 
@@ -29,6 +29,7 @@ class Subject:
     kind: str            # "artifact" or "workload" (random weights of the right kind)
     graph: nx.DiGraph
     realtime: Realtime
+    notes: tuple[str, ...] = ()   # e.g. what an imported model's mapping dropped
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Simulation:
     memory: MemoryReport
     schedule: ScheduleResult
     fits: tuple[Fit, ...]
+    notes: tuple[str, ...] = ()   # the subject's
 
     @property
     def fits_all(self) -> bool:
@@ -68,7 +70,7 @@ class Simulation:
             "average_power_uw": s.average_power_uw,
             "battery_life_hours": s.battery_life_hours,
             "ram_bytes": self.memory.ram_bytes, "flash_bytes": self.memory.flash_bytes,
-            "notes": list(self.cost.notes) + list(self.memory.notes) + list(s.warnings),
+            "notes": list(self.notes) + list(self.cost.notes) + list(self.memory.notes) + list(s.warnings),
         }
 
 
@@ -85,6 +87,11 @@ def load_subject(name_or_path: str, seed: int = 0, *, levels: int | None = None,
         artifact = load_artifact(path)
         return Subject(str(path), "artifact", graph_from_artifact(artifact),
                        artifact.workload.realtime)
+    if is_model_path(name_or_path):
+        imported = import_network(name_or_path, levels=levels, clusters=clusters)
+        workload = imported.workload
+        return Subject(workload.name, "workload", graph_from_workload(workload, seed),
+                       workload.realtime, imported.notes)
     workload = load_network(name_or_path, levels=levels, clusters=clusters)
     return Subject(workload.name, "workload", graph_from_workload(workload, seed),
                    workload.realtime)
@@ -138,4 +145,5 @@ def simulate(subject: Subject, device: Device, style: str, *,
             Fit("flash", memory.fits_flash, memory.flash_margin_bytes, "bytes"),
             Fit("deadline", schedule.deadline_misses == 0,
                 round(subject.realtime.deadline_ms - worst_ms, 6), "ms"))
-    return Simulation(subject.label, device.name, style, cost, memory, schedule, fits)
+    return Simulation(subject.label, device.name, style, cost, memory, schedule, fits,
+                      subject.notes)

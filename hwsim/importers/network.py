@@ -44,10 +44,24 @@ _ACTIVATIONS = {"relu", "relu6", "clamp"}
 class ImportedNetwork:
     """The workload made from a model file, what had no layer, and the file's own counts."""
     workload: Workload
-    dropped: tuple[str, ...]          # ops with no IR layer, each "<op source>: <why>"
+    dropped: tuple[str, ...]          # ops with no IR layer, each "<op source>: <what>"
     parameters: int                    # the imported model's count (docs/import.md §1)
     macs: int
     biases_added: int                  # IR layers always have a bias; bias-free ops get one
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a user of the costed graph should know about the mapping."""
+        w = self.workload
+        notes = [f"imported {Path(w.source_file or w.name).name}: {self.parameters:,} parameters, "
+                 f"{self.macs:,} MACs; costed with random weights of its shape "
+                 f"(L {w.discretization.activation_levels}, K {w.discretization.weight_clusters}), "
+                 f"one frame every {w.realtime.frame_period_ms:g} ms"]
+        if self.biases_added:
+            notes.append(f"{self.biases_added} biases added to bias-free layers (every IR layer "
+                         "has one)")
+        notes += [f"no IR layer: {d}" for d in self.dropped]
+        return tuple(notes)
 
 
 def is_model_path(name_or_path: str | Path) -> bool:
@@ -208,7 +222,7 @@ def _convert(b: _Builder, op: Op, index: int) -> None:
         constants = [t for t in op.inputs if model.tensors[t].is_constant]
         if constants:
             what = "rescale" if kind == "mul" else "offset"
-            b.dropped.append(f"{op.source}: {kind} by a constant (a {what}: no layer)")
+            b.dropped.append(f"{op.source}: {kind} by a constant (a {what})")
             live = [t for t in op.inputs if not model.tensors[t].is_constant]
             if live and b.source(op, live[0]) is not None:
                 b.where[out] = b.where[live[0]]
@@ -255,14 +269,14 @@ def _convert(b: _Builder, op: Op, index: int) -> None:
         b.where[out] = b.where[op.inputs[0]]
         producer = b.where[out][0]
         if producer == "input":
-            b.dropped.append(f"{op.source}: {kind} of the network input (no layer)")
+            b.dropped.append(f"{op.source}: {kind} of the network input")
         else:
             b.activated.add(producer)
     elif kind in _PASS_THROUGH:
         if b.source(op, op.inputs[0]) is None:
             return
         b.where[out] = b.where[op.inputs[0]]
-        b.dropped.append(f"{op.source}: {kind} (no layer)")
+        b.dropped.append(f"{op.source}: {kind}")
     else:                                        # pragma: no cover - OP_KINDS is closed
         b.problems.append(f"{op.source}: op kind {kind!r} has no IR layer")
 
