@@ -265,3 +265,128 @@ def test_report_takes_models_and_sweep_refuses_them_as_shape_only(kws_path, tmp_
     assert {row["workload"] for row in summary["compare"]} == {"kws-dscnn", "kws_like"}
     done = run_cli("sweep", str(kws_path))
     assert done.returncode == 2 and "shape-only" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_verify_float_onnx_model_against_onnxruntime_within_tolerance(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+    from hwsim.importers.verify import verify_model
+    rng = np.random.default_rng(9)
+    inits = [numpy_helper.from_array(rng.normal(0, 0.4, (4, 2, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.normal(0, 0.4, (4,)).astype(np.float32), "b")]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["y"])]
+    graph = helper.make_graph(nodes, "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 6, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 5])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = tmp_path / "conv.onnx"
+    path.write_bytes(model.SerializeToString())
+    result = verify_model(load_model(path), seed=3)
+    assert result.arithmetic == "float32" and result.runtime.startswith("onnxruntime")
+    assert result.matches is True and result.max_abs_difference < 1e-4
+    assert result.outputs[0].shape == (8, 6, 5, 4) and result.outputs[0].dtype == np.float32
+    assert result.criterion == "within rtol = atol = 0.0001"
+
+
+class _Net:
+    """A tiny int8 TFLite graph writer for whole networks (random weights, fixed scales)."""
+
+    def __init__(self, rng, shape):
+        self.b, self.rng, self.count = TFLiteBuilder(), rng, 0
+        self.x = self.b.tensor("input", shape, "int8", scale=0.05, zero_point=0)
+
+    def _tensor(self, shape):
+        self.count += 1
+        return self.b.tensor(f"t{self.count}", shape, "int8", scale=0.05, zero_point=0)
+
+    def conv(self, source, in_shape, filters, kernel, stride=1, padding="same", activation=1, depthwise=False):
+        h, w, c = in_shape
+        out_c = c if depthwise else filters
+        if padding == "same":
+            oh, ow = -(-h // stride), -(-w // stride)
+        else:
+            oh, ow = (h - kernel[0]) // stride + 1, (w - kernel[1]) // stride + 1
+        w_shape = (1, *kernel, c) if depthwise else (filters, *kernel, c)
+        scales = self.rng.uniform(0.002, 0.01, out_c).astype(np.float32)
+        wt = self.b.tensor(f"w{self.count}", w_shape, "int8", data=self.rng.integers(-127, 128, w_shape),
+                           scale=scales, axis=3 if depthwise else 0)
+        bias = self.b.tensor(f"b{self.count}", (out_c,), "int32", data=self.rng.integers(-99, 99, out_c),
+                             scale=scales * np.float32(0.05))
+        y = self._tensor((1, oh, ow, out_c))
+        options = conv_options(padding, (stride, stride), (1, 1), activation)
+        if depthwise:
+            self.b.op("DEPTHWISE_CONV_2D", [source, wt, bias], [y],
+                      ("DepthwiseConv2DOptions", {**options, "DepthMultiplier": 1}))
+        else:
+            self.b.op("CONV_2D", [source, wt, bias], [y], ("Conv2DOptions", options))
+        return y, (oh, ow, out_c)
+
+    def add(self, a, b_, shape):
+        y = self._tensor((1, *shape))
+        self.b.op("ADD", [a, b_], [y], ("AddOptions", {"FusedActivationFunction": 1}))
+        return y
+
+    def head(self, source, shape, pool, classes):
+        y = self._tensor((1, 1, 1, shape[2]))
+        self.b.op("AVERAGE_POOL_2D", [source], [y], ("Pool2DOptions", pool_options("valid", pool, pool)))
+        new_shape = self.b.tensor(f"shape{self.count}", (2,), "int32", data=np.array([1, shape[2]]))
+        flat = self._tensor((1, shape[2]))
+        self.b.op("RESHAPE", [y, new_shape], [flat])
+        wt = self.b.tensor("fc/w", (classes, shape[2]), "int8",
+                           data=self.rng.integers(-127, 128, (classes, shape[2])), scale=np.float32(0.01))
+        bias = self.b.tensor("fc/b", (classes,), "int32", data=self.rng.integers(-99, 99, classes),
+                             scale=np.float32(0.0005))
+        logits = self._tensor((1, classes))
+        self.b.op("FULLY_CONNECTED", [flat, wt, bias], [logits])
+        prob = self.b.tensor("prob", (1, classes), "int8", scale=1 / 256, zero_point=-128)
+        self.b.op("SOFTMAX", [logits], [prob], ("SoftmaxOptions", {"Beta": 1.0}))
+        return self.b.build([self.x], [prob])
+
+
+def kws_dscnn_tflite(rng) -> bytes:
+    net = _Net(rng, (1, 49, 10, 1))
+    t, shape = net.conv(net.x, (49, 10, 1), 64, (10, 4), stride=2)
+    for _ in range(4):
+        t, shape = net.conv(t, shape, 64, (3, 3), depthwise=True)
+        t, shape = net.conv(t, shape, 64, (1, 1), padding="valid")
+    return net.head(t, shape, (25, 5), 12)
+
+
+def resnet8_tflite(rng) -> bytes:
+    """TFLite's layout of the MLPerf ResNet-8: convs feeding an add without activation, the add with ReLU."""
+    net = _Net(rng, (1, 32, 32, 3))
+    t, shape = net.conv(net.x, (32, 32, 3), 16, (3, 3))
+    a, s = net.conv(t, shape, 16, (3, 3))
+    a, s = net.conv(a, s, 16, (3, 3), activation=0)
+    t, shape = net.add(a, t, s), s
+    for filters in (32, 64):
+        a, s = net.conv(t, shape, filters, (3, 3), stride=2)
+        a, s = net.conv(a, s, filters, (3, 3), activation=0)
+        short, _ = net.conv(t, shape, filters, (1, 1), stride=2, padding="valid", activation=0)
+        t, shape = net.add(a, short, s), s
+    return net.head(t, shape, (8, 8), 10)
+
+
+@pytest.mark.parametrize("name, build", [("kws-dscnn", kws_dscnn_tflite), ("ic-resnet8", resnet8_tflite)])
+def test_mlperf_shaped_models_import_to_the_bundled_workloads_graphs(name, build, tmp_path):
+    """The same IR: the imported model's layers, inputs, activations, counts, costs and memory
+    equal those of the bundled shape-only workload of the same network."""
+    from hwsim.cost.model import cost_graph
+    from hwsim.memory.planner import plan_memory
+    from hwsim.specs.catalog import find_device
+    from hwsim.specs.workload import load_workload
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(build(np.random.default_rng(0)))
+    imported = import_network(path)
+    ours, bundled = imported.workload, load_workload(name)
+    assert ours.layers == bundled.layers
+    assert ours.inputs == bundled.inputs
+    assert ours.activation_flags == bundled.activation_flags
+    assert ours.shapes == bundled.shapes and ours.input_shape == bundled.input_shape
+    assert ir_counts(ours) == ir_counts(bundled) == (imported.parameters, imported.macs)
+    device = find_device("nrf52840")
+    for style in ("lut", "int8", "float32"):
+        g_ours, g_bundled = graph_from_workload(ours, seed=0), graph_from_workload(bundled, seed=0)
+        assert cost_graph(g_ours, device, style).total_cycles == cost_graph(g_bundled, device, style).total_cycles
+        assert plan_memory(g_ours, device, style).ram_bytes == plan_memory(g_bundled, device, style).ram_bytes
