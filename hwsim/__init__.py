@@ -3,7 +3,8 @@ multiplication-free tiny neural networks on earbud, hearing-aid and wearable cor
 
 The public API, imported on first use (so `import hwsim` stays cheap):
 devices (`load_device`, `device_from_data`), workloads (`load_workload`,
-`workload_from_data`), training (`run_training`, `save_artifact`, `load_artifact`),
+`workload_from_data`), users' .tflite/.onnx models (`load_model`, `import_network`,
+`load_network`, `verify_model`), training (`run_training`, `save_artifact`, `load_artifact`),
 graphs (`graph_from_artifact`, `graph_from_workload`), the executor (`execute`,
 `verify_artifact`), costs (`cost_graph`, `CostOptions`), memory (`plan_memory`,
 `MemoryOptions`), scheduling (`simulate`, `load_subject`), comparisons and sweeps
@@ -19,6 +20,8 @@ from hwsim.version import __version__
 _LAZY = {
     "load_workload": "hwsim.specs.workload", "workload_from_data": "hwsim.specs.workload",
     "Workload": "hwsim.specs.workload",
+    "load_model": "hwsim.importers.load", "import_network": "hwsim.importers.network",
+    "load_network": "hwsim.importers.network", "verify_model": "hwsim.importers.verify",
     "run_training": "hwsim.train.pipeline", "save_artifact": "hwsim.artifact.save",
     "load_artifact": "hwsim.artifact.load",
     "graph_from_artifact": "hwsim.ir.graph", "graph_from_workload": "hwsim.ir.graph",
