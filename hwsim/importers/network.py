@@ -150,11 +150,11 @@ class _Builder:
 
 def _flat(b: _Builder, op: Op, index: int, tensor: str) -> str:
     """The tensor as a vector: a Flatten layer when it is a map."""
-    name, shape = b.where[tensor]
-    if len(shape) == 1:
-        return tensor
-    flat_name = b.add(op, index, {"type": "flatten"}, [tensor], ".flatten")
+    shape = b.where[tensor][1]
     key = f"{tensor}#flat"
+    if len(shape) == 1 or key in b.where:
+        return tensor if len(shape) == 1 else key
+    flat_name = b.add(op, index, {"type": "flatten"}, [tensor], ".flatten")
     b.where[key] = (flat_name, (math.prod(shape),))
     return key
 
