@@ -390,3 +390,32 @@ def test_mlperf_shaped_models_import_to_the_bundled_workloads_graphs(name, build
         g_ours, g_bundled = graph_from_workload(ours, seed=0), graph_from_workload(bundled, seed=0)
         assert cost_graph(g_ours, device, style).total_cycles == cost_graph(g_bundled, device, style).total_cycles
         assert plan_memory(g_ours, device, style).ram_bytes == plan_memory(g_bundled, device, style).ram_bytes
+
+
+def test_verify_float_tflite_model_within_tolerance_and_without_a_runtime(tmp_path, monkeypatch):
+    pytest.importorskip("ai_edge_litert")
+    from hwsim.importers import verify as verify_module
+    from tests.test_import_tflite import float_model
+    path = tmp_path / "float_conv.tflite"
+    path.write_bytes(float_model(np.random.default_rng(2), "conv"))
+    model = load_model(path)
+    result = verify_module.verify_model(model, seed=1)
+    assert result.arithmetic == "float32" and result.matches is True
+    assert result.criterion == "within rtol = atol = 1e-05" and result.samples == verify_module.RANDOM_SAMPLES
+    monkeypatch.setattr(verify_module, "_tflite_runner", lambda path: (None, "ai-edge-litert is not installed"))
+    alone = verify_module.verify_model(model, seed=1)
+    assert alone.matches is None and alone.runtime is None
+    assert alone.runtime_missing == "ai-edge-litert is not installed"
+    np.testing.assert_array_equal(alone.outputs[0], result.outputs[0])
+
+
+def test_verify_model_reports_the_mismatched_samples(kws_path, monkeypatch):
+    from hwsim.importers import verify as verify_module
+    real = verify_module._tflite_runner
+
+    def off_by_one(path):
+        run, name = real(path)
+        return (lambda x: [(o.astype(np.int16) + 1).clip(-128, 127).astype(o.dtype) for o in run(x)]), name
+    monkeypatch.setattr(verify_module, "_tflite_runner", off_by_one)
+    result = verify_module.verify_model(load_model(kws_path), seed=0)
+    assert result.matches is False and result.mismatched_samples and result.max_abs_difference == 1.0
