@@ -256,7 +256,7 @@ def test_every_field_problem_is_listed_with_its_path(document):
     text = str(err.value)
     assert text.startswith("r.json: 4 problems")
     assert "r.json: compare[0].ram_bytes: missing" in text
-    assert "r.json: sweep[1].metric: must be \"accuracy\" or \"mse\", got 'f1'" in text
+    assert "r.json: sweep[1].metric: must be \"accuracy\", \"mse\" or null, got 'f1'" in text
     assert "r.json: details[0].timeline[2].start_cycle: must be a number, got 'soon'" in text
     assert "r.json: details[0].memory_over_time[1]: must be [cycle, bytes]" in text
 

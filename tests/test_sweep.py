@@ -224,8 +224,7 @@ def test_bad_names_are_clear_errors(quick):
         plan_sweep(spec_of(quick, devices=("nope", "nrf52840", "zz")))
     with pytest.raises(HwsimError, match="unknown workload 'nosuch'"):
         plan_sweep(SweepSpec("nosuch", levels=(4,), clusters=(4,)))
-    with pytest.raises(HwsimError, match="shape-only .* nothing to train"):
-        plan_sweep(SweepSpec("kws-dscnn", levels=(4,), clusters=(4,)))
+    assert plan_sweep(SweepSpec("kws-dscnn", levels=(4,), clusters=(4,))).shape_only
 
 
 def test_unreachable_dask_scheduler_is_a_clear_error():
@@ -289,7 +288,6 @@ def test_cli_uses_hwsim_cache_env(quick, reference, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("args, message", [
     (["nosuch"], "unknown workload 'nosuch'"),
-    (["kws-dscnn", "--levels", "4", "--clusters", "4"], "shape-only"),
     (["QUICK", "--levels", ""], "--levels: empty list"),
     (["QUICK", "--levels", "4,x"], "'x' is not an integer"),
     (["QUICK", "--levels", "1,300"], "levels: 1, 300 out of range"),
@@ -316,3 +314,31 @@ def test_cli_bad_input(quick, tmp_path, args, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()
+
+
+# -- shape-only workloads --------------------------------------------------------------
+
+def test_a_shape_only_sweep_costs_random_models_like_simulate(tmp_path):
+    from hwsim.evaluate.rows import simulation_row
+    from hwsim.evaluate.simulate import load_subject, simulate
+    from hwsim.results.document import check_results, results_document
+    from hwsim.specs.catalog import find_device
+    spec = SweepSpec("kws-dscnn", levels=(4, 32), clusters=(4, 256),
+                     devices=("samd21", "nrf52840"))
+    progress = []
+    result = run_sweep(spec, cache=open_cache(tmp_path / "c"), jobs=1,
+                       progress=lambda done, total, label: progress.append((done, total)))
+    assert len(result.rows) == 2 * 2 * 2 * 3 and result.computed_units == 24
+    assert progress[-1] == (24, 24) and not result.notes
+    check_results(results_document(sweep=list(result.rows)), "sweep")
+    own = [r for r in result.rows if (r["activation_levels"], r["weight_clusters"]) == (32, 256)]
+    subject = load_subject("kws-dscnn")          # the workload's own L=32, K=256
+    for row in own:
+        expected = simulation_row(simulate(subject, find_device(row["device"]), row["style"]),
+                                  workload="kws-dscnn", realtime=subject.realtime)
+        assert {k: row[k] for k in expected} == expected
+        assert row["metric"] is None and row["bit_exact"] is None and row["scale_bits"] > 0
+    small = [r for r in result.rows if r["weight_clusters"] == 4]
+    assert all(r["weight_bytes"] < o["weight_bytes"] for r, o in zip(small, own))
+    again = run_sweep(spec, cache=open_cache(tmp_path / "c"), jobs=1)
+    assert again.rows == result.rows and again.cached_units == 24 and again.computed_units == 0

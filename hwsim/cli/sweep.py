@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(results_document(sweep=list(result.rows)), indent=1))
     else:
         print(render(plan, result, seconds, csv_path, json_path))
-    bad = result.failed_units or any(not r["bit_exact"] for r in result.rows)
+    bad = result.failed_units or any(r["bit_exact"] is False for r in result.rows)
     return 1 if bad else 0
 
 
@@ -153,7 +153,7 @@ def render(plan, result, seconds: float, csv_path: Path, json_path: Path) -> str
     for row in result.rows:
         key = (row["activation_levels"], row["weight_clusters"], row["accumulator_bits"])
         points.setdefault(key, []).append(row)
-    metric = next((r["metric"] for r in result.rows), "accuracy")
+    metric = next((r["metric"] for r in result.rows if r["metric"]), "accuracy")
     lines = [f"{plan.workload.name}: {len(plan.points)} points x {len(plan.devices)} devices x "
              f"{len(plan.styles)} styles = {len(result.rows)} rows in {seconds:.1f} s "
              f"(units: {result.computed_units} computed, {result.cached_units} cached"
@@ -164,8 +164,8 @@ def render(plan, result, seconds: float, csv_path: Path, json_path: Path) -> str
         fits = "  ".join(f"{style} {sum(r['fits'] for r in rows if r['style'] == style)}/"
                          f"{sum(r['style'] == style for r in rows)}" for style in plan.styles)
         body.append([levels, clusters, acc, _metric(metric, first["integer"]),
-                     f"{100 * first['agreement']:.2f}%",
-                     "yes" if first["bit_exact"] else "NO",
+                     _metric("accuracy", first["agreement"]),
+                     {True: "yes", False: "NO", None: "-"}[first["bit_exact"]],
                      human_bytes(first["weight_bytes"]), fits])
     lines.append(table(["L", "K", "acc", f"integer {metric}", "agreement", "bit-exact",
                         "weights", "devices where it fits"], body))

@@ -47,9 +47,9 @@ def simulation_detail(sim: Simulation, *, workload: str, sram_bytes: int) -> dic
     s = sim.schedule
     events = [{"frame": e.frame, "node": e.node, "kind": e.kind, "core": e.core,
                "start_cycle": e.start_cycle, "end_cycle": e.end_cycle}
-              for e in s.events if e.frame < DETAIL_FRAMES]
+              for e in s.events_before(DETAIL_FRAMES)]
     horizon = max((e["end_cycle"] for e in events), default=0)
-    memory = [[cycle, size] for cycle, size in s.memory_over_time if cycle <= horizon]
+    memory = [[cycle, size] for cycle, size in s.memory_until(horizon)]
     frames = [{"frame": f.frame, "arrival_cycle": f.arrival_cycle, "end_cycle": f.end_cycle,
                "deadline_cycle": f.arrival_cycle + s.deadline_cycles}
               for f in s.frame_records if f.frame < DETAIL_FRAMES]

@@ -31,6 +31,13 @@ def _level_flow(workload: Network, flags: list[bool], levels: int):
     return flow, reads_input
 
 
+def _index_counts(w: np.ndarray, k: int) -> np.ndarray:
+    """(outputs, k): for each output unit (column of w), how many taps hold each index."""
+    outputs = w.shape[1]
+    keys = w + k * np.arange(outputs)[None, :]
+    return np.bincount(keys.ravel(), minlength=k * outputs).reshape(outputs, k)
+
+
 def random_integer_model(workload: Network, seed: int = 0) -> IntegerModel:
     d, fmt = workload.discretization, workload.integer
     if not d.is_discrete or fmt is None:
@@ -56,6 +63,9 @@ def random_integer_model(workload: Network, seed: int = 0) -> IntegerModel:
         float_tables[name] = np.concatenate([rows, [1.0]])[:, None] * codebooks[scope][None, :]
         shapes = layer.param_shapes()
         arrays[i] = (name, rng.integers(0, k, size=shapes["w"]), rng.integers(0, k, size=shapes["b"]))
+    # Per weighted layer and output unit, how many taps use each codebook index: a
+    # layer's worst-case sum at any scale is then one small integer product.
+    counts = {i: _index_counts(w, k) for i, (_, w, _) in arrays.items()}
 
     def bounds_at(scale: int):
         tables = {n: np.rint(np.ldexp(t, scale)).astype(np.int64) for n, t in float_tables.items()}
@@ -65,7 +75,7 @@ def random_integer_model(workload: Network, seed: int = 0) -> IntegerModel:
             if i in arrays:
                 name, w, b = arrays[i]
                 worst = np.abs(tables[name][:-1]).max(axis=0)
-                bound[i] = int((worst[w].sum(axis=0) + np.abs(tables[name][-1, b])).max())
+                bound[i] = int((counts[i] @ worst + np.abs(tables[name][-1, b])).max())
             elif isinstance(layer, L.Add):
                 bound[i] = sum(bound[s] if flow[s][1] == 0 else int(np.abs(values).max())
                                for s in workload.inputs[i])
@@ -73,15 +83,19 @@ def random_integer_model(workload: Network, seed: int = 0) -> IntegerModel:
 
     acc_max = (1 << (fmt.accumulator_bits - 1)) - 1
     entry_max = (1 << (fmt.table_entry_bits - 1)) - 1
-    scale = -1
-    for s in range(MAX_SCALE_BITS + 1):
+    def fits(s: int) -> bool:
         tables, values, bound = bounds_at(s)
-        fits = (all(np.abs(t).max() <= entry_max for t in tables.values())
+        return (all(np.abs(t).max() <= entry_max for t in tables.values())
                 and np.abs(values).max() <= entry_max
                 and all(b + 1 <= acc_max for b in bound.values()))
-        if not fits:
-            break
-        scale = s
+
+    # The largest fitting scale: every entry and bound only grows with the scale, so
+    # the scales that fit are 0..scale and a bisection finds the last one.
+    low, high = -1, MAX_SCALE_BITS + 1          # fits(low) (or low = -1), not fits(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    scale = low
     if scale < 0:
         raise HwsimError(f"workload {workload.name!r}: no scale fits the integer widths")
     tables, values, bound = bounds_at(scale)

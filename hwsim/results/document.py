@@ -56,6 +56,7 @@ _TYPES: dict[str, tuple[Callable, str]] = {
     "count?": (_optional(_is_count), "a non-negative integer or null"),
     "width": (_is_width, "an integer, null or \"continuous\""),
     "metric": (lambda v: v in ("accuracy", "mse"), "\"accuracy\" or \"mse\""),
+    "metric?": (lambda v: v in ("accuracy", "mse", None), "\"accuracy\", \"mse\" or null"),
     "list": (lambda v: isinstance(v, list), "a list"),
     "object": (lambda v: isinstance(v, dict), "an object"),
 }
@@ -68,7 +69,7 @@ SIMULATION_ROW = {
     "energy_per_inference_uj": "number", "deadline_ms": "number", "latency_ms_max": "number?",
 }
 SWEEP_ROW = {**SIMULATION_ROW, "activation_levels": "width", "weight_clusters": "width",
-             "metric": "metric", "continuous": "number?", "discretized": "number?",
+             "metric": "metric?", "continuous": "number?", "discretized": "number?",
              "integer": "number?"}
 DETAIL = {"workload": "str", "device": "str", "style": "str", "clock_hz": "number",
           "sram_bytes": "number", "static_ram_bytes": "number", "nodes": "list",
@@ -110,7 +111,8 @@ def _check_list(items, fields, path: str, problems: list[Problem], inner=None) -
 
 
 def _check_sweep_row(row: dict, path: str, problems: list[Problem]) -> None:
-    if all(row[key] is None for key in ("integer", "discretized", "continuous")):
+    if row["metric"] is not None and all(row[key] is None
+                                         for key in ("integer", "discretized", "continuous")):
         problems.append(Problem(path, "has no metric value (integer, discretized and "
                                       "continuous are all null)"))
 

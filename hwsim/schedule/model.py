@@ -74,11 +74,25 @@ class Plan:
 
 @dataclass
 class Trace:
-    """What the model records: events (frame, node, kind, core, start, end, work
-    cycles), and per frame (frame, arrival, start, end) or a drop."""
-    events: list[tuple] = field(default_factory=list)
+    """What the model records, compactly: each frame that ran is a block (frame,
+    start cycle, template key), and a template holds the events of one simulated
+    frame relative to its start (node, kind, core, start, end, work cycles) and its
+    duration; a replayed frame adds a block only. `frames` holds (frame, arrival,
+    start, end) per frame that ran, `dropped` the frames skipped. `live` collects the
+    events of the frame being simulated, in absolute cycles."""
     frames: list[tuple[int, int, int, int]] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)
+    templates: dict[int, tuple[tuple[tuple, ...], int]] = field(default_factory=dict)
+    blocks: list[tuple[int, int, int]] = field(default_factory=list)
+    live: list[tuple] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[tuple]:
+        """Every event (frame, node, kind, core, start, end, work) in absolute cycles,
+        frame by frame, each frame in the order things happened."""
+        return [(frame, n, kind, core, start + s, start + e, work)
+                for frame, start, key in self.blocks
+                for n, kind, core, s, e, work in self.templates[key][0]]
 
 
 class CorePool:
@@ -130,8 +144,8 @@ def run(plan: Plan, *, reuse_frames: bool = True) -> Trace:
 
 def inference_task(env, plan: Plan, cores, pool: CorePool, dma, trace: Trace, seen):
     """Wait for each frame and run it; frames queue behind a running frame.
-    `seen` (None: simulate every frame) maps a start phase to the events and
-    duration of a frame already simulated from that phase."""
+    `seen` (None: simulate every frame) maps a start phase to the template of a
+    frame already simulated from that phase."""
     rank = {n: i for i, n in enumerate(plan.order)}
     for frame in range(plan.frames):
         arrival = frame * plan.period_cycles
@@ -143,12 +157,10 @@ def inference_task(env, plan: Plan, cores, pool: CorePool, dma, trace: Trace, se
         start = env.now
         phase = start % plan.firmware.slice_cycles if plan.firmware.busy_cycles else 0
         if seen is not None and phase in seen:
-            events, duration = seen[phase]
-            trace.events.extend((frame, n, kind, core, start + s, start + e, work)
-                                for n, kind, core, s, e, work in events)
-            yield env.timeout(duration)
+            key = seen[phase]
+            yield env.timeout(trace.templates[key][1])
         else:
-            first = len(trace.events)
+            trace.live = []
             state = FrameState(env, plan, frame)
             if plan.dma_cycles:
                 env.process(dma_transfers(env, plan, dma, state, trace))
@@ -156,10 +168,13 @@ def inference_task(env, plan: Plan, cores, pool: CorePool, dma, trace: Trace, se
                 if state.waiting[n] == 0:
                     env.process(node(env, plan, cores, pool, state, n, rank, trace))
             yield state.finished
+            key = frame
+            trace.templates[key] = (tuple((n, kind, core, s - start, e - start, work)
+                                          for _, n, kind, core, s, e, work in trace.live),
+                                    env.now - start)
             if seen is not None:
-                seen[phase] = ([(n, kind, core, s - start, e - start, work)
-                                for _, n, kind, core, s, e, work in trace.events[first:]],
-                               env.now - start)
+                seen[phase] = key
+        trace.blocks.append((frame, start, key))
         trace.frames.append((frame, arrival, start, env.now))
 
 
@@ -174,7 +189,7 @@ def dma_transfers(env, plan: Plan, dma, state: FrameState, trace: Trace):
             yield req
             start = env.now
             yield env.timeout(plan.dma_cycles[n])
-            trace.events.append((state.frame, n, DMA, None, start, env.now, plan.dma_cycles[n]))
+            trace.live.append((state.frame, n, DMA, None, start, env.now, plan.dma_cycles[n]))
         state.arrived[n].succeed()
 
 
@@ -193,7 +208,7 @@ def node(env, plan: Plan, cores, pool: CorePool, state: FrameState, n: str, rank
             end = plan.firmware.finish(env.now, work)
             if end > env.now:
                 yield env.timeout(end - env.now)
-            trace.events.append((state.frame, n, kind, core, start, end, work))
+            trace.live.append((state.frame, n, kind, core, start, end, work))
         if n in state.done:
             state.done[n].succeed()
         # Start the successors before releasing the core: their requests queue

@@ -18,6 +18,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from fractions import Fraction
 
 import networkx as nx
@@ -25,11 +26,12 @@ import networkx as nx
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order
-from hwsim.schedule.model import COMPUTE, COPY, DMA, FirmwareLoad, Plan, Trace, run
+from hwsim.schedule.frames import FrameTimeline
+from hwsim.schedule.model import FirmwareLoad, Plan, Trace, run
 from hwsim.schedule.timeline import TIMELINE_FIELDS, timeline_rows, write_timeline  # noqa: F401
 from hwsim.specs.workload import Realtime
 
-__all__ = ["ScheduleOptions", "ScheduleEvent", "FrameRecord", "ScheduleResult", "simulate",
+__all__ = ["ScheduleOptions", "ScheduleEvent", "FrameRecord", "ScheduleResult", "schedule_frames",
            "timeline_rows", "write_timeline", "copy_cycles_per_byte", "make_plan"]
 
 
@@ -111,12 +113,10 @@ class ScheduleResult:
     deadline_cycles: int                 # a latency above this misses the deadline
     firmware_slice_cycles: int
     firmware_cycles_per_slice: int
-    events: tuple[ScheduleEvent, ...]    # by start, end, kind (compute, copy, dma), core
     frame_records: tuple[FrameRecord, ...]
     simulated_cycles: int                # max(frames x period, end of the last event)
     busy_cycles: tuple[int, ...]         # per core: network work (compute + copy)
     awake_cycles: int                    # some core inside a network node
-    memory_over_time: tuple[tuple[int, int], ...]   # (cycle, bytes in use from then on)
     peak_buffer_bytes: int
     dynamic_energy_pj: float             # all frames: node energy + core copies
     sleep_energy_pj: float               # sleep current over simulated - awake cycles
@@ -126,6 +126,25 @@ class ScheduleResult:
     battery_life_hours: float            # the network as the battery's only load
     battery_life_network_share_hours: float   # the network's own energy only
     warnings: tuple[str, ...] = field(default=())
+    timeline: FrameTimeline | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def events(self) -> tuple[ScheduleEvent, ...]:
+        """Every event of every frame, by start, end, kind (compute, copy, dma), core."""
+        return self.events_before(None)
+
+    def events_before(self, frames: int | None) -> tuple[ScheduleEvent, ...]:
+        """The events of the frames numbered below `frames` (None: all), in timeline order."""
+        return tuple(ScheduleEvent(*e) for e in self.timeline.events(frames))
+
+    @cached_property
+    def memory_over_time(self) -> tuple[tuple[int, int], ...]:
+        """(cycle, bytes in use from then on) at every change, all frames."""
+        return self.timeline.memory_over_time()
+
+    def memory_until(self, cycle: int) -> tuple[tuple[int, int], ...]:
+        """memory_over_time up to and including `cycle`."""
+        return self.timeline.memory_over_time(cycle)
 
     def __repr__(self) -> str:
         worst = max(self.latency_cycles, default=0)
@@ -293,16 +312,6 @@ def make_plan(graph: nx.DiGraph, device: Device, realtime: Realtime | None,
     return plan, deadline
 
 
-_KIND_RANK = {COMPUTE: 0, COPY: 0, DMA: 1}
-
-
-def _events(trace: Trace) -> tuple[ScheduleEvent, ...]:
-    events = [ScheduleEvent(*e) for e in trace.events]
-    events.sort(key=lambda e: (e.start_cycle, e.end_cycle, _KIND_RANK[e.kind],
-                               -1 if e.core is None else e.core, e.frame, e.node))
-    return tuple(events)
-
-
 def _frame_records(trace: Trace, plan: Plan, deadline: int, clock_hz: int):
     ran = {f: (arrival, start, end) for f, arrival, start, end in trace.frames}
     records = []
@@ -316,47 +325,6 @@ def _frame_records(trace: Trace, plan: Plan, deadline: int, clock_hz: int):
             records.append(FrameRecord(frame, frame * plan.period_cycles, None, None, None, None,
                                        None, True))
     return tuple(records)
-
-
-def _memory(events, plan: Plan, buffer_bytes) -> tuple[tuple[tuple[int, int], ...], int]:
-    """Bytes in use over time: a node's output from its compute start until the
-    end of its last consumer (its own end if it has none)."""
-    sizes = {n: b for n, b in (buffer_bytes or {}).items() if b > 0}
-    if not sizes:
-        return (), 0
-    end = {(e.frame, e.node): e.end_cycle for e in events if e.kind == COMPUTE}
-    delta: dict[int, int] = {}
-    for e in events:
-        size = sizes.get(e.node)
-        if size is None or e.kind != COMPUTE:
-            continue
-        free = e.end_cycle
-        for s in plan.successors[e.node]:
-            free = max(free, end[e.frame, s])
-        delta[e.start_cycle] = delta.get(e.start_cycle, 0) + size
-        delta[free] = delta.get(free, 0) - size
-    points, level, peak = [], 0, 0
-    for cycle in sorted(delta):
-        level += delta[cycle]
-        peak = max(peak, level)
-        if not points or points[-1][1] != level:
-            points.append((cycle, level))
-    return tuple(points), peak
-
-
-def _awake_cycles(events) -> int:
-    """Cycles during which at least one core is inside a network node."""
-    spans = sorted((e.start_cycle, e.end_cycle) for e in events
-                   if e.kind != DMA and e.end_cycle > e.start_cycle)
-    total, reach = 0, None
-    for start, end in spans:
-        if reach is None or start > reach:
-            total += end - start
-            reach = end
-        elif end > reach:
-            total += end - reach
-            reach = end
-    return total
 
 
 def schedule_frames(graph: nx.DiGraph, device: Device, realtime: Realtime, node_cycles: Mapping[str, int],
@@ -375,15 +343,12 @@ def schedule_frames(graph: nx.DiGraph, device: Device, realtime: Realtime, node_
                                buffer_bytes=buffer_bytes, options=options)
     trace = run(plan)
     clock_hz = device.core.clock_hz
-    events = _events(trace)
+    timeline = FrameTimeline.from_trace(trace, plan.cores, plan.successors, buffer_bytes)
     records = _frame_records(trace, plan, deadline, clock_hz)
-    simulated = max(plan.frames * plan.period_cycles, max((e.end_cycle for e in events), default=0))
-    busy = [0] * plan.cores
-    for e in events:
-        if e.core is not None:
-            busy[e.core] += e.work_cycles
-    awake = _awake_cycles(events)
-    memory, peak = _memory(events, plan, buffer_bytes)
+    simulated = max(plan.frames * plan.period_cycles, timeline.last_end_cycle)
+    busy = timeline.busy_cycles or (0,) * plan.cores
+    awake = timeline.awake_cycles
+    peak = timeline.peak_bytes
 
     energy = device.energy
     active_pj = energy.active_pj_per_cycle
@@ -405,13 +370,13 @@ def schedule_frames(graph: nx.DiGraph, device: Device, realtime: Realtime, node_
         graph_name=str(graph.graph.get("name")), device_name=device.name, options=options,
         clock_hz=clock_hz, cores=plan.cores, frame_period_cycles=plan.period_cycles,
         deadline_cycles=deadline, firmware_slice_cycles=plan.firmware.slice_cycles,
-        firmware_cycles_per_slice=plan.firmware.busy_cycles, events=events,
+        firmware_cycles_per_slice=plan.firmware.busy_cycles,
         frame_records=records, simulated_cycles=simulated, busy_cycles=tuple(busy),
-        awake_cycles=awake, memory_over_time=memory, peak_buffer_bytes=peak,
+        awake_cycles=awake, peak_buffer_bytes=peak,
         dynamic_energy_pj=dynamic_pj, sleep_energy_pj=sleep_pj,
         energy_per_inference_pj=(dynamic_pj + sleep_pj) / ran, average_power_uw=average_uw,
         network_power_uw=network_uw,
         battery_life_hours=battery_uwh / average_uw if average_uw > 0 else math.inf,
         battery_life_network_share_hours=battery_uwh / network_uw if network_uw > 0 else math.inf,
-        warnings=tuple(warnings))
+        warnings=tuple(warnings), timeline=timeline)
 

@@ -12,8 +12,9 @@ import yaml
 from hwsim.errors import Problem, SpecError
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that reports duplicate mapping keys instead of keeping the last."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The safe loader (libyaml's C parser where PyYAML has it) reporting duplicate
+    mapping keys instead of keeping the last."""
 
 
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):

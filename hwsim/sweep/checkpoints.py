@@ -55,6 +55,16 @@ def simulation_inputs(artifact_sha256: str, device: DeviceFile, style: str, labe
             "style": style, "label": label, "options": options.to_dict()}
 
 
+def shape_point_inputs(workload: Workload, device: DeviceFile, style: str, label: str,
+                       options: SimulationOptions) -> dict:
+    """A shape-only point's simulation: its workload (with L, K and widths), costed on
+    a random integer model of graph seed units.SHAPE_GRAPH_SEED."""
+    return {"kind": "shape_simulation", "hwsim_version": __version__,
+            "workload_sha256": workload.sha256, "graph_seed": units.SHAPE_GRAPH_SEED,
+            "device_sha256": device.sha256, "style": style, "label": label,
+            "options": options.to_dict()}
+
+
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -145,8 +145,15 @@ class SweepPlan:
     notes: tuple[str, ...]
 
     @property
+    def shape_only(self) -> bool:
+        """No data to train on: each point is costed on a random integer model of its
+        kind (as `hwsim simulate` costs a shape-only workload), not trained."""
+        return self.workload.dataset is None
+
+    @property
     def total_units(self) -> int:
-        return 1 + 2 * len(self.points) + len(self.points) * len(self.devices) * len(self.styles)
+        simulations = len(self.points) * len(self.devices) * len(self.styles)
+        return simulations if self.shape_only else 1 + 2 * len(self.points) + simulations
 
 
 def _copy(data: dict) -> dict:
@@ -222,7 +229,8 @@ def plan_sweep(spec: SweepSpec, options: SimulationOptions | None = None) -> Swe
     workload = load_network(spec.workload)
     if spec.seed is not None:
         workload = workload.with_overrides(seed=spec.seed)
-    dataset_for(workload)      # shape-only workloads and dataset mismatches stop here
+    if workload.dataset is not None:
+        dataset_for(workload)      # dataset mismatches stop here
     if workload.integer is None:
         raise HwsimError(f"workload {workload.name!r} has no integer section")
     notes = []

@@ -30,7 +30,7 @@ from hwsim.ir.style import STYLES
 from hwsim.sweep.checkpoints import (SUMMARY_NAME, Cached, artifact_payload, cached_checkpoint,
                                cached_simulation, cached_training, cached_verification,
                                check_version, checkpoint_inputs, point_inputs, sha256_file,
-                               simulation_inputs, verification_inputs)
+                               shape_point_inputs, simulation_inputs, verification_inputs)
 from hwsim.sweep.plan import (DeviceFile, Point, SimulationOptions, SweepPlan, SweepSpec,
                               plan_sweep)
 from hwsim.sweep.runner import make_runner
@@ -98,6 +98,10 @@ class _Run:
 
     # checkpoint ----------------------------------------------------------------------
     def start(self) -> None:
+        if self.plan.shape_only:
+            for point in self.plan.points:
+                self.shape_point(point)
+            return
         inputs = checkpoint_inputs(self.plan.workload)
         key = key_of(inputs)
         found = self.cache.get_files("checkpoint", key)
@@ -214,10 +218,54 @@ class _Run:
                 self.tick(f"simulate {point.label} {device.name} {style}", "computed")
         return stored
 
+    # shape-only points ----------------------------------------------------------------
+    def shape_point(self, point: Point) -> None:
+        """Cost one point of a shape-only workload on every device and style, from
+        the cache where it can; the rest in one unit (one random model for all)."""
+        label, missing = self.plan.workload.name, []
+        for device in self.plan.devices:
+            for style in self.plan.styles:
+                inputs = shape_point_inputs(point.workload, device, style, label,
+                                            self.plan.options)
+                key = key_of(inputs)
+                found = self.cache.get_json("shape_simulation", key)
+                self.note(found.note)
+                if found.hit:
+                    self.shape_stored(point, device, style, found.value)
+                    self.tick(f"simulate {point.label} {device.name} {style}", "cached")
+                else:
+                    missing.append((device, style, key, inputs))
+        if not missing:
+            return
+
+        def stored(result: dict) -> None:
+            if "error" in result:
+                self.note(f"simulating point {point.label} failed: {result['error']}")
+                self.tick(f"simulate {point.label}", "failed", len(missing))
+                return
+            for (device, style, key, inputs), row in zip(missing, result["rows"]):
+                value = {"row": row, "point": result["point"]}
+                self.cache.put_json("shape_simulation", key, value, inputs)
+                self.shape_stored(point, device, style, value)
+                self.tick(f"simulate {point.label} {device.name} {style}", "computed")
+        jobs = [{"device": device.as_job(), "style": style} for device, style, _, _ in missing]
+        self.submit(stored, units.simulate_shape, point.workload.data, label, jobs,
+                    self.plan.options.to_dict())
+
+    def shape_stored(self, point: Point, device, style: str, value: dict) -> None:
+        self.summaries[point.order] = value["point"]
+        self.rows[(point.order, device.name, style)] = value["row"]
+
     # rows ----------------------------------------------------------------------------
     def result(self) -> SweepResult:
         rows = []
         for point in self.plan.points:
+            if self.plan.shape_only and point.order in self.summaries:
+                fields = shape_point_fields(point.workload, self.summaries[point.order])
+                rows += [sweep_row(self.rows[point.order, device.name, style], fields)
+                         for device in self.plan.devices for style in self.plan.styles
+                         if (point.order, device.name, style) in self.rows]
+                continue
             if point.order not in self.summaries or point.order not in self.verifications:
                 continue
             fields = point_fields(point.workload, self.summaries[point.order],
@@ -251,6 +299,19 @@ def point_fields(workload: Workload, summary: dict, verification: dict) -> dict:
             "weight_bytes": summary["weight_bytes"],
             "float32_weight_bytes": summary["float32_weight_bytes"],
             "scale_bits": summary["scale_bits"]}
+
+
+def shape_point_fields(workload: Workload, point: dict) -> dict:
+    """The columns of a shape-only point: its widths and weight memory; nothing was
+    trained or verified, so metrics and executed counts are null."""
+    d = workload.discretization
+    fields = dict.fromkeys(POINT_FIELDS)
+    fields.update(activation_levels=d.activation_levels, weight_clusters=d.weight_clusters,
+                  cluster_scope=d.cluster_scope, seed=units.SHAPE_GRAPH_SEED,
+                  **{k: point[k] for k in ("accumulator_bits", "table_entry_bits",
+                                           "weight_bytes", "float32_weight_bytes",
+                                           "scale_bits")})
+    return fields
 
 
 def sweep_row(simulation: dict, fields: dict) -> dict:

@@ -9,6 +9,7 @@ end the sweep. Nothing here touches the cache: the caller stores the results.
 from __future__ import annotations
 
 import base64
+import functools
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from hwsim.cost.actions import CostOptions
 from hwsim.specs.device import device_from_data
 from hwsim.errors import HwsimError
 from hwsim.memory.footprint import weight_footprint
-from hwsim.ir.graph import graph_from_artifact
+from hwsim.ir.graph import build_graph, graph_from_artifact
+from hwsim.ir.random_model import random_integer_model
 from hwsim.memory.planner import MemoryOptions
 from hwsim.evaluate.rows import simulation_row
 from hwsim.schedule.scheduler import ScheduleOptions
@@ -30,6 +32,7 @@ from hwsim.execute.verify import verify_artifact
 from hwsim.specs.workload import workload_from_data
 
 VERIFY_SPLIT = "test"
+SHAPE_GRAPH_SEED = 0      # random integer models of shape-only points, as load_subject
 
 
 def encode_files(files: dict[str, bytes]) -> dict[str, str]:
@@ -123,18 +126,45 @@ def simulate_many(artifact_files: dict[str, str], label: str, jobs: list[dict],
             artifact = _load_artifact(Path(temp), artifact_files)
         subject = Subject(label, "artifact", graph_from_artifact(artifact),
                           artifact.workload.realtime)
-        cost = CostOptions(**options["cost"])
-        memory = MemoryOptions(**options["memory"])
-        schedule = ScheduleOptions(**options["schedule"])
-        devices: dict[str, object] = {}
-        rows = []
-        for job in jobs:
-            text, source = job["device"]["text"], job["device"]["source"]
-            if text not in devices:
-                devices[text] = device_from_data(parse_yaml(text, source), source)
-            sim = simulate(subject, devices[text], job["style"], cost_options=cost,
-                           memory_options=memory, schedule_options=schedule)
-            rows.append(simulation_row(sim, workload=label, realtime=subject.realtime))
-        return _result(rows=rows)
+        return _result(rows=_simulate_jobs(subject, label, jobs, options))
     except HwsimError as exc:
         return _result(error=str(exc))
+
+
+def simulate_shape(workload_data: dict, label: str, jobs: list[dict], options: dict) -> dict:
+    """A shape-only point: the workload costed on a random integer model of its kind
+    (graph seed 0, as `hwsim simulate` costs it) on several (device, style) pairs.
+    Returns one simulation_row per job and the point's integer facts."""
+    try:
+        workload = workload_from_data(workload_data, "<sweep point>")
+        model = random_integer_model(workload, SHAPE_GRAPH_SEED)
+        subject = Subject(label, "workload", build_graph(workload, model, source="random"),
+                          workload.realtime)
+        footprint = weight_footprint(model)
+        point = {"scale_bits": model.scale_bits, "accumulator_bits": model.accumulator_bits,
+                 "table_entry_bits": model.table_entry_bits,
+                 "weight_bytes": footprint.deployed_bytes,
+                 "float32_weight_bytes": footprint.float32_bytes}
+        return _result(rows=_simulate_jobs(subject, label, jobs, options), point=point)
+    except HwsimError as exc:
+        return _result(error=str(exc))
+
+
+@functools.lru_cache(maxsize=256)
+def _device(text: str, source: str):
+    """A device from its file's text, parsed once per worker process (a Device is
+    frozen; the text, not the path, is what the cache keys name)."""
+    return device_from_data(parse_yaml(text, source), source)
+
+
+def _simulate_jobs(subject: Subject, label: str, jobs: list[dict], options: dict) -> list[dict]:
+    cost = CostOptions(**options["cost"])
+    memory = MemoryOptions(**options["memory"])
+    schedule = ScheduleOptions(**options["schedule"])
+    rows = []
+    for job in jobs:
+        device = _device(job["device"]["text"], job["device"]["source"])
+        sim = simulate(subject, device, job["style"], cost_options=cost,
+                       memory_options=memory, schedule_options=schedule)
+        rows.append(simulation_row(sim, workload=label, realtime=subject.realtime))
+    return rows
