@@ -256,15 +256,19 @@ def test_int8_arena_of_an_imported_model_counts_activations_and_cmsis_nn_scratch
                        "scratch:L3.avg_pool2d": 256}
 
 
-def test_report_takes_models_and_sweep_refuses_them_as_shape_only(kws_path, tmp_path):
+def test_report_and_sweep_take_models(kws_path, tmp_path):
     done = run_cli("report", "--out", str(tmp_path / "report"), "--cache", str(tmp_path / "cache"),
                    "--workloads", "kws-dscnn", "--models", str(kws_path), "--devices", "nrf52840",
                    "--sweep-levels", "4", "--sweep-clusters", "4")
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert {row["workload"] for row in summary["compare"]} == {"kws-dscnn", "kws_like"}
-    done = run_cli("sweep", str(kws_path))
-    assert done.returncode == 2 and "shape-only" in done.stderr and "Traceback" not in done.stderr
+    done = run_cli("sweep", str(kws_path), "--levels", "4,16", "--clusters", "16", "--devices", "nrf52840",
+                   "--out", str(tmp_path / "sweep"), "--cache", str(tmp_path / "cache"), "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["sweep"]
+    assert {(row["activation_levels"], row["weight_clusters"]) for row in rows} == {(4, 16), (16, 16)}
+    assert {row["workload"] for row in rows} == {"kws_like"} and len(rows) == 6
 
 
 def test_verify_float_onnx_model_against_onnxruntime_within_tolerance(tmp_path):
