@@ -423,3 +423,21 @@ def test_verify_model_reports_the_mismatched_samples(kws_path, monkeypatch):
     monkeypatch.setattr(verify_module, "_tflite_runner", off_by_one)
     result = verify_module.verify_model(load_model(kws_path), seed=0)
     assert result.matches is False and result.mismatched_samples and result.max_abs_difference == 1.0
+
+
+def test_every_imported_model_either_maps_or_is_one_error_naming_the_file(tmp_path):
+    """Random single-op models (every op kind, stride, dilation, padding, batch): never another
+    exception type."""
+    from tests.test_import_tflite import random_single_op_model
+    rng = np.random.default_rng(11)
+    outcomes = {"mapped": 0, "refused": 0}
+    for i in range(120):
+        path = tmp_path / f"r{i}.tflite"
+        path.write_bytes(random_single_op_model(rng)[1])
+        try:
+            import_network(path)
+            outcomes["mapped"] += 1
+        except HwsimError as error:
+            assert str(error).startswith(str(path))
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0
