@@ -372,7 +372,24 @@ def resnet8_tflite(rng) -> bytes:
     return net.head(t, shape, (8, 8), 10)
 
 
-@pytest.mark.parametrize("name, build", [("kws-dscnn", kws_dscnn_tflite), ("ic-resnet8", resnet8_tflite)])
+def ad_autoencoder_tflite(rng) -> bytes:
+    """The AD FC auto-encoder: 640-128x4-8-128x4-640, ReLU on every layer but the last."""
+    net = _Net(rng, (1, 640))
+    t, width = net.x, 640
+    units = (128, 128, 128, 128, 8, 128, 128, 128, 128, 640)
+    for i, out in enumerate(units):
+        wt = net.b.tensor(f"d{i}/w", (out, width), "int8", data=rng.integers(-127, 128, (out, width)),
+                          scale=np.float32(0.01))
+        bias = net.b.tensor(f"d{i}/b", (out,), "int32", data=rng.integers(-99, 99, out), scale=np.float32(0.0005))
+        y = net._tensor((1, out))
+        net.b.op("FULLY_CONNECTED", [t, wt, bias], [y],
+                 ("FullyConnectedOptions", {"FusedActivationFunction": 1 if i < len(units) - 1 else 0}))
+        t, width = y, out
+    return net.b.build([net.x], [t])
+
+
+@pytest.mark.parametrize("name, build", [("kws-dscnn", kws_dscnn_tflite), ("ic-resnet8", resnet8_tflite),
+                                         ("ad-autoencoder", ad_autoencoder_tflite)])
 def test_mlperf_shaped_models_import_to_the_bundled_workloads_graphs(name, build, tmp_path):
     """The same IR: the imported model's layers, inputs, activations, counts, costs and memory
     equal those of the bundled shape-only workload of the same network."""
@@ -384,6 +401,7 @@ def test_mlperf_shaped_models_import_to_the_bundled_workloads_graphs(name, build
     path.write_bytes(build(np.random.default_rng(0)))
     imported = import_network(path)
     ours, bundled = imported.workload, load_workload(name)
+    assert ours.task == bundled.task
     assert ours.layers == bundled.layers
     assert ours.inputs == bundled.inputs
     assert ours.activation_flags == bundled.activation_flags
