@@ -372,6 +372,27 @@ def resnet8_tflite(rng) -> bytes:
     return net.head(t, shape, (8, 8), 10)
 
 
+def vww_mobilenet_tflite(rng) -> bytes:
+    """Keras's MobileNetV1 layout: ZeroPadding2D ((0, 1), (0, 1)) before each stride-2
+    depthwise convolution with VALID padding (TensorFlow's SAME padding, written out)."""
+    net = _Net(rng, (1, 96, 96, 3))
+    t, shape = net.conv(net.x, (96, 96, 3), 8, (3, 3), stride=2)
+    filters = (16, 32, 32, 64, 64, 128, 128, 128, 128, 128, 128, 256, 256)
+    strides = (1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1)
+    for out, stride in zip(filters, strides):
+        if stride == 2:
+            pads = net.b.tensor(f"pads{net.count}", (4, 2), "int32",
+                                data=np.array([[0, 0], [0, 1], [0, 1], [0, 0]]))
+            padded_shape = (shape[0] + 1, shape[1] + 1, shape[2])
+            padded = net._tensor((1, *padded_shape))
+            net.b.op("PAD", [t, pads], [padded])
+            t, shape = net.conv(padded, padded_shape, 0, (3, 3), stride=2, padding="valid", depthwise=True)
+        else:
+            t, shape = net.conv(t, shape, 0, (3, 3), depthwise=True)
+        t, shape = net.conv(t, shape, out, (1, 1), padding="valid")
+    return net.head(t, shape, (3, 3), 2)
+
+
 def ad_autoencoder_tflite(rng) -> bytes:
     """The AD FC auto-encoder: 640-128x4-8-128x4-640, ReLU on every layer but the last."""
     net = _Net(rng, (1, 640))
@@ -389,6 +410,7 @@ def ad_autoencoder_tflite(rng) -> bytes:
 
 
 @pytest.mark.parametrize("name, build", [("kws-dscnn", kws_dscnn_tflite), ("ic-resnet8", resnet8_tflite),
+                                         ("vww-mobilenet", vww_mobilenet_tflite),
                                          ("ad-autoencoder", ad_autoencoder_tflite)])
 def test_mlperf_shaped_models_import_to_the_bundled_workloads_graphs(name, build, tmp_path):
     """The same IR: the imported model's layers, inputs, activations, counts, costs and memory
