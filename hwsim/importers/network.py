@@ -48,6 +48,7 @@ class ImportedNetwork:
     parameters: int                    # the imported model's count (docs/import.md §1)
     macs: int
     biases_added: int                  # IR layers always have a bias; bias-free ops get one
+    requantization_bytes: int          # TFLite Micro's per-channel multipliers and shifts (RAM there)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -60,6 +61,10 @@ class ImportedNetwork:
         if self.biases_added:
             notes.append(f"{self.biases_added} biases added to bias-free layers (every IR layer "
                          "has one)")
+        if self.requantization_bytes:
+            notes.append(f"TFLite Micro keeps {self.requantization_bytes:,} B of per-channel "
+                         "requantization (conv and depthwise: multiplier and shift, 8 B per "
+                         "output channel) in its persistent arena; hwsim counts it in flash")
         notes += [f"no IR layer: {d}" for d in self.dropped]
         return tuple(notes)
 
@@ -332,7 +337,19 @@ def workload_from_model(model: ImportedModel, *, levels: int | None = None,
     }
     workload = workload_from_data(_plain(data), path)
     return ImportedNetwork(workload, tuple(b.dropped), parameter_count(model), macs(model),
-                           b.biases_added)
+                           b.biases_added, requantization_bytes(model))
+
+
+def requantization_bytes(model: ImportedModel) -> int:
+    """What TFLite Micro allocates in its persistent arena for the per-channel output
+    multipliers and shifts (two int32 per output channel) of its int8 conv and depthwise
+    kernels (`conv.cc`, `depthwise_conv.cc` Prepare)."""
+    total = 0
+    for op in model.ops:
+        if op.kind in ("conv2d", "depthwise_conv2d") and \
+                model.tensors[op.outputs[0]].dtype in ("int8", "uint8"):
+            total += 8 * model.tensors[op.outputs[0]].shape[-1]
+    return total
 
 
 def _plain(value):
