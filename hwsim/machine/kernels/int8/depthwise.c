@@ -1,0 +1,145 @@
+/* Depthwise convolutions (channel multiplier 1), NHWC: a window tap's channels are
+ * contiguous in both input and weights. With DSP four channels go per pass: one word of
+ * inputs and one of weights widened by SXTAB16/SXTB16 (even and odd channels), one
+ * SMLABB/SMLATT per MAC; SMLAD cannot be used, its two products belong to two channels. */
+#include "hwsim_int8_internal.h"
+
+/* One output pixel, taps ky in [ky0, ky1), kx in [kx0, kx1) (the window clipped to the
+ * input: padded taps add nothing once the offset is applied). */
+static inline void depthwise_pixel(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                                   const hwsim_shape *input, const int8_t *x, int32_t kw,
+                                   const int8_t *w, const int32_t *bias, int32_t iy0, int32_t ix0,
+                                   int32_t ky0, int32_t ky1, int32_t kx0, int32_t kx1, int8_t *y)
+{
+    const int32_t c_count = input->c;
+    const int32_t offset = quant->input_offset;
+    int32_t c = 0;
+#if HWSIM_DSP
+    const int32_t offset2 = hwsim_pack_offset(offset);
+    for (; c + 3 < c_count; c += 4) {
+        int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
+        int32_t a2 = bias ? bias[c + 2] : 0, a3 = bias ? bias[c + 3] : 0;
+        for (int32_t ky = ky0; ky < ky1; ky++) {
+            const int8_t *xp = x + ((iy0 + ky) * input->w + ix0 + kx0) * c_count + c;
+            const int8_t *wp = w + (ky * kw + kx0) * c_count + c;
+            for (int32_t kx = kx0; kx < kx1; kx++, xp += c_count, wp += c_count) {
+                int32_t u = hwsim_read_word(xp), p = hwsim_read_word(wp);
+                int32_t u_even = __sxtab16(offset2, u), u_odd = hwsim_sxtab16_ror8(offset2, u);
+                int32_t p_even = __sxtb16(p), p_odd = hwsim_sxtb16_ror8(p);
+                a0 = __smlabb(p_even, u_even, a0);
+                a2 = __smlatt(p_even, u_even, a2);
+                a1 = __smlabb(p_odd, u_odd, a1);
+                a3 = __smlatt(p_odd, u_odd, a3);
+            }
+        }
+        y[c] = hwsim_output(a0, quant, channels, c);
+        y[c + 1] = hwsim_output(a1, quant, channels, c + 1);
+        y[c + 2] = hwsim_output(a2, quant, channels, c + 2);
+        y[c + 3] = hwsim_output(a3, quant, channels, c + 3);
+    }
+#endif
+    for (; c < c_count; c++) {
+        int32_t acc = bias ? bias[c] : 0;
+        for (int32_t ky = ky0; ky < ky1; ky++) {
+            const int8_t *xp = x + ((iy0 + ky) * input->w + ix0 + kx0) * c_count + c;
+            const int8_t *wp = w + (ky * kw + kx0) * c_count + c;
+            for (int32_t kx = kx0; kx < kx1; kx++, xp += c_count, wp += c_count)
+                acc += (*xp + offset) * *wp;
+        }
+        y[c] = hwsim_output(acc, quant, channels, c);
+    }
+}
+
+static inline int32_t max32(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t min32(int32_t a, int32_t b) { return a < b ? a : b; }
+
+void hwsim_depthwise_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                        const hwsim_shape *input, const int8_t *x,
+                        int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
+                        const hwsim_window *window, const hwsim_shape *output, int8_t *y)
+{
+    for (int32_t oy = 0; oy < output->h; oy++) {
+        int32_t iy0 = oy * window->stride_h - window->pad_top;
+        int32_t ky0 = max32(0, -iy0), ky1 = min32(kh, input->h - iy0);
+        for (int32_t ox = 0; ox < output->w; ox++) {
+            int32_t ix0 = ox * window->stride_w - window->pad_left;
+            int32_t kx0 = max32(0, -ix0), kx1 = min32(kw, input->w - ix0);
+            depthwise_pixel(quant, channels, input, x, kw, w, bias, iy0, ix0, ky0, ky1, kx0,
+                            kx1, y + (oy * output->w + ox) * output->c);
+        }
+    }
+}
+
+/* A 3x3 window lying inside the input: the nine taps unrolled. */
+static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                                 int32_t c_count, int32_t row, const int8_t *x,
+                                 const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    const int32_t offset = quant->input_offset;
+    int32_t c = 0;
+#if HWSIM_DSP
+    const int32_t offset2 = hwsim_pack_offset(offset);
+    for (; c + 3 < c_count; c += 4) {
+        int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
+        int32_t a2 = bias ? bias[c + 2] : 0, a3 = bias ? bias[c + 3] : 0;
+        const int8_t *xp = x + c, *wp = w + c;
+#define HWSIM_TAP(dx, dw)                                                              \
+        do {                                                                           \
+            int32_t u = hwsim_read_word(xp + (dx)), p = hwsim_read_word(wp + (dw));     \
+            int32_t u_even = __sxtab16(offset2, u), u_odd = hwsim_sxtab16_ror8(offset2, u); \
+            int32_t p_even = __sxtb16(p), p_odd = hwsim_sxtb16_ror8(p);                \
+            a0 = __smlabb(p_even, u_even, a0);                                         \
+            a2 = __smlatt(p_even, u_even, a2);                                         \
+            a1 = __smlabb(p_odd, u_odd, a1);                                           \
+            a3 = __smlatt(p_odd, u_odd, a3);                                           \
+        } while (0)
+        for (int32_t ky = 0; ky < 3; ky++, xp += row, wp += 3 * c_count) {
+            HWSIM_TAP(0, 0);
+            HWSIM_TAP(c_count, c_count);
+            HWSIM_TAP(2 * c_count, 2 * c_count);
+        }
+#undef HWSIM_TAP
+        y[c] = hwsim_output(a0, quant, channels, c);
+        y[c + 1] = hwsim_output(a1, quant, channels, c + 1);
+        y[c + 2] = hwsim_output(a2, quant, channels, c + 2);
+        y[c + 3] = hwsim_output(a3, quant, channels, c + 3);
+    }
+#endif
+    for (; c < c_count; c++) {
+        const int8_t *x0 = x + c, *x1 = x0 + row, *x2 = x1 + row;
+        const int8_t *w0 = w + c;
+        const int32_t s = c_count;
+        int32_t acc = bias ? bias[c] : 0;
+        acc += (x0[0] + offset) * w0[0] + (x0[s] + offset) * w0[s]
+             + (x0[2 * s] + offset) * w0[2 * s];
+        acc += (x1[0] + offset) * w0[3 * s] + (x1[s] + offset) * w0[4 * s]
+             + (x1[2 * s] + offset) * w0[5 * s];
+        acc += (x2[0] + offset) * w0[6 * s] + (x2[s] + offset) * w0[7 * s]
+             + (x2[2 * s] + offset) * w0[8 * s];
+        y[c] = hwsim_output(acc, quant, channels, c);
+    }
+}
+
+void hwsim_depthwise_3x3_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                            const hwsim_shape *input, const int8_t *x,
+                            const int8_t *w, const int32_t *bias,
+                            const hwsim_window *window, const hwsim_shape *output, int8_t *y)
+{
+    const int32_t c_count = input->c;
+    const int32_t row = input->w * c_count;
+    for (int32_t oy = 0; oy < output->h; oy++) {
+        int32_t iy0 = oy * window->stride_h - window->pad_top;
+        int32_t ky0 = max32(0, -iy0), ky1 = min32(3, input->h - iy0);
+        for (int32_t ox = 0; ox < output->w; ox++) {
+            int32_t ix0 = ox * window->stride_w - window->pad_left;
+            int32_t kx0 = max32(0, -ix0), kx1 = min32(3, input->w - ix0);
+            int8_t *out = y + (oy * output->w + ox) * output->c;
+            if (ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3)
+                depthwise_3x3_inside(quant, channels, c_count, row,
+                                     x + (iy0 * input->w + ix0) * c_count, w, bias, out);
+            else
+                depthwise_pixel(quant, channels, input, x, 3, w, bias, iy0, ix0, ky0, ky1,
+                                kx0, kx1, out);
+        }
+    }
+}

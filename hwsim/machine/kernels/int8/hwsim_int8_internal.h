@@ -1,0 +1,73 @@
+/* Shared inline helpers of the hwsim int8 kernels (not part of the API). */
+#ifndef HWSIM_INT8_INTERNAL_H
+#define HWSIM_INT8_INTERNAL_H
+
+#include "hwsim_int8.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define HWSIM_DSP 1
+#include <arm_acle.h>
+typedef int32_t __attribute__((aligned(1), may_alias)) hwsim_word_unaligned;
+/* Four int8 (or two int16) as one word; Armv7E-M LDR allows unaligned addresses. */
+static inline int32_t hwsim_read_word(const void *p)
+{
+    return *(const hwsim_word_unaligned *)p;
+}
+/* SXTB16 / SXTAB16 of a word rotated right by 8 (the odd bytes), as one instruction:
+ * gcc 12 has no ACLE __ror and does not fold a rotate into the intrinsics. */
+static inline int32_t hwsim_sxtb16_ror8(int32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline int32_t hwsim_sxtab16_ror8(int32_t a, int32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+static inline int32_t hwsim_pack_offset(int32_t offset)
+{
+    return (int32_t)(((uint32_t)offset << 16) | ((uint32_t)offset & 0xFFFFu));
+}
+#else
+#define HWSIM_DSP 0
+#endif
+
+static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
+{
+    /* gemmlowp SaturatingRoundingDoublingHighMul */
+    int64_t product = (int64_t)a * (int64_t)b;
+    int32_t nudge = product >= 0 ? (1 << 30) : (1 - (1 << 30));
+    int64_t rounded = product + nudge;
+    int32_t high = (int32_t)((rounded + (rounded < 0 ? (int64_t)0x7FFFFFFF : 0)) >> 31);
+    return (a == INT32_MIN && b == INT32_MIN) ? INT32_MAX : high;
+}
+
+static inline int32_t hwsim_divide_pot(int32_t x, int32_t exponent)
+{
+    /* gemmlowp RoundingDivideByPOT, 0 <= exponent <= 31 */
+    int32_t mask = (int32_t)((1u << exponent) - 1u);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0);
+    return (x >> exponent) + (remainder > threshold);
+}
+
+static inline int32_t hwsim_requantize_inline(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    int32_t left = shift > 0 ? shift : 0;
+    int32_t right = shift > 0 ? 0 : -shift;
+    return hwsim_divide_pot(hwsim_high_mul((int32_t)((uint32_t)acc << left), multiplier), right);
+}
+
+static inline int8_t hwsim_output(int32_t acc, const hwsim_quant *q,
+                                  const hwsim_channel_quant *ch, int32_t c)
+{
+    int32_t v = hwsim_requantize_inline(acc, ch->multiplier[c], ch->shift[c]) + q->output_offset;
+    v = v < q->act_min ? q->act_min : v;
+    v = v > q->act_max ? q->act_max : v;
+    return (int8_t)v;
+}
+
+#endif

@@ -1,0 +1,217 @@
+/* The blocked matrix kernels: y[m][n] = requantize(bias[n] + sum_k w[n][k] * x[m][k]).
+ *
+ * Rows n are output channels (weights, int8, `depth` per row); columns m are output
+ * pixels or batches, `rows` outputs each. Two rows x two columns per pass: each loaded
+ * weight word serves two columns and each loaded input word two rows.
+ *
+ * hwsim_mat_s8_s8 reads int8 columns and adds input_offset while widening (SXTAB16);
+ * hwsim_mat_s8_s16 reads int16 columns with the offset already added (the im2col buffer),
+ * which with DSP holds each group of four as x0 x2 x1 x3, so that one word load pairs
+ * with SXTB16 of a weight word and another with SXTB16 of it rotated by 8. */
+#include "hwsim_int8_internal.h"
+
+static inline int32_t bias_of(const int32_t *bias, int32_t n)
+{
+    return bias ? bias[n] : 0;
+}
+
+void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                     const int8_t *x, int32_t columns, int32_t depth,
+                     const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y)
+{
+    const int32_t offset = quant->input_offset;
+#if HWSIM_DSP
+    const int32_t offset2 = hwsim_pack_offset(offset);
+#endif
+    const int32_t depth4 = depth & ~3;
+    int32_t m = 0;
+    for (; m + 1 < columns; m += 2) {
+        const int8_t *x0 = x + m * depth;
+        const int8_t *x1 = x0 + depth;
+        int8_t *y0 = y + m * rows;
+        int8_t *y1 = y0 + rows;
+        int32_t n = 0;
+        for (; n + 1 < rows; n += 2) {
+            const int8_t *w0 = w + n * depth;
+            const int8_t *w1 = w0 + depth;
+            int32_t a00 = bias_of(bias, n), a01 = a00;
+            int32_t a10 = bias_of(bias, n + 1), a11 = a10;
+            int32_t k = 0;
+#if HWSIM_DSP
+            for (; k < depth4; k += 4) {
+                int32_t u = hwsim_read_word(x0 + k);
+                int32_t v = hwsim_read_word(x1 + k);
+                int32_t u_odd = hwsim_sxtab16_ror8(offset2, u), u_even = __sxtab16(offset2, u);
+                int32_t v_odd = hwsim_sxtab16_ror8(offset2, v), v_even = __sxtab16(offset2, v);
+                int32_t p = hwsim_read_word(w0 + k);
+                int32_t p_odd = hwsim_sxtb16_ror8(p), p_even = __sxtb16(p);
+                a00 = __smlad(p_even, u_even, a00);
+                a00 = __smlad(p_odd, u_odd, a00);
+                a01 = __smlad(p_even, v_even, a01);
+                a01 = __smlad(p_odd, v_odd, a01);
+                int32_t q = hwsim_read_word(w1 + k);
+                int32_t q_odd = hwsim_sxtb16_ror8(q), q_even = __sxtb16(q);
+                a10 = __smlad(q_even, u_even, a10);
+                a10 = __smlad(q_odd, u_odd, a10);
+                a11 = __smlad(q_even, v_even, a11);
+                a11 = __smlad(q_odd, v_odd, a11);
+            }
+#else
+            (void)depth4;
+#endif
+            for (; k < depth; k++) {
+                int32_t u = x0[k] + offset, v = x1[k] + offset;
+                int32_t p = w0[k], q = w1[k];
+                a00 += p * u;
+                a01 += p * v;
+                a10 += q * u;
+                a11 += q * v;
+            }
+            y0[n] = hwsim_output(a00, quant, channels, n);
+            y1[n] = hwsim_output(a01, quant, channels, n);
+            y0[n + 1] = hwsim_output(a10, quant, channels, n + 1);
+            y1[n + 1] = hwsim_output(a11, quant, channels, n + 1);
+        }
+        if (n < rows) {
+            const int8_t *w0 = w + n * depth;
+            int32_t a00 = bias_of(bias, n), a01 = a00;
+            for (int32_t k = 0; k < depth; k++) {
+                a00 += w0[k] * (x0[k] + offset);
+                a01 += w0[k] * (x1[k] + offset);
+            }
+            y0[n] = hwsim_output(a00, quant, channels, n);
+            y1[n] = hwsim_output(a01, quant, channels, n);
+        }
+    }
+    if (m < columns) {                /* one column left: two rows per pass */
+        const int8_t *x0 = x + m * depth;
+        int8_t *y0 = y + m * rows;
+        int32_t n = 0;
+        for (; n + 1 < rows; n += 2) {
+            const int8_t *w0 = w + n * depth;
+            const int8_t *w1 = w0 + depth;
+            int32_t a0 = bias_of(bias, n), a1 = bias_of(bias, n + 1);
+            int32_t k = 0;
+#if HWSIM_DSP
+            for (; k < depth4; k += 4) {
+                int32_t u = hwsim_read_word(x0 + k);
+                int32_t u_odd = hwsim_sxtab16_ror8(offset2, u), u_even = __sxtab16(offset2, u);
+                int32_t p = hwsim_read_word(w0 + k);
+                int32_t q = hwsim_read_word(w1 + k);
+                a0 = __smlad(__sxtb16(p), u_even, a0);
+                a0 = __smlad(hwsim_sxtb16_ror8(p), u_odd, a0);
+                a1 = __smlad(__sxtb16(q), u_even, a1);
+                a1 = __smlad(hwsim_sxtb16_ror8(q), u_odd, a1);
+            }
+#endif
+            for (; k < depth; k++) {
+                int32_t u = x0[k] + offset;
+                a0 += w0[k] * u;
+                a1 += w1[k] * u;
+            }
+            y0[n] = hwsim_output(a0, quant, channels, n);
+            y0[n + 1] = hwsim_output(a1, quant, channels, n + 1);
+        }
+        if (n < rows) {
+            const int8_t *w0 = w + n * depth;
+            int32_t a0 = bias_of(bias, n);
+            for (int32_t k = 0; k < depth; k++)
+                a0 += w0[k] * (x0[k] + offset);
+            y0[n] = hwsim_output(a0, quant, channels, n);
+        }
+    }
+}
+
+void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                      const int16_t *x, int32_t columns, int32_t depth,
+                      const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y)
+{
+    const int32_t depth4 = depth & ~3;
+    int32_t m = 0;
+    for (; m + 1 < columns; m += 2) {
+        const int16_t *x0 = x + m * depth;
+        const int16_t *x1 = x0 + depth;
+        int8_t *y0 = y + m * rows;
+        int8_t *y1 = y0 + rows;
+        int32_t n = 0;
+        for (; n + 1 < rows; n += 2) {
+            const int8_t *w0 = w + n * depth;
+            const int8_t *w1 = w0 + depth;
+            int32_t a00 = bias_of(bias, n), a01 = a00;
+            int32_t a10 = bias_of(bias, n + 1), a11 = a10;
+            int32_t k = 0;
+#if HWSIM_DSP
+            for (; k < depth4; k += 4) {
+                int32_t u_even = hwsim_read_word(x0 + k), u_odd = hwsim_read_word(x0 + k + 2);
+                int32_t v_even = hwsim_read_word(x1 + k), v_odd = hwsim_read_word(x1 + k + 2);
+                int32_t p = hwsim_read_word(w0 + k);
+                int32_t p_odd = hwsim_sxtb16_ror8(p), p_even = __sxtb16(p);
+                a00 = __smlad(p_even, u_even, a00);
+                a00 = __smlad(p_odd, u_odd, a00);
+                a01 = __smlad(p_even, v_even, a01);
+                a01 = __smlad(p_odd, v_odd, a01);
+                int32_t q = hwsim_read_word(w1 + k);
+                int32_t q_odd = hwsim_sxtb16_ror8(q), q_even = __sxtb16(q);
+                a10 = __smlad(q_even, u_even, a10);
+                a10 = __smlad(q_odd, u_odd, a10);
+                a11 = __smlad(q_even, v_even, a11);
+                a11 = __smlad(q_odd, v_odd, a11);
+            }
+#else
+            (void)depth4;
+#endif
+            for (; k < depth; k++) {
+                int32_t u = x0[k], v = x1[k];
+                int32_t p = w0[k], q = w1[k];
+                a00 += p * u;
+                a01 += p * v;
+                a10 += q * u;
+                a11 += q * v;
+            }
+            y0[n] = hwsim_output(a00, quant, channels, n);
+            y1[n] = hwsim_output(a01, quant, channels, n);
+            y0[n + 1] = hwsim_output(a10, quant, channels, n + 1);
+            y1[n + 1] = hwsim_output(a11, quant, channels, n + 1);
+        }
+        if (n < rows) {
+            const int8_t *w0 = w + n * depth;
+            int32_t a00 = bias_of(bias, n), a01 = a00;
+            int32_t k = 0;
+#if HWSIM_DSP
+            for (; k < depth4; k += 4) {
+                int32_t p = hwsim_read_word(w0 + k);
+                int32_t p_odd = hwsim_sxtb16_ror8(p), p_even = __sxtb16(p);
+                a00 = __smlad(p_even, hwsim_read_word(x0 + k), a00);
+                a00 = __smlad(p_odd, hwsim_read_word(x0 + k + 2), a00);
+                a01 = __smlad(p_even, hwsim_read_word(x1 + k), a01);
+                a01 = __smlad(p_odd, hwsim_read_word(x1 + k + 2), a01);
+            }
+#endif
+            for (; k < depth; k++) {
+                a00 += w0[k] * x0[k];
+                a01 += w0[k] * x1[k];
+            }
+            y0[n] = hwsim_output(a00, quant, channels, n);
+            y1[n] = hwsim_output(a01, quant, channels, n);
+        }
+    }
+    if (m < columns) {
+        const int16_t *x0 = x + m * depth;
+        int8_t *y0 = y + m * rows;
+        for (int32_t n = 0; n < rows; n++) {
+            const int8_t *w0 = w + n * depth;
+            int32_t a0 = bias_of(bias, n);
+            int32_t k = 0;
+#if HWSIM_DSP
+            for (; k < depth4; k += 4) {
+                int32_t p = hwsim_read_word(w0 + k);
+                a0 = __smlad(__sxtb16(p), hwsim_read_word(x0 + k), a0);
+                a0 = __smlad(hwsim_sxtb16_ror8(p), hwsim_read_word(x0 + k + 2), a0);
+            }
+#endif
+            for (; k < depth; k++)
+                a0 += w0[k] * x0[k];
+            y0[n] = hwsim_output(a0, quant, channels, n);
+        }
+    }
+}
