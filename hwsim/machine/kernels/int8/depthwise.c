@@ -11,6 +11,7 @@ static inline void depthwise_pixel(const hwsim_quant *quant, const hwsim_channel
                                    const int8_t *w, const int32_t *bias, int32_t iy0, int32_t ix0,
                                    int32_t ky0, int32_t ky1, int32_t kx0, int32_t kx1, int8_t *y)
 {
+    const hwsim_requant rq = hwsim_requant_of(quant, channels);
     const int32_t c_count = input->c;
     const int32_t offset = quant->input_offset;
     int32_t c = 0;
@@ -32,10 +33,10 @@ static inline void depthwise_pixel(const hwsim_quant *quant, const hwsim_channel
                 a3 = __smlatt(p_odd, u_odd, a3);
             }
         }
-        y[c] = hwsim_output(a0, quant, channels, c);
-        y[c + 1] = hwsim_output(a1, quant, channels, c + 1);
-        y[c + 2] = hwsim_output(a2, quant, channels, c + 2);
-        y[c + 3] = hwsim_output(a3, quant, channels, c + 3);
+        y[c] = hwsim_output(a0, rq, c);
+        y[c + 1] = hwsim_output(a1, rq, c + 1);
+        y[c + 2] = hwsim_output(a2, rq, c + 2);
+        y[c + 3] = hwsim_output(a3, rq, c + 3);
     }
 #endif
     for (; c < c_count; c++) {
@@ -46,7 +47,7 @@ static inline void depthwise_pixel(const hwsim_quant *quant, const hwsim_channel
             for (int32_t kx = kx0; kx < kx1; kx++, xp += c_count, wp += c_count)
                 acc += (*xp + offset) * *wp;
         }
-        y[c] = hwsim_output(acc, quant, channels, c);
+        y[c] = hwsim_output(acc, rq, c);
     }
 }
 
@@ -75,6 +76,7 @@ static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_q
                                  int32_t c_count, int32_t row, const int8_t *x,
                                  const int8_t *w, const int32_t *bias, int8_t *y)
 {
+    const hwsim_requant rq = hwsim_requant_of(quant, channels);
     const int32_t offset = quant->input_offset;
     int32_t c = 0;
 #if HWSIM_DSP
@@ -99,10 +101,10 @@ static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_q
             HWSIM_TAP(2 * c_count, 2 * c_count);
         }
 #undef HWSIM_TAP
-        y[c] = hwsim_output(a0, quant, channels, c);
-        y[c + 1] = hwsim_output(a1, quant, channels, c + 1);
-        y[c + 2] = hwsim_output(a2, quant, channels, c + 2);
-        y[c + 3] = hwsim_output(a3, quant, channels, c + 3);
+        y[c] = hwsim_output(a0, rq, c);
+        y[c + 1] = hwsim_output(a1, rq, c + 1);
+        y[c + 2] = hwsim_output(a2, rq, c + 2);
+        y[c + 3] = hwsim_output(a3, rq, c + 3);
     }
 #endif
     for (; c < c_count; c++) {
@@ -116,7 +118,7 @@ static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_q
              + (x1[2 * s] + offset) * w0[5 * s];
         acc += (x2[0] + offset) * w0[6 * s] + (x2[s] + offset) * w0[7 * s]
              + (x2[2 * s] + offset) * w0[8 * s];
-        y[c] = hwsim_output(acc, quant, channels, c);
+        y[c] = hwsim_output(acc, rq, c);
     }
 }
 

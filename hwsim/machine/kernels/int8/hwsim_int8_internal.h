@@ -37,12 +37,12 @@ static inline int32_t hwsim_pack_offset(int32_t offset)
 
 static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
 {
-    /* gemmlowp SaturatingRoundingDoublingHighMul */
-    int64_t product = (int64_t)a * (int64_t)b;
-    int32_t nudge = product >= 0 ? (1 << 30) : (1 - (1 << 30));
-    int64_t rounded = product + nudge;
-    int32_t high = (int32_t)((rounded + (rounded < 0 ? (int64_t)0x7FFFFFFF : 0)) >> 31);
-    return (a == INT32_MIN && b == INT32_MIN) ? INT32_MAX : high;
+    /* gemmlowp SaturatingRoundingDoublingHighMul, b != INT32_MIN (QuantizeMultiplier's
+     * multipliers are in [2^30, 2^31)). gemmlowp adds 2^30 (1 - 2^30 for a negative
+     * product) and divides by 2^31 rounding toward zero; for every product that equals
+     * adding 2^30 and shifting right (rounding down), which needs no sign test. */
+    int64_t product = (int64_t)a * (int64_t)b + (1 << 30);
+    return (int32_t)(product >> 31);
 }
 
 static inline int32_t hwsim_divide_pot(int32_t x, int32_t exponent)
@@ -61,12 +61,26 @@ static inline int32_t hwsim_requantize_inline(int32_t acc, int32_t multiplier, i
     return hwsim_divide_pot(hwsim_high_mul((int32_t)((uint32_t)acc << left), multiplier), right);
 }
 
-static inline int8_t hwsim_output(int32_t acc, const hwsim_quant *q,
-                                  const hwsim_channel_quant *ch, int32_t c)
+/* The requantization parameters copied out of the argument structs once per call: int8
+ * stores may alias anything, so fields read through pointers would be re-read after
+ * every output. */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t output_offset, act_min, act_max;
+} hwsim_requant;
+
+static inline hwsim_requant hwsim_requant_of(const hwsim_quant *q, const hwsim_channel_quant *ch)
 {
-    int32_t v = hwsim_requantize_inline(acc, ch->multiplier[c], ch->shift[c]) + q->output_offset;
-    v = v < q->act_min ? q->act_min : v;
-    v = v > q->act_max ? q->act_max : v;
+    hwsim_requant r = {ch->multiplier, ch->shift, q->output_offset, q->act_min, q->act_max};
+    return r;
+}
+
+static inline int8_t hwsim_output(int32_t acc, const hwsim_requant r, int32_t c)
+{
+    int32_t v = hwsim_requantize_inline(acc, r.multiplier[c], r.shift[c]) + r.output_offset;
+    v = v < r.act_min ? r.act_min : v;
+    v = v > r.act_max ? r.act_max : v;
     return (int8_t)v;
 }
 

@@ -19,6 +19,7 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
                      const int8_t *x, int32_t columns, int32_t depth,
                      const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y)
 {
+    const hwsim_requant rq = hwsim_requant_of(quant, channels);
     const int32_t offset = quant->input_offset;
 #if HWSIM_DSP
     const int32_t offset2 = hwsim_pack_offset(offset);
@@ -38,23 +39,44 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
             int32_t a10 = bias_of(bias, n + 1), a11 = a10;
             int32_t k = 0;
 #if HWSIM_DSP
-            for (; k < depth4; k += 4) {
-                int32_t u = hwsim_read_word(x0 + k);
-                int32_t v = hwsim_read_word(x1 + k);
-                int32_t u_odd = hwsim_sxtab16_ror8(offset2, u), u_even = __sxtab16(offset2, u);
-                int32_t v_odd = hwsim_sxtab16_ror8(offset2, v), v_even = __sxtab16(offset2, v);
-                int32_t p = hwsim_read_word(w0 + k);
-                int32_t p_odd = hwsim_sxtb16_ror8(p), p_even = __sxtb16(p);
-                a00 = __smlad(p_even, u_even, a00);
-                a00 = __smlad(p_odd, u_odd, a00);
-                a01 = __smlad(p_even, v_even, a01);
-                a01 = __smlad(p_odd, v_odd, a01);
-                int32_t q = hwsim_read_word(w1 + k);
-                int32_t q_odd = hwsim_sxtb16_ror8(q), q_even = __sxtb16(q);
-                a10 = __smlad(q_even, u_even, a10);
-                a10 = __smlad(q_odd, u_odd, a10);
-                a11 = __smlad(q_even, v_even, a11);
-                a11 = __smlad(q_odd, v_odd, a11);
+            if (depth4) {
+                /* Hand-allocated: gcc spills five registers in this loop. 16 MACs per pass:
+                 * four loads, eight SXTB16/SXTAB16, eight SMLAD; the second column and
+                 * row sit `depth` bytes after the first. */
+                const int8_t *xa = x0, *wa = w0;
+                const int8_t *end = x0 + depth4;
+                int32_t t0, t1, t2, t3, t4, t5;
+                __asm__ volatile(
+                    "1:\n\t"
+                    "ldr     %[t0], [%[wa], %[depth]]\n\t"
+                    "ldr     %[t1], [%[wa]], #4\n\t"
+                    "sxtb16  %[t2], %[t0]\n\t"
+                    "sxtb16  %[t0], %[t0], ror #8\n\t"
+                    "sxtb16  %[t3], %[t1]\n\t"
+                    "sxtb16  %[t1], %[t1], ror #8\n\t"
+                    "ldr     %[t4], [%[xa], %[depth]]\n\t"
+                    "sxtab16 %[t5], %[off], %[t4]\n\t"
+                    "sxtab16 %[t4], %[off], %[t4], ror #8\n\t"
+                    "smlad   %[a01], %[t3], %[t5], %[a01]\n\t"
+                    "smlad   %[a11], %[t2], %[t5], %[a11]\n\t"
+                    "smlad   %[a01], %[t1], %[t4], %[a01]\n\t"
+                    "smlad   %[a11], %[t0], %[t4], %[a11]\n\t"
+                    "ldr     %[t4], [%[xa]], #4\n\t"
+                    "sxtab16 %[t5], %[off], %[t4]\n\t"
+                    "sxtab16 %[t4], %[off], %[t4], ror #8\n\t"
+                    "smlad   %[a00], %[t3], %[t5], %[a00]\n\t"
+                    "smlad   %[a10], %[t2], %[t5], %[a10]\n\t"
+                    "smlad   %[a00], %[t1], %[t4], %[a00]\n\t"
+                    "smlad   %[a10], %[t0], %[t4], %[a10]\n\t"
+                    "ldr     %[t5], %[end]\n\t"
+                    "cmp     %[xa], %[t5]\n\t"
+                    "bne     1b\n\t"
+                    : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
+                      [xa] "+r"(xa), [wa] "+r"(wa), [t0] "=&r"(t0), [t1] "=&r"(t1),
+                      [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
+                    : [depth] "r"(depth), [off] "r"(offset2), [end] "m"(end)
+                    : "cc");
+                k = depth4;
             }
 #else
             (void)depth4;
@@ -67,10 +89,10 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
                 a10 += q * u;
                 a11 += q * v;
             }
-            y0[n] = hwsim_output(a00, quant, channels, n);
-            y1[n] = hwsim_output(a01, quant, channels, n);
-            y0[n + 1] = hwsim_output(a10, quant, channels, n + 1);
-            y1[n + 1] = hwsim_output(a11, quant, channels, n + 1);
+            y0[n] = hwsim_output(a00, rq, n);
+            y1[n] = hwsim_output(a01, rq, n);
+            y0[n + 1] = hwsim_output(a10, rq, n + 1);
+            y1[n + 1] = hwsim_output(a11, rq, n + 1);
         }
         if (n < rows) {
             const int8_t *w0 = w + n * depth;
@@ -79,8 +101,8 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
                 a00 += w0[k] * (x0[k] + offset);
                 a01 += w0[k] * (x1[k] + offset);
             }
-            y0[n] = hwsim_output(a00, quant, channels, n);
-            y1[n] = hwsim_output(a01, quant, channels, n);
+            y0[n] = hwsim_output(a00, rq, n);
+            y1[n] = hwsim_output(a01, rq, n);
         }
     }
     if (m < columns) {                /* one column left: two rows per pass */
@@ -109,15 +131,15 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
                 a0 += w0[k] * u;
                 a1 += w1[k] * u;
             }
-            y0[n] = hwsim_output(a0, quant, channels, n);
-            y0[n + 1] = hwsim_output(a1, quant, channels, n + 1);
+            y0[n] = hwsim_output(a0, rq, n);
+            y0[n + 1] = hwsim_output(a1, rq, n + 1);
         }
         if (n < rows) {
             const int8_t *w0 = w + n * depth;
             int32_t a0 = bias_of(bias, n);
             for (int32_t k = 0; k < depth; k++)
                 a0 += w0[k] * (x0[k] + offset);
-            y0[n] = hwsim_output(a0, quant, channels, n);
+            y0[n] = hwsim_output(a0, rq, n);
         }
     }
 }
@@ -126,6 +148,7 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
                       const int16_t *x, int32_t columns, int32_t depth,
                       const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y)
 {
+    const hwsim_requant rq = hwsim_requant_of(quant, channels);
     const int32_t depth4 = depth & ~3;
     int32_t m = 0;
     for (; m + 1 < columns; m += 2) {
@@ -141,21 +164,43 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
             int32_t a10 = bias_of(bias, n + 1), a11 = a10;
             int32_t k = 0;
 #if HWSIM_DSP
-            for (; k < depth4; k += 4) {
-                int32_t u_even = hwsim_read_word(x0 + k), u_odd = hwsim_read_word(x0 + k + 2);
-                int32_t v_even = hwsim_read_word(x1 + k), v_odd = hwsim_read_word(x1 + k + 2);
-                int32_t p = hwsim_read_word(w0 + k);
-                int32_t p_odd = hwsim_sxtb16_ror8(p), p_even = __sxtb16(p);
-                a00 = __smlad(p_even, u_even, a00);
-                a00 = __smlad(p_odd, u_odd, a00);
-                a01 = __smlad(p_even, v_even, a01);
-                a01 = __smlad(p_odd, v_odd, a01);
-                int32_t q = hwsim_read_word(w1 + k);
-                int32_t q_odd = hwsim_sxtb16_ror8(q), q_even = __sxtb16(q);
-                a10 = __smlad(q_even, u_even, a10);
-                a10 = __smlad(q_odd, u_odd, a10);
-                a11 = __smlad(q_even, v_even, a11);
-                a11 = __smlad(q_odd, v_odd, a11);
+            if (depth4) {
+                /* Hand-allocated as in hwsim_mat_s8_s8: four loads, four SXTB16 and eight
+                 * SMLAD per 16 MACs (the im2col columns are already int16 with offset). */
+                const int16_t *xa = x0;
+                const int8_t *wa = w0;
+                const int16_t *end = x0 + depth4;
+                const int32_t x_step = 2 * depth;
+                int32_t t0, t1, t2, t3, t4;
+                __asm__ volatile(
+                    "1:\n\t"
+                    "ldr     %[t0], [%[wa], %[w_step]]\n\t"
+                    "ldr     %[t1], [%[wa]], #4\n\t"
+                    "sxtb16  %[t2], %[t0]\n\t"
+                    "sxtb16  %[t0], %[t0], ror #8\n\t"
+                    "sxtb16  %[t3], %[t1]\n\t"
+                    "sxtb16  %[t1], %[t1], ror #8\n\t"
+                    "ldr     %[t4], [%[xa], %[x_step]]\n\t"
+                    "smlad   %[a01], %[t3], %[t4], %[a01]\n\t"
+                    "smlad   %[a11], %[t2], %[t4], %[a11]\n\t"
+                    "ldr     %[t4], [%[xa]], #4\n\t"
+                    "smlad   %[a00], %[t3], %[t4], %[a00]\n\t"
+                    "smlad   %[a10], %[t2], %[t4], %[a10]\n\t"
+                    "ldr     %[t4], [%[xa], %[x_step]]\n\t"
+                    "smlad   %[a01], %[t1], %[t4], %[a01]\n\t"
+                    "smlad   %[a11], %[t0], %[t4], %[a11]\n\t"
+                    "ldr     %[t4], [%[xa]], #4\n\t"
+                    "smlad   %[a00], %[t1], %[t4], %[a00]\n\t"
+                    "smlad   %[a10], %[t0], %[t4], %[a10]\n\t"
+                    "ldr     %[t4], %[end]\n\t"
+                    "cmp     %[xa], %[t4]\n\t"
+                    "bne     1b\n\t"
+                    : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
+                      [xa] "+r"(xa), [wa] "+r"(wa), [t0] "=&r"(t0), [t1] "=&r"(t1),
+                      [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4)
+                    : [w_step] "r"(depth), [x_step] "r"(x_step), [end] "m"(end)
+                    : "cc");
+                k = depth4;
             }
 #else
             (void)depth4;
@@ -168,10 +213,10 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
                 a10 += q * u;
                 a11 += q * v;
             }
-            y0[n] = hwsim_output(a00, quant, channels, n);
-            y1[n] = hwsim_output(a01, quant, channels, n);
-            y0[n + 1] = hwsim_output(a10, quant, channels, n + 1);
-            y1[n + 1] = hwsim_output(a11, quant, channels, n + 1);
+            y0[n] = hwsim_output(a00, rq, n);
+            y1[n] = hwsim_output(a01, rq, n);
+            y0[n + 1] = hwsim_output(a10, rq, n + 1);
+            y1[n + 1] = hwsim_output(a11, rq, n + 1);
         }
         if (n < rows) {
             const int8_t *w0 = w + n * depth;
@@ -191,8 +236,8 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
                 a00 += w0[k] * x0[k];
                 a01 += w0[k] * x1[k];
             }
-            y0[n] = hwsim_output(a00, quant, channels, n);
-            y1[n] = hwsim_output(a01, quant, channels, n);
+            y0[n] = hwsim_output(a00, rq, n);
+            y1[n] = hwsim_output(a01, rq, n);
         }
     }
     if (m < columns) {
@@ -211,7 +256,7 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
 #endif
             for (; k < depth; k++)
                 a0 += w0[k] * x0[k];
-            y0[n] = hwsim_output(a0, quant, channels, n);
+            y0[n] = hwsim_output(a0, rq, n);
         }
     }
 }
