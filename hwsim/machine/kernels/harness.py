@@ -45,6 +45,7 @@ RAM_ORIGIN, RAM_BYTES = 0x2000_0000, 1 << 20
 STACK_BYTES = 8192
 ELF_NAME = "int8_kernels.elf"
 KERNEL_IDS = {name: i for i, name in enumerate(KERNELS)}
+REQUANTIZE_ID = len(KERNELS)              # hwsim_requantize over an array (run_requantize)
 ARGUMENTS = ("kernel", "quant", "channels", "input_shape", "x", "kh", "kw", "w", "bias",
              "window", "output_shape", "y", "scratch", "batches", "in_features",
              "out_features")
@@ -159,6 +160,9 @@ def driver_source(target: Target) -> str:
     ids = "ARGUMENTS_##name"
     cases = "\n".join(f"    case {KERNEL_IDS[name]}:\n        {CALLS[name]};\n        break;"
                       for name in KERNELS)
+    cases += (f"\n    case {REQUANTIZE_ID}:\n        for (int32_t i = 0; i < INT(batches); i++)\n"
+              "            ((int32_t *)y)[i] = hwsim_requantize(((const int32_t *)x)[i], "
+              "ch->multiplier[i], ch->shift[i]);\n        break;")
     enum = "enum {\n" + "".join(f"    ARGUMENTS_{a} = {i},\n" for i, a in enumerate(ARGUMENTS)) \
         + "};\n"
     halt = "1: bkpt #0\\n    b 1b\\n" if target.arch == "arm" else "1: ebreak\\n    j 1b\\n"
@@ -221,8 +225,7 @@ class KernelCase:
         if self.op == "dense":
             return int(self.x.shape[0] * self.w.size)
         out_pixels = self.output_shape[0] * self.output_shape[1]
-        per_pixel = self.w.size if self.op == "conv2d" else self.w.size
-        return int(out_pixels * per_pixel)
+        return int(out_pixels * self.w.size)      # conv: out_c*kh*kw*in_c; depthwise: kh*kw*c
 
     @property
     def reference_arguments(self) -> dict:
@@ -378,7 +381,6 @@ def _check_case(case: KernelCase) -> None:
 
 def run_case(firmware: Firmware, case: KernelCase) -> KernelRun:
     """Run one kernel call in unicorn; its output and what it executed."""
-    import unicorn as uc
     _check_case(case)
     target, image = firmware.target, firmware.image
     job, output_address, out_bytes = _job(case)
@@ -386,6 +388,19 @@ def run_case(firmware: Firmware, case: KernelCase) -> KernelRun:
     if len(data) > RAM_BYTES - STACK_BYTES:
         raise HwsimError(f"{case.describe()}: {len(data):,} bytes of buffers exceed the "
                          f"{RAM_BYTES - STACK_BYTES:,} bytes of RAM the harness has")
+    mu, transitions, flash, owner_of = _emulate(firmware, data, case.describe())
+    output = np.frombuffer(bytes(mu.mem_read(output_address, out_bytes)), dtype=np.int8)
+    profile = _profile(target, image, transitions, flash, owner_of)
+    instructions, classes, mnemonics = _kernel_counts(profile)
+    return KernelRun(case, target.name, output.reshape(case.output_shape).copy(), profile,
+                     instructions, classes, mnemonics)
+
+
+def _emulate(firmware: Firmware, data: bytes, what: str):
+    """Load the image and the job block, run from _start to hwsim_halt with the block and
+    flash-read hooks; the unicorn instance (for reading results) and the hook counts."""
+    import unicorn as uc
+    target, image = firmware.target, firmware.image
     if target.arch == "arm":
         import unicorn.arm_const as ac
         mu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
@@ -431,17 +446,30 @@ def run_case(firmware: Firmware, case: KernelCase) -> KernelRun:
         mu.emu_start(entry | 1 if target.arch == "arm" else entry, halt,
                      timeout=600 * 1_000_000)
     except uc.UcError as exc:
-        raise HwsimError(f"{case.describe()} on {target.name}: emulation failed at "
+        raise HwsimError(f"{what} on {target.name}: emulation failed at "
                          f"pc=0x{mu.reg_read(pc):x}: {exc}") from None
     if mu.reg_read(pc) != halt:
-        raise HwsimError(f"{case.describe()} on {target.name}: stopped at "
+        raise HwsimError(f"{what} on {target.name}: stopped at "
                          f"pc=0x{mu.reg_read(pc):x} before hwsim_halt")
     transitions[(state["prev"], None)] = transitions.get((state["prev"], None), 0) + 1
-    output = np.frombuffer(bytes(mu.mem_read(output_address, out_bytes)), dtype=np.int8)
-    profile = _profile(target, image, transitions, flash, owner_of)
-    instructions, classes, mnemonics = _kernel_counts(profile)
-    return KernelRun(case, target.name, output.reshape(case.output_shape).copy(), profile,
-                     instructions, classes, mnemonics)
+    return mu, transitions, flash, owner_of
+
+
+def run_requantize(firmware: Firmware, acc, multiplier, shift) -> np.ndarray:
+    """hwsim_requantize(acc[i], multiplier[i], shift[i]) for every i, run on the target."""
+    acc, multiplier, shift = (np.asarray(a, dtype=np.int64).astype(np.int32)
+                              for a in (acc, multiplier, shift))
+    job = _Job()
+    i32 = lambda values: np.asarray(values, dtype=np.int32).tobytes()   # noqa: E731
+    job.words["kernel"] = REQUANTIZE_ID
+    job.words["batches"] = len(acc)
+    job.words["x"] = job.put(i32(acc))
+    job.words["channels"] = job.put(np.array([job.put(i32(multiplier)), job.put(i32(shift))],
+                                             dtype=np.uint32).tobytes())
+    job.words["quant"] = job.put(bytes(16))
+    job.words["y"] = output = job.put(bytes(4 * len(acc)))
+    mu = _emulate(firmware, job.image(), "requantize")[0]
+    return np.frombuffer(bytes(mu.mem_read(output, 4 * len(acc))), dtype=np.int32).copy()
 
 
 def _owner_table(image: ElfImage):
