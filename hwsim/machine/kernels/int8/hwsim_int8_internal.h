@@ -35,6 +35,12 @@ static inline int32_t hwsim_pack_offset(int32_t offset)
 #define HWSIM_DSP 0
 #endif
 
+#if defined(__ARM_ARCH_6M__)
+#define HWSIM_V6M 1             /* Armv6-M (Cortex-M0/M0+/M1): hand-allocated Thumb-1 loops */
+#else
+#define HWSIM_V6M 0
+#endif
+
 static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
 {
     /* gemmlowp SaturatingRoundingDoublingHighMul, b != INT32_MIN (QuantizeMultiplier's

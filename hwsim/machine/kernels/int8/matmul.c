@@ -15,12 +15,78 @@ static inline int32_t bias_of(const int32_t *bias, int32_t n)
     return bias ? bias[n] : 0;
 }
 
+#if HWSIM_V6M
+/* Armv6-M: one column x four rows per pass, the accumulators in r8-r11 (ADD reaches the
+ * high registers, MULS and loads only the low ones), one index register counting up to
+ * zero for all five streams: per MAC one LDRSB, one MULS, one ADD, plus a quarter of the
+ * input load, its offset and the loop. gcc keeps fewer values in registers (it spills in
+ * the 2x2 block), so this loop is hand-allocated. */
+static void mat_s8_s8_v6m(const hwsim_requant rq, int32_t offset, const int8_t *x,
+                          int32_t columns, int32_t depth, const int8_t *w, int32_t rows,
+                          const int32_t *bias, int8_t *y)
+{
+    for (int32_t m = 0; m < columns; m++, x += depth, y += rows) {
+        const int8_t *x_end = x + depth;
+        int32_t n = 0;
+        for (; n + 3 < rows; n += 4) {
+            const int8_t *w0 = w + (n + 1) * depth, *w1 = w0 + depth;
+            const int8_t *w2 = w1 + depth, *w3 = w2 + depth;   /* row ends */
+            int32_t a0 = bias_of(bias, n), a1 = bias_of(bias, n + 1);
+            int32_t a2 = bias_of(bias, n + 2), a3 = bias_of(bias, n + 3);
+            int32_t k = -depth, u, p;
+            __asm__ volatile(
+                ".syntax unified\n"            /* gcc brackets Thumb-1 asm in divided syntax */
+                "1:\n\t"
+                "ldrsb %[u], [%[xe], %[k]]\n\t"
+                "add   %[u], %[off]\n\t"
+                "ldrsb %[p], [%[w0], %[k]]\n\t"
+                "muls  %[p], %[u], %[p]\n\t"
+                "add   %[a0], %[p]\n\t"
+                "ldrsb %[p], [%[w1], %[k]]\n\t"
+                "muls  %[p], %[u], %[p]\n\t"
+                "add   %[a1], %[p]\n\t"
+                "ldrsb %[p], [%[w2], %[k]]\n\t"
+                "muls  %[p], %[u], %[p]\n\t"
+                "add   %[a2], %[p]\n\t"
+                "ldrsb %[p], [%[w3], %[k]]\n\t"
+                "muls  %[p], %[u], %[p]\n\t"
+                "add   %[a3], %[p]\n\t"
+                "adds  %[k], #1\n\t"
+                "bne   1b\n\t"
+                ".syntax divided\n"
+                : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [k] "+l"(k),
+                  [u] "=&l"(u), [p] "=&l"(p)
+                : [xe] "l"(x_end), [w0] "l"(w0), [w1] "l"(w1), [w2] "l"(w2), [w3] "l"(w3),
+                  [off] "h"(offset)
+                : "cc");
+            y[n] = hwsim_output(a0, rq, n);
+            y[n + 1] = hwsim_output(a1, rq, n + 1);
+            y[n + 2] = hwsim_output(a2, rq, n + 2);
+            y[n + 3] = hwsim_output(a3, rq, n + 3);
+        }
+        for (; n < rows; n++) {
+            const int8_t *w0 = w + n * depth;
+            int32_t a0 = bias_of(bias, n);
+            for (int32_t k = 0; k < depth; k++)
+                a0 += w0[k] * (x[k] + offset);
+            y[n] = hwsim_output(a0, rq, n);
+        }
+    }
+}
+#endif
+
 void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                      const int8_t *x, int32_t columns, int32_t depth,
                      const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y)
 {
     const hwsim_requant rq = hwsim_requant_of(quant, channels);
     const int32_t offset = quant->input_offset;
+#if HWSIM_V6M
+    if (depth > 0) {
+        mat_s8_s8_v6m(rq, offset, x, columns, depth, w, rows, bias, y);
+        return;
+    }
+#endif
 #if HWSIM_DSP
     const int32_t offset2 = hwsim_pack_offset(offset);
 #endif
@@ -80,6 +146,9 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
             }
 #else
             (void)depth4;
+#endif
+#if !HWSIM_DSP && !HWSIM_V6M
+#pragma GCC unroll 4
 #endif
             for (; k < depth; k++) {
                 int32_t u = x0[k] + offset, v = x1[k] + offset;
@@ -204,6 +273,9 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
             }
 #else
             (void)depth4;
+#endif
+#if !HWSIM_DSP && !HWSIM_V6M
+#pragma GCC unroll 4
 #endif
             for (; k < depth; k++) {
                 int32_t u = x0[k], v = x1[k];
