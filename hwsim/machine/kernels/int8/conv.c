@@ -46,6 +46,30 @@ static void im2col(const hwsim_shape *input, const int8_t *x, int32_t offset,
     }
 }
 
+#if HWSIM_V6M
+/* Armv6-M: the patch stays int8 (padded taps hold the zero point, -input_offset), and the
+ * 1x4 MULS kernel adds the offset as it loads; widening first would cost a store per tap. */
+static void im2col_s8(const hwsim_shape *input, const int8_t *x, int32_t offset,
+                      int32_t kh, int32_t kw, int32_t iy0, int32_t ix0, int8_t *column)
+{
+    const int32_t c = input->c;
+    for (int32_t ky = 0; ky < kh; ky++) {
+        int32_t iy = iy0 + ky;
+        for (int32_t kx = 0; kx < kw; kx++, column += c) {
+            int32_t ix = ix0 + kx;
+            if (iy < 0 || iy >= input->h || ix < 0 || ix >= input->w) {
+                for (int32_t i = 0; i < c; i++)
+                    column[i] = (int8_t)(-offset);
+            } else {
+                const int8_t *p = x + (iy * input->w + ix) * c;
+                for (int32_t i = 0; i < c; i++)
+                    column[i] = p[i];
+            }
+        }
+    }
+}
+#endif
+
 void hwsim_conv_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                    const hwsim_shape *input, const int8_t *x,
                    int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
@@ -54,6 +78,16 @@ void hwsim_conv_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels
 {
     const int32_t depth = kh * kw * input->c;
     const int32_t pixels = output->h * output->w;
+#if HWSIM_V6M
+    int8_t *patch = (int8_t *)scratch;
+    for (int32_t p = 0; p < pixels; p++) {
+        int32_t oy = p / output->w, ox = p - oy * output->w;
+        im2col_s8(input, x, quant->input_offset, kh, kw, oy * window->stride_h - window->pad_top,
+                  ox * window->stride_w - window->pad_left, patch);
+        hwsim_mat_s8_s8(quant, channels, patch, 1, depth, w, output->c, bias, y + p * output->c);
+    }
+    return;
+#endif
     int32_t filled = 0, first = 0;
     for (int32_t p = 0; p < pixels; p++) {
         int32_t oy = p / output->w, ox = p - oy * output->w;

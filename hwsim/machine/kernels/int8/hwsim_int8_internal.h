@@ -4,6 +4,12 @@
 
 #include "hwsim_int8.h"
 
+#if defined(__ARM_ARCH_6M__)
+#define HWSIM_V6M 1             /* Armv6-M (Cortex-M0/M0+/M1): hand-allocated Thumb-1 loops */
+#else
+#define HWSIM_V6M 0
+#endif
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define HWSIM_DSP 1
 #include <arm_acle.h>
@@ -35,20 +41,31 @@ static inline int32_t hwsim_pack_offset(int32_t offset)
 #define HWSIM_DSP 0
 #endif
 
-#if defined(__ARM_ARCH_6M__)
-#define HWSIM_V6M 1             /* Armv6-M (Cortex-M0/M0+/M1): hand-allocated Thumb-1 loops */
-#else
-#define HWSIM_V6M 0
-#endif
 
 static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
 {
-    /* gemmlowp SaturatingRoundingDoublingHighMul, b != INT32_MIN (QuantizeMultiplier's
-     * multipliers are in [2^30, 2^31)). gemmlowp adds 2^30 (1 - 2^30 for a negative
-     * product) and divides by 2^31 rounding toward zero; for every product that equals
-     * adding 2^30 and shifting right (rounding down), which needs no sign test. */
+    /* gemmlowp SaturatingRoundingDoublingHighMul for 0 <= b < 2^31 (QuantizeMultiplier's
+     * multipliers are in [2^30, 2^31) or 0, so it never saturates). gemmlowp adds 2^30
+     * (1 - 2^30 for a negative product) and divides by 2^31 rounding toward zero; for
+     * every product that equals adding 2^30 and rounding down, with no sign test. */
+#if HWSIM_V6M
+    /* Armv6-M has only a 32x32->32 MULS: four 16x16 partial products instead of
+     * libgcc's 64-bit multiply. With a = ah 2^16 + al, b = bh 2^16 + bl (al, bl, bh >= 0),
+     * a b + 2^30 = high 2^32 + middle 2^16 + (al bl mod 2^16), and shifting right by 31
+     * gives 2 high + middle / 2^15 (middle < 2^18, so nothing below it can carry). */
+    uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    int32_t ah = a >> 16, bh = b >> 16;
+    uint32_t low = al * bl;
+    int32_t cross_a = ah * (int32_t)bl;              /* |.| < 2^31 */
+    uint32_t cross_b = al * (uint32_t)bh;            /* < 2^31 */
+    uint32_t middle = (low >> 16) + ((uint32_t)cross_a & 0xFFFFu) + (cross_b & 0xFFFFu)
+                      + (1u << 14);
+    uint32_t high = (uint32_t)(ah * bh) + (uint32_t)(cross_a >> 16) + (cross_b >> 16);
+    return (int32_t)((high << 1) + (middle >> 15));
+#else
     int64_t product = (int64_t)a * (int64_t)b + (1 << 30);
     return (int32_t)(product >> 31);
+#endif
 }
 
 static inline int32_t hwsim_divide_pot(int32_t x, int32_t exponent)
