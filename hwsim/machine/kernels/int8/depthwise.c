@@ -6,7 +6,7 @@
 
 /* One output pixel, taps ky in [ky0, ky1), kx in [kx0, kx1) (the window clipped to the
  * input: padded taps add nothing once the offset is applied). */
-static inline void depthwise_pixel(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+__attribute__((noinline)) static void depthwise_pixel(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                                    const hwsim_shape *input, const int8_t *x, int32_t kw,
                                    const int8_t *w, const int32_t *bias, int32_t iy0, int32_t ix0,
                                    int32_t ky0, int32_t ky1, int32_t kx0, int32_t kx1, int8_t *y)
@@ -72,7 +72,7 @@ void hwsim_depthwise_s8(const hwsim_quant *quant, const hwsim_channel_quant *cha
 }
 
 /* A 3x3 window lying inside the input: the nine taps unrolled. */
-static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+__attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                                  int32_t c_count, int32_t row, const int8_t *x,
                                  const int8_t *w, const int32_t *bias, int8_t *y)
 {
@@ -84,22 +84,43 @@ static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_q
     for (; c + 3 < c_count; c += 4) {
         int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
         int32_t a2 = bias ? bias[c + 2] : 0, a3 = bias ? bias[c + 3] : 0;
-        const int8_t *xp = x + c, *wp = w + c;
-#define HWSIM_TAP(dx, dw)                                                              \
-        do {                                                                           \
-            int32_t u = hwsim_read_word(xp + (dx)), p = hwsim_read_word(wp + (dw));     \
-            int32_t u_even = __sxtab16(offset2, u), u_odd = hwsim_sxtab16_ror8(offset2, u); \
-            int32_t p_even = __sxtb16(p), p_odd = hwsim_sxtb16_ror8(p);                \
-            a0 = __smlabb(p_even, u_even, a0);                                         \
-            a2 = __smlatt(p_even, u_even, a2);                                         \
-            a1 = __smlabb(p_odd, u_odd, a1);                                           \
-            a3 = __smlatt(p_odd, u_odd, a3);                                           \
-        } while (0)
-        for (int32_t ky = 0; ky < 3; ky++, xp += row, wp += 3 * c_count) {
-            HWSIM_TAP(0, 0);
-            HWSIM_TAP(c_count, c_count);
-            HWSIM_TAP(2 * c_count, 2 * c_count);
+/* Nine taps, hand-allocated (gcc spills a third of this loop's values): per tap two
+ * loads, four SXTB16/SXTAB16 and four SMLABB/SMLATT for four MACs. */
+#define HWSIM_TAP(dx)                                                                \
+        "ldr     %[u], [%[xp]" dx "]\n\t"                                              \
+        "ldr     %[p], [%[wp]" dx "]\n\t"                                              \
+        "sxtab16 %[ue], %[off], %[u]\n\t"                                             \
+        "sxtab16 %[u], %[off], %[u], ror #8\n\t"                                      \
+        "sxtb16  %[pe], %[p]\n\t"                                                     \
+        "sxtb16  %[p], %[p], ror #8\n\t"                                              \
+        "smlabb  %[a0], %[pe], %[ue], %[a0]\n\t"                                      \
+        "smlatt  %[a2], %[pe], %[ue], %[a2]\n\t"                                      \
+        "smlabb  %[a1], %[p], %[u], %[a1]\n\t"                                        \
+        "smlatt  %[a3], %[p], %[u], %[a3]\n\t"
+#define HWSIM_ROW                                                                    \
+        HWSIM_TAP("") HWSIM_TAP(", %[s]") HWSIM_TAP(", %[s2]")
+        {
+            const int8_t *xp = x + c, *wp = w + c;
+            const int32_t s = c_count, s2 = 2 * c_count, row_step = row;
+            int32_t u, p, ue, pe;
+            __asm__(
+                HWSIM_ROW
+                "ldr     %[u], %[row]\n\t"
+                "add     %[xp], %[u]\n\t"
+                "add     %[wp], %[s2]\n\t"
+                "add     %[wp], %[s]\n\t"
+                HWSIM_ROW
+                "ldr     %[u], %[row]\n\t"
+                "add     %[xp], %[u]\n\t"
+                "add     %[wp], %[s2]\n\t"
+                "add     %[wp], %[s]\n\t"
+                HWSIM_ROW
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                  [xp] "+r"(xp), [wp] "+r"(wp), [u] "=&r"(u), [p] "=&r"(p),
+                  [ue] "=&r"(ue), [pe] "=&r"(pe)
+                : [s] "r"(s), [s2] "r"(s2), [off] "r"(offset2), [row] "m"(row_step));
         }
+#undef HWSIM_ROW
 #undef HWSIM_TAP
         y[c] = hwsim_output(a0, rq, c);
         y[c + 1] = hwsim_output(a1, rq, c + 1);
@@ -108,16 +129,14 @@ static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_q
     }
 #endif
     for (; c < c_count; c++) {
-        const int8_t *x0 = x + c, *x1 = x0 + row, *x2 = x1 + row;
-        const int8_t *w0 = w + c;
+        /* one window row per pass (this function is kept out of line: inlined into the
+         * pixel loop, gcc kept eighteen tap pointers live and spilled most of them) */
+        const int8_t *xp = x + c, *wp = w + c;
         const int32_t s = c_count;
         int32_t acc = bias ? bias[c] : 0;
-        acc += (x0[0] + offset) * w0[0] + (x0[s] + offset) * w0[s]
-             + (x0[2 * s] + offset) * w0[2 * s];
-        acc += (x1[0] + offset) * w0[3 * s] + (x1[s] + offset) * w0[4 * s]
-             + (x1[2 * s] + offset) * w0[5 * s];
-        acc += (x2[0] + offset) * w0[6 * s] + (x2[s] + offset) * w0[7 * s]
-             + (x2[2 * s] + offset) * w0[8 * s];
+        for (int32_t ky = 0; ky < 3; ky++, xp += row, wp += 3 * s)
+            acc += (xp[0] + offset) * wp[0] + (xp[s] + offset) * wp[s]
+                 + (xp[2 * s] + offset) * wp[2 * s];
         y[c] = hwsim_output(acc, rq, c);
     }
 }
