@@ -128,6 +128,40 @@ __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *qu
         y[c + 3] = hwsim_output(a3, rq, c + 3);
     }
 #endif
+#if HWSIM_V6M
+    /* Armv6-M: one channel per pass, nine taps hand-allocated (LDRSB takes register
+     * offsets only: 0, s and 2s sit in low registers, the accumulator, the offset and
+     * the row steps in high ones): per MAC two loads, the offset, MULS and ADD. */
+    for (; c < c_count; c++) {
+        const int8_t *xp = x + c, *wp = w + c;
+        const int32_t zero = 0, s = c_count, s2 = 2 * c_count, w_step = 3 * c_count;
+        int32_t acc = bias ? bias[c] : 0, u, p;
+#define HWSIM_TAP(o)                                                                 \
+            "ldrsb %[u], [%[xp], " o "]\n\t"                                            \
+            "add   %[u], %[off]\n\t"                                                  \
+            "ldrsb %[p], [%[wp], " o "]\n\t"                                            \
+            "muls  %[p], %[u], %[p]\n\t"                                              \
+            "add   %[acc], %[p]\n\t"
+#define HWSIM_ROW HWSIM_TAP("%[zero]") HWSIM_TAP("%[s]") HWSIM_TAP("%[s2]")
+        __asm__(
+            ".syntax unified\n\t"
+            HWSIM_ROW
+            "add   %[xp], %[row]\n\t"
+            "add   %[wp], %[w_step]\n\t"
+            HWSIM_ROW
+            "add   %[xp], %[row]\n\t"
+            "add   %[wp], %[w_step]\n\t"
+            HWSIM_ROW
+            ".syntax divided\n"
+            : [acc] "+h"(acc), [xp] "+l"(xp), [wp] "+l"(wp), [u] "=&l"(u), [p] "=&l"(p)
+            : [zero] "l"(zero), [s] "l"(s), [s2] "l"(s2), [off] "h"(offset), [row] "h"(row),
+              [w_step] "h"(w_step)
+            : "cc");
+#undef HWSIM_ROW
+#undef HWSIM_TAP
+        y[c] = hwsim_output(acc, rq, c);
+    }
+#endif
     for (; c < c_count; c++) {
         /* one window row per pass (this function is kept out of line: inlined into the
          * pixel loop, gcc kept eighteen tap pointers live and spilled most of them) */
