@@ -15,6 +15,61 @@ static inline int32_t bias_of(const int32_t *bias, int32_t n)
     return bias ? bias[n] : 0;
 }
 
+#if HWSIM_DSP
+/* The Armv7E-M inner blocks (16 MACs each) and their operands, shared by the single block
+ * and the two-block loop. */
+#define HWSIM_S8_BLOCK \
+    "ldr     %[t0], [%[wa], %[depth]]\n\t" \
+    "ldr     %[t1], [%[wa]], #4\n\t" \
+    "sxtb16  %[t2], %[t0]\n\t" \
+    "sxtb16  %[t0], %[t0], ror #8\n\t" \
+    "sxtb16  %[t3], %[t1]\n\t" \
+    "sxtb16  %[t1], %[t1], ror #8\n\t" \
+    "ldr     %[t4], [%[xa], %[depth]]\n\t" \
+    "sxtab16 %[t5], %[off], %[t4]\n\t" \
+    "sxtab16 %[t4], %[off], %[t4], ror #8\n\t" \
+    "smlad   %[a01], %[t3], %[t5], %[a01]\n\t" \
+    "smlad   %[a11], %[t2], %[t5], %[a11]\n\t" \
+    "smlad   %[a01], %[t1], %[t4], %[a01]\n\t" \
+    "smlad   %[a11], %[t0], %[t4], %[a11]\n\t" \
+    "ldr     %[t4], [%[xa]], #4\n\t" \
+    "sxtab16 %[t5], %[off], %[t4]\n\t" \
+    "sxtab16 %[t4], %[off], %[t4], ror #8\n\t" \
+    "smlad   %[a00], %[t3], %[t5], %[a00]\n\t" \
+    "smlad   %[a10], %[t2], %[t5], %[a10]\n\t" \
+    "smlad   %[a00], %[t1], %[t4], %[a00]\n\t" \
+    "smlad   %[a10], %[t0], %[t4], %[a10]\n\t"
+#define HWSIM_S8_OUTPUTS                                                              \
+    [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [xa] "+r"(xa),  \
+    [wa] "+r"(wa), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),      \
+    [t4] "=&r"(t4), [t5] "=&r"(t5)
+#define HWSIM_S8_INPUTS [depth] "r"(depth), [off] "r"(offset2), [end] "m"(end)
+#define HWSIM_S16_BLOCK \
+    "ldr     %[t0], [%[wa], %[w_step]]\n\t" \
+    "ldr     %[t1], [%[wa]], #4\n\t" \
+    "sxtb16  %[t2], %[t0]\n\t" \
+    "sxtb16  %[t0], %[t0], ror #8\n\t" \
+    "sxtb16  %[t3], %[t1]\n\t" \
+    "sxtb16  %[t1], %[t1], ror #8\n\t" \
+    "ldr     %[t4], [%[xa], %[x_step]]\n\t" \
+    "smlad   %[a01], %[t3], %[t4], %[a01]\n\t" \
+    "smlad   %[a11], %[t2], %[t4], %[a11]\n\t" \
+    "ldr     %[t4], [%[xa]], #4\n\t" \
+    "smlad   %[a00], %[t3], %[t4], %[a00]\n\t" \
+    "smlad   %[a10], %[t2], %[t4], %[a10]\n\t" \
+    "ldr     %[t4], [%[xa], %[x_step]]\n\t" \
+    "smlad   %[a01], %[t1], %[t4], %[a01]\n\t" \
+    "smlad   %[a11], %[t0], %[t4], %[a11]\n\t" \
+    "ldr     %[t4], [%[xa]], #4\n\t" \
+    "smlad   %[a00], %[t1], %[t4], %[a00]\n\t" \
+    "smlad   %[a10], %[t0], %[t4], %[a10]\n\t"
+#define HWSIM_S16_OUTPUTS                                                             \
+    [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [xa] "+r"(xa),  \
+    [wa] "+r"(wa), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),      \
+    [t4] "=&r"(t4)
+#define HWSIM_S16_INPUTS [w_step] "r"(depth), [x_step] "r"(x_step), [end] "m"(end)
+#endif
+
 #if HWSIM_V6M
 /* Armv6-M: one column x four rows per pass, the accumulators in r8-r11 (ADD reaches the
  * high registers, MULS and loads only the low ones), one index register counting up to
@@ -106,42 +161,20 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
             int32_t k = 0;
 #if HWSIM_DSP
             if (depth4) {
-                /* Hand-allocated: gcc spills five registers in this loop. 16 MACs per pass:
-                 * four loads, eight SXTB16/SXTAB16, eight SMLAD; the second column and
-                 * row sit `depth` bytes after the first. */
+                /* Hand-allocated: gcc spills five registers in this loop. 16 MACs per
+                 * block: four loads, eight SXTB16/SXTAB16, eight SMLAD; the second column
+                 * and row sit `depth` bytes after the first. Two blocks per pass. */
                 const int8_t *xa = x0, *wa = w0;
                 const int8_t *end = x0 + depth4;
                 int32_t t0, t1, t2, t3, t4, t5;
-                __asm__ volatile(
-                    "1:\n\t"
-                    "ldr     %[t0], [%[wa], %[depth]]\n\t"
-                    "ldr     %[t1], [%[wa]], #4\n\t"
-                    "sxtb16  %[t2], %[t0]\n\t"
-                    "sxtb16  %[t0], %[t0], ror #8\n\t"
-                    "sxtb16  %[t3], %[t1]\n\t"
-                    "sxtb16  %[t1], %[t1], ror #8\n\t"
-                    "ldr     %[t4], [%[xa], %[depth]]\n\t"
-                    "sxtab16 %[t5], %[off], %[t4]\n\t"
-                    "sxtab16 %[t4], %[off], %[t4], ror #8\n\t"
-                    "smlad   %[a01], %[t3], %[t5], %[a01]\n\t"
-                    "smlad   %[a11], %[t2], %[t5], %[a11]\n\t"
-                    "smlad   %[a01], %[t1], %[t4], %[a01]\n\t"
-                    "smlad   %[a11], %[t0], %[t4], %[a11]\n\t"
-                    "ldr     %[t4], [%[xa]], #4\n\t"
-                    "sxtab16 %[t5], %[off], %[t4]\n\t"
-                    "sxtab16 %[t4], %[off], %[t4], ror #8\n\t"
-                    "smlad   %[a00], %[t3], %[t5], %[a00]\n\t"
-                    "smlad   %[a10], %[t2], %[t5], %[a10]\n\t"
-                    "smlad   %[a00], %[t1], %[t4], %[a00]\n\t"
-                    "smlad   %[a10], %[t0], %[t4], %[a10]\n\t"
-                    "ldr     %[t5], %[end]\n\t"
-                    "cmp     %[xa], %[t5]\n\t"
-                    "bne     1b\n\t"
-                    : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
-                      [xa] "+r"(xa), [wa] "+r"(wa), [t0] "=&r"(t0), [t1] "=&r"(t1),
-                      [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [t5] "=&r"(t5)
-                    : [depth] "r"(depth), [off] "r"(offset2), [end] "m"(end)
-                    : "cc");
+                if (depth4 & 4)
+                    __asm__(HWSIM_S8_BLOCK : HWSIM_S8_OUTPUTS : HWSIM_S8_INPUTS : "cc");
+                if (xa != end)
+                    __asm__("1:\n\t" HWSIM_S8_BLOCK HWSIM_S8_BLOCK
+                            "ldr     %[t5], %[end]\n\t"
+                            "cmp     %[xa], %[t5]\n\t"
+                            "bne     1b\n\t"
+                            : HWSIM_S8_OUTPUTS : HWSIM_S8_INPUTS : "cc");
                 k = depth4;
             }
 #else
@@ -241,34 +274,14 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
                 const int16_t *end = x0 + depth4;
                 const int32_t x_step = 2 * depth;
                 int32_t t0, t1, t2, t3, t4;
-                __asm__ volatile(
-                    "1:\n\t"
-                    "ldr     %[t0], [%[wa], %[w_step]]\n\t"
-                    "ldr     %[t1], [%[wa]], #4\n\t"
-                    "sxtb16  %[t2], %[t0]\n\t"
-                    "sxtb16  %[t0], %[t0], ror #8\n\t"
-                    "sxtb16  %[t3], %[t1]\n\t"
-                    "sxtb16  %[t1], %[t1], ror #8\n\t"
-                    "ldr     %[t4], [%[xa], %[x_step]]\n\t"
-                    "smlad   %[a01], %[t3], %[t4], %[a01]\n\t"
-                    "smlad   %[a11], %[t2], %[t4], %[a11]\n\t"
-                    "ldr     %[t4], [%[xa]], #4\n\t"
-                    "smlad   %[a00], %[t3], %[t4], %[a00]\n\t"
-                    "smlad   %[a10], %[t2], %[t4], %[a10]\n\t"
-                    "ldr     %[t4], [%[xa], %[x_step]]\n\t"
-                    "smlad   %[a01], %[t1], %[t4], %[a01]\n\t"
-                    "smlad   %[a11], %[t0], %[t4], %[a11]\n\t"
-                    "ldr     %[t4], [%[xa]], #4\n\t"
-                    "smlad   %[a00], %[t1], %[t4], %[a00]\n\t"
-                    "smlad   %[a10], %[t0], %[t4], %[a10]\n\t"
-                    "ldr     %[t4], %[end]\n\t"
-                    "cmp     %[xa], %[t4]\n\t"
-                    "bne     1b\n\t"
-                    : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),
-                      [xa] "+r"(xa), [wa] "+r"(wa), [t0] "=&r"(t0), [t1] "=&r"(t1),
-                      [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4)
-                    : [w_step] "r"(depth), [x_step] "r"(x_step), [end] "m"(end)
-                    : "cc");
+                if (depth4 & 4)
+                    __asm__(HWSIM_S16_BLOCK : HWSIM_S16_OUTPUTS : HWSIM_S16_INPUTS : "cc");
+                if (xa != end)
+                    __asm__("1:\n\t" HWSIM_S16_BLOCK HWSIM_S16_BLOCK
+                            "ldr     %[t4], %[end]\n\t"
+                            "cmp     %[xa], %[t4]\n\t"
+                            "bne     1b\n\t"
+                            : HWSIM_S16_OUTPUTS : HWSIM_S16_INPUTS : "cc");
                 k = depth4;
             }
 #else
