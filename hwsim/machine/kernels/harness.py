@@ -55,10 +55,11 @@ DRIVER = """/* hwsim int8 kernel test firmware: one kernel call described by hws
 #include <stdint.h>
 #include "hwsim_int8.h"
 
+{enum}
 extern uint32_t hwsim_job[];
 extern uint32_t __stack_top[];
 
-#define ARG(name) (job[{ids}])
+#define ARG(name) (job[ARGUMENT_##name])
 #define PTR(type, name) ((type)(uintptr_t)ARG(name))
 #define INT(name) ((int32_t)ARG(name))
 
@@ -157,18 +158,18 @@ class Firmware:
 
 
 def driver_source(target: Target) -> str:
-    ids = "ARGUMENTS_##name"
+    """The dispatcher: job word 0 picks the kernel, the other words (ARGUMENTS) are its
+    arguments; then the start-up code for the target's architecture."""
     cases = "\n".join(f"    case {KERNEL_IDS[name]}:\n        {CALLS[name]};\n        break;"
                       for name in KERNELS)
     cases += (f"\n    case {REQUANTIZE_ID}:\n        for (int32_t i = 0; i < INT(batches); i++)\n"
               "            ((int32_t *)y)[i] = hwsim_requantize(((const int32_t *)x)[i], "
               "ch->multiplier[i], ch->shift[i]);\n        break;")
-    enum = "enum {\n" + "".join(f"    ARGUMENTS_{a} = {i},\n" for i, a in enumerate(ARGUMENTS)) \
-        + "};\n"
+    enum = "enum {\n" + "".join(f"    ARGUMENT_{a} = {i},\n" for i, a in enumerate(ARGUMENTS)) \
+        + "};"
     halt = "1: bkpt #0\\n    b 1b\\n" if target.arch == "arm" else "1: ebreak\\n    j 1b\\n"
-    text = DRIVER.format(ids=ids, halt=halt, cases=cases,
+    return DRIVER.format(enum=enum, halt=halt, cases=cases,
                          start=START_ARM if target.arch == "arm" else START_RISCV)
-    return text.replace('#include "hwsim_int8.h"\n', '#include "hwsim_int8.h"\n\n' + enum)
 
 
 def build_firmware(target: Target | str, directory: str | Path) -> Firmware:
