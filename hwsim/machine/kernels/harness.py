@@ -93,7 +93,8 @@ CALLS = {
             "PTR(int16_t *, scratch))",
     "conv_1x1": "hwsim_conv_1x1_s8(q, ch, in, x, w, bias, out, y)",
     "depthwise": "hwsim_depthwise_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y)",
-    "depthwise_3x3": "hwsim_depthwise_3x3_s8(q, ch, in, x, w, bias, win, out, y)",
+    "depthwise_3x3": "hwsim_depthwise_3x3_s8(q, ch, in, x, w, bias, win, out, y, "
+                     "PTR(int8_t *, scratch))",
 }
 START_ARM = """
 __attribute__((noreturn, section(".text.start"))) void _start(void)
@@ -369,6 +370,9 @@ def _job(case: KernelCase) -> tuple[_Job, int, int]:
         arg["kh"], arg["kw"] = kh, kw
         if case.kernel == "conv":
             arg["scratch"] = job.put(bytes(2 * kh * kw * case.x.shape[2] * 2))
+        if case.kernel == "depthwise_3x3":
+            padded_w = (case.output_shape[1] - 1) * case.stride[1] + 3
+            arg["scratch"] = job.put(bytes(3 * padded_w * case.x.shape[2]))
     return job, arg["y"], out_bytes
 
 

@@ -43,7 +43,9 @@ KERNELS: dict[str, Int8Kernel] = {k.name: k for k in (
     Int8Kernel("depthwise", "hwsim_depthwise_s8", "depthwise_conv2d", "depthwise.c",
                "channel multiplier 1, batch 1", ""),
     Int8Kernel("depthwise_3x3", "hwsim_depthwise_3x3_s8", "depthwise_conv2d", "depthwise.c",
-               "3x3 filter, channel multiplier 1, batch 1", ""),
+               "3x3 filter, channel multiplier 1, batch 1",
+               "int8[3 * ((out_w - 1) * stride_w + 3) * c] "
+               "(hwsim_depthwise_3x3_s8_scratch_bytes)"),
 )}
 
 

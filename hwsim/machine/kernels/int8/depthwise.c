@@ -175,26 +175,70 @@ __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *qu
     }
 }
 
+int32_t hwsim_depthwise_3x3_s8_scratch_bytes(const hwsim_shape *input, const hwsim_window *window,
+                                             const hwsim_shape *output)
+{
+    return 3 * ((output->w - 1) * window->stride_w + 3) * input->c;
+}
+
+/* Copy `count` bytes, a word at a time when both ends and the count allow it. */
+static void copy_bytes(int8_t *to, const int8_t *from, int32_t count)
+{
+    if ((((uintptr_t)to | (uintptr_t)from | (uintptr_t)count) & 3u) == 0) {
+        uint32_t *t = (uint32_t *)to;
+        const uint32_t *f = (const uint32_t *)from;
+        for (int32_t i = 0; i < count >> 2; i++)
+            t[i] = f[i];
+    } else {
+        for (int32_t i = 0; i < count; i++)
+            to[i] = from[i];
+    }
+}
+
+static void fill_bytes(int8_t *to, int8_t value, int32_t count)
+{
+    if ((((uintptr_t)to | (uintptr_t)count) & 3u) == 0) {
+        uint32_t word = (uint8_t)value * 0x01010101u, *t = (uint32_t *)to;
+        for (int32_t i = 0; i < count >> 2; i++)
+            t[i] = word;
+    } else {
+        for (int32_t i = 0; i < count; i++)
+            to[i] = value;
+    }
+}
+
 void hwsim_depthwise_3x3_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                             const hwsim_shape *input, const int8_t *x,
                             const int8_t *w, const int32_t *bias,
-                            const hwsim_window *window, const hwsim_shape *output, int8_t *y)
+                            const hwsim_window *window, const hwsim_shape *output, int8_t *y,
+                            int8_t *scratch)
 {
+    /* Per output row, the three input rows it reads are copied into `scratch` with the
+     * padding filled with the zero point (-input_offset: it adds nothing once the offset
+     * is applied), so every window is an interior one for the unrolled kernel. */
     const int32_t c_count = input->c;
-    const int32_t row = input->w * c_count;
+    const int32_t padded_w = (output->w - 1) * window->stride_w + 3;
+    const int32_t row = padded_w * c_count;
+    const int8_t zero_point = (int8_t)(-quant->input_offset);
     for (int32_t oy = 0; oy < output->h; oy++) {
         int32_t iy0 = oy * window->stride_h - window->pad_top;
-        int32_t ky0 = max32(0, -iy0), ky1 = min32(3, input->h - iy0);
-        for (int32_t ox = 0; ox < output->w; ox++) {
-            int32_t ix0 = ox * window->stride_w - window->pad_left;
-            int32_t kx0 = max32(0, -ix0), kx1 = min32(3, input->w - ix0);
-            int8_t *out = y + (oy * output->w + ox) * output->c;
-            if (ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3)
-                depthwise_3x3_inside(quant, channels, c_count, row,
-                                     x + (iy0 * input->w + ix0) * c_count, w, bias, out);
-            else
-                depthwise_pixel(quant, channels, input, x, 3, w, bias, iy0, ix0, ky0, ky1,
-                                kx0, kx1, out);
+        for (int32_t r = 0; r < 3; r++) {
+            int8_t *to = scratch + r * row;
+            int32_t iy = iy0 + r;
+            if (iy < 0 || iy >= input->h) {
+                fill_bytes(to, zero_point, row);
+                continue;
+            }
+            int32_t left = window->pad_left;                   /* padded columns before */
+            int32_t inside = min32(input->w, padded_w - left);  /* input columns copied */
+            fill_bytes(to, zero_point, left * c_count);
+            copy_bytes(to + left * c_count, x + iy * input->w * c_count, inside * c_count);
+            fill_bytes(to + (left + inside) * c_count, zero_point,
+                       (padded_w - left - inside) * c_count);
         }
+        for (int32_t ox = 0; ox < output->w; ox++)
+            depthwise_3x3_inside(quant, channels, c_count, row,
+                                 scratch + ox * window->stride_w * c_count, w, bias,
+                                 y + (oy * output->w + ox) * output->c);
     }
 }

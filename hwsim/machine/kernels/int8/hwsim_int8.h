@@ -67,11 +67,16 @@ void hwsim_depthwise_s8(const hwsim_quant *quant, const hwsim_channel_quant *cha
                         int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
                         const hwsim_window *window, const hwsim_shape *output, int8_t *y);
 
-/* Depthwise 3x3, channel multiplier 1: interior windows fully unrolled. */
+/* Depthwise 3x3, channel multiplier 1, every window unrolled: the three input rows of
+ * each output row are copied into `scratch` (hwsim_depthwise_3x3_s8_scratch_bytes:
+ * 3 * ((out_w - 1) * stride_w + 3) * c bytes, word-aligned) with the padding filled. */
+int32_t hwsim_depthwise_3x3_s8_scratch_bytes(const hwsim_shape *input, const hwsim_window *window,
+                                             const hwsim_shape *output);
 void hwsim_depthwise_3x3_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                             const hwsim_shape *input, const int8_t *x,
                             const int8_t *w, const int32_t *bias,
-                            const hwsim_window *window, const hwsim_shape *output, int8_t *y);
+                            const hwsim_window *window, const hwsim_shape *output, int8_t *y,
+                            int8_t *scratch);
 
 /* The matrix kernels the convolutions and the fully connected layer share. */
 void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
