@@ -71,6 +71,31 @@ static inline int32_t bias_of(const int32_t *bias, int32_t n)
 #endif
 
 #if HWSIM_V6M
+/* One step of the Armv6-M 1x4 kernel: one input byte, four weights, four MACs. */
+#define HWSIM_V6M_STEP                                                                \
+    "ldrsb %[u], [%[xe], %[k]]\n\t"                                                    \
+    "add   %[u], %[off]\n\t"                                                          \
+    "ldrsb %[p], [%[w0], %[k]]\n\t"                                                    \
+    "muls  %[p], %[u], %[p]\n\t"                                                      \
+    "add   %[a0], %[p]\n\t"                                                           \
+    "ldrsb %[p], [%[w1], %[k]]\n\t"                                                    \
+    "muls  %[p], %[u], %[p]\n\t"                                                      \
+    "add   %[a1], %[p]\n\t"                                                           \
+    "ldrsb %[p], [%[w2], %[k]]\n\t"                                                    \
+    "muls  %[p], %[u], %[p]\n\t"                                                      \
+    "add   %[a2], %[p]\n\t"                                                           \
+    "ldrsb %[p], [%[w3], %[k]]\n\t"                                                    \
+    "muls  %[p], %[u], %[p]\n\t"                                                      \
+    "add   %[a3], %[p]\n\t"                                                           \
+    "adds  %[k], #1\n\t"
+#define HWSIM_V6M_OUTPUTS                                                             \
+    [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [k] "+l"(k),          \
+    [u] "=&l"(u), [p] "=&l"(p)
+#define HWSIM_V6M_INPUTS                                                              \
+    [xe] "l"(x_end), [w0] "l"(w0), [w1] "l"(w1), [w2] "l"(w2), [w3] "l"(w3), [off] "h"(offset)
+#endif
+
+#if HWSIM_V6M
 /* Armv6-M: one column x four rows per pass, the accumulators in r8-r11 (ADD reaches the
  * high registers, MULS and loads only the low ones), one index register counting up to
  * zero for all five streams: per MAC one LDRSB, one MULS, one ADD, plus a quarter of the
@@ -89,31 +114,15 @@ static void mat_s8_s8_v6m(const hwsim_requant rq, int32_t offset, const int8_t *
             int32_t a0 = bias_of(bias, n), a1 = bias_of(bias, n + 1);
             int32_t a2 = bias_of(bias, n + 2), a3 = bias_of(bias, n + 3);
             int32_t k = -depth, u, p;
-            __asm__ volatile(
-                ".syntax unified\n"            /* gcc brackets Thumb-1 asm in divided syntax */
-                "1:\n\t"
-                "ldrsb %[u], [%[xe], %[k]]\n\t"
-                "add   %[u], %[off]\n\t"
-                "ldrsb %[p], [%[w0], %[k]]\n\t"
-                "muls  %[p], %[u], %[p]\n\t"
-                "add   %[a0], %[p]\n\t"
-                "ldrsb %[p], [%[w1], %[k]]\n\t"
-                "muls  %[p], %[u], %[p]\n\t"
-                "add   %[a1], %[p]\n\t"
-                "ldrsb %[p], [%[w2], %[k]]\n\t"
-                "muls  %[p], %[u], %[p]\n\t"
-                "add   %[a2], %[p]\n\t"
-                "ldrsb %[p], [%[w3], %[k]]\n\t"
-                "muls  %[p], %[u], %[p]\n\t"
-                "add   %[a3], %[p]\n\t"
-                "adds  %[k], #1\n\t"
-                "bne   1b\n\t"
-                ".syntax divided\n"
-                : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [k] "+l"(k),
-                  [u] "=&l"(u), [p] "=&l"(p)
-                : [xe] "l"(x_end), [w0] "l"(w0), [w1] "l"(w1), [w2] "l"(w2), [w3] "l"(w3),
-                  [off] "h"(offset)
-                : "cc");
+            if (depth & 1)
+                __asm__(".syntax unified\n\t" HWSIM_V6M_STEP ".syntax divided\n"
+                        : HWSIM_V6M_OUTPUTS : HWSIM_V6M_INPUTS : "cc");
+            if (k != 0)                             /* two steps per pass */
+                __asm__(".syntax unified\n"          /* gcc brackets Thumb-1 asm in divided syntax */
+                        "1:\n\t" HWSIM_V6M_STEP HWSIM_V6M_STEP
+                        "bne   1b\n\t"
+                        ".syntax divided\n"
+                        : HWSIM_V6M_OUTPUTS : HWSIM_V6M_INPUTS : "cc");
             y[n] = hwsim_output(a0, rq, n);
             y[n + 1] = hwsim_output(a1, rq, n + 1);
             y[n + 2] = hwsim_output(a2, rq, n + 2);
