@@ -1,0 +1,545 @@
+"""Build the int8 kernel library into one test firmware per target, run single kernel
+calls in unicorn on random int8 data, and count what executed.
+
+    firmware = build_firmware("cortex-m4", "out/")      # once per target
+    case = conv_case("conv", rng, (12, 9, 5), out_c=7, kernel_hw=(3, 3), stride=(2, 1))
+    run = run_case(firmware, case)                        # output bytes + counts
+    cost = price_run(run, find_device("nrf52840"))        # cycles with the device table
+
+The firmware is the whole program: `_start` calls `hwsim_dispatch(hwsim_job)` and then
+`hwsim_halt`. `hwsim_job` is the start of RAM; `run_case` writes there the kernel id,
+the argument words, the parameter structs (hwsim_quant, hwsim_channel_quant,
+hwsim_shape, hwsim_window) and every buffer (weights in RAM too), so one image serves
+every case. Instructions are counted by a basic-block hook (each distinct block
+disassembled once by hwsim.machine.disasm) and attributed to the kernel for everything
+the dispatcher calls, compiler helpers included; the call into the kernel counts for the
+kernel, the dispatcher and the harness do not. The result is a
+hwsim.machine.emulate_profile.Profile, priced by hwsim.machine.emulate_price.price.
+
+Cases carry the arguments of the matching numpy reference
+(hwsim.importers.int8_kernel_reference.REFERENCES[case.op](**case.reference_arguments));
+tests and benchmarks compare the two (machine may not import importers).
+"""
+from __future__ import annotations
+
+import math
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.machine.codegen.int8_reference import quantize_multiplier
+from hwsim.machine.codegen.targets import Target, find_target
+from hwsim.machine.disasm import _capstone, decode
+from hwsim.machine.emulate_price import EmulatedCost, price
+from hwsim.machine.emulate_profile import HARNESS, Block, Profile, code_bytes
+from hwsim.machine.kernels.int8 import KERNELS, SOURCE_DIR, source_paths
+from hwsim.machine.toolchain import CFLAGS, ElfImage, check_architecture, find_compiler, read_elf
+
+KERNEL = "kernel"                         # the owner of everything the dispatcher calls
+FLASH_ORIGIN, FLASH_BYTES = 0x0000_0000, 1 << 20
+RAM_ORIGIN, RAM_BYTES = 0x2000_0000, 1 << 20
+STACK_BYTES = 8192
+ELF_NAME = "int8_kernels.elf"
+KERNEL_IDS = {name: i for i, name in enumerate(KERNELS)}
+REQUANTIZE_ID = len(KERNELS)              # hwsim_requantize over an array (run_requantize)
+ARGUMENTS = ("kernel", "quant", "channels", "input_shape", "x", "kh", "kw", "w", "bias",
+             "window", "output_shape", "y", "scratch", "batches", "in_features",
+             "out_features")
+_HARNESS_FUNCTIONS = ("_start", "hwsim_main", "hwsim_halt", "hwsim_dispatch")
+
+DRIVER = """/* hwsim int8 kernel test firmware: one kernel call described by hwsim_job. */
+#include <stdint.h>
+#include "hwsim_int8.h"
+
+{enum}
+extern uint32_t hwsim_job[];
+extern uint32_t __stack_top[];
+
+#define ARG(name) (job[ARGUMENT_##name])
+#define PTR(type, name) ((type)(uintptr_t)ARG(name))
+#define INT(name) ((int32_t)ARG(name))
+
+__attribute__((noinline, naked)) void hwsim_halt(void)
+{{
+    __asm__ volatile ("{halt}");
+}}
+
+__attribute__((noinline)) void hwsim_dispatch(const uint32_t *job)
+{{
+    const hwsim_quant *q = PTR(const hwsim_quant *, quant);
+    const hwsim_channel_quant *ch = PTR(const hwsim_channel_quant *, channels);
+    const hwsim_shape *in = PTR(const hwsim_shape *, input_shape);
+    const hwsim_shape *out = PTR(const hwsim_shape *, output_shape);
+    const hwsim_window *win = PTR(const hwsim_window *, window);
+    const int8_t *x = PTR(const int8_t *, x), *w = PTR(const int8_t *, w);
+    const int32_t *bias = PTR(const int32_t *, bias);
+    int8_t *y = PTR(int8_t *, y);
+    switch (ARG(kernel)) {{
+{cases}
+    default:
+        break;
+    }}
+}}
+{start}
+"""
+CALLS = {
+    "fully_connected": "hwsim_fully_connected_s8(q, ch, INT(batches), INT(in_features), "
+                       "INT(out_features), x, w, bias, y)",
+    "conv": "hwsim_conv_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y, "
+            "PTR(int16_t *, scratch))",
+    "conv_1x1": "hwsim_conv_1x1_s8(q, ch, in, x, w, bias, out, y)",
+    "depthwise": "hwsim_depthwise_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y)",
+    "depthwise_3x3": "hwsim_depthwise_3x3_s8(q, ch, in, x, w, bias, win, out, y, "
+                     "PTR(int8_t *, scratch))",
+}
+START_ARM = """
+__attribute__((noreturn, section(".text.start"))) void _start(void)
+{
+    hwsim_dispatch(hwsim_job);
+    hwsim_halt();
+    for (;;) {
+    }
+}
+
+__attribute__((section(".vectors"), used)) const void *const hwsim_vectors[2] = {
+    __stack_top, (const void *)_start,
+};
+"""
+START_RISCV = """
+__attribute__((noreturn, used)) void hwsim_main(void)
+{
+    hwsim_dispatch(hwsim_job);
+    hwsim_halt();
+    for (;;) {
+    }
+}
+
+__attribute__((naked, section(".text.start"))) void _start(void)
+{
+    __asm__ volatile ("la sp, __stack_top\\n    j hwsim_main\\n");
+}
+"""
+LINKER_SCRIPT = f"""/* hwsim int8 kernel test firmware: memory map. */
+MEMORY
+{{
+    FLASH (rx)  : ORIGIN = 0x{FLASH_ORIGIN:08x}, LENGTH = {FLASH_BYTES}
+    RAM   (rwx) : ORIGIN = 0x{RAM_ORIGIN:08x}, LENGTH = {RAM_BYTES}
+}}
+ENTRY(_start)
+SECTIONS
+{{
+    .text :
+    {{
+        KEEP(*(.vectors))
+        *(.text.start)
+        *(.text .text.*)
+        *(.rodata .rodata.* .srodata .srodata.*)
+    }} > FLASH
+    .data : {{ *(.data .data.* .sdata .sdata.*) }} > RAM AT > FLASH
+    .bss (NOLOAD) : {{ *(.bss .bss.* .sbss .sbss.* COMMON) }} > RAM
+    ASSERT(SIZEOF(.data) == 0 && SIZEOF(.bss) == 0, "hwsim: the kernels keep no static data")
+    __stack_top = ORIGIN(RAM) + LENGTH(RAM);
+    hwsim_job = ORIGIN(RAM);
+    /DISCARD/ : {{ *(.ARM.exidx*) *(.ARM.extab*) *(.comment) *(.eh_frame*) }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class Firmware:
+    target: Target
+    elf_path: Path
+    image: ElfImage
+    compiler_version: str
+    command: tuple[str, ...]
+
+
+def driver_source(target: Target) -> str:
+    """The dispatcher: job word 0 picks the kernel, the other words (ARGUMENTS) are its
+    arguments; then the start-up code for the target's architecture."""
+    cases = "\n".join(f"    case {KERNEL_IDS[name]}:\n        {CALLS[name]};\n        break;"
+                      for name in KERNELS)
+    cases += (f"\n    case {REQUANTIZE_ID}:\n        for (int32_t i = 0; i < INT(batches); i++)\n"
+              "            ((int32_t *)y)[i] = hwsim_requantize(((const int32_t *)x)[i], "
+              "ch->multiplier[i], ch->shift[i]);\n        break;")
+    enum = "enum {\n" + "".join(f"    ARGUMENT_{a} = {i},\n" for i, a in enumerate(ARGUMENTS)) \
+        + "};"
+    halt = "1: bkpt #0\\n    b 1b\\n" if target.arch == "arm" else "1: ebreak\\n    j 1b\\n"
+    return DRIVER.format(enum=enum, halt=halt, cases=cases,
+                         start=START_ARM if target.arch == "arm" else START_RISCV)
+
+
+def build_firmware(target: Target | str, directory: str | Path) -> Firmware:
+    """Compile the kernel library and the driver for `target` (toolchain.CFLAGS plus the
+    target's flags, libgcc linked for the 64-bit multiply helpers) into `directory`."""
+    target = find_target(target) if isinstance(target, str) else target
+    compiler = find_compiler(target)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "driver.c").write_text(driver_source(target))
+    (directory / "link.ld").write_text(LINKER_SCRIPT)
+    command = (compiler, *CFLAGS, "-Wextra", *target.flags, f"-I{SOURCE_DIR}", "driver.c",
+               *map(str, source_paths()), "-T", "link.ld", "-lgcc", "-o", ELF_NAME)
+    result = subprocess.run(command, cwd=directory, capture_output=True, text=True,
+                            timeout=300, check=False)
+    if result.returncode != 0:
+        raise HwsimError(f"building the int8 kernels for {target.name} failed:\n"
+                         + result.stderr.strip()[-3000:])
+    if result.stderr.strip():
+        raise HwsimError(f"the int8 kernels compile with warnings for {target.name}:\n"
+                         + result.stderr.strip()[-3000:])
+    version = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
+                             check=False).stdout.strip()
+    image = read_elf(directory / ELF_NAME)
+    check_architecture(image, target)
+    return Firmware(target, directory / ELF_NAME, image, version, command)
+
+
+# ----------------------------------------------------------------------------- cases
+
+@dataclass(frozen=True)
+class KernelCase:
+    """One kernel call: its arrays and quantization, shaped as the C API takes them."""
+    kernel: str
+    x: np.ndarray                 # int8: (batches, in) or (h, w, c)
+    w: np.ndarray                 # int8: (out, in), (out_c, kh, kw, in_c) or (kh, kw, c)
+    bias: np.ndarray              # int32 per output channel
+    multiplier: np.ndarray        # int32 per output channel
+    shift: np.ndarray             # int32 per output channel
+    input_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    stride: tuple[int, int] = (1, 1)
+    pad: tuple[int, int] = (0, 0)                 # top, left
+    output_shape: tuple[int, ...] = ()            # (batches, out) or (h, w, c)
+
+    @property
+    def op(self) -> str:
+        return KERNELS[self.kernel].op
+
+    @property
+    def macs(self) -> int:
+        if self.op == "dense":
+            return int(self.x.shape[0] * self.w.size)
+        out_pixels = self.output_shape[0] * self.output_shape[1]
+        return int(out_pixels * self.w.size)      # conv: out_c*kh*kw*in_c; depthwise: kh*kw*c
+
+    @property
+    def reference_arguments(self) -> dict:
+        """Keyword arguments of hwsim.importers.int8_kernel_reference.REFERENCES[op]."""
+        args = dict(x=self.x, w=self.w, bias=self.bias, multiplier=self.multiplier,
+                    shift=self.shift, input_offset=self.input_offset,
+                    output_offset=self.output_offset, act_min=self.act_min,
+                    act_max=self.act_max)
+        if self.op != "dense":
+            args.update(stride=self.stride, pad=self.pad, out_hw=self.output_shape[:2])
+        return args
+
+    def describe(self) -> str:
+        if self.op == "dense":
+            return f"{self.kernel} {self.x.shape[0]}x{self.x.shape[1]} -> {self.w.shape[0]}"
+        kh, kw = (self.w.shape[1:3] if self.op == "conv2d" else self.w.shape[:2])
+        return (f"{self.kernel} {'x'.join(map(str, self.x.shape))} k{kh}x{kw} "
+                f"s{self.stride[0]},{self.stride[1]} p{self.pad[0]},{self.pad[1]} -> "
+                f"{'x'.join(map(str, self.output_shape))}")
+
+
+def _channel_quant(rng, channels: int, depth: int, left_shifts: bool):
+    """Per-channel (multiplier, shift) for reals around 0.02 / sqrt(depth) (outputs
+    mostly inside int8); with `left_shifts` a third of the channels get reals above 1."""
+    reals = 2.0 ** rng.uniform(-1.5, 1.5, channels) * 0.02 / math.sqrt(depth)
+    if left_shifts:
+        big = rng.random(channels) < 0.34
+        reals[big] = 2.0 ** rng.uniform(0.1, 4.0, int(big.sum()))
+    pairs = [quantize_multiplier(float(r)) for r in reals]
+    return (np.array([p[0] for p in pairs], dtype=np.int32),
+            np.array([p[1] for p in pairs], dtype=np.int32))
+
+
+def _quant(rng, out_channels: int, depth: int, relu: bool, left_shifts: bool) -> dict:
+    multiplier, shift = _channel_quant(rng, out_channels, depth, left_shifts)
+    output_offset = int(rng.integers(-40, 40))
+    return dict(multiplier=multiplier, shift=shift,
+                input_offset=-int(rng.integers(-128, 128)), output_offset=output_offset,
+                act_min=output_offset if relu else -128, act_max=127,
+                bias=rng.integers(-30000, 30000, out_channels).astype(np.int32))
+
+
+def _int8(rng, shape) -> np.ndarray:
+    return rng.integers(-128, 128, shape).astype(np.int8)
+
+
+def window_geometry(size: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
+    """(output size, padding before) of one axis, TFLite 'same' or 'valid'."""
+    if padding == "valid":
+        return (size - kernel) // stride + 1, 0
+    if padding != "same":
+        raise HwsimError(f"padding must be 'same' or 'valid', got {padding!r}")
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return out, total // 2
+
+
+def dense_case(rng, batches: int, in_features: int, out_features: int, *, relu: bool = False,
+               left_shifts: bool = False) -> KernelCase:
+    q = _quant(rng, out_features, in_features, relu, left_shifts)
+    return KernelCase("fully_connected", _int8(rng, (batches, in_features)),
+                      _int8(rng, (out_features, in_features)), **q,
+                      output_shape=(batches, out_features))
+
+
+def conv_case(kernel: str, rng, input_shape: tuple[int, int, int], out_c: int,
+              kernel_hw: tuple[int, int], stride: tuple[int, int] = (1, 1),
+              padding: str = "same", *, relu: bool = False, left_shifts: bool = False
+              ) -> KernelCase:
+    """A conv2d case for kernel "conv" or "conv_1x1" (or a depthwise kernel, out_c ignored)."""
+    h, w, c = input_shape
+    (out_h, top), (out_w, left) = (window_geometry(h, kernel_hw[0], stride[0], padding),
+                                   window_geometry(w, kernel_hw[1], stride[1], padding))
+    depthwise = KERNELS[kernel].op == "depthwise_conv2d"
+    channels = c if depthwise else out_c
+    weights = (kernel_hw[0], kernel_hw[1], c) if depthwise else (out_c, *kernel_hw, c)
+    depth = kernel_hw[0] * kernel_hw[1] * (1 if depthwise else c)
+    q = _quant(rng, channels, depth, relu, left_shifts)
+    return KernelCase(kernel, _int8(rng, input_shape), _int8(rng, weights), **q,
+                      stride=tuple(stride), pad=(top, left), output_shape=(out_h, out_w, channels))
+
+
+# ----------------------------------------------------------------------------- running
+
+@dataclass(frozen=True)
+class KernelRun:
+    case: KernelCase
+    target: str
+    output: np.ndarray                  # int8, case.output_shape
+    profile: Profile
+    instructions: int                   # executed by the kernel (helpers included)
+    classes: dict[str, int] = field(default_factory=dict)   # disasm action -> count
+    mnemonics: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def instructions_per_mac(self) -> float:
+        return self.instructions / self.case.macs
+
+
+class _Job:
+    """The job block at the start of RAM: argument words, then structs and buffers."""
+
+    def __init__(self):
+        self.words = dict.fromkeys(ARGUMENTS, 0)
+        self.data = bytearray(4 * len(ARGUMENTS))
+
+    def put(self, payload: bytes) -> int:
+        self.data += bytes(-len(self.data) % 8)
+        address = RAM_ORIGIN + len(self.data)
+        self.data += payload
+        return address
+
+    def image(self) -> bytes:
+        words = np.array([self.words[a] for a in ARGUMENTS], dtype=np.uint32).tobytes()
+        return words + bytes(self.data[len(words):])
+
+
+def _job(case: KernelCase) -> tuple[_Job, int, int]:
+    job = _Job()
+    arg = job.words
+    arg["kernel"] = KERNEL_IDS[case.kernel]
+    i32 = lambda values: np.asarray(values, dtype=np.int32).tobytes()   # noqa: E731
+    arg["quant"] = job.put(i32([case.input_offset, case.output_offset, case.act_min,
+                                case.act_max]))
+    multiplier, shift = job.put(i32(case.multiplier)), job.put(i32(case.shift))
+    arg["channels"] = job.put(np.array([multiplier, shift], dtype=np.uint32).tobytes())
+    arg["x"] = job.put(case.x.astype(np.int8).tobytes())
+    arg["w"] = job.put(case.w.astype(np.int8).tobytes())
+    arg["bias"] = job.put(i32(case.bias))
+    out_bytes = int(np.prod(case.output_shape))
+    arg["y"] = job.put(bytes(out_bytes))
+    if case.op == "dense":
+        arg["batches"], arg["in_features"] = case.x.shape
+        arg["out_features"] = case.w.shape[0]
+    else:
+        arg["input_shape"] = job.put(i32(case.x.shape))
+        arg["output_shape"] = job.put(i32(case.output_shape))
+        arg["window"] = job.put(i32([*case.stride, *case.pad]))
+        kh, kw = case.w.shape[1:3] if case.op == "conv2d" else case.w.shape[:2]
+        arg["kh"], arg["kw"] = kh, kw
+        if case.kernel == "conv":
+            arg["scratch"] = job.put(bytes(2 * kh * kw * case.x.shape[2] * 2))
+        if case.kernel == "depthwise_3x3":
+            padded_w = (case.output_shape[1] - 1) * case.stride[1] + 3
+            arg["scratch"] = job.put(bytes(3 * padded_w * case.x.shape[2]))
+    return job, arg["y"], out_bytes
+
+
+def _check_case(case: KernelCase) -> None:
+    if case.kernel == "conv_1x1" and (case.w.shape[1:3] != (1, 1) or case.stride != (1, 1)
+                                      or case.pad != (0, 0)):
+        raise HwsimError(f"{case.describe()}: conv_1x1 needs a 1x1 filter, stride 1, no padding")
+    if case.kernel == "depthwise_3x3" and case.w.shape[:2] != (3, 3):
+        raise HwsimError(f"{case.describe()}: depthwise_3x3 needs a 3x3 filter")
+
+
+def run_case(firmware: Firmware, case: KernelCase) -> KernelRun:
+    """Run one kernel call in unicorn; its output and what it executed."""
+    _check_case(case)
+    target, image = firmware.target, firmware.image
+    job, output_address, out_bytes = _job(case)
+    data = job.image()
+    if len(data) > RAM_BYTES - STACK_BYTES:
+        raise HwsimError(f"{case.describe()}: {len(data):,} bytes of buffers exceed the "
+                         f"{RAM_BYTES - STACK_BYTES:,} bytes of RAM the harness has")
+    mu, transitions, flash, owner_of = _emulate(firmware, data, case.describe())
+    output = np.frombuffer(bytes(mu.mem_read(output_address, out_bytes)), dtype=np.int8)
+    profile = _profile(target, image, transitions, flash, owner_of)
+    instructions, classes, mnemonics = _kernel_counts(profile)
+    return KernelRun(case, target.name, output.reshape(case.output_shape).copy(), profile,
+                     instructions, classes, mnemonics)
+
+
+def _emulate(firmware: Firmware, data: bytes, what: str):
+    """Load the image and the job block, run from _start to hwsim_halt with the block and
+    flash-read hooks; the unicorn instance (for reading results) and the hook counts."""
+    import unicorn as uc
+    target, image = firmware.target, firmware.image
+    if target.arch == "arm":
+        import unicorn.arm_const as ac
+        mu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
+        model = {"cortex-m0": "UC_CPU_ARM_CORTEX_M0", "cortex-m4": "UC_CPU_ARM_CORTEX_M4"}
+        cpu = getattr(ac, model.get(target.name, ""), None)
+        if cpu is not None:
+            mu.ctl_set_cpu_model(cpu)
+        sp, pc = ac.UC_ARM_REG_SP, ac.UC_ARM_REG_PC
+    else:
+        import unicorn.riscv_const as rc
+        mu = uc.Uc(uc.UC_ARCH_RISCV, uc.UC_MODE_RISCV32)
+        sp, pc = rc.UC_RISCV_REG_SP, rc.UC_RISCV_REG_PC
+    mu.mem_map(FLASH_ORIGIN, FLASH_BYTES, uc.UC_PROT_READ | uc.UC_PROT_EXEC)
+    mu.mem_map(RAM_ORIGIN, RAM_BYTES, uc.UC_PROT_ALL)
+    for segment in image.segments:
+        if segment.data:
+            mu.mem_write(segment.address, segment.data)
+    mu.mem_write(RAM_ORIGIN, data)
+    mu.reg_write(sp, RAM_ORIGIN + RAM_BYTES)
+    owner_of = _owner_table(image)
+    owners: dict[int, str] = {}
+    transitions: dict[tuple, int] = {}
+    flash: dict[tuple, int] = {}
+    state = {"prev": None}
+
+    def on_block(_mu, address, size, _data):
+        owner = owners.get(address)
+        if owner is None:
+            owner = owners[address] = owner_of(address)
+        key = (address, size, owner)
+        t = (state["prev"], address)
+        transitions[t] = transitions.get(t, 0) + 1
+        state["prev"] = key
+
+    def on_flash_read(_mu, _access, _address, _size, _value, _data):
+        flash[state["prev"]] = flash.get(state["prev"], 0) + 1
+
+    mu.hook_add(uc.UC_HOOK_BLOCK, on_block)
+    mu.hook_add(uc.UC_HOOK_MEM_READ, on_flash_read, begin=FLASH_ORIGIN,
+                end=FLASH_ORIGIN + FLASH_BYTES - 1)
+    entry, halt = image.address_of("_start"), image.address_of("hwsim_halt")
+    try:
+        mu.emu_start(entry | 1 if target.arch == "arm" else entry, halt,
+                     timeout=600 * 1_000_000)
+    except uc.UcError as exc:
+        raise HwsimError(f"{what} on {target.name}: emulation failed at "
+                         f"pc=0x{mu.reg_read(pc):x}: {exc}") from None
+    if mu.reg_read(pc) != halt:
+        raise HwsimError(f"{what} on {target.name}: stopped at "
+                         f"pc=0x{mu.reg_read(pc):x} before hwsim_halt")
+    transitions[(state["prev"], None)] = transitions.get((state["prev"], None), 0) + 1
+    return mu, transitions, flash, owner_of
+
+
+def run_requantize(firmware: Firmware, acc, multiplier, shift) -> np.ndarray:
+    """hwsim_requantize(acc[i], multiplier[i], shift[i]) for every i, run on the target."""
+    acc, multiplier, shift = (np.asarray(a, dtype=np.int64).astype(np.int32)
+                              for a in (acc, multiplier, shift))
+    job = _Job()
+    i32 = lambda values: np.asarray(values, dtype=np.int32).tobytes()   # noqa: E731
+    job.words["kernel"] = REQUANTIZE_ID
+    job.words["batches"] = len(acc)
+    job.words["x"] = job.put(i32(acc))
+    job.words["channels"] = job.put(np.array([job.put(i32(multiplier)), job.put(i32(shift))],
+                                             dtype=np.uint32).tobytes())
+    job.words["quant"] = job.put(bytes(16))
+    job.words["y"] = output = job.put(bytes(4 * len(acc)))
+    mu = _emulate(firmware, job.image(), "requantize")[0]
+    return np.frombuffer(bytes(mu.mem_read(output, 4 * len(acc))), dtype=np.int32).copy()
+
+
+def _owner_table(image: ElfImage):
+    import bisect
+    functions = [f for f in image.functions if f.size > 0]
+    starts = [f.address for f in functions]
+
+    def owner_of(address: int) -> str:
+        k = bisect.bisect_right(starts, address) - 1
+        if k >= 0 and address < functions[k].address + functions[k].size:
+            return HARNESS if functions[k].name in _HARNESS_FUNCTIONS else KERNEL
+        return HARNESS
+    return owner_of
+
+
+def _profile(target: Target, image: ElfImage, transitions: dict, flash: dict, owner_of
+             ) -> Profile:
+    md = _capstone(target.arch)
+    blocks: dict[tuple[int, int], Block] = {}
+    executions: dict[tuple, int] = {}
+    taken: dict[tuple, int] = {}
+    for (prev, address), count in transitions.items():
+        if prev is None:
+            continue
+        key = prev[:2]
+        if key not in blocks:
+            instructions = tuple(decode(target.arch, code_bytes(image, *key), key[0], md))
+            last = instructions[-1]
+            call_owner = (owner_of(last.target) if last.action == "call"
+                          and last.target is not None else None)
+            blocks[key] = Block(key[0], key[1], owner_of(key[0]), instructions, call_owner)
+        last = blocks[key].instructions[-1]
+        if last.action == "cond_branch" and last.target == address:
+            taken[prev] = taken.get(prev, 0) + count
+        executions[prev] = executions.get(prev, 0) + count
+    return Profile(target.name, 1, blocks, executions, taken, dict(flash))
+
+
+def _kernel_counts(profile: Profile) -> tuple[int, dict[str, int], dict[str, int]]:
+    """Instructions the kernel executed, by disasm action and by mnemonic: blocks owned by
+    the kernel, plus the call instructions that entered it (as price() charges them)."""
+    classes: Counter = Counter()
+    mnemonics: Counter = Counter()
+    for (address, size, owner), n in profile.executions.items():
+        block = profile.blocks[(address, size)]
+        body = list(block.instructions)
+        last = body[-1]
+        if last.action == "call" and block.call_owner is not None:
+            body.pop()
+            if block.call_owner == KERNEL:
+                classes[last.action] += n
+                mnemonics[last.mnemonic] += n
+        if owner != KERNEL:
+            continue
+        for i in body:
+            classes[i.action] += n
+            mnemonics[i.mnemonic] += n
+    return sum(classes.values()), dict(classes), dict(mnemonics)
+
+
+def price_run(run: KernelRun, device) -> EmulatedCost:
+    """The run priced with `device`'s cycle table; `.nodes["kernel"].cycles` is the kernel's."""
+    return price(run.profile, device)
+
+
+def kernel_cycles(run: KernelRun, device) -> float:
+    cost = price_run(run, device)
+    return cost.nodes[KERNEL].cycles if KERNEL in cost.nodes else 0.0

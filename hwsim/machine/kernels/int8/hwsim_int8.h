@@ -1,0 +1,89 @@
+/* hwsim int8 kernels: TensorFlow Lite int8 semantics, run-time shapes.
+ *
+ * Tensors are NHWC int8 (batch 1 for convolutions); weights are int8 with zero point 0
+ * (TFLite's symmetric int8 weights): fully connected [out][in], convolution
+ * [out_c][kh][kw][in_c], depthwise [kh][kw][c] (channel multiplier 1). Bias is int32
+ * per output channel. Each output channel c is requantized with
+ * MultiplyByQuantizedMultiplier(acc, multiplier[c], shift[c]) (TFLite's double
+ * rounding), offset by output_offset and clamped to [act_min, act_max].
+ * input_offset is minus the input zero point, as in TFLite and CMSIS-NN.
+ *
+ * On cores with the Armv7E-M DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55)
+ * the matrix kernels widen int8 pairs with SXTB16/SXTAB16 and do two MACs per SMLAD;
+ * everywhere else (Armv6-M, RV32) they are register-blocked scalar loops. */
+#ifndef HWSIM_INT8_H
+#define HWSIM_INT8_H
+
+#include <stdint.h>
+
+typedef struct {
+    int32_t input_offset;    /* minus the input zero point */
+    int32_t output_offset;   /* the output zero point */
+    int32_t act_min;         /* clamp, in output integers */
+    int32_t act_max;
+} hwsim_quant;
+
+typedef struct {
+    const int32_t *multiplier;   /* per output channel, Q31 in [2^30, 2^31) */
+    const int32_t *shift;        /* per output channel, > 0 shifts left */
+} hwsim_channel_quant;
+
+typedef struct {
+    int32_t h, w, c;
+} hwsim_shape;
+
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;   /* bottom/right padding follow from the output shape */
+} hwsim_window;
+
+/* TFLite MultiplyByQuantizedMultiplier (SaturatingRoundingDoublingHighMul, then
+ * RoundingDivideByPOT). */
+int32_t hwsim_requantize(int32_t acc, int32_t multiplier, int32_t shift);
+
+/* y[b][n] for b < batches, n < out_features. */
+void hwsim_fully_connected_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                              int32_t batches, int32_t in_features, int32_t out_features,
+                              const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y);
+
+/* Generic convolution: im2col of two output pixels at a time into `scratch` (int16,
+ * 2 * kh * kw * in_c entries; hwsim_conv_s8_scratch_bytes) and the blocked matrix kernel. */
+int32_t hwsim_conv_s8_scratch_bytes(const hwsim_shape *input, int32_t kh, int32_t kw);
+void hwsim_conv_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                   const hwsim_shape *input, const int8_t *x,
+                   int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
+                   const hwsim_window *window, const hwsim_shape *output, int8_t *y,
+                   int16_t *scratch);
+
+/* 1x1 convolution, stride 1, no padding: one matrix product on the input as it lies. */
+void hwsim_conv_1x1_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                       const hwsim_shape *input, const int8_t *x,
+                       const int8_t *w, const int32_t *bias, const hwsim_shape *output,
+                       int8_t *y);
+
+/* Depthwise convolution, channel multiplier 1, any kernel size, stride and padding. */
+void hwsim_depthwise_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                        const hwsim_shape *input, const int8_t *x,
+                        int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
+                        const hwsim_window *window, const hwsim_shape *output, int8_t *y);
+
+/* Depthwise 3x3, channel multiplier 1, every window unrolled: the three input rows of
+ * each output row are copied into `scratch` (hwsim_depthwise_3x3_s8_scratch_bytes:
+ * 3 * ((out_w - 1) * stride_w + 3) * c bytes, word-aligned) with the padding filled. */
+int32_t hwsim_depthwise_3x3_s8_scratch_bytes(const hwsim_shape *input, const hwsim_window *window,
+                                             const hwsim_shape *output);
+void hwsim_depthwise_3x3_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                            const hwsim_shape *input, const int8_t *x,
+                            const int8_t *w, const int32_t *bias,
+                            const hwsim_window *window, const hwsim_shape *output, int8_t *y,
+                            int8_t *scratch);
+
+/* The matrix kernels the convolutions and the fully connected layer share. */
+void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                     const int8_t *x, int32_t columns, int32_t depth,
+                     const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y);
+void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                      const int16_t *x, int32_t columns, int32_t depth,
+                      const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y);
+
+#endif

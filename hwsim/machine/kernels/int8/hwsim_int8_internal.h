@@ -1,0 +1,110 @@
+/* Shared inline helpers of the hwsim int8 kernels (not part of the API). */
+#ifndef HWSIM_INT8_INTERNAL_H
+#define HWSIM_INT8_INTERNAL_H
+
+#include "hwsim_int8.h"
+
+#if defined(__ARM_ARCH_6M__)
+#define HWSIM_V6M 1             /* Armv6-M (Cortex-M0/M0+/M1): hand-allocated Thumb-1 loops */
+#else
+#define HWSIM_V6M 0
+#endif
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define HWSIM_DSP 1
+#include <arm_acle.h>
+typedef int32_t __attribute__((aligned(1), may_alias)) hwsim_word_unaligned;
+/* Four int8 (or two int16) as one word; Armv7E-M LDR allows unaligned addresses. */
+static inline int32_t hwsim_read_word(const void *p)
+{
+    return *(const hwsim_word_unaligned *)p;
+}
+/* SXTB16 / SXTAB16 of a word rotated right by 8 (the odd bytes), as one instruction:
+ * gcc 12 has no ACLE __ror and does not fold a rotate into the intrinsics. */
+static inline int32_t hwsim_sxtb16_ror8(int32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline int32_t hwsim_sxtab16_ror8(int32_t a, int32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+static inline int32_t hwsim_pack_offset(int32_t offset)
+{
+    return (int32_t)(((uint32_t)offset << 16) | ((uint32_t)offset & 0xFFFFu));
+}
+#else
+#define HWSIM_DSP 0
+#endif
+
+
+static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
+{
+    /* gemmlowp SaturatingRoundingDoublingHighMul for 0 <= b < 2^31 (QuantizeMultiplier's
+     * multipliers are in [2^30, 2^31) or 0, so it never saturates). gemmlowp adds 2^30
+     * (1 - 2^30 for a negative product) and divides by 2^31 rounding toward zero; for
+     * every product that equals adding 2^30 and rounding down, with no sign test. */
+#if HWSIM_V6M
+    /* Armv6-M has only a 32x32->32 MULS: four 16x16 partial products instead of
+     * libgcc's 64-bit multiply. With a = ah 2^16 + al, b = bh 2^16 + bl (al, bl, bh >= 0),
+     * a b + 2^30 = high 2^32 + middle 2^16 + (al bl mod 2^16), and shifting right by 31
+     * gives 2 high + middle / 2^15 (middle < 2^18, so nothing below it can carry). */
+    uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    int32_t ah = a >> 16, bh = b >> 16;
+    uint32_t low = al * bl;
+    int32_t cross_a = ah * (int32_t)bl;              /* |.| < 2^31 */
+    uint32_t cross_b = al * (uint32_t)bh;            /* < 2^31 */
+    uint32_t middle = (low >> 16) + ((uint32_t)cross_a & 0xFFFFu) + (cross_b & 0xFFFFu)
+                      + (1u << 14);
+    uint32_t high = (uint32_t)(ah * bh) + (uint32_t)(cross_a >> 16) + (cross_b >> 16);
+    return (int32_t)((high << 1) + (middle >> 15));
+#else
+    int64_t product = (int64_t)a * (int64_t)b + (1 << 30);
+    return (int32_t)(product >> 31);
+#endif
+}
+
+static inline int32_t hwsim_divide_pot(int32_t x, int32_t exponent)
+{
+    /* gemmlowp RoundingDivideByPOT, 0 <= exponent <= 31 */
+    int32_t mask = (int32_t)((1u << exponent) - 1u);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0);
+    return (x >> exponent) + (remainder > threshold);
+}
+
+static inline int32_t hwsim_requantize_inline(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    int32_t left = shift > 0 ? shift : 0;
+    int32_t right = shift > 0 ? 0 : -shift;
+    return hwsim_divide_pot(hwsim_high_mul((int32_t)((uint32_t)acc << left), multiplier), right);
+}
+
+/* The requantization parameters copied out of the argument structs once per call: int8
+ * stores may alias anything, so fields read through pointers would be re-read after
+ * every output. */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t output_offset, act_min, act_max;
+} hwsim_requant;
+
+static inline hwsim_requant hwsim_requant_of(const hwsim_quant *q, const hwsim_channel_quant *ch)
+{
+    hwsim_requant r = {ch->multiplier, ch->shift, q->output_offset, q->act_min, q->act_max};
+    return r;
+}
+
+static inline int8_t hwsim_output(int32_t acc, const hwsim_requant r, int32_t c)
+{
+    int32_t v = hwsim_requantize_inline(acc, r.multiplier[c], r.shift[c]) + r.output_offset;
+    v = v < r.act_min ? r.act_min : v;
+    v = v > r.act_max ? r.act_max : v;
+    return (int8_t)v;
+}
+
+#endif
