@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.specs.catalog import find_device, load_bundled_devices
+from hwsim.specs.catalog import find_device_or_soc, load_bundled_devices
+from hwsim.specs.soc import Soc
 from hwsim.specs.bundled import bundled_names
 from hwsim.cli.format import human_bytes, table
 from hwsim.evaluate.compare import compare
@@ -33,7 +34,9 @@ def add_parser(subparsers) -> None:
                     "and deadline (with margins), latency, energy per inference, battery life.")
     parser.add_argument("subjects", nargs="*", metavar="WORKLOAD|ARTIFACT",
                         help="default: every bundled workload")
-    parser.add_argument("--devices", default="all", metavar="all|NAME,...")
+    parser.add_argument("--devices", default="all", metavar="all|NAME,...",
+                        help="devices; a SoC name stands for all its cores (SOC.CORE each), "
+                             "so one SoC name compares its cores")
     parser.add_argument("--styles", type=lambda t: names_list(t, STYLES, "style"),
                         default=list(STYLES), metavar="lut,int8,float32")
     parser.add_argument("--frames", type=int, default=20, help="frames simulated per pair (20)")
@@ -47,7 +50,12 @@ def select_devices(text: str):
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise HwsimError("--devices: needs 'all' or at least one device name")
-    return [find_device(name) for name in names]
+    devices = []
+    for name in names:
+        found = find_device_or_soc(name)
+        devices.extend(c.device for c in found.cores.values()) if isinstance(found, Soc) \
+            else devices.append(found)
+    return devices
 
 
 def run(args: argparse.Namespace) -> int:

@@ -80,9 +80,14 @@ def network_buffers(memory: MemoryReport) -> list[tuple[str, str, int]]:
 
 def place_in_tiers(memory: MemoryReport, tiers: tuple[MemoryTier, ...]) -> TierPlacement:
     """First fit, in the file's tier order, of every network buffer."""
+    return place_buffers(network_buffers(memory), tiers)
+
+
+def place_buffers(buffers, tiers: tuple[MemoryTier, ...]) -> TierPlacement:
+    """First fit of (name, content, bytes) buffers, in order, into the tiers in order."""
     used = {t.name: 0 for t in tiers}
     placed = []
-    for name, content, size in network_buffers(memory):
+    for name, content, size in buffers:
         reasons = []
         chosen = None
         for t in tiers:
