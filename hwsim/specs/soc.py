@@ -387,7 +387,10 @@ def soc_from_data(data: Any, source: str = "<dict>") -> Soc:
         if sub is None:
             continue
         core = _core(sub, core_name, header, battery, _battery_source(sources), memories)
-        for i, tier in enumerate(sub.data.get("tiers") or []):
+        listed = sub.data.get("tiers")
+        for i, tier in enumerate(listed if isinstance(listed, list) else []):
+            if tier in listed[:i]:
+                continue                     # reported once, as listed twice
             if isinstance(tier, str) and memories.get(tier) and memories[tier].kind == "tcm":
                 if tier in claimed:
                     problems.append(Problem(sub.item_path("tiers", i),
