@@ -137,6 +137,24 @@ def simulate_soc(subject: Subject, soc: Soc, style: str, *, core: str | None = N
     return SocSimulation(soc, style, tuple(runs), chosen, reason)
 
 
+def compare_products(subjects, socs, styles, *, frames: int = 20,
+                     progress=None) -> tuple[dict, ...]:
+    """hwsim.evaluate.rows.product_row of every (subject, SoC, style), sorted."""
+    from hwsim.evaluate.rows import product_row
+    rows = []
+    total, done = len(subjects) * len(socs) * len(styles), 0
+    for subject in subjects:
+        for soc in socs:
+            for style in styles:
+                result = simulate_soc(subject, soc, style, frames=frames)
+                rows.append(product_row(result, workload=subject.label,
+                                        realtime=subject.realtime))
+                done += 1
+                if progress:
+                    progress(done, total)
+    return tuple(sorted(rows, key=lambda r: (r["workload"], r["soc"], r["style"])))
+
+
 def soc_devices(soc: Soc, core: str | None = None):
     """The cores of a SoC as ordinary Devices (named SOC.CORE), for comparisons."""
     cores = [soc.core(core)] if core else list(soc.cores.values())
@@ -144,4 +162,4 @@ def soc_devices(soc: Soc, core: str | None = None):
 
 
 __all__ = ["ProductBattery", "CoreRun", "SocSimulation", "product_battery", "simulate_soc",
-           "soc_devices"]
+           "soc_devices", "compare_products"]
