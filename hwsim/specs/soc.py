@@ -14,6 +14,9 @@ the regulator from battery to core rail, and the battery.
 `soc_from_data` parses a mapping (tests build SoCs from dicts), `load_soc` reads a file,
 `load_any_device` reads either kind by its schema_version. docs/devices.md ("SoC files")
 documents every field.
+
+Longer than 300 lines: the SoC schema (cores, tiers, loads, regulator, battery, sources)
+with every check of it in one place, as hwsim/specs/device.py does for a core.
 """
 from __future__ import annotations
 
