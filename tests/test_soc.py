@@ -220,8 +220,16 @@ def test_cli_compare_the_cores_of_one_soc():
     result = run_cli("compare", "har-cnn", "--devices", "nxp-rt685", "--styles", "int8",
                      "--frames", "3", "--json")
     assert result.returncode == 0, result.stderr
-    devices = {row["device"] for row in json.loads(result.stdout)["compare"]}
+    document = json.loads(result.stdout)
+    devices = {row["device"] for row in document["compare"]}
     assert devices == {"nxp-rt685.m33", "nxp-rt685.hifi4"}
+    products = document["products"]                 # per core: the network's share
+    assert {(r["device"], r["core"]) for r in products} == {
+        ("nxp-rt685.m33", "m33"), ("nxp-rt685.hifi4", "hifi4")}
+    for row in products:
+        assert row["network_share"] == pytest.approx(
+            row["network_power_battery_mw"]
+            / (row["baseline_power_mw"] + row["network_power_battery_mw"]))
 
 
 def test_cli_devices_check_reports_a_broken_soc_by_path(tmp_path):

@@ -141,22 +141,24 @@ def simulate_soc(subject: Subject, soc: Soc, style: str, *, core: str | None = N
     return SocSimulation(soc, style, tuple(runs), chosen, reason)
 
 
-def compare_products(subjects, socs, styles, *, frames: int = 20,
+def compare_products(subjects, socs, styles, *, frames: int = 20, per_core: bool = False,
                      progress=None) -> tuple[dict, ...]:
-    """hwsim.evaluate.rows.product_row of every (subject, SoC, style), sorted."""
+    """hwsim.evaluate.rows.product_row of every (subject, SoC, style) on the chosen core,
+    or (per_core) of every (subject, SoC core, style), sorted."""
     from hwsim.evaluate.rows import product_row
     rows = []
     total, done = len(subjects) * len(socs) * len(styles), 0
     for subject in subjects:
         for soc in socs:
             for style in styles:
-                result = simulate_soc(subject, soc, style, frames=frames)
-                rows.append(product_row(result, workload=subject.label,
-                                        realtime=subject.realtime))
+                for core in (list(soc.cores) if per_core else [None]):
+                    result = simulate_soc(subject, soc, style, core=core, frames=frames)
+                    rows.append(product_row(result, workload=subject.label,
+                                            realtime=subject.realtime))
                 done += 1
                 if progress:
                     progress(done, total)
-    return tuple(sorted(rows, key=lambda r: (r["workload"], r["soc"], r["style"])))
+    return tuple(sorted(rows, key=lambda r: (r["workload"], r["soc"], r["core"], r["style"])))
 
 
 def soc_devices(soc: Soc, core: str | None = None):
