@@ -418,11 +418,10 @@ def load_soc(path: str | Path) -> Soc:
 def load_any_device(path: str | Path) -> Device | Soc:
     """A single-core device (schema_version 1) or a SoC (2), by the file's schema_version;
     any other version is one problem with a migration message."""
-    from hwsim.specs.device import device_from_data as single
     data = read_yaml(path)
     version = data.get("schema_version") if isinstance(data, dict) else None
     if version == SCHEMA_VERSION:
         return soc_from_data(data, str(path))
     if isinstance(version, int) and not isinstance(version, bool) and version not in KNOWN_VERSIONS:
         raise SpecError(str(path), [Problem("schema_version", migration_message(version))])
-    return single(data, str(path))
+    return device_from_data(data, str(path))
