@@ -12,7 +12,8 @@ from pathlib import Path
 
 from hwsim.artifact.save import save_artifact
 from hwsim.artifact.load import load_artifact
-from hwsim.specs.catalog import find_device, load_bundled_devices
+from hwsim.specs.catalog import find_device, load_bundled_devices, load_bundled_socs
+from hwsim.evaluate.soc import compare_products
 from hwsim.memory.footprint import weight_footprint
 from hwsim.evaluate.rows import simulation_detail, simulation_row
 from hwsim.schedule.scheduler import ScheduleOptions
@@ -117,12 +118,19 @@ def sweep_and_training(directory: Path) -> tuple[list[dict], list[dict]]:
     return rows, summaries
 
 
+def product_rows() -> list[dict]:
+    """Two workloads on every bundled SoC (the products section of `hwsim report`)."""
+    subjects = [load_subject(name) for name in ("kws-dscnn", "har-cnn")]
+    return list(compare_products(subjects, load_bundled_socs(), ("lut", "int8"), frames=FRAMES))
+
+
 @functools.lru_cache(maxsize=1)
 def _full_document() -> str:
     with tempfile.TemporaryDirectory() as directory:   # artifacts only live while simulated
         sweep, training = sweep_and_training(Path(directory))
     return json.dumps({"format": "hwsim-results", "format_version": 1, "compare": compare_rows(),
-                       "sweep": sweep, "details": details(), "training": training})
+                       "sweep": sweep, "details": details(), "training": training,
+                       "products": product_rows()})
 
 
 def full_document() -> dict:

@@ -305,7 +305,7 @@ def test_cli_writes_the_page_and_lists_skipped_panels(tmp_path, capsys, document
     results.write_text(json.dumps({**document, "training": []}))
     assert main(["dashboard", str(results), "--out", str(tmp_path / "dash")]) == 0
     out = capsys.readouterr().out
-    assert f"wrote {tmp_path / 'dash' / INDEX} (6 panels:" in out
+    assert f"wrote {tmp_path / 'dash' / INDEX} (7 panels:" in out
     assert "not drawn: Training runs: \"training\": the section is empty" in out
     assert main(["dashboard", str(results), "--out", str(tmp_path / "dash"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -323,3 +323,17 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("hwsim: error: bad.json: unsupported format_version None")
     assert not (tmp_path / "dash").exists()
+
+
+def test_battery_share_panel_draws_every_soc_per_style(document):
+    from hwsim.dashboard.figures import battery_share_bars
+    rows = document["products"]
+    fig = battery_share_bars(rows)
+    socs = {r["soc"] for r in rows}
+    assert len(socs) >= 8
+    shown = [t for t in fig.data if t.visible is not False]
+    assert {t.name for t in shown} == {r["workload"] for r in rows if r["style"] == "lut"}
+    for trace in shown:
+        mine = {r["soc"]: r for r in rows if r["style"] == "lut" and r["workload"] == trace.name}
+        assert sorted(y for y in trace.y if y is not None) == pytest.approx(
+            sorted(100 * r["network_share"] for r in mine.values()))

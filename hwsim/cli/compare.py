@@ -4,11 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.specs.catalog import find_device, load_bundled_devices
+from hwsim.specs.catalog import find_device_or_soc, load_bundled_devices
+from hwsim.specs.soc import Soc
 from hwsim.specs.bundled import bundled_names
 from hwsim.cli.arguments import add_levels_clusters
 from hwsim.cli.format import human_bytes, table
 from hwsim.evaluate.compare import compare
+from hwsim.evaluate.soc import compare_products
 from hwsim.errors import HwsimError
 from hwsim.evaluate.simulate import load_subject
 from hwsim.ir.style import STYLES
@@ -35,7 +37,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("subjects", nargs="*", metavar="WORKLOAD|ARTIFACT|MODEL",
                         help="default: every bundled workload; .tflite/.onnx models accepted")
     add_levels_clusters(parser)
-    parser.add_argument("--devices", default="all", metavar="all|NAME,...")
+    parser.add_argument("--devices", default="all", metavar="all|NAME,...",
+                        help="devices; a SoC name stands for all its cores (SOC.CORE each), "
+                             "so one SoC name compares its cores")
     parser.add_argument("--styles", type=lambda t: names_list(t, STYLES, "style"),
                         default=list(STYLES), metavar="lut,int8,float32")
     parser.add_argument("--frames", type=int, default=20, help="frames simulated per pair (20)")
@@ -44,26 +48,62 @@ def add_parser(subparsers) -> None:
 
 
 def select_devices(text: str):
+    return select_devices_and_socs(text)[0]
+
+
+def select_devices_and_socs(text: str):
+    """The devices to compare (a SoC's cores each as a device) and the SoCs named."""
     if text.strip() == "all":
-        return load_bundled_devices()
+        return load_bundled_devices(), []
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise HwsimError("--devices: needs 'all' or at least one device name")
-    return [find_device(name) for name in names]
+    devices, socs = [], []
+    for name in names:
+        found = find_device_or_soc(name)
+        if isinstance(found, Soc):
+            socs.append(found)
+            devices.extend(c.device for c in found.cores.values())
+        else:
+            devices.append(found)
+    return devices, socs
 
 
 def run(args: argparse.Namespace) -> int:
     subjects = [load_subject(s, levels=args.levels, clusters=args.clusters)
                 for s in (args.subjects or bundled_names("workloads"))]
-    devices = select_devices(args.devices)
+    devices, socs = select_devices_and_socs(args.devices)
     if args.frames < 1:
         raise HwsimError(f"--frames must be >= 1, got {args.frames}")
     result = compare(subjects, devices, args.styles, frames=args.frames)
+    products = compare_products(subjects, socs, args.styles, frames=args.frames,
+                                per_core=True) if socs else ()
     if args.json:
-        print(json.dumps(results_document(compare=list(result.rows)), indent=2))
+        sections = {"compare": list(result.rows)}
+        if products:
+            sections["products"] = list(products)
+        print(json.dumps(results_document(**sections), indent=2))
         return 0
     print(render(result.rows, args.styles))
+    if products:
+        print("\n" + render_products(products, args.styles))
     return 0
+
+
+def render_products(rows, styles) -> str:
+    """Per SoC core (each beside its audio share) and style: fits, and the network's
+    share of the product's battery."""
+    by_core: dict[tuple[str, str], dict[str, dict]] = {}
+    for row in rows:
+        by_core.setdefault((row["workload"], row["device"]), {})[row["style"]] = row
+    body = [[workload, device, cells[next(iter(cells))]["load"]]
+            + [f"{'ok' if cells[s]['fits_soc'] else 'NO'} {100 * cells[s]['network_share']:.3g}%"
+               if s in cells else "-" for s in styles]
+            for (workload, device), cells in by_core.items()]
+    legend = ("share of the product's battery (baseline load as named), each core beside its "
+              "audio share; NO: does not fit (RAM, flash, deadline or memory tiers; a "
+              "saturated core's share is a floor)")
+    return table(["workload", "SoC core", "load", *styles], body) + "\n\n" + legend
 
 
 def number(value: float) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.specs.catalog import device_row, find_device, load_bundled_devices
+from hwsim.specs.catalog import (device_row, find_device_or_soc, load_bundled_devices,
+                                 load_bundled_socs, soc_rows)
 from hwsim.cli.format import human_bytes, human_hz, table
-from hwsim.specs.device import load_device
+from hwsim.specs.soc import Soc, load_any_device
 from hwsim.errors import HwsimError, SpecError
 
 
@@ -28,19 +29,26 @@ def add_parser(subparsers) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     rows = [device_row(d) for d in load_bundled_devices()]
+    soc_lines = [row for soc in load_bundled_socs() for row in soc_rows(soc)]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows + soc_lines, indent=2))
         return 0
     headers = ["name", "core", "clock", "SRAM", "flash", "FPU", "multiplier", "class", "battery"]
     body = [[r["name"], r["core"], human_hz(r["clock_hz"]), human_bytes(r["sram_bytes"]),
              human_bytes(r["flash_bytes"]), r["fpu"], r["multiplier"], r["product_class"],
              f"{r['battery_mah']:g} mAh {r['battery']}"] for r in rows]
     print(table(headers, body))
+    socs = [[r["name"], r["core_class"], r["core"], human_hz(r["clock_hz"]),
+             r["product_class"], f"{r['battery_mah']:g} mAh {r['battery']}"] for r in soc_lines]
+    print("\nSoCs (devices/soc/; each core is NAME.CORE)")
+    print(table(["core", "core class", "CPU", "clock", "product class", "battery"], socs))
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
-    device = find_device(args.device)
+    device = find_device_or_soc(args.device)
+    if isinstance(device, Soc):
+        return show_soc(device, args.json)
     if args.json:
         print(json.dumps(device.to_dict(), indent=2))
         return 0
@@ -81,11 +89,51 @@ def run_check(args: argparse.Namespace) -> int:
     errors = []
     for path in args.paths:
         try:
-            device = load_device(path)
+            device = load_any_device(path)
         except SpecError as exc:
             errors.append(str(exc))
         else:
-            print(f"{path}: ok ({device.name})")
+            what = f"SoC, cores {', '.join(device.cores)}" if isinstance(device, Soc) else None
+            print(f"{path}: ok ({device.name}{'; ' + what if what else ''})")
     if errors:
         raise HwsimError("\n".join(errors))
+    return 0
+
+
+def show_soc(soc: Soc, as_json: bool) -> int:
+    from dataclasses import asdict
+    if as_json:
+        data = {"name": soc.name, "title": soc.title, "product_class": soc.product_class,
+                "cores": {n: {"class": c.core_class, "role": c.role, "tiers": list(c.tiers),
+                              "audio_share": c.audio_share, "device": c.device.to_dict()}
+                          for n, c in soc.cores.items()},
+                "memories": {n: asdict(t) for n, t in soc.memories.items()},
+                "loads": {n: asdict(l) for n, l in soc.loads.items()},
+                "default_load": soc.default_load, "regulator": asdict(soc.regulator),
+                "battery": asdict(soc.battery), "sources": [asdict(s) for s in soc.sources]}
+        print(json.dumps(data, indent=2))
+        return 0
+    lines = [f"{soc.name}: {soc.title}", f"  class       {soc.product_class}"]
+    for name, core in soc.cores.items():
+        c = core.device.core
+        lines.append(f"  core {name:<8}{core.core_class}: {c.name} ({c.isa} cost shape) @ "
+                     f"{human_hz(c.clock_hz)}, {core.device.energy.active_ua_per_mhz:g} uA/MHz "
+                     f"at {core.device.energy.supply_v:g} V; tiers {', '.join(core.tiers)}; "
+                     f"audio takes {100 * core.audio_share:.0f}% ({core.role})")
+    for name, t in soc.memories.items():
+        lines.append(f"  tier {name:<13}{t.kind} {human_bytes(t.size_bytes)} "
+                     f"({human_bytes(t.reserved_bytes)} reserved), {t.access_cycles:g} cycles, "
+                     f"{t.energy_pj_per_access:g} pJ/access; holds {', '.join(t.holds)}")
+    for name, load in soc.loads.items():
+        mark = " (default)" if name == soc.default_load else ""
+        lines.append(f"  load {name:<15}{load.battery_power_mw:.3f} mW at the battery{mark}: "
+                     f"{load.description}")
+    r, b = soc.regulator, soc.battery
+    lines.append(f"  regulator   {100 * r.efficiency:g}% to {r.output_v:g} V; core energy at "
+                 f"{r.core_energy_at}")
+    lines.append(f"  battery     {b.capacity_mah:g} mAh at {b.voltage_v:g} V ({b.kind})")
+    lines.append("  sources (the cores' own: hwsim devices show --json)")
+    for source in soc.sources:
+        lines.append(f"    [{source.kind}] {', '.join(source.fields)}: {source.ref}")
+    print("\n".join(lines))
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from hwsim.specs.catalog import find_device
+from hwsim.specs.catalog import find_device_or_soc
+from hwsim.specs.soc import Soc
 from hwsim.cli.arguments import add_levels_clusters
 from hwsim.cli.format import human_bytes, table
 from hwsim.cost.actions import CostOptions
@@ -24,7 +25,14 @@ def add_parser(subparsers) -> None:
                         help="bundled workload, workload YAML, artifact directory, or a "
                              ".tflite/.onnx model")
     add_levels_clusters(parser)
-    parser.add_argument("--device", required=True, metavar="NAME|PATH")
+    parser.add_argument("--device", required=True, metavar="NAME|PATH",
+                        help="a device or a SoC (devices/soc/): bundled name or YAML path")
+    parser.add_argument("--core", metavar="NAME",
+                        help="SoC only: the core the network runs on (default: the cheapest "
+                             "core that fits)")
+    parser.add_argument("--load", metavar="NAME",
+                        help="SoC only: the product's baseline load (default: the file's "
+                             "default_load)")
     parser.add_argument("--style", choices=STYLES, default="lut",
                         help="arithmetic: lut (the paper), int8 (multiply-accumulate), float32")
     parser.add_argument("--frames", type=int, default=100, help="frames to simulate (100)")
@@ -44,8 +52,12 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hwsim.errors import HwsimError
-    device = find_device(args.device)
+    device = find_device_or_soc(args.device)
     subject = load_subject(args.subject, levels=args.levels, clusters=args.clusters)
+    if isinstance(device, Soc):
+        return run_soc(args, device, subject)
+    if args.core or args.load:
+        raise HwsimError(f"--core and --load need a SoC; {device.name!r} is a single-core device")
     try:
         schedule_options = ScheduleOptions(frames=args.frames, cores=args.cores,
                                            firmware_share=args.firmware_share)
@@ -111,4 +123,56 @@ def render(result, subject) -> str:
     if notes:
         lines.append("")
         lines.extend(f"note: {note}" for note in notes)
+    return "\n".join(lines)
+
+
+def run_soc(args: argparse.Namespace, soc, subject) -> int:
+    """`hwsim simulate W --device SOC`: every core simulated beside its audio share,
+    the chosen core's answers, the tier of every buffer and the product's battery."""
+    from hwsim.errors import HwsimError
+    from hwsim.evaluate.soc import simulate_soc
+    if args.frames < 1:
+        raise HwsimError(f"--frames must be >= 1, got {args.frames}")
+    for flag, value in (("--cores", args.cores), ("--timeline", args.timeline)):
+        if value:
+            raise HwsimError(f"{flag} is not available with a SoC (each core is one core)")
+    place = "sram" if args.tables_in == "sram" else "flash"
+    result = simulate_soc(
+        subject, soc, args.style, core=args.core, load=args.load, frames=args.frames,
+        audio_share=args.firmware_share or None,
+        cost_options=CostOptions(tables_in=place, thresholds_in=place,
+                                 activations=args.activations),
+        memory_options=MemoryOptions(tables_in=args.tables_in, activations=args.activations),
+        stream_weights=args.stream_weights)
+    if args.json:
+        print(json.dumps(result.summary(), indent=2))
+        return 0
+    print(render_soc(result, subject))
+    return 0
+
+
+def render_soc(result, subject) -> str:
+    run, soc = result.run, result.soc
+    battery = run.battery
+    lines = [render(run.simulation, subject), "",
+             f"SoC {soc.name}: core {result.chosen} ({soc.cores[result.chosen].core_class}), "
+             f"{result.reason}; the audio pipeline takes "
+             f"{100 * soc.cores[result.chosen].audio_share:.0f}% of it",
+             table(["core", "class", "fits", "network mW (battery)", "share"],
+                   [[r.core, soc.cores[r.core].core_class, "yes" if r.fits else "NO",
+                     f"{r.battery.network_mw:.4f}", f"{100 * r.battery.share:.2f}%"]
+                    for r in result.runs]),
+             "", "memory tiers (first fit in the file's order)",
+             table(["buffer", "content", "bytes", "tier"],
+                   [[b.name, b.content, f"{b.size_bytes:,}", b.tier or f"NONE: {b.why}"]
+                    for b in run.placement.buffers]),
+             "", f"product battery ({soc.battery.capacity_mah:g} mAh at "
+             f"{soc.battery.voltage_v:g} V = {battery.battery_mwh:.1f} mWh), load "
+             f"{battery.load}: {battery.baseline_mw:.3f} mW",
+             f"  network   {battery.network_core_mw:.4f} mW at the core, "
+             f"{battery.network_mw:.4f} mW at the battery (regulator "
+             f"{soc.regulator.efficiency:g}, core energy at {soc.regulator.core_energy_at})",
+             f"  life      {battery.life_without_network_hours:.2f} h without the network, "
+             f"{battery.life_with_network_hours:.2f} h with it; the network's share "
+             f"{100 * battery.share:.2f}%"]
     return "\n".join(lines)

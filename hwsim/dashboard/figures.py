@@ -222,3 +222,50 @@ def training_bars(summaries: list[dict]) -> go.Figure:
                                   "and integer networks", 380 * len(metrics) + 160,
                                   top=110, bottom=110, barmode="group"))
     return fig
+
+
+def battery_share_bars(rows: list[dict]) -> go.Figure:
+    """The network's share of the product's battery, per SoC (one bar per workload),
+    one arithmetic style at a time (dropdown). Hatched: the network does not fit the
+    chosen core (RAM, flash, deadline or memory tiers). Hover: the core, the baseline
+    load and the battery life without and with the network."""
+    styles = styles_of(rows)
+    fig = go.Figure()
+    groups = []
+    for style in styles:
+        mine = [r for r in rows if r["style"] == style]
+        socs = ordered(r["soc"] for r in mine)
+        count = 0
+        for workload in ordered(r["workload"] for r in mine):
+            by_soc = {r["soc"]: r for r in mine if r["workload"] == workload}
+            found = [by_soc.get(s) for s in socs]
+            fig.add_trace(go.Bar(
+                x=list(range(len(socs))),
+                y=[None if r is None else 100 * r["network_share"] for r in found],
+                name=text(workload, LABEL_CHARS),
+                marker=dict(pattern=dict(shape=["" if r is None or r["fits_soc"] else "x"
+                                                for r in found])),
+                customdata=["" if r is None else _share_hover(r) for r in found],
+                hovertemplate="%{customdata}<extra></extra>"))
+            count += 1
+        groups.append((f"style: {text(style)}", count,
+                       {**label_axis(("xaxis",), [text(s, LABEL_CHARS) for s in socs]),
+                        "title.text": f"network's share of the product's battery, style "
+                                      f"{text(style)} (log scale; hatched: does not fit)"}))
+    fig.update_yaxes(type="log", title_text="share of the battery (%)", exponentformat="none")
+    fig.update_xaxes(tickangle=-40)
+    fig.update_layout(base_layout("", 560, top=120, bottom=130, barmode="group"))
+    add_dropdown(fig, groups)
+    return fig
+
+
+def _share_hover(row: dict) -> str:
+    return "<br>".join([
+        f"<b>{text(row['workload'])} on {text(row['soc'])}</b> ({text(row['product_class'])})",
+        f"core {text(row['core'])} ({text(row['core_class'])}), "
+        f"{'fits' if row['fits_soc'] else 'does NOT fit'}",
+        f"share {100 * row['network_share']:.3g}% of the battery",
+        f"network {number_text(row['network_power_battery_mw'])} mW at the battery; "
+        f"baseline {text(row['load'])} {number_text(row['baseline_power_mw'])} mW",
+        f"battery life {number_text(row['battery_life_without_network_hours'])} h without, "
+        f"{number_text(row['battery_life_with_network_hours'])} h with the network"])

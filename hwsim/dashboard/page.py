@@ -25,7 +25,7 @@ from hwsim.version import __version__
 from hwsim.io import write_files_atomically
 from hwsim.dashboard.detail import memory_figure, node_figure, timeline_figure
 from hwsim.results.document import SECTIONS, check_results
-from hwsim.dashboard.figures import fit_heatmap, style_bars, training_bars
+from hwsim.dashboard.figures import battery_share_bars, fit_heatmap, style_bars, training_bars
 from hwsim.dashboard.whatif import metric_value, whatif_figure
 from hwsim.errors import HwsimError
 
@@ -118,6 +118,15 @@ PANELS = (
               "against the device's SRAM (red dashed) and the memory planner's total "
               "(dotted). Log y axis (static RAM dominates); the buttons switch to linear.",
               _with_memory, "no detail has memory_over_time points", memory_figure),
+    PanelSpec("products", "Share of battery per product", "products",
+              "What the always-on network costs the product: for each SoC (earbud, hearing-aid "
+              "or watch chip, devices/soc/) the network runs on the cheapest core that fits "
+              "beside the audio pipeline, and its power at the battery is set against the "
+              "product's sourced baseline load (e.g. A2DP streaming): share = network / "
+              "(baseline + network). One bar per workload, log scale; hatched: no core fits. "
+              "Hover for the core and the battery life without and with the network. The "
+              "baselines and most SoC currents are estimates (docs/devices.md).",
+              _all, "the section is empty", battery_share_bars),
     PanelSpec("training", "Training runs", "training",
               "The test metric of the continuous baseline, the discretized network (float "
               "simulation) and the deployed integer network of each training run.",

@@ -63,3 +63,21 @@ def simulation_detail(sim: Simulation, *, workload: str, sram_bytes: int) -> dic
         "ram_lines": [{"name": l.name, "bytes": l.bytes} for l in sim.memory.ram_lines],
         "flash_lines": [{"name": l.name, "bytes": l.bytes} for l in sim.memory.flash_lines],
     }
+
+
+def product_row(result, *, workload: str, realtime) -> dict:
+    """The row of one network on one SoC (hwsim.evaluate.soc.SocSimulation): the chosen
+    core's fit-matrix row plus the product's battery with and without the network."""
+    run, soc = result.run, result.soc
+    battery = run.battery
+    return {
+        **simulation_row(run.simulation, workload=workload, realtime=realtime),
+        "soc": soc.name, "product_class": soc.product_class, "core": result.chosen,
+        "core_class": soc.cores[result.chosen].core_class, "core_choice": result.reason,
+        "fits_tiers": run.placement.fits, "fits_soc": run.fits, "load": battery.load,
+        "baseline_power_mw": battery.baseline_mw,
+        "network_power_battery_mw": battery.network_mw,
+        "network_share": battery.share,
+        "battery_life_without_network_hours": battery.life_without_network_hours,
+        "battery_life_with_network_hours": battery.life_with_network_hours,
+    }

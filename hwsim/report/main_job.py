@@ -12,8 +12,9 @@ from typing import Callable
 from hwsim.io import write_files_atomically
 from hwsim.specs.bundled import bundled_names
 from hwsim.sweep.cache import Cache
-from hwsim.specs.catalog import find_device, load_bundled_devices
+from hwsim.specs.catalog import find_device, load_bundled_devices, load_bundled_socs
 from hwsim.evaluate.compare import compare
+from hwsim.evaluate.soc import compare_products
 from hwsim.dashboard.page import write_dashboard
 from hwsim.evaluate.simulate import load_subject
 from hwsim.ir.style import STYLES
@@ -44,6 +45,7 @@ class ReportPlan:
     sweep_levels: tuple[int, ...] = SWEEP_LEVELS
     sweep_clusters: tuple[int, ...] = SWEEP_CLUSTERS
     frames: int = FRAMES
+    products: bool = True                         # every workload on every bundled SoC
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,13 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
                       jobs=jobs, progress=(lambda done, total, label: progress("sweep", done, total))
                       if progress else None)
     notes.extend(sweep.notes)
+    products = compare_products(
+        subjects, load_bundled_socs(), STYLES, frames=plan.frames,
+        progress=(lambda done, total: progress("products", done, total)) if progress
+        else None) if plan.products else ()
     document = results_document(training=training, compare=list(matrix.rows),
-                                sweep=list(sweep.rows), details=list(matrix.details))
+                                sweep=list(sweep.rows), details=list(matrix.details),
+                                products=list(products))
     text = json.dumps(document, indent=1, sort_keys=True) + "\n"
     write_files_atomically(out_dir, {SUMMARY: text.encode()})
     dashboard = write_dashboard(document, out_dir, source=str(out_dir / SUMMARY))

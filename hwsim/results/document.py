@@ -4,7 +4,8 @@ panels use, reporting every problem with its path in one error.
 The document (written by `hwsim report` and friends; rows and details as made by
 hwsim.evaluate.rows) is
     {"format": "hwsim-results", "format_version": 1,
-     "compare": [row...], "sweep": [row...], "details": [detail...], "training": [summary...]}
+     "compare": [row...], "sweep": [row...], "details": [detail...], "training": [summary...],
+     "products": [product row...]}
 Every section is optional. Keys the panels do not use are allowed and ignored.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hwsim.errors import HwsimError, Problem, SpecError
 
 FORMAT = "hwsim-results"
 FORMAT_VERSION = 1
-SECTIONS = ("compare", "sweep", "details", "training")
+SECTIONS = ("compare", "sweep", "details", "training", "products")
 
 
 def results_document(**sections) -> dict:
@@ -71,6 +72,11 @@ SIMULATION_ROW = {
 SWEEP_ROW = {**SIMULATION_ROW, "activation_levels": "width", "weight_clusters": "width",
              "metric": "metric?", "continuous": "number?", "discretized": "number?",
              "integer": "number?"}
+PRODUCT_ROW = {**SIMULATION_ROW, "soc": "str", "product_class": "str", "core": "str",
+               "core_class": "str", "fits_soc": "bool", "load": "str",
+               "baseline_power_mw": "number", "network_power_battery_mw": "number",
+               "network_share": "number", "battery_life_without_network_hours": "number",
+               "battery_life_with_network_hours": "number"}
 DETAIL = {"workload": "str", "device": "str", "style": "str", "clock_hz": "number",
           "sram_bytes": "number", "static_ram_bytes": "number", "nodes": "list",
           "timeline": "list", "frames": "list", "memory_over_time": "list"}
@@ -141,11 +147,18 @@ def _check_training(summary: dict, path: str, problems: list[Problem]) -> None:
     _check_fields(summary["metrics"], TRAINING_METRICS, f"{path}.metrics", problems)
 
 
+def _check_product_row(row: dict, path: str, problems: list[Problem]) -> None:
+    if not 0 <= row["network_share"] <= 1:
+        problems.append(Problem(f"{path}.network_share",
+                                f"must be between 0 and 1, got {row['network_share']!r}"))
+
+
 _SECTION_CHECKS = {
     "compare": (SIMULATION_ROW, None),
     "sweep": (SWEEP_ROW, _check_sweep_row),
     "details": (DETAIL, _check_detail),
     "training": (TRAINING, _check_training),
+    "products": (PRODUCT_ROW, _check_product_row),
 }
 
 

@@ -1,10 +1,13 @@
-"""The bundled devices as data: load them all, and summarise one as a table row."""
+"""The bundled devices and SoCs as data: load them all, find one by name or path, and
+summarise one as table rows."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from hwsim.errors import HwsimError
 from hwsim.specs.bundled import bundled_dir, resolve
 from hwsim.specs.device import Device, load_device
+from hwsim.specs.soc import Soc, load_any_device, load_soc
 
 
 def load_bundled_devices() -> list[Device]:
@@ -35,3 +38,42 @@ def device_row(device: Device) -> dict[str, object]:
         "battery": device.battery.kind,
         "file": str(Path(device.source_file).name) if device.source_file else None,
     }
+
+
+SOC_DIR = "soc"       # bundled SoC files (schema_version 2) live in devices/soc/
+
+
+def bundled_soc_paths() -> list[Path]:
+    """The bundled SoC files, sorted by name."""
+    folder = bundled_dir("devices") / SOC_DIR
+    return sorted(folder.glob("*.yaml"), key=lambda p: p.stem) if folder.is_dir() else []
+
+
+def load_bundled_socs() -> list[Soc]:
+    return [load_soc(p) for p in bundled_soc_paths()]
+
+
+def find_device_or_soc(name_or_path: str) -> Device | Soc:
+    """A bundled device or SoC by name, or a device or SoC YAML by path (read by its
+    schema_version)."""
+    for path in bundled_soc_paths():
+        if path.stem == name_or_path:
+            return load_soc(path)
+    try:
+        return load_any_device(resolve("devices", name_or_path))
+    except HwsimError as exc:
+        if "unknown device" in str(exc):
+            socs = ", ".join(p.stem for p in bundled_soc_paths())
+            raise HwsimError(f"{exc}; bundled SoCs: {socs}") from None
+        raise
+
+
+def soc_rows(soc: Soc) -> list[dict[str, object]]:
+    """One summary row per core of a SoC (the columns of device_row, plus the SoC's)."""
+    rows = []
+    for name, core in soc.cores.items():
+        row = device_row(core.device)
+        row.update(soc=soc.name, soc_core=name, core_class=core.core_class,
+                   file=str(Path(soc.source_file).name) if soc.source_file else None)
+        rows.append(row)
+    return rows
