@@ -77,7 +77,7 @@ def _requantize(n: Node) -> Actions:
         if tr.multiplier == "none":
             actions = plus(actions, muldi3(), {"alu": 2.0, "stack_load": 2.5})
         else:
-            actions = plus(actions, {"mul": 2.0})
+            actions = plus(actions, {"mul": 1.0, "mulh": 1.0})
     return actions
 
 
@@ -87,7 +87,7 @@ def _wide_multiply(tr: CoreTraits) -> Actions:
     if kind == "instruction":
         return {"mul": 1.0}                                      # SMULL
     if kind == "mul_mulh":
-        return {"mul": 2.0}                                      # MUL + MULH
+        return {"mul": 1.0, "mulh": 1.0}                         # MUL + MULH
     if kind == "routine":                                        # __umulsidi3: 4 16x16 partials
         return {"call_return": 1.0, "mul": 4.0, "alu": 14.0}
     if kind == "peripheral":

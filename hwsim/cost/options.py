@@ -88,7 +88,8 @@ _ISA_TRAITS = {
     "armv8-m.main": (True, True, True, True, "instruction"),   # SMULL
     "rv32i": (False, False, True, False, "mul_mulh"),
     "rv32e": (False, False, True, False, "mul_mulh"),
-    "rv32imc": (False, False, True, False, "mul_mulh"),        # MUL + MULH
+    "rv32im": (False, False, True, False, "mul_mulh"),         # MUL + MULH
+    "rv32imc": (False, False, True, False, "mul_mulh"),
     "rv32imac": (False, False, True, False, "mul_mulh"),
     "rv32imfc": (False, False, True, False, "mul_mulh"),
     "msp430x": (False, False, False, False, "peripheral"),     # RLA: one bit per instruction

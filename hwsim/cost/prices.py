@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from hwsim.cost.primitives import Actions
 from hwsim.cost.shapes import shape_for
-from hwsim.specs.device import Device
+from hwsim.specs.device import FALLBACK_ACTIONS, Device
 from hwsim.errors import HwsimError
 
 ACTION_CLASSES = ("load", "store", "alu", "branch", "multiply", "float", "call")
@@ -86,9 +86,9 @@ def action_class(action: str) -> str:
         return "load"
     if action.startswith("store_"):
         return "store"
-    if action.startswith("branch_"):
+    if action.startswith("branch_") or action == "jump":
         return "branch"
-    if action in ("mul", "mac", "simd_mac", "div"):
+    if action in ("mul", "mulh", "mac", "simd_mac", "div"):
         return "multiply"
     if action.startswith(("float_", "soft_float_")):
         return "float"
@@ -113,6 +113,9 @@ def _base_prices(device: Device) -> dict[str, ActionPrice]:
     given = device.energy.pj_per_action
     prices = {action: ActionPrice(cycles, given.get(action, cycles * pj_per_cycle))
               for action, cycles in device.cycles.items()}
+    for action, fallback in FALLBACK_ACTIONS.items():      # jump, mulh when not given
+        if action not in prices and fallback in prices:
+            prices[action] = prices[fallback]
 
     def per_cycle(cycles: float) -> ActionPrice:
         return ActionPrice(cycles, cycles * pj_per_cycle)

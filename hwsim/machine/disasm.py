@@ -7,8 +7,9 @@ empty; for int8 they show where the multiplies are.
 `decode` also classifies each instruction into the action it is priced as
 (hwsim.machine.emulate prices executed instructions with a device's cycle table):
 load_8/16/32, store_8/16/32, alu, cond_branch (taken or not, decided at run
-time), jump (unconditional, priced as a taken branch), call (call_return: one
-call and its return), return (0: its cost is in call_return), mul, mac,
+time), jump (unconditional: the device's `jump`, else a taken branch), call
+(call_return: one call and its return), return (0: its cost is in call_return),
+mul, mulh (RISC-V upper word: the device's `mulh`, else `mul`), mac,
 simd_mac, div, multi_load / multi_store (push/pop/ldm/stm: 1 + N), float."""
 from __future__ import annotations
 
@@ -150,8 +151,10 @@ def _riscv_action(i, mnemonic: str) -> tuple[str, int, int | None]:
         return "store_16", 0, None
     if mnemonic == "sw":
         return "store_32", 0, None
-    if mnemonic in ("mul", "mulh", "mulhsu", "mulhu"):
+    if mnemonic == "mul":
         return "mul", 0, None
+    if mnemonic in ("mulh", "mulhsu", "mulhu"):
+        return "mulh", 0, None
     if mnemonic in ("div", "divu", "rem", "remu"):
         return "div", 0, None
     if mnemonic.startswith("f") and mnemonic not in ("fence", "fence.i"):

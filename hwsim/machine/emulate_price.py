@@ -2,7 +2,8 @@
 table: cycles and priced actions per inference per graph node.
 
 load_8/16/32 and store_8/16/32 from the device table; a conditional branch
-branch_taken or branch_not_taken as it went; an unconditional jump branch_taken;
+branch_taken or branch_not_taken as it went; an unconditional jump `jump` (the
+device's, else branch_taken); RISC-V mulh/mulhu/mulhsu `mulh` (else mul);
 a call call_return (the return is then free); push/pop/ldm/stm alu + N x (load_32
 or store_32 - alu) (1 + N on the bundled cores); mul, mac (else mul + alu),
 simd_mac, div from the table; everything else alu. Each load from flash adds the
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.specs.device import Device
+from hwsim.specs.device import FALLBACK_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
 from hwsim.errors import HwsimError
@@ -46,7 +47,7 @@ def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
     if a in ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32"):
         return {a: 1.0}
     if a == "jump":
-        return {"branch_taken": 1.0}
+        return {"jump": 1.0}
     if a == "call":
         return {"call_return": 1.0}
     if a == "return":
@@ -57,7 +58,9 @@ def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
         return {"alu": 1.0, "burst_store": float(i.registers)}
     if a == "mac":
         return {"mac": 1.0} if "mac" in cycles else {"mul": 1.0, "alu": 1.0}
-    if a in ("mul", "simd_mac", "div"):
+    if a == "mulh" and "mul" in cycles:
+        return {"mulh": 1.0}
+    if a in ("mul", "mulh", "simd_mac", "div"):
         if a not in cycles:
             raise HwsimError(f"the device has no cycle cost for {a!r} ({i.text}): the code "
                              "was built for another core")
@@ -70,6 +73,9 @@ def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
 def unit_prices(device: Device) -> dict[str, float]:
     """Cycles of every action `price` reports, on `device`."""
     prices = dict(device.cycles)
+    for action, fallback in FALLBACK_ACTIONS.items():      # jump, mulh when not given
+        if action not in prices and fallback in prices:
+            prices[action] = prices[fallback]
     prices["burst_load"] = device.cycles["load_32"] - device.cycles["alu"]
     prices["burst_store"] = device.cycles["store_32"] - device.cycles["alu"]
     prices["flash_wait"] = device.memory.flash_load_extra_cycles

@@ -18,7 +18,7 @@ from hwsim.specs.yaml_reader import Reader, raise_if_problems, read_header, read
 
 SCHEMA_VERSION = 1
 PRODUCT_CLASSES = ("earbud", "hearing_aid", "watch_band")
-ISAS = ("armv6-m", "armv7e-m", "armv8-m.main", "rv32i", "rv32e", "rv32imc", "rv32imac",
+ISAS = ("armv6-m", "armv7e-m", "armv8-m.main", "rv32i", "rv32e", "rv32im", "rv32imc", "rv32imac",
         "rv32imfc", "msp430x", "xtensa-hifi4")
 FPUS = ("none", "single", "double")
 MULTIPLIERS = ("none", "single_cycle", "iterative", "peripheral")
@@ -28,12 +28,19 @@ SOURCE_KINDS = ("verified", "secondary", "estimate")
 # Cycles per primitive action. Integer actions every core has:
 BASE_ACTIONS = ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32",
                 "branch_taken", "branch_not_taken", "call_return")
-MULTIPLY_ACTIONS = ("mul", "mac")          # mul required with a multiplier, mac optional
+# Optional for every core: an unconditional jump (jal x0 / j / b), priced branch_taken
+# when not given.
+OPTIONAL_BASE_ACTIONS = ("jump",)
+# mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
+# RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
+MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
 SIMD_ACTIONS = ("simd_mac",)               # required when core.simd_mac_lanes > 1
 DIVIDE_ACTIONS = ("div",)                  # required when core.divider is true
 FLOAT_ACTIONS = ("float_add", "float_mul", "float_mac", "float_div", "float_convert", "float_tanh")
 REQUIRED_FLOAT_ACTIONS = ("float_add", "float_mul")
-ALL_ACTIONS = BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS + DIVIDE_ACTIONS + FLOAT_ACTIONS
+# What an optional action is priced as when the device file does not give it.
+FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul"}
+ALL_ACTIONS = BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS + DIVIDE_ACTIONS + FLOAT_ACTIONS
 
 SOFT_FLOAT_ROUTINES = ("add", "mul", "div", "compare", "convert", "tanh")
 REQUIRED_SOFT_FLOAT = ("add", "mul")
@@ -199,6 +206,8 @@ def _cycles(reader: Reader, core: _Traits) -> dict[str, float]:
 
     for action in BASE_ACTIONS:
         take(action, True)
+    for action in OPTIONAL_BASE_ACTIONS:
+        take(action, False)
     rule(core.multiplier, core.multiplier != "none", MULTIPLY_ACTIONS, ("mul",),
          "core.multiplier is none (no hardware multiplier)")
     rule(core.simd_mac_lanes, (core.simd_mac_lanes or 0) > 1, SIMD_ACTIONS, SIMD_ACTIONS,
