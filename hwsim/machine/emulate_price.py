@@ -82,6 +82,18 @@ def unit_prices(device: Device) -> dict[str, float]:
     return prices
 
 
+def instruction_cycles(instructions, device: Device) -> float:
+    """Cycles of straight-line instructions (no conditional branch) on `device`, each
+    priced as `price` prices it (a call as call_return)."""
+    prices = unit_prices(device)
+    actions: dict[str, float] = {}
+    for i in instructions:
+        if i.action == "cond_branch":
+            raise HwsimError(f"instruction_cycles: conditional branch {i.text!r}")
+        _add(actions, _actions(i, device.cycles), 1.0)
+    return sum(count * prices[a] for a, count in actions.items())
+
+
 def _add(target: dict, actions: dict, n: float) -> None:
     for action, count in actions.items():
         target[action] = target.get(action, 0.0) + count * n

@@ -129,8 +129,10 @@ def resolve_target(device: Device, target: str | Target = "auto") -> Target:
     return target_for_device(device) if target == "auto" else find_target(target)
 
 
-def _compare(g: nx.DiGraph, run: EmulationRun, x_levels: np.ndarray, style: str) -> str:
-    """"" when the emulated node outputs equal the reference's, else the first difference."""
+def compare_outputs(g: nx.DiGraph, node_outputs: dict[str, np.ndarray], x_levels: np.ndarray,
+                    style: str) -> str:
+    """"" when the given node outputs ((N, elements) per node) equal the reference's (lut:
+    the integer executor; int8: the int8 reference), else the first difference."""
     if style == "lut":
         reference = execute(g, x_levels)
         expected = {node: r.output.reshape(len(x_levels), -1) for node, r in reference.nodes.items()}
@@ -141,7 +143,7 @@ def _compare(g: nx.DiGraph, run: EmulationRun, x_levels: np.ndarray, style: str)
     else:
         from hwsim.machine.codegen.int8 import int8_forward
         expected = int8_forward(g, x_levels)
-    for node, got in run.node_outputs.items():
+    for node, got in node_outputs.items():
         if node not in expected:
             continue
         want = np.asarray(expected[node]).reshape(len(x_levels), -1).astype(np.int64)
@@ -151,7 +153,7 @@ def _compare(g: nx.DiGraph, run: EmulationRun, x_levels: np.ndarray, style: str)
         bad = np.argwhere(want != got)
         if len(bad):
             s, u = bad[0]
-            return (f"node {node!r}, sample {s}, element {u}: emulated {got[s, u]}, "
+            return (f"node {node!r}, sample {s}, element {u}: got {got[s, u]}, "
                     f"reference {want[s, u]}")
     return ""
 
@@ -180,7 +182,7 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
                 from hwsim.machine.codegen.int8 import quantize_input
                 inputs = quantize_input(g, x_levels)
             run = emulate(build, inputs, check_instructions=check_instructions)
-            mismatch = _compare(g, run, x_levels, style)
+            mismatch = compare_outputs(g, run.node_outputs, x_levels, style)
             # The generated code uses SIMD MACs only on Cortex-M4 (not e.g. GAP9's sdotp).
             described = replace(options, simd=options.simd and program.target.dsp)
             for device in members:
