@@ -20,7 +20,9 @@ from hwsim.cost.kernels import (
     same_padding,
 )
 from hwsim.cost.options import CoreTraits, CostOptions
-from hwsim.cost.primitives import HALF_BRANCH, Actions, load, loop_control, plus, times
+from hwsim.cost.primitives import (
+    HALF_BRANCH, Actions, load, loop_control, plus, serial_shift, times,
+)
 
 
 def operand_bits(n: Node) -> int:
@@ -47,19 +49,24 @@ def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: 
 
 
 def muldi3(multiplier_bits: int = 31, set_fraction: float = 0.5,
-           negative_fraction: float = 0.5) -> Actions:
+           negative_fraction: float = 0.5, tr: CoreTraits | None = None) -> Actions:
     """libgcc's RV32 __muldi3(acc, multiplier) without a multiplier (the int8
     requantization's 64-bit product): a shift-and-add loop over the bits of the Q31
     multiplier's low word (31 bits), plus __mulsi3(multiplier, -1) when the
-    accumulator is negative (its high word is all ones: 32 iterations, every bit set)."""
+    accumulator is negative (its high word is all ones: 32 iterations, every bit set).
+    With `tr` of a core with a serial shifter, its shifts are charged by their amounts:
+    per iteration three by 1 and one by 31 (the 64-bit shift's carry), two by 1 in
+    __mulsi3's."""
     p = set_fraction
+    one = serial_shift(1, tr) if tr is not None else {}
     loop = plus({"alu": 6 + 4 * p, "branch_taken": 1 - p, "branch_not_taken": p},
-                {"branch_taken": 1.0})
+                {"branch_taken": 1.0}, times(one, 3), serial_shift(31, tr) if tr else {})
     body = plus({"call_return": 1.0, "alu": 12.0, "store_32": 1.0, "load_32": 1.0},
                 times(loop, multiplier_bits), {"branch_taken": -1.0, "branch_not_taken": 1.0},
                 {"branch_taken": 1 - negative_fraction + 1, "branch_not_taken": negative_fraction})
     high = plus({"call_return": 1.0, "alu": 3.0},
-                times({"alu": 4.0, "branch_not_taken": 1.0, "branch_taken": 1.0}, 32),
+                times(plus({"alu": 4.0, "branch_not_taken": 1.0, "branch_taken": 1.0},
+                           times(one, 2)), 32),
                 {"branch_taken": -1.0, "branch_not_taken": 1.0})
     return plus(body, times(high, negative_fraction))
 
@@ -75,7 +82,7 @@ def _requantize(n: Node) -> Actions:
     actions = plus(dict(shape.int8_unit), times(HALF_BRANCH, shape.int8_unit_branches))
     if shape.wide == "mul_mulh":
         if tr.multiplier == "none":
-            actions = plus(actions, muldi3(), {"alu": 2.0, "stack_load": 2.5})
+            actions = plus(actions, muldi3(tr=tr), {"alu": 2.0, "stack_load": 2.5})
         else:
             actions = plus(actions, {"mul": 1.0, "mulh": 1.0})
     return actions

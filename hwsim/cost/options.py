@@ -114,6 +114,7 @@ class CoreTraits:
     has_float_mac: bool
     wide_multiply: str       # instruction | mul_mulh | routine | peripheral | software
     shape: CodeShape = field(default_factory=lambda: shape_for(""))   # cost_shapes
+    serial_shifter: bool = False   # the device's shifts take cycles per bit (PicoRV32)
 
     @property
     def word_factor(self) -> int:
@@ -133,4 +134,5 @@ def core_traits(device: Device) -> CoreTraits:
     lanes = core.simd_mac_lanes if "simd_mac" in device.cycles else 1
     return CoreTraits(core.word_bits, reg, shifted, barrel, unaligned, core.multiplier,
                       "mac" in device.cycles, lanes, core.divider, core.fpu != "none",
-                      "float_mac" in device.cycles, wide, shape_for(core.isa))
+                      "float_mac" in device.cycles, wide, shape_for(core.isa),
+                      device.serial_shifter is not None)

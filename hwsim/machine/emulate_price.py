@@ -3,7 +3,8 @@ table: cycles and priced actions per inference per graph node.
 
 load_8/16/32 and store_8/16/32 from the device table; a conditional branch
 branch_taken or branch_not_taken as it went; an unconditional jump `jump` (the
-device's, else branch_taken); RISC-V mulh/mulhu/mulhsu `mulh` (else mul);
+device's, else branch_taken); RISC-V mulh/mulhu/mulhsu `mulh` (else mul); a shift
+alu, or with the device's serial_shifter shift + shift_4_bits + shift_bit by its amount;
 a call call_return (the return is then free); push/pop/ldm/stm alu + N x (load_32
 or store_32 - alu) (1 + N on the bundled cores); mul, mac (else mul + alu),
 simd_mac, div from the table; everything else alu. Each load from flash adds the
@@ -39,11 +40,23 @@ class EmulatedCost:
         return self.nodes[node].cycles if node in self.nodes else 0.0
 
 
-def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
+def shift_actions(bits: int, device: Device) -> dict[str, float]:
+    """A shift instruction by `bits` (-1: by a register, priced as 31): alu, or on a core
+    with a serial shifter (device.serial_shifter) shift + (bits // 4) shift_4_bits +
+    (bits % 4) shift_bit."""
+    if device.serial_shifter is None:
+        return {"alu": 1.0}
+    bits = 31 if bits < 0 else bits
+    return {"shift": 1.0, "shift_4_bits": float(bits // 4), "shift_bit": float(bits % 4)}
+
+
+def _actions(i: Instruction, device: Device) -> dict[str, float]:
     """Priced actions of one instruction (conditional branches are resolved by the
     caller): action -> count. "burst_load"/"burst_store" are the extra words of a
     push/pop/ldm/stm/ldrd/strd, priced load_32 (store_32) - alu each."""
-    a = i.action
+    a, cycles = i.action, device.cycles
+    if a == "shift":
+        return shift_actions(i.registers, device)
     if a in ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32"):
         return {a: 1.0}
     if a == "jump":
@@ -79,6 +92,10 @@ def unit_prices(device: Device) -> dict[str, float]:
     prices["burst_load"] = device.cycles["load_32"] - device.cycles["alu"]
     prices["burst_store"] = device.cycles["store_32"] - device.cycles["alu"]
     prices["flash_wait"] = device.memory.flash_load_extra_cycles
+    if device.serial_shifter is not None:
+        prices["shift"] = device.serial_shifter.base_cycles
+        prices["shift_4_bits"] = device.serial_shifter.cycles_per_4_bits
+        prices["shift_bit"] = device.serial_shifter.cycles_per_bit
     return prices
 
 
@@ -90,7 +107,7 @@ def instruction_cycles(instructions, device: Device) -> float:
     for i in instructions:
         if i.action == "cond_branch":
             raise HwsimError(f"instruction_cycles: conditional branch {i.text!r}")
-        _add(actions, _actions(i, device.cycles), 1.0)
+        _add(actions, _actions(i, device), 1.0)
     return sum(count * prices[a] for a, count in actions.items())
 
 
@@ -114,7 +131,7 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
             tail = body.pop() if body[-1].action in ("cond_branch", "call") else None
             fixed: dict[str, float] = {}
             for i in body:
-                _add(fixed, _actions(i, device.cycles), 1.0)
+                _add(fixed, _actions(i, device), 1.0)
             cache[(address, size)] = (fixed, tail, len(body))
         fixed, tail, count = cache[(address, size)]
         actions = per_node.setdefault(owner, {})

@@ -52,7 +52,9 @@ from hwsim.specs.device import Device
 SOURCES = {
     "estimated_cycles": "cost model (hwsim.cost) x the device file's cycle table",
     "emulated_cycles": "instructions executed in unicorn x the device file's cycle table",
-    "rtl_clocks": "Verilator simulation of the core's RTL: clocks between MARK writes",
+    "rtl_clocks": ("Verilator simulation of the core's RTL: clocks between the MARK writes "
+                   "around each node's call, less network_run's own set-up instructions "
+                   "and MARK store between them (priced with the table)"),
 }
 # RTL configurations whose device file has another name.
 DEVICE_OF_CORE = {"ibex-rv32m-none": "ibex-rv32i"}

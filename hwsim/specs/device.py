@@ -52,6 +52,7 @@ SECTION_FIELDS = {
     "cycles": ALL_ACTIONS,
     "soft_float": SOFT_FLOAT_ROUTINES,
     "soft_multiply": ("call_cycles", "cycles_per_bit"),
+    "serial_shifter": ("base_cycles", "cycles_per_4_bits", "cycles_per_bit"),
     "memory": ("sram_bytes", "flash_bytes", "flash_kind", "flash_load_extra_cycles",
                "reserved_sram_bytes", "reserved_flash_bytes"),
     "dma": ("present", "bytes_per_cycle"),
@@ -83,6 +84,19 @@ class SoftMultiply:
     the loop running over the bits of the second operand."""
     call_cycles: float
     cycles_per_bit: float
+
+
+@dataclass(frozen=True)
+class SerialShifter:
+    """A core without a barrel shifter: a shift by n bits takes
+    base_cycles + (n // 4) x cycles_per_4_bits + (n % 4) x cycles_per_bit."""
+    base_cycles: float
+    cycles_per_4_bits: float
+    cycles_per_bit: float
+
+    def cycles(self, bits: int) -> float:
+        return (self.base_cycles + (bits // 4) * self.cycles_per_4_bits
+                + (bits % 4) * self.cycles_per_bit)
 
 
 @dataclass(frozen=True)
@@ -145,6 +159,7 @@ class Device:
     battery: Battery
     sources: tuple[Source, ...]
     source_file: str | None = None
+    serial_shifter: SerialShifter | None = None     # None: shifts are ALU instructions
 
     def __repr__(self) -> str:
         return (f"Device({self.name!r}, {self.core.name} @ {self.core.clock_hz / 1e6:g} MHz, "
@@ -279,6 +294,16 @@ def _soft_multiply(r: Reader | None, core: _Traits, parent: Reader) -> SoftMulti
     return None if call is None or per_bit is None else SoftMultiply(call, per_bit)
 
 
+def _serial_shifter(r: Reader | None) -> SerialShifter | None:
+    if r is None:
+        return None
+    base = r.number("base_cycles", positive=True)
+    per_4 = r.number("cycles_per_4_bits", minimum=0)
+    per_bit = r.number("cycles_per_bit", minimum=0)
+    r.finish()
+    return None if None in (base, per_4, per_bit) else SerialShifter(base, per_4, per_bit)
+
+
 def _memory(r: Reader) -> Memory | None:
     sram = r.int("sram_bytes", positive=True)
     flash = r.int("flash_bytes", positive=True)
@@ -403,6 +428,7 @@ def device_from_data(data: Any, source: str = "<dict>") -> Device:
         cycles_reader.finish()
     soft_float = _soft_float(top.section("soft_float", False), traits, top)
     soft_multiply = _soft_multiply(top.section("soft_multiply", False), traits, top)
+    serial_shifter = _serial_shifter(top.section("serial_shifter", False))
     memory_reader = top.section("memory")
     memory = _memory(memory_reader) if memory_reader else None
     dma_reader = top.section("dma")
@@ -416,7 +442,7 @@ def device_from_data(data: Any, source: str = "<dict>") -> Device:
     raise_if_problems(source, problems)
     return Device(name, title, product_class, description, core, cycles, soft_float,
                   soft_multiply, memory, dma, energy, battery, sources,
-                  None if source == "<dict>" else source)
+                  None if source == "<dict>" else source, serial_shifter)
 
 
 def load_device(path: str | Path) -> Device:
