@@ -78,6 +78,26 @@ def test_rtl_outputs_and_clocks(reports, core, style):
                                                 "rtl_clocks"}
 
 
+def test_operand_dependent_multiplier(artifact_dir, tmp_path):
+    """Ibex's slow multiplier times a MUL by its second operand: emulation records the
+    operand widths and equals the RTL; the cost model's operand assumption holds to 2%."""
+    artifact = load_artifact(artifact_dir)
+    report = validate_rtl_graph(graph_from_artifact(artifact), rtl_core("ibex-rv32m-slow"),
+                                "int8", sample_inputs(artifact, 1), cache_dir=cache_dir(),
+                                workdir=tmp_path)
+    assert report.outputs_equal and report.emulation.bit_exact
+    assert abs(report.emulation_error) <= EMULATION_BOUND
+    assert abs(report.estimate_error) <= 0.02
+    # Negative weights as the second operand: 33-cycle MULs, far slower than single-cycle.
+    assert report.rtl_clocks > 1.5 * single_cycle_int8_clocks(artifact, tmp_path)
+
+
+def single_cycle_int8_clocks(artifact, tmp_path) -> float:
+    return validate_rtl_graph(graph_from_artifact(artifact), rtl_core("ibex-rv32m-single-cycle"),
+                              "int8", sample_inputs(artifact, 1), cache_dir=cache_dir(),
+                              workdir=tmp_path / "single").rtl_clocks
+
+
 def test_cores_differ_as_their_tables_say(reports):
     """PicoRV32 takes about 3 clocks where Ibex takes 1: lut over 2.5x slower."""
     ibex, pico = reports[("ibex-rv32m-fast", "lut")], reports[("picorv32", "lut")]

@@ -38,6 +38,21 @@ def operand_bits(n: Node) -> int:
     return 8 if sources and n.graph.nodes[sources[0]]["op"].kind == "input" else 7
 
 
+# A multiplier whose MUL time follows its second operand (the device's
+# operand_multiplier, Ibex RV32MSlow): gcc -O2 puts the sign-extended int8 weight there
+# (`(x + 128) * w`); half the weights are taken as negative (32 significant bits), the
+# others as 6 bits. The requantization multiplies by the Q31 multiplier, in [2^30, 2^31).
+MAC_WEIGHT_OPERAND_BITS = 0.5 * 32 + 0.5 * 6
+REQUANTIZE_OPERAND_BITS = 31
+
+
+def _mul(tr: CoreTraits, operand_bits: float) -> Actions:
+    """One MUL instruction whose second operand has `operand_bits` significant bits."""
+    if tr.operand_multiplier:
+        return {"mul_base": 1.0, "mul_operand_bit": float(max(operand_bits, 1))}
+    return {"mul": 1.0}
+
+
 def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: int) -> Actions:
     """One 32-bit multiply (and its accumulate, when `accumulate`) on this core."""
     add = {"alu": float(tr.word_factor)} if accumulate else {}
@@ -45,7 +60,7 @@ def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: 
         return plus({"soft_mul_call": 1.0, "soft_mul_bit": float(operand_bits)}, add)
     if accumulate and tr.has_mac:
         return {"mac": 1.0}
-    return plus({"mul": 1.0}, add)
+    return plus(_mul(tr, MAC_WEIGHT_OPERAND_BITS if accumulate else operand_bits), add)
 
 
 def muldi3(multiplier_bits: int = 31, set_fraction: float = 0.5,
@@ -84,7 +99,7 @@ def _requantize(n: Node) -> Actions:
         if tr.multiplier == "none":
             actions = plus(actions, muldi3(tr=tr), {"alu": 2.0, "stack_load": 2.5})
         else:
-            actions = plus(actions, {"mul": 1.0, "mulh": 1.0})
+            actions = plus(actions, _mul(tr, REQUANTIZE_OPERAND_BITS), {"mulh": 1.0})
     return actions
 
 
@@ -94,7 +109,7 @@ def _wide_multiply(tr: CoreTraits) -> Actions:
     if kind == "instruction":
         return {"mul": 1.0}                                      # SMULL
     if kind == "mul_mulh":
-        return {"mul": 1.0, "mulh": 1.0}                         # MUL + MULH
+        return plus(_mul(tr, REQUANTIZE_OPERAND_BITS), {"mulh": 1.0})   # MUL + MULH
     if kind == "routine":                                        # __umulsidi3: 4 16x16 partials
         return {"call_return": 1.0, "mul": 4.0, "alu": 14.0}
     if kind == "peripheral":

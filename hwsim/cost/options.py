@@ -115,6 +115,7 @@ class CoreTraits:
     wide_multiply: str       # instruction | mul_mulh | routine | peripheral | software
     shape: CodeShape = field(default_factory=lambda: shape_for(""))   # cost_shapes
     serial_shifter: bool = False   # the device's shifts take cycles per bit (PicoRV32)
+    operand_multiplier: bool = False   # MUL time follows its second operand (Ibex slow)
 
     @property
     def word_factor(self) -> int:
@@ -135,4 +136,5 @@ def core_traits(device: Device) -> CoreTraits:
     return CoreTraits(core.word_bits, reg, shifted, barrel, unaligned, core.multiplier,
                       "mac" in device.cycles, lanes, core.divider, core.fpu != "none",
                       "float_mac" in device.cycles, wide, shape_for(core.isa),
-                      device.serial_shifter is not None)
+                      device.serial_shifter is not None,
+                      device.operand_multiplier is not None)

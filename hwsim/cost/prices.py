@@ -30,6 +30,8 @@ _EXTRA_CLASS = {
     "soft_mul_call": "call",          # __mulsi3 call, return and set-up
     "soft_mul_bit": "multiply",       # one iteration of its shift-and-add loop
     "float_compare": "float",
+    "mul_base": "multiply",           # an operand-dependent MUL: its fixed part,
+    "mul_operand_bit": "multiply",    # each significant bit of its second operand
     "shift": "alu",                   # a serial shifter (device serial_shifter): the shift,
     "shift_4_bits": "alu",            # each 4-bit step,
     "shift_bit": "alu",               # each remaining 1-bit step
@@ -128,6 +130,9 @@ def _base_prices(device: Device) -> dict[str, ActionPrice]:
         return ActionPrice(cycles, cycles * pj_per_cycle)
 
     prices["flash_wait"] = per_cycle(device.memory.flash_load_extra_cycles)
+    if device.operand_multiplier is not None:
+        prices["mul_base"] = per_cycle(device.operand_multiplier.base_cycles)
+        prices["mul_operand_bit"] = per_cycle(device.operand_multiplier.cycles_per_bit)
     if device.serial_shifter is not None:
         prices["shift"] = per_cycle(device.serial_shifter.base_cycles)
         prices["shift_4_bits"] = per_cycle(device.serial_shifter.cycles_per_4_bits)

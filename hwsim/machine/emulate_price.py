@@ -5,6 +5,8 @@ load_8/16/32 and store_8/16/32 from the device table; a conditional branch
 branch_taken or branch_not_taken as it went; an unconditional jump `jump` (the
 device's, else branch_taken); RISC-V mulh/mulhu/mulhsu `mulh` (else mul); a shift
 alu, or with the device's serial_shifter shift + shift_4_bits + shift_bit by its amount;
+with the device's operand_multiplier and recorded operand widths, a RISC-V `mul`
+mul_base + mul_operand_bit per significant bit of its second operand;
 a call call_return (the return is then free); push/pop/ldm/stm alu + N x (load_32
 or store_32 - alu) (1 + N on the bundled cores); mul, mac (else mul + alu),
 simd_mac, div from the table; everything else alu. Each load from flash adds the
@@ -92,6 +94,9 @@ def unit_prices(device: Device) -> dict[str, float]:
     prices["burst_load"] = device.cycles["load_32"] - device.cycles["alu"]
     prices["burst_store"] = device.cycles["store_32"] - device.cycles["alu"]
     prices["flash_wait"] = device.memory.flash_load_extra_cycles
+    if device.operand_multiplier is not None:
+        prices["mul_base"] = device.operand_multiplier.base_cycles
+        prices["mul_operand_bit"] = device.operand_multiplier.cycles_per_bit
     if device.serial_shifter is not None:
         prices["shift"] = device.serial_shifter.base_cycles
         prices["shift_4_bits"] = device.serial_shifter.cycles_per_4_bits
@@ -148,6 +153,14 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
         reads = profile.flash_reads.get(key, 0)
         if reads:
             _add(actions, {"flash_wait": 1.0}, reads)
+    if device.operand_multiplier is not None:
+        for owner, widths in profile.mul_operand_bits.items():
+            actions = per_node.setdefault(owner, {})
+            count = sum(widths.values())
+            actions["mul"] = actions.get("mul", 0.0) - count
+            _add(actions, {"mul_base": float(count),
+                           "mul_operand_bit": float(sum(max(b, 1) * n
+                                                        for b, n in widths.items()))}, 1.0)
     nodes = {}
     samples = profile.samples
     for owner, actions in per_node.items():

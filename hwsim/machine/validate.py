@@ -181,7 +181,8 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
             if style == "int8":
                 from hwsim.machine.codegen.int8 import quantize_input
                 inputs = quantize_input(g, x_levels)
-            run = emulate(build, inputs, check_instructions=check_instructions)
+            run = emulate(build, inputs, check_instructions=check_instructions,
+                          mul_operands=any(d.operand_multiplier for d in members))
             mismatch = compare_outputs(g, run.node_outputs, x_levels, style)
             # The generated code uses SIMD MACs only on Cortex-M4 (not e.g. GAP9's sdotp).
             described = replace(options, simd=options.simd and program.target.dsp)

@@ -53,6 +53,7 @@ SECTION_FIELDS = {
     "soft_float": SOFT_FLOAT_ROUTINES,
     "soft_multiply": ("call_cycles", "cycles_per_bit"),
     "serial_shifter": ("base_cycles", "cycles_per_4_bits", "cycles_per_bit"),
+    "operand_multiplier": ("base_cycles", "cycles_per_bit"),
     "memory": ("sram_bytes", "flash_bytes", "flash_kind", "flash_load_extra_cycles",
                "reserved_sram_bytes", "reserved_flash_bytes"),
     "dma": ("present", "bytes_per_cycle"),
@@ -97,6 +98,18 @@ class SerialShifter:
     def cycles(self, bits: int) -> float:
         return (self.base_cycles + (bits // 4) * self.cycles_per_4_bits
                 + (bits % 4) * self.cycles_per_bit)
+
+
+@dataclass(frozen=True)
+class OperandMultiplier:
+    """An iterative multiplier whose MUL stops after the significant bits of its second
+    operand (rs2, read unsigned: a negative value has 32): base_cycles + cycles_per_bit x
+    bits (at least 1 bit). cycles.mul stays the figure used when the operand is unknown."""
+    base_cycles: float
+    cycles_per_bit: float
+
+    def cycles(self, bits: int) -> float:
+        return self.base_cycles + self.cycles_per_bit * max(bits, 1)
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,7 @@ class Device:
     sources: tuple[Source, ...]
     source_file: str | None = None
     serial_shifter: SerialShifter | None = None     # None: shifts are ALU instructions
+    operand_multiplier: OperandMultiplier | None = None   # None: MUL takes cycles.mul
 
     def __repr__(self) -> str:
         return (f"Device({self.name!r}, {self.core.name} @ {self.core.clock_hz / 1e6:g} MHz, "
@@ -304,6 +318,20 @@ def _serial_shifter(r: Reader | None) -> SerialShifter | None:
     return None if None in (base, per_4, per_bit) else SerialShifter(base, per_4, per_bit)
 
 
+def _operand_multiplier(r: Reader | None, core: _Traits, parent: Reader
+                        ) -> OperandMultiplier | None:
+    if r is None:
+        return None
+    if core.multiplier is not None and core.multiplier != "iterative":
+        r.seen.update(r.data)
+        parent.problem("operand_multiplier", "given, but core.multiplier is not iterative")
+        return None
+    base = r.number("base_cycles", positive=True)
+    per_bit = r.number("cycles_per_bit", positive=True)
+    r.finish()
+    return None if None in (base, per_bit) else OperandMultiplier(base, per_bit)
+
+
 def _memory(r: Reader) -> Memory | None:
     sram = r.int("sram_bytes", positive=True)
     flash = r.int("flash_bytes", positive=True)
@@ -429,6 +457,8 @@ def device_from_data(data: Any, source: str = "<dict>") -> Device:
     soft_float = _soft_float(top.section("soft_float", False), traits, top)
     soft_multiply = _soft_multiply(top.section("soft_multiply", False), traits, top)
     serial_shifter = _serial_shifter(top.section("serial_shifter", False))
+    operand_multiplier = _operand_multiplier(top.section("operand_multiplier", False), traits,
+                                             top)
     memory_reader = top.section("memory")
     memory = _memory(memory_reader) if memory_reader else None
     dma_reader = top.section("dma")
@@ -442,7 +472,7 @@ def device_from_data(data: Any, source: str = "<dict>") -> Device:
     raise_if_problems(source, problems)
     return Device(name, title, product_class, description, core, cycles, soft_float,
                   soft_multiply, memory, dma, energy, battery, sources,
-                  None if source == "<dict>" else source, serial_shifter)
+                  None if source == "<dict>" else source, serial_shifter, operand_multiplier)
 
 
 def load_device(path: str | Path) -> Device:
