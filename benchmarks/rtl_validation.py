@@ -55,6 +55,22 @@ def summary_table(rows) -> list[str]:
     return lines
 
 
+def network_matrix(rows) -> list[str]:
+    """Per network and style, per core: estimate vs RTL / emulation x table vs RTL."""
+    cores = list(dict.fromkeys(r.core for r in rows))
+    lines = ["| workload | style | " + " | ".join(cores) + " |",
+             "|---|---|" + "---:|" * len(cores)]
+    keys = list(dict.fromkeys((r.workload, r.style) for r in rows))
+    for workload, style in keys:
+        cells = []
+        for core in cores:
+            match = [r for r in rows if (r.workload, r.style, r.core) == (workload, style, core)]
+            cells.append(f"{_pct(match[0].estimate_error)} / {_pct(match[0].emulation_error)}"
+                         if match else "")
+        lines.append(f"| {workload} | {style} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def node_table(workload: str, style: str, reports) -> list[str]:
     lines = [f"#### {workload}, {style}: estimate / emulation x table vs RTL", "",
              "| node | " + " | ".join(r.core for r in reports) + " |",
@@ -93,6 +109,8 @@ def main(argv=None) -> int:
             rows += reports
             tables += node_table(name, style, reports)
     print("\n".join(summary_table(rows)))
+    print("\nNetwork error vs RTL clocks, estimate / emulation x table:\n")
+    print("\n".join(network_matrix(rows)))
     worst_estimate = max(abs(r.estimate_error) for r in rows)
     worst_emulation = max(abs(r.emulation_error) for r in rows)
     print(f"\nworst |network error| vs RTL: estimate {100 * worst_estimate:.2f}%, "
