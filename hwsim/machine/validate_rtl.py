@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -336,7 +337,6 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
         max_cycles = int(MAX_CLOCKS_PER_CYCLE * (core.wait_states + 1)
                          * (emulation.emulated_cycles + program.arena_bytes + 1000)
                          * len(inputs)) + 1_000_000
-        import time
         started = time.perf_counter()
         run = run_firmware(simulator, elf_to_words(build.elf_path), max_cycles=max_cycles,
                            wait_states=core.wait_states)

@@ -40,7 +40,8 @@ FLOAT_ACTIONS = ("float_add", "float_mul", "float_mac", "float_div", "float_conv
 REQUIRED_FLOAT_ACTIONS = ("float_add", "float_mul")
 # What an optional action is priced as when the device file does not give it.
 FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul"}
-ALL_ACTIONS = BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS + DIVIDE_ACTIONS + FLOAT_ACTIONS
+ALL_ACTIONS = (BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
+               + DIVIDE_ACTIONS + FLOAT_ACTIONS)
 
 SOFT_FLOAT_ROUTINES = ("add", "mul", "div", "compare", "convert", "tanh")
 REQUIRED_SOFT_FLOAT = ("add", "mul")
