@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim.specs.bundled import bundled_dir, bundled_names
-from hwsim.specs.catalog import load_bundled_devices
+from hwsim.specs.bundled import bundled_dir, bundled_names, rtl_configuration_names
+from hwsim.specs.catalog import find_device, load_bundled_devices
 from hwsim.specs.device import load_device
 
 NAMES = bundled_names("devices")
@@ -45,3 +45,22 @@ def test_required_kinds_of_core_are_bundled():
 def test_names_unique():
     devices = load_bundled_devices()
     assert len({d.name for d in devices}) == len(devices)
+
+
+RTL_NAMES = rtl_configuration_names()
+
+
+def test_rtl_configurations_are_apart_from_the_catalog():
+    # The simulated cores of docs/rtl.md: found by name, not compared in reports.
+    assert set(RTL_NAMES) >= {"ibex-rv32m-slow", "ibex-rv32m-fast", "ibex-rv32m-single-cycle",
+                              "ibex-rv32i", "picorv32", "picorv32-mul", "cv32e40p"}
+    assert not set(RTL_NAMES) & set(NAMES)
+
+
+@pytest.mark.parametrize("name", RTL_NAMES)
+def test_rtl_configuration_validates(name):
+    device = find_device(name)
+    assert device.name == name
+    assert device.memory.flash_load_extra_cycles == 0      # the testbench's flat RAM
+    assert "jump" in device.cycles
+    assert device.core.multiplier == "none" or "mulh" in device.cycles

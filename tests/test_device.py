@@ -215,3 +215,48 @@ def test_yaml_tags_are_not_executed(tmp_path):
     path.write_text("!!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(SpecError, match=r"invalid YAML"):
         load_device(path)
+
+
+def _sourced(device_data, section: str) -> None:
+    device_data["sources"].append({"ref": "test", "kind": "verified", "fields": [section]})
+
+
+def test_optional_jump_and_mulh_fall_back(device_data):
+    from hwsim.cost.prices import action_prices
+    device = device_from_data(device_data)
+    prices = action_prices(device)
+    assert prices["jump"].cycles == device.cycles["branch_taken"]
+    assert prices["mulh"].cycles == device.cycles["mul"]
+    device_data["cycles"].update({"jump": 2, "mulh": 4})
+    _sourced(device_data, "cycles")
+    prices = action_prices(device_from_data(device_data))
+    assert (prices["jump"].cycles, prices["mulh"].cycles) == (2, 4)
+
+
+def test_mulh_without_multiplier(device_data):
+    device_data["core"]["multiplier"] = "none"
+    device_data["cycles"]["mulh"] = 4
+    _sourced(device_data, "cycles")
+    with pytest.raises(SpecError, match=r"cycles\.mulh: given, but core\.multiplier is none"):
+        device_from_data(device_data)
+
+
+def test_serial_shifter(device_data):
+    device_data["serial_shifter"] = {"base_cycles": 4, "cycles_per_4_bits": 1,
+                                     "cycles_per_bit": 1}
+    with pytest.raises(SpecError, match="no source given for serial_shifter.base_cycles"):
+        device_from_data(device_data)
+    _sourced(device_data, "serial_shifter")
+    shifter = device_from_data(device_data).serial_shifter
+    assert [shifter.cycles(n) for n in (0, 1, 5, 7, 31)] == [4, 5, 6, 8, 14]
+
+
+def test_operand_multiplier_needs_an_iterative_multiplier(device_data):
+    device_data["operand_multiplier"] = {"base_cycles": 1, "cycles_per_bit": 1}
+    _sourced(device_data, "operand_multiplier")
+    with pytest.raises(SpecError, match="operand_multiplier: given, but core.multiplier is "
+                                        "not iterative"):
+        device_from_data(device_data)
+    device_data["core"]["multiplier"] = "iterative"
+    multiplier = device_from_data(device_data).operand_multiplier
+    assert [multiplier.cycles(b) for b in (0, 1, 8, 32)] == [2, 2, 9, 33]

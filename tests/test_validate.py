@@ -97,3 +97,23 @@ def test_validate_cli_user_errors(artifact_dir, tmp_path):
     assert result.stderr.strip() == (
         "hwsim: error: cross compiler riscv64-unknown-elf-gcc not found on PATH; install the "
         "Debian package gcc-riscv64-unknown-elf (apt-get install gcc-riscv64-unknown-elf)")
+
+
+def test_auto_encoder_output_values_are_compared(tmp_path):
+    """The auto-encoder's output table maps levels to values: the emulated values are
+    compared with the executor's levels mapped through it (a regression: the check
+    once compared values with levels, and failed)."""
+    from hwsim.artifact.save import save_artifact
+    from hwsim.specs.bundled import bundled_dir
+    from hwsim.specs.workload import workload_from_data
+    from hwsim.specs.yaml_reader import read_yaml
+    from hwsim.train.pipeline import run_training
+    data = read_yaml(bundled_dir("workloads") / "digits-ae.yaml")
+    data["training"]["epochs"], data["training"]["finetune_epochs"] = 1, 1
+    save_artifact(run_training(workload_from_data(data, "small digits-ae")), tmp_path)
+    artifact = load_artifact(tmp_path)
+    g = graph_from_artifact(artifact)
+    assert g.nodes["output"]["op"].kind == "output_table"
+    report = validate_graph(g, [find_device("esp32-c3")], "lut", sample_inputs(artifact, 1),
+                            check_instructions=False)[0]
+    assert report.bit_exact, report.mismatch

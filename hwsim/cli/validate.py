@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from hwsim.artifact.load import load_artifact
 from hwsim.specs.catalog import find_device
@@ -10,6 +11,8 @@ from hwsim.cli.format import table
 from hwsim.machine.codegen import STYLES, TARGETS
 from hwsim.errors import HwsimError
 from hwsim.machine.validate import DEFAULT_SAMPLES, ValidationReport, validate
+from hwsim.machine.validate_rtl import SOURCES, RtlValidationReport, validate_rtl
+from hwsim.sweep.cache import default_cache_dir
 
 
 def add_parser(subparsers) -> None:
@@ -18,11 +21,20 @@ def add_parser(subparsers) -> None:
         description="Generate C for an artifact, build it for the device's instruction set, "
                     "run test inputs in an ISA emulator (unicorn), check the outputs bit for "
                     "bit, price the executed instructions with the device's cycle table and "
-                    "compare them, node by node, with the cost model. Exit status 0: "
+                    "compare them, node by node, with the cost model. With --rtl CORE, also run "
+                    "the network on the Verilator model of an open RISC-V core and compare "
+                    "both with its clocks (docs/rtl.md). Exit status 0: "
                     "bit-exact (and within --max-error when given); 1: a mismatch, a multiply "
                     "in lut machine code, or an error above --max-error; 2: a usage error.")
     parser.add_argument("artifact", metavar="ARTIFACT", help="artifact directory")
-    parser.add_argument("--device", required=True, metavar="NAME|PATH")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--device", metavar="NAME|PATH")
+    where.add_argument("--rtl", metavar="CORE",
+                       help="an RTL core configuration (e.g. ibex-rv32m-fast, picorv32; "
+                            "docs/rtl.md), priced with its device file in devices/rtl/")
+    parser.add_argument("--cache", metavar="DIR",
+                        help="with --rtl: cache directory of the built simulators "
+                             "(default: $HWSIM_CACHE or .hwsim-cache; they go in DIR/rtl)")
     parser.add_argument("--style", choices=STYLES, default="lut",
                         help="lut (the paper's method) or int8 (multiply-accumulate baseline)")
     parser.add_argument("--target", choices=("auto", *TARGETS), default="auto",
@@ -40,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
         raise HwsimError(f"--samples must be >= 1, got {args.samples}")
     if args.max_error is not None and args.max_error < 0:
         raise HwsimError(f"--max-error must be >= 0, got {args.max_error}")
+    if args.rtl is not None:
+        return run_rtl(args)
+    if args.cache is not None:
+        raise HwsimError("--cache is used with --rtl only")
     report = validate(load_artifact(args.artifact), find_device(args.device), args.style,
                       target=args.target, samples=args.samples)
     print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))
@@ -48,6 +64,49 @@ def run(args: argparse.Namespace) -> int:
     if args.max_error is not None and not report.within(args.max_error / 100):
         failed = True
     return 1 if failed else 0
+
+
+def run_rtl(args: argparse.Namespace) -> int:
+    if args.target != "auto":
+        raise HwsimError("--target cannot be combined with --rtl: the core's device file "
+                         "decides the target")
+    cache = Path(args.cache) if args.cache else default_cache_dir()
+    report = validate_rtl(load_artifact(args.artifact), args.rtl, args.style,
+                          cache_dir=cache / "rtl", samples=args.samples)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else render_rtl(report))
+    failed = not report.outputs_equal or not report.emulation.bit_exact
+    if args.max_error is not None:
+        limit = args.max_error / 100
+        failed |= (abs(report.estimate_error) > limit or report.max_row_estimate_error > limit)
+    return 1 if failed else 0
+
+
+def render_rtl(report: RtlValidationReport) -> str:
+    lines = [(f"{report.workload}: {report.style} on RTL core {report.core} "
+              f"({report.target} code, cycle table of device {report.device}), "
+              f"{report.samples} test inputs, RTL simulated in {report.rtl_seconds:.2f} s")]
+    rows = [[r.node, r.op, f"{r.estimated_cycles:,.0f}", f"{r.emulated_cycles:,.0f}",
+             f"{r.rtl_clocks:,.0f}", _pct(r.estimate_error), _pct(r.emulation_error)]
+            for r in report.rows]
+    rows.append(["network", "", f"{report.estimated_cycles:,.0f}",
+                 f"{report.emulated_cycles:,.0f}", f"{report.rtl_clocks:,.0f}",
+                 _pct(report.estimate_error), _pct(report.emulation_error)])
+    lines.append(table(["node", "op", "estimated", "emulated x table", "RTL clocks",
+                        "estimate vs RTL", "emulation vs RTL"], rows))
+    lines.append(f"  max |node error| vs RTL: estimate {100 * report.max_row_estimate_error:.2f}%, "
+                 f"emulation x table {100 * report.max_row_emulation_error:.2f}%")
+    exact = "yes" if report.outputs_equal else f"NO: {report.output_mismatch}"
+    reference = "integer executor" if report.style == "lut" else "int8 reference"
+    lines.append(f"  RTL output bytes equal to the {reference}: {exact}")
+    emulated = "yes" if report.emulation.bit_exact else f"NO: {report.emulation.mismatch}"
+    lines.append(f"  emulation bit-exact against the {reference}: {emulated}")
+    lines.append(f"  network_run on the RTL, node marks included: "
+                 f"{report.network_run_clocks:,.0f} clocks")
+    lines += [f"  {label}: {SOURCES[key]}" for label, key in
+              (("estimated", "estimated_cycles"), ("emulated x table", "emulated_cycles"),
+               ("RTL clocks", "rtl_clocks"))]
+    lines += [f"  note: {note}" for note in report.notes]
+    return "\n".join(lines)
 
 
 def _pct(x: float) -> str:

@@ -20,7 +20,9 @@ from hwsim.cost.kernels import (
     same_padding,
 )
 from hwsim.cost.options import CoreTraits, CostOptions
-from hwsim.cost.primitives import HALF_BRANCH, Actions, load, loop_control, plus, times
+from hwsim.cost.primitives import (
+    HALF_BRANCH, Actions, load, loop_control, plus, serial_shift, times,
+)
 
 
 def operand_bits(n: Node) -> int:
@@ -36,6 +38,21 @@ def operand_bits(n: Node) -> int:
     return 8 if sources and n.graph.nodes[sources[0]]["op"].kind == "input" else 7
 
 
+# A multiplier whose MUL time follows its second operand (the device's
+# operand_multiplier, Ibex RV32MSlow): gcc -O2 puts the sign-extended int8 weight there
+# (`(x + 128) * w`); half the weights are taken as negative (32 significant bits), the
+# others as 6 bits. The requantization multiplies by the Q31 multiplier, in [2^30, 2^31).
+MAC_WEIGHT_OPERAND_BITS = 0.5 * 32 + 0.5 * 6
+REQUANTIZE_OPERAND_BITS = 31
+
+
+def _mul(tr: CoreTraits, operand_bits: float) -> Actions:
+    """One MUL instruction whose second operand has `operand_bits` significant bits."""
+    if tr.operand_multiplier:
+        return {"mul_base": 1.0, "mul_operand_bit": float(max(operand_bits, 1))}
+    return {"mul": 1.0}
+
+
 def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: int) -> Actions:
     """One 32-bit multiply (and its accumulate, when `accumulate`) on this core."""
     add = {"alu": float(tr.word_factor)} if accumulate else {}
@@ -43,23 +60,28 @@ def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: 
         return plus({"soft_mul_call": 1.0, "soft_mul_bit": float(operand_bits)}, add)
     if accumulate and tr.has_mac:
         return {"mac": 1.0}
-    return plus({"mul": 1.0}, add)
+    return plus(_mul(tr, MAC_WEIGHT_OPERAND_BITS if accumulate else operand_bits), add)
 
 
 def muldi3(multiplier_bits: int = 31, set_fraction: float = 0.5,
-           negative_fraction: float = 0.5) -> Actions:
+           negative_fraction: float = 0.5, tr: CoreTraits | None = None) -> Actions:
     """libgcc's RV32 __muldi3(acc, multiplier) without a multiplier (the int8
     requantization's 64-bit product): a shift-and-add loop over the bits of the Q31
     multiplier's low word (31 bits), plus __mulsi3(multiplier, -1) when the
-    accumulator is negative (its high word is all ones: 32 iterations, every bit set)."""
+    accumulator is negative (its high word is all ones: 32 iterations, every bit set).
+    With `tr` of a core with a serial shifter, its shifts are charged by their amounts:
+    per iteration three by 1 and one by 31 (the 64-bit shift's carry), two by 1 in
+    __mulsi3's."""
     p = set_fraction
+    one = serial_shift(1, tr) if tr is not None else {}
     loop = plus({"alu": 6 + 4 * p, "branch_taken": 1 - p, "branch_not_taken": p},
-                {"branch_taken": 1.0})
+                {"branch_taken": 1.0}, times(one, 3), serial_shift(31, tr) if tr else {})
     body = plus({"call_return": 1.0, "alu": 12.0, "store_32": 1.0, "load_32": 1.0},
                 times(loop, multiplier_bits), {"branch_taken": -1.0, "branch_not_taken": 1.0},
                 {"branch_taken": 1 - negative_fraction + 1, "branch_not_taken": negative_fraction})
     high = plus({"call_return": 1.0, "alu": 3.0},
-                times({"alu": 4.0, "branch_not_taken": 1.0, "branch_taken": 1.0}, 32),
+                times(plus({"alu": 4.0, "branch_not_taken": 1.0, "branch_taken": 1.0},
+                           times(one, 2)), 32),
                 {"branch_taken": -1.0, "branch_not_taken": 1.0})
     return plus(body, times(high, negative_fraction))
 
@@ -75,9 +97,9 @@ def _requantize(n: Node) -> Actions:
     actions = plus(dict(shape.int8_unit), times(HALF_BRANCH, shape.int8_unit_branches))
     if shape.wide == "mul_mulh":
         if tr.multiplier == "none":
-            actions = plus(actions, muldi3(), {"alu": 2.0, "stack_load": 2.5})
+            actions = plus(actions, muldi3(tr=tr), {"alu": 2.0, "stack_load": 2.5})
         else:
-            actions = plus(actions, {"mul": 2.0})
+            actions = plus(actions, _mul(tr, REQUANTIZE_OPERAND_BITS), {"mulh": 1.0})
     return actions
 
 
@@ -87,7 +109,7 @@ def _wide_multiply(tr: CoreTraits) -> Actions:
     if kind == "instruction":
         return {"mul": 1.0}                                      # SMULL
     if kind == "mul_mulh":
-        return {"mul": 2.0}                                      # MUL + MULH
+        return plus(_mul(tr, REQUANTIZE_OPERAND_BITS), {"mulh": 1.0})   # MUL + MULH
     if kind == "routine":                                        # __umulsidi3: 4 16x16 partials
         return {"call_return": 1.0, "mul": 4.0, "alu": 14.0}
     if kind == "peripheral":

@@ -29,6 +29,7 @@ from hwsim.cost.primitives import (
     load,
     loop_control,
     plus,
+    serial_shift,
     shift_ops,
     storage_bits,
     times,
@@ -73,6 +74,10 @@ def _lut_weighted(n: Node) -> Actions:
     accumulate = n.acc_ops() + (1 if n.acc_bits > tr.word_bits and entry < n.acc_bits else 0)
     per_connection = plus(activation, index, {"alu": address}, load(entry, opt.tables_in, tr),
                           {"alu": accumulate + (1 if a.kind == "depthwise_conv2d" else 0)})
+    if not precomputed and not tr.shifted_operand:
+        # ((level << log K) + index) << log(entry bytes): two shifts as generated
+        per_connection = plus(per_connection, serial_shift(log_k, tr),
+                              serial_shift(log_entry if scale_index else 0, tr))
     connections, rows = executed_taps(a)
     units = float(a.outputs)
     iterations = inner_loop(n, 1, connections, rows)

@@ -88,7 +88,8 @@ _ISA_TRAITS = {
     "armv8-m.main": (True, True, True, True, "instruction"),   # SMULL
     "rv32i": (False, False, True, False, "mul_mulh"),
     "rv32e": (False, False, True, False, "mul_mulh"),
-    "rv32imc": (False, False, True, False, "mul_mulh"),        # MUL + MULH
+    "rv32im": (False, False, True, False, "mul_mulh"),         # MUL + MULH
+    "rv32imc": (False, False, True, False, "mul_mulh"),
     "rv32imac": (False, False, True, False, "mul_mulh"),
     "rv32imfc": (False, False, True, False, "mul_mulh"),
     "msp430x": (False, False, False, False, "peripheral"),     # RLA: one bit per instruction
@@ -113,6 +114,8 @@ class CoreTraits:
     has_float_mac: bool
     wide_multiply: str       # instruction | mul_mulh | routine | peripheral | software
     shape: CodeShape = field(default_factory=lambda: shape_for(""))   # cost_shapes
+    serial_shifter: bool = False   # the device's shifts take cycles per bit (PicoRV32)
+    operand_multiplier: bool = False   # MUL time follows its second operand (Ibex slow)
 
     @property
     def word_factor(self) -> int:
@@ -132,4 +135,6 @@ def core_traits(device: Device) -> CoreTraits:
     lanes = core.simd_mac_lanes if "simd_mac" in device.cycles else 1
     return CoreTraits(core.word_bits, reg, shifted, barrel, unaligned, core.multiplier,
                       "mac" in device.cycles, lanes, core.divider, core.fpu != "none",
-                      "float_mac" in device.cycles, wide, shape_for(core.isa))
+                      "float_mac" in device.cycles, wide, shape_for(core.isa),
+                      device.serial_shifter is not None,
+                      device.operand_multiplier is not None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from hwsim.cost.primitives import Actions
 from hwsim.cost.shapes import shape_for
-from hwsim.specs.device import Device
+from hwsim.specs.device import FALLBACK_ACTIONS, Device
 from hwsim.errors import HwsimError
 
 ACTION_CLASSES = ("load", "store", "alu", "branch", "multiply", "float", "call")
@@ -30,6 +30,11 @@ _EXTRA_CLASS = {
     "soft_mul_call": "call",          # __mulsi3 call, return and set-up
     "soft_mul_bit": "multiply",       # one iteration of its shift-and-add loop
     "float_compare": "float",
+    "mul_base": "multiply",           # an operand-dependent MUL: its fixed part,
+    "mul_operand_bit": "multiply",    # each significant bit of its second operand
+    "shift": "alu",                   # a serial shifter (device serial_shifter): the shift,
+    "shift_4_bits": "alu",            # each 4-bit step,
+    "shift_bit": "alu",               # each remaining 1-bit step
 }
 
 # Composite actions, priced as the sum of their parts on the device.
@@ -57,6 +62,10 @@ def family_recipes(device: Device) -> dict[str, Actions]:
             recipes["soft_mul_call"] = {"call_return": 1.0, "alu": 2.0, "branch_taken": -1.0,
                                         "branch_not_taken": 1.0}
             recipes["soft_mul_bit"] = {"alu": 3.5, "branch_taken": 1.5, "branch_not_taken": 0.5}
+            if device.serial_shifter is not None:           # srli and slli by 1
+                recipes["soft_mul_bit"] = {"alu": 1.5, "branch_taken": 1.5,
+                                           "branch_not_taken": 0.5, "shift": 2.0,
+                                           "shift_bit": 2.0}
     else:
         recipes["stack_word"] = {"load_32": 0.5, "store_32": 0.5, "alu": -1.0}
     return recipes
@@ -86,9 +95,9 @@ def action_class(action: str) -> str:
         return "load"
     if action.startswith("store_"):
         return "store"
-    if action.startswith("branch_"):
+    if action.startswith("branch_") or action == "jump":
         return "branch"
-    if action in ("mul", "mac", "simd_mac", "div"):
+    if action in ("mul", "mulh", "mac", "simd_mac", "div"):
         return "multiply"
     if action.startswith(("float_", "soft_float_")):
         return "float"
@@ -113,11 +122,21 @@ def _base_prices(device: Device) -> dict[str, ActionPrice]:
     given = device.energy.pj_per_action
     prices = {action: ActionPrice(cycles, given.get(action, cycles * pj_per_cycle))
               for action, cycles in device.cycles.items()}
+    for action, fallback in FALLBACK_ACTIONS.items():      # jump, mulh when not given
+        if action not in prices and fallback in prices:
+            prices[action] = prices[fallback]
 
     def per_cycle(cycles: float) -> ActionPrice:
         return ActionPrice(cycles, cycles * pj_per_cycle)
 
     prices["flash_wait"] = per_cycle(device.memory.flash_load_extra_cycles)
+    if device.operand_multiplier is not None:
+        prices["mul_base"] = per_cycle(device.operand_multiplier.base_cycles)
+        prices["mul_operand_bit"] = per_cycle(device.operand_multiplier.cycles_per_bit)
+    if device.serial_shifter is not None:
+        prices["shift"] = per_cycle(device.serial_shifter.base_cycles)
+        prices["shift_4_bits"] = per_cycle(device.serial_shifter.cycles_per_4_bits)
+        prices["shift_bit"] = per_cycle(device.serial_shifter.cycles_per_bit)
     if device.soft_multiply is not None:
         prices["soft_mul_call"] = per_cycle(device.soft_multiply.call_cycles)
         prices["soft_mul_bit"] = per_cycle(device.soft_multiply.cycles_per_bit)

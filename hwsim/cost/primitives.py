@@ -45,6 +45,15 @@ def shift_ops(bits: int, tr: CoreTraits) -> int:
     return bits % 8 + (1 if bits >= 8 else 0)
 
 
+def serial_shift(bits: int, tr: CoreTraits) -> Actions:
+    """What one shift by `bits` costs beyond the alu the instruction sequences count for
+    it, on a core with a serial shifter (the device's serial_shifter): nothing elsewhere."""
+    if not tr.serial_shifter or bits <= 0:
+        return {}
+    return {"alu": -1.0, "shift": 1.0, "shift_4_bits": float(bits // 4),
+            "shift_bit": float(bits % 4)}
+
+
 def load(bits: int, place: str, tr: CoreTraits) -> Actions:
     """One load of `bits` (8, 16, 32) from SRAM or flash; a flash load waits once per
     bus access (two for a 32-bit value on a 16-bit core)."""

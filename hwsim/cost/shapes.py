@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 Actions = dict[str, float]
 
 FAMILY_OF_ISA = {"armv6-m": "thumb1", "armv7e-m": "thumb2", "armv8-m.main": "thumb2",
-                 "rv32i": "rv32", "rv32e": "rv32", "rv32imc": "rv32", "rv32imac": "rv32",
-                 "rv32imfc": "rv32"}
+                 "rv32i": "rv32", "rv32e": "rv32", "rv32im": "rv32", "rv32imc": "rv32",
+                 "rv32imac": "rv32", "rv32imfc": "rv32"}
 
 
 @dataclass(frozen=True)

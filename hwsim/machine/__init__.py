@@ -1,6 +1,8 @@
 """Machine code, ladder steps 2-4: C code generation (`codegen`), cross builds
 (`toolchain`), the disassembly proof (`disasm`), emulation and its pricing (`emulate`,
-`emulate_profile`, `emulate_price`) and the cost model held to it (`validate`).
+`emulate_profile`, `emulate_price`), the cost model held to it (`validate`), RTL
+simulation of open RISC-V cores (`rtl`) and the network run on them against both
+(`validate_rtl`).
 
 May import: errors, io, version, ir, specs, datasets, train, artifact, execute, cost,
 memory.

@@ -7,8 +7,10 @@ empty; for int8 they show where the multiplies are.
 `decode` also classifies each instruction into the action it is priced as
 (hwsim.machine.emulate prices executed instructions with a device's cycle table):
 load_8/16/32, store_8/16/32, alu, cond_branch (taken or not, decided at run
-time), jump (unconditional, priced as a taken branch), call (call_return: one
-call and its return), return (0: its cost is in call_return), mul, mac,
+time), jump (unconditional: the device's `jump`, else a taken branch), call
+(call_return: one call and its return), return (0: its cost is in call_return),
+mul, mulh (RISC-V upper word: the device's `mulh`, else `mul`), shift (RISC-V:
+alu, or the device's serial shifter), mac,
 simd_mac, div, multi_load / multi_store (push/pop/ldm/stm: 1 + N), float."""
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ class Instruction:
     mnemonic: str            # normalised: no .w/.n suffix, no c. prefix
     text: str                # as disassembled
     action: str              # see the module doc
-    registers: int = 0       # multi_load / multi_store: registers moved
+    registers: int = 0       # multi_load / multi_store: registers moved; RISC-V shift: its
+                             # amount in bits (-1 for a shift by a register)
     target: int | None = None    # direct branch / call target
     multiply: bool = False
     float_op: bool = False
@@ -150,8 +153,14 @@ def _riscv_action(i, mnemonic: str) -> tuple[str, int, int | None]:
         return "store_16", 0, None
     if mnemonic == "sw":
         return "store_32", 0, None
-    if mnemonic in ("mul", "mulh", "mulhsu", "mulhu"):
+    if mnemonic in ("slli", "srli", "srai"):
+        return "shift", int(i.operands[-1].imm) & 31, None
+    if mnemonic in ("sll", "srl", "sra"):
+        return "shift", -1, None                     # by a register: amount unknown
+    if mnemonic == "mul":
         return "mul", 0, None
+    if mnemonic in ("mulh", "mulhsu", "mulhu"):
+        return "mulh", 0, None
     if mnemonic in ("div", "divu", "rem", "remu"):
         return "div", 0, None
     if mnemonic.startswith("f") and mnemonic not in ("fence", "fence.i"):

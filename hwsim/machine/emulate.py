@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -135,10 +135,31 @@ def _page(size: int, page: int = 4096) -> int:
     return (size + page - 1) // page * page
 
 
-def emulate(build: Build, inputs, *, check_instructions: bool = False) -> EmulationRun:
+def _mul_operand_hooks(mu, uc, image: ElfImage, state: dict, counts: dict) -> None:
+    """Record, at every RISC-V `mul`, the significant bits of its second operand (rs2,
+    unsigned) per owner: what an operand-dependent multiplier's time follows."""
+    import unicorn.riscv_const as rc
+    from hwsim.machine.disasm import function_instructions
+    md = _capstone("riscv")
+    for function in image.functions:
+        for i in function_instructions(image, "riscv", function, md):
+            if i.mnemonic != "mul":
+                continue
+            register = getattr(rc, "UC_RISCV_REG_" + i.text.split(",")[-1].strip().upper())
+
+            def on_mul(_mu, _address, _size, _data, register=register):
+                bits = mu.reg_read(register).bit_length()
+                per_owner = counts.setdefault(state["owner"], {})
+                per_owner[bits] = per_owner.get(bits, 0) + 1
+            mu.hook_add(uc.UC_HOOK_CODE, on_mul, begin=i.address, end=i.address)
+
+
+def emulate(build: Build, inputs, *, check_instructions: bool = False,
+            mul_operands: bool = False) -> EmulationRun:
     """Run the built program on every sample of `inputs`: input level indices
     (N, *input_shape) for the lut style, int8 values for the int8 style
-    (hwsim.machine.codegen.int8.quantize_input)."""
+    (hwsim.machine.codegen.int8.quantize_input). `mul_operands`: also record the
+    operand width of every RISC-V `mul` (Profile.mul_operand_bits; slower)."""
     program = build.program
     x = np.asarray(inputs)
     if x.ndim < 2 or len(x) == 0:
@@ -178,6 +199,9 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False) -> Emulat
         flash[prev] = flash.get(prev, 0) + 1
 
     mu.hook_add(uc.UC_HOOK_BLOCK, on_block)
+    mul_bits: dict[str, dict[int, int]] = {}
+    if mul_operands and program.target.arch == "riscv":
+        _mul_operand_hooks(mu, uc, image, state, mul_bits)
     mu.hook_add(uc.UC_HOOK_MEM_READ, on_flash_read, begin=machine.flash[0],
                 end=machine.flash[0] + machine.flash[1] - 1)
     steps = [f for f in program.functions if f.function and f.caller == "network_run"]
@@ -229,6 +253,8 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False) -> Emulat
             check = _check(program.target.arch, image, delta, per_address)
     seconds = time.perf_counter() - started
     profile = build_profile(program, image, transitions, flash, len(x))
+    if mul_bits:
+        profile = replace(profile, mul_operand_bits=mul_bits)
     node_outputs = {node: np.stack(values) for node, values in snapshots.items()}
     return EmulationRun(program, len(x), np.stack(outputs), node_outputs, profile, check,
                         seconds)

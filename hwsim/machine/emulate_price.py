@@ -2,7 +2,11 @@
 table: cycles and priced actions per inference per graph node.
 
 load_8/16/32 and store_8/16/32 from the device table; a conditional branch
-branch_taken or branch_not_taken as it went; an unconditional jump branch_taken;
+branch_taken or branch_not_taken as it went; an unconditional jump `jump` (the
+device's, else branch_taken); RISC-V mulh/mulhu/mulhsu `mulh` (else mul); a shift
+alu, or with the device's serial_shifter shift + shift_4_bits + shift_bit by its amount;
+with the device's operand_multiplier and recorded operand widths, a RISC-V `mul`
+mul_base + mul_operand_bit per significant bit of its second operand;
 a call call_return (the return is then free); push/pop/ldm/stm alu + N x (load_32
 or store_32 - alu) (1 + N on the bundled cores); mul, mac (else mul + alu),
 simd_mac, div from the table; everything else alu. Each load from flash adds the
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.specs.device import Device
+from hwsim.specs.device import FALLBACK_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
 from hwsim.errors import HwsimError
@@ -38,15 +42,27 @@ class EmulatedCost:
         return self.nodes[node].cycles if node in self.nodes else 0.0
 
 
-def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
+def shift_actions(bits: int, device: Device) -> dict[str, float]:
+    """A shift instruction by `bits` (-1: by a register, priced as 31): alu, or on a core
+    with a serial shifter (device.serial_shifter) shift + (bits // 4) shift_4_bits +
+    (bits % 4) shift_bit."""
+    if device.serial_shifter is None:
+        return {"alu": 1.0}
+    bits = 31 if bits < 0 else bits
+    return {"shift": 1.0, "shift_4_bits": float(bits // 4), "shift_bit": float(bits % 4)}
+
+
+def _actions(i: Instruction, device: Device) -> dict[str, float]:
     """Priced actions of one instruction (conditional branches are resolved by the
     caller): action -> count. "burst_load"/"burst_store" are the extra words of a
     push/pop/ldm/stm/ldrd/strd, priced load_32 (store_32) - alu each."""
-    a = i.action
+    a, cycles = i.action, device.cycles
+    if a == "shift":
+        return shift_actions(i.registers, device)
     if a in ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32"):
         return {a: 1.0}
     if a == "jump":
-        return {"branch_taken": 1.0}
+        return {"jump": 1.0}
     if a == "call":
         return {"call_return": 1.0}
     if a == "return":
@@ -57,7 +73,9 @@ def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
         return {"alu": 1.0, "burst_store": float(i.registers)}
     if a == "mac":
         return {"mac": 1.0} if "mac" in cycles else {"mul": 1.0, "alu": 1.0}
-    if a in ("mul", "simd_mac", "div"):
+    if a == "mulh" and "mul" in cycles:
+        return {"mulh": 1.0}
+    if a in ("mul", "mulh", "simd_mac", "div"):
         if a not in cycles:
             raise HwsimError(f"the device has no cycle cost for {a!r} ({i.text}): the code "
                              "was built for another core")
@@ -70,10 +88,32 @@ def _actions(i: Instruction, cycles: dict[str, float]) -> dict[str, float]:
 def unit_prices(device: Device) -> dict[str, float]:
     """Cycles of every action `price` reports, on `device`."""
     prices = dict(device.cycles)
+    for action, fallback in FALLBACK_ACTIONS.items():      # jump, mulh when not given
+        if action not in prices and fallback in prices:
+            prices[action] = prices[fallback]
     prices["burst_load"] = device.cycles["load_32"] - device.cycles["alu"]
     prices["burst_store"] = device.cycles["store_32"] - device.cycles["alu"]
     prices["flash_wait"] = device.memory.flash_load_extra_cycles
+    if device.operand_multiplier is not None:
+        prices["mul_base"] = device.operand_multiplier.base_cycles
+        prices["mul_operand_bit"] = device.operand_multiplier.cycles_per_bit
+    if device.serial_shifter is not None:
+        prices["shift"] = device.serial_shifter.base_cycles
+        prices["shift_4_bits"] = device.serial_shifter.cycles_per_4_bits
+        prices["shift_bit"] = device.serial_shifter.cycles_per_bit
     return prices
+
+
+def instruction_cycles(instructions, device: Device) -> float:
+    """Cycles of straight-line instructions (no conditional branch) on `device`, each
+    priced as `price` prices it (a call as call_return)."""
+    prices = unit_prices(device)
+    actions: dict[str, float] = {}
+    for i in instructions:
+        if i.action == "cond_branch":
+            raise HwsimError(f"instruction_cycles: conditional branch {i.text!r}")
+        _add(actions, _actions(i, device), 1.0)
+    return sum(count * prices[a] for a, count in actions.items())
 
 
 def _add(target: dict, actions: dict, n: float) -> None:
@@ -96,7 +136,7 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
             tail = body.pop() if body[-1].action in ("cond_branch", "call") else None
             fixed: dict[str, float] = {}
             for i in body:
-                _add(fixed, _actions(i, device.cycles), 1.0)
+                _add(fixed, _actions(i, device), 1.0)
             cache[(address, size)] = (fixed, tail, len(body))
         fixed, tail, count = cache[(address, size)]
         actions = per_node.setdefault(owner, {})
@@ -113,6 +153,14 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
         reads = profile.flash_reads.get(key, 0)
         if reads:
             _add(actions, {"flash_wait": 1.0}, reads)
+    if device.operand_multiplier is not None:
+        for owner, widths in profile.mul_operand_bits.items():
+            actions = per_node.setdefault(owner, {})
+            count = sum(widths.values())
+            actions["mul"] = actions.get("mul", 0.0) - count
+            _add(actions, {"mul_base": float(count),
+                           "mul_operand_bit": float(sum(max(b, 1) * n
+                                                        for b, n in widths.items()))}, 1.0)
     nodes = {}
     samples = profile.samples
     for owner, actions in per_node.items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hwsim.machine.codegen import Program
 from hwsim.machine.disasm import Instruction, _capstone, decode
@@ -39,6 +39,9 @@ class Profile:
     executions: dict[tuple[int, int, str], int]     # (address, size, owner) -> count
     taken: dict[tuple[int, int, str], int]          # ... -> final branch taken
     flash_reads: dict[tuple[int, int, str], int]
+    # RISC-V `mul` only, when recorded (emulate(..., mul_operands=True)): owner ->
+    # {significant bits of rs2 read unsigned: executions}
+    mul_operand_bits: dict[str, dict[int, int]] = field(default_factory=dict)
 
     @property
     def instructions(self) -> int:

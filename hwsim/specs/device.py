@@ -18,7 +18,7 @@ from hwsim.specs.yaml_reader import Reader, raise_if_problems, read_header, read
 
 SCHEMA_VERSION = 1
 PRODUCT_CLASSES = ("earbud", "hearing_aid", "watch_band")
-ISAS = ("armv6-m", "armv7e-m", "armv8-m.main", "rv32i", "rv32e", "rv32imc", "rv32imac",
+ISAS = ("armv6-m", "armv7e-m", "armv8-m.main", "rv32i", "rv32e", "rv32im", "rv32imc", "rv32imac",
         "rv32imfc", "msp430x", "xtensa-hifi4")
 FPUS = ("none", "single", "double")
 MULTIPLIERS = ("none", "single_cycle", "iterative", "peripheral")
@@ -28,12 +28,20 @@ SOURCE_KINDS = ("verified", "secondary", "estimate")
 # Cycles per primitive action. Integer actions every core has:
 BASE_ACTIONS = ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32",
                 "branch_taken", "branch_not_taken", "call_return")
-MULTIPLY_ACTIONS = ("mul", "mac")          # mul required with a multiplier, mac optional
+# Optional for every core: an unconditional jump (jal x0 / j / b), priced branch_taken
+# when not given.
+OPTIONAL_BASE_ACTIONS = ("jump",)
+# mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
+# RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
+MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
 SIMD_ACTIONS = ("simd_mac",)               # required when core.simd_mac_lanes > 1
 DIVIDE_ACTIONS = ("div",)                  # required when core.divider is true
 FLOAT_ACTIONS = ("float_add", "float_mul", "float_mac", "float_div", "float_convert", "float_tanh")
 REQUIRED_FLOAT_ACTIONS = ("float_add", "float_mul")
-ALL_ACTIONS = BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS + DIVIDE_ACTIONS + FLOAT_ACTIONS
+# What an optional action is priced as when the device file does not give it.
+FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul"}
+ALL_ACTIONS = (BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
+               + DIVIDE_ACTIONS + FLOAT_ACTIONS)
 
 SOFT_FLOAT_ROUTINES = ("add", "mul", "div", "compare", "convert", "tanh")
 REQUIRED_SOFT_FLOAT = ("add", "mul")
@@ -45,6 +53,8 @@ SECTION_FIELDS = {
     "cycles": ALL_ACTIONS,
     "soft_float": SOFT_FLOAT_ROUTINES,
     "soft_multiply": ("call_cycles", "cycles_per_bit"),
+    "serial_shifter": ("base_cycles", "cycles_per_4_bits", "cycles_per_bit"),
+    "operand_multiplier": ("base_cycles", "cycles_per_bit"),
     "memory": ("sram_bytes", "flash_bytes", "flash_kind", "flash_load_extra_cycles",
                "reserved_sram_bytes", "reserved_flash_bytes"),
     "dma": ("present", "bytes_per_cycle"),
@@ -76,6 +86,31 @@ class SoftMultiply:
     the loop running over the bits of the second operand."""
     call_cycles: float
     cycles_per_bit: float
+
+
+@dataclass(frozen=True)
+class SerialShifter:
+    """A core without a barrel shifter: a shift by n bits takes
+    base_cycles + (n // 4) x cycles_per_4_bits + (n % 4) x cycles_per_bit."""
+    base_cycles: float
+    cycles_per_4_bits: float
+    cycles_per_bit: float
+
+    def cycles(self, bits: int) -> float:
+        return (self.base_cycles + (bits // 4) * self.cycles_per_4_bits
+                + (bits % 4) * self.cycles_per_bit)
+
+
+@dataclass(frozen=True)
+class OperandMultiplier:
+    """An iterative multiplier whose MUL stops after the significant bits of its second
+    operand (rs2, read unsigned: a negative value has 32): base_cycles + cycles_per_bit x
+    bits (at least 1 bit). cycles.mul stays the figure used when the operand is unknown."""
+    base_cycles: float
+    cycles_per_bit: float
+
+    def cycles(self, bits: int) -> float:
+        return self.base_cycles + self.cycles_per_bit * max(bits, 1)
 
 
 @dataclass(frozen=True)
@@ -138,6 +173,8 @@ class Device:
     battery: Battery
     sources: tuple[Source, ...]
     source_file: str | None = None
+    serial_shifter: SerialShifter | None = None     # None: shifts are ALU instructions
+    operand_multiplier: OperandMultiplier | None = None   # None: MUL takes cycles.mul
 
     def __repr__(self) -> str:
         return (f"Device({self.name!r}, {self.core.name} @ {self.core.clock_hz / 1e6:g} MHz, "
@@ -199,6 +236,8 @@ def _cycles(reader: Reader, core: _Traits) -> dict[str, float]:
 
     for action in BASE_ACTIONS:
         take(action, True)
+    for action in OPTIONAL_BASE_ACTIONS:
+        take(action, False)
     rule(core.multiplier, core.multiplier != "none", MULTIPLY_ACTIONS, ("mul",),
          "core.multiplier is none (no hardware multiplier)")
     rule(core.simd_mac_lanes, (core.simd_mac_lanes or 0) > 1, SIMD_ACTIONS, SIMD_ACTIONS,
@@ -268,6 +307,30 @@ def _soft_multiply(r: Reader | None, core: _Traits, parent: Reader) -> SoftMulti
     per_bit = r.number("cycles_per_bit", positive=True)
     r.finish()
     return None if call is None or per_bit is None else SoftMultiply(call, per_bit)
+
+
+def _serial_shifter(r: Reader | None) -> SerialShifter | None:
+    if r is None:
+        return None
+    base = r.number("base_cycles", positive=True)
+    per_4 = r.number("cycles_per_4_bits", minimum=0)
+    per_bit = r.number("cycles_per_bit", minimum=0)
+    r.finish()
+    return None if None in (base, per_4, per_bit) else SerialShifter(base, per_4, per_bit)
+
+
+def _operand_multiplier(r: Reader | None, core: _Traits, parent: Reader
+                        ) -> OperandMultiplier | None:
+    if r is None:
+        return None
+    if core.multiplier is not None and core.multiplier != "iterative":
+        r.seen.update(r.data)
+        parent.problem("operand_multiplier", "given, but core.multiplier is not iterative")
+        return None
+    base = r.number("base_cycles", positive=True)
+    per_bit = r.number("cycles_per_bit", positive=True)
+    r.finish()
+    return None if None in (base, per_bit) else OperandMultiplier(base, per_bit)
 
 
 def _memory(r: Reader) -> Memory | None:
@@ -394,6 +457,9 @@ def device_from_data(data: Any, source: str = "<dict>") -> Device:
         cycles_reader.finish()
     soft_float = _soft_float(top.section("soft_float", False), traits, top)
     soft_multiply = _soft_multiply(top.section("soft_multiply", False), traits, top)
+    serial_shifter = _serial_shifter(top.section("serial_shifter", False))
+    operand_multiplier = _operand_multiplier(top.section("operand_multiplier", False), traits,
+                                             top)
     memory_reader = top.section("memory")
     memory = _memory(memory_reader) if memory_reader else None
     dma_reader = top.section("dma")
@@ -407,7 +473,7 @@ def device_from_data(data: Any, source: str = "<dict>") -> Device:
     raise_if_problems(source, problems)
     return Device(name, title, product_class, description, core, cycles, soft_float,
                   soft_multiply, memory, dma, energy, battery, sources,
-                  None if source == "<dict>" else source)
+                  None if source == "<dict>" else source, serial_shifter, operand_multiplier)
 
 
 def load_device(path: str | Path) -> Device:

@@ -80,7 +80,7 @@ TARGETS: dict[str, Target] = {
 
 # Device ISA -> target whose code it runs (a superset ISA runs the subset's code).
 _BY_ISA = {"armv6-m": "cortex-m0", "armv7e-m": "cortex-m4", "armv8-m.main": "cortex-m4",
-           "rv32i": "rv32i", "rv32e": "rv32i", "rv32imc": "rv32im", "rv32imac": "rv32im",
+           "rv32i": "rv32i", "rv32e": "rv32i", "rv32im": "rv32im", "rv32imc": "rv32im", "rv32imac": "rv32im",
            "rv32imfc": "rv32im"}
 
 
