@@ -6,13 +6,12 @@ written with (sha256). A truncated or tampered artifact is an error naming each
 missing or bad field."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hwsim.io import read_npz, sha256_bytes
+from hwsim.io import MAX_JSON_BYTES, MAX_NPZ_BYTES, read_file_bytes, parse_json, read_npz, sha256_bytes
 from hwsim.errors import HwsimError, Problem, SpecError
 from hwsim.ir import layers as L
 from hwsim.train.export import level_counts
@@ -90,14 +89,9 @@ def _read_document(directory: Path) -> tuple[dict, str]:
     path = directory / JSON_NAME
     if not directory.is_dir():
         raise HwsimError(f"{directory}: not an artifact directory (no such directory)")
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise HwsimError(f"{path}: missing; not a model artifact") from None
-    try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), [Problem("", f"not valid JSON ({exc})")]) from None
+    if not path.exists():
+        raise HwsimError(f"{path}: missing; not a model artifact")
+    doc = parse_json(read_file_bytes(path, MAX_JSON_BYTES, "model.json"), str(path))
     if not isinstance(doc, dict):
         raise SpecError(str(path), [Problem("", "must be a JSON object")])
     return doc, str(path)
@@ -215,11 +209,23 @@ def _copies_agree(c: _Checker, doc: dict, workload: Workload) -> None:
 
 
 def load_artifact(directory: str | Path) -> Artifact:
-    """Load and check an artifact directory (model.json + model.npz)."""
+    """Load and check an artifact directory (model.json + model.npz). A field of the
+    wrong JSON type anywhere is one SpecError naming model.json, never a TypeError."""
     directory = Path(directory)
     doc, source = _read_document(directory)
     npz_path = directory / NPZ_NAME
-    arrays = read_npz(npz_path)
+    npz_data = read_file_bytes(npz_path, MAX_NPZ_BYTES, ".npz archive")
+    arrays = read_npz(npz_path, npz_data)
+    try:
+        return _load(directory, doc, source, arrays, sha256_bytes(npz_data))
+    except (TypeError, KeyError, AttributeError, IndexError, ValueError, OverflowError) as exc:
+        raise SpecError(source, [Problem("", f"malformed artifact: a field has the wrong type "
+                                             f"or shape ({type(exc).__name__}: {exc})")]) \
+            from None
+
+
+def _load(directory: Path, doc: dict, source: str, arrays: dict[str, np.ndarray],
+          npz_sha256: str) -> Artifact:
     c = _Checker(source, arrays)
     if doc.get("format") != FORMAT:
         raise SpecError(source, [Problem("format", f"must be {FORMAT!r}, got "
@@ -253,7 +259,7 @@ def load_artifact(directory: str | Path) -> Artifact:
                                         f"continuous.layer{i}.{key}", shape)
                            for key, shape in layer.param_shapes().items()})
     model = _integer_model(c, doc, workload) if doc.get("integer") is not None else None
-    if not c.problems and doc.get("npz_sha256") != sha256_bytes(npz_path.read_bytes()):
+    if not c.problems and doc.get("npz_sha256") != npz_sha256:
         c.bad("npz_sha256", f"{NPZ_NAME} does not match this {JSON_NAME} (modified, truncated "
                             "or from another artifact)")
     if c.problems:

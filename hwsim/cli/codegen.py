@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                 "functions": [{"node": f.node, "op": f.op, "function": f.function,
                                "caller": f.caller} for f in program.functions if f.function],
                 "machine_code": proof.to_dict() if proof else None}
-        print(json.dumps(data, indent=2))
+        print(json.dumps(data, indent=2, allow_nan=False))
     else:
         print(render(program, args.out, proof))
     return 1 if proof is not None and args.style == "lut" and not proof.multiply_free else 0

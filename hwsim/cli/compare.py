@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise HwsimError(f"--frames must be >= 1, got {args.frames}")
     result = compare(subjects, devices, args.styles, frames=args.frames)
     if args.json:
-        print(json.dumps(results_document(compare=list(result.rows)), indent=2))
+        print(json.dumps(results_document(compare=list(result.rows)), indent=2, allow_nan=False))
         return 0
     print(render(result.rows, args.styles))
     return 0

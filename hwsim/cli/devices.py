@@ -29,7 +29,7 @@ def add_parser(subparsers) -> None:
 def run_list(args: argparse.Namespace) -> int:
     rows = [device_row(d) for d in load_bundled_devices()]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2, allow_nan=False))
         return 0
     headers = ["name", "core", "clock", "SRAM", "flash", "FPU", "multiplier", "class", "battery"]
     body = [[r["name"], r["core"], human_hz(r["clock_hz"]), human_bytes(r["sram_bytes"]),
@@ -42,7 +42,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     device = find_device(args.device)
     if args.json:
-        print(json.dumps(device.to_dict(), indent=2))
+        print(json.dumps(device.to_dict(), indent=2, allow_nan=False))
         return 0
     core, mem, energy, battery = device.core, device.memory, device.energy, device.battery
     lines = [

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                                   for l in result.memory.ram_lines],
                           "flash": [{"name": l.name, "bytes": l.bytes, "estimate": l.estimate}
                                     for l in result.memory.flash_lines]}
-        print(json.dumps(data, indent=2))
+        print(json.dumps(data, indent=2, allow_nan=False))
         return 0
     print(render(result, subject))
     return 0

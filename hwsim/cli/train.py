@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                                     "threshold_bytes": fp.threshold_bytes,
                                     "ratio_to_float32": round(fp.ratio_to_float32, 4)}
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, allow_nan=False))
         return 0
     print(render(summary))
     return 0

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise HwsimError(f"--max-error must be >= 0, got {args.max_error}")
     report = validate(load_artifact(args.artifact), find_device(args.device), args.style,
                       target=args.target, samples=args.samples)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))
+    print(json.dumps(report.to_dict(), indent=2, allow_nan=False) if args.json else render(report))
     failed = not report.bit_exact or (args.style == "lut" and not
                                       report.machine_code.multiply_free)
     if args.max_error is not None and not report.within(args.max_error / 100):

@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     report = verify_artifact(load_artifact(args.artifact), split=args.split)
-    print(json.dumps(report.as_dict(), indent=2) if args.json else render(report))
+    print(json.dumps(report.as_dict(), indent=2, allow_nan=False) if args.json else render(report))
     return 0 if report.bit_exact else 1
 
 

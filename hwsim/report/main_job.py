@@ -105,7 +105,7 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
     notes.extend(sweep.notes)
     document = results_document(training=training, compare=list(matrix.rows),
                                 sweep=list(sweep.rows), details=list(matrix.details))
-    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    text = json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n"
     write_files_atomically(out_dir, {SUMMARY: text.encode()})
     dashboard = write_dashboard(document, out_dir, source=str(out_dir / SUMMARY))
     return Report(out_dir, out_dir / SUMMARY, dashboard.index, document, tuple(notes))

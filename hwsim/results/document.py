@@ -15,6 +15,7 @@ from pathlib import Path
 
 from hwsim.ir.style import STYLES  # noqa: F401  (the style values documents hold)
 from hwsim.errors import HwsimError, Problem, SpecError
+from hwsim.io import MAX_JSON_BYTES, read_json
 
 FORMAT = "hwsim-results"
 FORMAT_VERSION = 1
@@ -178,28 +179,7 @@ def check_results(document, source: str) -> dict:
     return document
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def read_results(path: str | Path) -> dict:
-    """Read and check a results document (JSON)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HwsimError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise HwsimError(f"{path}: is a directory, not a results document") from None
-    except UnicodeDecodeError:
-        raise HwsimError(f"{path}: not a results document (not UTF-8 text)") from None
-    except OSError as exc:
-        raise HwsimError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise HwsimError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: "
-                         f"{exc.msg}") from None
-    except ValueError as exc:
-        raise HwsimError(f"{path}: invalid JSON: {exc}") from None
+    """Read and check a results document (JSON, at most hwsim.io.MAX_JSON_BYTES)."""
+    document = read_json(path, MAX_JSON_BYTES, "results document")
     return check_results(document, str(path))

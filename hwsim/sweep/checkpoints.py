@@ -121,7 +121,7 @@ def cached_training(workload: Workload, cache: Cache) -> Cached:
         cache, "point", inputs,
         lambda: units.fine_tune(workload.data, artifact_payload(checkpoint.value),
                                 checkpoint_sha),
-        lambda r: {SUMMARY_NAME: (json.dumps(r["summary"], sort_keys=True, indent=1)
+        lambda r: {SUMMARY_NAME: (json.dumps(r["summary"], sort_keys=True, indent=1, allow_nan=False)
                                   + "\n").encode()})
     return Cached(point.value, point.computed or checkpoint.computed,
                   checkpoint.notes + point.notes)

@@ -149,7 +149,7 @@ class SweepPlan:
 
 
 def _copy(data: dict) -> dict:
-    return json.loads(json.dumps(data))
+    return json.loads(json.dumps(data, allow_nan=False))
 
 
 def point_workload(workload: Workload, levels: int, clusters: int, accumulator_bits: int

@@ -141,7 +141,7 @@ class _Run:
                 self.skip(point)
                 return
             files = units.decode_files(result["files"])
-            files[SUMMARY_NAME] = (json.dumps(result["summary"], sort_keys=True, indent=1)
+            files[SUMMARY_NAME] = (json.dumps(result["summary"], sort_keys=True, indent=1, allow_nan=False)
                                    + "\n").encode()
             directory = self.cache.put_files("point", key, files, inputs)
             self.tick(f"fine-tune {point.label}", "computed")
