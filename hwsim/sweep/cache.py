@@ -27,7 +27,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hwsim.errors import HwsimError
 from hwsim.io import MAX_JSON_BYTES, MAX_NPZ_BYTES, read_file_bytes, read_json
@@ -160,8 +160,12 @@ class Cache:
         return path
 
     # files entries --------------------------------------------------------------------
-    def get_files(self, kind: str, key: str) -> Lookup:
-        """The entry directory if every file in its manifest is present and intact."""
+    def get_files(self, kind: str, key: str,
+                  check: Callable[[Path], None] | None = None) -> Lookup:
+        """The entry directory if every file in its manifest is present and intact and
+        `check(directory)` (when given) accepts it. An entry intact by hash that its
+        reader cannot read (check raises HwsimError) is discarded, so it is recomputed
+        instead of failing every rerun."""
         path = self._path(kind, key)
         if not path.exists() and not path.is_symlink():
             return Lookup(None)
@@ -184,6 +188,11 @@ class Cache:
                 return self._corrupt(kind, key, path, f"{name}: {_why(exc, path / name)}")
             if _sha256(data) != digest:
                 return self._corrupt(kind, key, path, f"{name} sha256 mismatch")
+        if check is not None:
+            try:
+                check(path)
+            except HwsimError as exc:
+                return self._corrupt(kind, key, path, f"unreadable: {str(exc).splitlines()[0]}")
         return Lookup(path)
 
     def put_files(self, kind: str, key: str, files: dict[str, bytes], inputs: Any = None

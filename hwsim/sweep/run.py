@@ -27,8 +27,9 @@ from hwsim.artifact.load import JSON_NAME
 from hwsim.sweep.cache import Cache, key_of, open_cache
 from hwsim.errors import HwsimError
 from hwsim.ir.style import STYLES
+from hwsim.io import read_json
 from hwsim.sweep.checkpoints import (SUMMARY_NAME, Cached, artifact_payload, cached_checkpoint,
-                               cached_simulation, cached_training, cached_verification,
+                               check_artifact_entry, cached_simulation, cached_training, cached_verification,
                                check_version, checkpoint_inputs, point_inputs, sha256_file,
                                simulation_inputs, verification_inputs)
 from hwsim.sweep.plan import (DeviceFile, Point, SimulationOptions, SweepPlan, SweepSpec,
@@ -100,7 +101,7 @@ class _Run:
     def start(self) -> None:
         inputs = checkpoint_inputs(self.plan.workload)
         key = key_of(inputs)
-        found = self.cache.get_files("checkpoint", key)
+        found = self.cache.get_files("checkpoint", key, check_artifact_entry)
         self.note(found.note)
         if found.hit:
             self.tick("checkpoint", "cached")
@@ -123,7 +124,7 @@ class _Run:
         for point in self.plan.points:
             inputs = point_inputs(point.workload, checkpoint_sha)
             key = key_of(inputs)
-            found = self.cache.get_files("point", key)
+            found = self.cache.get_files("point", key, check_artifact_entry)
             self.note(found.note)
             if found.hit:
                 self.tick(f"fine-tune {point.label}", "cached")
@@ -157,7 +158,7 @@ class _Run:
 
     # verification and simulations ----------------------------------------------------
     def downstream(self, point: Point, artifact: Path) -> None:
-        self.summaries[point.order] = json.loads((artifact / SUMMARY_NAME).read_bytes())
+        self.summaries[point.order] = read_json(artifact / SUMMARY_NAME, what="summary")
         artifact_sha = sha256_file(artifact / JSON_NAME)
         files = None
         inputs = verification_inputs(artifact_sha)
