@@ -1,12 +1,13 @@
 """`hwsim verify`: run an artifact op by op on its dataset and prove it matches the
-trainer. Exit 0 when bit-exact, 1 on a mismatch (printed), 2 for user errors."""
+trainer. Exit 0 when bit-exact and in agreement with the float-simulated network,
+1 on a mismatch or a disagreement (printed), 2 for user errors."""
 from __future__ import annotations
 
 import argparse
 import json
 
 from hwsim.artifact.load import load_artifact
-from hwsim.execute.verify import SPLITS, VerifyReport, verify_artifact
+from hwsim.execute.verify import MIN_AGREEMENT, SPLITS, VerifyReport, verify_artifact
 
 COLUMNS = (("loads_sram", "sram ld"), ("loads_flash", "flash ld"), ("adds", "adds"),
            ("compares", "cmp"), ("branches", "br"), ("max_ops", "max"), ("stores", "st"),
@@ -19,8 +20,10 @@ def add_parser(subparsers) -> None:
         description="Run an artifact's deployed integer network op by op on a split of its "
                     "dataset, compare every node bit for bit with the trainer's integer "
                     "forward pass, compare the integer outputs with the float-simulated "
-                    "network, and count the actions per inference. Exit status 0: bit-exact; "
-                    "1: a mismatch; 2: a usage or input error.")
+                    "network, and count the actions per inference. Exit status 0: bit-exact "
+                    "and the integer network agrees with the float-simulated one on at least "
+                    f"{100 * MIN_AGREEMENT:.0f}% of the test samples (all metrics finite); "
+                    "1: a mismatch or disagreement; 2: a usage or input error.")
     parser.add_argument("artifact", metavar="ARTIFACT", help="artifact directory")
     parser.add_argument("--split", choices=SPLITS, default="test",
                         help="dataset split to run (default: test)")
@@ -31,7 +34,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     report = verify_artifact(load_artifact(args.artifact), split=args.split)
     print(json.dumps(report.as_dict(), indent=2, allow_nan=False) if args.json else render(report))
-    return 0 if report.bit_exact else 1
+    return 0 if report.passed else 1
 
 
 def _metric(name: str, value: float) -> str:
@@ -53,6 +56,8 @@ def render(report: VerifyReport) -> str:
                      f"({report.values_compared:,} values equal before it)")
     lines.append(f"  integer vs float-simulated: {c.metric} {_metric(c.metric, c.integer)} vs "
                  f"{_metric(c.metric, c.float_simulated)}, agreement {100 * c.agreement:.2f}%")
+    for problem in report.float_problems:
+        lines.append(f"  FLOAT DISAGREEMENT: {problem}")
     l2r = "n/a" if c.l2_relative is None else f"{c.l2_relative:.3g}"
     lines.append(f"    rmse {c.rmse:.4g}  mae {c.mae:.4g}  l2r {l2r}  cos {c.cosine:.6f}")
     p = report.per_inference

@@ -13,6 +13,12 @@
    between the output values: logits (integer sums times 2^-s) for a classifier,
    values in [0, 1] for an auto-encoder.
 3. The executor's action counts per inference.
+
+The artifact passes when the nodes are bit-exact, every float comparison metric is
+finite, and the integer network agrees with the float-simulated one on at least
+MIN_AGREEMENT of the samples (classifier) or output values (auto-encoder): rounding
+the tables and thresholds to integers flips a level now and then (97% agreement at
+L=2, K=2 on digits, docs/training.md), a wrong table flips most of them.
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ from hwsim.train.network import Mode, quantize_input
 from hwsim.train.pipeline import dataset_for, predict
 
 SPLITS = ("test", "train")
+MIN_AGREEMENT = 0.95
 
 
 @dataclass(frozen=True)
@@ -75,12 +82,36 @@ class VerifyReport:
     def bit_exact(self) -> bool:
         return self.mismatch is None
 
+    @property
+    def float_problems(self) -> list[str]:
+        """Why the integer network does not stand for the float-simulated one."""
+        c, found = self.comparison, []
+        for name in ("integer", "float_simulated", "agreement", "rmse", "mae", "l2_relative",
+                     "cosine"):
+            value = getattr(c, name)
+            if value is not None and not np.isfinite(value):
+                found.append(f"{name} is not finite ({value})")
+        if np.isfinite(c.agreement) and c.agreement < MIN_AGREEMENT:
+            found.append(f"the integer network agrees with the float-simulated network on "
+                         f"{100 * c.agreement:.2f}% of the "
+                         f"{'samples' if c.metric == 'accuracy' else 'output values'}, below "
+                         f"the {100 * MIN_AGREEMENT:.0f}% tolerance ({c.metric} "
+                         f"{c.integer:.4g} vs {c.float_simulated:.4g})")
+        return found
+
+    @property
+    def passed(self) -> bool:
+        return self.bit_exact and not self.float_problems
+
     def as_dict(self) -> dict:
         return {"artifact": self.artifact, "workload": self.name, "split": self.split,
-                "samples": self.samples, "bit_exact": self.bit_exact,
+                "samples": self.samples, "passed": self.passed, "bit_exact": self.bit_exact,
+                "min_agreement": MIN_AGREEMENT, "float_problems": self.float_problems,
                 "nodes_compared": self.nodes_compared, "values_compared": self.values_compared,
                 "mismatch": None if self.mismatch is None else vars(self.mismatch),
-                "float_comparison": vars(self.comparison),
+                "float_comparison": {k: (None if isinstance(v, float) and not np.isfinite(v)
+                                         else v)          # non-finite: see float_problems
+                                     for k, v in vars(self.comparison).items()},
                 "counts_per_inference": self.per_inference.as_dict(),
                 "node_counts_per_inference": {node: {"op": self.node_ops[node], **c.as_dict()}
                                               for node, c in self.node_counts.items()}}
