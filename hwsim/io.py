@@ -204,6 +204,28 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_output_directory(directory: str | Path, what: str = "output directory") -> Path:
+    """Before any work: `directory` must be a directory or creatable as one (its
+    nearest existing ancestor a writable directory). An existing file there, or a
+    file on the way, is one HwsimError."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise HwsimError(f"{directory}: exists and is not a directory (the {what})")
+    probe = directory
+    while not probe.exists():
+        if probe.is_symlink():
+            raise HwsimError(f"{probe}: a dangling symbolic link on the way to the {what}")
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise HwsimError(f"{directory}: cannot create the {what}: {probe} is not a directory")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise HwsimError(f"{directory}: cannot create or write the {what}: {probe} is not "
+                         "writable")
+    return directory
+
+
 def write_files_atomically(directory: Path, files: dict[str, bytes]) -> None:
     """Write every file to a temporary name in `directory`, then rename each into
     place in the given order (put the file that commits the set last)."""

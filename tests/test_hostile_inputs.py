@@ -286,3 +286,76 @@ def test_cache_entry_intact_by_hash_but_unreadable_is_recomputed(tmp_path):
     found = cache.get_files("point", key, check)
     assert not found.hit and "unreadable" in found.note
     assert not cache.get_files("point", key).hit              # discarded
+
+
+# -- nonsense numbers and work bounded before it starts --------------------------------
+@pytest.mark.parametrize("section, key, value", [
+    ("cycles", "alu", 1e308), ("battery", "capacity_mah", 1e308),
+    ("core", "clock_hz", 2 ** 70), ("memory", "sram_bytes", 2 ** 70),
+    ("energy", "sleep_ua", 1e300), ("energy", "supply_v", 1e6),
+])
+def test_absurd_device_numbers_are_refused(device_data, section, key, value):
+    from hwsim.specs.device import device_from_data
+    device_data[section][key] = value
+    with pytest.raises(HwsimError, match=rf"{section}\.{key}: must be <="):
+        device_from_data(device_data, "absurd.yaml")
+
+
+def test_absurd_shape_only_workload_is_refused_before_work(tmp_path):
+    import yaml
+    data = yaml.safe_load((REPO / "workloads" / "kws-dscnn.yaml").read_text())
+    data["input"]["shape"] = [100000, 100000, 1]
+    path = tmp_path / "huge.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = run_cli("simulate", str(path), "--device", "nrf52840", "--json", timeout=60)
+    _assert_user_error(result, "more than the limit of 16,000,000")
+
+
+def test_validate_max_error_must_be_finite(mlp_dir):
+    for bad in ("nan", "inf", "-1"):
+        result = run_cli("validate", str(mlp_dir), "--device", "esp32-c3", "--max-error", bad)
+        _assert_user_error(result, "--max-error must be a percentage")
+
+
+def test_compare_frames_bounded(tmp_path):
+    _assert_user_error(run_cli("compare", "--frames", str(10 ** 12)), "--frames must be from 1")
+
+
+def test_report_checks_everything_before_training(tmp_path, monkeypatch):
+    from hwsim.report import main_job
+    from hwsim.sweep.cache import open_cache
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the checks")
+    monkeypatch.setattr(main_job, "_training", no_training)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    plan = main_job.ReportPlan(workloads=("digits-mlp",), devices=("nrf52840",))
+    with pytest.raises(HwsimError, match="exists and is not a directory"):
+        main_job.run_report(blocker, open_cache(tmp_path / "cache"), plan)
+    shape_only = main_job.ReportPlan(workloads=("digits-mlp",), devices=("nrf52840",),
+                                     sweep_workload="kws-dscnn")
+    with pytest.raises(HwsimError, match="shape-only"):
+        main_job.run_report(tmp_path / "out", open_cache(tmp_path / "cache"), shape_only)
+    result = run_cli("report", "--out", str(blocker), "--cache", str(tmp_path / "cache"))
+    _assert_user_error(result, "exists and is not a directory")
+
+
+def test_extreme_but_allowed_device_gives_finite_json(tmp_path):
+    import yaml
+    from hwsim.specs import device as D
+    data = yaml.safe_load(DEVICE.read_text())
+    data["battery"]["capacity_mah"] = D.MAX_CAPACITY_MAH
+    data["energy"]["sleep_ua"] = 0
+    data["core"]["clock_hz"] = 1_000_000
+    for action in data["cycles"]:
+        data["cycles"][action] = D.MAX_CYCLES
+    path = tmp_path / "extreme.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = run_cli("simulate", "digits-mlp", "--device", str(path), "--json",
+                     "--frames", "2")
+    assert result.returncode == 0, result.stderr
+
+    def refuse(name):
+        raise AssertionError(f"{name} in --json output")
+    json.loads(result.stdout, parse_constant=refuse)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.io import check_output_directory
 from hwsim.artifact.load import load_artifact
 from hwsim.specs.catalog import find_device
 from hwsim.cli.format import human_bytes, table
@@ -36,6 +37,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_directory(args.out)
     target = find_target(args.target)
     device = find_device(args.device) if args.device else None
     graph = graph_from_artifact(load_artifact(args.artifact))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.schedule.scheduler import MAX_FRAMES
 from hwsim.specs.catalog import find_device, load_bundled_devices
 from hwsim.specs.bundled import bundled_names
 from hwsim.cli.format import human_bytes, table
@@ -51,10 +52,10 @@ def select_devices(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.frames <= MAX_FRAMES:
+        raise HwsimError(f"--frames must be from 1 to {MAX_FRAMES}, got {args.frames}")
     subjects = [load_subject(s) for s in (args.subjects or bundled_names("workloads"))]
     devices = select_devices(args.devices)
-    if args.frames < 1:
-        raise HwsimError(f"--frames must be >= 1, got {args.frames}")
     result = compare(subjects, devices, args.styles, frames=args.frames)
     if args.json:
         print(json.dumps(results_document(compare=list(result.rows)), indent=2, allow_nan=False))

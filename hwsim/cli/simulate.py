@@ -40,13 +40,13 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hwsim.errors import HwsimError
-    device = find_device(args.device)
-    subject = load_subject(args.subject)
     try:
         schedule_options = ScheduleOptions(frames=args.frames, cores=args.cores,
                                            firmware_share=args.firmware_share)
     except (ValueError, HwsimError) as exc:
         raise HwsimError(str(exc)) from None
+    device = find_device(args.device)
+    subject = load_subject(args.subject)
     place = "sram" if args.tables_in == "sram" else "flash"
     result = simulate(subject, device, args.style,
                       cost_options=CostOptions(tables_in=place, thresholds_in=place,

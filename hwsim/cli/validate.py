@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import json
 
 from hwsim.artifact.load import load_artifact
@@ -10,6 +11,8 @@ from hwsim.cli.format import table
 from hwsim.machine.codegen import STYLES, TARGETS
 from hwsim.errors import HwsimError
 from hwsim.machine.validate import DEFAULT_SAMPLES, ValidationReport, validate
+
+MAX_SAMPLES = 100_000
 
 
 def add_parser(subparsers) -> None:
@@ -36,10 +39,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.samples < 1:
-        raise HwsimError(f"--samples must be >= 1, got {args.samples}")
-    if args.max_error is not None and args.max_error < 0:
-        raise HwsimError(f"--max-error must be >= 0, got {args.max_error}")
+    if not 1 <= args.samples <= MAX_SAMPLES:
+        raise HwsimError(f"--samples must be from 1 to {MAX_SAMPLES}, got {args.samples}")
+    if args.max_error is not None and not (math.isfinite(args.max_error)
+                                           and 0 <= args.max_error <= 100):
+        raise HwsimError(f"--max-error must be a percentage from 0 to 100, got "
+                         f"{args.max_error}")
     report = validate(load_artifact(args.artifact), find_device(args.device), args.style,
                       target=args.target, samples=args.samples)
     print(json.dumps(report.to_dict(), indent=2, allow_nan=False) if args.json else render(report))
