@@ -58,6 +58,8 @@ def render(report: VerifyReport) -> str:
                  f"{_metric(c.metric, c.float_simulated)}, agreement {100 * c.agreement:.2f}%")
     for problem in report.float_problems:
         lines.append(f"  FLOAT DISAGREEMENT: {problem}")
+    for problem in report.measured_problems:
+        lines.append(f"  MEASURED ARITHMETIC: {problem}")
     l2r = "n/a" if c.l2_relative is None else f"{c.l2_relative:.3g}"
     lines.append(f"    rmse {c.rmse:.4g}  mae {c.mae:.4g}  l2r {l2r}  cos {c.cosine:.6f}")
     p = report.per_inference
