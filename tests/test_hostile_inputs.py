@@ -359,3 +359,46 @@ def test_extreme_but_allowed_device_gives_finite_json(tmp_path):
     def refuse(name):
         raise AssertionError(f"{name} in --json output")
     json.loads(result.stdout, parse_constant=refuse)
+
+
+# -- sweep workers die with their parent -------------------------------------------------
+PARENT = """
+import os, sys, time
+from hwsim.sweep.runner import LocalRunner
+with LocalRunner(2) as runner:
+    pids = {runner.result(h) for h in [runner.submit(os.getpid) for _ in range(8)]}
+    runner.submit(time.sleep, 600)
+    print(" ".join(map(str, sorted(pids))), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_sweep_workers_exit_when_the_parent_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from tests.conftest import cli_env
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE,
+                              text=True, env=cli_env())
+    try:
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert pids and all(_alive(pid) for pid in pids)
+    finally:
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.2)
+    left = [pid for pid in pids if _alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"workers {left} outlived their parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
