@@ -48,3 +48,11 @@ def test_graph_md_verify_sample_is_current(tmp_path):
     assert [_normal(line) for line in lines[:len(shown)]] == [_normal(line) for line in shown], \
         "docs/graph.md's sample of `hwsim verify` differs from its current output:\n" + \
         "\n".join(lines[:len(shown)])
+
+
+def test_documented_cluster_intervals_match_the_bundled_workloads():
+    from hwsim.specs.workload import load_workload
+    text = (REPO / "docs" / "workloads.md").read_text()
+    assert "bundled workloads with a dataset use 200 (digits-mlp, digits-ae, har-cnn)" in text
+    for name in ("digits-mlp", "digits-ae", "har-cnn"):
+        assert load_workload(name).training.cluster_interval_steps == 200, name
