@@ -133,6 +133,12 @@ def _reject_constant(name: str):
 def parse_json(data: bytes | str, source: str) -> Any:
     """JSON text to data: invalid JSON, NaN/Infinity, and nesting deeper than
     MAX_NESTING are one HwsimError naming the source."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HwsimError(f"{source}: not UTF-8 text (byte {exc.start}), so not JSON") \
+                from None
     try:
         value = json.loads(data, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
