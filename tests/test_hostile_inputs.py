@@ -402,3 +402,52 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+# -- results documents: every field replaced by every wrong type ------------------------
+def _fuzz_document() -> dict:
+    from tests.dashboard_documents import compare_rows, details
+    from hwsim.results.document import results_document
+    rows = compare_rows()[:2]
+    sweep = [{**r, "activation_levels": 8, "weight_clusters": 16, "metric": "accuracy",
+              "continuous": 0.9, "discretized": 0.9, "integer": 0.9, "agreement": 1.0,
+              "bit_exact": True, "weight_bytes": 100, "float32_weight_bytes": 400}
+             for r in rows]
+    training = [{"workload": "digits-mlp", "activation_levels": 8, "weight_clusters": 16,
+                 "metrics": {"metric": "accuracy", "continuous": 0.9, "discretized": 0.9,
+                             "integer": 0.9}}]
+    return json.loads(json.dumps(results_document(compare=rows, details=details()[:1],
+                                                  sweep=sweep, training=training)))
+
+
+def test_every_wrongly_typed_results_field_is_one_error(tmp_path):
+    import copy
+    from hwsim.dashboard.page import build_panels, write_dashboard
+    from hwsim.results.document import check_results
+    document = _fuzz_document()
+    write_dashboard(check_results(document, "x.json"), tmp_path / "ok", source="x.json")
+    assert all(panel.figure is not None for panel in build_panels(document))
+    paths = []
+
+    def walk(node, path):
+        paths.append(path)
+        children = node.items() if isinstance(node, dict) else \
+            enumerate(node[:1]) if isinstance(node, list) else ()
+        for key, child in children:
+            walk(child, path + [key])
+    walk(document, [])
+    unexpected = []
+    for path in paths[1:]:
+        for wrong in ([], "x", None):
+            changed = copy.deepcopy(document)
+            node = changed
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = wrong
+            try:
+                build_panels(check_results(changed, "x.json"))   # every figure the page draws
+            except HwsimError:
+                pass
+            except Exception as exc:          # noqa: BLE001 - what this test looks for
+                unexpected.append((path, wrong, f"{type(exc).__name__}: {exc}"))
+    assert not unexpected, unexpected[:5]
