@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,15 @@ def hwsim_script() -> str:
     return found
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def cli_env() -> dict[str, str]:
+    """The environment for the console script: this checkout's hwsim first on the
+    path, whichever checkout the script was installed from."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120
+            ) -> subprocess.CompletedProcess:
     return subprocess.run([hwsim_script(), *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+                          timeout=timeout, env=cli_env())

@@ -139,7 +139,7 @@ def test_truncated_npz(copy_of):
 def test_truncated_json(copy_of):
     text = (copy_of / "model.json").read_text()
     (copy_of / "model.json").write_text(text[: len(text) // 2])
-    with pytest.raises(SpecError, match=r"model\.json: not valid JSON"):
+    with pytest.raises(HwsimError, match=r"model\.json: invalid JSON"):
         load_artifact(copy_of)
 
 

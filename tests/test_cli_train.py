@@ -91,4 +91,14 @@ def test_unwritable_output(quick_workload, tmp_path):
     blocker.write_text("not a directory")
     result = run_cli("train", str(quick_workload), "--out", str(blocker / "sub"))
     assert result.returncode == 2
-    assert "cannot create output directory" in result.stderr
+    assert "cannot create the artifact directory" in result.stderr
+    assert "is not a directory" in result.stderr
+
+
+def test_existing_file_as_output_fails_before_training(quick_workload, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = run_cli("train", str(quick_workload), "--out", str(blocker))
+    assert result.returncode == 2 and "exists and is not a directory" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert blocker.read_text() == "not a directory"

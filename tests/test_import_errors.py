@@ -155,10 +155,14 @@ def test_corrupted_tflite_bytes_only_raise_hwsim_error(tmp_path):
 
 
 def test_missing_file_directory_and_unknown_extension(tmp_path):
-    expect_error(tmp_path / "absent.tflite", "cannot read")
+    expect_error(tmp_path / "absent.tflite", "no such file")
     folder = tmp_path / "folder.onnx"
     folder.mkdir()
-    expect_error(folder)
+    expect_error(folder, "is a directory")
+    fifo = tmp_path / "pipe.tflite"
+    import os
+    os.mkfifo(fifo)                     # refused from its stat: reading would block
+    expect_error(fifo, "not a regular file")
     other = tmp_path / "model.pb"
     other.write_bytes(b"x")
     expect_error(other, "unknown model format")

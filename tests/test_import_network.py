@@ -165,7 +165,7 @@ def test_load_network_resolves_workloads_yaml_and_models(kws_path):
     assert load_network("kws-dscnn", levels=8).discretization.activation_levels == 8
     assert load_network(REPO / "workloads" / "digits-mlp.yaml").name == "digits-mlp"
     assert load_network(kws_path).name == "kws_like"
-    with pytest.raises(HwsimError, match="unknown model format|No such file|does not exist|not found"):
+    with pytest.raises(HwsimError, match="unknown model format|[Nn]o such file|does not exist|not found"):
         load_network(kws_path.with_name("missing.tflite"))
 
 

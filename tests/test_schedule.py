@@ -340,11 +340,13 @@ def test_every_problem_is_reported_at_once(device):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(frames=0), r"frames must be an integer >= 1, got 0"),
+    (dict(frames=0), r"frames must be an integer from 1 to 100000, got 0"),
+    (dict(frames=10 ** 12), r"frames must be an integer from 1 to 100000"),
+    (dict(firmware_slice_ms=float("inf")), r"firmware_slice_ms must be a number > 0"),
     (dict(cores=0), r"cores must be an integer >= 1 or None, got 0"),
     (dict(firmware_share=1.0), r"firmware_share must be a number from 0 up to"),
     (dict(firmware_share=-0.1), r"got -0\.1"),
-    (dict(firmware_slice_ms=0), r"firmware_slice_ms must be a number > 0, got 0"),
+    (dict(firmware_slice_ms=0), r"firmware_slice_ms must be a number > 0 and <= 60000, got 0"),
     (dict(dma_buffers=0), r"dma_buffers must be an integer >= 1, got 0"),
 ])
 def test_bad_options(kwargs, message):

@@ -6,17 +6,18 @@ written with (sha256). A truncated or tampered artifact is an error naming each
 missing or bad field."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hwsim.io import read_npz, sha256_bytes
+from hwsim.io import MAX_JSON_BYTES, MAX_NPZ_BYTES, read_file_bytes, parse_json, read_npz, sha256_bytes
 from hwsim.errors import HwsimError, Problem, SpecError
 from hwsim.ir import layers as L
-from hwsim.train.export import level_counts
-from hwsim.ir.integer import IntegerLayer, IntegerModel
+from hwsim.train.export import integer_table, level_counts
+from hwsim.ir.integer import IntegerLayer, IntegerModel, accumulator_overflows, worst_case_sum
+from hwsim.ir.levels import MAX_SCALE_BITS, avg_pool_bounds, integer_thresholds, level_values, \
+    table_rows
 from hwsim.specs.workload import Workload, workload_from_data
 
 FORMAT = "hwsim-model"
@@ -90,14 +91,9 @@ def _read_document(directory: Path) -> tuple[dict, str]:
     path = directory / JSON_NAME
     if not directory.is_dir():
         raise HwsimError(f"{directory}: not an artifact directory (no such directory)")
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise HwsimError(f"{path}: missing; not a model artifact") from None
-    try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), [Problem("", f"not valid JSON ({exc})")]) from None
+    if not path.exists():
+        raise HwsimError(f"{path}: missing; not a model artifact")
+    doc = parse_json(read_file_bytes(path, MAX_JSON_BYTES, "model.json"), str(path))
     if not isinstance(doc, dict):
         raise SpecError(str(path), [Problem("", "must be a JSON object")])
     return doc, str(path)
@@ -201,6 +197,71 @@ def _integer_model(c: _Checker, doc: dict, workload: Workload) -> IntegerModel |
                         levels, tables, tuple(layers), scale, acc, entry, values)
 
 
+def _check_definition(c: _Checker, doc: dict, arrays: dict[str, np.ndarray],
+                      model: IntegerModel) -> None:
+    """The integer network must be what its own definition gives: every table
+    rint(row value * codebook * 2^s) from the stored codebook and level values, every
+    threshold ceil(t_k * 2^s) clamped at the layer's worst-case sum, every pool
+    bound and the output values from the level count; the scale in 0..MAX_SCALE_BITS
+    and no reachable sum beyond the accumulator (a static proof over every input)."""
+    if not 0 <= model.scale_bits <= MAX_SCALE_BITS:
+        c.bad("integer.scale_bits", f"must be in 0..{MAX_SCALE_BITS}, got {model.scale_bits}")
+        return
+    books = {}
+    for scope, name in doc["codebooks"].items():
+        book = arrays[name].astype(np.float64)
+        if not np.all(np.isfinite(book)):
+            c.bad(f"codebooks.{scope}", f"array {name!r} holds a non-finite value")
+        elif np.abs(book).max(initial=0) > 1e6:
+            c.bad(f"codebooks.{scope}", f"array {name!r} holds a value beyond +-1e6")
+        else:
+            books[scope] = book
+    weighted = [spec for spec in model.layers if spec.table is not None]
+    first_table = weighted[0].table if weighted else None
+    shared = {}
+    for spec in weighted:
+        shared.setdefault(spec.table, set()).add(spec is weighted[0])
+    for name, table in model.tables.items():
+        scope = doc["tables"][name]["codebook"]
+        if scope not in books:
+            continue
+        if shared.get(name, {False}) == {True, False}:
+            c.bad(f"tables.{name}", "is read by the first weighted layer (input level rows) "
+                                    "and by a later one (activation level rows)")
+            continue
+        rows = table_rows(name == first_table, model.input_levels, model.activation_levels)
+        if table.shape[0] != len(rows):
+            continue                               # reported by the layer that reads it
+        expected = integer_table(rows, books[scope], model.scale_bits)
+        if not np.array_equal(expected, table):
+            row, col = (int(v) for v in np.argwhere(expected != table)[0])
+            c.bad(f"tables.{name}.array", f"is not its definition rint(row value x codebook "
+                                          f"{scope!r} x 2^{model.scale_bits}): entry "
+                                          f"[{row}, {col}] is {int(table[row, col])}, the "
+                                          f"definition gives {int(expected[row, col])}")
+    if c.problems:
+        return
+    for i, (spec, meta) in enumerate(zip(model.layers, doc["layers"])):
+        if spec.thresholds is not None:
+            bound = worst_case_sum(model.tables[spec.table], spec.weight_index, spec.bias_index)
+            expected = integer_thresholds(model.activation_levels, model.scale_bits, bound)
+            if not np.array_equal(expected, spec.thresholds):
+                c.bad(f"layers[{i}].thresholds", "are not ceil(t_k x 2^scale_bits) clamped "
+                                                 "at the layer's worst-case sum")
+        if spec.pool_bounds is not None:
+            layer = spec.layer
+            window = layer.size if isinstance(layer, L.AvgPool1D) else \
+                layer.size_h * layer.size_w
+            if not np.array_equal(avg_pool_bounds(window, spec.levels_in), spec.pool_bounds):
+                c.bad(f"layers[{i}].pool_bounds", "are not the nearest-level bounds of the "
+                                                  "pool window")
+    if model.output_values is not None and not np.array_equal(
+            model.output_values, (level_values(model.activation_levels) + 1.0) / 2.0):
+        c.bad("output.array", "is not (level value + 1) / 2 of each activation level")
+    for i, message in accumulator_overflows(model):
+        c.bad(f"layers[{i}]", message)
+
+
 def _copies_agree(c: _Checker, doc: dict, workload: Workload) -> None:
     """Fields copied from the workload for readers must agree with it."""
     if doc["provenance"].get("workload_sha256") != workload.sha256:
@@ -215,11 +276,23 @@ def _copies_agree(c: _Checker, doc: dict, workload: Workload) -> None:
 
 
 def load_artifact(directory: str | Path) -> Artifact:
-    """Load and check an artifact directory (model.json + model.npz)."""
+    """Load and check an artifact directory (model.json + model.npz). A field of the
+    wrong JSON type anywhere is one SpecError naming model.json, never a TypeError."""
     directory = Path(directory)
     doc, source = _read_document(directory)
     npz_path = directory / NPZ_NAME
-    arrays = read_npz(npz_path)
+    npz_data = read_file_bytes(npz_path, MAX_NPZ_BYTES, ".npz archive")
+    arrays = read_npz(npz_path, npz_data)
+    try:
+        return _load(directory, doc, source, arrays, sha256_bytes(npz_data))
+    except (TypeError, KeyError, AttributeError, IndexError, ValueError, OverflowError) as exc:
+        raise SpecError(source, [Problem("", f"malformed artifact: a field has the wrong type "
+                                             f"or shape ({type(exc).__name__}: {exc})")]) \
+            from None
+
+
+def _load(directory: Path, doc: dict, source: str, arrays: dict[str, np.ndarray],
+          npz_sha256: str) -> Artifact:
     c = _Checker(source, arrays)
     if doc.get("format") != FORMAT:
         raise SpecError(source, [Problem("format", f"must be {FORMAT!r}, got "
@@ -253,9 +326,11 @@ def load_artifact(directory: str | Path) -> Artifact:
                                         f"continuous.layer{i}.{key}", shape)
                            for key, shape in layer.param_shapes().items()})
     model = _integer_model(c, doc, workload) if doc.get("integer") is not None else None
-    if not c.problems and doc.get("npz_sha256") != sha256_bytes(npz_path.read_bytes()):
+    if not c.problems and doc.get("npz_sha256") != npz_sha256:
         c.bad("npz_sha256", f"{NPZ_NAME} does not match this {JSON_NAME} (modified, truncated "
                             "or from another artifact)")
+    if not c.problems and model is not None:
+        _check_definition(c, doc, arrays, model)
     if c.problems:
         raise SpecError(source, c.problems)
     discrete = None

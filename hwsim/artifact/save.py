@@ -114,7 +114,7 @@ def build_files(result: TrainResult, *, init_from: str | None = None) -> dict[st
             doc["output"] = {"kind": "argmax"}
     npz = npz_bytes(arrays)
     doc["npz_sha256"] = sha256_bytes(npz)
-    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n"
     return {NPZ_NAME: npz, JSON_NAME: text.encode()}
 
 

@@ -1,14 +1,22 @@
 """The `hwsim` command: a thin layer over the library. Errors a user can fix
-are printed to stderr as one message and exit with status 2."""
+are printed to stderr as one message and exit with status 2. Any other exception
+is a bug in hwsim: one line saying so (with the command), exit status 3;
+`--debug` (anywhere on the command line) or HWSIM_DEBUG=1 shows the traceback."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 
 from hwsim.version import __version__
 from hwsim.cli import (codegen, compare, dashboard, devices, report, simulate, sweep, train,
                        validate, verify)
 from hwsim.errors import HwsimError
+
+EXIT_USER_ERROR = 2
+EXIT_BUG = 3
+DEBUG_FLAG = "--debug"
 
 COMMANDS = (report, devices, train, simulate, compare, verify, sweep, dashboard, codegen,
             validate)
@@ -20,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cost model and integer simulator for multiplication-free tiny neural "
                     "networks on earbud, hearing-aid and wearable cores.")
     parser.add_argument("--version", action="version", version=f"hwsim {__version__}")
+    parser.add_argument(DEBUG_FLAG, action="store_true",
+                        help="show the traceback of an internal error (a bug in hwsim)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
@@ -27,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = DEBUG_FLAG in argv or os.environ.get("HWSIM_DEBUG") == "1"
+    argv = [arg for arg in argv if arg != DEBUG_FLAG]
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -36,12 +49,21 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except HwsimError as exc:
         print(f"hwsim: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("hwsim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:            # noqa: BLE001 - the one place bugs are reported
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        command = " ".join(["hwsim", *argv])
+        detail = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        print(f"hwsim: internal error (a bug in hwsim, please report it with the command "
+              f"{command!r}): {detail}" + ("" if debug else "; rerun with --debug for the "
+                                                           "traceback"), file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

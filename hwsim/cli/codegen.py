@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.io import check_output_directory
 from hwsim.artifact.load import load_artifact
 from hwsim.specs.catalog import find_device
 from hwsim.cli.format import human_bytes, table
@@ -36,6 +37,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_directory(args.out)
     target = find_target(args.target)
     device = find_device(args.device) if args.device else None
     graph = graph_from_artifact(load_artifact(args.artifact))
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                 "functions": [{"node": f.node, "op": f.op, "function": f.function,
                                "caller": f.caller} for f in program.functions if f.function],
                 "machine_code": proof.to_dict() if proof else None}
-        print(json.dumps(data, indent=2))
+        print(json.dumps(data, indent=2, allow_nan=False))
     else:
         print(render(program, args.out, proof))
     return 1 if proof is not None and args.style == "lut" and not proof.multiply_free else 0

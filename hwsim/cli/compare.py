@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.schedule.scheduler import MAX_FRAMES
 from hwsim.specs.catalog import find_device_or_soc, load_bundled_devices
 from hwsim.specs.soc import Soc
 from hwsim.specs.bundled import bundled_names
@@ -70,11 +71,11 @@ def select_devices_and_socs(text: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.frames <= MAX_FRAMES:
+        raise HwsimError(f"--frames must be from 1 to {MAX_FRAMES}, got {args.frames}")
     subjects = [load_subject(s, levels=args.levels, clusters=args.clusters)
                 for s in (args.subjects or bundled_names("workloads"))]
     devices, socs = select_devices_and_socs(args.devices)
-    if args.frames < 1:
-        raise HwsimError(f"--frames must be >= 1, got {args.frames}")
     result = compare(subjects, devices, args.styles, frames=args.frames)
     products = compare_products(subjects, socs, args.styles, frames=args.frames,
                                 per_core=True) if socs else ()
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         sections = {"compare": list(result.rows)}
         if products:
             sections["products"] = list(products)
-        print(json.dumps(results_document(**sections), indent=2))
+        print(json.dumps(results_document(**sections), indent=2, allow_nan=False))
         return 0
     print(render(result.rows, args.styles))
     if products:

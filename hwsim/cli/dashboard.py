@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"index": str(result.index), "panels": list(result.drawn),
                           "skipped": [{"panel": title, "reason": reason}
-                                      for title, reason in result.skipped]}, indent=2))
+                                      for title, reason in result.skipped]}, indent=2, allow_nan=False))
         return 0
     print(f"wrote {result.index} ({len(result.drawn)} panels: {', '.join(result.drawn)})")
     for title, reason in result.skipped:

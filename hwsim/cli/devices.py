@@ -31,7 +31,7 @@ def run_list(args: argparse.Namespace) -> int:
     rows = [device_row(d) for d in load_bundled_devices()]
     soc_lines = [row for soc in load_bundled_socs() for row in soc_rows(soc)]
     if args.json:
-        print(json.dumps(rows + soc_lines, indent=2))
+        print(json.dumps(rows + soc_lines, indent=2, allow_nan=False))
         return 0
     headers = ["name", "core", "clock", "SRAM", "flash", "FPU", "multiplier", "class", "battery"]
     body = [[r["name"], r["core"], human_hz(r["clock_hz"]), human_bytes(r["sram_bytes"]),
@@ -50,7 +50,7 @@ def run_show(args: argparse.Namespace) -> int:
     if isinstance(device, Soc):
         return show_soc(device, args.json)
     if args.json:
-        print(json.dumps(device.to_dict(), indent=2))
+        print(json.dumps(device.to_dict(), indent=2, allow_nan=False))
         return 0
     core, mem, energy, battery = device.core, device.memory, device.energy, device.battery
     lines = [

@@ -52,17 +52,17 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hwsim.errors import HwsimError
+    try:
+        schedule_options = ScheduleOptions(frames=args.frames, cores=args.cores,
+                                           firmware_share=args.firmware_share)
+    except (ValueError, HwsimError) as exc:
+        raise HwsimError(str(exc)) from None
     device = find_device_or_soc(args.device)
     subject = load_subject(args.subject, levels=args.levels, clusters=args.clusters)
     if isinstance(device, Soc):
         return run_soc(args, device, subject)
     if args.core or args.load:
         raise HwsimError(f"--core and --load need a SoC; {device.name!r} is a single-core device")
-    try:
-        schedule_options = ScheduleOptions(frames=args.frames, cores=args.cores,
-                                           firmware_share=args.firmware_share)
-    except (ValueError, HwsimError) as exc:
-        raise HwsimError(str(exc)) from None
     place = "sram" if args.tables_in == "sram" else "flash"
     result = simulate(subject, device, args.style,
                       cost_options=CostOptions(tables_in=place, thresholds_in=place,
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                                   for l in result.memory.ram_lines],
                           "flash": [{"name": l.name, "bytes": l.bytes, "estimate": l.estimate}
                                     for l in result.memory.flash_lines]}
-        print(json.dumps(data, indent=2))
+        print(json.dumps(data, indent=2, allow_nan=False))
         return 0
     print(render(result, subject))
     return 0

@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(results_document(sweep=list(result.rows)), indent=1))
+        print(json.dumps(results_document(sweep=list(result.rows)), indent=1, allow_nan=False))
     else:
         print(render(plan, result, seconds, csv_path, json_path))
     bad = result.failed_units or any(r["bit_exact"] is False for r in result.rows)

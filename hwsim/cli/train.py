@@ -6,6 +6,7 @@ import json
 import sys
 import time
 
+from hwsim.io import check_output_directory
 from hwsim.artifact.save import artifact_sha256, save_artifact
 from hwsim.artifact.load import load_artifact
 from hwsim.cli.arguments import count_or_continuous, seed
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     workload = load_workload(args.workload).with_overrides(levels=args.levels,
                                                            clusters=args.clusters, scope=args.scope,
                                                            seed=args.seed)
+    out_dir = check_output_directory(args.out or default_out(workload), "artifact directory")
     init_params, init_sha = None, None
     if args.init_from:
         source = load_artifact(args.init_from)
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     with ProgressBar(sys.stderr) as bar:
         result = run_training(workload, init_params=init_params, progress=bar.update)
     seconds = time.perf_counter() - started
-    out = save_artifact(result, args.out or default_out(workload), init_from=init_sha)
+    out = save_artifact(result, out_dir, init_from=init_sha)
     summary = {"artifact": str(out), "workload": workload.name,
                "activation_levels": workload.discretization.activation_levels,
                "weight_clusters": workload.discretization.weight_clusters,
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                                     "threshold_bytes": fp.threshold_bytes,
                                     "ratio_to_float32": round(fp.ratio_to_float32, 4)}
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, allow_nan=False))
         return 0
     print(render(summary))
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import json
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from hwsim.errors import HwsimError
 from hwsim.machine.validate import DEFAULT_SAMPLES, ValidationReport, validate
 from hwsim.machine.validate_rtl import SOURCES, RtlValidationReport, validate_rtl
 from hwsim.sweep.cache import default_cache_dir
+
+MAX_SAMPLES = 100_000
 
 
 def add_parser(subparsers) -> None:
@@ -48,17 +51,19 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.samples < 1:
-        raise HwsimError(f"--samples must be >= 1, got {args.samples}")
-    if args.max_error is not None and args.max_error < 0:
-        raise HwsimError(f"--max-error must be >= 0, got {args.max_error}")
+    if not 1 <= args.samples <= MAX_SAMPLES:
+        raise HwsimError(f"--samples must be from 1 to {MAX_SAMPLES}, got {args.samples}")
+    if args.max_error is not None and not (math.isfinite(args.max_error)
+                                           and 0 <= args.max_error <= 100):
+        raise HwsimError(f"--max-error must be a percentage from 0 to 100, got "
+                         f"{args.max_error}")
     if args.rtl is not None:
         return run_rtl(args)
     if args.cache is not None:
         raise HwsimError("--cache is used with --rtl only")
     report = validate(load_artifact(args.artifact), find_device(args.device), args.style,
                       target=args.target, samples=args.samples)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else render(report))
+    print(json.dumps(report.to_dict(), indent=2, allow_nan=False) if args.json else render(report))
     failed = not report.bit_exact or (args.style == "lut" and not
                                       report.machine_code.multiply_free)
     if args.max_error is not None and not report.within(args.max_error / 100):

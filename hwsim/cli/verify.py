@@ -1,5 +1,6 @@
 """`hwsim verify`: run an artifact op by op on its dataset and prove it matches the
-trainer. Exit 0 when bit-exact, 1 on a mismatch (printed), 2 for user errors."""
+trainer. Exit 0 when bit-exact and in agreement with the float-simulated network,
+1 on a mismatch or a disagreement (printed), 2 for user errors."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,7 @@ import json
 from hwsim.artifact.load import load_artifact
 from hwsim.cli.arguments import seed
 from hwsim.errors import HwsimError
-from hwsim.execute.verify import SPLITS, VerifyReport, verify_artifact
+from hwsim.execute.verify import MIN_AGREEMENT, SPLITS, VerifyReport, verify_artifact
 from hwsim.importers.network import is_model_path
 
 COLUMNS = (("loads_sram", "sram ld"), ("loads_flash", "flash ld"), ("adds", "adds"),
@@ -22,8 +23,11 @@ def add_parser(subparsers) -> None:
         description="Run an artifact's deployed integer network op by op on a split of its "
                     "dataset, compare every node bit for bit with the trainer's integer "
                     "forward pass, compare the integer outputs with the float-simulated "
-                    "network, and count the actions per inference. Exit status 0: bit-exact; "
-                    "1: a mismatch; 2: a usage or input error.")
+                    "network, and count the actions per inference. Exit status 0: bit-exact "
+                    "and the integer network agrees with the float-simulated one on at least "
+                    f"{100 * MIN_AGREEMENT:.0f}% of the test samples (all metrics finite); a "
+                    "model: the executor's outputs equal its runtime's; "
+                    "1: a mismatch or disagreement; 2: a usage or input error.")
     parser.add_argument("artifact", metavar="ARTIFACT|MODEL",
                         help="artifact directory, or a .tflite/.onnx model: run it with hwsim's "
                              "int8 (or float) executor and compare with the model's runtime")
@@ -45,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if args.inputs or args.save_outputs:
         raise HwsimError("--inputs and --save-outputs apply to .tflite/.onnx models")
     report = verify_artifact(load_artifact(args.artifact), split=args.split)
-    print(json.dumps(report.as_dict(), indent=2) if args.json else render(report))
-    return 0 if report.bit_exact else 1
+    print(json.dumps(report.as_dict(), indent=2, allow_nan=False) if args.json else render(report))
+    return 0 if report.passed else 1
 
 
 def _metric(name: str, value: float) -> str:
@@ -68,6 +72,10 @@ def render(report: VerifyReport) -> str:
                      f"({report.values_compared:,} values equal before it)")
     lines.append(f"  integer vs float-simulated: {c.metric} {_metric(c.metric, c.integer)} vs "
                  f"{_metric(c.metric, c.float_simulated)}, agreement {100 * c.agreement:.2f}%")
+    for problem in report.float_problems:
+        lines.append(f"  FLOAT DISAGREEMENT: {problem}")
+    for problem in report.measured_problems:
+        lines.append(f"  MEASURED ARITHMETIC: {problem}")
     l2r = "n/a" if c.l2_relative is None else f"{c.l2_relative:.3g}"
     lines.append(f"    rmse {c.rmse:.4g}  mae {c.mae:.4g}  l2r {l2r}  cos {c.cosine:.6f}")
     p = report.per_inference

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from hwsim.ir.integer import check_accumulator
 from hwsim.artifact.load import JSON_NAME, load_artifact
 from hwsim.cost.model import CostReport, cost_graph
 from hwsim.cost.actions import CostOptions
@@ -85,6 +86,8 @@ def load_subject(name_or_path: str, seed: int = 0, *, levels: int | None = None,
             raise HwsimError(f"{path}: a trained artifact has its own L and K; --levels and "
                              "--clusters apply to workloads and models")
         artifact = load_artifact(path)
+        if artifact.integer_model is not None:     # the loader proves it too; kept explicit
+            check_accumulator(artifact.integer_model, str(path))
         return Subject(str(path), "artifact", graph_from_artifact(artifact),
                        artifact.workload.realtime)
     if is_model_path(name_or_path):

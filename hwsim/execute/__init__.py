@@ -1,7 +1,8 @@
 """Running a deployed integer network op by op with integer operations only: the
 execution plan (`plan`, `check`), the op runners (`ops`), the executor (`executor`), its
-counters (`counters`), a plain-loop reference (`reference`) and `verify` (executor =
-trainer, bit for bit).
+counters (`counters`), the measured multiplies, divisions and float operations of an
+inference on traced arrays (`measure`), a plain-loop reference (`reference`) and `verify`
+(executor = trainer, bit for bit; integer = float-simulated within a tolerance).
 
 May import: errors, io, version, ir, specs, datasets, train, artifact.
 """

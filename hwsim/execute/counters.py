@@ -21,8 +21,9 @@ Counters (see docs/graph.md for the per-op table):
 - ``branches``          conditional updates that follow a compare (one per compare)
 - ``max_ops``           integer max of two values (max pools)
 - ``stores``            elements written to an output tensor
-- ``multiplies``, ``float_ops``   always 0 for the lut style: nothing in the
-  executor multiplies or touches a float, and tests/test_execute.py proves it
+- ``multiplies``, ``float_ops``   not counted by the runners: `hwsim verify` fills them
+  with what hwsim.execute.measure measured on the inference itself (every ufunc and
+  numpy function applied to the traced arrays; divisions count as float ops there)
 """
 from __future__ import annotations
 

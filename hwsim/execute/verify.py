@@ -12,17 +12,28 @@
    X-CUBE-AI's validate reports (rmse, mae, l2 relative error, cosine similarity)
    between the output values: logits (integer sums times 2^-s) for a classifier,
    values in [0, 1] for an auto-encoder.
-3. The executor's action counts per inference.
+3. The executor's action counts per inference, with the multiplies, divisions and
+   float operations measured on the inference itself (hwsim.execute.measure): any
+   of them fails verification.
+
+The artifact passes when the nodes are bit-exact, every float comparison metric is
+finite, and the integer network agrees with the float-simulated one on at least
+MIN_AGREEMENT of the samples (classifier) or output values (auto-encoder): rounding
+the tables and thresholds to integers flips a level now and then (97% agreement at
+L=2, K=2 on digits, docs/training.md), a wrong table flips most of them.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
 from hwsim.ir.ops import WEIGHTED
-from hwsim.execute.counters import Counts, Placement
+from hwsim.execute.counters import Counts, Placement, total
+from hwsim.execute.measure import Measured, measured_run
+from hwsim.execute.plan import build_plan
 from hwsim.errors import HwsimError
 from hwsim.execute.executor import Execution, execute
 from hwsim.ir.graph import execution_order, graph_from_artifact
@@ -31,6 +42,7 @@ from hwsim.train.network import Mode, quantize_input
 from hwsim.train.pipeline import dataset_for, predict
 
 SPLITS = ("test", "train")
+MIN_AGREEMENT = 0.95
 
 
 @dataclass(frozen=True)
@@ -70,17 +82,51 @@ class VerifyReport:
     per_inference: Counts
     node_counts: dict[str, Counts]     # per inference, in execution order
     node_ops: dict[str, str]
+    measured: dict[str, Measured] = dataclasses.field(default_factory=dict)  # whole batch
 
     @property
     def bit_exact(self) -> bool:
         return self.mismatch is None
 
+    @property
+    def float_problems(self) -> list[str]:
+        """Why the integer network does not stand for the float-simulated one."""
+        c, found = self.comparison, []
+        for name in ("integer", "float_simulated", "agreement", "rmse", "mae", "l2_relative",
+                     "cosine"):
+            value = getattr(c, name)
+            if value is not None and not np.isfinite(value):
+                found.append(f"{name} is not finite ({value})")
+        if np.isfinite(c.agreement) and c.agreement < MIN_AGREEMENT:
+            found.append(f"the integer network agrees with the float-simulated network on "
+                         f"{100 * c.agreement:.2f}% of the "
+                         f"{'samples' if c.metric == 'accuracy' else 'output values'}, below "
+                         f"the {100 * MIN_AGREEMENT:.0f}% tolerance ({c.metric} "
+                         f"{c.integer:.4g} vs {c.float_simulated:.4g})")
+        return found
+
+    @property
+    def measured_problems(self) -> list[str]:
+        """Nodes whose inference multiplied, divided or used a float (measured)."""
+        return [f"node {node!r} performed {m.multiplies} multiplies, {m.divisions} divisions "
+                f"and {m.float_ops} float operations on {self.samples} samples (measured)"
+                for node, m in self.measured.items() if not m.clean]
+
+    @property
+    def passed(self) -> bool:
+        return self.bit_exact and not self.float_problems and not self.measured_problems
+
     def as_dict(self) -> dict:
         return {"artifact": self.artifact, "workload": self.name, "split": self.split,
-                "samples": self.samples, "bit_exact": self.bit_exact,
+                "samples": self.samples, "passed": self.passed, "bit_exact": self.bit_exact,
+                "min_agreement": MIN_AGREEMENT, "float_problems": self.float_problems,
                 "nodes_compared": self.nodes_compared, "values_compared": self.values_compared,
                 "mismatch": None if self.mismatch is None else vars(self.mismatch),
-                "float_comparison": vars(self.comparison),
+                "float_comparison": {k: (None if isinstance(v, float) and not np.isfinite(v)
+                                         else v)          # non-finite: see float_problems
+                                     for k, v in vars(self.comparison).items()},
+                "measured_problems": self.measured_problems,
+                "measured_per_batch": {node: m.as_dict() for node, m in self.measured.items()},
                 "counts_per_inference": self.per_inference.as_dict(),
                 "node_counts_per_inference": {node: {"op": self.node_ops[node], **c.as_dict()}
                                               for node, c in self.node_counts.items()}}
@@ -180,10 +226,18 @@ def verify_artifact(artifact, *, split: str = "test", graph: nx.DiGraph | None =
     x = np.asarray(data.x_test if split == "test" else data.x_train, dtype=np.float64)
     y = data.y_test if split == "test" else data.y_train
     x_levels = quantize_input(x, artifact.workload.input_levels)
-    run = execute(g, x_levels, placement=placement)
+    run, measured = measured_run(build_plan(g, placement), x_levels)
     nodes, values, mismatch = compare_nodes(g, run, artifact.integer_model, x_levels)
     comparison = compare_float(g, run, artifact, x, y)
+    node_counts = {node: _with_measured(run.node_per_inference(node), measured[node], len(x))
+                   for node in run.nodes}
     return VerifyReport(artifact.directory, artifact.workload.name, split, len(x), nodes, values,
-                        mismatch, comparison, run.per_inference,
-                        {node: run.node_per_inference(node) for node in run.nodes},
-                        {node: r.op for node, r in run.nodes.items()})
+                        mismatch, comparison, total(node_counts.values()), node_counts,
+                        {node: r.op for node, r in run.nodes.items()}, measured)
+
+
+def _with_measured(counts: Counts, measured: Measured, batch: int) -> Counts:
+    """The executor's counts with multiplies and float_ops as measured (per
+    inference, rounded up so that any operation shows)."""
+    return dataclasses.replace(counts, multiplies=-(-measured.multiplies // batch),
+                               float_ops=-(-(measured.float_ops + measured.divisions) // batch))

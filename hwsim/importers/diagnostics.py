@@ -16,19 +16,14 @@ def fail(path: str, problems: list[str]) -> HwsimError:
 
 
 def read_bounded(path: str, kind: str) -> bytes:
-    """The bytes of a model file, refusing directories, missing and oversized files."""
-    import os
+    """The bytes of a model file, refusing directories, FIFOs and devices (before
+    opening), missing and oversized files (hwsim.io.read_file_bytes)."""
+    from hwsim.io import read_file_bytes
 
     try:
-        size_bytes = os.path.getsize(path)
-        if os.path.isdir(path):
-            raise fail(path, [f"is a directory, not a {kind} file"])
-        if size_bytes > MAX_FILE_BYTES:
-            raise fail(path, [f"{size_bytes} bytes is larger than the {MAX_FILE_BYTES}-byte limit for a {kind} file"])
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as error:
-        raise fail(path, [f"cannot read the {kind} file ({error.strerror or error})"]) from None
+        return read_file_bytes(path, MAX_FILE_BYTES, f"{kind} file")
+    except HwsimError as error:
+        raise fail(path, [str(error).removeprefix(f"{path}: ")]) from None
 
 
 def check_shape(shape: tuple[int, ...], what: str) -> str | None:

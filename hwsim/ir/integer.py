@@ -62,6 +62,39 @@ class IntegerTrace:
     per_layer: tuple[np.ndarray, ...]
 
 
+def worst_case_sum(table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
+    """Largest |sum| a unit of a weighted layer can reach over every pattern of input
+    levels: per weight the worst level row, plus the bias entry (a padding tap adds
+    0, which this bound covers)."""
+    per_entry = np.abs(table[:-1]).max(axis=0)           # worst level row per weight
+    units = per_entry[w].sum(axis=0) + np.abs(table[-1, b])
+    return int(units.max(initial=0))
+
+
+def accumulator_overflows(model: "IntegerModel") -> list[tuple[int, str]]:
+    """(layer index, message) for each weighted layer whose worst-case sum, or a
+    threshold one past it, does not fit the signed accumulator: a static proof from
+    the tables, independent of any data."""
+    found = []
+    for i, spec in enumerate(model.layers):
+        if spec.table is None or spec.weight_index is None or spec.bias_index is None:
+            continue
+        bound = worst_case_sum(model.tables[spec.table], spec.weight_index, spec.bias_index)
+        if bound + 1 > model.accumulator_max:
+            found.append((i, f"a sum can reach {bound} for some input, beyond the "
+                             f"{model.accumulator_bits}-bit accumulator (max "
+                             f"{model.accumulator_max})"))
+    return found
+
+
+def check_accumulator(model: "IntegerModel", source: str) -> None:
+    """HwsimError naming `source` when any layer can overflow the accumulator."""
+    problems = accumulator_overflows(model)
+    if problems:
+        raise HwsimError(f"{source}: the integer network can overflow its accumulator: " +
+                         "; ".join(f"layers[{i}]: {m}" for i, m in problems))
+
+
 VALUE_TABLE = "activation"   # the key of the level -> value table of adds in value_tables
 PAD = -1   # level index of a "same"-padding tap: it contributes nothing (activation 0)
 

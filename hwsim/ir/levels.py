@@ -81,6 +81,13 @@ def input_values(input_levels: int) -> np.ndarray:
     return np.arange(input_levels, dtype=np.float64) / (input_levels - 1)
 
 
+def table_rows(first: bool, input_levels: int, levels: int) -> np.ndarray:
+    """The row values of a product table: the input level values for the first
+    weighted layer's table, else the activation level values; then 1.0 (the bias row)."""
+    values = input_values(input_levels) if first else level_values(levels)
+    return np.concatenate([values, [1.0]])
+
+
 def hidden_flags(layers) -> list[bool]:
     """True for weighted layers followed by an activation (all but the last weighted one)."""
     weighted = [i for i, layer in enumerate(layers) if isinstance(layer, L.WEIGHTED_LAYERS)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from hwsim.io import write_files_atomically
+from hwsim.io import check_output_directory, read_json, write_files_atomically
 from hwsim.specs.bundled import bundled_names
 from hwsim.sweep.cache import Cache
 from hwsim.specs.catalog import find_device, load_bundled_devices, load_bundled_socs
@@ -21,7 +21,7 @@ from hwsim.ir.style import STYLES
 from hwsim.results.document import results_document
 from hwsim.sweep.run import run_sweep
 from hwsim.sweep.checkpoints import cached_training, cached_verification
-from hwsim.sweep.plan import SweepSpec
+from hwsim.sweep.plan import SweepSpec, plan_sweep
 from hwsim.importers.network import load_network
 
 SUMMARY = "summary.json"
@@ -65,7 +65,7 @@ def _training(names: list[str], cache: Cache, progress: Progress | None):
         artifact = cached_training(workload, cache)
         verification = cached_verification(artifact.value, cache)
         notes.extend(artifact.notes + verification.notes)
-        summary = json.loads((Path(artifact.value) / "summary.json").read_text())
+        summary = read_json(Path(artifact.value) / "summary.json", what="summary")
         d = workload.discretization
         records.append({**summary, "workload": workload.name,
                         "activation_levels": d.activation_levels,
@@ -80,12 +80,15 @@ def _training(names: list[str], cache: Cache, progress: Progress | None):
 
 def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(), *,
                jobs: int | None = None, progress: Progress | None = None) -> Report:
-    out_dir = Path(out_dir)
+    out_dir = check_output_directory(out_dir)
     names = list(plan.workloads or bundled_names("workloads"))
     devices = ([find_device(d) for d in plan.devices] if plan.devices
                else load_bundled_devices())          # bad names fail before any training
     for name in names + [plan.sweep_workload]:
         load_network(name)
+    spec = SweepSpec(plan.sweep_workload, plan.sweep_levels, plan.sweep_clusters,
+                     devices=tuple(d.source_file or d.name for d in devices))
+    plan_sweep(spec)                 # a sweep that cannot run fails before any training
     trained, training, notes = _training(names, cache, progress)
     subjects = []
     for name in names:
@@ -99,8 +102,6 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
                      detail=lambda w, d, s: (w, d, s) in wanted,
                      progress=(lambda done, total: progress("compare", done, total))
                      if progress else None)
-    spec = SweepSpec(plan.sweep_workload, plan.sweep_levels, plan.sweep_clusters,
-                     devices=tuple(d.source_file or d.name for d in devices))
     sweep = run_sweep(spec, cache=cache,
                       jobs=jobs, progress=(lambda done, total, label: progress("sweep", done, total))
                       if progress else None)
@@ -112,7 +113,7 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
     document = results_document(training=training, compare=list(matrix.rows),
                                 sweep=list(sweep.rows), details=list(matrix.details),
                                 products=list(products))
-    text = json.dumps(document, indent=1, sort_keys=True) + "\n"
+    text = json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n"
     write_files_atomically(out_dir, {SUMMARY: text.encode()})
     dashboard = write_dashboard(document, out_dir, source=str(out_dir / SUMMARY))
     return Report(out_dir, out_dir / SUMMARY, dashboard.index, document, tuple(notes))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hwsim.ir.style import STYLES  # noqa: F401  (the style values documents hold)
 from hwsim.errors import HwsimError, Problem, SpecError
+from hwsim.io import MAX_JSON_BYTES, read_json
 
 FORMAT = "hwsim-results"
 FORMAT_VERSION = 1
@@ -51,6 +52,7 @@ def _is_width(value) -> bool:
 _TYPES: dict[str, tuple[Callable, str]] = {
     "str": (lambda v: isinstance(v, str), "a string"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "bool?": (_optional(lambda v: isinstance(v, bool)), "true, false or null"),
     "number": (_is_number, "a number"),
     "number?": (_optional(_is_number), "a number or null"),
     "count": (_is_count, "a non-negative integer"),
@@ -84,11 +86,28 @@ NODE = {"node": "str", "op": "str", "cycles": "number", "energy_pj": "number",
         "cycles_by_class": "object"}
 EVENT = {"frame": "count", "node": "str", "kind": "str", "core": "count?",
          "start_cycle": "number", "end_cycle": "number"}
+RAM_LINE = {"name": "str", "bytes": "number"}
 FRAME = {"frame": "count", "arrival_cycle": "number", "end_cycle": "number?",
          "deadline_cycle": "number"}
 TRAINING = {"workload": "str", "activation_levels": "width", "weight_clusters": "width",
             "metrics": "object"}
 TRAINING_METRICS = {"metric": "metric", "continuous": "number"}
+# Fields a row may leave out; when present the dashboard reads them, so their type is checked.
+OPTIONAL = {
+    "sweep": {"agreement": "number?", "bit_exact": "bool?", "weight_bytes": "number?",
+              "float32_weight_bytes": "number?"},
+    "training.metrics": {"discretized": "number?", "integer": "number?",
+                         "agreement": "number?"},
+}
+
+
+def _check_optional(record: dict, fields: dict[str, str], path: str,
+                    problems: list[Problem]) -> None:
+    for key, kind in fields.items():
+        check, wanted = _TYPES[kind]
+        if key in record and not check(record[key]):
+            problems.append(Problem(f"{path}.{key}", f"must be {wanted}, got "
+                                                     f"{record[key]!r:.60}"))
 
 
 def _check_fields(record, fields: dict[str, str], path: str, problems: list[Problem]) -> bool:
@@ -117,10 +136,14 @@ def _check_list(items, fields, path: str, problems: list[Problem], inner=None) -
 
 
 def _check_sweep_row(row: dict, path: str, problems: list[Problem]) -> None:
-    if row["metric"] is not None and all(row[key] is None
-                                         for key in ("integer", "discretized", "continuous")):
+    _check_optional(row, OPTIONAL["sweep"], path, problems)
+    values = [row[key] for key in ("integer", "discretized", "continuous")]
+    if row["metric"] is not None and all(value is None for value in values):
         problems.append(Problem(path, "has no metric value (integer, discretized and "
                                       "continuous are all null)"))
+    elif row["metric"] is None and any(value is not None for value in values):
+        problems.append(Problem(f"{path}.metric", "is null (a shape-only point), but the row "
+                                                  "has metric values"))
 
 
 def _check_detail(detail: dict, path: str, problems: list[Problem]) -> None:
@@ -129,6 +152,11 @@ def _check_detail(detail: dict, path: str, problems: list[Problem]) -> None:
     _check_list(detail["nodes"], NODE, f"{path}.nodes", problems, _check_node)
     _check_list(detail["timeline"], EVENT, f"{path}.timeline", problems)
     _check_list(detail["frames"], FRAME, f"{path}.frames", problems)
+    lines = detail.get("ram_lines")
+    if lines is not None and not isinstance(lines, list):
+        problems.append(Problem(f"{path}.ram_lines", f"must be a list, got {lines!r:.60}"))
+    elif lines is not None:
+        _check_list(lines, RAM_LINE, f"{path}.ram_lines", problems)
     for i, point in enumerate(detail["memory_over_time"]):
         if not (isinstance(point, list) and len(point) == 2 and all(map(_is_number, point))):
             problems.append(Problem(f"{path}.memory_over_time[{i}]",
@@ -144,7 +172,9 @@ def _check_node(node: dict, path: str, problems: list[Problem]) -> None:
 
 
 def _check_training(summary: dict, path: str, problems: list[Problem]) -> None:
-    _check_fields(summary["metrics"], TRAINING_METRICS, f"{path}.metrics", problems)
+    if _check_fields(summary["metrics"], TRAINING_METRICS, f"{path}.metrics", problems):
+        _check_optional(summary["metrics"], OPTIONAL["training.metrics"], f"{path}.metrics",
+                        problems)
 
 
 def _check_product_row(row: dict, path: str, problems: list[Problem]) -> None:
@@ -193,28 +223,7 @@ def check_results(document, source: str) -> dict:
     return document
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def read_results(path: str | Path) -> dict:
-    """Read and check a results document (JSON)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HwsimError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise HwsimError(f"{path}: is a directory, not a results document") from None
-    except UnicodeDecodeError:
-        raise HwsimError(f"{path}: not a results document (not UTF-8 text)") from None
-    except OSError as exc:
-        raise HwsimError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise HwsimError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: "
-                         f"{exc.msg}") from None
-    except ValueError as exc:
-        raise HwsimError(f"{path}: invalid JSON: {exc}") from None
+    """Read and check a results document (JSON, at most hwsim.io.MAX_JSON_BYTES)."""
+    document = read_json(path, MAX_JSON_BYTES, "results document")
     return check_results(document, str(path))

@@ -35,6 +35,10 @@ __all__ = ["ScheduleOptions", "ScheduleEvent", "FrameRecord", "ScheduleResult", 
            "timeline_rows", "write_timeline", "copy_cycles_per_byte", "make_plan"]
 
 
+MAX_FRAMES = 100_000          # frames one schedule simulates (bounds the work up front)
+MAX_FIRMWARE_SLICE_MS = 60_000.0
+
+
 @dataclass(frozen=True)
 class ScheduleOptions:
     """How to run the schedule.
@@ -57,16 +61,18 @@ class ScheduleOptions:
 
     def __post_init__(self):
         problems = []
-        if not _is_int(self.frames) or self.frames < 1:
-            problems.append(f"frames must be an integer >= 1, got {self.frames!r}")
+        if not _is_int(self.frames) or not 1 <= self.frames <= MAX_FRAMES:
+            problems.append(f"frames must be an integer from 1 to {MAX_FRAMES}, "
+                            f"got {self.frames!r}")
         if self.cores is not None and (not _is_int(self.cores) or self.cores < 1):
             problems.append(f"cores must be an integer >= 1 or None, got {self.cores!r}")
         if not _is_number(self.firmware_share) or not 0 <= self.firmware_share < 1:
             problems.append(f"firmware_share must be a number from 0 up to (not including) 1, "
                             f"got {self.firmware_share!r}")
-        if not _is_number(self.firmware_slice_ms) or not self.firmware_slice_ms > 0:
-            problems.append(f"firmware_slice_ms must be a number > 0, "
-                            f"got {self.firmware_slice_ms!r}")
+        if not _is_number(self.firmware_slice_ms) or \
+                not 0 < self.firmware_slice_ms <= MAX_FIRMWARE_SLICE_MS:
+            problems.append(f"firmware_slice_ms must be a number > 0 and <= "
+                            f"{MAX_FIRMWARE_SLICE_MS:g}, got {self.firmware_slice_ms!r}")
         if not _is_int(self.dma_buffers) or self.dma_buffers < 1:
             problems.append(f"dma_buffers must be an integer >= 1, got {self.dma_buffers!r}")
         if problems:

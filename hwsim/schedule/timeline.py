@@ -34,7 +34,7 @@ def write_timeline(result, path: str | Path) -> Path:
         writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
         text = buffer.getvalue()
     elif suffix == ".json":
-        text = json.dumps(rows, indent=1) + "\n"
+        text = json.dumps(rows, indent=1, allow_nan=False) + "\n"
     else:
         raise HwsimError(f"{path}: timeline format must be .csv or .json, got {suffix or 'none'!r}")
     write_files_atomically(path.parent, {path.name: text.encode("utf-8")})

@@ -67,6 +67,21 @@ KNOWN_PATHS = frozenset(SECTION_FIELDS) | frozenset(
 
 
 
+# Plausible ranges of device numbers (docs/devices.md, "Plausible ranges"): wide
+# enough for any real earbud, hearing-aid or wearable core, narrow enough that no
+# product of them overflows a float or reaches JSON as Infinity.
+MAX_CLOCK_HZ = 10_000_000_000           # 10 GHz
+MAX_CORES = 64
+MAX_SIMD_LANES = 64
+MAX_CYCLES = 1_000_000                  # per action, routine call or flash load
+MAX_MEMORY_BYTES = 1 << 32              # 4 GiB of SRAM or flash
+MAX_DMA_BYTES_PER_CYCLE = 1024
+MAX_VOLTS = 50.0                        # supply or battery voltage
+MAX_UA_PER_MHZ = 100_000.0              # 100 mA per MHz
+MAX_SLEEP_UA = 1_000_000.0              # 1 A
+MAX_PJ_PER_ACTION = 1_000_000.0         # 1 uJ per action
+MAX_CAPACITY_MAH = 1_000_000.0          # 1000 Ah
+
 @dataclass(frozen=True)
 class Core:
     name: str
@@ -216,7 +231,7 @@ def _cycles(reader: Reader, core: _Traits) -> dict[str, float]:
     cycles: dict[str, float] = {}
 
     def take(action: str, required: bool) -> None:
-        value = reader.number(action, required, minimum=0)
+        value = reader.number(action, required, minimum=0, maximum=MAX_CYCLES)
         if value is not None:
             cycles[action] = value
 
@@ -251,8 +266,8 @@ def _cycles(reader: Reader, core: _Traits) -> dict[str, float]:
 def _core(r: Reader) -> Core | None:
     name = r.str("name")
     isa = r.choice("isa", ISAS)
-    clock_hz = r.int("clock_hz", positive=True)
-    count = r.int("count", positive=True)
+    clock_hz = r.int("clock_hz", positive=True, maximum=MAX_CLOCK_HZ)
+    count = r.int("count", positive=True, maximum=MAX_CORES)
     word_bits = r.int("word_bits", positive=True)
     if word_bits is not None and word_bits not in (16, 32):
         r.problem("word_bits", f"must be 16 or 32, got {word_bits}")
@@ -260,7 +275,7 @@ def _core(r: Reader) -> Core | None:
     fpu = r.choice("fpu", FPUS)
     multiplier = r.choice("multiplier", MULTIPLIERS)
     divider = r.bool("divider")
-    lanes = r.int("simd_mac_lanes", positive=True)
+    lanes = r.int("simd_mac_lanes", positive=True, maximum=MAX_SIMD_LANES)
     r.finish()
     values = (name, isa, clock_hz, count, word_bits, fpu, multiplier, divider, lanes)
     if any(v is None for v in values):
@@ -283,7 +298,8 @@ def _soft_float(r: Reader | None, core: _Traits, parent: Reader) -> dict[str, fl
         return None
     result = {}
     for routine in SOFT_FLOAT_ROUTINES:
-        value = r.number(routine, routine in REQUIRED_SOFT_FLOAT, positive=True)
+        value = r.number(routine, routine in REQUIRED_SOFT_FLOAT, positive=True,
+                         maximum=MAX_CYCLES)
         if value is not None:
             result[routine] = value
     r.finish()
@@ -303,8 +319,8 @@ def _soft_multiply(r: Reader | None, core: _Traits, parent: Reader) -> SoftMulti
         parent.problem("soft_multiply", "required when core.multiplier is none: call_cycles and "
                        "cycles_per_bit of the software multiply routine")
         return None
-    call = r.number("call_cycles", positive=True)
-    per_bit = r.number("cycles_per_bit", positive=True)
+    call = r.number("call_cycles", positive=True, maximum=MAX_CYCLES)
+    per_bit = r.number("cycles_per_bit", positive=True, maximum=MAX_CYCLES)
     r.finish()
     return None if call is None or per_bit is None else SoftMultiply(call, per_bit)
 
@@ -334,12 +350,12 @@ def _operand_multiplier(r: Reader | None, core: _Traits, parent: Reader
 
 
 def _memory(r: Reader) -> Memory | None:
-    sram = r.int("sram_bytes", positive=True)
-    flash = r.int("flash_bytes", positive=True)
+    sram = r.int("sram_bytes", positive=True, maximum=MAX_MEMORY_BYTES)
+    flash = r.int("flash_bytes", positive=True, maximum=MAX_MEMORY_BYTES)
     kind = r.choice("flash_kind", FLASH_KINDS)
-    extra = r.number("flash_load_extra_cycles", minimum=0)
-    reserved_sram = r.int("reserved_sram_bytes", minimum=0)
-    reserved_flash = r.int("reserved_flash_bytes", minimum=0)
+    extra = r.number("flash_load_extra_cycles", minimum=0, maximum=MAX_CYCLES)
+    reserved_sram = r.int("reserved_sram_bytes", minimum=0, maximum=MAX_MEMORY_BYTES)
+    reserved_flash = r.int("reserved_flash_bytes", minimum=0, maximum=MAX_MEMORY_BYTES)
     r.finish()
     if sram is not None and reserved_sram is not None and reserved_sram >= sram:
         r.problem("reserved_sram_bytes", f"must be < sram_bytes ({sram}), got {reserved_sram}")
@@ -353,7 +369,8 @@ def _memory(r: Reader) -> Memory | None:
 
 def _dma(r: Reader) -> Dma | None:
     present = r.bool("present")
-    rate = r.number("bytes_per_cycle", bool(present), positive=True)
+    rate = r.number("bytes_per_cycle", bool(present), positive=True,
+                    maximum=MAX_DMA_BYTES_PER_CYCLE)
     if present is False and rate is not None:
         r.problem("bytes_per_cycle", "given, but dma.present is false")
     r.finish()
@@ -363,16 +380,16 @@ def _dma(r: Reader) -> Dma | None:
 
 
 def _energy(r: Reader) -> Energy | None:
-    supply = r.number("supply_v", positive=True)
-    active = r.number("active_ua_per_mhz", positive=True)
-    sleep = r.number("sleep_ua", minimum=0)
+    supply = r.number("supply_v", positive=True, maximum=MAX_VOLTS)
+    active = r.number("active_ua_per_mhz", positive=True, maximum=MAX_UA_PER_MHZ)
+    sleep = r.number("sleep_ua", minimum=0, maximum=MAX_SLEEP_UA)
 
     def per_action(sub: Reader, action: str) -> float | None:
         if action not in ALL_ACTIONS:
             sub.seen.add(action)
             sub.problem(action, f"unknown action; one of {', '.join(ALL_ACTIONS)}")
             return None
-        return sub.number(action, positive=True)
+        return sub.number(action, positive=True, maximum=MAX_PJ_PER_ACTION)
 
     pj = r.mapping("pj_per_action", per_action, required=False) or {}
     r.finish()
@@ -383,8 +400,8 @@ def _energy(r: Reader) -> Energy | None:
 
 def _battery(r: Reader) -> Battery | None:
     kind = r.str("kind")
-    capacity = r.number("capacity_mah", positive=True)
-    voltage = r.number("voltage_v", positive=True)
+    capacity = r.number("capacity_mah", positive=True, maximum=MAX_CAPACITY_MAH)
+    voltage = r.number("voltage_v", positive=True, maximum=MAX_VOLTS)
     r.finish()
     return None if None in (kind, capacity, voltage) else Battery(kind, capacity, voltage)
 

@@ -130,14 +130,14 @@ class Workload:
     @property
     def sha256(self) -> str:
         """Content hash of the workload as parsed (overrides included), for provenance."""
-        text = json.dumps(self.data, sort_keys=True, separators=(",", ":"))
+        text = json.dumps(self.data, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def with_overrides(self, *, levels: int | str | None = None, clusters: int | str | None = None,
                        scope: str | None = None, seed: int | None = None) -> "Workload":
         """The same workload with L, K, the cluster scope or the seed replaced
         (validated like the file)."""
-        data = json.loads(json.dumps(self.data))
+        data = json.loads(json.dumps(self.data, allow_nan=False))
         if levels is not None:
             data["discretization"]["activation_levels"] = levels
         if clusters is not None:

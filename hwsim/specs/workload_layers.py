@@ -165,6 +165,28 @@ def _given_inputs(item, index: int) -> list:
     return raw if isinstance(raw, list) and raw else [index - 1]
 
 
+# Size limits of a workload (docs/workloads.md): far above any network that fits an
+# earbud, hearing-aid or wearable core, low enough that costing, training or a
+# random model of it cannot ask for gigabytes before anything is checked.
+MAX_PARAMETERS = 16_000_000             # weights and biases, all layers together
+MAX_TENSOR_ELEMENTS = 16_000_000        # the input and every layer's output, each
+
+
+def _check_size(top: Reader, shape, layers, shapes) -> None:
+    if shape is not None and math.prod(shape) > MAX_TENSOR_ELEMENTS:
+        top.problem("input", f"shape {list(shape)} has {math.prod(shape):,} elements, more "
+                             f"than the limit of {MAX_TENSOR_ELEMENTS:,}")
+    for i, (layer, out) in enumerate(zip(layers, shapes)):
+        if out is not None and math.prod(out) > MAX_TENSOR_ELEMENTS:
+            top.problem(f"layers[{i}]", f"output shape {list(out)} has {math.prod(out):,} "
+                                        f"elements, more than the limit of "
+                                        f"{MAX_TENSOR_ELEMENTS:,}")
+    params = sum(L.num_params(layer) for layer in layers if isinstance(layer, L.WEIGHTED_LAYERS))
+    if params > MAX_PARAMETERS:
+        top.problem("layers", f"{params:,} parameters, more than the limit of "
+                              f"{MAX_PARAMETERS:,}")
+
+
 def read_layers(top: Reader, shape, task, dataset, problems):
     """Build the layers in order, each from the shapes of its inputs; check that the
     graph has one output, a weighted one, of the right size."""
@@ -244,6 +266,7 @@ def read_layers(top: Reader, shape, task, dataset, problems):
     if task == "autoencoder" and overrides[last] is False:
         problems.append(Problem(f"layers[{last}].activation", "the output layer of an "
                                 "auto-encoder needs its activation (its levels map to the outputs)"))
+    _check_size(top, shape, layers, shapes)
     chain = all(found == [i - 1] for i, found in enumerate(sources))
     if not chain and dataset not in (None, "none"):
         top.problem("layers", "branches and add layers are for shape-only workloads "

@@ -9,7 +9,8 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from hwsim.errors import Problem, SpecError
+from hwsim.errors import HwsimError, Problem, SpecError
+from hwsim.io import MAX_SPEC_BYTES, check_nesting, read_text_file
 
 
 class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -23,6 +24,10 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"mapping keys must be plain names or numbers, got "
+                            f"{type(key).__name__} {key!r:.60}", key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first at line {seen[key]})", key_node.start_mark
@@ -37,13 +42,21 @@ _UniqueKeyLoader.add_constructor(
 
 
 def parse_yaml(text: str, source: str) -> Any:
-    """Parse YAML text safely; syntax errors and duplicate keys become SpecError."""
+    """Parse YAML text safely; syntax errors, duplicate or complex keys, nesting
+    deeper than hwsim.io.MAX_NESTING and alias bombs become SpecError."""
     try:
         loader = _UniqueKeyLoader(text)     # a SafeLoader: no Python objects, no tags
         try:
-            return loader.get_single_data()
+            data = loader.get_single_data()
         finally:
             loader.dispose()
+        check_nesting(data, source)
+        return data
+    except HwsimError as exc:
+        message = str(exc).removeprefix(f"{source}: ")
+        raise SpecError(source, [Problem("", message)]) from None
+    except RecursionError:
+        raise SpecError(source, [Problem("", "invalid YAML: nested too deeply")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -54,16 +67,13 @@ def parse_yaml(text: str, source: str) -> Any:
 
 
 def read_yaml(path: str | Path) -> Any:
-    """Read and parse a YAML file; a missing or unreadable file is a SpecError."""
+    """Read and parse a YAML file of at most hwsim.io.MAX_SPEC_BYTES; a missing,
+    unreadable, over-size or non-regular file is a SpecError."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(source, [Problem("", "no such file")]) from None
-    except IsADirectoryError:
-        raise SpecError(source, [Problem("", "is a directory, not a file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(source, [Problem("", f"cannot read: {exc}")]) from None
+        text = read_text_file(path, MAX_SPEC_BYTES, "spec file")
+    except HwsimError as exc:
+        raise SpecError(source, [Problem("", str(exc).removeprefix(f"{source}: "))]) from None
     return parse_yaml(text, source)
 
 
@@ -229,7 +239,7 @@ class Reader:
                 self.problem(key, "unknown field")
 
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")      # used with fullmatch
 
 
 def read_header(top: Reader, schema_version: int) -> str | None:
@@ -239,8 +249,9 @@ def read_header(top: Reader, schema_version: int) -> str | None:
     if version is not None and version != schema_version:
         top.problem("schema_version", f"must be {schema_version}, got {version}")
     name = top.str("name")
-    if name is not None and not NAME_PATTERN.match(name):
-        top.problem("name", f"must be lower-case letters, digits, '-', '_' or '.', got {name!r}")
+    if name is not None and not NAME_PATTERN.fullmatch(name):
+        top.problem("name", f"must be 1 to 64 lower-case letters, digits, '-', '_' or '.', "
+                            f"starting with a letter or digit, got {name!r}")
     return name
 
 

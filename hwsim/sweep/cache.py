@@ -27,9 +27,10 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from hwsim.errors import HwsimError
+from hwsim.io import MAX_JSON_BYTES, MAX_NPZ_BYTES, read_file_bytes, read_json
 
 ENTRY_FORMAT = "hwsim-cache-entry"
 ENTRY_FORMAT_VERSION = 1
@@ -112,12 +113,12 @@ class Cache:
     # JSON entries ---------------------------------------------------------------------
     def get_json(self, kind: str, key: str) -> Lookup:
         path = self._path(kind, key).with_suffix(".json")
-        try:
-            doc = json.loads(path.read_bytes())
-        except FileNotFoundError:
+        if not path.exists() and not path.is_symlink():
             return Lookup(None)
-        except (ValueError, UnicodeDecodeError):
-            return self._corrupt(kind, key, path, "not valid JSON")
+        try:
+            doc = read_json(path, MAX_JSON_BYTES, "cache entry")
+        except HwsimError as exc:
+            return self._corrupt(kind, key, path, _why(exc, path))
         if not isinstance(doc, dict) or doc.get("format") != ENTRY_FORMAT \
                 or doc.get("key") != key or "payload" not in doc:
             return self._corrupt(kind, key, path, "not a cache entry for this key")
@@ -159,17 +160,19 @@ class Cache:
         return path
 
     # files entries --------------------------------------------------------------------
-    def get_files(self, kind: str, key: str) -> Lookup:
-        """The entry directory if every file in its manifest is present and intact."""
+    def get_files(self, kind: str, key: str,
+                  check: Callable[[Path], None] | None = None) -> Lookup:
+        """The entry directory if every file in its manifest is present and intact and
+        `check(directory)` (when given) accepts it. An entry intact by hash that its
+        reader cannot read (check raises HwsimError) is discarded, so it is recomputed
+        instead of failing every rerun."""
         path = self._path(kind, key)
-        try:
-            manifest = json.loads((path / MANIFEST).read_bytes())
-        except FileNotFoundError:
-            if path.exists():
-                return self._corrupt(kind, key, path, "manifest missing")
+        if not path.exists() and not path.is_symlink():
             return Lookup(None)
-        except (ValueError, UnicodeDecodeError, NotADirectoryError):
-            return self._corrupt(kind, key, path, "manifest is not valid JSON")
+        try:
+            manifest = read_json(path / MANIFEST, MAX_JSON_BYTES, "cache manifest")
+        except HwsimError as exc:
+            return self._corrupt(kind, key, path, f"manifest: {_why(exc, path / MANIFEST)}")
         if not isinstance(manifest, dict):
             manifest = {}
         files = manifest.get("files")
@@ -177,12 +180,19 @@ class Cache:
                 or not isinstance(files, dict) or not files:
             return self._corrupt(kind, key, path, "not a cache entry for this key")
         for name, digest in sorted(files.items()):
+            if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
+                return self._corrupt(kind, key, path, f"bad file name {name!r}")
             try:
-                data = (path / name).read_bytes()
-            except OSError:
-                return self._corrupt(kind, key, path, f"{name} missing")
+                data = read_file_bytes(path / name, MAX_NPZ_BYTES, "cache file")
+            except HwsimError as exc:
+                return self._corrupt(kind, key, path, f"{name}: {_why(exc, path / name)}")
             if _sha256(data) != digest:
                 return self._corrupt(kind, key, path, f"{name} sha256 mismatch")
+        if check is not None:
+            try:
+                check(path)
+            except HwsimError as exc:
+                return self._corrupt(kind, key, path, f"unreadable: {str(exc).splitlines()[0]}")
         return Lookup(path)
 
     def put_files(self, kind: str, key: str, files: dict[str, bytes], inputs: Any = None
@@ -199,7 +209,7 @@ class Cache:
         try:
             for name, data in sorted(files.items()):
                 _write(temp / name, data)
-            _write(temp / MANIFEST, (json.dumps(manifest, sort_keys=True, indent=1)
+            _write(temp / MANIFEST, (json.dumps(manifest, sort_keys=True, indent=1, allow_nan=False)
                                      + "\n").encode())
             os.chmod(temp, 0o755)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,6 +233,10 @@ class Cache:
         other process is writing)."""
         tmp = self.root / _TMP
         return sorted(tmp.iterdir()) if tmp.is_dir() else []
+
+
+def _why(exc: HwsimError, path: Path) -> str:
+    return str(exc).removeprefix(f"{path}: ")
 
 
 def _write(path: Path, data: bytes) -> None:

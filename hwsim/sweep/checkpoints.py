@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from hwsim.version import __version__
 from hwsim.sweep import units
-from hwsim.artifact.load import JSON_NAME, NPZ_NAME
+from hwsim.artifact.load import JSON_NAME, NPZ_NAME, load_artifact
+from hwsim.io import read_json
 from hwsim.sweep.cache import Cache, key_of
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
@@ -99,10 +100,19 @@ def _computed(compute: Callable[[], dict]) -> dict:
     return result
 
 
+def check_artifact_entry(directory: Path) -> None:
+    """A cached artifact must load (and so pass every check of the loader), and its
+    summary.json, when there is one, must be a JSON object."""
+    load_artifact(directory)
+    if (directory / SUMMARY_NAME).exists() and not isinstance(
+            read_json(directory / SUMMARY_NAME, what="summary"), dict):
+        raise HwsimError(f"{directory / SUMMARY_NAME}: must be a JSON object")
+
+
 def _files_entry(cache: Cache, kind: str, inputs: dict, compute: Callable[[], dict],
                  extra: Callable[[dict], dict] | None = None) -> Cached:
     key = key_of(inputs)
-    found = cache.get_files(kind, key)
+    found = cache.get_files(kind, key, check_artifact_entry)
     notes = (found.note,) if found.note else ()
     if found.hit:
         return Cached(found.value, False, notes)
@@ -131,7 +141,7 @@ def cached_training(workload: Workload, cache: Cache) -> Cached:
         cache, "point", inputs,
         lambda: units.fine_tune(workload.data, artifact_payload(checkpoint.value),
                                 checkpoint_sha),
-        lambda r: {SUMMARY_NAME: (json.dumps(r["summary"], sort_keys=True, indent=1)
+        lambda r: {SUMMARY_NAME: (json.dumps(r["summary"], sort_keys=True, indent=1, allow_nan=False)
                                   + "\n").encode()})
     return Cached(point.value, point.computed or checkpoint.computed,
                   checkpoint.notes + point.notes)
@@ -169,7 +179,7 @@ def cached_simulation(artifact: str | Path, device: str | Path | Device, style: 
         raise HwsimError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
     artifact, options = Path(artifact), options or SimulationOptions()
     if label is None:
-        label = json.loads((artifact / JSON_NAME).read_bytes())["name"]
+        label = load_artifact(artifact).workload.name
     found = device if isinstance(device, DeviceFile) else device_file(device)
     inputs = simulation_inputs(sha256_file(artifact / JSON_NAME), found, style, label, options)
 

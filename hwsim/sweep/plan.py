@@ -11,6 +11,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 from hwsim.importers.network import load_network
+from hwsim.io import MAX_SPEC_BYTES, read_file_bytes
 from hwsim.specs.bundled import bundled_names, resolve
 from hwsim.cost.actions import CostOptions
 from hwsim.specs.device import Device, load_device
@@ -157,7 +158,7 @@ class SweepPlan:
 
 
 def _copy(data: dict) -> dict:
-    return json.loads(json.dumps(data))
+    return json.loads(json.dumps(data, allow_nan=False))
 
 
 def point_workload(workload: Workload, levels: int, clusters: int, accumulator_bits: int
@@ -193,7 +194,7 @@ def device_file(name_or_path: str | Path | Device) -> DeviceFile:
     else:
         path = resolve("devices", str(name_or_path))
     device = load_device(path)
-    data = path.read_bytes()
+    data = read_file_bytes(path, MAX_SPEC_BYTES, "spec file")
     return DeviceFile(device.name, str(path), data.decode("utf-8"),
                       hashlib.sha256(data).hexdigest())
 

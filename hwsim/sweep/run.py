@@ -27,8 +27,9 @@ from hwsim.artifact.load import JSON_NAME
 from hwsim.sweep.cache import Cache, key_of, open_cache
 from hwsim.errors import HwsimError
 from hwsim.ir.style import STYLES
+from hwsim.io import read_json
 from hwsim.sweep.checkpoints import (SUMMARY_NAME, Cached, artifact_payload, cached_checkpoint,
-                               cached_simulation, cached_training, cached_verification,
+                               check_artifact_entry, cached_simulation, cached_training, cached_verification,
                                check_version, checkpoint_inputs, point_inputs, sha256_file,
                                shape_point_inputs, simulation_inputs, verification_inputs)
 from hwsim.sweep.plan import (DeviceFile, Point, SimulationOptions, SweepPlan, SweepSpec,
@@ -104,7 +105,7 @@ class _Run:
             return
         inputs = checkpoint_inputs(self.plan.workload)
         key = key_of(inputs)
-        found = self.cache.get_files("checkpoint", key)
+        found = self.cache.get_files("checkpoint", key, check_artifact_entry)
         self.note(found.note)
         if found.hit:
             self.tick("checkpoint", "cached")
@@ -127,7 +128,7 @@ class _Run:
         for point in self.plan.points:
             inputs = point_inputs(point.workload, checkpoint_sha)
             key = key_of(inputs)
-            found = self.cache.get_files("point", key)
+            found = self.cache.get_files("point", key, check_artifact_entry)
             self.note(found.note)
             if found.hit:
                 self.tick(f"fine-tune {point.label}", "cached")
@@ -145,7 +146,7 @@ class _Run:
                 self.skip(point)
                 return
             files = units.decode_files(result["files"])
-            files[SUMMARY_NAME] = (json.dumps(result["summary"], sort_keys=True, indent=1)
+            files[SUMMARY_NAME] = (json.dumps(result["summary"], sort_keys=True, indent=1, allow_nan=False)
                                    + "\n").encode()
             directory = self.cache.put_files("point", key, files, inputs)
             self.tick(f"fine-tune {point.label}", "computed")
@@ -161,7 +162,7 @@ class _Run:
 
     # verification and simulations ----------------------------------------------------
     def downstream(self, point: Point, artifact: Path) -> None:
-        self.summaries[point.order] = json.loads((artifact / SUMMARY_NAME).read_bytes())
+        self.summaries[point.order] = read_json(artifact / SUMMARY_NAME, what="summary")
         artifact_sha = sha256_file(artifact / JSON_NAME)
         files = None
         inputs = verification_inputs(artifact_sha)

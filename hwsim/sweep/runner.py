@@ -13,6 +13,8 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import queue
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -62,6 +64,22 @@ class InlineRunner:
 WORKER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+PARENT_POLL_S = 0.5
+
+
+def _watch_parent(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
+    """Worker initializer: a daemon thread ends this worker process as soon as the
+    process that started it is gone (killed with SIGKILL, say), so no worker is left
+    running for a sweep nobody waits for. Polling the parent pid works on every
+    POSIX platform and whichever thread of the parent spawned the worker."""
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(poll_s)
+    threading.Thread(target=watch, name="hwsim-parent-watchdog", daemon=True).start()
+
+
 class LocalRunner:
     """A pool of `jobs` worker processes (spawned: the same on every platform, and
     no fork of a process that holds threads). While the runner is open, the
@@ -71,7 +89,9 @@ class LocalRunner:
 
     def __init__(self, jobs: int):
         self._pool = cf.ProcessPoolExecutor(max_workers=jobs,
-                                            mp_context=multiprocessing.get_context("spawn"))
+                                            mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_watch_parent,
+                                            initargs=(os.getpid(),))
         self._set_here: list[str] = []
 
     def __enter__(self) -> "LocalRunner":

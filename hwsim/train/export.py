@@ -9,10 +9,10 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.train import activations as act
 from hwsim.train import layers as L
-from hwsim.ir.integer import IntegerLayer, IntegerModel
+from hwsim.ir.integer import IntegerLayer, IntegerModel, worst_case_sum
 from hwsim.train.loop import Clustering
-from hwsim.ir.levels import (MAX_SCALE_BITS, avg_pool_bounds, input_values, integer_thresholds,
-                              level_counts)
+from hwsim.ir.levels import (MAX_SCALE_BITS, avg_pool_bounds, integer_thresholds,
+                              level_counts, table_rows)
 
 
 
@@ -46,14 +46,17 @@ def plan_tables(layers, clustering: Clustering, input_levels: int, levels: int):
             continue
         levels_in = input_levels if first else levels
         name = _table_name(clustering.scope, i, first)
-        row_values = input_values(input_levels) if first else act.level_values(levels)
         codebook = clustering.codebooks[clustering.layer_scope[i]]
-        rows = np.concatenate([row_values, [1.0]])          # last row: the bias row
-        tables[name] = rows[:, None] * codebook[None, :]
+        tables[name] = float_table(table_rows(first, input_levels, levels), codebook)
         codebook_of[name] = clustering.layer_scope[i]
         plans.append(_WeightedPlan(i, name, levels_in))
         first = False
     return plans, tables, codebook_of
+
+
+def float_table(rows: np.ndarray, codebook: np.ndarray) -> np.ndarray:
+    """The product table before scaling: row value times codebook value."""
+    return rows[:, None] * np.asarray(codebook, dtype=np.float64)[None, :]
 
 
 def _round(table: np.ndarray, scale_bits: int) -> np.ndarray:
@@ -61,11 +64,9 @@ def _round(table: np.ndarray, scale_bits: int) -> np.ndarray:
     return np.rint(np.ldexp(table, scale_bits)).astype(np.int64)
 
 
-def _layer_bound(int_table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
-    """Largest |sum| a unit of the layer can reach, over every input level pattern."""
-    per_entry = np.abs(int_table[:-1]).max(axis=0)           # worst level row per weight
-    units = per_entry[w].sum(axis=0) + np.abs(int_table[-1, b])
-    return int(units.max())
+def integer_table(rows: np.ndarray, codebook: np.ndarray, scale_bits: int) -> np.ndarray:
+    """A deployed product table from its definition: rint(row * codebook * 2^s)."""
+    return _round(float_table(rows, codebook), scale_bits)
 
 
 def choose_scale(tables, plans, clustering, accumulator_bits, entry_bits) -> ScaleChoice:
@@ -77,7 +78,7 @@ def choose_scale(tables, plans, clustering, accumulator_bits, entry_bits) -> Sca
     def fits(s: int) -> tuple[bool, bool]:
         rounded = {name: _round(t, s) for name, t in tables.items()}
         entry_ok = all(np.abs(t).max() <= entry_max for t in rounded.values())
-        acc_ok = all(_layer_bound(rounded[p.table], clustering.indices[p.index]["w"],
+        acc_ok = all(worst_case_sum(rounded[p.table], clustering.indices[p.index]["w"],
                                   clustering.indices[p.index]["b"]) + 1 <= acc_max
                      for p in plans)
         return entry_ok, acc_ok
@@ -120,7 +121,7 @@ def export_integer(layers, clustering: Clustering, *, task: str, input_shape, in
             w, b = clustering.indices[i]["w"], clustering.indices[i]["b"]
             thresholds = None
             if levels_out:
-                bound = _layer_bound(tables[plan.table], w, b)
+                bound = worst_case_sum(tables[plan.table], w, b)
                 thresholds = integer_thresholds(levels, scale.scale_bits, bound)
             out_layers.append(IntegerLayer(layer, levels_in, levels_out, plan.table,
                                            w.astype(np.int64), b.astype(np.int64), thresholds))

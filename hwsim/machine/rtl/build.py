@@ -60,7 +60,7 @@ def build_inputs(core: RtlCore, memory_map: MemoryMap = MEMORY_MAP) -> dict:
 
 
 def build_key(inputs: dict) -> str:
-    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -98,7 +98,7 @@ def build_core(core: RtlCore, cache_dir: Path | str,
         staged.mkdir()
         shutil.move(str(work / "obj_dir" / BINARY), staged / BINARY)
         manifest = {"inputs": inputs, "command": command}
-        (staged / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        (staged / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False) + "\n")
         try:
             os.rename(staged, entry)
         except OSError:
