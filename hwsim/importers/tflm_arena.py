@@ -1,0 +1,175 @@
+"""The arena TensorFlow Lite Micro allocates for an imported model, computed without TFLM.
+
+TFLM splits its one arena in two (micro_allocator.cc):
+
+- the non-persistent *head*: every non-constant tensor of the file (graph input, every op
+  output, PAD and RESHAPE outputs included: TFLM gives a reshape's output its own buffer)
+  plus the kernels' scratch requests, placed by the greedy memory planner
+  (greedy_memory_planner.cc): each buffer is 16-B aligned (micro_allocation_info.cc,
+  MicroArenaBufferAlignment), lives from the op that writes it (0 for a graph input) to the
+  last op that reads it (the last op for a graph output); buffers are placed largest first
+  (ties in tensor order, then scratch buffers in op order) at the lowest offset that
+  overlaps no placed buffer alive at the same time. The head is the highest end.
+- the persistent *tail*: one TfLiteEvalTensor per tensor of the file, one
+  NodeAndRegistration per op, a TfLiteTensor (+ quantization) for each graph input and
+  output, each op's builtin options struct (MicroBuiltinDataAllocator) and what each
+  kernel's Prepare allocates with AllocatePersistentBuffer (16-B aligned): its OpData
+  struct and, for int8 conv and depthwise, the per-channel output multipliers and shifts
+  (two int32 per output channel), plus a fixed part (the allocator, planner and graph
+  objects themselves).
+
+Struct sizes are those of the host (64-bit) build of the `tflite-micro` PyPI runtime
+(0.dev20261023182759, reference kernels), each measured with its RecordingMicroAllocator
+on one-op models and named after its struct in the TFLM source. On a 32-bit MCU the
+pointer-holding structs are smaller (TfLiteEvalTensor 12 B instead of 24, NodeAndRegistration
+32 B instead of 64, TfLiteTensor about 40 B instead of 64), so the host figure is an upper
+bound of the MCU's tail; the head (activation bytes) is the same on both.
+Ops outside the measured table are given a 32-B OpData and no builtin data; the result
+says which (`estimated`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwsim.importers.model import ImportedModel, Op
+
+ALIGNMENT = 16                      # MicroArenaBufferAlignment() (micro_arena_constants.h)
+EVAL_TENSOR_BYTES = 24              # TfLiteEvalTensor {data*, dims*, type} (c/common.h)
+NODE_AND_REGISTRATION_BYTES = 64    # NodeAndRegistration {TfLiteNode, TFLMRegistration*} (micro_allocator.h)
+IO_TENSOR_BYTES = 64 + 32           # persistent TfLiteTensor + TfLiteAffineQuantization and zero-point array
+FIXED_TAIL_BYTES = 528              # allocator, planner, subgraph and graph objects (measured, one-op models)
+_DTYPE_BYTES = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4}
+
+# kind -> (builtin options struct bytes, OpData bytes of the kernel's Prepare, per-channel?)
+# builtin structs (c/builtin_op_data.h): TfLiteConvParams / TfLiteDepthwiseConvParams 28,
+# TfLiteFullyConnectedParams 16 (28 measured: the
+# parser's allocations between them), TfLitePoolParams 40 (with computed padding),
+# TfLiteAddParams / TfLiteMulParams 8, TfLiteReshapeParams 36, TfLiteSoftmaxParams 4,
+# TfLiteReducerParams 1. OpData (kernels/*.h): OpDataConv 80 (conv.h, shared by depthwise),
+# OpDataFullyConnected 72 (fully_connected.h), OpDataPooling 32 (pooling.h), OpDataAdd 60
+# (add.h), OpData of pad.cc 56, OpDataReduce 44 (reduce.h), SoftmaxParams 80 (softmax.h).
+OP_DATA = {
+    "conv2d": (28, 80, True), "depthwise_conv2d": (28, 80, True), "dense": (28, 72, False),
+    "avg_pool": (40, 32, False), "max_pool": (40, 32, False), "add": (8, 60, False),
+    "mul": (8, 60, False), "reshape": (36, 0, False), "pad": (0, 56, False),
+    "mean": (1, 44, False), "softmax": (4, 80, False),
+}
+_UNMEASURED = (0, 32, False)
+
+
+def _align(size: int) -> int:
+    return -(-size // ALIGNMENT) * ALIGNMENT
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One buffer of the non-persistent plan: [first_op, last_op] lifetime, placed at offset."""
+    name: str
+    size_bytes: int
+    first_op: int
+    last_op: int
+    offset_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class TFLMArena:
+    """TFLite Micro's arena for one model (host layout of the Python runtime)."""
+    head_bytes: int                     # non-persistent: the greedy planner's activations + scratch
+    tail_bytes: int                     # persistent: per-tensor, per-node and per-op data
+    buffers: tuple[Buffer, ...]         # the planned head buffers, with their offsets
+    lines: tuple[str, ...]              # what makes up the tail, one line per part
+    estimated: tuple[str, ...] = ()     # ops whose persistent data is not from the measured table
+
+    @property
+    def total_bytes(self) -> int:
+        return self.head_bytes + self.tail_bytes
+
+    def __str__(self) -> str:
+        return (f"TFLite Micro arena: {self.total_bytes:,} B (head {self.head_bytes:,}, "
+                f"persistent {self.tail_bytes:,})")
+
+
+def _tensor_bytes(model: ImportedModel, name: str) -> int:
+    tensor = model.tensors[name]
+    return tensor.element_count * _DTYPE_BYTES[tensor.dtype]
+
+
+def _scratch(model: ImportedModel, op: Op) -> list[int]:
+    """Scratch requests of the reference kernels (RequestScratchBufferInArena): only MEAN."""
+    if op.kind == "mean":   # reduce.cc: int32 sums per output element, and the index arrays
+        return [4 * model.tensors[op.outputs[0]].element_count, 32]
+    return []
+
+
+def plan_buffers(model: ImportedModel) -> tuple[Buffer, ...]:
+    """Lifetimes of the non-constant tensors and scratch buffers (micro_allocation_info.cc)."""
+    last = len(model.ops) - 1
+    first: dict[str, int] = {name: 0 for name in model.inputs}
+    used: dict[str, int] = {}
+    scratch: list[Buffer] = []
+    for index, op in enumerate(model.ops):
+        for name in op.inputs:
+            if name and not model.tensors[name].is_constant:
+                first.setdefault(name, 0)
+                used[name] = index
+        for name in op.outputs:
+            first.setdefault(name, index)
+            used[name] = max(used.get(name, index), index)
+        scratch += [Buffer(f"{op.source or op.kind} scratch {i}", _align(size), index, index)
+                    for i, size in enumerate(_scratch(model, op))]
+    for name in model.outputs:
+        used[name] = last
+    tensors = [Buffer(name, _align(_tensor_bytes(model, name)), first[name], used.get(name, first[name]))
+               for name, tensor in model.tensors.items()
+               if name in first and not tensor.is_constant]
+    return _greedy(tensors + scratch)
+
+
+def _greedy(buffers: list[Buffer]) -> tuple[Buffer, ...]:
+    """greedy_memory_planner.cc: largest first (stable), each at the lowest free offset."""
+    order = sorted(range(len(buffers)), key=lambda i: -buffers[i].size_bytes)
+    placed: list[Buffer] = []
+    offsets = [0] * len(buffers)
+    for i in order:
+        buffer = buffers[i]
+        live = sorted((p for p in placed if p.first_op <= buffer.last_op and buffer.first_op <= p.last_op),
+                      key=lambda p: p.offset_bytes)
+        offset = 0
+        for prior in live:
+            if prior.offset_bytes - offset >= buffer.size_bytes:
+                break
+            offset = max(offset, prior.offset_bytes + prior.size_bytes)
+        offsets[i] = offset
+        placed.append(Buffer(buffer.name, buffer.size_bytes, buffer.first_op, buffer.last_op, offset))
+    return tuple(Buffer(b.name, b.size_bytes, b.first_op, b.last_op, offsets[i])
+                 for i, b in enumerate(buffers))
+
+
+def tflm_arena(model: ImportedModel) -> TFLMArena:
+    """What TFLite Micro's allocator needs for `model` (docs/import.md §9)."""
+    buffers = plan_buffers(model)
+    head = max((b.offset_bytes + b.size_bytes for b in buffers), default=0)
+    tensors = len(model.tensors)
+    io = len(model.inputs) + len(model.outputs)
+    builtin = op_data = requant = 0
+    estimated = []
+    for op in model.ops:
+        builtin_bytes, struct_bytes, per_channel = OP_DATA.get(op.kind, _UNMEASURED)
+        if op.kind not in OP_DATA:
+            estimated.append(op.source or op.kind)
+        builtin += builtin_bytes
+        op_data += _align(struct_bytes)
+        if per_channel and model.tensors[op.outputs[0]].dtype in ("int8", "uint8", "int16"):
+            requant += 2 * _align(4 * model.tensors[op.outputs[0]].shape[-1])
+    parts = [(f"{tensors} TfLiteEvalTensor x {EVAL_TENSOR_BYTES} B", tensors * EVAL_TENSOR_BYTES),
+             (f"{len(model.ops)} NodeAndRegistration x {NODE_AND_REGISTRATION_BYTES} B",
+              len(model.ops) * NODE_AND_REGISTRATION_BYTES),
+             (f"{io} graph input/output TfLiteTensor with quantization x {IO_TENSOR_BYTES} B",
+              io * IO_TENSOR_BYTES),
+             ("builtin options structs", _align(builtin)),
+             ("kernel OpData structs", op_data),
+             ("per-channel output multipliers and shifts", requant),
+             ("allocator, planner and graph objects", FIXED_TAIL_BYTES)]
+    tail = sum(size for _, size in parts)
+    lines = tuple(f"{what}: {size:,} B" for what, size in parts)
+    return TFLMArena(head, tail, buffers, lines, tuple(estimated))
