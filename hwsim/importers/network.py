@@ -69,8 +69,7 @@ class ImportedNetwork:
                          "output channel) in its persistent arena; hwsim counts it in flash")
         notes += [f"no IR layer: {d}" for d in self.dropped]
         if self.tflm_arena is not None:
-            notes.append(f"{self.tflm_arena} as its greedy planner places the file's tensors "
-                         "(64-bit host structs; smaller on a 32-bit MCU)")
+            notes.append(str(self.tflm_arena))
         return tuple(notes)
 
 

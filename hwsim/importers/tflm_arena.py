@@ -20,10 +20,10 @@ TFLM splits its one arena in two (micro_allocator.cc):
 
 Struct sizes are those of the host (64-bit) build of the `tflite-micro` PyPI runtime
 (0.dev20261023182759, reference kernels), each measured with its RecordingMicroAllocator
-on one-op models and named after its struct in the TFLM source. On a 32-bit MCU the
-pointer-holding structs are smaller (TfLiteEvalTensor 12 B instead of 24, NodeAndRegistration
-32 B instead of 64, TfLiteTensor about 40 B instead of 64), so the host figure is an upper
-bound of the MCU's tail; the head (activation bytes) is the same on both.
+on one-op models and named after its struct in the TFLM source (`HOST_64BIT`, what the
+runtime prints). `MCU_32BIT` lays the pointer-holding structs out again with 4-B pointers
+(TfLiteEvalTensor 12 B instead of 24, NodeAndRegistration 32 instead of 64, ...); its fixed
+part is an estimate. The head (activation bytes) is the same on both.
 Ops outside the measured table are given a 32-B OpData and no builtin data; the result
 says which (`estimated`).
 """
@@ -33,21 +33,20 @@ from dataclasses import dataclass
 
 from hwsim.importers.model import ImportedModel, Op
 
-ALIGNMENT = 16                      # MicroArenaBufferAlignment() (micro_arena_constants.h)
-EVAL_TENSOR_BYTES = 24              # TfLiteEvalTensor {data*, dims*, type} (c/common.h)
-NODE_AND_REGISTRATION_BYTES = 64    # NodeAndRegistration {TfLiteNode, TFLMRegistration*} (micro_allocator.h)
-IO_TENSOR_BYTES = 64 + 32           # persistent TfLiteTensor + TfLiteAffineQuantization and zero-point array
-FIXED_TAIL_BYTES = 528              # allocator, planner, subgraph and graph objects (measured, one-op models)
+ALIGNMENT = 16    # MicroArenaBufferAlignment() (micro_arena_constants.h), on every target
 _DTYPE_BYTES = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "int64": 8, "float32": 4}
 
-# kind -> (builtin options struct bytes, OpData bytes of the kernel's Prepare, per-channel?)
-# builtin structs (c/builtin_op_data.h): TfLiteConvParams / TfLiteDepthwiseConvParams 28,
-# TfLiteFullyConnectedParams 16 (28 measured: the
-# parser's allocations between them), TfLitePoolParams 40 (with computed padding),
-# TfLiteAddParams / TfLiteMulParams 8, TfLiteReshapeParams 36, TfLiteSoftmaxParams 4,
-# TfLiteReducerParams 1. OpData (kernels/*.h): OpDataConv 80 (conv.h, shared by depthwise),
-# OpDataFullyConnected 72 (fully_connected.h), OpDataPooling 32 (pooling.h), OpDataAdd 60
-# (add.h), OpData of pad.cc 56, OpDataReduce 44 (reduce.h), SoftmaxParams 80 (softmax.h).
+# kind -> (builtin options struct bytes, kernel OpData bytes, per-channel multipliers and shifts?)
+# on the 64-bit host. Builtin structs (c/builtin_op_data.h, no pointers, so the same on 32
+# bit): TfLiteConvParams / TfLiteDepthwiseConvParams 28, TfLiteFullyConnectedParams 16 (28
+# measured: the parser's allocations between them), TfLitePoolParams 40 (with its
+# TfLitePaddingValues), TfLiteAddParams / TfLiteMulParams 8, TfLiteReshapeParams 36,
+# TfLiteSoftmaxParams 4, TfLiteReducerParams 1. OpData (AllocatePersistentBuffer in each
+# kernel's Init/Prepare): OpDataConv 80 (kernels/conv.h, also depthwise; with the
+# USE_TFLM_COMPRESSION scratch indices), OpDataFullyConnected 72 (fully_connected.h),
+# OpDataPooling 32 (pooling.h), OpDataAdd 60 (add.h), OpData of pad.cc 56 (PadParams and
+# the output zero point), OpDataReduce 44 (reduce.h), SoftmaxParams 80
+# (kernels/internal/types.h).
 OP_DATA = {
     "conv2d": (28, 80, True), "depthwise_conv2d": (28, 80, True), "dense": (28, 72, False),
     "avg_pool": (40, 32, False), "max_pool": (40, 32, False), "add": (8, 60, False),
@@ -55,6 +54,27 @@ OP_DATA = {
     "mean": (1, 44, False), "softmax": (4, 80, False),
 }
 _UNMEASURED = (0, 32, False)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Struct sizes of one build of TFLM (bytes)."""
+    name: str
+    eval_tensor: int            # TfLiteEvalTensor {data*, dims*, type} (c/common.h)
+    node_and_registration: int  # NodeAndRegistration {TfLiteNode, TFLMRegistration*} (micro_allocator.h)
+    io_tensor: int              # TfLiteTensor (reduced, c/common.h) + TfLiteAffineQuantization + zero-point array
+    fixed: int                  # allocator, planner and subgraph objects
+    op_data: dict               # kind -> OpData bytes where it differs from OP_DATA's host size
+
+
+# The host build of the `tflite-micro` PyPI runtime, as its RecordingMicroAllocator reports.
+HOST_64BIT = Layout("64-bit host", 24, 64, 64 + 24 + 8, 528, {})
+# A 32-bit MCU (4-B pointers, size_t and vtable pointers): the same structs laid out again.
+# TfLiteTensor 40, TfLiteAffineQuantization 12; OpDataConv 64, OpDataFullyConnected 56,
+# SoftmaxParams 56 (their pointers); the fixed part is an estimate (half the host's: it is
+# made of pointer-holding objects).
+MCU_32BIT = Layout("32-bit MCU", 12, 32, 40 + 12 + 8, 264,
+                   {"conv2d": 64, "depthwise_conv2d": 64, "dense": 56, "softmax": 56})
 
 
 def _align(size: int) -> int:
@@ -73,20 +93,27 @@ class Buffer:
 
 @dataclass(frozen=True)
 class TFLMArena:
-    """TFLite Micro's arena for one model (host layout of the Python runtime)."""
+    """TFLite Micro's arena for one model: the head, and the tail in the host's layout (what
+    the Python runtime reports) and a 32-bit MCU's."""
     head_bytes: int                     # non-persistent: the greedy planner's activations + scratch
-    tail_bytes: int                     # persistent: per-tensor, per-node and per-op data
+    tail_bytes: int                     # persistent, 64-bit host layout
+    tail_bytes_32bit: int               # persistent, 32-bit MCU layout
     buffers: tuple[Buffer, ...]         # the planned head buffers, with their offsets
-    lines: tuple[str, ...]              # what makes up the tail, one line per part
+    lines: tuple[str, ...]              # what makes up the host tail, one line per part
     estimated: tuple[str, ...] = ()     # ops whose persistent data is not from the measured table
 
     @property
     def total_bytes(self) -> int:
         return self.head_bytes + self.tail_bytes
 
+    @property
+    def total_bytes_32bit(self) -> int:
+        return self.head_bytes + self.tail_bytes_32bit
+
     def __str__(self) -> str:
         return (f"TFLite Micro arena: {self.total_bytes:,} B (head {self.head_bytes:,}, "
-                f"persistent {self.tail_bytes:,})")
+                f"persistent {self.tail_bytes:,}; 64-bit host layout, about "
+                f"{self.total_bytes_32bit:,} B on a 32-bit MCU)")
 
 
 def _tensor_bytes(model: ImportedModel, name: str) -> int:
@@ -145,31 +172,33 @@ def _greedy(buffers: list[Buffer]) -> tuple[Buffer, ...]:
                  for i, b in enumerate(buffers))
 
 
+def _tail_parts(model: ImportedModel, layout: Layout) -> list[tuple[str, int]]:
+    tensors, ops = len(model.tensors), len(model.ops)
+    io = len(model.inputs) + len(model.outputs)
+    builtin = op_data = requant = 0
+    for op in model.ops:
+        builtin_bytes, struct_bytes, per_channel = OP_DATA.get(op.kind, _UNMEASURED)
+        builtin += builtin_bytes
+        op_data += _align(layout.op_data.get(op.kind, struct_bytes))
+        if per_channel and model.tensors[op.outputs[0]].dtype in ("int8", "uint8", "int16"):
+            requant += 2 * _align(4 * model.tensors[op.outputs[0]].shape[-1])
+    return [(f"{tensors} TfLiteEvalTensor x {layout.eval_tensor} B", tensors * layout.eval_tensor),
+            (f"{ops} NodeAndRegistration x {layout.node_and_registration} B",
+             ops * layout.node_and_registration),
+            (f"{io} graph input/output TfLiteTensor with quantization x {layout.io_tensor} B",
+             io * layout.io_tensor),
+            ("builtin options structs", _align(builtin)),
+            ("kernel OpData structs", op_data),
+            ("per-channel output multipliers and shifts", requant),
+            ("allocator, planner and subgraph objects", layout.fixed)]
+
+
 def tflm_arena(model: ImportedModel) -> TFLMArena:
     """What TFLite Micro's allocator needs for `model` (docs/import.md §9)."""
     buffers = plan_buffers(model)
     head = max((b.offset_bytes + b.size_bytes for b in buffers), default=0)
-    tensors = len(model.tensors)
-    io = len(model.inputs) + len(model.outputs)
-    builtin = op_data = requant = 0
-    estimated = []
-    for op in model.ops:
-        builtin_bytes, struct_bytes, per_channel = OP_DATA.get(op.kind, _UNMEASURED)
-        if op.kind not in OP_DATA:
-            estimated.append(op.source or op.kind)
-        builtin += builtin_bytes
-        op_data += _align(struct_bytes)
-        if per_channel and model.tensors[op.outputs[0]].dtype in ("int8", "uint8", "int16"):
-            requant += 2 * _align(4 * model.tensors[op.outputs[0]].shape[-1])
-    parts = [(f"{tensors} TfLiteEvalTensor x {EVAL_TENSOR_BYTES} B", tensors * EVAL_TENSOR_BYTES),
-             (f"{len(model.ops)} NodeAndRegistration x {NODE_AND_REGISTRATION_BYTES} B",
-              len(model.ops) * NODE_AND_REGISTRATION_BYTES),
-             (f"{io} graph input/output TfLiteTensor with quantization x {IO_TENSOR_BYTES} B",
-              io * IO_TENSOR_BYTES),
-             ("builtin options structs", _align(builtin)),
-             ("kernel OpData structs", op_data),
-             ("per-channel output multipliers and shifts", requant),
-             ("allocator, planner and graph objects", FIXED_TAIL_BYTES)]
-    tail = sum(size for _, size in parts)
-    lines = tuple(f"{what}: {size:,} B" for what, size in parts)
-    return TFLMArena(head, tail, buffers, lines, tuple(estimated))
+    host = _tail_parts(model, HOST_64BIT)
+    estimated = tuple(op.source or op.kind for op in model.ops if op.kind not in OP_DATA)
+    return TFLMArena(head, sum(size for _, size in host),
+                     sum(size for _, size in _tail_parts(model, MCU_32BIT)), buffers,
+                     tuple(f"{what}: {size:,} B" for what, size in host), estimated)
