@@ -8,8 +8,8 @@ TFLM splits its one arena in two (micro_allocator.cc):
   (greedy_memory_planner.cc): each buffer is 16-B aligned (micro_allocation_info.cc,
   MicroArenaBufferAlignment), lives from the op that writes it (0 for a graph input) to the
   last op that reads it (the last op for a graph output); buffers are placed largest first
-  (ties in tensor order, then scratch buffers in op order) at the lowest offset that
-  overlaps no placed buffer alive at the same time. The head is the highest end.
+  (of equal sizes, the highest tensor index first; scratch buffers count after the
+  tensors) at the lowest offset that overlaps no placed buffer alive at the same time. The head is the highest end.
 - the persistent *tail*: one TfLiteEvalTensor per tensor of the file, one
   NodeAndRegistration per op, a TfLiteTensor (+ quantization) for each graph input and
   output, each op's builtin options struct (MicroBuiltinDataAllocator) and what each
@@ -153,8 +153,10 @@ def plan_buffers(model: ImportedModel) -> tuple[Buffer, ...]:
 
 
 def _greedy(buffers: list[Buffer]) -> tuple[Buffer, ...]:
-    """greedy_memory_planner.cc: largest first (stable), each at the lowest free offset."""
-    order = sorted(range(len(buffers)), key=lambda i: -buffers[i].size_bytes)
+    """greedy_memory_planner.cc: largest first, each at the lowest free offset. The planner
+    lists the buffers from its tail before its stable sort, so of equal sizes the one added
+    last (the highest tensor index; scratch buffers after tensors) is placed first."""
+    order = sorted(range(len(buffers)), key=lambda i: (-buffers[i].size_bytes, -i))
     placed: list[Buffer] = []
     offsets = [0] * len(buffers)
     for i in order:
