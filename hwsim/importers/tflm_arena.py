@@ -9,7 +9,8 @@ TFLM splits its one arena in two (micro_allocator.cc):
   MicroArenaBufferAlignment), lives from the op that writes it (0 for a graph input) to the
   last op that reads it (the last op for a graph output); buffers are placed largest first
   (of equal sizes, the highest tensor index first; scratch buffers count after the
-  tensors) at the lowest offset that overlaps no placed buffer alive at the same time. The head is the highest end.
+  tensors) at the lowest offset that overlaps no placed buffer alive at the same time.
+  The head is the highest end.
 - the persistent *tail*: one TfLiteEvalTensor per tensor of the file, one
   NodeAndRegistration per op, a TfLiteTensor (+ quantization) for each graph input and
   output, each op's builtin options struct (MicroBuiltinDataAllocator) and what each
