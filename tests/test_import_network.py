@@ -86,7 +86,8 @@ def test_kws_like_model_becomes_the_workload_layers_with_equal_counts(kws_path):
     assert ir_counts(w) == (imported.parameters, imported.macs)
     assert imported.biases_added == 0
     assert imported.dropped == ("operator 6 (SOFTMAX) -> 'probabilities': softmax",)
-    assert imported.notes[-1] == "no IR layer: operator 6 (SOFTMAX) -> 'probabilities': softmax"
+    assert imported.notes[2] == "no IR layer: operator 6 (SOFTMAX) -> 'probabilities': softmax"
+    assert imported.notes[-1].startswith("TFLite Micro arena: 19,736 B (head 16,000, persistent 3,736;")
     assert imported.requantization_bytes == 8 * (64 + 64 + 64)
     assert imported.notes[1] == ("TFLite Micro keeps 1,536 B of per-channel requantization (conv and "
                                  "depthwise: multiplier and shift, 8 B per output channel) in its "

@@ -8,7 +8,8 @@ MAC counts), and executing an imported model in numpy: int8 with TensorFlow
 Lite's reference integer arithmetic (`int8_reference` on `fixed_point`,
 bit-exact against the interpreter's reference kernels) and float32
 (`float_reference`); `geometry` holds the window/padding rules both share; `network` makes the
-workload.
+workload; `tflm_arena` computes the arena TensorFlow Lite Micro would allocate for a
+.tflite model (its greedy planner and persistent structs, no TFLM needed).
 
 May import: numpy, the optional readers `tflite`, `flatbuffers` and `onnx`
 (imported lazily, inside the reader that needs them), `hwsim.errors`, and

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from hwsim.importers.diagnostics import fail
 from hwsim.importers.model import ImportedModel, Op, macs, parameter_count
+from hwsim.importers.tflm_arena import TFLMArena, tflm_arena
 from hwsim.specs.workload import Workload, load_workload, workload_from_data
 
 MODEL_SUFFIXES = (".tflite", ".onnx")
@@ -49,6 +50,7 @@ class ImportedNetwork:
     macs: int
     biases_added: int                  # IR layers always have a bias; bias-free ops get one
     requantization_bytes: int          # TFLite Micro's per-channel multipliers and shifts (RAM there)
+    tflm_arena: TFLMArena | None = None  # TFLite Micro's arena for a .tflite model (tflm_arena.py)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -66,6 +68,8 @@ class ImportedNetwork:
                          "requantization (conv and depthwise: multiplier and shift, 8 B per "
                          "output channel) in its persistent arena; hwsim counts it in flash")
         notes += [f"no IR layer: {d}" for d in self.dropped]
+        if self.tflm_arena is not None:
+            notes.append(str(self.tflm_arena))
         return tuple(notes)
 
 
@@ -337,7 +341,8 @@ def workload_from_model(model: ImportedModel, *, levels: int | None = None,
     }
     workload = workload_from_data(_plain(data), path)
     return ImportedNetwork(workload, tuple(b.dropped), parameter_count(model), macs(model),
-                           b.biases_added, requantization_bytes(model))
+                           b.biases_added, requantization_bytes(model),
+                           tflm_arena(model) if model.format == "tflite" else None)
 
 
 def requantization_bytes(model: ImportedModel) -> int:
