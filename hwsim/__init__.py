@@ -12,12 +12,13 @@ graphs (`graph_from_artifact`, `graph_from_workload`), the executor (`execute`,
 (`write_dashboard`)."""
 from importlib import import_module
 
-from hwsim.specs.device import Device, device_from_data, load_device
 from hwsim.errors import HwsimError, Problem, SpecError
 from hwsim.version import __version__
 
 
 _LAZY = {
+    "Device": "hwsim.specs.device", "device_from_data": "hwsim.specs.device",
+    "load_device": "hwsim.specs.device",
     "load_workload": "hwsim.specs.workload", "workload_from_data": "hwsim.specs.workload",
     "Workload": "hwsim.specs.workload",
     "load_model": "hwsim.importers.load", "import_network": "hwsim.importers.network",

@@ -50,7 +50,7 @@ def test_unexpected_exception_is_one_line_bug_report(monkeypatch, capsys):
     def broken(args):
         raise ZeroDivisionError("boom")
     parser = cli.build_parser
-    monkeypatch.setattr(cli, "build_parser", lambda: _with_run(parser(), broken))
+    monkeypatch.setattr(cli, "build_parser", lambda *a: _with_run(parser(*a), broken))
     assert cli.main(["devices"]) == cli.EXIT_BUG
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bug in hwsim" in err and "'hwsim devices'" in err

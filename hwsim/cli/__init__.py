@@ -9,20 +9,27 @@ import os
 import sys
 import traceback
 
-from hwsim.version import __version__
-from hwsim.cli import (codegen, compare, dashboard, devices, report, simulate, sweep, train,
-                       validate, verify)
+from importlib import import_module
+
+from hwsim.cli.commands import HELP
 from hwsim.errors import HwsimError
+from hwsim.version import __version__
 
 EXIT_USER_ERROR = 2
 EXIT_BUG = 3
 DEBUG_FLAG = "--debug"
 
-COMMANDS = (report, devices, train, simulate, compare, verify, sweep, dashboard, codegen,
-            validate)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: list[str]) -> str | None:
+    """The command an argument list names (its first non-option word), if it is one."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in HELP else None
+
+
+def build_parser(commands: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+    """The parser. `commands`: the commands whose modules are imported and whose
+    arguments are defined (None: all); the others are listed by name and help."""
     parser = argparse.ArgumentParser(
         prog="hwsim",
         description="Cost model and integer simulator for multiplication-free tiny neural "
@@ -31,8 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(DEBUG_FLAG, action="store_true",
                         help="show the traceback of an internal error (a bug in hwsim)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_parser(subparsers)
+    for name, help_text in HELP.items():
+        if commands is None or name in commands:
+            import_module(f"hwsim.cli.{name}").add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_text)
     return parser
 
 
@@ -40,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in argv or os.environ.get("HWSIM_DEBUG") == "1"
     argv = [arg for arg in argv if arg != DEBUG_FLAG]
-    parser = build_parser()
+    command = command_of(argv)
+    parser = build_parser((command,) if command else ())
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.cli.commands import HELP
 from hwsim.io import check_output_directory
 from hwsim.artifact.load import load_artifact
 from hwsim.specs.catalog import find_device
@@ -15,7 +16,7 @@ from hwsim.ir.graph import graph_from_artifact
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "codegen", help="emit C for an artifact (and build it with --build)",
+        "codegen", help=HELP["codegen"],
         description="Generate freestanding C for a trained artifact: one function per graph "
                     "node, network_run, the constant tables, an emulation harness and a linker "
                     "script. With --build, compile and link it with the Debian cross compiler "

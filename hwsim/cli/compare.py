@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.cli.commands import HELP
 from hwsim.schedule.scheduler import MAX_FRAMES
 from hwsim.specs.catalog import find_device_or_soc, load_bundled_devices
 from hwsim.specs.soc import Soc
@@ -32,7 +33,7 @@ def names_list(text: str, allowed: tuple[str, ...] | None = None, what: str = "v
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "compare", help="fit matrix of networks x devices x arithmetic styles",
+        "compare", help=HELP["compare"],
         description="Simulate every network on every device in every style: fits RAM, flash "
                     "and deadline (with margins), latency, energy per inference, battery life.")
     parser.add_argument("subjects", nargs="*", metavar="WORKLOAD|ARTIFACT|MODEL",

@@ -5,6 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
+from hwsim.cli.commands import HELP
 from hwsim.dashboard.page import write_dashboard
 from hwsim.results.document import read_results
 from hwsim.errors import HwsimError
@@ -15,7 +16,7 @@ DEFAULT_OUT = "runs/dashboard"
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "dashboard", help="draw a results document as an HTML dashboard",
+        "dashboard", help=HELP["dashboard"],
         description="Write DIR/index.html: one self-contained page (plotly.js inline, opens "
                     "offline) with the device-fit matrix, the bit-width what-if, lut vs int8 "
                     "vs float32, per-node costs, the schedule timeline, memory over time and "

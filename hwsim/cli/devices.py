@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.cli.commands import HELP
 from hwsim.specs.catalog import (device_row, find_device_or_soc, load_bundled_devices,
                                  load_bundled_socs, soc_rows)
 from hwsim.cli.format import human_bytes, human_hz, table
@@ -12,7 +13,7 @@ from hwsim.errors import HwsimError, SpecError
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("devices", help="list, show or check device descriptions",
+    parser = subparsers.add_parser("devices", help=HELP["devices"],
                                    description="List the bundled devices, show one, or check "
                                                "device YAML files.")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")

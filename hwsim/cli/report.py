@@ -5,6 +5,7 @@ import argparse
 import sys
 import time
 
+from hwsim.cli.commands import HELP
 from hwsim.specs.bundled import bundled_names
 from hwsim.sweep.cache import open_cache
 from hwsim.cli.arguments import int_list, name_list, positive
@@ -17,7 +18,7 @@ from hwsim.ir.style import STYLES
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "report", help="the main job: train, verify, compare every device, sweep, dashboard",
+        "report", help=HELP["report"],
         description="Train the bundled workloads (cached), verify each integer network bit for "
                     "bit, simulate every bundled network on every bundled device in every "
                     "arithmetic style, sweep digits-mlp's bit-widths, and write summary.json "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.cli.commands import HELP
 from hwsim.specs.catalog import find_device_or_soc
 from hwsim.specs.soc import Soc
 from hwsim.cli.arguments import add_levels_clusters
@@ -17,7 +18,7 @@ from hwsim.ir.style import STYLES
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "simulate", help="cost, plan and schedule a network on a device",
+        "simulate", help=HELP["simulate"],
         description="Put a trained artifact, or a workload costed with random weights of its "
                     "kind, on a device: does it fit RAM, flash and its deadline, with what "
                     "margins; latency, cycles, energy per inference, power, battery life.")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from hwsim.cli.commands import HELP
 from hwsim.sweep.cache import DEFAULT_DIR, ENV_VAR, open_cache
 from hwsim.cli.arguments import int_list as _int_list, name_list as _name_list
 from hwsim.cli.arguments import positive as _positive, seed as _seed
@@ -27,7 +28,7 @@ BAR_WIDTH = 30
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "sweep", help="sweep bit-widths x devices x arithmetic styles (cached, parallel)",
+        "sweep", help=HELP["sweep"],
         description="Train the workload's continuous baseline once, fine-tune every "
                     "(levels, clusters, accumulator bits) point from it, verify each "
                     "point's integer network bit for bit with the executor, and simulate "

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 
+from hwsim.cli.commands import HELP
 from hwsim.io import check_output_directory
 from hwsim.artifact.save import artifact_sha256, save_artifact
 from hwsim.artifact.load import load_artifact
@@ -20,7 +21,7 @@ from hwsim.specs.workload import load_workload
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a workload and export its integer model",
+        "train", help=HELP["train"],
         description="Train the continuous baseline and the discretized network of a workload "
                     "(bundled name or YAML path), export the deployable integer model and "
                     "report the metrics of all three.")

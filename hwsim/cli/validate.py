@@ -6,6 +6,7 @@ import math
 import json
 from pathlib import Path
 
+from hwsim.cli.commands import HELP
 from hwsim.artifact.load import load_artifact
 from hwsim.specs.catalog import find_device
 from hwsim.cli.format import table
@@ -20,7 +21,7 @@ MAX_SAMPLES = 100_000
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "validate", help="check the cost model against emulated machine code",
+        "validate", help=HELP["validate"],
         description="Generate C for an artifact, build it for the device's instruction set, "
                     "run test inputs in an ISA emulator (unicorn), check the outputs bit for "
                     "bit, price the executed instructions with the device's cycle table and "

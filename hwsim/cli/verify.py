@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from hwsim.cli.commands import HELP
 from hwsim.artifact.load import load_artifact
 from hwsim.cli.arguments import seed
 from hwsim.errors import HwsimError
@@ -19,7 +20,7 @@ COLUMNS = (("loads_sram", "sram ld"), ("loads_flash", "flash ld"), ("adds", "add
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "verify", help="check an artifact's integer executor against the trainer",
+        "verify", help=HELP["verify"],
         description="Run an artifact's deployed integer network op by op on a split of its "
                     "dataset, compare every node bit for bit with the trainer's integer "
                     "forward pass, compare the integer outputs with the float-simulated "
