@@ -185,7 +185,7 @@ def cached_simulation(artifact: str | Path, device: str | Path | Device, style: 
 
     def compute() -> dict:
         result = units.simulate_many(artifact_payload(artifact), label,
-                                     [{"device": found.as_job(), "style": style}],
+                                     units.pack_jobs([(found.as_job(), style)]),
                                      options.to_dict())
         return result if "error" in result else {**result, "row": result["rows"][0]}
     return _json_entry(cache, "simulation", inputs, compute, "row")

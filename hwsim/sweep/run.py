@@ -188,7 +188,7 @@ class _Run:
                 else:
                     missing.append((device, style, key, inputs))
         if missing:
-            jobs = [{"device": device.as_job(), "style": style} for device, style, _, _ in missing]
+            jobs = units.pack_jobs((device.as_job(), style) for device, style, _, _ in missing)
             self.submit(self._simulated(point, missing), units.simulate_many,
                         files or artifact_payload(artifact), label, jobs,
                         self.plan.options.to_dict())
@@ -249,7 +249,7 @@ class _Run:
                 self.cache.put_json("shape_simulation", key, value, inputs)
                 self.shape_stored(point, device, style, value)
                 self.tick(f"simulate {point.label} {device.name} {style}", "computed")
-        jobs = [{"device": device.as_job(), "style": style} for device, style, _, _ in missing]
+        jobs = units.pack_jobs((device.as_job(), style) for device, style, _, _ in missing)
         self.submit(stored, units.simulate_shape, point.workload.data, label, jobs,
                     self.plan.options.to_dict())
 

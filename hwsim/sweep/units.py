@@ -116,10 +116,10 @@ def verify(artifact_files: dict[str, str]) -> dict:
         return _result(error=str(exc))
 
 
-def simulate_many(artifact_files: dict[str, str], label: str, jobs: list[dict],
+def simulate_many(artifact_files: dict[str, str], label: str, jobs: dict,
                   options: dict) -> dict:
-    """Simulate one artifact on several (device, style) pairs. jobs: [{"device":
-    {"text": YAML, "source": path}, "style": name}]; options: the CostOptions,
+    """Simulate one artifact on several (device, style) pairs. jobs: pack_jobs of
+    ({"text": YAML, "source": path}, style) pairs; options: the CostOptions,
     MemoryOptions and ScheduleOptions fields. Returns one simulation_row per job."""
     try:
         with tempfile.TemporaryDirectory(prefix="hwsim-unit-") as temp:
@@ -131,7 +131,7 @@ def simulate_many(artifact_files: dict[str, str], label: str, jobs: list[dict],
         return _result(error=str(exc))
 
 
-def simulate_shape(workload_data: dict, label: str, jobs: list[dict], options: dict) -> dict:
+def simulate_shape(workload_data: dict, label: str, jobs: dict, options: dict) -> dict:
     """A shape-only point: the workload costed on a random integer model of its kind
     (graph seed 0, as `hwsim simulate` costs it) on several (device, style) pairs.
     Returns one simulation_row per job and the point's integer facts."""
@@ -157,13 +157,28 @@ def _device(text: str, source: str):
     return device_from_data(parse_yaml(text, source), source)
 
 
-def _simulate_jobs(subject: Subject, label: str, jobs: list[dict], options: dict) -> list[dict]:
+def pack_jobs(pairs) -> dict:
+    """(device job {"text", "source"}, style) pairs as one JSON-able record that carries
+    each device file's text once: {"devices": [...], "jobs": [{"device": index, "style"}]}."""
+    devices: list[dict] = []
+    index: dict[str, int] = {}
+    jobs = []
+    for device, style in pairs:
+        if device["text"] not in index:
+            index[device["text"]] = len(devices)
+            devices.append(device)
+        jobs.append({"device": index[device["text"]], "style": style})
+    return {"devices": devices, "jobs": jobs}
+
+
+def _simulate_jobs(subject: Subject, label: str, packed: dict, options: dict) -> list[dict]:
     cost = CostOptions(**options["cost"])
     memory = MemoryOptions(**options["memory"])
     schedule = ScheduleOptions(**options["schedule"])
     rows = []
-    for job in jobs:
-        device = _device(job["device"]["text"], job["device"]["source"])
+    for job in packed["jobs"]:
+        file = packed["devices"][job["device"]]
+        device = _device(file["text"], file["source"])
         sim = simulate(subject, device, job["style"], cost_options=cost,
                        memory_options=memory, schedule_options=schedule)
         rows.append(simulation_row(sim, workload=label, realtime=subject.realtime))
