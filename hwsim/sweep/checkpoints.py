@@ -56,14 +56,15 @@ def simulation_inputs(artifact_sha256: str, device: DeviceFile, style: str, labe
             "style": style, "label": label, "options": options.to_dict()}
 
 
-def shape_point_inputs(workload: Workload, device: DeviceFile, style: str, label: str,
-                       options: SimulationOptions) -> dict:
-    """A shape-only point's simulation: its workload (with L, K and widths), costed on
-    a random integer model of graph seed units.SHAPE_GRAPH_SEED."""
+def shape_point_inputs(workload: Workload, devices: tuple[DeviceFile, ...],
+                       styles: tuple[str, ...], label: str, options: SimulationOptions) -> dict:
+    """A shape-only point's simulations, one cache entry for all its rows: its workload
+    (with L, K and widths) costed on a random integer model of graph seed
+    units.SHAPE_GRAPH_SEED on every device (by file hash) in every style."""
     return {"kind": "shape_simulation", "hwsim_version": __version__,
             "workload_sha256": workload.sha256, "graph_seed": units.SHAPE_GRAPH_SEED,
-            "device_sha256": device.sha256, "style": style, "label": label,
-            "options": options.to_dict()}
+            "device_sha256": [device.sha256 for device in devices], "styles": list(styles),
+            "label": label, "options": options.to_dict()}
 
 
 def sha256_file(path: Path) -> str:

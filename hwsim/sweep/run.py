@@ -223,39 +223,36 @@ class _Run:
     def shape_point(self, point: Point) -> None:
         """Cost one point of a shape-only workload on every device and style, from
         the cache where it can; the rest in one unit (one random model for all)."""
-        label, missing = self.plan.workload.name, []
-        for device in self.plan.devices:
-            for style in self.plan.styles:
-                inputs = shape_point_inputs(point.workload, device, style, label,
-                                            self.plan.options)
-                key = key_of(inputs)
-                found = self.cache.get_json("shape_simulation", key)
-                self.note(found.note)
-                if found.hit:
-                    self.shape_stored(point, device, style, found.value)
-                    self.tick(f"simulate {point.label} {device.name} {style}", "cached")
-                else:
-                    missing.append((device, style, key, inputs))
-        if not missing:
+        label, plan = self.plan.workload.name, self.plan
+        pairs = [(device, style) for device in plan.devices for style in plan.styles]
+        inputs = shape_point_inputs(point.workload, plan.devices, plan.styles, label,
+                                    plan.options)
+        key = key_of(inputs)
+        found = self.cache.get_json("shape_simulation", key)
+        self.note(found.note)
+        if found.hit:
+            self.shape_stored(point, pairs, found.value)
+            self.tick(f"simulate {point.label}", "cached", len(pairs))
             return
 
         def stored(result: dict) -> None:
             if "error" in result:
                 self.note(f"simulating point {point.label} failed: {result['error']}")
-                self.tick(f"simulate {point.label}", "failed", len(missing))
+                self.tick(f"simulate {point.label}", "failed", len(pairs))
                 return
-            for (device, style, key, inputs), row in zip(missing, result["rows"]):
-                value = {"row": row, "point": result["point"]}
-                self.cache.put_json("shape_simulation", key, value, inputs)
-                self.shape_stored(point, device, style, value)
-                self.tick(f"simulate {point.label} {device.name} {style}", "computed")
-        jobs = units.pack_jobs((device.as_job(), style) for device, style, _, _ in missing)
+            value = {"rows": result["rows"], "point": result["point"]}
+            self.cache.put_json("shape_simulation", key, value, inputs)
+            self.shape_stored(point, pairs, value)
+            self.tick(f"simulate {point.label}", "computed", len(pairs))
+        jobs = units.pack_jobs((device.as_job(), style) for device, style in pairs)
         self.submit(stored, units.simulate_shape, point.workload.data, label, jobs,
-                    self.plan.options.to_dict())
+                    plan.options.to_dict())
 
-    def shape_stored(self, point: Point, device, style: str, value: dict) -> None:
+    def shape_stored(self, point: Point, pairs, value: dict) -> None:
+        """One shape-only point's rows (in `pairs` order) and its integer facts."""
         self.summaries[point.order] = value["point"]
-        self.rows[(point.order, device.name, style)] = value["row"]
+        for (device, style), row in zip(pairs, value["rows"]):
+            self.rows[(point.order, device.name, style)] = row
 
     # rows ----------------------------------------------------------------------------
     def result(self) -> SweepResult:
