@@ -26,7 +26,7 @@ from typing import Any
 
 from hwsim.errors import Problem, SpecError
 from hwsim.specs.device import (PRODUCT_CLASSES, SCHEMA_VERSION as DEVICE_SCHEMA_VERSION,
-                                SOURCE_KINDS, Battery, Device, device_from_data)
+                                SOURCE_KINDS, Battery, Device, Source, device_from_data)
 from hwsim.specs.yaml_reader import NAME_PATTERN, Reader, raise_if_problems, read_yaml
 
 SCHEMA_VERSION = 2
@@ -101,14 +101,6 @@ class Regulator:
 
 
 @dataclass(frozen=True)
-class SocSource:
-    ref: str
-    kind: str
-    fields: tuple[str, ...]
-    note: str | None
-
-
-@dataclass(frozen=True)
 class Soc:
     name: str
     title: str
@@ -120,7 +112,7 @@ class Soc:
     default_load: str
     regulator: Regulator
     battery: Battery
-    sources: tuple[SocSource, ...]
+    sources: tuple[Source, ...]
     source_file: str | None = None
 
     def __repr__(self) -> str:
@@ -275,7 +267,7 @@ def _core(r: Reader, name: str, header: dict, battery: Battery | None,
     return SocCore(name, core_class, role, device, tuple(good_tiers), share)
 
 
-def _sources(top: Reader) -> tuple[SocSource, ...]:
+def _sources(top: Reader) -> tuple[Source, ...]:
     """The file's own numbers (memories, baseline, regulator, battery, audio shares) each
     need a source; the cores' device sections carry theirs in cores.NAME.sources."""
     facts = [p for section in SOURCED_SECTIONS
@@ -304,7 +296,7 @@ def _sources(top: Reader) -> tuple[SocSource, ...]:
             else:
                 good.append(path)
         if None not in (ref, kind) and fields is not None:
-            sources.append(SocSource(ref, kind, tuple(good), note))
+            sources.append(Source(ref, kind, tuple(good), note))
     covered = [f for s in sources for f in s.fields]
     for fact in facts:
         if not any(fact == c or fact.startswith(c + ".") for c in covered):
@@ -312,7 +304,7 @@ def _sources(top: Reader) -> tuple[SocSource, ...]:
     return tuple(sources)
 
 
-def _battery_source(sources: tuple[SocSource, ...]) -> dict | None:
+def _battery_source(sources: tuple[Source, ...]) -> dict | None:
     for s in sources:
         if any(f in ("battery", "battery.capacity_mah") for f in s.fields):
             return {"ref": f"(SoC battery) {s.ref}", "kind": s.kind,
