@@ -21,10 +21,9 @@ import time
 import numpy as np
 
 from hwsim.importers.int8_kernel_reference import REFERENCES
+from hwsim.machine.kernels.cases import conv_case, dense_case
 from hwsim.machine.kernels.harness import (
     build_firmware,
-    conv_case,
-    dense_case,
     kernel_cycles,
     run_case,
 )

@@ -13,13 +13,11 @@ from hwsim.errors import HwsimError
 from hwsim.importers import fixed_point as fp
 from hwsim.importers.int8_kernel_reference import REFERENCES
 from hwsim.machine.codegen.targets import TARGETS
+from hwsim.machine.kernels.cases import conv_case, dense_case, window_geometry
 from hwsim.machine.kernels.harness import (
     build_firmware,
-    conv_case,
-    dense_case,
     run_case,
     run_requantize,
-    window_geometry,
 )
 from hwsim.machine.kernels.int8 import KERNELS
 

@@ -1,0 +1,126 @@
+"""Kernel cases for the int8 kernel test firmware (hwsim.machine.kernels.harness):
+random int8 data and TFLite-style per-channel quantization shaped as the C API takes
+them, with the arguments of the matching numpy reference
+(hwsim.importers.int8_kernel_reference) carried along for the comparison.
+
+    case = conv_case("conv", rng, (12, 9, 5), out_c=7, kernel_hw=(3, 3), stride=(2, 1))
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.machine.codegen.int8_reference import quantize_multiplier
+from hwsim.machine.kernels.int8 import KERNELS
+
+
+@dataclass(frozen=True)
+class KernelCase:
+    """One kernel call: its arrays and quantization, shaped as the C API takes them."""
+    kernel: str
+    x: np.ndarray                 # int8: (batches, in) or (h, w, c)
+    w: np.ndarray                 # int8: (out, in), (out_c, kh, kw, in_c) or (kh, kw, c)
+    bias: np.ndarray              # int32 per output channel
+    multiplier: np.ndarray        # int32 per output channel
+    shift: np.ndarray             # int32 per output channel
+    input_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    stride: tuple[int, int] = (1, 1)
+    pad: tuple[int, int] = (0, 0)                 # top, left
+    output_shape: tuple[int, ...] = ()            # (batches, out) or (h, w, c)
+
+    @property
+    def op(self) -> str:
+        return KERNELS[self.kernel].op
+
+    @property
+    def macs(self) -> int:
+        if self.op == "dense":
+            return int(self.x.shape[0] * self.w.size)
+        out_pixels = self.output_shape[0] * self.output_shape[1]
+        return int(out_pixels * self.w.size)      # conv: out_c*kh*kw*in_c; depthwise: kh*kw*c
+
+    @property
+    def reference_arguments(self) -> dict:
+        """Keyword arguments of hwsim.importers.int8_kernel_reference.REFERENCES[op]."""
+        args = dict(x=self.x, w=self.w, bias=self.bias, multiplier=self.multiplier,
+                    shift=self.shift, input_offset=self.input_offset,
+                    output_offset=self.output_offset, act_min=self.act_min,
+                    act_max=self.act_max)
+        if self.op != "dense":
+            args.update(stride=self.stride, pad=self.pad, out_hw=self.output_shape[:2])
+        return args
+
+    def describe(self) -> str:
+        if self.op == "dense":
+            return f"{self.kernel} {self.x.shape[0]}x{self.x.shape[1]} -> {self.w.shape[0]}"
+        kh, kw = (self.w.shape[1:3] if self.op == "conv2d" else self.w.shape[:2])
+        return (f"{self.kernel} {'x'.join(map(str, self.x.shape))} k{kh}x{kw} "
+                f"s{self.stride[0]},{self.stride[1]} p{self.pad[0]},{self.pad[1]} -> "
+                f"{'x'.join(map(str, self.output_shape))}")
+
+
+def _channel_quant(rng, channels: int, depth: int, left_shifts: bool):
+    """Per-channel (multiplier, shift) for reals around 0.02 / sqrt(depth) (outputs
+    mostly inside int8); with `left_shifts` a third of the channels get reals above 1."""
+    reals = 2.0 ** rng.uniform(-1.5, 1.5, channels) * 0.02 / math.sqrt(depth)
+    if left_shifts:
+        big = rng.random(channels) < 0.34
+        reals[big] = 2.0 ** rng.uniform(0.1, 4.0, int(big.sum()))
+    pairs = [quantize_multiplier(float(r)) for r in reals]
+    return (np.array([p[0] for p in pairs], dtype=np.int32),
+            np.array([p[1] for p in pairs], dtype=np.int32))
+
+
+def _quant(rng, out_channels: int, depth: int, relu: bool, left_shifts: bool) -> dict:
+    multiplier, shift = _channel_quant(rng, out_channels, depth, left_shifts)
+    output_offset = int(rng.integers(-40, 40))
+    return dict(multiplier=multiplier, shift=shift,
+                input_offset=-int(rng.integers(-128, 128)), output_offset=output_offset,
+                act_min=output_offset if relu else -128, act_max=127,
+                bias=rng.integers(-30000, 30000, out_channels).astype(np.int32))
+
+
+def _int8(rng, shape) -> np.ndarray:
+    return rng.integers(-128, 128, shape).astype(np.int8)
+
+
+def window_geometry(size: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
+    """(output size, padding before) of one axis, TFLite 'same' or 'valid'."""
+    if padding == "valid":
+        return (size - kernel) // stride + 1, 0
+    if padding != "same":
+        raise HwsimError(f"padding must be 'same' or 'valid', got {padding!r}")
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return out, total // 2
+
+
+def dense_case(rng, batches: int, in_features: int, out_features: int, *, relu: bool = False,
+               left_shifts: bool = False) -> KernelCase:
+    q = _quant(rng, out_features, in_features, relu, left_shifts)
+    return KernelCase("fully_connected", _int8(rng, (batches, in_features)),
+                      _int8(rng, (out_features, in_features)), **q,
+                      output_shape=(batches, out_features))
+
+
+def conv_case(kernel: str, rng, input_shape: tuple[int, int, int], out_c: int,
+              kernel_hw: tuple[int, int], stride: tuple[int, int] = (1, 1),
+              padding: str = "same", *, relu: bool = False, left_shifts: bool = False
+              ) -> KernelCase:
+    """A conv2d case for kernel "conv" or "conv_1x1" (or a depthwise kernel, out_c ignored)."""
+    h, w, c = input_shape
+    (out_h, top), (out_w, left) = (window_geometry(h, kernel_hw[0], stride[0], padding),
+                                   window_geometry(w, kernel_hw[1], stride[1], padding))
+    depthwise = KERNELS[kernel].op == "depthwise_conv2d"
+    channels = c if depthwise else out_c
+    weights = (kernel_hw[0], kernel_hw[1], c) if depthwise else (out_c, *kernel_hw, c)
+    depth = kernel_hw[0] * kernel_hw[1] * (1 if depthwise else c)
+    q = _quant(rng, channels, depth, relu, left_shifts)
+    return KernelCase(kernel, _int8(rng, input_shape), _int8(rng, weights), **q,
+                      stride=tuple(stride), pad=(top, left), output_shape=(out_h, out_w, channels))
