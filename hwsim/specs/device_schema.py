@@ -1,0 +1,72 @@
+"""The device schema's vocabulary, one home for it: the schema version, the names a
+device file may use (ISAs, FPUs, multipliers, flash kinds, source kinds, cycle actions
+by kind, sections and their fields) and the plausible range of every number
+(docs/devices.md). hwsim.specs.device parses files against it; hwsim.specs.soc reuses it.
+"""
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+PRODUCT_CLASSES = ("earbud", "hearing_aid", "watch_band")
+ISAS = ("armv6-m", "armv7e-m", "armv8-m.main", "rv32i", "rv32e", "rv32im", "rv32imc", "rv32imac",
+        "rv32imfc", "msp430x", "xtensa-hifi4")
+FPUS = ("none", "single", "double")
+MULTIPLIERS = ("none", "single_cycle", "iterative", "peripheral")
+FLASH_KINDS = ("internal", "external_xip", "fram", "mram")
+SOURCE_KINDS = ("verified", "secondary", "estimate")
+
+# Cycles per primitive action. Integer actions every core has:
+BASE_ACTIONS = ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32",
+                "branch_taken", "branch_not_taken", "call_return")
+# Optional for every core: an unconditional jump (jal x0 / j / b), priced branch_taken
+# when not given.
+OPTIONAL_BASE_ACTIONS = ("jump",)
+# mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
+# RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
+MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
+SIMD_ACTIONS = ("simd_mac",)               # required when core.simd_mac_lanes > 1
+DIVIDE_ACTIONS = ("div",)                  # required when core.divider is true
+FLOAT_ACTIONS = ("float_add", "float_mul", "float_mac", "float_div", "float_convert", "float_tanh")
+REQUIRED_FLOAT_ACTIONS = ("float_add", "float_mul")
+# What an optional action is priced as when the device file does not give it.
+FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul"}
+ALL_ACTIONS = (BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
+               + DIVIDE_ACTIONS + FLOAT_ACTIONS)
+
+SOFT_FLOAT_ROUTINES = ("add", "mul", "div", "compare", "convert", "tanh")
+REQUIRED_SOFT_FLOAT = ("add", "mul")
+
+# Every field the schema knows, by section (a source's `fields` must name one).
+SECTION_FIELDS = {
+    "core": ("name", "isa", "clock_hz", "count", "word_bits", "fpu", "multiplier", "divider",
+             "simd_mac_lanes"),
+    "cycles": ALL_ACTIONS,
+    "soft_float": SOFT_FLOAT_ROUTINES,
+    "soft_multiply": ("call_cycles", "cycles_per_bit"),
+    "serial_shifter": ("base_cycles", "cycles_per_4_bits", "cycles_per_bit"),
+    "operand_multiplier": ("base_cycles", "cycles_per_bit"),
+    "memory": ("sram_bytes", "flash_bytes", "flash_kind", "flash_load_extra_cycles",
+               "reserved_sram_bytes", "reserved_flash_bytes"),
+    "dma": ("present", "bytes_per_cycle"),
+    "energy": ("supply_v", "active_ua_per_mhz", "sleep_ua", "pj_per_action"),
+    "battery": ("kind", "capacity_mah", "voltage_v"),
+}
+KNOWN_PATHS = frozenset(SECTION_FIELDS) | frozenset(
+    f"{section}.{name}" for section, names in SECTION_FIELDS.items() for name in names) | frozenset(
+    f"energy.pj_per_action.{action}" for action in ALL_ACTIONS)
+
+
+
+# Plausible ranges of device numbers (docs/devices.md, "Plausible ranges"): wide
+# enough for any real earbud, hearing-aid or wearable core, narrow enough that no
+# product of them overflows a float or reaches JSON as Infinity.
+MAX_CLOCK_HZ = 10_000_000_000           # 10 GHz
+MAX_CORES = 64
+MAX_SIMD_LANES = 64
+MAX_CYCLES = 1_000_000                  # per action, routine call or flash load
+MAX_MEMORY_BYTES = 1 << 32              # 4 GiB of SRAM or flash
+MAX_DMA_BYTES_PER_CYCLE = 1024
+MAX_VOLTS = 50.0                        # supply or battery voltage
+MAX_UA_PER_MHZ = 100_000.0              # 100 mA per MHz
+MAX_SLEEP_UA = 1_000_000.0              # 1 A
+MAX_PJ_PER_ACTION = 1_000_000.0         # 1 uJ per action
+MAX_CAPACITY_MAH = 1_000_000.0          # 1000 Ah
