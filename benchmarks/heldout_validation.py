@@ -1,0 +1,89 @@
+"""Held-out validation: the cost model against emulated machine code and RTL clocks on
+random networks it was never fitted to (hwsim.machine.heldout).
+
+    python benchmarks/heldout_validation.py [--seed 0] [--count 20]
+        [--devices samd21,cm0plus-iterative-mul,nrf52840,stm32u575,esp32-c3,ch32v003]
+        [--styles lut,int8] [--rtl ibex-rv32m-fast,...] [--samples 2] [--json FILE]
+
+Prints, per reference (emulation or RTL), style and device, the distribution of the
+per-node and per-network errors (estimated - measured) / measured: the share within
+1%, 2%, 5% and 10% and the worst; the networks the code generator refused; and the
+worst nodes. The workloads are drawn with the seed, so a run is reproducible.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from hwsim.machine.heldout import distribution, heldout_workloads, run_heldout
+from hwsim.machine.rtl import rtl_core
+from hwsim.specs.catalog import find_device
+
+DEVICES = "samd21,cm0plus-iterative-mul,nrf52840,stm32u575,esp32-c3,ch32v003"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _dist(d) -> str:
+    within = "  ".join(f"{share:6.1%}" for _, share in d.within)
+    return f"{d.count:5d}  {within}  {d.worst:+8.1%}"
+
+
+def summary_lines(runs) -> list[str]:
+    header = ("reference  style  device                   nodes   <=1%    <=2%    <=5%   "
+              "<=10%     worst | nets   <=1%    <=2%    <=5%   <=10%     worst  refused")
+    lines = [header]
+    keys = sorted({(r.reference, r.style, r.platform) for r in runs})
+    for reference, style, platform in keys:
+        group = [r for r in runs if (r.reference, r.style, r.platform)
+                 == (reference, style, platform)]
+        done = [r for r in group if not r.refused]
+        nodes = distribution(e for r in done for _, _, e in r.node_errors)
+        nets = distribution(r.network_error for r in done)
+        lines.append(f"{reference:9}  {style:5}  {platform:22} {_dist(nodes)} | "
+                     f"{_dist(nets)}  {len(group) - len(done)}")
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--count", type=int, default=20)
+    p.add_argument("--devices", default=DEVICES)
+    p.add_argument("--styles", default="lut,int8")
+    p.add_argument("--rtl", default="", help="RTL core names (docs/rtl.md)")
+    p.add_argument("--samples", type=int, default=2)
+    p.add_argument("--worst", type=int, default=12, help="worst nodes to list")
+    p.add_argument("--json", type=Path)
+    a = p.parse_args()
+    workloads = heldout_workloads(a.seed, a.count)
+    devices = [find_device(n) for n in a.devices.split(",") if n]
+    cores = tuple(rtl_core(n) for n in a.rtl.split(",") if n)
+    cache = Path(os.environ.get("HWSIM_CACHE", REPO / ".hwsim-cache")) / "rtl"
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hwsim-heldout-") as tmp:
+        runs = run_heldout(workloads, devices, tuple(a.styles.split(",")), rtl_cores=cores,
+                           cache_dir=cache, samples=a.samples, seed=a.seed, workdir=tmp)
+    seconds = time.perf_counter() - started
+    print(f"{len(workloads)} held-out networks (seed {a.seed}), {len(devices)} devices, "
+          f"{len(cores)} RTL cores, styles {a.styles}: {seconds:.1f} s")
+    print("\n".join(summary_lines(runs)))
+    not_exact = [r for r in runs if not r.refused and not r.bit_exact]
+    print(f"outputs not bit-exact: {len(not_exact)}")
+    refused = sorted({(r.workload, r.style, r.refused.split(':')[-1].strip()[:70])
+                      for r in runs if r.refused})
+    for workload, style, why in refused:
+        print(f"refused: {workload} {style}: {why}")
+    worst = sorted(((abs(e), e, r.workload, node, op, r.platform, r.style) for r in runs
+                    for node, op, e in r.node_errors), reverse=True)[:a.worst]
+    for _, e, workload, node, op, platform, style in worst:
+        print(f"worst node: {e:+7.1%}  {workload} {node} ({op}) {platform} {style}")
+    if a.json:
+        a.json.write_text(json.dumps([r.to_dict() for r in runs], indent=1, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
