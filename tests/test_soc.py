@@ -8,7 +8,9 @@ import json
 import pytest
 
 from hwsim.errors import SpecError
-from hwsim.evaluate.soc import product_battery, simulate_soc
+from hwsim.cost.model import cost_graph
+from hwsim.cost.options import CostOptions
+from hwsim.evaluate.soc import placed_cost_options, product_battery, simulate_soc
 from hwsim.evaluate.simulate import load_subject
 from hwsim.memory.tiers import place_buffers
 from hwsim.specs.catalog import bundled_soc_paths, find_device_or_soc
@@ -193,6 +195,36 @@ def test_first_fit_in_file_order_and_why_a_buffer_does_not_fit():
                    "sysram has 37824 B free of 487424 B (409600 B reserved); "
                    "flash does not hold activations")
     assert not placement.fits
+
+
+def test_the_placement_prices_the_loads():
+    soc = load_soc(SOC)
+    tiers = soc.tiers_of("mcu")
+    kinds = {t.name: t.kind for t in tiers}
+    # tables in the TCM, weights spilled to flash: tables read as SRAM, weights as flash
+    placement = place_buffers([("product tables", "tables", 1_000),
+                               ("thresholds", "tables", 100),
+                               ("weights", "weights", 500_000)], tiers)
+    assert [b.tier for b in placement.buffers] == ["cm4_tcm", "cm4_tcm", "flash"]
+    options = placed_cost_options(placement, kinds, CostOptions(activations="packed"))
+    assert (options.tables_in, options.thresholds_in, options.weights_in) == \
+        ("sram", "sram", "flash")
+    assert options.activations == "packed"              # the rest of the base is kept
+    # a content with no placed buffer keeps the base's place
+    assert placed_cost_options(place_buffers([], tiers), kinds).tables_in == "flash"
+    # The simulation costs the graph with exactly those options.
+    subject = load_subject("kws-dscnn")
+    result = simulate_soc(subject, soc, "lut", frames=2, core="mcu")
+    run = result.run
+    expected = placed_cost_options(run.placement, kinds)
+    assert run.simulation.cost.total_cycles == cost_graph(
+        subject.graph, soc.cores["mcu"].device, "lut", expected).total_cycles
+    # kws-dscnn's thresholds fit the TCM and its product tables do not
+    tier_of = {b.name: b.tier for b in run.placement.buffers}
+    assert tier_of["thresholds"] == "cm4_tcm" and tier_of["product tables"] == "flash"
+    assert (expected.thresholds_in, expected.tables_in) == ("sram", "flash")
+    all_flash = cost_graph(subject.graph, soc.cores["mcu"].device, "lut", CostOptions())
+    assert run.simulation.cost.total_cycles < all_flash.total_cycles
 
 
 # --------------------------------------------------------------- CLI

@@ -12,13 +12,22 @@ The network's share of the battery (docs/devices.md, "SoC files"):
 
 network_core_mw is the network's own (dynamic) power: the core's sleep current is part
 of the product's baseline, which is a whole-product figure.
+
+The placement prices the loads: each core's buffers are placed in its tiers first
+(memory planner + first fit), and the cost model then reads tables, thresholds and
+weights from where they landed (`placed_cost_options`): from a non-volatile or external
+tier (flash, MRAM, PSRAM) with the core's flash wait cycles
+(`memory.flash_load_extra_cycles`, the file's effective figure through its cache), from
+a TCM or SRAM tier without them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwsim.cost.options import CostOptions
 from hwsim.errors import HwsimError
 from hwsim.evaluate.simulate import Simulation, Subject, simulate
+from hwsim.memory.planner import MemoryOptions, plan_memory
 from hwsim.memory.tiers import TierPlacement, place_in_tiers
 from hwsim.schedule.scheduler import ScheduleOptions
 from hwsim.specs.soc import Soc
@@ -107,6 +116,28 @@ class SocSimulation:
         return data
 
 
+# Tier kinds whose loads the cost model prices as "flash" loads (the core's wait cycles).
+SLOW_TIER_KINDS = ("flash", "mram", "psram")
+
+
+def placed_cost_options(placement: TierPlacement, tier_kinds: dict[str, str],
+                        base: CostOptions | None = None) -> CostOptions:
+    """`base` (default CostOptions()) with tables_in, thresholds_in and weights_in set
+    from where the placement put those buffers: "flash" when any of them landed in a
+    slow tier (SLOW_TIER_KINDS), "sram" when all landed in TCM or SRAM. A content with
+    no placed buffer (absent, or fitting nowhere) keeps the base's place."""
+    base = base or CostOptions()
+    slow: dict[str, list[bool]] = {}
+    for b in placement.buffers:
+        if b.tier is None or b.content not in ("tables", "weights"):
+            continue
+        field = ("thresholds_in" if b.name.startswith("thresholds")
+                 else "tables_in" if b.content == "tables" else "weights_in")
+        slow.setdefault(field, []).append(tier_kinds[b.tier] in SLOW_TIER_KINDS)
+    places = {f: "flash" if any(v) else "sram" for f, v in slow.items()}
+    return CostOptions(**{**base.to_dict(), **places})
+
+
 def simulate_soc(subject: Subject, soc: Soc, style: str, *, core: str | None = None,
                  load: str | None = None, frames: int = 100,
                  audio_share: float | None = None, **simulate_options) -> SocSimulation:
@@ -118,9 +149,14 @@ def simulate_soc(subject: Subject, soc: Soc, style: str, *, core: str | None = N
     for name, soc_core in soc.cores.items():
         share = soc_core.audio_share if audio_share is None else audio_share
         options = ScheduleOptions(frames=frames, firmware_share=share)
+        tiers = soc.tiers_of(name)
+        memory = plan_memory(subject.graph, soc_core.device, style,
+                             simulate_options.get("memory_options") or MemoryOptions())
+        placement = place_in_tiers(memory, tiers)
+        cost_options = placed_cost_options(placement, {t.name: t.kind for t in tiers},
+                                           simulate_options.get("cost_options"))
         sim = simulate(subject, soc_core.device, style, schedule_options=options,
-                       **simulate_options)
-        placement = place_in_tiers(sim.memory, soc.tiers_of(name))
+                       **{**simulate_options, "cost_options": cost_options})
         network_core_mw = sim.schedule.network_power_uw / 1000
         runs.append(CoreRun(name, sim, placement, product_battery(soc, load, network_core_mw)))
     if core is not None:
@@ -168,4 +204,5 @@ def soc_devices(soc: Soc, core: str | None = None):
 
 
 __all__ = ["ProductBattery", "CoreRun", "SocSimulation", "product_battery", "simulate_soc",
+           "placed_cost_options",
            "soc_devices", "compare_products"]
