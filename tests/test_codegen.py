@@ -53,14 +53,23 @@ def shape_workload(kind: str):
                     {"type": "conv2d", "filters": 8, "kernel": 1},
                     {"type": "max_pool2d", "size": 2}, {"type": "flatten"},
                     {"type": "dense", "units": 5}],
+        "residual": [{"name": "a", "type": "conv2d", "filters": 4, "kernel": 3,
+                      "padding": "same"},
+                     {"name": "b", "type": "conv2d", "filters": 4, "kernel": 3,
+                      "padding": "same"},
+                     {"name": "sum", "type": "add", "inputs": ["b", "a"]},
+                     {"type": "max_pool2d", "size": 2}, {"type": "flatten"},
+                     {"type": "dense", "units": 3}],
         "big": [{"type": "conv2d", "filters": 3, "kernel": [3, 2], "stride": [2, 1],
                  "padding": "same"},
                 {"type": "max_pool2d", "size": 3, "stride": 1},
                 {"type": "avg_pool2d", "size": [1, 5]}, {"type": "flatten"},
                 {"type": "dense", "units": 4}],
     }[kind]
-    shape = {"2d": [8, 8, 1], "1d": [32, 3], "big": [9, 9, 2], "valid2d": [10, 10, 2]}[kind]
+    shape = {"2d": [8, 8, 1], "1d": [32, 3], "big": [9, 9, 2], "valid2d": [10, 10, 2],
+             "residual": [6, 6, 2]}[kind]
     k, levels, scope = {"2d": (16, 8, "per_layer"), "1d": (300, 16, "global"),
+                        "residual": (6, 12, "global"),
                         "big": (12, 5, "per_layer"), "valid2d": (32, 16, "global")}[kind]
     return workload_from_data({
         "schema_version": 1, "name": f"shapes-{kind}", "description": "kernel coverage",
@@ -147,7 +156,7 @@ def test_int8_multiplies_where_expected(builds):
     assert not rv32im["node_L1_dense"].helper_calls
 
 
-@pytest.mark.parametrize("kind", ["1d", "2d", "big"])
+@pytest.mark.parametrize("kind", ["1d", "2d", "big", "residual"])
 def test_every_kernel_builds_multiply_free_everywhere(kind, tmp_path):
     g = graph_from_workload(shape_workload(kind), seed=3)
     for target in TARGETS:
@@ -177,10 +186,20 @@ def test_unknown_target_style_and_op_are_errors(graph):
         generate(graph, "cortex-m7", "lut")
     with pytest.raises(HwsimError, match="unknown code generation style 'float32'"):
         generate(graph, "cortex-m0", "float32")
-    resnet = graph_from_workload(workload_from_data(
-        read_yaml(bundled_dir("workloads") / "ic-resnet8.yaml"), "resnet"))
-    with pytest.raises(HwsimError, match="one input per node|does not support op 'add'"):
-        generate(resnet, "cortex-m0", "lut")
+    residual = graph_from_workload(shape_workload("residual"), seed=3)
+    with pytest.raises(HwsimError, match="the int8 style does not support op 'add'"):
+        generate(residual, "cortex-m0", "int8")
+
+
+def test_residual_add_reads_levels_through_the_value_table_and_sums_as_they_are():
+    g = graph_from_workload(shape_workload("residual"), seed=3)
+    kinds = {g.edges[s, "L2.add"]["kind"] for s in g.predecessors("L2.add")}
+    assert kinds == {"levels", "sums"}
+    network = generate(g, "cortex-m0", "lut").files["network.c"]
+    assert ("void node_L2_add(const int32_t *restrict x0, const uint8_t *restrict x1, "
+            "uint8_t *restrict y)") in network
+    assert "x0[i] + V_add_activation[x1[i]]" in network
+    assert "node_L2_threshold(acc)" in network          # the threshold is fused
 
 
 def test_missing_compiler_names_the_debian_package(graph, tmp_path):

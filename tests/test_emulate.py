@@ -100,13 +100,17 @@ def test_one_profile_priced_for_two_devices(artifact, tmp_path):
     assert np.array_equal(run.classes, reference["output"])
 
 
-@pytest.mark.parametrize("kind, target", [("2d", "cortex-m4"), ("2d", "rv32i"),
-                                          ("1d", "cortex-m0"), ("1d", "rv32im"),
-                                          ("big", "cortex-m0")])
-@pytest.mark.parametrize("style", ["lut", "int8"])
+@pytest.mark.parametrize("kind, target, style", [
+    *((kind, target, style) for kind, target in (("2d", "cortex-m4"), ("2d", "rv32i"),
+                                                 ("1d", "cortex-m0"), ("1d", "rv32im"),
+                                                 ("big", "cortex-m0"))
+      for style in ("lut", "int8")),
+    ("residual", "cortex-m0", "lut"), ("residual", "cortex-m4", "lut"),
+    ("residual", "rv32i", "lut")])
 def test_every_kernel_bit_exact(kind, target, style, tmp_path):
-    """'same' padding, strides, depthwise, pools, K not a power of two: every node's
-    emulated output equals the executor's (lut) or the int8 reference's."""
+    """'same' padding, strides, depthwise, pools, residual adds (lut), K not a power of
+    two: every node's emulated output equals the executor's (lut) or the int8
+    reference's."""
     g = graph_from_workload(shape_workload(kind), seed=3)
     x = np.random.default_rng(1).integers(0, 17, size=(2, *g.graph["input_shape"]))
     build = build_program(generate(g, target, style), tmp_path)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from hwsim.machine.codegen.lut_kernels import (
     INT32_MAX,
     WEIGHTED,
+    emit_add,
     emit_argmax,
     emit_output_table,
     emit_pool,
@@ -64,6 +65,8 @@ def emit_node(g, node, tables: ProductTables) -> NodeCode:
         return emit_threshold(g, node)
     if op in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
         return emit_pool(g, node)
+    if op == "add":
+        return emit_add(g, node)
     if op == "argmax":
         return emit_argmax(g, node)
     if op == "output_table":

@@ -1,13 +1,16 @@
 """The lut style's kernels besides the weighted layers, in C: the threshold search
-(a function the weighted layer calls once per unit), max and average pools over
-levels or sums, argmax, and the auto-encoder's output value table; with the
-padded bounds and the branchy binary search they share (hwsim.machine.codegen.lut)."""
+(a function the weighted layer or residual add calls once per unit), max and average
+pools over levels or sums, the residual add, argmax, and the auto-encoder's output
+value table; with the padded bounds and the branchy binary search they share
+(hwsim.machine.codegen.lut)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
+from hwsim.ir.integer import VALUE_TABLE
+from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.c_source import INT_TYPES, constant, function_name, identifier, int_type
 from hwsim.machine.codegen.pools import pool_function
@@ -49,9 +52,9 @@ def search_code(var: str, table: str, steps: int, indent: str, result: str) -> s
 def emit_threshold(g, node) -> NodeCode:
     a = g.nodes[node]["op"]
     preds = list(g.predecessors(node))
-    if len(preds) != 1 or g.nodes[preds[0]]["op"].kind not in WEIGHTED:
+    if len(preds) != 1 or g.nodes[preds[0]]["op"].kind not in (*WEIGHTED, "add"):
         raise HwsimError(f"node {node!r}: code generation fuses a threshold into the "
-                         "weighted layer before it; this one follows "
+                         "weighted layer or add before it; this one follows "
                          f"{[g.nodes[p]['op'].kind for p in preds]}")
     ident = identifier(node)
     padded = padded_bounds(a.thresholds)
@@ -141,6 +144,43 @@ def argmax_code(node: str, ctype: str, classes: int) -> NodeCode:
 def emit_argmax(g, node) -> NodeCode:
     ctype, _ = _pool_input(g, node)
     return argmax_code(node, ctype, g.nodes[node]["op"].classes)
+
+
+def emit_add(g, node) -> NodeCode:
+    """The residual add, element by element: a level input is turned into its integer
+    value through the activation value table, a sum input is read as it is; the sum
+    goes to the fused threshold (the level is stored) or is stored as a sum."""
+    a = g.nodes[node]["op"]
+    sources = list(g.predecessors(node))
+    bits = storage_bits(g.graph["table_entry_bits"])
+    vtype = INT_TYPES[(True, bits)]
+    name = "V_add_activation"
+    fused = threshold_consumer(g, node)
+    if fused and g.out_degree(node) != 1:
+        raise HwsimError(f"node {node!r}: several threshold consumers are not supported")
+    params, terms, levels = [], [], False
+    for k, src in enumerate(sources):
+        if g.edges[src, node]["kind"] == "levels":
+            params.append(f"const uint8_t *restrict x{k}")
+            terms.append(f"{name}[x{k}[i]]")
+            levels = True
+        else:
+            params.append(f"const int32_t *restrict x{k}")
+            terms.append(f"x{k}[i]")
+    out_type = "uint8_t" if fused else "int32_t"
+    store = f"({out_type}){function_name(fused)}(acc)" if fused else "acc"
+    code = (f"void {function_name(node)}({', '.join(params)}, {out_type} *restrict y)\n{{\n"
+            f"    for (uint32_t i = 0; i < {a.outputs}; i++) {{\n"
+            f"        const int32_t acc = {' + '.join(terms)};\n"
+            f"        y[i] = {store};\n    }}\n}}\n")
+    arrays = ()
+    if levels:
+        values = np.asarray(g.graph["value_tables"][VALUE_TABLE], dtype=np.int64)
+        arrays = (constant(name, vtype, values,
+                           comment="the integer value of each activation level (adds)"),)
+    return NodeCode(node, "add", function_name(node), code, arrays,
+                    writes_into=fused or "", output_type="" if fused else "int32_t",
+                    output_elements=0 if fused else int(a.outputs))
 
 
 def output_value_table(g, entry_bits: int) -> tuple[np.ndarray, int]:

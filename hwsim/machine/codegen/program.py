@@ -109,9 +109,10 @@ def _owners(codes: list[NodeCode], predecessors: dict[str, list[str]]) -> dict[s
 
 
 def plan_tensors(codes: list[NodeCode], predecessors: dict[str, list[str]]
-                 ) -> tuple[dict[str, Tensor], int, list[tuple[NodeCode, str, str]]]:
+                 ) -> tuple[dict[str, Tensor], int, list[tuple[NodeCode, tuple[str, ...], str]]]:
     """Arena offsets of every materialized tensor. Returns (node -> tensor of its output,
-    arena bytes, [(call, input tensor owner, output tensor owner)])."""
+    arena bytes, [(call, input tensor owners in the graph's predecessor order, output
+    tensor owner)])."""
     owner = _owners(codes, predecessors)
     calls = [c for c in codes if c.function and not c.called_per_unit_by]
     by_node = {c.node: c for c in codes}
@@ -122,15 +123,16 @@ def plan_tensors(codes: list[NodeCode], predecessors: dict[str, list[str]]
     last[_input_node(codes)] = 0
     for step, code in enumerate(calls, start=1):
         sources = predecessors.get(code.node, [])
-        if len(sources) != 1:
+        if len(sources) != 1 and code.op != "add":
             raise HwsimError(f"node {code.node!r}: code generation supports one input per "
                              f"node, it has {len(sources)}")
-        src = owner[sources[0]]
+        srcs = tuple(owner[s] for s in sources)
         dst = owner[code.node]
-        steps.append((code, src, dst))
+        steps.append((code, srcs, dst))
         first.setdefault(dst, step)
         last[dst] = max(last.get(dst, step), step)
-        last[src] = max(last.get(src, 0), step)
+        for src in srcs:
+            last[src] = max(last.get(src, 0), step)
     final = owner[codes[-1].node]
     last[final] = len(calls) + 1
     buffers = [Buffer(node, materialized[node].output_elements
@@ -153,20 +155,23 @@ def _input_node(codes: list[NodeCode]) -> str:
     return inputs[0]
 
 
-def network_run(steps: list[tuple[NodeCode, str, str]], tensors: dict[str, Tensor],
-                input_node: str, output_node: str, input_type: str) -> str:
+def network_run(steps: list[tuple[NodeCode, tuple[str, ...], str]],
+                tensors: dict[str, Tensor], input_node: str, output_node: str,
+                input_type: str) -> str:
     """network_run: one call per node function, arena offsets as constants, with
     HWSIM_NODE_BOUNDARY(k) before the k-th call and after the last (NODE_BOUNDARY: empty
     unless the build defines it, as the RTL build does to mark node boundaries)."""
     lines = [NODE_BOUNDARY, f"void network_run(const {input_type} *input, void *output)", "{"]
-    for k, (code, src, dst) in enumerate(steps):
-        src_t, dst_t = tensors[src], tensors[dst]
-        src_expr = ("input" if src == tensors[input_node].node
-                    else f"(const {src_t.ctype} *)(hwsim_arena + {src_t.offset_bytes})")
+    for k, (code, srcs, dst) in enumerate(steps):
+        dst_t = tensors[dst]
+        src_exprs = ["input" if src == tensors[input_node].node
+                     else f"(const {tensors[src].ctype} *)(hwsim_arena + "
+                          f"{tensors[src].offset_bytes})" for src in srcs]
         dst_expr = (f"({dst_t.ctype} *)output" if dst == tensors[output_node].node
                     else f"({dst_t.ctype} *)(hwsim_arena + {dst_t.offset_bytes})")
         lines.append(f"    HWSIM_NODE_BOUNDARY({k});")
-        lines.append(f"    {code.function}({src_expr}, {dst_expr});   /* {code.node} */")
+        lines.append(f"    {code.function}({', '.join([*src_exprs, dst_expr])});"
+                     f"   /* {code.node} */")
     lines.append(f"    HWSIM_NODE_BOUNDARY({len(steps)});")
     lines.append("}")
     return "\n".join(lines) + "\n"
