@@ -64,3 +64,17 @@ def test_rtl_configuration_validates(name):
     assert device.memory.flash_load_extra_cycles == 0      # the testbench's flat RAM
     assert "jump" in device.cycles
     assert device.core.multiplier == "none" or "mulh" in device.cycles
+
+
+def test_cortex_m33_has_its_own_table_not_the_m4s():
+    """The M33's pipeline starts address generation a stage earlier than the M4's, so its
+    loads and stores are priced at 1 cycle (a secondary source, named in the file)."""
+    m4 = find_device("nrf52840")
+    m33s = [d for d in load_bundled_devices() if d.core.isa == "armv8-m.main"]
+    assert len(m33s) >= 3
+    for d in m33s:
+        cycles = d.cycles
+        assert (cycles["load_32"], cycles["store_32"]) == (1, 1), d.name
+        assert cycles["load_32"] < m4.cycles["load_32"]
+        loads = [s for s in d.sources if "cycles.load_32" in s.fields]
+        assert [s.kind for s in loads] == ["secondary"], d.name
