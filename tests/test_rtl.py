@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from hwsim.errors import HwsimError
+from hwsim.specs.catalog import find_device
 from hwsim.machine.rtl import (
     RTL_CORES, RtlPackage, build_core, compile_snippet, documented_cycles, elf_to_words,
     rtl_core, run_firmware, write_hex,
@@ -284,6 +285,22 @@ def test_one_wait_state_adds_a_cycle_per_fetch_and_per_data_access(
     per_access = 2 if data_accesses_share_the_fetch_port else 1
     assert at_1["load"] == doc["load"] + per_access
     assert at_1["store"] == doc["store"] + per_access
+
+
+@needs_verilator
+def test_picorv32_ws1_device_table_is_what_the_rtl_does(simulator, scratch):
+    """devices/rtl/picorv32-ws1.yaml: the steady-state cost of every documented class on
+    PicoRV32 with one wait state (one port: the fetch and each data access wait)."""
+    cycles = find_device("picorv32-ws1").cycles
+    jalr = cycles["call_return"] - cycles["jump"]
+    expected = {"alu": cycles["alu"], "alu_register": cycles["alu"],
+                "branch_not_taken": cycles["branch_not_taken"],
+                "branch_taken": cycles["branch_taken"], "jal": cycles["jump"],
+                "load": cycles["load_32"], "store": cycles["store_32"],
+                "alu_alu_jalr": 2 * cycles["alu"] + jalr,
+                "load_alu_dependent": cycles["load_32"] + cycles["alu"],
+                "alu_jalr_dependent": cycles["alu"] + jalr}
+    assert marginal_costs(simulator, scratch, "picorv32-ws1", tuple(expected)) == expected
 
 
 @needs_verilator

@@ -98,6 +98,24 @@ def single_cycle_int8_clocks(artifact, tmp_path) -> float:
                               workdir=tmp_path / "single").rtl_clocks
 
 
+def test_instruction_fetch_wait_states_priced_by_the_ws1_table(artifact_dir, tmp_path):
+    """picorv32-ws1 (one wait state on every fetch, load and store) has its own device
+    table: emulation priced with it equals the RTL clocks as at zero wait states, and the
+    report no longer says the table assumes none."""
+    artifact = load_artifact(artifact_dir)
+    core = rtl_core("picorv32-ws1")
+    assert device_for_core(core).name == "picorv32-ws1"
+    assert device_for_core(rtl_core("ibex-rv32m-fast-ws1")).name == "ibex-rv32m-fast"
+    report = validate_rtl_graph(graph_from_artifact(artifact), core, "lut",
+                                sample_inputs(artifact, 1), cache_dir=cache_dir(),
+                                workdir=tmp_path)
+    assert report.outputs_equal
+    assert abs(report.emulation_error) <= EMULATION_BOUND
+    assert all(abs(r.emulation_error) <= EMULATION_BOUND for r in report.rows)
+    assert abs(report.estimate_error) <= NETWORK_BOUND
+    assert not any("assumes none" in n for n in report.notes)
+
+
 def test_cores_differ_as_their_tables_say(reports):
     """PicoRV32 takes about 3 clocks where Ibex takes 1: lut over 2.5x slower."""
     ibex, pico = reports[("ibex-rv32m-fast", "lut")], reports[("picorv32", "lut")]

@@ -160,13 +160,16 @@ class RtlValidationReport:
 
 
 def device_for_core(core: RtlCore) -> Device:
-    """The device file (devices/rtl/) holding the documented cycle table of `core`."""
-    name = DEVICE_OF_CORE.get(core.base_name, core.base_name)
-    try:
-        return find_device(name)
-    except HwsimError:
-        raise HwsimError(f"RTL core {core.name!r}: no device file {name!r} with its cycle "
-                         "table (devices/rtl/)") from None
+    """The device file (devices/rtl/) holding the cycle table of `core`: its own (a
+    configuration with wait states may have one, e.g. picorv32-ws1), else its base
+    configuration's (the zero-wait-state table; the report then says so)."""
+    for name in dict.fromkeys((core.name, DEVICE_OF_CORE.get(core.base_name, core.base_name))):
+        try:
+            return find_device(name)
+        except HwsimError:
+            continue
+    raise HwsimError(f"RTL core {core.name!r}: no device file {core.base_name!r} with its "
+                     "cycle table (devices/rtl/)")
 
 
 def rtl_memory_map(device: Device) -> MemoryMap:
@@ -358,7 +361,7 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
                            sum(estimated.get(m, 0.0) for m in members),
                            sum(emulated.get(m, 0.0) for m in members), float(rtl)))
     notes = list(emulation.notes)
-    if core.wait_states:
+    if core.wait_states and device.name != core.name:
         notes.append(f"{core.name} has {core.wait_states} wait state(s) per access; the "
                      f"device table ({device.name}) assumes none")
     return RtlValidationReport(str(g.graph.get("name")), core.name, device.name, target.name,
