@@ -1,0 +1,80 @@
+"""How close the generated lut kernel gets to the instruction set's bound per connection.
+
+A connection of the paper's method is one table lookup added to a sum: whatever the
+kernel, it must at least load the weight's index, load the table entry it selects and
+add it (the activation's row of the table can be found once per input and shared by
+every output unit that reads it, so it is free in the limit). With the generated
+layout (byte indices and table entries of the graph's entry width, both in flash)
+that is, on a device's cycle table:
+
+    bound = load_8 + flash_wait + load_<entry> + flash_wait + alu
+
+`connection_cycles` measures the generated dense kernel in emulation (executed
+instructions priced with the device table, the same pricing `hwsim validate` uses) on a
+layer large enough that the per-unit and per-call work is negligible;
+benchmarks/lut_bound.py prints both and their ratio per target (docs/cost-model.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.cost.prices import action_prices
+from hwsim.ir.graph import graph_from_workload
+from hwsim.specs.device import Device
+from hwsim.specs.workload import workload_from_data
+
+
+def connection_bound_cycles(device: Device, entry_bits: int = 16) -> float:
+    """The bound above, from the device's prices (flash wait when flash is slower)."""
+    p = action_prices(device)
+    wait = p["flash_wait"].cycles
+    return (p["load_8"].cycles + wait + p[f"load_{entry_bits}"].cycles + wait
+            + p["alu"].cycles)
+
+
+def dense_workload(inputs: int, units: int, levels: int, clusters: int, entry_bits: int):
+    """One dense layer and its fused threshold, shape-only."""
+    return workload_from_data({
+        "schema_version": 1, "name": f"dense-{inputs}x{units}",
+        "description": "connection bound", "task": "classification", "dataset": "none",
+        "input": {"shape": [inputs], "levels": levels},
+        "layers": [{"type": "dense", "units": units}, {"type": "dense", "units": 2}],
+        "discretization": {"activation_levels": levels, "weight_clusters": clusters,
+                           "cluster_scope": "global"},
+        "integer": {"accumulator_bits": 32, "table_entry_bits": entry_bits},
+        "training": {"epochs": 1, "finetune_epochs": 1, "batch_size": 8,
+                     "learning_rate": 0.01, "cluster_interval_steps": 10, "seed": 0},
+        "realtime": {"frame_period_ms": 100, "deadline_ms": 100}}, "<connection bound>")
+
+
+@dataclass(frozen=True)
+class ConnectionCost:
+    device: str
+    target: str
+    connections: int
+    bound_cycles: float           # per connection
+    generated_cycles: float       # per connection, the generated kernel, emulated
+    estimated_cycles: float       # per connection, the cost model
+
+    @property
+    def ratio(self) -> float:
+        return self.generated_cycles / self.bound_cycles
+
+
+def connection_cycles(device: Device, inputs: int = 256, units: int = 128, levels: int = 16,
+                      clusters: int = 16, entry_bits: int = 16, workdir=None
+                      ) -> ConnectionCost:
+    """The generated dense kernel's cycles per connection on `device`, in emulation."""
+    from hwsim.machine.validate import validate_graph
+    g = graph_from_workload(dense_workload(inputs, units, levels, clusters, entry_bits))
+    x = np.random.default_rng(0).integers(0, levels, size=(1, inputs))
+    [report] = validate_graph(g, [device], "lut", x, workdir=workdir,
+                              check_instructions=False)
+    node = next(n for n in report.nodes if n.node == "L0.dense")
+    connections = inputs * units
+    return ConnectionCost(device.name, report.target, connections,
+                          connection_bound_cycles(device, entry_bits),
+                          node.emulated_cycles / connections,
+                          node.estimated_cycles / connections)

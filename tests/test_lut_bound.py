@@ -1,0 +1,44 @@
+"""The per-connection bound of the lut style and the generated kernel's distance from it
+(hwsim.machine.lut_bound, benchmarks/lut_bound.py, docs/cost-model.md)."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hwsim.machine.lut_bound import connection_bound_cycles
+from hwsim.specs.catalog import find_device
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("lut_bound_benchmark",
+                                                  REPO / "benchmarks" / "lut_bound.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bound_is_two_loads_and_an_add_from_the_device_table():
+    m0 = find_device("samd21")          # loads 2, alu 1, one flash wait per load
+    assert connection_bound_cycles(m0) == 2 + 1 + 2 + 1 + 1
+    m4 = find_device("nrf52840")        # loads 2, no flash wait
+    assert connection_bound_cycles(m4) == 5
+    assert connection_bound_cycles(m4, entry_bits=8) == 5
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None
+                    or shutil.which("riscv64-unknown-elf-gcc") is None,
+                    reason="needs the cross-compilers (tools/system-packages.sh)")
+def test_docs_table_is_what_the_benchmark_measures():
+    rows = _benchmark().table()
+    doc = (REPO / "docs" / "cost-model.md").read_text()
+    for row in rows:
+        assert row in doc, row
+    # never below the bound: the bound is a bound
+    for row in rows[2:]:
+        ratio = float(row.rsplit("|", 2)[1].strip().rstrip("x"))
+        assert ratio >= 1.0
