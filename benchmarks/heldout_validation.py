@@ -33,7 +33,7 @@ def _dist(d) -> str:
 
 
 def summary_lines(runs) -> list[str]:
-    header = ("reference  style  device                   nodes   <=1%    <=2%    <=5%   "
+    header = ("reference  style  device                         nodes   <=1%    <=2%    <=5%   "
               "<=10%     worst | nets   <=1%    <=2%    <=5%   <=10%     worst  refused")
     lines = [header]
     keys = sorted({(r.reference, r.style, r.platform) for r in runs})
@@ -43,7 +43,7 @@ def summary_lines(runs) -> list[str]:
         done = [r for r in group if not r.refused]
         nodes = distribution(e for r in done for _, _, e in r.node_errors)
         nets = distribution(r.network_error for r in done)
-        lines.append(f"{reference:9}  {style:5}  {platform:22} {_dist(nodes)} | "
+        lines.append(f"{reference:9}  {style:5}  {platform:28} {_dist(nodes)} | "
                      f"{_dist(nets)}  {len(group) - len(done)}")
     return lines
 
