@@ -96,6 +96,7 @@ def test_tflite_cnn_artifact_verifies_simulates_and_validates(files, tmp_path):
                 for i in range(len(x))]
     assert np.mean(run.outputs == np.array(original)) == report["converted"]["agreement"]
     for args in (("verify", "art"), ("simulate", "art", "--device", "nrf52840", "--frames", "5"),
+                 ("codegen", "art", "--target", "rv32i", "--out", "c"),
                  ("validate", "art", "--device", "samd21", "--samples", "2")):
         done = run_cli(*args, cwd=folder, timeout=300)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
@@ -136,13 +137,24 @@ def test_bad_data_is_one_error_naming_file_and_array(files, tmp_path, case):
     make, message = BAD_DATA[case]
     arrays = np.load(files / "digits_test.npz")
     name = _npz(tmp_path / "bad.npz", **make(arrays["x"], arrays["y"]))
+    with pytest.raises(HwsimError) as error:
+        convert_model(files / "digits_mlp.onnx", Options(8, 8), data=tmp_path / name)
+    assert f"--data {tmp_path / name}: {message}" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_data_on_the_command_line_exits_2_and_writes_nothing(files, tmp_path):
     shutil.copy(files / "digits_mlp.onnx", tmp_path)
+    arrays = np.load(files / "digits_test.npz")
+    name = _npz(tmp_path / "bad.npz", y=arrays["y"])
     done = run_cli("convert", "digits_mlp.onnx", "--levels", "8", "--clusters", "8", "--data",
                    name, "--out", "art", cwd=tmp_path)
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
-    assert f"--data {name}: {message}" in done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "hwsim: error: --data bad.npz: missing array 'x' (the inputs, [N, ...])"]
     assert not (tmp_path / "art").exists()
+    done = run_cli("convert", "digits_mlp.onnx", "--levels", "1", "--clusters", "8", cwd=tmp_path)
+    assert done.returncode == 2 and "--levels: must be an integer from 2 to 256" in done.stderr
 
 
 def test_no_data_and_both_sources_are_errors(files):
