@@ -67,6 +67,38 @@ def test_float_network_is_the_original_model(files, name):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
+def test_constant_mul_and_add_after_a_layer_fold_into_it(files, tmp_path):
+    """MatMul + Add (bias) + Mul (per-channel gain) + Relu, as exporters write a dense layer."""
+    from onnx import TensorProto, helper, numpy_helper
+    mlp = fit_relu(MLP, epochs=30)
+    gain = np.linspace(0.5, 2.0, 32)
+    arrays = {"w1": mlp[1]["w"], "b1": mlp[1]["b"] / gain, "g1": gain, "w2": mlp[2]["w"],
+              "b2": mlp[2]["b"]}
+    nodes = [helper.make_node("Flatten", ["x"], ["flat"], axis=1),
+             helper.make_node("MatMul", ["flat", "w1"], ["m1"]),
+             helper.make_node("Add", ["m1", "b1"], ["a1"]),
+             helper.make_node("Mul", ["a1", "g1"], ["s1"]),
+             helper.make_node("Relu", ["s1"], ["r1"]),
+             helper.make_node("MatMul", ["r1", "w2"], ["m2"]),
+             helper.make_node("Add", ["m2", "b2"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "matmul_mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        initializer=[numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in arrays.items()])
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx_model.ir_version = 8
+    (tmp_path / "matmul_mlp.onnx").write_bytes(onnx_model.SerializeToString())
+    model = load_model(tmp_path / "matmul_mlp.onnx")
+    net = float_network(model, workload_from_model(model))
+    x = np.load(files / "digits_test.npz")["x"][:40]
+    ours, _ = float_forward(net, None, x)
+    theirs = np.concatenate([run_float(model, x[i:i + 1])[0] for i in range(len(x))])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    report = convert_model(tmp_path / "matmul_mlp.onnx", Options(32, 32),
+                           data=files / "digits_test.npz").report
+    assert report["converted"]["agreement"] >= 0.93
+
+
 def test_onnx_mlp_converts_with_high_agreement(files):
     report = convert_model(files / "digits_mlp.onnx", Options(32, 32),
                            data=files / "digits_test.npz").report

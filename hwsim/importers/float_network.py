@@ -11,9 +11,11 @@ int8 output tensor can hold (its saturation, from its scale and zero point); a s
 relu / relu6 / clamp after a weighted layer (through reshapes, max pools, quantize and
 dequantize, with which a clip commutes) narrows that layer's interval.
 
-What the trainer cannot run is refused, every such op listed in one error: an add of
-two activations (the trainer has no residual add), a mul or add by a constant, an
-activation of the network input or after an average pool, a softmax or logistic that
+A mul or add by a constant (one value, or one per channel) on a float weighted layer's
+raw output (before any clip or max pool; ONNX's MatMul + Add bias) is folded into that
+layer's weights and bias. What the trainer cannot run is refused, every such op listed
+in one error: an add of two activations (the trainer has no residual add), any other mul
+or add by a constant, an activation of the network input or after an average pool, a softmax or logistic that
 is not at the end of the graph, a pool with a fused activation, an auto-encoder output.
 """
 from __future__ import annotations
@@ -75,12 +77,26 @@ def _narrow(*intervals: tuple[float, float]) -> tuple[float, float]:
     return max(i[0] for i in intervals), min(i[1] for i in intervals)
 
 
+def _constant_fold(model: ImportedModel, op, channels: int) -> np.ndarray | None:
+    """The constant of a mul/add as one value per output channel, or None."""
+    constant = next(t for t in op.inputs if t and model.tensors[t].is_constant)
+    value = float_value(model, {}, constant).astype(np.float64)
+    if value.size == 1:
+        return np.full(channels, float(value.reshape(-1)[0]))
+    if value.size == channels and value.shape[-1] == channels:
+        return value.reshape(-1)
+    return None
+
+
 def _intervals(model: ImportedModel, layer_of_op: dict[int, int], problems: list[str]
-               ) -> dict[int, tuple[float, float]]:
-    """Each weighted layer's output interval; problems for what the trainer cannot run."""
+               ) -> tuple[dict, dict]:
+    """Each weighted layer's output interval and the (scale, offset) per channel of the
+    constant muls and adds on its raw output; problems for what the trainer cannot run."""
     tensors = model.tensors
     producer: dict[str, tuple[str, int | None]] = {model.inputs[0]: ("input", None)}
     intervals: dict[int, tuple[float, float]] = {}
+    affine: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    raw: set[str] = set()              # unclipped, unpooled outputs of a float weighted layer
     for index, op in enumerate(model.ops):
         live = [t for t in op.inputs if t and not tensors[t].is_constant]
         source = producer.get(live[0], ("other", None)) if live else ("other", None)
@@ -89,6 +105,25 @@ def _intervals(model: ImportedModel, layer_of_op: dict[int, int], problems: list
             layer = layer_of_op[index]
             intervals[layer] = _narrow(_INTERVALS[op.activation], _representable(tensors[out]))
             producer[out] = ("weighted", layer)
+            channels = tensors[out].shape[-1]
+            affine[layer] = (np.ones(channels), np.zeros(channels))
+            if intervals[layer] == _INTERVALS["none"]:
+                raw.add(out)
+        elif op.kind in ("add", "mul") and len(live) == 1 and live[0] in raw:
+            scale, offset = affine[source[1]]
+            value = _constant_fold(model, op, len(scale))
+            if value is None:
+                problems.append(f"{op.source}: a {op.kind} by a constant that is neither one "
+                                "value nor one per channel is not converted")
+            elif op.kind == "mul":
+                affine[source[1]] = (scale * value, offset * value)
+            else:
+                affine[source[1]] = (scale, offset + value)
+            producer[out] = source
+            if op.activation == "none":
+                raw.add(out)
+            else:
+                intervals[source[1]] = _narrow(intervals[source[1]], _INTERVALS[op.activation])
         elif op.kind in ("relu", "relu6", "clamp"):
             low, high = ((op.clamp_min, op.clamp_max) if op.kind == "clamp"
                          else _INTERVALS[op.kind])
@@ -104,7 +139,8 @@ def _intervals(model: ImportedModel, layer_of_op: dict[int, int], problems: list
             what = ("a residual add of two activations" if op.kind == "add" and len(live) == 2
                     else f"a {op.kind} by a constant")
             problems.append(f"{op.source}: {what} is not converted (the trainer runs chains "
-                            "of dense, convolution, pool and flatten layers)")
+                            "of dense, convolution, pool and flatten layers; a constant mul or "
+                            "add folds only into the layer right before it)")
         elif op.kind in ("softmax", "logistic"):
             later = {o.kind for o in model.ops[index + 1:]}
             if not later <= _TAIL:
@@ -115,7 +151,9 @@ def _intervals(model: ImportedModel, layer_of_op: dict[int, int], problems: list
             problems.append(f"{op.source}: a pool with a fused {op.activation} is not converted")
         elif op.kind in _CLIP_THROUGH:
             producer[out] = source
-    return intervals
+            if op.kind != "max_pool" and live and live[0] in raw:
+                raw.add(out)
+    return intervals, affine
 
 
 def float_network(model: ImportedModel, imported: ImportedNetwork) -> FloatNetwork:
@@ -130,13 +168,15 @@ def float_network(model: ImportedModel, imported: ImportedNetwork) -> FloatNetwo
     for i, (layer, name) in enumerate(zip(workload.layers, workload.names)):
         if isinstance(layer, L.WEIGHTED_LAYERS):
             layer_of_op[op_index_of(name)] = i
-    intervals = _intervals(model, layer_of_op, problems)
+    intervals, affine = _intervals(model, layer_of_op, problems)
     if problems:
         raise fail(model.source_path, problems)
     params = []
     for i, (layer, name) in enumerate(zip(workload.layers, workload.names)):
         if isinstance(layer, L.WEIGHTED_LAYERS):
-            params.append(_trainer_weights(model, model.ops[op_index_of(name)], layer))
+            p = _trainer_weights(model, model.ops[op_index_of(name)], layer)
+            scale, offset = affine[i]
+            params.append({"w": p["w"] * scale, "b": p["b"] * scale + offset})
         else:
             params.append({})
     return FloatNetwork(imported, tuple(params),
