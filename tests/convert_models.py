@@ -20,6 +20,8 @@ from hwsim.train.optim import AdamConfig, adam_init, adam_step
 MLP = (IL.Flatten(), IL.Dense(64, 32), IL.Dense(32, 10))
 CNN = (IL.Conv2D(1, 8, 3, 3, 1, 1, "same"), IL.MaxPool2D(2, 2, 2, 2), IL.Flatten(),
        IL.Dense(128, 10))
+DSCNN = (IL.Conv2D(1, 8, 3, 3, 1, 1, "same"), IL.DepthwiseConv2D(8, 3, 3, 1, 1, "same"),
+         IL.Conv2D(8, 8, 1, 1), IL.MaxPool2D(2, 2, 2, 2), IL.Flatten(), IL.Dense(128, 10))
 
 
 def fit_relu(layers, epochs: int = 30, seed: int = 0) -> list[dict]:
@@ -75,31 +77,50 @@ def write_onnx_mlp(path: Path, params) -> Path:
     return path
 
 
-def write_tflite_cnn(path: Path, params) -> Path:
-    """CONV_2D 3x3 same (fused ReLU) -> MAX_POOL_2D 2x2 -> RESHAPE -> FULLY_CONNECTED, float32."""
+def _conv_options(depthwise: bool = False) -> tuple[str, dict]:
+    options = {"Padding": 0, "StrideH": 1, "StrideW": 1, "DilationHFactor": 1,
+               "DilationWFactor": 1, "FusedActivationFunction": 1}
+    if depthwise:
+        return "DepthwiseConv2DOptions", {**options, "DepthMultiplier": 1}
+    return "Conv2DOptions", options
+
+
+def write_tflite_cnn(path: Path, params, layers=CNN) -> Path:
+    """Float32 TFLite of CNN (CONV_2D 3x3 same, fused ReLU -> MAX_POOL_2D 2x2 -> RESHAPE ->
+    FULLY_CONNECTED) or DSCNN (a same-padded DEPTHWISE_CONV_2D and a 1x1 CONV_2D, both
+    with ReLU, after the first convolution)."""
     from tests.tflite_builder import TFLiteBuilder
     b = TFLiteBuilder()
-    x = b.tensor("x", (1, 8, 8, 1), "float32")
-    w = params[0]["w"].reshape(3, 3, 1, 8).transpose(3, 0, 1, 2)
-    cw = b.tensor("conv/w", w.shape, "float32", data=w)
-    cb = b.tensor("conv/b", (8,), "float32", data=params[0]["b"])
-    c = b.tensor("conv", (1, 8, 8, 8), "float32")
-    b.op("CONV_2D", [x, cw, cb], [c], ("Conv2DOptions", {
-        "Padding": 0, "StrideH": 1, "StrideW": 1, "DilationHFactor": 1, "DilationWFactor": 1,
-        "FusedActivationFunction": 1}))
-    p = b.tensor("pool", (1, 4, 4, 8), "float32")
-    b.op("MAX_POOL_2D", [c], [p], ("Pool2DOptions", {
-        "Padding": 1, "StrideH": 2, "StrideW": 2, "FilterHeight": 2, "FilterWidth": 2,
-        "FusedActivationFunction": 0}))
-    shape = b.tensor("shape", (2,), "int32", data=np.array([1, 128]))
-    flat = b.tensor("flat", (1, 128), "float32")
-    b.op("RESHAPE", [p, shape], [flat])
-    fw = b.tensor("fc/w", (10, 128), "float32", data=params[3]["w"].T)
-    fb = b.tensor("fc/b", (10,), "float32", data=params[3]["b"])
-    logits = b.tensor("logits", (1, 10), "float32")
-    b.op("FULLY_CONNECTED", [flat, fw, fb], [logits], ("FullyConnectedOptions",
-                                                       {"FusedActivationFunction": 0}))
-    path.write_bytes(b.build([x], [logits]))
+    tensor = b.tensor("x", (1, 8, 8, 1), "float32")
+    for i, layer in enumerate(layers):
+        if isinstance(layer, (IL.Conv2D, IL.DepthwiseConv2D)):
+            depthwise = isinstance(layer, IL.DepthwiseConv2D)
+            channels = layer.channels if depthwise else layer.out_channels
+            kernel = (layer.kernel_h, layer.kernel_w)
+            w = params[i]["w"].reshape(*kernel, -1, channels)
+            w = w.reshape(1, *kernel, channels) if depthwise else w.transpose(3, 0, 1, 2)
+            out = b.tensor(f"conv{i}", (1, 8, 8, channels), "float32")
+            b.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D",
+                 [tensor, b.tensor(f"conv{i}/w", w.shape, "float32", data=w),
+                  b.tensor(f"conv{i}/b", (channels,), "float32", data=params[i]["b"])],
+                 [out], _conv_options(depthwise))
+        elif isinstance(layer, IL.MaxPool2D):
+            out = b.tensor("pool", (1, 4, 4, 8), "float32")
+            b.op("MAX_POOL_2D", [tensor], [out], ("Pool2DOptions", {
+                "Padding": 1, "StrideH": 2, "StrideW": 2, "FilterHeight": 2, "FilterWidth": 2,
+                "FusedActivationFunction": 0}))
+        elif isinstance(layer, IL.Flatten):
+            shape = b.tensor("shape", (2,), "int32", data=np.array([1, 128]))
+            out = b.tensor("flat", (1, 128), "float32")
+            b.op("RESHAPE", [tensor, shape], [out])
+        else:
+            out = b.tensor("logits", (1, 10), "float32")
+            b.op("FULLY_CONNECTED", [tensor, b.tensor("fc/w", (10, 128), "float32",
+                                                      data=params[i]["w"].T),
+                                     b.tensor("fc/b", (10,), "float32", data=params[i]["b"])],
+                 [out], ("FullyConnectedOptions", {"FusedActivationFunction": 0}))
+        tensor = out
+    path.write_bytes(b.build([0], [tensor]))
     return path
 
 

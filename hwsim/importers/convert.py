@@ -3,7 +3,8 @@ levels, K unique weights, product tables and integer thresholds (docs/import.md 
 
 Steps: the model's weights on its workload's layers (float_network.py); the input range
 mapped onto 256 input levels; per hidden layer, its activation fitted to tanhD on the
-calibration data and folded into the weights (calibrate.py); the weights and biases
+calibration data and folded into the weights (calibrate.py), then its bias corrected
+by the mean error of the converted network so far; the weights and biases
 clustered to K values; with fine-tuning data, the trainer's discretized training
 (hwsim.train.loop.train, tanhD with a straight-through gradient and periodic
 clustering) from there; the integer export of `hwsim.train.export`. The result is a
@@ -35,8 +36,11 @@ from hwsim.specs.workload import workload_from_data
 from hwsim.train import layers as L
 from hwsim.train.export import export_integer
 from hwsim.train.loop import apply_clustering, cluster_params, train
-from hwsim.train.network import Mode
+from hwsim.train.network import Mode, forward
 from hwsim.train.pipeline import TrainResult, dataset_for
+
+
+MAX_CORRECTION_SAMPLES = 2048     # calibration samples the bias correction runs (strided)
 
 
 @dataclass(frozen=True)
@@ -86,20 +90,32 @@ def _dataset_samples(name: str, model, workload, classes: int):
 
 def _encode(net, x01: np.ndarray, x_real: np.ndarray, low: float, high: float, levels: int,
             flags) -> tuple[list, list[float]]:
-    """The network's parameters for tanhD activations and inputs in [0, 1]."""
+    """The network's parameters for tanhD activations and inputs in [0, 1], layer by layer:
+    fold the input reading and the fitted activation into the weights, then move each
+    channel's bias by the mean difference between the converted network's pre-activation
+    (every earlier layer discretized: tanhD levels, same-padding taps reading nothing) and
+    the original's, mapped the same way (sequential bias correction)."""
+    step = max(1, len(x01) // MAX_CORRECTION_SAMPLES)
+    x01, x_real = x01[::step], x_real[::step]
     _, pre = float_forward(net, None, x_real)
     p, q = np.array([high - low]), np.array([low])
     params, errors = [], []
+    mode = Mode(levels, INPUT_LEVELS)
     for i, layer in enumerate(net.layers):
         if not isinstance(layer, L.WEIGHTED_LAYERS):
             params.append({})
             continue
         folded = fold_input(layer, net.params[i], p, q)
+        target = pre[i]
         if flags[i]:
             encoding = fit_encoding(pre[i], net.intervals[i], levels)
             folded = fold_output(folded, encoding.a, encoding.b)
             p, q = encoding.p, encoding.q
             errors.append(encoding.mse)
+            target = encoding.a * pre[i] + encoding.b
+        z, _ = forward(net.layers[:i + 1], params + [folded], x01, mode, "classification",
+                       list(flags[:i]) + [False])
+        folded["b"] = folded["b"] - (z - target).mean(axis=tuple(range(z.ndim - 1)))
         params.append(folded)
     return params, errors
 
