@@ -121,10 +121,14 @@ def _encode(net, x01: np.ndarray, x_real: np.ndarray, low: float, high: float, l
 
 
 def _integer(workload, layers, clustering, options: Options, flags):
-    return export_integer(layers, clustering, task="classification",
-                          input_shape=workload.input_shape, input_levels=INPUT_LEVELS,
-                          levels=options.levels, accumulator_bits=options.accumulator_bits,
-                          table_entry_bits=options.table_entry_bits, flags=flags)
+    try:
+        return export_integer(layers, clustering, task="classification",
+                              input_shape=workload.input_shape, input_levels=INPUT_LEVELS,
+                              levels=options.levels, accumulator_bits=options.accumulator_bits,
+                              table_entry_bits=options.table_entry_bits, flags=flags)
+    except HwsimError as exc:
+        raise HwsimError(f"{workload.source_file or workload.name}: converted weights: {exc}") \
+            from None
 
 
 def _scores(model, x01: np.ndarray, original: np.ndarray, y: np.ndarray | None) -> dict:
