@@ -18,7 +18,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "ir": BASE,
     "results": BASE | {"ir"},
     "specs": BASE | {"ir"},
-    "importers": BASE | {"ir", "specs"},
+    # importers -> train: `hwsim convert` makes a user's model the paper's network with the
+    # trainer's clustering, fine-tuning and integer export (hwsim/importers/convert.py)
+    "importers": BASE | {"ir", "specs", "train"},
     "datasets": BASE,
     "train": BASE | {"ir", "specs", "datasets"},
     "artifact": BASE | {"ir", "specs", "train"},

@@ -15,7 +15,10 @@ May import: numpy, the optional readers `tflite`, `flatbuffers` and `onnx`
 (imported lazily, inside the reader that needs them), `hwsim.errors`, and
 `hwsim.specs` for `network`, which makes an imported model a shape-only `Workload`
 (the same IR as workloads/*.yaml) and is where every command resolves a workload
-name, YAML or model path (`load_network`). Evaluate, sweep and report import it.
+name, YAML or model path (`load_network`); `hwsim.train` for `convert` (with
+`float_network` and `calibrate`), which makes a user's classifier the paper's network
+with the trainer's clustering, fine-tuning and integer export. Evaluate, sweep and
+report import it.
 The library never prints; every problem with a user's file is one HwsimError
 naming the file, the op and the problem.
 """

@@ -73,6 +73,14 @@ class ImportedNetwork:
         return tuple(notes)
 
 
+def op_index_of(layer_name: str) -> int:
+    """The index in `ImportedModel.ops` of the op a workload layer was made from (layer
+    names are the op's kind and index, e.g. 'conv2d0', 'dense5.flatten')."""
+    stem = layer_name.split(".")[0]
+    digits = len(stem) - len(stem.rstrip("0123456789"))
+    return int(stem[-digits:])
+
+
 def is_model_path(name_or_path: str | Path) -> bool:
     return str(name_or_path).lower().endswith(MODEL_SUFFIXES)
 

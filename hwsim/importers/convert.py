@@ -1,0 +1,238 @@
+"""`hwsim convert`: a user's float (or int8) classifier as the paper's network: L activation
+levels, K unique weights, product tables and integer thresholds (docs/import.md §12).
+
+Steps: the model's weights on its workload's layers (float_network.py); the input range
+mapped onto 256 input levels; per hidden layer, its activation fitted to tanhD on the
+calibration data and folded into the weights (calibrate.py), then its bias corrected
+by the mean error of the converted network so far; the weights and biases
+clustered to K values; with fine-tuning data, the trainer's discretized training
+(hwsim.train.loop.train, tanhD with a straight-through gradient and periodic
+clustering) from there; the integer export of `hwsim.train.export`. The result is a
+`TrainResult`, which `hwsim.artifact.save` writes as any trained artifact, and a report:
+on the evaluation samples, the top-1 agreement of the integer network (the trainer's
+integer pass, which `hwsim verify` proves equal to the executor) with the original
+model run by its own arithmetic (`run_int8` or `run_float`), and accuracies where labels
+are given.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.importers.calibrate import Samples, check_samples, fit_encoding, fold_input, \
+    fold_output, input_range, read_samples
+from hwsim.importers.float_network import float_forward, float_network
+from hwsim.importers.load import load_model
+from hwsim.importers.network import INPUT_LEVELS, workload_from_model
+from hwsim.importers.verify import is_int8, samples_from
+from hwsim.ir.integer import integer_forward
+from hwsim.ir.levels import quantize_input
+from hwsim.specs.workload import workload_from_data
+from hwsim.train import layers as L
+from hwsim.train.export import export_integer
+from hwsim.train.loop import apply_clustering, cluster_params, train
+from hwsim.train.network import Mode, forward
+from hwsim.train.pipeline import TrainResult, dataset_for
+
+
+MAX_CORRECTION_SAMPLES = 2048     # calibration samples the bias correction runs (strided)
+
+
+@dataclass(frozen=True)
+class Options:
+    levels: int
+    clusters: int
+    scope: str = "global"
+    input_range: tuple[float, float] | None = None
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    cluster_interval_steps: int = 100
+    seed: int = 0
+    accumulator_bits: int = 32
+    table_entry_bits: int = 16
+
+
+@dataclass(frozen=True)
+class Conversion:
+    result: TrainResult           # what hwsim.artifact.save writes
+    report: dict                  # plain data (JSON)
+
+
+def _original_classes(model, samples: Samples) -> np.ndarray:
+    from hwsim.importers.float_reference import run_float
+    from hwsim.importers.int8_reference import run_int8
+    run = run_int8 if is_int8(model) else run_float
+    outputs = [run(model, x)[0] for x in samples_from(model, samples.raw, 0, samples.source)]
+    return np.array([int(np.argmax(o.reshape(-1))) for o in outputs], dtype=np.int64)
+
+
+def _dataset_samples(name: str, model, workload, classes: int):
+    try:
+        data = dataset_for(workload)
+    except HwsimError as exc:
+        raise HwsimError(f"--dataset {name}: {exc}") from None
+    tensor = model.tensors[model.inputs[0]]
+    if np.dtype(tensor.dtype).kind != "f":
+        raise HwsimError(f"--dataset {name}: its inputs are floats in [0, 1]; the model's input "
+                         f"{tensor.name!r} is {tensor.dtype}")
+    source = f"dataset {name}"
+    return (check_samples(np.asarray(data.x_train, np.float32), np.asarray(data.y_train),
+                          model, classes, f"{source} (train split)"),
+            check_samples(np.asarray(data.x_test, np.float32), np.asarray(data.y_test),
+                          model, classes, f"{source} (test split)"))
+
+
+def _encode(net, x01: np.ndarray, x_real: np.ndarray, low: float, high: float, levels: int,
+            flags) -> tuple[list, list[float]]:
+    """The network's parameters for tanhD activations and inputs in [0, 1], layer by layer:
+    fold the input reading and the fitted activation into the weights, then move each
+    channel's bias by the mean difference between the converted network's pre-activation
+    (every earlier layer discretized: tanhD levels, same-padding taps reading nothing) and
+    the original's, mapped the same way (sequential bias correction)."""
+    step = max(1, len(x01) // MAX_CORRECTION_SAMPLES)
+    x01, x_real = x01[::step], x_real[::step]
+    _, pre = float_forward(net, None, x_real)
+    p, q = np.array([high - low]), np.array([low])
+    params, errors = [], []
+    mode = Mode(levels, INPUT_LEVELS)
+    for i, layer in enumerate(net.layers):
+        if not isinstance(layer, L.WEIGHTED_LAYERS):
+            params.append({})
+            continue
+        folded = fold_input(layer, net.params[i], p, q)
+        target = pre[i]
+        if flags[i]:
+            encoding = fit_encoding(pre[i], net.intervals[i], levels)
+            folded = fold_output(folded, encoding.a, encoding.b)
+            p, q = encoding.p, encoding.q
+            errors.append(encoding.mse)
+            target = encoding.a * pre[i] + encoding.b
+        z, _ = forward(net.layers[:i + 1], params + [folded], x01, mode, "classification",
+                       list(flags[:i]) + [False])
+        folded["b"] = folded["b"] - (z - target).mean(axis=tuple(range(z.ndim - 1)))
+        params.append(folded)
+    return params, errors
+
+
+def _integer(workload, layers, clustering, options: Options, flags):
+    try:
+        return export_integer(layers, clustering, task="classification",
+                              input_shape=workload.input_shape, input_levels=INPUT_LEVELS,
+                              levels=options.levels, accumulator_bits=options.accumulator_bits,
+                              table_entry_bits=options.table_entry_bits, flags=flags)
+    except HwsimError as exc:
+        raise HwsimError(f"{workload.source_file or workload.name}: converted weights: {exc}") \
+            from None
+
+
+def _scores(model, x01: np.ndarray, original: np.ndarray, y: np.ndarray | None) -> dict:
+    out = integer_forward(model, quantize_input(x01, INPUT_LEVELS)).outputs
+    scores = {"agreement": float(np.mean(out == original))}
+    if y is not None:
+        scores["accuracy"] = float(np.mean(out == y))
+    return scores
+
+
+def _artifact_workload(workload, options: Options, dataset: str | None, finetuned: bool,
+                       low: float, high: float, source: str):
+    data = copy.deepcopy(workload.data)
+    data["dataset"] = dataset or "none"
+    data["description"] = (f"converted from {source} by hwsim convert; input levels read "
+                           f"(x - {low:.9g}) / ({high:.9g} - {low:.9g})")
+    data["discretization"] = {"activation_levels": options.levels,
+                              "weight_clusters": options.clusters,
+                              "cluster_scope": options.scope}
+    data["integer"] = {"accumulator_bits": options.accumulator_bits,
+                       "table_entry_bits": options.table_entry_bits}
+    data["training"] = {"epochs": 0, "finetune_epochs": options.epochs if finetuned else 0,
+                        "batch_size": options.batch_size,
+                        "learning_rate": options.learning_rate,
+                        "cluster_interval_steps": options.cluster_interval_steps,
+                        "seed": options.seed}
+    return workload_from_data(data, f"<converted {source}>")
+
+
+def convert_model(path: str | Path, options: Options, *, data: str | Path | None = None,
+                  dataset: str | None = None, finetune: str | Path | None = None) -> Conversion:
+    """Convert the model at `path`. Calibration and evaluation samples: the .npz `data`
+    (both), or the bundled `dataset` (its train split calibrates, its test split
+    evaluates); `finetune`: an .npz of training samples (labels `y`, or the original
+    model's own classes when absent)."""
+    model = load_model(path)
+    imported = workload_from_model(model, levels=options.levels, clusters=options.clusters)
+    net = float_network(model, imported)
+    workload, source = imported.workload, Path(model.source_path).name
+    classes = math.prod(workload.output_shape)
+    if data is not None and dataset is not None:
+        raise HwsimError("give --data or --dataset, not both")
+    if data is not None:
+        calibration = evaluation = read_samples(data, model, classes, "--data")
+    elif dataset is not None:
+        workload = workload_from_data({**copy.deepcopy(workload.data), "dataset": dataset},
+                                      f"<converted {source}>")
+        calibration, evaluation = _dataset_samples(dataset, model, workload, classes)
+    else:
+        raise HwsimError(f"{model.source_path}: no calibration data: give --data FILE.npz (array "
+                         "'x' [N, ...] channels-last, optional labels 'y') or --dataset NAME; "
+                         "activation ranges are never guessed")
+    low, high = input_range(model, calibration, options.input_range)
+    if dataset is not None and (low, high) != (0.0, 1.0):
+        raise HwsimError(f"--dataset {dataset}: its inputs are read as they are (range 0..1); "
+                         f"the conversion maps {low:g}..{high:g} onto the input levels")
+    flags = workload.activation_flags
+    layers = workload.layers
+
+    def scaled(samples: Samples) -> np.ndarray:
+        return (samples.x - low) / (high - low)
+
+    encoded, errors = _encode(net, scaled(calibration), calibration.x, low, high,
+                              options.levels, flags)
+    clustering = cluster_params(layers, encoded, options.clusters, options.scope)
+    discrete = [{k: v.copy() for k, v in p.items()} for p in encoded]
+    apply_clustering(discrete, clustering)
+    integer_model, scale = _integer(workload, layers, clustering, options, flags)
+    original = _original_classes(model, evaluation)
+    report = {
+        "model": str(model.source_path), "format": model.format,
+        "arithmetic": "int8" if is_int8(model) else "float32",
+        "activation_levels": options.levels, "weight_clusters": options.clusters,
+        "cluster_scope": options.scope, "input_levels": INPUT_LEVELS,
+        "input_range": [low, high], "calibration": {"source": calibration.source,
+                                                     "samples": len(calibration.x)},
+        "evaluation": {"source": evaluation.source, "samples": len(evaluation.x),
+                       "labels": evaluation.y is not None,
+                       "held_out": evaluation is not calibration},
+        "activation_fit_mse": [round(e, 9) for e in errors],
+        "converted": _scores(integer_model, scaled(evaluation), original, evaluation.y),
+    }
+    if evaluation.y is not None:
+        report["original_accuracy"] = float(np.mean(original == evaluation.y))
+    if finetune is not None:
+        tuning = read_samples(finetune, model, classes, "--finetune")
+        labels = tuning.y if tuning.y is not None else _original_classes(model, tuning)
+        discrete, clustering = train(
+            layers, scaled(tuning), labels, task="classification",
+            mode=Mode(options.levels, INPUT_LEVELS), epochs=options.epochs,
+            batch_size=options.batch_size, learning_rate=options.learning_rate,
+            seed=options.seed, params=encoded, clusters=options.clusters,
+            cluster_scope=options.scope, cluster_interval_steps=options.cluster_interval_steps,
+            flags=flags)
+        integer_model, scale = _integer(workload, layers, clustering, options, flags)
+        report["finetune"] = {"source": tuning.source, "samples": len(tuning.x),
+                              "labels": "y" if tuning.y is not None else "the original model's classes",
+                              "epochs": options.epochs, "seed": options.seed}
+        report["finetuned"] = _scores(integer_model, scaled(evaluation), original, evaluation.y)
+    report["scale_bits"] = scale.scale_bits
+    report["unique_weights"] = {name: int(len(c)) for name, c in clustering.codebooks.items()}
+    final = _artifact_workload(workload, options, dataset, finetune is not None, low, high,
+                               source)
+    metrics = {"metric": "agreement", "conversion": report}
+    result = TrainResult(final, [{k: v.copy() for k, v in p.items()} for p in encoded],
+                         discrete, clustering, integer_model, scale, metrics)
+    return Conversion(result, report)
