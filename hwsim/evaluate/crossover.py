@@ -141,7 +141,8 @@ class Column:
     keeps_up: dict[str, bool] = field(default_factory=dict)            # SoC cores, per style
 
     def cell(self, levels: int, clusters: int) -> Cell:
-        for cell in self.cells:
+        """The grid's cell at (L, K), or the network's own point."""
+        for cell in (*self.cells, *((self.own,) if self.own else ())):
             if (cell.levels, cell.clusters) == (levels, clusters):
                 return cell
         raise HwsimError(f"the crossover map has no point L={levels} K={clusters}")
