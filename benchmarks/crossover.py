@@ -92,8 +92,38 @@ def block(found) -> str:
                  for w in WORKLOADS]
         if any(c != "nowhere" for c in cells):
             lines.append(f"| {column.device} | " + " | ".join(cells) + " |")
-    lines += ["", END]
+    lines += ["", summary(found), "", END]
     return "\n".join(lines)
+
+
+def summary(found) -> str:
+    """Which cores lut wins on everywhere, somewhere and nowhere in the grid, with the
+    range of lut / int8 at the networks' own points on each kind."""
+    kinds: dict[str, list] = {"every": [], "some": [], "no": []}
+    first = found[WORKLOADS[0]]
+    for index, column in enumerate(first.columns):
+        columns = [found[w].columns[index] for w in WORKLOADS]
+        wins = [(c.ratio(l, k) or 2.0) < 1.0 for c in columns for l in DEFAULT_LEVELS
+                for k in DEFAULT_CLUSTERS]
+        kind = "every" if all(wins) else "some" if any(wins) else "no"
+        kinds[kind].append((column.device, [c.ratio(*found[w].own)
+                                            for c, w in zip(columns, WORKLOADS)]))
+
+    def span(items) -> str:
+        ratios = [r for _, found_ratios in items for r in found_ratios]
+        return f"lut / int8 {min(ratios):.2f} to {max(ratios):.2f} at the own points"
+    parts = []
+    if kinds["every"]:
+        parts.append(f"lut takes fewer cycles than int8 at every grid point of the three "
+                     f"networks on {', '.join(d for d, _ in kinds['every'])} "
+                     f"({span(kinds['every'])})")
+    if kinds["some"]:
+        parts.append(f"at some points on {', '.join(d for d, _ in kinds['some'])} "
+                     f"({span(kinds['some'])})")
+    if kinds["no"]:
+        parts.append(f"nowhere on the other {len(kinds['no'])} devices and cores "
+                     f"({span(kinds['no'])})")
+    return "In short: " + "; ".join(parts) + "."
 
 
 def replace_block(text: str, new: str, path: Path) -> str:

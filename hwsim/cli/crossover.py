@@ -10,6 +10,7 @@ from hwsim.cli.arguments import int_list, integer_between
 from hwsim.cli.commands import HELP
 from hwsim.cli.compare import select_devices_and_socs
 from hwsim.cli.format import table
+from hwsim.errors import HwsimError
 from hwsim.evaluate.crossover import (DEFAULT_CLUSTERS, DEFAULT_LEVELS, MEASURES, Column,
                                       CrossoverMap, crossover_map, load_crossover_network,
                                       winner)
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     devices, socs = select_devices_and_socs(args.devices)
     cores = {id(core.device) for soc in socs for core in soc.cores.values()}
     targets = [d for d in devices if id(d) not in cores] + socs
+    if args.load is not None and not socs:
+        raise HwsimError("--load names a SoC's baseline load; --devices names no SoC")
     found = crossover_map(workload, targets, args.levels, args.clusters, load=args.load)
     document = results_document(crossover=crossover_rows(found))
     if args.out:

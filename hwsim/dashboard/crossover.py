@@ -153,9 +153,9 @@ def _verdict_hover(row: dict, measure: str, key: str) -> str:
     return "<br>".join(lines)
 
 
-def core_winners(rows: list[dict]) -> dict[tuple[str, str], list[tuple[str, str, float]]]:
+def core_winners(rows: list[dict]) -> dict[tuple[str, str], list[tuple[str, str, float, bool]]]:
     """(workload, SoC) -> per core (in the rows' order): (core, the style with the
-    smallest share of the battery, that share)."""
+    smallest share of the battery, that share, whether it keeps up there)."""
     found: dict[tuple[str, str], list] = {}
     for row in rows:
         shares = {s: row.get(f"{s}_network_share") for s in STYLES}
@@ -164,33 +164,41 @@ def core_winners(rows: list[dict]) -> dict[tuple[str, str], list[tuple[str, str,
             continue
         best = min(shares, key=lambda s: (shares[s], STYLES.index(s)))
         found.setdefault((row["workload"], row["soc"]), []).append(
-            (row["core"], best, shares[best]))
+            (row["core"], best, shares[best], bool(row.get(f"{best}_keeps_up"))))
     return found
 
 
 def winner_per_core(fig: go.Figure, rows: list[dict]) -> tuple[str, int, dict] | None:
     """Add to `fig` one bar trace per workload: per SoC core, the share of the battery
-    of the style that costs least there (bar text: that style). Returns the dropdown
-    group of the traces, None when no row is a SoC core."""
+    of the style that costs least there (bar text and outline colour: that style;
+    hatched: it does not keep up there, the share is what it would need). Returns the
+    dropdown group of the traces, None when no row is a SoC core."""
     winners = core_winners(rows)
     if not winners:
         return None
-    cores = ordered(f"{soc}.{core}" for (_, soc), found in winners.items() for core, _, _ in found)
+    cores = ordered(f"{soc}.{core}" for (_, soc), found in winners.items()
+                    for core, *_ in found)
     for workload in ordered(w for w, _ in winners):
-        by_core = {f"{soc}.{core}": (style, share) for (w, soc), found in winners.items()
-                   if w == workload for core, style, share in found}
+        by_core = {f"{soc}.{core}": rest for (w, soc), found in winners.items()
+                   if w == workload for core, *rest in found}
         found = [by_core.get(c) for c in cores]
         fig.add_trace(go.Bar(
             x=list(range(len(cores))), y=[None if f is None else 100 * f[1] for f in found],
             name=text(workload, LABEL_CHARS), text=["" if f is None else f[0] for f in found],
-            textposition="outside", textfont=dict(size=9),
+            textposition="outside", textangle=-90, textfont=dict(size=10),
             marker=dict(line=dict(width=2, color=[STYLE_COLOURS.get(f[0], "#444") if f else "#444"
-                                                  for f in found])),
-            customdata=["" if f is None else f"<b>{text(workload)}</b> on {text(c)}: {f[0]} "
-                        f"costs the battery least, {100 * f[1]:.3g}% (cost model, "
-                        "the network's own L and K)" for c, f in zip(cores, found)],
+                                                  for f in found]),
+                        pattern=dict(shape=["" if f is None or f[2] else "x" for f in found])),
+            customdata=["" if f is None else _winner_hover(workload, c, *f)
+                        for c, f in zip(cores, found)],
             hovertemplate="%{customdata}<extra></extra>"))
     return ("winner per core", len(ordered(w for w, _ in winners)), {
         **label_axis(("xaxis",), [text(c, LABEL_CHARS) for c in cores]),
-        "title.text": "per SoC core: the share of the battery of the style that costs "
-                      "least there (bar label; log scale)"})
+        "title.text": "per SoC core: the share of the battery of the style that costs least "
+                      "there (bar label and outline; hatched: it does not keep up; log scale)"})
+
+
+def _winner_hover(workload: str, core: str, style: str, share: float, keeps_up: bool) -> str:
+    return (f"<b>{text(workload)}</b> on {text(core)}: {text(style)} costs the battery least, "
+            f"{100 * share:.3g}%<br>(cost model at the network's own L and K; "
+            + ("keeps up)" if keeps_up else "does NOT keep up: the share it would need)"))
