@@ -202,3 +202,17 @@ def test_cli_bad_input_exits_2(tmp_path, args, message):
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "page").exists()
+
+
+def test_a_style_the_core_cannot_run_is_named_not_fatal():
+    data = {**TINY, "integer": {"accumulator_bits": 32, "table_entry_bits": 32}}
+    wide = workload_from_data(data, "<wide tables>")
+    found = crossover_map(wide, [find_device("msp430fr5969"), find_device("samd21")], (2,), (4,))
+    msp430, samd21 = found.columns
+    assert "wider than the 16-bit word" in msp430.unavailable["lut"]
+    assert msp430.cells[0].lut is None and "wider" in msp430.cells[0].note
+    assert msp430.ratio(2, 4) is None and samd21.ratio(2, 4) is not None
+    row = crossover_rows(found)[0]
+    assert row["lut_cycles"] is None and row["lut_cycles_grid"] == [[None]]
+    assert row["winner_cycles"] in BASELINES
+    check_results(results_document(crossover=crossover_rows(found)), "x.json")

@@ -198,13 +198,15 @@ def check_grid(levels: Sequence[int], clusters: Sequence[int]) -> tuple[tuple, t
     return tuple(sorted(set(levels))), tuple(sorted(set(clusters)))
 
 
-def _columns_of(targets: Sequence[Device | Soc]):
+def _columns_of(targets: Sequence[Device | Soc]) -> list[tuple[Device, Soc | None, str | None]]:
+    """(device, SoC, core name) per column: a SoC's cores each, a device alone."""
+    columns = []
     for target in targets:
         if isinstance(target, Soc):
-            for name, core in target.cores.items():
-                yield core.device, target, name
+            columns += [(core.device, target, name) for name, core in target.cores.items()]
         else:
-            yield target, None, None
+            columns.append((target, None, None))
+    return columns
 
 
 def _try_cost(graph, device, style, options) -> tuple[StyleCost | None, str | None]:
@@ -268,15 +270,12 @@ def crossover_map(workload: Workload, targets: Sequence[Device | Soc],
                          f"{base_graph}")
     columns = []
     for device, soc, core in _columns_of(targets):
-        baselines, unavailable = {}, {}
-        for style in BASELINES:
-            cost, why = _try_cost(base_graph, device, style, options)
-            if cost is None:
-                unavailable[style] = why
-            else:
-                baselines[style] = cost
+        tried = {style: _try_cost(base_graph, device, style, options) for style in BASELINES}
+        baselines = {style: cost for style, (cost, _) in tried.items() if cost is not None}
+        unavailable = {style: why for style, (cost, why) in tried.items() if cost is None}
         cells = tuple(lut_cell((L, K), device) for L in levels for K in clusters)
-        own_cell = lut_cell(own, device) if own else None
+        in_grid = [c for c in cells if (c.levels, c.clusters) == own]
+        own_cell = (in_grid[0] if in_grid else lut_cell(own, device)) if own else None
         if own_cell is not None and own_cell.lut is None:
             unavailable["lut"] = own_cell.note
         extra = {}
