@@ -216,3 +216,38 @@ def test_a_style_the_core_cannot_run_is_named_not_fatal():
     assert row["lut_cycles"] is None and row["lut_cycles_grid"] == [[None]]
     assert row["winner_cycles"] in BASELINES
     check_results(results_document(crossover=crossover_rows(found)), "x.json")
+
+
+def test_artifacts_and_model_files_are_networks_too(tmp_path):
+    import copy
+
+    import numpy as np
+
+    from hwsim.artifact.save import save_artifact
+    from hwsim.specs.workload import load_workload
+    from hwsim.train.pipeline import run_training
+    from tests.test_import_tflite import kws_like_model
+    data = copy.deepcopy(load_workload("digits-mlp").data)
+    data["training"].update(epochs=1, finetune_epochs=1)
+    data["discretization"].update(activation_levels=4, weight_clusters=8)
+    artifact = save_artifact(run_training(workload_from_data(data, "<short>")), tmp_path / "mlp")
+    done = run_cli("crossover", str(artifact), "--devices", "samd21", "--levels", "4",
+                   "--clusters", "8,16", "--json")
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)["crossover"][0]
+    assert (row["workload"], row["activation_levels"], row["weight_clusters"]) == ("digits-mlp", 4, 8)
+    assert row["lut_cycles"] == row["lut_cycles_grid"][0][0]       # the own point is in the grid
+    model = tmp_path / "kws_like.tflite"
+    model.write_bytes(kws_like_model(np.random.default_rng(7)))
+    done = run_cli("crossover", str(model), "--devices", "ch32v003", "--levels", "32",
+                   "--clusters", "256")
+    assert done.returncode == 0, done.stderr
+    assert "kws_like (own L32 K256)" in done.stdout and "conv2d" in done.stdout
+
+
+def test_cli_refuses_an_output_path_that_is_a_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = run_cli("crossover", "har-cnn", "--devices", "samd21", "--out", str(blocker))
+    assert done.returncode == 2 and "exists and is not a directory" in done.stderr
+    assert blocker.read_text() == "x"

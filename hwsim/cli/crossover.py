@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from hwsim.cli.arguments import int_list, integer_between
 from hwsim.cli.commands import HELP
 from hwsim.cli.compare import select_devices_and_socs
 from hwsim.cli.format import table
+from hwsim.dashboard.page import INDEX, render_page
 from hwsim.errors import HwsimError
 from hwsim.evaluate.crossover import (DEFAULT_CLUSTERS, DEFAULT_LEVELS, MEASURES, Column,
                                       CrossoverMap, crossover_map, load_crossover_network,
                                       winner)
 from hwsim.evaluate.crossover_rows import crossover_rows
 from hwsim.ir.style import STYLES
-from hwsim.results.document import results_document
+from hwsim.io import check_output_directory, write_files_atomically
+from hwsim.results.document import check_results, results_document
 from hwsim.specs.workload import MAX_CLUSTERS, MAX_LEVELS, MIN_CLUSTERS, MIN_LEVELS
 
 LETTERS = {"lut": "l", "int8": "i", "float32": "f"}
@@ -61,6 +62,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = check_output_directory(args.out) if args.out else None
     workload = load_crossover_network(args.network)
     devices, socs = select_devices_and_socs(args.devices)
     cores = {id(core.device) for soc in socs for core in soc.cores.values()}
@@ -69,21 +71,17 @@ def run(args: argparse.Namespace) -> int:
         raise HwsimError("--load names a SoC's baseline load; --devices names no SoC")
     found = crossover_map(workload, targets, args.levels, args.clusters, load=args.load)
     document = results_document(crossover=crossover_rows(found))
-    if args.out:
-        from hwsim.dashboard.page import render_page
-        from hwsim.io import check_output_directory, write_files_atomically
-        from hwsim.results.document import check_results
-        out = check_output_directory(args.out)
+    if out is not None:
         check_results(document, DOCUMENT)
         write_files_atomically(out, {
             DOCUMENT: (json.dumps(document, indent=1, allow_nan=False) + "\n").encode(),
-            "index.html": render_page(document, DOCUMENT).encode("utf-8")})
+            INDEX: render_page(document, DOCUMENT).encode("utf-8")})
     if args.json:
         print(json.dumps(document, indent=1, allow_nan=False))
         return 0
     print(render(found))
-    if args.out:
-        print(f"\nwrote {Path(args.out) / DOCUMENT} and {Path(args.out) / 'index.html'}")
+    if out is not None:
+        print(f"\nwrote {out / DOCUMENT} and {out / INDEX}")
     return 0
 
 
