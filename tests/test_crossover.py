@@ -132,10 +132,12 @@ def test_rows_pass_the_results_check_and_a_bad_grid_is_named(tiny, devices):
         crossover_map(tiny, devices[:1], (2,), (4,)).columns[0].cells[0].lut.cycles)
     rows[0]["lut_cycles_grid"] = rows[0]["lut_cycles_grid"][:2]
     rows[1]["winner_energy"] = "int4"
+    rows[2]["classes"]["dense"]["int8_cycles"] = "many"
     with pytest.raises(SpecError) as caught:
         check_results(document, "x.json")
     assert "crossover[0].lut_cycles_grid" in str(caught.value)
     assert "crossover[1].winner_energy" in str(caught.value)
+    assert "crossover[2].classes.dense.int8_cycles" in str(caught.value)
 
 
 def test_deterministic_and_own_point_only(tiny, devices):

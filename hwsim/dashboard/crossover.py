@@ -31,7 +31,7 @@ LETTER = {"lut": "l", "int8": "i", "float32": "f"}
 
 
 def _log_ratio(lut, int8) -> float | None:
-    if lut is None or not int8 or lut <= 0:
+    if lut is None or int8 is None or lut <= 0 or int8 <= 0:
         return None
     return round(max(-RATIO_RANGE, min(RATIO_RANGE, math.log10(lut / int8))), 4)
 
@@ -68,8 +68,9 @@ MAP_KEYS = {measure: grid for measure, _, grid in MEASURES}
 def crossover_heatmaps(rows: list[dict]) -> go.Figure:
     """lut / int8 over (L, K), one heatmap per device, one (workload, measure) at a time."""
     devices = ordered(r["device"] for r in rows)
-    lines = math.ceil(len(devices) / COLUMNS)
-    fig = make_subplots(rows=lines, cols=COLUMNS, horizontal_spacing=0.05,
+    columns = min(COLUMNS, len(devices))
+    lines = math.ceil(len(devices) / columns)
+    fig = make_subplots(rows=lines, cols=columns, horizontal_spacing=0.05,
                         vertical_spacing=min(0.3 / max(lines - 1, 1), 0.08),
                         subplot_titles=[text(d, LABEL_CHARS) for d in devices])
     groups = []
@@ -90,7 +91,7 @@ def crossover_heatmaps(rows: list[dict]) -> go.Figure:
                     customdata=[[c[1] for c in line] for line in cells],
                     hovertemplate="%{customdata}<extra></extra>", coloraxis="coloraxis",
                     xgap=1, ygap=1, textfont=dict(size=8), name=text(device)),
-                    row=index // COLUMNS + 1, col=index % COLUMNS + 1)
+                    row=index // columns + 1, col=index % columns + 1)
                 count += 1
             own = next(iter(mine.values()))
             groups.append((f"{text(workload, LABEL_CHARS)} · {measure}", count, {
@@ -119,9 +120,7 @@ def verdict_heatmap(rows: list[dict]) -> go.Figure:
             found = [by_pair.get((workload, d)) for d in devices]
             z.append([None if r is None else _log_ratio(r[f"lut_{key}"], r[f"int8_{key}"])
                       for r in found])
-            labels.append(["" if r is None or r[f"winner_{measure}"] is None else
-                           f"{LETTER.get(r[f'winner_{measure}'], '?')} "
-                           f"{r[f'margin_{measure}']:.1f}x" for r in found])
+            labels.append(["" if r is None else _verdict_label(r, measure) for r in found])
             hover.append(["" if r is None else _verdict_hover(r, measure, key) for r in found])
         fig.add_trace(go.Heatmap(z=z, x=list(range(len(devices))), y=list(range(len(workloads))),
                                  text=labels, texttemplate="%{text}", customdata=hover,
@@ -141,6 +140,13 @@ def verdict_heatmap(rows: list[dict]) -> go.Figure:
     return fig
 
 
+def _verdict_label(row: dict, measure: str) -> str:
+    best, margin = row[f"winner_{measure}"], row[f"margin_{measure}"]
+    if best is None:
+        return ""
+    return LETTER.get(best, best) + ("" if margin is None else f" {margin:.1f}x")
+
+
 def _verdict_hover(row: dict, measure: str, key: str) -> str:
     unit = "cycles" if measure == "cycles" else "µJ"
     lines = [f"<b>{text(row['workload'])}</b> on <b>{text(row['device'])}</b> at "
@@ -148,8 +154,9 @@ def _verdict_hover(row: dict, measure: str, key: str) -> str:
     lines += [f"{s}: {number_text(row[f'{s}_{key}'])} {unit}" for s in STYLES
               if row[f"{s}_{key}"] is not None]
     if row[f"winner_{measure}"] is not None:
-        lines.append(f"cheapest: {text(row[f'winner_{measure}'])}, "
-                     f"{row[f'margin_{measure}']:.2f}x under the next")
+        margin = row[f"margin_{measure}"]
+        lines.append(f"cheapest: {text(row[f'winner_{measure}'])}"
+                     + ("" if margin is None else f", {margin:.2f}x under the next"))
     return "<br>".join(lines)
 
 

@@ -81,10 +81,11 @@ PRODUCT_ROW = {**SIMULATION_ROW, "soc": "str", "product_class": "str", "core": "
                "baseline_power_mw": "number", "network_power_battery_mw": "number",
                "network_share": "number", "battery_life_without_network_hours": "number",
                "battery_life_with_network_hours": "number"}
+CROSSOVER_COSTS = {f"{style}_{measure}": "number?" for style in STYLES
+                   for measure in ("cycles", "energy_uj")}
 CROSSOVER_ROW = {
     "workload": "str", "device": "str", "soc": "str?", "core": "str?",
-    "activation_levels": "width", "weight_clusters": "width",
-    **{f"{style}_{measure}": "number?" for style in STYLES for measure in ("cycles", "energy_uj")},
+    "activation_levels": "width", "weight_clusters": "width", **CROSSOVER_COSTS,
     "winner_cycles": "style?", "margin_cycles": "number?", "winner_energy": "style?",
     "margin_energy": "number?", "levels": "list", "clusters": "list",
     "lut_cycles_grid": "list", "lut_energy_uj_grid": "list"}
@@ -197,6 +198,9 @@ def _check_product_row(row: dict, path: str, problems: list[Problem]) -> None:
 
 def _check_crossover_row(row: dict, path: str, problems: list[Problem]) -> None:
     _check_optional(row, OPTIONAL["crossover"], path, problems)
+    classes = row.get("classes")
+    for name, costs in (classes.items() if isinstance(classes, dict) else ()):
+        _check_fields(costs, CROSSOVER_COSTS, f"{path}.classes.{name}", problems)
     for key in ("levels", "clusters"):
         if not all(_is_count(v) for v in row[key]):
             problems.append(Problem(f"{path}.{key}", "must be a list of non-negative integers"))
