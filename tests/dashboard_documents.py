@@ -13,6 +13,8 @@ from pathlib import Path
 from hwsim.artifact.save import save_artifact
 from hwsim.artifact.load import load_artifact
 from hwsim.specs.catalog import find_device, load_bundled_devices, load_bundled_socs
+from hwsim.evaluate.crossover import crossover_map
+from hwsim.evaluate.crossover_rows import crossover_rows
 from hwsim.evaluate.soc import compare_products
 from hwsim.memory.footprint import weight_footprint
 from hwsim.evaluate.rows import simulation_detail, simulation_row
@@ -124,13 +126,23 @@ def product_rows() -> list[dict]:
     return list(compare_products(subjects, load_bundled_socs(), ("lut", "int8"), frames=FRAMES))
 
 
+def crossover_section() -> list[dict]:
+    """Two workloads on three devices and a SoC over a small (L, K) grid (the crossover
+    section of `hwsim report`)."""
+    targets = [find_device(n) for n in ("nrf52840", "ch32v003", "msp430fr5969")]
+    targets += [s for s in load_bundled_socs() if s.name == "nordic-nrf5340"]
+    return [row for name in ("digits-mlp", "har-cnn")
+            for row in crossover_rows(crossover_map(load_workload(name), targets, (2, 8, 32),
+                                                    (4, 16, 256)))]
+
+
 @functools.lru_cache(maxsize=1)
 def _full_document() -> str:
     with tempfile.TemporaryDirectory() as directory:   # artifacts only live while simulated
         sweep, training = sweep_and_training(Path(directory))
     return json.dumps({"format": "hwsim-results", "format_version": 1, "compare": compare_rows(),
                        "sweep": sweep, "details": details(), "training": training,
-                       "products": product_rows()})
+                       "products": product_rows(), "crossover": crossover_section()})
 
 
 def full_document() -> dict:

@@ -305,7 +305,7 @@ def test_cli_writes_the_page_and_lists_skipped_panels(tmp_path, capsys, document
     results.write_text(json.dumps({**document, "training": []}))
     assert main(["dashboard", str(results), "--out", str(tmp_path / "dash")]) == 0
     out = capsys.readouterr().out
-    assert f"wrote {tmp_path / 'dash' / INDEX} (7 panels:" in out
+    assert f"wrote {tmp_path / 'dash' / INDEX} (9 panels:" in out
     assert "not drawn: Training runs: \"training\": the section is empty" in out
     assert main(["dashboard", str(results), "--out", str(tmp_path / "dash"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

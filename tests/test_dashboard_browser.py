@@ -171,6 +171,9 @@ def test_partial_document_lists_the_panels_it_cannot_draw(browser, pages):
     page, watch = _open(browser, pages["partial"])
     items = page.locator("#skipped li").all_inner_texts()
     assert items == ['Bit-width what-if: the document has no "sweep" section',
+                     'Crossover map: where lut beats int8: the document has no "crossover" '
+                     'section',
+                     'Which style wins where: the document has no "crossover" section',
                      'Share of battery per product: the document has no "products" section',
                      'Training runs: the document has no "training" section']
     assert watch.problems == []

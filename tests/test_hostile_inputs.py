@@ -406,6 +406,10 @@ def _alive(pid: int) -> bool:
 
 # -- results documents: every field replaced by every wrong type ------------------------
 def _fuzz_document() -> dict:
+    from hwsim.evaluate.crossover import crossover_map
+    from hwsim.evaluate.crossover_rows import crossover_rows
+    from hwsim.specs.catalog import find_device_or_soc
+    from hwsim.specs.workload import load_workload
     from tests.dashboard_documents import compare_rows, details, product_rows
     from hwsim.results.document import results_document
     rows = compare_rows()[:2]
@@ -416,9 +420,13 @@ def _fuzz_document() -> dict:
     training = [{"workload": "digits-mlp", "activation_levels": 8, "weight_clusters": 16,
                  "metrics": {"metric": "accuracy", "continuous": 0.9, "discretized": 0.9,
                              "integer": 0.9}}]
+    crossover = crossover_rows(crossover_map(load_workload("har-cnn"),     # one SoC core
+                                             [find_device_or_soc("nordic-nrf5340")], (2,), (4,)))[:1]
+    crossover[0]["classes"] = {}      # no panel draws them (their check: test_crossover.py)
     return json.loads(json.dumps(results_document(compare=rows, details=details()[:1],
                                                   sweep=sweep, training=training,
-                                                  products=product_rows()[:2])))
+                                                  products=product_rows()[:2],
+                                                  crossover=crossover)))
 
 
 def test_every_wrongly_typed_results_field_is_one_error(tmp_path):

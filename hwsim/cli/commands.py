@@ -10,6 +10,7 @@ HELP = {
     "simulate": "cost, plan and schedule a network on a device",
     "compare": "fit matrix of networks x devices x arithmetic styles",
     "convert": "convert a .tflite/.onnx classifier to the paper's tables (L levels, K weights)",
+    "crossover": "where lut beats int8 and float32 over (L, K), per device and layer class",
     "verify": "check an artifact's integer executor against the trainer",
     "sweep": "sweep bit-widths x devices x arithmetic styles (cached, parallel)",
     "dashboard": "draw a results document as an HTML dashboard",

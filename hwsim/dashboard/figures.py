@@ -14,6 +14,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from hwsim.dashboard.crossover import winner_per_core
 from hwsim.dashboard.common import (LABEL_CHARS, NAME_PX, STYLE_TITLES, add_dropdown,
                                     base_layout, bytes_text, label_axis, metric_text,
                                     number_text, ordered, style_colour, styles_of, text)
@@ -224,11 +225,12 @@ def training_bars(summaries: list[dict]) -> go.Figure:
     return fig
 
 
-def battery_share_bars(rows: list[dict]) -> go.Figure:
+def battery_share_bars(rows: list[dict], crossover: list[dict] | None = None) -> go.Figure:
     """The network's share of the product's battery, per SoC (one bar per workload),
     one arithmetic style at a time (dropdown). Hatched: the network does not fit the
     chosen core (RAM, flash, deadline or memory tiers). Hover: the core, the baseline
-    load and the battery life without and with the network."""
+    load and the battery life without and with the network. `crossover` rows add a
+    group: per SoC core, the style that costs the battery least (winner_per_core)."""
     styles = styles_of(rows)
     fig = go.Figure()
     groups = []
@@ -252,6 +254,9 @@ def battery_share_bars(rows: list[dict]) -> go.Figure:
                        {**label_axis(("xaxis",), [text(s, LABEL_CHARS) for s in socs]),
                         "title.text": f"network's share of the product's battery, style "
                                       f"{text(style)} (log scale; hatched: does not fit)"}))
+    group = winner_per_core(fig, crossover) if crossover else None
+    if group is not None:
+        groups.append(group)
     fig.update_yaxes(type="log", title_text="share of the battery (%)", exponentformat="none")
     fig.update_xaxes(tickangle=-40)
     fig.update_layout(base_layout("", 560, top=120, bottom=130, barmode="group"))

@@ -23,6 +23,7 @@ import plotly.io as pio
 
 from hwsim.version import __version__
 from hwsim.io import write_files_atomically
+from hwsim.dashboard.crossover import crossover_heatmaps, verdict_heatmap
 from hwsim.dashboard.detail import memory_figure, node_figure, timeline_figure
 from hwsim.results.document import SECTIONS, check_results
 from hwsim.dashboard.figures import battery_share_bars, fit_heatmap, style_bars, training_bars
@@ -42,7 +43,8 @@ class PanelSpec:
     description: str
     select: Callable[[list], list]   # the items of the section it can draw
     nothing: str             # why it is skipped when select() finds nothing
-    build: Callable[[list], go.Figure]
+    build: Callable[..., go.Figure]
+    also: str | None = None  # a second section build() takes when the document has it
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,14 @@ def _with_memory(details: list) -> list:
     return [d for d in details if d["memory_over_time"]]
 
 
+def _with_grid(rows: list) -> list:
+    return [r for r in rows if r["levels"] and r["clusters"]]
+
+
+def _with_winner(rows: list) -> list:
+    return [r for r in rows if r["winner_cycles"] is not None]
+
+
 PANELS = (
     PanelSpec("fit", "Device fit", "compare",
               "Workload x device, one matrix per arithmetic style. Green: fits RAM, flash and "
@@ -101,6 +111,20 @@ PANELS = (
               "RAM and flash. Hatched bars fail the check of their panel (deadline for cycles "
               "and energy). Pick the workload in the menu.",
               _all, "the section is empty", style_bars),
+    PanelSpec("crossover", "Crossover map: where lut beats int8", "crossover",
+              "For each device (a SoC's cores each on their own), lut / int8 over a grid of "
+              "activation levels L and weight clusters K: blue where the paper's table "
+              "lookups take fewer cycles (or less energy) than multiply-accumulate int8, "
+              "orange where int8 does. Each cell names the cheapest of the three styles "
+              "(l lut, i int8, f float32) and the ratio. int8 and float32 do not depend on L "
+              "and K; lut's tables and indices grow with them. Cost model only (one inference). "
+              "Pick the workload and the measure in the menu.",
+              _with_grid, "no row has an (L, K) grid", crossover_heatmaps),
+    PanelSpec("verdict", "Which style wins where", "crossover",
+              "Every workload on every device and SoC core at its own L and K: the colour is "
+              "lut / int8 (blue: lut cheaper), the cell the cheapest style and how many times "
+              "cheaper it is than the next. Cycles or energy in the menu.",
+              _with_winner, "no row has a winner", verdict_heatmap),
     PanelSpec("nodes", "Per-node breakdown", "details",
               "Cycles of each node of the graph by action class (loads, stores, ALU, "
               "branches, multiplies, floating point, calls), and each node's dynamic energy. "
@@ -125,8 +149,10 @@ PANELS = (
               "product's sourced baseline load (e.g. A2DP streaming): share = network / "
               "(baseline + network). One bar per workload, log scale; hatched: no core fits. "
               "Hover for the core and the battery life without and with the network. The "
-              "baselines and most SoC currents are estimates (docs/devices.md).",
-              _all, "the section is empty", battery_share_bars),
+              "baselines and most SoC currents are estimates (docs/devices.md). With a "
+              "crossover section, 'winner per core' in the menu shows every core with the "
+              "style that costs the battery least there (cost model, the network's own L, K).",
+              _all, "the section is empty", battery_share_bars, also="crossover"),
     PanelSpec("training", "Training runs", "training",
               "The test metric of the continuous baseline, the discretized network (float "
               "simulation) and the deployed integer network of each training run.",
@@ -143,7 +169,12 @@ def build_panels(document: dict) -> list[Panel]:
         else:
             items = spec.select(document[spec.section])
             reason = None if items else f"\"{spec.section}\": {spec.nothing}"
-        figure = spec.build(items) if reason is None else None
+        if reason is not None:
+            figure = None
+        elif spec.also is not None and spec.also in document:
+            figure = spec.build(items, document[spec.also])
+        else:
+            figure = spec.build(items)
         panels.append(Panel(spec.key, spec.title, spec.description, figure, reason))
     return panels
 

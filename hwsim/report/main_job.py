@@ -15,6 +15,7 @@ from hwsim.sweep.cache import Cache
 from hwsim.specs.catalog import find_device, load_bundled_devices, load_bundled_socs
 from hwsim.evaluate.compare import compare
 from hwsim.evaluate.soc import compare_products
+from hwsim.report.crossover import crossover_section
 from hwsim.dashboard.page import write_dashboard
 from hwsim.evaluate.simulate import load_subject
 from hwsim.ir.style import STYLES
@@ -46,6 +47,7 @@ class ReportPlan:
     sweep_clusters: tuple[int, ...] = SWEEP_CLUSTERS
     frames: int = FRAMES
     products: bool = True                         # every workload on every bundled SoC
+    crossover: bool = True                        # which style wins where (cost model only)
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,13 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
         subjects, load_bundled_socs(), STYLES, frames=plan.frames,
         progress=(lambda done, total: progress("products", done, total)) if progress
         else None) if plan.products else ()
+    crossover = crossover_section(names, devices + (load_bundled_socs() if plan.products else []),
+                                  cache) if plan.crossover else None
+    notes.extend(crossover.notes if crossover else ())
     document = results_document(training=training, compare=list(matrix.rows),
                                 sweep=list(sweep.rows), details=list(matrix.details),
-                                products=list(products))
+                                products=list(products),
+                                **({"crossover": list(crossover.rows)} if crossover else {}))
     text = json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n"
     write_files_atomically(out_dir, {SUMMARY: text.encode()})
     dashboard = write_dashboard(document, out_dir, source=str(out_dir / SUMMARY))

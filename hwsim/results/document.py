@@ -5,7 +5,7 @@ The document (written by `hwsim report` and friends; rows and details as made by
 hwsim.evaluate.rows) is
     {"format": "hwsim-results", "format_version": 1,
      "compare": [row...], "sweep": [row...], "details": [detail...], "training": [summary...],
-     "products": [product row...]}
+     "products": [product row...], "crossover": [crossover row...]}
 Every section is optional. Keys the panels do not use are allowed and ignored.
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from hwsim.ir.style import STYLES  # noqa: F401  (the style values documents hold)
+from hwsim.ir.style import STYLES  # the style values documents hold
 from hwsim.errors import HwsimError, Problem, SpecError
 from hwsim.io import MAX_JSON_BYTES, read_json
 
 FORMAT = "hwsim-results"
 FORMAT_VERSION = 1
-SECTIONS = ("compare", "sweep", "details", "training", "products")
+SECTIONS = ("compare", "sweep", "details", "training", "products", "crossover")
 
 
 def results_document(**sections) -> dict:
@@ -51,6 +51,8 @@ def _is_width(value) -> bool:
 
 _TYPES: dict[str, tuple[Callable, str]] = {
     "str": (lambda v: isinstance(v, str), "a string"),
+    "str?": (_optional(lambda v: isinstance(v, str)), "a string or null"),
+    "style?": (lambda v: v is None or v in STYLES, f"one of {', '.join(STYLES)} or null"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "bool?": (_optional(lambda v: isinstance(v, bool)), "true, false or null"),
     "number": (_is_number, "a number"),
@@ -79,6 +81,14 @@ PRODUCT_ROW = {**SIMULATION_ROW, "soc": "str", "product_class": "str", "core": "
                "baseline_power_mw": "number", "network_power_battery_mw": "number",
                "network_share": "number", "battery_life_without_network_hours": "number",
                "battery_life_with_network_hours": "number"}
+CROSSOVER_COSTS = {f"{style}_{measure}": "number?" for style in STYLES
+                   for measure in ("cycles", "energy_uj")}
+CROSSOVER_ROW = {
+    "workload": "str", "device": "str", "soc": "str?", "core": "str?",
+    "activation_levels": "width", "weight_clusters": "width", **CROSSOVER_COSTS,
+    "winner_cycles": "style?", "margin_cycles": "number?", "winner_energy": "style?",
+    "margin_energy": "number?", "levels": "list", "clusters": "list",
+    "lut_cycles_grid": "list", "lut_energy_uj_grid": "list"}
 DETAIL = {"workload": "str", "device": "str", "style": "str", "clock_hz": "number",
           "sram_bytes": "number", "static_ram_bytes": "number", "nodes": "list",
           "timeline": "list", "frames": "list", "memory_over_time": "list"}
@@ -98,6 +108,9 @@ OPTIONAL = {
               "float32_weight_bytes": "number?"},
     "training.metrics": {"discretized": "number?", "integer": "number?",
                          "agreement": "number?"},
+    "crossover": {"load": "str?", "baseline_power_mw": "number?", "classes": "object",
+                  **{f"{style}_network_share": "number?" for style in STYLES},
+                  **{f"{style}_keeps_up": "bool?" for style in STYLES}},
 }
 
 
@@ -183,12 +196,35 @@ def _check_product_row(row: dict, path: str, problems: list[Problem]) -> None:
                                 f"must be between 0 and 1, got {row['network_share']!r}"))
 
 
+def _check_crossover_row(row: dict, path: str, problems: list[Problem]) -> None:
+    _check_optional(row, OPTIONAL["crossover"], path, problems)
+    classes = row.get("classes")
+    for name, costs in (classes.items() if isinstance(classes, dict) else ()):
+        _check_fields(costs, CROSSOVER_COSTS, f"{path}.classes.{name}", problems)
+    for key in ("levels", "clusters"):
+        if not all(_is_count(v) for v in row[key]):
+            problems.append(Problem(f"{path}.{key}", "must be a list of non-negative integers"))
+    for key in ("lut_cycles_grid", "lut_energy_uj_grid"):
+        grid = row[key]
+        if len(grid) != len(row["levels"]) or not all(
+                isinstance(line, list) and len(line) == len(row["clusters"])
+                and all(v is None or _is_number(v) for v in line) for line in grid):
+            problems.append(Problem(f"{path}.{key}", "must be a [levels][clusters] matrix of "
+                                                     "numbers or nulls"))
+    for style in STYLES:
+        share = row.get(f"{style}_network_share")
+        if _is_number(share) and not 0 <= share <= 1:
+            problems.append(Problem(f"{path}.{style}_network_share",
+                                    f"must be between 0 and 1, got {share!r}"))
+
+
 _SECTION_CHECKS = {
     "compare": (SIMULATION_ROW, None),
     "sweep": (SWEEP_ROW, _check_sweep_row),
     "details": (DETAIL, _check_detail),
     "training": (TRAINING, _check_training),
     "products": (PRODUCT_ROW, _check_product_row),
+    "crossover": (CROSSOVER_ROW, _check_crossover_row),
 }
 
 

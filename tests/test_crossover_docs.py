@@ -1,0 +1,29 @@
+"""docs/results.md "Where the paper's method wins" is the output of
+benchmarks/crossover.py: its --check passes on the file, and fails on an edited number."""
+from __future__ import annotations
+
+import functools
+import importlib.util
+
+from tests.conftest import REPO
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("crossover_benchmark",
+                                                  REPO / "benchmarks" / "crossover.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_docs_table_is_the_benchmarks_output(tmp_path, monkeypatch, capsys):
+    benchmark = _benchmark()
+    monkeypatch.setattr(benchmark, "maps", functools.cache(benchmark.maps))   # computed once
+    docs = REPO / "docs" / "results.md"
+    assert benchmark.main(["--check", str(docs)]) == 0, capsys.readouterr().err
+    text = docs.read_text()
+    stale = tmp_path / "results.md"
+    stale.write_text(text.replace("| ch32v003 | **0.", "| ch32v003 | **9.", 1))
+    assert stale.read_text() != text
+    assert benchmark.main(["--check", str(stale)]) == 1
+    assert "stale" in capsys.readouterr().err
