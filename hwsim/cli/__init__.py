@@ -5,6 +5,7 @@ is a bug in hwsim: one line saying so (with the command), exit status 3;
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import traceback
@@ -38,11 +39,19 @@ def build_parser(commands: tuple[str, ...] | None = None) -> argparse.ArgumentPa
     parser.add_argument(DEBUG_FLAG, action="store_true",
                         help="show the traceback of an internal error (a bug in hwsim)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, help_text in HELP.items():
-        if commands is None or name in commands:
-            import_module(f"hwsim.cli.{name}").add_parser(subparsers)
-        else:
-            subparsers.add_parser(name, help=help_text)
+    # Importing a command's modules (numpy, networkx, ...) makes many long-lived
+    # objects and no garbage: collector passes during it are start-up time only.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for name, help_text in HELP.items():
+            if commands is None or name in commands:
+                import_module(f"hwsim.cli.{name}").add_parser(subparsers)
+            else:
+                subparsers.add_parser(name, help=help_text)
+    finally:
+        if collecting:
+            gc.enable()
     return parser
 
 
