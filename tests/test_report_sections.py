@@ -16,6 +16,8 @@ from hwsim.specs.catalog import find_device
 from hwsim.specs.device import load_device
 from hwsim.specs.soc import load_soc
 from hwsim.sweep.cache import open_cache, package_sha256
+from hwsim.sweep.plan import SweepSpec, plan_sweep
+from hwsim.sweep.run import run_sweep
 from tests.conftest import REPO
 
 DETAILS = {("digits-mlp", "nrf52840", "lut")}
@@ -92,3 +94,21 @@ def test_what_is_not_from_a_file_is_computed_every_time(tmp_path, monkeypatch):
 def test_package_digest_is_a_sha256_of_the_package():
     digest = package_sha256()
     assert len(digest) == 64 and digest == package_sha256()
+
+
+def test_sweep_section_is_one_entry_read_back_unchanged(tmp_path, monkeypatch):
+    cache = open_cache(tmp_path / "cache")
+    plan = plan_sweep(SweepSpec("sww-dscnn", levels=(4,), clusters=(4, 16),
+                                devices=("nrf52840",)))
+    rows, notes = sections.cached_sweep(cache, plan, jobs=1)
+    direct = run_sweep(plan, cache=open_cache(tmp_path / "other"), jobs=1)
+    assert len(rows) == 2 * len(STYLES) and json.dumps(rows) == json.dumps(list(direct.rows))
+    monkeypatch.setattr(sections, "run_sweep", _refuse)
+    seen = []
+    again = sections.cached_sweep(cache, plan, jobs=1,
+                                  progress=lambda done, total: seen.append((done, total)))
+    assert again == (rows, notes) and seen == [(plan.total_units, plan.total_units)]
+    other = plan_sweep(SweepSpec("sww-dscnn", levels=(4,), clusters=(4,),
+                                 devices=("nrf52840",)))
+    with pytest.raises(AssertionError, match="computed although cached"):
+        sections.cached_sweep(cache, other, jobs=1)

@@ -17,11 +17,10 @@ from hwsim.dashboard.page import write_dashboard
 from hwsim.evaluate.simulate import load_subject
 from hwsim.ir.style import STYLES
 from hwsim.results.document import results_document
-from hwsim.sweep.run import run_sweep
 from hwsim.sweep.checkpoints import cached_training, cached_verification
 from hwsim.sweep.plan import SweepSpec, plan_sweep
 from hwsim.importers.network import load_network
-from hwsim.report.sections import cached_compare, cached_products, subject_source
+from hwsim.report.sections import cached_compare, cached_products, cached_sweep, subject_source
 
 SUMMARY = "summary.json"
 SWEEP_WORKLOAD = "digits-mlp"
@@ -87,7 +86,7 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
         load_network(name)
     spec = SweepSpec(plan.sweep_workload, plan.sweep_levels, plan.sweep_clusters,
                      devices=tuple(d.source_file or d.name for d in devices))
-    plan_sweep(spec)                 # a sweep that cannot run fails before any training
+    sweep_plan = plan_sweep(spec)    # a sweep that cannot run fails before any training
     trained, training, notes = _training(names, cache, progress)
     subjects = []
     for name in names:
@@ -102,10 +101,10 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
         cache, subjects, sources, devices, plan.frames, wanted,
         progress=(lambda done, total: progress("compare", done, total)) if progress else None)
     notes.extend([note] if note else [])
-    sweep = run_sweep(spec, cache=cache,
-                      jobs=jobs, progress=(lambda done, total, label: progress("sweep", done, total))
-                      if progress else None)
-    notes.extend(sweep.notes)
+    sweep, sweep_notes = cached_sweep(
+        cache, sweep_plan, jobs=jobs,
+        progress=(lambda done, total: progress("sweep", done, total)) if progress else None)
+    notes.extend(sweep_notes)
     products = []
     if plan.products:
         products, note = cached_products(
@@ -113,7 +112,7 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
             progress=(lambda done, total: progress("products", done, total)) if progress
             else None)
         notes.extend([note] if note else [])
-    document = results_document(training=training, compare=rows, sweep=list(sweep.rows),
+    document = results_document(training=training, compare=rows, sweep=sweep,
                                 details=details, products=products)
     text = json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n"
     write_files_atomically(out_dir, {SUMMARY: text.encode()})

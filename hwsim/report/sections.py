@@ -1,7 +1,8 @@
-"""The report's compare and products sections, cached like the sweep's units
+"""The report's compare, products and sweep sections, cached like the sweep's units
 (hwsim/sweep/cache.py): one JSON entry per section, found by the sha256 of
 everything the section depends on, so a warm `hwsim report` reads its 768
-simulations and 216 SoC simulations instead of running them.
+simulations, 216 SoC simulations and the sweep's rows (one entry instead of a
+thousand) instead of running or assembling them.
 
 The inputs of a section's key: the kind, the hwsim version, the sha256 of the
 package's files (code and data: any change to the cost model, memory planner or
@@ -9,7 +10,11 @@ scheduler is a new key), per subject its label and the sha256 of what it was mad
 from (a trained artifact's model.json, which pins model.npz; else the workload as
 parsed, and the bytes of a .tflite/.onnx file), the sha256 of every device or SoC
 file, the styles, the frames and (compare) which triples get a detail record.
-A subject or device that did not come from a file is not cached (computed).
+A subject or device that did not come from a file is not cached (computed). The
+sweep section's key is its plan: the workload as parsed, the points, the device
+files' sha256, the styles and the simulation options (its units keep their own
+entries, so a sweep is resumed unit by unit; a sweep with a failed unit is not
+stored, so the next run retries it).
 
 The value is JSON either way: a section computed now goes through the same JSON
 round trip as one read back, so cold and warm runs hand the document identical
@@ -31,6 +36,8 @@ from hwsim.ir.style import STYLES
 from hwsim.specs.device import Device
 from hwsim.specs.soc import Soc
 from hwsim.sweep.cache import Cache, key_of, package_sha256
+from hwsim.sweep.plan import SweepPlan
+from hwsim.sweep.run import run_sweep
 from hwsim.version import __version__
 
 Progress = Callable[[int, int], None]
@@ -105,3 +112,29 @@ def cached_products(cache: Cache, subjects: Sequence[Subject], sources: Sequence
                    lambda: compare_products(subjects, socs, STYLES, frames=frames,
                                             progress=progress),
                    len(subjects) * len(socs) * len(STYLES), progress)
+
+
+def cached_sweep(cache: Cache, plan: SweepPlan, *, jobs: int | None = None,
+                 progress: Progress | None = None) -> tuple[list, tuple[str, ...]]:
+    """(rows, notes) of hwsim.sweep.run.run_sweep on `plan`, from one cache entry when
+    the same plan ran to the end before."""
+    inputs = {"kind": "report_sweep", "hwsim_version": __version__,
+              "package_sha256": package_sha256(),
+              "workload_sha256": plan.workload.sha256, "workload": plan.workload.data,
+              "points": [list(point.order) for point in plan.points],
+              "files_sha256": [[d.name, d.sha256] for d in plan.devices],
+              "styles": list(plan.styles), "options": plan.options.to_dict()}
+    key = key_of(inputs)
+    found = cache.get_json("report_sweep", key)
+    notes = plan.notes + ((found.note,) if found.note else ())
+    if found.hit:
+        if progress:
+            progress(plan.total_units, plan.total_units)
+        return found.value, notes
+    result = run_sweep(plan, cache=cache, jobs=jobs,
+                       progress=(lambda done, total, label: progress(done, total))
+                       if progress else None)
+    rows = json.loads(json.dumps(result.rows, allow_nan=False))
+    if not result.failed_units:
+        cache.put_json("report_sweep", key, rows, inputs)
+    return rows, result.notes + ((found.note,) if found.note else ())
