@@ -10,6 +10,10 @@ package, so the runs use a bytecode cache (written once, by the warm-up run, und
 temporary PYTHONPYCACHEPREFIX, never into the source tree). The second column is the
 same command with no bytecode cache for hwsim's own modules (PYTHONDONTWRITEBYTECODE
 in a source checkout: every start compiles them again), for reference.
+
+The last line is the floor of `hwsim simulate`: the interpreter importing only the
+third-party packages that command needs (numpy; networkx, the IR graph's type; yaml;
+simpy, the scheduler's engine), measured the same way.
 """
 from __future__ import annotations
 
@@ -25,12 +29,13 @@ from pathlib import Path
 
 TARGET_S = 0.3
 COMMANDS = (("--help",), ("devices",), ("simulate", "har-cnn", "--device", "nrf52840"))
+FLOOR = ("-c", "import numpy, networkx, yaml, simpy")
 
 
 def wall(args: tuple[str, ...], env: dict) -> float:
-    script = Path(sys.executable).parent / "hwsim"
+    program = sys.executable if args == FLOOR else str(Path(sys.executable).parent / "hwsim")
     started = time.perf_counter()
-    subprocess.run([str(script), *args], check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run([program, *args], check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - started
 
 
@@ -58,6 +63,8 @@ def main(argv=None) -> int:
             missed += not ok
             print(f"hwsim {' '.join(command):45s} {median:7.3f} s   {source:15.3f} s   "
                   f"({median / TARGET_S:.2f}x the {TARGET_S} s target{'' if ok else ': MISSED'})")
+        floor = median_wall(FLOOR, installed, args.repeats)
+        print(f"floor: python {' '.join(FLOOR)!s:39s} {floor:7.3f} s")
     finally:
         shutil.rmtree(prefix, ignore_errors=True)
     return 1 if missed else 0
