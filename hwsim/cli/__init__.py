@@ -39,28 +39,31 @@ def build_parser(commands: tuple[str, ...] | None = None) -> argparse.ArgumentPa
     parser.add_argument(DEBUG_FLAG, action="store_true",
                         help="show the traceback of an internal error (a bug in hwsim)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    # Importing a command's modules (numpy, networkx, ...) makes many long-lived
-    # objects and no garbage: collector passes during it are start-up time only.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for name, help_text in HELP.items():
-            if commands is None or name in commands:
-                import_module(f"hwsim.cli.{name}").add_parser(subparsers)
-            else:
-                subparsers.add_parser(name, help=help_text)
-    finally:
-        if collecting:
-            gc.enable()
+    for name, help_text in HELP.items():
+        if commands is None or name in commands:
+            import_module(f"hwsim.cli.{name}").add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    console = argv is None              # the console script: the process ends with the command
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in argv or os.environ.get("HWSIM_DEBUG") == "1"
     argv = [arg for arg in argv if arg != DEBUG_FLAG]
     command = command_of(argv)
-    parser = build_parser((command,) if command else ())
+    if console:
+        # The command's modules (numpy, networkx, ...) live as long as the process:
+        # import them without collector passes, then keep them out of every later
+        # pass (gc.freeze), which would only scan them again.
+        gc.disable()
+    try:
+        parser = build_parser((command,) if command else ())
+    finally:
+        if console:
+            gc.freeze()
+            gc.enable()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
