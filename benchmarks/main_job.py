@@ -1,6 +1,8 @@
 """The main job, `hwsim report`, cold (empty cache, empty output directory) and warm
 (everything cached), in a scratch directory, through the installed console script.
-Targets: cold <= 5 min, warm <= 20 s on the 2-core reference machine.
+Targets: cold <= 5 min, warm <= 3 s (issue 15) on the 2-core reference machine. A warm
+run reads every trained artifact, verification, sweep simulation and the compare and
+products sections from the cache (hwsim/report/sections.py) and draws the dashboard.
 
     python benchmarks/main_job.py [--warm-runs 3]
 """
@@ -15,6 +17,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+COLD_TARGET_S = 300
+WARM_TARGET_S = 3
 
 
 def run(directory: Path, out: str) -> float:
@@ -37,9 +42,12 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(directory)
     print(f"hwsim report on {os.cpu_count()} CPUs")
-    print(f"  cold (empty cache)   {cold:7.1f} s   target <= 300 s: {'met' if cold <= 300 else 'MISSED'}")
-    print(f"  warm (median of {len(warm)})  {statistics.median(warm):7.1f} s   target <= 20 s: "
-          f"{'met' if statistics.median(warm) <= 20 else 'MISSED'}")
+    median = statistics.median(warm)
+    print(f"  cold (empty cache)   {cold:7.1f} s   ({cold / COLD_TARGET_S:.2f}x the "
+          f"{COLD_TARGET_S} s target{'' if cold <= COLD_TARGET_S else ': MISSED'})")
+    print(f"  warm (median of {len(warm)})  {median:7.2f} s   ({median / WARM_TARGET_S:.2f}x the "
+          f"{WARM_TARGET_S} s target{'' if median <= WARM_TARGET_S else ': MISSED'}); runs "
+          + ", ".join(f"{w:.2f}" for w in warm) + " s")
     return 0
 
 

@@ -15,17 +15,20 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from hwsim.errors import HwsimError
+
+if TYPE_CHECKING:
+    import numpy as np     # imported where .npz files are made or read: the spec
+                           # readers and `hwsim devices` start without it
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     """An .npz archive with sorted members and fixed timestamps: same arrays, same bytes."""
+    import numpy as np
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(arrays):
@@ -160,6 +163,7 @@ def read_json(path: str | Path, limit: int = MAX_JSON_BYTES, what: str = "JSON f
 
 
 def _npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> np.ndarray:
+    import numpy as np
     with archive.open(info) as stream:
         version = np.lib.format.read_magic(stream)
         if version == (1, 0):

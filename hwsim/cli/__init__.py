@@ -5,6 +5,7 @@ is a bug in hwsim: one line saying so (with the command), exit status 3;
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import traceback
@@ -47,11 +48,22 @@ def build_parser(commands: tuple[str, ...] | None = None) -> argparse.ArgumentPa
 
 
 def main(argv: list[str] | None = None) -> int:
+    console = argv is None              # the console script: the process ends with the command
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in argv or os.environ.get("HWSIM_DEBUG") == "1"
     argv = [arg for arg in argv if arg != DEBUG_FLAG]
     command = command_of(argv)
-    parser = build_parser((command,) if command else ())
+    if console:
+        # The command's modules (numpy, networkx, ...) live as long as the process:
+        # import them without collector passes, then keep them out of every later
+        # pass (gc.freeze), which would only scan them again.
+        gc.disable()
+    try:
+        parser = build_parser((command,) if command else ())
+    finally:
+        if console:
+            gc.freeze()
+            gc.enable()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()

@@ -10,7 +10,6 @@ from pathlib import Path
 import networkx as nx
 
 from hwsim.ir.integer import check_accumulator
-from hwsim.artifact.load import JSON_NAME, load_artifact
 from hwsim.cost.model import CostReport, cost_graph
 from hwsim.cost.actions import CostOptions
 from hwsim.specs.device import Device
@@ -81,7 +80,8 @@ def load_subject(name_or_path: str, seed: int = 0, *, levels: int | None = None,
     .tflite/.onnx model file imported as one) costed with random weights of its kind;
     `levels`/`clusters` override the workload's L and K."""
     path = Path(name_or_path)
-    if path.is_dir() or (path / JSON_NAME).exists():
+    if path.is_dir():
+        from hwsim.artifact.load import load_artifact    # (and the trainer's export): artifacts only
         if levels is not None or clusters is not None:
             raise HwsimError(f"{path}: a trained artifact has its own L and K; --levels and "
                              "--clusters apply to workloads and models")

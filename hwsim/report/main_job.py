@@ -13,17 +13,15 @@ from hwsim.io import check_output_directory, read_json, write_files_atomically
 from hwsim.specs.bundled import bundled_names
 from hwsim.sweep.cache import Cache
 from hwsim.specs.catalog import find_device, load_bundled_devices, load_bundled_socs
-from hwsim.evaluate.compare import compare
-from hwsim.evaluate.soc import compare_products
-from hwsim.report.crossover import crossover_section
 from hwsim.dashboard.page import write_dashboard
 from hwsim.evaluate.simulate import load_subject
 from hwsim.ir.style import STYLES
 from hwsim.results.document import results_document
-from hwsim.sweep.run import run_sweep
 from hwsim.sweep.checkpoints import cached_training, cached_verification
 from hwsim.sweep.plan import SweepSpec, plan_sweep
 from hwsim.importers.network import load_network
+from hwsim.report.crossover import crossover_section
+from hwsim.report.sections import cached_compare, cached_products, cached_sweep, subject_source
 
 SUMMARY = "summary.json"
 SWEEP_WORKLOAD = "digits-mlp"
@@ -90,34 +88,37 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
         load_network(name)
     spec = SweepSpec(plan.sweep_workload, plan.sweep_levels, plan.sweep_clusters,
                      devices=tuple(d.source_file or d.name for d in devices))
-    plan_sweep(spec)                 # a sweep that cannot run fails before any training
+    sweep_plan = plan_sweep(spec)    # a sweep that cannot run fails before any training
     trained, training, notes = _training(names, cache, progress)
     subjects = []
     for name in names:
         subject = load_subject(str(trained[name])) if name in trained else load_subject(name)
         subjects.append(dataclasses.replace(subject, label=load_network(name).name))
+    sources = [subject_source(name, trained.get(name)) for name in names]
     trained_names = {load_network(n).name for n in trained}
     wanted = {(w, DETAIL_DEVICE, s) for w in trained_names for s in STYLES} | set(EXTRA_DETAILS)
     if not any(d.name == DETAIL_DEVICE for d in devices):
         wanted |= {(w, devices[0].name, s) for w in trained_names for s in STYLES}
-    matrix = compare(subjects, devices, STYLES, frames=plan.frames,
-                     detail=lambda w, d, s: (w, d, s) in wanted,
-                     progress=(lambda done, total: progress("compare", done, total))
-                     if progress else None)
-    sweep = run_sweep(spec, cache=cache,
-                      jobs=jobs, progress=(lambda done, total, label: progress("sweep", done, total))
-                      if progress else None)
-    notes.extend(sweep.notes)
-    products = compare_products(
-        subjects, load_bundled_socs(), STYLES, frames=plan.frames,
-        progress=(lambda done, total: progress("products", done, total)) if progress
-        else None) if plan.products else ()
+    rows, details, note = cached_compare(
+        cache, subjects, sources, devices, plan.frames, wanted,
+        progress=(lambda done, total: progress("compare", done, total)) if progress else None)
+    notes.extend([note] if note else [])
+    sweep, sweep_notes = cached_sweep(
+        cache, sweep_plan, jobs=jobs,
+        progress=(lambda done, total: progress("sweep", done, total)) if progress else None)
+    notes.extend(sweep_notes)
+    products = []
+    if plan.products:
+        products, note = cached_products(
+            cache, subjects, sources, load_bundled_socs(), plan.frames,
+            progress=(lambda done, total: progress("products", done, total)) if progress
+            else None)
+        notes.extend([note] if note else [])
     crossover = crossover_section(names, devices + (load_bundled_socs() if plan.products else []),
                                   cache) if plan.crossover else None
     notes.extend(crossover.notes if crossover else ())
-    document = results_document(training=training, compare=list(matrix.rows),
-                                sweep=list(sweep.rows), details=list(matrix.details),
-                                products=list(products),
+    document = results_document(training=training, compare=rows, sweep=sweep,
+                                details=details, products=products,
                                 **({"crossover": list(crossover.rows)} if crossover else {}))
     text = json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n"
     write_files_atomically(out_dir, {SUMMARY: text.encode()})

@@ -19,6 +19,7 @@ docs/sweeps.md describes the layout.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -56,6 +57,23 @@ def key_of(inputs: Any) -> str:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+_PACKAGE = Path(__file__).resolve().parent.parent       # the hwsim package
+
+
+@functools.lru_cache(maxsize=1)
+def package_sha256() -> str:
+    """sha256 of every file of the installed hwsim package (code and bundled data, by
+    relative path; bytecode caches left out): a key input for results that any code
+    change may move and that are cheap enough to recompute after one (the report's
+    sections), so that an edited cost model never reads a stale entry. About 10 ms."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(_PACKAGE).as_posix()}\0".encode())
+            digest.update(_sha256(path.read_bytes()).encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
