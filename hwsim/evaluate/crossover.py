@@ -29,7 +29,7 @@ from hwsim.artifact.load import JSON_NAME, load_artifact
 from hwsim.cost.actions import CostOptions
 from hwsim.cost.model import cost_graph
 from hwsim.errors import HwsimError
-from hwsim.evaluate.soc import ProductBattery, product_battery
+from hwsim.evaluate.soc import ProductBattery, placed_on_core, product_battery
 from hwsim.ir.graph import graph_from_workload
 from hwsim.importers.network import load_network
 from hwsim.ir.style import STYLES
@@ -257,11 +257,21 @@ def crossover_map(workload: Workload, targets: Sequence[Device | Soc],
                 graphs[point] = str(exc)
         return graphs[point]
 
-    def lut_cell(point, device) -> Cell:
+    def options_on(graph, style: str, soc: Soc | None, core: str | None) -> CostOptions | None:
+        """On a SoC core, tables and weights are read from the tier they are placed in
+        (a graph the planner refuses keeps `options`: costing it names the problem)."""
+        if soc is None:
+            return options
+        try:
+            return placed_on_core(graph, soc, core, style, options)[1]
+        except HwsimError:
+            return options
+
+    def lut_cell(point, device, soc=None, core=None) -> Cell:
         graph = graph_at(point)
         if isinstance(graph, str):
             return Cell(*point, None, graph)
-        return Cell(*point, *_try_cost(graph, device, "lut", options))
+        return Cell(*point, *_try_cost(graph, device, "lut", options_on(graph, "lut", soc, core)))
 
     base_point = own or (levels[0], clusters[0])
     base_graph = graph_at(base_point)
@@ -270,12 +280,14 @@ def crossover_map(workload: Workload, targets: Sequence[Device | Soc],
                          f"{base_graph}")
     columns = []
     for device, soc, core in _columns_of(targets):
-        tried = {style: _try_cost(base_graph, device, style, options) for style in BASELINES}
+        tried = {style: _try_cost(base_graph, device, style,
+                                  options_on(base_graph, style, soc, core))
+                 for style in BASELINES}
         baselines = {style: cost for style, (cost, _) in tried.items() if cost is not None}
         unavailable = {style: why for style, (cost, why) in tried.items() if cost is None}
-        cells = tuple(lut_cell((L, K), device) for L in levels for K in clusters)
+        cells = tuple(lut_cell((L, K), device, soc, core) for L in levels for K in clusters)
         in_grid = [c for c in cells if (c.levels, c.clusters) == own]
-        own_cell = (in_grid[0] if in_grid else lut_cell(own, device)) if own else None
+        own_cell = (in_grid[0] if in_grid else lut_cell(own, device, soc, core)) if own else None
         if own_cell is not None and own_cell.lut is None:
             unavailable["lut"] = own_cell.note
         extra = {}

@@ -138,6 +138,17 @@ def placed_cost_options(placement: TierPlacement, tier_kinds: dict[str, str],
     return CostOptions(**{**base.to_dict(), **places})
 
 
+def placed_on_core(graph, soc: Soc, core: str, style: str, base: CostOptions | None = None,
+                   memory_options: MemoryOptions | None = None
+                   ) -> tuple[TierPlacement, CostOptions]:
+    """The tier placement of the graph's buffers on a core of the SoC, and the cost
+    options that read each buffer from where it landed (placed_cost_options)."""
+    tiers = soc.tiers_of(core)
+    memory = plan_memory(graph, soc.cores[core].device, style, memory_options or MemoryOptions())
+    placement = place_in_tiers(memory, tiers)
+    return placement, placed_cost_options(placement, {t.name: t.kind for t in tiers}, base)
+
+
 def simulate_soc(subject: Subject, soc: Soc, style: str, *, core: str | None = None,
                  load: str | None = None, frames: int = 100,
                  audio_share: float | None = None, **simulate_options) -> SocSimulation:
@@ -149,12 +160,9 @@ def simulate_soc(subject: Subject, soc: Soc, style: str, *, core: str | None = N
     for name, soc_core in soc.cores.items():
         share = soc_core.audio_share if audio_share is None else audio_share
         options = ScheduleOptions(frames=frames, firmware_share=share)
-        tiers = soc.tiers_of(name)
-        memory = plan_memory(subject.graph, soc_core.device, style,
-                             simulate_options.get("memory_options") or MemoryOptions())
-        placement = place_in_tiers(memory, tiers)
-        cost_options = placed_cost_options(placement, {t.name: t.kind for t in tiers},
-                                           simulate_options.get("cost_options"))
+        placement, cost_options = placed_on_core(
+            subject.graph, soc, name, style, simulate_options.get("cost_options"),
+            simulate_options.get("memory_options"))
         sim = simulate(subject, soc_core.device, style, schedule_options=options,
                        **{**simulate_options, "cost_options": cost_options})
         network_core_mw = sim.schedule.network_power_uw / 1000
@@ -204,5 +212,5 @@ def soc_devices(soc: Soc, core: str | None = None):
 
 
 __all__ = ["ProductBattery", "CoreRun", "SocSimulation", "product_battery", "simulate_soc",
-           "placed_cost_options",
+           "placed_cost_options", "placed_on_core",
            "soc_devices", "compare_products"]
