@@ -102,7 +102,7 @@ def test_one_profile_priced_for_two_devices(artifact, tmp_path):
 
 @pytest.mark.parametrize("kind, target", [("2d", "cortex-m4"), ("2d", "rv32i"),
                                           ("1d", "cortex-m0"), ("1d", "rv32im"),
-                                          ("big", "cortex-m0")])
+                                          ("big", "cortex-m0"), ("valid2d", "cortex-m4")])
 @pytest.mark.parametrize("style", ["lut", "int8"])
 def test_every_kernel_bit_exact(kind, target, style, tmp_path):
     """'same' padding, strides, depthwise, pools, K not a power of two: every node's

@@ -54,12 +54,15 @@ def library_target(isa: str) -> str | None:
 def covers(tr) -> bool:
     """Whether the library's data prices int8 weighted layers on a core of traits `tr`
     (hwsim.cost.options.CoreTraits): a characterized build for its ISA, a SIMD MAC in the
-    cycle table when the build uses one, and shifts and multiplies whose time does not
-    depend on the operands."""
+    cycle table exactly when the build uses one, and shifts and multiplies whose time does
+    not depend on the operands."""
     target = library_target(tr.isa)
     if target is None or tr.serial_shifter or tr.operand_multiplier:
         return False
-    return tr.simd_lanes > 1 or not _uses_simd(target)     # SMLAD needs the DSP extension
+    # The build's SIMD must match the core's: SMLAD needs the DSP extension, and on a core
+    # with a SIMD MAC the build does not use (GAP9's sdotp) the kernels an engineer ships
+    # (PULP-NN) use it: the formulas' SIMD model describes them better.
+    return (tr.simd_lanes > 1) == _uses_simd(target)
 
 
 @lru_cache(maxsize=None)

@@ -136,9 +136,10 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
     if style == "int8" and options.int8_kernels == "optimized":
         from hwsim.cost.int8_library import covers
         if not covers(core_traits(device)):
-            notes.append(f"int8_kernels 'optimized': no kernel library characterization for "
-                         f"ISA {device.core.isa!r} (or its shifts/multiplies take operand-"
-                         "dependent time); weighted layers priced as plain C loops")
+            notes.append(f"int8_kernels 'optimized': the int8 kernel library is not "
+                         f"characterized for this core (ISA {device.core.isa!r}, its SIMD MAC, "
+                         "or operand-dependent shifts/multiplies); weighted layers priced as "
+                         "plain C loops")
     if actions.get("flash_wait") and device.memory.flash_kind == "external_xip":
         notes.append("every flash load pays the XIP streaming penalty; data kept hot in the "
                      "XIP cache, or placed in SRAM (tables_in / weights_in='sram'), costs less")

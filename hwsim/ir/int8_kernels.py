@@ -88,8 +88,11 @@ def _axis(length: int, kernel: int, stride: int, padding: str) -> tuple[int, int
 
 def select_kernel(kind: str, input_shape: tuple[int, ...], layer) -> KernelCall:
     """The library call of one weighted layer (an hwsim.ir.layers record) on one sample."""
+    if kind not in ("dense", "conv1d", "conv2d", "depthwise_conv2d"):
+        raise ValueError(f"no int8 library kernel for op kind {kind!r}")
     if kind == "dense":
-        return KernelCall("fully_connected", 1, 1, int(input_shape[-1]), 1, 1, layer.out_features)
+        return KernelCall("fully_connected", 1, 1, int(input_shape[-1]), 1, 1,
+                          layer.out_features)
     if kind == "conv1d":
         length, channels = input_shape
         out, pad = _axis(length, layer.kernel, layer.stride, layer.padding)
@@ -101,11 +104,9 @@ def select_kernel(kind: str, input_shape: tuple[int, ...], layer) -> KernelCall:
     if kind == "conv2d":
         return _conv(h, w, channels, out_h, out_w, layer.out_channels, layer.kernel_h,
                      layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
-    if kind == "depthwise_conv2d":
-        name = "depthwise_3x3" if (layer.kernel_h, layer.kernel_w) == (3, 3) else "depthwise"
-        return KernelCall(name, h, w, channels, out_h, out_w, channels, layer.kernel_h,
-                          layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
-    raise ValueError(f"no int8 library kernel for op kind {kind!r}")
+    name = "depthwise_3x3" if (layer.kernel_h, layer.kernel_w) == (3, 3) else "depthwise"
+    return KernelCall(name, h, w, channels, out_h, out_w, channels, layer.kernel_h,
+                      layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
 
 
 def _conv(h, w, c, out_h, out_w, out_c, kh, kw, sh, sw, top, left) -> KernelCall:

@@ -57,7 +57,9 @@ def _count(counts: dict[str, int], name: str) -> None:
 def _conv_elements(call: KernelCall) -> dict[str, int]:
     """im2col's elements by the state of their tap (O, L, R, I as in `_conv_taps`) and by
     their place in the column: k % 4 for k in the part of the depth the SIMD loop reads
-    in groups of four (the DSP build stores each group as x0 x2 x1 x3), "tail" after it."""
+    in groups of four (the DSP build stores each group as x0 x2 x1 x3), "tail" after it;
+    and the taps by state and the place of their last element (where the element loop
+    exits)."""
     c, depth = call.in_c, call.kh * call.kw * call.in_c
     depth4 = depth & ~3
     rows_out, rows_in = [0] * call.kh, [0] * call.kh
@@ -70,17 +72,20 @@ def _conv_elements(call: KernelCall) -> dict[str, int]:
         for kx in range(call.kw):
             ix = ox * call.stride_w - call.pad_left + kx
             cols["L" if ix < 0 else "R" if ix >= call.in_w else "I"][kx] += 1
-    counts = {f"elements_{s}_{p}": 0 for s in "OLRI" for p in ("r0", "r1", "r2", "r3", "tail")}
+    counts = dict.fromkeys(CONV_ELEMENTS, 0)
     for ky in range(call.kh):
         for kx in range(call.kw):
             k0 = (ky * call.kw + kx) * c
             places = {f"r{r}": _residues(k0, min(k0 + c, depth4), r) for r in range(4)}
             places["tail"] = max(0, k0 + c - max(k0, depth4))
+            last = k0 + c - 1                   # where the tap's element loop exits
+            last_place = "tail" if last >= depth4 else f"r{last % 4}"
             pixels = {"O": rows_out[ky] * call.out_w, **{s: rows_in[ky] * cols[s][kx]
                                                          for s in "LRI"}}
             for state, n in pixels.items():
                 for place, m in places.items():
                     counts[f"elements_{state}_{place}"] += n * m
+                counts[f"last_{state}_{last_place}"] += n
     return counts
 
 
@@ -91,7 +96,7 @@ def _residues(start: int, stop: int, r: int) -> int:
     return (stop - 1 - r) // 4 - (start - 1 - r) // 4
 
 
-CONV_ELEMENTS = tuple(f"elements_{s}_{p}" for s in "OLRI"
+CONV_ELEMENTS = tuple(f"{kind}_{s}_{p}" for kind in ("elements", "last") for s in "OLRI"
                       for p in ("r0", "r1", "r2", "r3", "tail"))
 CONV_WALK = tuple(f"{kind}_{s}" for kind in ("first", "last") for s in "OLIR") + tuple(
     f"{a}_to_{b}" for a in "LIR" for b in "LIR" if a != b) + tuple(
@@ -176,8 +181,10 @@ def _trip_counts(call: KernelCall) -> dict[str, int]:
         return {"columns": columns, "depth": call.in_c, "rows": call.out_c}
     pixels = call.out_h * call.out_w
     if call.kernel == "conv":
+        unpaired = sum((oy + 1) * call.out_w % 2 for oy in range(call.out_h))
         return {"pixels": pixels, "depth": call.kh * call.kw * call.in_c, "rows": call.out_c,
                 "channels": call.in_c, "out_rows": call.out_h, "kernel_rows": pixels * call.kh,
+                "rows_end_unpaired": unpaired,    # an output row ends on the first of a pair
                 **dict.fromkeys(CONV_WALK, 0), **_conv_taps(call), **_conv_elements(call)}
     counts = {"pixels": pixels, "channels": call.in_c, "out_rows": call.out_h}
     if call.kernel == "depthwise_3x3":

@@ -20,6 +20,9 @@ that is what `fixed path` in the data means; random data differs by a few instru
 per output (docs/int8-kernels.md gives the measured spread). The output bytes of every
 run are handed to `check` (the caller compares them with TFLite's reference arithmetic:
 machine may not import hwsim.importers).
+
+Longer than 300 lines: the basis, the designed shapes and the exact fit and proof of
+every kernel are one procedure and change together.
 """
 from __future__ import annotations
 
@@ -81,15 +84,17 @@ def _linear(*names: str) -> list[tuple]:
 def basis(kernel: str, target: str) -> list[tuple]:
     """The monomials a kernel's counts are fitted on, for one target's blocking."""
     b = BLOCKS[target]
-    matrix = lambda columns: _tensor(_atoms(columns, b["columns" if columns == "columns"   # noqa: E731
-                                                     else "pixels"]),
-                                     _atoms("rows", b["rows"]), _atoms("depth", b["depth"]))
+
+    def matrix(columns: str) -> list[tuple]:      # the blocked matrix kernel's loops
+        return _tensor(_atoms(columns, b[columns]), _atoms("rows", b["rows"]),
+                       _atoms("depth", b["depth"]))
     channels = _atoms("channels", b["channels"])
     if kernel in ("fully_connected", "conv_1x1"):
         return matrix("columns")
     if kernel == "conv":
         taps = ("taps_top", "taps_bottom", "taps_left", "taps_right", "taps_inside")
-        return (matrix("pixels") + _linear("out_rows", "kernel_rows", "kernel_rows_top",
+        return (matrix("pixels") + _linear("out_rows", "rows_end_unpaired", "kernel_rows",
+                                           "kernel_rows_top",
                                            "kernel_rows_bottom", *CONV_WALK, *taps,
                                            *CONV_ELEMENTS)
                 + [(("v", t), ("v", "channels")) for t in taps])
