@@ -141,3 +141,20 @@ def test_characterized_counts_price_like_the_emulated_kernel(firmware, target):
         assert in_flash - modelled == pytest.approx(
             float(reads) * device.memory.flash_load_extra_cycles)
     assert trip_counts(fixed.call)["window_taps"] > 0
+
+
+def test_code_generator_calls_the_library_or_emits_plain_loops():
+    """int8_kernels "optimized" (the default) calls the library where it is characterized;
+    "reference" keeps the plain loops; RV32I has no characterized build."""
+    from hwsim.cost.model import dense_layer_workload
+    from hwsim.ir.graph import graph_from_workload
+    from hwsim.machine.codegen import generate
+    g = graph_from_workload(dense_layer_workload(16, 4), seed=0)
+    library = generate(g, "cortex-m4", "int8")
+    assert "hwsim_fully_connected_s8(" in library.files["network.c"]
+    assert {"hwsim_int8.h", "matmul.c"} <= set(library.files)
+    plain = generate(g, "cortex-m4", "int8", int8_kernels="reference")
+    assert "hwsim_int8.h" not in plain.files and "__smlad" in plain.files["network.c"]
+    assert "hwsim_int8.h" not in generate(g, "rv32i", "int8").files
+    with pytest.raises(HwsimError, match="int8_kernels must be one of"):
+        generate(g, "cortex-m4", "int8", int8_kernels="cmsis")
