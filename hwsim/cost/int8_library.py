@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hwsim.cost.primitives import Actions
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import TARGET_OF_ISA, kernel_call, monomial_value
+from hwsim.ir.int8_kernels import TARGET_OF_ISA, kernel_call, monomial_value, parse_monomial
 from hwsim.ir.int8_trip_counts import trip_counts
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -79,13 +79,32 @@ def device_int8_kernels(tr) -> str:
 def kernel_counts(target: str, call) -> dict[str, Fraction] | None:
     """Characterized action counts of one library call, or None when its kernel is not
     in the target's data."""
-    record = library_data(target)["kernels"].get(call.kernel)
+    counts = _kernel_counts(target, call)
+    return None if counts is None else dict(counts)
+
+
+@lru_cache(maxsize=4096)
+def _kernel_counts(target: str, call) -> tuple | None:
+    record = _record(target, call.kernel)
     if record is None:
         return None
+    monomials, coefficients = record
     counts = trip_counts(call)
-    values = [monomial_value(m, counts) for m in record["basis"]]
-    return {action: sum((Fraction(c) * v for c, v in zip(cs, values) if c), Fraction(0))
-            for action, cs in record["counts"].items()}
+    values = [monomial_value(m, counts) for m in monomials]
+    return tuple((action, sum((c * v for c, v in zip(cs, values) if c), Fraction(0)))
+                 for action, cs in coefficients)
+
+
+@lru_cache(maxsize=None)
+def _record(target: str, kernel: str) -> tuple | None:
+    """A kernel's basis (parsed) and coefficients (Fractions) from the target's data."""
+    record = library_data(target)["kernels"].get(kernel)
+    if record is None:
+        return None
+    monomials = tuple(parse_monomial(m) for m in record["basis"])
+    coefficients = tuple((action, tuple(Fraction(c) for c in cs))
+                         for action, cs in sorted(record["counts"].items()))
+    return monomials, coefficients
 
 
 def library_actions(n) -> Actions | None:

@@ -8,6 +8,7 @@ not costs: the characterization proves on held-out shapes that they suffice.
 """
 from __future__ import annotations
 
+from collections import Counter
 from functools import lru_cache
 
 from hwsim.ir.int8_kernels import KernelCall
@@ -18,40 +19,46 @@ def _conv_taps(call: KernelCall) -> dict[str, int]:
     (C order: iy < 0, iy >= h, ix < 0, ix >= w) or inside; the state each pixel's walk
     starts and ends in (O: a kernel row outside the input, L / R: a left / right padded
     tap, I: inside), the changes of state within a kernel row and from one row to the
-    next, and the kernel rows above and below the input."""
+    next, and the kernel rows above and below the input. Pixels share their walk with
+    every pixel of the same row pattern and column walk: each distinct pair is walked
+    once."""
     taps = {f"taps_{k}": 0 for k in ("top", "bottom", "left", "right", "inside")}
     taps["kernel_rows_top"] = taps["kernel_rows_bottom"] = 0
-    walks = []
+    walks = Counter()
     for ox in range(call.out_w):
         ix0 = ox * call.stride_w - call.pad_left
-        walks.append("".join("L" if ix0 + kx < 0 else "R" if ix0 + kx >= call.in_w else "I"
-                             for kx in range(call.kw)))
+        walks["".join("L" if ix0 + kx < 0 else "R" if ix0 + kx >= call.in_w else "I"
+                      for kx in range(call.kw))] += 1
+    patterns = Counter()
     for oy in range(call.out_h):
         rows = []
         for ky in range(call.kh):
             iy = oy * call.stride_h - call.pad_top + ky
-            if iy < 0 or iy >= call.in_h:
-                side = "top" if iy < 0 else "bottom"
-                taps[f"kernel_rows_{side}"] += call.out_w
-                taps[f"taps_{side}"] += call.out_w * call.kw
-            rows.append(None if iy < 0 or iy >= call.in_h else "")
-        for walk in walks:
-            path = [("O",) if row is None else tuple(walk) for row in rows]
+            rows.append("top" if iy < 0 else "bottom" if iy >= call.in_h else "")
+        patterns[tuple(rows)] += 1
+    for rows, n_rows in patterns.items():
+        for side in ("top", "bottom"):
+            taps[f"kernel_rows_{side}"] += rows.count(side) * call.out_w * n_rows
+            taps[f"taps_{side}"] += rows.count(side) * call.out_w * call.kw * n_rows
+        for walk, n_walk in walks.items():
+            n = n_rows * n_walk
+            path = [("O",) if row else tuple(walk) for row in rows]
             for name, state in (("left", "L"), ("right", "R"), ("inside", "I")):
-                taps[f"taps_{name}"] += sum(row.count(state) for row in path if row != ("O",))
-            _count(taps, f"first_{path[0][0]}")
-            _count(taps, f"last_{path[-1][-1]}")
+                taps[f"taps_{name}"] += n * sum(row.count(state) for row in path
+                                                if row != ("O",))
+            _count(taps, f"first_{path[0][0]}", n)
+            _count(taps, f"last_{path[-1][-1]}", n)
             for row in path:
                 for before, after in zip(row, row[1:]):
                     if before != after:
-                        _count(taps, f"{before}_to_{after}")
+                        _count(taps, f"{before}_to_{after}", n)
             for above, below in zip(path, path[1:]):
-                _count(taps, f"row_{above[-1]}_to_{below[0]}")
+                _count(taps, f"row_{above[-1]}_to_{below[0]}", n)
     return taps
 
 
-def _count(counts: dict[str, int], name: str) -> None:
-    counts[name] = counts.get(name, 0) + 1
+def _count(counts: dict[str, int], name: str, n: int = 1) -> None:
+    counts[name] = counts.get(name, 0) + n
 
 
 def _conv_elements(call: KernelCall) -> dict[str, int]:
