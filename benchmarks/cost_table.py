@@ -8,7 +8,8 @@ method) beats int8 multiply-accumulate and float32, and where it does not.
 First table: the paper's calibration layer (dense 256 -> 128, L=32, K=256), with
 the measured figures of paper.md section 7 as targets. Second table: every
 workload (random weights of its kind; costing needs only shapes) x device.
-`int8/lut` and `f32/lut` > 1 mean the lut style is faster by that factor.
+`int8/lut` and `f32/lut` > 1 mean the lut style is faster by that factor. int8 runs as
+plain C loops unless --int8-kernels optimized (benchmarks/int8_library.py compares both).
 """
 from __future__ import annotations
 
@@ -57,13 +58,16 @@ def main(argv=None) -> int:
     parser.add_argument("--weights-in", default="flash", choices=("flash", "sram"))
     parser.add_argument("--activations", default="bytes", choices=("bytes", "packed"))
     parser.add_argument("--unroll", type=int, default=1)
+    parser.add_argument("--int8-kernels", default="reference", choices=("reference", "optimized"),
+                        help="int8 as plain loops (reference, default: what the paper measured) "
+                             "or as the characterized kernel library (optimized)")
     args = parser.parse_args(argv)
     workloads = args.workloads.split(",") if args.workloads else bundled_names("workloads")
     names = args.devices.split(",") if args.devices else bundled_names("devices")
     devices = [find_device(n) for n in names]
     options = CostOptions(tables_in=args.tables_in, weights_in=args.weights_in,
                           thresholds_in=args.weights_in, activations=args.activations,
-                          unroll=args.unroll)
+                          unroll=args.unroll, int8_kernels=args.int8_kernels)
     print(f"options: {options.to_dict()}")
     print()
     print("Dense 256x128 (L=32, K=256): cycles per connection")

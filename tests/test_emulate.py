@@ -103,7 +103,7 @@ def test_one_profile_priced_for_two_devices(artifact, tmp_path):
 @pytest.mark.parametrize("kind, target, style", [
     *((kind, target, style) for kind, target in (("2d", "cortex-m4"), ("2d", "rv32i"),
                                                  ("1d", "cortex-m0"), ("1d", "rv32im"),
-                                                 ("big", "cortex-m0"))
+                                                 ("big", "cortex-m0"), ("valid2d", "cortex-m4"))
       for style in ("lut", "int8")),
     ("residual", "cortex-m0", "lut"), ("residual", "cortex-m4", "lut"),
     ("residual", "rv32i", "lut")])

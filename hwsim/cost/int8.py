@@ -19,6 +19,7 @@ from hwsim.cost.kernels import (
     pool_window,
     same_padding,
 )
+from hwsim.cost.int8_library import library_actions
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
     HALF_BRANCH, Actions, load, loop_control, plus, serial_shift, times,
@@ -148,6 +149,12 @@ def _int8_dot(n: Node, connections: float, runs_per_unit: float, units: float) -
 
 
 def _int8_weighted(n: Node) -> Actions:
+    """The layer as the int8 kernel library runs it (int8_kernels "optimized", from its
+    characterization) or as a plain C loop (the formulas below)."""
+    if n.opt.int8_kernels == "optimized":
+        actions = library_actions(n)
+        if actions is not None:
+            return actions
     a, tr, opt = n.attrs, n.tr, n.opt
     connections, rows = executed_taps(a)
     units = float(a.outputs)

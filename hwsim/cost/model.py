@@ -133,6 +133,13 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
              "an 8-bit (first layer) or 7-bit (hidden layers)")
         notes.append(f"software multiply (__mulsi3) priced for {k} second operand; a negative "
                      "(sign-extended) operand costs 32 bits")
+    if style == "int8" and options.int8_kernels == "optimized":
+        from hwsim.cost.int8_library import covers
+        if not covers(core_traits(device)):
+            notes.append(f"int8_kernels 'optimized': the int8 kernel library is not "
+                         f"characterized for this core (ISA {device.core.isa!r}, its SIMD MAC, "
+                         "or operand-dependent shifts/multiplies); weighted layers priced as "
+                         "plain C loops")
     if actions.get("flash_wait") and device.memory.flash_kind == "external_xip":
         notes.append("every flash load pays the XIP streaming penalty; data kept hot in the "
                      "XIP cache, or placed in SRAM (tables_in / weights_in='sram'), costs less")

@@ -13,6 +13,7 @@ PLACES = ("flash", "sram")
 ACTIVATION_LAYOUTS = ("bytes", "packed")
 WEIGHT_INDEX_LAYOUTS = ("packed", "aligned")
 ROW_POINTER_MODES = ("auto", "shift_add", "precomputed")
+INT8_KERNELS = ("reference", "optimized")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,11 @@ class CostOptions:
     bit length k of the second operand of the software multiply (__mulsi3 loops
     k times), the offset activation x + 128; None (auto): 8 for a layer reading
     the network input (non-negative), 7 for the others (symmetric activations).
-    simd: use the core's SIMD MAC for int8 where it has one. The instruction
+    simd: use the core's SIMD MAC for int8 where it has one. int8_kernels: how int8
+    weighted layers are run: "reference" (plain C loops, as TensorFlow Lite Micro's
+    reference kernels and hwsim's int8 code generator) or "optimized" (the CMSIS-NN
+    class kernel library, priced from its characterization data, hwsim.cost.int8_library;
+    cores without data keep the reference formulas, with a note). The instruction
     sequences per ISA family are in hwsim.cost.shapes."""
 
     tables_in: str = "flash"
@@ -46,12 +51,13 @@ class CostOptions:
     unroll: int = 1
     multiplier_operand_bits: int | None = None
     simd: bool = True
+    int8_kernels: str = "optimized"
 
     def __post_init__(self):
         problems = []
         choices = {"tables_in": PLACES, "weights_in": PLACES, "thresholds_in": PLACES,
                    "activations": ACTIVATION_LAYOUTS, "weight_indices": WEIGHT_INDEX_LAYOUTS,
-                   "row_pointers": ROW_POINTER_MODES}
+                   "row_pointers": ROW_POINTER_MODES, "int8_kernels": INT8_KERNELS}
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:
@@ -116,6 +122,7 @@ class CoreTraits:
     shape: CodeShape = field(default_factory=lambda: shape_for(""))   # cost_shapes
     serial_shifter: bool = False   # the device's shifts take cycles per bit (PicoRV32)
     operand_multiplier: bool = False   # MUL time follows its second operand (Ibex slow)
+    isa: str = ""                  # the device's core.isa
 
     @property
     def word_factor(self) -> int:
@@ -137,4 +144,4 @@ def core_traits(device: Device) -> CoreTraits:
                       "mac" in device.cycles, lanes, core.divider, core.fpu != "none",
                       "float_mac" in device.cycles, wide, shape_for(core.isa),
                       device.serial_shifter is not None,
-                      device.operand_multiplier is not None)
+                      device.operand_multiplier is not None, core.isa)

@@ -137,7 +137,7 @@ def build_program(program: Program, directory: str | Path, *, path: str | None =
     write_program(program, directory)
     flags = [*CFLAGS, *target.flags]
     objects, commands, warnings = [], [], []
-    for source in ("network.c", "model_data.c", "start.c"):
+    for source in [name for name in program.files if name.endswith(".c")]:
         obj = source.replace(".c", ".o")
         command = [compiler, *flags, "-c", source, "-o", obj]
         result = _run(command, directory)

@@ -34,6 +34,8 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from hwsim.cost.int8_library import device_int8_kernels
+from hwsim.cost.options import core_traits
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order, graph_from_artifact
 from hwsim.machine.codegen import Program, generate
@@ -331,7 +333,8 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
         if style == "int8":
             from hwsim.machine.codegen.int8 import quantize_input
             inputs = quantize_input(g, x_levels)
-        program = generate(g, target, style, memory)
+        program = generate(g, target, style, memory,
+                           int8_kernels=device_int8_kernels(core_traits(device)))
         inputs = np.asarray(inputs).astype(_numpy_type(program.input.ctype))
         build = build_program(rtl_program(program, core, inputs), base / "rtl")
         calls = _calls(program)

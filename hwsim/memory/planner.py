@@ -22,6 +22,7 @@ from hwsim.memory.arena import (METHODS, ArenaPlan, Buffer, chain_conflict, live
                          plan_arena)
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import kernel_call
 from hwsim.ir.style import STYLES
 from hwsim.ir.graph import execution_order
 
@@ -276,10 +277,13 @@ def _tensor_bytes(g: nx.DiGraph, node: str, style: str, options: MemoryOptions) 
 
 
 def _scratch_bytes(attrs: dict, style: str) -> int:
-    """CMSIS-NN-style scratch (DSP extension path) of one kernel; none for lut."""
+    """Scratch of one kernel: int8 weighted layers the int8 kernel library's
+    (hwsim.ir.int8_kernels), float32 CMSIS-NN-style im2col; none for lut."""
     if style == "lut":
         return 0
     op, layer = attrs.kind, getattr(attrs, "layer", None)
+    if style == "int8" and attrs.weighted:        # the int8 library's kernel (one rule)
+        return kernel_call(attrs).scratch_bytes
     element = IM2COL_ELEMENT_BYTES[style]
     if op in CONV_OPS:
         kernel = (layer.kernel,) if op == "conv1d" else (layer.kernel_h, layer.kernel_w)
@@ -287,8 +291,6 @@ def _scratch_bytes(attrs: dict, style: str) -> int:
         pointwise = set(kernel) == {1} and set(stride) == {1} and (
             style == "float32" or layer.in_channels % 4 == 0)
         return 0 if pointwise else 2 * attrs.fan_in * element
-    if op == "depthwise_conv2d" and style == "int8":
-        return layer.channels * attrs.fan_in * element
     if op in ("avg_pool1d", "avg_pool2d") and style == "int8":
         return attrs.output_shape[-1] * 4
     return 0

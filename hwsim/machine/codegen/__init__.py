@@ -50,30 +50,38 @@ STYLES = (Style.LUT.value, Style.INT8.value)   # the styles with a code generato
 SOURCES = ("network.c", "model_data.c", "start.c")
 
 
-def _emit(g: nx.DiGraph, style: str, target: Target) -> tuple[list[NodeCode], str, tuple]:
+def _emit(g: nx.DiGraph, style: str, target: Target, int8_kernels: str
+          ) -> tuple[list[NodeCode], str, tuple]:
     if style == "lut":
         from hwsim.machine.codegen.lut import emit_lut
         return emit_lut(g), "uint8_t", ()
     from hwsim.machine.codegen.int8 import emit_int8
-    codes, notes = emit_int8(g, target)
+    codes, notes = emit_int8(g, target, int8_kernels)
     return codes, "int8_t", notes
 
 
-def _kernel_prelude(style: str, target: Target) -> str:
+def _kernel_prelude(style: str, target: Target, library: bool) -> str:
     if style == "int8":
         from hwsim.machine.codegen.int8 import prelude
-        return prelude(target)
+        from hwsim.machine.codegen.int8_library import include_line
+        return (include_line() if library else "") + prelude(target)
     return ""
 
 
 def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
-             memory_map: MemoryMap | None = None) -> Program:
-    """The C sources of graph `g` for `target` in `style` ("lut" or "int8")."""
+             memory_map: MemoryMap | None = None, int8_kernels: str = "optimized") -> Program:
+    """The C sources of graph `g` for `target` in `style` ("lut" or "int8"); int8 weighted
+    layers call the int8 kernel library ("optimized", where it is characterized) or are
+    plain loops ("reference")."""
     target = find_target(target) if isinstance(target, str) else target
     if style not in STYLES:
         raise HwsimError(f"unknown code generation style {style!r}; one of {', '.join(STYLES)}")
     memory = memory_map or target.memory_map()
-    codes, input_type, notes = _emit(g, style, target)
+    library = False
+    if style == "int8":
+        from hwsim.machine.codegen.int8_library import uses_library
+        library = uses_library(target, int8_kernels)
+    codes, input_type, notes = _emit(g, style, target, int8_kernels)
     predecessors = {n: list(g.predecessors(n)) for n in g.nodes}
     functions = [c.function for c in codes if c.function]
     if len(set(functions)) != len(functions):
@@ -93,7 +101,7 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     network = [HEADER.format(what=what), "#include <stdint.h>\n",
                f"\n/* The arena: every tensor between nodes ({arena_bytes} bytes, planned). */\n",
                f"uint8_t hwsim_arena[{max(arena_bytes, 4)}] __attribute__((aligned(4)));\n\n",
-               _kernel_prelude(style, target)]
+               _kernel_prelude(style, target, library)]
     network += [a.extern for a in arrays.values()]
     network.append("\n")
     network += [c.code.split("\n", 1)[0] + ";\n" for c in codes if c.function]
@@ -111,6 +119,9 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     files = {"network.c": "".join(network), "model_data.c": "".join(data),
              "start.c": harness(target, input_type),
              "link.ld": linker_script(what, memory, input_t.offset_bytes, output_t.offset_bytes)}
+    if library:
+        from hwsim.machine.codegen.int8_library import library_files
+        files.update(library_files())
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)

@@ -41,12 +41,14 @@ from hwsim.machine.codegen.int8_reference import (
     int8_forward,
     quantize_input,
 )
+from hwsim.machine.codegen.int8_library import library_node, uses_library
 from hwsim.machine.codegen.lut_kernels import argmax_code
 from hwsim.machine.codegen.pools import pool_function
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.codegen.targets import Target
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order
+from hwsim.ir.ops import WEIGHTED
 
 __all__ = ["OFFSET", "Int8Plan", "emit_int8", "int8_forward", "prelude", "quantize_input"]
 
@@ -132,8 +134,8 @@ def _dot_simd(x: str, w: str, n: str, indent: str) -> str:
 
 
 class _Emitter:
-    def __init__(self, g, target: Target):
-        self.g, self.target = g, target
+    def __init__(self, g, target: Target, library: bool = False):
+        self.g, self.target, self.library = g, target, library
         self.plan = Int8Plan(g)
 
     def dot(self, x: str, w: str, n: str, indent: str, strided: bool = False) -> str:
@@ -327,6 +329,8 @@ class _Emitter:
             return NodeCode(node, op, output_type="int8_t", output_elements=int(a.outputs))
         if op in ("flatten", "threshold", "output_table"):
             return NodeCode(node, op)            # alias: no code (threshold: the clamp)
+        if self.library and op in WEIGHTED:
+            return library_node(self.g, node, self.plan)
         if op == "dense":
             return self.dense(node)
         if op == "conv1d":
@@ -342,9 +346,15 @@ class _Emitter:
         raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
 
 
-def emit_int8(g, target: Target) -> tuple[list[NodeCode], list[str]]:
-    emitter = _Emitter(g, target)
+def emit_int8(g, target: Target, int8_kernels: str = "optimized"
+              ) -> tuple[list[NodeCode], list[str]]:
+    """The int8 network's node functions: weighted layers as calls into the int8 kernel
+    library where it is characterized for `target` and `int8_kernels` is "optimized"
+    (hwsim.machine.codegen.int8_library), else as the plain loops here."""
+    emitter = _Emitter(g, target, uses_library(target, int8_kernels))
     codes = [emitter.node(node) for node in execution_order(g)]
     notes = [("int8 weights and activations are derived from the artifact by symmetric "
               "per-layer quantization (docs/codegen.md); outputs differ from the lut style")]
+    notes.append("int8 weighted layers call the int8 kernel library (CMSIS-NN class)"
+                 if emitter.library else "int8 weighted layers are plain C loops (reference)")
     return codes, notes

@@ -123,7 +123,8 @@ class Int8Plan:
             bias_q = bias[None, :] - OFFSET * (unique.astype(np.int64) @ w_q)  # (classes, units)
         multiplier, shift = quantize_multiplier(s_w * s_x / s_out)
         self.scale[node] = s_out
-        self.params[node] = {"w": w_q, "bias": bias_q, "bias_class": np.asarray(classes).ravel(),
+        self.params[node] = {"w": w_q, "bias": bias_q, "bias_plain": bias,
+                             "bias_class": np.asarray(classes).ravel(),
                              "multiplier": multiplier, "shift": shift,
                              "low": -127 if activated else -128, "high": 127}
 

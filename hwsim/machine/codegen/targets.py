@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwsim.ir.int8_kernels import TARGET_OF_ISA
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
 
@@ -78,10 +79,9 @@ TARGETS: dict[str, Target] = {
                      True, False, "esp32-c3"),
 }
 
-# Device ISA -> target whose code it runs (a superset ISA runs the subset's code).
-_BY_ISA = {"armv6-m": "cortex-m0", "armv7e-m": "cortex-m4", "armv8-m.main": "cortex-m4",
-           "rv32i": "rv32i", "rv32e": "rv32i", "rv32im": "rv32im", "rv32imc": "rv32im", "rv32imac": "rv32im",
-           "rv32imfc": "rv32im"}
+# Device ISA -> target whose code it runs (a superset ISA runs the subset's code); one
+# table with the int8 library's builds (hwsim.ir.int8_kernels).
+_BY_ISA = TARGET_OF_ISA
 
 
 def find_target(name: str) -> Target:

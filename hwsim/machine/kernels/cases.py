@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import KernelCall
 from hwsim.machine.codegen.int8_reference import quantize_multiplier
 from hwsim.machine.kernels.int8 import KERNELS
 
@@ -44,6 +45,18 @@ class KernelCase:
             return int(self.x.shape[0] * self.w.size)
         out_pixels = self.output_shape[0] * self.output_shape[1]
         return int(out_pixels * self.w.size)      # conv: out_c*kh*kw*in_c; depthwise: kh*kw*c
+
+    @property
+    def call(self) -> KernelCall:
+        """The library call this case makes (hwsim.ir.int8_kernels)."""
+        if self.op == "dense":
+            return KernelCall(self.kernel, 1, 1, self.x.shape[1], 1, 1, self.w.shape[0],
+                              batches=self.x.shape[0])
+        h, w, c = self.x.shape
+        kh, kw = (self.w.shape[1:3] if self.op == "conv2d" else self.w.shape[:2])
+        out_h, out_w, out_c = self.output_shape
+        return KernelCall(self.kernel, h, w, c, out_h, out_w, out_c, kh, kw, *self.stride,
+                          *self.pad)
 
     @property
     def reference_arguments(self) -> dict:
@@ -124,3 +137,27 @@ def conv_case(kernel: str, rng, input_shape: tuple[int, int, int], out_c: int,
     q = _quant(rng, channels, depth, relu, left_shifts)
     return KernelCase(kernel, _int8(rng, input_shape), _int8(rng, weights), **q,
                       stride=tuple(stride), pad=(top, left), output_shape=(out_h, out_w, channels))
+
+
+def fixed_path_case(call: KernelCall, rng) -> KernelCase:
+    """A case for `call` whose every output takes one requantization path, so that its
+    executed instructions depend on the shapes only: random weights and input offset,
+    every input at the zero point (each accumulator is its bias, 0: no rounding up, no
+    negative product), per-channel multipliers with right shifts, output offset inside
+    the clamp range (nothing saturates)."""
+    depthwise = call.kernel.startswith("depthwise")
+    if call.kernel == "fully_connected":
+        x_shape, w_shape = (call.batches, call.in_c), (call.out_c, call.in_c)
+        output_shape = (call.batches, call.out_c)
+    else:
+        x_shape = (call.in_h, call.in_w, call.in_c)
+        w_shape = ((call.kh, call.kw, call.in_c) if depthwise
+                   else (call.out_c, call.kh, call.kw, call.in_c))
+        output_shape = (call.out_h, call.out_w, call.out_c)
+    zero_point = int(rng.integers(-128, 128))
+    multiplier, shift = _channel_quant(rng, call.out_c, 64, left_shifts=False)
+    return KernelCase(call.kernel, np.full(x_shape, zero_point, dtype=np.int8), _int8(rng, w_shape),
+                      np.zeros(call.out_c, dtype=np.int32), multiplier, shift,
+                      input_offset=-zero_point, output_offset=int(rng.integers(-100, 100)),
+                      act_min=-128, act_max=127, stride=(call.stride_h, call.stride_w),
+                      pad=(call.pad_top, call.pad_left), output_shape=output_shape)

@@ -213,6 +213,7 @@ class KernelRun:
     instructions: int                   # executed by the kernel (helpers included)
     classes: dict[str, int] = field(default_factory=dict)   # disasm action -> count
     mnemonics: dict[str, int] = field(default_factory=dict)
+    parameter_reads: int = 0            # loads of weights, bias, multipliers and structs
 
     @property
     def instructions_per_mac(self) -> float:
@@ -237,35 +238,38 @@ class _Job:
         return words + bytes(self.data[len(words):])
 
 
-def _job(case: KernelCase) -> tuple[_Job, int, int]:
+def _job(case: KernelCase) -> tuple[_Job, int, int, tuple[int, int]]:
+    """The job block; the output's address and size, and the address range of the
+    parameters (structs, weights, bias, multipliers: what a deployment keeps in flash)."""
     job = _Job()
     arg = job.words
     arg["kernel"] = KERNEL_IDS[case.kernel]
     i32 = lambda values: np.asarray(values, dtype=np.int32).tobytes()   # noqa: E731
+    first = job.put(b"")
     arg["quant"] = job.put(i32([case.input_offset, case.output_offset, case.act_min,
                                 case.act_max]))
     multiplier, shift = job.put(i32(case.multiplier)), job.put(i32(case.shift))
     arg["channels"] = job.put(np.array([multiplier, shift], dtype=np.uint32).tobytes())
-    arg["x"] = job.put(case.x.astype(np.int8).tobytes())
     arg["w"] = job.put(case.w.astype(np.int8).tobytes())
     arg["bias"] = job.put(i32(case.bias))
+    if case.op != "dense":
+        arg["input_shape"] = job.put(i32(case.x.shape))
+        arg["output_shape"] = job.put(i32(case.output_shape))
+        arg["window"] = job.put(i32([*case.stride, *case.pad]))
+    parameters = (first, RAM_ORIGIN + len(job.data))
+    arg["x"] = job.put(case.x.astype(np.int8).tobytes())
     out_bytes = int(np.prod(case.output_shape))
     arg["y"] = job.put(bytes(out_bytes))
     if case.op == "dense":
         arg["batches"], arg["in_features"] = case.x.shape
         arg["out_features"] = case.w.shape[0]
     else:
-        arg["input_shape"] = job.put(i32(case.x.shape))
-        arg["output_shape"] = job.put(i32(case.output_shape))
-        arg["window"] = job.put(i32([*case.stride, *case.pad]))
         kh, kw = case.w.shape[1:3] if case.op == "conv2d" else case.w.shape[:2]
         arg["kh"], arg["kw"] = kh, kw
-        if case.kernel == "conv":
-            arg["scratch"] = job.put(bytes(2 * kh * kw * case.x.shape[2] * 2))
-        if case.kernel == "depthwise_3x3":
-            padded_w = (case.output_shape[1] - 1) * case.stride[1] + 3
-            arg["scratch"] = job.put(bytes(3 * padded_w * case.x.shape[2]))
-    return job, arg["y"], out_bytes
+        scratch = case.call.scratch_bytes
+        if scratch:
+            arg["scratch"] = job.put(bytes(scratch))
+    return job, arg["y"], out_bytes, parameters
 
 
 def _check_case(case: KernelCase) -> None:
@@ -280,22 +284,24 @@ def run_case(firmware: Firmware, case: KernelCase) -> KernelRun:
     """Run one kernel call in unicorn; its output and what it executed."""
     _check_case(case)
     target, image = firmware.target, firmware.image
-    job, output_address, out_bytes = _job(case)
+    job, output_address, out_bytes, parameters = _job(case)
     data = job.image()
     if len(data) > RAM_BYTES - STACK_BYTES:
         raise HwsimError(f"{case.describe()}: {len(data):,} bytes of buffers exceed the "
                          f"{RAM_BYTES - STACK_BYTES:,} bytes of RAM the harness has")
-    mu, transitions, flash, owner_of = _emulate(firmware, data, case.describe())
+    mu, transitions, flash, owner_of, reads = _emulate(firmware, data, case.describe(),
+                                                       parameters)
     output = np.frombuffer(bytes(mu.mem_read(output_address, out_bytes)), dtype=np.int8)
     profile = _profile(target, image, transitions, flash, owner_of)
     instructions, classes, mnemonics = _kernel_counts(profile)
     return KernelRun(case, target.name, output.reshape(case.output_shape).copy(), profile,
-                     instructions, classes, mnemonics)
+                     instructions, classes, mnemonics, reads)
 
 
-def _emulate(firmware: Firmware, data: bytes, what: str):
+def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0)):
     """Load the image and the job block, run from _start to hwsim_halt with the block and
-    flash-read hooks; the unicorn instance (for reading results) and the hook counts."""
+    flash-read hooks; the unicorn instance (for reading results), the hook counts and the
+    number of reads from the `parameters` address range."""
     import unicorn as uc
     target, image = firmware.target, firmware.image
     if target.arch == "arm":
@@ -335,7 +341,14 @@ def _emulate(firmware: Firmware, data: bytes, what: str):
     def on_flash_read(_mu, _access, _address, _size, _value, _data):
         flash[state["prev"]] = flash.get(state["prev"], 0) + 1
 
+    def on_parameter_read(_mu, _access, _address, _size, _value, _data):
+        state["parameter_reads"] += 1
+
+    state["parameter_reads"] = 0
     mu.hook_add(uc.UC_HOOK_BLOCK, on_block)
+    if parameters[1] > parameters[0]:
+        mu.hook_add(uc.UC_HOOK_MEM_READ, on_parameter_read, begin=parameters[0],
+                    end=parameters[1] - 1)
     mu.hook_add(uc.UC_HOOK_MEM_READ, on_flash_read, begin=FLASH_ORIGIN,
                 end=FLASH_ORIGIN + FLASH_BYTES - 1)
     entry, halt = image.address_of("_start"), image.address_of("hwsim_halt")
@@ -349,7 +362,7 @@ def _emulate(firmware: Firmware, data: bytes, what: str):
         raise HwsimError(f"{what} on {target.name}: stopped at "
                          f"pc=0x{mu.reg_read(pc):x} before hwsim_halt")
     transitions[(state["prev"], None)] = transitions.get((state["prev"], None), 0) + 1
-    return mu, transitions, flash, owner_of
+    return mu, transitions, flash, owner_of, state["parameter_reads"]
 
 
 def run_requantize(firmware: Firmware, acc, multiplier, shift) -> np.ndarray:

@@ -52,3 +52,13 @@ KERNELS: dict[str, Int8Kernel] = {k.name: k for k in (
 def source_paths() -> list[Path]:
     """The C files to compile (headers sit next to them: add SOURCE_DIR to -I)."""
     return [SOURCE_DIR / name for name in SOURCES]
+
+
+def library_sha256() -> str:
+    """sha256 over the library's headers and sources (name and bytes of each, in order):
+    characterization data names the library it was measured on."""
+    import hashlib
+    digest = hashlib.sha256()
+    for name in (*HEADERS, *SOURCES):
+        digest.update(name.encode() + b"\0" + (SOURCE_DIR / name).read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -77,27 +77,33 @@ void hwsim_conv_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels
                    int16_t *scratch)
 {
     const int32_t depth = kh * kw * input->c;
-    const int32_t pixels = output->h * output->w;
+    /* Output pixels in row-major order, no division (Armv6-M has no divider: __divsi3's
+     * time would depend on the operands). */
 #if HWSIM_V6M
     int8_t *patch = (int8_t *)scratch;
-    for (int32_t p = 0; p < pixels; p++) {
-        int32_t oy = p / output->w, ox = p - oy * output->w;
-        im2col_s8(input, x, quant->input_offset, kh, kw, oy * window->stride_h - window->pad_top,
-                  ox * window->stride_w - window->pad_left, patch);
-        hwsim_mat_s8_s8(quant, channels, patch, 1, depth, w, output->c, bias, y + p * output->c);
+    int8_t *out = y;
+    for (int32_t oy = 0; oy < output->h; oy++) {
+        for (int32_t ox = 0; ox < output->w; ox++, out += output->c) {
+            im2col_s8(input, x, quant->input_offset, kh, kw,
+                      oy * window->stride_h - window->pad_top,
+                      ox * window->stride_w - window->pad_left, patch);
+            hwsim_mat_s8_s8(quant, channels, patch, 1, depth, w, output->c, bias, out);
+        }
     }
     return;
 #endif
-    int32_t filled = 0, first = 0;
-    for (int32_t p = 0; p < pixels; p++) {
-        int32_t oy = p / output->w, ox = p - oy * output->w;
-        im2col(input, x, quant->input_offset, kh, kw, oy * window->stride_h - window->pad_top,
-               ox * window->stride_w - window->pad_left, scratch + filled * depth);
-        if (++filled == 2) {
-            hwsim_mat_s8_s16(quant, channels, scratch, 2, depth, w, output->c, bias,
-                             y + first * output->c);
-            filled = 0;
-            first = p + 1;
+    int32_t filled = 0, first = 0, p = 0;
+    for (int32_t oy = 0; oy < output->h; oy++) {
+        for (int32_t ox = 0; ox < output->w; ox++, p++) {
+            im2col(input, x, quant->input_offset, kh, kw,
+                   oy * window->stride_h - window->pad_top,
+                   ox * window->stride_w - window->pad_left, scratch + filled * depth);
+            if (++filled == 2) {
+                hwsim_mat_s8_s16(quant, channels, scratch, 2, depth, w, output->c, bias,
+                                 y + first * output->c);
+                filled = 0;
+                first = p + 1;
+            }
         }
     }
     if (filled)

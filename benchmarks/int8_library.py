@@ -1,0 +1,108 @@
+"""int8 as the cost model prices it with the int8 kernel library (int8_kernels "optimized",
+the CMSIS-NN class kernels characterized from their own machine code) against the plain C
+loops (int8_kernels "reference", TFLite Micro's reference kernels), and the lut / int8
+cycle ratio this moves, per bundled device.
+
+    python benchmarks/int8_library.py [--markdown]
+
+Part 1: kws-dscnn int8 cycles per MAC (the whole network, every node, divided by its
+2,656,768 MACs, as `hwsim simulate kws-dscnn --device D --style int8 --json` reports
+cycles_per_connection) on samd21 (Cortex-M0+), nrf52840 (Cortex-M4), stm32u575
+(Cortex-M33), and a published CMSIS-NN measurement for comparison: MLPerf Tiny v1.0,
+closed division, OctoML microTVM + CMSIS-NN on NUCLEO-L4R5ZI (Cortex-M4, 120 MHz):
+KWS median throughput 10.019 inferences/s (github.com/mlcommons/tiny_results_v1.0,
+closed/OctoML/results/microtvm_cmsis_nn/NUCLEO_L4R5ZI/kws/performance/results.txt;
+the system description gives the core and clock).
+
+Part 2: lut cycles / int8 cycles per bundled device (single core; SoC products left
+out) for digits-mlp, har-cnn and kws-dscnn, with reference and optimized int8.
+"""
+from __future__ import annotations
+
+import argparse
+
+from hwsim.cost.model import CostOptions, cost_graph
+from hwsim.evaluate.simulate import load_subject
+from hwsim.specs.bundled import bundled_names
+from hwsim.specs.catalog import find_device
+from hwsim.specs.device import Device
+
+KWS_DEVICES = ("samd21", "nrf52840", "stm32u575")
+WORKLOADS = ("digits-mlp", "har-cnn", "kws-dscnn")
+KINDS = ("reference", "optimized")
+
+# MLPerf Tiny v1.0 (module docstring): the published figure and the board's clock.
+PUBLISHED_KWS_INFERENCES_PER_S = 10.019
+PUBLISHED_CLOCK_HZ = 120_000_000
+
+
+def _devices() -> list[Device]:
+    out = []
+    for name in bundled_names("devices"):
+        device = find_device(name)
+        if isinstance(device, Device):
+            out.append(device)
+    return out
+
+
+def kws_rows() -> list[dict]:
+    subject = load_subject("kws-dscnn")
+    rows = []
+    for name in KWS_DEVICES:
+        device = find_device(name)
+        row = {"device": name, "core": device.core.name}
+        for kind in KINDS:
+            report = cost_graph(subject.graph, device, "int8", CostOptions(int8_kernels=kind))
+            row[kind] = report.cycles_per_connection
+            row["macs"] = report.connections
+        rows.append(row)
+    return rows
+
+
+def published_cycles_per_mac(macs: int) -> float:
+    return PUBLISHED_CLOCK_HZ / PUBLISHED_KWS_INFERENCES_PER_S / macs
+
+
+def ratio_rows() -> list[dict]:
+    rows = []
+    subjects = {w: load_subject(w) for w in WORKLOADS}
+    for device in _devices():
+        row = {"device": device.name, "isa": device.core.isa}
+        for workload, subject in subjects.items():
+            lut = cost_graph(subject.graph, device, "lut").total_cycles
+            for kind in KINDS:
+                int8 = cost_graph(subject.graph, device, "int8",
+                                  CostOptions(int8_kernels=kind)).total_cycles
+                row[f"{workload}/{kind}"] = lut / int8
+        rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
+    kws = kws_rows()
+    print("kws-dscnn int8 cycles/MAC (whole network)")
+    print("| device | core | reference (plain loops) | optimized (library) | speed-up |")
+    print("|---|---|---|---|---|")
+    for r in kws:
+        print(f"| {r['device']} | {r['core']} | {r['reference']:.2f} | {r['optimized']:.2f} | "
+              f"{r['reference'] / r['optimized']:.2f}x |")
+    published = published_cycles_per_mac(kws[0]["macs"])
+    m4 = next(r for r in kws if r["device"] == "nrf52840")
+    print(f"\npublished CMSIS-NN (MLPerf Tiny v1.0, NUCLEO-L4R5ZI, Cortex-M4 120 MHz): "
+          f"{published:.2f} cycles/MAC; nrf52840 optimized / published = "
+          f"{m4['optimized'] / published:.2f}")
+    print("\nlut cycles / int8 cycles (> 1: int8 faster)")
+    head = " | ".join(f"{w} ref | {w} opt" for w in WORKLOADS)
+    print(f"| device | ISA | {head} |")
+    print("|---|---|" + "---|" * (2 * len(WORKLOADS)))
+    for r in ratio_rows():
+        cells = " | ".join(f"{r[f'{w}/reference']:.2f} | {r[f'{w}/optimized']:.2f}"
+                           for w in WORKLOADS)
+        print(f"| {r['device']} | {r['isa']} | {cells} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Which int8 library kernel (hwsim/machine/kernels/int8) runs a weighted node, its
+scratch buffer, and the trip counts its executed instructions are a function of.
+
+One selection rule for everyone: the cost model prices the selected kernel from its
+characterization (hwsim/cost/data/int8_<target>.json), the memory planner counts its
+scratch, the code generator calls it, the characterization (hwsim.machine.characterize)
+fits and proves counts as functions of its trip counts (hwsim.ir.int8_trip_counts).
+
+    call = kernel_call(op)                   # a WeightedOp of the graph
+    call.kernel, call.scratch_bytes          # "depthwise_3x3", 1344
+
+Selection (CMSIS-NN's order): dense -> fully_connected; conv2d 1x1, stride 1, no
+padding -> conv_1x1; other conv2d -> conv (im2col); depthwise 3x3 -> depthwise_3x3;
+other depthwise -> depthwise. conv1d is conv2d of height 1; batch 1 for the
+convolutions, channel multiplier 1 (the IR's depthwise has no multiplier).
+
+A fitted count is a sum of `coefficient x monomial(trip counts)`; a monomial is a
+product of factors ("v", name) = the count, ("q", name, b) = count // b and
+("e", name, b, r) = 1 when count % b == r, ("eq", name, s) = 1 when count == s
+(`monomial_value`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwsim.ir.geometry import output_length, same_padding
+
+KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwise")
+
+# Device ISA -> the library build (code generation target) its core runs: a superset ISA
+# runs the subset's code (Cortex-M33/M55 run the Armv7E-M build, RV32IMC the RV32IM one).
+TARGET_OF_ISA = {"armv6-m": "cortex-m0", "armv7e-m": "cortex-m4", "armv8-m.main": "cortex-m4",
+                 "rv32i": "rv32i", "rv32e": "rv32i", "rv32im": "rv32im", "rv32imc": "rv32im",
+                 "rv32imac": "rv32im", "rv32imfc": "rv32im"}
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    """One library call: the kernel and the shapes it is called with (NHWC, batch 1 for
+    the convolutions; a fully connected layer has in_h = in_w = out_h = out_w = 1)."""
+    kernel: str
+    in_h: int
+    in_w: int
+    in_c: int
+    out_h: int
+    out_w: int
+    out_c: int
+    kh: int = 1
+    kw: int = 1
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_top: int = 0
+    pad_left: int = 0
+    batches: int = 1
+
+    def __post_init__(self):
+        if self.kernel not in KERNEL_NAMES:
+            raise ValueError(f"unknown int8 kernel {self.kernel!r}; one of {KERNEL_NAMES}")
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates, padded taps included."""
+        if self.kernel == "fully_connected":
+            return self.batches * self.in_c * self.out_c
+        depth = self.kh * self.kw * (1 if self.kernel.startswith("depthwise") else self.in_c)
+        return self.out_h * self.out_w * self.out_c * depth
+
+    @property
+    def scratch_bytes(self) -> int:
+        """The scratch buffer the caller provides (hwsim_conv_s8_scratch_bytes,
+        hwsim_depthwise_3x3_s8_scratch_bytes in hwsim_int8.h), 0 when none."""
+        if self.kernel == "conv":
+            return 4 * self.kh * self.kw * self.in_c
+        if self.kernel == "depthwise_3x3":
+            return 3 * self.padded_w * self.in_c
+        return 0
+
+    @property
+    def padded_w(self) -> int:
+        """Columns of a depthwise_3x3 scratch row."""
+        return (self.out_w - 1) * self.stride_w + 3
+
+
+def _axis(length: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
+    out = output_length(length, kernel, stride, padding)
+    return out, same_padding(length, kernel, stride)[0] if padding == "same" else 0
+
+
+def select_kernel(kind: str, input_shape: tuple[int, ...], layer) -> KernelCall:
+    """The library call of one weighted layer (an hwsim.ir.layers record) on one sample."""
+    if kind not in ("dense", "conv1d", "conv2d", "depthwise_conv2d"):
+        raise ValueError(f"no int8 library kernel for op kind {kind!r}")
+    if kind == "dense":
+        return KernelCall("fully_connected", 1, 1, int(input_shape[-1]), 1, 1,
+                          layer.out_features)
+    if kind == "conv1d":
+        length, channels = input_shape
+        out, pad = _axis(length, layer.kernel, layer.stride, layer.padding)
+        return _conv(1, length, channels, 1, out, layer.out_channels, 1, layer.kernel, 1,
+                     layer.stride, 0, pad)
+    h, w, channels = input_shape
+    out_h, top = _axis(h, layer.kernel_h, layer.stride_h, layer.padding)
+    out_w, left = _axis(w, layer.kernel_w, layer.stride_w, layer.padding)
+    if kind == "conv2d":
+        return _conv(h, w, channels, out_h, out_w, layer.out_channels, layer.kernel_h,
+                     layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
+    name = "depthwise_3x3" if (layer.kernel_h, layer.kernel_w) == (3, 3) else "depthwise"
+    return KernelCall(name, h, w, channels, out_h, out_w, channels, layer.kernel_h,
+                      layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
+
+
+def _conv(h, w, c, out_h, out_w, out_c, kh, kw, sh, sw, top, left) -> KernelCall:
+    pointwise = (kh, kw, sh, sw, top, left) == (1, 1, 1, 1, 0, 0) and (out_h, out_w) == (h, w)
+    return KernelCall("conv_1x1" if pointwise else "conv", h, w, c, out_h, out_w, out_c,
+                      kh, kw, sh, sw, top, left)
+
+
+def kernel_call(op) -> KernelCall:
+    """The library call of a graph's WeightedOp (hwsim.ir.ops)."""
+    return select_kernel(op.kind, tuple(op.input_shape), op.layer)
+
+
+def monomial_text(monomial) -> str:
+    """A monomial as the data files write it: "1", "rows//2 * depth%8==3 * columns==1"."""
+    parts = []
+    for factor in monomial:
+        kind, name = factor[0], factor[1]
+        parts.append(name if kind == "v" else f"{name}//{factor[2]}" if kind == "q" else
+                     f"{name}%{factor[2]}=={factor[3]}" if kind == "e" else f"{name}=={factor[2]}")
+    return " * ".join(parts) or "1"
+
+
+def parse_monomial(text: str) -> tuple:
+    """The inverse of `monomial_text`."""
+    factors = []
+    for part in text.split(" * "):
+        if part == "1":
+            continue
+        if "%" in part:
+            name, rest = part.split("%")
+            modulus, residue = rest.split("==")
+            factors.append(("e", name, int(modulus), int(residue)))
+        elif "==" in part:
+            name, value = part.split("==")
+            factors.append(("eq", name, int(value)))
+        elif "//" in part:
+            name, block = part.split("//")
+            factors.append(("q", name, int(block)))
+        else:
+            factors.append(("v", part))
+    return tuple(factors)
+
+
+def monomial_value(monomial, counts: dict[str, int]) -> int:
+    """The value of one basis monomial (a sequence of factors, module docstring; or its
+    text)."""
+    if isinstance(monomial, str):
+        monomial = parse_monomial(monomial)
+    value = 1
+    for factor in monomial:
+        kind, name = factor[0], factor[1]
+        n = counts[name]
+        if kind == "v":
+            value *= n
+        elif kind == "q":
+            value *= n // factor[2]
+        elif kind == "e":
+            value *= int(n % factor[2] == factor[3])
+        elif kind == "eq":
+            value *= int(n == factor[2])
+        else:
+            raise ValueError(f"unknown monomial factor {factor!r}")
+    return value

@@ -1,0 +1,334 @@
+"""Characterize the int8 kernel library (hwsim/machine/kernels/int8) on one target: its
+executed instruction counts per action, as exact functions of the kernels' trip counts.
+
+    data = characterize("cortex-m4", "build/", check=reference_check)
+
+Each kernel runs in the emulator (hwsim.machine.kernels.harness) on a designed set of
+shapes (`designs`): a factorial over each trip count's block residues and a few quotients,
+so that the basis (`basis`: products of floor(n / b), residue and small-value indicators,
+hwsim.ir.int8_kernels.monomial_value) is identified. Counts are per priced action
+(hwsim.machine.emulate_price with every action at one cycle: alu, load_8, ...,
+branch_taken, branch_not_taken, burst_load, flash_wait, ...) plus `parameter_read`,
+the loads of weights, bias, multipliers and parameter structs (flash in a deployment).
+The fit is a linear solve with integer or small rational coefficients and must leave
+zero residual; then every kernel is run on held-out shapes (other sizes, odd ones) and
+any difference between counted and predicted fails the characterization.
+
+Inputs are all at the zero point (hwsim.machine.kernels.cases.fixed_path_case), so each
+output takes one requantization path (accumulator 0, no rounding up, nothing clamped):
+that is what `fixed path` in the data means; random data differs by a few instructions
+per output (docs/int8-kernels.md gives the measured spread). The output bytes of every
+run are handed to `check` (the caller compares them with TFLite's reference arithmetic:
+machine may not import hwsim.importers).
+
+Longer than 300 lines: the basis, the designed shapes and the exact fit and proof of
+every kernel are one procedure and change together.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import product
+from types import SimpleNamespace
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import KERNEL_NAMES, KernelCall, monomial_text, monomial_value
+from hwsim.ir.int8_trip_counts import CONV_ELEMENTS, CONV_WALK, trip_counts
+from hwsim.machine.codegen.targets import find_target
+from hwsim.machine.emulate_price import price
+from hwsim.machine.kernels.cases import fixed_path_case
+from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
+from hwsim.machine.kernels.int8 import library_sha256
+from hwsim.machine.toolchain import CFLAGS
+from hwsim.specs.device import FALLBACK_ACTIONS
+
+FORMAT_VERSION = 1
+CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im")
+PARAMETER_READ = "parameter_read"
+
+# Per target, the blocking of each trip count: the matrix kernels' columns, rows and depth
+# (2 x 2 blocks and 8-deep passes with DSP; 1 x 4 and 2-deep on Armv6-M; 2 x 2 and
+# gcc's unroll by 4 on RV32), depthwise channels (4 per pass with DSP).
+BLOCKS = {
+    "cortex-m4": {"columns": 2, "rows": 2, "depth": 8, "channels": 4, "pixels": 2},
+    "cortex-m0": {"columns": 1, "rows": 4, "depth": 2, "channels": 1, "pixels": 1},
+    "rv32im": {"columns": 2, "rows": 2, "depth": 4, "channels": 1, "pixels": 2},
+}
+
+
+def _atoms(name: str, block: int) -> list[tuple]:
+    """One trip count's factors: 1, n (block 1) or n // b and its residues, and each
+    value up to one block (ifs and gcc's loop-entry tests change the code below it)."""
+    atoms: list[tuple] = [()]
+    if block == 1:
+        atoms.append((("v", name),))
+    else:
+        atoms.append((("q", name, block),))
+        atoms += [(("e", name, block, r),) for r in range(1, block)]
+    atoms += [(("eq", name, s),) for s in range(1, block + 1)]
+    return atoms
+
+
+def _tensor(*atom_lists) -> list[tuple]:
+    return [sum(parts, ()) for parts in product(*atom_lists)]
+
+
+def _linear(*names: str) -> list[tuple]:
+    return [(("v", n),) for n in names]
+
+
+def basis(kernel: str, target: str) -> list[tuple]:
+    """The monomials a kernel's counts are fitted on, for one target's blocking."""
+    b = BLOCKS[target]
+
+    def matrix(columns: str) -> list[tuple]:      # the blocked matrix kernel's loops
+        return _tensor(_atoms(columns, b[columns]), _atoms("rows", b["rows"]),
+                       _atoms("depth", b["depth"]))
+    channels = _atoms("channels", b["channels"])
+    if kernel in ("fully_connected", "conv_1x1"):
+        return matrix("columns")
+    if kernel == "conv":
+        taps = ("taps_top", "taps_bottom", "taps_left", "taps_right", "taps_inside")
+        return (matrix("pixels") + _linear("out_rows", "rows_end_unpaired", "kernel_rows",
+                                           "kernel_rows_top",
+                                           "kernel_rows_bottom", *CONV_WALK, *taps,
+                                           *CONV_ELEMENTS)
+                + [(("v", t), ("v", "channels")) for t in taps])
+    if kernel == "depthwise_3x3":
+        rows = [k for k in trip_counts(KernelCall("depthwise_3x3", 3, 3, 1, 1, 1, 1, 3, 3))
+                if k not in ("pixels", "channels")]
+        return ([()] + _linear(*rows)
+                + _tensor([(("v", "pixels"),)], channels[1:] + [()]))
+    edges = [k for k in trip_counts(KernelCall("depthwise", 3, 3, 1, 1, 1, 1, 3, 3))
+             if k.startswith(("rows_", "cols_"))]
+    return ([()] + _linear("out_rows", *edges)
+            + _tensor([(("v", "pixels"),), (("v", "window_rows"),), (("v", "window_taps"),)],
+                      channels[1:] + [()]))
+
+
+# ----------------------------------------------------------------------------- designs
+
+def _conv_call(kernel, h, w, c, out_c, k, stride, padding) -> KernelCall:
+    from hwsim.ir.int8_kernels import select_kernel
+    from hwsim.ir.layers import Conv2D, DepthwiseConv2D
+    depthwise = kernel.startswith("depthwise")
+    layer = (DepthwiseConv2D(c, *k, *stride, padding) if depthwise
+             else Conv2D(c, out_c, *k, *stride, padding))
+    call = select_kernel("depthwise_conv2d" if depthwise else "conv2d", (h, w, c), layer)
+    if call.kernel != kernel:       # a 1x1 conv designed for the im2col kernel
+        call = KernelCall(kernel, *[getattr(call, f) for f in KernelCall.__dataclass_fields__
+                                    if f != "kernel"])
+    return call
+
+
+def _values(block: int) -> list[int]:
+    """Design values of one trip count: every value up to two blocks and one, and one more
+    block (identifies the small values, the residues and the slope)."""
+    values = list(range(1, 2 * block + 2))
+    return values + [values[-1] + block]
+
+
+def designs(kernel: str, target: str) -> tuple[list[KernelCall], list[KernelCall]]:
+    """(shapes to fit on, held-out shapes to prove the fit on) for one kernel."""
+    b = BLOCKS[target]
+    rng = np.random.default_rng(list(KERNEL_NAMES).index(kernel))
+    if kernel in ("fully_connected", "conv_1x1"):
+        cols = _values(b["columns"])
+        grid = product(cols, _values(b["rows"]), _values(b["depth"]))
+
+        def mat(columns, depth, rows):
+            if kernel == "fully_connected":
+                return KernelCall(kernel, 1, 1, depth, 1, 1, rows, batches=columns)
+            return KernelCall(kernel, 1, columns, depth, 1, columns, rows)
+        held = [(1, 37, 11), (3, 64, 12), (2, 130, 7), (5, 45, 9), (7, 31, 6), (4, 64, 64)]
+        return [mat(m, d, n) for m, n, d in grid], [mat(*s) for s in held]
+    if kernel == "conv":
+        fit = [_conv_call("conv", 1, p, d, n, (1, 1), (1, 1), "valid")
+               for p, n, d in product(_values(b["pixels"]), _values(b["rows"]),
+                                      _values(b["depth"]))]
+        for _ in range(150):
+            k = tuple(int(v) for v in rng.integers(1, 5, 2))
+            h, w = (int(v) for v in rng.integers(max(k), 7, 2))
+            fit.append(_conv_call("conv", h, w, int(rng.integers(1, 6)), int(rng.integers(1, 4)),
+                                  k, tuple(int(v) for v in rng.integers(1, 3, 2)),
+                                  ("same", "valid")[int(rng.integers(2))]))
+        held = [_conv_call("conv", 9, 7, 3, 5, (3, 3), (2, 1), "same"),
+                _conv_call("conv", 10, 6, 1, 4, (4, 3), (2, 2), "same"),
+                _conv_call("conv", 5, 4, 12, 7, (2, 2), (1, 1), "same"),
+                _conv_call("conv", 7, 7, 5, 3, (3, 3), (1, 1), "valid"),
+                _conv_call("conv", 13, 5, 1, 9, (10, 4), (2, 2), "same")]
+        return fit, held
+    fit = []
+    channel_values = _values(b["channels"]) + [8, 9, 16]
+    kernels = [(3, 3)] if kernel == "depthwise_3x3" else [(2, 2), (3, 5), (1, 3), (4, 2)]
+    for c in channel_values:
+        for _ in range(12):
+            k = kernels[int(rng.integers(len(kernels)))]
+            h, w = (int(v) for v in rng.integers(max(k), max(k) + 5, 2))
+            fit.append(_conv_call(kernel, h, w, c, c, k,
+                                  tuple(int(v) for v in rng.integers(1, 3, 2)),
+                                  ("same", "valid")[int(rng.integers(2))]))
+    k = kernels[-1]
+    held = [_conv_call(kernel, 7, 6, 11, 11, k, (1, 2), "same"),
+            _conv_call(kernel, 9, 5, 16, 16, k, (1, 1), "same"),
+            _conv_call(kernel, 8, 9, 6, 6, k, (2, 2), "valid"),
+            _conv_call(kernel, 6, 7, 13, 13, k, (2, 1), "same")]
+    return fit, held
+
+
+# ----------------------------------------------------------------------------- counting
+
+def _counting_table():
+    """A stand-in device for hwsim.machine.emulate_price.price whose every action costs one
+    cycle and no flash wait: price() then returns the action counts themselves."""
+    ones = dict.fromkeys(("alu", "load_8", "load_16", "load_32", "store_8", "store_16",
+                          "store_32", "branch_taken", "branch_not_taken", "call_return",
+                          "mul", "mac", "mulh", "simd_mac", "div", "jump"), 1.0)
+    assert set(FALLBACK_ACTIONS) <= set(ones)
+    return SimpleNamespace(name="counting", cycles=ones, serial_shifter=None,
+                           operand_multiplier=None,
+                           memory=SimpleNamespace(flash_load_extra_cycles=0.0))
+
+
+def kernel_counts(run) -> dict[str, int]:
+    """Executed actions of one harness run's kernel (priced actions, one cycle each)."""
+    actions = price(run.profile, _counting_table()).nodes[KERNEL].actions
+    counts = {a: int(round(c)) for a, c in actions.items() if round(c)}
+    if run.parameter_reads:
+        counts[PARAMETER_READ] = run.parameter_reads
+    return counts
+
+
+@dataclass(frozen=True)
+class Measured:
+    call: KernelCall
+    counts: dict[str, int]
+
+
+def measure(firmware, calls, rng, check=None) -> list[Measured]:
+    """Run each call on fixed-path data; `check(case, output)` sees every output."""
+    out = []
+    for call in calls:
+        case = fixed_path_case(call, rng)
+        run = run_case(firmware, case)
+        if check is not None:
+            check(case, run.output)
+        out.append(Measured(call, kernel_counts(run)))
+    return out
+
+
+# ----------------------------------------------------------------------------- fitting
+
+def _rational(value: float) -> Fraction:
+    return Fraction(value).limit_denominator(64)
+
+
+def _solve(x: np.ndarray, y: np.ndarray) -> list[Fraction] | None:
+    """Small-denominator rational c with x c == y exactly (x, y integer), or None:
+    least squares on unit-norm columns, rounded, then refined on the exact residual."""
+    norms = np.linalg.norm(x.astype(float), axis=0)
+    scaled = x / norms
+    coefficients = [Fraction(0)] * x.shape[1]
+    residual = y.astype(object)
+    for _ in range(4):
+        step = np.linalg.lstsq(scaled, residual.astype(float), rcond=None)[0] / norms
+        coefficients = [c + _rational(v) for c, v in zip(coefficients, step)]
+        residual = y.astype(object) - np.array(
+            [sum(c * int(v) for c, v in zip(coefficients, row) if c) for row in x], dtype=object)
+        if not residual.any():
+            return coefficients
+    return None
+
+
+def fit(monomials: list[tuple], runs: list[Measured], what: str) -> dict[str, list[Fraction]]:
+    """Coefficients per action over `monomials`, exact on every run, or HwsimError."""
+    x = np.array([[monomial_value(m, trip_counts(r.call)) for m in monomials] for r in runs],
+                 dtype=np.int64)
+    keep, found = [], []            # a maximal independent set of columns, in basis order
+    for j in range(x.shape[1]):     # (Gram-Schmidt, twice: a spanned column is dropped)
+        v = x[:, j].astype(float)
+        norm = np.linalg.norm(v)
+        for _ in range(2):
+            for q in found:
+                v = v - (q @ v) * q
+        if norm and np.linalg.norm(v) > 1e-9 * norm:
+            keep.append(j)
+            found.append(v / np.linalg.norm(v))
+    actions = sorted({a for r in runs for a in r.counts})
+    coefficients = {}
+    for action in actions:
+        y = np.array([r.counts.get(action, 0) for r in runs], dtype=np.int64)
+        solution = _solve(x[:, keep], y)
+        if solution is None:
+            worst = int(np.argmax(np.abs(x[:, keep].astype(float) @ np.linalg.lstsq(
+                x[:, keep].astype(float), y.astype(float), rcond=None)[0] - y)))
+            raise HwsimError(f"{what}: {action} is not an exact function of the trip "
+                             f"counts (worst on {runs[worst].call}, which executes "
+                             f"{y[worst]})")
+        full = [Fraction(0)] * len(monomials)
+        for j, value in zip(keep, solution):
+            full[j] = value
+        coefficients[action] = full
+    return coefficients
+
+
+def predict(monomials, coefficients: dict[str, list], call: KernelCall) -> dict[str, Fraction]:
+    """Fitted action counts of one call (coefficients as Fractions, ints or "p/q")."""
+    counts = trip_counts(call)
+    values = [monomial_value(m, counts) for m in monomials]
+    return {a: sum((Fraction(c) * v for c, v in zip(cs, values) if c), Fraction(0))
+            for a, cs in coefficients.items()}
+
+
+def _encode(c: Fraction):
+    return c.numerator if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
+
+
+def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0) -> dict:
+    """Fit one kernel on its design, prove it on the held-out shapes; its data record."""
+    target = firmware.target.name
+    rng = np.random.default_rng(seed)
+    fit_calls, held_calls = designs(kernel, target)
+    monomials = basis(kernel, target)
+    what = f"{kernel} on {target}"
+    coefficients = fit(monomials, measure(firmware, fit_calls, rng, check), what)
+    for run in measure(firmware, held_calls, rng, check):
+        predicted = predict(monomials, coefficients, run.call)
+        for action in sorted(set(predicted) | set(run.counts)):
+            if predicted.get(action, 0) != run.counts.get(action, 0):
+                raise HwsimError(f"{what}: held-out {run.call} executes "
+                                 f"{run.counts.get(action, 0)} {action}, the fit predicts "
+                                 f"{predicted.get(action, 0)}")
+            if action not in coefficients:
+                raise HwsimError(f"{what}: held-out shape executes {action}, never fitted")
+    used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
+    return {"basis": [monomial_text(monomials[j]) for j in used],
+            "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
+            "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls)}
+
+
+def characterize(target: str, directory, kernels=KERNEL_NAMES, check=None) -> dict:
+    """The characterization data of `target` (a JSON-ready dict)."""
+    if target not in CHARACTERIZED_TARGETS:
+        raise HwsimError(f"target {target!r} is not characterized; one of "
+                         f"{', '.join(CHARACTERIZED_TARGETS)} (rv32i: the kernels call "
+                         "__mulsi3, whose time depends on the operands)")
+    firmware = build_firmware(find_target(target), directory)
+    return {"format_version": FORMAT_VERSION, "target": target,
+            "compiler": f"{Path(firmware.command[0]).name} {firmware.compiler_version}",
+            "flags": [*CFLAGS, *firmware.target.flags], "library_sha256": library_sha256(),
+            "data_path": "fixed: inputs at the zero point (accumulator = bias = 0), right "
+                         "shifts, nothing clamped",
+            "actions": "executed instructions as hwsim.machine.emulate_price prices them, "
+                       "one count per action; parameter_read: loads of weights, bias, "
+                       "multipliers and parameter structs",
+            "kernels": {k: characterize_kernel(firmware, k, check) for k in kernels}}
+
+
+def dumps(data: dict) -> str:
+    """The data file's text: sorted keys, two-space indent, final newline."""
+    return json.dumps(data, sort_keys=True, indent=1) + "\n"

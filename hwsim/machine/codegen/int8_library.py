@@ -1,0 +1,94 @@
+"""int8 weighted layers as calls into the int8 kernel library (hwsim/machine/kernels/int8,
+the CMSIS-NN class kernels): the generated network is data plus calls, and the library's
+sources are compiled into the firmware.
+
+The kernel of each layer is the one selection rule's (hwsim.ir.int8_kernels.kernel_call),
+the one the cost model prices from the library's characterization. The quantization of
+hwsim.machine.codegen.int8_reference maps onto the library's parameters unchanged:
+activations have zero point 0, so input_offset is 0 and the bias is the plain
+b_q = round(b / (s_w s_x)) (the plain loops fold -128 sum w into it because they add 128
+to every activation; both give the accumulator b_q + sum x w); 'same' windows pad with
+the zero point, which adds nothing, as clipping the window does; the per-layer multiplier
+and shift are repeated per output channel; the clamp is the layer's [low, high] with
+output offset 0. The outputs are bit-exact with `int8_forward`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from hwsim.cost.int8_library import library_data
+from hwsim.ir.int8_kernels import kernel_call
+from hwsim.machine.codegen.c_source import constant, function_name, identifier
+from hwsim.machine.codegen.program import NodeCode
+from hwsim.machine.codegen.targets import Target
+from hwsim.machine.kernels.int8 import HEADER, HEADERS, SOURCE_DIR, SOURCES
+
+INT8_KERNELS = ("reference", "optimized")
+
+
+def uses_library(target: Target, int8_kernels: str = "optimized") -> bool:
+    """Whether int8 weighted layers call the library on `target`: with "optimized" and a
+    characterized build (the cost model prices what runs: hwsim.cost.int8_library)."""
+    if int8_kernels not in INT8_KERNELS:
+        from hwsim.errors import HwsimError
+        raise HwsimError(f"int8_kernels must be one of {', '.join(INT8_KERNELS)}, got "
+                         f"{int8_kernels!r}")
+    return int8_kernels == "optimized" and library_data(target.name) is not None
+
+
+def library_files() -> dict[str, str]:
+    """The library's headers and sources, as program files."""
+    return {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES)}
+
+
+def include_line() -> str:
+    return f'#include "{HEADER}"\n'
+
+
+def library_node(g, node: str, plan) -> NodeCode:
+    """One weighted node as a library call: its constants and its function."""
+    a = g.nodes[node]["op"]
+    call = kernel_call(a)
+    p = plan.params[node]
+    ident = identifier(node)
+    units = call.out_c
+    weights = p["w"] if a.kind == "depthwise_conv2d" else p["w"].T
+    arrays = (
+        constant(f"W_{ident}", "int8_t", weights,
+                 comment=f"{node}: int8 weights, the library's layout"),
+        constant(f"B_{ident}", "int32_t", p["bias_plain"], comment=f"{node}: int32 biases"),
+        constant(f"M_{ident}", "int32_t", np.full(units, p["multiplier"]),
+                 comment=f"{node}: requantization multiplier (Q31) per channel"),
+        constant(f"S_{ident}", "int32_t", np.full(units, p["shift"]),
+                 comment=f"{node}: requantization shift per channel (> 0: left)"),
+    )
+    lines = [f"    static const hwsim_quant quant = {{0, 0, {p['low']}, {p['high']}}};",
+             f"    static const hwsim_channel_quant channels = {{M_{ident}, S_{ident}}};"]
+    w, b = f"W_{ident}", f"B_{ident}"
+    if call.kernel == "fully_connected":
+        lines.append(f"    hwsim_fully_connected_s8(&quant, &channels, 1, {call.in_c}, {units}, "
+                     f"x, {w}, {b}, y);")
+    else:
+        lines.append(f"    static const hwsim_shape input = {{{call.in_h}, {call.in_w}, "
+                     f"{call.in_c}}};")
+        lines.append(f"    static const hwsim_shape output = {{{call.out_h}, {call.out_w}, "
+                     f"{units}}};")
+        lines.append(f"    static const hwsim_window window = {{{call.stride_h}, "
+                     f"{call.stride_w}, {call.pad_top}, {call.pad_left}}};")
+        if call.scratch_bytes:
+            lines.append(f"    static int32_t scratch[{(call.scratch_bytes + 3) // 4}];")
+        args = {"conv_1x1": f"hwsim_conv_1x1_s8(&quant, &channels, &input, x, {w}, {b}, "
+                            "&output, y);",
+                "conv": f"hwsim_conv_s8(&quant, &channels, &input, x, {call.kh}, {call.kw}, "
+                        f"{w}, {b}, &window, &output, y, (int16_t *)scratch);",
+                "depthwise_3x3": f"hwsim_depthwise_3x3_s8(&quant, &channels, &input, x, {w}, "
+                                 f"{b}, &window, &output, y, (int8_t *)scratch);",
+                "depthwise": f"hwsim_depthwise_s8(&quant, &channels, &input, x, {call.kh}, "
+                             f"{call.kw}, {w}, {b}, &window, &output, y);"}
+        if call.kernel == "conv_1x1":
+            lines = [line for line in lines if "window" not in line]
+        lines.append("    " + args[call.kernel])
+    code = (f"void {function_name(node)}(const int8_t *restrict x, int8_t *restrict y)\n{{\n"
+            + "\n".join(lines) + "\n}\n")
+    return NodeCode(node, a.kind, function_name(node), code, arrays, output_type="int8_t",
+                    output_elements=int(a.outputs))
