@@ -82,6 +82,12 @@ def test_validate_cli(artifact_dir):
     data = json.loads(result.stdout)
     assert data["target"] == "rv32im" and data["bit_exact"] and data["instructions_agree"]
     assert abs(data["error"]) <= TOLERANCE
+    # int8 weighted layers are priced from the characterized library; the rest by formula
+    basis = {n["op"]: n["basis"] for n in data["nodes"]}
+    assert basis["dense"] == "characterized" and basis["argmax"] == "formula"
+    lut = run_cli("validate", artifact_dir, "--device", "samd21", "--samples", "1")
+    assert "estimate from" in lut.stdout and "characterized" not in lut.stdout.split(
+        "estimate from:")[0]
 
 
 def test_validate_cli_user_errors(artifact_dir, tmp_path):

@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = result.summary()
         data["nodes"] = [{"node": n.node, "op": n.op, "cycles": n.cycles,
-                          "energy_pj": n.energy_pj, "cycles_by_class": n.cycles_by_class}
-                         for n in result.cost.nodes]
+                          "energy_pj": n.energy_pj, "cycles_by_class": n.cycles_by_class,
+                          "basis": n.basis} for n in result.cost.nodes]
         data["memory"] = {"ram": [{"name": l.name, "bytes": l.bytes, "estimate": l.estimate}
                                   for l in result.memory.ram_lines],
                           "flash": [{"name": l.name, "bytes": l.bytes, "estimate": l.estimate}

@@ -123,12 +123,15 @@ def render(report: ValidationReport) -> str:
     lines = [(f"{report.workload}: {report.style} on {report.device} ({report.target}), "
               f"{report.samples} test inputs emulated in {report.emulation_seconds:.2f} s")]
     rows = [[n.node, n.op, f"{n.estimated_cycles:,.0f}", f"{n.emulated_cycles:,.0f}",
-             _pct(n.error)] for n in report.nodes]
+             _pct(n.error), n.basis] for n in report.nodes]
     if report.runtime_cycles:
-        rows.append(["network_run", "schedule", "0", f"{report.runtime_cycles:,.0f}", ""])
+        rows.append(["network_run", "schedule", "0", f"{report.runtime_cycles:,.0f}", "", ""])
     rows.append(["network", "", f"{report.estimated_cycles:,.0f}",
-                 f"{report.emulated_cycles:,.0f}", _pct(report.error)])
-    lines.append(table(["node", "op", "estimated", "emulated", "error"], rows))
+                 f"{report.emulated_cycles:,.0f}", _pct(report.error), ""])
+    lines.append(table(["node", "op", "estimated", "emulated", "error", "estimate from"], rows))
+    lines.append("  estimate from: 'characterized' = counts fitted exactly from the kernel "
+                 "library's own machine code (hwsim characterize); 'formula' = counts written "
+                 "from the generated code's shape")
     lines.append(f"  max |node error| {100 * report.max_node_error:.1f}%")
     exact = "yes" if report.bit_exact else f"NO: {report.mismatch}"
     lines.append(f"  bit-exact against the {'integer executor' if report.style == 'lut' else 'int8 reference'}: {exact}")

@@ -25,6 +25,7 @@ from hwsim.cost.prices import ACTION_CLASSES, ActionPrice, action_class, action_
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order, totals
+from hwsim.ir.ops import WEIGHTED
 
 __all__ = [
     "ACTION_CLASSES",
@@ -67,6 +68,7 @@ class NodeCost:
     cycles: float
     cycles_by_class: dict[str, float]
     energy_pj: float                 # dynamic energy
+    basis: str = "formula"           # BASES: where the counts come from
 
     def __repr__(self) -> str:
         return f"NodeCost({self.node!r}, {self.cycles:,.0f} cycles, {self.energy_pj / 1e6:.3g} uJ)"
@@ -146,6 +148,23 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
     return tuple(notes)
 
 
+# Where a node's action counts come from: "characterized", the counts its kernel's own
+# machine code executes, fitted exactly and proven on held-out shapes (the int8 kernel
+# library, hwsim.cost.int8_library); "formula", counts written from the generated
+# code's shape (hwsim.cost.lut, hwsim.cost.int8's plain loops, hwsim.cost.kernels).
+BASES = ("characterized", "formula")
+
+
+def node_basis(graph: nx.DiGraph, node: str, style: str, traits, options: CostOptions) -> str:
+    """The BASES entry of one node's counts on a core of `traits`."""
+    if (style == "int8" and options.int8_kernels == "optimized"
+            and graph.nodes[node]["op"].kind in WEIGHTED):
+        from hwsim.cost.int8_library import covers
+        if covers(traits):
+            return "characterized"
+    return "formula"
+
+
 def cost_graph(graph: nx.DiGraph, device: Device, style: str,
                options: CostOptions | None = None) -> CostReport:
     """Cycles and dynamic energy of one inference of `graph` on one core of `device`."""
@@ -159,7 +178,8 @@ def cost_graph(graph: nx.DiGraph, device: Device, style: str,
         actions = node_actions(graph, node, style, traits, options)
         cycles, by_class, energy = combine(actions, prices)
         nodes.append(NodeCost(node, attrs.kind, getattr(attrs, "layer_index", None),
-                              int(getattr(attrs, "connections", 0)), actions, cycles, by_class, energy))
+                              int(getattr(attrs, "connections", 0)), actions, cycles, by_class,
+                              energy, node_basis(graph, node, style, traits, options)))
         for action, count in actions.items():
             summed[action] = summed.get(action, 0.0) + count
     total, by_class, energy = combine(summed, prices)

@@ -59,6 +59,7 @@ class NodeValidation:
     op: str
     estimated_cycles: float
     emulated_cycles: float
+    basis: str = "formula"           # hwsim.cost.model.BASES: the estimate's counts
 
     @property
     def error(self) -> float:
@@ -110,8 +111,8 @@ class ValidationReport:
                 "architecture": self.machine_code.architecture,
                 "emulation_seconds": self.emulation_seconds, "notes": list(self.notes),
                 "nodes": [{"node": n.node, "op": n.op, "estimated_cycles": n.estimated_cycles,
-                           "emulated_cycles": n.emulated_cycles, "error": n.error}
-                          for n in self.nodes]}
+                           "emulated_cycles": n.emulated_cycles, "error": n.error,
+                           "basis": n.basis} for n in self.nodes]}
 
 
 def sample_inputs(artifact, samples: int) -> np.ndarray:
@@ -211,12 +212,14 @@ def compare_node_costs(g, device: Device, style: str, emulated: EmulatedCost, ru
     """Per node: the cost model's estimate against the emulated cycles."""
     model = cost_graph(g, device, style, options)
     estimated = {n.node: n.cycles for n in model.nodes}
+    basis = {n.node: n.basis for n in model.nodes}
     nodes = []
     for node in execution_order(g):
         est, emu = estimated.get(node, 0.0), emulated.cycles_of(node)
         if est == 0 and emu == 0:
             continue
-        nodes.append(NodeValidation(node, g.nodes[node]["op"].kind, est, emu))
+        nodes.append(NodeValidation(node, g.nodes[node]["op"].kind, est, emu,
+                                    basis.get(node, "formula")))
     runtime = emulated.cycles_of(RUNTIME)
     notes = list(run.program.notes)
     if device.core.isa != run.program.target.elf_arch and device.core.isa == "rv32e":
