@@ -9,21 +9,9 @@ import math
 from pathlib import Path
 
 from hwsim.cli.commands import HELP
-from hwsim.cli.arguments import positive, seed
+from hwsim.cli.arguments import integer_between, positive, seed
 
 EPOCHS = 20
-
-
-def _bounded(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text!r}")
-        return value
-    return parse
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -56,9 +44,9 @@ def add_parser(subparsers) -> None:
                     "and validate take it) and prints the top-1 agreement of its integer network "
                     "with the original model, and accuracies where labels are given.")
     parser.add_argument("model", metavar="MODEL", help="a .tflite or .onnx classifier")
-    parser.add_argument("--levels", type=_bounded(2, 256), required=True, metavar="L",
+    parser.add_argument("--levels", type=integer_between(2, 256), required=True, metavar="L",
                         help="activation levels (2..256)")
-    parser.add_argument("--clusters", type=_bounded(2, 4096), required=True, metavar="K",
+    parser.add_argument("--clusters", type=integer_between(2, 4096), required=True, metavar="K",
                         help="unique weights (2..4096)")
     parser.add_argument("--data", metavar="FILE.npz",
                         help="calibration and evaluation samples: array x [N, ...] (the model's "
