@@ -41,10 +41,18 @@ def summary_lines(runs) -> list[str]:
         group = [r for r in runs if (r.reference, r.style, r.platform)
                  == (reference, style, platform)]
         done = [r for r in group if not r.refused]
-        nodes = distribution(e for r in done for _, _, e in r.node_errors)
+        nodes = distribution(e for r in done for _, _, e, _ in r.node_errors)
         nets = distribution(r.network_error for r in done)
         lines.append(f"{reference:9}  {style:5}  {platform:28} {_dist(nodes)} | "
                      f"{_dist(nets)}  {len(group) - len(done)}")
+    lines.append("")
+    lines.append("by where the estimate's counts come from (every device, node errors):")
+    for reference in sorted({r.reference for r in runs}):
+        for basis in sorted({b for r in runs for *_, b in r.node_errors}):
+            errors = [e for r in runs if r.reference == reference and not r.refused
+                      for _, _, e, b in r.node_errors if b == basis]
+            if errors:
+                lines.append(f"{reference:9}  {basis:13} {_dist(distribution(errors))}")
     return lines
 
 
@@ -77,10 +85,10 @@ def main() -> None:
                       for r in runs if r.refused})
     for workload, style, why in refused:
         print(f"refused: {workload} {style}: {why}")
-    worst = sorted(((abs(e), e, r.workload, node, op, r.platform, r.style) for r in runs
-                    for node, op, e in r.node_errors), reverse=True)[:a.worst]
-    for _, e, workload, node, op, platform, style in worst:
-        print(f"worst node: {e:+7.1%}  {workload} {node} ({op}) {platform} {style}")
+    worst = sorted(((abs(e), e, r.workload, node, op, r.platform, r.style, b) for r in runs
+                    for node, op, e, b in r.node_errors), reverse=True)[:a.worst]
+    for _, e, workload, node, op, platform, style, basis in worst:
+        print(f"worst node: {e:+7.1%}  {workload} {node} ({op}, {basis}) {platform} {style}")
     if a.json:
         a.json.write_text(json.dumps([r.to_dict() for r in runs], indent=1, sort_keys=True))
 

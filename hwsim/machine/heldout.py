@@ -124,7 +124,7 @@ class HeldoutRun:
     style: str
     reference: str                      # "emulation" or "rtl"
     network_error: float | None         # None when not generated
-    node_errors: tuple[tuple[str, str, float], ...]   # (node, op, error)
+    node_errors: tuple[tuple[str, str, float, str], ...]   # (node, op, error, basis)
     bit_exact: bool
     refused: str                        # the generator's or builder's refusal, else ""
 
@@ -132,7 +132,8 @@ class HeldoutRun:
         return {"workload": self.workload, "platform": self.platform, "style": self.style,
                 "reference": self.reference, "network_error": self.network_error,
                 "bit_exact": self.bit_exact, "refused": self.refused,
-                "nodes": [{"node": n, "op": op, "error": e} for n, op, e in self.node_errors]}
+                "nodes": [{"node": n, "op": op, "error": e, "basis": b}
+                          for n, op, e, b in self.node_errors]}
 
 
 def _inputs(workload: Workload, samples: int, seed: int) -> np.ndarray:
@@ -147,7 +148,7 @@ def _emulated(g, device: Device, style: str, x: np.ndarray, name: str, workdir) 
     except HwsimError as exc:
         return HeldoutRun(name, device.name, style, "emulation", None, (), False, str(exc))
     return HeldoutRun(name, r.device, style, "emulation", r.error,
-                      tuple((n.node, n.op, n.error) for n in r.nodes), r.bit_exact, "")
+                      tuple((n.node, n.op, n.error, n.basis) for n in r.nodes), r.bit_exact, "")
 
 
 def _on_rtl(g, core, style: str, x: np.ndarray, name: str, cache_dir, workdir) -> HeldoutRun:
@@ -157,8 +158,15 @@ def _on_rtl(g, core, style: str, x: np.ndarray, name: str, cache_dir, workdir) -
     except HwsimError as exc:
         return HeldoutRun(name, f"rtl:{core.name}", style, "rtl", None, (), False, str(exc))
     return HeldoutRun(name, f"rtl:{core.name}", style, "rtl", r.estimate_error,
-                      tuple((row.node, row.op, row.estimate_error) for row in r.rows),
+                      tuple((row.node, row.op, row.estimate_error, _basis(r, row)) for row in r.rows),
                       r.outputs_equal, "")
+
+
+def _basis(report, row) -> str:
+    """An RTL row's basis: that of the graph nodes it holds, or "mixed"."""
+    of = {n.node: n.basis for n in report.emulation.nodes}
+    found = {of[m] for m in row.nodes if m in of}
+    return found.pop() if len(found) == 1 else "mixed"
 
 
 def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[str, ...], *,
