@@ -16,7 +16,7 @@ pytest.importorskip("onnx")
 pytest.importorskip("tflite")
 
 from hwsim.artifact.load import load_artifact  # noqa: E402
-from hwsim.artifact.save import build_files  # noqa: E402
+from hwsim.artifact.save import build_files, save_artifact  # noqa: E402
 from hwsim.datasets import load_dataset  # noqa: E402
 from hwsim.errors import HwsimError  # noqa: E402
 from hwsim.execute.executor import execute  # noqa: E402
@@ -270,3 +270,12 @@ def test_convert_examples_print_what_the_page_shows(files, tmp_path):
         done = run_cli(*shlex.split(command), cwd=folder, timeout=300)
         assert done.returncode == 0, (command, done.stderr)
         assert done.stdout == expected, command
+
+
+def test_verify_of_an_artifact_without_a_dataset_says_how_to_get_one(files, tmp_path):
+    converted = convert_model(files / "digits_mlp.onnx", Options(8, 8),
+                              data=files / "digits_test.npz")
+    save_artifact(converted.result, tmp_path / "art")
+    done = run_cli("verify", str(tmp_path / "art"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "names no dataset" in done.stderr and "--dataset NAME" in done.stderr

@@ -222,6 +222,10 @@ def verify_artifact(artifact, *, split: str = "test", graph: nx.DiGraph | None =
     g = graph if graph is not None else graph_from_artifact(artifact)
     if artifact.integer_model is None:
         raise HwsimError(f"{artifact.directory}: no integer model to verify")
+    if artifact.workload.dataset is None:
+        raise HwsimError(f"{artifact.directory}: the artifact names no dataset (dataset: none), "
+                         "and hwsim verify runs an artifact on its dataset; a converted model "
+                         "gets one with hwsim convert --dataset NAME")
     data = dataset_for(artifact.workload)
     x = np.asarray(data.x_test if split == "test" else data.x_train, dtype=np.float64)
     y = data.y_test if split == "test" else data.y_train
