@@ -44,3 +44,13 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120
             ) -> subprocess.CompletedProcess:
     return subprocess.run([hwsim_script(), *args], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout, env=cli_env())
+
+
+def load_benchmark(name: str):
+    """benchmarks/<name>.py as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark",
+                                                  REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,21 +3,12 @@ benchmarks/crossover.py: its --check passes on the file, and fails on an edited 
 from __future__ import annotations
 
 import functools
-import importlib.util
 
-from tests.conftest import REPO
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("crossover_benchmark",
-                                                  REPO / "benchmarks" / "crossover.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import REPO, load_benchmark
 
 
 def test_the_docs_table_is_the_benchmarks_output(tmp_path, monkeypatch, capsys):
-    benchmark = _benchmark()
+    benchmark = load_benchmark("crossover")
     monkeypatch.setattr(benchmark, "maps", functools.cache(benchmark.maps))   # computed once
     docs = REPO / "docs" / "results.md"
     assert benchmark.main(["--check", str(docs)]) == 0, capsys.readouterr().err

@@ -2,24 +2,14 @@
 (hwsim.machine.lut_bound, benchmarks/lut_bound.py, docs/cost-model.md)."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
-from pathlib import Path
 
 import pytest
 
 from hwsim.machine.lut_bound import connection_bound_cycles
 from hwsim.specs.catalog import find_device
+from tests.conftest import REPO, load_benchmark
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("lut_bound_benchmark",
-                                                  REPO / "benchmarks" / "lut_bound.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_bound_is_two_loads_and_an_add_from_the_device_table():
@@ -34,7 +24,7 @@ def test_bound_is_two_loads_and_an_add_from_the_device_table():
                     or shutil.which("riscv64-unknown-elf-gcc") is None,
                     reason="needs the cross-compilers (tools/system-packages.sh)")
 def test_docs_table_is_what_the_benchmark_measures():
-    rows = _benchmark().table()
+    rows = load_benchmark("lut_bound").table()
     doc = (REPO / "docs" / "cost-model.md").read_text()
     for row in rows:
         assert row in doc, row
