@@ -30,7 +30,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument("--device", metavar="NAME|PATH",
                         help="size the memory map from this device (default: 1 MiB flash, "
-                             "256 KiB RAM)")
+                             "256 KiB RAM); int8: each weighted layer runs the kernel the "
+                             "cost model chooses for it (without: the int8 library's "
+                             "preferred kernels)")
     parser.add_argument("--build", action="store_true",
                         help="compile, link (DIR/network.elf) and prove the machine code")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -42,7 +44,13 @@ def run(args: argparse.Namespace) -> int:
     target = find_target(args.target)
     device = find_device(args.device) if args.device else None
     graph = graph_from_artifact(load_artifact(args.artifact))
-    program = generate(graph, target, args.style, target.memory_map(device))
+    kernels, choice = "optimized", None
+    if device is not None:
+        from hwsim.machine.validate import codegen_options, generated_kernels
+        kernels, choice, _ = generated_kernels(graph, device, args.style, target,
+                                               codegen_options())
+    program = generate(graph, target, args.style, target.memory_map(device),
+                       int8_kernels=kernels, int8_choice=choice)
     proof = None
     if args.build:
         from hwsim.machine.disasm import prove

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         data = result.summary()
         data["nodes"] = [{"node": n.node, "op": n.op, "cycles": n.cycles,
                           "energy_pj": n.energy_pj, "cycles_by_class": n.cycles_by_class,
-                          "basis": n.basis} for n in result.cost.nodes]
+                          "basis": n.basis, "kernel": n.kernel} for n in result.cost.nodes]
         data["memory"] = {"ram": [{"name": l.name, "bytes": l.bytes, "estimate": l.estimate}
                                   for l in result.memory.ram_lines],
                           "flash": [{"name": l.name, "bytes": l.bytes, "estimate": l.estimate}
@@ -117,9 +117,11 @@ def render(result, subject) -> str:
     rows = [[n.node, n.op, f"{n.cycles:,.0f}", f"{100 * n.cycles / c.total_cycles:.1f}%",
              f"{n.energy_pj / 1e6:.3f}",
              max(n.cycles_by_class, key=n.cycles_by_class.get) if n.cycles_by_class else "-"]
+            + ([n.kernel or "-"] if c.int8_kernels else [])
             for n in c.nodes]
     lines.append("")
-    lines.append(table(["node", "op", "cycles", "share", "energy uJ", "most cycles in"], rows))
+    lines.append(table(["node", "op", "cycles", "share", "energy uJ", "most cycles in"]
+                       + (["kernel"] if c.int8_kernels else []), rows))
     notes = list(result.notes) + list(c.notes) + list(m.notes) + list(s.warnings)
     if notes:
         lines.append("")

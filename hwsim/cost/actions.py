@@ -95,8 +95,10 @@ _COUNTERS = {"lut": LUT_COUNTERS, "int8": INT8_COUNTERS, "float32": FLOAT32_COUN
 
 
 def node_actions(graph: nx.DiGraph, node: str, style: str, traits: CoreTraits,
-                 options: CostOptions) -> Actions:
-    """Action counts of one node for one inference."""
+                 options: CostOptions, kernel: str | None = None) -> Actions:
+    """Action counts of one node for one inference. `kernel`: for an int8 weighted node,
+    the kernel that runs it (a library kernel or "reference", hwsim.cost.int8_choice);
+    None: the library's preferred kernel where `options.int8_kernels` and the data allow."""
     if style not in STYLES:
         raise HwsimError(f"unknown arithmetic style {style!r}; one of {', '.join(STYLES)}")
     attrs = graph.nodes[node]["op"]
@@ -106,4 +108,4 @@ def node_actions(graph: nx.DiGraph, node: str, style: str, traits: CoreTraits,
     counter = _COUNTERS[style].get(op)
     if counter is None:
         raise HwsimError(f"node {node!r}: the cost model does not know op {op!r}")
-    return nonzero(counter(Node(graph, node, attrs, style, traits, options)))
+    return nonzero(counter(Node(graph, node, attrs, style, traits, options, kernel)))

@@ -20,6 +20,7 @@ from hwsim.cost.kernels import (
     same_padding,
 )
 from hwsim.cost.int8_library import library_actions
+from hwsim.ir.int8_kernels import REFERENCE
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
     HALF_BRANCH, Actions, load, loop_control, plus, serial_shift, times,
@@ -149,9 +150,10 @@ def _int8_dot(n: Node, connections: float, runs_per_unit: float, units: float) -
 
 
 def _int8_weighted(n: Node) -> Actions:
-    """The layer as the int8 kernel library runs it (int8_kernels "optimized", from its
-    characterization) or as a plain C loop (the formulas below)."""
-    if n.opt.int8_kernels == "optimized":
+    """The layer as the int8 kernel library runs it (from its characterization: the
+    node's chosen library kernel, or without a choice the preferred one when int8_kernels
+    is not "reference") or as a plain C loop (the formulas below; kernel "reference")."""
+    if n.kernel != REFERENCE and (n.kernel is not None or n.opt.int8_kernels != "reference"):
         actions = library_actions(n)
         if actions is not None:
             return actions

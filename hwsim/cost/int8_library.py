@@ -70,12 +70,6 @@ def _uses_simd(target: str) -> bool:
     return any("simd_mac" in k["counts"] for k in library_data(target)["kernels"].values())
 
 
-def device_int8_kernels(tr) -> str:
-    """The int8_kernels option that describes what runs on a core of traits `tr` when the
-    code generator is asked for the library: "optimized" where the data covers it."""
-    return "optimized" if covers(tr) else "reference"
-
-
 def kernel_counts(target: str, call) -> dict[str, Fraction] | None:
     """Characterized action counts of one library call, or None when its kernel is not
     in the target's data."""
@@ -109,8 +103,9 @@ def _record(target: str, kernel: str) -> tuple | None:
 
 def library_actions(n) -> Actions | None:
     """The cost model's actions of an int8 weighted node (hwsim.cost.kernels.Node) run by
-    the library on its core, or None when the library's data does not cover it."""
-    return call_actions(kernel_call(n.attrs), n.tr, n.opt)
+    the library on its core (its chosen kernel, `n.kernel`, else the preferred one), or
+    None when the library's data does not cover it."""
+    return call_actions(kernel_call(n.attrs, n.kernel), n.tr, n.opt)
 
 
 def call_actions(call, tr, opt) -> Actions | None:

@@ -34,6 +34,7 @@ class Node:
     style: str
     tr: CoreTraits
     opt: CostOptions
+    kernel: str | None = None        # int8 weighted: the chosen kernel (hwsim.cost.int8_choice)
 
     @property
     def inputs(self) -> list[dict]:

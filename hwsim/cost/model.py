@@ -25,6 +25,7 @@ from hwsim.cost.prices import ACTION_CLASSES, ActionPrice, action_class, action_
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order, totals
+from hwsim.ir.int8_kernels import REFERENCE, kernel_call
 from hwsim.ir.ops import WEIGHTED
 
 __all__ = [
@@ -69,6 +70,7 @@ class NodeCost:
     cycles_by_class: dict[str, float]
     energy_pj: float                 # dynamic energy
     basis: str = "formula"           # BASES: where the counts come from
+    kernel: str | None = None        # int8 weighted: the kernel chosen (hwsim.cost.int8_choice)
 
     def __repr__(self) -> str:
         return f"NodeCost({self.node!r}, {self.cycles:,.0f} cycles, {self.energy_pj / 1e6:.3g} uJ)"
@@ -100,6 +102,12 @@ class CostReport:
                 f"{self.total_cycles:,.0f} cycles, {self.cycles_per_connection:.2f}/connection, "
                 f"{self.energy_pj / 1e6:.3g} uJ)")
 
+    @property
+    def int8_kernels(self) -> tuple[tuple[str, str], ...]:
+        """(node, kernel) of the int8 weighted nodes: what the memory planner
+        (MemoryOptions.int8_kernels) and the code generator are handed."""
+        return tuple(sorted((n.node, n.kernel) for n in self.nodes if n.kernel))
+
     def to_dict(self) -> dict:
         """A JSON-ready record (units in names)."""
         return {"style": self.style, "device": self.device, "workload": self.workload,
@@ -112,7 +120,8 @@ class CostReport:
                 "nodes": [{"node": n.node, "op": n.op, "layer_index": n.layer_index,
                            "connections": n.connections, "actions": dict(n.actions),
                            "cycles": n.cycles, "cycles_by_class": dict(n.cycles_by_class),
-                           "energy_pj": n.energy_pj} for n in self.nodes]}
+                           "energy_pj": n.energy_pj,
+                           **({"kernel": n.kernel} if n.kernel else {})} for n in self.nodes]}
 
 
 def _check_style(device: Device, style: str) -> None:
@@ -135,10 +144,10 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
              "an 8-bit (first layer) or 7-bit (hidden layers)")
         notes.append(f"software multiply (__mulsi3) priced for {k} second operand; a negative "
                      "(sign-extended) operand costs 32 bits")
-    if style == "int8" and options.int8_kernels == "optimized":
+    if style == "int8" and options.int8_kernels != "reference":
         from hwsim.cost.int8_library import covers
         if not covers(core_traits(device)):
-            notes.append(f"int8_kernels 'optimized': the int8 kernel library is not "
+            notes.append(f"int8_kernels {options.int8_kernels!r}: the int8 kernel library is not "
                          f"characterized for this core (ISA {device.core.isa!r}, its SIMD MAC, "
                          "or operand-dependent shifts/multiplies); weighted layers priced as "
                          "plain C loops")
@@ -155,10 +164,13 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
 BASES = ("characterized", "formula")
 
 
-def node_basis(graph: nx.DiGraph, node: str, style: str, traits, options: CostOptions) -> str:
-    """The BASES entry of one node's counts on a core of `traits`."""
-    if (style == "int8" and options.int8_kernels == "optimized"
-            and graph.nodes[node]["op"].kind in WEIGHTED):
+def node_basis(graph: nx.DiGraph, node: str, style: str, traits, options: CostOptions,
+               kernel: str | None = None) -> str:
+    """The BASES entry of one node's counts on a core of `traits`, run by `kernel` (an
+    int8 weighted node's choice; None: as `node_actions` without one)."""
+    if (style == "int8" and graph.nodes[node]["op"].kind in WEIGHTED
+            and kernel != REFERENCE
+            and (kernel is not None or options.int8_kernels != "reference")):
         from hwsim.cost.int8_library import covers
         if covers(traits):
             return "characterized"
@@ -172,14 +184,20 @@ def cost_graph(graph: nx.DiGraph, device: Device, style: str,
     _check_style(device, style)
     traits = core_traits(device)
     prices = action_prices(device)
+    kernels = {}
+    if style == "int8" and options.int8_kernels != "library":
+        from hwsim.cost.int8_choice import int8_kernel_choices
+        kernels = {n: c.kernel for n, c in int8_kernel_choices(graph, device, options).items()}
     nodes, summed = [], {}
     for node in execution_order(graph):
         attrs = graph.nodes[node]["op"]
-        actions = node_actions(graph, node, style, traits, options)
+        kernel = kernels.get(node)
+        actions = node_actions(graph, node, style, traits, options, kernel)
         cycles, by_class, energy = combine(actions, prices)
         nodes.append(NodeCost(node, attrs.kind, getattr(attrs, "layer_index", None),
                               int(getattr(attrs, "connections", 0)), actions, cycles, by_class,
-                              energy, node_basis(graph, node, style, traits, options)))
+                              energy, node_basis(graph, node, style, traits, options, kernel),
+                              kernel or _library_kernel(attrs, style, traits, options)))
         for action, count in actions.items():
             summed[action] = summed.get(action, 0.0) + count
     total, by_class, energy = combine(summed, prices)
@@ -188,6 +206,15 @@ def cost_graph(graph: nx.DiGraph, device: Device, style: str,
                       options, tuple(nodes), total, energy, connections,
                       total / connections if connections else float("nan"), by_class, summed,
                       _notes(device, style, options, summed, prices))
+
+
+def _library_kernel(attrs, style: str, traits, options: CostOptions) -> str | None:
+    """The kernel of an int8 weighted node without a per-node choice (int8_kernels
+    "library"): the library's preferred one where its data covers the core."""
+    if style != "int8" or attrs.kind not in WEIGHTED:
+        return None
+    from hwsim.cost.int8_library import covers
+    return kernel_call(attrs).kernel if covers(traits) else REFERENCE
 
 
 def static_energy_pj(device: Device, seconds: float) -> float:

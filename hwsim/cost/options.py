@@ -13,7 +13,7 @@ PLACES = ("flash", "sram")
 ACTIVATION_LAYOUTS = ("bytes", "packed")
 WEIGHT_INDEX_LAYOUTS = ("packed", "aligned")
 ROW_POINTER_MODES = ("auto", "shift_add", "precomputed")
-INT8_KERNELS = ("reference", "optimized")
+INT8_KERNELS = ("optimized", "library", "reference")
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,12 @@ class CostOptions:
     k times), the offset activation x + 128; None (auto): 8 for a layer reading
     the network input (non-negative), 7 for the others (symmetric activations).
     simd: use the core's SIMD MAC for int8 where it has one. int8_kernels: how int8
-    weighted layers are run: "reference" (plain C loops, as TensorFlow Lite Micro's
-    reference kernels and hwsim's int8 code generator) or "optimized" (the CMSIS-NN
-    class kernel library, priced from its characterization data, hwsim.cost.int8_library;
-    cores without data keep the reference formulas, with a note). The instruction
+    weighted layers are run: "optimized" (per node, the fewest cycles among the CMSIS-NN
+    class kernel library's variants that can run it, priced from its characterization
+    data, hwsim.cost.int8_library, and the plain C loops: hwsim.cost.int8_choice),
+    "library" (every node by the library's preferred kernel, CMSIS-NN's fixed rule) or
+    "reference" (plain C loops, as TensorFlow Lite Micro's reference kernels); cores
+    without data keep the reference formulas, with a note. The instruction
     sequences per ISA family are in hwsim.cost.shapes."""
 
     tables_in: str = "flash"

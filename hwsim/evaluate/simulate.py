@@ -4,7 +4,7 @@ latency, cycles, energy per inference, average power, battery life)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import networkx as nx
@@ -135,7 +135,9 @@ def simulate(subject: Subject, device: Device, style: str, *,
         cost_options = CostOptions(**{**cost_options.__dict__, "tables_in": "sram",
                                       "weights_in": "sram"})
     cost = cost_graph(subject.graph, device, style, cost_options)
-    memory = plan_memory(subject.graph, device, style, memory_options or MemoryOptions())
+    # The memory plan counts the scratch of the int8 kernels the cost model chose.
+    memory_options = replace(memory_options or MemoryOptions(), int8_kernels=cost.int8_kernels)
+    memory = plan_memory(subject.graph, device, style, memory_options)
     node_cycles = {n.node: math.ceil(n.cycles) for n in cost.nodes}
     schedule = schedule_frames(subject.graph, device, subject.realtime, node_cycles,
                             node_energy_pj={n.node: n.energy_pj for n in cost.nodes},

@@ -9,10 +9,14 @@ fits and proves counts as functions of its trip counts (hwsim.ir.int8_trip_count
     call = kernel_call(op)                   # a WeightedOp of the graph
     call.kernel, call.scratch_bytes          # "depthwise_3x3", 1344
 
-Selection (CMSIS-NN's order): dense -> fully_connected; conv2d 1x1, stride 1, no
-padding -> conv_1x1; other conv2d -> conv (im2col); depthwise 3x3 -> depthwise_3x3;
-other depthwise -> depthwise. conv1d is conv2d of height 1; batch 1 for the
-convolutions, channel multiplier 1 (the IR's depthwise has no multiplier).
+Candidates (`candidate_kernels`, CMSIS-NN's order of preference): dense ->
+fully_connected; conv2d 1x1, stride 1, no padding -> conv_1x1, then conv (im2col); other
+conv2d -> conv; depthwise 3x3 -> depthwise_3x3, then depthwise; other depthwise ->
+depthwise. conv1d is conv2d of height 1; batch 1 for the convolutions, channel
+multiplier 1 (the IR's depthwise has no multiplier). `select_kernel` without a kernel
+takes the first candidate; the cost model chooses among the candidates and REFERENCE
+(the plain C loops) per node (hwsim.cost.int8_choice), and the code generator and the
+memory planner are handed that choice.
 
 A fitted count is a sum of `coefficient x monomial(trip counts)`; a monomial is a
 product of factors ("v", name) = the count, ("q", name, b) = count // b and
@@ -21,11 +25,14 @@ product of factors ("v", name) = the count, ("q", name, b) = count // b and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hwsim.ir.geometry import output_length, same_padding
 
 KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwise")
+# The per-node alternative to a library kernel: the plain C loops (TFLite Micro's
+# reference kernels, hwsim.machine.codegen.int8), no scratch buffer.
+REFERENCE = "reference"
 
 # Device ISA -> the library build (code generation target) its core runs: a superset ISA
 # runs the subset's code (Cortex-M33/M55 run the Armv7E-M build, RV32IMC the RV32IM one).
@@ -86,27 +93,46 @@ def _axis(length: int, kernel: int, stride: int, padding: str) -> tuple[int, int
     return out, same_padding(length, kernel, stride)[0] if padding == "same" else 0
 
 
-def select_kernel(kind: str, input_shape: tuple[int, ...], layer) -> KernelCall:
-    """The library call of one weighted layer (an hwsim.ir.layers record) on one sample."""
+def candidate_kernels(kind: str, input_shape: tuple[int, ...], layer) -> tuple[str, ...]:
+    """The library kernels that can run one weighted layer, in order of preference."""
+    call = select_kernel(kind, input_shape, layer)
+    return (call.kernel,) + _FALLBACK.get(call.kernel, ())
+
+
+_FALLBACK = {"conv_1x1": ("conv",), "depthwise_3x3": ("depthwise",)}
+
+
+def select_kernel(kind: str, input_shape: tuple[int, ...], layer,
+                  kernel: str | None = None) -> KernelCall:
+    """The library call of one weighted layer (an hwsim.ir.layers record) on one sample:
+    with `kernel` (one of its `candidate_kernels`), that kernel's; else the preferred."""
     if kind not in ("dense", "conv1d", "conv2d", "depthwise_conv2d"):
         raise ValueError(f"no int8 library kernel for op kind {kind!r}")
     if kind == "dense":
-        return KernelCall("fully_connected", 1, 1, int(input_shape[-1]), 1, 1,
+        call = KernelCall("fully_connected", 1, 1, int(input_shape[-1]), 1, 1,
                           layer.out_features)
-    if kind == "conv1d":
+    elif kind == "conv1d":
         length, channels = input_shape
         out, pad = _axis(length, layer.kernel, layer.stride, layer.padding)
-        return _conv(1, length, channels, 1, out, layer.out_channels, 1, layer.kernel, 1,
+        call = _conv(1, length, channels, 1, out, layer.out_channels, 1, layer.kernel, 1,
                      layer.stride, 0, pad)
-    h, w, channels = input_shape
-    out_h, top = _axis(h, layer.kernel_h, layer.stride_h, layer.padding)
-    out_w, left = _axis(w, layer.kernel_w, layer.stride_w, layer.padding)
-    if kind == "conv2d":
-        return _conv(h, w, channels, out_h, out_w, layer.out_channels, layer.kernel_h,
-                     layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
-    name = "depthwise_3x3" if (layer.kernel_h, layer.kernel_w) == (3, 3) else "depthwise"
-    return KernelCall(name, h, w, channels, out_h, out_w, channels, layer.kernel_h,
-                      layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
+    else:
+        h, w, channels = input_shape
+        out_h, top = _axis(h, layer.kernel_h, layer.stride_h, layer.padding)
+        out_w, left = _axis(w, layer.kernel_w, layer.stride_w, layer.padding)
+        if kind == "conv2d":
+            call = _conv(h, w, channels, out_h, out_w, layer.out_channels, layer.kernel_h,
+                         layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
+        else:
+            name = "depthwise_3x3" if (layer.kernel_h, layer.kernel_w) == (3, 3) else "depthwise"
+            call = KernelCall(name, h, w, channels, out_h, out_w, channels, layer.kernel_h,
+                              layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
+    if kernel is None or kernel == call.kernel:
+        return call
+    if kernel not in _FALLBACK.get(call.kernel, ()):
+        raise ValueError(f"int8 kernel {kernel!r} cannot run this {kind} layer; one of "
+                         f"{(call.kernel,) + _FALLBACK.get(call.kernel, ())}")
+    return replace(call, kernel=kernel)
 
 
 def _conv(h, w, c, out_h, out_w, out_c, kh, kw, sh, sw, top, left) -> KernelCall:
@@ -115,9 +141,15 @@ def _conv(h, w, c, out_h, out_w, out_c, kh, kw, sh, sw, top, left) -> KernelCall
                       kh, kw, sh, sw, top, left)
 
 
-def kernel_call(op) -> KernelCall:
-    """The library call of a graph's WeightedOp (hwsim.ir.ops)."""
-    return select_kernel(op.kind, tuple(op.input_shape), op.layer)
+def kernel_call(op, kernel: str | None = None) -> KernelCall:
+    """The library call of a graph's WeightedOp (hwsim.ir.ops), by `kernel` when given."""
+    return select_kernel(op.kind, tuple(op.input_shape), op.layer, kernel)
+
+
+def kernel_scratch_bytes(op, kernel: str | None = None) -> int:
+    """The scratch buffer of a graph's WeightedOp run by `kernel` (a library kernel, None
+    for the preferred one, or REFERENCE: the plain loops need none)."""
+    return 0 if kernel == REFERENCE else kernel_call(op, kernel).scratch_bytes
 
 
 def monomial_text(monomial) -> str:

@@ -22,7 +22,8 @@ import numpy as np
 
 from hwsim.machine.codegen import generate
 from hwsim.machine.codegen.targets import Target, find_target, target_for_device
-from hwsim.cost.int8_library import device_int8_kernels
+from hwsim.cost.int8_choice import int8_kernel_choices
+from hwsim.cost.int8_library import covers
 from hwsim.cost.model import CostOptions, cost_graph
 from hwsim.cost.options import core_traits
 from hwsim.specs.device import Device
@@ -173,12 +174,14 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
     groups: dict[tuple, list[Device]] = {}
     for device in devices:
         t = resolve_target(device, target)
-        kernels = _int8_kernels(device, options)
-        groups.setdefault((t.name, t.memory_map(device), kernels), []).append(device)
+        kernels, choice, described = generated_kernels(g, device, style, t, options)
+        groups.setdefault((t.name, t.memory_map(device), kernels, choice, described),
+                          []).append(device)
     reports = {}
     with tempfile.TemporaryDirectory(prefix="hwsim-validate-") as tmp:
-        for k, ((name, memory, kernels), members) in enumerate(groups.items()):
-            program = generate(g, find_target(name), style, memory, int8_kernels=kernels)
+        for k, ((name, memory, kernels, choice, described), members) in enumerate(groups.items()):
+            program = generate(g, find_target(name), style, memory, int8_kernels=kernels,
+                               int8_choice=choice)
             directory = Path(workdir) / f"{name}-{k}" if workdir else Path(tmp) / f"{name}-{k}"
             build = build_program(program, directory)
             proof = prove(build.elf_path, program.target, style, program.node_of_function)
@@ -189,22 +192,27 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
             run = emulate(build, inputs, check_instructions=check_instructions,
                           mul_operands=any(d.operand_multiplier for d in members))
             mismatch = compare_outputs(g, run.node_outputs, x_levels, style)
-            # The generated code uses SIMD MACs only on Cortex-M4 (not e.g. GAP9's sdotp).
-            described = replace(options, simd=options.simd and program.target.dsp,
-                                int8_kernels=kernels)
             for device in members:
                 reports[device.name] = compare_node_costs(g, device, style, price(run.profile, device), run,
                                                proof, mismatch, described)
     return [reports[d.name] for d in devices]
 
 
-def _int8_kernels(device: Device, options: CostOptions) -> str:
-    """What the int8 code for `device` runs: the library where its characterization prices
-    the device (hwsim.cost.int8_library.device_int8_kernels) and the options ask for it,
-    else the plain loops."""
-    if options.int8_kernels == "reference":
-        return "reference"
-    return device_int8_kernels(core_traits(device))
+def generated_kernels(g, device: Device, style: str, target: Target, options: CostOptions
+                      ) -> tuple[str, tuple[tuple[str, str], ...] | None, CostOptions]:
+    """What the code generated for `device` runs, and the cost options that describe it:
+    (int8_kernels mode, the per-node int8 kernel choice or None, options). int8 calls the
+    library where its characterization prices the device (hwsim.cost.int8_library.covers)
+    and the options ask for it, else the plain loops; each weighted node gets the kernel
+    the cost model chooses (hwsim.cost.int8_choice). The generated code uses SIMD MACs
+    only on Cortex-M4 (not e.g. GAP9's sdotp)."""
+    kernels = options.int8_kernels if covers(core_traits(device)) else "reference"
+    described = replace(options, simd=options.simd and target.dsp, int8_kernels=kernels)
+    if style != "int8":
+        return kernels, None, described
+    choice = tuple(sorted((n, c.kernel) for n, c in
+                          int8_kernel_choices(g, device, described).items()))
+    return kernels, choice, described
 
 
 def compare_node_costs(g, device: Device, style: str, emulated: EmulatedCost, run: EmulationRun,

@@ -34,8 +34,6 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from hwsim.cost.int8_library import device_int8_kernels
-from hwsim.cost.options import core_traits
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order, graph_from_artifact
 from hwsim.machine.codegen import Program, generate
@@ -46,7 +44,8 @@ from hwsim.machine.rtl import RtlCore, build_core, elf_to_words, rtl_core, run_f
 from hwsim.machine.rtl.memory_map import MEMORY_MAP
 from hwsim.machine.toolchain import build_program, read_elf
 from hwsim.machine.validate import (
-    DEFAULT_SAMPLES, ValidationReport, compare_outputs, sample_inputs, validate_graph,
+    DEFAULT_SAMPLES, ValidationReport, codegen_options, compare_outputs, generated_kernels,
+    sample_inputs, validate_graph,
 )
 from hwsim.specs.catalog import find_device
 from hwsim.specs.device import Device
@@ -333,8 +332,8 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
         if style == "int8":
             from hwsim.machine.codegen.int8 import quantize_input
             inputs = quantize_input(g, x_levels)
-        program = generate(g, target, style, memory,
-                           int8_kernels=device_int8_kernels(core_traits(device)))
+        kernels, choice, _ = generated_kernels(g, device, style, target, codegen_options())
+        program = generate(g, target, style, memory, int8_kernels=kernels, int8_choice=choice)
         inputs = np.asarray(inputs).astype(_numpy_type(program.input.ctype))
         build = build_program(rtl_program(program, core, inputs), base / "rtl")
         calls = _calls(program)

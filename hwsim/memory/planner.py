@@ -18,16 +18,15 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from hwsim.memory.scratch import INT8_CHOICES, scratch_bytes
 from hwsim.memory.arena import (METHODS, ArenaPlan, Buffer, chain_conflict, live_bytes_per_step,
                          plan_arena)
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import kernel_call
 from hwsim.ir.style import STYLES
 from hwsim.ir.graph import execution_order
 
 ALIAS_OPS = ("flatten", "output_table")   # views of their input: no buffer of their own
-CONV_OPS = ("conv1d", "conv2d")
 TABLE_LINES = ("product tables", "thresholds", "value tables")   # what `tables_in` moves
 
 # Code size per kernel kind, bytes (ESTIMATES, not measured): one copy of each kernel
@@ -48,7 +47,6 @@ KERNEL_KIND = {"dense": "dense", "conv1d": "conv", "conv2d": "conv",
                "output_table": "output_table"}
 INT8_REQUANT_BYTES_PER_CHANNEL = 8        # int32 multiplier + int32 shift
 INT8_ADD_PARAM_BYTES = 24                 # multiplier + shift for both inputs and the output
-IM2COL_ELEMENT_BYTES = {"int8": 2, "float32": 4}   # CMSIS-NN expands int8 to q15
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,9 @@ class MemoryOptions:
     planner: "auto", "greedy_by_size" or "chain_exact" (hwsim.memory.arena).
     alignment_bytes: every buffer size rounded up to this (TFLite Micro uses 16).
     include_code: add the code size estimate to flash.
+    int8_kernels: (node, kernel) pairs, the int8 weighted nodes' kernels as the cost model
+        chose them (hwsim.cost.model.CostReport.int8_kernels); a node not listed: the int8
+        library's preferred kernel (hwsim.ir.int8_kernels).
     """
 
     activations: str = "bytes"
@@ -78,8 +79,10 @@ class MemoryOptions:
     planner: str = "auto"
     alignment_bytes: int = 1
     include_code: bool = True
+    int8_kernels: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "int8_kernels", tuple(tuple(p) for p in self.int8_kernels))
         problems = []
         choices = {"activations": ("bytes", "packed"),
                    "tables_in": ("flash", "sram", "sram_from_flash"), "planner": METHODS}
@@ -93,6 +96,10 @@ class MemoryOptions:
         if not isinstance(self.alignment_bytes, int) or isinstance(self.alignment_bytes, bool) \
                 or self.alignment_bytes < 1:
             problems.append(f"alignment_bytes must be an int >= 1, got {self.alignment_bytes!r}")
+        bad = [p for p in self.int8_kernels if len(p) != 2 or p[1] not in INT8_CHOICES]
+        if bad:
+            problems.append(f"int8_kernels: each entry is (node, kernel) with kernel one of "
+                            f"{', '.join(INT8_CHOICES)}, got {list(bad[0])!r}")
         if problems:
             raise HwsimError("MemoryOptions: " + "; ".join(problems))
 
@@ -276,26 +283,6 @@ def _tensor_bytes(g: nx.DiGraph, node: str, style: str, options: MemoryOptions) 
     return elements
 
 
-def _scratch_bytes(attrs: dict, style: str) -> int:
-    """Scratch of one kernel: int8 weighted layers the int8 kernel library's
-    (hwsim.ir.int8_kernels), float32 CMSIS-NN-style im2col; none for lut."""
-    if style == "lut":
-        return 0
-    op, layer = attrs.kind, getattr(attrs, "layer", None)
-    if style == "int8" and attrs.weighted:        # the int8 library's kernel (one rule)
-        return kernel_call(attrs).scratch_bytes
-    element = IM2COL_ELEMENT_BYTES[style]
-    if op in CONV_OPS:
-        kernel = (layer.kernel,) if op == "conv1d" else (layer.kernel_h, layer.kernel_w)
-        stride = (layer.stride,) if op == "conv1d" else (layer.stride_h, layer.stride_w)
-        pointwise = set(kernel) == {1} and set(stride) == {1} and (
-            style == "float32" or layer.in_channels % 4 == 0)
-        return 0 if pointwise else 2 * attrs.fan_in * element
-    if op in ("avg_pool1d", "avg_pool2d") and style == "int8":
-        return attrs.output_shape[-1] * 4
-    return 0
-
-
 def tensor_buffers(g: nx.DiGraph, style: str, options: MemoryOptions | None = None,
                    with_scratch: bool | None = None) -> tuple[TensorBuffer, ...]:
     """The arena buffers of graph `g` in `style`, with lifetimes in steps (offsets 0).
@@ -332,7 +319,8 @@ def _layout(g: nx.DiGraph, style: str, options: MemoryOptions, with_scratch: boo
             members[node] = [node]
             size[node] = _tensor_bytes(g, node, style, options)
             last[node] = step[node]
-        extra = _scratch_bytes(attrs, style) if with_scratch else 0
+        extra = (scratch_bytes(attrs, style, dict(options.int8_kernels).get(node))
+                 if with_scratch else 0)
         if extra:
             scratch.append(TensorBuffer(f"scratch:{node}", "scratch", (node,), extra,
                                         step[node], step[node]))

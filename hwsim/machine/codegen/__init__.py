@@ -50,13 +50,13 @@ STYLES = (Style.LUT.value, Style.INT8.value)   # the styles with a code generato
 SOURCES = ("network.c", "model_data.c", "start.c")
 
 
-def _emit(g: nx.DiGraph, style: str, target: Target, int8_kernels: str
+def _emit(g: nx.DiGraph, style: str, target: Target, kernels: dict
           ) -> tuple[list[NodeCode], str, tuple]:
     if style == "lut":
         from hwsim.machine.codegen.lut import emit_lut
         return emit_lut(g), "uint8_t", ()
     from hwsim.machine.codegen.int8 import emit_int8
-    codes, notes = emit_int8(g, target, int8_kernels)
+    codes, notes = emit_int8(g, target, kernels)
     return codes, "int8_t", notes
 
 
@@ -69,19 +69,23 @@ def _kernel_prelude(style: str, target: Target, library: bool) -> str:
 
 
 def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
-             memory_map: MemoryMap | None = None, int8_kernels: str = "optimized") -> Program:
-    """The C sources of graph `g` for `target` in `style` ("lut" or "int8"); int8 weighted
-    layers call the int8 kernel library ("optimized", where it is characterized) or are
-    plain loops ("reference")."""
+             memory_map: MemoryMap | None = None, int8_kernels: str = "optimized",
+             int8_choice: tuple[tuple[str, str], ...] | None = None) -> Program:
+    """The C sources of graph `g` for `target` in `style` ("lut" or "int8"). int8
+    weighted layers run the kernels of `int8_choice`, (node, kernel) pairs as the cost
+    model chose them for a device (hwsim.cost.model.CostReport.int8_kernels); without
+    it, by `int8_kernels`: the library's preferred kernels where it is characterized
+    ("optimized", "library") or the plain loops ("reference")."""
     target = find_target(target) if isinstance(target, str) else target
     if style not in STYLES:
         raise HwsimError(f"unknown code generation style {style!r}; one of {', '.join(STYLES)}")
     memory = memory_map or target.memory_map()
-    library = False
+    kernels = {}
     if style == "int8":
-        from hwsim.machine.codegen.int8_library import uses_library
-        library = uses_library(target, int8_kernels)
-    codes, input_type, notes = _emit(g, style, target, int8_kernels)
+        from hwsim.machine.codegen.int8_library import node_kernels
+        kernels = node_kernels(g, target, int8_kernels, int8_choice)
+    library = any(k != "reference" for k in kernels.values())
+    codes, input_type, notes = _emit(g, style, target, kernels)
     predecessors = {n: list(g.predecessors(n)) for n in g.nodes}
     functions = [c.function for c in codes if c.function]
     if len(set(functions)) != len(functions):

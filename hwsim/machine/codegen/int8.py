@@ -41,7 +41,8 @@ from hwsim.machine.codegen.int8_reference import (
     int8_forward,
     quantize_input,
 )
-from hwsim.machine.codegen.int8_library import library_node, uses_library
+from hwsim.machine.codegen.int8_library import library_node
+from hwsim.ir.int8_kernels import REFERENCE
 from hwsim.machine.codegen.lut_kernels import argmax_code
 from hwsim.machine.codegen.pools import pool_function
 from hwsim.machine.codegen.program import NodeCode
@@ -134,8 +135,8 @@ def _dot_simd(x: str, w: str, n: str, indent: str) -> str:
 
 
 class _Emitter:
-    def __init__(self, g, target: Target, library: bool = False):
-        self.g, self.target, self.library = g, target, library
+    def __init__(self, g, target: Target, kernels: dict[str, str | None]):
+        self.g, self.target, self.kernels = g, target, kernels
         self.plan = Int8Plan(g)
 
     def dot(self, x: str, w: str, n: str, indent: str, strided: bool = False) -> str:
@@ -329,8 +330,8 @@ class _Emitter:
             return NodeCode(node, op, output_type="int8_t", output_elements=int(a.outputs))
         if op in ("flatten", "threshold", "output_table"):
             return NodeCode(node, op)            # alias: no code (threshold: the clamp)
-        if self.library and op in WEIGHTED:
-            return library_node(self.g, node, self.plan)
+        if op in WEIGHTED and self.kernels.get(node, REFERENCE) != REFERENCE:
+            return library_node(self.g, node, self.plan, self.kernels[node])
         if op == "dense":
             return self.dense(node)
         if op == "conv1d":
@@ -346,15 +347,16 @@ class _Emitter:
         raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
 
 
-def emit_int8(g, target: Target, int8_kernels: str = "optimized"
+def emit_int8(g, target: Target, kernels: dict[str, str | None]
               ) -> tuple[list[NodeCode], list[str]]:
-    """The int8 network's node functions: weighted layers as calls into the int8 kernel
-    library where it is characterized for `target` and `int8_kernels` is "optimized"
-    (hwsim.machine.codegen.int8_library), else as the plain loops here."""
-    emitter = _Emitter(g, target, uses_library(target, int8_kernels))
+    """The int8 network's node functions: each weighted layer as a call into the int8
+    kernel library (hwsim.machine.codegen.int8_library) by its entry in `kernels` (a
+    library kernel, None for the preferred one), or as the plain loops here ("reference")."""
+    emitter = _Emitter(g, target, kernels)
     codes = [emitter.node(node) for node in execution_order(g)]
     notes = [("int8 weights and activations are derived from the artifact by symmetric "
               "per-layer quantization (docs/codegen.md); outputs differ from the lut style")]
-    notes.append("int8 weighted layers call the int8 kernel library (CMSIS-NN class)"
-                 if emitter.library else "int8 weighted layers are plain C loops (reference)")
+    called = sum(k != REFERENCE for k in kernels.values())
+    notes.append(f"int8 weighted layers: {called} of {len(kernels)} call the int8 kernel "
+                 "library (CMSIS-NN class), the others are plain C loops (reference)")
     return codes, notes

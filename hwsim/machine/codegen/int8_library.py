@@ -2,8 +2,9 @@
 the CMSIS-NN class kernels): the generated network is data plus calls, and the library's
 sources are compiled into the firmware.
 
-The kernel of each layer is the one selection rule's (hwsim.ir.int8_kernels.kernel_call),
-the one the cost model prices from the library's characterization. The quantization of
+The kernel of each layer is the one the cost model chose for the device and prices from
+the library's characterization (hwsim.cost.int8_choice; `node_kernels`), or without a
+device the library's preferred one (hwsim.ir.int8_kernels.kernel_call). The quantization of
 hwsim.machine.codegen.int8_reference maps onto the library's parameters unchanged:
 activations have zero point 0, so input_offset is 0 and the bias is the plain
 b_q = round(b / (s_w s_x)) (the plain loops fold -128 sum w into it because they add 128
@@ -17,23 +18,42 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.cost.int8_library import library_data
-from hwsim.ir.int8_kernels import kernel_call
+from hwsim.cost.options import INT8_KERNELS
+from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import REFERENCE, kernel_call
+from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.c_source import constant, function_name, identifier
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.codegen.targets import Target
 from hwsim.machine.kernels.int8 import HEADER, HEADERS, SOURCE_DIR, SOURCES
 
-INT8_KERNELS = ("reference", "optimized")
-
-
 def uses_library(target: Target, int8_kernels: str = "optimized") -> bool:
-    """Whether int8 weighted layers call the library on `target`: with "optimized" and a
-    characterized build (the cost model prices what runs: hwsim.cost.int8_library)."""
+    """Whether int8 weighted layers call the library on `target` without a per-node
+    choice: not "reference" and a characterized build (the cost model prices what runs:
+    hwsim.cost.int8_library)."""
     if int8_kernels not in INT8_KERNELS:
-        from hwsim.errors import HwsimError
         raise HwsimError(f"int8_kernels must be one of {', '.join(INT8_KERNELS)}, got "
                          f"{int8_kernels!r}")
-    return int8_kernels == "optimized" and library_data(target.name) is not None
+    return int8_kernels != REFERENCE and library_data(target.name) is not None
+
+
+def node_kernels(g, target: Target, int8_kernels: str = "optimized",
+                 choice: tuple[tuple[str, str], ...] | None = None) -> dict[str, str | None]:
+    """The kernel of every int8 weighted node: the per-node `choice` (the cost model's,
+    hwsim.cost.int8_choice), else by `int8_kernels` (None: the library's preferred
+    kernel)."""
+    weighted = [n for n, op in g.nodes(data="op") if op.kind in WEIGHTED]
+    if choice is None:
+        kernel = None if uses_library(target, int8_kernels) else REFERENCE
+        return dict.fromkeys(weighted, kernel)
+    chosen = dict(choice)
+    missing = [n for n in weighted if n not in chosen]
+    if missing:
+        raise HwsimError(f"int8 kernel choice: no kernel for node {missing[0]!r}")
+    if library_data(target.name) is None and any(chosen[n] != REFERENCE for n in weighted):
+        raise HwsimError(f"int8 kernel choice: the int8 library is not characterized for "
+                         f"{target.name}; only 'reference' can run there")
+    return {n: chosen[n] for n in weighted}
 
 
 def library_files() -> dict[str, str]:
@@ -45,10 +65,11 @@ def include_line() -> str:
     return f'#include "{HEADER}"\n'
 
 
-def library_node(g, node: str, plan) -> NodeCode:
-    """One weighted node as a library call: its constants and its function."""
+def library_node(g, node: str, plan, kernel: str | None = None) -> NodeCode:
+    """One weighted node as a call of library `kernel` (None: the preferred one): its
+    constants and its function."""
     a = g.nodes[node]["op"]
-    call = kernel_call(a)
+    call = kernel_call(a, kernel)
     p = plan.params[node]
     ident = identifier(node)
     units = call.out_c

@@ -1,0 +1,103 @@
+"""Which kernel runs each int8 weighted node: the per-node choice of the cost model, the
+one the code generator emits, the memory planner counts and `hwsim validate` checks.
+
+    choices = int8_kernel_choices(graph, device, options)   # {node: KernelChoice}
+    choices["conv0"].kernel                                  # "reference"
+
+For each int8 weighted node the candidates are the library kernels that can run it
+(hwsim.ir.int8_kernels.candidate_kernels: e.g. conv_1x1 and conv for a pointwise
+convolution) and the plain C loops ("reference"), each priced with the device's cycle
+table from the same action counts `cost_graph` uses. The choice is the candidate with
+the fewest cycles among those that fit the memory budget, the first in order of
+preference (library kernels in CMSIS-NN's order, then the reference loops) on a tie.
+A candidate fits when the node's working set, its int8 input and output tensors plus
+the kernel's scratch buffer, fits the device's SRAM net of the reserved part; when
+none fits, the one with the smallest working set is taken (the memory report then says
+the network does not fit).
+
+`options.int8_kernels` sets the candidates: "optimized" (default) all of the above
+where the library's characterization covers the core, else only the reference loops;
+"library" only the preferred library kernel (the fixed CMSIS-NN rule) where covered;
+"reference" only the plain loops. The choice is a pure function of the graph, the
+device and the options, so anyone holding those three recomputes it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+
+from hwsim.cost.actions import core_traits, node_actions
+from hwsim.cost.int8_library import covers
+from hwsim.cost.options import CostOptions
+from hwsim.cost.prices import action_prices
+from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import REFERENCE, candidate_kernels, kernel_scratch_bytes
+from hwsim.ir.ops import WEIGHTED
+from hwsim.specs.device import Device
+
+
+@dataclass(frozen=True)
+class KernelOption:
+    """One candidate kernel of a node: its cycles on the device and its memory."""
+    kernel: str
+    cycles: float
+    scratch_bytes: int
+    working_set_bytes: int          # int8 input + output + scratch
+    fits: bool
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    """The kernel chosen for one int8 weighted node, and every candidate considered."""
+    node: str
+    kernel: str
+    candidates: tuple[KernelOption, ...]
+
+    @property
+    def scratch_bytes(self) -> int:
+        return next(c.scratch_bytes for c in self.candidates if c.kernel == self.kernel)
+
+
+def node_candidates(op, covered: bool, mode: str) -> tuple[str, ...]:
+    """The candidate kernels of one int8 weighted op (a WeightedOp) in order of
+    preference, on a core the library's data covers (`covered`) or not."""
+    if mode == "reference" or not covered:
+        return (REFERENCE,)
+    kernels = candidate_kernels(op.kind, tuple(op.input_shape), op.layer)
+    return kernels[:1] if mode == "library" else (*kernels, REFERENCE)
+
+
+def int8_kernel_choices(graph: nx.DiGraph, device: Device,
+                        options: CostOptions | None = None) -> dict[str, KernelChoice]:
+    """The kernel of every int8 weighted node of `graph` on one core of `device`."""
+    options = options or CostOptions()
+    traits = core_traits(device)
+    prices = action_prices(device)
+    covered = covers(traits)
+    budget = device.memory.sram_bytes - device.memory.reserved_sram_bytes
+    choices = {}
+    for node, op in graph.nodes(data="op"):
+        if op.kind not in WEIGHTED:
+            continue
+        tensors = math.prod(op.input_shape) + int(op.outputs)
+        candidates = []
+        for kernel in node_candidates(op, covered, options.int8_kernels):
+            actions = node_actions(graph, node, "int8", traits, options, kernel)
+            cycles = _cycles(actions, prices)
+            scratch = kernel_scratch_bytes(op, kernel)
+            candidates.append(KernelOption(kernel, cycles, scratch, tensors + scratch,
+                                           tensors + scratch <= budget))
+        fitting = [c for c in candidates if c.fits]
+        best = (min(fitting, key=lambda c: c.cycles) if fitting else
+                min(candidates, key=lambda c: c.working_set_bytes))
+        choices[node] = KernelChoice(node, best.kernel, tuple(candidates))
+    return choices
+
+
+def _cycles(actions, prices) -> float:
+    missing = sorted(set(actions) - set(prices))
+    if missing:
+        raise HwsimError(f"the device has no cost for action {missing[0]!r}")
+    return sum(count * prices[action].cycles for action, count in actions.items())
