@@ -11,9 +11,10 @@ table from the same action counts `cost_graph` uses. The choice is the candidate
 the fewest cycles among those that fit the memory budget, the first in order of
 preference (library kernels in CMSIS-NN's order, then the reference loops) on a tie.
 A candidate fits when the node's working set, its int8 input and output tensors plus
-the kernel's scratch buffer, fits the device's SRAM net of the reserved part; when
-none fits, the one with the smallest working set is taken (the memory report then says
-the network does not fit).
+the kernel's scratch buffer, fits the device's SRAM net of the reserved part. The plain
+loops need no scratch, so none fits only when the tensors alone do not: then the budget
+cannot decide and the fewest cycles do (the memory report says the network does not
+fit).
 
 `options.int8_kernels` sets the candidates: "optimized" (default) all of the above
 where the library's characterization covers the core, else only the reference loops;
@@ -89,9 +90,8 @@ def int8_kernel_choices(graph: nx.DiGraph, device: Device,
             scratch = kernel_scratch_bytes(op, kernel)
             candidates.append(KernelOption(kernel, cycles, scratch, tensors + scratch,
                                            tensors + scratch <= budget))
-        fitting = [c for c in candidates if c.fits]
-        best = (min(fitting, key=lambda c: c.cycles) if fitting else
-                min(candidates, key=lambda c: c.working_set_bytes))
+        fitting = [c for c in candidates if c.fits] or candidates
+        best = min(fitting, key=lambda c: c.cycles)
         choices[node] = KernelChoice(node, best.kernel, tuple(candidates))
     return choices
 
