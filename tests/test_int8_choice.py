@@ -172,3 +172,15 @@ def test_simulate_shows_the_kernel_per_node():
     assert kernels["L2.conv1d"] == "conv" and kernels["L1.max_pool1d"] is None
     lut = run_cli("simulate", "har-cnn", "--device", "nrf52840", "--style", "lut")
     assert "kernel" not in lut.stdout.split("\n\n")[1].splitlines()[0]
+
+
+def test_documented_examples(graphs):
+    """docs/int8-kernels.md, "Per-layer choice"."""
+    kws = graphs["kws-dscnn"]
+    esp = int8_kernel_choices(kws, find_device("esp32-c3"))
+    assert {esp[f"L{i}.conv2d"].kernel for i in (2, 4, 6, 8)} == {"conv"}
+    cc = int8_kernel_choices(kws, find_device("cc2340r5"))
+    for i in (1, 3, 5, 7):
+        choice = cc[f"L{i}.depthwise_conv2d"]
+        assert choice.kernel == REFERENCE
+        assert not next(c for c in choice.candidates if c.kernel == "depthwise_3x3").fits
