@@ -23,7 +23,7 @@ from hwsim.machine.characterize import (
     counted,
 )
 from hwsim.machine.codegen.targets import find_target
-from hwsim.machine.kernels.cases import conv_case, fixed_path_case
+from hwsim.machine.kernels.cases import add_case, conv_case, fixed_path_case
 from hwsim.machine.kernels.harness import build_firmware, kernel_cycles, run_case
 from hwsim.machine.kernels.int8 import library_sha256
 from hwsim.machine.toolchain import CFLAGS
@@ -71,7 +71,7 @@ def test_shipped_data_names_the_library_and_toolchain_it_was_measured_on():
         assert data["library_sha256"] == library_sha256(), f"{target}: re-run characterize"
         assert data["flags"] == [*CFLAGS, *find_target(target).flags]
         assert set(data["kernels"]) == {"fully_connected", "conv_1x1", "conv", "depthwise_3x3",
-                                        "depthwise"}
+                                        "depthwise", "add"}
         assert data_path(target).read_text() == dumps(data)       # sorted keys, stable text
 
 
@@ -141,6 +141,24 @@ def test_characterized_counts_price_like_the_emulated_kernel(firmware, target):
         assert in_flash - modelled == pytest.approx(
             float(reads) * device.memory.flash_load_extra_cycles)
     assert trip_counts(fixed.call)["window_taps"] > 0
+
+
+@pytest.mark.parametrize("target", CHARACTERIZED_TARGETS)
+def test_add_counts_are_exact_on_held_out_sizes(firmware, target):
+    """The int8 add kernel on sizes outside its design (1..12, 20): the cost model's counts
+    price exactly like the emulated kernel on the fixed path, within 3% on random data
+    (rounding and clamps per element), and the output is TFLite's."""
+    device = find_device(DEVICE_OF[target])
+    for size in (77, 160, 513):
+        rng = np.random.default_rng(size)
+        random_case = add_case(rng, size, relu=size == 160)
+        fixed = fixed_path_case(random_case.call, rng)
+        modelled = _cycles(fixed.call, device, "sram")
+        assert modelled == pytest.approx(kernel_cycles(run_case(firmware[target], fixed),
+                                                       device), abs=1e-6), (target, size)
+        run = run_case(firmware[target], random_case)
+        _check(random_case, run.output)
+        assert modelled == pytest.approx(kernel_cycles(run, device), rel=0.03), (target, size)
 
 
 def test_code_generator_calls_the_library_or_emits_plain_loops():

@@ -19,8 +19,8 @@ from hwsim.cost.kernels import (
     pool_window,
     same_padding,
 )
-from hwsim.cost.int8_library import library_actions
-from hwsim.ir.int8_kernels import REFERENCE
+from hwsim.cost.int8_library import call_actions, library_actions
+from hwsim.ir.int8_kernels import REFERENCE, kernel_call
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
     HALF_BRANCH, Actions, load, loop_control, plus, serial_shift, times,
@@ -192,7 +192,12 @@ def _int8_avg_pool(n: Node) -> Actions:
 
 def _int8_add(n: Node) -> Actions:
     """TFLM int8 ADD: both inputs rescaled to a common scale (left shift and a
-    fixed-point multiply each), added, and the sum requantized."""
+    fixed-point multiply each), added, and the sum requantized. The library's add kernel
+    (which the generated code calls on every target) from its characterization where
+    it covers the core; else these formulas."""
+    actions = call_actions(kernel_call(n.attrs), n.tr, n.opt)
+    if actions is not None:
+        return actions
     tr = n.tr
     rescale = plus(load(8, "sram", tr), {"alu": 2.0 * tr.word_factor},   # offset, left shift
                    _wide_multiply(tr), {"alu": 9.0 * tr.word_factor})

@@ -168,9 +168,9 @@ def node_basis(graph: nx.DiGraph, node: str, style: str, traits, options: CostOp
                kernel: str | None = None) -> str:
     """The BASES entry of one node's counts on a core of `traits`, run by `kernel` (an
     int8 weighted node's choice; None: as `node_actions` without one)."""
-    if (style == "int8" and graph.nodes[node]["op"].kind in WEIGHTED
-            and kernel != REFERENCE
-            and (kernel is not None or options.int8_kernels != "reference")):
+    kind = graph.nodes[node]["op"].kind
+    if style == "int8" and (kind == "add" or kind in WEIGHTED and kernel != REFERENCE
+                            and (kernel is not None or options.int8_kernels != "reference")):
         from hwsim.cost.int8_library import covers
         if covers(traits):
             return "characterized"

@@ -1,6 +1,6 @@
 """TFLite int8 reference arithmetic for single ops with explicit arguments (no model):
 what tensorflow/lite/kernels/internal/reference/integer_ops/{fully_connected,conv,
-depthwise_conv}.h compute with per-channel multipliers and shifts, built from
+depthwise_conv,add}.h compute with per-channel multipliers and shifts, built from
 hwsim.importers.fixed_point. The C kernels of hwsim.machine.kernels.int8 are held to
 these bit for bit (tests/test_int8_kernels.py).
 
@@ -74,4 +74,16 @@ def depthwise_conv2d(x, w, bias, multiplier, shift, *, stride: tuple[int, int],
     return requantize(acc, multiplier, shift, output_offset, act_min, act_max)
 
 
-REFERENCES = {"dense": fully_connected, "conv2d": conv2d, "depthwise_conv2d": depthwise_conv2d}
+def add(x1, x2, multiplier, shift, *, input_offset: int, input2_offset: int,
+        output_offset: int, act_min: int, act_max: int, left_shift: int = 20) -> np.ndarray:
+    """reference_integer_ops::AddElementwise (TFLite's int8 ADD): multiplier and shift are
+    (input 1, input 2, output); input offsets are minus the zero points."""
+    a = fp.wrap_int32((np.asarray(x1, dtype=np.int64) + input_offset) << left_shift)
+    b = fp.wrap_int32((np.asarray(x2, dtype=np.int64) + input2_offset) << left_shift)
+    total = fp.wrap_int32(fp.multiply_by_quantized_multiplier(a, multiplier[0], shift[0])
+                          + fp.multiply_by_quantized_multiplier(b, multiplier[1], shift[1]))
+    return requantize(total, multiplier[2], shift[2], output_offset, act_min, act_max)
+
+
+REFERENCES = {"dense": fully_connected, "conv2d": conv2d, "depthwise_conv2d": depthwise_conv2d,
+              "add": add}

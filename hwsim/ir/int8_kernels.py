@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 from hwsim.ir.geometry import output_length, same_padding
 
-KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwise")
+KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwise", "add")
 # The per-node alternative to a library kernel: the plain C loops (TFLite Micro's
 # reference kernels, hwsim.machine.codegen.int8), no scratch buffer.
 REFERENCE = "reference"
@@ -66,7 +66,9 @@ class KernelCall:
 
     @property
     def macs(self) -> int:
-        """Multiply-accumulates, padded taps included."""
+        """Multiply-accumulates, padded taps included (none for add)."""
+        if self.kernel == "add":
+            return 0
         if self.kernel == "fully_connected":
             return self.batches * self.in_c * self.out_c
         depth = self.kh * self.kw * (1 if self.kernel.startswith("depthwise") else self.in_c)
@@ -142,7 +144,10 @@ def _conv(h, w, c, out_h, out_w, out_c, kh, kw, sh, sw, top, left) -> KernelCall
 
 
 def kernel_call(op, kernel: str | None = None) -> KernelCall:
-    """The library call of a graph's WeightedOp (hwsim.ir.ops), by `kernel` when given."""
+    """The library call of a graph's WeightedOp (hwsim.ir.ops), by `kernel` when given;
+    of an add node, the elementwise add (in_c = out_c = its elements)."""
+    if op.kind == "add":
+        return KernelCall("add", 1, 1, int(op.outputs), 1, 1, int(op.outputs))
     return select_kernel(op.kind, tuple(op.input_shape), op.layer, kernel)
 
 

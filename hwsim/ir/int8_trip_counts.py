@@ -183,6 +183,8 @@ def trip_counts(call: KernelCall) -> dict[str, int]:
 
 @lru_cache(maxsize=4096)
 def _trip_counts(call: KernelCall) -> dict[str, int]:
+    if call.kernel == "add":
+        return {"elements": call.in_c}
     if call.kernel in ("fully_connected", "conv_1x1"):
         columns = call.batches if call.kernel == "fully_connected" else call.in_h * call.in_w
         return {"columns": columns, "depth": call.in_c, "rows": call.out_c}

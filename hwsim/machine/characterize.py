@@ -89,6 +89,8 @@ def basis(kernel: str, target: str) -> list[tuple]:
         return _tensor(_atoms(columns, b[columns]), _atoms("rows", b["rows"]),
                        _atoms("depth", b["depth"]))
     channels = _atoms("channels", b["channels"])
+    if kernel == "add":                           # one element per pass, every target
+        return _atoms("elements", 1)
     if kernel in ("fully_connected", "conv_1x1"):
         return matrix("columns")
     if kernel == "conv":
@@ -136,6 +138,9 @@ def designs(kernel: str, target: str) -> tuple[list[KernelCall], list[KernelCall
     """(shapes to fit on, held-out shapes to prove the fit on) for one kernel."""
     b = BLOCKS[target]
     rng = np.random.default_rng(list(KERNEL_NAMES).index(kernel))
+    if kernel == "add":
+        add = lambda n: KernelCall("add", 1, 1, n, 1, 1, n)    # noqa: E731
+        return [add(n) for n in (*range(1, 13), 20)], [add(n) for n in (37, 64, 100, 255)]
     if kernel in ("fully_connected", "conv_1x1"):
         cols = _values(b["columns"])
         grid = product(cols, _values(b["rows"]), _values(b["depth"]))

@@ -84,7 +84,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     if style == "int8":
         from hwsim.machine.codegen.int8_library import node_kernels
         kernels = node_kernels(g, target, int8_kernels, int8_choice)
-    library = any(k != "reference" for k in kernels.values())
+    library = any(k != "reference" for k in kernels.values()) or (
+        style == "int8" and any(op.kind == "add" for _, op in g.nodes(data="op")))
     codes, input_type, notes = _emit(g, style, target, kernels)
     predecessors = {n: list(g.predecessors(n)) for n in g.nodes}
     functions = [c.function for c in codes if c.function]

@@ -41,7 +41,7 @@ from hwsim.machine.codegen.int8_reference import (
     int8_forward,
     quantize_input,
 )
-from hwsim.machine.codegen.int8_library import library_node
+from hwsim.machine.codegen.int8_library import library_add, library_node
 from hwsim.ir.int8_kernels import REFERENCE
 from hwsim.machine.codegen.lut_kernels import argmax_code
 from hwsim.machine.codegen.pools import pool_function
@@ -344,6 +344,8 @@ class _Emitter:
             return self.pool(node)
         if op == "argmax":
             return self.argmax(node)
+        if op == "add":
+            return library_add(self.g, node, self.plan)
         raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
 
 

@@ -23,6 +23,7 @@ from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.c_source import constant, function_name, identifier
+from hwsim.machine.codegen.int8_reference import ADD_LEFT_SHIFT
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.codegen.targets import Target
 from hwsim.machine.kernels.int8 import HEADER, HEADERS, SOURCE_DIR, SOURCES
@@ -63,6 +64,22 @@ def library_files() -> dict[str, str]:
 
 def include_line() -> str:
     return f'#include "{HEADER}"\n'
+
+
+def library_add(g, node: str, plan) -> NodeCode:
+    """A residual add as a call of the library's hwsim_add_s8 (TFLite's int8 ADD; input
+    and output offsets 0, the plan's multipliers and shifts). Every target calls it: the
+    int8 style has no other add."""
+    a = g.nodes[node]["op"]
+    p = plan.params[node]
+    pairs = ", ".join(f"{int(m)}, {int(s)}" for m, s in zip(p["multiplier"], p["shift"]))
+    code = (f"void {function_name(node)}(const int8_t *restrict x0, const int8_t *restrict x1, "
+            f"int8_t *restrict y)\n{{\n"
+            f"    static const hwsim_add_quant quant = {{0, 0, {pairs}, 0, {p['low']}, "
+            f"{p['high']}, {ADD_LEFT_SHIFT}}};\n"
+            f"    hwsim_add_s8(&quant, x0, x1, {int(a.outputs)}, y);\n}}\n")
+    return NodeCode(node, "add", function_name(node), code, (), output_type="int8_t",
+                    output_elements=int(a.outputs))
 
 
 def library_node(g, node: str, plan, kernel: str | None = None) -> NodeCode:

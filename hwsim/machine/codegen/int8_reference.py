@@ -34,6 +34,21 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return fixed, shift
 
 
+ADD_LEFT_SHIFT = 20     # TFLite's int8 ADD (add.cc: data->left_shift = 20)
+
+
+def add_quant(scale1: float, scale2: float, output_scale: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(multipliers, shifts) of (input 1, input 2, output) of an int8 add, as TFLite's
+    add.cc derives them from the scales."""
+    twice_max = 2 * max(scale1, scale2)
+    reals = (scale1 / twice_max, scale2 / twice_max,
+             twice_max / ((1 << ADD_LEFT_SHIFT) * output_scale))
+    pairs = [quantize_multiplier(r) for r in reals]
+    return (np.array([p[0] for p in pairs], dtype=np.int32),
+            np.array([p[1] for p in pairs], dtype=np.int32))
+
+
 def _layer_float(g, node):
     a = g.nodes[node]["op"]
     table = np.asarray(g.graph["tables"][a.table], dtype=np.float64)
@@ -98,6 +113,9 @@ class Int8Plan:
         if op == "argmax":
             self.scale[node] = 1.0
             return
+        if op == "add":
+            self._plan_add(node)
+            return
         raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
 
     def _plan_weighted(self, node: str) -> None:
@@ -126,6 +144,19 @@ class Int8Plan:
         self.params[node] = {"w": w_q, "bias": bias_q, "bias_plain": bias,
                              "bias_class": np.asarray(classes).ravel(),
                              "multiplier": multiplier, "shift": shift,
+                             "low": -127 if activated else -128, "high": 127}
+
+    def _plan_add(self, node: str) -> None:
+        """TFLite's int8 ADD (add.cc): both inputs rescaled to twice the larger input
+        scale after a left shift of 20, the sum requantized to the output scale: 1/127
+        before a threshold (clamp [-127, 127]), else the sum of the input scales (the sum
+        of two int8 values then never clips)."""
+        s1, s2 = (self.scale[p] for p in self.g.predecessors(node))
+        activated = threshold_consumer(self.g, node) is not None
+        s_out = 1 / 127 if activated else s1 + s2
+        multiplier, shift = add_quant(s1, s2, s_out)
+        self.scale[node] = s_out
+        self.params[node] = {"multiplier": multiplier, "shift": shift,
                              "low": -127 if activated else -128, "high": 127}
 
     def pool_reciprocal(self, window: int) -> int:
@@ -211,6 +242,16 @@ def _pool_forward(plan: Int8Plan, node: str, x: np.ndarray) -> np.ndarray:
     return np.clip(out, -128, 127).astype(np.int8)
 
 
+def _add_forward(plan: Int8Plan, node: str, inputs: list[np.ndarray]) -> np.ndarray:
+    """TFLite's int8 ADD with the plan's parameters (input offsets 0, output offset 0)."""
+    p = plan.params[node]
+    m, s = p["multiplier"], p["shift"]
+    scaled = [requantize(v.astype(np.int64) << ADD_LEFT_SHIFT, int(m[k]), int(s[k]))
+              for k, v in enumerate(inputs)]
+    q = requantize(scaled[0] + scaled[1], int(m[2]), int(s[2]))
+    return np.clip(q, p["low"], p["high"]).astype(np.int8)
+
+
 def int8_forward(g, x_levels) -> dict[str, np.ndarray]:
     """The int8 network on input level indices: every node's int8 output (argmax:
     class ids), as the generated C computes it."""
@@ -222,6 +263,9 @@ def int8_forward(g, x_levels) -> dict[str, np.ndarray]:
         op = a.kind
         if op == "input":
             values[node] = x
+            continue
+        if op == "add":
+            values[node] = _add_forward(plan, node, [values[p] for p in g.predecessors(node)])
             continue
         (src,) = list(g.predecessors(node))
         v = values[src]

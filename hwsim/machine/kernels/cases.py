@@ -8,13 +8,13 @@ them, with the arguments of the matching numpy reference
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import KernelCall
-from hwsim.machine.codegen.int8_reference import quantize_multiplier
+from hwsim.machine.codegen.int8_reference import ADD_LEFT_SHIFT, add_quant, quantize_multiplier
 from hwsim.machine.kernels.int8 import KERNELS
 
 
@@ -34,6 +34,10 @@ class KernelCase:
     stride: tuple[int, int] = (1, 1)
     pad: tuple[int, int] = (0, 0)                 # top, left
     output_shape: tuple[int, ...] = ()            # (batches, out) or (h, w, c)
+    input2_offset: int = 0                        # add: the second input's offset
+
+    # add: x and w are the two inputs (size,), bias is unused, multiplier and shift are
+    # (input 1, input 2, output), left shift ADD_LEFT_SHIFT.
 
     @property
     def op(self) -> str:
@@ -41,6 +45,8 @@ class KernelCase:
 
     @property
     def macs(self) -> int:
+        if self.op == "add":
+            return 0
         if self.op == "dense":
             return int(self.x.shape[0] * self.w.size)
         out_pixels = self.output_shape[0] * self.output_shape[1]
@@ -49,6 +55,8 @@ class KernelCase:
     @property
     def call(self) -> KernelCall:
         """The library call this case makes (hwsim.ir.int8_kernels)."""
+        if self.op == "add":
+            return KernelCall("add", 1, 1, self.x.size, 1, 1, self.x.size)
         if self.op == "dense":
             return KernelCall(self.kernel, 1, 1, self.x.shape[1], 1, 1, self.w.shape[0],
                               batches=self.x.shape[0])
@@ -61,6 +69,11 @@ class KernelCase:
     @property
     def reference_arguments(self) -> dict:
         """Keyword arguments of hwsim.importers.int8_kernel_reference.REFERENCES[op]."""
+        if self.op == "add":
+            return dict(x1=self.x, x2=self.w, multiplier=self.multiplier, shift=self.shift,
+                        input_offset=self.input_offset, input2_offset=self.input2_offset,
+                        output_offset=self.output_offset, act_min=self.act_min,
+                        act_max=self.act_max, left_shift=ADD_LEFT_SHIFT)
         args = dict(x=self.x, w=self.w, bias=self.bias, multiplier=self.multiplier,
                     shift=self.shift, input_offset=self.input_offset,
                     output_offset=self.output_offset, act_min=self.act_min,
@@ -69,13 +82,38 @@ class KernelCase:
             args.update(stride=self.stride, pad=self.pad, out_hw=self.output_shape[:2])
         return args
 
+    def check(self) -> None:
+        """The kernel's own restrictions on the case's shapes."""
+        if self.kernel == "conv_1x1" and (self.w.shape[1:3] != (1, 1) or self.stride != (1, 1)
+                                          or self.pad != (0, 0)):
+            raise HwsimError(f"{self.describe()}: conv_1x1 needs a 1x1 filter, stride 1, "
+                             "no padding")
+        if self.kernel == "depthwise_3x3" and self.w.shape[:2] != (3, 3):
+            raise HwsimError(f"{self.describe()}: depthwise_3x3 needs a 3x3 filter")
+        if self.op == "add" and self.x.shape != self.w.shape:
+            raise HwsimError(f"{self.describe()}: add needs two inputs of one shape")
+
     def describe(self) -> str:
+        if self.op == "add":
+            return f"add {self.x.size}"
         if self.op == "dense":
             return f"{self.kernel} {self.x.shape[0]}x{self.x.shape[1]} -> {self.w.shape[0]}"
         kh, kw = (self.w.shape[1:3] if self.op == "conv2d" else self.w.shape[:2])
         return (f"{self.kernel} {'x'.join(map(str, self.x.shape))} k{kh}x{kw} "
                 f"s{self.stride[0]},{self.stride[1]} p{self.pad[0]},{self.pad[1]} -> "
                 f"{'x'.join(map(str, self.output_shape))}")
+
+
+def add_case(rng, size: int, *, relu: bool = False) -> KernelCase:
+    """An add of two random int8 inputs with random scales and zero points."""
+    scale1, scale2 = 2.0 ** rng.uniform(-8, -4, 2)
+    multiplier, shift = add_quant(scale1, scale2, (scale1 + scale2) * rng.uniform(0.3, 1.0))
+    output_offset = int(rng.integers(-40, 40))
+    return KernelCase("add", _int8(rng, size), _int8(rng, size), np.zeros(0, np.int32),
+                      multiplier, shift, input_offset=-int(rng.integers(-20, 20)),
+                      output_offset=output_offset, act_min=output_offset if relu else -128,
+                      act_max=127, output_shape=(size,),
+                      input2_offset=-int(rng.integers(-20, 20)))
 
 
 def _channel_quant(rng, channels: int, depth: int, left_shifts: bool):
@@ -146,6 +184,11 @@ def fixed_path_case(call: KernelCall, rng) -> KernelCase:
     negative product), per-channel multipliers with right shifts, output offset inside
     the clamp range (nothing saturates)."""
     depthwise = call.kernel.startswith("depthwise")
+    if call.kernel == "add":      # both inputs at their zero points: every sum is 0
+        case = add_case(rng, call.in_c)
+        return replace(case, x=np.full(call.in_c, -case.input_offset, dtype=np.int8),
+                       w=np.full(call.in_c, -case.input2_offset, dtype=np.int8),
+                       act_min=-128, act_max=127)
     if call.kernel == "fully_connected":
         x_shape, w_shape = (call.batches, call.in_c), (call.out_c, call.in_c)
         output_shape = (call.batches, call.out_c)

@@ -38,7 +38,7 @@ from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.disasm import _capstone, decode
 from hwsim.machine.emulate_price import EmulatedCost, price
 from hwsim.machine.emulate_profile import HARNESS, Block, Profile, code_bytes
-from hwsim.machine.kernels.cases import KernelCase
+from hwsim.machine.kernels.cases import ADD_LEFT_SHIFT, KernelCase
 from hwsim.machine.kernels.int8 import KERNELS, SOURCE_DIR, source_paths
 from hwsim.machine.toolchain import CFLAGS, ElfImage, check_architecture, find_compiler, read_elf
 
@@ -98,6 +98,7 @@ CALLS = {
     "depthwise": "hwsim_depthwise_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y)",
     "depthwise_3x3": "hwsim_depthwise_3x3_s8(q, ch, in, x, w, bias, win, out, y, "
                      "PTR(int8_t *, scratch))",
+    "add": "hwsim_add_s8(PTR(const hwsim_add_quant *, quant), x, w, INT(in_features), y)",
 }
 START_ARM = """
 __attribute__((noreturn, section(".text.start"))) void _start(void)
@@ -242,10 +243,17 @@ def _job(case: KernelCase) -> tuple[_Job, int, int, tuple[int, int]]:
     """The job block; the output's address and size, and the address range of the
     parameters (structs, weights, bias, multipliers: what a deployment keeps in flash)."""
     job = _Job()
-    arg = job.words
-    arg["kernel"] = KERNEL_IDS[case.kernel]
+    arg, arg["kernel"] = job.words, KERNEL_IDS[case.kernel]
     i32 = lambda values: np.asarray(values, dtype=np.int32).tobytes()   # noqa: E731
     first = job.put(b"")
+    if case.op == "add":          # hwsim_add_quant; the inputs as x and w
+        pairs = np.stack([case.multiplier, case.shift], axis=1).ravel().tolist()
+        arg["quant"] = job.put(i32([case.input_offset, case.input2_offset, *pairs,
+                                    case.output_offset, case.act_min, case.act_max, ADD_LEFT_SHIFT]))
+        parameters = (first, RAM_ORIGIN + len(job.data))
+        arg["x"], arg["w"] = (job.put(v.astype(np.int8).tobytes()) for v in (case.x, case.w))
+        arg["y"], arg["in_features"] = job.put(bytes(case.x.size)), case.x.size
+        return job, arg["y"], case.x.size, parameters
     arg["quant"] = job.put(i32([case.input_offset, case.output_offset, case.act_min,
                                 case.act_max]))
     multiplier, shift = job.put(i32(case.multiplier)), job.put(i32(case.shift))
@@ -272,17 +280,9 @@ def _job(case: KernelCase) -> tuple[_Job, int, int, tuple[int, int]]:
     return job, arg["y"], out_bytes, parameters
 
 
-def _check_case(case: KernelCase) -> None:
-    if case.kernel == "conv_1x1" and (case.w.shape[1:3] != (1, 1) or case.stride != (1, 1)
-                                      or case.pad != (0, 0)):
-        raise HwsimError(f"{case.describe()}: conv_1x1 needs a 1x1 filter, stride 1, no padding")
-    if case.kernel == "depthwise_3x3" and case.w.shape[:2] != (3, 3):
-        raise HwsimError(f"{case.describe()}: depthwise_3x3 needs a 3x3 filter")
-
-
 def run_case(firmware: Firmware, case: KernelCase) -> KernelRun:
     """Run one kernel call in unicorn; its output and what it executed."""
-    _check_case(case)
+    case.check()
     target, image = firmware.target, firmware.image
     job, output_address, out_bytes, parameters = _job(case)
     data = job.image()

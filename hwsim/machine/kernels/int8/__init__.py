@@ -16,7 +16,7 @@ from pathlib import Path
 SOURCE_DIR = Path(__file__).resolve().parent
 HEADER = "hwsim_int8.h"
 HEADERS = (HEADER, "hwsim_int8_internal.h")
-SOURCES = ("requantize.c", "matmul.c", "fully_connected.c", "conv.c", "depthwise.c")
+SOURCES = ("requantize.c", "matmul.c", "fully_connected.c", "conv.c", "depthwise.c", "add.c")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Int8Kernel:
     """One C entry point: the op it computes and what it requires of the shapes."""
     name: str                  # short name used by the harness and the benchmarks
     function: str              # C symbol
-    op: str                    # dense, conv2d, depthwise_conv2d
+    op: str                    # dense, conv2d, depthwise_conv2d, add
     source: str
     requires: str              # shape restrictions beyond the op's own
     scratch: str               # scratch buffer the caller provides ("" when none)
@@ -46,6 +46,7 @@ KERNELS: dict[str, Int8Kernel] = {k.name: k for k in (
                "3x3 filter, channel multiplier 1, batch 1",
                "int8[3 * ((out_w - 1) * stride_w + 3) * c] "
                "(hwsim_depthwise_3x3_s8_scratch_bytes)"),
+    Int8Kernel("add", "hwsim_add_s8", "add", "add.c", "two inputs of one shape", ""),
 )}
 
 

@@ -37,9 +37,26 @@ typedef struct {
     int32_t pad_top, pad_left;   /* bottom/right padding follow from the output shape */
 } hwsim_window;
 
+/* Elementwise add (TFLite's int8 ADD): each input gets its offset (minus its zero
+ * point), is shifted left by left_shift (TFLite: 20) and rescaled to the common scale by
+ * its multiplier and shift (<= 0); the sum is requantized by the output multiplier and
+ * shift, offset by the output zero point and clamped. */
+typedef struct {
+    int32_t input1_offset, input2_offset;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t output_offset, act_min, act_max;
+    int32_t left_shift;
+} hwsim_add_quant;
+
 /* TFLite MultiplyByQuantizedMultiplier (SaturatingRoundingDoublingHighMul, then
  * RoundingDivideByPOT). */
 int32_t hwsim_requantize(int32_t acc, int32_t multiplier, int32_t shift);
+
+/* y[i] = x1[i] + x2[i] for i < size, as TFLite's int8 ADD (hwsim_add_quant). */
+void hwsim_add_s8(const hwsim_add_quant *quant, const int8_t *x1, const int8_t *x2,
+                  int32_t size, int8_t *y);
 
 /* y[b][n] for b < batches, n < out_features. */
 void hwsim_fully_connected_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
