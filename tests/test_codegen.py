@@ -191,9 +191,6 @@ def test_unknown_target_style_and_op_are_errors(graph):
         generate(graph, "cortex-m7", "lut")
     with pytest.raises(HwsimError, match="unknown code generation style 'float32'"):
         generate(graph, "cortex-m0", "float32")
-    residual = graph_from_workload(shape_workload("residual"), seed=3)
-    with pytest.raises(HwsimError, match="the int8 style does not support op 'add'"):
-        generate(residual, "cortex-m0", "int8")
 
 
 def test_residual_add_reads_levels_through_the_value_table_and_sums_as_they_are():
