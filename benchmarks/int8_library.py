@@ -16,7 +16,11 @@ KWS median throughput 10.019 inferences/s (github.com/mlcommons/tiny_results_v1.
 closed/OctoML/results/microtvm_cmsis_nn/NUCLEO_L4R5ZI/kws/performance/results.txt;
 the system description gives the core and clock).
 
-Part 2: lut cycles / int8 cycles per bundled device (single core; SoC products left
+Part 2: where kws-dscnn's int8 cycles go: per layer class and kernel, cycles per MAC of
+the whole network (the class's cycles / all MACs), the part of them that is flash wait
+states on weight and parameter loads, and the network with the weights in SRAM.
+
+Part 3: lut cycles / int8 cycles per bundled device (single core; SoC products left
 out) for digits-mlp, har-cnn and kws-dscnn, with reference and optimized int8.
 """
 from __future__ import annotations
@@ -62,6 +66,32 @@ def kws_rows() -> list[dict]:
     return rows
 
 
+def profile_rows() -> list[dict]:
+    """Part 2: kws-dscnn int8 (the default per-layer choice) per layer class and kernel."""
+    subject = load_subject("kws-dscnn")
+    rows = []
+    for name in KWS_DEVICES:
+        device = find_device(name)
+        wait = device.memory.flash_load_extra_cycles
+        report = cost_graph(subject.graph, device, "int8")
+        groups: dict[tuple, list[float]] = {}
+        for n in report.nodes:
+            if n.cycles:
+                group = groups.setdefault((n.op, n.kernel or "-"), [0.0, 0.0, 0])
+                group[0] += n.cycles
+                group[1] += n.actions.get("flash_wait", 0.0) * wait
+                group[2] += n.connections
+        sram = cost_graph(subject.graph, device, "int8", CostOptions(weights_in="sram"))
+        for (op, kernel), (cycles, flash, macs) in sorted(groups.items(), key=lambda g: -g[1][0]):
+            rows.append({"device": name, "op": op, "kernel": kernel, "macs": macs,
+                         "share": cycles / report.connections,
+                         "flash_share": flash / report.connections,
+                         "layer": cycles / macs if macs else float("nan"),
+                         "total": report.cycles_per_connection,
+                         "total_sram": sram.cycles_per_connection})
+    return rows
+
+
 def published_cycles_per_mac(macs: int) -> float:
     return PUBLISHED_CLOCK_HZ / PUBLISHED_KWS_INFERENCES_PER_S / macs
 
@@ -97,6 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\npublished CMSIS-NN (MLPerf Tiny v1.0, NUCLEO-L4R5ZI, Cortex-M4 120 MHz): "
           f"{published:.2f} cycles/MAC; nrf52840 optimized / published = "
           f"{m4['optimized'] / published:.2f}")
+    print("\nwhere kws-dscnn's int8 cycles go (cycles per MAC of the whole network)")
+    print("| device | layers | kernel | MACs | share | of it flash waits | the layers' own "
+          "cycles/MAC | network | network, weights in SRAM |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in profile_rows():
+        print(f"| {r['device']} | {r['op']} | {r['kernel']} | {r['macs']:,} | {r['share']:.3f} | "
+              f"{r['flash_share']:.3f} | {r['layer']:.2f} | {r['total']:.2f} | "
+              f"{r['total_sram']:.2f} |")
     print("\nlut cycles / int8 cycles (> 1: int8 faster)")
     head = " | ".join(f"{w} ref | {w} opt" for w in WORKLOADS)
     print(f"| device | ISA | {head} |")
