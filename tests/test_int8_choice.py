@@ -184,3 +184,12 @@ def test_documented_examples(graphs):
         choice = cc[f"L{i}.depthwise_conv2d"]
         assert choice.kernel == REFERENCE
         assert not next(c for c in choice.candidates if c.kernel == "depthwise_3x3").fits
+
+
+def test_validate_reports_the_kernel_that_ran(graphs):
+    g = graphs["har-cnn"]
+    x = np.random.default_rng(0).integers(0, 32, size=(1, *g.nodes["input"]["op"].output_shape))
+    [report] = validate_graph(g, [find_device("nrf52840")], "int8", x, check_instructions=False)
+    kernels = {n["node"]: n["kernel"] for n in report.to_dict()["nodes"]}
+    assert kernels["L0.conv1d"] == REFERENCE and kernels["L2.conv1d"] == "conv"
+    assert kernels["L1.max_pool1d"] is None

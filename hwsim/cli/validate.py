@@ -123,7 +123,8 @@ def render(report: ValidationReport) -> str:
     lines = [(f"{report.workload}: {report.style} on {report.device} ({report.target}), "
               f"{report.samples} test inputs emulated in {report.emulation_seconds:.2f} s")]
     rows = [[n.node, n.op, f"{n.estimated_cycles:,.0f}", f"{n.emulated_cycles:,.0f}",
-             _pct(n.error), n.basis] for n in report.nodes]
+             _pct(n.error), n.basis + (f" ({n.kernel})" if n.kernel else "")]
+            for n in report.nodes]
     if report.runtime_cycles:
         rows.append(["network_run", "schedule", "0", f"{report.runtime_cycles:,.0f}", "", ""])
     rows.append(["network", "", f"{report.estimated_cycles:,.0f}",

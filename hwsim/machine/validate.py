@@ -61,6 +61,7 @@ class NodeValidation:
     estimated_cycles: float
     emulated_cycles: float
     basis: str = "formula"           # hwsim.cost.model.BASES: the estimate's counts
+    kernel: str | None = None        # int8 weighted: the kernel that ran (the cost model's choice)
 
     @property
     def error(self) -> float:
@@ -113,7 +114,7 @@ class ValidationReport:
                 "emulation_seconds": self.emulation_seconds, "notes": list(self.notes),
                 "nodes": [{"node": n.node, "op": n.op, "estimated_cycles": n.estimated_cycles,
                            "emulated_cycles": n.emulated_cycles, "error": n.error,
-                           "basis": n.basis} for n in self.nodes]}
+                           "basis": n.basis, "kernel": n.kernel} for n in self.nodes]}
 
 
 def sample_inputs(artifact, samples: int) -> np.ndarray:
@@ -221,13 +222,14 @@ def compare_node_costs(g, device: Device, style: str, emulated: EmulatedCost, ru
     model = cost_graph(g, device, style, options)
     estimated = {n.node: n.cycles for n in model.nodes}
     basis = {n.node: n.basis for n in model.nodes}
+    kernels = {n.node: n.kernel for n in model.nodes}
     nodes = []
     for node in execution_order(g):
         est, emu = estimated.get(node, 0.0), emulated.cycles_of(node)
         if est == 0 and emu == 0:
             continue
         nodes.append(NodeValidation(node, g.nodes[node]["op"].kind, est, emu,
-                                    basis.get(node, "formula")))
+                                    basis.get(node, "formula"), kernels.get(node)))
     runtime = emulated.cycles_of(RUNTIME)
     notes = list(run.program.notes)
     if device.core.isa != run.program.target.elf_arch and device.core.isa == "rv32e":
