@@ -22,8 +22,9 @@ a TCM or SRAM tier without them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from hwsim.cost.model import cost_graph
 from hwsim.cost.options import CostOptions
 from hwsim.errors import HwsimError
 from hwsim.evaluate.simulate import Simulation, Subject, simulate
@@ -144,7 +145,11 @@ def placed_on_core(graph, soc: Soc, core: str, style: str, base: CostOptions | N
     """The tier placement of the graph's buffers on a core of the SoC, and the cost
     options that read each buffer from where it landed (placed_cost_options)."""
     tiers = soc.tiers_of(core)
-    memory = plan_memory(graph, soc.cores[core].device, style, memory_options or MemoryOptions())
+    device = soc.cores[core].device
+    # the scratch of the int8 kernels the cost model chooses (hwsim.cost.int8_choice)
+    kernels = cost_graph(graph, device, style, base).int8_kernels if style == "int8" else ()
+    memory = plan_memory(graph, device, style,
+                         replace(memory_options or MemoryOptions(), int8_kernels=kernels))
     placement = place_in_tiers(memory, tiers)
     return placement, placed_cost_options(placement, {t.name: t.kind for t in tiers}, base)
 
