@@ -20,7 +20,9 @@ def test_matrix_rows_sorted_and_complete():
     assert len(result.details) == 1 and result.details[0]["timeline"]
     har_msp = {r["style"]: r for r in result.rows
                if (r["workload"], r["device"]) == ("har-cnn", "msp430fr5969")}
-    assert har_msp["int8"]["fits_ram"] is False and har_msp["int8"]["ram_margin_bytes"] < 0
+    assert har_msp["float32"]["fits_ram"] is False and har_msp["float32"]["ram_margin_bytes"] < 0
+    # MSP430 has no int8 library build: the plain loops run, with no scratch buffer
+    assert har_msp["int8"]["fits_ram"] is True and har_msp["int8"]["ram_margin_bytes"] >= 0
     again = compare(subjects, devices, frames=3)
     assert again.rows == result.rows
 
