@@ -25,7 +25,7 @@ device and the options, so anyone holding those three recomputes it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -47,6 +47,7 @@ class KernelOption:
     scratch_bytes: int
     working_set_bytes: int          # int8 input + output + scratch
     fits: bool
+    actions: dict = field(default_factory=dict, repr=False, compare=False)   # node_actions
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,12 @@ class KernelChoice:
     candidates: tuple[KernelOption, ...]
 
     @property
+    def chosen(self) -> KernelOption:
+        return next(c for c in self.candidates if c.kernel == self.kernel)
+
+    @property
     def scratch_bytes(self) -> int:
-        return next(c.scratch_bytes for c in self.candidates if c.kernel == self.kernel)
+        return self.chosen.scratch_bytes
 
 
 def node_candidates(op, covered: bool, mode: str) -> tuple[str, ...]:
@@ -89,7 +94,7 @@ def int8_kernel_choices(graph: nx.DiGraph, device: Device,
             cycles = _cycles(actions, prices)
             scratch = kernel_scratch_bytes(op, kernel)
             candidates.append(KernelOption(kernel, cycles, scratch, tensors + scratch,
-                                           tensors + scratch <= budget))
+                                           tensors + scratch <= budget, actions))
         fitting = [c for c in candidates if c.fits] or candidates
         best = min(fitting, key=lambda c: c.cycles)
         choices[node] = KernelChoice(node, best.kernel, tuple(candidates))

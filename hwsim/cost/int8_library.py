@@ -89,6 +89,12 @@ def _kernel_counts(target: str, call) -> tuple | None:
                  for action, cs in coefficients)
 
 
+@lru_cache(maxsize=4096)
+def _float_counts(target: str, call) -> tuple | None:
+    counts = _kernel_counts(target, call)
+    return None if counts is None else tuple((a, float(c)) for a, c in counts)
+
+
 @lru_cache(maxsize=None)
 def _record(target: str, kernel: str) -> tuple | None:
     """A kernel's basis (parsed) and coefficients (Fractions) from the target's data."""
@@ -113,15 +119,15 @@ def call_actions(call, tr, opt) -> Actions | None:
     (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered)."""
     if not covers(tr):
         return None
-    counts = kernel_counts(library_target(tr.isa), call)
+    counts = _float_counts(library_target(tr.isa), call)
     if counts is None:
         return None
     actions: dict[str, float] = {}
 
-    def add(action: str, count) -> None:
-        actions[action] = actions.get(action, 0.0) + float(count)
+    def add(action: str, count: float) -> None:
+        actions[action] = actions.get(action, 0.0) + count
 
-    for action, count in counts.items():
+    for action, count in counts:
         if action in ("burst_load", "burst_store"):     # extra words of push/pop/ldm/ldrd
             add("load_32" if action == "burst_load" else "store_32", count)
             add("alu", -count)

@@ -184,15 +184,17 @@ def cost_graph(graph: nx.DiGraph, device: Device, style: str,
     _check_style(device, style)
     traits = core_traits(device)
     prices = action_prices(device)
-    kernels = {}
+    choices = {}
     if style == "int8" and options.int8_kernels != "library":
         from hwsim.cost.int8_choice import int8_kernel_choices
-        kernels = {n: c.kernel for n, c in int8_kernel_choices(graph, device, options).items()}
+        choices = int8_kernel_choices(graph, device, options)
     nodes, summed = [], {}
     for node in execution_order(graph):
         attrs = graph.nodes[node]["op"]
-        kernel = kernels.get(node)
-        actions = node_actions(graph, node, style, traits, options, kernel)
+        choice = choices.get(node)
+        kernel = choice.kernel if choice else None
+        actions = (choice.chosen.actions if choice else
+                   node_actions(graph, node, style, traits, options, kernel))
         cycles, by_class, energy = combine(actions, prices)
         nodes.append(NodeCost(node, attrs.kind, getattr(attrs, "layer_index", None),
                               int(getattr(attrs, "connections", 0)), actions, cycles, by_class,

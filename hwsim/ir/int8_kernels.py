@@ -26,6 +26,7 @@ product of factors ("v", name) = the count, ("q", name, b) = count // b and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from hwsim.ir.geometry import output_length, same_padding
 
@@ -108,6 +109,11 @@ def select_kernel(kind: str, input_shape: tuple[int, ...], layer,
                   kernel: str | None = None) -> KernelCall:
     """The library call of one weighted layer (an hwsim.ir.layers record) on one sample:
     with `kernel` (one of its `candidate_kernels`), that kernel's; else the preferred."""
+    return _select_kernel(kind, tuple(input_shape), layer, kernel)
+
+
+@lru_cache(maxsize=4096)
+def _select_kernel(kind: str, input_shape: tuple[int, ...], layer, kernel) -> KernelCall:
     if kind not in ("dense", "conv1d", "conv2d", "depthwise_conv2d"):
         raise ValueError(f"no int8 library kernel for op kind {kind!r}")
     if kind == "dense":
