@@ -17,6 +17,8 @@ from hwsim.machine.validate_rtl import SOURCES, RtlValidationReport, validate_rt
 from hwsim.sweep.cache import default_cache_dir
 
 MAX_SAMPLES = 100_000
+REFERENCES = {"lut": "integer executor", "int8": "int8 reference",
+              "float32": "float32 reference (hwsim.machine.codegen.float32_reference)"}
 
 
 def add_parser(subparsers) -> None:
@@ -40,7 +42,8 @@ def add_parser(subparsers) -> None:
                         help="with --rtl: cache directory of the built simulators "
                              "(default: $HWSIM_CACHE or .hwsim-cache; they go in DIR/rtl)")
     parser.add_argument("--style", choices=STYLES, default="lut",
-                        help="lut (the paper's method) or int8 (multiply-accumulate baseline)")
+                        help="lut (the paper's method), int8 (multiply-accumulate baseline) or "
+                             "float32 (soft-float; devices without an FPU)")
     parser.add_argument("--target", choices=("auto", *TARGETS), default="auto",
                         help="instruction set (default: the device's)")
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
@@ -134,7 +137,8 @@ def render(report: ValidationReport) -> str:
                  "from the generated code's shape")
     lines.append(f"  max |node error| {100 * report.max_node_error:.1f}%")
     exact = "yes" if report.bit_exact else f"NO: {report.mismatch}"
-    lines.append(f"  bit-exact against the {'integer executor' if report.style == 'lut' else 'int8 reference'}: {exact}")
+    lines.append(f"  {'outputs within tolerance of' if report.style == 'float32' else 'bit-exact against'}"
+                 f" the {REFERENCES[report.style]}: {exact}")
     check = report.instruction_check
     if check is not None:
         it = f" (+{check.it_skipped} IT-skipped)" if check.it_skipped else ""

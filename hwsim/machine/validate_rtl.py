@@ -46,7 +46,8 @@ from hwsim.machine.rtl import RtlCore, build_core, elf_to_words, rtl_core, run_f
 from hwsim.machine.rtl.memory_map import MEMORY_MAP
 from hwsim.machine.toolchain import build_program, read_elf
 from hwsim.machine.validate import (
-    DEFAULT_SAMPLES, ValidationReport, compare_outputs, sample_inputs, validate_graph,
+    DEFAULT_SAMPLES, ValidationReport, compare_outputs, program_inputs, sample_inputs,
+    validate_graph,
 )
 from hwsim.specs.catalog import find_device
 from hwsim.specs.device import Device
@@ -329,10 +330,7 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
         base = Path(workdir) if workdir else Path(tmp)
         emulation = validate_graph(g, [device], style, x_levels, target=target,
                                    workdir=base / "emulation", check_instructions=False)[0]
-        inputs = x_levels
-        if style == "int8":
-            from hwsim.machine.codegen.int8 import quantize_input
-            inputs = quantize_input(g, x_levels)
+        inputs = program_inputs(g, style, x_levels)
         program = generate(g, target, style, memory,
                            int8_kernels=device_int8_kernels(core_traits(device)))
         inputs = np.asarray(inputs).astype(_numpy_type(program.input.ctype))
