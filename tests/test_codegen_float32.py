@@ -114,3 +114,27 @@ def test_a_device_with_an_fpu_is_a_clear_error(artifact_dir):
         validate_graph(graph_from_artifact(load_artifact(artifact_dir)),
                        [find_device("samd21"), find_device("apollo3-blue")], "float32",
                        np.zeros((1, 64), dtype=np.int64))
+
+
+def test_soft_float_routines_are_counted_per_call(artifact_dir, tmp_path):
+    """Every multiply of the network is one __aeabi_fmul call: the MACs of both dense
+    layers and hw_tanhf's nine per unit (x log2 e, two in the range reduction, six in
+    the polynomial; 2x is an add)."""
+    from hwsim.machine.emulate import emulate
+    from hwsim.machine.soft_float import measured_figures, routine_costs, with_figures
+    from hwsim.machine.validate import program_inputs
+    artifact = load_artifact(artifact_dir)
+    g = graph_from_artifact(artifact)
+    device = find_device("samd21")
+    program = generate(g, "cortex-m0", "float32")
+    run = emulate(build_program(program, tmp_path), program_inputs(g, "float32",
+                                                                   sample_inputs(artifact, 2)))
+    costs = {c.routine: c for c in routine_costs(run, device)}
+    macs = g.nodes["L1.dense"]["op"].connections + g.nodes["L2.dense"]["op"].connections
+    assert costs["__aeabi_fmul"].calls == macs + 9 * g.nodes["L1.threshold"]["op"].units
+    assert costs["__aeabi_fmul"].operation == "mul" and costs["__aeabi_fmul"].device_cycles == 166
+    assert costs["__gesf2"].outer_calls == 0 < costs["__gesf2"].calls     # from __aeabi_fcmpgt
+    figures = measured_figures(list(costs.values()))
+    assert set(figures) == {"add", "mul", "div", "compare"}
+    assert 0 < figures["mul"] < 1000
+    assert with_figures(device, figures).soft_float_cycles["mul"] == figures["mul"]
