@@ -34,6 +34,8 @@ class RoutineCost:
     outer_calls: float               # ... of them from generated code (not from a helper)
     cycles_per_call: float           # the routine's own instructions, its callees apart
     device_cycles: float | None      # the device file's soft_float figure, if any
+    helper_cycles: float = 0.0       # per inference: its share of the helpers without an
+                                     # operation it calls (__clzsi2, __mulsi3 on RV32I)
 
 
 def operation_of(routine: str) -> str:
@@ -60,6 +62,7 @@ def routine_costs(run: EmulationRun, device: Device) -> list[RoutineCost]:
         cycles[block.function] = cycles.get(block.function, 0.0) + own * n
     calls: dict[str, float] = {}
     outer: dict[str, float] = {}
+    pairs: dict[tuple[str, str], float] = {}
     for (address, size, _owner), n in profile.executions.items():
         block = profile.blocks[(address, size)]
         last = block.instructions[-1]
@@ -71,10 +74,26 @@ def routine_costs(run: EmulationRun, device: Device) -> list[RoutineCost]:
                 cycles[callee] = cycles.get(callee, 0.0) + n * prices["call_return"]
                 if not block.function.startswith("__"):
                     outer[callee] = outer.get(callee, 0.0) + n
+                else:
+                    pairs[(block.function, callee)] = pairs.get((block.function, callee), 0.0) + n
+    def shared(caller: str, seen: frozenset = frozenset()) -> float:
+        """The cycles of the helpers without an operation `caller` calls (theirs too),
+        each shared among its callers by calls."""
+        total = 0.0
+        for (who, callee), n in pairs.items():
+            if who == caller and not operation_of(callee) and calls.get(callee) \
+                    and callee not in seen:
+                inclusive = cycles[callee] + shared(callee, seen | {caller})
+                total += inclusive * n / calls[callee]
+        return total
+
+    helpers = {name: shared(name) for name in cycles if operation_of(name)}
     figures = device.soft_float_cycles or {}
     return [RoutineCost(name, operation_of(name), calls.get(name, 0.0) / profile.samples,
-                        outer.get(name, 0.0) / profile.samples, cycles[name] / calls[name] if calls.get(name) else 0.0,
-                        figures.get(operation_of(name)))
+                        outer.get(name, 0.0) / profile.samples,
+                        cycles[name] / calls[name] if calls.get(name) else 0.0,
+                        figures.get(operation_of(name)),
+                        helpers.get(name, 0.0) / profile.samples)
             for name in sorted(cycles)]
 
 
@@ -83,14 +102,15 @@ def measured_figures(costs: list[RoutineCost],
                      ) -> dict[str, float]:
     """Cycles per call of each float operation as the run's routines took them: the
     cycles of all routines of the operation (an __aeabi_fcmpgt and the __gesf2 it calls)
-    over the calls from generated code. The helpers without an operation that they
-    call (__clzsi2) are not included."""
+    and of the helpers without an operation they call (__clzsi2, RV32I's __mulsi3),
+    over the calls from generated code."""
     figures = {}
     for op in operations:
         mine = [c for c in costs if c.operation == op]
         calls = sum(c.outer_calls for c in mine)
         if calls:
-            figures[op] = sum(c.calls * c.cycles_per_call for c in mine) / calls
+            figures[op] = sum(c.calls * c.cycles_per_call + c.helper_cycles
+                              for c in mine) / calls
     return figures
 
 
