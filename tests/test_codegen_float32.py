@@ -104,6 +104,8 @@ def test_validate_float32_on_the_command_line(artifact_dir):
     text = run_cli("validate", artifact_dir, "--device", "esp32-c3", "--style", "float32",
                    "--samples", "1").stdout
     assert "outputs within tolerance of the float32 reference" in text
+    assert "soft-float cycles per call in this run: add " in text
+    assert "mul " in text and "(43.9 in the device file)" in text     # esp32-c3's fmul figure
 
 
 def test_a_device_with_an_fpu_is_a_clear_error(artifact_dir):

@@ -197,7 +197,22 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
             for device in members:
                 reports[device.name] = compare_node_costs(g, device, style, price(run.profile, device), run,
                                                proof, mismatch, described)
+                if style == "float32":
+                    reports[device.name] = _with_routine_note(reports[device.name], run, device)
     return [reports[d.name] for d in devices]
+
+
+def _with_routine_note(report: ValidationReport, run: EmulationRun, device: Device
+                       ) -> ValidationReport:
+    """A float32 report with what libgcc's routines took per call beside the device file's
+    soft_float figures the estimate used (hwsim.machine.soft_float)."""
+    from hwsim.machine.soft_float import measured_figures, routine_costs
+    listed = device.soft_float_cycles or {}
+    parts = [f"{op} {cycles:.0f} ({listed[op]:g} in the device file)" if op in listed
+             else f"{op} {cycles:.0f} (estimated from the device file)"
+             for op, cycles in measured_figures(routine_costs(run, device)).items()]
+    note = "soft-float cycles per call in this run: " + ", ".join(parts)
+    return replace(report, notes=report.notes + (note,))
 
 
 def program_inputs(g: nx.DiGraph, style: str, x_levels: np.ndarray) -> np.ndarray:
