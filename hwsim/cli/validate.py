@@ -105,10 +105,13 @@ def render_rtl(report: RtlValidationReport) -> str:
     lines.append(f"  max |node error| vs RTL: estimate {100 * report.max_row_estimate_error:.2f}%, "
                  f"emulation x table {100 * report.max_row_emulation_error:.2f}%")
     exact = "yes" if report.outputs_equal else f"NO: {report.output_mismatch}"
-    reference = "integer executor" if report.style == "lut" else "int8 reference"
-    lines.append(f"  RTL output bytes equal to the {reference}: {exact}")
+    reference = REFERENCES[report.style]
+    equal, exact_against = ((" outputs within tolerance of", "within tolerance of")
+                            if report.style == "float32" else (" output bytes equal to",
+                                                               "bit-exact against"))
+    lines.append(f"  RTL{equal} the {reference}: {exact}")
     emulated = "yes" if report.emulation.bit_exact else f"NO: {report.emulation.mismatch}"
-    lines.append(f"  emulation bit-exact against the {reference}: {emulated}")
+    lines.append(f"  emulation {exact_against} the {reference}: {emulated}")
     lines.append(f"  network_run on the RTL, node marks included: "
                  f"{report.network_run_clocks:,.0f} clocks")
     lines += [f"  {label}: {SOURCES[key]}" for label, key in
