@@ -73,31 +73,32 @@ def _pool(g, node: str, x: np.ndarray) -> np.ndarray:
     return patches.max(axis=axes) if a.kind.startswith("max") else patches.mean(axis=axes)
 
 
+# The nodes without weights: (first input, all inputs) -> output.
+_STEPS = {
+    "threshold": lambda v, inputs: np.tanh(v),
+    "add": lambda v, inputs: np.sum(inputs, axis=0),
+    "output_table": lambda v, inputs: v,          # the tanh values are the output
+    "flatten": lambda v, inputs: v.reshape(len(v), -1),
+    "argmax": lambda v, inputs: np.argmax(v.reshape(len(v), -1), axis=1),
+}
+
+
 def float32_forward(g, x_levels) -> dict[str, np.ndarray]:
     """Every node's output (float64; argmax: class ids) on input level indices."""
+    x = float_input(g, x_levels).astype(np.float64)
     values: dict[str, np.ndarray] = {}
     for node in execution_order(g):
-        op = g.nodes[node]["op"].kind
-        if op == "input":
-            x = float_input(g, x_levels).astype(np.float64)
-            values[node] = x.reshape(len(x), *g.nodes[node]["op"].output_shape)
+        op = g.nodes[node]["op"]
+        if op.kind == "input":
+            values[node] = x.reshape(len(x), *op.output_shape)
             continue
-        sources = [values[s] for s in g.predecessors(node)]
-        v = sources[0]
-        if op in WEIGHTED:
-            values[node] = _weighted(g, node, v)
-        elif op == "threshold":
-            values[node] = np.tanh(v)
-        elif op == "add":
-            values[node] = np.sum(sources, axis=0)
-        elif op == "output_table":
-            values[node] = v
-        elif op == "flatten":
-            values[node] = v.reshape(len(v), -1)
-        elif op == "argmax":
-            values[node] = np.argmax(v.reshape(len(v), -1), axis=1)
+        inputs = [values[s] for s in g.predecessors(node)]
+        if op.kind in WEIGHTED:
+            values[node] = _weighted(g, node, inputs[0])
+        elif op.kind in _STEPS:
+            values[node] = _STEPS[op.kind](inputs[0], inputs)
         else:
-            values[node] = _pool(g, node, v)
+            values[node] = _pool(g, node, inputs[0])
     return values
 
 
