@@ -139,5 +139,5 @@ def test_verify_fails_on_disagreement_with_the_float_network(mlp_dir, monkeypatc
     json.dumps(nan.as_dict(), allow_nan=False)          # still valid JSON
 
     from hwsim.cli import main, verify as cli_verify
-    monkeypatch.setattr(cli_verify, "verify_artifact", lambda artifact, split: low)
+    monkeypatch.setattr(cli_verify, "verify_artifact", lambda artifact, split, data=None: low)
     assert main(["verify", str(mlp_dir)]) == 1

@@ -189,8 +189,8 @@ def test_a_network_that_does_not_fit_is_a_clear_error(graph):
 def test_unknown_target_style_and_op_are_errors(graph):
     with pytest.raises(HwsimError, match="unknown target 'cortex-m7'"):
         generate(graph, "cortex-m7", "lut")
-    with pytest.raises(HwsimError, match="unknown code generation style 'float32'"):
-        generate(graph, "cortex-m0", "float32")
+    with pytest.raises(HwsimError, match="unknown code generation style 'float64'"):
+        generate(graph, "cortex-m0", "float64")
 
 
 def test_residual_add_reads_levels_through_the_value_table_and_sums_as_they_are():

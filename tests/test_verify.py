@@ -124,8 +124,8 @@ def test_first_mismatch_is_the_first_sample_then_unit():
 def test_cli_mismatch_exits_1(mlp_dir, monkeypatch, capsys):
     import hwsim.cli.verify as cli_verify
 
-    def corrupted(artifact, split):
-        return verify_artifact(artifact, split=split, graph=_corrupted(artifact))
+    def corrupted(artifact, split, data=None):
+        return verify_artifact(artifact, split=split, data=data, graph=_corrupted(artifact))
     monkeypatch.setattr(cli_verify, "verify_artifact", corrupted)
     assert main(["verify", str(mlp_dir)]) == 1
     out = capsys.readouterr().out

@@ -15,6 +15,7 @@ from hwsim.io import MAX_JSON_BYTES, MAX_NPZ_BYTES, read_file_bytes, parse_json,
 from hwsim.errors import HwsimError, Problem, SpecError
 from hwsim.ir import layers as L
 from hwsim.train.export import integer_table, level_counts
+from hwsim.ir.input_encoding import InputEncoding, encoding_from_dict
 from hwsim.ir.integer import IntegerLayer, IntegerModel, accumulator_overflows, worst_case_sum
 from hwsim.ir.levels import MAX_SCALE_BITS, avg_pool_bounds, integer_thresholds, level_values, \
     table_rows
@@ -38,6 +39,7 @@ class Artifact:
     continuous_params: list
     discrete_params: list | None
     integer_model: IntegerModel | None
+    input_encoding: InputEncoding | None = None    # a converted model's input (input.encoding)
 
 
 class _Checker:
@@ -326,6 +328,10 @@ def _load(directory: Path, doc: dict, source: str, arrays: dict[str, np.ndarray]
                                         f"continuous.layer{i}.{key}", shape)
                            for key, shape in layer.param_shapes().items()})
     model = _integer_model(c, doc, workload) if doc.get("integer") is not None else None
+    encoding = None
+    if isinstance(doc.get("input"), dict) and "encoding" in doc["input"]:
+        encoding, problems = encoding_from_dict(doc["input"]["encoding"], workload.input_shape)
+        c.problems += problems
     if not c.problems and doc.get("npz_sha256") != npz_sha256:
         c.bad("npz_sha256", f"{NPZ_NAME} does not match this {JSON_NAME} (modified, truncated "
                             "or from another artifact)")
@@ -347,4 +353,4 @@ def _load(directory: Path, doc: dict, source: str, arrays: dict[str, np.ndarray]
                 continue
             book = books[doc["tables"][spec.table]["codebook"]]
             discrete.append({"w": book[spec.weight_index], "b": book[spec.bias_index]})
-    return Artifact(str(directory), doc, workload, continuous, discrete, model)
+    return Artifact(str(directory), doc, workload, continuous, discrete, model, encoding)

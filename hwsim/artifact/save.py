@@ -53,6 +53,8 @@ def build_files(result: TrainResult, *, init_from: str | None = None) -> dict[st
         "metrics": result.metrics,
         "codebooks": {}, "integer": None, "tables": {}, "layers": [], "output": None,
     }
+    if result.input_encoding is not None:
+        doc["input"]["encoding"] = result.input_encoding.as_dict()
     shapes = [list(w.input_shape)]
     for layer in w.layers:
         shapes.append(list(layer.output_shape(tuple(shapes[-1]))))

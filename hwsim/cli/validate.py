@@ -17,6 +17,8 @@ from hwsim.machine.validate_rtl import SOURCES, RtlValidationReport, validate_rt
 from hwsim.sweep.cache import default_cache_dir
 
 MAX_SAMPLES = 100_000
+REFERENCES = {"lut": "integer executor", "int8": "int8 reference",
+              "float32": "float32 reference (hwsim.machine.codegen.float32_reference)"}
 
 
 def add_parser(subparsers) -> None:
@@ -40,7 +42,8 @@ def add_parser(subparsers) -> None:
                         help="with --rtl: cache directory of the built simulators "
                              "(default: $HWSIM_CACHE or .hwsim-cache; they go in DIR/rtl)")
     parser.add_argument("--style", choices=STYLES, default="lut",
-                        help="lut (the paper's method) or int8 (multiply-accumulate baseline)")
+                        help="lut (the paper's method), int8 (multiply-accumulate baseline) or "
+                             "float32 (soft-float; devices without an FPU)")
     parser.add_argument("--target", choices=("auto", *TARGETS), default="auto",
                         help="instruction set (default: the device's)")
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
@@ -102,10 +105,13 @@ def render_rtl(report: RtlValidationReport) -> str:
     lines.append(f"  max |node error| vs RTL: estimate {100 * report.max_row_estimate_error:.2f}%, "
                  f"emulation x table {100 * report.max_row_emulation_error:.2f}%")
     exact = "yes" if report.outputs_equal else f"NO: {report.output_mismatch}"
-    reference = "integer executor" if report.style == "lut" else "int8 reference"
-    lines.append(f"  RTL output bytes equal to the {reference}: {exact}")
+    reference = REFERENCES[report.style]
+    equal, exact_against = ((" outputs within tolerance of", "within tolerance of")
+                            if report.style == "float32" else (" output bytes equal to",
+                                                               "bit-exact against"))
+    lines.append(f"  RTL{equal} the {reference}: {exact}")
     emulated = "yes" if report.emulation.bit_exact else f"NO: {report.emulation.mismatch}"
-    lines.append(f"  emulation bit-exact against the {reference}: {emulated}")
+    lines.append(f"  emulation {exact_against} the {reference}: {emulated}")
     lines.append(f"  network_run on the RTL, node marks included: "
                  f"{report.network_run_clocks:,.0f} clocks")
     lines += [f"  {label}: {SOURCES[key]}" for label, key in
@@ -135,7 +141,8 @@ def render(report: ValidationReport) -> str:
                  "from the generated code's shape")
     lines.append(f"  max |node error| {100 * report.max_node_error:.1f}%")
     exact = "yes" if report.bit_exact else f"NO: {report.mismatch}"
-    lines.append(f"  bit-exact against the {'integer executor' if report.style == 'lut' else 'int8 reference'}: {exact}")
+    lines.append(f"  {'outputs within tolerance of' if report.style == 'float32' else 'bit-exact against'}"
+                 f" the {REFERENCES[report.style]}: {exact}")
     check = report.instruction_check
     if check is not None:
         it = f" (+{check.it_skipped} IT-skipped)" if check.it_skipped else ""

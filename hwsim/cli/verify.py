@@ -40,6 +40,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="model: seed of random inputs (0)")
     parser.add_argument("--split", choices=SPLITS, default="test",
                         help="dataset split to run (default: test)")
+    parser.add_argument("--data", metavar="FILE.npz",
+                        help="artifact: run these samples instead of a dataset split: array x "
+                             "[N, ...] in the input format of the model it was converted from "
+                             "(a trained artifact: floats in [0, 1]), optional labels y [N]")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(run=run)
 
@@ -49,18 +53,23 @@ def run(args: argparse.Namespace) -> int:
         return run_model(args)
     if args.inputs or args.save_outputs:
         raise HwsimError("--inputs and --save-outputs apply to .tflite/.onnx models")
-    report = verify_artifact(load_artifact(args.artifact), split=args.split)
+    if args.data and args.split != "test":
+        raise HwsimError("give --data or --split, not both")
+    report = verify_artifact(load_artifact(args.artifact), split=args.split, data=args.data)
     print(json.dumps(report.as_dict(), indent=2, allow_nan=False) if args.json else render(report))
     return 0 if report.passed else 1
 
 
-def _metric(name: str, value: float) -> str:
+def _metric(name: str, value: float | None) -> str:
+    if value is None:
+        return "n/a (no labels)"
     return f"{100 * value:.2f}%" if name == "accuracy" else f"{value:.5f}"
 
 
 def render(report: VerifyReport) -> str:
     c = report.comparison
-    lines = [f"{report.name}: {report.split} split, {report.samples} samples ({report.artifact})"]
+    what = report.split if report.split.startswith("data ") else f"{report.split} split"
+    lines = [f"{report.name}: {what}, {report.samples} samples ({report.artifact})"]
     m = report.mismatch
     if m is None:
         lines.append(f"  bit-exact: yes, {report.nodes_compared} nodes and "

@@ -1,4 +1,5 @@
-"""Verification of a trained artifact on its dataset.
+"""Verification of a trained artifact on its dataset, or on a data file in the input
+format of the model it was converted from (`samples_for`, hwsim.ir.input_encoding).
 
 1. The op-level executor (hwsim/execute/executor.py) against the trainer's own vectorised
    integer forward pass (hwsim.ir.integer.integer_forward), node by node, bit
@@ -25,7 +26,9 @@ L=2, K=2 on digits, docs/training.md), a wrong table flips most of them.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -37,6 +40,7 @@ from hwsim.execute.plan import build_plan
 from hwsim.errors import HwsimError
 from hwsim.execute.executor import Execution, execute
 from hwsim.ir.graph import execution_order, graph_from_artifact
+from hwsim.ir.input_encoding import read_samples, unit_encoding
 from hwsim.ir.integer import IntegerTrace, integer_forward, layer_sums
 from hwsim.train.network import Mode, quantize_input
 from hwsim.train.pipeline import dataset_for, predict
@@ -60,8 +64,8 @@ class Mismatch:
 class FloatComparison:
     """Integer network vs float-simulated network on one split."""
     metric: str                        # "accuracy" or "mse"
-    integer: float
-    float_simulated: float
+    integer: float | None              # None: accuracy without labels (--data without 'y')
+    float_simulated: float | None
     agreement: float                   # same class (classifier) or same value (auto-encoder)
     rmse: float
     mae: float
@@ -98,11 +102,12 @@ class VerifyReport:
             if value is not None and not np.isfinite(value):
                 found.append(f"{name} is not finite ({value})")
         if np.isfinite(c.agreement) and c.agreement < MIN_AGREEMENT:
+            metrics = ("" if c.integer is None else
+                       f" ({c.metric} {c.integer:.4g} vs {c.float_simulated:.4g})")
             found.append(f"the integer network agrees with the float-simulated network on "
                          f"{100 * c.agreement:.2f}% of the "
                          f"{'samples' if c.metric == 'accuracy' else 'output values'}, below "
-                         f"the {100 * MIN_AGREEMENT:.0f}% tolerance ({c.metric} "
-                         f"{c.integer:.4g} vs {c.float_simulated:.4g})")
+                         f"the {100 * MIN_AGREEMENT:.0f}% tolerance{metrics}")
         return found
 
     @property
@@ -190,8 +195,9 @@ def _errors(integer: np.ndarray, reference: np.ndarray) -> dict[str, float | Non
             "cosine": cosine}
 
 
-def compare_float(g: nx.DiGraph, run: Execution, artifact, x: np.ndarray, y: np.ndarray
-                  ) -> FloatComparison:
+def compare_float(g: nx.DiGraph, run: Execution, artifact, x: np.ndarray,
+                  y: np.ndarray | None) -> FloatComparison:
+    """`y` None (a data file without labels): no accuracies, the agreement and errors."""
     workload = artifact.workload
     mode = Mode(workload.discretization.activation_levels, workload.input_levels)
     simulated = predict(workload.layers, artifact.discrete_params, x, mode, workload.task)
@@ -202,8 +208,9 @@ def compare_float(g: nx.DiGraph, run: Execution, artifact, x: np.ndarray, y: np.
         logits = np.ldexp(run.nodes[last].output.reshape(len(x), -1).astype(np.float64),
                           -g.graph["scale_bits"])
         classes = np.argmax(simulated, axis=1)
-        return FloatComparison("accuracy", float(np.mean(run.outputs == y)),
-                               float(np.mean(classes == y)),
+        return FloatComparison("accuracy",
+                               None if y is None else float(np.mean(run.outputs == y)),
+                               None if y is None else float(np.mean(classes == y)),
                                float(np.mean(run.outputs == classes)),
                                **_errors(logits, simulated))
     values = np.asarray(g.graph["output_values"], dtype=np.float64)[run.outputs]
@@ -213,22 +220,40 @@ def compare_float(g: nx.DiGraph, run: Execution, artifact, x: np.ndarray, y: np.
                            float(np.mean(values == simulated)), **_errors(values, simulated))
 
 
-def verify_artifact(artifact, *, split: str = "test", graph: nx.DiGraph | None = None,
-                    placement: Placement = Placement()) -> VerifyReport:
-    """Verify `artifact` (hwsim.artifact.load.Artifact) on a split of its dataset.
-    `graph` replaces the artifact's own graph (to check a modified one)."""
+def samples_for(artifact, split: str, data: str | Path | None
+                ) -> tuple[str, np.ndarray, np.ndarray | None]:
+    """(what was run, inputs in [0, 1], labels or None): the .npz file `data` read in
+    the artifact's input encoding (a converted model's original input; a trained
+    artifact's floats in [0, 1]), else `split` of the artifact's dataset."""
+    workload = artifact.workload
+    if data is not None:
+        encoding = artifact.input_encoding or unit_encoding(workload.input_shape)
+        classes = math.prod(workload.output_shape) if workload.task == "classification" else 0
+        samples = read_samples(data, encoding.tensor, classes, "--data")
+        return f"data {Path(data).name}", encoding.unit(samples.x), samples.y
     if split not in SPLITS:
         raise HwsimError(f"split must be 'test' or 'train', got {split!r}")
+    if workload.dataset is None:
+        raise HwsimError(f"{artifact.directory}: the artifact names no dataset (dataset: none), "
+                         "and hwsim verify runs an artifact on its dataset or on --data FILE.npz "
+                         "(array 'x' in the input format of the model it was converted from, "
+                         "optional labels 'y'); a converted model gets a dataset with hwsim "
+                         "convert --dataset NAME")
+    dataset = dataset_for(workload)
+    x = np.asarray(dataset.x_test if split == "test" else dataset.x_train, dtype=np.float64)
+    return split, x, dataset.y_test if split == "test" else dataset.y_train
+
+
+def verify_artifact(artifact, *, split: str = "test", data: str | Path | None = None,
+                    graph: nx.DiGraph | None = None, placement: Placement = Placement()
+                    ) -> VerifyReport:
+    """Verify `artifact` (hwsim.artifact.load.Artifact) on a split of its dataset, or on
+    the samples of the .npz file `data` (`samples_for`). `graph` replaces the artifact's
+    own graph (to check a modified one)."""
     g = graph if graph is not None else graph_from_artifact(artifact)
     if artifact.integer_model is None:
         raise HwsimError(f"{artifact.directory}: no integer model to verify")
-    if artifact.workload.dataset is None:
-        raise HwsimError(f"{artifact.directory}: the artifact names no dataset (dataset: none), "
-                         "and hwsim verify runs an artifact on its dataset; a converted model "
-                         "gets one with hwsim convert --dataset NAME")
-    data = dataset_for(artifact.workload)
-    x = np.asarray(data.x_test if split == "test" else data.x_train, dtype=np.float64)
-    y = data.y_test if split == "test" else data.y_train
+    split, x, y = samples_for(artifact, split, data)
     x_levels = quantize_input(x, artifact.workload.input_levels)
     run, measured = measured_run(build_plan(g, placement), x_levels)
     nodes, values, mismatch = compare_nodes(g, run, artifact.integer_model, x_levels)

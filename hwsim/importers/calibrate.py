@@ -1,11 +1,9 @@
 """Calibration for `hwsim convert`: the user's data file, the input range, and the fit of
 each hidden layer's activation to the paper's tanhD levels (docs/import.md §12).
 
-The data file is an .npz with array `x` (`[N, ...]`, the model's input shape without
-its batch dimension, channels-last; integers in the input's range for an int8 input)
-and optional `y` (`[N]` integer class labels). Any other array, a wrong shape or dtype,
-a NaN or an infinity, or a label outside the classes is one HwsimError naming the file,
-the array and the problem.
+The data file (array `x`, optional labels `y`) is read and checked by
+hwsim.ir.input_encoding against the model's input tensor, which `hwsim verify --data`
+shares through the artifact.
 
 Activation fit. The original layer's output is `u = clip(z, low, high)` of its
 pre-activation z; the converted layer outputs `v = tanhD(A z + B)` (L levels in
@@ -26,7 +24,9 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.importers.model import ImportedModel
-from hwsim.io import read_npz
+from hwsim.ir.input_encoding import InputTensor, Samples
+from hwsim.ir.input_encoding import check_samples as check_input_samples
+from hwsim.ir.input_encoding import read_samples as read_input_samples
 from hwsim.ir import layers as IL
 from hwsim.ir.levels import level_index, level_values
 
@@ -36,65 +36,25 @@ MAX_FIT_VALUES = 4096          # samples per channel the fit looks at (evenly st
 DEAD_WIDTH = 1e-9              # a channel whose output range is narrower is constant
 
 
-@dataclass(frozen=True)
-class Samples:
-    """A data file: what the model's input takes, the same as real numbers, labels."""
-    source: str
-    raw: np.ndarray            # [N, ...] in the input's dtype
-    x: np.ndarray              # [N, ...] float64 real values (int8 inputs dequantized)
-    y: np.ndarray | None       # [N] int64 class labels
+def input_tensor(model: ImportedModel) -> InputTensor:
+    """The model's (first) input as the data files must give it."""
+    tensor = model.tensors[model.inputs[0]]
+    q = tensor.quantization if np.dtype(tensor.dtype).kind in "iu" else None
+    return InputTensor(tensor.name, tuple(tensor.shape[1:]), np.dtype(tensor.dtype).name,
+                       None if q is None else float(q.scale),
+                       None if q is None else int(q.zero_point))
 
 
 def read_samples(path: str | Path, model: ImportedModel, classes: int, what: str) -> Samples:
-    """The arrays `x` (and `y`) of an .npz data file, checked against the model."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise HwsimError(f"{what} {path}: give an .npz file with array 'x' (and optional 'y')")
-    arrays = read_npz(path)
-    source = f"{what} {path}"
-    extra = sorted(set(arrays) - {"x", "y"})
-    if extra:
-        raise HwsimError(f"{source}: unexpected array(s) {', '.join(map(repr, extra))}; "
-                         "expected 'x' (inputs) and optional 'y' (labels)")
-    if "x" not in arrays:
-        raise HwsimError(f"{source}: missing array 'x' (the inputs, [N, ...])")
-    return check_samples(arrays["x"], arrays.get("y"), model, classes, source)
+    """The arrays `x` (and `y`) of an .npz data file, checked against the model's input."""
+    return read_input_samples(path, input_tensor(model), classes, what)
 
 
 def check_samples(x: np.ndarray, y: np.ndarray | None, model: ImportedModel, classes: int,
-                  source: str) -> Samples:
-    """Inputs `x` [N, ...] and labels `y` [N] (or None) checked against the model."""
-    tensor = model.tensors[model.inputs[0]]
-    one = tuple(tensor.shape[1:])
-    if x.ndim != len(one) + 1 or tuple(x.shape[1:]) != one or x.shape[0] < 1:
-        raise HwsimError(f"{source}: array 'x' has shape {list(x.shape)}; the model's input "
-                         f"{tensor.name!r} needs [N, {', '.join(map(str, one))}] (channels-last)")
-    integer_input = np.dtype(tensor.dtype).kind in "iu"
-    if x.dtype.kind not in "iuf" or (integer_input and x.dtype.kind == "f"):
-        raise HwsimError(f"{source}: array 'x' is {x.dtype}; input {tensor.name!r} takes "
-                         f"{'integers' if integer_input else 'numbers'} ({tensor.dtype})")
-    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-        bad = np.argwhere(~np.isfinite(x))
-        raise HwsimError(f"{source}: array 'x' holds {len(bad)} NaN or infinite value(s), the "
-                         f"first at index {bad[0].tolist()}")
-    if integer_input:
-        info = np.iinfo(np.dtype(tensor.dtype))
-        if x.min() < info.min or x.max() > info.max:
-            raise HwsimError(f"{source}: array 'x' holds {x.min()}..{x.max()}, outside input "
-                             f"{tensor.name!r}'s {tensor.dtype} range {info.min}..{info.max}")
-        q = tensor.quantization
-        real = (x.astype(np.float64) - q.zero_point) * q.scale
-    else:
-        real = x.astype(np.float64)
-    if y is not None:
-        if y.dtype.kind not in "iu" or y.shape != (x.shape[0],):
-            raise HwsimError(f"{source}: array 'y' is {y.dtype} {list(y.shape)}; labels are "
-                             f"integers [N] = [{x.shape[0]}], one per sample of 'x'")
-        if y.min() < 0 or y.max() >= classes:
-            raise HwsimError(f"{source}: array 'y' holds labels {y.min()}..{y.max()}; the model "
-                             f"has {classes} classes (0..{classes - 1})")
-        y = y.astype(np.int64)
-    return Samples(source, x.astype(tensor.dtype), real, y)
+                  source: str, file: str = "") -> Samples:
+    """Inputs `x` [N, ...] and labels `y` [N] (or None) checked against the model's input."""
+    samples = check_input_samples(x, y, input_tensor(model), classes, source)
+    return Samples(samples.source, samples.raw, samples.x, samples.y, file)
 
 
 def input_range(model: ImportedModel, samples: Samples, given: tuple[float, float] | None

@@ -25,11 +25,12 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.importers.calibrate import Samples, check_samples, fit_encoding, fold_input, \
-    fold_output, input_range, read_samples
+    fold_output, input_range, input_tensor, read_samples
 from hwsim.importers.float_network import float_forward, float_network
 from hwsim.importers.load import load_model
 from hwsim.importers.network import INPUT_LEVELS, workload_from_model
 from hwsim.importers.verify import is_int8, samples_from
+from hwsim.ir.input_encoding import InputEncoding
 from hwsim.ir.integer import integer_forward
 from hwsim.ir.levels import quantize_input
 from hwsim.specs.workload import workload_from_data
@@ -82,10 +83,10 @@ def _dataset_samples(name: str, model, workload, classes: int):
         raise HwsimError(f"--dataset {name}: its inputs are floats in [0, 1]; the model's input "
                          f"{tensor.name!r} is {tensor.dtype}")
     source = f"dataset {name}"
-    return (check_samples(np.asarray(data.x_train, np.float32), np.asarray(data.y_train),
-                          model, classes, f"{source} (train split)"),
-            check_samples(np.asarray(data.x_test, np.float32), np.asarray(data.y_test),
-                          model, classes, f"{source} (test split)"))
+    return tuple(check_samples(np.asarray(x, np.float32), np.asarray(y), model, classes,
+                               f"{source} ({split} split)", f"{source} ({split} split)")
+                 for x, y, split in ((data.x_train, data.y_train, "train"),
+                                     (data.x_test, data.y_test, "test")))
 
 
 def _encode(net, x01: np.ndarray, x_real: np.ndarray, low: float, high: float, levels: int,
@@ -233,6 +234,11 @@ def convert_model(path: str | Path, options: Options, *, data: str | Path | None
     final = _artifact_workload(workload, options, dataset, finetune is not None, low, high,
                                source)
     metrics = {"metric": "agreement", "conversion": report}
+    described = {"calibration": calibration.describe(), "evaluation": evaluation.describe(),
+                 "original_model": source}
+    if finetune is not None:
+        described["finetune"] = tuning.describe()
+    encoding = InputEncoding(input_tensor(model), low, high, described)
     result = TrainResult(final, [{k: v.copy() for k, v in p.items()} for p in encoded],
-                         discrete, clustering, integer_model, scale, metrics)
+                         discrete, clustering, integer_model, scale, metrics, encoding)
     return Conversion(result, report)

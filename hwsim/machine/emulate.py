@@ -43,7 +43,8 @@ from hwsim.machine.toolchain import Build, ElfImage, read_elf
 TIMEOUT_S = 600
 CPU_MODELS = {"cortex-m0": "UC_CPU_ARM_CORTEX_M0", "cortex-m4": "UC_CPU_ARM_CORTEX_M4"}
 NUMPY_TYPES = {"uint8_t": np.uint8, "int8_t": np.int8, "int16_t": np.int16,
-               "uint16_t": np.uint16, "int32_t": np.int32, "uint32_t": np.uint32}
+               "uint16_t": np.uint16, "int32_t": np.int32, "uint32_t": np.uint32,
+               "float": np.float32}
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
             mul_operands: bool = False) -> EmulationRun:
     """Run the built program on every sample of `inputs`: input level indices
     (N, *input_shape) for the lut style, int8 values for the int8 style
-    (hwsim.machine.codegen.int8.quantize_input). `mul_operands`: also record the
+    (hwsim.machine.codegen.int8.quantize_input), float32 values for the float32 style. `mul_operands`: also record the
     operand width of every RISC-V `mul` (Profile.mul_operand_bits; slower)."""
     program = build.program
     x = np.asarray(inputs)
@@ -169,7 +170,7 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
         raise HwsimError(f"inputs have {x.shape[1]} elements per sample, the program expects "
                          f"{program.input.elements}")
     in_type = NUMPY_TYPES[program.input.ctype]
-    info = np.iinfo(in_type)
+    info = np.finfo(in_type) if in_type == np.float32 else np.iinfo(in_type)
     if x.min() < info.min or x.max() > info.max:
         raise HwsimError(f"inputs must fit {program.input.ctype}")
     image = read_elf(build.elf_path)

@@ -6,7 +6,8 @@
 
 Compilers: gcc-arm-none-eabi (arm-none-eabi-gcc) and gcc-riscv64-unknown-elf
 (riscv64-unknown-elf-gcc, rv32 multilibs). -O2, freestanding, no libc, no start
-files; libgcc is linked only for the int8 style (its multiply helpers)."""
+files; libgcc is linked only for the int8 style (its multiply helpers) and float32 (its
+soft-float routines)."""
 from __future__ import annotations
 
 import re
@@ -147,7 +148,7 @@ def build_program(program: Program, directory: str | Path, *, path: str | None =
                              f"bug):\n{result.stderr.strip()[-2000:]}")
         warnings.append(result.stderr.strip())
         objects.append(obj)
-    libs = ["-lgcc"] if program.style == "int8" else []
+    libs = ["-lgcc"] if program.style in ("int8", "float32") else []
     command = [compiler, *flags, "-T", "link.ld", *objects, *libs, "-o", ELF_NAME,
                "-Wl,-Map=network.map"]
     result = _run(command, directory)

@@ -137,7 +137,11 @@ def resolve_target(device: Device, target: str | Target = "auto") -> Target:
 def compare_outputs(g: nx.DiGraph, node_outputs: dict[str, np.ndarray], x_levels: np.ndarray,
                     style: str) -> str:
     """"" when the given node outputs ((N, elements) per node) equal the reference's (lut:
-    the integer executor; int8: the int8 reference), else the first difference."""
+    the integer executor; int8: the int8 reference; float32: within the float32
+    reference's tolerance), else the first difference."""
+    if style == "float32":
+        from hwsim.machine.codegen.float32_reference import compare_float_outputs
+        return compare_float_outputs(g, node_outputs, x_levels)
     if style == "lut":
         reference = execute(g, x_levels)
         expected = {node: r.output.reshape(len(x_levels), -1) for node, r in reference.nodes.items()}
@@ -172,6 +176,8 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
     one report per device. Devices that share a target and a memory map share one
     build and one emulation (pricing is per device)."""
     options = options or codegen_options()
+    if style == "float32":
+        check_soft_float(devices)
     groups: dict[tuple, list[Device]] = {}
     for device in devices:
         t = resolve_target(device, target)
@@ -186,16 +192,14 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
             directory = Path(workdir) / f"{name}-{k}" if workdir else Path(tmp) / f"{name}-{k}"
             build = build_program(program, directory)
             proof = prove(build.elf_path, program.target, style, program.node_of_function)
-            inputs = x_levels
-            if style == "int8":
-                from hwsim.machine.codegen.int8 import quantize_input
-                inputs = quantize_input(g, x_levels)
-            run = emulate(build, inputs, check_instructions=check_instructions,
+            run = emulate(build, program_inputs(g, style, x_levels), check_instructions=check_instructions,
                           mul_operands=any(d.operand_multiplier for d in members))
             mismatch = compare_outputs(g, run.node_outputs, x_levels, style)
             for device in members:
                 reports[device.name] = compare_node_costs(g, device, style, price(run.profile, device), run,
                                                proof, mismatch, described)
+                if style == "float32":
+                    reports[device.name] = _with_routine_note(reports[device.name], run, device)
     return [reports[d.name] for d in devices]
 
 
@@ -214,6 +218,43 @@ def generated_kernels(g, device: Device, style: str, target: Target, options: Co
     choice = tuple(sorted((n, c.kernel) for n, c in
                           int8_kernel_choices(g, device, described).items()))
     return kernels, choice, described
+
+
+def _with_routine_note(report: ValidationReport, run: EmulationRun, device: Device
+                       ) -> ValidationReport:
+    """A float32 report with what libgcc's routines took per call beside the device file's
+    soft_float figures the estimate used (hwsim.machine.soft_float)."""
+    from hwsim.machine.soft_float import measured_figures, routine_costs
+    listed = device.soft_float_cycles or {}
+    parts = [f"{op} {cycles:.0f} ({listed[op]:g} in the device file)" if op in listed
+             else f"{op} {cycles:.0f} (estimated from the device file)"
+             for op, cycles in measured_figures(routine_costs(run, device)).items()]
+    note = "soft-float cycles per call in this run: " + ", ".join(parts)
+    return replace(report, notes=report.notes + (note,))
+
+
+def program_inputs(g: nx.DiGraph, style: str, x_levels: np.ndarray) -> np.ndarray:
+    """What the generated program of `style` reads for input level indices `x_levels`:
+    the levels (lut), int8 values (int8), float32 values (float32)."""
+    if style == "int8":
+        from hwsim.machine.codegen.int8 import quantize_input
+        return quantize_input(g, x_levels)
+    if style == "float32":
+        from hwsim.machine.codegen.float32_reference import float_input
+        return float_input(g, x_levels)
+    return x_levels
+
+
+def check_soft_float(devices: list[Device]) -> None:
+    """The float32 code is soft-float (hwsim.machine.codegen.float32) and the emulator runs
+    no FPU instructions, while the cost model prices a device with an FPU by its FPU
+    instructions: such a device cannot be validated in float32."""
+    with_fpu = [f"{d.name} (core.fpu: {d.core.fpu})" for d in devices if d.core.fpu != "none"]
+    if with_fpu:
+        raise HwsimError(f"float32 validation runs soft-float code (libgcc routines), and the "
+                         f"cost model prices FPU instructions on {', '.join(with_fpu)}; "
+                         "validate float32 on a device without an FPU (core.fpu: none), e.g. "
+                         "samd21, rp2040, esp32-c3, ch32v003")
 
 
 def compare_node_costs(g, device: Device, style: str, emulated: EmulatedCost, run: EmulationRun,

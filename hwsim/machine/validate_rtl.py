@@ -45,7 +45,7 @@ from hwsim.machine.rtl.memory_map import MEMORY_MAP
 from hwsim.machine.toolchain import build_program, read_elf
 from hwsim.machine.validate import (
     DEFAULT_SAMPLES, ValidationReport, codegen_options, compare_outputs, generated_kernels,
-    sample_inputs, validate_graph,
+    program_inputs, sample_inputs, validate_graph,
 )
 from hwsim.specs.catalog import find_device
 from hwsim.specs.device import Device
@@ -328,10 +328,7 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
         base = Path(workdir) if workdir else Path(tmp)
         emulation = validate_graph(g, [device], style, x_levels, target=target,
                                    workdir=base / "emulation", check_instructions=False)[0]
-        inputs = x_levels
-        if style == "int8":
-            from hwsim.machine.codegen.int8 import quantize_input
-            inputs = quantize_input(g, x_levels)
+        inputs = program_inputs(g, style, x_levels)
         kernels, choice, _ = generated_kernels(g, device, style, target, codegen_options())
         program = generate(g, target, style, memory, int8_kernels=kernels, int8_choice=choice)
         inputs = np.asarray(inputs).astype(_numpy_type(program.input.ctype))

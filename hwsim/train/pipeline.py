@@ -12,6 +12,7 @@ from hwsim.datasets import Dataset, load_dataset
 from hwsim.errors import HwsimError
 from hwsim.train import layers as L
 from hwsim.train.export import ScaleChoice, export_integer
+from hwsim.ir.input_encoding import InputEncoding
 from hwsim.ir.integer import IntegerModel, integer_forward
 from hwsim.train.loop import Clustering, Progress, train
 from hwsim.train.network import Mode, forward, quantize_input
@@ -29,6 +30,7 @@ class TrainResult:
     integer_model: IntegerModel | None
     scale: ScaleChoice | None
     metrics: dict
+    input_encoding: InputEncoding | None = None     # a converted model's input (ir.input_encoding)
 
 
 def dataset_for(workload: Workload) -> Dataset:

@@ -1,6 +1,6 @@
 """Code generation: a deployed network (an op graph, hwsim/ir/graph.py) as freestanding
-C for a Cortex-M or RV32 core, in the lut style (the paper's method) or the int8
-multiply-accumulate baseline.
+C for a Cortex-M or RV32 core, in the lut style (the paper's method), the int8
+multiply-accumulate baseline or float32 (soft-float).
 
     program = generate(graph, "cortex-m0", "lut")      # pure: returns the sources
     write_program(program, "out/")                     # network.c, model_data.c, ...
@@ -46,7 +46,7 @@ __all__ = [
     "write_program",
 ]
 
-STYLES = (Style.LUT.value, Style.INT8.value)   # the styles with a code generator
+STYLES = (Style.LUT.value, Style.INT8.value, Style.FLOAT32.value)   # with a code generator
 SOURCES = ("network.c", "model_data.c", "start.c")
 
 
@@ -55,6 +55,10 @@ def _emit(g: nx.DiGraph, style: str, target: Target, kernels: dict
     if style == "lut":
         from hwsim.machine.codegen.lut import emit_lut
         return emit_lut(g), "uint8_t", ()
+    if style == "float32":
+        from hwsim.machine.codegen.float32 import emit_float32
+        codes, notes = emit_float32(g)
+        return codes, "float", tuple(notes)
     from hwsim.machine.codegen.int8 import emit_int8
     codes, notes = emit_int8(g, target, kernels)
     return codes, "int8_t", notes
@@ -65,17 +69,21 @@ def _kernel_prelude(style: str, target: Target, library: bool) -> str:
         from hwsim.machine.codegen.int8 import prelude
         from hwsim.machine.codegen.int8_library import include_line
         return (include_line() if library else "") + prelude(target)
+    if style == "float32":
+        from hwsim.machine.codegen.float32 import PRELUDE
+        return PRELUDE
     return ""
 
 
 def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
              memory_map: MemoryMap | None = None, int8_kernels: str = "optimized",
              int8_choice: tuple[tuple[str, str], ...] | None = None) -> Program:
-    """The C sources of graph `g` for `target` in `style` ("lut" or "int8"). int8
-    weighted layers run the kernels of `int8_choice`, (node, kernel) pairs as the cost
-    model chose them for a device (hwsim.cost.model.CostReport.int8_kernels); without
-    it, by `int8_kernels`: the library's preferred kernels where it is characterized
-    ("optimized", "library") or the plain loops ("reference")."""
+    """The C sources of graph `g` for `target` in `style` ("lut", "int8" or "float32",
+    hwsim.machine.codegen.float32). int8 weighted layers run the kernels of
+    `int8_choice`, (node, kernel) pairs as the cost model chose them for a device
+    (hwsim.cost.model.CostReport.int8_kernels); without it, by `int8_kernels`: the
+    library's preferred kernels where it is characterized ("optimized", "library") or
+    the plain loops ("reference")."""
     target = find_target(target) if isinstance(target, str) else target
     if style not in STYLES:
         raise HwsimError(f"unknown code generation style {style!r}; one of {', '.join(STYLES)}")
@@ -103,7 +111,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     _check_fits(g, target, memory, style, constant_bytes, arena_bytes)
     name = str(g.graph.get("name"))
     what = f"{name}, {style} style, {target.name}"
-    network = [HEADER.format(what=what), "#include <stdint.h>\n",
+    header = HEADER if style != "float32" else HEADER.replace("no float", "soft-float")
+    network = [header.format(what=what), "#include <stdint.h>\n",
                f"\n/* The arena: every tensor between nodes ({arena_bytes} bytes, planned). */\n",
                f"uint8_t hwsim_arena[{max(arena_bytes, 4)}] __attribute__((aligned(4)));\n\n",
                _kernel_prelude(style, target, library)]
@@ -117,7 +126,7 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
                            f"__attribute__((noinline, noclone, used))\n"
                            + no_unrolling(code.code) + "\n")
     network.append(network_run(steps, tensors, input_node, output_node, input_type))
-    data = [HEADER.format(what=what + ": constants, in flash"), "#include <stdint.h>\n",
+    data = [header.format(what=what + ": constants, in flash"), "#include <stdint.h>\n",
             "\n"]
     data += [a.definition + "\n" for a in arrays.values()]
     input_t, output_t = tensors[input_node], tensors[output_node]

@@ -14,7 +14,8 @@ INT_TYPES = {  # (signed, bits) -> C type
     (True, 8): "int8_t", (True, 16): "int16_t", (True, 32): "int32_t",
     (False, 8): "uint8_t", (False, 16): "uint16_t", (False, 32): "uint32_t",
 }
-C_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}
+C_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4,
+           "float": 4}
 
 
 @dataclass(frozen=True)

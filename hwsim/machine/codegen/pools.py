@@ -19,12 +19,14 @@ def window_offsets(rows: int, cols: int, row_step: int, col_step: int) -> list[i
 
 def pool_function(node: str, in_type: str, out_type: str, wide: str, kind: str,
                   positions: list[tuple[str, str, int, int]], channels: int, rows: int,
-                  cols: int, row_step: int, reduce_avg: str = "") -> str:
+                  cols: int, row_step: int, reduce_avg: str = "", sum_type: str = "int32_t"
+                  ) -> str:
     """C of one pool node.
 
     positions: the position loops, outermost first, as (loop variable, pointer name,
     count, pointer step in elements); kind "max" or "avg"; reduce_avg: C statements
-    that turn the window sum `s` into the output value `out` (average pools)."""
+    that turn the window sum `s` (of C type `sum_type`) into the output value `out`
+    (average pools)."""
     fn = function_name(node)
     lines = [f"void {fn}(const {in_type} *restrict x, {out_type} *restrict y)", "{"]
     indent = "    "
@@ -48,7 +50,7 @@ def pool_function(node: str, in_type: str, out_type: str, wide: str, kind: str,
             lines.append(f"{body}y[c] = ({out_type})m;")
         else:
             terms = " + ".join(f"q{k}[c]" for k in range(window))
-            lines.append(f"{body}const int32_t s = {terms};")
+            lines.append(f"{body}const {sum_type} s = {terms};")
             lines += [body + line for line in reduce_avg.strip().splitlines()]
             lines.append(f"{body}y[c] = ({out_type})out;")
         lines.append(f"{indent}}}")
@@ -59,7 +61,7 @@ def pool_function(node: str, in_type: str, out_type: str, wide: str, kind: str,
         if kind == "max":
             lines.append(f"{body}{wide} m = q[0];")
         else:
-            lines.append(f"{body}int32_t s = 0;")
+            lines.append(f"{body}{sum_type} s = 0;")
         lines.append(f"{body}for (uint32_t r = 0; r < {rows}; r++, q += {row_step}) {{")
         lines.append(f"{body}    for (uint32_t j = 0; j < {cols}; j++) {{")
         if kind == "max":
