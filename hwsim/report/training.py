@@ -26,8 +26,9 @@ def train_and_verify(name: str, cache: Cache) -> tuple[str, tuple[str, ...], dic
 
 def untrained(name: str, cache: Cache) -> bool:
     """Whether the workload's continuous checkpoint is missing from the cache: then
-    training it is the long part of the report, worth a worker process."""
-    return not cache.get_files("checkpoint", key_of(checkpoint_inputs(load_network(name)))).hit
+    training it is the long part of the report, worth a worker process. (A damaged
+    entry counts as present: this process replaces it and notes it, as before.)"""
+    return not cache.holds("checkpoint", key_of(checkpoint_inputs(load_network(name))))
 
 
 def submit_training(names: list[str], cache: Cache, runner) -> dict:
