@@ -16,7 +16,8 @@ in a source checkout: every start compiles them again), for reference.
 The last lines are the floor of `hwsim simulate`: the interpreter importing only the
 third-party packages that command needs (numpy; networkx, the IR graph's type; yaml),
 measured the same way, and the same with simpy, the scheduler's event engine, which a
-one-core device without DMA does not load (hwsim/schedule/sequential.py).
+schedule without DMA on one core (or of a graph that is one path, as har-cnn) does not
+load (hwsim/schedule/sequential.py).
 """
 from __future__ import annotations
 

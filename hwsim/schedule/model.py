@@ -17,7 +17,8 @@ The rest of the firmware is not a process: it is a periodic high-priority task
 tick costs no simulation events.
 
 The records (`Plan`, `FirmwareLoad`, `Trace`) live in hwsim.schedule.frame_plan; a
-plan with one core and no DMA runs without simpy (hwsim.schedule.sequential).
+plan without DMA on one core, or whose graph is one path, runs without simpy
+(hwsim.schedule.sequential).
 """
 from __future__ import annotations
 

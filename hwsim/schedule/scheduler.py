@@ -3,7 +3,7 @@
 `schedule_frames` takes the per-node costs as plain mappings (the caller glues the cost
 model and the memory planner to it) and runs the model of hwsim.schedule.model (simpy),
 or its closed form hwsim.schedule.sequential when the nodes provably run one after
-another: frames arriving at the workload's period, the rest of the
+another (no DMA; one core, or a graph that is one path): frames arriving at the workload's period, the rest of the
 firmware preempting the network, one or more cores, DMA overlapping compute and
 sleep between frames. It returns a frozen `ScheduleResult`: the timeline, latency
 and deadline misses per frame, utilisation per core, memory in use over time,
