@@ -1,5 +1,6 @@
 """One `simulate` call, end to end: build the VWW MobileNetV1 graph (random weights of
-its kind), cost it, plan its memory and schedule 100 frames with simpy, on one
+its kind), cost it, plan its memory and schedule 100 frames (in closed form on a
+one-core device without DMA, hwsim/schedule/sequential.py; else with simpy), on one
 device. Prints the median of several runs and each stage's median; target < 100 ms.
 
     python benchmarks/simulate_speed.py [--workload vww-mobilenet] [--device nrf52840]
@@ -39,9 +40,9 @@ def main(argv=None) -> int:
         "graph": lambda: load_subject(args.workload),
         "cost": lambda: cost_graph(graph, device, args.style),
         "memory": lambda: plan_memory(graph, device, args.style),
-        "simulate (cost + memory + simpy, 100 frames)": lambda: simulate(subject, device,
+        "simulate (cost + memory + schedule, 100 frames)": lambda: simulate(subject, device,
                                                                            args.style),
-        "whole call (graph + cost + memory + simpy)": lambda: simulate(
+        "whole call (graph + cost + memory + schedule)": lambda: simulate(
             load_subject(args.workload), device, args.style),
     }
     print(f"{args.workload} on {args.device}, style {args.style}, "

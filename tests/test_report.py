@@ -21,10 +21,10 @@ def quick(tmp_path_factory):
     return root, path
 
 
-def _report(root, path, out):
+def _report(root, path, out, jobs=1, cache="cache"):
     return run_cli("report", "--workloads", f"{path},sww-dscnn", "--devices", "samd21,nrf52840",
                    "--sweep", str(path), "--sweep-levels", "4,8", "--sweep-clusters", "4,16",
-                   "--jobs", "1", "--out", str(out), "--cache", str(root / "cache"), cwd=root)
+                   "--jobs", str(jobs), "--out", str(out), "--cache", str(root / cache), cwd=root)
 
 
 def test_main_job_writes_summary_and_dashboard(quick):
@@ -48,6 +48,17 @@ def test_main_job_writes_summary_and_dashboard(quick):
     page_one = (root / "one" / "index.html").read_text().replace(str(root / "one"), "OUT")
     page_two = (root / "two" / "index.html").read_text().replace(str(root / "two"), "OUT")
     assert page_one == page_two
+
+
+def test_training_in_worker_processes_gives_the_same_document(quick):
+    # Two jobs: the untrained workload trains in a worker process while this one costs
+    # the crossover; one job: everything here, one after the other. Same bytes.
+    root, path = quick
+    inline = _report(root, path, root / "inline", jobs=1, cache="cache-inline")
+    workers = _report(root, path, root / "workers", jobs=2, cache="cache-workers")
+    assert inline.returncode == 0 and workers.returncode == 0, inline.stderr + workers.stderr
+    assert (root / "inline" / "summary.json").read_bytes() == \
+        (root / "workers" / "summary.json").read_bytes()
 
 
 def test_bad_input(quick):

@@ -152,6 +152,24 @@ def test_maxpool_ties_route_gradient_once():
     assert dx.sum() == 2 and dx.max() == 1
 
 
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_maxpool_is_argmax_and_gather_ties_and_nan_included(size):
+    # The max pool walks the window's taps; it must pick what np.argmax picks (the first
+    # maximum, the first NaN) and route the gradient there.
+    rng = np.random.default_rng(size)
+    x = rng.integers(0, 3, size=(5, 4 * size, 3)).astype(np.float64)   # many ties
+    for case in (x, np.where(rng.random(x.shape) < 0.1, np.nan, x)):
+        y, cache = forward(MaxPool1D(size), {}, case)
+        windows = case.reshape(5, 4, size, 3)
+        arg = np.argmax(windows, axis=2)
+        np.testing.assert_array_equal(y, np.take_along_axis(windows, arg[:, :, None], 2)[:, :, 0])
+        np.testing.assert_array_equal(cache[0][..., 0, :], arg)
+        dx, _ = backward(MaxPool1D(size), {}, cache, np.ones_like(y))
+        routed = np.zeros_like(windows)
+        np.put_along_axis(routed, arg[:, :, None], 1.0, axis=2)
+        np.testing.assert_array_equal(dx, routed.reshape(case.shape))
+
+
 def test_flatten_is_c_order():
     x = np.arange(24.0).reshape(1, 2, 3, 4)
     y, _ = forward(Flatten(), {}, x)

@@ -55,6 +55,23 @@ def test_ties_at_thresholds_go_up(levels):
                                   (t[None, :] <= x32.astype(np.float64)[:, None]).sum(axis=1))
 
 
+@pytest.mark.parametrize("levels", [2, 16, 32, 33, 256])
+def test_level_index_counts_and_bisection_agree_on_every_float(levels):
+    # Up to 31 thresholds level_index counts them, above it bisects (searchsorted):
+    # both give searchsorted's answer on a large array with infinities, NaN (L-1) and
+    # float32 inputs.
+    rng = np.random.default_rng(levels)
+    x = rng.normal(0, 2, size=(7, 300))
+    x.flat[:4] = [np.inf, -np.inf, np.nan, -0.0]
+    t = act.thresholds(levels)
+    expected = np.searchsorted(t, x, side="right")
+    np.testing.assert_array_equal(act.level_index(x, levels), expected)
+    assert act.level_index(x, levels).dtype == np.int64 and expected.flat[2] == levels - 1
+    x32 = x.astype(np.float32)
+    np.testing.assert_array_equal(act.level_index(x32, levels),
+                                  np.searchsorted(t, x32.astype(np.float64), side="right"))
+
+
 def test_two_levels_is_sign_with_zero_up():
     np.testing.assert_array_equal(act.thresholds(2), [0.0])
     v, idx, _ = act.tanhd_forward(np.array([-3.0, -1e-300, 0.0, 1e-300, 2.0]), 2)

@@ -14,6 +14,7 @@ from importlib import import_module
 
 from hwsim.cli.commands import HELP
 from hwsim.errors import HwsimError
+from hwsim.sweep.threads import one_thread_unless_set
 from hwsim.version import __version__
 
 EXIT_USER_ERROR = 2
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = [arg for arg in argv if arg != DEBUG_FLAG]
     command = command_of(argv)
     if console:
+        # One BLAS thread (unless the caller chose): set before the command imports numpy.
+        one_thread_unless_set(os.environ)
         # The command's modules (numpy, networkx, ...) live as long as the process:
         # import them without collector passes, then keep them out of every later
         # pass (gc.freeze), which would only scan them again.

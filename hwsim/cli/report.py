@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
                         help="output directory (runs/report)")
     parser.add_argument("--cache", metavar="DIR",
                         help="cache directory (default: $HWSIM_CACHE or .hwsim-cache)")
-    parser.add_argument("--jobs", type=positive, metavar="N", help="worker processes for the sweep")
+    parser.add_argument("--jobs", type=positive, metavar="N", help="worker processes for training and the sweep")
     parser.add_argument("--workloads", type=name_list, metavar="NAME,...",
                         help="networks to cover (default: every bundled workload)")
     parser.add_argument("--models", type=name_list, metavar="FILE,...",

@@ -6,7 +6,7 @@ import json
 
 from hwsim.cli.commands import HELP
 from hwsim.specs.catalog import find_device_or_soc
-from hwsim.specs.soc import Soc
+from hwsim.specs.device import Device
 from hwsim.cli.arguments import add_levels_clusters
 from hwsim.cli.format import human_bytes, table
 from hwsim.cost.actions import CostOptions
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise HwsimError(str(exc)) from None
     device = find_device_or_soc(args.device)
     subject = load_subject(args.subject, levels=args.levels, clusters=args.clusters)
-    if isinstance(device, Soc):
+    if not isinstance(device, Device):       # a SoC (hwsim.specs.soc)
         return run_soc(args, device, subject)
     if args.core or args.load:
         raise HwsimError(f"--core and --load need a SoC; {device.name!r} is a single-core device")

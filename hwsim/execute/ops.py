@@ -13,7 +13,7 @@ device's: the bias entry, then the connections in the row order of the weight
 indices (kernel tap by tap, input channel by channel); an add sums its inputs in
 edge order. A layer whose static bound (sum over a unit's connections of the
 largest magnitude in each connection's table column, plus the bias) fits the
-accumulator cannot overflow in any order: only its final sums are checked. For
+accumulator cannot overflow in any order: its sums are not checked at all. For
 any other layer every partial sum is checked, exactly, in that order. Overflow
 "raise": HwsimError naming the node and the first (sample, unit) whose sum leaves
 the range. "saturate": the running sum is clamped to the range at every
@@ -145,7 +145,10 @@ def run_lut(step, inputs, overflow: str, probe):
     sums = chunks[0][0] if len(chunks) == 1 else np.concatenate([c[0] for c in chunks])
     mask = None if plan.safe else np.concatenate([c[2] for c in chunks])
     added = sum(c[1] for c in chunks)
-    sums, saturated = _finish_sums(step.node, sums, mask, overflow, plan.acc_bits, plan.acc_range)
+    saturated = 0               # safe: the static bound keeps every sum in the range
+    if not plan.safe:
+        sums, saturated = _finish_sums(step.node, sums, mask, overflow, plan.acc_bits,
+                                       plan.acc_range)
     units = sums.size      # one bias index and one bias entry per unit, one store
     counts = tally([("index_loads", units + added, place.weights, plan.index_bits),
                     ("table_loads", units + added, place.tables, plan.table_bits),

@@ -24,7 +24,18 @@ naming the file, the op and the problem.
 """
 from __future__ import annotations
 
-from hwsim.importers.load import load_model
-from hwsim.importers.model import OP_KINDS, ImportedModel, Op, Quantization, Tensor, macs, parameter_count
+from importlib import import_module
+
+# The public names, imported on first use (PEP 562): resolving a bundled workload name
+# through hwsim.importers.network, which every command does, then loads no model record.
+_HOMES = {"load_model": "hwsim.importers.load", **dict.fromkeys(
+    ("OP_KINDS", "ImportedModel", "Op", "Quantization", "Tensor", "macs", "parameter_count"),
+    "hwsim.importers.model")}
 
 __all__ = ["OP_KINDS", "ImportedModel", "Op", "Quantization", "Tensor", "load_model", "macs", "parameter_count"]
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

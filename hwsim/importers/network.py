@@ -22,11 +22,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hwsim.importers.diagnostics import fail
-from hwsim.importers.model import ImportedModel, Op, macs, parameter_count
-from hwsim.importers.tflm_arena import TFLMArena, tflm_arena
 from hwsim.specs.workload import Workload, load_workload, workload_from_data
+
+if TYPE_CHECKING:     # the model records are imported where a model is converted, so that
+    # resolving a workload name (every command's start) does not load them
+    from hwsim.importers.model import ImportedModel, Op
+    from hwsim.importers.tflm_arena import TFLMArena
 
 MODEL_SUFFIXES = (".tflite", ".onnx")
 # The defaults of the MLPerf shape-only workloads (workloads/kws-dscnn.yaml and siblings).
@@ -303,6 +307,8 @@ def workload_from_model(model: ImportedModel, *, levels: int | None = None,
                         ) -> ImportedNetwork:
     """The shape-only workload of an imported model (HwsimError naming the file and the
     ops that have no IR layer)."""
+    from hwsim.importers.model import macs, parameter_count
+    from hwsim.importers.tflm_arena import tflm_arena
     path = model.source_path
     problems = []
     if len(model.inputs) != 1 or len(model.outputs) != 1:

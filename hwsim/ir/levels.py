@@ -38,6 +38,9 @@ def _level_values(levels: int) -> np.ndarray:
     return v
 
 
+COUNT_THRESHOLDS_MAX = 31   # level_index counts up to this many thresholds, else bisects
+
+
 @lru_cache(maxsize=64)
 def _thresholds(levels: int) -> np.ndarray:
     k = np.arange(levels - 1, dtype=np.float64)
@@ -66,8 +69,21 @@ def level_index(x: np.ndarray, levels: int) -> np.ndarray:
     NaN maps to L-1 (NaN sorts last); callers should not feed NaN.
     """
     t = _thresholds(check_levels(levels))
-    x = np.asarray(x)
-    return np.searchsorted(t, x.astype(np.float64, copy=False), side="right").astype(np.int64)
+    x = np.asarray(x).astype(np.float64, copy=False)
+    if len(t) > COUNT_THRESHOLDS_MAX:
+        return np.searchsorted(t, x, side="right").astype(np.int64)
+    # Few thresholds: count them with one compare per threshold over the whole array,
+    # several times faster than a binary search per element, and the same count.
+    count = np.zeros(x.shape, dtype=np.uint8)
+    reached = np.empty(x.shape, dtype=bool)
+    for threshold in t:
+        np.greater_equal(x, threshold, out=reached)
+        np.add(count, reached.view(np.uint8), out=count)
+    index = count.astype(np.int64)
+    nan = np.isnan(x)
+    if nan.any():
+        index[nan] = len(t)
+    return index
 
 
 def quantize_input(x: np.ndarray, input_levels: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from hwsim.io import check_output_directory, read_json, write_files_atomically
+from hwsim.io import check_output_directory, write_files_atomically
 from hwsim.specs.bundled import bundled_names
 from hwsim.sweep.cache import Cache
 from hwsim.specs.catalog import find_device, load_bundled_devices, load_bundled_socs
@@ -17,10 +17,11 @@ from hwsim.dashboard.page import write_dashboard
 from hwsim.evaluate.simulate import load_subject
 from hwsim.ir.style import STYLES
 from hwsim.results.document import results_document
-from hwsim.sweep.checkpoints import cached_training, cached_verification
+from hwsim.sweep.runner import make_runner
 from hwsim.sweep.plan import SweepSpec, plan_sweep
 from hwsim.importers.network import load_network
 from hwsim.report.crossover import crossover_section
+from hwsim.report.training import collect_training, submit_training
 from hwsim.report.sections import cached_compare, cached_products, cached_sweep, subject_source
 
 SUMMARY = "summary.json"
@@ -57,24 +58,23 @@ class Report:
     notes: tuple[str, ...]
 
 
-def _training(names: list[str], cache: Cache, progress: Progress | None):
-    names = [n for n in names if load_network(n).dataset is not None]
+def _training(names: list[str], cache: Cache, runner, handles: dict,
+              progress: Progress | None):
+    results = collect_training(
+        names, cache, runner, handles,
+        (lambda done, total: progress("train and verify", done, total)) if progress else None)
     trained, records, notes = {}, [], []
-    for i, name in enumerate(names):
+    for name in names:
+        directory, found_notes, summary, verification = results[name]
         workload = load_network(name)
-        artifact = cached_training(workload, cache)
-        verification = cached_verification(artifact.value, cache)
-        notes.extend(artifact.notes + verification.notes)
-        summary = read_json(Path(artifact.value) / "summary.json", what="summary")
+        notes.extend(found_notes)
         d = workload.discretization
         records.append({**summary, "workload": workload.name,
                         "activation_levels": d.activation_levels,
                         "weight_clusters": d.weight_clusters, "cluster_scope": d.cluster_scope,
-                        "bit_exact": verification.value["bit_exact"],
-                        "verification": verification.value})
-        trained[name] = Path(artifact.value)
-        if progress:
-            progress("train and verify", i + 1, len(names))
+                        "bit_exact": verification["bit_exact"],
+                        "verification": verification})
+        trained[name] = Path(directory)
     return trained, records, notes
 
 
@@ -89,7 +89,14 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
     spec = SweepSpec(plan.sweep_workload, plan.sweep_levels, plan.sweep_clusters,
                      devices=tuple(d.source_file or d.name for d in devices))
     sweep_plan = plan_sweep(spec)    # a sweep that cannot run fails before any training
-    trained, training, notes = _training(names, cache, progress)
+    trainable = [n for n in names if load_network(n).dataset is not None]
+    with make_runner(jobs=jobs) as runner:
+        handles = submit_training(trainable, cache, runner)
+        # The crossover needs the cost model only: it runs while the workers train.
+        crossover = crossover_section(
+            names, devices + (load_bundled_socs() if plan.products else []),
+            cache) if plan.crossover else None
+        trained, training, notes = _training(trainable, cache, runner, handles, progress)
     subjects = []
     for name in names:
         subject = load_subject(str(trained[name])) if name in trained else load_subject(name)
@@ -114,8 +121,6 @@ def run_report(out_dir: str | Path, cache: Cache, plan: ReportPlan = ReportPlan(
             progress=(lambda done, total: progress("products", done, total)) if progress
             else None)
         notes.extend([note] if note else [])
-    crossover = crossover_section(names, devices + (load_bundled_socs() if plan.products else []),
-                                  cache) if plan.crossover else None
     notes.extend(crossover.notes if crossover else ())
     document = results_document(training=training, compare=rows, sweep=sweep,
                                 details=details, products=products,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.schedule.model import COMPUTE, DMA, Trace
+from hwsim.schedule.frame_plan import COMPUTE, DMA, Trace
 
 _KIND_RANK = {COMPUTE: 0, "copy": 0, DMA: 1}
 

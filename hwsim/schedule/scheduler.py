@@ -1,8 +1,9 @@
 """Schedule a network's op graph on a device, frame after frame, in integer cycles.
 
 `schedule_frames` takes the per-node costs as plain mappings (the caller glues the cost
-model and the memory planner to it) and runs the simpy model of
-hwsim.schedule.model: frames arriving at the workload's period, the rest of the
+model and the memory planner to it) and runs the model of hwsim.schedule.model (simpy),
+or its closed form hwsim.schedule.sequential when the nodes provably run one after
+another (no DMA; one core, or a graph that is one path): frames arriving at the workload's period, the rest of the
 firmware preempting the network, one or more cores, DMA overlapping compute and
 sleep between frames. It returns a frozen `ScheduleResult`: the timeline, latency
 and deadline misses per frame, utilisation per core, memory in use over time,
@@ -27,12 +28,13 @@ from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order
 from hwsim.schedule.frames import FrameTimeline
-from hwsim.schedule.model import FirmwareLoad, Plan, Trace, run
+from hwsim.schedule.frame_plan import FirmwareLoad, Plan, Trace
+from hwsim.schedule.sequential import is_sequential, run_sequential
 from hwsim.schedule.timeline import TIMELINE_FIELDS, timeline_rows, write_timeline  # noqa: F401
 from hwsim.specs.workload import Realtime
 
 __all__ = ["ScheduleOptions", "ScheduleEvent", "FrameRecord", "ScheduleResult", "schedule_frames",
-           "timeline_rows", "write_timeline", "copy_cycles_per_byte", "make_plan"]
+           "timeline_rows", "write_timeline", "copy_cycles_per_byte", "make_plan", "run_frames"]
 
 
 MAX_FRAMES = 100_000          # frames one schedule simulates (bounds the work up front)
@@ -333,6 +335,16 @@ def _frame_records(trace: Trace, plan: Plan, deadline: int, clock_hz: int):
     return tuple(records)
 
 
+def run_frames(plan: Plan) -> Trace:
+    """The frames of `plan`: computed in closed form when its nodes provably run one
+    after another (hwsim.schedule.sequential), else simulated with simpy (imported only
+    then: contention between cores and DMA are event-driven)."""
+    if is_sequential(plan):
+        return run_sequential(plan)
+    from hwsim.schedule.model import run
+    return run(plan)
+
+
 def schedule_frames(graph: nx.DiGraph, device: Device, realtime: Realtime, node_cycles: Mapping[str, int],
              *, node_energy_pj: Mapping[str, float] | None = None,
              node_dma_bytes: Mapping[str, int] | None = None,
@@ -347,7 +359,7 @@ def schedule_frames(graph: nx.DiGraph, device: Device, realtime: Realtime, node_
     plan, deadline = make_plan(graph, device, realtime, node_cycles,
                                node_energy_pj=node_energy_pj, node_dma_bytes=node_dma_bytes,
                                buffer_bytes=buffer_bytes, options=options)
-    trace = run(plan)
+    trace = run_frames(plan)
     clock_hz = device.core.clock_hz
     timeline = FrameTimeline.from_trace(trace, plan.cores, plan.successors, buffer_bytes)
     records = _frame_records(trace, plan, deadline, clock_hz)

@@ -3,11 +3,14 @@ summarise one as table rows."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hwsim.errors import HwsimError
 from hwsim.specs.bundled import bundled_dir, resolve
 from hwsim.specs.device import Device, load_device
-from hwsim.specs.soc import Soc, load_any_device, load_soc
+
+if TYPE_CHECKING:     # hwsim.specs.soc is imported where a SoC is read (not at start-up)
+    from hwsim.specs.soc import Soc
 
 
 def load_bundled_devices() -> list[Device]:
@@ -50,6 +53,7 @@ def bundled_soc_paths() -> list[Path]:
 
 
 def load_bundled_socs() -> list[Soc]:
+    from hwsim.specs.soc import load_soc
     return [load_soc(p) for p in bundled_soc_paths()]
 
 
@@ -58,9 +62,14 @@ def find_device_or_soc(name_or_path: str) -> Device | Soc:
     schema_version)."""
     for path in bundled_soc_paths():
         if path.stem == name_or_path:
+            from hwsim.specs.soc import load_soc
             return load_soc(path)
     try:
-        return load_any_device(resolve("devices", name_or_path))
+        path = resolve("devices", name_or_path)
+        if path.parent == bundled_dir("devices"):   # a bundled single-core device
+            return load_device(path)
+        from hwsim.specs.soc import load_any_device
+        return load_any_device(path)
     except HwsimError as exc:
         if "unknown device" in str(exc):
             socs = ", ".join(p.stem for p in bundled_soc_paths())

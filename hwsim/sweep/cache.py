@@ -178,6 +178,12 @@ class Cache:
         return path
 
     # files entries --------------------------------------------------------------------
+    def holds(self, kind: str, key: str) -> bool:
+        """Whether something is stored under (kind, key), intact or not: no check and no
+        repair (get_json and get_files do both)."""
+        path = self._path(kind, key)
+        return path.exists() or path.is_symlink()
+
     def get_files(self, kind: str, key: str,
                   check: Callable[[Path], None] | None = None) -> Lookup:
         """The entry directory if every file in its manifest is present and intact and

@@ -20,6 +20,7 @@ from typing import Any
 
 from hwsim.version import __version__
 from hwsim.errors import HwsimError
+from hwsim.sweep.threads import THREAD_VARIABLES, one_thread_unless_set
 
 EXECUTORS = ("local", "dask")
 DASK_TIMEOUT_S = 5
@@ -61,7 +62,7 @@ class InlineRunner:
 
 # Worker processes start with one BLAS/OpenMP thread each (unless the caller set
 # these), as Dask workers do: N workers x N BLAS threads would oversubscribe the CPUs.
-WORKER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+WORKER_THREAD_VARIABLES = THREAD_VARIABLES
 
 
 PARENT_POLL_S = 0.5
@@ -95,10 +96,7 @@ class LocalRunner:
         self._set_here: list[str] = []
 
     def __enter__(self) -> "LocalRunner":
-        for name in WORKER_THREAD_VARIABLES:
-            if name not in os.environ:
-                os.environ[name] = "1"
-                self._set_here.append(name)
+        self._set_here = one_thread_unless_set(os.environ)
         return self
 
     def __exit__(self, *exc) -> None:
