@@ -50,17 +50,20 @@ STYLES = (Style.LUT.value, Style.INT8.value)   # the styles with a code generato
 SOURCES = ("network.c", "model_data.c", "start.c")
 
 
-def _emit(g: nx.DiGraph, style: str, target: Target, int8_kernels: str
+def _emit(g: nx.DiGraph, style: str, target: Target, int8_kernels: str, lut_library: str = ""
           ) -> tuple[list[NodeCode], str, tuple]:
     if style == "lut":
         from hwsim.machine.codegen.lut import emit_lut
-        return emit_lut(g), "uint8_t", ()
+        return emit_lut(g, lut_library), "uint8_t", ()
     from hwsim.machine.codegen.int8 import emit_int8
     codes, notes = emit_int8(g, target, int8_kernels)
     return codes, "int8_t", notes
 
 
 def _kernel_prelude(style: str, target: Target, library: bool) -> str:
+    if style == "lut" and library:
+        from hwsim.machine.codegen.lut_library import include_line
+        return include_line()
     if style == "int8":
         from hwsim.machine.codegen.int8 import prelude
         from hwsim.machine.codegen.int8_library import include_line
@@ -69,19 +72,26 @@ def _kernel_prelude(style: str, target: Target, library: bool) -> str:
 
 
 def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
-             memory_map: MemoryMap | None = None, int8_kernels: str = "optimized") -> Program:
+             memory_map: MemoryMap | None = None, int8_kernels: str = "optimized",
+             lut_kernels: str = "library") -> Program:
     """The C sources of graph `g` for `target` in `style` ("lut" or "int8"); int8 weighted
     layers call the int8 kernel library ("optimized", where it is characterized) or are
-    plain loops ("reference")."""
+    plain loops ("reference"); lut weighted layers call the lut kernel library ("library",
+    where it has a build for the target) or are per-layer loops ("loops")."""
     target = find_target(target) if isinstance(target, str) else target
     if style not in STYLES:
         raise HwsimError(f"unknown code generation style {style!r}; one of {', '.join(STYLES)}")
     memory = memory_map or target.memory_map()
-    library = False
+    library, lut_library = False, ""
     if style == "int8":
         from hwsim.machine.codegen.int8_library import uses_library
         library = uses_library(target, int8_kernels)
-    codes, input_type, notes = _emit(g, style, target, int8_kernels)
+    else:
+        from hwsim.machine.codegen.lut_library import library_build
+        lut_library = library_build(target, lut_kernels)
+    codes, input_type, notes = _emit(g, style, target, int8_kernels, lut_library)
+    if style == "lut":          # some weighted layer calls the lut library
+        library = bool(lut_library) and any("hwsim_lut_" in c.code for c in codes)
     predecessors = {n: list(g.predecessors(n)) for n in g.nodes}
     functions = [c.function for c in codes if c.function]
     if len(set(functions)) != len(functions):
@@ -119,9 +129,12 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     files = {"network.c": "".join(network), "model_data.c": "".join(data),
              "start.c": harness(target, input_type),
              "link.ld": linker_script(what, memory, input_t.offset_bytes, output_t.offset_bytes)}
-    if library:
+    if library and style == "int8":
         from hwsim.machine.codegen.int8_library import library_files
         files.update(library_files())
+    elif library:
+        from hwsim.machine.codegen.lut_library import library_files as lut_library_files
+        files.update(lut_library_files(target.name))
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)

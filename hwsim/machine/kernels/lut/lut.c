@@ -1,0 +1,88 @@
+/* The lut kernels (hwsim_lut.h): one template (lut_kernels.inc) instantiated per table
+ * entry width and weight encoding. */
+#include "hwsim_lut.h"
+
+#define HWSIM_CAT2(a, b) a##b
+#define HWSIM_CAT(a, b) HWSIM_CAT2(a, b)
+
+/* v += step, the result hidden from gcc's induction-variable analysis: otherwise gcc
+ * computes a loop's exit values as trip count x step, a multiply the lut style has not. */
+#define HWSIM_LUT_STEP(v, step) __extension__({ (v) += (step); __asm__("" : "+r"(v)); })
+
+#if defined(__ARM_ARCH_6M__) && HWSIM_LUT_BLOCK == 4
+/* Armv6-M: gcc spills a blocked loop's registers, so the pass over the inputs is
+ * hand-allocated: the four accumulators in high registers (ADD reaches them), per input
+ * LDRB, LSLS by the row shift and ADD of the table (the row pointer), per connection
+ * LDRB of the weight's offset, the entry's load from [row, offset] and ADD: the bound. */
+#define HWSIM_LUT_V6M 1
+#define HWSIM_LUT_STR2(s) #s
+#define HWSIM_LUT_STR(s) HWSIM_LUT_STR2(s)
+#define HWSIM_LUT_V6M_INPUT(k)                                                        \
+    "ldrb %[rw], [%[xp], #" HWSIM_LUT_STR(k) "]\n\t"                                   \
+    "lsls %[rw], %[shift]\n\t"                                                        \
+    "add  %[rw], %[table]\n\t"
+#define HWSIM_LUT_V6M_CONNECTION(k, acc)                                              \
+    "ldrb %[t], [%[wp], #" HWSIM_LUT_STR(k) "]\n\t"                                    \
+    HWSIM_LUT_V6M_LOAD                                                                \
+    "add  %[" #acc "], %[t]\n\t"
+#define HWSIM_LUT_V6M_OUTPUTS                                                         \
+    [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [xp] "+l"(xp),        \
+    [wp] "+l"(wp), [rw] "=&l"(rw), [t] "=&l"(t)
+#define HWSIM_LUT_V6M_INPUTS [xe] "l"(xe), [shift] "l"(shift), [table] "l"(table)
+#else
+#define HWSIM_LUT_V6M 0
+#endif
+
+/* The fused threshold: the branchy binary search of the generated code, walking p over
+ * the padded bounds from the middle; the level is the distance walked. */
+static inline uint32_t hwsim_lut_level(int32_t acc, const int32_t *bounds, int32_t half)
+{
+    const int32_t *p = bounds;
+    for (int32_t s = half; s > 0; s >>= 1) {
+        if (acc >= p[s])
+            p += s;
+    }
+    return (uint32_t)(p - bounds);
+}
+
+/* Store one output: its level when the layer has thresholds, else its sum. */
+static inline void hwsim_lut_store(const hwsim_lut_layer *layer, int32_t half, void *y,
+                                   int32_t index, int32_t acc)
+{
+    if (layer->bounds)
+        ((uint8_t *)y)[index] = (uint8_t)hwsim_lut_level(acc, layer->bounds, half);
+    else
+        ((int32_t *)y)[index] = acc;
+}
+
+static inline int32_t hwsim_lut_half(const hwsim_lut_layer *layer)
+{
+    return layer->steps > 0 ? (int32_t)1 << (layer->steps - 1) : 0;
+}
+
+/* 8-bit entries: a weight's byte offset is its index. */
+#define HWSIM_LUT_SUFFIX _s8
+#define HWSIM_LUT_AT(row, w) ((int32_t)*(const int8_t *)((row) + (w)))
+#define HWSIM_LUT_BIAS(row, b) ((int32_t)((const int8_t *)(row))[b])
+#define HWSIM_LUT_V6M_LOAD "ldrsb %[t], [%[rw], %[t]]\n\t"
+#include "lut_kernels.inc"
+#undef HWSIM_LUT_SUFFIX
+#undef HWSIM_LUT_AT
+#undef HWSIM_LUT_BIAS
+#undef HWSIM_LUT_V6M_LOAD
+
+/* 16-bit entries, weights as byte offsets into the row (K <= 128). */
+#define HWSIM_LUT_SUFFIX _s16
+#define HWSIM_LUT_AT(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + (w)))
+#define HWSIM_LUT_BIAS(row, b) ((int32_t)((const int16_t *)(const void *)(row))[b])
+#define HWSIM_LUT_V6M_LOAD "ldrsh %[t], [%[rw], %[t]]\n\t"
+#include "lut_kernels.inc"
+#undef HWSIM_LUT_SUFFIX
+#undef HWSIM_LUT_AT
+#undef HWSIM_LUT_V6M_LOAD
+
+/* 16-bit entries, weights as indices (K = 256: an offset would not fit a byte). */
+#define HWSIM_LUT_SUFFIX _s16i
+#define HWSIM_LUT_AT(row, w) ((int32_t)((const int16_t *)(const void *)(row))[w])
+#define HWSIM_LUT_V6M_LOAD "lsls %[t], %[t], #1\n\tldrsh %[t], [%[rw], %[t]]\n\t"
+#include "lut_kernels.inc"
