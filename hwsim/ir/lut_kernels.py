@@ -20,8 +20,8 @@ Tables with 32-bit entries or K > 256 (16-bit weight indices) are not in the lib
 
 Blocking: the output units of dense and convolution layers are taken HWSIM_LUT_BLOCK at a
 time (BLOCKS: 4 on Armv6-M, whose hand-allocated loop holds four accumulators in r8-r11;
-6 on Armv7E-M; 8 on RV32); inside a block the weights are tap-major (w[tap][unit]), the
-remaining units (units mod block) unit-major after the blocks.
+7 on Armv7E-M, every free register; 8 on RV32); inside a block the weights are tap-major (w[tap][unit]); the
+remaining units (units mod block) follow in pairs, tap-major, and the last odd one.
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ from hwsim.ir.int8_kernels import TARGET_OF_ISA, KernelCall, select_kernel
 
 # Output units per pass over the inputs, per library build (code generation target); the
 # code generator writes it into hwsim_lut_config.h. Inputs per loop pass: UNROLL.
-BLOCKS = {"cortex-m0": 4, "cortex-m4": 6, "rv32im": 8, "rv32i": 8}
-UNROLL = {"cortex-m0": 4, "cortex-m4": 2, "rv32im": 2, "rv32i": 2}
+BLOCKS = {"cortex-m0": 4, "cortex-m4": 7, "rv32im": 8, "rv32i": 8}
+UNROLL = {"cortex-m0": 4, "cortex-m4": 4, "rv32im": 2, "rv32i": 2}
 VARIANTS = ("s8", "s16", "s16i")
 KERNEL_NAMES = ("conv", "depthwise")
 
@@ -82,11 +82,20 @@ def library_target(isa: str) -> str | None:
 def lut_call(op, entry_bits: int, target: str, steps: int = 0, thresholded: bool = False
              ) -> LutCall | None:
     """The library call of a graph's WeightedOp for a library build, or None."""
-    variant = variant_of(entry_bits, op.table_shape[1])
-    if variant is None or target not in BLOCKS:
-        return None
     shape = select_kernel(op.kind, tuple(op.input_shape), op.layer)
     kernel = "depthwise" if op.kind == "depthwise_conv2d" else "conv"
+    return lut_call_of_shape(kernel, shape, entry_bits, op.table_shape[1], target, steps,
+                             thresholded)
+
+
+def lut_call_of_shape(kernel: str, shape: KernelCall, entry_bits: int, clusters: int,
+                      target: str, steps: int = 0, thresholded: bool = False
+                      ) -> LutCall | None:
+    """The library call of `kernel` on shapes `shape` for a table of `entry_bits` entries
+    and `clusters` columns, or None when the library has no variant for it."""
+    variant = variant_of(entry_bits, clusters)
+    if variant is None or target not in BLOCKS:
+        return None
     return LutCall(kernel, variant, BLOCKS[target], UNROLL[target], shape, thresholded,
                    steps)
 
@@ -102,12 +111,15 @@ def weight_codes(weight_index: np.ndarray, variant: str) -> np.ndarray:
 
 def blocked_weights(codes: np.ndarray, block: int) -> np.ndarray:
     """Unit-major codes (units, taps) in the library's order: each full block of `block`
-    units tap-major (w[tap][unit]), then the remaining units unit-major; flat uint8."""
+    units tap-major (w[tap][unit]), then the remaining units in pairs, tap-major, and
+    the last one (units - blocks odd) as it is; flat uint8."""
     codes = np.asarray(codes)
     units = codes.shape[0]
     full = units - units % block
+    pairs = full + (units - full) // 2 * 2
     parts = [codes[o:o + block].T.reshape(-1) for o in range(0, full, block)]
-    parts.append(codes[full:].reshape(-1))
+    parts += [codes[o:o + 2].T.reshape(-1) for o in range(full, pairs, 2)]
+    parts.append(codes[pairs:].reshape(-1))
     return np.concatenate(parts).astype(np.uint8) if parts else np.zeros(0, np.uint8)
 
 
@@ -192,24 +204,28 @@ def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, int]:
               "search_steps": outputs * call.steps if call.thresholded else 0}
     counts["level_bits"] = (level_bits if level_bits is not None
                             else outputs * call.steps // 2 if call.thresholded else 0)
-    pairs = [(r, c) for r in g.row_count for c in g.col_count]
+    windows = [(r, c) for r in g.row_count for c in g.col_count]
     if call.kernel == "depthwise":
-        counts.update({"channel_rows": sum(r for r, _ in pairs) * g.units,
-                       "taps": sum(r * c for r, c in pairs) * g.units})
+        counts.update({"channel_rows": sum(r for r, _ in windows) * g.units,
+                       "taps": sum(r * c for r, c in windows) * g.units})
         return counts
     blocks, tail = g.units // b, g.units % b
+    pairs, single = tail // 2, tail % 2
     counts.update({
         "blocks": positions * blocks,
         "positions_with_blocks": positions if blocks else 0,
-        "block_rows": sum(r for r, _ in pairs) * blocks,
-        "block_remainder": sum(r * (c % u) for r, c in pairs) * blocks,
-        "block_remainder_rows": sum(r * (c % u != 0) for r, c in pairs) * blocks,
-        "block_passes": sum(r * (c // u) for r, c in pairs) * blocks,
-        "block_pass_rows": sum(r * (c >= u) for r, c in pairs) * blocks,
-        "tail_units": positions * tail,
-        "positions_with_tail": positions if tail else 0,
-        "tail_rows": sum(r for r, _ in pairs) * tail,
-        "tail_taps": sum(r * c for r, c in pairs) * tail,
+        "block_rows": sum(r for r, _ in windows) * blocks,
+        "block_remainder": sum(r * (c % u) for r, c in windows) * blocks,
+        "block_remainder_rows": sum(r * (c % u != 0) for r, c in windows) * blocks,
+        "block_passes": sum(r * (c // u) for r, c in windows) * blocks,
+        "block_pass_rows": sum(r * (c >= u) for r, c in windows) * blocks,
+        "pairs": positions * pairs,
+        "positions_with_pairs": positions if pairs else 0,
+        "pair_rows": sum(r for r, _ in windows) * pairs,
+        "pair_taps": sum(r * c for r, c in windows) * pairs,
+        "singles": positions * single,
+        "single_rows": sum(r for r, _ in windows) * single,
+        "single_taps": sum(r * c for r, c in windows) * single,
     })
     return counts
 
