@@ -51,3 +51,86 @@ def characterized_target(isa: str) -> str | None:
     """The characterized library build a core of `isa` runs, or None."""
     target = library_target(isa)
     return target if target is not None and library_data(target) is not None else None
+
+
+def covers(tr, opt) -> bool:
+    """Whether the library's data prices lut weighted layers on a core of traits `tr`
+    with options `opt`: lut_kernels "library", a characterized build for the ISA, shifts
+    of constant time, byte weight codes (weight_indices "aligned": the library reads no
+    packed indices) and the constants all in flash or all in SRAM (one parameter-read
+    count covers them)."""
+    places = {opt.tables_in, opt.weights_in, opt.thresholds_in}
+    return (opt.lut_kernels == "library" and characterized_target(tr.isa) is not None
+            and not tr.serial_shifter and opt.weight_indices == "aligned" and len(places) == 1)
+
+
+@lru_cache(maxsize=None)
+def _record(target: str, function: str) -> tuple | None:
+    """A kernel function's basis (parsed) and coefficients (Fractions) from the data."""
+    record = library_data(target)["kernels"].get(function)
+    if record is None:
+        return None
+    monomials = tuple(parse_monomial(m) for m in record["basis"])
+    coefficients = tuple((action, tuple(Fraction(c) for c in cs))
+                         for action, cs in sorted(record["counts"].items()))
+    return monomials, coefficients
+
+
+def call_counts(target: str, call: LutCall, level_bits=None) -> dict[str, Fraction] | None:
+    """Characterized action counts of one library call (`level_bits`: the ones in the
+    output levels; None: half the search steps per output), or None."""
+    record = _record(target, f"{call.kernel}_{call.variant}")
+    if record is None:
+        return None
+    monomials, coefficients = record
+    counts = trip_counts(call, level_bits)
+    values = [Fraction(monomial_value(m, counts)) for m in monomials]
+    return {action: sum((c * v for c, v in zip(cs, values) if c), Fraction(0))
+            for action, cs in coefficients}
+
+
+def node_library_call(n) -> tuple[str, LutCall] | None:
+    """(library build, call) of a lut weighted node (hwsim.cost.kernels.Node) when the
+    library's data covers it, else None."""
+    from hwsim.ir.lut_kernels import node_call
+    if not covers(n.tr, n.opt):
+        return None
+    target = characterized_target(n.tr.isa)
+    call = node_call(n.graph, n.name, target)
+    return None if call is None else (target, call)
+
+
+def library_actions(n) -> Actions | None:
+    """The cost model's actions of a lut weighted node run by the library (its fused
+    threshold's search included), or None when the data does not cover it."""
+    found = node_library_call(n)
+    if found is None:
+        return None
+    counts = call_counts(*found)
+    if counts is None:
+        return None
+    actions: dict[str, float] = {}
+    for action, count in counts.items():
+        if action in ("burst_load", "burst_store"):     # extra words of push/pop/ldm/ldrd
+            word = "load_32" if action == "burst_load" else "store_32"
+            actions[word] = actions.get(word, 0.0) + float(count)
+            actions["alu"] = actions.get("alu", 0.0) - float(count)
+        elif action == PARAMETER_READ:
+            if n.opt.weights_in == "flash":
+                actions["flash_wait"] = actions.get("flash_wait", 0.0) + float(count)
+        else:
+            actions[action] = actions.get(action, 0.0) + float(count)
+    return {a: c for a, c in actions.items() if c}
+
+
+def searched_in_library(n) -> bool:
+    """Whether threshold node `n` is searched inside the library call before it (it then
+    runs no code of its own)."""
+    preds = list(n.graph.predecessors(n.name))
+    if len(preds) != 1 or n.graph.nodes[preds[0]]["op"].kind not in (
+            "dense", "conv1d", "conv2d", "depthwise_conv2d"):
+        return False
+    from hwsim.cost.kernels import Node
+    source = Node(n.graph, preds[0], n.graph.nodes[preds[0]]["op"], n.style, n.tr, n.opt)
+    return node_library_call(source) is not None and \
+        call_counts(*node_library_call(source)) is not None

@@ -74,6 +74,25 @@ def variant_of(entry_bits: int, clusters: int) -> str | None:
     return None
 
 
+def search_steps(count: int) -> int:
+    """Binary-search steps over `count` sorted bounds: ceil(log2(count + 1))."""
+    return max(0, math.ceil(math.log2(count + 1)))
+
+
+def node_call(g, node: str, target: str) -> LutCall | None:
+    """The library call of weighted node `node` of graph `g` on library build `target`
+    (its fused threshold searched in the call), or None when the library does not cover
+    it (entry width, K, a sum read by several consumers)."""
+    from hwsim.ir.lowering import threshold_consumer
+    fused = threshold_consumer(g, node)
+    if fused and g.out_degree(node) != 1:
+        return None
+    steps = search_steps(len(g.nodes[fused]["op"].thresholds)) if fused else 0
+    bits = g.graph["table_entry_bits"]
+    return lut_call(g.nodes[node]["op"], 8 if bits <= 8 else 16 if bits <= 16 else 32, target,
+                    steps, bool(fused))
+
+
 def library_target(isa: str) -> str | None:
     """The library build a device ISA runs (hwsim.ir.int8_kernels.TARGET_OF_ISA)."""
     return TARGET_OF_ISA.get(isa)
@@ -190,7 +209,7 @@ def geometry(call: LutCall) -> Geometry:
 
 # ----------------------------------------------------------------------------- trip counts
 
-def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, int]:
+def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, float]:
     """What the kernel's executed instructions are a function of. `level_bits`: the sum
     over outputs of the ones in each output level (the search's taken steps: data
     dependent); None: half the steps per output (the mean over uniform levels)."""
@@ -201,9 +220,10 @@ def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, int]:
     counts = {"calls": 1, "out_rows": g.out_h, "positions": positions,
               "outputs_levels": outputs if call.thresholded else 0,
               "outputs_sums": 0 if call.thresholded else outputs,
-              "search_steps": outputs * call.steps if call.thresholded else 0}
+              "search_steps": outputs * call.steps if call.thresholded else 0,
+              "outputs_unsearched": outputs if call.thresholded and not call.steps else 0}
     counts["level_bits"] = (level_bits if level_bits is not None
-                            else outputs * call.steps // 2 if call.thresholded else 0)
+                            else outputs * call.steps / 2 if call.thresholded else 0)
     windows = [(r, c) for r in g.row_count for c in g.col_count]
     if call.kernel == "depthwise":
         counts.update({"channel_rows": sum(r for r, _ in windows) * g.units,

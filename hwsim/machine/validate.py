@@ -174,11 +174,13 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
     for device in devices:
         t = resolve_target(device, target)
         kernels = _int8_kernels(device, options)
-        groups.setdefault((t.name, t.memory_map(device), kernels), []).append(device)
+        lut = _lut_kernels(device, options)
+        groups.setdefault((t.name, t.memory_map(device), kernels, lut), []).append(device)
     reports = {}
     with tempfile.TemporaryDirectory(prefix="hwsim-validate-") as tmp:
-        for k, ((name, memory, kernels), members) in enumerate(groups.items()):
-            program = generate(g, find_target(name), style, memory, int8_kernels=kernels)
+        for k, ((name, memory, kernels, lut), members) in enumerate(groups.items()):
+            program = generate(g, find_target(name), style, memory, int8_kernels=kernels,
+                               lut_kernels=lut)
             directory = Path(workdir) / f"{name}-{k}" if workdir else Path(tmp) / f"{name}-{k}"
             build = build_program(program, directory)
             proof = prove(build.elf_path, program.target, style, program.node_of_function)
@@ -196,6 +198,13 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
                 reports[device.name] = compare_node_costs(g, device, style, price(run.profile, device), run,
                                                proof, mismatch, described)
     return [reports[d.name] for d in devices]
+
+
+def _lut_kernels(device: Device, options: CostOptions) -> str:
+    """What the lut code for `device` runs: the lut library where its characterization
+    prices the device with these options (hwsim.cost.lut_library.covers), else the loops."""
+    from hwsim.cost.lut_library import covers
+    return "library" if covers(core_traits(device), options) else "loops"
 
 
 def _int8_kernels(device: Device, options: CostOptions) -> str:

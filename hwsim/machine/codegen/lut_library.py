@@ -16,13 +16,15 @@ import numpy as np
 
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.lut_kernels import (BLOCKS, Geometry, LutCall, blocked_weights, geometry,
-                                  lut_call, weight_codes)
+                                  node_call, weight_codes)
 from hwsim.machine.codegen.c_source import constant, function_name, identifier
-from hwsim.machine.codegen.lut_kernels import padded_bounds, search_steps, storage_bits
+from hwsim.machine.codegen.lut_kernels import padded_bounds, storage_bits
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.kernels.lut import CONFIG_HEADER, HEADER, HEADERS, SOURCE_DIR, SOURCES
 
 LUT_KERNELS = ("library", "loops")
+__all__ = ["LUT_KERNELS", "config_header", "fused_threshold_node", "include_line",
+           "library_build", "library_files", "library_node", "node_call"]
 
 
 def library_build(target, lut_kernels: str = "library") -> str:
@@ -54,17 +56,6 @@ def library_files(target_name: str) -> dict[str, str]:
 
 def include_line() -> str:
     return f'#include "{HEADER}"\n'
-
-
-def node_call(g, node: str, target_name: str) -> LutCall | None:
-    """The library call of a weighted node on a library build, None when not covered."""
-    a = g.nodes[node]["op"]
-    fused = threshold_consumer(g, node)
-    if fused and g.out_degree(node) != 1:
-        return None
-    steps = search_steps(len(g.nodes[fused]["op"].thresholds)) if fused else 0
-    return lut_call(a, storage_bits(g.graph["table_entry_bits"]), target_name, steps,
-                    bool(fused))
 
 
 def _geometry_arrays(ident: str, geo: Geometry) -> tuple[list, list[str]]:

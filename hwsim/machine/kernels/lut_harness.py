@@ -136,7 +136,7 @@ def random_case(call: LutCall, rng: np.random.Generator, levels: int = 7,
         spread = high * max(1, int(np.sqrt(taps)))
         theta = np.sort(rng.integers(-spread, spread, size=(1 << call.steps) - 1))
         bounds = np.full(1 << call.steps, INT32_MAX, dtype=np.int64)
-        bounds[0] = theta[0]
+        bounds[0] = theta[0] if len(theta) else 0
         bounds[1:len(theta) + 1] = theta
     return LutCase(call, table, w, b, x, bounds)
 

@@ -82,19 +82,17 @@ static inline uint32_t hwsim_lut_level(int32_t acc, const int32_t *bounds, int32
     return (uint32_t)(p - bounds);
 }
 
-/* Store one output: its level when the layer has thresholds, else its sum. */
-static inline void hwsim_lut_store(const hwsim_lut_layer *layer, int32_t half, void *y,
-                                   int32_t index, int32_t acc)
+/* Store one output: its level when the layer has thresholds, else its sum. One copy
+ * (not inlined): every output costs the same whichever loop produced it. */
+static __attribute__((noinline)) void hwsim_lut_store(const hwsim_lut_layer *layer, void *y,
+                                                      int32_t index, int32_t acc)
 {
-    if (layer->bounds)
+    if (layer->bounds) {
+        const int32_t half = layer->steps > 0 ? (int32_t)1 << (layer->steps - 1) : 0;
         ((uint8_t *)y)[index] = (uint8_t)hwsim_lut_level(acc, layer->bounds, half);
-    else
+    } else {
         ((int32_t *)y)[index] = acc;
-}
-
-static inline int32_t hwsim_lut_half(const hwsim_lut_layer *layer)
-{
-    return layer->steps > 0 ? (int32_t)1 << (layer->steps - 1) : 0;
+    }
 }
 
 /* 8-bit entries: a weight's byte offset is its index. */
