@@ -6,6 +6,10 @@ compiled code executes, fitted exactly as functions of the kernel's trip counts
 
     actions = library_actions(node)     # None: not covered (the caller keeps its formulas)
 
+A node's counts are its call's (the kernel's record) plus `node_call`, the generated node
+function around the call (loading the parameter structs' addresses, the call), measured
+once per build on a generated network.
+
 The call comes from the one selection rule (hwsim.ir.lut_kernels.lut_call); the data file
 from the core's ISA. The fused threshold's binary search is data dependent: its taken
 steps are the ones in the output level's binary digits, costed at half the steps per
@@ -76,13 +80,24 @@ def _record(target: str, function: str) -> tuple | None:
     return monomials, coefficients
 
 
+def record_counts(record: dict, call: LutCall, level_bits=None) -> dict[str, Fraction]:
+    """A kernel record's (basis, counts) action counts of one call."""
+    monomials = tuple(parse_monomial(m) for m in record["basis"])
+    coefficients = tuple((action, tuple(Fraction(c) for c in cs))
+                         for action, cs in sorted(record["counts"].items()))
+    return _evaluate(monomials, coefficients, call, level_bits)
+
+
 def call_counts(target: str, call: LutCall, level_bits=None) -> dict[str, Fraction] | None:
     """Characterized action counts of one library call (`level_bits`: the ones in the
     output levels; None: half the search steps per output), or None."""
     record = _record(target, f"{call.kernel}_{call.variant}")
     if record is None:
         return None
-    monomials, coefficients = record
+    return _evaluate(*record, call, level_bits)
+
+
+def _evaluate(monomials, coefficients, call: LutCall, level_bits) -> dict[str, Fraction]:
     counts = trip_counts(call, level_bits)
     values = [Fraction(monomial_value(m, counts)) for m in monomials]
     return {action: sum((c * v for c, v in zip(cs, values) if c), Fraction(0))
@@ -110,7 +125,8 @@ def library_actions(n) -> Actions | None:
     if counts is None:
         return None
     actions: dict[str, float] = {}
-    for action, count in counts.items():
+    wrapper = library_data(found[0]).get("node_call", {})
+    for action, count in [*counts.items(), *wrapper.items()]:
         if action in ("burst_load", "burst_store"):     # extra words of push/pop/ldm/ldrd
             word = "load_32" if action == "burst_load" else "store_32"
             actions[word] = actions.get(word, 0.0) + float(count)

@@ -27,7 +27,9 @@ from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import KernelCall, monomial_text, select_kernel
 from hwsim.ir.layers import Conv2D, DepthwiseConv2D
 from hwsim.ir.lut_kernels import BLOCKS, KERNEL_NAMES, VARIANTS, LutCall, UNROLL, trip_counts
-from hwsim.machine.characterize import _encode, fit, kernel_counts, predict
+from hwsim.ir.lowering import threshold_consumer
+from hwsim.machine.characterize import _counting_table, _encode, fit, kernel_counts, predict
+from hwsim.machine.emulate_price import price
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.lut import library_sha256
 from hwsim.machine.kernels.lut_harness import (build_lut_firmware, random_case,
@@ -136,12 +138,57 @@ def characterize_function(firmware, function: str, seed: int = 0) -> dict:
             "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls)}
 
 
+def node_call_counts(target: str, kernels: dict, directory) -> dict[str, int]:
+    """The generated node function's own actions around its library call: a generated
+    dense network emulated, its unthresholded layer's node counts minus its call's fitted
+    counts; proven on the thresholded layer (its level bits read from its output)."""
+    from hwsim.cost.lut_library import PARAMETER_READ, record_counts
+    from hwsim.ir.graph import graph_from_workload
+    from hwsim.ir.lut_kernels import node_call
+    from hwsim.machine.codegen import generate
+    from hwsim.machine.emulate import emulate
+    from hwsim.machine.lut_bound import dense_workload
+    from hwsim.machine.toolchain import build_program
+    g = graph_from_workload(dense_workload(45, 13, 8, 16, 16))
+    program = generate(g, target, "lut", lut_kernels="library")
+    build = build_program(program, Path(directory) / "network")
+    x = np.random.default_rng(0).integers(0, 8, size=(1, 45))
+    run = emulate(build, x)
+    emulated = price(run.profile, _counting_table()).nodes
+
+    def kernel(node: str, level_bits=None) -> dict:
+        call = node_call(g, node, target)
+        counts = record_counts(kernels[f"{call.kernel}_{call.variant}"], call, level_bits)
+        counts["flash_wait"] = counts.pop(PARAMETER_READ, 0)
+        return counts
+
+    def difference(node: str, predicted: dict) -> dict[str, int]:
+        measured = emulated[node].actions
+        return {a: int(round(measured.get(a, 0) - predicted.get(a, 0)))
+                for a in sorted(set(measured) | set(predicted))
+                if round(measured.get(a, 0) - predicted.get(a, 0))}
+
+    wrapper = difference("L1.dense", kernel("L1.dense"))
+    if any(v < 0 for v in wrapper.values()):
+        raise HwsimError(f"lut node call on {target}: negative counts {wrapper}")
+    levels = run.node_outputs[threshold_consumer(g, "L0.dense")][0]
+    bits = int(sum(bin(int(v)).count("1") for v in levels))
+    proof = difference("L0.dense", kernel("L0.dense", bits))
+    if proof != wrapper:
+        raise HwsimError(f"lut node call on {target}: the thresholded layer's call costs "
+                         f"{proof}, the plain one's {wrapper}")
+    return wrapper
+
+
 def characterize_lut(target: str, directory, functions=FUNCTIONS) -> dict:
     """The lut characterization data of `target` (a JSON-ready dict)."""
     if target not in CHARACTERIZED_TARGETS:
         raise HwsimError(f"target {target!r} has no lut library build; one of "
                          f"{', '.join(CHARACTERIZED_TARGETS)}")
     firmware = build_lut_firmware(find_target(target), directory)
+    kernels = {f: characterize_function(firmware, f) for f in functions}
+    node_call = (node_call_counts(target, kernels, directory)
+                 if {"conv_s16"} <= set(functions) else {})
     return {"format_version": FORMAT_VERSION, "target": target, "style": "lut",
             "block": BLOCKS[target], "unroll": UNROLL[target],
             "compiler": f"{Path(firmware.command[0]).name} {firmware.compiler_version}",
@@ -151,4 +198,6 @@ def characterize_lut(target: str, directory, functions=FUNCTIONS) -> dict:
             "actions": "executed instructions as hwsim.machine.emulate_price prices them, "
                        "one count per action; parameter_read: loads of the table, weight "
                        "codes, bias indices, thresholds and window geometry",
-            "kernels": {f: characterize_function(firmware, f) for f in functions}}
+            "kernels": kernels, "node_call": node_call,
+            "node_call_note": "the generated node function around the call (its actions; "
+                              "flash_wait: its flash reads)"}

@@ -17,7 +17,7 @@ import numpy as np
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.lut_kernels import (BLOCKS, Geometry, LutCall, blocked_weights, geometry,
                                   node_call, weight_codes)
-from hwsim.machine.codegen.c_source import constant, function_name, identifier
+from hwsim.machine.codegen.c_source import CArray, constant, function_name, identifier
 from hwsim.machine.codegen.lut_kernels import padded_bounds, storage_bits
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.kernels.lut import CONFIG_HEADER, HEADER, HEADERS, SOURCE_DIR, SOURCES
@@ -29,15 +29,14 @@ __all__ = ["LUT_KERNELS", "config_header", "fused_threshold_node", "include_line
 
 def library_build(target, lut_kernels: str = "library") -> str:
     """The library build lut weighted layers call on `target` ("" for none): with
-    "library" where the library's build for the target is characterized (the cost model
-    prices what runs: hwsim.cost.lut_library)."""
+    "library" where the library has a build for the target's instruction set. (Which
+    devices the cost model prices from the library's data: hwsim.cost.lut_library.covers;
+    `hwsim validate` asks for the loops where it does not.)"""
     if lut_kernels not in LUT_KERNELS:
         from hwsim.errors import HwsimError
         raise HwsimError(f"lut_kernels must be one of {', '.join(LUT_KERNELS)}, got "
                          f"{lut_kernels!r}")
-    from hwsim.cost.lut_library import library_data
-    characterized = target.name in BLOCKS and library_data(target.name) is not None
-    return target.name if lut_kernels == "library" and characterized else ""
+    return target.name if lut_kernels == "library" and target.name in BLOCKS else ""
 
 
 def config_header(target_name: str) -> str:
@@ -94,14 +93,17 @@ def library_node(g, node: str, call: LutCall, tables) -> NodeCode:
     arrays += garrays
     scalars = ", ".join(str(getattr(geo, f)) for f in Geometry.SCALARS)
     row_shift = log_k + entry_bytes.bit_length() - 1
+    name = f"CALL_{ident}"
+    definition = (f"/* {node}: the library call's parameters */\n{include_line()}"
+                  f"const hwsim_lut_call {name} = {{\n"
+                  f"    {{{tname}, {row_shift}, &{tname}[{bias_row << log_k}], B_{ident}, "
+                  f"{bounds}, {call.steps}}},\n"
+                  f"    {{{scalars}, {', '.join(gnames)}}},\n    W_{ident}}};\n")
+    words = 6 + len(Geometry.SCALARS) + len(Geometry.ARRAYS) + 1
+    arrays.append(CArray(name, definition, f"extern const hwsim_lut_call {name};\n", 4 * words))
     out_type = "uint8_t" if fused else "int32_t"
     code = (f"void {function_name(node)}(const uint8_t *restrict x, {out_type} *restrict y)\n"
-            f"{{\n"
-            f"    static const hwsim_lut_layer layer = {{{tname}, {row_shift}, "
-            f"&{tname}[{bias_row << log_k}], B_{ident}, {bounds}, {call.steps}}};\n"
-            f"    static const hwsim_lut_geometry geometry = {{{scalars}, "
-            f"{', '.join(gnames)}}};\n"
-            f"    {call.function}(&layer, &geometry, x, W_{ident}, y);\n}}\n")
+            f"{{\n    {call.function}(&{name}, x, y);\n}}\n")
     return NodeCode(node, a.kind, function_name(node), code, tuple(arrays),
                     writes_into=fused or "", output_type="" if fused else "int32_t",
                     output_elements=0 if fused else int(a.outputs))

@@ -7,8 +7,8 @@ in unicorn on random tables, weights and levels, and count what executed.
 
 The firmware is hwsim.machine.kernels.harness's (start-up code, linker script, block
 hook, owner of every instruction) with a driver for the lut API: job word 0 picks the
-kernel, the others point at hwsim_lut_layer, hwsim_lut_geometry, x, w and y, all laid out
-in RAM by `run_lut_case`; loads from the tables, weights, bias indices, thresholds and
+kernel, the others point at the hwsim_lut_call, x and y, all laid out in RAM by
+`run_lut_case`; loads from the tables, weights, bias indices, thresholds and
 geometry (flash in a deployment) are counted as parameter reads. `reference_output` is
 the layer in numpy (acc = T[bias row, b] + sum of T[level, w] over the clipped window;
 the level by the padded-bounds search), which every run is checked against.
@@ -34,7 +34,7 @@ from hwsim.machine.toolchain import CFLAGS, check_architecture, find_compiler, r
 
 ELF_NAME = "lut_kernels.elf"
 FUNCTIONS = tuple(f"hwsim_lut_{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS)
-ARGUMENTS = ("kernel", "layer", "geometry", "x", "w", "y")
+ARGUMENTS = ("kernel", "call", "x", "y")
 INT32_MAX = (1 << 31) - 1
 
 DRIVER = """/* hwsim lut kernel test firmware: one kernel call described by hwsim_job. */
@@ -51,11 +51,9 @@ __attribute__((noinline, naked)) void hwsim_halt(void)
 
 __attribute__((noinline)) void hwsim_dispatch(const uint32_t *job)
 {{
-    const hwsim_lut_layer *layer = (const hwsim_lut_layer *)(uintptr_t)job[1];
-    const hwsim_lut_geometry *geometry = (const hwsim_lut_geometry *)(uintptr_t)job[2];
-    const uint8_t *x = (const uint8_t *)(uintptr_t)job[3];
-    const uint8_t *w = (const uint8_t *)(uintptr_t)job[4];
-    void *y = (void *)(uintptr_t)job[5];
+    const hwsim_lut_call *call = (const hwsim_lut_call *)(uintptr_t)job[1];
+    const uint8_t *x = (const uint8_t *)(uintptr_t)job[2];
+    void *y = (void *)(uintptr_t)job[3];
     switch (job[0]) {{
 {cases}
     default:
@@ -67,7 +65,7 @@ __attribute__((noinline)) void hwsim_dispatch(const uint32_t *job)
 
 
 def driver_source(target: Target) -> str:
-    cases = "\n".join(f"    case {i}:\n        {f}(layer, geometry, x, w, y);\n        break;"
+    cases = "\n".join(f"    case {i}:\n        {f}(call, x, y);\n        break;"
                       for i, f in enumerate(FUNCTIONS))
     halt = "1: bkpt #0\\n    b 1b\\n" if target.arch == "arm" else "1: ebreak\\n    j 1b\\n"
     return DRIVER.format(halt=halt, cases=cases,
@@ -202,14 +200,13 @@ def _job(case: LutCase) -> tuple[_Job, int, int, tuple[int, int]]:
     bias = job.put(case.bias_index.astype(np.uint8).tobytes())
     bounds = job.put(i32(case.bounds)) if case.bounds is not None else 0
     shift = int(np.log2(k2)) + entry_bytes.bit_length() - 1
-    arg["layer"] = job.put(np.array([table, shift, bias_row, bias, bounds, call.steps],
-                                    dtype=np.uint32).tobytes())
     pointers = [job.put(i32(getattr(g, f))) for f in Geometry.ARRAYS]
-    arg["geometry"] = job.put(np.array([getattr(g, f) for f in Geometry.SCALARS] + pointers,
-                                       dtype=np.int64).astype(np.uint32).tobytes())
     codes = weight_codes(case.weight_index, call.variant)
     w = codes.reshape(-1) if call.kernel == "depthwise" else blocked_weights(codes, call.block)
-    arg["w"] = job.put(w.astype(np.uint8).tobytes())
+    weights = job.put(w.astype(np.uint8).tobytes())
+    words = ([table, shift, bias_row, bias, bounds, call.steps]
+             + [getattr(g, f) for f in Geometry.SCALARS] + pointers + [weights])
+    arg["call"] = job.put(np.array(words, dtype=np.int64).astype(np.uint32).tobytes())
     parameters = (first, RAM_ORIGIN + len(job.data))
     arg["x"] = job.put(case.x.astype(np.uint8).tobytes())
     out_bytes = g.out_h * g.out_w * g.units * (1 if call.thresholded else 4)

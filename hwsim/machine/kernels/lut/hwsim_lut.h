@@ -55,21 +55,24 @@ typedef struct {
     const int32_t *col_x, *col_tap, *col_tap_block, *col_count;
 } hwsim_lut_geometry;
 
-/* Dense and convolution layers: blocked weights (see above), NHWC output. */
-void hwsim_lut_conv_s8(const hwsim_lut_layer *layer, const hwsim_lut_geometry *geometry,
-                       const uint8_t *x, const uint8_t *w, void *y);
-void hwsim_lut_conv_s16(const hwsim_lut_layer *layer, const hwsim_lut_geometry *geometry,
-                        const uint8_t *x, const uint8_t *w, void *y);
-void hwsim_lut_conv_s16i(const hwsim_lut_layer *layer, const hwsim_lut_geometry *geometry,
-                         const uint8_t *x, const uint8_t *w, void *y);
+/* One layer's call: its table and thresholds, window geometry and weight codes (the code
+ * generator emits one per node as a constant, so every node calls the same way). */
+typedef struct {
+    hwsim_lut_layer layer;
+    hwsim_lut_geometry geometry;
+    const uint8_t *w;
+} hwsim_lut_call;
+
+/* Dense and convolution layers: blocked weights (see above), NHWC output y (levels or
+ * int32 sums). */
+void hwsim_lut_conv_s8(const hwsim_lut_call *call, const uint8_t *x, void *y);
+void hwsim_lut_conv_s16(const hwsim_lut_call *call, const uint8_t *x, void *y);
+void hwsim_lut_conv_s16i(const hwsim_lut_call *call, const uint8_t *x, void *y);
 
 /* Depthwise convolution, channel multiplier 1: weights [channel][tap], x_row and the
  * column offsets in bytes, col_count taps per kernel row (a step of `units` bytes). */
-void hwsim_lut_depthwise_s8(const hwsim_lut_layer *layer, const hwsim_lut_geometry *geometry,
-                            const uint8_t *x, const uint8_t *w, void *y);
-void hwsim_lut_depthwise_s16(const hwsim_lut_layer *layer, const hwsim_lut_geometry *geometry,
-                             const uint8_t *x, const uint8_t *w, void *y);
-void hwsim_lut_depthwise_s16i(const hwsim_lut_layer *layer, const hwsim_lut_geometry *geometry,
-                              const uint8_t *x, const uint8_t *w, void *y);
+void hwsim_lut_depthwise_s8(const hwsim_lut_call *call, const uint8_t *x, void *y);
+void hwsim_lut_depthwise_s16(const hwsim_lut_call *call, const uint8_t *x, void *y);
+void hwsim_lut_depthwise_s16i(const hwsim_lut_call *call, const uint8_t *x, void *y);
 
 #endif
