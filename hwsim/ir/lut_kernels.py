@@ -35,7 +35,7 @@ from hwsim.ir.int8_kernels import TARGET_OF_ISA, KernelCall, select_kernel
 # Output units per pass over the inputs, per library build (code generation target); the
 # code generator writes it into hwsim_lut_config.h. Inputs per loop pass: UNROLL.
 BLOCKS = {"cortex-m0": 4, "cortex-m4": 7, "rv32im": 8, "rv32i": 8}
-UNROLL = {"cortex-m0": 4, "cortex-m4": 4, "rv32im": 2, "rv32i": 2}
+UNROLL = {"cortex-m0": 8, "cortex-m4": 4, "rv32im": 2, "rv32i": 2}
 VARIANTS = ("s8", "s16", "s16i")
 KERNEL_NAMES = ("conv", "depthwise")
 

@@ -15,9 +15,9 @@
  * hand-allocated. Per input LDRB of its level, LSLS by the row shift and ADD of the table
  * (the row pointer); per connection LDRB of the weight's offset, the entry's load from
  * [row, offset] and ADD: the bound. Armv6-M: four accumulators in r8-r11 (ADD reaches
- * the high registers, loads only the low ones); Armv7E-M: seven accumulators (with the
- * pointers, the row shift and two temporaries every register but sp and pc); four
- * inputs per pass. */
+ * the high registers, loads only the low ones), eight inputs per pass (the most LDRB's
+ * 5-bit offset reaches); Armv7E-M: seven accumulators (with the pointers, the row shift
+ * and two temporaries every register but sp and pc), four inputs per pass. */
 #define HWSIM_LUT_ASM 1
 #define HWSIM_LUT_STR2(s) #s
 #define HWSIM_LUT_STR(s) HWSIM_LUT_STR2(s)
@@ -33,7 +33,7 @@
     "adds %[xp], #" HWSIM_LUT_STR(inputs) "\n\tadds %[wp], #" HWSIM_LUT_STR(weights)    \
     "\n\tcmp %[xp], %[xe]\n\tbne 1b\n\t.syntax divided\n"
 #if HWSIM_LUT_BLOCK == 4
-#define HWSIM_LUT_ASM_UNROLL 4
+#define HWSIM_LUT_ASM_UNROLL 8
 #define HWSIM_LUT_ASM_BLOCK(k, w)                                                     \
     HWSIM_LUT_ASM_INPUT(k)                                                            \
     HWSIM_LUT_ASM_CONNECTION(w, a0) HWSIM_LUT_ASM_CONNECTION(w + 1, a1)               \
@@ -42,7 +42,10 @@
     HWSIM_LUT_ASM_BLOCK(0, 0) "adds %[xp], #1\n\tadds %[wp], #4\n\t.syntax divided\n"
 #define HWSIM_LUT_ASM_PASS                                                            \
     HWSIM_LUT_ASM_BLOCK(0, 0) HWSIM_LUT_ASM_BLOCK(1, 4) HWSIM_LUT_ASM_BLOCK(2, 8)       \
-    HWSIM_LUT_ASM_BLOCK(3, 12) HWSIM_LUT_ASM_LOOP(4, 16)
+    HWSIM_LUT_ASM_BLOCK(3, 12) HWSIM_LUT_ASM_BLOCK(4, 16) HWSIM_LUT_ASM_BLOCK(5, 20)    \
+    HWSIM_LUT_ASM_BLOCK(6, 24) HWSIM_LUT_ASM_BLOCK(7, 28)                              \
+    "adds %[xp], #8\n\tadds %[wp], #32\n\tcmp %[xp], %[xe]\n\t"                      \
+    "beq 2f\n\tb 1b\n2:\n\t.syntax divided\n"        /* bne reaches 256 bytes back */
 #define HWSIM_LUT_ASM_OUTPUTS                                                         \
     [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [xp] "+l"(xp),        \
     [wp] "+l"(wp), [rw] "=&l"(rw), [t] "=&l"(t)
