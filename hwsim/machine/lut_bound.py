@@ -11,7 +11,9 @@ that is, on a device's cycle table:
 
 `connection_cycles` measures the generated dense kernel in emulation (executed
 instructions priced with the device table, the same pricing `hwsim validate` uses) on a
-layer large enough that the per-unit and per-call work is negligible;
+layer large enough that the per-unit and per-call work is negligible: the lut kernel
+library's call (what the code generator emits where the library is characterized) or
+the per-layer loops it emitted before (lut_kernels "loops");
 `library_connection_cycles` the lut kernel library's dense kernel (hwsim/machine/kernels/lut)
 in its test firmware, its parameter reads (tables, weight codes, bias indices, thresholds:
 flash in a deployment) charged the device's flash wait; benchmarks/lut_bound.py prints
@@ -19,7 +21,7 @@ them and their ratio to the bound per target (docs/cost-model.md, docs/lut-kerne
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -67,13 +69,15 @@ class ConnectionCost:
 
 
 def connection_cycles(device: Device, inputs: int = 256, units: int = 128, levels: int = 16,
-                      clusters: int = 16, entry_bits: int = 16, workdir=None
-                      ) -> ConnectionCost:
-    """The generated dense kernel's cycles per connection on `device`, in emulation."""
-    from hwsim.machine.validate import validate_graph
+                      clusters: int = 16, entry_bits: int = 16, workdir=None,
+                      lut_kernels: str = "library") -> ConnectionCost:
+    """The generated dense kernel's cycles per connection on `device`, in emulation:
+    the lut kernel library's call ("library", the default) or the per-layer loops."""
+    from hwsim.machine.validate import codegen_options, validate_graph
     g = graph_from_workload(dense_workload(inputs, units, levels, clusters, entry_bits))
     x = np.random.default_rng(0).integers(0, levels, size=(1, inputs))
-    [report] = validate_graph(g, [device], "lut", x, workdir=workdir,
+    options = replace(codegen_options(), lut_kernels=lut_kernels)
+    [report] = validate_graph(g, [device], "lut", x, workdir=workdir, options=options,
                               check_instructions=False)
     node = next(n for n in report.nodes if n.node == "L0.dense")
     connections = inputs * units

@@ -91,7 +91,7 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
         lut_library = library_build(target, lut_kernels)
     codes, input_type, notes = _emit(g, style, target, int8_kernels, lut_library)
     if style == "lut":          # some weighted layer calls the lut library
-        library = bool(lut_library) and any("hwsim_lut_" in c.code for c in codes)
+        library = bool(lut_library) and any(c.library_function for c in codes)
     predecessors = {n: list(g.predecessors(n)) for n in g.nodes}
     functions = [c.function for c in codes if c.function]
     if len(set(functions)) != len(functions):
@@ -134,7 +134,7 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
         files.update(library_files())
     elif library:
         from hwsim.machine.codegen.lut_library import library_files as lut_library_files
-        files.update(lut_library_files(target.name))
+        files.update(lut_library_files(target.name, codes))
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)

@@ -39,17 +39,25 @@ def library_build(target, lut_kernels: str = "library") -> str:
     return target.name if lut_kernels == "library" and target.name in BLOCKS else ""
 
 
-def config_header(target_name: str) -> str:
-    """hwsim_lut_config.h for a library build: the target's block."""
+def config_header(target_name: str, functions=None) -> str:
+    """hwsim_lut_config.h for a library build: the target's block and the kernel
+    functions to compile (None: all of them, the characterization firmware)."""
+    from hwsim.ir.lut_kernels import KERNEL_NAMES, VARIANTS
+    names = functions if functions is not None else [
+        f"hwsim_lut_{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS]
+    uses = "".join(f"#define HWSIM_LUT_USE_{n.removeprefix('hwsim_lut_')} 1\n"
+                   for n in sorted(set(names)))
     return (f"/* hwsim lut kernel library: the build's configuration ({target_name}). */\n"
             f"#ifndef HWSIM_LUT_CONFIG_H\n#define HWSIM_LUT_CONFIG_H\n"
-            f"#define HWSIM_LUT_BLOCK {BLOCKS[target_name]}\n#endif\n")
+            f"#define HWSIM_LUT_BLOCK {BLOCKS[target_name]}\n{uses}#endif\n")
 
 
-def library_files(target_name: str) -> dict[str, str]:
-    """The library's headers, sources and configuration, as program files."""
+def library_files(target_name: str, codes) -> dict[str, str]:
+    """The library's headers, sources and configuration (the kernel functions the nodes
+    `codes` call), as program files."""
+    called = {c.library_function for c in codes if c.library_function}
     files = {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES)}
-    files[CONFIG_HEADER] = config_header(target_name)
+    files[CONFIG_HEADER] = config_header(target_name, sorted(called))
     return files
 
 
@@ -106,7 +114,8 @@ def library_node(g, node: str, call: LutCall, tables) -> NodeCode:
             f"{{\n    {call.function}(&{name}, x, y);\n}}\n")
     return NodeCode(node, a.kind, function_name(node), code, tuple(arrays),
                     writes_into=fused or "", output_type="" if fused else "int32_t",
-                    output_elements=0 if fused else int(a.outputs))
+                    output_elements=0 if fused else int(a.outputs),
+                    library_function=call.function)
 
 
 def fused_threshold_node(g, node: str) -> NodeCode:

@@ -1,5 +1,6 @@
 /* The lut kernels (hwsim_lut.h): one template (lut_kernels.inc) instantiated per table
- * entry width and weight encoding. */
+ * entry width and weight encoding; hwsim_lut_config.h says which functions a build needs
+ * (HWSIM_LUT_USE_<kernel>_<variant>: a network's program holds only the ones it calls). */
 #include "hwsim_lut.h"
 
 #define HWSIM_CAT2(a, b) a##b
@@ -87,7 +88,7 @@ static inline uint32_t hwsim_lut_level(int32_t acc, const int32_t *bounds, int32
 
 /* Store one output: its level when the layer has thresholds, else its sum. One copy
  * (not inlined): every output costs the same whichever loop produced it. */
-static __attribute__((noinline)) void hwsim_lut_store(const hwsim_lut_layer *layer, void *y,
+static __attribute__((noinline, unused)) void hwsim_lut_store(const hwsim_lut_layer *layer, void *y,
                                                       int32_t index, int32_t acc)
 {
     if (layer->bounds) {
@@ -100,10 +101,14 @@ static __attribute__((noinline)) void hwsim_lut_store(const hwsim_lut_layer *lay
 
 /* 8-bit entries: a weight's byte offset is its index. */
 #define HWSIM_LUT_SUFFIX _s8
+#define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s8
+#define HWSIM_LUT_DEPTHWISE HWSIM_LUT_USE_depthwise_s8
 #define HWSIM_LUT_AT(row, w) ((int32_t)*(const int8_t *)((row) + (w)))
 #define HWSIM_LUT_BIAS(row, b) ((int32_t)((const int8_t *)(row))[b])
 #define HWSIM_LUT_ASM_LOAD "ldrsb %[t], [%[rw], %[t]]\n\t"
 #include "lut_kernels.inc"
+#undef HWSIM_LUT_CONV
+#undef HWSIM_LUT_DEPTHWISE
 #undef HWSIM_LUT_SUFFIX
 #undef HWSIM_LUT_AT
 #undef HWSIM_LUT_BIAS
@@ -111,16 +116,29 @@ static __attribute__((noinline)) void hwsim_lut_store(const hwsim_lut_layer *lay
 
 /* 16-bit entries, weights as byte offsets into the row (K <= 128). */
 #define HWSIM_LUT_SUFFIX _s16
+#define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s16
+#define HWSIM_LUT_DEPTHWISE HWSIM_LUT_USE_depthwise_s16
 #define HWSIM_LUT_AT(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + (w)))
 #define HWSIM_LUT_BIAS(row, b) ((int32_t)((const int16_t *)(const void *)(row))[b])
 #define HWSIM_LUT_ASM_LOAD "ldrsh %[t], [%[rw], %[t]]\n\t"
 #include "lut_kernels.inc"
+#undef HWSIM_LUT_CONV
+#undef HWSIM_LUT_DEPTHWISE
 #undef HWSIM_LUT_SUFFIX
 #undef HWSIM_LUT_AT
 #undef HWSIM_LUT_ASM_LOAD
 
-/* 16-bit entries, weights as indices (K = 256: an offset would not fit a byte). */
+/* 16-bit entries, weights as indices (K = 256: an offset would not fit a byte). The
+ * index is doubled behind an empty asm: knowing it is 8-bit, gcc -mcpu=cortex-m4 would
+ * form row + 2 * index with SMLABB, a multiply. */
+static inline uint32_t hwsim_lut_twice(uint32_t v)
+{
+    __asm__("" : "+r"(v));
+    return v << 1;
+}
 #define HWSIM_LUT_SUFFIX _s16i
-#define HWSIM_LUT_AT(row, w) ((int32_t)((const int16_t *)(const void *)(row))[w])
+#define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s16i
+#define HWSIM_LUT_DEPTHWISE HWSIM_LUT_USE_depthwise_s16i
+#define HWSIM_LUT_AT(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + hwsim_lut_twice(w)))
 #define HWSIM_LUT_ASM_LOAD "lsls %[t], %[t], #1\n\tldrsh %[t], [%[rw], %[t]]\n\t"
 #include "lut_kernels.inc"
