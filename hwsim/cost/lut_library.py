@@ -68,6 +68,12 @@ def covers(tr, opt) -> bool:
             and not tr.serial_shifter and opt.weight_indices == "aligned" and len(places) == 1)
 
 
+def device_lut_kernels(tr, opt) -> str:
+    """What lut code describes a core of traits `tr` under options `opt`: "library" where
+    the library's data prices it (`covers`), else "loops"."""
+    return "library" if covers(tr, opt) else "loops"
+
+
 @lru_cache(maxsize=None)
 def _record(target: str, function: str) -> tuple | None:
     """A kernel function's basis (parsed) and coefficients (Fractions) from the data."""

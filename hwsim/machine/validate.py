@@ -203,8 +203,8 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
 def _lut_kernels(device: Device, options: CostOptions) -> str:
     """What the lut code for `device` runs: the lut library where its characterization
     prices the device with these options (hwsim.cost.lut_library.covers), else the loops."""
-    from hwsim.cost.lut_library import covers
-    return "library" if covers(core_traits(device), options) else "loops"
+    from hwsim.cost.lut_library import device_lut_kernels
+    return device_lut_kernels(core_traits(device), options)
 
 
 def _int8_kernels(device: Device, options: CostOptions) -> str:

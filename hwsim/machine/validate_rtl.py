@@ -35,6 +35,7 @@ import networkx as nx
 import numpy as np
 
 from hwsim.cost.int8_library import device_int8_kernels
+from hwsim.cost.lut_library import device_lut_kernels
 from hwsim.cost.options import core_traits
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import execution_order, graph_from_artifact
@@ -46,7 +47,8 @@ from hwsim.machine.rtl import RtlCore, build_core, elf_to_words, rtl_core, run_f
 from hwsim.machine.rtl.memory_map import MEMORY_MAP
 from hwsim.machine.toolchain import build_program, read_elf
 from hwsim.machine.validate import (
-    DEFAULT_SAMPLES, ValidationReport, compare_outputs, sample_inputs, validate_graph,
+    DEFAULT_SAMPLES, ValidationReport, codegen_options, compare_outputs, sample_inputs,
+    validate_graph,
 )
 from hwsim.specs.catalog import find_device
 from hwsim.specs.device import Device
@@ -334,7 +336,9 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
             from hwsim.machine.codegen.int8 import quantize_input
             inputs = quantize_input(g, x_levels)
         program = generate(g, target, style, memory,
-                           int8_kernels=device_int8_kernels(core_traits(device)))
+                           int8_kernels=device_int8_kernels(core_traits(device)),
+                           lut_kernels=device_lut_kernels(core_traits(device),
+                                                          codegen_options()))
         inputs = np.asarray(inputs).astype(_numpy_type(program.input.ctype))
         build = build_program(rtl_program(program, core, inputs), base / "rtl")
         calls = _calls(program)
