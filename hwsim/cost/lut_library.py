@@ -27,7 +27,7 @@ from pathlib import Path
 from hwsim.cost.primitives import Actions
 from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import monomial_value, parse_monomial
-from hwsim.ir.lut_kernels import LutCall, library_target, lut_call, trip_counts
+from hwsim.ir.lut_kernels import LutCall, library_target, trip_counts
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FORMAT_VERSION = 1
@@ -153,6 +153,6 @@ def searched_in_library(n) -> bool:
             "dense", "conv1d", "conv2d", "depthwise_conv2d"):
         return False
     from hwsim.cost.kernels import Node
-    source = Node(n.graph, preds[0], n.graph.nodes[preds[0]]["op"], n.style, n.tr, n.opt)
-    return node_library_call(source) is not None and \
-        call_counts(*node_library_call(source)) is not None
+    found = node_library_call(Node(n.graph, preds[0], n.graph.nodes[preds[0]]["op"], n.style,
+                                   n.tr, n.opt))
+    return found is not None and call_counts(*found) is not None
