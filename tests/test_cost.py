@@ -341,7 +341,8 @@ def test_lut_memory_traffic_matches_the_executor(workload):
                                           size=(1, *graph.graph["input_shape"]))
     run = execute(graph, x, overflow="saturate")
     traits = core_traits(find_device("samd21"))
-    options = CostOptions(weight_indices="aligned", row_pointers="shift_add")
+    options = CostOptions(weight_indices="aligned", row_pointers="shift_add",
+                          lut_kernels="loops")        # the per-layer loops' formulas
     for node in execution_order(graph):
         if graph.nodes[node]["op"].kind == "output_table":
             continue

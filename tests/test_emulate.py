@@ -30,11 +30,13 @@ def artifact(tmp_path_factory):
 @pytest.fixture(scope="module")
 def runs(artifact, tmp_path_factory):
     """The small artifact's lut program emulated on every target, 4 test digits, with
-    the per-instruction cross-check on the first."""
+    the per-instruction cross-check on the first: the per-layer loops, whose threshold
+    is a function called per unit (the lut library's call: tests/test_lut_library.py)."""
     g = graph_from_artifact(artifact)
     x = sample_inputs(artifact, SAMPLES)
     root = tmp_path_factory.mktemp("emu")
-    return {t: emulate(build_program(generate(g, t, "lut"), root / t), x, check_instructions=True)
+    return {t: emulate(build_program(generate(g, t, "lut", lut_kernels="loops"), root / t), x,
+                       check_instructions=True)
             for t in TARGETS}
 
 

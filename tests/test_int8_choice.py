@@ -125,7 +125,7 @@ def test_code_generator_follows_the_choice(graphs):
     g, device = graphs["vww-mobilenet"], find_device("nrf52840")
     from hwsim.machine.codegen.targets import find_target
     target = find_target("cortex-m4")
-    mode, choice, _ = generated_kernels(g, device, "int8", target, codegen_options())
+    mode, choice, _, _ = generated_kernels(g, device, "int8", target, codegen_options())
     assert mode == "optimized" and {k for _, k in choice} > {REFERENCE}
     program = generate(g, target, "int8", int8_kernels=mode, int8_choice=choice)
     network = program.files["network.c"]

@@ -1,5 +1,5 @@
 """The per-connection bound of the lut style and the generated kernel's distance from it
-(hwsim.machine.lut_bound, benchmarks/lut_bound.py, docs/cost-model.md)."""
+(hwsim.machine.lut_bound, benchmarks/lut_bound.py, docs/cost-model.md, docs/lut-kernels.md)."""
 from __future__ import annotations
 
 import shutil
@@ -9,7 +9,6 @@ import pytest
 from hwsim.machine.lut_bound import connection_bound_cycles
 from hwsim.specs.catalog import find_device
 from tests.conftest import REPO, load_benchmark
-
 
 
 def test_bound_is_two_loads_and_an_add_from_the_device_table():
@@ -25,10 +24,14 @@ def test_bound_is_two_loads_and_an_add_from_the_device_table():
                     reason="needs the cross-compilers (tools/system-packages.sh)")
 def test_docs_table_is_what_the_benchmark_measures():
     rows = load_benchmark("lut_bound").table()
-    doc = (REPO / "docs" / "cost-model.md").read_text()
-    for row in rows:
-        assert row in doc, row
-    # never below the bound: the bound is a bound
+    for name in ("cost-model.md", "lut-kernels.md"):
+        doc = (REPO / "docs" / name).read_text()
+        for row in rows:
+            assert row in doc, (name, row)
+    # never below the bound: the bound is a bound; the library within 1.25x of it (issue
+    # 12's target on Cortex-M0+, Cortex-M4 and RV32IM) and faster than the loops
     for row in rows[2:]:
-        ratio = float(row.rsplit("|", 2)[1].strip().rstrip("x"))
-        assert ratio >= 1.0
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        library, loops = float(cells[5].rstrip("x")), float(cells[7].rstrip("x"))
+        assert 1.0 <= library <= 1.25 and library < loops, row
+        assert cells[3] == cells[4] or abs(float(cells[3]) - float(cells[4])) <= 0.01, row

@@ -1,7 +1,8 @@
-"""`hwsim characterize`: fit the int8 kernel library's executed instruction counts on one
-target as exact functions of the kernels' trip counts, prove them on held-out shapes,
-and write the characterization data (the cost model's hwsim/cost/data/int8_<target>.json).
-Every run's output bytes are checked against TFLite's reference integer arithmetic."""
+"""`hwsim characterize`: fit the int8 (or, with --style lut, the lut) kernel library's
+executed instruction counts on one target as exact functions of the kernels' trip counts,
+prove them on held-out shapes, and write the characterization data (the cost model's
+hwsim/cost/data/<style>_<target>.json). Every run's output is checked against a reference:
+TFLite's integer arithmetic for int8, the lut layer in numpy for lut."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +16,7 @@ from hwsim.ir.int8_kernels import KERNEL_NAMES
 
 def add_parser(subparsers) -> None:
     from hwsim.machine.characterize import CHARACTERIZED_TARGETS
+    from hwsim.machine.lut_characterize import CHARACTERIZED_TARGETS as LUT_TARGETS
     parser = subparsers.add_parser(
         "characterize", help=HELP["characterize"],
         description="Compile the int8 kernel library for a target with the pinned toolchain "
@@ -23,9 +25,13 @@ def add_parser(subparsers) -> None:
                     "(docs/int8-kernels.md). Exit 0 when every kernel is exact; 2 when one "
                     "is not (the error names the kernel, the action and the shape) or for "
                     "usage errors.")
-    parser.add_argument("--target", required=True, choices=CHARACTERIZED_TARGETS)
-    parser.add_argument("--kernels", default=",".join(KERNEL_NAMES),
-                        help=f"comma-separated subset of {', '.join(KERNEL_NAMES)}")
+    parser.add_argument("--target", required=True,
+                        choices=sorted(set(CHARACTERIZED_TARGETS) | set(LUT_TARGETS)))
+    parser.add_argument("--style", default="int8", choices=("int8", "lut"),
+                        help="the kernel library: int8 (default) or lut")
+    parser.add_argument("--kernels", default="",
+                        help=f"comma-separated subset of {', '.join(KERNEL_NAMES)} (int8) or "
+                             "of conv_s8, ..., depthwise_s16i (lut); default all")
     parser.add_argument("--out", metavar="FILE.json",
                         help="write the data here (default: print it)")
     parser.set_defaults(run=run)
@@ -40,13 +46,17 @@ def _reference_check(case, output) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hwsim.machine.characterize import characterize, dumps
-    kernels = [k.strip() for k in args.kernels.split(",") if k.strip()]
-    unknown = [k for k in kernels if k not in KERNEL_NAMES]
-    if unknown or not kernels:
-        raise HwsimError(f"--kernels: unknown {', '.join(unknown) or '(none given)'}; one of "
-                         f"{', '.join(KERNEL_NAMES)}")
+    from hwsim.machine.lut_characterize import FUNCTIONS, characterize_lut
+    names = FUNCTIONS if args.style == "lut" else KERNEL_NAMES
+    kernels = [k.strip() for k in args.kernels.split(",") if k.strip()] or list(names)
+    unknown = [k for k in kernels if k not in names]
+    if unknown:
+        raise HwsimError(f"--kernels: unknown {', '.join(unknown)}; one of {', '.join(names)}")
     with tempfile.TemporaryDirectory() as tmp:
-        text = dumps(characterize(args.target, tmp, tuple(kernels), check=_reference_check))
+        if args.style == "lut":
+            text = dumps(characterize_lut(args.target, tmp, tuple(kernels)))
+        else:
+            text = dumps(characterize(args.target, tmp, tuple(kernels), check=_reference_check))
     if args.out:
         out = Path(args.out)
         partial = out.with_name(out.name + ".partial")

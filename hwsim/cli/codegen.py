@@ -44,13 +44,13 @@ def run(args: argparse.Namespace) -> int:
     target = find_target(args.target)
     device = find_device(args.device) if args.device else None
     graph = graph_from_artifact(load_artifact(args.artifact))
-    kernels, choice = "optimized", None
+    kernels, choice, lut = "optimized", None, "library"
     if device is not None:
         from hwsim.machine.validate import codegen_options, generated_kernels
-        kernels, choice, _ = generated_kernels(graph, device, args.style, target,
-                                               codegen_options())
+        kernels, choice, lut, _ = generated_kernels(graph, device, args.style, target,
+                                                    codegen_options())
     program = generate(graph, target, args.style, target.memory_map(device),
-                       int8_kernels=kernels, int8_choice=choice)
+                       int8_kernels=kernels, int8_choice=choice, lut_kernels=lut)
     proof = None
     if args.build:
         from hwsim.machine.disasm import prove

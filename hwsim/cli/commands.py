@@ -16,5 +16,5 @@ HELP = {
     "dashboard": "draw a results document as an HTML dashboard",
     "codegen": "emit C for an artifact (and build it with --build)",
     "validate": "check the cost model against emulated machine code",
-    "characterize": "fit the int8 kernel library's instruction counts on a target",
+    "characterize": "fit the int8 or lut kernel library's instruction counts on a target",
 }

@@ -34,6 +34,7 @@ from hwsim.cost.primitives import (
     storage_bits,
     times,
 )
+from hwsim.cost.lut_library import library_actions, searched_in_library
 from hwsim.errors import HwsimError
 
 
@@ -42,6 +43,13 @@ def _is_power_of_two(k: int) -> bool:
 
 
 def _lut_weighted(n: Node) -> Actions:
+    """The layer as the lut kernel library runs it (lut_kernels "library", from its
+    characterization, the fused threshold's search included) or as the code generator's
+    per-layer loops (the formulas below)."""
+    if n.opt.lut_kernels == "library":
+        actions = library_actions(n)
+        if actions is not None:
+            return actions
     a, tr, opt, shape = n.attrs, n.tr, n.opt, n.shape
     entry = n.entry_bits
     if entry > tr.word_bits:
@@ -124,7 +132,10 @@ def _search_step(n: Node, bits: int, place: str, compare_ops: int) -> Actions:
 
 def _lut_threshold(n: Node) -> Actions:
     """Per unit: the call from the weighted layer's unit loop, the search over the
-    thresholds (padded to 2^steps), the level returned (stored by the caller)."""
+    thresholds (padded to 2^steps), the level returned (stored by the caller); nothing
+    when the lut library's call before it searches them."""
+    if n.opt.lut_kernels == "library" and searched_in_library(n):
+        return {}
     a, shape = n.attrs, n.shape
     steps = a.compares_per_unit
     search = times(_search_step(n, storage_bits(n.acc_bits), n.opt.thresholds_in, n.acc_ops()),

@@ -159,7 +159,8 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
 
 # Where a node's action counts come from: "characterized", the counts its kernel's own
 # machine code executes, fitted exactly and proven on held-out shapes (the int8 kernel
-# library, hwsim.cost.int8_library); "formula", counts written from the generated
+# library, hwsim.cost.int8_library; the lut kernel library, hwsim.cost.lut_library);
+# "formula", counts written from the generated
 # code's shape (hwsim.cost.lut, hwsim.cost.int8's plain loops, hwsim.cost.kernels).
 BASES = ("characterized", "formula")
 
@@ -173,6 +174,14 @@ def node_basis(graph: nx.DiGraph, node: str, style: str, traits, options: CostOp
                             and (kernel is not None or options.int8_kernels != "reference")):
         from hwsim.cost.int8_library import covers
         if covers(traits):
+            return "characterized"
+    if (style == "lut" and options.lut_kernels == "library"
+            and graph.nodes[node]["op"].kind in WEIGHTED):
+        from hwsim.cost.kernels import Node
+        from hwsim.cost.lut_library import call_counts, node_library_call
+        found = node_library_call(Node(graph, node, graph.nodes[node]["op"], style, traits,
+                                       options))
+        if found is not None and call_counts(*found) is not None:
             return "characterized"
     return "formula"
 

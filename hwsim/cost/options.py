@@ -14,6 +14,7 @@ ACTIVATION_LAYOUTS = ("bytes", "packed")
 WEIGHT_INDEX_LAYOUTS = ("packed", "aligned")
 ROW_POINTER_MODES = ("auto", "shift_add", "precomputed")
 INT8_KERNELS = ("optimized", "library", "reference")
+LUT_KERNELS = ("library", "loops")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,11 @@ class CostOptions:
     "library" (every node by the library's preferred kernel, CMSIS-NN's fixed rule) or
     "reference" (plain C loops, as TensorFlow Lite Micro's reference kernels); cores
     without data keep the reference formulas, with a note. The instruction
-    sequences per ISA family are in hwsim.cost.shapes."""
+    sequences per ISA family are in hwsim.cost.shapes. lut_kernels: how lut
+    weighted layers are run: "library" (the register-blocked lut kernel library, priced
+    from its characterization data, hwsim.cost.lut_library, where it covers the core and
+    the options) or "loops" (the code generator's per-layer loops, the formulas of
+    hwsim.cost.lut)."""
 
     tables_in: str = "flash"
     weights_in: str = "flash"
@@ -54,12 +59,14 @@ class CostOptions:
     multiplier_operand_bits: int | None = None
     simd: bool = True
     int8_kernels: str = "optimized"
+    lut_kernels: str = "library"
 
     def __post_init__(self):
         problems = []
         choices = {"tables_in": PLACES, "weights_in": PLACES, "thresholds_in": PLACES,
                    "activations": ACTIVATION_LAYOUTS, "weight_indices": WEIGHT_INDEX_LAYOUTS,
-                   "row_pointers": ROW_POINTER_MODES, "int8_kernels": INT8_KERNELS}
+                   "row_pointers": ROW_POINTER_MODES, "int8_kernels": INT8_KERNELS,
+                   "lut_kernels": LUT_KERNELS}
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:

@@ -249,10 +249,12 @@ def _solve(x: np.ndarray, y: np.ndarray) -> list[Fraction] | None:
     return None
 
 
-def fit(monomials: list[tuple], runs: list[Measured], what: str) -> dict[str, list[Fraction]]:
-    """Coefficients per action over `monomials`, exact on every run, or HwsimError."""
-    x = np.array([[monomial_value(m, trip_counts(r.call)) for m in monomials] for r in runs],
-                 dtype=np.int64)
+def fit(monomials: list[tuple], runs: list[Measured], what: str, counts=None
+        ) -> dict[str, list[Fraction]]:
+    """Coefficients per action over `monomials`, exact on every run, or HwsimError.
+    `counts`: each run's trip counts (default: the int8 kernels' of its call)."""
+    counts = counts or [trip_counts(r.call) for r in runs]
+    x = np.array([[monomial_value(m, c) for m in monomials] for c in counts], dtype=np.int64)
     keep, found = [], []            # a maximal independent set of columns, in basis order
     for j in range(x.shape[1]):     # (Gram-Schmidt, twice: a spanned column is dropped)
         v = x[:, j].astype(float)
@@ -281,9 +283,11 @@ def fit(monomials: list[tuple], runs: list[Measured], what: str) -> dict[str, li
     return coefficients
 
 
-def predict(monomials, coefficients: dict[str, list], call: KernelCall) -> dict[str, Fraction]:
-    """Fitted action counts of one call (coefficients as Fractions, ints or "p/q")."""
-    counts = trip_counts(call)
+def predict(monomials, coefficients: dict[str, list], call: KernelCall, counts=None
+            ) -> dict[str, Fraction]:
+    """Fitted action counts of one call (coefficients as Fractions, ints or "p/q");
+    `counts`: its trip counts (default: the int8 kernels')."""
+    counts = counts or trip_counts(call)
     values = [monomial_value(m, counts) for m in monomials]
     return {a: sum((Fraction(c) * v for c, v in zip(cs, values) if c), Fraction(0))
             for a, cs in coefficients.items()}

@@ -11,12 +11,17 @@ that is, on a device's cycle table:
 
 `connection_cycles` measures the generated dense kernel in emulation (executed
 instructions priced with the device table, the same pricing `hwsim validate` uses) on a
-layer large enough that the per-unit and per-call work is negligible;
-benchmarks/lut_bound.py prints both and their ratio per target (docs/cost-model.md).
+layer large enough that the per-unit and per-call work is negligible: the lut kernel
+library's call (what the code generator emits where the library is characterized) or
+the per-layer loops it emitted before (lut_kernels "loops");
+`library_connection_cycles` the lut kernel library's dense kernel (hwsim/machine/kernels/lut)
+in its test firmware, its parameter reads (tables, weight codes, bias indices, thresholds:
+flash in a deployment) charged the device's flash wait; benchmarks/lut_bound.py prints
+them and their ratio to the bound per target (docs/cost-model.md, docs/lut-kernels.md).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -64,13 +69,15 @@ class ConnectionCost:
 
 
 def connection_cycles(device: Device, inputs: int = 256, units: int = 128, levels: int = 16,
-                      clusters: int = 16, entry_bits: int = 16, workdir=None
-                      ) -> ConnectionCost:
-    """The generated dense kernel's cycles per connection on `device`, in emulation."""
-    from hwsim.machine.validate import validate_graph
+                      clusters: int = 16, entry_bits: int = 16, workdir=None,
+                      lut_kernels: str = "library") -> ConnectionCost:
+    """The generated dense kernel's cycles per connection on `device`, in emulation:
+    the lut kernel library's call ("library", the default) or the per-layer loops."""
+    from hwsim.machine.validate import codegen_options, validate_graph
     g = graph_from_workload(dense_workload(inputs, units, levels, clusters, entry_bits))
     x = np.random.default_rng(0).integers(0, levels, size=(1, inputs))
-    [report] = validate_graph(g, [device], "lut", x, workdir=workdir,
+    options = replace(codegen_options(), lut_kernels=lut_kernels)
+    [report] = validate_graph(g, [device], "lut", x, workdir=workdir, options=options,
                               check_instructions=False)
     node = next(n for n in report.nodes if n.node == "L0.dense")
     connections = inputs * units
@@ -78,3 +85,26 @@ def connection_cycles(device: Device, inputs: int = 256, units: int = 128, level
                           connection_bound_cycles(device, entry_bits),
                           node.emulated_cycles / connections,
                           node.estimated_cycles / connections)
+
+
+def library_connection_cycles(device: Device, inputs: int = 256, units: int = 128,
+                              levels: int = 16, clusters: int = 16, entry_bits: int = 16,
+                              workdir=None, seed: int = 0) -> float:
+    """The library's dense kernel (fused threshold) per connection on `device`."""
+    import tempfile
+    from hwsim.cost.prices import action_prices
+    from hwsim.ir.int8_kernels import KernelCall
+    from hwsim.ir.lut_kernels import lut_call_of_shape
+    from hwsim.machine.codegen.targets import target_for_device
+    from hwsim.machine.kernels.harness import kernel_cycles
+    from hwsim.machine.kernels.lut_harness import build_lut_firmware, random_case, run_lut_case
+    target = target_for_device(device)
+    shape = KernelCall("fully_connected", 1, 1, inputs, 1, 1, units)
+    steps = max(0, int(np.ceil(np.log2(levels))))
+    call = lut_call_of_shape("conv", shape, entry_bits, clusters, target.name, steps, True)
+    with tempfile.TemporaryDirectory(prefix="hwsim-lut-bound-") as tmp:
+        firmware = build_lut_firmware(target, workdir or tmp)
+        run = run_lut_case(firmware, random_case(call, np.random.default_rng(seed), levels,
+                                                 clusters))
+    wait = action_prices(device)["flash_wait"].cycles
+    return (kernel_cycles(run, device) + wait * run.parameter_reads) / (inputs * units)

@@ -181,14 +181,15 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
     groups: dict[tuple, list[Device]] = {}
     for device in devices:
         t = resolve_target(device, target)
-        kernels, choice, described = generated_kernels(g, device, style, t, options)
-        groups.setdefault((t.name, t.memory_map(device), kernels, choice, described),
+        kernels, choice, lut, described = generated_kernels(g, device, style, t, options)
+        groups.setdefault((t.name, t.memory_map(device), kernels, choice, lut, described),
                           []).append(device)
     reports = {}
     with tempfile.TemporaryDirectory(prefix="hwsim-validate-") as tmp:
-        for k, ((name, memory, kernels, choice, described), members) in enumerate(groups.items()):
+        for k, ((name, memory, kernels, choice, lut, described), members) in enumerate(
+                groups.items()):
             program = generate(g, find_target(name), style, memory, int8_kernels=kernels,
-                               int8_choice=choice)
+                               int8_choice=choice, lut_kernels=lut)
             directory = Path(workdir) / f"{name}-{k}" if workdir else Path(tmp) / f"{name}-{k}"
             build = build_program(program, directory)
             proof = prove(build.elf_path, program.target, style, program.node_of_function)
@@ -204,20 +205,25 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
 
 
 def generated_kernels(g, device: Device, style: str, target: Target, options: CostOptions
-                      ) -> tuple[str, tuple[tuple[str, str], ...] | None, CostOptions]:
+                      ) -> tuple[str, tuple[tuple[str, str], ...] | None, str, CostOptions]:
     """What the code generated for `device` runs, and the cost options that describe it:
-    (int8_kernels mode, the per-node int8 kernel choice or None, options). int8 calls the
+    (int8_kernels mode, the per-node int8 kernel choice or None, lut_kernels mode,
+    options). lut calls the lut library where its characterization prices the device with
+    these options (hwsim.cost.lut_library.device_lut_kernels), else the loops. int8 calls the
     library where its characterization prices the device (hwsim.cost.int8_library.covers)
     and the options ask for it, else the plain loops; each weighted node gets the kernel
     the cost model chooses (hwsim.cost.int8_choice). The generated code uses SIMD MACs
     only on Cortex-M4 (not e.g. GAP9's sdotp)."""
+    from hwsim.cost.lut_library import device_lut_kernels
     kernels = options.int8_kernels if covers(core_traits(device)) else "reference"
-    described = replace(options, simd=options.simd and target.dsp, int8_kernels=kernels)
+    lut = device_lut_kernels(core_traits(device), options)
+    described = replace(options, simd=options.simd and target.dsp, int8_kernels=kernels,
+                        lut_kernels=lut)
     if style != "int8":
-        return kernels, None, described
+        return kernels, None, lut, described
     choice = tuple(sorted((n, c.kernel) for n, c in
                           int8_kernel_choices(g, device, described).items()))
-    return kernels, choice, described
+    return kernels, choice, lut, described
 
 
 def _with_routine_note(report: ValidationReport, run: EmulationRun, device: Device

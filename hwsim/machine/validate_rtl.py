@@ -329,8 +329,9 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
         emulation = validate_graph(g, [device], style, x_levels, target=target,
                                    workdir=base / "emulation", check_instructions=False)[0]
         inputs = program_inputs(g, style, x_levels)
-        kernels, choice, _ = generated_kernels(g, device, style, target, codegen_options())
-        program = generate(g, target, style, memory, int8_kernels=kernels, int8_choice=choice)
+        kernels, choice, lut, _ = generated_kernels(g, device, style, target, codegen_options())
+        program = generate(g, target, style, memory, int8_kernels=kernels, int8_choice=choice,
+                           lut_kernels=lut)
         inputs = np.asarray(inputs).astype(_numpy_type(program.input.ctype))
         build = build_program(rtl_program(program, core, inputs), base / "rtl")
         calls = _calls(program)

@@ -50,11 +50,11 @@ STYLES = (Style.LUT.value, Style.INT8.value, Style.FLOAT32.value)   # with a cod
 SOURCES = ("network.c", "model_data.c", "start.c")
 
 
-def _emit(g: nx.DiGraph, style: str, target: Target, kernels: dict
+def _emit(g: nx.DiGraph, style: str, target: Target, kernels: dict, lut_library: str = ""
           ) -> tuple[list[NodeCode], str, tuple]:
     if style == "lut":
         from hwsim.machine.codegen.lut import emit_lut
-        return emit_lut(g), "uint8_t", ()
+        return emit_lut(g, lut_library), "uint8_t", ()
     if style == "float32":
         from hwsim.machine.codegen.float32 import emit_float32
         codes, notes = emit_float32(g)
@@ -65,6 +65,9 @@ def _emit(g: nx.DiGraph, style: str, target: Target, kernels: dict
 
 
 def _kernel_prelude(style: str, target: Target, library: bool) -> str:
+    if style == "lut" and library:
+        from hwsim.machine.codegen.lut_library import include_line
+        return include_line()
     if style == "int8":
         from hwsim.machine.codegen.int8 import prelude
         from hwsim.machine.codegen.int8_library import include_line
@@ -77,24 +80,31 @@ def _kernel_prelude(style: str, target: Target, library: bool) -> str:
 
 def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
              memory_map: MemoryMap | None = None, int8_kernels: str = "optimized",
-             int8_choice: tuple[tuple[str, str], ...] | None = None) -> Program:
+             int8_choice: tuple[tuple[str, str], ...] | None = None,
+             lut_kernels: str = "library") -> Program:
     """The C sources of graph `g` for `target` in `style` ("lut", "int8" or "float32",
     hwsim.machine.codegen.float32). int8 weighted layers run the kernels of
     `int8_choice`, (node, kernel) pairs as the cost model chose them for a device
     (hwsim.cost.model.CostReport.int8_kernels); without it, by `int8_kernels`: the
     library's preferred kernels where it is characterized ("optimized", "library") or
-    the plain loops ("reference")."""
+    the plain loops ("reference"). lut weighted layers call the lut kernel library
+    ("library", where it has a build for the target) or are per-layer loops ("loops")."""
     target = find_target(target) if isinstance(target, str) else target
     if style not in STYLES:
         raise HwsimError(f"unknown code generation style {style!r}; one of {', '.join(STYLES)}")
     memory = memory_map or target.memory_map()
-    kernels = {}
+    kernels, lut_library = {}, ""
     if style == "int8":
         from hwsim.machine.codegen.int8_library import node_kernels
         kernels = node_kernels(g, target, int8_kernels, int8_choice)
+    elif style == "lut":
+        from hwsim.machine.codegen.lut_library import library_build
+        lut_library = library_build(target, lut_kernels)
+    codes, input_type, notes = _emit(g, style, target, kernels, lut_library)
     library = any(k != "reference" for k in kernels.values()) or (
         style == "int8" and any(op.kind == "add" for _, op in g.nodes(data="op")))
-    codes, input_type, notes = _emit(g, style, target, kernels)
+    if style == "lut":          # some weighted layer calls the lut library
+        library = bool(lut_library) and any(c.library_function for c in codes)
     predecessors = {n: list(g.predecessors(n)) for n in g.nodes}
     functions = [c.function for c in codes if c.function]
     if len(set(functions)) != len(functions):
@@ -133,9 +143,12 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     files = {"network.c": "".join(network), "model_data.c": "".join(data),
              "start.c": harness(target, input_type),
              "link.ld": linker_script(what, memory, input_t.offset_bytes, output_t.offset_bytes)}
-    if library:
+    if library and style == "int8":
         from hwsim.machine.codegen.int8_library import library_files
         files.update(library_files())
+    elif library:
+        from hwsim.machine.codegen.lut_library import library_files as lut_library_files
+        files.update(lut_library_files(target.name, codes))
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)

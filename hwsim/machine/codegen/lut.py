@@ -46,11 +46,14 @@ from hwsim.machine.codegen.lut_weighted import (
     emit_dense,
     emit_depthwise,
 )
+from hwsim.machine.codegen.lut_library import fused_threshold_node, library_node, node_call
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.errors import HwsimError
 
 
-def emit_node(g, node, tables: ProductTables) -> NodeCode:
+def emit_node(g, node, tables: ProductTables, library: str = "") -> NodeCode:
+    """One node's code; `library`: the lut library build whose kernels weighted layers
+    call where it covers them (hwsim.machine.codegen.lut_library), "" for none."""
     op = g.nodes[node]["op"].kind
     if op == "input":
         return NodeCode(node, op, output_type="uint8_t",
@@ -60,8 +63,14 @@ def emit_node(g, node, tables: ProductTables) -> NodeCode:
     emitters = {"dense": emit_dense, "conv1d": emit_conv1d, "conv2d": emit_conv2d,
                 "depthwise_conv2d": emit_depthwise}
     if op in emitters:
-        return emitters[op](g, node, tables)
+        call = node_call(g, node, library) if library else None
+        return (library_node(g, node, call, tables) if call is not None
+                else emitters[op](g, node, tables))
     if op == "threshold":
+        sources = list(g.predecessors(node))
+        if (library and len(sources) == 1 and g.nodes[sources[0]]["op"].kind in emitters
+                and node_call(g, sources[0], library)):
+            return fused_threshold_node(g, node)
         return emit_threshold(g, node)
     if op in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
         return emit_pool(g, node)
@@ -74,10 +83,12 @@ def emit_node(g, node, tables: ProductTables) -> NodeCode:
     raise HwsimError(f"node {node!r}: code generation does not support op {op!r}")
 
 
-def emit_lut(g) -> list[NodeCode]:
+def emit_lut(g, library: str = "") -> list[NodeCode]:
+    """Every node's code; weighted layers call the lut library build `library` where it
+    covers them ("" : the per-layer loops everywhere)."""
     from hwsim.ir.graph import execution_order
     tables = ProductTables(g)
-    return [emit_node(g, node, tables) for node in execution_order(g)]
+    return [emit_node(g, node, tables, library) for node in execution_order(g)]
 
 
 __all__ = [

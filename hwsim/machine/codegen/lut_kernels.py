@@ -5,12 +5,11 @@ value table; with the padded bounds and the branchy binary search they share
 (hwsim.machine.codegen.lut)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lowering import threshold_consumer
+from hwsim.ir.lut_kernels import search_steps
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.c_source import INT_TYPES, constant, function_name, identifier, int_type
 from hwsim.machine.codegen.pools import pool_function
@@ -22,11 +21,6 @@ INT32_MAX = (1 << 31) - 1
 
 def storage_bits(bits: int) -> int:
     return 8 if bits <= 8 else 16 if bits <= 16 else 32
-
-
-def search_steps(count: int) -> int:
-    """Binary-search steps over `count` sorted bounds: ceil(log2(count + 1))."""
-    return max(0, math.ceil(math.log2(count + 1)))
 
 
 def padded_bounds(values: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ class NodeCode:
     output_type: str = ""            # C type of its output tensor ("" = alias of its input)
     output_elements: int = 0
     writes_into: str = ""            # a fused weighted node: the node whose tensor it fills
+    library_function: str = ""       # the lut kernel library function it calls, if any
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,158 @@
+"""Action counts of lut weighted layers run by the lut kernel library
+(hwsim/machine/kernels/lut), from its characterization data: the counts the library's own
+compiled code executes, fitted exactly as functions of the kernel's trip counts
+(hwsim.ir.lut_kernels.trip_counts) and proven on held-out shapes
+(hwsim.machine.lut_characterize, `hwsim characterize --style lut`).
+
+    actions = library_actions(node)     # None: not covered (the caller keeps its formulas)
+
+A node's counts are its call's (the kernel's record) plus `node_call`, the generated node
+function around the call (loading the parameter structs' addresses, the call), measured
+once per build on a generated network.
+
+The call comes from the one selection rule (hwsim.ir.lut_kernels.lut_call); the data file
+from the core's ISA. The fused threshold's binary search is data dependent: its taken
+steps are the ones in the output level's binary digits, costed at half the steps per
+output (uniform levels; bound: 0 to all steps). Not covered: 32-bit table entries, K >
+256, packed weight indices (the library reads byte codes), cores whose shifts take
+operand-dependent time (serial_shifter).
+"""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+from hwsim.cost.primitives import Actions
+from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import monomial_value, parse_monomial
+from hwsim.ir.lut_kernels import LutCall, library_target, trip_counts
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+FORMAT_VERSION = 1
+PARAMETER_READ = "parameter_read"
+
+
+def data_path(target: str) -> Path:
+    return DATA_DIR / f"lut_{target}.json"
+
+
+@lru_cache(maxsize=None)
+def library_data(target: str) -> dict | None:
+    """The characterization data of one library build, or None when there is none."""
+    path = data_path(target)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    if data.get("format_version") != FORMAT_VERSION:
+        raise HwsimError(f"{path.name}: format_version must be {FORMAT_VERSION}, got "
+                         f"{data.get('format_version')!r}")
+    return data
+
+
+def characterized_target(isa: str) -> str | None:
+    """The characterized library build a core of `isa` runs, or None."""
+    target = library_target(isa)
+    return target if target is not None and library_data(target) is not None else None
+
+
+def covers(tr, opt) -> bool:
+    """Whether the library's data prices lut weighted layers on a core of traits `tr`
+    with options `opt`: lut_kernels "library", a characterized build for the ISA, shifts
+    of constant time, byte weight codes (weight_indices "aligned": the library reads no
+    packed indices) and the constants all in flash or all in SRAM (one parameter-read
+    count covers them)."""
+    places = {opt.tables_in, opt.weights_in, opt.thresholds_in}
+    return (opt.lut_kernels == "library" and characterized_target(tr.isa) is not None
+            and not tr.serial_shifter and opt.weight_indices == "aligned" and len(places) == 1)
+
+
+def device_lut_kernels(tr, opt) -> str:
+    """What lut code describes a core of traits `tr` under options `opt`: "library" where
+    the library's data prices it (`covers`), else "loops"."""
+    return "library" if covers(tr, opt) else "loops"
+
+
+@lru_cache(maxsize=None)
+def _record(target: str, function: str) -> tuple | None:
+    """A kernel function's basis (parsed) and coefficients (Fractions) from the data."""
+    record = library_data(target)["kernels"].get(function)
+    if record is None:
+        return None
+    monomials = tuple(parse_monomial(m) for m in record["basis"])
+    coefficients = tuple((action, tuple(Fraction(c) for c in cs))
+                         for action, cs in sorted(record["counts"].items()))
+    return monomials, coefficients
+
+
+def record_counts(record: dict, call: LutCall, level_bits=None) -> dict[str, Fraction]:
+    """A kernel record's (basis, counts) action counts of one call."""
+    monomials = tuple(parse_monomial(m) for m in record["basis"])
+    coefficients = tuple((action, tuple(Fraction(c) for c in cs))
+                         for action, cs in sorted(record["counts"].items()))
+    return _evaluate(monomials, coefficients, call, level_bits)
+
+
+def call_counts(target: str, call: LutCall, level_bits=None) -> dict[str, Fraction] | None:
+    """Characterized action counts of one library call (`level_bits`: the ones in the
+    output levels; None: half the search steps per output), or None."""
+    record = _record(target, f"{call.kernel}_{call.variant}")
+    if record is None:
+        return None
+    return _evaluate(*record, call, level_bits)
+
+
+def _evaluate(monomials, coefficients, call: LutCall, level_bits) -> dict[str, Fraction]:
+    counts = trip_counts(call, level_bits)
+    values = [Fraction(monomial_value(m, counts)) for m in monomials]
+    return {action: sum((c * v for c, v in zip(cs, values) if c), Fraction(0))
+            for action, cs in coefficients}
+
+
+def node_library_call(n) -> tuple[str, LutCall] | None:
+    """(library build, call) of a lut weighted node (hwsim.cost.kernels.Node) when the
+    library's data covers it, else None."""
+    from hwsim.ir.lut_kernels import node_call
+    if not covers(n.tr, n.opt):
+        return None
+    target = characterized_target(n.tr.isa)
+    call = node_call(n.graph, n.name, target)
+    return None if call is None else (target, call)
+
+
+def library_actions(n) -> Actions | None:
+    """The cost model's actions of a lut weighted node run by the library (its fused
+    threshold's search included), or None when the data does not cover it."""
+    found = node_library_call(n)
+    if found is None:
+        return None
+    counts = call_counts(*found)
+    if counts is None:
+        return None
+    actions: dict[str, float] = {}
+    wrapper = library_data(found[0]).get("node_call", {})
+    for action, count in [*counts.items(), *wrapper.items()]:
+        if action in ("burst_load", "burst_store"):     # extra words of push/pop/ldm/ldrd
+            word = "load_32" if action == "burst_load" else "store_32"
+            actions[word] = actions.get(word, 0.0) + float(count)
+            actions["alu"] = actions.get("alu", 0.0) - float(count)
+        elif action == PARAMETER_READ:
+            if n.opt.weights_in == "flash":
+                actions["flash_wait"] = actions.get("flash_wait", 0.0) + float(count)
+        else:
+            actions[action] = actions.get(action, 0.0) + float(count)
+    return {a: c for a, c in actions.items() if c}
+
+
+def searched_in_library(n) -> bool:
+    """Whether threshold node `n` is searched inside the library call before it (it then
+    runs no code of its own)."""
+    preds = list(n.graph.predecessors(n.name))
+    if len(preds) != 1 or n.graph.nodes[preds[0]]["op"].kind not in (
+            "dense", "conv1d", "conv2d", "depthwise_conv2d"):
+        return False
+    from hwsim.cost.kernels import Node
+    found = node_library_call(Node(n.graph, preds[0], n.graph.nodes[preds[0]]["op"], n.style,
+                                   n.tr, n.opt))
+    return found is not None and call_counts(*found) is not None

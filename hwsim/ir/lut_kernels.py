@@ -1,0 +1,256 @@
+"""Which lut library kernel (hwsim/machine/kernels/lut) runs a weighted node, the layout of
+its weights and window geometry, and the trip counts its executed instructions are a
+function of.
+
+One selection rule for everyone: the code generator calls the selected kernel with the
+layout below, the cost model prices it from its characterization
+(hwsim/cost/data/lut_<target>.json), the characterization (hwsim.machine.lut_characterize)
+fits and proves counts as functions of `trip_counts`.
+
+    call = lut_call(op, entry_bits=16, target="cortex-m4")   # a WeightedOp of the graph
+    call.function, call.block                                 # "hwsim_lut_conv_s16", 6
+
+Selection: dense, conv1d and conv2d -> hwsim_lut_conv (dense is one position with one run
+of fan_in inputs; conv1d a conv2d of height 1); depthwise_conv2d -> hwsim_lut_depthwise.
+The suffix follows the table's entries: `_s8` (8-bit entries; a weight code is its
+index, which is its byte offset in the row), `_s16` (16-bit entries, K <= 128: the code is
+the byte offset 2 x index, which saves the shift), `_s16i` (16-bit, K = 256: the index).
+Tables with 32-bit entries or K > 256 (16-bit weight indices) are not in the library
+(`lut_call` returns None: the code generator emits its per-layer loops).
+
+Blocking: the output units of dense and convolution layers are taken HWSIM_LUT_BLOCK at a
+time (BLOCKS: 4 on Armv6-M, whose hand-allocated loop holds four accumulators in r8-r11;
+7 on Armv7E-M, every free register; 8 on RV32); inside a block the weights are tap-major (w[tap][unit]); the
+remaining units (units mod block) follow in pairs, tap-major, and the last odd one.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.ir.int8_kernels import TARGET_OF_ISA, KernelCall, select_kernel
+
+# Output units per pass over the inputs, per library build (code generation target); the
+# code generator writes it into hwsim_lut_config.h. Inputs per loop pass: UNROLL.
+BLOCKS = {"cortex-m0": 4, "cortex-m4": 7, "rv32im": 8, "rv32i": 8}
+UNROLL = {"cortex-m0": 8, "cortex-m4": 4, "rv32im": 2, "rv32i": 2}
+VARIANTS = ("s8", "s16", "s16i")
+KERNEL_NAMES = ("conv", "depthwise")
+
+
+@dataclass(frozen=True)
+class LutCall:
+    """One library call: the kernel, the entry variant, the target's block and the shapes
+    (NHWC; dense: in_h = in_w = out_h = out_w = 1, kh = kw = 1)."""
+    kernel: str                  # "conv" or "depthwise"
+    variant: str                 # "s8", "s16" or "s16i"
+    block: int
+    unroll: int
+    shape: KernelCall            # in/out shapes, kernel, strides, padding before
+    thresholded: bool            # a fused threshold: levels out, else int32 sums
+    steps: int                   # binary-search steps of the fused threshold
+
+    @property
+    def function(self) -> str:
+        return f"hwsim_lut_{self.kernel}_{self.variant}"
+
+    @property
+    def units(self) -> int:
+        return self.shape.out_c
+
+
+def variant_of(entry_bits: int, clusters: int) -> str | None:
+    """The entry variant for a table of `entry_bits` storage and K = `clusters` columns
+    (padded to a power of two), None when the library has none."""
+    k2 = 1 << max(0, math.ceil(math.log2(max(clusters, 1))))
+    if k2 > 256:
+        return None
+    if entry_bits <= 8:
+        return "s8"
+    if entry_bits <= 16:
+        return "s16" if k2 <= 128 else "s16i"
+    return None
+
+
+def search_steps(count: int) -> int:
+    """Binary-search steps over `count` sorted bounds: ceil(log2(count + 1))."""
+    return max(0, math.ceil(math.log2(count + 1)))
+
+
+def node_call(g, node: str, target: str) -> LutCall | None:
+    """The library call of weighted node `node` of graph `g` on library build `target`
+    (its fused threshold searched in the call), or None when the library does not cover
+    it (entry width, K, a sum read by several consumers)."""
+    from hwsim.ir.lowering import threshold_consumer
+    fused = threshold_consumer(g, node)
+    if fused and g.out_degree(node) != 1:
+        return None
+    steps = search_steps(len(g.nodes[fused]["op"].thresholds)) if fused else 0
+    bits = g.graph["table_entry_bits"]
+    return lut_call(g.nodes[node]["op"], 8 if bits <= 8 else 16 if bits <= 16 else 32, target,
+                    steps, bool(fused))
+
+
+def library_target(isa: str) -> str | None:
+    """The library build a device ISA runs (hwsim.ir.int8_kernels.TARGET_OF_ISA)."""
+    return TARGET_OF_ISA.get(isa)
+
+
+def lut_call(op, entry_bits: int, target: str, steps: int = 0, thresholded: bool = False
+             ) -> LutCall | None:
+    """The library call of a graph's WeightedOp for a library build, or None."""
+    shape = select_kernel(op.kind, tuple(op.input_shape), op.layer)
+    kernel = "depthwise" if op.kind == "depthwise_conv2d" else "conv"
+    return lut_call_of_shape(kernel, shape, entry_bits, op.table_shape[1], target, steps,
+                             thresholded)
+
+
+def lut_call_of_shape(kernel: str, shape: KernelCall, entry_bits: int, clusters: int,
+                      target: str, steps: int = 0, thresholded: bool = False
+                      ) -> LutCall | None:
+    """The library call of `kernel` on shapes `shape` for a table of `entry_bits` entries
+    and `clusters` columns, or None when the library has no variant for it."""
+    variant = variant_of(entry_bits, clusters)
+    if variant is None or target not in BLOCKS:
+        return None
+    return LutCall(kernel, variant, BLOCKS[target], UNROLL[target], shape, thresholded,
+                   steps)
+
+
+# ----------------------------------------------------------------------------- layout
+
+def weight_codes(weight_index: np.ndarray, variant: str) -> np.ndarray:
+    """The stored code of each weight index: its byte offset in the table row (2 x index
+    for `s16`), the index itself otherwise."""
+    w = np.asarray(weight_index, dtype=np.int64)
+    return w * 2 if variant == "s16" else w
+
+
+def blocked_weights(codes: np.ndarray, block: int) -> np.ndarray:
+    """Unit-major codes (units, taps) in the library's order: each full block of `block`
+    units tap-major (w[tap][unit]), then the remaining units in pairs, tap-major, and
+    the last one (units - blocks odd) as it is; flat uint8."""
+    codes = np.asarray(codes)
+    units = codes.shape[0]
+    full = units - units % block
+    pairs = full + (units - full) // 2 * 2
+    parts = [codes[o:o + block].T.reshape(-1) for o in range(0, full, block)]
+    parts += [codes[o:o + 2].T.reshape(-1) for o in range(full, pairs, 2)]
+    parts.append(codes[pairs:].reshape(-1))
+    return np.concatenate(parts).astype(np.uint8) if parts else np.zeros(0, np.uint8)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """Per output position along one axis: first input (in its units), first tap, taps."""
+    start: tuple[int, ...]
+    first_tap: tuple[int, ...]
+    taps: tuple[int, ...]
+
+
+def axis(length: int, kernel: int, stride: int, pad_before: int, out: int) -> Axis:
+    """The clipped window of every output position along one axis."""
+    start, first, taps = [], [], []
+    for p in range(out):
+        s = p * stride - pad_before
+        j0, j1 = max(0, -s), min(kernel, length - s)
+        start.append(s + j0)
+        first.append(j0)
+        taps.append(j1 - j0)
+    return Axis(tuple(start), tuple(first), tuple(taps))
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """hwsim_lut_geometry (hwsim_lut.h): the scalars and the eight per-axis arrays."""
+    out_h: int
+    out_w: int
+    units: int
+    fan: int
+    x_row: int
+    tap_row: int
+    tap_row_block: int
+    fan_block: int
+    row_x: tuple[int, ...]
+    row_tap: tuple[int, ...]
+    row_tap_block: tuple[int, ...]
+    row_count: tuple[int, ...]
+    col_x: tuple[int, ...]
+    col_tap: tuple[int, ...]
+    col_tap_block: tuple[int, ...]
+    col_count: tuple[int, ...]
+
+    SCALARS = ("out_h", "out_w", "units", "fan", "x_row", "tap_row", "tap_row_block",
+               "fan_block")
+    ARRAYS = ("row_x", "row_tap", "row_tap_block", "row_count", "col_x", "col_tap",
+              "col_tap_block", "col_count")
+
+
+def geometry(call: LutCall) -> Geometry:
+    """The window geometry of a call, as the kernel reads it (it never multiplies)."""
+    s, b = call.shape, call.block
+    rows = axis(s.in_h, s.kh, s.stride_h, s.pad_top, s.out_h)
+    cols = axis(s.in_w, s.kw, s.stride_w, s.pad_left, s.out_w)
+    depthwise = call.kernel == "depthwise"
+    c = s.in_c
+    step = 1 if depthwise else c           # taps per kernel column
+    tap_row = s.kw * step
+    fan = s.kh * tap_row
+    row_tap = tuple(f * tap_row for f in rows.first_tap)
+    col_tap = tuple(f * step for f in cols.first_tap)
+    return Geometry(
+        s.out_h, s.out_w, s.out_c, fan, s.in_w * c, tap_row, tap_row * b, fan * b,
+        tuple(v * s.in_w * c for v in rows.start), row_tap, tuple(v * b for v in row_tap),
+        rows.taps, tuple(v * c for v in cols.start), col_tap,
+        tuple(v * b for v in col_tap), tuple(t * step for t in cols.taps))
+
+
+# ----------------------------------------------------------------------------- trip counts
+
+def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, float]:
+    """What the kernel's executed instructions are a function of. `level_bits`: the sum
+    over outputs of the ones in each output level (the search's taken steps: data
+    dependent); None: half the steps per output (the mean over uniform levels)."""
+    g = geometry(call)
+    b, u = call.block, call.unroll
+    positions = g.out_h * g.out_w
+    outputs = positions * g.units
+    counts = {"calls": 1, "out_rows": g.out_h, "positions": positions,
+              "outputs_levels": outputs if call.thresholded else 0,
+              "outputs_sums": 0 if call.thresholded else outputs,
+              "search_steps": outputs * call.steps if call.thresholded else 0,
+              "outputs_unsearched": outputs if call.thresholded and not call.steps else 0}
+    counts["level_bits"] = (level_bits if level_bits is not None
+                            else outputs * call.steps / 2 if call.thresholded else 0)
+    windows = [(r, c) for r in g.row_count for c in g.col_count]
+    if call.kernel == "depthwise":
+        counts.update({"channel_rows": sum(r for r, _ in windows) * g.units,
+                       "taps": sum(r * c for r, c in windows) * g.units})
+        return counts
+    blocks, tail = g.units // b, g.units % b
+    pairs, single = tail // 2, tail % 2
+    counts.update({
+        "blocks": positions * blocks,
+        "positions_with_blocks": positions if blocks else 0,
+        "block_rows": sum(r for r, _ in windows) * blocks,
+        "block_remainder": sum(r * (c % u) for r, c in windows) * blocks,
+        "block_remainder_rows": sum(r * (c % u != 0) for r, c in windows) * blocks,
+        "block_passes": sum(r * (c // u) for r, c in windows) * blocks,
+        "block_pass_rows": sum(r * (c >= u) for r, c in windows) * blocks,
+        "pairs": positions * pairs,
+        "positions_with_pairs": positions if pairs else 0,
+        "pair_rows": sum(r for r, _ in windows) * pairs,
+        "pair_taps": sum(r * c for r, c in windows) * pairs,
+        "singles": positions * single,
+        "single_rows": sum(r for r, _ in windows) * single,
+        "single_taps": sum(r * c for r, c in windows) * single,
+    })
+    return counts
+
+
+def connections(call: LutCall) -> int:
+    """Table lookups the call adds (the clipped windows' taps times the units)."""
+    g = geometry(call)
+    return sum(r * c for r in g.row_count for c in g.col_count) * g.units

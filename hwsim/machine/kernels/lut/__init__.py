@@ -1,0 +1,36 @@
+"""The lut kernel library: the paper's table-lookup layers in C, run-time shaped.
+
+The C is the description: `hwsim_lut.h` declares the API and the layout, `lut.c`
+instantiates the template `lut_kernels.inc` per table entry width and weight encoding
+(`_s8`, `_s16`, `_s16i`). The dense and convolution kernel adds into a block of output
+units per pass over a window's inputs (the table row pointer formed once per input and
+shared by the block); on Armv6-M that pass is hand-allocated Thumb-1 (gcc spills it).
+The code generator (hwsim.machine.codegen.lut_library) writes `hwsim_lut_config.h` with
+the target's block (hwsim.ir.lut_kernels.BLOCKS). docs/lut-kernels.md has the measured
+cycles per connection.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+SOURCE_DIR = Path(__file__).resolve().parent
+HEADER = "hwsim_lut.h"
+CONFIG_HEADER = "hwsim_lut_config.h"
+HEADERS = (HEADER, "lut_kernels.inc")
+SOURCES = ("lut.c",)
+
+
+def source_paths() -> list[Path]:
+    """The C files to compile (headers sit next to them: add SOURCE_DIR to -I, and a
+    directory holding hwsim_lut_config.h)."""
+    return [SOURCE_DIR / name for name in SOURCES]
+
+
+def library_sha256() -> str:
+    """sha256 over the library's headers and sources (name and bytes of each, in order):
+    characterization data names the library it was measured on."""
+    import hashlib
+    digest = hashlib.sha256()
+    for name in (*HEADERS, *SOURCES):
+        digest.update(name.encode() + b"\0" + (SOURCE_DIR / name).read_bytes() + b"\0")
+    return digest.hexdigest()

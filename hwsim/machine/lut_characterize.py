@@ -1,0 +1,203 @@
+"""Characterize the lut kernel library (hwsim/machine/kernels/lut) on one target: each
+kernel function's executed instruction counts per action, as exact functions of its trip
+counts (hwsim.ir.lut_kernels.trip_counts), proven on held-out shapes.
+
+    data = characterize_lut("cortex-m0", "build/")
+
+Each function (hwsim_lut_conv_s8, ..., hwsim_lut_depthwise_s16i) runs in its test
+firmware (hwsim.machine.kernels.lut_harness) on random tables, weights, levels and
+thresholds over a designed set of shapes: dense layers (one window) and convolutions
+with random sizes, strides and padding, unit counts across several blocks so that the
+blocks, pairs and the single unit all occur, and with or without a fused threshold of 0
+to 5 search steps. Every output is compared with hwsim.machine.kernels.lut_harness's
+numpy reference. The counts are fitted with the int8 characterization's exact rational
+solve (hwsim.machine.characterize.fit) on a linear basis of the trip counts, then every
+held-out shape must be predicted exactly. The threshold search's taken steps are data
+dependent where gcc keeps the branch (Armv6-M, RV32): they are counted by `level_bits`,
+the ones in the outputs' binary digits, read from each run's output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import KernelCall, monomial_text, select_kernel
+from hwsim.ir.layers import Conv2D, DepthwiseConv2D
+from hwsim.ir.lut_kernels import BLOCKS, KERNEL_NAMES, VARIANTS, LutCall, UNROLL, trip_counts
+from hwsim.ir.lowering import threshold_consumer
+from hwsim.machine.characterize import _counting_table, _encode, fit, kernel_counts, predict
+from hwsim.machine.emulate_price import price
+from hwsim.machine.codegen.targets import find_target
+from hwsim.machine.kernels.lut import library_sha256
+from hwsim.machine.kernels.lut_harness import (build_lut_firmware, random_case,
+                                               reference_output, run_lut_case)
+from hwsim.machine.toolchain import CFLAGS
+
+FORMAT_VERSION = 1
+CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
+FUNCTIONS = tuple(f"{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS)
+
+
+def basis(counts: dict[str, int]) -> list[tuple]:
+    """The monomials: 1 and each trip count (every count is linear in them)."""
+    return [()] + [(("v", name),) for name in sorted(counts) if name != "calls"]
+
+
+def _conv_shape(kernel: str, h, w, c, units, k, stride, padding) -> KernelCall:
+    if kernel == "depthwise":
+        return select_kernel("depthwise_conv2d", (h, w, c),
+                             DepthwiseConv2D(c, *k, *stride, padding))
+    return select_kernel("conv2d", (h, w, c), Conv2D(c, units, *k, *stride, padding))
+
+
+def designs(function: str, target: str) -> tuple[list[LutCall], list[LutCall]]:
+    """(calls to fit on, held-out calls) for one kernel function."""
+    kernel, variant = function.split("_")
+    b = BLOCKS[target]
+    rng = np.random.default_rng(FUNCTIONS.index(function))
+    fit_calls = []
+
+    def add(shape: KernelCall, thresholded: bool, steps: int, into: list) -> None:
+        into.append(LutCall(kernel, variant, b, UNROLL[target], shape, thresholded,
+                            steps if thresholded else 0))
+
+    for i in range(70 if kernel == "conv" else 45):
+        thresholded = bool(rng.integers(3))
+        steps = int(rng.integers(0, 6))
+        if kernel == "conv" and i < 30:          # dense: one window of fan_in inputs
+            shape = KernelCall("fully_connected", 1, 1, int(rng.integers(1, 4 * UNROLL[target]
+                                                                         + 6)),
+                               1, 1, int(rng.integers(1, 3 * b + 3)))
+        else:
+            k = tuple(int(v) for v in rng.integers(1, 4, 2))
+            h, w = (int(v) for v in rng.integers(max(k), max(k) + 4, 2))
+            shape = _conv_shape(kernel, h, w, int(rng.integers(1, 6)),
+                                int(rng.integers(1, 2 * b + 3)), k,
+                                tuple(int(v) for v in rng.integers(1, 3, 2)),
+                                ("same", "valid")[int(rng.integers(2))])
+        add(shape, thresholded, steps, fit_calls)
+    held: list[LutCall] = []
+    if kernel == "conv":
+        add(KernelCall("fully_connected", 1, 1, 37, 1, 1, 11), True, 4, held)
+        add(KernelCall("fully_connected", 1, 1, 64, 1, 1, 3 * b + 1), False, 0, held)
+        add(KernelCall("fully_connected", 1, 1, 131, 1, 1, 2 * b + 3), True, 3, held)
+    held_shapes = [(9, 7, 3, 5, (3, 3), (2, 1), "same"), (10, 6, 1, b + 2, (4, 3), (2, 2), "same"),
+                   (7, 7, 5, 2 * b + 1, (3, 3), (1, 1), "valid"),
+                   (6, 9, 6, 3, (1, 5), (1, 2), "same")]
+    for n, (h, w, c, units, k, stride, padding) in enumerate(held_shapes):
+        add(_conv_shape(kernel, h, w, c, units, k, stride, padding), n % 2 == 0, 2 + n, held)
+    return fit_calls, held
+
+
+@dataclass(frozen=True)
+class LutMeasured:
+    call: LutCall
+    counts: dict[str, int]           # executed actions
+    trips: dict[str, int]            # trip counts, level_bits from the output
+
+
+def measure(firmware, calls, rng) -> list[LutMeasured]:
+    """Run each call on random data, check it against the numpy reference."""
+    out = []
+    for call in calls:
+        case = random_case(call, rng)
+        run = run_lut_case(firmware, case)
+        expected = reference_output(case)
+        if not np.array_equal(run.output, expected):
+            raise HwsimError(f"{case.describe()} on {firmware.target.name}: the kernel's "
+                             "output differs from the reference")
+        bits = int(sum(bin(int(v)).count("1") for v in run.output)) if call.thresholded else 0
+        out.append(LutMeasured(call, kernel_counts(run), trip_counts(call, bits)))
+    return out
+
+
+def characterize_function(firmware, function: str, seed: int = 0) -> dict:
+    """Fit one kernel function on its design, prove it on the held-out shapes."""
+    target = firmware.target.name
+    rng = np.random.default_rng(seed)
+    fit_calls, held_calls = designs(function, target)
+    runs = measure(firmware, fit_calls, rng)
+    monomials = basis(runs[0].trips)
+    what = f"hwsim_lut_{function} on {target}"
+    coefficients = fit(monomials, runs, what, [r.trips for r in runs])
+    for run in measure(firmware, held_calls, rng):
+        predicted = predict(monomials, coefficients, None, run.trips)
+        for action in sorted(set(predicted) | set(run.counts)):
+            if action not in coefficients:
+                raise HwsimError(f"{what}: a held-out shape executes {action}, never fitted")
+            if predicted.get(action, 0) != run.counts.get(action, 0):
+                raise HwsimError(f"{what}: held-out {run.call.shape} executes "
+                                 f"{run.counts.get(action, 0)} {action}, the fit predicts "
+                                 f"{predicted.get(action, 0)}")
+    used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
+    return {"basis": [monomial_text(monomials[j]) for j in used],
+            "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
+            "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls)}
+
+
+def node_call_counts(target: str, kernels: dict, directory) -> dict[str, int]:
+    """The generated node function's own actions around its library call: a generated
+    dense network emulated, its unthresholded layer's node counts minus its call's fitted
+    counts; proven on the thresholded layer (its level bits read from its output)."""
+    from hwsim.cost.lut_library import PARAMETER_READ, record_counts
+    from hwsim.ir.graph import graph_from_workload
+    from hwsim.ir.lut_kernels import node_call
+    from hwsim.machine.codegen import generate
+    from hwsim.machine.emulate import emulate
+    from hwsim.machine.lut_bound import dense_workload
+    from hwsim.machine.toolchain import build_program
+    g = graph_from_workload(dense_workload(45, 13, 8, 16, 16))
+    program = generate(g, target, "lut", lut_kernels="library")
+    build = build_program(program, Path(directory) / "network")
+    x = np.random.default_rng(0).integers(0, 8, size=(1, 45))
+    run = emulate(build, x)
+    emulated = price(run.profile, _counting_table()).nodes
+
+    def kernel(node: str, level_bits=None) -> dict:
+        call = node_call(g, node, target)
+        counts = record_counts(kernels[f"{call.kernel}_{call.variant}"], call, level_bits)
+        counts["flash_wait"] = counts.pop(PARAMETER_READ, 0)
+        return counts
+
+    def difference(node: str, predicted: dict) -> dict[str, int]:
+        measured = emulated[node].actions
+        return {a: int(round(measured.get(a, 0) - predicted.get(a, 0)))
+                for a in sorted(set(measured) | set(predicted))
+                if round(measured.get(a, 0) - predicted.get(a, 0))}
+
+    wrapper = difference("L1.dense", kernel("L1.dense"))
+    if any(v < 0 for v in wrapper.values()):
+        raise HwsimError(f"lut node call on {target}: negative counts {wrapper}")
+    levels = run.node_outputs[threshold_consumer(g, "L0.dense")][0]
+    bits = int(sum(bin(int(v)).count("1") for v in levels))
+    proof = difference("L0.dense", kernel("L0.dense", bits))
+    if proof != wrapper:
+        raise HwsimError(f"lut node call on {target}: the thresholded layer's call costs "
+                         f"{proof}, the plain one's {wrapper}")
+    return wrapper
+
+
+def characterize_lut(target: str, directory, functions=FUNCTIONS) -> dict:
+    """The lut characterization data of `target` (a JSON-ready dict)."""
+    if target not in CHARACTERIZED_TARGETS:
+        raise HwsimError(f"target {target!r} has no lut library build; one of "
+                         f"{', '.join(CHARACTERIZED_TARGETS)}")
+    firmware = build_lut_firmware(find_target(target), directory)
+    kernels = {f: characterize_function(firmware, f) for f in functions}
+    node_call = (node_call_counts(target, kernels, directory)
+                 if {"conv_s16"} <= set(functions) else {})
+    return {"format_version": FORMAT_VERSION, "target": target, "style": "lut",
+            "block": BLOCKS[target], "unroll": UNROLL[target],
+            "compiler": f"{Path(firmware.command[0]).name} {firmware.compiler_version}",
+            "flags": [*CFLAGS, *firmware.target.flags], "library_sha256": library_sha256(),
+            "data_path": "random tables, weights, levels and thresholds; the search's taken "
+                         "steps counted by level_bits (ones in the output levels)",
+            "actions": "executed instructions as hwsim.machine.emulate_price prices them, "
+                       "one count per action; parameter_read: loads of the table, weight "
+                       "codes, bias indices, thresholds and window geometry",
+            "kernels": kernels, "node_call": node_call,
+            "node_call_note": "the generated node function around the call (its actions; "
+                              "flash_wait: its flash reads)"}

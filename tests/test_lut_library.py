@@ -1,0 +1,191 @@
+"""The lut kernel library (hwsim/machine/kernels/lut, docs/lut-kernels.md): bit-exact with
+the numpy reference in its test firmware and with the integer executor in generated
+networks, its characterization data current and exact on held-out shapes, the cost model
+equal to emulation per node where it prices the library, and multiply-free."""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from hwsim.cost.lut_library import call_counts, data_path, library_data, record_counts
+from hwsim.cost.options import CostOptions
+from hwsim.errors import HwsimError
+from hwsim.ir.graph import graph_from_workload
+from hwsim.ir.int8_kernels import KernelCall
+from hwsim.ir.lut_kernels import (BLOCKS, UNROLL, LutCall, blocked_weights, trip_counts,
+                                  variant_of)
+from hwsim.machine.characterize import kernel_counts
+from hwsim.machine.kernels.lut import library_sha256
+from hwsim.machine.lut_characterize import (CHARACTERIZED_TARGETS, _conv_shape,
+                                            characterize_function)
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("riscv64-unknown-elf-gcc") is None,
+    reason="needs the cross-compilers (tools/system-packages.sh)")
+
+TARGETS = ("cortex-m0", "cortex-m4", "rv32im")
+
+
+@pytest.fixture(scope="session")
+def firmwares(tmp_path_factory):
+    from hwsim.machine.kernels.lut_harness import build_lut_firmware
+    root = tmp_path_factory.mktemp("lut-firmware")
+    return {t: build_lut_firmware(t, root / t) for t in TARGETS}
+
+
+def _random_calls(target: str, rng: np.random.Generator, count: int) -> list[LutCall]:
+    calls = []
+    for i in range(count):
+        kernel = ("conv", "depthwise")[i % 2]
+        k = tuple(int(v) for v in rng.integers(1, 5, 2))
+        h, w = (int(v) for v in rng.integers(max(k), max(k) + 5, 2))
+        shape = _conv_shape(kernel, h, w, int(rng.integers(1, 7)),
+                            int(rng.integers(1, 3 * BLOCKS[target] + 2)), k,
+                            tuple(int(v) for v in rng.integers(1, 3, 2)),
+                            ("same", "valid")[int(rng.integers(2))])
+        thresholded = bool(i % 3)
+        calls.append(LutCall(kernel, ("s8", "s16", "s16i")[i % 3], BLOCKS[target],
+                             UNROLL[target], shape, thresholded,
+                             int(rng.integers(1, 6)) if thresholded else 0))
+    return calls
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_kernels_bit_exact_with_the_reference_and_priced_exactly(firmwares, target):
+    """Random shapes never in the design (larger kernels, other seeds): every output equals
+    the numpy reference, and the shipped data predicts every executed action."""
+    from hwsim.machine.kernels.lut_harness import random_case, reference_output, run_lut_case
+    rng = np.random.default_rng(2024)
+    for call in _random_calls(target, rng, 12):
+        case = random_case(call, rng)
+        run = run_lut_case(firmwares[target], case)
+        assert np.array_equal(run.output, reference_output(case)), case.describe()
+        bits = int(sum(bin(int(v)).count("1") for v in run.output)) if call.thresholded else 0
+        predicted = call_counts(target, call, bits)
+        counted = kernel_counts(run)
+        assert {a: c for a, c in predicted.items() if c} == counted, case.describe()
+
+
+def test_blocked_layout():
+    codes = np.arange(7 * 3).reshape(7, 3)           # 7 units, 3 taps, block 2
+    flat = blocked_weights(codes, 2)
+    # blocks of 2 tap-major, then pairs (none left after 3 blocks... 7 = 3 x 2 + 1), last unit
+    assert flat[:6].tolist() == [0, 3, 1, 4, 2, 5]
+    assert flat[-3:].tolist() == [18, 19, 20]
+    flat = blocked_weights(codes, 4)                 # one block of 4, one pair, one single
+    assert flat[:12].tolist() == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]
+    assert flat[12:18].tolist() == [12, 15, 13, 16, 14, 17]
+    assert flat[18:].tolist() == [18, 19, 20]
+
+
+def test_variant_selection():
+    assert variant_of(8, 16) == "s8" and variant_of(8, 256) == "s8"
+    assert variant_of(16, 128) == "s16" and variant_of(16, 100) == "s16"
+    assert variant_of(16, 256) == "s16i" and variant_of(16, 200) == "s16i"
+    assert variant_of(32, 16) is None and variant_of(16, 300) is None
+
+
+@pytest.mark.parametrize("target", CHARACTERIZED_TARGETS)
+def test_shipped_data_describes_this_library(target):
+    data = library_data(target)
+    assert data["library_sha256"] == library_sha256(), \
+        f"{data_path(target).name} is stale: hwsim characterize --style lut --target {target}"
+    assert data["block"] == BLOCKS[target] and data["unroll"] == UNROLL[target]
+    assert data["compiler"] and data["flags"] and data["node_call"]
+    assert set(data["kernels"]) == {f"{k}_{v}" for k in ("conv", "depthwise")
+                                    for v in ("s8", "s16", "s16i")}
+
+
+def test_refit_matches_the_shipped_record(firmwares):
+    record = characterize_function(firmwares["cortex-m4"], "depthwise_s8")
+    shipped = library_data("cortex-m4")["kernels"]["depthwise_s8"]
+    assert json.dumps(record, sort_keys=True) == json.dumps(shipped, sort_keys=True)
+
+
+def test_a_basis_without_a_trip_count_fails(firmwares):
+    """The fit is exact or refuses: drop the block passes and the counts cannot be fitted."""
+    from hwsim.machine.characterize import fit
+    from hwsim.machine.lut_characterize import basis, designs, measure
+    calls, _ = designs("conv_s16", "cortex-m4")
+    runs = measure(firmwares["cortex-m4"], calls[:40], np.random.default_rng(0))
+    monomials = [m for m in basis(runs[0].trips) if m != (("v", "block_passes"),)]
+    with pytest.raises(HwsimError, match="not an exact function"):
+        fit(monomials, runs, "conv_s16", [r.trips for r in runs])
+
+
+def _graph(kind: str, entry_bits: int = 16):
+    from tests.test_codegen import shape_workload
+    g = graph_from_workload(shape_workload(kind), seed=5)
+    assert g.graph["table_entry_bits"] in (8, 16, entry_bits)
+    return g
+
+
+@pytest.mark.parametrize("kind", ["2d", "valid2d", "big", "residual", "1d"])
+def test_generated_networks_bit_exact_and_cost_equals_emulation(kind):
+    """Generated networks calling the library: outputs equal the integer executor's; on
+    Cortex-M0 and M4 every library node's estimate equals its emulated cycles (gcc makes
+    the search branch-free there or the data is exact), on RV32IM within the search's
+    data-dependent part. "1d" has K = 300 (16-bit indices): no library node, the loops."""
+    from hwsim.machine.validate import validate_graph
+    from hwsim.specs.catalog import find_device
+    g = _graph(kind)
+    x = np.random.default_rng(1).integers(0, 17, size=(2, *g.nodes["input"]["op"].output_shape))
+    devices = [find_device(d) for d in ("samd21", "nrf52840", "esp32-c3")]
+    for report in validate_graph(g, devices, "lut", x):
+        assert report.bit_exact, report.mismatch
+        assert report.machine_code.multiply_free
+        library = [n for n in report.nodes if n.basis == "characterized"]
+        assert bool(library) == (kind != "1d"), report.device
+        for n in library:
+            if report.device == "esp32-c3":
+                assert abs(n.error) <= 0.02, (n.node, n.estimated_cycles, n.emulated_cycles)
+            else:
+                assert n.estimated_cycles == pytest.approx(n.emulated_cycles, abs=1e-6), n.node
+
+
+def test_cost_model_uses_the_library_only_where_it_runs():
+    from hwsim.cost.model import cost_graph
+    from hwsim.machine.validate import codegen_options
+    from hwsim.specs.catalog import find_device
+    g = _graph("2d")
+    device = find_device("nrf52840")
+    described = cost_graph(g, device, "lut", codegen_options())
+    assert {n.basis for n in described.nodes if n.op in ("conv2d", "dense")} == {"characterized"}
+    for options in (replace(codegen_options(), lut_kernels="loops"),
+                    replace(codegen_options(), weight_indices="packed"),
+                    replace(codegen_options(), tables_in="sram")):
+        report = cost_graph(g, device, "lut", options)
+        assert {n.basis for n in report.nodes} == {"formula"}, options
+    with pytest.raises(HwsimError, match="lut_kernels"):
+        CostOptions(lut_kernels="fast")
+
+
+def test_trip_counts_of_a_dense_call():
+    call = LutCall("conv", "s16", 4, 8, KernelCall("fully_connected", 1, 1, 21, 1, 1, 11),
+                   True, 3)
+    counts = trip_counts(call, level_bits=5)
+    assert counts["blocks"] == 2 and counts["pairs"] == 1 and counts["singles"] == 1
+    assert counts["block_passes"] == 2 * (21 // 8) and counts["block_remainder"] == 2 * 5
+    assert counts["search_steps"] == 33 and counts["level_bits"] == 5
+    assert counts["pair_taps"] == 21 and counts["single_taps"] == 21
+
+
+def test_record_counts_reads_the_data():
+    data = library_data("cortex-m0")
+    call = LutCall("conv", "s8", 4, 8, KernelCall("fully_connected", 1, 1, 64, 1, 1, 16),
+                   False, 0)
+    counts = record_counts(data["kernels"]["conv_s8"], call)
+    assert counts == call_counts("cortex-m0", call)
+    assert counts["load_8"] >= 64 * 16 * 2            # a code and an entry per connection
+
+
+def test_characterize_cli_refuses_unknown_functions():
+    result = run_cli("characterize", "--style", "lut", "--target", "cortex-m0",
+                     "--kernels", "conv_s32")
+    assert result.returncode == 2 and "conv_s32" in result.stderr
+    assert "Traceback" not in result.stderr
