@@ -16,9 +16,11 @@ which isolates what the formulas themselves get wrong. Errors are (estimated - e
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from validation_table import artifact_for
 
 from hwsim.cost.model import cost_graph
@@ -38,6 +40,12 @@ DEVICES = ("samd21", "rp2040", "cm0plus-iterative-mul", "esp32-c3", "ch32v003")
 OPERATIONS = ("add", "mul", "div", "compare")
 
 
+def zero_share(x_levels) -> float:
+    """The share of the emulated inputs' elements at level 0 (the float input 0.0): the
+    operand statistic the cost model takes (CostOptions.float_zero_inputs)."""
+    return float(np.mean(np.asarray(x_levels) == 0))
+
+
 def run_device(g, device, x_levels, directory: Path):
     """(ValidationReport, what-if CostReport with measured routines, figures). A network
     too big for the part's memory runs in the target's generic memory map (the same
@@ -51,7 +59,7 @@ def run_device(g, device, x_levels, directory: Path):
     proof = prove(build.elf_path, program.target, "float32", program.node_of_function)
     run = emulate(build, program_inputs(g, "float32", x_levels))
     mismatch = compare_outputs(g, run.node_outputs, x_levels, "float32")
-    options = codegen_options()
+    options = replace(codegen_options(), float_zero_inputs=zero_share(x_levels))
     report = compare_node_costs(g, device, "float32", price(run.profile, device), run, proof,
                                 mismatch, options)
     figures = measured_figures(routine_costs(run, device), OPERATIONS)

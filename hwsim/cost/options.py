@@ -41,7 +41,10 @@ class CostOptions:
     data, hwsim.cost.int8_library, and the plain C loops: hwsim.cost.int8_choice),
     "library" (every node by the library's preferred kernel, CMSIS-NN's fixed rule) or
     "reference" (plain C loops, as TensorFlow Lite Micro's reference kernels); cores
-    without data keep the reference formulas, with a note. The instruction
+    without data keep the reference formulas, with a note. float_zero_inputs: the
+    share of the network input's elements that are 0 (float32 on a soft-float core:
+    libgcc returns early on a zero operand, hwsim.cost.soft_float_library); None: no
+    zeros, the worst case when costing shape-only. The instruction
     sequences per ISA family are in hwsim.cost.shapes."""
 
     tables_in: str = "flash"
@@ -54,6 +57,7 @@ class CostOptions:
     multiplier_operand_bits: int | None = None
     simd: bool = True
     int8_kernels: str = "optimized"
+    float_zero_inputs: float | None = None
 
     def __post_init__(self):
         problems = []
@@ -71,6 +75,10 @@ class CostOptions:
         if bits is not None and (not _is_int(bits) or not 0 <= bits <= 32):
             problems.append(f"multiplier_operand_bits must be an integer from 0 to 32, "
                             f"got {bits!r}")
+        share = self.float_zero_inputs
+        if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))
+                                  or not 0 <= share <= 1):
+            problems.append(f"float_zero_inputs must be a number from 0 to 1, got {share!r}")
         if not isinstance(self.simd, bool):
             problems.append(f"simd must be true or false, got {self.simd!r}")
         if problems:
