@@ -23,9 +23,14 @@ def add_parser(subparsers) -> None:
                     "(docs/int8-kernels.md). Exit 0 when every kernel is exact; 2 when one "
                     "is not (the error names the kernel, the action and the shape) or for "
                     "usage errors.")
-    parser.add_argument("--target", required=True, choices=CHARACTERIZED_TARGETS)
+    from hwsim.machine.soft_float_characterize import TARGETS as SOFT_FLOAT_TARGETS
+    parser.add_argument("--target", required=True,
+                        choices=sorted(set(CHARACTERIZED_TARGETS) | set(SOFT_FLOAT_TARGETS)))
     parser.add_argument("--kernels", default=",".join(KERNEL_NAMES),
                         help=f"comma-separated subset of {', '.join(KERNEL_NAMES)}")
+    parser.add_argument("--soft-float", action="store_true",
+                        help="characterize libgcc's soft-float routines instead (the cost "
+                             "model's hwsim/cost/data/soft_float_<target>.json)")
     parser.add_argument("--out", metavar="FILE.json",
                         help="write the data here (default: print it)")
     parser.set_defaults(run=run)
@@ -39,7 +44,14 @@ def _reference_check(case, output) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hwsim.machine.characterize import characterize, dumps
+    from hwsim.machine.characterize import CHARACTERIZED_TARGETS, characterize, dumps
+    if args.soft_float:
+        from hwsim.machine import soft_float_characterize as soft
+        with tempfile.TemporaryDirectory() as tmp:
+            return _write(soft.dumps(soft.characterize(args.target, tmp)), args.out)
+    if args.target not in CHARACTERIZED_TARGETS:
+        raise HwsimError(f"--target {args.target}: the int8 kernel library is characterized "
+                         f"on {', '.join(CHARACTERIZED_TARGETS)} (--soft-float covers it)")
     kernels = [k.strip() for k in args.kernels.split(",") if k.strip()]
     unknown = [k for k in kernels if k not in KERNEL_NAMES]
     if unknown or not kernels:
@@ -47,8 +59,12 @@ def run(args: argparse.Namespace) -> int:
                          f"{', '.join(KERNEL_NAMES)}")
     with tempfile.TemporaryDirectory() as tmp:
         text = dumps(characterize(args.target, tmp, tuple(kernels), check=_reference_check))
-    if args.out:
-        out = Path(args.out)
+    return _write(text, args.out)
+
+
+def _write(text: str, out: str | None) -> int:
+    if out:
+        out = Path(out)
         partial = out.with_name(out.name + ".partial")
         partial.write_text(text)
         partial.replace(out)
