@@ -101,6 +101,23 @@ def routine_lines(name: str, results: dict) -> list[str]:
     return lines + [""]
 
 
+def bounds_lines() -> list[str]:
+    """Per characterized target, each operation's executed instructions per call: the
+    mean (min..max) of hwsim/cost/data/soft_float_<target>.json."""
+    from hwsim.cost.soft_float_library import soft_float_data
+    from hwsim.machine.soft_float_characterize import CLASSES, TARGETS
+    columns = [(op, kind) for op, kinds in CLASSES.items() for kind in kinds]
+    lines = ["| target | " + " | ".join(op if k == "general" else f"{op} ({k})"
+                                       for op, k in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for target in TARGETS:
+        ops = soft_float_data(target)["operations"]
+        cells = [f"{sum(r['actions'].values()):.0f} ({r['min']:.0f}..{r['max']:.0f})"
+                 for r in (ops[op][k] for op, k in columns)]
+        lines.append(f"| {target} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", default="runs/validation", help="artifact directory root")
@@ -108,6 +125,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--devices", default=",".join(DEVICES))
     args = parser.parse_args(argv)
+    print("\n".join(bounds_lines()))
     root = Path(args.artifacts)
     devices = [find_device(d) for d in args.devices.split(",")]
     with tempfile.TemporaryDirectory(prefix="hwsim-float32-") as tmp:

@@ -115,3 +115,13 @@ def test_float32_estimate_matches_emulation(mlp, device, tmp_path):
     for n in report.nodes:
         if n.node.endswith(("dense", "threshold")):
             assert abs(n.error) < 0.10, (n.node, n.error)
+
+
+def test_docs_show_the_shipped_bounds(monkeypatch):
+    """docs/codegen.md's table of the characterized routines is the data's
+    (benchmarks/float32_validation.py prints it)."""
+    from tests.conftest import REPO, load_benchmark
+    docs = (REPO / "docs" / "codegen.md").read_text()
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))     # its sibling validation_table
+    for line in load_benchmark("float32_validation").bounds_lines():
+        assert line in docs, line
