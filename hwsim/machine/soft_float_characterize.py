@@ -44,7 +44,9 @@ OPERAND_DISTRIBUTION = """\
 - compare (`a > b`, as pools and argmax compare): a, b ~ U(-1, 1).
 - div: a ~ U(-2, 2), b ~ U(1, 10).
 - tanh: the generated hw_tanhf (hwsim.machine.codegen.float32.PRELUDE) with its
-  helpers, x ~ U(-4, 4) (pre-activations; |x| > 9 returns early and costs less).
+  helpers, x ~ U(-4, 4) (pre-activations); class `saturated`: |x| ~ U(9.5, 30), either
+  sign, which returns +-1 early (the lower bound of a threshold node: the cost model
+  charges `general`, untrained or badly scaled networks saturate).
 RV32I's __mulsf3 calls __mulsi3 four times, whose loops run over the operands'
 significand bits: the general class (full significands) is its upper region; short
 significands (network inputs q / (L - 1), discretized weights) take less.
@@ -147,7 +149,9 @@ def operands(operation: str, kind: str, rng: np.random.Generator, n: int):
         return rng.uniform(-1, 1, n).astype(np.float32), rng.uniform(-1, 1, n).astype(np.float32)
     if operation == "div":
         return rng.uniform(-2, 2, n).astype(np.float32), rng.uniform(1, 10, n).astype(np.float32)
-    return rng.uniform(-4, 4, n).astype(np.float32), np.zeros(n, np.float32)
+    x = rng.uniform(-4, 4, n) if kind == "general" else rng.uniform(9.5, 30, n) * rng.choice(
+        [-1.0, 1.0], n)
+    return x.astype(np.float32), np.zeros(n, np.float32)
 
 
 def _run(firmware: Firmware, operation: str, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -177,7 +181,7 @@ def characterize_class(firmware: Firmware, operation: str, kind: str, seed: int 
 
 
 CLASSES = {"mul": ("general", "zero"), "add": ("general", "zero"), "div": ("general",),
-           "compare": ("general",), "tanh": ("general",)}
+           "compare": ("general",), "tanh": ("general", "saturated")}
 
 
 def characterize(target_name: str, directory) -> dict:
