@@ -8,14 +8,14 @@ files' `soft_float` figures (the tables of docs/codegen.md, "float32").
 
 Artifacts are read from DIR/<workload> (default runs/validation), trained there with the
 workload's own settings when missing (benchmarks/validation_table.py). Two estimates per
-node: the cost model as it is (the device file's soft_float cycles), and the same
-formulas priced with the routines' measured cycles per call (add, mul, div, compare),
-which isolates what the formulas themselves get wrong. Errors are (estimated - emulated)
-/ emulated.
+node: the cost model given the emulated inputs' share of zeros (CostOptions.
+float_zero_inputs, the operand statistic it takes), and shape-only (no zeros: the worst
+case). Errors are (estimated - emulated) / emulated.
 """
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import tempfile
 from pathlib import Path
 
@@ -27,9 +27,10 @@ from hwsim.ir.graph import graph_from_artifact
 from hwsim.machine.codegen import generate
 from hwsim.machine.disasm import prove
 from hwsim.machine.emulate import emulate, price
-from hwsim.machine.soft_float import measured_figures, routine_costs, with_figures
+from hwsim.cost.prices import action_prices
+from hwsim.machine.soft_float import measured_figures, routine_costs
 from hwsim.machine.toolchain import build_program
-from hwsim.machine.validate import (codegen_options, compare_node_costs, compare_outputs,
+from hwsim.machine.validate import (codegen_options, input_zero_share, compare_node_costs, compare_outputs,
                                     program_inputs, resolve_target, sample_inputs)
 from hwsim.specs.catalog import find_device
 
@@ -39,7 +40,7 @@ OPERATIONS = ("add", "mul", "div", "compare")
 
 
 def run_device(g, device, x_levels, directory: Path):
-    """(ValidationReport, what-if CostReport with measured routines, figures). A network
+    """(ValidationReport, shape-only CostReport, measured figures). A network
     too big for the part's memory runs in the target's generic memory map (the same
     code; the device's cycle table prices it)."""
     target = resolve_target(device)
@@ -51,12 +52,12 @@ def run_device(g, device, x_levels, directory: Path):
     proof = prove(build.elf_path, program.target, "float32", program.node_of_function)
     run = emulate(build, program_inputs(g, "float32", x_levels))
     mismatch = compare_outputs(g, run.node_outputs, x_levels, "float32")
-    options = codegen_options()
+    options = replace(codegen_options(), float_zero_inputs=input_zero_share(x_levels))
     report = compare_node_costs(g, device, "float32", price(run.profile, device), run, proof,
                                 mismatch, options)
     figures = measured_figures(routine_costs(run, device), OPERATIONS)
-    whatif = cost_graph(g, with_figures(device, figures), "float32", options)
-    return report, whatif, figures
+    worst = cost_graph(g, device, "float32", codegen_options())
+    return report, worst, figures
 
 
 def _pct(x: float) -> str:
@@ -65,7 +66,7 @@ def _pct(x: float) -> str:
 
 def workload_lines(name: str, results: dict) -> list[str]:
     done = results
-    lines = [f"#### {name}, float32: model error / with measured routines", "",
+    lines = [f"#### {name}, float32: model error with the inputs' zeros / shape-only", "",
              "| node | " + " | ".join(done) + " |", "|---|" + "---:|" * len(done)]
     first = next(iter(done.values()))[0]
     for node in [n.node for n in first.nodes]:
@@ -86,15 +87,34 @@ def workload_lines(name: str, results: dict) -> list[str]:
 
 
 def routine_lines(name: str, results: dict) -> list[str]:
-    lines = [f"#### {name}: soft-float cycles per call, device file / libgcc measured", "",
+    lines = [f"#### {name}: soft-float cycles per call, device file / characterized / "
+             "libgcc in this run", "",
              "| device | " + " | ".join(OPERATIONS) + " |", "|---|" + "---:|" * len(OPERATIONS)]
     for device, result in results.items():
         listed = find_device(device).soft_float_cycles or {}
+        prices = action_prices(find_device(device))
         figures = result[2]
-        cells = [f"{listed[op]:g} / {figures[op]:.0f}" if op in listed and op in figures
-                 else f"(estimate) / {figures[op]:.0f}" if op in figures else ""
-                 for op in OPERATIONS]
+        cells = [f"{listed[op]:g}" if op in listed else "(estimate)" for op in OPERATIONS]
+        cells = [f"{c} / {prices['soft_float_' + op].cycles:.0f} / {figures[op]:.0f}"
+                 if op in figures else "" for c, op in zip(cells, OPERATIONS)]
         lines.append(f"| {device} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def bounds_lines() -> list[str]:
+    """Per characterized target, each operation's executed instructions per call: the
+    mean (min..max) of hwsim/cost/data/soft_float_<target>.json."""
+    from hwsim.cost.soft_float_library import soft_float_data
+    from hwsim.machine.soft_float_characterize import CLASSES, TARGETS
+    columns = [(op, kind) for op, kinds in CLASSES.items() for kind in kinds]
+    lines = ["| target | " + " | ".join(op if k == "general" else f"{op} ({k})"
+                                       for op, k in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for target in TARGETS:
+        ops = soft_float_data(target)["operations"]
+        cells = [f"{sum(r['actions'].values()):.0f} ({r['min']:.0f}..{r['max']:.0f})"
+                 for r in (ops[op][k] for op, k in columns)]
+        lines.append(f"| {target} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
@@ -105,6 +125,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--devices", default=",".join(DEVICES))
     args = parser.parse_args(argv)
+    print("\n".join(bounds_lines()))
     root = Path(args.artifacts)
     devices = [find_device(d) for d in args.devices.split(",")]
     with tempfile.TemporaryDirectory(prefix="hwsim-float32-") as tmp:

@@ -159,3 +159,11 @@ def test_soft_float_on_the_picorv32_rtl_matches_emulation(artifact_dir):
     assert report.outputs_equal and report.emulation.bit_exact, report.output_mismatch
     for row in report.rows:
         assert abs(row.emulation_error) <= 0.01, (row.node, row.emulated_cycles, row.rtl_clocks)
+
+
+def test_float_literals_are_valid_c_for_whole_numbers():
+    """A weight of exactly 1 or -2 is written "1.f" / "-2.f" ("1f" does not compile)."""
+    from hwsim.machine.codegen.float32 import float_literal
+    assert [float_literal(v) for v in (1.0, -2.0, 0.15625, 1e10)] == \
+        ["1.f", "-2.f", "0.15625f", "1e+10f"]
+    assert float(float_literal(0.1)[:-1]) == np.float32(0.1)

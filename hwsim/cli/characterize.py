@@ -25,13 +25,18 @@ def add_parser(subparsers) -> None:
                     "(docs/int8-kernels.md). Exit 0 when every kernel is exact; 2 when one "
                     "is not (the error names the kernel, the action and the shape) or for "
                     "usage errors.")
+    from hwsim.machine.soft_float_characterize import TARGETS as SOFT_FLOAT_TARGETS
     parser.add_argument("--target", required=True,
-                        choices=sorted(set(CHARACTERIZED_TARGETS) | set(LUT_TARGETS)))
+                        choices=sorted(set(CHARACTERIZED_TARGETS) | set(LUT_TARGETS)
+                                       | set(SOFT_FLOAT_TARGETS)))
     parser.add_argument("--style", default="int8", choices=("int8", "lut"),
                         help="the kernel library: int8 (default) or lut")
     parser.add_argument("--kernels", default="",
                         help=f"comma-separated subset of {', '.join(KERNEL_NAMES)} (int8) or "
                              "of conv_s8, ..., depthwise_s16i (lut); default all")
+    parser.add_argument("--soft-float", action="store_true",
+                        help="characterize libgcc's soft-float routines instead (the cost "
+                             "model's hwsim/cost/data/soft_float_<target>.json)")
     parser.add_argument("--out", metavar="FILE.json",
                         help="write the data here (default: print it)")
     parser.set_defaults(run=run)
@@ -45,8 +50,17 @@ def _reference_check(case, output) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hwsim.machine.characterize import characterize, dumps
+    from hwsim.machine.characterize import CHARACTERIZED_TARGETS, characterize, dumps
+    from hwsim.machine.lut_characterize import CHARACTERIZED_TARGETS as LUT_TARGETS
     from hwsim.machine.lut_characterize import FUNCTIONS, characterize_lut
+    if args.soft_float:
+        from hwsim.machine import soft_float_characterize as soft
+        with tempfile.TemporaryDirectory() as tmp:
+            return _write(soft.dumps(soft.characterize(args.target, tmp)), args.out)
+    targets = LUT_TARGETS if args.style == "lut" else CHARACTERIZED_TARGETS
+    if args.target not in targets:
+        raise HwsimError(f"--target {args.target}: the {args.style} kernel library is "
+                         f"characterized on {', '.join(targets)} (--soft-float covers it)")
     names = FUNCTIONS if args.style == "lut" else KERNEL_NAMES
     kernels = [k.strip() for k in args.kernels.split(",") if k.strip()] or list(names)
     unknown = [k for k in kernels if k not in names]
@@ -57,8 +71,12 @@ def run(args: argparse.Namespace) -> int:
             text = dumps(characterize_lut(args.target, tmp, tuple(kernels)))
         else:
             text = dumps(characterize(args.target, tmp, tuple(kernels), check=_reference_check))
-    if args.out:
-        out = Path(args.out)
+    return _write(text, args.out)
+
+
+def _write(text: str, out: str | None) -> int:
+    if out:
+        out = Path(out)
         partial = out.with_name(out.name + ".partial")
         partial.write_text(text)
         partial.replace(out)

@@ -22,22 +22,58 @@ def _float_op(tr: CoreTraits, routine: str) -> Actions:
     return {f"float_{routine}" if tr.fpu else f"soft_float_{routine}": 1.0}
 
 
+def reads_network_input(n: Node) -> bool:
+    """Whether the node's input is the network input (through flatten nodes)."""
+    g, node = n.graph, n.name
+    while True:
+        sources = list(g.predecessors(node))
+        if len(sources) != 1:
+            return False
+        node = sources[0]
+        kind = g.nodes[node]["op"].kind
+        if kind == "input":
+            return True
+        if kind != "flatten":
+            return False
+
+
+def zero_input_share(n: Node) -> float:
+    """The share of the node's input elements that are 0: CostOptions.float_zero_inputs
+    for a node reading the network input (0 when not given: the worst case); 0 for the
+    others (tanh, pool and sum values are 0 only by chance)."""
+    share = n.opt.float_zero_inputs
+    return float(share) if share is not None and reads_network_input(n) else 0.0
+
+
 def _float_weighted(n: Node) -> Actions:
+    """Per output unit acc = 0, acc += w[i] * x[i] over its taps, acc += bias (as
+    hwsim.machine.codegen.float32 generates it). On a soft-float core the first tap's
+    add finds acc = 0, and an input at 0 makes the multiply and its add take libgcc's
+    early return (`_zero` routines, hwsim.cost.soft_float_library)."""
     a, tr, opt = n.attrs, n.tr, n.opt
+    connections, rows = executed_taps(a)
     if tr.fpu and tr.has_float_mac:
         mac = {"float_mac": 1.0}
-    else:
+        macs = times(mac, connections)
+    elif tr.fpu:
         mac = plus(_float_op(tr, "mul"), _float_op(tr, "add"))
+        macs = times(mac, connections)
+    else:
+        zero = zero_input_share(n)
+        later = connections - a.outputs                 # taps after each unit's first
+        macs = {"soft_float_mul": connections * (1 - zero),
+                "soft_float_mul_zero": connections * zero,
+                "soft_float_add": later * (1 - zero),
+                "soft_float_add_zero": later * zero + a.outputs}
     depthwise = 1.0 if a.kind == "depthwise_conv2d" else 0.0
-    per_connection = plus(load(32, "sram", tr), load(32, opt.weights_in, tr), mac,
+    per_connection = plus(load(32, "sram", tr), load(32, opt.weights_in, tr),
                           {"alu": depthwise} if depthwise else {})
-    connections, rows = executed_taps(a)
     iterations = inner_loop(n, 1, connections, rows)
     per_unit = plus(unit_frame(n, iterations, rows), load(32, opt.weights_in, tr),
                     _float_op(tr, "add"))
     if not n.fused_into_threshold:
         per_unit = plus(per_unit, {"store_32": 1.0})
-    return plus(times(per_connection, connections), times(per_unit, a.outputs))
+    return plus(times(per_connection, connections), macs, times(per_unit, a.outputs))
 
 
 def _float_pool_frame(n: Node, window: int, rows: int) -> Actions:

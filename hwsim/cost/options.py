@@ -47,7 +47,10 @@ class CostOptions:
     weighted layers are run: "library" (the register-blocked lut kernel library, priced
     from its characterization data, hwsim.cost.lut_library, where it covers the core and
     the options) or "loops" (the code generator's per-layer loops, the formulas of
-    hwsim.cost.lut)."""
+    hwsim.cost.lut). float_zero_inputs: the
+    share of the network input's elements that are 0 (float32 on a soft-float core:
+    libgcc returns early on a zero operand, hwsim.cost.soft_float_library); None: no
+    zeros, the worst case when costing shape-only."""
 
     tables_in: str = "flash"
     weights_in: str = "flash"
@@ -60,6 +63,7 @@ class CostOptions:
     simd: bool = True
     int8_kernels: str = "optimized"
     lut_kernels: str = "library"
+    float_zero_inputs: float | None = None
 
     def __post_init__(self):
         problems = []
@@ -78,6 +82,10 @@ class CostOptions:
         if bits is not None and (not _is_int(bits) or not 0 <= bits <= 32):
             problems.append(f"multiplier_operand_bits must be an integer from 0 to 32, "
                             f"got {bits!r}")
+        share = self.float_zero_inputs
+        if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))
+                                  or not 0 <= share <= 1):
+            problems.append(f"float_zero_inputs must be a number from 0 to 1, got {share!r}")
         if not isinstance(self.simd, bool):
             problems.append(f"simd must be true or false, got {self.simd!r}")
         if problems:

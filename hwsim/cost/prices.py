@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from hwsim.cost.primitives import Actions
 from hwsim.cost.shapes import shape_for
+from hwsim.cost.soft_float_library import soft_float_recipes, soft_float_target
 from hwsim.specs.device import FALLBACK_ACTIONS, Device
 from hwsim.errors import HwsimError
 
@@ -145,6 +146,16 @@ def _base_prices(device: Device) -> dict[str, ActionPrice]:
     return prices
 
 
+def _soft_float_recipes(device: Device) -> dict[str, Actions]:
+    """The characterized soft-float routines of the device's core (hwsim.cost.
+    soft_float_library), which win over the device file's `soft_float` figures."""
+    if device.core.fpu != "none":
+        return {}
+    target = soft_float_target(device.core.isa, device.serial_shifter is not None,
+                               device.operand_multiplier is not None)
+    return soft_float_recipes(target) if target else {}
+
+
 def action_prices(device: Device) -> dict[str, ActionPrice]:
     """Cycles and pJ of every action the device can price: its cycle table (energy
     from energy.pj_per_action where given, else cycles x active pJ/cycle), flash
@@ -164,6 +175,11 @@ def action_prices(device: Device) -> dict[str, ActionPrice]:
         price = composite(recipe)
         if price is not None:
             prices[action] = price
+    for action, recipe in _soft_float_recipes(device).items():
+        prices[action] = composite(recipe)
+    for action in ("soft_float_add", "soft_float_mul"):       # a zero operand: at most the
+        if f"{action}_zero" not in prices and action in prices:  # routine's general time
+            prices[f"{action}_zero"] = prices[action]
     # Estimates may build on each other (tanh uses div): order matters.
     for action in ("soft_float_div", "soft_float_compare", "float_div", "soft_float_tanh",
                    "float_tanh"):

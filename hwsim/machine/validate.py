@@ -168,6 +168,13 @@ def compare_outputs(g: nx.DiGraph, node_outputs: dict[str, np.ndarray], x_levels
     return ""
 
 
+def input_zero_share(x_levels) -> float:
+    """The share of the input elements at level 0 (the float32 input 0.0): the operand
+    statistic the float32 cost model takes (CostOptions.float_zero_inputs)."""
+    x = np.asarray(x_levels)
+    return float(np.mean(x == 0)) if x.size else 0.0
+
+
 def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: np.ndarray, *,
                    target: str | Target = "auto", options: CostOptions | None = None,
                    workdir: str | Path | None = None, check_instructions: bool = True
@@ -178,6 +185,8 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
     options = options or codegen_options()
     if style == "float32":
         check_soft_float(devices)
+        if options.float_zero_inputs is None:
+            options = replace(options, float_zero_inputs=input_zero_share(x_levels))
     groups: dict[tuple, list[Device]] = {}
     for device in devices:
         t = resolve_target(device, target)

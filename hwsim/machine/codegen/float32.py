@@ -69,12 +69,19 @@ __attribute__((noinline)) static float hw_tanhf(float x)
 """
 
 
+def float_literal(value: float) -> str:
+    """A C float literal that round-trips float32 (%.9g), with a decimal point or an
+    exponent so the `f` suffix is valid ("1.f", not "1f")."""
+    text = f"{float(value):.9g}"
+    return f"{text}f" if any(c in text for c in ".e") else f"{text}.f"
+
+
 def _float_constant(name: str, values, comment: str) -> CArray:
     """A const float array, every value written exactly (%.9g round-trips float32)."""
     flat = np.asarray(values, dtype=np.float32).reshape(-1)
     if not len(flat):
         raise HwsimError(f"array {name!r} would be empty")
-    lines = [", ".join(f"{float(v):.9g}f" for v in flat[i:i + 8]) for i in range(0, len(flat), 8)]
+    lines = [", ".join(float_literal(v) for v in flat[i:i + 8]) for i in range(0, len(flat), 8)]
     definition = (f"/* {comment} */\nconst float {name}[{len(flat)}] = {{\n    "
                   + ",\n    ".join(lines) + "\n};\n")
     return CArray(name, definition, c_extern(name, F, len(flat)), 4 * len(flat))
@@ -239,7 +246,8 @@ class _Emitter:
         a = self.g.nodes[node]["op"]
         positions, ch, rows, cols, row_step = pool_geometry(a)
         kind = "max" if a.kind.startswith("max") else "avg"
-        reduce_avg = f"const float out = s * {1.0 / (rows * cols):.9g}f;" if kind == "avg" else ""
+        reduce_avg = (f"const float out = s * {float_literal(1.0 / (rows * cols))};"
+                      if kind == "avg" else "")
         code = pool_function(node, F, F, F, kind, positions, ch, rows, cols, row_step,
                              reduce_avg, sum_type=F)
         return self._code(node, code, ())
