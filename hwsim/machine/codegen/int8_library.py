@@ -121,6 +121,8 @@ def library_node(g, node: str, plan, kernel: str | None = None) -> NodeCode:
                         f"{w}, {b}, &window, &output, y, (int16_t *)scratch);",
                 "depthwise_3x3": f"hwsim_depthwise_3x3_s8(&quant, &channels, &input, x, {w}, "
                                  f"{b}, &window, &output, y, (int8_t *)scratch);",
+                "conv_scalar": f"hwsim_conv_scalar_s8(&quant, &channels, &input, x, "
+                               f"{call.kh}, {call.kw}, {w}, {b}, &window, &output, y);",
                 "depthwise": f"hwsim_depthwise_s8(&quant, &channels, &input, x, {call.kh}, "
                              f"{call.kw}, {w}, {b}, &window, &output, y);"}
         if call.kernel == "conv_1x1":
