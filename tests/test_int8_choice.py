@@ -204,3 +204,28 @@ def test_validate_reports_the_kernel_that_ran(graphs):
     kernels = {n["node"]: n["kernel"] for n in report.to_dict()["nodes"]}
     assert kernels["L0.conv1d"] == "conv" and kernels["L2.conv1d"] == "conv"
     assert kernels["L1.max_pool1d"] is None
+
+
+def test_generated_conv_scalar_is_bit_exact_and_priced_exactly_enough():
+    """heldout-02's conv0 runs conv_scalar on nrf52840 and samd21: the generated network
+    links its source, is bit-exact, and every weighted node is characterized within 5%."""
+    from hwsim.machine.heldout import heldout_workloads
+    workload = heldout_workloads(0, 3)[2]
+    g = graph_from_workload(workload, seed=2)
+    x = np.random.default_rng(2).integers(0, workload.input_levels,
+                                          size=(1, *workload.input_shape))
+    devices = [find_device("nrf52840"), find_device("samd21")]
+    for report in validate_graph(g, devices, "int8", x, check_instructions=False):
+        assert report.bit_exact, report.mismatch
+        nodes = {n["node"]: n for n in report.to_dict()["nodes"]}
+        assert nodes["L0.conv2d"]["kernel"] == "conv_scalar"
+        for node in report.nodes:
+            if nodes[node.node]["kernel"] is not None:
+                assert node.basis == "characterized" and abs(node.error) < 0.05, node
+
+
+def test_conv_scalar_source_is_linked_only_where_called():
+    from hwsim.machine.codegen.int8_library import library_files
+    assert "conv_scalar.c" not in library_files(["conv", "reference", None])
+    assert "conv_scalar.c" in library_files(["conv_scalar"])
+    assert "conv.c" in library_files([])

@@ -126,7 +126,7 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
              "link.ld": linker_script(what, memory, input_t.offset_bytes, output_t.offset_bytes)}
     if library:
         from hwsim.machine.codegen.int8_library import library_files
-        files.update(library_files())
+        files.update(library_files(kernels.values()))
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)

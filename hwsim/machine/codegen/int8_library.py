@@ -57,9 +57,17 @@ def node_kernels(g, target: Target, int8_kernels: str = "optimized",
     return {n: chosen[n] for n in weighted}
 
 
-def library_files() -> dict[str, str]:
-    """The library's headers and sources, as program files."""
-    return {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES)}
+# Sources linked only into firmware that calls their kernel (the kernel's name): a newer
+# variant must not grow the code of networks that do not use it (16 KB-flash parts).
+OPTIONAL_SOURCES = {"conv_scalar.c": "conv_scalar"}
+
+
+def library_files(kernels=()) -> dict[str, str]:
+    """The library's headers and sources, as program files; an optional source only
+    when one of `kernels` (the nodes' chosen kernels) is its kernel."""
+    used = set(kernels)
+    return {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES)
+            if name not in OPTIONAL_SOURCES or OPTIONAL_SOURCES[name] in used}
 
 
 def include_line() -> str:
