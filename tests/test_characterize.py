@@ -70,8 +70,8 @@ def test_shipped_data_names_the_library_and_toolchain_it_was_measured_on():
         data = library_data(target)
         assert data["library_sha256"] == library_sha256(), f"{target}: re-run characterize"
         assert data["flags"] == [*CFLAGS, *find_target(target).flags]
-        assert set(data["kernels"]) == {"fully_connected", "conv_1x1", "conv", "depthwise_3x3",
-                                        "depthwise", "add"}
+        assert set(data["kernels"]) == {"fully_connected", "conv_1x1", "conv", "conv_scalar",
+                                        "depthwise_3x3", "depthwise", "add"}
         assert data_path(target).read_text() == dumps(data)       # sorted keys, stable text
 
 

@@ -25,7 +25,7 @@ from tests.conftest import run_cli
 
 LIBRARY_CALL = {"fully_connected": "hwsim_fully_connected_s8(", "conv": "hwsim_conv_s8(",
                 "conv_1x1": "hwsim_conv_1x1_s8(", "depthwise": "hwsim_depthwise_s8(",
-                "depthwise_3x3": "hwsim_depthwise_3x3_s8("}
+                "depthwise_3x3": "hwsim_depthwise_3x3_s8(", "conv_scalar": "hwsim_conv_scalar_s8("}
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +45,28 @@ def test_choice_is_the_fewest_cycles_and_cost_graph_prices_it(graphs):
             assert choice.kernel == best.kernel
             assert by_node[node].kernel == choice.kernel
             assert by_node[node].cycles == pytest.approx(best.cycles, rel=1e-12)
-            assert by_node[node].basis == ("formula" if choice.kernel == REFERENCE
-                                           else "characterized")
+            # every candidate is a characterized library kernel on a covered core
+            assert by_node[node].basis == "characterized"
+            assert REFERENCE not in {c.kernel for c in choice.candidates}
         assert report.int8_kernels == tuple(sorted((n, c.kernel) for n, c in choices.items()))
-    # the issue's examples: the library loses on small fan-in first layers
     choices = int8_kernel_choices(graphs["vww-mobilenet"], device)
-    assert choices["L0.conv2d"].kernel == REFERENCE
-    assert int8_kernel_choices(graphs["har-cnn"], device)["L0.conv1d"].kernel == REFERENCE
-    # and among library variants: the 3x3 depthwise kernel beats the generic one
+    assert [c.kernel for c in choices["L0.conv2d"].candidates] == ["conv", "conv_scalar"]
+    # among library variants: the 3x3 depthwise kernel beats the generic one
     dw = choices["L1.depthwise_conv2d"]
-    assert [c.kernel for c in dw.candidates] == ["depthwise_3x3", "depthwise", REFERENCE]
+    assert [c.kernel for c in dw.candidates] == ["depthwise_3x3", "depthwise"]
     assert dw.kernel == "depthwise_3x3"
+
+
+def test_scalar_small_fan_in_variant_wins_where_im2col_does_not_pay():
+    """A held-out conv0 with 3 input channels (heldout-02: 8x11x3 to 2 channels,
+    3x3, stride 2x1, 'valid'): the direct scalar kernel beats the im2col kernel on Cortex-M4 and M0+."""
+    from hwsim.machine.heldout import heldout_workloads
+    workload = heldout_workloads(0, 3)[2]
+    g = graph_from_workload(workload, seed=2)
+    for device in map(find_device, ("nrf52840", "samd21")):
+        choice = int8_kernel_choices(g, device)["L0.conv2d"]
+        cycles = {c.kernel: c.cycles for c in choice.candidates}
+        assert choice.kernel == "conv_scalar" and cycles["conv_scalar"] < cycles["conv"]
 
 
 def test_optimized_is_never_slower_than_library_or_reference(graphs):
@@ -94,10 +105,10 @@ def test_memory_budget_excludes_a_kernel_whose_scratch_does_not_fit(graphs):
         + library.working_set_bytes - 1))
     tight = int8_kernel_choices(g, small)["L0.conv2d"]
     assert not next(c for c in tight.candidates if c.kernel == "conv").fits
-    assert tight.kernel == REFERENCE
+    assert tight.kernel == "conv_scalar"       # the direct kernel needs no scratch
     # the memory planner follows: no scratch buffer for conv0 any more
     report = simulate(load_subject("kws-dscnn"), small, "int8")
-    assert dict(report.cost.int8_kernels)["L0.conv2d"] == REFERENCE
+    assert dict(report.cost.int8_kernels)["L0.conv2d"] == "conv_scalar"
     assert "scratch:L0.conv2d" not in {b.name for b in report.memory.buffers}
 
 
@@ -126,7 +137,7 @@ def test_code_generator_follows_the_choice(graphs):
     from hwsim.machine.codegen.targets import find_target
     target = find_target("cortex-m4")
     mode, choice, _, _ = generated_kernels(g, device, "int8", target, codegen_options())
-    assert mode == "optimized" and {k for _, k in choice} > {REFERENCE}
+    assert mode == "optimized" and REFERENCE not in {k for _, k in choice}
     program = generate(g, target, "int8", int8_kernels=mode, int8_choice=choice)
     network = program.files["network.c"]
     for node, kernel in choice:
@@ -140,8 +151,8 @@ def test_code_generator_follows_the_choice(graphs):
 
 
 def test_validate_mixed_choice_is_bit_exact_and_priced_by_its_basis(graphs):
-    """har-cnn on nrf52840 (Cortex-M4): conv0 and the dense layer run the plain loops,
-    conv1 the library; on samd21 (Cortex-M0+) all three the library."""
+    """har-cnn on nrf52840 (Cortex-M4) and samd21 (Cortex-M0+): every node a library
+    kernel, priced from its characterization."""
     g = graphs["har-cnn"]
     x = np.random.default_rng(0).integers(0, 32, size=(1, *g.nodes["input"]["op"].output_shape))
     devices = [find_device("nrf52840"), find_device("samd21")]
@@ -151,11 +162,11 @@ def test_validate_mixed_choice_is_bit_exact_and_priced_by_its_basis(graphs):
         chosen = dict(cost_graph(g, device, "int8", replace(codegen_options())).int8_kernels)
         basis = {n.node: n.basis for n in report.nodes}
         for node, kernel in chosen.items():
-            assert basis[node] == ("formula" if kernel == REFERENCE else "characterized")
+            assert basis[node] == "characterized" and kernel != REFERENCE
             error = next(n.error for n in report.nodes if n.node == node)
             assert abs(error) < 0.05, (device.name, node, kernel, error)
     kernels = dict(cost_graph(g, devices[0], "int8", codegen_options()).int8_kernels)
-    assert kernels["L0.conv1d"] == REFERENCE and kernels["L2.conv1d"] == "conv"
+    assert kernels["L0.conv1d"] == "conv" and kernels["L2.conv1d"] == "conv"
 
 
 def test_simulate_shows_the_kernel_per_node():
@@ -165,7 +176,7 @@ def test_simulate_shows_the_kernel_per_node():
     assert header.split()[-1] == "kernel"
     rows = {line.split()[0]: line.split()[-1] for line in result.stdout.splitlines()
             if line.startswith("L")}
-    assert rows["L0.conv1d"] == REFERENCE and rows["L2.conv1d"] == "conv"
+    assert rows["L0.conv1d"] == "conv" and rows["L5.dense"] == "fully_connected"
     data = json.loads(run_cli("simulate", "har-cnn", "--device", "nrf52840", "--style",
                               "int8", "--json").stdout)
     kernels = {n["node"]: n["kernel"] for n in data["nodes"]}
@@ -182,7 +193,7 @@ def test_documented_examples(graphs):
     cc = int8_kernel_choices(kws, find_device("cc2340r5"))
     for i in (1, 3, 5, 7):
         choice = cc[f"L{i}.depthwise_conv2d"]
-        assert choice.kernel == REFERENCE
+        assert choice.kernel == "depthwise"       # no scratch buffer
         assert not next(c for c in choice.candidates if c.kernel == "depthwise_3x3").fits
 
 
@@ -191,5 +202,30 @@ def test_validate_reports_the_kernel_that_ran(graphs):
     x = np.random.default_rng(0).integers(0, 32, size=(1, *g.nodes["input"]["op"].output_shape))
     [report] = validate_graph(g, [find_device("nrf52840")], "int8", x, check_instructions=False)
     kernels = {n["node"]: n["kernel"] for n in report.to_dict()["nodes"]}
-    assert kernels["L0.conv1d"] == REFERENCE and kernels["L2.conv1d"] == "conv"
+    assert kernels["L0.conv1d"] == "conv" and kernels["L2.conv1d"] == "conv"
     assert kernels["L1.max_pool1d"] is None
+
+
+def test_generated_conv_scalar_is_bit_exact_and_priced_exactly_enough():
+    """heldout-02's conv0 runs conv_scalar on nrf52840 and samd21: the generated network
+    links its source, is bit-exact, and every weighted node is characterized within 5%."""
+    from hwsim.machine.heldout import heldout_workloads
+    workload = heldout_workloads(0, 3)[2]
+    g = graph_from_workload(workload, seed=2)
+    x = np.random.default_rng(2).integers(0, workload.input_levels,
+                                          size=(1, *workload.input_shape))
+    devices = [find_device("nrf52840"), find_device("samd21")]
+    for report in validate_graph(g, devices, "int8", x, check_instructions=False):
+        assert report.bit_exact, report.mismatch
+        nodes = {n["node"]: n for n in report.to_dict()["nodes"]}
+        assert nodes["L0.conv2d"]["kernel"] == "conv_scalar"
+        for node in report.nodes:
+            if nodes[node.node]["kernel"] is not None:
+                assert node.basis == "characterized" and abs(node.error) < 0.05, node
+
+
+def test_conv_scalar_source_is_linked_only_where_called():
+    from hwsim.machine.codegen.int8_library import library_files
+    assert "conv_scalar.c" not in library_files(["conv", "reference", None])
+    assert "conv_scalar.c" in library_files(["conv_scalar"])
+    assert "conv.c" in library_files([])

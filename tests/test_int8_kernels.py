@@ -53,6 +53,13 @@ CASES = [
     ("add", dict(size=37)),
     ("add", dict(size=64, relu=True)),
     ("add", dict(size=3)),
+    ("conv_scalar", dict(input_shape=(9, 7, 3), out_c=5, kernel_hw=(3, 3), stride=(2, 1))),
+    ("conv_scalar", dict(input_shape=(1, 35, 1), out_c=9, kernel_hw=(1, 7), stride=(1, 2),
+                         padding="valid", relu=True)),
+    ("conv_scalar", dict(input_shape=(6, 5, 4), out_c=4, kernel_hw=(3, 2), stride=(2, 2),
+                         left_shifts=True)),
+    ("conv_scalar", dict(input_shape=(1, 1, 54), out_c=4, kernel_hw=(1, 1), padding="valid")),
+    ("conv_scalar", dict(input_shape=(5, 3, 4), out_c=8, kernel_hw=(1, 1), padding="valid")),
 ]
 
 

@@ -5,19 +5,21 @@ one the code generator emits, the memory planner counts and `hwsim validate` che
     choices["conv0"].kernel                                  # "reference"
 
 For each int8 weighted node the candidates are the library kernels that can run it
-(hwsim.ir.int8_kernels.candidate_kernels: e.g. conv_1x1 and conv for a pointwise
-convolution) and the plain C loops ("reference"), each priced with the device's cycle
-table from the same action counts `cost_graph` uses. The choice is the candidate with
-the fewest cycles among those that fit the memory budget, the first in order of
-preference (library kernels in CMSIS-NN's order, then the reference loops) on a tie.
-A candidate fits when the node's working set, its int8 input and output tensors plus
-the kernel's scratch buffer, fits the device's SRAM net of the reserved part. The plain
-loops need no scratch, so none fits only when the tensors alone do not: then the budget
-cannot decide and the fewest cycles do (the memory report says the network does not
-fit).
+(hwsim.ir.int8_kernels.candidate_kernels: e.g. conv_1x1, conv and conv_scalar for a
+pointwise convolution), each priced with the device's cycle table from the same action
+counts `cost_graph` uses: all characterized, so every default int8 node on a covered
+core is priced from its kernel's own machine code. The choice is the candidate with the
+fewest cycles among those that fit the memory budget, the first in order of preference
+(CMSIS-NN's order, then the scalar small-fan-in conv_scalar) on a tie. A candidate fits
+when the node's working set, its int8 input and output tensors plus the kernel's scratch
+buffer, fits the device's SRAM net of the reserved part. conv_scalar (dense and conv)
+and depthwise need no scratch, so none fits only when the tensors alone do not: then the
+budget cannot decide and the fewest cycles do (the memory report says the network does
+not fit).
 
-`options.int8_kernels` sets the candidates: "optimized" (default) all of the above
-where the library's characterization covers the core, else only the reference loops;
+`options.int8_kernels` sets the candidates: "optimized" (default) all the library
+kernels that can run the node where the library's characterization covers the core, else
+only the reference loops;
 "library" only the preferred library kernel (the fixed CMSIS-NN rule) where covered;
 "reference" only the plain loops. The choice is a pure function of the graph, the
 device and the options, so anyone holding those three recomputes it.
@@ -72,7 +74,7 @@ def node_candidates(op, covered: bool, mode: str) -> tuple[str, ...]:
     if mode == "reference" or not covered:
         return (REFERENCE,)
     kernels = candidate_kernels(op.kind, tuple(op.input_shape), op.layer)
-    return kernels[:1] if mode == "library" else (*kernels, REFERENCE)
+    return kernels[:1] if mode == "library" else kernels
 
 
 def int8_kernel_choices(graph: nx.DiGraph, device: Device,

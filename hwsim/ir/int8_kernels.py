@@ -11,8 +11,9 @@ fits and proves counts as functions of its trip counts (hwsim.ir.int8_trip_count
 
 Candidates (`candidate_kernels`, CMSIS-NN's order of preference): dense ->
 fully_connected; conv2d 1x1, stride 1, no padding -> conv_1x1, then conv (im2col); other
-conv2d -> conv; depthwise 3x3 -> depthwise_3x3, then depthwise; other depthwise ->
-depthwise. conv1d is conv2d of height 1; batch 1 for the convolutions, channel
+conv2d -> conv; then, for dense and conv2d, conv_scalar (the direct scalar loop of small
+fan-in, a dense layer as a 1x1 convolution of a 1x1 input); depthwise 3x3 ->
+depthwise_3x3, then depthwise; other depthwise -> depthwise. conv1d is conv2d of height 1; batch 1 for the convolutions, channel
 multiplier 1 (the IR's depthwise has no multiplier). `select_kernel` without a kernel
 takes the first candidate; the cost model chooses among the candidates and REFERENCE
 (the plain C loops) per node (hwsim.cost.int8_choice), and the code generator and the
@@ -30,7 +31,8 @@ from functools import lru_cache
 
 from hwsim.ir.geometry import output_length, same_padding
 
-KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwise", "add")
+KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwise", "add",
+                "conv_scalar")   # the order seeds each kernel's designed shapes: append
 # The per-node alternative to a library kernel: the plain C loops (TFLite Micro's
 # reference kernels, hwsim.machine.codegen.int8), no scratch buffer.
 REFERENCE = "reference"
@@ -102,7 +104,8 @@ def candidate_kernels(kind: str, input_shape: tuple[int, ...], layer) -> tuple[s
     return (call.kernel,) + _FALLBACK.get(call.kernel, ())
 
 
-_FALLBACK = {"conv_1x1": ("conv",), "depthwise_3x3": ("depthwise",)}
+_FALLBACK = {"fully_connected": ("conv_scalar",), "conv_1x1": ("conv", "conv_scalar"),
+             "conv": ("conv_scalar",), "depthwise_3x3": ("depthwise",)}
 
 
 def select_kernel(kind: str, input_shape: tuple[int, ...], layer,
@@ -140,6 +143,8 @@ def _select_kernel(kind: str, input_shape: tuple[int, ...], layer, kernel) -> Ke
     if kernel not in _FALLBACK.get(call.kernel, ()):
         raise ValueError(f"int8 kernel {kernel!r} cannot run this {kind} layer; one of "
                          f"{(call.kernel,) + _FALLBACK.get(call.kernel, ())}")
+    if call.kernel == "fully_connected":     # a 1x1 convolution of a 1x1 input
+        return KernelCall(kernel, 1, 1, call.in_c, 1, 1, call.out_c)
     return replace(call, kernel=kernel)
 
 

@@ -137,6 +137,29 @@ def _depthwise_windows(call: KernelCall) -> dict[str, int]:
     return counts
 
 
+def _window_row_words(call: KernelCall) -> dict[str, int]:
+    """conv_scalar's window rows, each one dot product over (clipped columns) x in_c
+    contiguous bytes, summed over the pixels: the bytes, the words and the tail bytes
+    (n // 4, n % 4: the DSP build's SMLAD loop and its tail) and the rows by n % 4 and
+    with n < 4."""
+    names = ("window_bytes", "window_words", "window_tail_bytes", "window_rows_short",
+             *(f"window_rows_tail{r}" for r in range(4)))
+    counts = dict.fromkeys(names, 0)
+    rows = [min(call.kh, call.in_h - y) - max(0, -y)
+            for y in (oy * call.stride_h - call.pad_top for oy in range(call.out_h))]
+    cols = [min(call.kw, call.in_w - x) - max(0, -x)
+            for x in (ox * call.stride_w - call.pad_left for ox in range(call.out_w))]
+    for n_rows in rows:
+        for n_cols in cols:
+            n = n_cols * call.in_c
+            counts["window_bytes"] += n_rows * n
+            counts["window_words"] += n_rows * (n // 4)
+            counts["window_tail_bytes"] += n_rows * (n % 4)
+            counts["window_rows_short"] += n_rows * (n < 4)
+            counts[f"window_rows_tail{n % 4}"] += n_rows
+    return counts
+
+
 def _scratch_rows(call: KernelCall) -> dict[str, int]:
     """depthwise_3x3's row copies, per call site (the whole-row fill of a row outside the
     input, above or below; the left fill, the copy, the right fill of a row inside): calls
@@ -196,6 +219,9 @@ def _trip_counts(call: KernelCall) -> dict[str, int]:
                 "rows_end_unpaired": unpaired,    # an output row ends on the first of a pair
                 **dict.fromkeys(CONV_WALK, 0), **_conv_taps(call), **_conv_elements(call)}
     counts = {"pixels": pixels, "channels": call.in_c, "out_rows": call.out_h}
+    if call.kernel == "conv_scalar":    # the generic depthwise kernel's window walk
+        return {**counts, **_depthwise_windows(call), **_window_row_words(call),
+                "rows": call.out_c}
     if call.kernel == "depthwise_3x3":
         return {**counts, **_scratch_rows(call)}
     return {**counts, **_depthwise_windows(call)}

@@ -100,6 +100,14 @@ def basis(kernel: str, target: str) -> list[tuple]:
                                            "kernel_rows_bottom", *CONV_WALK, *taps,
                                            *CONV_ELEMENTS)
                 + [(("v", t), ("v", "channels")) for t in taps])
+    if kernel == "conv_scalar":                   # per pixel, per output channel, per row
+        edges = [k for k in trip_counts(KernelCall("conv_scalar", 3, 3, 1, 1, 1, 1, 3, 3))
+                 if k.startswith(("rows_", "cols_"))]
+        return ([()] + _linear("out_rows", "pixels", *edges)
+                + _tensor([(("v", "rows"),)],
+                          _linear("pixels", "window_rows", "window_bytes", "window_words",
+                                  "window_tail_bytes", "window_rows_short",
+                                  *(f"window_rows_tail{r}" for r in range(1, 4)))))
     if kernel == "depthwise_3x3":
         rows = [k for k in trip_counts(KernelCall("depthwise_3x3", 3, 3, 1, 1, 1, 1, 3, 3))
                 if k not in ("pixels", "channels")]
@@ -167,6 +175,8 @@ def designs(kernel: str, target: str) -> tuple[list[KernelCall], list[KernelCall
                 _conv_call("conv", 7, 7, 5, 3, (3, 3), (1, 1), "valid"),
                 _conv_call("conv", 13, 5, 1, 9, (10, 4), (2, 2), "same")]
         return fit, held
+    if kernel == "conv_scalar":
+        return _conv_scalar_designs(rng)
     fit = []
     channel_values = _values(b["channels"]) + [8, 9, 16]
     kernels = [(3, 3)] if kernel == "depthwise_3x3" else [(2, 2), (3, 5), (1, 3), (4, 2)]
@@ -182,6 +192,27 @@ def designs(kernel: str, target: str) -> tuple[list[KernelCall], list[KernelCall
             _conv_call(kernel, 9, 5, 16, 16, k, (1, 1), "same"),
             _conv_call(kernel, 8, 9, 6, 6, k, (2, 2), "valid"),
             _conv_call(kernel, 6, 7, 13, 13, k, (2, 1), "same")]
+    return fit, held
+
+
+def _conv_scalar_designs(rng) -> tuple[list[KernelCall], list[KernelCall]]:
+    """Random small convolutions (any window, stride and padding; 1x1 ones on a 1x1 input
+    as a dense layer calls it) to fit on; larger and odd ones held out."""
+    fit = [_conv_call("conv_scalar", 1, 1, d, n, (1, 1), (1, 1), "valid")
+           for d, n in product((1, 2, 3, 5, 8), (1, 2, 3))]
+    for _ in range(60):
+        k = tuple(int(v) for v in rng.integers(1, 5, 2))
+        h, w = (int(v) for v in rng.integers(max(k), 8, 2))
+        fit.append(_conv_call("conv_scalar", h, w, int(rng.integers(1, 6)),
+                              int(rng.integers(1, 5)), k,
+                              tuple(int(v) for v in rng.integers(1, 3, 2)),
+                              ("same", "valid")[int(rng.integers(2))]))
+    held = [_conv_call("conv_scalar", 1, 1, 130, 3, (1, 1), (1, 1), "valid"),
+            _conv_call("conv_scalar", 11, 10, 3, 4, (3, 1), (1, 1), "same"),
+            _conv_call("conv_scalar", 1, 35, 1, 9, (1, 7), (1, 2), "valid"),
+            _conv_call("conv_scalar", 10, 12, 4, 6, (3, 3), (1, 1), "same"),
+            _conv_call("conv_scalar", 13, 5, 2, 7, (10, 4), (2, 2), "same"),
+            _conv_call("conv_scalar", 6, 9, 7, 2, (1, 1), (1, 1), "valid")]
     return fit, held
 
 

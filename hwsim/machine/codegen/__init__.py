@@ -145,7 +145,7 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
              "link.ld": linker_script(what, memory, input_t.offset_bytes, output_t.offset_bytes)}
     if library and style == "int8":
         from hwsim.machine.codegen.int8_library import library_files
-        files.update(library_files())
+        files.update(library_files(kernels.values()))
     elif library:
         from hwsim.machine.codegen.lut_library import library_files as lut_library_files
         files.update(lut_library_files(target.name, codes))

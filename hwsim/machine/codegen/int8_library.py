@@ -57,9 +57,17 @@ def node_kernels(g, target: Target, int8_kernels: str = "optimized",
     return {n: chosen[n] for n in weighted}
 
 
-def library_files() -> dict[str, str]:
-    """The library's headers and sources, as program files."""
-    return {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES)}
+# Sources linked only into firmware that calls their kernel (the kernel's name): a newer
+# variant must not grow the code of networks that do not use it (16 KB-flash parts).
+OPTIONAL_SOURCES = {"conv_scalar.c": "conv_scalar"}
+
+
+def library_files(kernels=()) -> dict[str, str]:
+    """The library's headers and sources, as program files; an optional source only
+    when one of `kernels` (the nodes' chosen kernels) is its kernel."""
+    used = set(kernels)
+    return {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES)
+            if name not in OPTIONAL_SOURCES or OPTIONAL_SOURCES[name] in used}
 
 
 def include_line() -> str:
@@ -121,6 +129,8 @@ def library_node(g, node: str, plan, kernel: str | None = None) -> NodeCode:
                         f"{w}, {b}, &window, &output, y, (int16_t *)scratch);",
                 "depthwise_3x3": f"hwsim_depthwise_3x3_s8(&quant, &channels, &input, x, {w}, "
                                  f"{b}, &window, &output, y, (int8_t *)scratch);",
+                "conv_scalar": f"hwsim_conv_scalar_s8(&quant, &channels, &input, x, "
+                               f"{call.kh}, {call.kw}, {w}, {b}, &window, &output, y);",
                 "depthwise": f"hwsim_depthwise_s8(&quant, &channels, &input, x, {call.kh}, "
                              f"{call.kw}, {w}, {b}, &window, &output, y);"}
         if call.kernel == "conv_1x1":

@@ -95,6 +95,8 @@ CALLS = {
     "conv": "hwsim_conv_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y, "
             "PTR(int16_t *, scratch))",
     "conv_1x1": "hwsim_conv_1x1_s8(q, ch, in, x, w, bias, out, y)",
+    "conv_scalar": "hwsim_conv_scalar_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, "
+                   "y)",
     "depthwise": "hwsim_depthwise_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y)",
     "depthwise_3x3": "hwsim_depthwise_3x3_s8(q, ch, in, x, w, bias, win, out, y, "
                      "PTR(int8_t *, scratch))",

@@ -16,7 +16,8 @@ from pathlib import Path
 SOURCE_DIR = Path(__file__).resolve().parent
 HEADER = "hwsim_int8.h"
 HEADERS = (HEADER, "hwsim_int8_internal.h")
-SOURCES = ("requantize.c", "matmul.c", "fully_connected.c", "conv.c", "depthwise.c", "add.c")
+SOURCES = ("requantize.c", "matmul.c", "fully_connected.c", "conv.c", "depthwise.c", "add.c",
+           "conv_scalar.c")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ KERNELS: dict[str, Int8Kernel] = {k.name: k for k in (
                "int16[2 * kh * kw * in_c] (hwsim_conv_s8_scratch_bytes)"),
     Int8Kernel("conv_1x1", "hwsim_conv_1x1_s8", "conv2d", "conv.c",
                "1x1 filter, stride 1, no padding, batch 1", ""),
+    Int8Kernel("conv_scalar", "hwsim_conv_scalar_s8", "conv2d", "conv_scalar.c",
+               "batch 1 (a dense layer: a 1x1 convolution of a 1x1 input)", ""),
     Int8Kernel("depthwise", "hwsim_depthwise_s8", "depthwise_conv2d", "depthwise.c",
                "channel multiplier 1, batch 1", ""),
     Int8Kernel("depthwise_3x3", "hwsim_depthwise_3x3_s8", "depthwise_conv2d", "depthwise.c",

@@ -78,6 +78,17 @@ void hwsim_conv_1x1_s8(const hwsim_quant *quant, const hwsim_channel_quant *chan
                        const int8_t *w, const int32_t *bias, const hwsim_shape *output,
                        int8_t *y);
 
+/* Direct convolution, no scratch: the plain loop's shape of computation for small fan-in
+ * and few channels (conv0 of an image or audio net, a small dense layer as a 1x1
+ * convolution of a 1x1 input). Per output pixel the window is clipped to the input; per
+ * output channel, each window row is one straight MAC loop over its (kx1 - kx0) * in_c
+ * contiguous bytes (NHWC input, [out_c][kh][kw][in_c] weights), the input offset added
+ * per tap, then the requantization. */
+void hwsim_conv_scalar_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                          const hwsim_shape *input, const int8_t *x,
+                          int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
+                          const hwsim_window *window, const hwsim_shape *output, int8_t *y);
+
 /* Depthwise convolution, channel multiplier 1, any kernel size, stride and padding. */
 void hwsim_depthwise_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                         const hwsim_shape *input, const int8_t *x,
