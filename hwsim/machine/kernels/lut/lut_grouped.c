@@ -1,0 +1,178 @@
+/* The grouped lut dense kernel (hwsim_lut_grouped.h). */
+#include "hwsim_lut_grouped.h"
+
+/* v += step, hidden from gcc's induction-variable analysis (it would multiply). */
+#define HWSIM_LUT_GROUPED_STEP(v, step) __extension__({ (v) += (step); __asm__("" : "+r"(v)); })
+
+/* The table of the r inputs at x into t (2^(r k_log2) entries): input 0's entries, then
+ * per further input j the K copies of the table so far, copy k shifted by entry k of the
+ * input's row (k = K-1 first: copy 0 is the table itself, updated in place), two
+ * entries a word. */
+static void hwsim_lut_grouped_extend(const hwsim_lut_grouped_call *call, const uint8_t *x,
+                                     int32_t r, uint16_t *t)
+{
+    const uint8_t *const table = (const uint8_t *)call->table;
+    const int32_t kn = (int32_t)1 << call->k_log2;
+    const int32_t offset = call->offset;
+    const int16_t *row = (const int16_t *)(const void *)(table + ((uint32_t)x[0] << call->row_shift));
+    for (int32_t k = 0; k < kn; k++)
+        t[k] = (uint16_t)(row[k] + offset);
+    int32_t words_log2 = call->k_log2 - 1;       /* log2 of the words built so far */
+    for (int32_t j = 1; j < r; j++) {
+        row = (const int16_t *)(const void *)(table + ((uint32_t)x[j] << call->row_shift));
+        uint32_t *const src = (uint32_t *)(void *)t;
+        const int32_t words = (int32_t)1 << words_log2;
+        for (int32_t k = kn - 1; k >= 0; k--) {
+            uint32_t v = (uint16_t)(row[k] + offset);
+            v |= v << 16;
+            uint32_t *dst = src + ((uint32_t)k << words_log2);
+            const uint32_t *s = src;
+            const uint32_t *const end = src + words;
+            while (s != end) {
+                dst[0] = s[0] + v;
+                dst[1] = s[1] + v;
+                dst += 2;
+                s += 2;
+            }
+        }
+        words_log2 += call->k_log2;
+    }
+}
+
+/* The group table of the r inputs at x. A full group whose low half (g_low inputs) has
+ * at least 8 entries is built as the crossing of two half tables: the low table in
+ * place at t, the high one (at most 32 entries) on the stack, each of its entries then
+ * doubled into a word; then every high entry (the last first, entry 0 over the low table
+ * itself) added to every word of the low table. */
+static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x,
+                                    int32_t r, uint16_t *t)
+{
+    const int32_t lo = call->g_low;
+    if (r != call->g || lo == 0) {
+        hwsim_lut_grouped_extend(call, x, r, t);
+        return;
+    }
+    uint32_t high[32];
+    uint16_t *const half = (uint16_t *)(void *)(high + 16);   /* the upper 64 bytes */
+    hwsim_lut_grouped_extend(call, x, lo, t);
+    hwsim_lut_grouped_extend(call, x + lo, r - lo, half);
+    const int32_t entries = call->high_entries;
+    for (int32_t i = 0; i < entries; i++)       /* entry i's word below entry 2i: no overlap */
+        high[i] = (uint32_t)half[i] | ((uint32_t)half[i] << 16);
+    const int32_t stride = call->low_words;
+    uint32_t *const words = (uint32_t *)(void *)t;
+#if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+    /* Arm: per high entry (the last first) the low table, 4 words a step, LDMIA, four
+     * ADDS, STMIA (gcc does not form load/store multiple here). */
+    const uint32_t *const end = words + stride;
+    uint32_t *dst = words + call->last_high_word;
+    for (const uint32_t *h = high + entries; h != high;) {
+        const uint32_t v = *--h;
+        const uint32_t *src = words;
+        uint32_t *out = dst;
+        __asm__ volatile(".syntax unified\n"
+                         "1:\n\t"
+                         "ldmia %[src]!, {r0, r1, r2, r3}\n\t"
+                         "adds r0, r0, %[v]\n\tadds r1, r1, %[v]\n\t"
+                         "adds r2, r2, %[v]\n\tadds r3, r3, %[v]\n\t"
+                         "stmia %[out]!, {r0, r1, r2, r3}\n\t"
+                         "cmp %[src], %[end]\n\tbne 1b\n\t.syntax divided\n"
+                         : [src] "+l"(src), [out] "+l"(out)
+                         : [end] "l"(end), [v] "l"(v)
+                         : "r0", "r1", "r2", "r3", "cc", "memory");
+        HWSIM_LUT_GROUPED_STEP(dst, -stride);
+    }
+#else
+    /* Per 4 words of the low table, held in registers, an add and a store per word for
+     * every high entry. */
+    const uint32_t *const he = high + entries;
+    for (uint32_t *q = words; q != words + stride; q += 4) {
+        const uint32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
+        uint32_t *dst = q + call->last_high_word;
+        for (const uint32_t *h = he; h != high;) {
+            const uint32_t v = *--h;
+            dst[0] = a0 + v;
+            dst[1] = a1 + v;
+            dst[2] = a2 + v;
+            dst[3] = a3 + v;
+            HWSIM_LUT_GROUPED_STEP(dst, -stride);
+        }
+    }
+#endif
+}
+
+/* The level of a sum by the binary search over the padded bounds. */
+static uint32_t hwsim_lut_grouped_level(int32_t sum, const int32_t *bounds, int32_t steps)
+{
+    const int32_t *p = bounds;
+    for (int32_t s = steps > 0 ? (int32_t)1 << (steps - 1) : 0; s > 0; s >>= 1)
+        p += sum >= p[s] ? s : 0;
+    return (uint32_t)(p - bounds);
+}
+
+/* Keep unit o's sum between chunks, or store it (its level or the sum) after the last. */
+static __attribute__((noinline)) void hwsim_lut_grouped_keep(const hwsim_lut_grouped_call *call,
+                                                             void *y, int32_t o, int32_t sum,
+                                                             int32_t last)
+{
+    if (!last)
+        call->acc[o] = sum;
+    else if (call->bounds)
+        ((uint8_t *)y)[o] = (uint8_t)hwsim_lut_grouped_level(sum, call->bounds, call->steps);
+    else
+        ((int32_t *)y)[o] = sum;
+}
+
+void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *x, void *y)
+{
+    const int32_t units = call->units, groups = call->groups, g = call->g;
+    const int32_t table_bytes = (int32_t)1 << call->table_shift;
+    const int32_t *const bias = call->bias;
+    int32_t *const acc = call->acc;
+    uint8_t *const scratch = (uint8_t *)(void *)call->scratch;
+    const uint8_t *xg = x;
+    int32_t inputs = call->fan;
+    int32_t wchunk = 0;                          /* first * HWSIM_LUT_GROUPED_BLOCK */
+    for (int32_t first = 0; first < groups; HWSIM_LUT_GROUPED_STEP(first, call->chunk),
+         HWSIM_LUT_GROUPED_STEP(wchunk, call->chunk_block)) {
+        const int32_t n = groups - first < call->chunk ? groups - first : call->chunk;
+        const int32_t last = first + n == groups;
+        uint8_t *t = scratch;
+        for (int32_t i = 0; i < n; i++, HWSIM_LUT_GROUPED_STEP(t, table_bytes)) {
+            const int32_t r = inputs < g ? inputs : g;
+            hwsim_lut_grouped_build(call, xg, r, (uint16_t *)(void *)t);
+            xg += r;
+            inputs -= r;
+        }
+        const uint8_t *const tend = t;
+        const uint8_t *wb = call->w + wchunk;
+        int32_t o = 0;
+        for (; o + HWSIM_LUT_GROUPED_BLOCK <= units; o += HWSIM_LUT_GROUPED_BLOCK,
+             HWSIM_LUT_GROUPED_STEP(wb, call->groups_block)) {
+            const int32_t *const start = first ? acc : bias;
+            int32_t a0 = start[o], a1 = start[o + 1], a2 = start[o + 2], a3 = start[o + 3];
+            const uint8_t *wp = wb;
+            for (const uint8_t *gt = scratch; gt != tend; HWSIM_LUT_GROUPED_STEP(gt, table_bytes)) {
+                const uint16_t *const e = (const uint16_t *)(const void *)gt;
+                a0 += e[wp[0]];
+                a1 += e[wp[1]];
+                a2 += e[wp[2]];
+                a3 += e[wp[3]];
+                wp += HWSIM_LUT_GROUPED_BLOCK;
+            }
+            hwsim_lut_grouped_keep(call, y, o, a0, last);
+            hwsim_lut_grouped_keep(call, y, o + 1, a1, last);
+            hwsim_lut_grouped_keep(call, y, o + 2, a2, last);
+            hwsim_lut_grouped_keep(call, y, o + 3, a3, last);
+        }
+        /* The units after the blocks, one at a time (w[group]). */
+        const uint8_t *ws = wb - wchunk + first;
+        for (; o < units; o++, HWSIM_LUT_GROUPED_STEP(ws, groups)) {
+            int32_t a = first ? acc[o] : bias[o];
+            const uint8_t *wp = ws;
+            for (const uint8_t *gt = scratch; gt != tend; HWSIM_LUT_GROUPED_STEP(gt, table_bytes))
+                a += ((const uint16_t *)(const void *)gt)[*wp++];
+            hwsim_lut_grouped_keep(call, y, o, a, last);
+        }
+    }
+}
