@@ -26,6 +26,7 @@ class GroupedLayout:
     k_log2: int
     g: int
     offset: int                 # B
+    rows: np.ndarray            # uint16 (levels, K2): the product rows + B (T')
     groups: int
     chunk: int                  # groups whose tables are live at a time
     bias: np.ndarray            # int32 per unit: bias entry - fan_in * B
@@ -113,6 +114,7 @@ def grouped_layout(table: np.ndarray, weight_index: np.ndarray, bias_index: np.n
     fan = np.asarray(weight_index).shape[1]
     groups = -(-fan // g)
     bias = np.asarray(table, dtype=np.int64)[-1, np.asarray(bias_index)] - fan * offset
-    return GroupedLayout(k_log2, g, offset, groups, max(1, min(chunk, groups)),
+    rows = (np.asarray(table, dtype=np.int64)[:-1] + offset).astype(np.uint16)
+    return GroupedLayout(k_log2, g, offset, rows, groups, max(1, min(chunk, groups)),
                          bias.astype(np.int32),
                          blocked_groups(combined_indices(weight_index, k_log2, g)))

@@ -88,13 +88,13 @@ def _job(gc: GroupedCase):
     fan, units = s.in_h * s.in_w * s.in_c, s.out_c
     job = _LutJob()
     first = job.put(b"")
-    table = job.put(case.table.astype(np.int16).tobytes())
+    table = job.put(lay.rows.tobytes())
     row_shift = int(np.log2(case.table.shape[1])) + 1
     bias = job.put(lay.bias.astype(np.int32).tobytes())
     bounds = job.put(case.bounds.astype(np.int32).tobytes()) if case.bounds is not None else 0
     weights = job.put(lay.weights.tobytes())
     scratch_words = [0, 0]                     # patched below: scratch and acc in RAM
-    words = [table, row_shift, lay.k_log2, lay.g, lay.table_shift, lay.offset,
+    words = [table, row_shift, lay.k_log2, lay.g, lay.table_shift,
              *lay.crossing_words(), fan, units,
              lay.groups, lay.chunk, lay.chunk * 4, lay.groups * 4, bias, bounds,
              case.call.steps if case.bounds is not None else 0, weights, *scratch_words]

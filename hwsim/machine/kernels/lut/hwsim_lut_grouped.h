@@ -5,13 +5,14 @@
  * of inputs into an output unit are one lookup: per inference, for each group of inputs
  * the kernel builds the group table of all K^g partial sums
  *
- *     G[w_0 + (w_1 << k_log2) + (w_2 << 2 k_log2) + ...] = sum over j of (T[x_j][w_j] + B)
+ *     G[w_0 + (w_1 << k_log2) + (w_2 << 2 k_log2) + ...] = sum over j of T'[x_j][w_j]
  *
- * and each unit's g weight indices are stored as that one combined byte. Entries are
- * uint16 with the fixed offset B (every |T| <= B, 2 g B < 65536: no entry leaves 16 bits),
- * so one 32-bit add builds two entries at once; the offsets of all fan_in connections are
- * folded into the unit's int32 bias (bias[o] = T[bias row][b[o]] - fan_in * B, by the
- * code generator). A group of the last r < g inputs has K^r entries.
+ * and each unit's g weight indices are stored as that one combined byte. The product
+ * table is stored as T' = T + B, uint16, with the fixed offset B (every |T| <= B and
+ * 2 g B < 65536: no partial sum leaves 16 bits), so one 32-bit add builds two entries at
+ * once; the offsets of all fan_in connections are folded into the unit's int32 bias
+ * (bias[o] = T[bias row][b[o]] - fan_in * B, by the code generator). A group of the last
+ * r < g inputs has K^r entries.
  *
  * The tables of `chunk` groups are live at a time (scratch: chunk << (g k_log2 + 1)
  * bytes); the sums of the units wait between chunks in `acc` (units int32). Weights are
@@ -26,12 +27,11 @@
 #define HWSIM_LUT_GROUPED_BLOCK 4
 
 typedef struct {
-    const void *table;       /* product table row 0, int16 entries */
+    const void *table;       /* T' row 0: uint16 entries, the offset B added */
     int32_t row_shift;       /* log2 of a table row's size in bytes */
     int32_t k_log2;          /* bits of one weight index in a combined index */
     int32_t g;               /* inputs per group */
     int32_t table_shift;     /* log2 of a group table's bytes: g * k_log2 + 1 */
-    int32_t offset;          /* B */
     int32_t g_low;           /* inputs of a full group's low half table; 0: no crossing */
     int32_t low_words;       /* words of the low table: 2^(g_low k_log2 - 1) */
     int32_t high_entries;    /* entries of the high table: 2^((g - g_low) k_log2) */

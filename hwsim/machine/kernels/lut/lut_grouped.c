@@ -4,27 +4,27 @@
 /* v += step, hidden from gcc's induction-variable analysis (it would multiply). */
 #define HWSIM_LUT_GROUPED_STEP(v, step) __extension__({ (v) += (step); __asm__("" : "+r"(v)); })
 
-/* The table of the r inputs at x into t (2^(r k_log2) entries): input 0's entries, then
- * per further input j the K copies of the table so far, copy k shifted by entry k of the
+#define HWSIM_LUT_GROUPED_ROW(v) \
+    ((const uint16_t *)(const void *)((const uint8_t *)call->table + ((uint32_t)(v) << call->row_shift)))
+
+/* The table of the r inputs at x into t (2^(r k_log2) entries): input 0's row, then per
+ * further input j the K copies of the table so far, copy k shifted by entry k of the
  * input's row (k = K-1 first: copy 0 is the table itself, updated in place), two
  * entries a word. */
 static void hwsim_lut_grouped_extend(const hwsim_lut_grouped_call *call, const uint8_t *x,
                                      int32_t r, uint16_t *t)
 {
-    const uint8_t *const table = (const uint8_t *)call->table;
     const int32_t kn = (int32_t)1 << call->k_log2;
-    const int32_t offset = call->offset;
-    const int16_t *row = (const int16_t *)(const void *)(table + ((uint32_t)x[0] << call->row_shift));
+    const uint16_t *row = HWSIM_LUT_GROUPED_ROW(x[0]);
     for (int32_t k = 0; k < kn; k++)
-        t[k] = (uint16_t)(row[k] + offset);
+        t[k] = row[k];
     int32_t words_log2 = call->k_log2 - 1;       /* log2 of the words built so far */
     for (int32_t j = 1; j < r; j++) {
-        row = (const int16_t *)(const void *)(table + ((uint32_t)x[j] << call->row_shift));
+        row = HWSIM_LUT_GROUPED_ROW(x[j]);
         uint32_t *const src = (uint32_t *)(void *)t;
         const int32_t words = (int32_t)1 << words_log2;
         for (int32_t k = kn - 1; k >= 0; k--) {
-            uint32_t v = (uint16_t)(row[k] + offset);
-            v |= v << 16;
+            const uint32_t v = (uint32_t)row[k] | ((uint32_t)row[k] << 16);
             uint32_t *dst = src + ((uint32_t)k << words_log2);
             const uint32_t *s = src;
             const uint32_t *const end = src + words;
@@ -39,11 +39,47 @@ static void hwsim_lut_grouped_extend(const hwsim_lut_grouped_call *call, const u
     }
 }
 
+/* A half of a full group's table, of its r = 1 or 2 inputs at x: entry k0 + (k1 << k_log2)
+ * is T'[x0][k0] + T'[x1][k1], stored as uint16 or, `wide`, doubled into a word. */
+static void hwsim_lut_grouped_half(const hwsim_lut_grouped_call *call, const uint8_t *x,
+                                   int32_t r, void *t, int32_t wide)
+{
+    static const uint16_t none = 0;
+    const int32_t kn = (int32_t)1 << call->k_log2;
+    const uint16_t *const row0 = HWSIM_LUT_GROUPED_ROW(x[0]);
+    const uint16_t *const end0 = row0 + kn;
+    const uint16_t *e1 = r == 2 ? HWSIM_LUT_GROUPED_ROW(x[1]) : &none;
+    const uint16_t *const end1 = r == 2 ? e1 + kn : &none + 1;
+    if (wide) {
+        uint32_t *t32 = (uint32_t *)t;
+        for (; e1 != end1; e1++) {
+            const uint32_t b = *e1;
+            for (const uint16_t *e = row0; e != end0; e++, t32++) {
+                const uint32_t v = *e + b;
+                *t32 = v | (v << 16);
+            }
+        }
+    } else {
+        uint16_t *t16 = (uint16_t *)t;
+        for (; e1 != end1; e1++) {
+            const uint32_t b = *e1;
+            for (const uint16_t *e = row0; e != end0; e++, t16++)
+                *t16 = (uint16_t)(*e + b);
+        }
+    }
+}
+
+#if defined(__ARM_ARCH_6M__)
+#define HWSIM_LUT_GROUPED_HIGH "h"     /* operands the loop keeps in r8-r12 */
+#else
+#define HWSIM_LUT_GROUPED_HIGH "r"
+#endif
+
 /* The group table of the r inputs at x. A full group whose low half (g_low inputs) has
- * at least 8 entries is built as the crossing of two half tables: the low table in
- * place at t, the high one (at most 32 entries) on the stack, each of its entries then
- * doubled into a word; then every high entry (the last first, entry 0 over the low table
- * itself) added to every word of the low table. */
+ * at least 8 entries is built as the crossing of two half tables: the low table at t,
+ * the high one (at most 32 entries) on the stack as words (each entry doubled), then
+ * every high entry (the last first, entry 0 over the low table itself) added to every
+ * word of the low table. */
 static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x,
                                     int32_t r, uint16_t *t)
 {
@@ -53,44 +89,44 @@ static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const ui
         return;
     }
     uint32_t high[32];
-    uint16_t *const half = (uint16_t *)(void *)(high + 16);   /* the upper 64 bytes */
-    hwsim_lut_grouped_extend(call, x, lo, t);
-    hwsim_lut_grouped_extend(call, x + lo, r - lo, half);
-    const int32_t entries = call->high_entries;
-    for (int32_t i = 0; i < entries; i++)       /* entry i's word below entry 2i: no overlap */
-        high[i] = (uint32_t)half[i] | ((uint32_t)half[i] << 16);
-    const int32_t stride = call->low_words;
+    hwsim_lut_grouped_half(call, x, lo, t, 0);
+    hwsim_lut_grouped_half(call, x + lo, r - lo, high, 1);
     uint32_t *const words = (uint32_t *)(void *)t;
+    const uint32_t *const end = words + call->low_words;
+    uint32_t *out = words + call->last_high_word;
+    const uint32_t *h = high + call->high_entries;
 #if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
-    /* Arm: per high entry (the last first) the low table, 4 words a step, LDMIA, four
-     * ADDS, STMIA (gcc does not form load/store multiple here). */
-    const uint32_t *const end = words + stride;
-    uint32_t *dst = words + call->last_high_word;
-    for (const uint32_t *h = high + entries; h != high;) {
-        const uint32_t v = *--h;
-        const uint32_t *src = words;
-        uint32_t *out = dst;
-        __asm__ volatile(".syntax unified\n"
-                         "1:\n\t"
-                         "ldmia %[src]!, {r0, r1, r2, r3}\n\t"
-                         "adds r0, r0, %[v]\n\tadds r1, r1, %[v]\n\t"
-                         "adds r2, r2, %[v]\n\tadds r3, r3, %[v]\n\t"
-                         "stmia %[out]!, {r0, r1, r2, r3}\n\t"
-                         "cmp %[src], %[end]\n\tbne 1b\n\t.syntax divided\n"
-                         : [src] "+l"(src), [out] "+l"(out)
-                         : [end] "l"(end), [v] "l"(v)
-                         : "r0", "r1", "r2", "r3", "cc", "memory");
-        HWSIM_LUT_GROUPED_STEP(dst, -stride);
-    }
+    /* Arm: per high entry the low table, 4 words a step: LDMIA, four ADDS, STMIA (gcc
+     * forms no load/store multiple here); `back` takes the output two tables back. */
+    const int32_t back = -(call->low_words << 3);
+    const uint32_t *src;
+    uint32_t v;
+    __asm__ volatile(".syntax unified\n"
+                     "2:\n\t"
+                     "subs %[h], %[h], #4\n\t"
+                     "ldr %[v], [%[h]]\n\t"
+                     "mov %[src], %[base]\n"
+                     "1:\n\t"
+                     "ldmia %[src]!, {r0, r1, r2, r3}\n\t"
+                     "adds r0, r0, %[v]\n\tadds r1, r1, %[v]\n\t"
+                     "adds r2, r2, %[v]\n\tadds r3, r3, %[v]\n\t"
+                     "stmia %[out]!, {r0, r1, r2, r3}\n\t"
+                     "cmp %[src], %[end]\n\tbne 1b\n\t"
+                     "add %[out], %[back]\n\t"
+                     "cmp %[h], %[hb]\n\tbne 2b\n\t.syntax divided\n"
+                     : [h] "+l"(h), [out] "+l"(out), [src] "=&l"(src), [v] "=&l"(v)
+                     : [base] HWSIM_LUT_GROUPED_HIGH(words), [end] HWSIM_LUT_GROUPED_HIGH(end),
+                       [back] HWSIM_LUT_GROUPED_HIGH(back), [hb] HWSIM_LUT_GROUPED_HIGH(high)
+                     : "r0", "r1", "r2", "r3", "cc", "memory");
 #else
     /* Per 4 words of the low table, held in registers, an add and a store per word for
      * every high entry. */
-    const uint32_t *const he = high + entries;
-    for (uint32_t *q = words; q != words + stride; q += 4) {
+    const int32_t stride = call->low_words;
+    for (uint32_t *q = words; q != end; q += 4, out += 4) {
         const uint32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
-        uint32_t *dst = q + call->last_high_word;
-        for (const uint32_t *h = he; h != high;) {
-            const uint32_t v = *--h;
+        uint32_t *dst = out;
+        for (const uint32_t *e = h; e != high;) {
+            const uint32_t v = *--e;
             dst[0] = a0 + v;
             dst[1] = a1 + v;
             dst[2] = a2 + v;
