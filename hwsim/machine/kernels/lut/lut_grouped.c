@@ -40,7 +40,9 @@ static void hwsim_lut_grouped_extend(const hwsim_lut_grouped_call *call, const u
 }
 
 /* A half of a full group's table, of its r = 1 or 2 inputs at x: entry k0 + (k1 << k_log2)
- * is T'[x0][k0] + T'[x1][k1], stored as uint16 or, `wide`, doubled into a word. */
+ * is T'[x0][k0] + T'[x1][k1], stored as uint16 or, `wide`, doubled into a word and as
+ * the difference from the word before (mod 2^32: adding the differences one after the
+ * other gives every entry exactly). */
 static void hwsim_lut_grouped_half(const hwsim_lut_grouped_call *call, const uint8_t *x,
                                    int32_t r, void *t, int32_t wide)
 {
@@ -52,11 +54,14 @@ static void hwsim_lut_grouped_half(const hwsim_lut_grouped_call *call, const uin
     const uint16_t *const end1 = r == 2 ? e1 + kn : &none + 1;
     if (wide) {
         uint32_t *t32 = (uint32_t *)t;
+        uint32_t before = 0;
         for (; e1 != end1; e1++) {
             const uint32_t b = *e1;
             for (const uint16_t *e = row0; e != end0; e++, t32++) {
-                const uint32_t v = *e + b;
-                *t32 = v | (v << 16);
+                uint32_t v = *e + b;
+                v |= v << 16;
+                *t32 = v - before;
+                before = v;
             }
         }
     } else {
@@ -76,10 +81,11 @@ static void hwsim_lut_grouped_half(const hwsim_lut_grouped_call *call, const uin
 #endif
 
 /* The group table of the r inputs at x. A full group whose low half (g_low inputs) has
- * at least 8 entries is built as the crossing of two half tables: the low table at t,
- * the high one (at most 32 entries) on the stack as words (each entry doubled), then
- * every high entry (the last first, entry 0 over the low table itself) added to every
- * word of the low table. */
+ * at least 8 entries is built as the crossing of two half tables: the low table at t
+ * and the high one on the stack (at most 32 entries, as differences of doubled words);
+ * then per 4 words of the low table, held in registers, for every high entry in order
+ * its difference added to each word and the 4 words stored (high entry 0 over the low
+ * table itself): an add and a store per word. */
 static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x,
                                     int32_t r, uint16_t *t)
 {
@@ -92,49 +98,70 @@ static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const ui
     hwsim_lut_grouped_half(call, x, lo, t, 0);
     hwsim_lut_grouped_half(call, x + lo, r - lo, high, 1);
     uint32_t *const words = (uint32_t *)(void *)t;
-    const uint32_t *const end = words + call->low_words;
-    uint32_t *out = words + call->last_high_word;
-    const uint32_t *h = high + call->high_entries;
-#if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
-    /* Arm: per high entry the low table, 4 words a step: LDMIA, four ADDS, STMIA (gcc
-     * forms no load/store multiple here); `back` takes the output two tables back. */
-    const int32_t back = -(call->low_words << 3);
-    const uint32_t *src;
-    uint32_t v;
-    __asm__ volatile(".syntax unified\n"
-                     "2:\n\t"
-                     "subs %[h], %[h], #4\n\t"
-                     "ldr %[v], [%[h]]\n\t"
-                     "mov %[src], %[base]\n"
-                     "1:\n\t"
-                     "ldmia %[src]!, {r0, r1, r2, r3}\n\t"
-                     "adds r0, r0, %[v]\n\tadds r1, r1, %[v]\n\t"
-                     "adds r2, r2, %[v]\n\tadds r3, r3, %[v]\n\t"
-                     "stmia %[out]!, {r0, r1, r2, r3}\n\t"
-                     "cmp %[src], %[end]\n\tbne 1b\n\t"
-                     "add %[out], %[back]\n\t"
-                     "cmp %[h], %[hb]\n\tbne 2b\n\t.syntax divided\n"
-                     : [h] "+l"(h), [out] "+l"(out), [src] "=&l"(src), [v] "=&l"(v)
-                     : [base] HWSIM_LUT_GROUPED_HIGH(words), [end] HWSIM_LUT_GROUPED_HIGH(end),
-                       [back] HWSIM_LUT_GROUPED_HIGH(back), [hb] HWSIM_LUT_GROUPED_HIGH(high)
-                     : "r0", "r1", "r2", "r3", "cc", "memory");
-#else
-    /* Per 4 words of the low table, held in registers, an add and a store per word for
-     * every high entry. */
+    const uint32_t *const he = high + call->high_entries;
     const int32_t stride = call->low_words;
-    for (uint32_t *q = words; q != end; q += 4, out += 4) {
-        const uint32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
-        uint32_t *dst = out;
-        for (const uint32_t *e = h; e != high;) {
-            const uint32_t v = *--e;
-            dst[0] = a0 + v;
-            dst[1] = a1 + v;
-            dst[2] = a2 + v;
-            dst[3] = a3 + v;
-            HWSIM_LUT_GROUPED_STEP(dst, -stride);
+#if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+    if ((stride & 7) == 0) {
+        /* Armv7E-M: 8 words held (r0-r7) when the low table has a multiple of 8. */
+        const int32_t skip8 = (stride - 8) << 2;
+        for (uint32_t *q = words; q != words + stride; q += 8) {
+            uint32_t *out = q;
+            const uint32_t *h = high;
+            uint32_t d;
+            __asm__ volatile(".syntax unified\n\t"
+                             "ldmia %[out], {r0, r1, r2, r3, r4, r5, r6, r7}\n"
+                             "1:\n\t"
+                             "ldr %[d], [%[h]], #4\n\t"
+                             "add r0, r0, %[d]\n\tadd r1, r1, %[d]\n\t"
+                             "add r2, r2, %[d]\n\tadd r3, r3, %[d]\n\t"
+                             "add r4, r4, %[d]\n\tadd r5, r5, %[d]\n\t"
+                             "add r6, r6, %[d]\n\tadd r7, r7, %[d]\n\t"
+                             "stmia %[out]!, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
+                             "add %[out], %[out], %[skip]\n\t"
+                             "cmp %[h], %[he]\n\tbne 1b\n\t.syntax divided\n"
+                             : [h] "+r"(h), [out] "+r"(out), [d] "=&r"(d)
+                             : [he] "r"(he), [skip] "r"(skip8)
+                             : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "cc", "memory");
         }
+        return;
     }
 #endif
+    const int32_t skip = (stride - 4) << 2;               /* bytes between slices */
+    for (uint32_t *q = words; q != words + stride; q += 4) {
+        uint32_t *out = q;
+        const uint32_t *h = high;
+#if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+        /* Arm: LDMIA of the difference, four ADDS, STMIA (gcc forms neither here). */
+        uint32_t d;
+        __asm__ volatile(".syntax unified\n\t"
+                         "ldmia %[out]!, {r0, r1, r2, r3}\n\t"
+                         "subs %[out], %[out], #16\n"
+                         "1:\n\t"
+                         "ldmia %[h]!, {%[d]}\n\t"
+                         "adds r0, r0, %[d]\n\tadds r1, r1, %[d]\n\t"
+                         "adds r2, r2, %[d]\n\tadds r3, r3, %[d]\n\t"
+                         "stmia %[out]!, {r0, r1, r2, r3}\n\t"
+                         "add %[out], %[skip]\n\t"
+                         "cmp %[h], %[he]\n\tbne 1b\n\t.syntax divided\n"
+                         : [h] "+l"(h), [out] "+l"(out), [d] "=&l"(d)
+                         : [he] HWSIM_LUT_GROUPED_HIGH(he), [skip] HWSIM_LUT_GROUPED_HIGH(skip)
+                         : "r0", "r1", "r2", "r3", "cc", "memory");
+#else
+        uint32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
+        while (h != he) {
+            const uint32_t d = *h++;
+            a0 += d;
+            a1 += d;
+            a2 += d;
+            a3 += d;
+            out[0] = a0;
+            out[1] = a1;
+            out[2] = a2;
+            out[3] = a3;
+            HWSIM_LUT_GROUPED_STEP(out, stride);
+        }
+#endif
+    }
 }
 
 /* The level of a sum by the binary search over the padded bounds. */
@@ -188,6 +215,9 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
             const int32_t *const start = first ? acc : bias;
             int32_t a0 = start[o], a1 = start[o + 1], a2 = start[o + 2], a3 = start[o + 3];
             const uint8_t *wp = wb;
+#if !defined(__ARM_ARCH_6M__)
+#pragma GCC unroll 2
+#endif
             for (const uint8_t *gt = scratch; gt != tend; HWSIM_LUT_GROUPED_STEP(gt, table_bytes)) {
                 const uint16_t *const e = (const uint16_t *)(const void *)gt;
                 a0 += e[wp[0]];
