@@ -52,7 +52,35 @@ static void hwsim_lut_grouped_half(const hwsim_lut_grouped_call *call, const uin
     const uint16_t *const end0 = row0 + kn;
     const uint16_t *e1 = r == 2 ? HWSIM_LUT_GROUPED_ROW(x[1]) : &none;
     const uint16_t *const end1 = r == 2 ? e1 + kn : &none + 1;
-    if (wide) {
+    if (call->k_log2 == 2) {                     /* K = 4: row 0 held in registers */
+        const uint32_t p0 = row0[0], p1 = row0[1], p2 = row0[2], p3 = row0[3];
+        if (wide) {
+            uint32_t *t32 = (uint32_t *)t;
+            uint32_t before = 0;
+            for (; e1 != end1; e1++, t32 += 4) {
+                const uint32_t b = *e1;
+                uint32_t v0 = p0 + b, v1 = p1 + b, v2 = p2 + b, v3 = p3 + b;
+                v0 |= v0 << 16;
+                v1 |= v1 << 16;
+                v2 |= v2 << 16;
+                v3 |= v3 << 16;
+                t32[0] = v0 - before;
+                t32[1] = v1 - v0;
+                t32[2] = v2 - v1;
+                t32[3] = v3 - v2;
+                before = v3;
+            }
+        } else {
+            uint16_t *t16 = (uint16_t *)t;
+            for (; e1 != end1; e1++, t16 += 4) {
+                const uint32_t b = *e1;
+                t16[0] = (uint16_t)(p0 + b);
+                t16[1] = (uint16_t)(p1 + b);
+                t16[2] = (uint16_t)(p2 + b);
+                t16[3] = (uint16_t)(p3 + b);
+            }
+        }
+    } else if (wide) {
         uint32_t *t32 = (uint32_t *)t;
         uint32_t before = 0;
         for (; e1 != end1; e1++) {
@@ -173,14 +201,19 @@ static uint32_t hwsim_lut_grouped_level(int32_t sum, const int32_t *bounds, int3
     return (uint32_t)(p - bounds);
 }
 
-/* Keep unit o's sum between chunks, or store it (its level or the sum) after the last. */
-static __attribute__((noinline)) void hwsim_lut_grouped_keep(const hwsim_lut_grouped_call *call,
-                                                             void *y, int32_t o, int32_t sum,
-                                                             int32_t last)
+/* One lookup of the Armv6-M pass: the combined index (byte k of the pass's weights),
+ * doubled, selects the uint16 entry of the group table at `table`; added to `acc`. */
+#define HWSIM_LUT_GROUPED_ASM_LOOKUP(k, table, acc)                                    \
+    "ldrb %[t], [%[wp], #" #k "]\n\t"                                                \
+    "lsls %[t], %[t], #1\n\t"                                                        \
+    "ldrh %[t], [%[" #table "], %[t]]\n\t"                                            \
+    "add %[" #acc "], %[t]\n\t"
+
+/* Store unit o's output after the last chunk: its level, or its sum. */
+static __attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call,
+                                                              void *y, int32_t o, int32_t sum)
 {
-    if (!last)
-        call->acc[o] = sum;
-    else if (call->bounds)
+    if (call->bounds)
         ((uint8_t *)y)[o] = (uint8_t)hwsim_lut_grouped_level(sum, call->bounds, call->steps);
     else
         ((int32_t *)y)[o] = sum;
@@ -215,9 +248,38 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
             const int32_t *const start = first ? acc : bias;
             int32_t a0 = start[o], a1 = start[o + 1], a2 = start[o + 2], a3 = start[o + 3];
             const uint8_t *wp = wb;
-#if !defined(__ARM_ARCH_6M__)
+#if defined(__ARM_ARCH_6M__)
+            /* Armv6-M: two groups a pass, the sums in r8-r11 (gcc spills when unrolled). */
+            const uint8_t *gt = scratch;
+            if (n & 1) {
+                const uint16_t *const e = (const uint16_t *)(const void *)gt;
+                a0 += e[wp[0]];
+                a1 += e[wp[1]];
+                a2 += e[wp[2]];
+                a3 += e[wp[3]];
+                wp += HWSIM_LUT_GROUPED_BLOCK;
+                HWSIM_LUT_GROUPED_STEP(gt, table_bytes);
+            }
+            if (gt != tend) {
+                const uint8_t *g2;
+                uint32_t t;
+                __asm__(".syntax unified\n"
+                        "1:\n\t"
+                        HWSIM_LUT_GROUPED_ASM_LOOKUP(0, gt, a0) HWSIM_LUT_GROUPED_ASM_LOOKUP(1, gt, a1)
+                        HWSIM_LUT_GROUPED_ASM_LOOKUP(2, gt, a2) HWSIM_LUT_GROUPED_ASM_LOOKUP(3, gt, a3)
+                        "adds %[g2], %[gt], %[tb]\n\t"
+                        HWSIM_LUT_GROUPED_ASM_LOOKUP(4, g2, a0) HWSIM_LUT_GROUPED_ASM_LOOKUP(5, g2, a1)
+                        HWSIM_LUT_GROUPED_ASM_LOOKUP(6, g2, a2) HWSIM_LUT_GROUPED_ASM_LOOKUP(7, g2, a3)
+                        "adds %[gt], %[g2], %[tb]\n\t"
+                        "adds %[wp], #8\n\t"
+                        "cmp %[gt], %[end]\n\tbne 1b\n\t.syntax divided\n"
+                        : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3),
+                          [wp] "+l"(wp), [gt] "+l"(gt), [g2] "=&l"(g2), [t] "=&l"(t)
+                        : [tb] "l"(table_bytes), [end] "h"(tend)
+                        : "cc", "memory");
+            }
+#else
 #pragma GCC unroll 2
-#endif
             for (const uint8_t *gt = scratch; gt != tend; HWSIM_LUT_GROUPED_STEP(gt, table_bytes)) {
                 const uint16_t *const e = (const uint16_t *)(const void *)gt;
                 a0 += e[wp[0]];
@@ -226,10 +288,18 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
                 a3 += e[wp[3]];
                 wp += HWSIM_LUT_GROUPED_BLOCK;
             }
-            hwsim_lut_grouped_keep(call, y, o, a0, last);
-            hwsim_lut_grouped_keep(call, y, o + 1, a1, last);
-            hwsim_lut_grouped_keep(call, y, o + 2, a2, last);
-            hwsim_lut_grouped_keep(call, y, o + 3, a3, last);
+#endif
+            if (last) {
+                hwsim_lut_grouped_store(call, y, o, a0);
+                hwsim_lut_grouped_store(call, y, o + 1, a1);
+                hwsim_lut_grouped_store(call, y, o + 2, a2);
+                hwsim_lut_grouped_store(call, y, o + 3, a3);
+            } else {                             /* the sums wait for the next chunk */
+                acc[o] = a0;
+                acc[o + 1] = a1;
+                acc[o + 2] = a2;
+                acc[o + 3] = a3;
+            }
         }
         /* The units after the blocks, one at a time (w[group]). */
         const uint8_t *ws = wb - wchunk + first;
@@ -238,7 +308,10 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
             const uint8_t *wp = ws;
             for (const uint8_t *gt = scratch; gt != tend; HWSIM_LUT_GROUPED_STEP(gt, table_bytes))
                 a += ((const uint16_t *)(const void *)gt)[*wp++];
-            hwsim_lut_grouped_keep(call, y, o, a, last);
+            if (last)
+                hwsim_lut_grouped_store(call, y, o, a);
+            else
+                acc[o] = a;
         }
     }
 }
