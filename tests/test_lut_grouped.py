@@ -86,3 +86,24 @@ def test_group_sizes_and_offset_limits():
     with pytest.raises(HwsimError, match="do not fit uint16"):
         entry_offset(table, 4)
     assert BLOCKS  # the ungrouped library's targets are the grouped kernel's too
+
+
+@needs_compilers
+def test_docs_table_is_what_the_benchmark_measures():
+    """docs/lut-kernels.md "Grouped lookups" holds what benchmarks/lut_grouped.py prints,
+    and its statements about the table hold."""
+    from tests.conftest import REPO, load_benchmark
+    bench = load_benchmark("lut_grouped")
+    rows = bench.table()
+    doc = (REPO / "docs" / "lut-kernels.md").read_text()
+    for row in rows:
+        assert row in doc, row
+    cells = {r.split("|")[1].strip(): [c.strip().rstrip("x") for c in r.strip("|").split("|")]
+             for r in rows[2:]}
+    ratio = {d: float(c[5]) for d, c in cells.items()}
+    versus_int8 = {d: float(c[7]) for d, c in cells.items()}
+    assert all(ratio[d] >= 2.0 for d in ("samd21", "stm32u575", "esp32-c3")), ratio
+    assert ratio["nrf52840"] < 2.0, ratio                        # the miss the docs state
+    assert versus_int8["samd21"] > 1.0 and versus_int8["esp32-c3"] > 1.0, versus_int8
+    assert all(float(c[4]) > float(c[3]) for c in cells.values())   # chunked costs more
+    assert bench.CHUNKS[1] << (bench.G * 2 + 1) == 2048      # the docs' 2 KiB (K = 4)
