@@ -18,7 +18,8 @@
  * bytes); the sums of the units wait between chunks in `acc` (units int32). Weights are
  * blocked like the lut library's: the units in blocks of HWSIM_LUT_GROUPED_BLOCK,
  * group-major inside a block (w[group][unit of the block]), the units after the last
- * block one at a time (w[group]). The kernel never multiplies: every stride is a field. */
+ * block one at a time (w[group]); w word-aligned (outside Armv6-M a block's 4 bytes of
+ * a group are one word load). The kernel never multiplies: every stride is a field. */
 #ifndef HWSIM_LUT_GROUPED_H
 #define HWSIM_LUT_GROUPED_H
 

@@ -279,13 +279,16 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
                         : "cc", "memory");
             }
 #else
+            /* The block's 4 combined indices of a group as one word load (the weights are
+             * word-aligned, little-endian), each byte taken out of it. */
 #pragma GCC unroll 2
             for (const uint8_t *gt = scratch; gt != tend; HWSIM_LUT_GROUPED_STEP(gt, table_bytes)) {
                 const uint16_t *const e = (const uint16_t *)(const void *)gt;
-                a0 += e[wp[0]];
-                a1 += e[wp[1]];
-                a2 += e[wp[2]];
-                a3 += e[wp[3]];
+                const uint32_t c = *(const uint32_t *)(const void *)wp;
+                a0 += e[c & 0xff];
+                a1 += e[(c >> 8) & 0xff];
+                a2 += e[(c >> 16) & 0xff];
+                a3 += e[c >> 24];
                 wp += HWSIM_LUT_GROUPED_BLOCK;
             }
 #endif
