@@ -1,4 +1,8 @@
-/* The grouped lut dense kernel (hwsim_lut_grouped.h). */
+/* The grouped lut dense kernel (hwsim_lut_grouped.h).
+ *
+ * Longer than 300 lines: the group table's builds (input by input, the two halves, their
+ * crossing) and the Arm assembly of the crossing and of the Armv6-M lookup pass live
+ * beside the one kernel they serve. */
 #include "hwsim_lut_grouped.h"
 
 /* v += step, hidden from gcc's induction-variable analysis (it would multiply). */
