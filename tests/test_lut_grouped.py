@@ -88,6 +88,16 @@ def test_group_sizes_and_offset_limits():
     assert BLOCKS  # the ungrouped library's targets are the grouped kernel's too
 
 
+def test_accumulator_range_is_checked():
+    from hwsim.ir.lut_grouped import grouped_layout
+    table = np.full((2, 4), 8000, dtype=np.int64)
+    w = np.zeros((1, 140_000), dtype=np.int64)
+    with pytest.raises(HwsimError, match="int32 accumulator"):
+        grouped_layout(table, w, np.zeros(1, dtype=np.int64), 4, 4, 4)
+    layout = grouped_layout(table, w[:, :1000], np.zeros(1, dtype=np.int64), 4, 4, 4)
+    assert layout.bias.tolist() == [8000 - 1000 * 8000] and layout.groups == 250
+
+
 @needs_compilers
 def test_docs_table_is_what_the_benchmark_measures():
     """docs/lut-kernels.md "Grouped lookups" holds what benchmarks/lut_grouped.py prints,

@@ -114,6 +114,10 @@ def grouped_layout(table: np.ndarray, weight_index: np.ndarray, bias_index: np.n
     fan = np.asarray(weight_index).shape[1]
     groups = -(-fan // g)
     bias = np.asarray(table, dtype=np.int64)[-1, np.asarray(bias_index)] - fan * offset
+    # the int32 sum at any point: the folded bias plus up to fan_in entries of T' (<= 2B)
+    if int(np.abs(bias).max(initial=0)) + 2 * fan * offset >= 1 << 31:
+        raise HwsimError(f"grouped lut: {fan} inputs with entries up to {offset} can leave "
+                         "the int32 accumulator")
     rows = (np.asarray(table, dtype=np.int64)[:-1] + offset).astype(np.uint16)
     return GroupedLayout(k_log2, g, offset, rows, groups, max(1, min(chunk, groups)),
                          bias.astype(np.int32),
