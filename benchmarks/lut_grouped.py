@@ -1,0 +1,100 @@
+"""Grouped lookups (issue 12) against the ungrouped lut kernel library and the int8
+kernels: cycles per connection (per MAC for int8) of a 256 x 128 dense layer, emulated
+in each kernel's test firmware and priced with each device's cycle table, the parameter
+reads (tables, weight codes, bias, thresholds: flash in a deployment) charged the
+device's flash wait. lut: L = 16 levels, K = 4 clusters, 16-bit entries, fused threshold;
+grouped g = 4 with every group table live (32 KiB of scratch) and in chunks of 4 tables
+(2 KiB); int8: the library's fully_connected kernel. Every output is checked against its
+reference (the lut numpy reference; TFLite's int8 arithmetic).
+
+    python benchmarks/lut_grouped.py [--devices samd21,nrf52840,stm32u575,esp32-c3]
+
+Prints the markdown table of docs/lut-kernels.md ("Grouped lookups");
+tests/test_lut_grouped.py checks the docs hold what this prints.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+
+import numpy as np
+
+from hwsim.cost.prices import action_prices
+from hwsim.importers.int8_kernel_reference import REFERENCES
+from hwsim.ir.int8_kernels import KernelCall
+from hwsim.ir.lut_kernels import lut_call_of_shape
+from hwsim.machine.codegen.targets import target_for_device
+from hwsim.machine.kernels.cases import dense_case
+from hwsim.machine.kernels.harness import build_firmware, kernel_cycles, run_case
+from hwsim.machine.kernels.lut_grouped_harness import (build_grouped_firmware, grouped_case,
+                                                       run_grouped_case)
+from hwsim.machine.kernels.lut_harness import (build_lut_firmware, random_case,
+                                               reference_output, run_lut_case)
+from hwsim.specs.catalog import find_device
+
+DEVICES = ("samd21", "nrf52840", "stm32u575", "esp32-c3")
+INPUTS, UNITS, LEVELS, CLUSTERS, G = 256, 128, 16, 4, 4
+CHUNKS = (INPUTS // G, 4)          # every table live; 4 tables (2 KiB) live
+
+
+def _cycles(run, device, connections: int) -> float:
+    wait = action_prices(device)["flash_wait"].cycles
+    return (kernel_cycles(run, device) + wait * run.parameter_reads) / connections
+
+
+def measure(devices=DEVICES, seed: int = 0) -> list[dict]:
+    rows, firmwares = [], {}
+    connections = INPUTS * UNITS
+    with tempfile.TemporaryDirectory(prefix="hwsim-lut-grouped-") as tmp:
+        for name in devices:
+            device = find_device(name)
+            target = target_for_device(device)
+            if target.name not in firmwares:
+                firmwares[target.name] = (build_lut_firmware(target, f"{tmp}/lut-{target.name}"),
+                                          build_grouped_firmware(target, f"{tmp}/g-{target.name}"),
+                                          build_firmware(target, f"{tmp}/int8-{target.name}"))
+            lut_fw, grouped_fw, int8_fw = firmwares[target.name]
+            rng = np.random.default_rng(seed)
+            shape = KernelCall("fully_connected", 1, 1, INPUTS, 1, 1, UNITS)
+            call = lut_call_of_shape("conv", shape, 16, CLUSTERS, target.name, 4, True)
+            case = random_case(call, rng, LEVELS, CLUSTERS)
+            expected = reference_output(case)
+            run = run_lut_case(lut_fw, case)
+            if not np.array_equal(run.output, expected):
+                raise SystemExit(f"{name}: the lut library differs from the reference")
+            row = {"device": name, "target": target.name,
+                   "ungrouped": _cycles(run, device, connections)}
+            for chunk in CHUNKS:
+                gc = grouped_case(case, CLUSTERS, G, chunk)
+                run = run_grouped_case(grouped_fw, gc)
+                if not np.array_equal(run.output, expected):
+                    raise SystemExit(f"{name}: the grouped kernel differs from the reference")
+                row[f"grouped[{chunk}]"] = _cycles(run, device, connections)
+                row[f"scratch[{chunk}]"] = gc.layout.scratch_bytes
+            int8 = dense_case(rng, batches=1, in_features=INPUTS, out_features=UNITS)
+            run = run_case(int8_fw, int8)
+            if not np.array_equal(run.output, REFERENCES[int8.op](**int8.reference_arguments)):
+                raise SystemExit(f"{name}: the int8 kernel differs from the reference")
+            row["int8"] = _cycles(run, device, int8.macs)
+            rows.append(row)
+    return rows
+
+
+def table(devices=DEVICES) -> list[str]:
+    all_live, chunked = CHUNKS
+    lines = ["| device | target | ungrouped lut | grouped g=4, all tables live | "
+             "grouped g=4, 2 KiB of tables live | ungrouped / grouped | int8 (cycles/MAC) "
+             "| int8 / grouped |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in measure(devices):
+        best = r[f"grouped[{all_live}]"]
+        lines.append(f"| {r['device']} | {r['target']} | {r['ungrouped']:.2f} | {best:.2f} | "
+                     f"{r[f'grouped[{chunked}]']:.2f} | {r['ungrouped'] / best:.2f}x | "
+                     f"{r['int8']:.2f} | {r['int8'] / best:.2f}x |")
+    return lines
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", default=",".join(DEVICES))
+    print("\n".join(table(tuple(parser.parse_args().devices.split(",")))))

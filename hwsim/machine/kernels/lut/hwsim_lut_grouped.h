@@ -1,0 +1,56 @@
+/* hwsim grouped lut kernel: a dense layer of the paper's table-lookup method with its
+ * inputs taken g at a time (issue 12, "grouped lookups").
+ *
+ * With K weight clusters (K = 2^k_log2) and K^g <= 256, the g connections of one group
+ * of inputs into an output unit are one lookup: per inference, for each group of inputs
+ * the kernel builds the group table of all K^g partial sums
+ *
+ *     G[w_0 + (w_1 << k_log2) + (w_2 << 2 k_log2) + ...] = sum over j of T'[x_j][w_j]
+ *
+ * and each unit's g weight indices are stored as that one combined byte. The product
+ * table is stored as T' = T + B, uint16, with the fixed offset B (every |T| <= B and
+ * 2 g B < 65536: no partial sum leaves 16 bits), so one 32-bit add builds two entries at
+ * once; the offsets of all fan_in connections are folded into the unit's int32 bias
+ * (bias[o] = T[bias row][b[o]] - fan_in * B, by the code generator). A group of the last
+ * r < g inputs has K^r entries.
+ *
+ * The tables of `chunk` groups are live at a time (scratch: chunk << (g k_log2 + 1)
+ * bytes); the sums of the units wait between chunks in `acc` (units int32). Weights are
+ * blocked like the lut library's: the units in blocks of HWSIM_LUT_GROUPED_BLOCK,
+ * group-major inside a block (w[group][unit of the block]), the units after the last
+ * block one at a time (w[group]); w word-aligned (outside Armv6-M a block's 4 bytes of
+ * a group are one word load). The kernel never multiplies: every stride is a field. */
+#ifndef HWSIM_LUT_GROUPED_H
+#define HWSIM_LUT_GROUPED_H
+
+#include <stdint.h>
+
+#define HWSIM_LUT_GROUPED_BLOCK 4
+
+typedef struct {
+    const void *table;       /* T' row 0: uint16 entries, the offset B added */
+    int32_t row_shift;       /* log2 of a table row's size in bytes */
+    int32_t k_log2;          /* bits of one weight index in a combined index */
+    int32_t g;               /* inputs per group */
+    int32_t table_shift;     /* log2 of a group table's bytes: g * k_log2 + 1 */
+    int32_t g_low;           /* inputs of a full group's low half table; 0: no crossing */
+    int32_t low_words;       /* words of the low table: 2^(g_low k_log2 - 1) */
+    int32_t high_entries;    /* entries of the high table: 2^((g - g_low) k_log2) */
+    int32_t last_high_word;  /* (high_entries - 1) * low_words */
+    int32_t fan;             /* inputs */
+    int32_t units;           /* output units */
+    int32_t groups;          /* groups of inputs: ceil(fan / g) */
+    int32_t chunk;           /* groups whose tables are live at a time */
+    int32_t chunk_block;     /* chunk * HWSIM_LUT_GROUPED_BLOCK */
+    int32_t groups_block;    /* groups * HWSIM_LUT_GROUPED_BLOCK */
+    const int32_t *bias;     /* per unit, the offsets folded in */
+    const int32_t *bounds;   /* padded thresholds; NULL: store the int32 sums */
+    int32_t steps;           /* binary-search steps (2^steps bounds) */
+    const uint8_t *w;        /* combined weight indices, blocked */
+    uint16_t *scratch;       /* group tables (4-byte aligned) */
+    int32_t *acc;            /* the units' sums between chunks */
+} hwsim_lut_grouped_call;
+
+void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *x, void *y);
+
+#endif

@@ -1,0 +1,129 @@
+"""Build the grouped lut dense kernel (hwsim/machine/kernels/lut/lut_grouped.c) into a
+test firmware per target and run it in unicorn on the lut library's random cases.
+
+    firmware = build_grouped_firmware("cortex-m0", "out/")
+    case = grouped_case(random_case(call, rng, levels, clusters), g=4, chunk=4)
+    run = run_grouped_case(firmware, case)     # output + what executed
+
+The firmware is hwsim.machine.kernels.lut_harness's with the grouped kernel as the one
+function; the product table, bias, weights, thresholds and call struct are parameter
+reads (flash in a deployment), the group tables and the units' sums between chunks are
+the kernel's scratch in RAM. The output is checked against lut_harness.reference_output,
+the same numpy reference as the ungrouped kernels.
+"""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.ir.lut_grouped import GroupedLayout, grouped_layout
+from hwsim.machine.codegen.targets import Target, find_target
+from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, STACK_BYTES,
+                                           Firmware, KernelRun, _emulate, _kernel_counts,
+                                           _profile)
+from hwsim.machine.kernels.lut import SOURCE_DIR
+from hwsim.machine.kernels.lut_harness import LutCase, _LutJob, driver_source
+from hwsim.machine.toolchain import CFLAGS, check_architecture, find_compiler, read_elf
+
+ELF_NAME = "lut_grouped.elf"
+FUNCTION = "hwsim_lut_grouped_dense"
+HEADER = "hwsim_lut_grouped.h"
+SOURCE = "lut_grouped.c"
+
+
+def grouped_driver_source(target: Target) -> str:
+    """The lut driver with the grouped kernel as its only case (job word 0 = 0)."""
+    source = driver_source(target).replace('"hwsim_lut.h"', f'"{HEADER}"')
+    head, _, rest = source.partition("    switch (job[0]) {")
+    _, _, tail = rest.partition("    default:")
+    return (head.replace("const hwsim_lut_call *call = (const hwsim_lut_call *)",
+                         "const hwsim_lut_grouped_call *call = (const hwsim_lut_grouped_call *)")
+            + f"    switch (job[0]) {{\n    case 0:\n        {FUNCTION}(call, x, y);\n"
+            "        break;\n    default:" + tail)
+
+
+def build_grouped_firmware(target: Target | str, directory: str | Path) -> Firmware:
+    target = find_target(target) if isinstance(target, str) else target
+    compiler = find_compiler(target)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "driver.c").write_text(grouped_driver_source(target))
+    (directory / "link.ld").write_text(LINKER_SCRIPT)
+    command = (compiler, *CFLAGS, "-Wextra", *target.flags, f"-I{SOURCE_DIR}", "driver.c",
+               str(SOURCE_DIR / SOURCE), "-T", "link.ld", "-o", ELF_NAME)
+    result = subprocess.run(command, cwd=directory, capture_output=True, text=True,
+                            timeout=300, check=False)
+    if result.returncode != 0 or result.stderr.strip():
+        raise HwsimError(f"building the grouped lut kernel for {target.name} failed or "
+                         "warned:\n" + result.stderr.strip()[-3000:])
+    version = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
+                             check=False).stdout.strip()
+    image = read_elf(directory / ELF_NAME)
+    check_architecture(image, target)
+    return Firmware(target, directory / ELF_NAME, image, version, command)
+
+
+@dataclass(frozen=True)
+class GroupedCase:
+    """A dense LutCase (its call's shape: 1 x 1 x fan -> units) and its grouped layout."""
+    case: LutCase
+    layout: GroupedLayout
+
+    def describe(self) -> str:
+        return f"grouped g={self.layout.g} chunk={self.layout.chunk} {self.case.describe()}"
+
+
+def grouped_case(case: LutCase, clusters: int, g: int, chunk: int) -> GroupedCase:
+    return GroupedCase(case, grouped_layout(case.table, case.weight_index, case.bias_index,
+                                            clusters, g, chunk))
+
+
+def _job(gc: GroupedCase):
+    case, lay = gc.case, gc.layout
+    s = case.call.shape
+    fan, units = s.in_h * s.in_w * s.in_c, s.out_c
+    job = _LutJob()
+    first = job.put(b"")
+    table = job.put(lay.rows.tobytes())
+    row_shift = int(np.log2(case.table.shape[1])) + 1
+    bias = job.put(lay.bias.astype(np.int32).tobytes())
+    bounds = job.put(case.bounds.astype(np.int32).tobytes()) if case.bounds is not None else 0
+    weights = job.put(lay.weights.tobytes())
+    scratch_words = [0, 0]                     # patched below: scratch and acc in RAM
+    words = [table, row_shift, lay.k_log2, lay.g, lay.table_shift,
+             *lay.crossing_words(), fan, units,
+             lay.groups, lay.chunk, lay.chunk * 4, lay.groups * 4, bias, bounds,
+             case.call.steps if case.bounds is not None else 0, weights, *scratch_words]
+    call_at = job.put(np.array(words, dtype=np.int64).astype(np.uint32).tobytes())
+    parameters = (first, RAM_ORIGIN + len(job.data))
+    scratch = job.put(bytes(lay.scratch_bytes))
+    acc = job.put(bytes(4 * units))
+    patched = np.array(words[:-2] + [scratch, acc], dtype=np.int64).astype(np.uint32)
+    start = call_at - RAM_ORIGIN
+    job.data[start:start + 4 * len(words)] = patched.tobytes()
+    job.words["call"] = call_at
+    job.words["x"] = job.put(case.x.astype(np.uint8).tobytes())
+    out_bytes = units * (1 if case.bounds is not None else 4)
+    job.words["y"] = job.put(bytes(out_bytes))
+    return job, job.words["y"], out_bytes, parameters
+
+
+def run_grouped_case(firmware: Firmware, gc: GroupedCase) -> KernelRun:
+    """Run the grouped kernel once in unicorn; its output (flat) and what it executed."""
+    job, output_address, out_bytes, parameters = _job(gc)
+    data = job.image()
+    if len(data) > RAM_BYTES - STACK_BYTES:
+        raise HwsimError(f"{gc.describe()}: {len(data):,} bytes exceed the harness's RAM")
+    mu, transitions, flash, owner_of, reads = _emulate(firmware, data, gc.describe(),
+                                                       parameters)
+    raw = bytes(mu.mem_read(output_address, out_bytes))
+    output = np.frombuffer(raw, dtype=np.uint8 if gc.case.bounds is not None
+                           else np.int32).copy()
+    profile = _profile(firmware.target, firmware.image, transitions, flash, owner_of)
+    instructions, classes, mnemonics = _kernel_counts(profile)
+    return KernelRun(gc.case, firmware.target.name, output, profile, instructions, classes,
+                     mnemonics, reads)
