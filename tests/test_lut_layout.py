@@ -73,3 +73,17 @@ def test_bad_layout_option_names_the_field():
         MemoryOptions(lut_kernels="fast")
     with pytest.raises(HwsimError, match="weight_indices must be one of"):
         MemoryOptions(weight_indices="bits")
+
+
+@pytest.mark.parametrize("workload,generated,packed", [("digits-mlp", 0.34, 0.25),
+                                                       ("har-cnn", 0.51, 0.29),
+                                                       ("kws-dscnn", 1.96, 1.91)])
+def test_parameters_to_float32_as_docs_memory_says(workload, generated, packed):
+    """docs/memory.md "Figures": lut parameters over float32's, as generated (byte codes)
+    and as the packed what-if."""
+    from hwsim.memory.planner import compare_styles
+    g = graph_from_workload(load_workload(workload))
+    device = find_device("nrf52840")
+    assert round(compare_styles(g, device).ratio_to_float32("lut", "parameters"), 2) == generated
+    what_if = compare_styles(g, device, MemoryOptions(weight_indices="packed"))
+    assert round(what_if.ratio_to_float32("lut", "parameters"), 2) == packed
