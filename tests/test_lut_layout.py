@@ -87,3 +87,11 @@ def test_parameters_to_float32_as_docs_memory_says(workload, generated, packed):
     assert round(compare_styles(g, device).ratio_to_float32("lut", "parameters"), 2) == generated
     what_if = compare_styles(g, device, MemoryOptions(weight_indices="packed"))
     assert round(what_if.ratio_to_float32("lut", "parameters"), 2) == packed
+
+
+def test_default_options_are_the_validated_options():
+    """Issue 11: what `hwsim simulate` prints by default is what `hwsim validate` checks:
+    the cost options that describe the generated code are the defaults."""
+    from hwsim.machine.validate import codegen_options
+    assert codegen_options() == CostOptions()
+    assert CostOptions().weight_indices == "aligned" == MemoryOptions().weight_indices
