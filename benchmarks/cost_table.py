@@ -4,6 +4,7 @@ method) beats int8 multiply-accumulate and float32, and where it does not.
 
     python benchmarks/cost_table.py [--workloads a,b] [--devices x,y]
                                     [--tables-in sram] [--weights-in sram] [--unroll 4]
+                                    [--lut-kernels loops] [--weight-indices packed]
 
 First table: the paper's calibration layer (dense 256 -> 128, L=32, K=256), with
 the measured figures of paper.md section 7 as targets. Second table: every
@@ -61,13 +62,19 @@ def main(argv=None) -> int:
     parser.add_argument("--int8-kernels", default="reference", choices=("reference", "optimized"),
                         help="int8 as plain loops (reference, default: what the paper measured) "
                              "or as the characterized kernel library (optimized)")
+    parser.add_argument("--lut-kernels", default="library", choices=("library", "loops"),
+                        help="lut as the lut kernel library (default, where characterized) "
+                             "or as the per-layer loops")
+    parser.add_argument("--weight-indices", default="aligned", choices=("aligned", "packed"),
+                        help="lut weight indices as generated (bytes) or packed (a what-if)")
     args = parser.parse_args(argv)
     workloads = args.workloads.split(",") if args.workloads else bundled_names("workloads")
     names = args.devices.split(",") if args.devices else bundled_names("devices")
     devices = [find_device(n) for n in names]
     options = CostOptions(tables_in=args.tables_in, weights_in=args.weights_in,
                           thresholds_in=args.weights_in, activations=args.activations,
-                          unroll=args.unroll, int8_kernels=args.int8_kernels)
+                          unroll=args.unroll, int8_kernels=args.int8_kernels,
+                          lut_kernels=args.lut_kernels, weight_indices=args.weight_indices)
     print(f"options: {options.to_dict()}")
     print()
     print("Dense 256x128 (L=32, K=256): cycles per connection")

@@ -55,20 +55,34 @@ def per_connection(graph, device_name: str, style: str, **options) -> float:
 # ----------------------------------------------------------------------------- calibration
 # paper.md section 7: 256x128 dense layer, gcc -O2 (no unrolling), Arm cycle table.
 
-def test_single_cycle_multiplier_lut_slower_than_int8(dense):
-    lut = per_connection(dense, "samd21", "lut")
+def test_single_cycle_multiplier_lut_loops_slower_than_int8_library_not(dense):
+    """The paper measured its per-layer lut loop slower than int8's plain loop on a core
+    with a 1-cycle multiplier (Cortex-M0+): the loops' formulas still say so (16.1 vs
+    12.6). The register-blocked lut kernel library (the default, docs/lut-kernels.md)
+    takes 9.5 cycles per connection, below int8's plain loop: one load of the level and
+    one row pointer per input shared by the block leave the weight code's load, the
+    entry's load and the add per connection. The CMSIS-NN class int8 library, register
+    blocked as well, stays ahead (6.8): a multiply costs one cycle there, so int8's two
+    loads and MAC per connection beat lut's two loads and add."""
+    loops = per_connection(dense, "samd21", "lut", lut_kernels="loops")
+    library = per_connection(dense, "samd21", "lut")
     int8 = per_connection(dense, "samd21", "int8")
-    assert within(lut, 16.3), lut
+    int8_library = per_connection(dense, "samd21", "int8", int8_kernels="optimized")
+    assert within(loops, 16.3), loops
     assert within(int8, 14.2), int8
-    assert lut > int8
+    assert loops > int8
+    assert within(library, 9.5, 0.05), library
+    assert int8_library < library < int8
 
 
 def test_iterative_multiplier_lut_wins(dense):
-    lut = per_connection(dense, "cm0plus-iterative-mul", "lut")
+    lut = per_connection(dense, "cm0plus-iterative-mul", "lut", lut_kernels="loops")
     int8 = per_connection(dense, "cm0plus-iterative-mul", "int8")
     assert within(int8, 45), int8
     assert within(lut, 16), lut
     assert within(int8 / lut, 2.8), int8 / lut
+    library = per_connection(dense, "cm0plus-iterative-mul", "lut")
+    assert within(int8 / library, 4.65, 0.05), int8 / library
 
 
 def test_rv32_without_multiply_lut_wins_4_to_10x(dense):
@@ -111,18 +125,20 @@ def test_action_counts_scale_linearly_with_connections(style, name):
     equal steps in units add equal counts. The constant part is per call of the
     node's function: the call, its prologue and epilogue, the last iteration of the
     unit loop (its branch falls through), and on MSP430 (no barrel shifter) the
-    per-input row-pointer set-up; it is small beside the per-unit work."""
+    per-input row-pointer set-up; the lut kernel library's call saves and restores the
+    registers of its blocked loop and reads its parameters (up to 96); it is small beside
+    the per-unit work. The unit counts are multiples of every library block (4, 7, 8)."""
     traits = core_traits(find_device(name))
     counts = [node_actions(graph_from_workload(dense_layer_workload(256, units)),
                            "L0.dense", style, traits, CostOptions(int8_kernels="reference"))
-              for units in (64, 128, 192)]
+              for units in (56, 112, 168)]
     assert counts[0].keys() == counts[1].keys() == counts[2].keys()
     for action in counts[0]:
         step = counts[1][action] - counts[0][action]
         assert counts[2][action] - counts[1][action] == pytest.approx(step), action
         constant = counts[0][action] - step
         if name != "msp430fr5969" or style != "lut":
-            assert abs(constant) <= 32, (action, constant)
+            assert abs(constant) <= (96 if style == "lut" else 32), (action, constant)
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -165,8 +181,11 @@ def test_int8_threshold_is_fused_into_the_clamp():
     graph = graph_from_workload(load_workload("har-cnn"))
     report = cost_graph(graph, find_device("samd21"), "int8")
     assert all(n.cycles == 0 for n in report.nodes if n.op == "threshold")
+    loops = cost_graph(graph, find_device("samd21"), "lut", CostOptions(lut_kernels="loops"))
+    assert all(n.cycles > 0 for n in loops.nodes if n.op == "threshold")
+    # the lut library searches the thresholds inside the weighted layer's call
     lut = cost_graph(graph, find_device("samd21"), "lut")
-    assert all(n.cycles > 0 for n in lut.nodes if n.op == "threshold")
+    assert all(n.cycles == 0 for n in lut.nodes if n.op == "threshold")
 
 
 # ----------------------------------------------------------------------------- options
@@ -174,21 +193,24 @@ def test_int8_threshold_is_fused_into_the_clamp():
 def test_flash_tables_cost_more_when_flash_waits(dense):
     slow = find_device("samd21")            # one wait state
     assert slow.memory.flash_load_extra_cycles > 0
-    flash = cost_graph(dense, slow, "lut", CostOptions(tables_in="flash"))
-    sram = cost_graph(dense, slow, "lut", CostOptions(tables_in="sram"))
+    flash = cost_graph(dense, slow, "lut", CostOptions(tables_in="flash", lut_kernels="loops"))
+    sram = cost_graph(dense, slow, "lut", CostOptions(tables_in="sram", lut_kernels="loops"))
     assert flash.total_cycles - sram.total_cycles == pytest.approx(
         (256 * 128 + 128) * slow.memory.flash_load_extra_cycles)
     fast = find_device("nrf52840")          # cache hides the wait states
     assert fast.memory.flash_load_extra_cycles == 0
-    assert (cost_graph(dense, fast, "lut", CostOptions(tables_in="flash")).total_cycles
-            == cost_graph(dense, fast, "lut", CostOptions(tables_in="sram")).total_cycles)
+    loops = {"lut_kernels": "loops"}
+    assert (cost_graph(dense, fast, "lut", CostOptions(tables_in="flash", **loops)).total_cycles
+            == cost_graph(dense, fast, "lut", CostOptions(tables_in="sram", **loops)).total_cycles)
 
 
 def test_packed_activations_cost_more_for_lut_only(dense):
     device = find_device("samd21")
     for style in STYLES:
-        packed = cost_graph(dense, device, style, CostOptions(activations="packed"))
-        plain = cost_graph(dense, device, style, CostOptions(activations="bytes"))
+        packed = cost_graph(dense, device, style, CostOptions(activations="packed",
+                                                              lut_kernels="loops"))
+        plain = cost_graph(dense, device, style, CostOptions(activations="bytes",
+                                                             lut_kernels="loops"))
         if style == "lut":
             assert packed.total_cycles > plain.total_cycles
         else:
@@ -208,8 +230,8 @@ def test_packed_field_decode_counts():
 
 def test_unroll_reduces_loop_overhead_only(dense):
     device = find_device("samd21")
-    one = cost_graph(dense, device, "lut", CostOptions(unroll=1))
-    four = cost_graph(dense, device, "lut", CostOptions(unroll=4))
+    one = cost_graph(dense, device, "lut", CostOptions(unroll=1, lut_kernels="loops"))
+    four = cost_graph(dense, device, "lut", CostOptions(unroll=4, lut_kernels="loops"))
     assert four.actions["loop_overhead"] < one.actions["loop_overhead"]
     assert {k: v for k, v in four.actions.items() if k != "loop_overhead"} == \
         {k: v for k, v in one.actions.items() if k != "loop_overhead"}
@@ -217,12 +239,14 @@ def test_unroll_reduces_loop_overhead_only(dense):
 
 def test_row_pointers(dense):
     device = find_device("samd21")
-    pre = cost_graph(dense, device, "lut", CostOptions(row_pointers="precomputed"))
-    shift = cost_graph(dense, device, "lut", CostOptions(row_pointers="shift_add"))
+    pre = cost_graph(dense, device, "lut", CostOptions(row_pointers="precomputed",
+                                                       lut_kernels="loops"))
+    shift = cost_graph(dense, device, "lut", CostOptions(row_pointers="shift_add",
+                                                         lut_kernels="loops"))
     assert pre.cycles_per_connection < shift.cycles_per_connection   # one shift saved
     odd = graph_from_workload(dense_layer_workload(clusters=100))
     with pytest.raises(HwsimError, match="power of two"):
-        cost_graph(odd, device, "lut", CostOptions(row_pointers="shift_add"))
+        cost_graph(odd, device, "lut", CostOptions(row_pointers="shift_add", lut_kernels="loops"))
     assert cost_graph(odd, device, "lut").total_cycles > 0       # auto precomputes
 
 

@@ -18,3 +18,22 @@ def test_the_docs_table_is_the_benchmarks_output(tmp_path, monkeypatch, capsys):
     assert stale.read_text() != text
     assert benchmark.main(["--check", str(stale)]) == 1
     assert "stale" in capsys.readouterr().err
+
+
+def test_the_before_after_table_is_the_benchmarks_output(tmp_path, capsys):
+    """docs/results.md "Before and after the kernel libraries" is
+    benchmarks/lut_vs_int8.py's output; an edited ratio fails --check."""
+    benchmark = load_benchmark("lut_vs_int8")
+    docs = REPO / "docs" / "results.md"
+    assert benchmark.main(["--check", str(docs)]) == 0, capsys.readouterr().err
+    text = docs.read_text()
+    rows = benchmark.ratios()
+    samd21 = dict(rows)["samd21"]
+    # lut's loops -> library on Cortex-M0+: fewer lut cycles per int8 cycle on digits-mlp
+    assert samd21[0][1] < samd21[0][0]
+    stale = tmp_path / "results.md"
+    start = text.index(benchmark.BEGIN)
+    stale.write_text(text[:start] + text[start:].replace("| samd21 | ", "| samd21 | 9", 1))
+    assert stale.read_text() != text
+    assert benchmark.main(["--check", str(stale)]) == 1
+    assert "stale" in capsys.readouterr().err

@@ -25,9 +25,10 @@ class CostOptions:
     bias data, and thresholds/pool bounds live ("flash" adds
     memory.flash_load_extra_cycles to every load). activations: level tensors one
     byte per element ("bytes") or packed at ceil(log2 L) bits ("packed").
-    weight_indices: lut weight and bias indices packed at ceil(log2 K) bits
-    ("packed", the memory planner's layout) or one byte / halfword each
-    ("aligned"). row_pointers: lut table addressing; "shift_add" computes
+    weight_indices: lut weight and bias indices one byte / halfword each ("aligned",
+    the default: what the code generator emits, the lut kernel library's byte codes and
+    the per-layer loops' byte indices, so the default is what `hwsim validate` checks)
+    or packed at ceil(log2 K) bits ("packed": a what-if, not generated). row_pointers: lut table addressing; "shift_add" computes
     level << log2(K) + index per connection (K must be a power of two),
     "precomputed" builds one row pointer per input element before the layer,
     "auto" precomputes when K is not a power of two or the core has no barrel
@@ -56,7 +57,7 @@ class CostOptions:
     weights_in: str = "flash"
     thresholds_in: str = "flash"
     activations: str = "bytes"
-    weight_indices: str = "packed"
+    weight_indices: str = "aligned"
     row_pointers: str = "auto"
     unroll: int = 1
     multiplier_operand_bits: int | None = None

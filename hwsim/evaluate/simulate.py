@@ -122,6 +122,19 @@ def _output_buffers(memory: MemoryReport) -> dict[str, int]:
     return {b.nodes[0]: b.size_bytes for b in memory.buffers if b.kind == "activation"}
 
 
+def described_memory(cost: CostReport, device: Device,
+                     memory_options: MemoryOptions | None = None) -> MemoryOptions:
+    """Memory options that describe the code the cost model priced: the scratch of the
+    int8 kernels it chose, and the lut layers' stored layout (the lut kernel library or
+    the per-layer loops, hwsim.cost.lut_library.device_lut_kernels; the weight index
+    layout)."""
+    from hwsim.cost.lut_library import device_lut_kernels
+    from hwsim.cost.options import core_traits
+    return replace(memory_options or MemoryOptions(), int8_kernels=cost.int8_kernels,
+                   lut_kernels=device_lut_kernels(core_traits(device), cost.options),
+                   weight_indices=cost.options.weight_indices)
+
+
 def simulate(subject: Subject, device: Device, style: str, *,
              cost_options: CostOptions | None = None,
              memory_options: MemoryOptions | None = None,
@@ -135,8 +148,7 @@ def simulate(subject: Subject, device: Device, style: str, *,
         cost_options = CostOptions(**{**cost_options.__dict__, "tables_in": "sram",
                                       "weights_in": "sram"})
     cost = cost_graph(subject.graph, device, style, cost_options)
-    # The memory plan counts the scratch of the int8 kernels the cost model chose.
-    memory_options = replace(memory_options or MemoryOptions(), int8_kernels=cost.int8_kernels)
+    memory_options = described_memory(cost, device, memory_options)
     memory = plan_memory(subject.graph, device, style, memory_options)
     node_cycles = {n.node: math.ceil(n.cycles) for n in cost.nodes}
     schedule = schedule_frames(subject.graph, device, subject.realtime, node_cycles,

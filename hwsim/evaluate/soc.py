@@ -22,7 +22,7 @@ a TCM or SRAM tier without them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hwsim.cost.model import cost_graph
 from hwsim.cost.options import CostOptions
@@ -146,10 +146,11 @@ def placed_on_core(graph, soc: Soc, core: str, style: str, base: CostOptions | N
     options that read each buffer from where it landed (placed_cost_options)."""
     tiers = soc.tiers_of(core)
     device = soc.cores[core].device
-    # the scratch of the int8 kernels the cost model chooses (hwsim.cost.int8_choice)
-    kernels = cost_graph(graph, device, style, base).int8_kernels if style == "int8" else ()
+    # what the cost model prices: its int8 kernels' scratch, the lut layers' layout
+    from hwsim.evaluate.simulate import described_memory
     memory = plan_memory(graph, device, style,
-                         replace(memory_options or MemoryOptions(), int8_kernels=kernels))
+                         described_memory(cost_graph(graph, device, style, base), device,
+                                          memory_options))
     placement = place_in_tiers(memory, tiers)
     return placement, placed_cost_options(placement, {t.name: t.kind for t in tiers}, base)
 

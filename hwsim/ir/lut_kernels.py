@@ -188,6 +188,11 @@ class Geometry:
               "col_tap_block", "col_count")
 
 
+# 32-bit words of a hwsim_lut_call constant (hwsim_lut.h): the layer's six fields, the
+# geometry's scalars and array pointers, the weight codes' pointer.
+CALL_WORDS = 6 + len(Geometry.SCALARS) + len(Geometry.ARRAYS) + 1
+
+
 def geometry(call: LutCall) -> Geometry:
     """The window geometry of a call, as the kernel reads it (it never multiplies)."""
     s, b = call.shape, call.block

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from hwsim.memory.lut_layout import TABLE_LINES, lut_parameter_bytes
 from hwsim.memory.scratch import INT8_CHOICES, scratch_bytes
 from hwsim.memory.arena import (METHODS, ArenaPlan, Buffer, chain_conflict, live_bytes_per_step,
                          plan_arena)
@@ -25,9 +26,12 @@ from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
 from hwsim.ir.style import STYLES
 from hwsim.ir.graph import execution_order
+from hwsim.ir.lut_kernels import BLOCKS, library_target
+
+LUT_KERNELS = ("library", "loops")
+WEIGHT_INDEX_LAYOUTS = ("aligned", "packed")
 
 ALIAS_OPS = ("flatten", "output_table")   # views of their input: no buffer of their own
-TABLE_LINES = ("product tables", "thresholds", "value tables")   # what `tables_in` moves
 
 # Code size per kernel kind, bytes (ESTIMATES, not measured): one copy of each kernel
 # the graph uses, plus a static schedule that calls them (no interpreter).
@@ -69,6 +73,12 @@ class MemoryOptions:
     int8_kernels: (node, kernel) pairs, the int8 weighted nodes' kernels as the cost model
         chose them (hwsim.cost.model.CostReport.int8_kernels); a node not listed: the int8
         library's preferred kernel (hwsim.ir.int8_kernels).
+    lut_kernels: lut style: "library" (weighted layers call the lut kernel library where it
+        has a build for the device's ISA, as generated; hwsim.memory.lut_layout) or "loops"
+        (the per-layer loops); evaluate hands over what the cost model prices
+        (hwsim.cost.lut_library.device_lut_kernels).
+    weight_indices: lut style: "aligned" (byte weight codes, as generated) or "packed"
+        (ceil(log2 K) bits: a what-if, not generated).
     """
 
     activations: str = "bytes"
@@ -80,12 +90,15 @@ class MemoryOptions:
     alignment_bytes: int = 1
     include_code: bool = True
     int8_kernels: tuple[tuple[str, str], ...] = ()
+    lut_kernels: str = "library"
+    weight_indices: str = "aligned"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "int8_kernels", tuple(tuple(p) for p in self.int8_kernels))
         problems = []
         choices = {"activations": ("bytes", "packed"),
-                   "tables_in": ("flash", "sram", "sram_from_flash"), "planner": METHODS}
+                   "tables_in": ("flash", "sram", "sram_from_flash"), "planner": METHODS,
+                   "lut_kernels": LUT_KERNELS, "weight_indices": WEIGHT_INDEX_LAYOUTS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {', '.join(allowed)}, "
@@ -334,8 +347,10 @@ def _arena(buffers: tuple[TensorBuffer, ...], options: MemoryOptions) -> ArenaPl
     return plan_arena(plain, options.planner, options.alignment_bytes)
 
 
-def parameter_lines(g: nx.DiGraph, style: str) -> tuple[MemoryLine, ...]:
-    """Bytes of the network's parameters as deployed in `style`."""
+def parameter_lines(g: nx.DiGraph, style: str, device: Device | None = None,
+                    options: MemoryOptions | None = None) -> tuple[MemoryLine, ...]:
+    """Bytes of the network's parameters as deployed in `style` (lut: as the code
+    generated for `device` stores them, hwsim.memory.lut_layout)."""
     nodes = [a for _, a in g.nodes(data="op")]
     lut = [a for a in nodes if a.weighted]
     weights = sum(a.weights for a in lut)
@@ -349,20 +364,17 @@ def parameter_lines(g: nx.DiGraph, style: str) -> tuple[MemoryLine, ...]:
         return (MemoryLine("weights (int8)", weights), MemoryLine("biases (int32)", 4 * biases),
                 MemoryLine("requantization (multiplier + shift)",
                            INT8_REQUANT_BYTES_PER_CHANNEL * channels + INT8_ADD_PARAM_BYTES * adds))
-    entry_bits, acc_bytes = g.graph["table_entry_bits"], math.ceil(g.graph["accumulator_bits"] / 8)
-    indices = sum(math.ceil(a.params * a.index_bits / 8) for a in lut)
-    tables = sum(math.ceil(t.size * entry_bits / 8) for t in g.graph["tables"].values())
-    thresholds = sum(a.thresholds.size for a in nodes if a.kind == "threshold")
-    thresholds += sum(a.pool_bounds.size for a in nodes if getattr(a, "pool_bounds", None) is not None)
-    values = 0
-    if any(a.kind == "add" for a in nodes):
-        values += sum(t.size for t in g.graph.get("value_tables", {}).values())
-    if any(a.kind == "output_table" for a in nodes) and g.graph.get("output_values") is not None:
-        values += g.graph["output_values"].size
-    return (MemoryLine("weight indices (packed)", indices),
-            MemoryLine("product tables", tables),
-            MemoryLine("thresholds", thresholds * acc_bytes),
-            MemoryLine("value tables", math.ceil(values * entry_bits / 8)))
+    return tuple(MemoryLine(name, size) for name, size in
+                 lut_parameter_bytes(g, lut_library(device, options or MemoryOptions())))
+
+
+def lut_library(device: Device | None, options: MemoryOptions) -> str | None:
+    """The lut library build the generated code for `device` calls ("" for the per-layer
+    loops; None for the packed-index what-if)."""
+    if options.weight_indices == "packed":
+        return None
+    target = library_target(device.core.isa) if device is not None else None
+    return target if options.lut_kernels == "library" and target in BLOCKS else ""
 
 
 def code_estimate_bytes(g: nx.DiGraph, style: str, device: Device) -> int:
@@ -386,7 +398,7 @@ def plan_memory(g: nx.DiGraph, device: Device, style: str,
     activation_plan = _arena(activations, options) if len(activations) < len(buffers) else plan
     placed = tuple(TensorBuffer(b.name, b.kind, b.nodes, b.size_bytes, b.first_step, b.last_step,
                                 plan.offsets_bytes[i]) for i, b in enumerate(buffers))
-    params = parameter_lines(g, style)
+    params = parameter_lines(g, style, device, options)
     moved = style == "lut" and options.tables_in != "flash"
     sram_params, flash_params = [], []
     for p in params:

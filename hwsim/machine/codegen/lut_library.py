@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.ir.lowering import threshold_consumer
-from hwsim.ir.lut_kernels import (BLOCKS, Geometry, LutCall, blocked_weights, geometry,
-                                  node_call, weight_codes)
+from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, Geometry, LutCall, blocked_weights,
+                                  geometry, node_call, weight_codes)
 from hwsim.machine.codegen.c_source import CArray, constant, function_name, identifier
 from hwsim.machine.codegen.lut_kernels import padded_bounds, storage_bits
 from hwsim.machine.codegen.program import NodeCode
@@ -107,8 +107,8 @@ def library_node(g, node: str, call: LutCall, tables) -> NodeCode:
                   f"    {{{tname}, {row_shift}, &{tname}[{bias_row << log_k}], B_{ident}, "
                   f"{bounds}, {call.steps}}},\n"
                   f"    {{{scalars}, {', '.join(gnames)}}},\n    W_{ident}}};\n")
-    words = 6 + len(Geometry.SCALARS) + len(Geometry.ARRAYS) + 1
-    arrays.append(CArray(name, definition, f"extern const hwsim_lut_call {name};\n", 4 * words))
+    arrays.append(CArray(name, definition, f"extern const hwsim_lut_call {name};\n",
+                         4 * CALL_WORDS))
     out_type = "uint8_t" if fused else "int32_t"
     code = (f"void {function_name(node)}(const uint8_t *restrict x, {out_type} *restrict y)\n"
             f"{{\n    {call.function}(&{name}, x, y);\n}}\n")

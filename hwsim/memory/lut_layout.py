@@ -1,0 +1,113 @@
+"""The lut style's parameters as the generated code stores them (flash bytes per kind), so
+the memory planner describes the code `hwsim codegen` emits and `hwsim validate` runs.
+
+    lines = lut_parameter_bytes(graph, "cortex-m4")   # ((line name, bytes), ...)
+
+`library`: the lut kernel library build the weighted layers call (hwsim.ir.lut_kernels;
+hwsim/machine/codegen/lut_library.py), "" for the per-layer loops everywhere
+(hwsim/machine/codegen/lut_weighted.py), None for the what-if of packed weight indices
+(ceil(log2 K) bits each, which no generated code reads). A node the library does not
+cover (hwsim.ir.lut_kernels.node_call is None) is a per-layer loop in either case.
+
+Stored per weighted node:
+- library call: its weight codes one byte each (blocked, hwsim.ir.lut_kernels.
+  blocked_weights), its bias indices one byte each, the window geometry (eight int32
+  arrays, one entry per output row or column: hwsim.ir.lut_kernels.Geometry) and its
+  `hwsim_lut_call` constant (CALL_WORDS 32-bit words);
+- per-layer loop: weight and bias indices a byte each (a halfword above K = 256); a
+  'same'-padded convolution's per-position tables (first input, first tap, taps: three
+  uint32 per output position along each clipped axis).
+Shared: the product tables used, each row padded to a power of two of entries of the
+table's storage width; every threshold padded to 2^steps int32 bounds; average-pool
+bounds padded likewise in the narrowest signed type that holds them and the window's
+reach; the activation value table of the adds that read levels; the output value table.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hwsim.ir.integer import VALUE_TABLE
+from hwsim.ir.lut_kernels import CALL_WORDS, geometry, node_call, search_steps
+
+TABLE_LINES = ("product tables", "thresholds", "value tables")   # what `tables_in` moves
+WEIGHTED = ("dense", "conv1d", "conv2d", "depthwise_conv2d")
+WORD_BYTES = 4
+
+
+def storage_bytes(bits: int) -> int:
+    """Bytes of a stored integer of `bits` bits (int8, int16 or int32)."""
+    return 1 if bits <= 8 else 2 if bits <= 16 else 4
+
+
+def signed_bytes(lo: int, hi: int) -> int:
+    """Bytes of the narrowest signed int8/16/32 holding lo..hi."""
+    for size in (1, 2, 4):
+        if -(1 << (8 * size - 1)) <= lo and hi < (1 << (8 * size - 1)):
+            return size
+    return 8
+
+
+def padded_count(count: int) -> int:
+    """Entries of a search table over `count` bounds: 2^steps."""
+    return 1 << search_steps(count)
+
+
+def _same_axes(a) -> tuple[int, ...]:
+    """Output positions along each axis a 'same'-padded per-layer loop tabulates."""
+    if getattr(a.layer, "padding", "valid") != "same":
+        return ()
+    return (a.output_shape[0],) if a.kind == "conv1d" else tuple(a.output_shape[:2])
+
+
+def _weighted_lines(g, node: str, library: str | None) -> dict[str, int]:
+    a = g.nodes[node]["op"]
+    call = node_call(g, node, library) if library else None
+    if call is not None:
+        geo = geometry(call)
+        return {"weight codes (bytes)": int(a.weights), "bias indices": int(a.biases),
+                "window geometry": WORD_BYTES * 4 * (geo.out_h + geo.out_w),
+                "library call constants": WORD_BYTES * CALL_WORDS}
+    if library is None:
+        bits = a.index_bits
+        return {"weight indices (packed)": math.ceil(a.params * bits / 8)}
+    index = 1 if a.table_shape[1] <= 256 else 2
+    return {"weight codes (bytes)": index * int(a.weights), "bias indices": index * int(a.biases),
+            "window geometry": WORD_BYTES * 3 * sum(_same_axes(a))}
+
+
+def lut_parameter_bytes(g, library: str | None) -> tuple[tuple[str, int], ...]:
+    """(line name, bytes) of the lut parameters graph `g`'s generated code stores."""
+    ops = [a for _, a in g.nodes(data="op")]
+    entry = storage_bytes(g.graph["table_entry_bits"])
+    lines = dict.fromkeys(("weight indices (packed)", "weight codes (bytes)", "bias indices",
+                           "window geometry", "library call constants", *TABLE_LINES), 0)
+    for node in g.nodes:
+        if g.nodes[node]["op"].kind in WEIGHTED:
+            for name, size in _weighted_lines(g, node, library).items():
+                lines[name] += size
+    used = {a.table for a in ops if a.kind in WEIGHTED}
+    for name in sorted(used):
+        rows, k = np.asarray(g.graph["tables"][name]).shape
+        lines["product tables"] += rows * (1 << max(0, math.ceil(math.log2(k)))) * entry
+    for a in ops:
+        if a.kind == "threshold":
+            lines["thresholds"] += WORD_BYTES * padded_count(len(a.thresholds))
+        elif a.kind in ("avg_pool1d", "avg_pool2d"):
+            bounds = np.asarray(a.pool_bounds, dtype=np.int64)
+            window = a.layer.size if a.kind.endswith("1d") else a.layer.size_h * a.layer.size_w
+            reach = window * len(bounds) + 1
+            width = signed_bytes(min(int(bounds.min(initial=0)), 0),
+                                 max(int(bounds.max(initial=0)), reach))
+            lines["thresholds"] += width * padded_count(len(bounds))
+    if any(a.kind == "add" and any(g.edges[p, n]["kind"] == "levels"
+                                   for p in g.predecessors(n))
+           for n, a in g.nodes(data="op")):
+        lines["value tables"] += entry * len(g.graph["value_tables"][VALUE_TABLE])
+    if any(a.kind == "output_table" for a in ops) and g.graph.get("output_values") is not None:
+        lines["value tables"] += entry * int(np.asarray(g.graph["output_values"]).size)
+    keep = ("weight indices (packed)",) if library is None else (
+        "weight codes (bytes)", "bias indices", "window geometry", "library call constants")
+    return tuple((name, size) for name, size in lines.items()
+                 if name in keep or name in TABLE_LINES)
