@@ -13,36 +13,25 @@ time (serial_shifter, operand_multiplier) are not covered: the caller keeps its 
 """
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
+from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
-from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import TARGET_OF_ISA, kernel_call, monomial_value, parse_monomial
 from hwsim.ir.int8_trip_counts import trip_counts
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-FORMAT_VERSION = 1
 PARAMETER_READ = "parameter_read"
 
 
 def data_path(target: str) -> Path:
-    return DATA_DIR / f"int8_{target}.json"
+    return characterized.data_path("int8", target)
 
 
-@lru_cache(maxsize=None)
 def library_data(target: str) -> dict | None:
-    """The characterization data of one library build, or None when there is none."""
-    path = data_path(target)
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    if data.get("format_version") != FORMAT_VERSION:
-        raise HwsimError(f"{path.name}: format_version must be {FORMAT_VERSION}, got "
-                         f"{data.get('format_version')!r}")
-    return data
+    """The characterization data of one build, or None when there is none."""
+    return characterized.characterization_data("int8", target)
 
 
 def library_target(isa: str) -> str | None:

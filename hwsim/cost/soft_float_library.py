@@ -14,16 +14,12 @@ figures price the rest.
 """
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 
+from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
-from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import TARGET_OF_ISA
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-FORMAT_VERSION = 1
 # A burst word of a push/pop/ldm/stm is priced load_32 (store_32) - alu, as
 # hwsim.machine.emulate_price prices it.
 _BURST = {"burst_load": {"load_32": 1.0, "alu": -1.0},
@@ -31,20 +27,12 @@ _BURST = {"burst_load": {"load_32": 1.0, "alu": -1.0},
 
 
 def data_path(target: str) -> Path:
-    return DATA_DIR / f"soft_float_{target}.json"
+    return characterized.data_path("soft_float", target)
 
 
-@lru_cache(maxsize=None)
 def soft_float_data(target: str) -> dict | None:
-    """The characterization data of one target, or None when there is none."""
-    path = data_path(target)
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    if data.get("format_version") != FORMAT_VERSION:
-        raise HwsimError(f"{path.name}: format_version must be {FORMAT_VERSION}, got "
-                         f"{data.get('format_version')!r}")
-    return data
+    """The characterization data of one build, or None when there is none."""
+    return characterized.characterization_data("soft_float", target)
 
 
 def _priced(actions: dict[str, float]) -> Actions:
