@@ -190,19 +190,24 @@ def build_firmware(target: Target | str, directory: str | Path) -> Firmware:
     (directory / "link.ld").write_text(LINKER_SCRIPT)
     command = (compiler, *CFLAGS, "-Wextra", *target.flags, f"-I{SOURCE_DIR}", "driver.c",
                *map(str, source_paths()), "-T", "link.ld", "-lgcc", "-o", ELF_NAME)
+    return compile_firmware(target, directory, command, "the int8 kernels")
+
+
+def compile_firmware(target: Target, directory: Path, command: tuple, what: str,
+                     elf_name: str = ELF_NAME) -> Firmware:
+    """Run the compiler `command` (its first word) in `directory`, which holds the driver
+    and linker script, and read the ELF `elf_name` it writes: one error when it fails or
+    warns."""
     result = subprocess.run(command, cwd=directory, capture_output=True, text=True,
                             timeout=300, check=False)
-    if result.returncode != 0:
-        raise HwsimError(f"building the int8 kernels for {target.name} failed:\n"
+    if result.returncode != 0 or result.stderr.strip():
+        raise HwsimError(f"building {what} for {target.name} failed or warned:\n"
                          + result.stderr.strip()[-3000:])
-    if result.stderr.strip():
-        raise HwsimError(f"the int8 kernels compile with warnings for {target.name}:\n"
-                         + result.stderr.strip()[-3000:])
-    version = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
+    version = subprocess.run([command[0], "-dumpversion"], capture_output=True, text=True,
                              check=False).stdout.strip()
-    image = read_elf(directory / ELF_NAME)
+    image = read_elf(directory / elf_name)
     check_architecture(image, target)
-    return Firmware(target, directory / ELF_NAME, image, version, command)
+    return Firmware(target, directory / elf_name, image, version, command)
 
 
 # ----------------------------------------------------------------------------- running

@@ -13,7 +13,6 @@ the same numpy reference as the ungrouped kernels.
 """
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +22,11 @@ from hwsim.errors import HwsimError
 from hwsim.ir.lut_grouped import GroupedLayout, grouped_layout
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, STACK_BYTES,
-                                           Firmware, KernelRun, _emulate, _kernel_counts,
+                                           Firmware, KernelRun, compile_firmware, _emulate, _kernel_counts,
                                            _profile)
 from hwsim.machine.kernels.lut import SOURCE_DIR
 from hwsim.machine.kernels.lut_harness import LutCase, _LutJob, driver_source
-from hwsim.machine.toolchain import CFLAGS, check_architecture, find_compiler, read_elf
+from hwsim.machine.toolchain import CFLAGS, find_compiler
 
 ELF_NAME = "lut_grouped.elf"
 FUNCTION = "hwsim_lut_grouped_dense"
@@ -55,16 +54,7 @@ def build_grouped_firmware(target: Target | str, directory: str | Path) -> Firmw
     (directory / "link.ld").write_text(LINKER_SCRIPT)
     command = (compiler, *CFLAGS, "-Wextra", *target.flags, f"-I{SOURCE_DIR}", "driver.c",
                str(SOURCE_DIR / SOURCE), "-T", "link.ld", "-o", ELF_NAME)
-    result = subprocess.run(command, cwd=directory, capture_output=True, text=True,
-                            timeout=300, check=False)
-    if result.returncode != 0 or result.stderr.strip():
-        raise HwsimError(f"building the grouped lut kernel for {target.name} failed or "
-                         "warned:\n" + result.stderr.strip()[-3000:])
-    version = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
-                             check=False).stdout.strip()
-    image = read_elf(directory / ELF_NAME)
-    check_architecture(image, target)
-    return Firmware(target, directory / ELF_NAME, image, version, command)
+    return compile_firmware(target, directory, command, "the grouped lut kernel", ELF_NAME)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ the level by the padded-bounds search), which every run is checked against.
 """
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +26,10 @@ from hwsim.ir.lut_kernels import (KERNEL_NAMES, VARIANTS, Geometry, LutCall, blo
 from hwsim.machine.codegen.lut_library import config_header
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, START_ARM,
-                                           START_RISCV, STACK_BYTES, Firmware, KernelRun,
+                                           START_RISCV, STACK_BYTES, Firmware, KernelRun, compile_firmware,
                                            _emulate, _Job, _kernel_counts, _profile)
 from hwsim.machine.kernels.lut import CONFIG_HEADER, SOURCE_DIR, source_paths
-from hwsim.machine.toolchain import CFLAGS, check_architecture, find_compiler, read_elf
+from hwsim.machine.toolchain import CFLAGS, find_compiler
 
 ELF_NAME = "lut_kernels.elf"
 FUNCTIONS = tuple(f"hwsim_lut_{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS)
@@ -83,16 +82,7 @@ def build_lut_firmware(target: Target | str, directory: str | Path) -> Firmware:
     (directory / CONFIG_HEADER).write_text(config_header(target.name))
     command = (compiler, *CFLAGS, "-Wextra", *target.flags, "-I.", f"-I{SOURCE_DIR}",
                "driver.c", *map(str, source_paths()), "-T", "link.ld", "-o", ELF_NAME)
-    result = subprocess.run(command, cwd=directory, capture_output=True, text=True,
-                            timeout=300, check=False)
-    if result.returncode != 0 or result.stderr.strip():
-        raise HwsimError(f"building the lut kernels for {target.name} failed or warned:\n"
-                         + result.stderr.strip()[-3000:])
-    version = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
-                             check=False).stdout.strip()
-    image = read_elf(directory / ELF_NAME)
-    check_architecture(image, target)
-    return Firmware(target, directory / ELF_NAME, image, version, command)
+    return compile_firmware(target, directory, command, "the lut kernels", ELF_NAME)
 
 
 # ----------------------------------------------------------------------------- cases
