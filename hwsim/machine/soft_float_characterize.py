@@ -19,19 +19,17 @@ run one by one: the bound of a data-dependent routine.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from hwsim.errors import HwsimError
 from hwsim.machine.characterize import _counting_table
 from hwsim.machine.codegen.float32 import PRELUDE
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.emulate_price import price
 from hwsim.machine.kernels.harness import (KERNEL, LINKER_SCRIPT, START_ARM, START_RISCV,
                                            Firmware, _emulate, _owner_table, _profile)
-from hwsim.machine.toolchain import CFLAGS, check_architecture, find_compiler, read_elf
+from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
 FORMAT_VERSION = 1
 OPERAND_DISTRIBUTION = """\
@@ -110,16 +108,8 @@ def build_firmware(target_name: str, directory) -> Firmware:
     (directory / "link.ld").write_text(LINKER_SCRIPT)
     command = (compiler, *CFLAGS, *target.flags, "driver.c", "-T", "link.ld", "-lgcc",
                "-o", ELF_NAME)
-    result = subprocess.run(command, cwd=directory, capture_output=True, text=True,
-                            timeout=300, check=False)
-    if result.returncode != 0:
-        raise HwsimError(f"building the soft-float driver for {target.name} failed:\n"
-                         + result.stderr.strip()[-3000:])
-    version = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
-                             check=False).stdout.strip()
-    image = read_elf(directory / ELF_NAME)
-    check_architecture(image, target)
-    return Firmware(target, directory / ELF_NAME, image, version, command)
+    return Firmware(target, *compile_elf(command, directory, ELF_NAME, target,
+                                         "the soft-float driver"), command)
 
 
 def operands(operation: str, kind: str, rng: np.random.Generator, n: int):

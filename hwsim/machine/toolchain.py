@@ -234,4 +234,18 @@ def check_architecture(image: ElfImage, target: Target) -> str:
     return arch
 
 
-
+def compile_elf(command: tuple, directory: Path, elf_name: str, target: Target, what: str
+                ) -> tuple[Path, ElfImage, str]:
+    """Run the compiler `command` (its first word) in `directory` and read the ELF
+    `elf_name` it writes: (path, image, compiler version); one error naming `what` when it
+    fails or warns, or when the ELF is not for `target`."""
+    result = subprocess.run(command, cwd=directory, capture_output=True, text=True,
+                            timeout=300, check=False)
+    if result.returncode != 0 or result.stderr.strip():
+        raise HwsimError(f"building {what} for {target.name} failed or warned:\n"
+                         + result.stderr.strip()[-3000:])
+    version = subprocess.run([command[0], "-dumpversion"], capture_output=True, text=True,
+                             check=False).stdout.strip()
+    image = read_elf(directory / elf_name)
+    check_architecture(image, target)
+    return directory / elf_name, image, version

@@ -26,7 +26,6 @@ text kept beside the Python that lays out their job words and reads the runs bac
 """
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from hwsim.machine.emulate_price import EmulatedCost, price
 from hwsim.machine.emulate_profile import HARNESS, Block, Profile, code_bytes
 from hwsim.machine.kernels.cases import ADD_LEFT_SHIFT, KernelCase
 from hwsim.machine.kernels.int8 import KERNELS, SOURCE_DIR, source_paths
-from hwsim.machine.toolchain import CFLAGS, ElfImage, check_architecture, find_compiler, read_elf
+from hwsim.machine.toolchain import CFLAGS, ElfImage, compile_elf, find_compiler
 
 KERNEL = "kernel"                         # the owner of everything the dispatcher calls
 FLASH_ORIGIN, FLASH_BYTES = 0x0000_0000, 1 << 20
@@ -190,24 +189,8 @@ def build_firmware(target: Target | str, directory: str | Path) -> Firmware:
     (directory / "link.ld").write_text(LINKER_SCRIPT)
     command = (compiler, *CFLAGS, "-Wextra", *target.flags, f"-I{SOURCE_DIR}", "driver.c",
                *map(str, source_paths()), "-T", "link.ld", "-lgcc", "-o", ELF_NAME)
-    return compile_firmware(target, directory, command, "the int8 kernels")
-
-
-def compile_firmware(target: Target, directory: Path, command: tuple, what: str,
-                     elf_name: str = ELF_NAME) -> Firmware:
-    """Run the compiler `command` (its first word) in `directory`, which holds the driver
-    and linker script, and read the ELF `elf_name` it writes: one error when it fails or
-    warns."""
-    result = subprocess.run(command, cwd=directory, capture_output=True, text=True,
-                            timeout=300, check=False)
-    if result.returncode != 0 or result.stderr.strip():
-        raise HwsimError(f"building {what} for {target.name} failed or warned:\n"
-                         + result.stderr.strip()[-3000:])
-    version = subprocess.run([command[0], "-dumpversion"], capture_output=True, text=True,
-                             check=False).stdout.strip()
-    image = read_elf(directory / elf_name)
-    check_architecture(image, target)
-    return Firmware(target, directory / elf_name, image, version, command)
+    return Firmware(target, *compile_elf(command, directory, ELF_NAME, target, "the int8 kernels"),
+                    command)
 
 
 # ----------------------------------------------------------------------------- running

@@ -22,11 +22,11 @@ from hwsim.errors import HwsimError
 from hwsim.ir.lut_grouped import GroupedLayout, grouped_layout
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, STACK_BYTES,
-                                           Firmware, KernelRun, compile_firmware, _emulate, _kernel_counts,
+                                           Firmware, KernelRun, _emulate, _kernel_counts,
                                            _profile)
 from hwsim.machine.kernels.lut import SOURCE_DIR
 from hwsim.machine.kernels.lut_harness import LutCase, _LutJob, driver_source
-from hwsim.machine.toolchain import CFLAGS, find_compiler
+from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
 ELF_NAME = "lut_grouped.elf"
 FUNCTION = "hwsim_lut_grouped_dense"
@@ -54,7 +54,8 @@ def build_grouped_firmware(target: Target | str, directory: str | Path) -> Firmw
     (directory / "link.ld").write_text(LINKER_SCRIPT)
     command = (compiler, *CFLAGS, "-Wextra", *target.flags, f"-I{SOURCE_DIR}", "driver.c",
                str(SOURCE_DIR / SOURCE), "-T", "link.ld", "-o", ELF_NAME)
-    return compile_firmware(target, directory, command, "the grouped lut kernel", ELF_NAME)
+    return Firmware(target, *compile_elf(command, directory, ELF_NAME, target, "the grouped lut kernel"),
+                    command)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from hwsim.ir.lut_kernels import (KERNEL_NAMES, VARIANTS, Geometry, LutCall, blo
 from hwsim.machine.codegen.lut_library import config_header
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, START_ARM,
-                                           START_RISCV, STACK_BYTES, Firmware, KernelRun, compile_firmware,
+                                           START_RISCV, STACK_BYTES, Firmware, KernelRun,
                                            _emulate, _Job, _kernel_counts, _profile)
 from hwsim.machine.kernels.lut import CONFIG_HEADER, SOURCE_DIR, source_paths
-from hwsim.machine.toolchain import CFLAGS, find_compiler
+from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
 ELF_NAME = "lut_kernels.elf"
 FUNCTIONS = tuple(f"hwsim_lut_{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS)
@@ -82,7 +82,8 @@ def build_lut_firmware(target: Target | str, directory: str | Path) -> Firmware:
     (directory / CONFIG_HEADER).write_text(config_header(target.name))
     command = (compiler, *CFLAGS, "-Wextra", *target.flags, "-I.", f"-I{SOURCE_DIR}",
                "driver.c", *map(str, source_paths()), "-T", "link.ld", "-o", ELF_NAME)
-    return compile_firmware(target, directory, command, "the lut kernels", ELF_NAME)
+    return Firmware(target, *compile_elf(command, directory, ELF_NAME, target, "the lut kernels"),
+                    command)
 
 
 # ----------------------------------------------------------------------------- cases
