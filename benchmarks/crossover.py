@@ -126,11 +126,29 @@ def summary(found) -> str:
     return "In short: " + "; ".join(parts) + "."
 
 
-def replace_block(text: str, new: str, path: Path) -> str:
-    if text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise SystemExit(f"{path}: needs exactly one line {BEGIN!r} and one {END!r}")
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    return text[:start] + new + text[end:]
+def replace_block(text: str, new: str, path: Path, begin: str = BEGIN, end: str = END) -> str:
+    if text.count(begin) != 1 or text.count(end) != 1:
+        raise SystemExit(f"{path}: needs exactly one line {begin!r} and one {end!r}")
+    start, stop = text.index(begin), text.index(end) + len(end)
+    return text[:start] + new + text[stop:]
+
+
+def update_block(path: Path, new: str, write: bool, name: str, script: str,
+                 begin: str = BEGIN, end: str = END) -> int:
+    """Rewrite (`write`) or check the block `name` of docs file `path`: 0 when written or
+    up to date, 1 (with how to regenerate it) when stale."""
+    text = path.read_text()
+    updated = replace_block(text, new, path, begin, end)
+    if write:
+        path.write_text(updated)
+        print(f"wrote the {name} block of {path}")
+        return 0
+    if updated != text:
+        print(f"{path}: the {name} block is stale; regenerate it with "
+              f"python benchmarks/{script} --write {path}", file=sys.stderr)
+        return 1
+    print(f"{path}: the {name} block is up to date")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -144,18 +162,7 @@ def main(argv=None) -> int:
     new = block(found)
     path = args.check or args.write
     if path is not None:
-        text = path.read_text()
-        updated = replace_block(text, new, path)
-        if args.write:
-            path.write_text(updated)
-            print(f"wrote the crossover block of {path}")
-            return 0
-        if updated != text:
-            print(f"{path}: the crossover block is stale; regenerate it with "
-                  f"python benchmarks/crossover.py --write {path}", file=sys.stderr)
-            return 1
-        print(f"{path}: the crossover block is up to date")
-        return 0
+        return update_block(path, new, args.write is not None, "crossover", "crossover.py")
     print(new)
     print()
     for name, taken in seconds.items():

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import sys
 from pathlib import Path
 
 from hwsim.cost.model import cost_graph
@@ -100,20 +99,8 @@ def main(argv=None) -> int:
     if path is None:
         print(new)
         return 0
-    crossover = _crossover()
-    crossover.BEGIN, crossover.END = BEGIN, END
-    text = path.read_text()
-    updated = crossover.replace_block(text, new, path)
-    if args.write:
-        path.write_text(updated)
-        print(f"wrote the lut-vs-int8 block of {path}")
-        return 0
-    if updated != text:
-        print(f"{path}: the lut-vs-int8 block is stale; regenerate it with "
-              f"python benchmarks/lut_vs_int8.py --write {path}", file=sys.stderr)
-        return 1
-    print(f"{path}: the lut-vs-int8 block is up to date")
-    return 0
+    return _crossover().update_block(path, new, args.write is not None, "lut-vs-int8",
+                                     "lut_vs_int8.py", BEGIN, END)
 
 
 if __name__ == "__main__":
