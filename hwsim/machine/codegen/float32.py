@@ -27,7 +27,7 @@ from hwsim.ir.lowering import threshold_consumer
 from hwsim.machine.codegen.c_source import CArray, c_extern, constant, function_name, \
     identifier, int_type
 from hwsim.machine.codegen.float32_reference import layer_values
-from hwsim.machine.codegen.geometry import axis_windows
+from hwsim.machine.codegen.geometry import axis_windows, position_tables
 from hwsim.machine.codegen.lut_kernels import argmax_code, pool_geometry
 from hwsim.machine.codegen.pools import pool_function
 from hwsim.machine.codegen.program import NodeCode
@@ -209,13 +209,8 @@ class _Emitter:
     }}
 """
         else:
-            arrays += _tables(ident, {
-                "RX": np.array([w.start * w_in * cin for w in rows]),
-                "RW": np.array([w.first_tap * layer.kernel_w * per_tap for w in rows]),
-                "RN": np.array([w.taps for w in rows]),
-                "CX": np.array([w.start * cin for w in cols]),
-                "CW": np.array([w.first_tap * per_tap for w in cols]),
-                "CN": np.array([w.taps * per_tap for w in cols])})
+            arrays += _tables(ident, position_tables(rows, cols, w_in, cin, layer.kernel_w,
+                                                     per_tap))
             body = f"""    for (uint32_t py = 0; py < {len(rows)}; py++) {{
         const float *xrow = x + RX_{ident}[py];
         const uint32_t nrows = RN_{ident}[py];

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from hwsim.ir.geometry import output_length, same_padding
 
 
@@ -41,3 +43,16 @@ def window_classes(windows: tuple[AxisWindow, ...]) -> tuple[list[tuple[int, int
             classes.append(key)
         index.append(classes.index(key))
     return classes, index
+
+
+def position_tables(rows: tuple[AxisWindow, ...], cols: tuple[AxisWindow, ...], w_in: int,
+                    cin: int, kernel_w: int, per_tap: int) -> dict[str, np.ndarray]:
+    """The constant tables a 'same'-padded conv2d reads per output row (RX: input offset,
+    RW: weight offset, RN: rows inside) and column (CX, CW, CN: elements inside), for
+    NHWC input of width `w_in` and `cin` channels and `per_tap` weights per tap."""
+    return {"RX": np.array([w.start * w_in * cin for w in rows]),
+            "RW": np.array([w.first_tap * kernel_w * per_tap for w in rows]),
+            "RN": np.array([w.taps for w in rows]),
+            "CX": np.array([w.start * cin for w in cols]),
+            "CW": np.array([w.first_tap * per_tap for w in cols]),
+            "CN": np.array([w.taps * per_tap for w in cols])}

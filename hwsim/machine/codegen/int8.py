@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.machine.codegen.c_source import constant, function_name, identifier, int_type
-from hwsim.machine.codegen.geometry import axis_windows
+from hwsim.machine.codegen.geometry import axis_windows, position_tables
 from hwsim.machine.codegen.int8_reference import (
     OFFSET,
     POOL_SHIFT,
@@ -280,15 +280,8 @@ class _Emitter:
 """
         else:
             position_class = p["bias_class"].reshape(len(rows), len(cols))
-            tables = {
-                "RX": np.array([w.start * w_in * cin for w in rows]),
-                "RW": np.array([w.first_tap * layer.kernel_w * per_tap for w in rows]),
-                "RN": np.array([w.taps for w in rows]),
-                "CX": np.array([w.start * cin for w in cols]),
-                "CW": np.array([w.first_tap * per_tap for w in cols]),
-                "CN": np.array([w.taps * per_tap for w in cols]),
-                "PB": position_class.reshape(-1) * units,
-            }
+            tables = {**position_tables(rows, cols, w_in, cin, layer.kernel_w, per_tap),
+                      "PB": position_class.reshape(-1) * units}
             for tag, v in tables.items():
                 arrays.append(constant(f"{tag}_{ident}", int_type(v, signed=False), v))
             body = f"""    for (uint32_t py = 0; py < {len(rows)}; py++) {{
