@@ -37,3 +37,20 @@ def test_the_before_after_table_is_the_benchmarks_output(tmp_path, capsys):
     assert stale.read_text() != text
     assert benchmark.main(["--check", str(stale)]) == 1
     assert "stale" in capsys.readouterr().err
+
+
+def test_the_calibration_tables_are_the_benchmarks_output(tmp_path, capsys):
+    """docs/cost-model.md's three calibration blocks (the paper's figures beside hwsim's,
+    the layer on every device, the layer under other options) are
+    benchmarks/cost_table.py's output; an edited figure fails --check."""
+    benchmark = load_benchmark("cost_table")
+    docs = REPO / "docs" / "cost-model.md"
+    assert benchmark.main(["--check", str(docs)]) == 0, capsys.readouterr().err
+    text = docs.read_text()
+    for edit in (("| LUT, 1-cycle multiplier | 16.3 | ", "| LUT, 1-cycle multiplier | 16.3 | 9"),
+                 ("\nsamd21   ", "\nsamd21  9"), ("| samd21 | ", "| samd21 | 9")):
+        stale = tmp_path / "cost-model.md"
+        stale.write_text(text.replace(*edit, 1))
+        assert stale.read_text() != text, edit
+        assert benchmark.main(["--check", str(stale)]) == 1, edit
+        assert "stale" in capsys.readouterr().err
