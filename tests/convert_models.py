@@ -145,9 +145,10 @@ RESIDUAL_CNN = ((IL.Conv2D(1, 8, 3, 3, 1, 1, "same"), IL.Conv2D(8, 8, 1, 1),
                  IL.Flatten(), IL.Dense(128, 10)),
                 ((-1,), (0,), (1,), (2, 0), (3,), (4,), (5,)),
                 (True, True, False, True, False, False, False))
-AUTOENCODER = ((IL.Dense(64, 16), IL.Dense(16, 8), IL.Dense(8, 16), IL.Dense(16, 64)),
-               ((-1,), (0,), (1,), (2,)),
-               (True, True, True, False))
+AUTOENCODER = ((IL.Flatten(), IL.Dense(64, 16), IL.Dense(16, 8), IL.Dense(8, 16),
+                IL.Dense(16, 64)),
+               ((-1,), (0,), (1,), (2,), (3,)),
+               (False, True, True, True, False))
 
 
 def fit_graph(graph, epochs: int = 15, seed: int = 0) -> list[dict]:
@@ -158,8 +159,6 @@ def fit_graph(graph, epochs: int = 15, seed: int = 0) -> list[dict]:
     data = load_dataset("digits")
     x, y = np.asarray(data.x_train, np.float64), data.y_train
     autoencoder = isinstance(layers[-1], IL.Dense) and layers[-1].out_features == 64
-    if autoencoder:
-        x = x.reshape(len(x), -1)
     rng = np.random.default_rng(seed)
     params = [{k: v.astype(np.float64) for k, v in L.init_params(layer, rng).items()}
               if not isinstance(layer, IL.Add) else {} for layer in layers]
@@ -178,7 +177,7 @@ def fit_graph(graph, epochs: int = 15, seed: int = 0) -> list[dict]:
                 caches.append((cache, z > 0 if on else None))
                 outs.append(np.maximum(z, 0) if on else z)
             if autoencoder:
-                d = 2 * (outs[-1] - x[batch]) / outs[-1].size
+                d = 2 * (outs[-1] - x[batch].reshape(len(batch), -1)) / outs[-1].size
             else:
                 _, d = softmax_cross_entropy(outs[-1], y[batch])
             grads, pending = [{} for _ in layers], {len(layers) - 1: d}
@@ -230,19 +229,20 @@ def write_onnx_residual_mlp(path: Path, params) -> Path:
 
 
 def write_onnx_autoencoder(path: Path, params) -> Path:
-    """Gemm 16 -> Relu -> Gemm 8 -> Relu -> Gemm 16 -> Relu -> Gemm 64, input [1, 64]."""
+    """Flatten -> Gemm 16 -> Relu -> Gemm 8 -> Relu -> Gemm 16 -> Relu -> Gemm 64: it
+    reconstructs its 8x8 input (NCHW [1, 1, 8, 8]) as 64 values."""
     from onnx import helper
     arrays = {f"{key}{i}": (params[i][key].T if key == "w" else params[i][key])
-              for i in range(4) for key in ("w", "b")}
-    nodes, tensor = [], "x"
-    for i in range(4):
-        out = "y" if i == 3 else f"h{i}"
+              for i in range(1, 5) for key in ("w", "b")}
+    nodes, tensor = [helper.make_node("Flatten", ["x"], ["flat"], axis=1)], "flat"
+    for i in range(1, 5):
+        out = "y" if i == 4 else f"h{i}"
         nodes.append(helper.make_node("Gemm", [tensor, f"w{i}", f"b{i}"], [out], transB=1))
-        if i < 3:
+        if i < 4:
             nodes.append(helper.make_node("Relu", [out], [f"r{i}"]))
             out = f"r{i}"
         tensor = out
-    return _onnx_file(path, nodes, arrays, [1, 64], [1, 64], "digits_autoencoder")
+    return _onnx_file(path, nodes, arrays, [1, 1, 8, 8], [1, 64], "digits_autoencoder")
 
 
 def write_tflite_residual_cnn(path: Path, params) -> Path:
@@ -276,12 +276,4 @@ def write_tflite_residual_cnn(path: Path, params) -> Path:
                              b.tensor("fc/b", (10,), "float32", data=params[6]["b"])],
          [logits], ("FullyConnectedOptions", {"FusedActivationFunction": 0}))
     path.write_bytes(b.build([x], [logits]))
-    return path
-
-
-def write_flat_data(path: Path, split: str = "test", count: int | None = None) -> Path:
-    """Digits samples flattened, no labels: x [N, 64] float32 (the auto-encoder's input)."""
-    data = load_dataset("digits")
-    x = np.asarray(data.x_test if split == "test" else data.x_train, np.float32)[:count]
-    np.savez(path, x=x.reshape(len(x), -1))
     return path

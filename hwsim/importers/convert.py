@@ -81,7 +81,8 @@ def _dataset_samples(name: str, model, workload, classes: int):
         raise HwsimError(f"--dataset {name}: its inputs are floats in [0, 1]; the model's input "
                          f"{tensor.name!r} is {tensor.dtype}")
     source = f"dataset {name}"
-    return tuple(check_samples(np.asarray(x, np.float32), np.asarray(y), model, classes,
+    return tuple(check_samples(np.asarray(x, np.float32), np.asarray(y) if classes else None,
+                               model, classes,
                                f"{source} ({split} split)", f"{source} ({split} split)")
                  for x, y, split in ((data.x_train, data.y_train, "train"),
                                      (data.x_test, data.y_test, "test")))
@@ -216,10 +217,13 @@ def convert_model(path: str | Path, options: Options, *, data: str | Path | None
     }
     if evaluation.y is not None:
         report["original_accuracy"] = float(np.mean(original == evaluation.y))
+    if task == "autoencoder":        # how well the original itself reconstructs its input
+        report["original_mse"] = float(np.mean(
+            (original - evaluation.x.reshape(len(original), -1)) ** 2))
     if finetune is not None:
         tuning = read_samples(finetune, model, classes, "--finetune")
-        if task == "autoencoder":            # it learns to reconstruct its input
-            labels = np.zeros(len(tuning.x), dtype=np.int64)
+        if task == "autoencoder":     # it learns the original's outputs, read as the input's
+            labels = (_original_outputs(model, tuning) - low) / (high - low)
         else:
             labels = tuning.y if tuning.y is not None else _original_classes(model, tuning)
         discrete, clustering = train(
@@ -231,7 +235,7 @@ def convert_model(path: str | Path, options: Options, *, data: str | Path | None
             flags=flags)
         integer_model, scale = _integer(workload, layers, clustering, options, flags)
         report["finetune"] = {"source": tuning.source, "samples": len(tuning.x),
-                              "labels": ("the input (reconstruction)" if task == "autoencoder"
+                              "labels": ("the original model's outputs" if task == "autoencoder"
                                          else "y" if tuning.y is not None
                                          else "the original model's classes"),
                               "epochs": options.epochs, "seed": options.seed}

@@ -66,8 +66,9 @@ def loss_and_grad(layers, params, x, y, mode: Mode, task: str, flags=None, input
     out, tape = forward(layers, params, x, mode, task, flags, inputs)
     if task == "classification":
         loss, d_out = softmax_cross_entropy(out, y)
-    else:
-        loss, d_out = mse(out, x.reshape(out.shape))
+    else:            # an auto-encoder: its input, or given target values of its output shape
+        target = y if y is not None and np.ndim(y) > 1 else x
+        loss, d_out = mse(out, target.reshape(out.shape))
     return loss, backward(layers, params, tape, d_out, task, mode, inputs)
 
 
