@@ -28,23 +28,15 @@ from hwsim.importers.network import workload_from_model  # noqa: E402
 from hwsim.ir.graph import graph_from_artifact  # noqa: E402
 from hwsim.ir.levels import quantize_input  # noqa: E402
 from tests.conftest import REPO, run_cli  # noqa: E402
-from tests.convert_models import CNN, DSCNN, MLP, fit_relu, write_data, write_onnx_mlp, \
+from tests.convert_models import DSCNN, MLP, fit_relu, write_data, \
     write_tflite_cnn  # noqa: E402
 
 EXAMPLE = re.compile(r"<!-- convert-example: hwsim (.+?) -->\n```text\n(.*?)```", re.S)
 
 
 @pytest.fixture(scope="session")
-def files(tmp_path_factory):
-    """digits_mlp.onnx, digits_cnn.tflite, digits_test.npz (labels), digits_train.npz,
-    digits_unlabelled.npz (200 train samples, no labels): the files of docs/import.md §12."""
-    folder = tmp_path_factory.mktemp("convert")
-    write_onnx_mlp(folder / "digits_mlp.onnx", fit_relu(MLP, epochs=30))
-    write_tflite_cnn(folder / "digits_cnn.tflite", fit_relu(CNN, epochs=15))
-    write_data(folder / "digits_test.npz")
-    write_data(folder / "digits_train.npz", "train")
-    write_data(folder / "digits_unlabelled.npz", "train", labels=False, count=200)
-    return folder
+def files(convert_files):
+    return convert_files
 
 
 def _copy(files, tmp_path):
