@@ -254,7 +254,7 @@ def convert_examples() -> list[tuple[str, str]]:
 
 
 def test_the_page_has_its_convert_examples():
-    assert len(convert_examples()) == 4
+    assert len(convert_examples()) == 7
 
 
 def test_convert_examples_print_what_the_page_shows(files, tmp_path):
