@@ -131,3 +131,25 @@ def test_an_add_the_conversion_cannot_read_is_one_error(tmp_path):
     assert "adds 2 activated tensors" in done.stderr and "no input is a weighted layer" \
         in done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("workload, shape", [("ic-resnet8", (32, 32, 3)), ("ad-autoencoder", (640,))])
+def test_the_mlperf_layouts_convert_and_run_bit_exactly(workload, shape, tmp_path):
+    """The int8 TFLite layouts of the MLPerf ResNet-8 (identity and 1x1 stride-2
+    shortcuts) and AD auto-encoder, random weights (tests/test_import_network.py):
+    the conversion keeps their graph (parameters and MACs of the shape-only workload) and
+    its integer network runs bit-exactly in the executor."""
+    from hwsim.ir.graph import graph_from_artifact, graph_from_workload, totals
+    from hwsim.specs.workload import load_workload
+    from tests.test_import_network import ad_autoencoder_tflite, resnet8_tflite
+    build = resnet8_tflite if workload == "ic-resnet8" else ad_autoencoder_tflite
+    (tmp_path / "m.tflite").write_bytes(build(np.random.default_rng(1)))
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "x.npz", x=rng.integers(-128, 128, (4, *shape)).astype(np.int8))
+    converted = convert_model(tmp_path / "m.tflite", Options(32, 256), data=tmp_path / "x.npz")
+    artifact = load_artifact(save_artifact(converted.result, tmp_path / "art"))
+    assert totals(graph_from_artifact(artifact)) == totals(graph_from_workload(
+        load_workload(workload)))
+    assert sum(isinstance(layer, IL.Add) for layer in artifact.workload.layers) == \
+        (3 if workload == "ic-resnet8" else 0)
+    assert verify_artifact(artifact, data=tmp_path / "x.npz").bit_exact

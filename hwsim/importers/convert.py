@@ -1,18 +1,20 @@
-"""`hwsim convert`: a user's float (or int8) classifier as the paper's network: L activation
-levels, K unique weights, product tables and integer thresholds (docs/import.md §12).
+"""`hwsim convert`: a user's float (or int8) classifier or auto-encoder, residual adds
+included, as the paper's network: L activation levels, K unique weights, product tables,
+value table and integer thresholds (docs/import.md §12).
 
 Steps: the model's weights on its workload's layers (float_network.py); the input range
-mapped onto 256 input levels; per hidden layer, its activation fitted to tanhD on the
-calibration data and folded into the weights (calibrate.py), then its bias corrected
-by the mean error of the converted network so far; the weights and biases
-clustered to K values; with fine-tuning data, the trainer's discretized training
-(hwsim.train.loop.train, tanhD with a straight-through gradient and periodic
-clustering) from there; the integer export of `hwsim.train.export`. The result is a
-`TrainResult`, which `hwsim.artifact.save` writes as any trained artifact, and a report:
-on the evaluation samples, the top-1 agreement of the integer network (the trainer's
-integer pass, which `hwsim verify` proves equal to the executor) with the original
-model run by its own arithmetic (`run_int8` or `run_float`), and accuracies where labels
-are given.
+mapped onto 256 input levels; layer by layer through the graph, each activation fitted
+to tanhD on the calibration data and folded into the weights, the adds' inputs brought
+to one scale, then each bias corrected by the mean error of the converted network so
+far (encode.py, calibrate.py); the weights and biases clustered to K values; with
+fine-tuning data, the trainer's discretized training (hwsim.train.loop.train, tanhD with
+a straight-through gradient and periodic clustering) from there; the integer export of
+`hwsim.train.export`. The result is a `TrainResult`, which `hwsim.artifact.save` writes
+as any trained artifact, and a report: on the evaluation samples, the top-1 agreement of
+the integer network (the trainer's integer pass, which `hwsim verify` proves equal to the
+executor) with the original model run by its own arithmetic (`run_int8` or
+`run_float`), and accuracies where labels are given; for an auto-encoder, the mean
+squared error and correlation of its output values against the original's.
 """
 from __future__ import annotations
 
@@ -245,7 +247,8 @@ def convert_model(path: str | Path, options: Options, *, data: str | Path | None
     report["unique_weights"] = {name: int(len(c)) for name, c in clustering.codebooks.items()}
     final = _artifact_workload(workload, options, dataset, finetune is not None, low, high,
                                source)
-    metrics = {"metric": "agreement", "conversion": report}
+    metrics = {"metric": "agreement" if task == "classification" else "reconstruction",
+               "conversion": report}
     described = {"calibration": calibration.describe(), "evaluation": evaluation.describe(),
                  "original_model": source}
     if finetune is not None:
