@@ -47,7 +47,8 @@ def add_parser(subparsers) -> None:
                     "with the original model, and accuracies where labels are given (an "
                     "auto-encoder: the mean squared error and correlation of its outputs against "
                     "the original's).")
-    parser.add_argument("model", metavar="MODEL", help="a .tflite or .onnx classifier or auto-encoder")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .tflite or .onnx classifier or auto-encoder")
     parser.add_argument("--levels", type=integer_between(2, 256), required=True, metavar="L",
                         help="activation levels (2..256)")
     parser.add_argument("--clusters", type=integer_between(2, 4096), required=True, metavar="K",
@@ -112,7 +113,8 @@ def render(r: dict) -> str:
     if "original_accuracy" in r:
         lines.append(f"  original:    accuracy {100 * r['original_accuracy']:.2f}%")
     if "original_mse" in r:
-        lines.append(f"  original:    mse {r['original_mse']:.4g} (its reconstruction of the input)")
+        lines.append(f"  original:    mse {r['original_mse']:.4g} "
+                     "(its reconstruction of the input)")
     compared = "top-1" if "agreement" in r["converted"] else "output values"
     lines.append(f"  converted:   {_scores(r['converted'])} (integer network vs original, "
                  f"{compared})")

@@ -45,7 +45,7 @@ class FloatNetwork:
     """The trainer's view of an imported network (weights float64, trainer layouts)."""
     imported: ImportedNetwork
     params: tuple[dict, ...]                       # per layer {"w", "b"} or {}
-    intervals: tuple[tuple[float, float] | None, ...]   # per layer: a weighted layer's or add's clip
+    intervals: tuple[tuple[float, float] | None, ...]   # per weighted layer or add: its clip
 
     @property
     def layers(self) -> tuple:

@@ -12,7 +12,8 @@ from hwsim.train import layers as L
 from hwsim.ir.integer import VALUE_TABLE, IntegerLayer, IntegerModel, sum_bounds, worst_case_sum
 from hwsim.train.loop import Clustering
 from hwsim.ir.levels import (MAX_SCALE_BITS, avg_pool_bounds, chain_inputs, default_flags,
-                              integer_thresholds, level_counts, level_flow, table_rows)  # noqa: F401 (level_counts: re-exported)
+                              integer_thresholds, level_counts,  # noqa: F401 (re-exported)
+                              level_flow, table_rows)
 
 
 
