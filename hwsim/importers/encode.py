@@ -12,7 +12,9 @@ pre-activation (every earlier layer discretized) and the original's, mapped the 
 A residual add sums its inputs in the trainer's domain, so they must share a scale: an
 activated input (level values v, decoding P_l, Q_l) reads as `(u - Q_l) / P_l`, which
 fixes the add's gain A = 1 / P_l per channel; the add's activation fit then searches
-only its shift B (with no activated input it searches both). Each raw input (a weighted
+only its shift B (with no activated input it searches both). So that this gain is a good
+one, the activated input spreads its own levels over a range 2 / A* wide (A* the gain the
+add's fit would choose freely; its own range where that is wider). Each raw input (a weighted
 layer with no activation of its own, feeding only this add) computes `A z` with the
 offsets, all on its first raw input: B + A Q_l. After the add, the first raw input's
 bias moves by the mean difference of the add's pre-activation (bias correction through
@@ -97,6 +99,21 @@ def _add_plan(net, j: int, pre, decode, flags, levels: int) -> _AddPlan:
     return _AddPlan(a, offsets, out, b, mse)
 
 
+def _shortcut_span(net, i: int, pre, flags, levels: int):
+    """The range (lo, hi) per channel over which activated layer i spreads its levels
+    when it is an activated add's level input (None otherwise): centred on i's own
+    range and 2 / A wide, A the gain the add's own free fit would choose, so that the
+    add reads i at its best gain (wider where i's own range is wider)."""
+    j = _consumer_add(net, i)
+    if j is None or not flags[j]:
+        return None
+    gain = fit_encoding(pre[j], net.intervals[j], levels).a
+    u = np.clip(pre[i], *net.intervals[i]).reshape(-1, pre[i].shape[-1])
+    lo, hi = u.min(axis=0), u.max(axis=0)
+    half = np.maximum(hi - lo, 2.0 / gain) / 2.0
+    return (hi + lo) / 2.0 - half, (hi + lo) / 2.0 + half
+
+
 def _consumer_add(net, i: int) -> int | None:
     for j, found in enumerate(net.imported.workload.inputs):
         if i in found and isinstance(net.layers[j], L.Add):
@@ -148,7 +165,8 @@ def encode(net, x01: np.ndarray, x_real: np.ndarray, low: float, high: float, le
         folded = fold_input(layer, net.params[i], *decode[source])
         target = pre[i]
         if flags[i]:
-            span = (low, high) if task == "autoencoder" and i == last else None
+            span = (low, high) if task == "autoencoder" and i == last else \
+                _shortcut_span(net, i, pre, flags, levels)
             encoding = fit_encoding(pre[i], net.intervals[i], levels, span=span)
             folded = fold_output(folded, encoding.a, encoding.b)
             decode[i] = (encoding.p, encoding.q)
