@@ -54,3 +54,25 @@ def load_benchmark(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def convert_files(tmp_path_factory):
+    """The files of docs/import.md §12 (tests/convert_models.py): digits_mlp.onnx,
+    digits_cnn.tflite, digits_resnet.tflite (a residual add), digits_ae.onnx (an
+    auto-encoder), digits_test.npz (labels), digits_train.npz, digits_unlabelled.npz (200
+    train samples, no labels), digits_unlabelled_train.npz (the train split, no labels)."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("tflite")
+    from tests import convert_models as m
+    folder = tmp_path_factory.mktemp("convert")
+    m.write_onnx_mlp(folder / "digits_mlp.onnx", m.fit_relu(m.MLP, epochs=30))
+    m.write_tflite_cnn(folder / "digits_cnn.tflite", m.fit_relu(m.CNN, epochs=15))
+    m.write_tflite_residual_cnn(folder / "digits_resnet.tflite",
+                                m.fit_graph(m.RESIDUAL_CNN, epochs=8))
+    m.write_onnx_autoencoder(folder / "digits_ae.onnx", m.fit_graph(m.AUTOENCODER, epochs=30))
+    m.write_data(folder / "digits_test.npz")
+    m.write_data(folder / "digits_train.npz", "train")
+    m.write_data(folder / "digits_unlabelled.npz", "train", labels=False, count=200)
+    m.write_data(folder / "digits_unlabelled_train.npz", "train", labels=False)
+    return folder

@@ -222,10 +222,11 @@ def test_add_shapes_must_agree():
         workload_from_data(data)
 
 
-def test_branches_are_shape_only():
-    data = _residual(dataset="digits")
-    with pytest.raises(SpecError, match=r"branches and add layers are for shape-only workloads"):
-        workload_from_data(data)
+def test_branches_take_a_dataset():
+    """The trainer runs graphs: a residual workload may name a dataset."""
+    w = workload_from_data(_residual(dataset="digits"))
+    assert w.graph_inputs == w.inputs and w.inputs[2] == (1, 0)
+    assert workload_from_data(_residual()).graph_inputs is not None
 
 
 def test_single_output_layer():

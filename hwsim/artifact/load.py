@@ -3,7 +3,8 @@ network depends on: every referenced array exists with the right shape, dtype an
 range, tables fit their codebooks and entry width, thresholds are sorted, copied
 fields agree with the embedded workload, and model.npz is the one model.json was
 written with (sha256). A truncated or tampered artifact is an error naming each
-missing or bad field."""
+missing or bad field. Over 300 lines: every field of the format (docs/model-format.md) is
+checked here, in one reader, so that each problem names its field."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from hwsim.errors import HwsimError, Problem, SpecError
 from hwsim.ir import layers as L
 from hwsim.train.export import integer_table, level_counts
 from hwsim.ir.input_encoding import InputEncoding, encoding_from_dict
-from hwsim.ir.integer import IntegerLayer, IntegerModel, accumulator_overflows, worst_case_sum
-from hwsim.ir.levels import MAX_SCALE_BITS, avg_pool_bounds, integer_thresholds, level_values, \
-    table_rows
+from hwsim.ir.integer import VALUE_TABLE, IntegerLayer, IntegerModel, accumulator_overflows, \
+    model_bounds
+from hwsim.ir.levels import MAX_SCALE_BITS, avg_pool_bounds, integer_thresholds, level_flow, \
+    level_values, table_rows
 from hwsim.specs.workload import Workload, workload_from_data
 
 FORMAT = "hwsim-model"
@@ -27,7 +29,7 @@ JSON_NAME, NPZ_NAME = "model.json", "model.npz"
 LAYER_TYPES = {L.Dense: "dense", L.Conv1D: "conv1d", L.Conv2D: "conv2d",
                L.DepthwiseConv2D: "depthwise_conv2d", L.MaxPool1D: "max_pool1d",
                L.AvgPool1D: "avg_pool1d", L.MaxPool2D: "max_pool2d", L.AvgPool2D: "avg_pool2d",
-               L.Flatten: "flatten"}
+               L.Flatten: "flatten", L.Add: "add"}
 INPUT_QUANTIZATION = "q = floor(clip(x, 0, 1) * (levels - 1) + 0.5)"
 
 
@@ -169,7 +171,7 @@ def _integer_model(c: _Checker, doc: dict, workload: Workload) -> IntegerModel |
     levels = workload.discretization.activation_levels
     tables = _tables(c, doc, entry)
     counts = level_counts(workload.layers, workload.task, workload.input_levels, levels,
-                          workload.activation_flags)
+                          workload.activation_flags, workload.inputs)
     layers = []
     for i, (layer, (levels_in, levels_out)) in enumerate(zip(workload.layers, counts)):
         path, meta = f"layers[{i}]", doc["layers"][i]
@@ -180,11 +182,15 @@ def _integer_model(c: _Checker, doc: dict, workload: Workload) -> IntegerModel |
             layers.append(_weighted_layer(c, path, meta, layer, tables, levels_in, levels_out,
                                           levels))
             continue
-        bounds = None
+        bounds = thresholds = None
         if isinstance(layer, (L.AvgPool1D, L.AvgPool2D)):
             bounds = c.array(f"{path}.pool_bounds", meta.get("pool_bounds"), integer=True,
                              shape=(levels_in - 1,))
-        layers.append(IntegerLayer(layer, levels_in, levels_out, pool_bounds=bounds))
+        if isinstance(layer, L.Add) and levels_out:
+            thresholds = c.array(f"{path}.thresholds", meta.get("thresholds"), integer=True,
+                                 shape=(levels - 1,))
+        layers.append(IntegerLayer(layer, levels_in, levels_out, thresholds=thresholds,
+                                   pool_bounds=bounds))
     output = c.field(doc, "output.kind", str)
     values = None
     if output == "level_table":
@@ -193,10 +199,23 @@ def _integer_model(c: _Checker, doc: dict, workload: Workload) -> IntegerModel |
         c.bad("output.kind", f"must be argmax or level_table, got {output!r}")
     if output is not None and (output == "level_table") != (workload.task == "autoencoder"):
         c.bad("output.kind", f"{output!r} does not fit task {workload.task!r}")
+    value_tables = {}
+    for name, meta in (c.field(doc, "value_tables", dict, required=False) or {}).items():
+        if not isinstance(meta, dict):
+            c.bad(f"value_tables.{name}", f"must be an object, got {meta!r}")
+            continue
+        table = c.array(f"value_tables.{name}.array", meta.get("array"), integer=True,
+                        shape=(levels,))
+        if table is not None:
+            value_tables[name] = table
+    if any(isinstance(layer, L.Add) for layer in workload.layers) and \
+            VALUE_TABLE not in value_tables:
+        c.bad("value_tables", f"missing the {VALUE_TABLE!r} table its adds read")
     if c.problems or None in (acc, entry, scale):
         return None
     return IntegerModel(workload.task, tuple(workload.input_shape), workload.input_levels,
-                        levels, tables, tuple(layers), scale, acc, entry, values)
+                        levels, tables, tuple(layers), scale, acc, entry, values, value_tables,
+                        workload.graph_inputs)
 
 
 def _check_definition(c: _Checker, doc: dict, arrays: dict[str, np.ndarray],
@@ -218,11 +237,13 @@ def _check_definition(c: _Checker, doc: dict, arrays: dict[str, np.ndarray],
             c.bad(f"codebooks.{scope}", f"array {name!r} holds a value beyond +-1e6")
         else:
             books[scope] = book
-    weighted = [spec for spec in model.layers if spec.table is not None]
-    first_table = weighted[0].table if weighted else None
+    workload_flow = level_flow([spec.layer for spec in model.layers], model.sources,
+                               [spec.levels_out > 0 for spec in model.layers],
+                               model.input_levels, model.activation_levels)[1]
     shared = {}
-    for spec in weighted:
-        shared.setdefault(spec.table, set()).add(spec is weighted[0])
+    for spec, first in zip(model.layers, workload_flow):
+        if spec.table is not None:
+            shared.setdefault(spec.table, set()).add(first)
     for name, table in model.tables.items():
         scope = doc["tables"][name]["codebook"]
         if scope not in books:
@@ -231,7 +252,8 @@ def _check_definition(c: _Checker, doc: dict, arrays: dict[str, np.ndarray],
             c.bad(f"tables.{name}", "is read by the first weighted layer (input level rows) "
                                     "and by a later one (activation level rows)")
             continue
-        rows = table_rows(name == first_table, model.input_levels, model.activation_levels)
+        rows = table_rows(shared.get(name) == {True}, model.input_levels,
+                          model.activation_levels)
         if table.shape[0] != len(rows):
             continue                               # reported by the layer that reads it
         expected = integer_table(rows, books[scope], model.scale_bits)
@@ -243,10 +265,17 @@ def _check_definition(c: _Checker, doc: dict, arrays: dict[str, np.ndarray],
                                           f"definition gives {int(expected[row, col])}")
     if c.problems:
         return
+    for name, values in model.value_tables.items():
+        expected = integer_table(level_values(model.activation_levels), np.ones(1),
+                                 model.scale_bits)[:, 0]
+        if not np.array_equal(expected, values):
+            c.bad(f"value_tables.{name}.array", "is not rint(level value x 2^scale_bits)")
+    if c.problems:
+        return
+    bounds = model_bounds(model)
     for i, (spec, meta) in enumerate(zip(model.layers, doc["layers"])):
         if spec.thresholds is not None:
-            bound = worst_case_sum(model.tables[spec.table], spec.weight_index, spec.bias_index)
-            expected = integer_thresholds(model.activation_levels, model.scale_bits, bound)
+            expected = integer_thresholds(model.activation_levels, model.scale_bits, bounds[i])
             if not np.array_equal(expected, spec.thresholds):
                 c.bad(f"layers[{i}].thresholds", "are not ceil(t_k x 2^scale_bits) clamped "
                                                  "at the layer's worst-case sum")

@@ -16,6 +16,7 @@ import numpy as np
 from hwsim.version import __version__
 from hwsim.io import npz_bytes, sha256_bytes, write_files_atomically
 from hwsim.ir import layers as L
+from hwsim.ir.levels import level_flow
 from hwsim.train.pipeline import TrainResult
 
 from hwsim.artifact.load import (FORMAT, FORMAT_VERSION, INPUT_QUANTIZATION, JSON_NAME,
@@ -55,9 +56,9 @@ def build_files(result: TrainResult, *, init_from: str | None = None) -> dict[st
     }
     if result.input_encoding is not None:
         doc["input"]["encoding"] = result.input_encoding.as_dict()
-    shapes = [list(w.input_shape)]
-    for layer in w.layers:
-        shapes.append(list(layer.output_shape(tuple(shapes[-1]))))
+    outputs = [list(shape) for shape in w.shapes]
+    shapes = [list(w.input_shape) if sources[0] < 0 else outputs[sources[0]]
+              for sources in w.inputs]
     if result.integer_model is None and result.discrete_params is not None:
         for i, params in enumerate(result.discrete_params):   # no integer export to rebuild from
             for key, value in params.items():
@@ -69,7 +70,7 @@ def build_files(result: TrainResult, *, init_from: str | None = None) -> dict[st
     model = result.integer_model
     for i, layer in enumerate(w.layers):
         entry = {"index": i, **_geometry(layer), "input_shape": shapes[i],
-                 "output_shape": shapes[i + 1]}
+                 "output_shape": outputs[i]}
         if isinstance(layer, L.WEIGHTED_LAYERS):
             entry["fan_in"] = layer.fan_in
             entry["parameters"] = L.num_params(layer)
@@ -88,6 +89,10 @@ def build_files(result: TrainResult, *, init_from: str | None = None) -> dict[st
                     arrays[f"layer{i}.thresholds"] = spec.thresholds.astype(
                         _int_dtype(model.accumulator_bits))
                     entry["thresholds"] = f"layer{i}.thresholds"
+            elif spec.thresholds is not None:                   # an activated add
+                arrays[f"layer{i}.thresholds"] = spec.thresholds.astype(
+                    _int_dtype(model.accumulator_bits))
+                entry["thresholds"] = f"layer{i}.thresholds"
             if spec.pool_bounds is not None:
                 arrays[f"layer{i}.pool_bounds"] = spec.pool_bounds.astype(np.int32)
                 entry["pool_bounds"] = f"layer{i}.pool_bounds"
@@ -101,14 +106,22 @@ def build_files(result: TrainResult, *, init_from: str | None = None) -> dict[st
                           "table_entry_limit_bits": scale.table_entry_limit_bits,
                           "rounding": "entry = rint(value * 2^scale_bits), ties to even; "
                                       "threshold = ceil(t * 2^scale_bits), clamped"}
-        first = next(s for s in model.layers if s.table is not None).table
+        reads_input = level_flow(w.layers, w.inputs, w.activation_flags, w.input_levels,
+                                 model.activation_levels)[1]
+        input_rows = {spec.table for spec, first in zip(model.layers, reads_input)
+                      if spec.table is not None and first}
         for name, table in model.tables.items():
             arrays[f"tables.{name}"] = table.astype(_int_dtype(model.table_entry_bits))
             scope = next(result.clustering.layer_scope[i] for i, s in enumerate(model.layers)
                          if s.table == name)
             doc["tables"][name] = {"array": f"tables.{name}", "rows": int(table.shape[0]),
                                    "columns": int(table.shape[1]), "codebook": scope,
-                                   "row_values": "input" if name == first else "activation"}
+                                   "row_values": "input" if name in input_rows else "activation"}
+        for name, values in model.value_tables.items():
+            arrays[f"value_tables.{name}"] = values.astype(_int_dtype(model.table_entry_bits))
+            doc.setdefault("value_tables", {})[name] = {
+                "array": f"value_tables.{name}", "rows": int(len(values)),
+                "row_values": "activation"}
         if model.output_values is not None:
             arrays["output.values"] = model.output_values
             doc["output"] = {"kind": "level_table", "array": "output.values"}

@@ -1,6 +1,7 @@
-"""`hwsim convert`: a user's .tflite/.onnx classifier as the paper's network (L levels,
-K unique weights, tables and thresholds), saved as an artifact; prints its agreement
-with the original model (docs/import.md §12)."""
+"""`hwsim convert`: a user's .tflite/.onnx classifier or auto-encoder as the paper's network
+(L levels, K unique weights, tables and thresholds), saved as an artifact; prints its
+agreement with the original model, or an auto-encoder's reconstruction error and
+correlation against it (docs/import.md §12)."""
 from __future__ import annotations
 
 import argparse
@@ -37,13 +38,17 @@ def _rate(text: str) -> float:
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "convert", help=HELP["convert"],
-        description="Convert a float or int8 .tflite/.onnx classifier to the paper's method: "
+        description="Convert a float or int8 .tflite/.onnx classifier or auto-encoder (residual "
+                    "adds included) to the paper's method: "
                     "activation ranges calibrated on data and fitted to L tanhD levels, weights "
                     "clustered to K values, product tables and integer thresholds; optionally "
                     "fine-tuned with the trainer. Saves an artifact (verify, simulate, codegen "
                     "and validate take it) and prints the top-1 agreement of its integer network "
-                    "with the original model, and accuracies where labels are given.")
-    parser.add_argument("model", metavar="MODEL", help="a .tflite or .onnx classifier")
+                    "with the original model, and accuracies where labels are given (an "
+                    "auto-encoder: the mean squared error and correlation of its outputs against "
+                    "the original's).")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .tflite or .onnx classifier or auto-encoder")
     parser.add_argument("--levels", type=integer_between(2, 256), required=True, metavar="L",
                         help="activation levels (2..256)")
     parser.add_argument("--clusters", type=integer_between(2, 4096), required=True, metavar="K",
@@ -90,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _scores(scores: dict) -> str:
+    if "agreement" not in scores:                        # an auto-encoder's reconstruction
+        return f"mse {scores['mse']:.4g}, correlation {scores['correlation']:.4f}"
     text = f"agreement {100 * scores['agreement']:.2f}%"
     return text + (f", accuracy {100 * scores['accuracy']:.2f}%" if "accuracy" in scores else "")
 
@@ -105,7 +112,12 @@ def render(r: dict) -> str:
              f"  evaluation:  {evaluation['source']} ({evaluation['samples']} samples, {where})"]
     if "original_accuracy" in r:
         lines.append(f"  original:    accuracy {100 * r['original_accuracy']:.2f}%")
-    lines.append(f"  converted:   {_scores(r['converted'])} (integer network vs original, top-1)")
+    if "original_mse" in r:
+        lines.append(f"  original:    mse {r['original_mse']:.4g} "
+                     "(its reconstruction of the input)")
+    compared = "top-1" if "agreement" in r["converted"] else "output values"
+    lines.append(f"  converted:   {_scores(r['converted'])} (integer network vs original, "
+                 f"{compared})")
     if "finetuned" in r:
         f = r["finetune"]
         lines.append(f"  fine-tuned:  {_scores(r['finetuned'])} ({f['epochs']} epochs on "

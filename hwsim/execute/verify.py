@@ -145,8 +145,11 @@ def _expected(g: nx.DiGraph, node: str, model, trace: IntegerTrace, x_levels: np
         return trace.outputs
     spec = model.layers[i]
     if op in WEIGHTED and spec.thresholds is not None:
-        layer_input = x_levels if i == 0 else trace.per_layer[i - 1]
+        source = model.sources[i][0]
+        layer_input = x_levels if source < 0 else trace.per_layer[source]
         return layer_sums(model, spec, layer_input)
+    if op == "add" and i in trace.add_sums:
+        return trace.add_sums[i]
     return trace.per_layer[i]
 
 
@@ -200,7 +203,8 @@ def compare_float(g: nx.DiGraph, run: Execution, artifact, x: np.ndarray,
     """`y` None (a data file without labels): no accuracies, the agreement and errors."""
     workload = artifact.workload
     mode = Mode(workload.discretization.activation_levels, workload.input_levels)
-    simulated = predict(workload.layers, artifact.discrete_params, x, mode, workload.task)
+    simulated = predict(workload.layers, artifact.discrete_params, x, mode, workload.task,
+                        workload.activation_flags, workload.graph_inputs)
     simulated = simulated.reshape(len(x), -1)
     output = next(n for n in g.nodes if g.out_degree(n) == 0)
     if workload.task == "classification":

@@ -16,8 +16,9 @@ May import: numpy, the optional readers `tflite`, `flatbuffers` and `onnx`
 `hwsim.specs` for `network`, which makes an imported model a shape-only `Workload`
 (the same IR as workloads/*.yaml) and is where every command resolves a workload
 name, YAML or model path (`load_network`); `hwsim.train` for `convert` (with
-`float_network` and `calibrate`), which makes a user's classifier the paper's network
-with the trainer's clustering, fine-tuning and integer export. Evaluate, sweep and
+`float_network`, `calibrate` and `encode`, which follows residual adds), which makes a
+user's classifier or auto-encoder the paper's network with the trainer's clustering,
+fine-tuning and integer export. Evaluate, sweep and
 report import it.
 The library never prints; every problem with a user's file is one HwsimError
 naming the file, the op and the problem.

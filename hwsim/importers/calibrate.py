@@ -91,12 +91,19 @@ def _channels(z: np.ndarray) -> np.ndarray:
     return flat[::step]
 
 
-def fit_encoding(z: np.ndarray, interval: tuple[float, float], levels: int) -> Encoding:
+def fit_encoding(z: np.ndarray, interval: tuple[float, float], levels: int, *,
+                 gain_a: np.ndarray | None = None, span: tuple | None = None
+                 ) -> Encoding:
     """The tanhD encoding of one layer's activation `clip(z, *interval)` (z: its
-    pre-activations on the calibration data, channels last)."""
+    pre-activations on the calibration data, channels last). gain_a: A fixed per channel
+    (an add with an activated input must read it at that input's scale), only the shift
+    searched; span: (lo, hi) fixed (numbers or one per channel) instead of the data's
+    range (an auto-encoder's output, read as the input's range)."""
     z = _channels(z)
     u = np.clip(z, *interval)
-    lo, hi = u.min(axis=0), u.max(axis=0)
+    lo, hi = (u.min(axis=0), u.max(axis=0)) if span is None else \
+        (np.broadcast_to(span[0], z.shape[1:]).astype(np.float64),
+         np.broadcast_to(span[1], z.shape[1:]).astype(np.float64))
     width = hi - lo
     live = width > DEAD_WIDTH
     width = np.where(live, width, np.median(width[live]) if live.any() else 1.0)
@@ -105,11 +112,11 @@ def fit_encoding(z: np.ndarray, interval: tuple[float, float], levels: int) -> E
     values = level_values(levels)
     best = np.full(z.shape[1], np.inf)
     gain, shift = np.ones(z.shape[1]), np.zeros(z.shape[1])
-    for g in GAINS:
+    for g in (GAINS if gain_a is None else [gain_a * width / 2.0]):
         for s in SHIFTS:
             err = np.mean((values[level_index(g * (t - s), levels)] - target) ** 2, axis=0)
             better = err < best
-            best, gain[better], shift[better] = np.where(better, err, best), g, s
+            best, gain, shift[better] = np.where(better, err, best), np.where(better, g, gain), s
     v = values[level_index(gain * (t - shift), levels)]
     p, q = width / 2.0, (hi + lo) / 2.0
     q = q - np.mean(p * v + q - u, axis=0)           # bias correction

@@ -9,14 +9,16 @@ activation is an interval `(low, high)` the layer's output is clipped to: none i
 `(-inf, inf)`, relu `(0, inf)`, relu6 `(0, 6)`, clamp its bounds, each narrowed to what an
 int8 output tensor can hold (its saturation, from its scale and zero point); a standalone
 relu / relu6 / clamp after a weighted layer (through reshapes, max pools, quantize and
-dequantize, with which a clip commutes) narrows that layer's interval.
+dequantize, with which a clip commutes) narrows that layer's interval. A residual add of
+two activations is a layer too (float_forward sums its inputs), with the interval of
+its fused or following activation.
 
 A mul or add by a constant (one value, or one per channel) on a float weighted layer's
 raw output (before any clip or max pool; ONNX's MatMul + Add bias) is folded into that
 layer's weights and bias. What the trainer cannot run is refused, every such op listed
-in one error: an add of two activations (the trainer has no residual add), any other mul
-or add by a constant, an activation of the network input or after an average pool, a softmax or logistic that
-is not at the end of the graph, a pool with a fused activation, an auto-encoder output.
+in one error: any other mul or add by a constant, an activation of the network input or
+after an average pool, a softmax or logistic that is not at the end of the graph, a
+pool with a fused activation.
 """
 from __future__ import annotations
 
@@ -40,10 +42,10 @@ _TAIL = {"softmax", "logistic", "quantize", "dequantize", "reshape"}   # argmax-
 
 @dataclass(frozen=True)
 class FloatNetwork:
-    """The trainer's view of an imported classifier (weights float64, trainer layouts)."""
+    """The trainer's view of an imported network (weights float64, trainer layouts)."""
     imported: ImportedNetwork
     params: tuple[dict, ...]                       # per layer {"w", "b"} or {}
-    intervals: tuple[tuple[float, float] | None, ...]   # per layer: a weighted layer's clip
+    intervals: tuple[tuple[float, float] | None, ...]   # per weighted layer or add: its clip
 
     @property
     def layers(self) -> tuple:
@@ -124,11 +126,15 @@ def _intervals(model: ImportedModel, layer_of_op: dict[int, int], problems: list
                 raw.add(out)
             else:
                 intervals[source[1]] = _narrow(intervals[source[1]], _INTERVALS[op.activation])
+        elif op.kind == "add" and len(live) == 2 and index in layer_of_op:   # residual
+            layer = layer_of_op[index]
+            intervals[layer] = _narrow(_INTERVALS[op.activation], _representable(tensors[out]))
+            producer[out] = ("weighted", layer)
         elif op.kind in ("relu", "relu6", "clamp"):
             low, high = ((op.clamp_min, op.clamp_max) if op.kind == "clamp"
                          else _INTERVALS[op.kind])
             if source[0] != "weighted":
-                where = "the network input" if source[0] == "input" else "an average pool or add"
+                where = "the network input" if source[0] == "input" else "an average pool"
                 problems.append(f"{op.source}: a {op.kind} of {where} has no place in the "
                                 "trainer's network (activations follow weighted layers)")
             else:
@@ -138,9 +144,9 @@ def _intervals(model: ImportedModel, layer_of_op: dict[int, int], problems: list
         elif op.kind in ("add", "mul"):
             what = ("a residual add of two activations" if op.kind == "add" and len(live) == 2
                     else f"a {op.kind} by a constant")
-            problems.append(f"{op.source}: {what} is not converted (the trainer runs chains "
-                            "of dense, convolution, pool and flatten layers; a constant mul or "
-                            "add folds only into the layer right before it)")
+            problems.append(f"{op.source}: {what} is not converted (a constant mul or add "
+                            "folds only into the weighted layer right before it, on its raw "
+                            "output)")
         elif op.kind in ("softmax", "logistic"):
             later = {o.kind for o in model.ops[index + 1:]}
             if not later <= _TAIL:
@@ -161,12 +167,9 @@ def float_network(model: ImportedModel, imported: ImportedNetwork) -> FloatNetwo
     listing every op the trainer cannot run)."""
     workload = imported.workload
     problems: list[str] = []
-    if workload.task != "classification":
-        problems.append(f"output {model.outputs[0]!r} has the input's size (an auto-encoder); "
-                        "conversion takes classifiers (the argmax of the last layer)")
     layer_of_op = {}
     for i, (layer, name) in enumerate(zip(workload.layers, workload.names)):
-        if isinstance(layer, L.WEIGHTED_LAYERS):
+        if isinstance(layer, (*L.WEIGHTED_LAYERS, L.Add)):
             layer_of_op[op_index_of(name)] = i
     intervals, affine = _intervals(model, layer_of_op, problems)
     if problems:
@@ -184,12 +187,19 @@ def float_network(model: ImportedModel, imported: ImportedNetwork) -> FloatNetwo
 
 
 def float_forward(net: FloatNetwork, params, x: np.ndarray) -> tuple[np.ndarray, list]:
-    """The original network in the trainer's passes: (output, pre-activation of every
-    weighted layer, None elsewhere). `params` replace the network's own when given."""
-    a = np.asarray(x, dtype=np.float64)
-    pre = []
-    for layer, p, interval in zip(net.layers, params or net.params, net.intervals):
-        z, _ = L.forward(layer, p, a)
+    """The original network in the trainer's passes, following its graph (an add sums its
+    inputs): (output, pre-activation of every weighted layer and add, None elsewhere).
+    `params` replace the network's own when given."""
+    x = np.asarray(x, dtype=np.float64)
+    pre, outputs = [], []
+    for layer, p, interval, sources in zip(net.layers, params or net.params, net.intervals,
+                                           net.imported.workload.inputs):
+        if isinstance(layer, L.Add):
+            z = outputs[sources[0]]
+            for s in sources[1:]:
+                z = z + outputs[s]
+        else:
+            z, _ = L.forward(layer, p, x if sources[0] < 0 else outputs[sources[0]])
         pre.append(z if interval is not None else None)
-        a = np.clip(z, *interval) if interval is not None else z
-    return a, pre
+        outputs.append(np.clip(z, *interval) if interval is not None else z)
+    return outputs[-1], pre

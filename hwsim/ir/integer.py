@@ -46,8 +46,17 @@ class IntegerModel:
     accumulator_bits: int
     table_entry_bits: int
     output_values: np.ndarray | None  # auto-encoder: output level -> value in [0, 1]
-    # Residual adds of level tensors: level index -> its value scaled by 2^s (shape-only graphs).
+    # Residual adds of level tensors: level index -> its value scaled by 2^s.
     value_tables: dict[str, np.ndarray] = field(default_factory=dict)
+    # Per layer its sources (-1: the network input); None: a chain.
+    inputs: tuple[tuple[int, ...], ...] | None = None
+
+    @property
+    def sources(self) -> tuple[tuple[int, ...], ...]:
+        """Per layer the layers it reads (-1: the network input)."""
+        if self.inputs is not None:
+            return self.inputs
+        return tuple((i - 1,) for i in range(len(self.layers)))
 
     @property
     def accumulator_max(self) -> int:
@@ -60,6 +69,7 @@ class IntegerTrace:
     outputs: np.ndarray               # classification: class ids; autoencoder: output levels
     sums: np.ndarray                  # the output layer's integer sums
     per_layer: tuple[np.ndarray, ...]
+    add_sums: dict[int, np.ndarray] = field(default_factory=dict)   # activated adds' sums
 
 
 def worst_case_sum(table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
@@ -71,15 +81,44 @@ def worst_case_sum(table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
     return int(units.max(initial=0))
 
 
+def sum_bounds(layers, inputs, levels_out, weighted: dict[int, int], value_max: int
+               ) -> dict[int, int]:
+    """Largest |sum| of every layer that outputs sums: `weighted` gives the weighted
+    layers' (worst_case_sum); an add's is the sum of its inputs' bounds, a level input
+    counting `value_max` (its largest value-table entry); pools and flatten of sums
+    carry their input's. levels_out: per layer, 0 for sums."""
+    bounds: dict[int, int] = {}
+    for i, (layer, sources) in enumerate(zip(layers, inputs)):
+        if i in weighted:
+            bounds[i] = weighted[i]
+        elif isinstance(layer, L.Add):
+            bounds[i] = sum(bounds[s] if s >= 0 and levels_out[s] == 0 else value_max
+                            for s in sources)
+        elif sources[0] >= 0 and sources[0] in bounds and levels_out[i] == 0:
+            bounds[i] = bounds[sources[0]]
+    return bounds
+
+
+def model_bounds(model: "IntegerModel") -> dict[int, int]:
+    """sum_bounds of a deployed model, from its own tables and value table."""
+    weighted = {i: worst_case_sum(model.tables[spec.table], spec.weight_index, spec.bias_index)
+                for i, spec in enumerate(model.layers)
+                if spec.table is not None and spec.weight_index is not None
+                and spec.bias_index is not None and spec.table in model.tables}
+    values = model.value_tables.get(VALUE_TABLE)
+    value_max = 0 if values is None or not len(values) else int(np.abs(values).max())
+    return sum_bounds([spec.layer for spec in model.layers], model.sources,
+                      [spec.levels_out for spec in model.layers], weighted, value_max)
+
+
 def accumulator_overflows(model: "IntegerModel") -> list[tuple[int, str]]:
-    """(layer index, message) for each weighted layer whose worst-case sum, or a
+    """(layer index, message) for each weighted layer or add whose worst-case sum, or a
     threshold one past it, does not fit the signed accumulator: a static proof from
     the tables, independent of any data."""
     found = []
-    for i, spec in enumerate(model.layers):
-        if spec.table is None or spec.weight_index is None or spec.bias_index is None:
+    for i, bound in model_bounds(model).items():
+        if not isinstance(model.layers[i].layer, (*L.WEIGHTED_LAYERS, L.Add)):
             continue
-        bound = worst_case_sum(model.tables[spec.table], spec.weight_index, spec.bias_index)
         if bound + 1 > model.accumulator_max:
             found.append((i, f"a sum can reach {bound} for some input, beyond the "
                              f"{model.accumulator_bits}-bit accumulator (max "
@@ -183,17 +222,22 @@ def integer_forward(model: IntegerModel, x_levels: np.ndarray) -> IntegerTrace:
                          f"{list(model.input_shape)}")
     if a.size and (a.min() < 0 or a.max() >= model.input_levels):
         raise HwsimError(f"input levels must lie in 0..{model.input_levels - 1}")
-    a = a.astype(np.int64)
-    per_layer = []
+    x = a = a.astype(np.int64)
+    per_layer: list[np.ndarray] = []
+    add_sums: dict[int, np.ndarray] = {}
     sums = None
-    for spec in model.layers:
+    for i, (spec, sources) in enumerate(zip(model.layers, model.sources)):
         layer = spec.layer
-        if isinstance(layer, L.WEIGHTED_LAYERS):
-            sums = layer_sums(model, spec, a)
+        a = x if sources[0] < 0 else per_layer[sources[0]]
+        if isinstance(layer, (*L.WEIGHTED_LAYERS, L.Add)):
+            sums = (layer_sums(model, spec, a) if isinstance(layer, L.WEIGHTED_LAYERS)
+                    else add_terms(model, per_layer, sources))
             limit = model.accumulator_max
             if sums.size and (sums.max() > limit or sums.min() < -limit - 1):
-                raise HwsimError(f"accumulator overflow in layer {len(per_layer)} "
+                raise HwsimError(f"accumulator overflow in layer {i} "
                                  f"({model.accumulator_bits}-bit)")
+            if isinstance(layer, L.Add) and spec.thresholds is not None:
+                add_sums[i] = sums
             a = sums if spec.thresholds is None else count_reached(sums, spec.thresholds)
         elif isinstance(layer, L.Flatten):
             a = a.reshape(a.shape[0], -1)
@@ -204,4 +248,24 @@ def integer_forward(model: IntegerModel, x_levels: np.ndarray) -> IntegerTrace:
         outputs = np.argmax(sums.reshape(sums.shape[0], -1), axis=1)
     else:
         outputs = a.reshape(a.shape[0], -1)
-    return IntegerTrace(outputs, sums, tuple(per_layer))
+    return IntegerTrace(outputs, sums, tuple(per_layer), add_sums)
+
+
+def add_terms(model: IntegerModel, per_layer: list, sources) -> np.ndarray:
+    """An add's sums: its inputs in order, a level input through the value table (its
+    level's value times 2^s), a sums input as it is."""
+    values = model.value_tables.get(VALUE_TABLE)
+    total = None
+    for s in sources:
+        if s < 0:
+            raise HwsimError("an add of the network input is not supported (its input "
+                             "levels have no value table)")
+        if model.layers[s].levels_out:
+            if values is None:
+                raise HwsimError(f"an add reads level indices but the model has no "
+                                 f"{VALUE_TABLE!r} value table")
+            term = values[per_layer[s]]
+        else:
+            term = per_layer[s]
+        total = term if total is None else total + term
+    return total

@@ -340,8 +340,8 @@ class Add:
     """Element-wise sum of `arity` tensors of one shape (residual connections).
 
     In the integer network it adds pre-activation sums (a level input first goes
-    through its value table); the trainer trains chains only, so Add appears in
-    shape-only workloads."""
+    through its value table); the trainer adds raw pre-activations and activated
+    inputs' level values (hwsim.train.network.forward)."""
     arity: int
 
     def __post_init__(self):

@@ -137,15 +137,37 @@ def avg_pool_bounds(window: int, levels: int) -> np.ndarray:
     return -((-(2 * k - 1) * window) // 2)
 
 
-def level_counts(layers, task: str, input_levels: int, levels: int, flags=None
+def chain_inputs(layers) -> tuple[tuple[int, ...], ...]:
+    """The sources of a chain: layer i reads layer i - 1 (-1: the network input)."""
+    return tuple((i - 1,) for i in range(len(layers)))
+
+
+def level_flow(layers, inputs, flags, input_levels: int, levels: int
+               ) -> tuple[list[tuple[int, int]], list[bool]]:
+    """Per layer, following the DAG of `inputs` (per layer its sources, -1 the input):
+    (levels_in, levels_out) of its indices, 0 meaning raw sums (levels_in: those of its
+    first source), and whether it reads the input's levels (a weighted layer then reads
+    the input-row table). Weighted layers and adds output L levels when activated, else
+    sums; pools and flatten carry their input's levels."""
+    flow: list[tuple[int, int]] = []
+    reads_input: list[bool] = []
+    for i, (layer, sources) in enumerate(zip(layers, inputs)):
+        s = sources[0]
+        levels_in = input_levels if s < 0 else flow[s][1]
+        reads_input.append(s < 0 or (reads_input[s] and not isinstance(
+            layers[s], (*L.WEIGHTED_LAYERS, L.Add))))
+        if isinstance(layer, (*L.WEIGHTED_LAYERS, L.Add)):
+            flow.append((levels_in, levels if flags[i] else 0))
+        else:
+            flow.append((levels_in, levels_in))
+    return flow, reads_input
+
+
+def level_counts(layers, task: str, input_levels: int, levels: int, flags=None, inputs=None
                  ) -> list[tuple[int, int]]:
-    """(levels_in, levels_out) of every layer's indices in a chain; 0 means raw sums.
-    flags: Workload.activation_flags (default: the chain rule)."""
+    """(levels_in, levels_out) of every layer's indices; 0 means raw sums.
+    flags: Workload.activation_flags (default: the chain rule); inputs: per layer its
+    sources (default: a chain)."""
     flags = default_flags(layers, task) if flags is None else flags
-    counts, now = [], input_levels
-    for i, layer in enumerate(layers):
-        before = now
-        if isinstance(layer, L.WEIGHTED_LAYERS):
-            now = levels if flags[i] else 0
-        counts.append((before, now))
-    return counts
+    inputs = chain_inputs(layers) if inputs is None else inputs
+    return level_flow(layers, inputs, flags, input_levels, levels)[0]

@@ -9,26 +9,9 @@ from hwsim.errors import HwsimError
 from hwsim.ir import levels as act
 from hwsim.ir import layers as L
 from hwsim.ir.levels import MAX_SCALE_BITS, avg_pool_bounds, input_values, integer_thresholds
-from hwsim.ir.integer import VALUE_TABLE, IntegerLayer, IntegerModel
+from hwsim.ir.integer import VALUE_TABLE, IntegerLayer, IntegerModel, sum_bounds
 from hwsim.ir.network import Network
 
-
-
-def _level_flow(workload: Network, flags: list[bool], levels: int):
-    """(levels_in, levels_out, reads_input_levels) per layer, following the DAG."""
-    flow, reads_input = [], []
-    for i, (layer, sources) in enumerate(zip(workload.layers, workload.inputs)):
-        s = sources[0]
-        levels_in = workload.input_levels if s < 0 else flow[s][1]
-        from_input = s < 0 or (reads_input[s] and not isinstance(
-            workload.layers[s], (*L.WEIGHTED_LAYERS, L.Add)))
-        if isinstance(layer, (*L.WEIGHTED_LAYERS, L.Add)):
-            levels_out = levels if flags[i] else 0
-        else:
-            levels_out = levels_in
-        flow.append((levels_in, levels_out))
-        reads_input.append(from_input)
-    return flow, reads_input
 
 
 def _index_counts(w: np.ndarray, k: int) -> np.ndarray:
@@ -46,7 +29,8 @@ def random_integer_model(workload: Network, seed: int = 0) -> IntegerModel:
     rng = np.random.default_rng(seed)
     levels, k = d.activation_levels, d.weight_clusters
     flags = workload.activation_flags
-    flow, reads_input = _level_flow(workload, flags, levels)
+    flow, reads_input = act.level_flow(workload.layers, workload.inputs, flags,
+                                       workload.input_levels, levels)
     codebooks: dict[str, np.ndarray] = {}
     float_tables: dict[str, np.ndarray] = {}
     arrays: dict[int, tuple[str, np.ndarray, np.ndarray]] = {}
@@ -73,15 +57,12 @@ def random_integer_model(workload: Network, seed: int = 0) -> IntegerModel:
     def bounds_at(scale: int):
         tables = {n: np.rint(np.ldexp(t, scale)).astype(np.int64) for n, t in float_tables.items()}
         values = np.rint(np.ldexp(act.level_values(levels), scale)).astype(np.int64)
-        bound: dict[int, int] = {}
-        for i, layer in enumerate(workload.layers):
-            if i in arrays:
-                name, w, b = arrays[i]
-                worst = np.abs(tables[name][:-1]).max(axis=0)
-                bound[i] = int((counts[i] @ worst + np.abs(tables[name][-1, b])).max())
-            elif isinstance(layer, L.Add):
-                bound[i] = sum(bound[s] if flow[s][1] == 0 else int(np.abs(values).max())
-                               for s in workload.inputs[i])
+        weighted: dict[int, int] = {}
+        for i, (name, w, b) in arrays.items():
+            worst = np.abs(tables[name][:-1]).max(axis=0)
+            weighted[i] = int((counts[i] @ worst + np.abs(tables[name][-1, b])).max())
+        bound = sum_bounds(workload.layers, workload.inputs, [f[1] for f in flow], weighted,
+                           int(np.abs(values).max()))
         return tables, values, bound
 
     acc_max = (1 << (fmt.accumulator_bits - 1)) - 1
@@ -119,4 +100,4 @@ def random_integer_model(workload: Network, seed: int = 0) -> IntegerModel:
     output_values = (act.level_values(levels) + 1) / 2 if workload.task == "autoencoder" else None
     return IntegerModel(workload.task, tuple(workload.input_shape), workload.input_levels, levels,
                         tables, tuple(specs), scale, fmt.accumulator_bits, fmt.table_entry_bits,
-                        output_values, {VALUE_TABLE: values})
+                        output_values, {VALUE_TABLE: values}, tuple(workload.inputs))

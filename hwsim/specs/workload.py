@@ -128,6 +128,11 @@ class Workload:
         return all(sources == (i - 1,) for i, sources in enumerate(self.inputs))
 
     @property
+    def graph_inputs(self) -> tuple[tuple[int, ...], ...] | None:
+        """`inputs` for the trainer and the exporter, None for a chain (their chain path)."""
+        return None if self.is_chain else self.inputs
+
+    @property
     def sha256(self) -> str:
         """Content hash of the workload as parsed (overrides included), for provenance."""
         text = json.dumps(self.data, sort_keys=True, separators=(",", ":"), allow_nan=False)

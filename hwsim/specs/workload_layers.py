@@ -267,8 +267,4 @@ def read_layers(top: Reader, shape, task, dataset, problems):
         problems.append(Problem(f"layers[{last}].activation", "the output layer of an "
                                 "auto-encoder needs its activation (its levels map to the outputs)"))
     _check_size(top, shape, layers, shapes)
-    chain = all(found == [i - 1] for i, found in enumerate(sources))
-    if not chain and dataset not in (None, "none"):
-        top.problem("layers", "branches and add layers are for shape-only workloads "
-                              "(dataset: none): the trainer trains chains")
     return layers, [tuple(f) for f in sources], names, overrides

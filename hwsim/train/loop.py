@@ -62,22 +62,24 @@ def apply_clustering(params, clustering: Clustering) -> None:
             params[i][key][...] = codebook[index]
 
 
-def loss_and_grad(layers, params, x, y, mode: Mode, task: str, flags=None):
-    out, tape = forward(layers, params, x, mode, task, flags)
+def loss_and_grad(layers, params, x, y, mode: Mode, task: str, flags=None, inputs=None):
+    out, tape = forward(layers, params, x, mode, task, flags, inputs)
     if task == "classification":
         loss, d_out = softmax_cross_entropy(out, y)
-    else:
-        loss, d_out = mse(out, x.reshape(out.shape))
-    return loss, backward(layers, params, tape, d_out, task, mode)
+    else:            # an auto-encoder: its input, or given target values of its output shape
+        target = y if y is not None and np.ndim(y) > 1 else x
+        loss, d_out = mse(out, target.reshape(out.shape))
+    return loss, backward(layers, params, tape, d_out, task, mode, inputs)
 
 
 def train(layers, x, y, *, task: str, mode: Mode, epochs: int, batch_size: int,
           learning_rate: float, seed: int, params=None, clusters: int | None = None,
           cluster_scope: str = "global", cluster_interval_steps: int = 200,
-          phase: str = "train", progress: Progress | None = None, flags=None):
+          phase: str = "train", progress: Progress | None = None, flags=None, inputs=None):
     """Train and return (params, clustering or None). With `clusters`, weights are
     clustered at the start, every `cluster_interval_steps` steps and at the end, so
-    the result has exactly the clustered values (as many as the data allows, <= K)."""
+    the result has exactly the clustered values (as many as the data allows, <= K).
+    inputs: per layer its sources (Workload.graph_inputs; None: a chain)."""
     rng = np.random.default_rng(seed)
     if params is None:
         params = init_network(layers, rng)
@@ -96,7 +98,8 @@ def train(layers, x, y, *, task: str, mode: Mode, epochs: int, batch_size: int,
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
             batch = order[start:start + batch_size]
-            loss, grads = loss_and_grad(layers, params, x[batch], y[batch], mode, task, flags)
+            loss, grads = loss_and_grad(layers, params, x[batch], y[batch], mode, task, flags,
+                                        inputs)
             # With clustering the learning rate decays linearly to a tenth, so the
             # last clustering step moves the weights least.
             rate = learning_rate * (1.0 - 0.9 * step / max(1, total)) if clusters else learning_rate

@@ -49,9 +49,9 @@ def dataset_for(workload: Workload) -> Dataset:
     return data
 
 
-def predict(layers, params, x, mode: Mode, task: str, flags=None) -> np.ndarray:
+def predict(layers, params, x, mode: Mode, task: str, flags=None, inputs=None) -> np.ndarray:
     """Float forward in batches: logits or auto-encoder outputs."""
-    outs = [forward(layers, params, x[i:i + EVAL_BATCH], mode, task, flags)[0]
+    outs = [forward(layers, params, x[i:i + EVAL_BATCH], mode, task, flags, inputs)[0]
             for i in range(0, len(x), EVAL_BATCH)]
     return np.concatenate(outs)
 
@@ -80,7 +80,8 @@ def run_training(workload: Workload, *, init_params: list | None = None,
     x_test, y_test = np.asarray(data.x_test, np.float64), data.y_test
     continuous = Mode(None, None)
     flags = workload.activation_flags
-    common = dict(task=task, batch_size=t.batch_size, flags=flags)
+    inputs = workload.graph_inputs
+    common = dict(task=task, batch_size=t.batch_size, flags=flags, inputs=inputs)
     if init_params is None:
         base, _ = train(layers, x_train, y_train, mode=continuous, epochs=t.epochs,
                         seed=t.seed, phase="continuous", progress=progress,
@@ -93,8 +94,8 @@ def run_training(workload: Workload, *, init_params: list | None = None,
         base = [{k: np.array(v, dtype=np.float64) for k, v in p.items()} for p in init_params]
     metric = "accuracy" if task == "classification" else "mse"
     metrics = {"metric": metric,
-               "continuous": score(task, predict(layers, base, x_test, continuous, task, flags),
-                                   x_test, y_test)}
+               "continuous": score(task, predict(layers, base, x_test, continuous, task, flags,
+                                                 inputs), x_test, y_test)}
     if d.activation_levels is None and d.weight_clusters is None:
         return TrainResult(workload, base, None, None, None, None, metrics)
 
@@ -105,7 +106,7 @@ def run_training(workload: Workload, *, init_params: list | None = None,
                               cluster_interval_steps=t.cluster_interval_steps,
                               phase="discretized", progress=progress,
                               learning_rate=t.finetune_learning_rate, **common)
-    simulated = predict(layers, tuned, x_test, mode, task, flags)
+    simulated = predict(layers, tuned, x_test, mode, task, flags, inputs)
     metrics["discretized"] = score(task, simulated, x_test, y_test)
     if clustering is not None:
         metrics["unique_weights"] = {name: int(len(c)) for name, c in clustering.codebooks.items()}
@@ -117,7 +118,7 @@ def run_training(workload: Workload, *, init_params: list | None = None,
                                   levels=d.activation_levels,
                                   accumulator_bits=workload.integer.accumulator_bits,
                                   table_entry_bits=workload.integer.table_entry_bits,
-                                  flags=flags)
+                                  flags=flags, inputs=inputs)
     trace = integer_forward(model, quantize_input(x_test, workload.input_levels))
     if task == "classification":
         metrics["integer"] = float(np.mean(trace.outputs == y_test))
