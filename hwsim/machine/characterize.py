@@ -223,7 +223,8 @@ def _counting_table():
     cycle and no flash wait: price() then returns the action counts themselves."""
     ones = dict.fromkeys(("alu", "load_8", "load_16", "load_32", "store_8", "store_16",
                           "store_32", "branch_taken", "branch_not_taken", "call_return",
-                          "mul", "mac", "mulh", "simd_mac", "div", "jump"), 1.0)
+                          "mul", "mac", "mulh", "simd_mac", "div", "jump", "load_use",
+                          "jalr_dependency"), 1.0)
     assert set(FALLBACK_ACTIONS) <= set(ones)
     return SimpleNamespace(name="counting", cycles=ones, serial_shifter=None,
                            operand_multiplier=None,
