@@ -30,6 +30,7 @@ CORES = ("ibex-rv32m-fast", "picorv32")
 EMULATION_BOUND = 0.001        # emulation x table vs RTL, per node and per network
 NETWORK_BOUND = 0.01           # cost model vs RTL, per network
 NODE_BOUND = 0.05              # cost model vs RTL, per node
+RTL_NODE_TARGET = 0.03         # issue 11's per-node target, where the estimate is characterized
 
 pytestmark = pytest.mark.skipif(
     shutil.which("verilator") is None or shutil.which("riscv64-unknown-elf-gcc") is None,
@@ -80,16 +81,36 @@ def test_rtl_outputs_and_clocks(reports, core, style):
 
 def test_operand_dependent_multiplier(artifact_dir, tmp_path):
     """Ibex's slow multiplier times a MUL by its second operand: emulation records the
-    operand widths and equals the RTL; the cost model's operand assumption holds to 2%."""
+    operand widths and equals the RTL; the cost model (the int8 library's characterized
+    muls by operand role, priced from the artifact's weights) is within 1% per network
+    and 3% per node."""
     artifact = load_artifact(artifact_dir)
     report = validate_rtl_graph(graph_from_artifact(artifact), rtl_core("ibex-rv32m-slow"),
                                 "int8", sample_inputs(artifact, 1), cache_dir=cache_dir(),
                                 workdir=tmp_path)
     assert report.outputs_equal and report.emulation.bit_exact
     assert abs(report.emulation_error) <= EMULATION_BOUND
-    assert abs(report.estimate_error) <= 0.02
+    assert abs(report.estimate_error) <= NETWORK_BOUND
+    assert all(abs(r.estimate_error) <= RTL_NODE_TARGET for r in report.rows), report.rows
     # Negative weights as the second operand: 33-cycle MULs, far slower than single-cycle.
     assert report.rtl_clocks > 1.5 * single_cycle_int8_clocks(artifact, tmp_path)
+
+
+@pytest.mark.parametrize("style", ["lut", "int8"])
+def test_cv32e40p_hazards_priced(artifact_dir, tmp_path, style):
+    """CV32E40P stalls a cycle on a load-use and a jalr dependency (its documented
+    hazards): counted from the executed instructions, emulation x table equals the RTL
+    to 0.1% per node, and the characterized estimate is within issue 11's targets, 1% per
+    network and 3% per node."""
+    artifact = load_artifact(artifact_dir)
+    report = validate_rtl_graph(graph_from_artifact(artifact), rtl_core("cv32e40p"), style,
+                                sample_inputs(artifact, 2), cache_dir=cache_dir(),
+                                workdir=tmp_path)
+    assert report.outputs_equal and report.emulation.bit_exact
+    for row in report.rows:
+        assert abs(row.emulation_error) <= EMULATION_BOUND, row
+        assert abs(row.estimate_error) <= RTL_NODE_TARGET, row
+    assert abs(report.estimate_error) <= NETWORK_BOUND
 
 
 def single_cycle_int8_clocks(artifact, tmp_path) -> float:
