@@ -133,17 +133,20 @@ def mul_operand_bits(n) -> dict[str, float]:
     weights (a trained artifact's; a shape-only graph's random ones; exact when every
     weight is used equally often, as in dense and 'valid' layers); its inputs taken
     uniform over the int8 values they can hold (the network input's levels, 0..127; a
-    hidden activation -127..127, the negative half 32 bits); Q31 multipliers 31 bits.
-    The bound, every operand negative, is WORST_MUL_BITS."""
+    hidden activation -127..127, the negative half 32 bits; the options'
+    multiplier_operand_bits when given); Q31 multipliers 31 bits. The bound, every
+    operand negative, is WORST_MUL_BITS."""
     weights = int8_weights(n.graph, n.name)
     if reads_network_input(n):
         levels = n.graph.nodes[n.name]["op"].levels_in
-        inputs = np.rint(np.arange(levels) * 127 / (levels - 1))
+        inputs = significant_bits(np.rint(np.arange(levels) * 127 / (levels - 1)))
     else:
-        inputs = np.arange(-127, 128)
+        inputs = significant_bits(np.arange(-127, 128))
+    if n.opt.multiplier_operand_bits is not None:        # the user's statistic
+        inputs = float(max(n.opt.multiplier_operand_bits, 1))
     return {"mul_weight": (significant_bits(weights) if weights is not None
                            else float(WORST_MUL_BITS["mul_weight"])),
-            "mul_input": significant_bits(inputs),
+            "mul_input": inputs,
             "mul_multiplier": float(WORST_MUL_BITS["mul_multiplier"])}
 
 
