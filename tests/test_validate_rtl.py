@@ -20,7 +20,16 @@ from hwsim.artifact.load import load_artifact
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_artifact
 from hwsim.machine.rtl import rtl_core
-from hwsim.machine.validate import sample_inputs
+from hwsim.cost.int8_choice import int8_kernel_choices
+from hwsim.cost.int8_library import call_actions, significant_bits
+from hwsim.cost.model import combine
+from hwsim.cost.options import core_traits
+from hwsim.cost.prices import action_prices
+from hwsim.ir.int8_kernels import kernel_call
+from hwsim.ir.int8_weights import int8_weights
+from hwsim.ir.ops import WEIGHTED
+from hwsim.machine.codegen.int8 import int8_forward
+from hwsim.machine.validate import codegen_options, sample_inputs
 from hwsim.machine.validate_rtl import boundary_glue_cycles, device_for_core, validate_rtl_graph
 from tests.conftest import run_cli
 from tests.test_codegen import small_artifact
@@ -30,6 +39,7 @@ CORES = ("ibex-rv32m-fast", "picorv32")
 EMULATION_BOUND = 0.001        # emulation x table vs RTL, per node and per network
 NETWORK_BOUND = 0.01           # cost model vs RTL, per network
 NODE_BOUND = 0.05              # cost model vs RTL, per node
+RTL_NODE_TARGET = 0.03         # issue 11's per-node target, where the estimate is characterized
 
 pytestmark = pytest.mark.skipif(
     shutil.which("verilator") is None or shutil.which("riscv64-unknown-elf-gcc") is None,
@@ -80,16 +90,57 @@ def test_rtl_outputs_and_clocks(reports, core, style):
 
 def test_operand_dependent_multiplier(artifact_dir, tmp_path):
     """Ibex's slow multiplier times a MUL by its second operand: emulation records the
-    operand widths and equals the RTL; the cost model's operand assumption holds to 2%."""
+    operand widths and equals the RTL. The cost model prices the int8 library's muls by
+    operand role: with the operands' actual statistics (the artifact's int8 weights, the
+    int8 reference's inputs of each layer) every weighted node is within issue 11's 3% of
+    the RTL; by default (inputs taken uniform over their int8 values: this artifact's
+    inputs are half zeros, 3.7 bits where the model takes 6) the estimate is high, by at
+    most the 20% stated in docs/rtl.md, and below the bound (every operand negative)."""
     artifact = load_artifact(artifact_dir)
-    report = validate_rtl_graph(graph_from_artifact(artifact), rtl_core("ibex-rv32m-slow"),
-                                "int8", sample_inputs(artifact, 1), cache_dir=cache_dir(),
-                                workdir=tmp_path)
+    g = graph_from_artifact(artifact)
+    x = sample_inputs(artifact, 1)
+    core = rtl_core("ibex-rv32m-slow")
+    report = validate_rtl_graph(g, core, "int8", x, cache_dir=cache_dir(), workdir=tmp_path)
     assert report.outputs_equal and report.emulation.bit_exact
     assert abs(report.emulation_error) <= EMULATION_BOUND
-    assert abs(report.estimate_error) <= 0.02
+    assert 0 < report.estimate_error <= 0.20
+    device = device_for_core(core)
+    traits, options, prices = core_traits(device), codegen_options(), action_prices(device)
+    choices = int8_kernel_choices(g, device, options)
+    values = int8_forward(g, x)
+    for row in report.rows:
+        if row.node not in choices:
+            continue
+        op = g.nodes[row.node]["op"]
+        (source,) = g.predecessors(row.node)
+        bits = {"mul_weight": significant_bits(int8_weights(g, row.node)),
+                "mul_input": significant_bits(values[source]), "mul_multiplier": 31.0}
+        call = kernel_call(op, choices[row.node].kernel)
+        actual = combine(call_actions(call, traits, options, bits), prices)[0]
+        assert abs(actual - row.rtl_clocks) <= RTL_NODE_TARGET * row.rtl_clocks, row
+        bound = combine(call_actions(call, traits, options), prices)[0]
+        assert actual <= row.estimated_cycles < bound
     # Negative weights as the second operand: 33-cycle MULs, far slower than single-cycle.
     assert report.rtl_clocks > 1.5 * single_cycle_int8_clocks(artifact, tmp_path)
+
+
+@pytest.mark.parametrize("style", ["lut", "int8"])
+def test_cv32e40p_hazards_priced(artifact_dir, tmp_path, style):
+    """CV32E40P stalls a cycle on a load-use and a jalr dependency (its documented
+    hazards): counted from the executed instructions, emulation x table equals the RTL
+    to 0.1% per node (it was 9% low on small nodes without them), and the estimate is
+    within issue 11's targets, 1% per network and 3% per characterized (weighted) node;
+    the argmax, priced by a formula without hazards, within 10%."""
+    artifact = load_artifact(artifact_dir)
+    report = validate_rtl_graph(graph_from_artifact(artifact), rtl_core("cv32e40p"), style,
+                                sample_inputs(artifact, 2), cache_dir=cache_dir(),
+                                workdir=tmp_path)
+    assert report.outputs_equal and report.emulation.bit_exact
+    for row in report.rows:
+        assert abs(row.emulation_error) <= EMULATION_BOUND, row
+        weighted = row.op in WEIGHTED
+        assert abs(row.estimate_error) <= (RTL_NODE_TARGET if weighted else 0.10), row
+    assert abs(report.estimate_error) <= NETWORK_BOUND
 
 
 def single_cycle_int8_clocks(artifact, tmp_path) -> float:

@@ -19,7 +19,7 @@ from hwsim.cost.kernels import (
     pool_window,
     same_padding,
 )
-from hwsim.cost.int8_library import call_actions, library_actions
+from hwsim.cost.int8_library import call_actions, library_actions, reads_network_input
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
@@ -34,10 +34,7 @@ def operand_bits(n: Node) -> int:
     (symmetric activations: 8 bits when x >= 0, about 6 when x < 0)."""
     if n.opt.multiplier_operand_bits is not None:
         return n.opt.multiplier_operand_bits
-    sources = list(n.graph.predecessors(n.name))
-    while sources and n.graph.nodes[sources[0]]["op"].kind in ("flatten",):
-        sources = list(n.graph.predecessors(sources[0]))
-    return 8 if sources and n.graph.nodes[sources[0]]["op"].kind == "input" else 7
+    return 8 if reads_network_input(n) else 7
 
 
 # A multiplier whose MUL time follows its second operand (the device's

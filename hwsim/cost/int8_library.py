@@ -8,8 +8,10 @@ proven on held-out shapes (hwsim.machine.characterize, `hwsim characterize`).
 The kernel comes from the one selection rule (hwsim.ir.int8_kernels.kernel_call); the
 data file from the core's ISA (hwsim.ir.int8_kernels.TARGET_OF_ISA: Cortex-M33/M55 use
 the Armv7E-M build). Cores without data (RV32I: the kernels would call __mulsi3, whose
-time depends on the operands) and cores whose shifts or multiplies take operand-dependent
-time (serial_shifter, operand_multiplier) are not covered: the caller keeps its formulas.
+time depends on the operands) and cores whose shifts take operand-dependent time
+(serial_shifter) are not covered: the caller keeps its formulas. On a core whose MUL time
+follows its second operand (operand_multiplier, Ibex RV32MSlow) the characterized muls
+are priced by their operands' roles and statistics (`mul_operand_bits`).
 """
 from __future__ import annotations
 
@@ -17,12 +19,23 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
+from hwsim.ir.int8_weights import int8_weights
 from hwsim.ir.int8_kernels import TARGET_OF_ISA, kernel_call, monomial_value, parse_monomial
 from hwsim.ir.int8_trip_counts import trip_counts
 
 PARAMETER_READ = "parameter_read"
+# A RISC-V `mul` of the library by what its second operand (rs2) holds, which an
+# operand-dependent multiplier's time follows (hwsim.machine.characterize tells them
+# apart by value): an int8 weight, an input plus its offset, a Q31 requantization
+# multiplier. The library's other muls (address arithmetic on the shapes) stay `mul`.
+MUL_OPERANDS = ("mul_weight", "mul_input", "mul_multiplier")
+# Their most significant bits (a negative int8 read unsigned has 32; a Q31 multiplier is in
+# [2^30, 2^31)): the bound of an operand multiplier's time when the values are unknown.
+WORST_MUL_BITS = {"mul_weight": 32, "mul_input": 32, "mul_multiplier": 31}
 
 
 def data_path(target: str) -> Path:
@@ -43,10 +56,10 @@ def library_target(isa: str) -> str | None:
 def covers(tr) -> bool:
     """Whether the library's data prices int8 weighted layers on a core of traits `tr`
     (hwsim.cost.options.CoreTraits): a characterized build for its ISA, a SIMD MAC in the
-    cycle table exactly when the build uses one, and shifts and multiplies whose time does
-    not depend on the operands."""
+    cycle table exactly when the build uses one, and shifts whose time does not depend on
+    their amount (a multiplier timed by its operand is priced by operand role)."""
     target = library_target(tr.isa)
-    if target is None or tr.serial_shifter or tr.operand_multiplier:
+    if target is None or tr.serial_shifter:
         return False
     # The build's SIMD must match the core's: SMLAD needs the DSP extension, and on a core
     # with a SIMD MAC the build does not use (GAP9's sdotp) the kernels an engineer ships
@@ -96,16 +109,61 @@ def _record(target: str, kernel: str) -> tuple | None:
     return monomials, coefficients
 
 
+def reads_network_input(n) -> bool:
+    """Whether a node's input is the network input (through flattens)."""
+    sources = list(n.graph.predecessors(n.name))
+    while sources and n.graph.nodes[sources[0]]["op"].kind in ("flatten",):
+        sources = list(n.graph.predecessors(sources[0]))
+    return bool(sources) and n.graph.nodes[sources[0]]["op"].kind == "input"
+
+
+def significant_bits(values) -> float:
+    """The mean significant bits (at least 1) of int32 values read unsigned: a negative
+    value has 32. What an operand multiplier's time follows."""
+    v = np.asarray(values, dtype=np.int64).ravel() & 0xFFFFFFFF
+    if v.size == 0:
+        return float(WORST_MUL_BITS["mul_weight"])
+    bits = np.maximum(np.floor(np.log2(np.maximum(v, 1))).astype(np.int64) + 1, 1)
+    return float(bits.mean())
+
+
+def mul_operand_bits(n) -> dict[str, float]:
+    """Mean significant bits of the library's mul second operands on node `n`
+    (hwsim.cost.kernels.Node), from the statistics the model knows: the graph's int8
+    weights (a trained artifact's; a shape-only graph's random ones; exact when every
+    weight is used equally often, as in dense and 'valid' layers); its inputs taken
+    uniform over the int8 values they can hold (the network input's levels, 0..127; a
+    hidden activation -127..127, the negative half 32 bits; the options'
+    multiplier_operand_bits when given); Q31 multipliers 31 bits. The bound, every
+    operand negative, is WORST_MUL_BITS."""
+    weights = int8_weights(n.graph, n.name)
+    if reads_network_input(n):
+        levels = n.graph.nodes[n.name]["op"].levels_in
+        inputs = significant_bits(np.rint(np.arange(levels) * 127 / (levels - 1)))
+    else:
+        inputs = significant_bits(np.arange(-127, 128))
+    if n.opt.multiplier_operand_bits is not None:        # the user's statistic
+        inputs = float(max(n.opt.multiplier_operand_bits, 1))
+    return {"mul_weight": (significant_bits(weights) if weights is not None
+                           else float(WORST_MUL_BITS["mul_weight"])),
+            "mul_input": inputs,
+            "mul_multiplier": float(WORST_MUL_BITS["mul_multiplier"])}
+
+
 def library_actions(n) -> Actions | None:
     """The cost model's actions of an int8 weighted node (hwsim.cost.kernels.Node) run by
     the library on its core (its chosen kernel, `n.kernel`, else the preferred one), or
     None when the library's data does not cover it."""
-    return call_actions(kernel_call(n.attrs, n.kernel), n.tr, n.opt)
+    bits = mul_operand_bits(n) if n.tr.operand_multiplier else None
+    return call_actions(kernel_call(n.attrs, n.kernel), n.tr, n.opt, bits)
 
 
-def call_actions(call, tr, opt) -> Actions | None:
+def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None) -> Actions | None:
     """The cost model's actions of one library call on a core of traits `tr`
-    (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered)."""
+    (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered). On a core
+    whose MUL time follows its second operand, a mul of each role (MUL_OPERANDS) takes
+    mul_base + mul_operand_bit x the role's mean bits (`mul_bits`, else WORST_MUL_BITS:
+    the bound); the library's other muls (address arithmetic) are priced `mul`."""
     if not covers(tr):
         return None
     counts = _float_counts(library_target(tr.isa), call)
@@ -123,6 +181,11 @@ def call_actions(call, tr, opt) -> Actions | None:
         elif action == "mac" and not tr.has_mac:
             add("mul", count)
             add("alu", count)
+        elif action in MUL_OPERANDS and tr.operand_multiplier:
+            add("mul_base", count)
+            add("mul_operand_bit", count * (mul_bits or WORST_MUL_BITS)[action])
+        elif action in MUL_OPERANDS:
+            add("mul", count)
         elif action == PARAMETER_READ:
             if opt.weights_in == "flash":
                 add("flash_wait", count)

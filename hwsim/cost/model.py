@@ -144,12 +144,17 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
              "an 8-bit (first layer) or 7-bit (hidden layers)")
         notes.append(f"software multiply (__mulsi3) priced for {k} second operand; a negative "
                      "(sign-extended) operand costs 32 bits")
+    if "mul_operand_bit" in actions:
+        notes.append("operand-dependent multiplier: each MUL priced by its second operand's "
+                     "bits, from the graph's int8 weights (a shape-only graph: its random "
+                     "weights) and inputs taken uniform over their int8 values; bound: every "
+                     "operand negative (32 bits)")
     if style == "int8" and options.int8_kernels != "reference":
         from hwsim.cost.int8_library import covers
         if not covers(core_traits(device)):
             notes.append(f"int8_kernels {options.int8_kernels!r}: the int8 kernel library is not "
                          f"characterized for this core (ISA {device.core.isa!r}, its SIMD MAC, "
-                         "or operand-dependent shifts/multiplies); weighted layers priced as "
+                         "or operand-dependent shifts); weighted layers priced as "
                          "plain C loops")
     if actions.get("flash_wait") and device.memory.flash_kind == "external_xip":
         notes.append("every flash load pays the XIP streaming penalty; data kept hot in the "

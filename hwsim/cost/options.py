@@ -36,7 +36,9 @@ class CostOptions:
     does not unroll; the paper's measurements were -O2). multiplier_operand_bits:
     bit length k of the second operand of the software multiply (__mulsi3 loops
     k times), the offset activation x + 128; None (auto): 8 for a layer reading
-    the network input (non-negative), 7 for the others (symmetric activations).
+    the network input (non-negative), 7 for the others (symmetric activations); on a
+    multiplier timed by its operand, also the mean bits of the int8 library's MULs by an
+    input (auto: the inputs uniform over their int8 values, hwsim.cost.int8_library).
     simd: use the core's SIMD MAC for int8 where it has one. int8_kernels: how int8
     weighted layers are run: "optimized" (per node, the fewest cycles among the CMSIS-NN
     class kernel library's variants that can run it, priced from its characterization

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from hwsim.cost.primitives import Actions
 from hwsim.cost.shapes import shape_for
 from hwsim.cost.soft_float_library import soft_float_recipes, soft_float_target
-from hwsim.specs.device import FALLBACK_ACTIONS, Device
+from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
 from hwsim.errors import HwsimError
 
 ACTION_CLASSES = ("load", "store", "alu", "branch", "multiply", "float", "call")
@@ -31,6 +31,8 @@ _EXTRA_CLASS = {
     "soft_mul_call": "call",          # __mulsi3 call, return and set-up
     "soft_mul_bit": "multiply",       # one iteration of its shift-and-add loop
     "float_compare": "float",
+    "load_use": "load",               # a load's result read by the next instruction
+    "jalr_dependency": "branch",      # a jalr reading the previous instruction's result
     "mul_base": "multiply",           # an operand-dependent MUL: its fixed part,
     "mul_operand_bit": "multiply",    # each significant bit of its second operand
     "shift": "alu",                   # a serial shifter (device serial_shifter): the shift,
@@ -121,8 +123,9 @@ class ActionPrice:
 def _base_prices(device: Device) -> dict[str, ActionPrice]:
     pj_per_cycle = device.energy.active_pj_per_cycle
     given = device.energy.pj_per_action
-    prices = {action: ActionPrice(cycles, given.get(action, cycles * pj_per_cycle))
-              for action, cycles in device.cycles.items()}
+    prices = {action: ActionPrice(0.0, 0.0) for action in HAZARD_ACTIONS}   # none stated
+    prices |= {action: ActionPrice(cycles, given.get(action, cycles * pj_per_cycle))
+               for action, cycles in device.cycles.items()}
     for action, fallback in FALLBACK_ACTIONS.items():      # jump, mulh when not given
         if action not in prices and fallback in prices:
             prices[action] = prices[fallback]

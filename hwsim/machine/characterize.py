@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from itertools import product
 from types import SimpleNamespace
@@ -223,20 +223,54 @@ def _counting_table():
     cycle and no flash wait: price() then returns the action counts themselves."""
     ones = dict.fromkeys(("alu", "load_8", "load_16", "load_32", "store_8", "store_16",
                           "store_32", "branch_taken", "branch_not_taken", "call_return",
-                          "mul", "mac", "mulh", "simd_mac", "div", "jump"), 1.0)
+                          "mul", "mac", "mulh", "simd_mac", "div", "jump", "load_use",
+                          "jalr_dependency"), 1.0)
     assert set(FALLBACK_ACTIONS) <= set(ones)
     return SimpleNamespace(name="counting", cycles=ones, serial_shifter=None,
                            operand_multiplier=None,
                            memory=SimpleNamespace(flash_load_extra_cycles=0.0))
 
 
-def kernel_counts(run) -> dict[str, int]:
-    """Executed actions of one harness run's kernel (priced actions, one cycle each)."""
+# RISC-V runs give every weight this value, so a mul by a weight reads 0xFFFFFFFF.
+DESIGNED_WEIGHT = -1
+
+
+def site_roles(runs) -> dict[int, str]:
+    """The role (hwsim.cost.int8_library.MUL_OPERANDS, else plain `mul`) of each RISC-V mul
+    instruction, from the second operands (unsigned) it took over `runs` (fixed path,
+    weights DESIGNED_WEIGHT): a weight reads 0xFFFFFFFF, a Q31 multiplier is in
+    [2^30, 2^31), an input plus its offset is 0 (every input at its zero point); a mul that
+    took any other value is address arithmetic."""
+    seen: dict[int, set] = {}
+    for run in runs:
+        for address, value in run.mul_operands:
+            seen.setdefault(address, set()).add(value)
+    roles = {}
+    for address, values in seen.items():
+        if DESIGNED_WEIGHT & 0xFFFFFFFF in values:
+            roles[address] = "mul_weight"
+        elif any((1 << 30) <= v < (1 << 31) for v in values):
+            roles[address] = "mul_multiplier"
+        else:
+            roles[address] = "mul_input" if values == {0} else "mul"
+    return roles
+
+
+def kernel_counts(run, roles: dict[int, str] | None = None) -> dict[str, int]:
+    """Executed actions of one harness run's kernel (priced actions, one cycle each; a
+    RISC-V mul by its role, `roles` or the run's own site_roles, when the run recorded
+    its operands)."""
     actions = price(run.profile, _counting_table()).nodes[KERNEL].actions
     counts = {a: int(round(c)) for a, c in actions.items() if round(c)}
+    roles = site_roles([run]) if roles is None else roles
+    for (address, _value), n in run.mul_operands.items():
+        role = roles.get(address, "mul")
+        if role != "mul":
+            counts[role] = counts.get(role, 0) + n
+            counts["mul"] -= n
     if run.parameter_reads:
         counts[PARAMETER_READ] = run.parameter_reads
-    return counts
+    return {a: n for a, n in counts.items() if n}
 
 
 @dataclass(frozen=True)
@@ -245,16 +279,23 @@ class Measured:
     counts: dict[str, int]
 
 
-def measure(firmware, calls, rng, check=None) -> list[Measured]:
-    """Run each call on fixed-path data; `check(case, output)` sees every output."""
-    out = []
+def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = None
+            ) -> tuple[list[Measured], dict[int, str]]:
+    """Run each call on fixed-path data (RISC-V: every weight DESIGNED_WEIGHT, muls counted
+    by operand role: `roles`, else site_roles over these runs); `check(case, output)` sees
+    every output. The counts and the roles."""
+    runs = []
+    riscv = firmware.target.arch == "riscv"
     for call in calls:
         case = fixed_path_case(call, rng)
-        run = run_case(firmware, case)
+        if riscv and call.kernel != "add":
+            case = replace(case, w=np.full_like(case.w, DESIGNED_WEIGHT))
+        run = run_case(firmware, case, mul_operands=riscv)
         if check is not None:
             check(case, run.output)
-        out.append(Measured(call, kernel_counts(run)))
-    return out
+        runs.append(run)
+    roles = site_roles(runs) if roles is None else roles
+    return [Measured(r.case.call, kernel_counts(r, roles)) for r in runs], roles
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -335,8 +376,9 @@ def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0) -> dic
     fit_calls, held_calls = designs(kernel, target)
     monomials = basis(kernel, target)
     what = f"{kernel} on {target}"
-    coefficients = fit(monomials, measure(firmware, fit_calls, rng, check), what)
-    for run in measure(firmware, held_calls, rng, check):
+    measured, roles = measure(firmware, fit_calls, rng, check)
+    coefficients = fit(monomials, measured, what)
+    for run in measure(firmware, held_calls, rng, check, roles)[0]:
         predicted = predict(monomials, coefficients, run.call)
         for action in sorted(set(predicted) | set(run.counts)):
             if predicted.get(action, 0) != run.counts.get(action, 0):

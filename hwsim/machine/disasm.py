@@ -44,6 +44,8 @@ class Instruction:
     multiply: bool = False
     float_op: bool = False
     in_it_block: bool = False    # Thumb-2 conditional non-branch instruction (IT block)
+    reads: tuple[str, ...] = ()  # RISC-V: the registers it reads (for pipeline hazards)
+    writes: str | None = None    # RISC-V: the register it writes (never zero), or None
 
 
 def _capstone(arch: str):
@@ -168,6 +170,30 @@ def _riscv_action(i, mnemonic: str) -> tuple[str, int, int | None]:
     return "alu", 0, None
 
 
+_RV_NO_DESTINATION = _RV_BRANCH + ("sb", "sh", "sw", "j", "jr", "ret", "fence", "ecall",
+                                   "ebreak", "nop")
+
+
+def _riscv_registers(i, mnemonic: str) -> tuple[tuple[str, ...], str | None]:
+    """(registers read, register written) of a RISC-V instruction: the first register
+    operand is the destination but of stores, branches and jumps without one; `jalr rs`
+    and `jal target` write ra, `ret` reads it."""
+    from capstone import riscv
+    names = []
+    for o in i.operands:
+        if o.type == riscv.RISCV_OP_REG:
+            names.append(i.reg_name(o.reg))
+        elif o.type == riscv.RISCV_OP_MEM:
+            names.append(i.reg_name(o.mem.base))
+    if mnemonic == "ret":
+        return ("ra",), None
+    if mnemonic in ("jal", "jalr") and len(i.operands) == 1:
+        return tuple(names), "ra"
+    if mnemonic in _RV_NO_DESTINATION or not names:
+        return tuple(names), None
+    return tuple(names[1:]), (None if names[0] == "zero" else names[0])
+
+
 def decode(arch: str, code: bytes, address: int, md=None) -> list[Instruction]:
     """Disassemble `code` at `address` and classify every instruction."""
     md = md or _capstone(arch)
@@ -184,8 +210,10 @@ def decode(arch: str, code: bytes, address: int, md=None) -> list[Instruction]:
             mnemonic = mnemonic.removeprefix("c.")
             action, regs, target = _riscv_action(i, mnemonic)
             multiply = mnemonic in RISCV_MULTIPLY
+            reads, writes = _riscv_registers(i, mnemonic)
         out.append(Instruction(i.address, i.size, mnemonic, f"{i.mnemonic} {i.op_str}".strip(),
-                               action, regs, target, multiply, action == "float", in_it))
+                               action, regs, target, multiply, action == "float", in_it,
+                               *((reads, writes) if arch != "arm" else ())))
     return out
 
 

@@ -136,9 +136,10 @@ def _page(size: int, page: int = 4096) -> int:
     return (size + page - 1) // page * page
 
 
-def _mul_operand_hooks(mu, uc, image: ElfImage, state: dict, counts: dict) -> None:
-    """Record, at every RISC-V `mul`, the significant bits of its second operand (rs2,
-    unsigned) per owner: what an operand-dependent multiplier's time follows."""
+def mul_operand_hooks(mu, image: ElfImage, on_operand) -> None:
+    """At every RISC-V `mul` of `image`, call on_operand(its address, its second operand
+    rs2 read unsigned): what an operand-dependent multiplier's time follows."""
+    import unicorn as uc
     import unicorn.riscv_const as rc
     from hwsim.machine.disasm import function_instructions
     md = _capstone("riscv")
@@ -148,11 +149,18 @@ def _mul_operand_hooks(mu, uc, image: ElfImage, state: dict, counts: dict) -> No
                 continue
             register = getattr(rc, "UC_RISCV_REG_" + i.text.split(",")[-1].strip().upper())
 
-            def on_mul(_mu, _address, _size, _data, register=register):
-                bits = mu.reg_read(register).bit_length()
-                per_owner = counts.setdefault(state["owner"], {})
-                per_owner[bits] = per_owner.get(bits, 0) + 1
+            def on_mul(_mu, address, _size, _data, register=register):
+                on_operand(address, mu.reg_read(register))
             mu.hook_add(uc.UC_HOOK_CODE, on_mul, begin=i.address, end=i.address)
+
+
+def _mul_operand_hooks(mu, image: ElfImage, state: dict, counts: dict) -> None:
+    """Record the significant bits of every RISC-V `mul`'s second operand per owner."""
+    def on_operand(_address: int, value: int) -> None:
+        per_owner = counts.setdefault(state["owner"], {})
+        bits = value.bit_length()
+        per_owner[bits] = per_owner.get(bits, 0) + 1
+    mul_operand_hooks(mu, image, on_operand)
 
 
 def emulate(build: Build, inputs, *, check_instructions: bool = False,
@@ -202,7 +210,7 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
     mu.hook_add(uc.UC_HOOK_BLOCK, on_block)
     mul_bits: dict[str, dict[int, int]] = {}
     if mul_operands and program.target.arch == "riscv":
-        _mul_operand_hooks(mu, uc, image, state, mul_bits)
+        _mul_operand_hooks(mu, image, state, mul_bits)
     mu.hook_add(uc.UC_HOOK_MEM_READ, on_flash_read, begin=machine.flash[0],
                 end=machine.flash[0] + machine.flash[1] - 1)
     steps = [f for f in program.functions if f.function and f.caller == "network_run"]

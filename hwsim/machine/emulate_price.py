@@ -10,12 +10,16 @@ mul_base + mul_operand_bit per significant bit of its second operand;
 a call call_return (the return is then free); push/pop/ldm/stm alu + N x (load_32
 or store_32 - alu) (1 + N on the bundled cores); mul, mac (else mul + alu),
 simd_mac, div from the table; everything else alu. Each load from flash adds the
-device's memory.flash_load_extra_cycles."""
+device's memory.flash_load_extra_cycles. Pipeline hazards of RISC-V code, counted from
+consecutive instructions of a block (`hazards`): load_use when an instruction reads the
+register the load right before it wrote, jalr_dependency when a jalr (jr, ret, a call
+through a register) reads the result of the instruction right before it; the device's
+cycles (0 when its table does not give them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.specs.device import FALLBACK_ACTIONS, Device
+from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
 from hwsim.errors import HwsimError
@@ -85,9 +89,26 @@ def _actions(i: Instruction, device: Device) -> dict[str, float]:
     return {"alu": 1.0}
 
 
+JALR = ("jalr", "jr", "ret")
+
+
+def hazards(instructions) -> dict[str, float]:
+    """The pipeline hazards within a straight run of RISC-V instructions: load_use and
+    jalr_dependency counts (see the module doc; Arm instructions carry no registers)."""
+    counts: dict[str, float] = {}
+    for before, after in zip(instructions, instructions[1:]):
+        if before.writes is None or before.writes not in after.reads:
+            continue
+        if before.action.startswith("load_"):
+            counts["load_use"] = counts.get("load_use", 0.0) + 1.0
+        if after.mnemonic in JALR:
+            counts["jalr_dependency"] = counts.get("jalr_dependency", 0.0) + 1.0
+    return counts
+
+
 def unit_prices(device: Device) -> dict[str, float]:
     """Cycles of every action `price` reports, on `device`."""
-    prices = dict(device.cycles)
+    prices = dict.fromkeys(HAZARD_ACTIONS, 0.0) | dict(device.cycles)
     for action, fallback in FALLBACK_ACTIONS.items():      # jump, mulh when not given
         if action not in prices and fallback in prices:
             prices[action] = prices[fallback]
@@ -106,9 +127,10 @@ def unit_prices(device: Device) -> dict[str, float]:
 
 def instruction_cycles(instructions, device: Device) -> float:
     """Cycles of straight-line instructions (no conditional branch) on `device`, each
-    priced as `price` prices it (a call as call_return)."""
+    priced as `price` prices it (a call as call_return), with their hazards."""
     prices = unit_prices(device)
-    actions: dict[str, float] = {}
+    instructions = list(instructions)
+    actions: dict[str, float] = hazards(instructions)
     for i in instructions:
         if i.action == "cond_branch":
             raise HwsimError(f"instruction_cycles: conditional branch {i.text!r}")
@@ -134,7 +156,7 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
         if (address, size) not in cache:
             body = list(block.instructions)
             tail = body.pop() if body[-1].action in ("cond_branch", "call") else None
-            fixed: dict[str, float] = {}
+            fixed: dict[str, float] = hazards(block.instructions)
             for i in body:
                 _add(fixed, _actions(i, device), 1.0)
             cache[(address, size)] = (fixed, tail, len(body))

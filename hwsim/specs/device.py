@@ -17,11 +17,11 @@ from typing import Any
 from hwsim.errors import Problem
 from hwsim.specs.device_schema import (  # noqa: F401  (the schema's names, re-exported)
     SCHEMA_VERSION, PRODUCT_CLASSES, ISAS, FPUS, MULTIPLIERS, FLASH_KINDS, SOURCE_KINDS,
-    BASE_ACTIONS, OPTIONAL_BASE_ACTIONS, MULTIPLY_ACTIONS, SIMD_ACTIONS, DIVIDE_ACTIONS,
-    FLOAT_ACTIONS, REQUIRED_FLOAT_ACTIONS, FALLBACK_ACTIONS, ALL_ACTIONS, SOFT_FLOAT_ROUTINES,
-    REQUIRED_SOFT_FLOAT, SECTION_FIELDS, KNOWN_PATHS, MAX_CLOCK_HZ, MAX_CORES, MAX_SIMD_LANES,
-    MAX_CYCLES, MAX_MEMORY_BYTES, MAX_DMA_BYTES_PER_CYCLE, MAX_VOLTS, MAX_UA_PER_MHZ,
-    MAX_SLEEP_UA, MAX_PJ_PER_ACTION, MAX_CAPACITY_MAH)
+    BASE_ACTIONS, OPTIONAL_BASE_ACTIONS, HAZARD_ACTIONS, MULTIPLY_ACTIONS, SIMD_ACTIONS,
+    DIVIDE_ACTIONS, FLOAT_ACTIONS, REQUIRED_FLOAT_ACTIONS, FALLBACK_ACTIONS, ALL_ACTIONS,
+    SOFT_FLOAT_ROUTINES, REQUIRED_SOFT_FLOAT, SECTION_FIELDS, KNOWN_PATHS, MAX_CLOCK_HZ,
+    MAX_CORES, MAX_SIMD_LANES, MAX_CYCLES, MAX_MEMORY_BYTES, MAX_DMA_BYTES_PER_CYCLE,
+    MAX_VOLTS, MAX_UA_PER_MHZ, MAX_SLEEP_UA, MAX_PJ_PER_ACTION, MAX_CAPACITY_MAH)
 from hwsim.specs.yaml_reader import Reader, raise_if_problems, read_header, read_yaml
 
 
@@ -194,7 +194,7 @@ def _cycles(reader: Reader, core: _Traits) -> dict[str, float]:
 
     for action in BASE_ACTIONS:
         take(action, True)
-    for action in OPTIONAL_BASE_ACTIONS:
+    for action in OPTIONAL_BASE_ACTIONS + HAZARD_ACTIONS:
         take(action, False)
     rule(core.multiplier, core.multiplier != "none", MULTIPLY_ACTIONS, ("mul",),
          "core.multiplier is none (no hardware multiplier)")

@@ -20,6 +20,10 @@ BASE_ACTIONS = ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "s
 # Optional for every core: an unconditional jump (jal x0 / j / b), priced branch_taken
 # when not given.
 OPTIONAL_BASE_ACTIONS = ("jump",)
+# Optional pipeline hazards, extra cycles priced 0 when not given: load_use when the
+# instruction right after a load reads its result, jalr_dependency when a RISC-V jalr
+# reads the result of the instruction right before it (CV32E40P, docs/devices.md).
+HAZARD_ACTIONS = ("load_use", "jalr_dependency")
 # mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
 # RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
 MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
@@ -29,7 +33,7 @@ FLOAT_ACTIONS = ("float_add", "float_mul", "float_mac", "float_div", "float_conv
 REQUIRED_FLOAT_ACTIONS = ("float_add", "float_mul")
 # What an optional action is priced as when the device file does not give it.
 FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul"}
-ALL_ACTIONS = (BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
+ALL_ACTIONS = (BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + HAZARD_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
                + DIVIDE_ACTIONS + FLOAT_ACTIONS)
 
 SOFT_FLOAT_ROUTINES = ("add", "mul", "div", "compare", "convert", "tanh")

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from hwsim.ir.int8_weights import layer_float, symmetric_int8
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.geometry import axis_windows
@@ -47,15 +48,6 @@ def add_quant(scale1: float, scale2: float, output_scale: float
     pairs = [quantize_multiplier(r) for r in reals]
     return (np.array([p[0] for p in pairs], dtype=np.int32),
             np.array([p[1] for p in pairs], dtype=np.int32))
-
-
-def _layer_float(g, node):
-    a = g.nodes[node]["op"]
-    table = np.asarray(g.graph["tables"][a.table], dtype=np.float64)
-    scale = float(1 << g.graph["scale_bits"])
-    w = table[-1][np.asarray(a.weight_index)] / scale          # (taps, units)
-    b = table[-1][np.asarray(a.bias_index)] / scale
-    return w, b
 
 
 def _window_taps(g, node) -> np.ndarray | None:
@@ -120,11 +112,9 @@ class Int8Plan:
 
     def _plan_weighted(self, node: str) -> None:
         g = self.g
-        w, b = _layer_float(g, node)
+        w, b = layer_float(g, node)
         s_x = self._source_scale(node)
-        top = float(np.abs(w).max(initial=0.0))
-        s_w = top / 127 if top > 0 else 1.0
-        w_q = np.clip(np.rint(w / s_w), -127, 127).astype(np.int64)        # (taps, units)
+        w_q, s_w = symmetric_int8(w)                                        # (taps, units)
         activated = threshold_consumer(g, node) is not None
         if activated:
             s_out = 1 / 127

@@ -35,6 +35,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.disasm import _capstone, decode
+from hwsim.machine.emulate import mul_operand_hooks
 from hwsim.machine.emulate_price import EmulatedCost, price
 from hwsim.machine.emulate_profile import HARNESS, Block, Profile, code_bytes
 from hwsim.machine.kernels.cases import ADD_LEFT_SHIFT, KernelCase
@@ -205,6 +206,7 @@ class KernelRun:
     classes: dict[str, int] = field(default_factory=dict)   # disasm action -> count
     mnemonics: dict[str, int] = field(default_factory=dict)
     parameter_reads: int = 0            # loads of weights, bias, multipliers and structs
+    mul_operands: dict = field(default_factory=dict)   # RISC-V (mul address, rs2) -> count
 
     @property
     def instructions_per_mac(self) -> float:
@@ -270,8 +272,9 @@ def _job(case: KernelCase) -> tuple[_Job, int, int, tuple[int, int]]:
     return job, arg["y"], out_bytes, parameters
 
 
-def run_case(firmware: Firmware, case: KernelCase) -> KernelRun:
-    """Run one kernel call in unicorn; its output and what it executed."""
+def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False) -> KernelRun:
+    """Run one kernel call in unicorn; its output and what it executed (`mul_operands`:
+    also every RISC-V mul's address and second operand, unsigned)."""
     case.check()
     target, image = firmware.target, firmware.image
     job, output_address, out_bytes, parameters = _job(case)
@@ -279,19 +282,22 @@ def run_case(firmware: Firmware, case: KernelCase) -> KernelRun:
     if len(data) > RAM_BYTES - STACK_BYTES:
         raise HwsimError(f"{case.describe()}: {len(data):,} bytes of buffers exceed the "
                          f"{RAM_BYTES - STACK_BYTES:,} bytes of RAM the harness has")
+    operands: dict[int, int] = {}
     mu, transitions, flash, owner_of, reads = _emulate(firmware, data, case.describe(),
-                                                       parameters)
+                                                       parameters, mul_operands and operands)
     output = np.frombuffer(bytes(mu.mem_read(output_address, out_bytes)), dtype=np.int8)
     profile = _profile(target, image, transitions, flash, owner_of)
     instructions, classes, mnemonics = _kernel_counts(profile)
     return KernelRun(case, target.name, output.reshape(case.output_shape).copy(), profile,
-                     instructions, classes, mnemonics, reads)
+                     instructions, classes, mnemonics, reads, operands)
 
 
-def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0)):
+def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0),
+             mul_operands: dict | None = None):
     """Load the image and the job block, run from _start to hwsim_halt with the block and
     flash-read hooks; the unicorn instance (for reading results), the hook counts and the
-    number of reads from the `parameters` address range."""
+    number of reads from the `parameters` address range. RISC-V muls (address, second
+    operand) are counted into `mul_operands` when it is a dict."""
     import unicorn as uc
     target, image = firmware.target, firmware.image
     if target.arch == "arm":
@@ -341,6 +347,10 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
                     end=parameters[1] - 1)
     mu.hook_add(uc.UC_HOOK_MEM_READ, on_flash_read, begin=FLASH_ORIGIN,
                 end=FLASH_ORIGIN + FLASH_BYTES - 1)
+    if isinstance(mul_operands, dict) and target.arch == "riscv":
+        def on_operand(address: int, value: int) -> None:
+            mul_operands[address, value] = mul_operands.get((address, value), 0) + 1
+        mul_operand_hooks(mu, image, on_operand)
     entry, halt = image.address_of("_start"), image.address_of("hwsim_halt")
     try:
         mu.emu_start(entry | 1 if target.arch == "arm" else entry, halt,
