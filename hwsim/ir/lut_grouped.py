@@ -122,3 +122,111 @@ def grouped_layout(table: np.ndarray, weight_index: np.ndarray, bias_index: np.n
     return GroupedLayout(k_log2, g, offset, rows, groups, max(1, min(chunk, groups)),
                          bias.astype(np.int32),
                          blocked_groups(combined_indices(weight_index, k_log2, g)))
+
+
+# ----------------------------------------------------------------------------- calls
+
+# Group sizes the kernel builds (K^g <= 256 with K >= 4: g = 2, 3 or 4).
+GROUP_SIZES = (2, 3, 4)
+# Cluster counts (K, padded to a power of two) and group sizes it is characterized for.
+GROUPINGS = tuple((k, g) for k in (4, 8, 16) for g in GROUP_SIZES if group_sizes_ok(k, g))
+# Bytes of group tables a chunked call keeps live (the issue's ~2 KiB).
+CHUNK_TABLE_BYTES = 2048
+# 32-bit words of a hwsim_lut_grouped_call constant (hwsim_lut_grouped.h).
+CALL_WORDS = 21
+ACC_BYTES = 4              # the units' int32 sums between chunks
+
+
+@dataclass(frozen=True)
+class GroupedCall:
+    """One call of hwsim_lut_grouped_dense: K = 2^k_log2 clusters, g inputs a group,
+    `chunk` group tables live at a time."""
+    k_log2: int
+    g: int
+    fan: int
+    units: int
+    chunk: int
+    thresholded: bool
+    steps: int
+
+    @property
+    def function(self) -> str:
+        """The characterization record: one per (K, g)."""
+        return f"grouped_k{1 << self.k_log2}_g{self.g}"
+
+    @property
+    def groups(self) -> int:
+        return -(-self.fan // self.g)
+
+    @property
+    def live(self) -> int:
+        """Group tables live at a time (the chunk, at most the groups)."""
+        return max(1, min(self.chunk, self.groups))
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.groups // self.live)
+
+    @property
+    def table_shift(self) -> int:
+        return self.g * self.k_log2 + 1
+
+    @property
+    def table_bytes(self) -> int:
+        return self.live << self.table_shift
+
+    @property
+    def acc_bytes(self) -> int:
+        """The units' sums between chunks (none with one chunk)."""
+        return ACC_BYTES * self.units if self.chunks > 1 else 0
+
+    @property
+    def scratch_bytes(self) -> int:
+        return self.table_bytes + self.acc_bytes
+
+    @property
+    def kernel(self) -> str:
+        """The name the cost model shows: g, and the live tables when chunked."""
+        return f"grouped_g{self.g}" + (f"_c{self.live}" if self.chunks > 1 else "")
+
+
+def chunk_options(k_log2: int, g: int, fan: int) -> tuple[int, ...]:
+    """The chunks a layer may run with: every table live, and CHUNK_TABLE_BYTES of them
+    when that is fewer."""
+    groups = -(-fan // g)
+    chunked = max(1, CHUNK_TABLE_BYTES >> (g * k_log2 + 1))
+    return (groups,) + ((chunked,) if chunked < groups else ())
+
+
+def grouped_trip_counts(call: GroupedCall, level_bits: int | None = None) -> dict[str, float]:
+    """What the grouped kernel's executed instructions are a function of, for one (K, g)
+    (the build of a full group is then a constant): groups built full or short (by the
+    inputs of the short one), chunks, the block passes per chunk (groups in pairs and an
+    odd one), the units after the blocks, outputs and the fused search (`level_bits` as
+    in hwsim.ir.lut_kernels.trip_counts)."""
+    live, chunks = call.live, call.chunks
+    sizes = [min(live, call.groups - c * live) for c in range(chunks)]
+    blocks, singles = call.units // BLOCK, call.units % BLOCK
+    outputs = call.units
+    counts = {"calls": 1, "full_groups": call.fan // call.g, "chunks": chunks,
+              "short_chunk": int(call.groups % live != 0),
+              "blocks": blocks, "singles": singles,
+              "block_chunks": blocks * chunks,
+              "block_pairs": blocks * sum(n // 2 for n in sizes),
+              "block_odd": blocks * sum(n % 2 for n in sizes),
+              "block_chunks_with_pairs": blocks * sum(n >= 2 for n in sizes),
+              "chunks_with_blocks": chunks if blocks else 0,
+              "chunks_with_singles": chunks if singles else 0,
+              "chunks_with_both": chunks if blocks and singles else 0,
+              "with_blocks": int(blocks > 0), "with_singles": int(singles > 0),
+              "with_both": int(blocks > 0 and singles > 0),
+              "single_chunks": singles * chunks, "single_groups": singles * call.groups,
+              "outputs_levels": outputs if call.thresholded else 0,
+              "outputs_sums": 0 if call.thresholded else outputs,
+              "search_steps": outputs * call.steps if call.thresholded else 0,
+              "outputs_unsearched": outputs if call.thresholded and not call.steps else 0}
+    for r in range(1, call.g):
+        counts[f"short_group_{r}"] = int(call.fan % call.g == r)
+    counts["level_bits"] = (level_bits if level_bits is not None
+                            else outputs * call.steps / 2 if call.thresholded else 0)
+    return counts
