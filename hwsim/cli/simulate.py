@@ -114,14 +114,15 @@ def render(result, subject) -> str:
                  f"({c.cycles_per_connection:.2f} per connection)")
     lines.append(f"  energy    {s.energy_per_inference_pj / 1e6:.3f} uJ per inference; average "
                  f"power {s.average_power_uw:.2f} uW; battery life {s.battery_life_hours:,.0f} h")
+    kernels = any(n.kernel for n in c.nodes)
     rows = [[n.node, n.op, f"{n.cycles:,.0f}", f"{100 * n.cycles / c.total_cycles:.1f}%",
              f"{n.energy_pj / 1e6:.3f}",
              max(n.cycles_by_class, key=n.cycles_by_class.get) if n.cycles_by_class else "-"]
-            + ([n.kernel or "-"] if c.int8_kernels else [])
+            + ([n.kernel or "-"] if kernels else [])
             for n in c.nodes]
     lines.append("")
     lines.append(table(["node", "op", "cycles", "share", "energy uJ", "most cycles in"]
-                       + (["kernel"] if c.int8_kernels else []), rows))
+                       + (["kernel"] if kernels else []), rows))
     notes = list(result.notes) + list(c.notes) + list(m.notes) + list(s.warnings)
     if notes:
         lines.append("")

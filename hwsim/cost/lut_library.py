@@ -112,15 +112,28 @@ def node_library_call(n) -> tuple[str, LutCall] | None:
 
 def library_actions(n) -> Actions | None:
     """The cost model's actions of a lut weighted node run by the library (its fused
-    threshold's search included), or None when the data does not cover it."""
+    threshold's search included), or None when the data does not cover it. `n.kernel`:
+    a grouped variant (hwsim.ir.lut_grouped.kernel_name) runs the grouped dense kernel,
+    priced from its own data (hwsim.cost.lut_grouped_library)."""
     found = node_library_call(n)
     if found is None:
         return None
-    counts = call_counts(*found)
+    if n.kernel and n.kernel.startswith("grouped"):
+        from hwsim.cost.lut_grouped_library import grouped_counts
+        from hwsim.ir.lut_grouped import node_grouped_call
+        counts = grouped_counts(found[0], node_grouped_call(n.graph, n.name, n.kernel))
+    else:
+        counts = call_counts(*found)
     if counts is None:
         return None
+    return node_call_actions(n, counts, library_data(found[0]).get("node_call", {}))
+
+
+def node_call_actions(n, counts: dict, wrapper: dict) -> Actions:
+    """A call's characterized counts and the node function's own (`wrapper`) as the
+    cost model's actions: extra words of multi-word loads and stores as single-word ones,
+    parameter reads as flash waits where the constants are in flash."""
     actions: dict[str, float] = {}
-    wrapper = library_data(found[0]).get("node_call", {})
     for action, count in [*counts.items(), *wrapper.items()]:
         if action in ("burst_load", "burst_store"):     # extra words of push/pop/ldm/ldrd
             word = "load_32" if action == "burst_load" else "store_32"

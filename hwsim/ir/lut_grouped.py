@@ -70,6 +70,27 @@ def crossing_split(k_log2: int, g: int) -> int:
     return 0
 
 
+def grouped_limits_ok(table: np.ndarray, bias_index: np.ndarray, fan: int, g: int) -> bool:
+    """Whether a layer's table and bias indices allow uint16 group tables of g inputs and
+    its sums the int32 accumulator (the checks `grouped_layout` raises on)."""
+    try:
+        _folded_bias(table, bias_index, fan, g)
+    except HwsimError:
+        return False
+    return True
+
+
+def _folded_bias(table, bias_index, fan: int, g: int) -> tuple[int, np.ndarray]:
+    """(B, the int32 bias of every unit with fan_in x B folded in), or an error."""
+    offset = entry_offset(table, g)
+    bias = np.asarray(table, dtype=np.int64)[-1, np.asarray(bias_index)] - fan * offset
+    # the int32 sum at any point: the folded bias plus up to fan_in entries of T' (<= 2B)
+    if int(np.abs(bias).max(initial=0)) + 2 * fan * offset >= 1 << 31:
+        raise HwsimError(f"grouped lut: {fan} inputs with entries up to {offset} can leave "
+                         "the int32 accumulator")
+    return offset, bias
+
+
 def entry_offset(table: np.ndarray, g: int) -> int:
     """B = the largest |entry| of the product rows (bias row excluded), if 2 g B + g fits
     16 bits (every partial sum of g entries + B stays in [0, 2 g B]); else an error."""
@@ -110,14 +131,9 @@ def grouped_layout(table: np.ndarray, weight_index: np.ndarray, bias_index: np.n
         raise HwsimError(f"grouped lut: {clusters} clusters cannot be grouped by {g} "
                          "(K a power of two, K^g <= 256)")
     k_log2 = clusters.bit_length() - 1
-    offset = entry_offset(table, g)
     fan = np.asarray(weight_index).shape[1]
     groups = -(-fan // g)
-    bias = np.asarray(table, dtype=np.int64)[-1, np.asarray(bias_index)] - fan * offset
-    # the int32 sum at any point: the folded bias plus up to fan_in entries of T' (<= 2B)
-    if int(np.abs(bias).max(initial=0)) + 2 * fan * offset >= 1 << 31:
-        raise HwsimError(f"grouped lut: {fan} inputs with entries up to {offset} can leave "
-                         "the int32 accumulator")
+    offset, bias = _folded_bias(table, bias_index, fan, g)
     rows = (np.asarray(table, dtype=np.int64)[:-1] + offset).astype(np.uint16)
     return GroupedLayout(k_log2, g, offset, rows, groups, max(1, min(chunk, groups)),
                          bias.astype(np.int32),
@@ -187,7 +203,7 @@ class GroupedCall:
     @property
     def kernel(self) -> str:
         """The name the cost model shows: g, and the live tables when chunked."""
-        return f"grouped_g{self.g}" + (f"_c{self.live}" if self.chunks > 1 else "")
+        return kernel_name(self.g, self.live, self.groups)
 
 
 def chunk_options(k_log2: int, g: int, fan: int) -> tuple[int, ...]:
@@ -230,3 +246,39 @@ def grouped_trip_counts(call: GroupedCall, level_bits: int | None = None) -> dic
     counts["level_bits"] = (level_bits if level_bits is not None
                             else outputs * call.steps / 2 if call.thresholded else 0)
     return counts
+
+
+def kernel_name(g: int, live: int, groups: int) -> str:
+    """The name of a grouped variant (GroupedCall.kernel)."""
+    return f"grouped_g{g}" + (f"_c{live}" if live < groups else "")
+
+
+def parse_kernel(name: str) -> tuple[int, int | None] | None:
+    """(g, live tables or None for all) of a grouped variant's name, None for another."""
+    if not name.startswith("grouped_g"):
+        return None
+    g, _, live = name.removeprefix("grouped_g").partition("_c")
+    return int(g), int(live) if live else None
+
+
+def padded_clusters(columns: int) -> int:
+    """K2: a table's columns padded to a power of two."""
+    return 1 << max(0, (columns - 1).bit_length())
+
+
+def node_grouped_call(graph, node: str, kernel: str) -> GroupedCall | None:
+    """The grouped call of dense node `node` run by variant `kernel` (its fused threshold
+    searched in the call, as the lut library's), or None when `kernel` is no grouped one."""
+    from hwsim.ir.lowering import threshold_consumer
+    from hwsim.ir.lut_kernels import search_steps
+    parsed = parse_kernel(kernel)
+    if parsed is None:
+        return None
+    g, live = parsed
+    op = graph.nodes[node]["op"]
+    fan, units = np.asarray(op.weight_index).shape
+    fused = threshold_consumer(graph, node)
+    steps = search_steps(len(graph.nodes[fused]["op"].thresholds)) if fused else 0
+    k_log2 = padded_clusters(op.table_shape[1]).bit_length() - 1
+    return GroupedCall(k_log2, g, int(fan), int(units), live or -(-int(fan) // g),
+                       bool(fused), steps)
