@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from hwsim.cost.actions import core_traits, node_actions
+from hwsim.cost.int8_choice import _cycles      # the same pricing of a candidate
 from hwsim.cost.kernels import Node
 from hwsim.cost.lut_grouped_library import grouped_data
 from hwsim.cost.lut_library import call_counts, node_library_call
@@ -125,8 +126,3 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
         best = min(fitting, key=lambda c: c.cycles)
         choices[node] = LutKernelChoice(node, best.kernel, tuple(candidates))
     return choices
-
-
-def _cycles(actions, prices) -> float:
-    from hwsim.cost.model import combine
-    return combine(actions, prices)[0]

@@ -70,13 +70,14 @@ class ConnectionCost:
 
 def connection_cycles(device: Device, inputs: int = 256, units: int = 128, levels: int = 16,
                       clusters: int = 16, entry_bits: int = 16, workdir=None,
-                      lut_kernels: str = "library") -> ConnectionCost:
+                      lut_kernels: str = "library", lut_grouping="off") -> ConnectionCost:
     """The generated dense kernel's cycles per connection on `device`, in emulation:
-    the lut kernel library's call ("library", the default) or the per-layer loops."""
+    the lut kernel library's call ("library", the default) or the per-layer loops;
+    `lut_grouping` (CostOptions): "off", the register-blocked call, else as chosen."""
     from hwsim.machine.validate import codegen_options, validate_graph
     g = graph_from_workload(dense_workload(inputs, units, levels, clusters, entry_bits))
     x = np.random.default_rng(0).integers(0, levels, size=(1, inputs))
-    options = replace(codegen_options(), lut_kernels=lut_kernels)
+    options = replace(codegen_options(), lut_kernels=lut_kernels, lut_grouping=lut_grouping)
     [report] = validate_graph(g, [device], "lut", x, workdir=workdir, options=options,
                               check_instructions=False)
     node = next(n for n in report.nodes if n.node == "L0.dense")
