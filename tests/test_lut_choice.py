@@ -185,3 +185,26 @@ def test_validate_a_trained_artifact_where_grouping_is_chosen(artifact):
                 assert abs(n.estimated_cycles - n.emulated_cycles) <= tolerance, (report.device, n)
     assert {n.node: n.kernel for n in reports[2].nodes if n.kernel}["L2.dense"].startswith(
         "grouped")
+
+
+def test_docs_state_what_the_code_and_benchmarks_give():
+    """docs/lut-kernels.md "Grouped lookups" and docs/memory.md: the bundled workloads'
+    table is what benchmarks/lut_grouping_workloads.py prints, and the figures in the
+    text are the code's."""
+    from hwsim.ir.lut_grouped import CALL_WORDS, CHUNK_TABLE_BYTES, ENTRY_LIMIT
+    from hwsim.machine.lut_grouped_characterize import FIT_SHAPES
+    from tests.conftest import REPO, load_benchmark
+    doc = (REPO / "docs" / "lut-kernels.md").read_text()
+    bench = load_benchmark("lut_grouping_workloads")
+    found = bench.rows()
+    for row in bench.table(found=found):
+        assert row in doc, row
+    assert bench.own_k_unchanged(found)
+    limits = [(ENTRY_LIMIT - 1) // (2 * g) for g in (2, 3, 4)]
+    assert "g = 2 up to 16,383,\ng = 3 up to 10,922, g = 4 up to 8,191" in doc and limits == [
+        16383, 10922, 8191]
+    assert f"{FIT_SHAPES} dense layers" in doc and CHUNK_TABLE_BYTES == 2048
+    samd21 = find_device("samd21").memory
+    assert samd21.sram_bytes - samd21.reserved_sram_bytes == 24 * 1024 == 3 * (64 << 9) // 4
+    memory = (REPO / "docs" / "memory.md").read_text()
+    assert f"call\nconstant ({CALL_WORDS} words)" in memory

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hwsim.cost.prices import action_prices
+from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_workload
 from hwsim.specs.device import Device
 from hwsim.specs.workload import workload_from_data
@@ -62,6 +63,7 @@ class ConnectionCost:
     bound_cycles: float           # per connection
     generated_cycles: float       # per connection, the generated kernel, emulated
     estimated_cycles: float       # per connection, the cost model
+    kernel: str = ""              # the kernel that ran (the cost model's choice)
 
     @property
     def ratio(self) -> float:
@@ -81,11 +83,14 @@ def connection_cycles(device: Device, inputs: int = 256, units: int = 128, level
     [report] = validate_graph(g, [device], "lut", x, workdir=workdir, options=options,
                               check_instructions=False)
     node = next(n for n in report.nodes if n.node == "L0.dense")
+    if not report.bit_exact:
+        raise HwsimError(f"{device.name}: the generated dense layer is not bit-exact: "
+                         f"{report.mismatch}")
     connections = inputs * units
     return ConnectionCost(device.name, report.target, connections,
                           connection_bound_cycles(device, entry_bits),
                           node.emulated_cycles / connections,
-                          node.estimated_cycles / connections)
+                          node.estimated_cycles / connections, node.kernel or "")
 
 
 def library_connection_cycles(device: Device, inputs: int = 256, units: int = 128,
