@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from hwsim.cost.lut_choice import lut_kernel_choices
-from hwsim.cost.lut_grouped_library import grouped_data
+from hwsim.cost.lut_library import grouped_data
 from hwsim.cost.model import cost_graph
 from hwsim.cost.options import CostOptions
 from hwsim.errors import HwsimError

@@ -1,7 +1,7 @@
 """Which kernel runs each lut weighted node: the per-node choice of the cost model, the
 one the code generator emits, the memory planner counts and `hwsim validate` checks.
 
-    choices = lut_kernel_choices(graph, device, options)   # {node: LutKernelChoice}
+    choices = lut_kernel_choices(graph, device, options)   # {node: KernelChoice}
     choices["L0.dense"].kernel                              # "grouped_g4" or "conv_s16"
 
 Candidates, on a core the lut library's data covers (hwsim.cost.lut_library.covers):
@@ -27,48 +27,20 @@ options, so anyone holding those three recomputes it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import networkx as nx
 
 from hwsim.cost.actions import core_traits, node_actions
-from hwsim.cost.int8_choice import _cycles      # the same pricing of a candidate
+# the records and the pricing of a candidate are the int8 choice's
+from hwsim.cost.int8_choice import KernelChoice, KernelOption, _cycles
 from hwsim.cost.kernels import Node
-from hwsim.cost.lut_grouped_library import grouped_data
-from hwsim.cost.lut_library import call_counts, node_library_call
+from hwsim.cost.lut_library import call_counts, grouped_data, node_library_call
 from hwsim.cost.options import CostOptions
 from hwsim.cost.prices import action_prices
 from hwsim.ir.lut_grouped import (GROUPINGS, chunk_options, grouped_limits_ok, kernel_name,
                                   node_grouped_call, padded_clusters)
 from hwsim.ir.ops import WEIGHTED
 from hwsim.specs.device import Device
-
-
-@dataclass(frozen=True)
-class LutKernelOption:
-    """One candidate kernel of a node: its cycles on the device and its memory."""
-    kernel: str
-    cycles: float
-    scratch_bytes: int
-    working_set_bytes: int          # level tensors + scratch
-    fits: bool
-    actions: dict = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class LutKernelChoice:
-    """The kernel chosen for one lut weighted node, and every candidate considered."""
-    node: str
-    kernel: str
-    candidates: tuple[LutKernelOption, ...]
-
-    @property
-    def chosen(self) -> LutKernelOption:
-        return next(c for c in self.candidates if c.kernel == self.kernel)
-
-    @property
-    def scratch_bytes(self) -> int:
-        return self.chosen.scratch_bytes
 
 
 def grouped_kernels(graph: nx.DiGraph, node: str, target: str, grouping="auto"
@@ -94,7 +66,7 @@ def grouped_kernels(graph: nx.DiGraph, node: str, target: str, grouping="auto"
 
 
 def lut_kernel_choices(graph: nx.DiGraph, device: Device,
-                       options: CostOptions | None = None) -> dict[str, LutKernelChoice]:
+                       options: CostOptions | None = None) -> dict[str, KernelChoice]:
     """The kernel of every lut weighted node of `graph` the library covers on one core
     of `device` (the others are per-layer loops: not listed)."""
     options = options or CostOptions()
@@ -119,10 +91,10 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
             actions = node_actions(graph, node, "lut", traits, options, kernel)
             gcall = node_grouped_call(graph, node, kernel)
             scratch = gcall.scratch_bytes if gcall is not None else 0
-            candidates.append(LutKernelOption(kernel, _cycles(actions, prices), scratch,
+            candidates.append(KernelOption(kernel, _cycles(actions, prices), scratch,
                                               tensors + scratch, tensors + scratch <= budget,
                                               actions))
         fitting = [c for c in candidates if c.fits] or candidates
         best = min(fitting, key=lambda c: c.cycles)
-        choices[node] = LutKernelChoice(node, best.kernel, tuple(candidates))
+        choices[node] = KernelChoice(node, best.kernel, tuple(candidates))
     return choices
