@@ -34,7 +34,7 @@ from hwsim.cost.actions import core_traits, node_actions
 # the records and the pricing of a candidate are the int8 choice's
 from hwsim.cost.int8_choice import KernelChoice, KernelOption, _cycles
 from hwsim.cost.kernels import Node
-from hwsim.cost.lut_library import call_counts, grouped_data, node_library_call
+from hwsim.cost.lut_library import grouped_data, has_record, node_library_call
 from hwsim.cost.options import CostOptions
 from hwsim.cost.prices import action_prices
 from hwsim.ir.lut_grouped import (GROUPINGS, chunk_options, grouped_limits_ok, kernel_name,
@@ -78,7 +78,7 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
         if op.kind not in WEIGHTED:
             continue
         found = node_library_call(Node(graph, node, op, "lut", traits, options))
-        if found is None or call_counts(*found) is None:
+        if found is None or not has_record(*found):
             continue
         target, call = found
         tensors = math.prod(op.input_shape) + int(op.outputs)

@@ -82,6 +82,11 @@ def parse_record(record: dict) -> tuple:
     return monomials, coefficients
 
 
+def has_record(target: str, call: LutCall) -> bool:
+    """Whether the data of `target` characterizes `call`'s kernel function."""
+    return _record(target, f"{call.kernel}_{call.variant}") is not None
+
+
 def record_counts(record: dict, call: LutCall, level_bits=None) -> dict[str, Fraction]:
     """A kernel record's (basis, counts) action counts of one call."""
     return _evaluate(*parse_record(record), call, level_bits)
