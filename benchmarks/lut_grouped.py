@@ -5,7 +5,10 @@ reads (tables, weight codes, bias, thresholds: flash in a deployment) charged th
 device's flash wait. lut: L = 16 levels, K = 4 clusters, 16-bit entries, fused threshold;
 grouped g = 4 with every group table live (32 KiB of scratch) and in chunks of 4 tables
 (2 KiB); int8: the library's fully_connected kernel. Every output is checked against its
-reference (the lut numpy reference; TFLite's int8 arithmetic).
+reference (the lut numpy reference; TFLite's int8 arithmetic). Last, the same layer as a
+generated network (8-bit entries, random weights) with the kernel the cost model chooses
+for the device (hwsim/cost/lut_choice.py: g and chunk within the device's SRAM), emulated
+and bit-exact as `hwsim validate` checks it, beside the cost model's figure.
 
     python benchmarks/lut_grouped.py [--devices samd21,nrf52840,stm32u575,esp32-c3]
 
@@ -26,6 +29,7 @@ from hwsim.ir.lut_kernels import lut_call_of_shape
 from hwsim.machine.codegen.targets import target_for_device
 from hwsim.machine.kernels.cases import dense_case
 from hwsim.machine.kernels.harness import build_firmware, kernel_cycles, run_case
+from hwsim.machine.lut_bound import connection_cycles
 from hwsim.machine.kernels.lut_grouped_harness import (build_grouped_firmware, grouped_case,
                                                        run_grouped_case)
 from hwsim.machine.kernels.lut_harness import (build_lut_firmware, random_case,
@@ -76,6 +80,9 @@ def measure(devices=DEVICES, seed: int = 0) -> list[dict]:
             if not np.array_equal(run.output, REFERENCES[int8.op](**int8.reference_arguments)):
                 raise SystemExit(f"{name}: the int8 kernel differs from the reference")
             row["int8"] = _cycles(run, device, int8.macs)
+            chosen = connection_cycles(device, INPUTS, UNITS, LEVELS, CLUSTERS, 8,
+                                       f"{tmp}/net-{name}", lut_grouping="auto")
+            row["chosen"] = (chosen.kernel, chosen.generated_cycles, chosen.estimated_cycles)
             rows.append(row)
     return rows
 
@@ -84,13 +91,14 @@ def table(devices=DEVICES) -> list[str]:
     all_live, chunked = CHUNKS
     lines = ["| device | target | ungrouped lut | grouped g=4, all tables live | "
              "grouped g=4, 2 KiB of tables live | ungrouped / grouped | int8 (cycles/MAC) "
-             "| int8 / grouped |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| int8 / grouped | generated, chosen per layer: kernel, emulated, cost model |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in measure(devices):
         best = r[f"grouped[{all_live}]"]
         lines.append(f"| {r['device']} | {r['target']} | {r['ungrouped']:.2f} | {best:.2f} | "
                      f"{r[f'grouped[{chunked}]']:.2f} | {r['ungrouped'] / best:.2f}x | "
-                     f"{r['int8']:.2f} | {r['int8'] / best:.2f}x |")
+                     f"{r['int8']:.2f} | {r['int8'] / best:.2f}x | {r['chosen'][0]}: "
+                     f"{r['chosen'][1]:.2f}, {r['chosen'][2]:.2f} |")
     return lines
 
 

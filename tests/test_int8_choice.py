@@ -181,8 +181,6 @@ def test_simulate_shows_the_kernel_per_node():
                               "int8", "--json").stdout)
     kernels = {n["node"]: n["kernel"] for n in data["nodes"]}
     assert kernels["L2.conv1d"] == "conv" and kernels["L1.max_pool1d"] is None
-    lut = run_cli("simulate", "har-cnn", "--device", "nrf52840", "--style", "lut")
-    assert "kernel" not in lut.stdout.split("\n\n")[1].splitlines()[0]
 
 
 def test_documented_examples(graphs):

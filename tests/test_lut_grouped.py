@@ -118,3 +118,9 @@ def test_docs_table_is_what_the_benchmark_measures():
     assert versus_int8["nrf52840"] < 1.0, versus_int8
     assert all(float(c[4]) > float(c[3]) for c in cells.values())   # chunked costs more
     assert bench.CHUNKS[1] << (bench.G * 2 + 1) == 2048      # the docs' 2 KiB (K = 4)
+    chosen = {d: c[8].split(":")[0] for d, c in cells.items()}   # the cost model's choice
+    assert chosen == {"samd21": "grouped_g3", "nrf52840": "grouped_g4",
+                      "stm32u575": "grouped_g4", "esp32-c3": "grouped_g4"}, chosen
+    for d, c in cells.items():
+        emulated, estimated = (float(v) for v in c[8].split(":")[1].split(","))
+        assert abs(emulated - estimated) <= 0.01, d

@@ -29,11 +29,13 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--target", required=True,
                         choices=sorted(set(CHARACTERIZED_TARGETS) | set(LUT_TARGETS)
                                        | set(SOFT_FLOAT_TARGETS)))
-    parser.add_argument("--style", default="int8", choices=("int8", "lut"),
-                        help="the kernel library: int8 (default) or lut")
+    parser.add_argument("--style", default="int8", choices=("int8", "lut", "lut_grouped"),
+                        help="the kernel library: int8 (default), lut, or lut_grouped (the "
+                             "grouped lut dense kernel, one record per K and g)")
     parser.add_argument("--kernels", default="",
                         help=f"comma-separated subset of {', '.join(KERNEL_NAMES)} (int8) or "
-                             "of conv_s8, ..., depthwise_s16i (lut); default all")
+                             "of conv_s8, ..., depthwise_s16i (lut) or of grouped_k4_g2, ..., "
+                             "grouped_k16_g2 (lut_grouped); default all")
     parser.add_argument("--soft-float", action="store_true",
                         help="characterize libgcc's soft-float routines instead (the cost "
                              "model's hwsim/cost/data/soft_float_<target>.json)")
@@ -57,11 +59,13 @@ def run(args: argparse.Namespace) -> int:
         from hwsim.machine import soft_float_characterize as soft
         with tempfile.TemporaryDirectory() as tmp:
             return _write(soft.dumps(soft.characterize(args.target, tmp)), args.out)
-    targets = LUT_TARGETS if args.style == "lut" else CHARACTERIZED_TARGETS
+    from hwsim.machine.lut_grouped_characterize import FUNCTIONS as GROUPED
+    from hwsim.machine.lut_grouped_characterize import characterize_grouped
+    targets = CHARACTERIZED_TARGETS if args.style == "int8" else LUT_TARGETS
     if args.target not in targets:
         raise HwsimError(f"--target {args.target}: the {args.style} kernel library is "
                          f"characterized on {', '.join(targets)} (--soft-float covers it)")
-    names = FUNCTIONS if args.style == "lut" else KERNEL_NAMES
+    names = {"lut": FUNCTIONS, "lut_grouped": GROUPED}.get(args.style, KERNEL_NAMES)
     kernels = [k.strip() for k in args.kernels.split(",") if k.strip()] or list(names)
     unknown = [k for k in kernels if k not in names]
     if unknown:
@@ -69,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         if args.style == "lut":
             text = dumps(characterize_lut(args.target, tmp, tuple(kernels)))
+        elif args.style == "lut_grouped":
+            text = dumps(characterize_grouped(args.target, tmp, tuple(kernels)))
         else:
             text = dumps(characterize(args.target, tmp, tuple(kernels), check=_reference_check))
     return _write(text, args.out)

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         kernels, choice, lut, _ = generated_kernels(graph, device, args.style, target,
                                                     codegen_options())
     program = generate(graph, target, args.style, target.memory_map(device),
-                       int8_kernels=kernels, int8_choice=choice, lut_kernels=lut)
+                       int8_kernels=kernels, int8_choice=choice, lut_kernels=lut,
+                       lut_grouped=choice if args.style == "lut" and choice else ())
     proof = None
     if args.build:
         from hwsim.machine.disasm import prove

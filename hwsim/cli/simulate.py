@@ -44,6 +44,10 @@ def add_parser(subparsers) -> None:
                         help="where lut tables and thresholds live (flash)")
     parser.add_argument("--activations", choices=("bytes", "packed"), default="bytes",
                         help="level indices one byte each or packed (bytes)")
+    parser.add_argument("--lut-grouping", choices=("auto", "off", "2", "3", "4"),
+                        default="auto",
+                        help="lut dense layers on the grouped kernel: per layer where it is "
+                             "fastest and fits (auto), never (off), or group size g")
     parser.add_argument("--stream-weights", action="store_true",
                         help="move weights/tables to SRAM before each layer (DMA where present)")
     parser.add_argument("--timeline", metavar="FILE", help="write the event log (.csv or .json)")
@@ -67,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     place = "sram" if args.tables_in == "sram" else "flash"
     result = simulate(subject, device, args.style,
                       cost_options=CostOptions(tables_in=place, thresholds_in=place,
-                                               activations=args.activations),
+                                               activations=args.activations,
+                                               lut_grouping=args.lut_grouping),
                       memory_options=MemoryOptions(tables_in=args.tables_in,
                                                    activations=args.activations),
                       schedule_options=schedule_options, stream_weights=args.stream_weights)
@@ -114,14 +119,15 @@ def render(result, subject) -> str:
                  f"({c.cycles_per_connection:.2f} per connection)")
     lines.append(f"  energy    {s.energy_per_inference_pj / 1e6:.3f} uJ per inference; average "
                  f"power {s.average_power_uw:.2f} uW; battery life {s.battery_life_hours:,.0f} h")
+    kernels = any(n.kernel for n in c.nodes)
     rows = [[n.node, n.op, f"{n.cycles:,.0f}", f"{100 * n.cycles / c.total_cycles:.1f}%",
              f"{n.energy_pj / 1e6:.3f}",
              max(n.cycles_by_class, key=n.cycles_by_class.get) if n.cycles_by_class else "-"]
-            + ([n.kernel or "-"] if c.int8_kernels else [])
+            + ([n.kernel or "-"] if kernels else [])
             for n in c.nodes]
     lines.append("")
     lines.append(table(["node", "op", "cycles", "share", "energy uJ", "most cycles in"]
-                       + (["kernel"] if c.int8_kernels else []), rows))
+                       + (["kernel"] if kernels else []), rows))
     notes = list(result.notes) + list(c.notes) + list(m.notes) + list(s.warnings)
     if notes:
         lines.append("")
@@ -144,7 +150,7 @@ def run_soc(args: argparse.Namespace, soc, subject) -> int:
         subject, soc, args.style, core=args.core, load=args.load, frames=args.frames,
         audio_share=args.firmware_share or None,
         cost_options=CostOptions(tables_in=place, thresholds_in=place,
-                                 activations=args.activations),
+                                 activations=args.activations, lut_grouping=args.lut_grouping),
         memory_options=MemoryOptions(tables_in=args.tables_in, activations=args.activations),
         stream_weights=args.stream_weights)
     if args.json:

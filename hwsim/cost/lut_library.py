@@ -2,7 +2,9 @@
 (hwsim/machine/kernels/lut), from its characterization data: the counts the library's own
 compiled code executes, fitted exactly as functions of the kernel's trip counts
 (hwsim.ir.lut_kernels.trip_counts) and proven on held-out shapes
-(hwsim.machine.lut_characterize, `hwsim characterize --style lut`).
+(hwsim.machine.lut_characterize, `hwsim characterize --style lut`); and of the grouped
+dense kernel the cost model may choose instead for a dense layer (hwsim.cost.lut_choice),
+from its own data (`grouped_counts`).
 
     actions = library_actions(node)     # None: not covered (the caller keeps its formulas)
 
@@ -26,6 +28,7 @@ from pathlib import Path
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
 from hwsim.ir.int8_kernels import monomial_value, parse_monomial
+from hwsim.ir.lut_grouped import grouped_trip_counts
 from hwsim.ir.lut_kernels import LutCall, library_target, trip_counts
 
 PARAMETER_READ = "parameter_read"
@@ -67,20 +70,26 @@ def device_lut_kernels(tr, opt) -> str:
 def _record(target: str, function: str) -> tuple | None:
     """A kernel function's basis (parsed) and coefficients (Fractions) from the data."""
     record = library_data(target)["kernels"].get(function)
-    if record is None:
-        return None
+    return None if record is None else parse_record(record)
+
+
+def parse_record(record: dict) -> tuple:
+    """A characterization record's (basis, counts) as (monomials, ((action,
+    coefficients as Fractions), ...))."""
     monomials = tuple(parse_monomial(m) for m in record["basis"])
     coefficients = tuple((action, tuple(Fraction(c) for c in cs))
                          for action, cs in sorted(record["counts"].items()))
     return monomials, coefficients
 
 
+def has_record(target: str, call: LutCall) -> bool:
+    """Whether the data of `target` characterizes `call`'s kernel function."""
+    return _record(target, f"{call.kernel}_{call.variant}") is not None
+
+
 def record_counts(record: dict, call: LutCall, level_bits=None) -> dict[str, Fraction]:
     """A kernel record's (basis, counts) action counts of one call."""
-    monomials = tuple(parse_monomial(m) for m in record["basis"])
-    coefficients = tuple((action, tuple(Fraction(c) for c in cs))
-                         for action, cs in sorted(record["counts"].items()))
-    return _evaluate(monomials, coefficients, call, level_bits)
+    return _evaluate(*parse_record(record), call, level_bits)
 
 
 def call_counts(target: str, call: LutCall, level_bits=None) -> dict[str, Fraction] | None:
@@ -93,7 +102,11 @@ def call_counts(target: str, call: LutCall, level_bits=None) -> dict[str, Fracti
 
 
 def _evaluate(monomials, coefficients, call: LutCall, level_bits) -> dict[str, Fraction]:
-    counts = trip_counts(call, level_bits)
+    return evaluate(monomials, coefficients, trip_counts(call, level_bits))
+
+
+def evaluate(monomials, coefficients, counts: dict) -> dict[str, Fraction]:
+    """Action counts of parsed record coefficients at trip counts `counts`."""
     values = [Fraction(monomial_value(m, counts)) for m in monomials]
     return {action: sum((c * v for c, v in zip(cs, values) if c), Fraction(0))
             for action, cs in coefficients}
@@ -112,15 +125,27 @@ def node_library_call(n) -> tuple[str, LutCall] | None:
 
 def library_actions(n) -> Actions | None:
     """The cost model's actions of a lut weighted node run by the library (its fused
-    threshold's search included), or None when the data does not cover it."""
+    threshold's search included), or None when the data does not cover it. `n.kernel`:
+    a grouped variant (hwsim.ir.lut_grouped.kernel_name) runs the grouped dense kernel,
+    priced from its own data (`grouped_counts`)."""
     found = node_library_call(n)
     if found is None:
         return None
-    counts = call_counts(*found)
+    if n.kernel and n.kernel.startswith("grouped"):
+        from hwsim.ir.lut_grouped import node_grouped_call
+        counts = grouped_counts(found[0], node_grouped_call(n.graph, n.name, n.kernel))
+    else:
+        counts = call_counts(*found)
     if counts is None:
         return None
+    return node_call_actions(n, counts, library_data(found[0]).get("node_call", {}))
+
+
+def node_call_actions(n, counts: dict, wrapper: dict) -> Actions:
+    """A call's characterized counts and the node function's own (`wrapper`) as the
+    cost model's actions: extra words of multi-word loads and stores as single-word ones,
+    parameter reads as flash waits where the constants are in flash."""
     actions: dict[str, float] = {}
-    wrapper = library_data(found[0]).get("node_call", {})
     for action, count in [*counts.items(), *wrapper.items()]:
         if action in ("burst_load", "burst_store"):     # extra words of push/pop/ldm/ldrd
             word = "load_32" if action == "burst_load" else "store_32"
@@ -145,3 +170,30 @@ def searched_in_library(n) -> bool:
     found = node_library_call(Node(n.graph, preds[0], n.graph.nodes[preds[0]]["op"], n.style,
                                    n.tr, n.opt))
     return found is not None and call_counts(*found) is not None
+
+
+# ----------------------------------------------------------------------------- grouped
+
+def grouped_data(target: str) -> dict | None:
+    """The grouped dense kernel's characterization data of one build
+    (hwsim/cost/data/lut_grouped_<target>.json, `hwsim characterize --style lut_grouped`,
+    hwsim.machine.lut_grouped_characterize: one record per (K, g), exact functions of
+    hwsim.ir.lut_grouped.grouped_trip_counts), or None."""
+    return characterized.characterization_data("lut_grouped", target)
+
+
+@lru_cache(maxsize=None)
+def _grouped_record(target: str, function: str) -> tuple | None:
+    data = grouped_data(target)
+    record = data["kernels"].get(function) if data else None
+    return None if record is None else parse_record(record)
+
+
+def grouped_counts(target: str, call, level_bits=None) -> dict[str, Fraction] | None:
+    """Characterized action counts of one grouped call (hwsim.ir.lut_grouped.GroupedCall;
+    the fused search at half its steps per output, as the library call's), or None (no
+    data for its K, g)."""
+    record = _grouped_record(target, call.function) if call is not None else None
+    if record is None:
+        return None
+    return evaluate(*record, grouped_trip_counts(call, level_bits))

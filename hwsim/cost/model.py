@@ -70,7 +70,8 @@ class NodeCost:
     cycles_by_class: dict[str, float]
     energy_pj: float                 # dynamic energy
     basis: str = "formula"           # BASES: where the counts come from
-    kernel: str | None = None        # int8 weighted: the kernel chosen (hwsim.cost.int8_choice)
+    kernel: str | None = None        # weighted: the kernel chosen (hwsim.cost.int8_choice,
+                                     # hwsim.cost.lut_choice)
 
     def __repr__(self) -> str:
         return f"NodeCost({self.node!r}, {self.cycles:,.0f} cycles, {self.energy_pj / 1e6:.3g} uJ)"
@@ -106,7 +107,19 @@ class CostReport:
     def int8_kernels(self) -> tuple[tuple[str, str], ...]:
         """(node, kernel) of the int8 weighted nodes: what the memory planner
         (MemoryOptions.int8_kernels) and the code generator are handed."""
+        if self.style != "int8":
+            return ()
         return tuple(sorted((n.node, n.kernel) for n in self.nodes if n.kernel))
+
+    @property
+    def lut_grouped(self) -> tuple[tuple[str, str], ...]:
+        """(node, grouped variant) of the lut weighted nodes the cost model gave the
+        grouped dense kernel (hwsim.cost.lut_choice): what the memory planner
+        (MemoryOptions.lut_grouped) and the code generator are handed."""
+        if self.style != "lut":
+            return ()
+        return tuple(sorted((n.node, n.kernel) for n in self.nodes
+                            if n.kernel and n.kernel.startswith("grouped")))
 
     def to_dict(self) -> dict:
         """A JSON-ready record (units in names)."""
@@ -202,6 +215,9 @@ def cost_graph(graph: nx.DiGraph, device: Device, style: str,
     if style == "int8" and options.int8_kernels != "library":
         from hwsim.cost.int8_choice import int8_kernel_choices
         choices = int8_kernel_choices(graph, device, options)
+    elif style == "lut" and options.lut_kernels == "library":
+        from hwsim.cost.lut_choice import lut_kernel_choices
+        choices = lut_kernel_choices(graph, device, options)
     nodes, summed = [], {}
     for node in execution_order(graph):
         attrs = graph.nodes[node]["op"]

@@ -15,6 +15,7 @@ WEIGHT_INDEX_LAYOUTS = ("packed", "aligned")
 ROW_POINTER_MODES = ("auto", "shift_add", "precomputed")
 INT8_KERNELS = ("optimized", "library", "reference")
 LUT_KERNELS = ("library", "loops")
+LUT_GROUPINGS = ("auto", "off", 2, 3, 4)     # hwsim.ir.lut_grouped.GROUP_SIZES
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,11 @@ class CostOptions:
     weighted layers are run: "library" (the register-blocked lut kernel library, priced
     from its characterization data, hwsim.cost.lut_library, where it covers the core and
     the options) or "loops" (the code generator's per-layer loops, the formulas of
-    hwsim.cost.lut). float_zero_inputs: the
+    hwsim.cost.lut). lut_grouping: which lut dense layers run the grouped dense kernel
+    (issue 12's grouped lookups, hwsim.cost.lut_choice): "auto" (per layer, the fewest
+    cycles among the library call and the grouped kernel's g and chunks that fits the
+    memory budget), "off" (never) or a group size g (2, 3 or 4: that g wherever the layer
+    allows it). float_zero_inputs: the
     share of the network input's elements that are 0 (float32 on a soft-float core:
     libgcc returns early on a zero operand, hwsim.cost.soft_float_library); None: no
     zeros, the worst case when costing shape-only."""
@@ -66,6 +71,7 @@ class CostOptions:
     simd: bool = True
     int8_kernels: str = "optimized"
     lut_kernels: str = "library"
+    lut_grouping: str | int = "auto"
     float_zero_inputs: float | None = None
 
     def __post_init__(self):
@@ -79,6 +85,11 @@ class CostOptions:
             if value not in allowed:
                 problems.append(f"{name} must be one of {', '.join(map(repr, allowed))}, "
                                 f"got {value!r}")
+        if isinstance(self.lut_grouping, str) and self.lut_grouping.isdigit():
+            object.__setattr__(self, "lut_grouping", int(self.lut_grouping))
+        if self.lut_grouping not in LUT_GROUPINGS or isinstance(self.lut_grouping, bool):
+            problems.append(f"lut_grouping must be one of {', '.join(map(str, LUT_GROUPINGS))}, "
+                            f"got {self.lut_grouping!r}")
         if not _is_int(self.unroll) or self.unroll < 1:
             problems.append(f"unroll must be an integer >= 1, got {self.unroll!r}")
         bits = self.multiplier_operand_bits

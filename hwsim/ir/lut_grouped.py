@@ -70,6 +70,27 @@ def crossing_split(k_log2: int, g: int) -> int:
     return 0
 
 
+def grouped_limits_ok(table: np.ndarray, bias_index: np.ndarray, fan: int, g: int) -> bool:
+    """Whether a layer's table and bias indices allow uint16 group tables of g inputs and
+    its sums the int32 accumulator (the checks `grouped_layout` raises on)."""
+    try:
+        _folded_bias(table, bias_index, fan, g)
+    except HwsimError:
+        return False
+    return True
+
+
+def _folded_bias(table, bias_index, fan: int, g: int) -> tuple[int, np.ndarray]:
+    """(B, the int32 bias of every unit with fan_in x B folded in), or an error."""
+    offset = entry_offset(table, g)
+    bias = np.asarray(table, dtype=np.int64)[-1, np.asarray(bias_index)] - fan * offset
+    # the int32 sum at any point: the folded bias plus up to fan_in entries of T' (<= 2B)
+    if int(np.abs(bias).max(initial=0)) + 2 * fan * offset >= 1 << 31:
+        raise HwsimError(f"grouped lut: {fan} inputs with entries up to {offset} can leave "
+                         "the int32 accumulator")
+    return offset, bias
+
+
 def entry_offset(table: np.ndarray, g: int) -> int:
     """B = the largest |entry| of the product rows (bias row excluded), if 2 g B + g fits
     16 bits (every partial sum of g entries + B stays in [0, 2 g B]); else an error."""
@@ -110,15 +131,154 @@ def grouped_layout(table: np.ndarray, weight_index: np.ndarray, bias_index: np.n
         raise HwsimError(f"grouped lut: {clusters} clusters cannot be grouped by {g} "
                          "(K a power of two, K^g <= 256)")
     k_log2 = clusters.bit_length() - 1
-    offset = entry_offset(table, g)
     fan = np.asarray(weight_index).shape[1]
     groups = -(-fan // g)
-    bias = np.asarray(table, dtype=np.int64)[-1, np.asarray(bias_index)] - fan * offset
-    # the int32 sum at any point: the folded bias plus up to fan_in entries of T' (<= 2B)
-    if int(np.abs(bias).max(initial=0)) + 2 * fan * offset >= 1 << 31:
-        raise HwsimError(f"grouped lut: {fan} inputs with entries up to {offset} can leave "
-                         "the int32 accumulator")
+    offset, bias = _folded_bias(table, bias_index, fan, g)
     rows = (np.asarray(table, dtype=np.int64)[:-1] + offset).astype(np.uint16)
     return GroupedLayout(k_log2, g, offset, rows, groups, max(1, min(chunk, groups)),
                          bias.astype(np.int32),
                          blocked_groups(combined_indices(weight_index, k_log2, g)))
+
+
+# ----------------------------------------------------------------------------- calls
+
+# Group sizes the kernel builds (K^g <= 256 with K >= 4: g = 2, 3 or 4).
+GROUP_SIZES = (2, 3, 4)
+# Cluster counts (K, padded to a power of two) and group sizes it is characterized for.
+GROUPINGS = tuple((k, g) for k in (4, 8, 16) for g in GROUP_SIZES if group_sizes_ok(k, g))
+# Bytes of group tables a chunked call keeps live (the issue's ~2 KiB).
+CHUNK_TABLE_BYTES = 2048
+# 32-bit words of a hwsim_lut_grouped_call constant (hwsim_lut_grouped.h).
+CALL_WORDS = 21
+ACC_BYTES = 4              # the units' int32 sums between chunks
+
+
+@dataclass(frozen=True)
+class GroupedCall:
+    """One call of hwsim_lut_grouped_dense: K = 2^k_log2 clusters, g inputs a group,
+    `chunk` group tables live at a time."""
+    k_log2: int
+    g: int
+    fan: int
+    units: int
+    chunk: int
+    thresholded: bool
+    steps: int
+
+    @property
+    def function(self) -> str:
+        """The characterization record: one per (K, g)."""
+        return f"grouped_k{1 << self.k_log2}_g{self.g}"
+
+    @property
+    def groups(self) -> int:
+        return -(-self.fan // self.g)
+
+    @property
+    def live(self) -> int:
+        """Group tables live at a time (the chunk, at most the groups)."""
+        return max(1, min(self.chunk, self.groups))
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.groups // self.live)
+
+    @property
+    def table_shift(self) -> int:
+        return self.g * self.k_log2 + 1
+
+    @property
+    def table_bytes(self) -> int:
+        return self.live << self.table_shift
+
+    @property
+    def acc_bytes(self) -> int:
+        """The units' sums between chunks (none with one chunk)."""
+        return ACC_BYTES * self.units if self.chunks > 1 else 0
+
+    @property
+    def scratch_bytes(self) -> int:
+        return self.table_bytes + self.acc_bytes
+
+    @property
+    def kernel(self) -> str:
+        """The name the cost model shows: g, and the live tables when chunked."""
+        return kernel_name(self.g, self.live, self.groups)
+
+
+def chunk_options(k_log2: int, g: int, fan: int) -> tuple[int, ...]:
+    """The chunks a layer may run with: every table live, and CHUNK_TABLE_BYTES of them
+    when that is fewer."""
+    groups = -(-fan // g)
+    chunked = max(1, CHUNK_TABLE_BYTES >> (g * k_log2 + 1))
+    return (groups,) + ((chunked,) if chunked < groups else ())
+
+
+def grouped_trip_counts(call: GroupedCall, level_bits: int | None = None) -> dict[str, float]:
+    """What the grouped kernel's executed instructions are a function of, for one (K, g)
+    (the build of a full group is then a constant): groups built full or short (by the
+    inputs of the short one), chunks, the block passes per chunk (groups in pairs and an
+    odd one), the units after the blocks, outputs and the fused search (`level_bits` as
+    in hwsim.ir.lut_kernels.trip_counts)."""
+    live, chunks = call.live, call.chunks
+    sizes = [min(live, call.groups - c * live) for c in range(chunks)]
+    blocks, singles = call.units // BLOCK, call.units % BLOCK
+    outputs = call.units
+    counts = {"calls": 1, "full_groups": call.fan // call.g, "chunks": chunks,
+              "short_chunk": int(call.groups % live != 0),
+              "blocks": blocks, "singles": singles,
+              "block_chunks": blocks * chunks,
+              "block_pairs": blocks * sum(n // 2 for n in sizes),
+              "block_odd": blocks * sum(n % 2 for n in sizes),
+              "block_chunks_with_pairs": blocks * sum(n >= 2 for n in sizes),
+              "chunks_with_blocks": chunks if blocks else 0,
+              "chunks_with_singles": chunks if singles else 0,
+              "chunks_with_both": chunks if blocks and singles else 0,
+              "with_blocks": int(blocks > 0), "with_singles": int(singles > 0),
+              "with_both": int(blocks > 0 and singles > 0),
+              "single_chunks": singles * chunks, "single_groups": singles * call.groups,
+              "outputs_levels": outputs if call.thresholded else 0,
+              "outputs_sums": 0 if call.thresholded else outputs,
+              "search_steps": outputs * call.steps if call.thresholded else 0,
+              "outputs_unsearched": outputs if call.thresholded and not call.steps else 0}
+    for r in range(1, call.g):
+        counts[f"short_group_{r}"] = int(call.fan % call.g == r)
+    counts["level_bits"] = (level_bits if level_bits is not None
+                            else outputs * call.steps / 2 if call.thresholded else 0)
+    return counts
+
+
+def kernel_name(g: int, live: int, groups: int) -> str:
+    """The name of a grouped variant (GroupedCall.kernel)."""
+    return f"grouped_g{g}" + (f"_c{live}" if live < groups else "")
+
+
+def parse_kernel(name: str) -> tuple[int, int | None] | None:
+    """(g, live tables or None for all) of a grouped variant's name, None for another."""
+    if not name.startswith("grouped_g"):
+        return None
+    g, _, live = name.removeprefix("grouped_g").partition("_c")
+    return int(g), int(live) if live else None
+
+
+def padded_clusters(columns: int) -> int:
+    """K2: a table's columns padded to a power of two."""
+    return 1 << max(0, (columns - 1).bit_length())
+
+
+def node_grouped_call(graph, node: str, kernel: str) -> GroupedCall | None:
+    """The grouped call of dense node `node` run by variant `kernel` (its fused threshold
+    searched in the call, as the lut library's), or None when `kernel` is no grouped one."""
+    from hwsim.ir.lowering import threshold_consumer
+    from hwsim.ir.lut_kernels import search_steps
+    parsed = parse_kernel(kernel)
+    if parsed is None:
+        return None
+    g, live = parsed
+    op = graph.nodes[node]["op"]
+    fan, units = np.asarray(op.weight_index).shape
+    fused = threshold_consumer(graph, node)
+    steps = search_steps(len(graph.nodes[fused]["op"].thresholds)) if fused else 0
+    k_log2 = padded_clusters(op.table_shape[1]).bit_length() - 1
+    return GroupedCall(k_log2, g, int(fan), int(units), live or -(-int(fan) // g),
+                       bool(fused), steps)

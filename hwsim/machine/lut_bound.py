@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hwsim.cost.prices import action_prices
+from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_workload
 from hwsim.specs.device import Device
 from hwsim.specs.workload import workload_from_data
@@ -62,6 +63,7 @@ class ConnectionCost:
     bound_cycles: float           # per connection
     generated_cycles: float       # per connection, the generated kernel, emulated
     estimated_cycles: float       # per connection, the cost model
+    kernel: str = ""              # the kernel that ran (the cost model's choice)
 
     @property
     def ratio(self) -> float:
@@ -70,21 +72,25 @@ class ConnectionCost:
 
 def connection_cycles(device: Device, inputs: int = 256, units: int = 128, levels: int = 16,
                       clusters: int = 16, entry_bits: int = 16, workdir=None,
-                      lut_kernels: str = "library") -> ConnectionCost:
+                      lut_kernels: str = "library", lut_grouping="off") -> ConnectionCost:
     """The generated dense kernel's cycles per connection on `device`, in emulation:
-    the lut kernel library's call ("library", the default) or the per-layer loops."""
+    the lut kernel library's call ("library", the default) or the per-layer loops;
+    `lut_grouping` (CostOptions): "off", the register-blocked call, else as chosen."""
     from hwsim.machine.validate import codegen_options, validate_graph
     g = graph_from_workload(dense_workload(inputs, units, levels, clusters, entry_bits))
     x = np.random.default_rng(0).integers(0, levels, size=(1, inputs))
-    options = replace(codegen_options(), lut_kernels=lut_kernels)
+    options = replace(codegen_options(), lut_kernels=lut_kernels, lut_grouping=lut_grouping)
     [report] = validate_graph(g, [device], "lut", x, workdir=workdir, options=options,
                               check_instructions=False)
     node = next(n for n in report.nodes if n.node == "L0.dense")
+    if not report.bit_exact:
+        raise HwsimError(f"{device.name}: the generated dense layer is not bit-exact: "
+                         f"{report.mismatch}")
     connections = inputs * units
     return ConnectionCost(device.name, report.target, connections,
                           connection_bound_cycles(device, entry_bits),
                           node.emulated_cycles / connections,
-                          node.estimated_cycles / connections)
+                          node.estimated_cycles / connections, node.kernel or "")
 
 
 def library_connection_cycles(device: Device, inputs: int = 256, units: int = 128,

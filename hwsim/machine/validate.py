@@ -10,6 +10,9 @@ device's cycle table, and compare each node's cycles with the cost model's estim
     report = validate(artifact, find_device("samd21"), "lut")
     report.nodes          # per node: estimated, emulated, error
     report.error          # whole network
+
+Longer than 300 lines: the report records, what the generated code runs per device (the
+kernel choices it is handed) and the node-by-node comparison serve this one check.
 """
 from __future__ import annotations
 
@@ -198,7 +201,8 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
         for k, ((name, memory, kernels, choice, lut, described), members) in enumerate(
                 groups.items()):
             program = generate(g, find_target(name), style, memory, int8_kernels=kernels,
-                               int8_choice=choice, lut_kernels=lut)
+                               int8_choice=choice, lut_kernels=lut,
+                               lut_grouped=choice if style == "lut" else ())
             directory = Path(workdir) / f"{name}-{k}" if workdir else Path(tmp) / f"{name}-{k}"
             build = build_program(program, directory)
             proof = prove(build.elf_path, program.target, style, program.node_of_function)
@@ -216,8 +220,9 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
 def generated_kernels(g, device: Device, style: str, target: Target, options: CostOptions
                       ) -> tuple[str, tuple[tuple[str, str], ...] | None, str, CostOptions]:
     """What the code generated for `device` runs, and the cost options that describe it:
-    (int8_kernels mode, the per-node int8 kernel choice or None, lut_kernels mode,
-    options). lut calls the lut library where its characterization prices the device with
+    (int8_kernels mode, the per-node kernel choice (int8: every weighted node's kernel;
+    lut: the dense nodes that run the grouped kernel, hwsim.cost.lut_choice) or None,
+    lut_kernels mode, options). lut calls the lut library where its characterization prices the device with
     these options (hwsim.cost.lut_library.device_lut_kernels), else the loops. int8 calls the
     library where its characterization prices the device (hwsim.cost.int8_library.covers)
     and the options ask for it, else the plain loops; each weighted node gets the kernel
@@ -228,6 +233,8 @@ def generated_kernels(g, device: Device, style: str, target: Target, options: Co
     lut = device_lut_kernels(core_traits(device), options)
     described = replace(options, simd=options.simd and target.dsp, int8_kernels=kernels,
                         lut_kernels=lut)
+    if style == "lut" and lut == "library":
+        return kernels, cost_graph(g, device, style, described).lut_grouped, lut, described
     if style != "int8":
         return kernels, None, lut, described
     choice = tuple(sorted((n, c.kernel) for n, c in

@@ -331,7 +331,7 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
         inputs = program_inputs(g, style, x_levels)
         kernels, choice, lut, _ = generated_kernels(g, device, style, target, codegen_options())
         program = generate(g, target, style, memory, int8_kernels=kernels, int8_choice=choice,
-                           lut_kernels=lut)
+                           lut_kernels=lut, lut_grouped=choice if style == "lut" else ())
         inputs = np.asarray(inputs).astype(_numpy_type(program.input.ctype))
         build = build_program(rtl_program(program, core, inputs), base / "rtl")
         calls = _calls(program)

@@ -14,6 +14,10 @@ Stored per weighted node:
   blocked_weights), its bias indices one byte each, the window geometry (eight int32
   arrays, one entry per output row or column: hwsim.ir.lut_kernels.Geometry) and its
   `hwsim_lut_call` constant (CALL_WORDS 32-bit words);
+- grouped dense call (hwsim/machine/codegen/lut_grouped.py): its combined weight indices
+  one byte per unit and group, its int32 bias (offsets folded in) and its
+  `hwsim_lut_grouped_call` constant; its table as rows + B in uint16 without the bias row
+  (once per table, beside the plain table when other layers read that);
 - per-layer loop: weight and bias indices a byte each (a halfword above K = 256); a
   'same'-padded convolution's per-position tables (first input, first tap, taps: three
   uint32 per output position along each clipped axis).
@@ -29,7 +33,10 @@ import math
 import numpy as np
 
 from hwsim.ir.integer import VALUE_TABLE
-from hwsim.ir.lut_kernels import CALL_WORDS, geometry, node_call, search_steps
+from hwsim.ir.lut_grouped import CALL_WORDS as GROUPED_CALL_WORDS
+from hwsim.ir.lut_grouped import node_grouped_call
+from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, geometry, library_target, node_call,
+                                  search_steps)
 
 TABLE_LINES = ("product tables", "thresholds", "value tables")   # what `tables_in` moves
 WEIGHTED = ("dense", "conv1d", "conv2d", "depthwise_conv2d")
@@ -61,9 +68,15 @@ def _same_axes(a) -> tuple[int, ...]:
     return (a.output_shape[0],) if a.kind == "conv1d" else tuple(a.output_shape[:2])
 
 
-def _weighted_lines(g, node: str, library: str | None) -> dict[str, int]:
+def _weighted_lines(g, node: str, library: str | None, grouped: str | None = None
+                    ) -> dict[str, int]:
     a = g.nodes[node]["op"]
     call = node_call(g, node, library) if library else None
+    if call is not None and grouped:
+        gcall = node_grouped_call(g, node, grouped)
+        return {"weight codes (bytes)": gcall.units * gcall.groups,
+                "bias (int32, grouped)": WORD_BYTES * gcall.units,
+                "library call constants": WORD_BYTES * GROUPED_CALL_WORDS}
     if call is not None:
         geo = geometry(call)
         return {"weight codes (bytes)": int(a.weights), "bias indices": int(a.biases),
@@ -77,20 +90,35 @@ def _weighted_lines(g, node: str, library: str | None) -> dict[str, int]:
             "window geometry": WORD_BYTES * 3 * sum(_same_axes(a))}
 
 
-def lut_parameter_bytes(g, library: str | None) -> tuple[tuple[str, int], ...]:
-    """(line name, bytes) of the lut parameters graph `g`'s generated code stores."""
+def lut_library(device, options) -> str | None:
+    """The lut library build the generated code for `device` calls under MemoryOptions
+    `options` ("" for the per-layer loops; None for the packed-index what-if)."""
+    if options.weight_indices == "packed":
+        return None
+    target = library_target(device.core.isa) if device is not None else None
+    return target if options.lut_kernels == "library" and target in BLOCKS else ""
+
+
+def lut_parameter_bytes(g, library: str | None, grouped=()) -> tuple[tuple[str, int], ...]:
+    """(line name, bytes) of the lut parameters graph `g`'s generated code stores;
+    `grouped`: (node, variant) pairs of the dense layers calling the grouped kernel."""
     ops = [a for _, a in g.nodes(data="op")]
     entry = storage_bytes(g.graph["table_entry_bits"])
     lines = dict.fromkeys(("weight indices (packed)", "weight codes (bytes)", "bias indices",
-                           "window geometry", "library call constants", *TABLE_LINES), 0)
+                           "bias (int32, grouped)", "window geometry", "library call constants",
+                           *TABLE_LINES), 0)
+    grouped = dict(grouped) if library else {}
     for node in g.nodes:
         if g.nodes[node]["op"].kind in WEIGHTED:
-            for name, size in _weighted_lines(g, node, library).items():
+            for name, size in _weighted_lines(g, node, library, grouped.get(node)).items():
                 lines[name] += size
-    used = {a.table for a in ops if a.kind in WEIGHTED}
-    for name in sorted(used):
+    used = {a.table for n, a in g.nodes(data="op") if a.kind in WEIGHTED and n not in grouped}
+    offset = {g.nodes[n]["op"].table for n in grouped}      # rows + B, uint16, no bias row
+    for name in sorted(used | offset):
         rows, k = np.asarray(g.graph["tables"][name]).shape
-        lines["product tables"] += rows * (1 << max(0, math.ceil(math.log2(k)))) * entry
+        k2 = 1 << max(0, math.ceil(math.log2(k)))
+        lines["product tables"] += (rows * k2 * entry if name in used else 0) + (
+            (rows - 1) * k2 * 2 if name in offset else 0)
     for a in ops:
         if a.kind == "threshold":
             lines["thresholds"] += WORD_BYTES * padded_count(len(a.thresholds))
@@ -108,6 +136,7 @@ def lut_parameter_bytes(g, library: str | None) -> tuple[tuple[str, int], ...]:
     if any(a.kind == "output_table" for a in ops) and g.graph.get("output_values") is not None:
         lines["value tables"] += entry * int(np.asarray(g.graph["output_values"]).size)
     keep = ("weight indices (packed)",) if library is None else (
-        "weight codes (bytes)", "bias indices", "window geometry", "library call constants")
+        "weight codes (bytes)", "bias indices", "window geometry", "library call constants",
+        *(("bias (int32, grouped)",) if grouped else ()))
     return tuple((name, size) for name, size in lines.items()
                  if name in keep or name in TABLE_LINES)

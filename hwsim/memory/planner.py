@@ -18,15 +18,14 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from hwsim.memory.lut_layout import TABLE_LINES, lut_parameter_bytes
-from hwsim.memory.scratch import INT8_CHOICES, scratch_bytes
+from hwsim.memory.lut_layout import TABLE_LINES, lut_library, lut_parameter_bytes
+from hwsim.memory.scratch import INT8_CHOICES, lut_grouped_scratch_bytes, scratch_bytes
 from hwsim.memory.arena import (METHODS, ArenaPlan, Buffer, chain_conflict, live_bytes_per_step,
                          plan_arena)
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
 from hwsim.ir.style import STYLES
 from hwsim.ir.graph import execution_order
-from hwsim.ir.lut_kernels import BLOCKS, library_target
 
 LUT_KERNELS = ("library", "loops")
 WEIGHT_INDEX_LAYOUTS = ("aligned", "packed")
@@ -79,6 +78,8 @@ class MemoryOptions:
         (hwsim.cost.lut_library.device_lut_kernels).
     weight_indices: lut style: "aligned" (byte weight codes, as generated) or "packed"
         (ceil(log2 K) bits: a what-if, not generated).
+    lut_grouped: lut style: (node, variant) pairs of the dense nodes the cost model gave
+        the grouped kernel (CostReport.lut_grouped): their layout and scratch.
     """
 
     activations: str = "bytes"
@@ -92,9 +93,11 @@ class MemoryOptions:
     int8_kernels: tuple[tuple[str, str], ...] = ()
     lut_kernels: str = "library"
     weight_indices: str = "aligned"
+    lut_grouped: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "int8_kernels", tuple(tuple(p) for p in self.int8_kernels))
+        object.__setattr__(self, "lut_grouped", tuple(tuple(p) for p in self.lut_grouped))
         problems = []
         choices = {"activations": ("bytes", "packed"),
                    "tables_in": ("flash", "sram", "sram_from_flash"), "planner": METHODS,
@@ -333,6 +336,7 @@ def _layout(g: nx.DiGraph, style: str, options: MemoryOptions, with_scratch: boo
             size[node] = _tensor_bytes(g, node, style, options)
             last[node] = step[node]
         extra = (scratch_bytes(attrs, style, dict(options.int8_kernels).get(node))
+                 + lut_grouped_scratch_bytes(g, node, dict(options.lut_grouped).get(node))
                  if with_scratch else 0)
         if extra:
             scratch.append(TensorBuffer(f"scratch:{node}", "scratch", (node,), extra,
@@ -364,17 +368,9 @@ def parameter_lines(g: nx.DiGraph, style: str, device: Device | None = None,
         return (MemoryLine("weights (int8)", weights), MemoryLine("biases (int32)", 4 * biases),
                 MemoryLine("requantization (multiplier + shift)",
                            INT8_REQUANT_BYTES_PER_CHANNEL * channels + INT8_ADD_PARAM_BYTES * adds))
+    options = options or MemoryOptions()
     return tuple(MemoryLine(name, size) for name, size in
-                 lut_parameter_bytes(g, lut_library(device, options or MemoryOptions())))
-
-
-def lut_library(device: Device | None, options: MemoryOptions) -> str | None:
-    """The lut library build the generated code for `device` calls ("" for the per-layer
-    loops; None for the packed-index what-if)."""
-    if options.weight_indices == "packed":
-        return None
-    target = library_target(device.core.isa) if device is not None else None
-    return target if options.lut_kernels == "library" and target in BLOCKS else ""
+                 lut_parameter_bytes(g, lut_library(device, options), options.lut_grouped))
 
 
 def code_estimate_bytes(g: nx.DiGraph, style: str, device: Device) -> int:

@@ -1,7 +1,9 @@
 """Scratch buffers of the int8 and float32 kernels, counted by the memory planner
 (hwsim.memory.planner): int8 weighted layers the chosen int8 kernel's
 (hwsim.ir.int8_kernels; the choice is the cost model's, hwsim.cost.int8_choice, handed
-over in MemoryOptions.int8_kernels), float32 CMSIS-NN-style im2col; none for lut."""
+over in MemoryOptions.int8_kernels), float32 CMSIS-NN-style im2col; lut: the grouped dense
+kernel's group tables and sums between chunks (hwsim.ir.lut_grouped.GroupedCall; the
+choice hwsim.cost.lut_choice, handed over in MemoryOptions.lut_grouped), none else."""
 from __future__ import annotations
 
 from hwsim.ir.int8_kernels import KERNEL_NAMES, REFERENCE, kernel_scratch_bytes
@@ -29,3 +31,10 @@ def scratch_bytes(attrs, style: str, int8_kernel: str | None = None) -> int:
     if op in ("avg_pool1d", "avg_pool2d") and style == "int8":
         return attrs.output_shape[-1] * 4
     return 0
+
+
+def lut_grouped_scratch_bytes(g, node: str, variant: str | None) -> int:
+    """Scratch of a lut dense node run by grouped `variant` (None: none)."""
+    from hwsim.ir.lut_grouped import node_grouped_call
+    call = node_grouped_call(g, node, variant) if variant else None
+    return call.scratch_bytes if call is not None else 0

@@ -51,9 +51,12 @@ from hwsim.machine.codegen.program import NodeCode
 from hwsim.errors import HwsimError
 
 
-def emit_node(g, node, tables: ProductTables, library: str = "") -> NodeCode:
+def emit_node(g, node, tables: ProductTables, library: str = "",
+              grouped: dict | None = None) -> NodeCode:
     """One node's code; `library`: the lut library build whose kernels weighted layers
-    call where it covers them (hwsim.machine.codegen.lut_library), "" for none."""
+    call where it covers them (hwsim.machine.codegen.lut_library), "" for none;
+    `grouped`: {node: variant} of the dense layers that call the grouped kernel
+    (hwsim.machine.codegen.lut_grouped)."""
     op = g.nodes[node]["op"].kind
     if op == "input":
         return NodeCode(node, op, output_type="uint8_t",
@@ -64,6 +67,9 @@ def emit_node(g, node, tables: ProductTables, library: str = "") -> NodeCode:
                 "depthwise_conv2d": emit_depthwise}
     if op in emitters:
         call = node_call(g, node, library) if library else None
+        if call is not None and node in (grouped or {}):
+            from hwsim.machine.codegen.lut_grouped import grouped_node
+            return grouped_node(g, node, grouped[node])
         return (library_node(g, node, call, tables) if call is not None
                 else emitters[op](g, node, tables))
     if op == "threshold":
@@ -83,12 +89,14 @@ def emit_node(g, node, tables: ProductTables, library: str = "") -> NodeCode:
     raise HwsimError(f"node {node!r}: code generation does not support op {op!r}")
 
 
-def emit_lut(g, library: str = "") -> list[NodeCode]:
+def emit_lut(g, library: str = "", grouped=()) -> list[NodeCode]:
     """Every node's code; weighted layers call the lut library build `library` where it
-    covers them ("" : the per-layer loops everywhere)."""
+    covers them ("" : the per-layer loops everywhere), the dense layers of `grouped`
+    ((node, variant) pairs) its grouped kernel."""
     from hwsim.ir.graph import execution_order
     tables = ProductTables(g)
-    return [emit_node(g, node, tables, library) for node in execution_order(g)]
+    return [emit_node(g, node, tables, library, dict(grouped))
+            for node in execution_order(g)]
 
 
 __all__ = [

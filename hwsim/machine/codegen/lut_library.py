@@ -20,11 +20,15 @@ from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, Geometry, LutCall, blocked
 from hwsim.machine.codegen.c_source import CArray, constant, function_name, identifier
 from hwsim.machine.codegen.lut_kernels import padded_bounds, storage_bits
 from hwsim.machine.codegen.program import NodeCode
-from hwsim.machine.kernels.lut import CONFIG_HEADER, HEADER, HEADERS, SOURCE_DIR, SOURCES
+from hwsim.machine.kernels.lut import (CONFIG_HEADER, GROUPED_SOURCES, HEADER, HEADERS,
+                                       SOURCE_DIR, SOURCES)
+
+GROUPED_FUNCTION = "hwsim_lut_grouped_dense"
 
 LUT_KERNELS = ("library", "loops")
-__all__ = ["LUT_KERNELS", "config_header", "fused_threshold_node", "include_line",
-           "library_build", "library_files", "library_node", "node_call"]
+__all__ = ["GROUPED_FUNCTION", "LUT_KERNELS", "call_node", "config_header", "fused_bounds",
+           "fused_threshold_node", "include_line", "library_build", "library_files",
+           "library_node", "node_call"]
 
 
 def library_build(target, lut_kernels: str = "library") -> str:
@@ -56,7 +60,9 @@ def library_files(target_name: str, codes) -> dict[str, str]:
     """The library's headers, sources and configuration (the kernel functions the nodes
     `codes` call), as program files."""
     called = {c.library_function for c in codes if c.library_function}
-    files = {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES)}
+    grouped = GROUPED_SOURCES if GROUPED_FUNCTION in called else ()
+    files = {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES, *grouped)}
+    called.discard(GROUPED_FUNCTION)
     files[CONFIG_HEADER] = config_header(target_name, sorted(called))
     return files
 
@@ -88,14 +94,8 @@ def library_node(g, node: str, call: LutCall, tables) -> NodeCode:
                        comment=f"{node}: weight codes, {call.function}'s layout"),
               constant(f"B_{ident}", "uint8_t", np.asarray(a.bias_index, dtype=np.int64),
                        comment=f"{node}: bias indices")]
-    fused = threshold_consumer(g, node)
-    bounds = "0"
-    if fused:
-        bounds = f"TH_{identifier(fused)}"
-        arrays.append(constant(bounds, "int32_t",
-                               padded_bounds(g.nodes[fused]["op"].thresholds),
-                               comment=f"{fused}: thresholds, padded[k] = theta[k-1], "
-                                       "INT32_MAX beyond"))
+    fused, bounds, barrays = fused_bounds(g, node)
+    arrays += barrays
     geo = geometry(call)
     garrays, gnames = _geometry_arrays(ident, geo)
     arrays += garrays
@@ -109,13 +109,33 @@ def library_node(g, node: str, call: LutCall, tables) -> NodeCode:
                   f"    {{{scalars}, {', '.join(gnames)}}},\n    W_{ident}}};\n")
     arrays.append(CArray(name, definition, f"extern const hwsim_lut_call {name};\n",
                          4 * CALL_WORDS))
+    return call_node(g, node, call.function, name, arrays)
+
+
+def fused_bounds(g, node: str) -> tuple[str | None, str, list]:
+    """(the fused threshold node or None, the C expression of its padded bounds, "0" for
+    none, and their constant array) of a weighted node searched in its library call."""
+    fused = threshold_consumer(g, node)
+    if not fused:
+        return None, "0", []
+    bounds = f"TH_{identifier(fused)}"
+    return fused, bounds, [constant(bounds, "int32_t",
+                                    padded_bounds(g.nodes[fused]["op"].thresholds),
+                                    comment=f"{fused}: thresholds, padded[k] = theta[k-1], "
+                                            "INT32_MAX beyond")]
+
+
+def call_node(g, node: str, function: str, call_name: str, arrays: list) -> NodeCode:
+    """A weighted node whose function is one library call `function(&call_name, x, y)`
+    (its fused threshold searched in the call)."""
+    a = g.nodes[node]["op"]
+    fused = threshold_consumer(g, node)
     out_type = "uint8_t" if fused else "int32_t"
     code = (f"void {function_name(node)}(const uint8_t *restrict x, {out_type} *restrict y)\n"
-            f"{{\n    {call.function}(&{name}, x, y);\n}}\n")
+            f"{{\n    {function}(&{call_name}, x, y);\n}}\n")
     return NodeCode(node, a.kind, function_name(node), code, tuple(arrays),
                     writes_into=fused or "", output_type="" if fused else "int32_t",
-                    output_elements=0 if fused else int(a.outputs),
-                    library_function=call.function)
+                    output_elements=0 if fused else int(a.outputs), library_function=function)
 
 
 def fused_threshold_node(g, node: str) -> NodeCode:

@@ -24,14 +24,14 @@ from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, STACK_BYTES,
                                            Firmware, KernelRun, _emulate, _kernel_counts,
                                            _profile)
-from hwsim.machine.kernels.lut import SOURCE_DIR
+from hwsim.machine.kernels.lut import GROUPED_HEADER as HEADER
+from hwsim.machine.kernels.lut import GROUPED_SOURCES, SOURCE_DIR
 from hwsim.machine.kernels.lut_harness import LutCase, _LutJob, driver_source
 from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
 ELF_NAME = "lut_grouped.elf"
 FUNCTION = "hwsim_lut_grouped_dense"
-HEADER = "hwsim_lut_grouped.h"
-SOURCE = "lut_grouped.c"
+SOURCE = GROUPED_SOURCES[1]
 
 
 def grouped_driver_source(target: Target) -> str:

@@ -18,6 +18,8 @@ HEADER = "hwsim_lut.h"
 CONFIG_HEADER = "hwsim_lut_config.h"
 HEADERS = (HEADER, "lut_kernels.inc")
 SOURCES = ("lut.c",)
+GROUPED_HEADER = "hwsim_lut_grouped.h"
+GROUPED_SOURCES = (GROUPED_HEADER, "lut_grouped.c")   # the grouped dense kernel
 
 
 def source_paths() -> list[Path]:
@@ -26,11 +28,12 @@ def source_paths() -> list[Path]:
     return [SOURCE_DIR / name for name in SOURCES]
 
 
-def library_sha256() -> str:
-    """sha256 over the library's headers and sources (name and bytes of each, in order):
-    characterization data names the library it was measured on."""
+def library_sha256(names: tuple[str, ...] = (*HEADERS, *SOURCES)) -> str:
+    """sha256 over the library's headers and sources (name and bytes of each, in order;
+    `names`: GROUPED_SOURCES for the grouped kernel): characterization data names the
+    library it was measured on."""
     import hashlib
     digest = hashlib.sha256()
-    for name in (*HEADERS, *SOURCES):
+    for name in names:
         digest.update(name.encode() + b"\0" + (SOURCE_DIR / name).read_bytes() + b"\0")
     return digest.hexdigest()

@@ -1,0 +1,100 @@
+"""Which kernel runs each lut weighted node: the per-node choice of the cost model, the
+one the code generator emits, the memory planner counts and `hwsim validate` checks.
+
+    choices = lut_kernel_choices(graph, device, options)   # {node: KernelChoice}
+    choices["L0.dense"].kernel                              # "grouped_g4" or "conv_s16"
+
+Candidates, on a core the lut library's data covers (hwsim.cost.lut_library.covers):
+the register-blocked library call (named by its function, e.g. "conv_s16") and, for a
+dense layer, the grouped dense kernel (issue 12's grouped lookups,
+hwsim/machine/kernels/lut/lut_grouped.c) for every group size g with K^g <= 256
+(hwsim.ir.lut_grouped.GROUPINGS, K the table's columns padded to a power of two) whose
+table and bias allow uint16 group tables (hwsim.ir.lut_grouped.grouped_limits_ok), each
+with every group table live and, when fewer, CHUNK_TABLE_BYTES of them live (the
+units' sums then wait in RAM between chunks). Each is priced with the device's cycle
+table from the same action counts `cost_graph` uses, all characterized: the build of
+the group tables is part of the call's counts, so it is amortized over the layer's
+outputs by construction. The choice is the candidate with the fewest cycles among those
+whose working set (the node's level tensors plus the kernel's scratch) fits the
+device's SRAM net of the reserved part, the first in order (ungrouped, then g = 2, 3, 4,
+all live before chunked) on a tie; when none fits, the fewest cycles.
+
+`options.lut_grouping`: "auto" (default) as above; "off" only the ungrouped call; an
+integer g only the grouped kernel of that g where the layer allows it (else the
+ungrouped call). The choice is a pure function of the graph, the device and the
+options, so anyone holding those three recomputes it.
+"""
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+
+from hwsim.cost.actions import core_traits, node_actions
+# the records and the pricing of a candidate are the int8 choice's
+from hwsim.cost.int8_choice import KernelChoice, KernelOption, _cycles
+from hwsim.cost.kernels import Node
+from hwsim.cost.lut_library import grouped_data, has_record, node_library_call
+from hwsim.cost.options import CostOptions
+from hwsim.cost.prices import action_prices
+from hwsim.ir.lut_grouped import (GROUPINGS, chunk_options, grouped_limits_ok, kernel_name,
+                                  node_grouped_call, padded_clusters)
+from hwsim.ir.ops import WEIGHTED
+from hwsim.specs.device import Device
+
+
+def grouped_kernels(graph: nx.DiGraph, node: str, target: str, grouping="auto"
+                    ) -> tuple[str, ...]:
+    """The grouped variants that can run lut node `node` on library build `target`."""
+    op = graph.nodes[node]["op"]
+    data = grouped_data(target)
+    if op.kind != "dense" or grouping == "off" or data is None:
+        return ()
+    k2 = padded_clusters(op.table_shape[1])
+    table = graph.graph["tables"][op.table]
+    fan = len(op.weight_index)
+    names = []
+    for k, g in GROUPINGS:
+        if k != k2 or grouping not in ("auto", g) or f"grouped_k{k}_g{g}" not in data["kernels"]:
+            continue
+        if not grouped_limits_ok(table, op.bias_index, fan, g):
+            continue
+        groups = -(-fan // g)
+        names += [kernel_name(g, live, groups)
+                  for live in chunk_options(k.bit_length() - 1, g, fan)]
+    return tuple(names)
+
+
+def lut_kernel_choices(graph: nx.DiGraph, device: Device,
+                       options: CostOptions | None = None) -> dict[str, KernelChoice]:
+    """The kernel of every lut weighted node of `graph` the library covers on one core
+    of `device` (the others are per-layer loops: not listed)."""
+    options = options or CostOptions()
+    traits = core_traits(device)
+    prices = action_prices(device)
+    budget = device.memory.sram_bytes - device.memory.reserved_sram_bytes
+    choices = {}
+    for node, op in graph.nodes(data="op"):
+        if op.kind not in WEIGHTED:
+            continue
+        found = node_library_call(Node(graph, node, op, "lut", traits, options))
+        if found is None or not has_record(*found):
+            continue
+        target, call = found
+        tensors = math.prod(op.input_shape) + int(op.outputs)
+        kernels = [f"{call.kernel}_{call.variant}"]
+        grouped = grouped_kernels(graph, node, target, options.lut_grouping)
+        kernels = list(grouped) if grouped and options.lut_grouping != "auto" else (
+            kernels + list(grouped))
+        candidates = []
+        for kernel in kernels:
+            actions = node_actions(graph, node, "lut", traits, options, kernel)
+            gcall = node_grouped_call(graph, node, kernel)
+            scratch = gcall.scratch_bytes if gcall is not None else 0
+            candidates.append(KernelOption(kernel, _cycles(actions, prices), scratch,
+                                              tensors + scratch, tensors + scratch <= budget,
+                                              actions))
+        fitting = [c for c in candidates if c.fits] or candidates
+        best = min(fitting, key=lambda c: c.cycles)
+        choices[node] = KernelChoice(node, best.kernel, tuple(candidates))
+    return choices

@@ -1,0 +1,131 @@
+"""Characterize the grouped lut dense kernel (hwsim/machine/kernels/lut/lut_grouped.c) on
+one target: its executed instruction counts per action, one record per (K, g)
+(hwsim.ir.lut_grouped.GROUPINGS), as exact functions of its trip counts
+(hwsim.ir.lut_grouped.grouped_trip_counts), proven on held-out shapes.
+
+    data = characterize_grouped("cortex-m0", "build/")
+
+Each (K, g) runs in the grouped test firmware (hwsim.machine.kernels.lut_grouped_harness)
+on the lut library's random cases (hwsim.machine.kernels.lut_harness.random_case: random
+tables, weights, levels and thresholds) over dense layers of random fan-in (short last
+groups of every size), units (blocks and the units after them), chunks (one or several,
+odd and even) and fused thresholds of 0 to 5 steps or int32 sums; every output is checked
+against the lut library's numpy reference. The fit and the held-out proof are the lut
+characterization's (hwsim.machine.lut_characterize); the node function around the call
+is the lut library's `node_call` (the same call signature), which `hwsim validate`
+checks against emulation of generated networks.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import KernelCall, monomial_text
+from hwsim.ir.lut_grouped import GROUPINGS, GroupedCall, grouped_trip_counts
+from hwsim.ir.lut_kernels import lut_call_of_shape
+from hwsim.machine.characterize import _encode, fit, kernel_counts, predict
+from hwsim.machine.codegen.targets import find_target
+from hwsim.machine.kernels.lut import GROUPED_SOURCES, library_sha256
+from hwsim.machine.kernels.lut_grouped_harness import (build_grouped_firmware, grouped_case,
+                                                       run_grouped_case)
+from hwsim.machine.kernels.lut_harness import random_case, reference_output
+from hwsim.machine.lut_characterize import CHARACTERIZED_TARGETS, FORMAT_VERSION, basis
+from hwsim.machine.toolchain import CFLAGS
+
+FUNCTIONS = tuple(f"grouped_k{k}_g{g}" for k, g in GROUPINGS)
+FIT_SHAPES = 36
+
+
+def designs(k: int, g: int) -> tuple[list[GroupedCall], list[GroupedCall]]:
+    """(calls to fit on, held-out calls) of one (K, g)."""
+    k_log2 = k.bit_length() - 1
+    rng = np.random.default_rng(100 * k + g)
+    fits = []
+    for i in range(FIT_SHAPES):
+        fan = int(rng.integers(1, 8 * g + 4)) if i else g
+        units = int(rng.integers(1, 15))
+        groups = -(-fan // g)
+        chunk = groups if i % 3 == 0 else int(rng.integers(1, max(2, groups)))
+        thresholded = bool(rng.integers(3))
+        fits.append(GroupedCall(k_log2, g, fan, units, chunk, thresholded,
+                                int(rng.integers(0, 6)) if thresholded else 0))
+    held = [GroupedCall(k_log2, g, 64, 19, 1 << 10, True, 4),
+            GroupedCall(k_log2, g, 37, 6, 3, False, 0),
+            GroupedCall(k_log2, g, 131, 9, 5, True, 3),
+            GroupedCall(k_log2, g, 50, 12, 2, True, 2)]
+    return fits, held
+
+
+def measure(firmware, calls, rng) -> list[tuple[GroupedCall, dict, dict]]:
+    """(call, executed counts, trip counts) of each call run on random data, checked
+    against the numpy reference."""
+    out = []
+    for call in calls:
+        k = 1 << call.k_log2
+        shape = KernelCall("fully_connected", 1, 1, call.fan, 1, 1, call.units)
+        lut = lut_call_of_shape("conv", shape, 16, k, firmware.target.name, call.steps,
+                                call.thresholded)
+        case = random_case(lut, rng, int(rng.integers(2, 17)), k)
+        gc = grouped_case(case, k, call.g, call.chunk)
+        run = run_grouped_case(firmware, gc)
+        if not np.array_equal(run.output, reference_output(case)):
+            raise HwsimError(f"{gc.describe()} on {firmware.target.name}: the grouped "
+                             "kernel's output differs from the reference")
+        bits = int(sum(bin(int(v)).count("1") for v in run.output)) if call.thresholded else 0
+        out.append((call, kernel_counts(run), grouped_trip_counts(call, bits)))
+    return out
+
+
+class _Run:
+    """What hwsim.machine.characterize.fit reads of a run."""
+
+    def __init__(self, call, counts):
+        self.call, self.counts = call, counts
+
+
+def characterize_grouping(firmware, k: int, g: int, seed: int = 0) -> dict:
+    """Fit one (K, g) on its design, prove it on the held-out shapes."""
+    rng = np.random.default_rng(seed)
+    fit_calls, held_calls = designs(k, g)
+    runs = measure(firmware, fit_calls, rng)
+    monomials = basis(runs[0][2])
+    what = f"hwsim_lut_grouped_dense K={k} g={g} on {firmware.target.name}"
+    coefficients = fit(monomials, [_Run(c, n) for c, n, _ in runs], what,
+                       [t for _, _, t in runs])
+    for call, counts, trips in measure(firmware, held_calls, rng):
+        predicted = predict(monomials, coefficients, None, trips)
+        for action in sorted(set(predicted) | set(counts)):
+            if action not in coefficients:
+                raise HwsimError(f"{what}: a held-out shape executes {action}, never fitted")
+            if predicted.get(action, 0) != counts.get(action, 0):
+                raise HwsimError(f"{what}: held-out {call} executes {counts.get(action, 0)} "
+                                 f"{action}, the fit predicts {predicted.get(action, 0)}")
+    used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
+    return {"basis": [monomial_text(monomials[j]) for j in used],
+            "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
+            "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls)}
+
+
+def characterize_grouped(target: str, directory, functions=FUNCTIONS) -> dict:
+    """The grouped kernel's characterization data of `target` (a JSON-ready dict)."""
+    if target not in CHARACTERIZED_TARGETS:
+        raise HwsimError(f"target {target!r} has no lut library build; one of "
+                         f"{', '.join(CHARACTERIZED_TARGETS)}")
+    firmware = build_grouped_firmware(find_target(target), directory)
+    kernels = {}
+    for k, g in GROUPINGS:
+        if f"grouped_k{k}_g{g}" in functions:
+            kernels[f"grouped_k{k}_g{g}"] = characterize_grouping(firmware, k, g)
+    return {"format_version": FORMAT_VERSION, "target": target, "style": "lut_grouped",
+            "compiler": f"{Path(firmware.command[0]).name} {firmware.compiler_version}",
+            "flags": [*CFLAGS, *firmware.target.flags],
+            "library_sha256": library_sha256(GROUPED_SOURCES),
+            "data_path": "random tables (uint16 with the offset B), weights, levels and "
+                         "thresholds; the search's taken steps counted by level_bits",
+            "actions": "executed instructions as hwsim.machine.emulate_price prices them, "
+                       "one count per action; parameter_read: loads of the offset table, "
+                       "combined weight indices, int32 bias, thresholds and the call "
+                       "constant (the group tables and sums between chunks are RAM scratch)",
+            "kernels": kernels}
