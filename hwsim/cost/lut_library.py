@@ -21,9 +21,12 @@ operand-dependent time (serial_shifter).
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
@@ -74,12 +77,17 @@ def _record(target: str, function: str) -> tuple | None:
 
 
 def parse_record(record: dict) -> tuple:
-    """A characterization record's (basis, counts) as (monomials, ((action,
-    coefficients as Fractions), ...))."""
+    """A characterization record's (basis, counts) as (monomials, ((action, integer
+    coefficients, their common denominator), ...)): the exact Fractions of the data over
+    one denominator per action, so evaluating a call is integer arithmetic."""
     monomials = tuple(parse_monomial(m) for m in record["basis"])
-    coefficients = tuple((action, tuple(Fraction(c) for c in cs))
-                         for action, cs in sorted(record["counts"].items()))
-    return monomials, coefficients
+    coefficients = []
+    for action, cs in sorted(record["counts"].items()):
+        fractions = [Fraction(c) for c in cs]
+        denominator = math.lcm(*(f.denominator for f in fractions))
+        coefficients.append((action, tuple(int(f * denominator) for f in fractions),
+                             denominator))
+    return monomials, tuple(coefficients)
 
 
 def has_record(target: str, call: LutCall) -> bool:
@@ -92,13 +100,14 @@ def record_counts(record: dict, call: LutCall, level_bits=None) -> dict[str, Fra
     return _evaluate(*parse_record(record), call, level_bits)
 
 
-def call_counts(target: str, call: LutCall, level_bits=None) -> dict[str, Fraction] | None:
+@lru_cache(maxsize=4096)
+def call_counts(target: str, call: LutCall, level_bits=None) -> Mapping[str, Fraction] | None:
     """Characterized action counts of one library call (`level_bits`: the ones in the
     output levels; None: half the search steps per output), or None."""
     record = _record(target, f"{call.kernel}_{call.variant}")
     if record is None:
         return None
-    return _evaluate(*record, call, level_bits)
+    return MappingProxyType(_evaluate(*record, call, level_bits))     # cached: read-only
 
 
 def _evaluate(monomials, coefficients, call: LutCall, level_bits) -> dict[str, Fraction]:
@@ -107,9 +116,11 @@ def _evaluate(monomials, coefficients, call: LutCall, level_bits) -> dict[str, F
 
 def evaluate(monomials, coefficients, counts: dict) -> dict[str, Fraction]:
     """Action counts of parsed record coefficients at trip counts `counts`."""
-    values = [Fraction(monomial_value(m, counts)) for m in monomials]
-    return {action: sum((c * v for c, v in zip(cs, values) if c), Fraction(0))
-            for action, cs in coefficients}
+    values = [monomial_value(m, counts) for m in monomials]
+    if not all(isinstance(v, int) for v in values):        # a mean search (x.5 steps)
+        values = [Fraction(v) for v in values]
+    return {action: Fraction(sum(c * v for c, v in zip(cs, values) if c)) / denominator
+            for action, cs, denominator in coefficients}
 
 
 def node_library_call(n) -> tuple[str, LutCall] | None:
@@ -189,11 +200,12 @@ def _grouped_record(target: str, function: str) -> tuple | None:
     return None if record is None else parse_record(record)
 
 
-def grouped_counts(target: str, call, level_bits=None) -> dict[str, Fraction] | None:
+@lru_cache(maxsize=4096)
+def grouped_counts(target: str, call, level_bits=None) -> Mapping[str, Fraction] | None:
     """Characterized action counts of one grouped call (hwsim.ir.lut_grouped.GroupedCall;
     the fused search at half its steps per output, as the library call's), or None (no
     data for its K, g)."""
     record = _grouped_record(target, call.function) if call is not None else None
     if record is None:
         return None
-    return evaluate(*record, grouped_trip_counts(call, level_bits))
+    return MappingProxyType(evaluate(*record, grouped_trip_counts(call, level_bits)))

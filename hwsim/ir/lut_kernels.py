@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -193,6 +194,7 @@ class Geometry:
 CALL_WORDS = 6 + len(Geometry.SCALARS) + len(Geometry.ARRAYS) + 1
 
 
+@lru_cache(maxsize=4096)
 def geometry(call: LutCall) -> Geometry:
     """The window geometry of a call, as the kernel reads it (it never multiplies)."""
     s, b = call.shape, call.block
@@ -229,28 +231,30 @@ def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, float
               "outputs_unsearched": outputs if call.thresholded and not call.steps else 0}
     counts["level_bits"] = (level_bits if level_bits is not None
                             else outputs * call.steps / 2 if call.thresholded else 0)
-    windows = [(r, c) for r in g.row_count for c in g.col_count]
+    # Sums over the windows (r rows, c columns each) factor into sums over rows and columns.
+    rows, cols = sum(g.row_count), g.col_count
+    cells = rows * len(cols)                              # sum of r over the windows
+    taps = rows * sum(cols)                               # sum of r * c
     if call.kernel == "depthwise":
-        counts.update({"channel_rows": sum(r for r, _ in windows) * g.units,
-                       "taps": sum(r * c for r, c in windows) * g.units})
+        counts.update({"channel_rows": cells * g.units, "taps": taps * g.units})
         return counts
     blocks, tail = g.units // b, g.units % b
     pairs, single = tail // 2, tail % 2
     counts.update({
         "blocks": positions * blocks,
         "positions_with_blocks": positions if blocks else 0,
-        "block_rows": sum(r for r, _ in windows) * blocks,
-        "block_remainder": sum(r * (c % u) for r, c in windows) * blocks,
-        "block_remainder_rows": sum(r * (c % u != 0) for r, c in windows) * blocks,
-        "block_passes": sum(r * (c // u) for r, c in windows) * blocks,
-        "block_pass_rows": sum(r * (c >= u) for r, c in windows) * blocks,
+        "block_rows": cells * blocks,
+        "block_remainder": rows * sum(c % u for c in cols) * blocks,
+        "block_remainder_rows": rows * sum(c % u != 0 for c in cols) * blocks,
+        "block_passes": rows * sum(c // u for c in cols) * blocks,
+        "block_pass_rows": rows * sum(c >= u for c in cols) * blocks,
         "pairs": positions * pairs,
         "positions_with_pairs": positions if pairs else 0,
-        "pair_rows": sum(r for r, _ in windows) * pairs,
-        "pair_taps": sum(r * c for r, c in windows) * pairs,
+        "pair_rows": cells * pairs,
+        "pair_taps": taps * pairs,
         "singles": positions * single,
-        "single_rows": sum(r for r, _ in windows) * single,
-        "single_taps": sum(r * c for r, c in windows) * single,
+        "single_rows": cells * single,
+        "single_taps": taps * single,
     })
     return counts
 
