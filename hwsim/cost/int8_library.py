@@ -38,7 +38,7 @@ MUL_OPERANDS = ("mul_weight", "mul_input", "mul_multiplier")
 # [2^30, 2^31)): the bound of an operand multiplier's time when the values are unknown.
 WORST_MUL_BITS = {"mul_weight": 32, "mul_input": 32, "mul_multiplier": 31}
 # The graph key (hwsim.ir.graph.INT8_INPUT_BITS) of a trained artifact's int8 input
-# statistics: weighted node -> histogram of its inputs' operand_bits.
+# statistics: weighted node -> histogram of its inputs' value_bits.
 INPUT_BITS = INT8_INPUT_BITS
 
 
@@ -121,7 +121,7 @@ def reads_network_input(n) -> bool:
     return bool(sources) and n.graph.nodes[sources[0]]["op"].kind == "input"
 
 
-def operand_bits(values) -> np.ndarray:
+def value_bits(values) -> np.ndarray:
     """The significant bits (at least 1) of each int32 value read unsigned: a negative value
     has 32. What an operand multiplier's time follows."""
     v = np.asarray(values, dtype=np.int64).ravel() & 0xFFFFFFFF
@@ -129,15 +129,15 @@ def operand_bits(values) -> np.ndarray:
 
 
 def significant_bits(values) -> float:
-    """The mean operand_bits of int32 values (none: WORST_MUL_BITS' 32)."""
+    """The mean value_bits of int32 values (none: WORST_MUL_BITS' 32)."""
     v = np.asarray(values)
     if v.size == 0:
         return float(WORST_MUL_BITS["mul_weight"])
-    return float(operand_bits(v).mean())
+    return float(value_bits(v).mean())
 
 
 def histogram_bits(histogram) -> float:
-    """The mean significant bits of a histogram of operand_bits (counts of 1 ... 32 bits)."""
+    """The mean significant bits of a histogram of value_bits (counts of 1 ... 32 bits)."""
     counts = np.asarray(histogram, dtype=np.float64)
     return float(counts @ np.arange(1, len(counts) + 1) / counts.sum())
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from hwsim.artifact.load import OPERAND_BITS, load_artifact
 from hwsim.artifact.save import add_document_fields
-from hwsim.cost.int8_library import operand_bits
+from hwsim.cost.int8_library import value_bits
 from hwsim.ir.graph import graph_from_artifact
 
 SAMPLES = 256       # training samples the statistics are taken over (fewer if the split is)
@@ -32,7 +32,7 @@ def int8_input_statistics(g, x_levels) -> dict[str, list[int]]:
         if not op.weighted:
             continue
         (source,) = g.predecessors(node)
-        counts = np.bincount(operand_bits(values[source]), minlength=OPERAND_BITS + 1)
+        counts = np.bincount(value_bits(values[source]), minlength=OPERAND_BITS + 1)
         out[str(op.layer_index)] = [int(n) for n in counts[1:]]
     return out
 
