@@ -20,6 +20,7 @@ from hwsim.machine.codegen.int8_reference import int8_forward
 from hwsim.machine.operand_statistics import record_int8_input_statistics, training_levels
 from hwsim.machine.validate import codegen_options
 from hwsim.specs.catalog import find_device
+from tests.conftest import run_cli
 from tests.test_codegen import small_artifact
 
 
@@ -87,6 +88,19 @@ def test_bad_statistics_named(recorded, tmp_path, change, field, message):
     with pytest.raises(SpecError) as caught:
         load_artifact(target)
     assert field in str(caught.value) and message in str(caught.value)
+
+
+def test_bad_statistics_exit_2(recorded, tmp_path):
+    """Through the CLI: one clear error naming model.json and the field, exit 2."""
+    target = tmp_path / "bad"
+    shutil.copytree(recorded, target)
+    doc = json.loads((target / "model.json").read_text())
+    doc["int8_input_statistics"]["layers"]["1"] = "many"
+    (target / "model.json").write_text(json.dumps(doc))
+    result = run_cli("simulate", str(target), "--device", "ibex-rv32m-slow", timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "model.json" in result.stderr and "int8_input_statistics.layers.1" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_cost_prices_operand_multiplier_from_statistics(plain, recorded):
