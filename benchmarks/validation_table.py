@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from hwsim.artifact.save import save_artifact
+from hwsim.machine.operand_statistics import record_int8_input_statistics
 from hwsim.artifact.load import load_artifact
 from hwsim.specs.catalog import find_device
 from hwsim.ir.graph import graph_from_artifact
@@ -30,6 +31,8 @@ def artifact_for(name: str, root: Path):
     directory = root / name
     if not (directory / "model.json").exists():
         save_artifact(run_training(load_workload(name)), directory)
+    if load_artifact(directory).int8_input_bits is None:    # as hwsim train records them
+        record_int8_input_statistics(directory)
     return load_artifact(directory)
 
 

@@ -28,6 +28,9 @@ def test_train_writes_artifact_and_reports(quick_workload, tmp_path):
     assert "test accuracy: continuous" in result.stdout and "integer" in result.stdout
     assert "weights:" in result.stdout
     assert (tmp_path / "a" / "model.json").is_file() and (tmp_path / "a" / "model.npz").is_file()
+    # int8 input statistics recorded at export (docs/model-format.md section 2.13)
+    statistics = json.loads((tmp_path / "a" / "model.json").read_text())["int8_input_statistics"]
+    assert sorted(statistics["layers"]) == ["1", "2"] and statistics["samples"] == 256
     assert "continuous" in result.stderr and "discretized" in result.stderr  # progress
 
 

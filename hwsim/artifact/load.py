@@ -42,6 +42,9 @@ class Artifact:
     discrete_params: list | None
     integer_model: IntegerModel | None
     input_encoding: InputEncoding | None = None    # a converted model's input (input.encoding)
+    # int8_input_statistics (optional): weighted layer index -> counts of its int8 inputs
+    # with 1 ... 32 significant bits (docs/model-format.md section 2.13)
+    int8_input_bits: dict[int, tuple[int, ...]] | None = None
 
 
 class _Checker:
@@ -306,6 +309,40 @@ def _copies_agree(c: _Checker, doc: dict, workload: Workload) -> None:
             c.bad(path, f"must be {value!r} (as in provenance.workload)")
 
 
+OPERAND_BITS = 32      # histogram bins of int8_input_statistics: 1 ... 32 significant bits
+
+
+def _int8_input_statistics(c: _Checker, doc: dict, workload: Workload
+                           ) -> dict[int, tuple[int, ...]] | None:
+    """The optional `int8_input_statistics` (section 2.13), checked: a histogram of
+    OPERAND_BITS non-negative counts, not all zero, per weighted layer index."""
+    if doc.get("int8_input_statistics") is None:
+        return None
+    path = "int8_input_statistics"
+    if c.field(doc, path, dict) is None:
+        return None
+    samples = c.field(doc, f"{path}.samples", int)
+    if samples is not None and samples < 1:
+        c.bad(f"{path}.samples", f"must be >= 1, got {samples}")
+    layers = c.field(doc, f"{path}.layers", dict) or {}
+    weighted = {str(i) for i, layer in enumerate(workload.layers)
+                if isinstance(layer, L.WEIGHTED_LAYERS)}
+    out = {}
+    for key, counts in layers.items():
+        where = f"{path}.layers.{key}"
+        if key not in weighted:
+            c.bad(where, "must be the index of a weighted layer (one of "
+                         f"{', '.join(sorted(weighted, key=int))})")
+        elif not (isinstance(counts, list) and len(counts) == OPERAND_BITS
+                  and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                          for n in counts) and sum(counts) > 0):
+            c.bad(where, f"must be a list of {OPERAND_BITS} non-negative integers, not all 0 "
+                         "(inputs with 1 ... 32 significant bits)")
+        else:
+            out[int(key)] = tuple(counts)
+    return out
+
+
 def load_artifact(directory: str | Path) -> Artifact:
     """Load and check an artifact directory (model.json + model.npz). A field of the
     wrong JSON type anywhere is one SpecError naming model.json, never a TypeError."""
@@ -361,6 +398,7 @@ def _load(directory: Path, doc: dict, source: str, arrays: dict[str, np.ndarray]
     if isinstance(doc.get("input"), dict) and "encoding" in doc["input"]:
         encoding, problems = encoding_from_dict(doc["input"]["encoding"], workload.input_shape)
         c.problems += problems
+    input_bits = _int8_input_statistics(c, doc, workload)
     if not c.problems and doc.get("npz_sha256") != npz_sha256:
         c.bad("npz_sha256", f"{NPZ_NAME} does not match this {JSON_NAME} (modified, truncated "
                             "or from another artifact)")
@@ -382,4 +420,5 @@ def _load(directory: Path, doc: dict, source: str, arrays: dict[str, np.ndarray]
                 continue
             book = books[doc["tables"][spec.table]["codebook"]]
             discrete.append({"w": book[spec.weight_index], "b": book[spec.bias_index]})
-    return Artifact(str(directory), doc, workload, continuous, discrete, model, encoding)
+    return Artifact(str(directory), doc, workload, continuous, discrete, model, encoding,
+                    input_bits)

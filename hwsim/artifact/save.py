@@ -129,14 +129,28 @@ def build_files(result: TrainResult, *, init_from: str | None = None) -> dict[st
             doc["output"] = {"kind": "argmax"}
     npz = npz_bytes(arrays)
     doc["npz_sha256"] = sha256_bytes(npz)
-    text = json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    return {NPZ_NAME: npz, JSON_NAME: text.encode()}
+    return {NPZ_NAME: npz, JSON_NAME: _document_bytes(doc)}
+
+
+def _document_bytes(doc: dict) -> bytes:
+    return (json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
 
 
 def save_artifact(result: TrainResult, directory: str | Path, *, init_from: str | None = None
                   ) -> Path:
     directory = Path(directory)
     write_files_atomically(directory, build_files(result, init_from=init_from))
+    return directory
+
+
+def add_document_fields(directory: str | Path, fields: dict) -> Path:
+    """Add (or replace) top-level fields of an artifact's model.json, rewriting the pair
+    atomically (the npz unchanged) in build_files' layout: what hwsim records after the
+    network exists, such as its int8 input statistics."""
+    from hwsim.artifact.load import load_artifact
+    directory = Path(directory)
+    doc = dict(load_artifact(directory).document, **fields)
+    write_files_atomically(directory, {JSON_NAME: _document_bytes(doc)})
     return directory
 
 

@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
         result = run_training(workload, init_params=init_params, progress=bar.update)
     seconds = time.perf_counter() - started
     out = save_artifact(result, out_dir, init_from=init_sha)
+    if result.integer_model is not None:        # int8 operand statistics (model-format 2.13)
+        from hwsim.machine.operand_statistics import record_int8_input_statistics
+        record_int8_input_statistics(out)
     summary = {"artifact": str(out), "workload": workload.name,
                "activation_levels": workload.discretization.activation_levels,
                "weight_clusters": workload.discretization.weight_clusters,

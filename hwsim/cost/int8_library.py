@@ -23,6 +23,7 @@ import numpy as np
 
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
+from hwsim.ir.graph import INT8_INPUT_BITS
 from hwsim.ir.int8_weights import int8_weights
 from hwsim.ir.int8_kernels import TARGET_OF_ISA, kernel_call, monomial_value, parse_monomial
 from hwsim.ir.int8_trip_counts import trip_counts
@@ -36,6 +37,9 @@ MUL_OPERANDS = ("mul_weight", "mul_input", "mul_multiplier")
 # Their most significant bits (a negative int8 read unsigned has 32; a Q31 multiplier is in
 # [2^30, 2^31)): the bound of an operand multiplier's time when the values are unknown.
 WORST_MUL_BITS = {"mul_weight": 32, "mul_input": 32, "mul_multiplier": 31}
+# The graph key (hwsim.ir.graph.INT8_INPUT_BITS) of a trained artifact's int8 input
+# statistics: weighted node -> histogram of its inputs' value_bits.
+INPUT_BITS = INT8_INPUT_BITS
 
 
 def data_path(target: str) -> Path:
@@ -117,27 +121,43 @@ def reads_network_input(n) -> bool:
     return bool(sources) and n.graph.nodes[sources[0]]["op"].kind == "input"
 
 
-def significant_bits(values) -> float:
-    """The mean significant bits (at least 1) of int32 values read unsigned: a negative
-    value has 32. What an operand multiplier's time follows."""
+def value_bits(values) -> np.ndarray:
+    """The significant bits (at least 1) of each int32 value read unsigned: a negative value
+    has 32. What an operand multiplier's time follows."""
     v = np.asarray(values, dtype=np.int64).ravel() & 0xFFFFFFFF
+    return np.maximum(np.floor(np.log2(np.maximum(v, 1))).astype(np.int64) + 1, 1)
+
+
+def significant_bits(values) -> float:
+    """The mean value_bits of int32 values (none: WORST_MUL_BITS' 32)."""
+    v = np.asarray(values)
     if v.size == 0:
         return float(WORST_MUL_BITS["mul_weight"])
-    bits = np.maximum(np.floor(np.log2(np.maximum(v, 1))).astype(np.int64) + 1, 1)
-    return float(bits.mean())
+    return float(value_bits(v).mean())
+
+
+def histogram_bits(histogram) -> float:
+    """The mean significant bits of a histogram of value_bits (counts of 1 ... 32 bits)."""
+    counts = np.asarray(histogram, dtype=np.float64)
+    return float(counts @ np.arange(1, len(counts) + 1) / counts.sum())
 
 
 def mul_operand_bits(n) -> dict[str, float]:
     """Mean significant bits of the library's mul second operands on node `n`
     (hwsim.cost.kernels.Node), from the statistics the model knows: the graph's int8
     weights (a trained artifact's; a shape-only graph's random ones; exact when every
-    weight is used equally often, as in dense and 'valid' layers); its inputs taken
-    uniform over the int8 values they can hold (the network input's levels, 0..127; a
-    hidden activation -127..127, the negative half 32 bits; the options'
-    multiplier_operand_bits when given); Q31 multipliers 31 bits. The bound, every
-    operand negative, is WORST_MUL_BITS."""
+    weight is used equally often, as in dense and 'valid' layers); its inputs from the
+    trained artifact's int8 input statistics (docs/model-format.md,
+    `int8_input_statistics`: the layer's int8 inputs over training samples) when it has
+    them, else taken uniform over the int8 values they can hold (the network input's
+    levels, 0..127; a hidden activation -127..127, the negative half 32 bits); the
+    options' multiplier_operand_bits when given; Q31 multipliers 31 bits. The bound,
+    every operand negative, is WORST_MUL_BITS."""
     weights = int8_weights(n.graph, n.name)
-    if reads_network_input(n):
+    histogram = n.graph.graph.get(INPUT_BITS, {}).get(n.name)
+    if histogram is not None:                            # measured on the training data
+        inputs = histogram_bits(histogram)
+    elif reads_network_input(n):
         levels = n.graph.nodes[n.name]["op"].levels_in
         inputs = significant_bits(np.rint(np.arange(levels) * 127 / (levels - 1)))
     else:

@@ -24,7 +24,7 @@ from hwsim.cost.actions import STYLES, Actions, CostOptions, core_traits, node_a
 from hwsim.cost.prices import ACTION_CLASSES, ActionPrice, action_class, action_prices
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
-from hwsim.ir.graph import execution_order, totals
+from hwsim.ir.graph import INT8_INPUT_BITS, execution_order, totals
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
 from hwsim.ir.ops import WEIGHTED
 
@@ -148,7 +148,7 @@ def _check_style(device: Device, style: str) -> None:
 
 
 def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
-           prices: dict[str, ActionPrice]) -> tuple[str, ...]:
+           prices: dict[str, ActionPrice], measured_inputs: bool = False) -> tuple[str, ...]:
     notes = [f"{a} estimated (the device file does not give it): {prices[a].cycles:.0f} cycles"
              for a in sorted(actions) if prices[a].estimated]
     if "soft_mul_bit" in actions:
@@ -158,10 +158,11 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
         notes.append(f"software multiply (__mulsi3) priced for {k} second operand; a negative "
                      "(sign-extended) operand costs 32 bits")
     if "mul_operand_bit" in actions:
+        inputs = ("the artifact's int8 input statistics (training data)" if measured_inputs
+                  else "inputs taken uniform over their int8 values")
         notes.append("operand-dependent multiplier: each MUL priced by its second operand's "
                      "bits, from the graph's int8 weights (a shape-only graph: its random "
-                     "weights) and inputs taken uniform over their int8 values; bound: every "
-                     "operand negative (32 bits)")
+                     f"weights) and {inputs}; bound: every operand negative (32 bits)")
     if style == "int8" and options.int8_kernels != "reference":
         from hwsim.cost.int8_library import covers
         if not covers(core_traits(device)):
@@ -237,7 +238,8 @@ def cost_graph(graph: nx.DiGraph, device: Device, style: str,
     return CostReport(style, device.name, str(graph.graph.get("name")), device.core.clock_hz,
                       options, tuple(nodes), total, energy, connections,
                       total / connections if connections else float("nan"), by_class, summed,
-                      _notes(device, style, options, summed, prices))
+                      _notes(device, style, options, summed, prices,
+                             INT8_INPUT_BITS in graph.graph))
 
 
 def _library_kernel(attrs, style: str, traits, options: CostOptions) -> str | None:

@@ -144,12 +144,24 @@ def execution_order(g: nx.DiGraph) -> list[str]:
     return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n]["op"].order))
 
 
+# g.graph key of a trained artifact's int8 input statistics (docs/model-format.md
+# `int8_input_statistics`): weighted node -> counts of its int8 inputs with 1 ... 32
+# significant bits. Absent without them (a shape-only graph, an older artifact).
+INT8_INPUT_BITS = "int8_input_bits"
+
+
 def graph_from_artifact(artifact) -> nx.DiGraph:
     """The graph of a trained artifact (an hwsim.artifact.load.Artifact)."""
     if artifact.integer_model is None:
         raise HwsimError(f"{artifact.directory}: no integer model (continuous activations or "
                          "weights); train it with numeric --levels and --clusters")
-    return build_graph(artifact.workload, artifact.integer_model, source="artifact")
+    g = build_graph(artifact.workload, artifact.integer_model, source="artifact")
+    statistics = getattr(artifact, "int8_input_bits", None)
+    if statistics:
+        g.graph[INT8_INPUT_BITS] = {node: statistics[op.layer_index]
+                                    for node, op in g.nodes(data="op")
+                                    if op.weighted and op.layer_index in statistics}
+    return g
 
 
 def graph_from_workload(workload: Network, seed: int = 0) -> nx.DiGraph:
