@@ -68,20 +68,34 @@ static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
 #endif
 }
 
-static inline int32_t hwsim_divide_pot(int32_t x, int32_t exponent)
+/* SaturatingRoundingDoublingHighMul(a, b) then RoundingDivideByPOT by e + 1 (>= 1), in one
+ * pass. With x the high product and r = e + 1, gemmlowp's rounding (half away from zero)
+ * is floor((x + 2^(r-1) - [x < 0]) / 2^r); the sum may leave int32, so it is formed
+ * without overflow: in the 64-bit product with DSP (x = (a b + 2^30) >> 31, and adding
+ * k 2^31 to a b + 2^30 adds k to x; the high word shifted by e is the quotient), else
+ * halving x first (floor((2h + l + d) / 2^r) = floor((h + floor((l + d) / 2)) / 2^e)). */
+static inline int32_t hwsim_high_mul_divide(int32_t a, int32_t b, int32_t e)
 {
-    /* gemmlowp RoundingDivideByPOT, 0 <= exponent <= 31 */
-    int32_t mask = (int32_t)((1u << exponent) - 1u);
-    int32_t remainder = x & mask;
-    int32_t threshold = (mask >> 1) + (x < 0);
-    return (x >> exponent) + (remainder > threshold);
+#if HWSIM_DSP
+    int64_t t = (int64_t)a * (int64_t)b + (1 << 30);
+    uint32_t k = (1u << e) + (uint32_t)((int32_t)(t >> 32) >> 31);   /* 2^(r-1) - [x < 0] */
+    t += (int64_t)((uint64_t)k << 31);
+    return (int32_t)(t >> 32) >> e;
+#else
+    int32_t x = hwsim_high_mul(a, b);
+    int32_t d = (int32_t)(1u << e) + (x >> 31) + (x & 1);
+    return ((x >> 1) + (d >> 1)) >> e;
+#endif
 }
 
+/* TFLite MultiplyByQuantizedMultiplier, shift in [-31, 30]: a left shift (or none) needs
+ * no rounding division; a right shift by r takes hwsim_high_mul_divide with e = r - 1
+ * (~shift). */
 static inline int32_t hwsim_requantize_inline(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    int32_t left = shift > 0 ? shift : 0;
-    int32_t right = shift > 0 ? 0 : -shift;
-    return hwsim_divide_pot(hwsim_high_mul((int32_t)((uint32_t)acc << left), multiplier), right);
+    if (shift >= 0)
+        return hwsim_high_mul((int32_t)((uint32_t)acc << shift), multiplier);
+    return hwsim_high_mul_divide(acc, multiplier, ~shift);
 }
 
 /* The requantization parameters copied out of the argument structs once per call: int8
