@@ -33,10 +33,7 @@ __attribute__((noinline)) static void depthwise_pixel(const hwsim_quant *quant, 
                 a3 = __smlatt(p_odd, u_odd, a3);
             }
         }
-        y[c] = hwsim_output(a0, rq, c);
-        y[c + 1] = hwsim_output(a1, rq, c + 1);
-        y[c + 2] = hwsim_output(a2, rq, c + 2);
-        y[c + 3] = hwsim_output(a3, rq, c + 3);
+        hwsim_output4(y + c, a0, a1, a2, a3, &rq, c);
     }
 #endif
     for (; c < c_count; c++) {
@@ -122,10 +119,7 @@ __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *qu
         }
 #undef HWSIM_ROW
 #undef HWSIM_TAP
-        y[c] = hwsim_output(a0, rq, c);
-        y[c + 1] = hwsim_output(a1, rq, c + 1);
-        y[c + 2] = hwsim_output(a2, rq, c + 2);
-        y[c + 3] = hwsim_output(a3, rq, c + 3);
+        hwsim_output4(y + c, a0, a1, a2, a3, &rq, c);
     }
 #endif
 #if HWSIM_V6M

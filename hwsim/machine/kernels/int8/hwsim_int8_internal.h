@@ -105,11 +105,19 @@ typedef struct {
     const int32_t *multiplier;
     const int32_t *shift;
     int32_t output_offset, act_min, act_max;
+#if HWSIM_DSP
+    int32_t offset2, min2, max2;     /* the same, in both halfwords (hwsim_clamp_pair) */
+#endif
 } hwsim_requant;
 
 static inline hwsim_requant hwsim_requant_of(const hwsim_quant *q, const hwsim_channel_quant *ch)
 {
-    hwsim_requant r = {ch->multiplier, ch->shift, q->output_offset, q->act_min, q->act_max};
+    hwsim_requant r = {ch->multiplier, ch->shift, q->output_offset, q->act_min, q->act_max
+#if HWSIM_DSP
+                       , hwsim_pack_offset(q->output_offset), hwsim_pack_offset(q->act_min),
+                       hwsim_pack_offset(q->act_max)
+#endif
+    };
     return r;
 }
 
@@ -120,5 +128,50 @@ static inline int8_t hwsim_output(int32_t acc, const hwsim_requant r, int32_t c)
     v = v > r.act_max ? r.act_max : v;
     return (int8_t)v;
 }
+
+#if HWSIM_DSP
+/* Two requantized outputs (before the output offset) offset and clamped together, in the
+ * halfwords of one word: each saturated to int16 first (SSAT), then QADD16 of the offset
+ * and SEL against act_min and act_max (the GE flags of SSUB16). Equal to hwsim_output's
+ * clamp(v + offset): the clamp range lies inside int8, so saturating at int16 first
+ * changes nothing. Returns the two int8 results as the low bytes of the halfwords. */
+static inline uint32_t hwsim_clamp_pair(int32_t low, int32_t high, const hwsim_requant *r)
+{
+    uint32_t v = ((uint32_t)__ssat(low, 16) & 0xFFFFu) | ((uint32_t)__ssat(high, 16) << 16);
+    int32_t t;
+    __asm__("qadd16  %[v], %[v], %[off]\n\t"
+            "ssub16  %[t], %[v], %[min]\n\t"
+            "sel     %[v], %[v], %[min]\n\t"
+            "ssub16  %[t], %[v], %[max]\n\t"
+            "sel     %[v], %[max], %[v]\n\t"
+            : [v] "+r"(v), [t] "=&r"(t)
+            : [off] "r"(r->offset2), [min] "r"(r->min2), [max] "r"(r->max2) : "cc");
+    return __uxtb16(v);
+}
+
+typedef uint16_t __attribute__((aligned(1), may_alias)) hwsim_half_unaligned;
+
+/* Outputs c and c + 1 (accumulators a0, a1) requantized into y[0], y[1]: one halfword store. */
+static inline void hwsim_output2(int8_t *y, int32_t a0, int32_t a1, const hwsim_requant *r,
+                                 int32_t c)
+{
+    uint32_t v = hwsim_clamp_pair(hwsim_requantize_inline(a0, r->multiplier[c], r->shift[c]),
+                                  hwsim_requantize_inline(a1, r->multiplier[c + 1],
+                                                          r->shift[c + 1]), r);
+    *(hwsim_half_unaligned *)y = (uint16_t)(v | (v >> 8));
+}
+
+/* Outputs c .. c + 3 (accumulators a0 .. a3) requantized into y[0..3]: one word store. */
+static inline void hwsim_output4(int8_t *y, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                 const hwsim_requant *r, int32_t c)
+{
+    const int32_t *m = r->multiplier + c, *s = r->shift + c;
+    uint32_t even = hwsim_clamp_pair(hwsim_requantize_inline(a0, m[0], s[0]),
+                                     hwsim_requantize_inline(a2, m[2], s[2]), r);
+    uint32_t odd = hwsim_clamp_pair(hwsim_requantize_inline(a1, m[1], s[1]),
+                                    hwsim_requantize_inline(a3, m[3], s[3]), r);
+    *(hwsim_word_unaligned *)y = (int32_t)(even | (odd << 8));
+}
+#endif
 
 #endif

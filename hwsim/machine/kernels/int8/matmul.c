@@ -200,10 +200,15 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
                 a10 += q * u;
                 a11 += q * v;
             }
+#if HWSIM_DSP
+            hwsim_output2(y0 + n, a00, a10, &rq, n);
+            hwsim_output2(y1 + n, a01, a11, &rq, n);
+#else
             y0[n] = hwsim_output(a00, rq, n);
             y1[n] = hwsim_output(a01, rq, n);
             y0[n + 1] = hwsim_output(a10, rq, n + 1);
             y1[n + 1] = hwsim_output(a11, rq, n + 1);
+#endif
         }
         if (n < rows) {
             const int8_t *w0 = w + n * depth;
@@ -242,8 +247,12 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
                 a0 += w0[k] * u;
                 a1 += w1[k] * u;
             }
+#if HWSIM_DSP
+            hwsim_output2(y0 + n, a0, a1, &rq, n);
+#else
             y0[n] = hwsim_output(a0, rq, n);
             y0[n + 1] = hwsim_output(a1, rq, n + 1);
+#endif
         }
         if (n < rows) {
             const int8_t *w0 = w + n * depth;
@@ -307,10 +316,15 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
                 a10 += q * u;
                 a11 += q * v;
             }
+#if HWSIM_DSP
+            hwsim_output2(y0 + n, a00, a10, &rq, n);
+            hwsim_output2(y1 + n, a01, a11, &rq, n);
+#else
             y0[n] = hwsim_output(a00, rq, n);
             y1[n] = hwsim_output(a01, rq, n);
             y0[n + 1] = hwsim_output(a10, rq, n + 1);
             y1[n + 1] = hwsim_output(a11, rq, n + 1);
+#endif
         }
         if (n < rows) {
             const int8_t *w0 = w + n * depth;
