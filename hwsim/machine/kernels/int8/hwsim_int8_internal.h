@@ -88,6 +88,26 @@ static inline int32_t hwsim_high_mul_divide(int32_t a, int32_t b, int32_t e)
 #endif
 }
 
+/* MultiplyByQuantizedMultiplier without a branch on the sign of the shift (gemmlowp's
+ * RoundingDivideByPOT by the right shift, 0 when shifting left): the add kernel's per-tensor
+ * shifts take either sign (input shifts are often 0), and its executed instructions must
+ * not depend on which. */
+static inline int32_t hwsim_divide_pot(int32_t x, int32_t exponent)
+{
+    /* gemmlowp RoundingDivideByPOT, 0 <= exponent <= 31 */
+    int32_t mask = (int32_t)((1u << exponent) - 1u);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0);
+    return (x >> exponent) + (remainder > threshold);
+}
+
+static inline int32_t hwsim_requantize_any(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    int32_t left = shift > 0 ? shift : 0;
+    int32_t right = shift > 0 ? 0 : -shift;
+    return hwsim_divide_pot(hwsim_high_mul((int32_t)((uint32_t)acc << left), multiplier), right);
+}
+
 /* TFLite MultiplyByQuantizedMultiplier, shift in [-31, 30]: a left shift (or none) needs
  * no rounding division; a right shift by r takes hwsim_high_mul_divide with e = r - 1
  * (~shift). */
