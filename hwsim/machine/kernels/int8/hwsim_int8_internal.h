@@ -181,6 +181,21 @@ static inline void hwsim_output2(int8_t *y, int32_t a0, int32_t a1, const hwsim_
     *(hwsim_half_unaligned *)y = (uint16_t)(v | (v >> 8));
 }
 
+/* The 2 x 2 block of the matrix kernels: channels n, n + 1 (rows) of two columns, y0[n..n+1]
+ * from a00, a10 and y1[n..n+1] from a01, a11; each channel's multiplier and shift read once. */
+static inline void hwsim_output2x2(int8_t *y0, int8_t *y1, int32_t a00, int32_t a01,
+                                   int32_t a10, int32_t a11, const hwsim_requant *r, int32_t n)
+{
+    const int32_t m0 = r->multiplier[n], s0 = r->shift[n];
+    const int32_t m1 = r->multiplier[n + 1], s1 = r->shift[n + 1];
+    uint32_t v0 = hwsim_clamp_pair(hwsim_requantize_inline(a00, m0, s0),
+                                   hwsim_requantize_inline(a10, m1, s1), r);
+    uint32_t v1 = hwsim_clamp_pair(hwsim_requantize_inline(a01, m0, s0),
+                                   hwsim_requantize_inline(a11, m1, s1), r);
+    *(hwsim_half_unaligned *)y0 = (uint16_t)(v0 | (v0 >> 8));
+    *(hwsim_half_unaligned *)y1 = (uint16_t)(v1 | (v1 >> 8));
+}
+
 /* Outputs c .. c + 3 (accumulators a0 .. a3) requantized into y[0..3]: one word store. */
 static inline void hwsim_output4(int8_t *y, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
                                  const hwsim_requant *r, int32_t c)

@@ -201,8 +201,7 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
                 a11 += q * v;
             }
 #if HWSIM_DSP
-            hwsim_output2(y0 + n, a00, a10, &rq, n);
-            hwsim_output2(y1 + n, a01, a11, &rq, n);
+            hwsim_output2x2(y0 + n, y1 + n, a00, a01, a10, a11, &rq, n);
 #else
             y0[n] = hwsim_output(a00, rq, n);
             y1[n] = hwsim_output(a01, rq, n);
@@ -317,8 +316,7 @@ void hwsim_mat_s8_s16(const hwsim_quant *quant, const hwsim_channel_quant *chann
                 a11 += q * v;
             }
 #if HWSIM_DSP
-            hwsim_output2(y0 + n, a00, a10, &rq, n);
-            hwsim_output2(y1 + n, a01, a11, &rq, n);
+            hwsim_output2x2(y0 + n, y1 + n, a00, a01, a10, a11, &rq, n);
 #else
             y0[n] = hwsim_output(a00, rq, n);
             y1[n] = hwsim_output(a01, rq, n);
