@@ -53,15 +53,38 @@ static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
      * libgcc's 64-bit multiply. With a = ah 2^16 + al, b = bh 2^16 + bl (al, bl, bh >= 0),
      * a b + 2^30 = high 2^32 + middle 2^16 + (al bl mod 2^16), and shifting right by 31
      * gives 2 high + middle / 2^15 (middle < 2^18, so nothing below it can carry). */
-    uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
-    int32_t ah = a >> 16, bh = b >> 16;
-    uint32_t low = al * bl;
-    int32_t cross_a = ah * (int32_t)bl;              /* |.| < 2^31 */
-    uint32_t cross_b = al * (uint32_t)bh;            /* < 2^31 */
-    uint32_t middle = (low >> 16) + ((uint32_t)cross_a & 0xFFFFu) + (cross_b & 0xFFFFu)
-                      + (1u << 14);
-    uint32_t high = (uint32_t)(ah * bh) + (uint32_t)(cross_a >> 16) + (cross_b >> 16);
-    return (int32_t)((high << 1) + (middle >> 15));
+    /* Hand-allocated (gcc 12 spends about 37 instructions on this C, shuffling the
+     * halves through high registers): 23 instructions, seven low registers. */
+    int32_t al, ah, bl, bh, low;
+    __asm__(".syntax unified\n\t"
+            "uxth  %[al], %[a]\n\t"
+            "asrs  %[ah], %[a], #16\n\t"
+            "uxth  %[bl], %[b]\n\t"
+            "lsrs  %[bh], %[b], #16\n\t"
+            "movs  %[low], %[al]\n\t"
+            "muls  %[low], %[bl], %[low]\n\t"   /* al bl */
+            "muls  %[bl], %[ah], %[bl]\n\t"     /* cross_a = ah bl */
+            "muls  %[al], %[bh], %[al]\n\t"     /* cross_b = al bh */
+            "muls  %[ah], %[bh], %[ah]\n\t"     /* ah bh */
+            "lsrs  %[low], %[low], #16\n\t"
+            "uxth  %[bh], %[bl]\n\t"
+            "adds  %[low], %[low], %[bh]\n\t"
+            "uxth  %[bh], %[al]\n\t"
+            "adds  %[low], %[low], %[bh]\n\t"
+            "movs  %[bh], #1\n\t"
+            "lsls  %[bh], %[bh], #14\n\t"
+            "adds  %[low], %[low], %[bh]\n\t"   /* middle */
+            "asrs  %[bl], %[bl], #16\n\t"
+            "adds  %[ah], %[ah], %[bl]\n\t"
+            "lsrs  %[al], %[al], #16\n\t"
+            "adds  %[ah], %[ah], %[al]\n\t"     /* high */
+            "lsls  %[ah], %[ah], #1\n\t"
+            "lsrs  %[low], %[low], #15\n\t"
+            "adds  %[ah], %[ah], %[low]\n\t"
+            ".syntax divided\n"
+            : [al] "=&l"(al), [ah] "=&l"(ah), [bl] "=&l"(bl), [bh] "=&l"(bh), [low] "=&l"(low)
+            : [a] "l"(a), [b] "l"(b) : "cc");
+    return ah;
 #else
     int64_t product = (int64_t)a * (int64_t)b + (1 << 30);
     return (int32_t)(product >> 31);
