@@ -51,13 +51,13 @@ CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im")
 PARAMETER_READ = "parameter_read"
 
 # Per target, the blocking of each trip count: the matrix kernels' columns, rows and depth
-# (2 x 2 blocks and 8-deep passes with DSP; 1 x 4 and 2-deep on Armv6-M; 2 x 2 and
+# (2 x 2 blocks and 8-deep passes with DSP; 1 x 4 and 4-deep on Armv6-M; 2 x 2 and
 # gcc's unroll by 4 on RV32), depthwise channels (4 per pass with DSP), conv_scalar's
 # output channels (passes of 4, then 2, then 1 with DSP).
 BLOCKS = {
     "cortex-m4": {"columns": 2, "rows": 2, "depth": 8, "channels": 4, "pixels": 2,
                   "scalar_channels": 4},
-    "cortex-m0": {"columns": 1, "rows": 4, "depth": 2, "channels": 1, "pixels": 1,
+    "cortex-m0": {"columns": 1, "rows": 4, "depth": 4, "channels": 1, "pixels": 1,
                   "scalar_channels": 1},
     "rv32im": {"columns": 2, "rows": 2, "depth": 4, "channels": 1, "pixels": 2,
                "scalar_channels": 1},

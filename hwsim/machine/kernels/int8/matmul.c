@@ -99,8 +99,8 @@ static inline int32_t bias_of(const int32_t *bias, int32_t n)
 /* Armv6-M: one column x four rows per pass, the accumulators in r8-r11 (ADD reaches the
  * high registers, MULS and loads only the low ones), one index register counting up to
  * zero for all five streams: per MAC one LDRSB, one MULS, one ADD, plus a quarter of the
- * input load and the loop. gcc keeps fewer values in registers (it spills in
- * the 2x2 block), so this loop is hand-allocated. */
+ * input load and the index step; four steps per loop pass. gcc keeps fewer values in
+ * registers (it spills in the 2x2 block), so this loop is hand-allocated. */
 static void mat_s8_s8_v6m(const hwsim_requant rq, const int8_t *x,
                           int32_t columns, int32_t depth, const int8_t *w, int32_t rows,
                           const int32_t *bias, int8_t *y)
@@ -117,9 +117,12 @@ static void mat_s8_s8_v6m(const hwsim_requant rq, const int8_t *x,
             if (depth & 1)
                 __asm__(".syntax unified\n\t" HWSIM_V6M_STEP ".syntax divided\n"
                         : HWSIM_V6M_OUTPUTS : HWSIM_V6M_INPUTS : "cc");
-            if (k != 0)                             /* two steps per pass */
+            if (depth & 2)
+                __asm__(".syntax unified\n\t" HWSIM_V6M_STEP HWSIM_V6M_STEP ".syntax divided\n"
+                        : HWSIM_V6M_OUTPUTS : HWSIM_V6M_INPUTS : "cc");
+            if (k != 0)                             /* four steps per pass */
                 __asm__(".syntax unified\n"          /* gcc brackets Thumb-1 asm in divided syntax */
-                        "1:\n\t" HWSIM_V6M_STEP HWSIM_V6M_STEP
+                        "1:\n\t" HWSIM_V6M_STEP HWSIM_V6M_STEP HWSIM_V6M_STEP HWSIM_V6M_STEP
                         "bne   1b\n\t"
                         ".syntax divided\n"
                         : HWSIM_V6M_OUTPUTS : HWSIM_V6M_INPUTS : "cc");
