@@ -123,13 +123,14 @@ def test_the_dsp_build_uses_smlad_and_the_scalar_builds_do_not(firmwares):
 
 
 def test_blocked_kernels_beat_the_scalar_loop_on_the_dsp_core(firmwares):
-    """Pointwise 64 -> 64: the SMLAD kernel needs well under half the instructions per MAC
-    of the scalar build of the same source."""
+    """Pointwise 64 -> 64: the SMLAD kernel needs under 45% of the instructions per MAC of
+    the scalar Armv6-M build of the same source (0.40 since the Armv6-M loop lost its
+    offset add and half its branches)."""
     case = conv_case("conv_1x1", np.random.default_rng(3), (4, 4, 64), 64, (1, 1),
                      padding="valid")
     m4 = run_case(firmwares["cortex-m4"], case).instructions_per_mac
     m0 = run_case(firmwares["cortex-m0"], case).instructions_per_mac
-    assert m4 < 2.6 and m4 < 0.4 * m0
+    assert m4 < 2.6 and m4 < 0.45 * m0
 
 
 def test_padding_geometry_is_tflite_same_and_valid():
