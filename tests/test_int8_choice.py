@@ -166,7 +166,7 @@ def test_validate_mixed_choice_is_bit_exact_and_priced_by_its_basis(graphs):
             error = next(n.error for n in report.nodes if n.node == node)
             assert abs(error) < 0.05, (device.name, node, kernel, error)
     kernels = dict(cost_graph(g, devices[0], "int8", codegen_options()).int8_kernels)
-    assert kernels["L0.conv1d"] == "conv" and kernels["L2.conv1d"] == "conv"
+    assert kernels["L0.conv1d"] == "conv_scalar" and kernels["L2.conv1d"] == "conv"
 
 
 def test_simulate_shows_the_kernel_per_node():
@@ -176,7 +176,7 @@ def test_simulate_shows_the_kernel_per_node():
     assert header.split()[-1] == "kernel"
     rows = {line.split()[0]: line.split()[-1] for line in result.stdout.splitlines()
             if line.startswith("L")}
-    assert rows["L0.conv1d"] == "conv" and rows["L5.dense"] == "fully_connected"
+    assert rows["L0.conv1d"] == "conv_scalar" and rows["L5.dense"] == "conv_scalar"
     data = json.loads(run_cli("simulate", "har-cnn", "--device", "nrf52840", "--style",
                               "int8", "--json").stdout)
     kernels = {n["node"]: n["kernel"] for n in data["nodes"]}
@@ -186,8 +186,14 @@ def test_simulate_shows_the_kernel_per_node():
 def test_documented_examples(graphs):
     """docs/int8-kernels.md, "Per-layer choice"."""
     kws = graphs["kws-dscnn"]
+    har = int8_kernel_choices(graphs["har-cnn"], find_device("nrf52840"))
+    assert [har[n].kernel for n in ("L0.conv1d", "L2.conv1d", "L5.dense")] == [
+        "conv_scalar", "conv", "conv_scalar"]
+    vww = int8_kernel_choices(graphs["vww-mobilenet"], find_device("nrf52840"))
+    assert vww["L0.conv2d"].kernel == "conv_scalar"
+    assert {vww[n].kernel for n in vww if n.endswith("depthwise_conv2d")} == {"depthwise_3x3"}
     esp = int8_kernel_choices(kws, find_device("esp32-c3"))
-    assert {esp[f"L{i}.conv2d"].kernel for i in (2, 4, 6, 8)} == {"conv"}
+    assert {esp[f"L{i}.conv2d"].kernel for i in (2, 4, 6, 8)} == {"conv_1x1"}
     cc = int8_kernel_choices(kws, find_device("cc2340r5"))
     for i in (1, 3, 5, 7):
         choice = cc[f"L{i}.depthwise_conv2d"]
@@ -200,7 +206,7 @@ def test_validate_reports_the_kernel_that_ran(graphs):
     x = np.random.default_rng(0).integers(0, 32, size=(1, *g.nodes["input"]["op"].output_shape))
     [report] = validate_graph(g, [find_device("nrf52840")], "int8", x, check_instructions=False)
     kernels = {n["node"]: n["kernel"] for n in report.to_dict()["nodes"]}
-    assert kernels["L0.conv1d"] == "conv" and kernels["L2.conv1d"] == "conv"
+    assert kernels["L0.conv1d"] == "conv_scalar" and kernels["L2.conv1d"] == "conv"
     assert kernels["L1.max_pool1d"] is None
 
 

@@ -123,13 +123,14 @@ def test_the_dsp_build_uses_smlad_and_the_scalar_builds_do_not(firmwares):
 
 
 def test_blocked_kernels_beat_the_scalar_loop_on_the_dsp_core(firmwares):
-    """Pointwise 64 -> 64: the SMLAD kernel needs well under half the instructions per MAC
-    of the scalar build of the same source."""
+    """Pointwise 64 -> 64: the SMLAD kernel needs under 45% of the instructions per MAC of
+    the scalar Armv6-M build of the same source (0.40 since the Armv6-M loop lost its
+    offset add and half its branches)."""
     case = conv_case("conv_1x1", np.random.default_rng(3), (4, 4, 64), 64, (1, 1),
                      padding="valid")
     m4 = run_case(firmwares["cortex-m4"], case).instructions_per_mac
     m0 = run_case(firmwares["cortex-m0"], case).instructions_per_mac
-    assert m4 < 2.6 and m4 < 0.4 * m0
+    assert m4 < 2.6 and m4 < 0.45 * m0
 
 
 def test_padding_geometry_is_tflite_same_and_valid():
@@ -148,3 +149,20 @@ def test_wrong_shapes_for_a_specialised_kernel_are_refused(firmwares):
 
 def test_targets_exist():
     assert set(FIRMWARE_TARGETS) <= set(TARGETS)
+
+
+def test_the_input_offset_is_folded_into_the_bias_of_the_folding_kernels():
+    """fully_connected, conv_1x1, conv and depthwise_3x3 take bias + offset x sum w
+    (wrapping as their int32 accumulators do); the clipped-window kernels the plain bias."""
+    from hwsim.ir.int8_kernels import FOLDED_OFFSET, folded_bias
+    w = np.array([[1, -2, 3], [127, 127, 127]], dtype=np.int8)          # [out][in]
+    bias = np.array([10, 2**31 - 100], dtype=np.int32)
+    got = folded_bias("fully_connected", bias, w, 128)
+    assert got.dtype == np.int32
+    assert got.tolist() == [10 + 128 * 2, 2**31 - 100 + 128 * 381 - 2**32]
+    taps = np.arange(18, dtype=np.int8).reshape(3, 3, 2)                # [kh][kw][c]
+    assert folded_bias("depthwise_3x3", [0, 1], taps, -3).tolist() == [
+        -3 * int(taps[..., 0].sum()), 1 - 3 * int(taps[..., 1].sum())]
+    assert folded_bias("conv_scalar", bias, w, 128).tolist() == bias.tolist()
+    assert folded_bias("conv", bias, w, 0).tolist() == bias.tolist()
+    assert FOLDED_OFFSET == {"fully_connected", "conv_1x1", "conv", "depthwise_3x3"}

@@ -29,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+import numpy as np
+
 from hwsim.ir.geometry import output_length, same_padding
 
 KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwise", "add",
@@ -42,6 +44,27 @@ REFERENCE = "reference"
 TARGET_OF_ISA = {"armv6-m": "cortex-m0", "armv7e-m": "cortex-m4", "armv8-m.main": "cortex-m4",
                  "rv32i": "rv32i", "rv32e": "rv32i", "rv32im": "rv32im", "rv32imc": "rv32im",
                  "rv32imac": "rv32im", "rv32imfc": "rv32im"}
+
+
+# The kernels whose bias carries the input offset (CMSIS-NN's and TFLite Micro's folding of
+# the input zero point): they compute bias' + sum x w, with bias' = bias + input_offset sum w
+# (`folded_bias`), padded taps holding the zero point; the others (clipped windows) add
+# the offset per tap. input_offset still names the zero point the padding is filled with.
+FOLDED_OFFSET = frozenset({"fully_connected", "conv_1x1", "conv", "depthwise_3x3"})
+
+
+def folded_bias(kernel: str, bias, weights, input_offset: int):
+    """The int32 bias a call of `kernel` takes: for FOLDED_OFFSET kernels bias +
+    input_offset x (the sum of each output channel's weights), wrapping as the kernels'
+    int32 accumulators do (so the sum is the same modulo 2^32); else the bias. weights in
+    the library's layout: [out][in], [out][kh][kw][in] or, for depthwise, [kh][kw][c]."""
+    bias = np.asarray(bias, dtype=np.int64)
+    if kernel not in FOLDED_OFFSET or not input_offset:
+        return bias.astype(np.int32)
+    w = np.asarray(weights, dtype=np.int64)
+    sums = (w.reshape(-1, w.shape[-1]).sum(axis=0) if kernel.startswith("depthwise")
+            else w.reshape(w.shape[0], -1).sum(axis=1))
+    return ((bias + input_offset * sums) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 @dataclass(frozen=True)

@@ -51,12 +51,16 @@ CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im")
 PARAMETER_READ = "parameter_read"
 
 # Per target, the blocking of each trip count: the matrix kernels' columns, rows and depth
-# (2 x 2 blocks and 8-deep passes with DSP; 1 x 4 and 2-deep on Armv6-M; 2 x 2 and
-# gcc's unroll by 4 on RV32), depthwise channels (4 per pass with DSP).
+# (2 x 2 blocks and 8-deep passes with DSP; 1 x 4 and 4-deep on Armv6-M; 2 x 2 and
+# gcc's unroll by 4 on RV32), depthwise channels (4 per pass with DSP), conv_scalar's
+# output channels (passes of 4, then 2, then 1 with DSP).
 BLOCKS = {
-    "cortex-m4": {"columns": 2, "rows": 2, "depth": 8, "channels": 4, "pixels": 2},
-    "cortex-m0": {"columns": 1, "rows": 4, "depth": 2, "channels": 1, "pixels": 1},
-    "rv32im": {"columns": 2, "rows": 2, "depth": 4, "channels": 1, "pixels": 2},
+    "cortex-m4": {"columns": 2, "rows": 2, "depth": 8, "channels": 4, "pixels": 2,
+                  "scalar_channels": 4},
+    "cortex-m0": {"columns": 1, "rows": 4, "depth": 4, "channels": 1, "pixels": 1,
+                  "scalar_channels": 1},
+    "rv32im": {"columns": 2, "rows": 2, "depth": 4, "channels": 1, "pixels": 2,
+               "scalar_channels": 1},
 }
 
 
@@ -104,7 +108,7 @@ def basis(kernel: str, target: str) -> list[tuple]:
         edges = [k for k in trip_counts(KernelCall("conv_scalar", 3, 3, 1, 1, 1, 1, 3, 3))
                  if k.startswith(("rows_", "cols_"))]
         return ([()] + _linear("out_rows", "pixels", *edges)
-                + _tensor([(("v", "rows"),)],
+                + _tensor(_atoms("rows", b["scalar_channels"]),
                           _linear("pixels", "window_rows", "window_bytes", "window_words",
                                   "window_tail_bytes", "window_rows_short",
                                   *(f"window_rows_tail{r}" for r in range(1, 4)))))
@@ -199,12 +203,12 @@ def _conv_scalar_designs(rng) -> tuple[list[KernelCall], list[KernelCall]]:
     """Random small convolutions (any window, stride and padding; 1x1 ones on a 1x1 input
     as a dense layer calls it) to fit on; larger and odd ones held out."""
     fit = [_conv_call("conv_scalar", 1, 1, d, n, (1, 1), (1, 1), "valid")
-           for d, n in product((1, 2, 3, 5, 8), (1, 2, 3))]
-    for _ in range(60):
+           for d, n in product((1, 2, 3, 5, 8), (1, 2, 3, 4, 5, 6, 9))]
+    for _ in range(200):
         k = tuple(int(v) for v in rng.integers(1, 5, 2))
         h, w = (int(v) for v in rng.integers(max(k), 8, 2))
         fit.append(_conv_call("conv_scalar", h, w, int(rng.integers(1, 6)),
-                              int(rng.integers(1, 5)), k,
+                              int(rng.integers(1, 14)), k,
                               tuple(int(v) for v in rng.integers(1, 3, 2)),
                               ("same", "valid")[int(rng.integers(2))]))
     held = [_conv_call("conv_scalar", 1, 1, 130, 3, (1, 1), (1, 1), "valid"),

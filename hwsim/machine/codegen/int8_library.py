@@ -7,8 +7,9 @@ the library's characterization (hwsim.cost.int8_choice; `node_kernels`), or with
 device the library's preferred one (hwsim.ir.int8_kernels.kernel_call). The quantization of
 hwsim.machine.codegen.int8_reference maps onto the library's parameters unchanged:
 activations have zero point 0, so input_offset is 0 and the bias is the plain
-b_q = round(b / (s_w s_x)) (the plain loops fold -128 sum w into it because they add 128
-to every activation; both give the accumulator b_q + sum x w); 'same' windows pad with
+b_q = round(b / (s_w s_x)) (hwsim.ir.int8_kernels.folded_bias with offset 0; the plain
+loops fold -128 sum w into it because they add 128 to every activation; both give the
+accumulator b_q + sum x w); 'same' windows pad with
 the zero point, which adds nothing, as clipping the window does; the per-layer multiplier
 and shift are repeated per output channel; the clamp is the layer's [low, high] with
 output offset 0. The outputs are bit-exact with `int8_forward`.
@@ -20,7 +21,7 @@ import numpy as np
 from hwsim.cost.int8_library import library_data
 from hwsim.cost.options import INT8_KERNELS
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import REFERENCE, kernel_call
+from hwsim.ir.int8_kernels import REFERENCE, folded_bias, kernel_call
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.c_source import constant, function_name, identifier
 from hwsim.machine.codegen.int8_reference import ADD_LEFT_SHIFT
@@ -102,7 +103,8 @@ def library_node(g, node: str, plan, kernel: str | None = None) -> NodeCode:
     arrays = (
         constant(f"W_{ident}", "int8_t", weights,
                  comment=f"{node}: int8 weights, the library's layout"),
-        constant(f"B_{ident}", "int32_t", p["bias_plain"], comment=f"{node}: int32 biases"),
+        constant(f"B_{ident}", "int32_t", folded_bias(call.kernel, p["bias_plain"], weights, 0),
+                 comment=f"{node}: int32 biases"),
         constant(f"M_{ident}", "int32_t", np.full(units, p["multiplier"]),
                  comment=f"{node}: requantization multiplier (Q31) per channel"),
         constant(f"S_{ident}", "int32_t", np.full(units, p["shift"]),

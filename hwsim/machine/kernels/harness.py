@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
+from hwsim.ir.int8_kernels import folded_bias
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.disasm import _capstone, decode
 from hwsim.machine.emulate import mul_operand_hooks
@@ -251,7 +252,8 @@ def _job(case: KernelCase) -> tuple[_Job, int, int, tuple[int, int]]:
     multiplier, shift = job.put(i32(case.multiplier)), job.put(i32(case.shift))
     arg["channels"] = job.put(np.array([multiplier, shift], dtype=np.uint32).tobytes())
     arg["w"] = job.put(case.w.astype(np.int8).tobytes())
-    arg["bias"] = job.put(i32(case.bias))
+    arg["bias"] = job.put(i32(folded_bias(case.kernel, case.bias, case.w,
+                                          case.input_offset)))
     if case.op != "dense":
         arg["input_shape"] = job.put(i32(case.x.shape))
         arg["output_shape"] = job.put(i32(case.output_shape))

@@ -9,9 +9,9 @@ void hwsim_add_s8(const hwsim_add_quant *quant, const int8_t *x1, const int8_t *
     for (int32_t i = 0; i < size; i++) {
         const int32_t a = (int32_t)((uint32_t)(x1[i] + q.input1_offset) << q.left_shift);
         const int32_t b = (int32_t)((uint32_t)(x2[i] + q.input2_offset) << q.left_shift);
-        const int32_t sum = hwsim_requantize_inline(a, q.input1_multiplier, q.input1_shift)
-                            + hwsim_requantize_inline(b, q.input2_multiplier, q.input2_shift);
-        int32_t v = hwsim_requantize_inline(sum, q.output_multiplier, q.output_shift)
+        const int32_t sum = hwsim_requantize_any(a, q.input1_multiplier, q.input1_shift)
+                            + hwsim_requantize_any(b, q.input2_multiplier, q.input2_shift);
+        int32_t v = hwsim_requantize_any(sum, q.output_multiplier, q.output_shift)
                     + q.output_offset;
         v = v < q.act_min ? q.act_min : v;
         v = v > q.act_max ? q.act_max : v;

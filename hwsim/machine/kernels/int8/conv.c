@@ -1,6 +1,8 @@
 /* Convolutions: im2col into an int16 buffer plus the blocked matrix kernel, and 1x1
  * convolutions as one matrix product on the input as it lies (NHWC: a pixel's channels
- * are contiguous, so each pixel already is a column). */
+ * are contiguous, so each pixel already is a column). The input offset is folded into the
+ * bias (hwsim.ir.int8_kernels.folded_bias): padded taps hold the zero point, so that
+ * their w x cancels their share of the fold, as TFLite's padding adds nothing. */
 #include "hwsim_int8_internal.h"
 
 int32_t hwsim_conv_s8_scratch_bytes(const hwsim_shape *input, int32_t kh, int32_t kw)
@@ -36,19 +38,19 @@ static void im2col(const hwsim_shape *input, const int8_t *x, int32_t offset,
             int32_t ix = ix0 + kx;
             if (iy < 0 || iy >= input->h || ix < 0 || ix >= input->w) {
                 for (int32_t i = 0; i < c; i++, k++)
-                    column[column_slot(k, depth4)] = 0;        /* the zero point, offset added */
+                    column[column_slot(k, depth4)] = (int16_t)(-offset);   /* the zero point */
             } else {
                 const int8_t *p = x + (iy * input->w + ix) * c;
                 for (int32_t i = 0; i < c; i++, k++)
-                    column[column_slot(k, depth4)] = (int16_t)(p[i] + offset);
+                    column[column_slot(k, depth4)] = p[i];
             }
         }
     }
 }
 
 #if HWSIM_V6M
-/* Armv6-M: the patch stays int8 (padded taps hold the zero point, -input_offset), and the
- * 1x4 MULS kernel adds the offset as it loads; widening first would cost a store per tap. */
+/* Armv6-M: the patch stays int8 (padded taps hold the zero point, -input_offset) for the
+ * 1x4 MULS kernel; widening first would cost a store per tap. */
 static void im2col_s8(const hwsim_shape *input, const int8_t *x, int32_t offset,
                       int32_t kh, int32_t kw, int32_t iy0, int32_t ix0, int8_t *column)
 {

@@ -27,8 +27,70 @@ static inline int32_t dot_row(const int8_t *x, const int8_t *w, int32_t n, int32
     return acc;
 }
 
+#if HWSIM_DSP
+/* Four output channels over one window row of n bytes: each input word loaded and widened
+ * once for the four channels' weight rows (w, w + filter, w + 2 filter, w + 3 filter). */
+static inline void dot_row4(const int8_t *x, const int8_t *w, int32_t n, int32_t filter,
+                            int32_t offset, int32_t offset2, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *w1 = w + filter, *w2 = w1 + filter, *w3 = w2 + filter;
+    int32_t i = 0;
+    for (; i + 3 < n; i += 4) {
+        int32_t u = hwsim_read_word(x + i);
+        int32_t ue = __sxtab16(offset2, u), uo = hwsim_sxtab16_ror8(offset2, u);
+        int32_t p = hwsim_read_word(w + i);
+        a0 = __smlad(ue, __sxtb16(p), a0);
+        a0 = __smlad(uo, hwsim_sxtb16_ror8(p), a0);
+        p = hwsim_read_word(w1 + i);
+        a1 = __smlad(ue, __sxtb16(p), a1);
+        a1 = __smlad(uo, hwsim_sxtb16_ror8(p), a1);
+        p = hwsim_read_word(w2 + i);
+        a2 = __smlad(ue, __sxtb16(p), a2);
+        a2 = __smlad(uo, hwsim_sxtb16_ror8(p), a2);
+        p = hwsim_read_word(w3 + i);
+        a3 = __smlad(ue, __sxtb16(p), a3);
+        a3 = __smlad(uo, hwsim_sxtb16_ror8(p), a3);
+    }
+    for (; i < n; i++) {
+        int32_t v = x[i] + offset;
+        a0 += v * w[i];
+        a1 += v * w1[i];
+        a2 += v * w2[i];
+        a3 += v * w3[i];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+/* Two output channels over one window row of n bytes: each input word loaded and widened
+ * once for both channels' weight rows (w, w + filter). */
+static inline void dot_row2(const int8_t *x, const int8_t *w, int32_t n, int32_t filter,
+                            int32_t offset, int32_t offset2, int32_t *acc0, int32_t *acc1)
+{
+    int32_t a0 = *acc0, a1 = *acc1;
+    const int8_t *w1 = w + filter;
+    int32_t i = 0;
+    for (; i + 3 < n; i += 4) {
+        int32_t u = hwsim_read_word(x + i);
+        int32_t ue = __sxtab16(offset2, u), uo = hwsim_sxtab16_ror8(offset2, u);
+        int32_t p = hwsim_read_word(w + i), q = hwsim_read_word(w1 + i);
+        a0 = __smlad(ue, __sxtb16(p), a0);
+        a0 = __smlad(uo, hwsim_sxtb16_ror8(p), a0);
+        a1 = __smlad(ue, __sxtb16(q), a1);
+        a1 = __smlad(uo, hwsim_sxtb16_ror8(q), a1);
+    }
+    for (; i < n; i++) {
+        int32_t v = x[i] + offset;
+        a0 += v * w[i];
+        a1 += v * w1[i];
+    }
+    *acc0 = a0, *acc1 = a1;
+}
+#endif
+
 /* One output pixel of conv_scalar: every output channel over the window's `rows` rows of
- * n bytes each (a call per pixel keeps the channel loop's values in registers). */
+ * n bytes each (a call per pixel keeps the channel loop's values in registers); with DSP
+ * four channels per pass (each input word serves four weight rows; outputs stored as one
+ * word), then a pass of two and one of one for the channels left. */
 __attribute__((noinline)) static void conv_scalar_pixel(const hwsim_requant *rq,
                                                         const int32_t *bias, const int8_t *xs,
                                                         const int8_t *ws, int32_t rows,
@@ -36,12 +98,29 @@ __attribute__((noinline)) static void conv_scalar_pixel(const hwsim_requant *rq,
                                                         int32_t offset, int8_t *y, int8_t *end)
 {
     const int32_t row_in = steps[0], row_w = steps[1], filter = steps[2];
+    int32_t oc = 0;
 #if HWSIM_DSP
     const int32_t offset2 = hwsim_pack_offset(offset);
+    for (; y + 3 < end; oc += 4, y += 4, ws += 4 * filter) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (bias)
+            acc[0] = bias[oc], acc[1] = bias[oc + 1], acc[2] = bias[oc + 2], acc[3] = bias[oc + 3];
+        const int8_t *xr = xs, *wr = ws;
+        for (int32_t r = 0; r < rows; r++, xr += row_in, wr += row_w)
+            dot_row4(xr, wr, n, filter, offset, offset2, acc);
+        hwsim_output4(y, acc[0], acc[1], acc[2], acc[3], rq, oc);
+    }
+    for (; y + 1 < end; oc += 2, y += 2, ws += 2 * filter) {
+        int32_t a0 = bias ? bias[oc] : 0, a1 = bias ? bias[oc + 1] : 0;
+        const int8_t *xr = xs, *wr = ws;
+        for (int32_t r = 0; r < rows; r++, xr += row_in, wr += row_w)
+            dot_row2(xr, wr, n, filter, offset, offset2, &a0, &a1);
+        hwsim_output2(y, a0, a1, rq, oc);
+    }
 #else
     const int32_t offset2 = 0;
 #endif
-    for (int32_t oc = 0; y < end; oc++, y++, ws += filter) {
+    for (; y < end; oc++, y++, ws += filter) {
         int32_t acc = bias ? bias[oc] : 0;
         const int8_t *xr = xs, *wr = ws;
         for (int32_t r = 0; r < rows; r++, xr += row_in, wr += row_w)

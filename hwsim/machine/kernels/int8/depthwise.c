@@ -33,10 +33,7 @@ __attribute__((noinline)) static void depthwise_pixel(const hwsim_quant *quant, 
                 a3 = __smlatt(p_odd, u_odd, a3);
             }
         }
-        y[c] = hwsim_output(a0, rq, c);
-        y[c + 1] = hwsim_output(a1, rq, c + 1);
-        y[c + 2] = hwsim_output(a2, rq, c + 2);
-        y[c + 3] = hwsim_output(a3, rq, c + 3);
+        hwsim_output4(y + c, a0, a1, a2, a3, &rq, c);
     }
 #endif
     for (; c < c_count; c++) {
@@ -71,16 +68,16 @@ void hwsim_depthwise_s8(const hwsim_quant *quant, const hwsim_channel_quant *cha
     }
 }
 
-/* A 3x3 window lying inside the input: the nine taps unrolled. */
+/* A 3x3 window lying inside the input: the nine taps unrolled, the input offset folded into
+ * the bias (hwsim.ir.int8_kernels.folded_bias; the padding copied in holds the zero point,
+ * whose w x cancels its share of the fold). */
 __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                                  int32_t c_count, int32_t row, const int8_t *x,
                                  const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const hwsim_requant rq = hwsim_requant_of(quant, channels);
-    const int32_t offset = quant->input_offset;
     int32_t c = 0;
 #if HWSIM_DSP
-    const int32_t offset2 = hwsim_pack_offset(offset);
     for (; c + 3 < c_count; c += 4) {
         int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
         int32_t a2 = bias ? bias[c + 2] : 0, a3 = bias ? bias[c + 3] : 0;
@@ -89,8 +86,8 @@ __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *qu
 #define HWSIM_TAP(dx)                                                                \
         "ldr     %[u], [%[xp]" dx "]\n\t"                                              \
         "ldr     %[p], [%[wp]" dx "]\n\t"                                              \
-        "sxtab16 %[ue], %[off], %[u]\n\t"                                             \
-        "sxtab16 %[u], %[off], %[u], ror #8\n\t"                                      \
+        "sxtb16  %[ue], %[u]\n\t"                                                     \
+        "sxtb16  %[u], %[u], ror #8\n\t"                                              \
         "sxtb16  %[pe], %[p]\n\t"                                                     \
         "sxtb16  %[p], %[p], ror #8\n\t"                                              \
         "smlabb  %[a0], %[pe], %[ue], %[a0]\n\t"                                      \
@@ -105,40 +102,34 @@ __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *qu
             int32_t u, p, ue, pe;
             __asm__(
                 HWSIM_ROW
-                "ldr     %[u], %[row]\n\t"
-                "add     %[xp], %[u]\n\t"
+                "add     %[xp], %[row]\n\t"
                 "add     %[wp], %[s2]\n\t"
                 "add     %[wp], %[s]\n\t"
                 HWSIM_ROW
-                "ldr     %[u], %[row]\n\t"
-                "add     %[xp], %[u]\n\t"
+                "add     %[xp], %[row]\n\t"
                 "add     %[wp], %[s2]\n\t"
                 "add     %[wp], %[s]\n\t"
                 HWSIM_ROW
                 : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
                   [xp] "+r"(xp), [wp] "+r"(wp), [u] "=&r"(u), [p] "=&r"(p),
                   [ue] "=&r"(ue), [pe] "=&r"(pe)
-                : [s] "r"(s), [s2] "r"(s2), [off] "r"(offset2), [row] "m"(row_step));
+                : [s] "r"(s), [s2] "r"(s2), [row] "r"(row_step));
         }
 #undef HWSIM_ROW
 #undef HWSIM_TAP
-        y[c] = hwsim_output(a0, rq, c);
-        y[c + 1] = hwsim_output(a1, rq, c + 1);
-        y[c + 2] = hwsim_output(a2, rq, c + 2);
-        y[c + 3] = hwsim_output(a3, rq, c + 3);
+        hwsim_output4(y + c, a0, a1, a2, a3, &rq, c);
     }
 #endif
 #if HWSIM_V6M
     /* Armv6-M: one channel per pass, nine taps hand-allocated (LDRSB takes register
-     * offsets only: 0, s and 2s sit in low registers, the accumulator, the offset and
-     * the row steps in high ones): per MAC two loads, the offset, MULS and ADD. */
+     * offsets only: 0, s and 2s sit in low registers, the accumulator and the row steps
+     * in high ones): per MAC two loads, MULS and ADD. */
     for (; c < c_count; c++) {
         const int8_t *xp = x + c, *wp = w + c;
         const int32_t zero = 0, s = c_count, s2 = 2 * c_count, w_step = 3 * c_count;
         int32_t acc = bias ? bias[c] : 0, u, p;
 #define HWSIM_TAP(o)                                                                 \
             "ldrsb %[u], [%[xp], " o "]\n\t"                                            \
-            "add   %[u], %[off]\n\t"                                                  \
             "ldrsb %[p], [%[wp], " o "]\n\t"                                            \
             "muls  %[p], %[u], %[p]\n\t"                                              \
             "add   %[acc], %[p]\n\t"
@@ -154,7 +145,7 @@ __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *qu
             HWSIM_ROW
             ".syntax divided\n"
             : [acc] "+h"(acc), [xp] "+l"(xp), [wp] "+l"(wp), [u] "=&l"(u), [p] "=&l"(p)
-            : [zero] "l"(zero), [s] "l"(s), [s2] "l"(s2), [off] "h"(offset), [row] "h"(row),
+            : [zero] "l"(zero), [s] "l"(s), [s2] "l"(s2), [row] "h"(row),
               [w_step] "h"(w_step)
             : "cc");
 #undef HWSIM_ROW
@@ -169,8 +160,7 @@ __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *qu
         const int32_t s = c_count;
         int32_t acc = bias ? bias[c] : 0;
         for (int32_t ky = 0; ky < 3; ky++, xp += row, wp += 3 * s)
-            acc += (xp[0] + offset) * wp[0] + (xp[s] + offset) * wp[s]
-                 + (xp[2 * s] + offset) * wp[2 * s];
+            acc += xp[0] * wp[0] + xp[s] * wp[s] + xp[2 * s] * wp[2 * s];
         y[c] = hwsim_output(acc, rq, c);
     }
 }
@@ -214,8 +204,9 @@ void hwsim_depthwise_3x3_s8(const hwsim_quant *quant, const hwsim_channel_quant 
                             int8_t *scratch)
 {
     /* Per output row, the three input rows it reads are copied into `scratch` with the
-     * padding filled with the zero point (-input_offset: it adds nothing once the offset
-     * is applied), so every window is an interior one for the unrolled kernel. */
+     * padding filled with the zero point (-input_offset: its products cancel their share
+     * of the offset folded into the bias), so every window is an interior one for the
+     * unrolled kernel. */
     const int32_t c_count = input->c;
     const int32_t padded_w = (output->w - 1) * window->stride_w + 3;
     const int32_t row = padded_w * c_count;

@@ -6,7 +6,11 @@
  * per output channel. Each output channel c is requantized with
  * MultiplyByQuantizedMultiplier(acc, multiplier[c], shift[c]) (TFLite's double
  * rounding), offset by output_offset and clamped to [act_min, act_max].
- * input_offset is minus the input zero point, as in TFLite and CMSIS-NN.
+ * input_offset is minus the input zero point, as in TFLite and CMSIS-NN. Fully connected,
+ * conv_1x1, conv and depthwise_3x3 take it folded into the bias, as CMSIS-NN's and TFLite
+ * Micro's kernels precompute it: bias[c] + input_offset * (sum of channel c's weights)
+ * (hwsim.ir.int8_kernels.folded_bias); there it only gives the zero point their padding
+ * holds. conv_scalar and depthwise (clipped windows) add it per tap to the plain bias.
  *
  * On cores with the Armv7E-M DSP extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55)
  * the matrix kernels widen int8 pairs with SXTB16/SXTAB16 and do two MACs per SMLAD;

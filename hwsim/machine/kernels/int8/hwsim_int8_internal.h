@@ -53,21 +53,68 @@ static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
      * libgcc's 64-bit multiply. With a = ah 2^16 + al, b = bh 2^16 + bl (al, bl, bh >= 0),
      * a b + 2^30 = high 2^32 + middle 2^16 + (al bl mod 2^16), and shifting right by 31
      * gives 2 high + middle / 2^15 (middle < 2^18, so nothing below it can carry). */
-    uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
-    int32_t ah = a >> 16, bh = b >> 16;
-    uint32_t low = al * bl;
-    int32_t cross_a = ah * (int32_t)bl;              /* |.| < 2^31 */
-    uint32_t cross_b = al * (uint32_t)bh;            /* < 2^31 */
-    uint32_t middle = (low >> 16) + ((uint32_t)cross_a & 0xFFFFu) + (cross_b & 0xFFFFu)
-                      + (1u << 14);
-    uint32_t high = (uint32_t)(ah * bh) + (uint32_t)(cross_a >> 16) + (cross_b >> 16);
-    return (int32_t)((high << 1) + (middle >> 15));
+    /* Hand-allocated (gcc 12 spends about 37 instructions on this C, shuffling the
+     * halves through high registers): 23 instructions, seven low registers. */
+    int32_t al, ah, bl, bh, low;
+    __asm__(".syntax unified\n\t"
+            "uxth  %[al], %[a]\n\t"
+            "asrs  %[ah], %[a], #16\n\t"
+            "uxth  %[bl], %[b]\n\t"
+            "lsrs  %[bh], %[b], #16\n\t"
+            "movs  %[low], %[al]\n\t"
+            "muls  %[low], %[bl], %[low]\n\t"   /* al bl */
+            "muls  %[bl], %[ah], %[bl]\n\t"     /* cross_a = ah bl */
+            "muls  %[al], %[bh], %[al]\n\t"     /* cross_b = al bh */
+            "muls  %[ah], %[bh], %[ah]\n\t"     /* ah bh */
+            "lsrs  %[low], %[low], #16\n\t"
+            "uxth  %[bh], %[bl]\n\t"
+            "adds  %[low], %[low], %[bh]\n\t"
+            "uxth  %[bh], %[al]\n\t"
+            "adds  %[low], %[low], %[bh]\n\t"
+            "movs  %[bh], #1\n\t"
+            "lsls  %[bh], %[bh], #14\n\t"
+            "adds  %[low], %[low], %[bh]\n\t"   /* middle */
+            "asrs  %[bl], %[bl], #16\n\t"
+            "adds  %[ah], %[ah], %[bl]\n\t"
+            "lsrs  %[al], %[al], #16\n\t"
+            "adds  %[ah], %[ah], %[al]\n\t"     /* high */
+            "lsls  %[ah], %[ah], #1\n\t"
+            "lsrs  %[low], %[low], #15\n\t"
+            "adds  %[ah], %[ah], %[low]\n\t"
+            ".syntax divided\n"
+            : [al] "=&l"(al), [ah] "=&l"(ah), [bl] "=&l"(bl), [bh] "=&l"(bh), [low] "=&l"(low)
+            : [a] "l"(a), [b] "l"(b) : "cc");
+    return ah;
 #else
     int64_t product = (int64_t)a * (int64_t)b + (1 << 30);
     return (int32_t)(product >> 31);
 #endif
 }
 
+/* SaturatingRoundingDoublingHighMul(a, b) then RoundingDivideByPOT by e + 1 (>= 1), in one
+ * pass. With x the high product and r = e + 1, gemmlowp's rounding (half away from zero)
+ * is floor((x + 2^(r-1) - [x < 0]) / 2^r); the sum may leave int32, so it is formed
+ * without overflow: in the 64-bit product with DSP (x = (a b + 2^30) >> 31, and adding
+ * k 2^31 to a b + 2^30 adds k to x; the high word shifted by e is the quotient), else
+ * halving x first (floor((2h + l + d) / 2^r) = floor((h + floor((l + d) / 2)) / 2^e)). */
+static inline int32_t hwsim_high_mul_divide(int32_t a, int32_t b, int32_t e)
+{
+#if HWSIM_DSP
+    int64_t t = (int64_t)a * (int64_t)b + (1 << 30);
+    uint32_t k = (1u << e) + (uint32_t)((int32_t)(t >> 32) >> 31);   /* 2^(r-1) - [x < 0] */
+    t += (int64_t)((uint64_t)k << 31);
+    return (int32_t)(t >> 32) >> e;
+#else
+    int32_t x = hwsim_high_mul(a, b);
+    int32_t d = (int32_t)(1u << e) + (x >> 31) + (x & 1);
+    return ((x >> 1) + (d >> 1)) >> e;
+#endif
+}
+
+/* MultiplyByQuantizedMultiplier without a branch on the sign of the shift (gemmlowp's
+ * RoundingDivideByPOT by the right shift, 0 when shifting left): the add kernel's per-tensor
+ * shifts take either sign (input shifts are often 0), and its executed instructions must
+ * not depend on which. */
 static inline int32_t hwsim_divide_pot(int32_t x, int32_t exponent)
 {
     /* gemmlowp RoundingDivideByPOT, 0 <= exponent <= 31 */
@@ -77,11 +124,21 @@ static inline int32_t hwsim_divide_pot(int32_t x, int32_t exponent)
     return (x >> exponent) + (remainder > threshold);
 }
 
-static inline int32_t hwsim_requantize_inline(int32_t acc, int32_t multiplier, int32_t shift)
+static inline int32_t hwsim_requantize_any(int32_t acc, int32_t multiplier, int32_t shift)
 {
     int32_t left = shift > 0 ? shift : 0;
     int32_t right = shift > 0 ? 0 : -shift;
     return hwsim_divide_pot(hwsim_high_mul((int32_t)((uint32_t)acc << left), multiplier), right);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier, shift in [-31, 30]: a left shift (or none) needs
+ * no rounding division; a right shift by r takes hwsim_high_mul_divide with e = r - 1
+ * (~shift). */
+static inline int32_t hwsim_requantize_inline(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    if (shift >= 0)
+        return hwsim_high_mul((int32_t)((uint32_t)acc << shift), multiplier);
+    return hwsim_high_mul_divide(acc, multiplier, ~shift);
 }
 
 /* The requantization parameters copied out of the argument structs once per call: int8
@@ -91,11 +148,19 @@ typedef struct {
     const int32_t *multiplier;
     const int32_t *shift;
     int32_t output_offset, act_min, act_max;
+#if HWSIM_DSP
+    int32_t offset2, min2, max2;     /* the same, in both halfwords (hwsim_clamp_pair) */
+#endif
 } hwsim_requant;
 
 static inline hwsim_requant hwsim_requant_of(const hwsim_quant *q, const hwsim_channel_quant *ch)
 {
-    hwsim_requant r = {ch->multiplier, ch->shift, q->output_offset, q->act_min, q->act_max};
+    hwsim_requant r = {ch->multiplier, ch->shift, q->output_offset, q->act_min, q->act_max
+#if HWSIM_DSP
+                       , hwsim_pack_offset(q->output_offset), hwsim_pack_offset(q->act_min),
+                       hwsim_pack_offset(q->act_max)
+#endif
+    };
     return r;
 }
 
@@ -106,5 +171,65 @@ static inline int8_t hwsim_output(int32_t acc, const hwsim_requant r, int32_t c)
     v = v > r.act_max ? r.act_max : v;
     return (int8_t)v;
 }
+
+#if HWSIM_DSP
+/* Two requantized outputs (before the output offset) offset and clamped together, in the
+ * halfwords of one word: each saturated to int16 first (SSAT), then QADD16 of the offset
+ * and SEL against act_min and act_max (the GE flags of SSUB16). Equal to hwsim_output's
+ * clamp(v + offset): the clamp range lies inside int8, so saturating at int16 first
+ * changes nothing. Returns the two int8 results as the low bytes of the halfwords. */
+static inline uint32_t hwsim_clamp_pair(int32_t low, int32_t high, const hwsim_requant *r)
+{
+    uint32_t v = ((uint32_t)__ssat(low, 16) & 0xFFFFu) | ((uint32_t)__ssat(high, 16) << 16);
+    int32_t t;
+    __asm__("qadd16  %[v], %[v], %[off]\n\t"
+            "ssub16  %[t], %[v], %[min]\n\t"
+            "sel     %[v], %[v], %[min]\n\t"
+            "ssub16  %[t], %[v], %[max]\n\t"
+            "sel     %[v], %[max], %[v]\n\t"
+            : [v] "+r"(v), [t] "=&r"(t)
+            : [off] "r"(r->offset2), [min] "r"(r->min2), [max] "r"(r->max2) : "cc");
+    return __uxtb16(v);
+}
+
+typedef uint16_t __attribute__((aligned(1), may_alias)) hwsim_half_unaligned;
+
+/* Outputs c and c + 1 (accumulators a0, a1) requantized into y[0], y[1]: one halfword store. */
+static inline void hwsim_output2(int8_t *y, int32_t a0, int32_t a1, const hwsim_requant *r,
+                                 int32_t c)
+{
+    uint32_t v = hwsim_clamp_pair(hwsim_requantize_inline(a0, r->multiplier[c], r->shift[c]),
+                                  hwsim_requantize_inline(a1, r->multiplier[c + 1],
+                                                          r->shift[c + 1]), r);
+    *(hwsim_half_unaligned *)y = (uint16_t)(v | (v >> 8));
+}
+
+/* The 2 x 2 block of the matrix kernels: channels n, n + 1 (rows) of two columns, y0[n..n+1]
+ * from a00, a10 and y1[n..n+1] from a01, a11; each channel's multiplier and shift read once. */
+static inline void hwsim_output2x2(int8_t *y0, int8_t *y1, int32_t a00, int32_t a01,
+                                   int32_t a10, int32_t a11, const hwsim_requant *r, int32_t n)
+{
+    const int32_t m0 = r->multiplier[n], s0 = r->shift[n];
+    const int32_t m1 = r->multiplier[n + 1], s1 = r->shift[n + 1];
+    uint32_t v0 = hwsim_clamp_pair(hwsim_requantize_inline(a00, m0, s0),
+                                   hwsim_requantize_inline(a10, m1, s1), r);
+    uint32_t v1 = hwsim_clamp_pair(hwsim_requantize_inline(a01, m0, s0),
+                                   hwsim_requantize_inline(a11, m1, s1), r);
+    *(hwsim_half_unaligned *)y0 = (uint16_t)(v0 | (v0 >> 8));
+    *(hwsim_half_unaligned *)y1 = (uint16_t)(v1 | (v1 >> 8));
+}
+
+/* Outputs c .. c + 3 (accumulators a0 .. a3) requantized into y[0..3]: one word store. */
+static inline void hwsim_output4(int8_t *y, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                 const hwsim_requant *r, int32_t c)
+{
+    const int32_t *m = r->multiplier + c, *s = r->shift + c;
+    uint32_t even = hwsim_clamp_pair(hwsim_requantize_inline(a0, m[0], s[0]),
+                                     hwsim_requantize_inline(a2, m[2], s[2]), r);
+    uint32_t odd = hwsim_clamp_pair(hwsim_requantize_inline(a1, m[1], s[1]),
+                                    hwsim_requantize_inline(a3, m[3], s[3]), r);
+    *(hwsim_word_unaligned *)y = (int32_t)(even | (odd << 8));
+}
+#endif
 
 #endif
