@@ -126,6 +126,10 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
                f"\n/* The arena: every tensor between nodes ({arena_bytes} bytes, planned). */\n",
                f"uint8_t hwsim_arena[{max(arena_bytes, 4)}] __attribute__((aligned(4)));\n\n",
                _kernel_prelude(style, target, library)]
+    ops = any(c.ops_function for c in codes)
+    if ops:
+        from hwsim.machine.codegen.ops_library import include_line as ops_include
+        network.append(ops_include())
     network += [a.extern for a in arrays.values()]
     network.append("\n")
     network += [c.code.split("\n", 1)[0] + ";\n" for c in codes if c.function]
@@ -149,6 +153,9 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     elif library:
         from hwsim.machine.codegen.lut_library import library_files as lut_library_files
         files.update(lut_library_files(target.name, codes))
+    if ops:
+        from hwsim.machine.codegen.ops_library import library_files as ops_library_files
+        files.update(ops_library_files(style))
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)

@@ -44,6 +44,7 @@ from hwsim.machine.codegen.int8_reference import (
 from hwsim.machine.codegen.int8_library import library_add, library_node
 from hwsim.ir.int8_kernels import REFERENCE
 from hwsim.machine.codegen.lut_kernels import argmax_code
+from hwsim.machine.codegen.ops_library import ops_node, uses_ops
 from hwsim.machine.codegen.pools import pool_function
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.codegen.targets import Target
@@ -333,6 +334,10 @@ class _Emitter:
             return self.conv2d(node)
         if op == "depthwise_conv2d":
             return self.conv2d(node, depthwise=True)
+        if op.startswith(("max_pool", "avg_pool")) or op == "argmax":
+            code = ops_node(self.g, node, "int8") if uses_ops(self.target.name) else None
+            if code is not None:
+                return code
         if op.startswith(("max_pool", "avg_pool")):
             return self.pool(node)
         if op == "argmax":
