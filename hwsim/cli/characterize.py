@@ -1,4 +1,4 @@
-"""`hwsim characterize`: fit the int8 (or, with --style lut, the lut) kernel library's
+"""`hwsim characterize`: fit the int8 (or, with --style lut / ops, the lut or ops) kernel library's
 executed instruction counts on one target as exact functions of the kernels' trip counts,
 prove them on held-out shapes, and write the characterization data (the cost model's
 hwsim/cost/data/<style>_<target>.json). Every run's output is checked against a reference:
@@ -29,8 +29,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--target", required=True,
                         choices=sorted(set(CHARACTERIZED_TARGETS) | set(LUT_TARGETS)
                                        | set(SOFT_FLOAT_TARGETS)))
-    parser.add_argument("--style", default="int8", choices=("int8", "lut"),
-                        help="the kernel library: int8 (default) or lut")
+    parser.add_argument("--style", default="int8", choices=("int8", "lut", "ops"),
+                        help="the kernel library: int8 (default), lut, or ops (pools, "
+                             "argmax and the lut residual add of both styles)")
     parser.add_argument("--kernels", default="",
                         help=f"comma-separated subset of {', '.join(KERNEL_NAMES)} (int8) or "
                              "of conv_s8, ..., depthwise_s16i (lut); default all")
@@ -57,17 +58,21 @@ def run(args: argparse.Namespace) -> int:
         from hwsim.machine import soft_float_characterize as soft
         with tempfile.TemporaryDirectory() as tmp:
             return _write(soft.dumps(soft.characterize(args.target, tmp)), args.out)
-    targets = LUT_TARGETS if args.style == "lut" else CHARACTERIZED_TARGETS
+    from hwsim.ir.ops_kernels import FUNCTIONS as OPS_FUNCTIONS
+    from hwsim.machine.ops_characterize import characterize_ops
+    targets = (LUT_TARGETS if args.style in ("lut", "ops") else CHARACTERIZED_TARGETS)
     if args.target not in targets:
         raise HwsimError(f"--target {args.target}: the {args.style} kernel library is "
                          f"characterized on {', '.join(targets)} (--soft-float covers it)")
-    names = FUNCTIONS if args.style == "lut" else KERNEL_NAMES
+    names = {"lut": FUNCTIONS, "ops": OPS_FUNCTIONS}.get(args.style, KERNEL_NAMES)
     kernels = [k.strip() for k in args.kernels.split(",") if k.strip()] or list(names)
     unknown = [k for k in kernels if k not in names]
     if unknown:
         raise HwsimError(f"--kernels: unknown {', '.join(unknown)}; one of {', '.join(names)}")
     with tempfile.TemporaryDirectory() as tmp:
-        if args.style == "lut":
+        if args.style == "ops":
+            text = dumps(characterize_ops(args.target, tmp, tuple(kernels)))
+        elif args.style == "lut":
             text = dumps(characterize_lut(args.target, tmp, tuple(kernels)))
         else:
             text = dumps(characterize(args.target, tmp, tuple(kernels), check=_reference_check))

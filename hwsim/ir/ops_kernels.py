@@ -14,9 +14,10 @@ Selection, lut style: max pools over levels (`max_pool_u8`) or int32 sums
 (`max_pool_i32`); average pools over levels, by the width of the padded pool bounds
 (`avg_pool_u8_b8/_b16/_b32`); argmax over levels or sums (`argmax_u8`, `argmax_i32`);
 the residual add of two level tensors by the value table's entry width (`add_v8`,
-`add_v16`), its fused threshold searched in the call. int8 style: `max_pool_i8`,
+`add_v16`), or of a level tensor and an int32 sum tensor (`add_sv8`, `add_sv16`), its
+fused threshold searched in the call. int8 style: `max_pool_i8`,
 `avg_pool_i8` (window below 512: the rounding never leaves int8), `argmax_i8`. Not
-covered (the caller keeps the per-node loops): an add reading sums, 32-bit value entries,
+covered (the caller keeps the per-node loops): an add of two sum tensors, 32-bit value entries,
 argmax over more than 256 classes, average pools of sums.
 
 The kernels have no data-dependent branch (hwsim/machine/kernels/ops/hwsim_ops.h), so
@@ -33,13 +34,14 @@ from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.lut_kernels import search_steps
 
 LUT_FUNCTIONS = ("max_pool_u8", "max_pool_i32", "avg_pool_u8_b8", "avg_pool_u8_b16",
-                 "avg_pool_u8_b32", "argmax_u8", "argmax_i32", "add_v8", "add_v16")
+                 "avg_pool_u8_b32", "argmax_u8", "argmax_i32", "add_v8", "add_v16", "add_sv8",
+                 "add_sv16")
 INT8_FUNCTIONS = ("max_pool_i8", "avg_pool_i8", "argmax_i8")
 FUNCTIONS = LUT_FUNCTIONS + INT8_FUNCTIONS
 POOL_SHIFT = 16                  # int8 average: (sum * reciprocal + 2^15) >> 16
 MAX_INT8_WINDOW = 511            # below 512 elements the int8 average needs no clamp
 ADD_REACH = 1 << 20              # |value| sums of an add: thresholds are clipped inside
-STRUCT_WORDS = {"max": 11, "avg": 11, "argmax": 1, "add": 4}   # parameter struct words
+STRUCT_WORDS = {"max": 11, "avg": 11, "argmax": 1, "add": 5}   # parameter struct words
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class OpsCall:
     classes: int = 0
     elements: int = 0
     thresholded: bool = False
+    sums_input: int = 0          # add_sv: which input holds the int32 sums
 
     @property
     def kind(self) -> str:
@@ -83,7 +86,7 @@ def trip_counts(call: OpsCall, rv32i: bool = False) -> dict[str, int]:
         t = int(call.thresholded)
         return {"calls": 1, "thresholded": t, "elements": call.elements,
                 "elements_levels": t * call.elements,
-                "search_steps": t * call.elements * call.steps}
+                "search_steps": t * call.elements * call.steps, "swapped": call.sums_input}
     positions = call.out_h * call.out_w
     outputs = positions * call.channels
     counts = {"calls": 1, "out_rows": call.out_h, "positions": positions, "outputs": outputs,
@@ -167,13 +170,17 @@ def node_ops_call(g, node: str, style: str) -> OpsCall | None:
     if kind == "add" and style == "lut":
         sources = list(g.predecessors(node))
         entry = g.graph["table_entry_bits"]
-        if (len(sources) != 2 or entry > 16
-                or any(g.edges[s, node]["kind"] != "levels" for s in sources)):
+        kinds = [g.edges[s, node]["kind"] for s in sources]
+        if len(sources) != 2 or entry > 16 or kinds.count("levels") == 0:
             return None
         fused = threshold_consumer(g, node)
         if fused and g.out_degree(node) != 1:
             return None
         steps = search_steps(len(g.nodes[fused]["op"].thresholds)) if fused else 0
-        return OpsCall(f"add_v{8 if entry <= 8 else 16}", elements=int(a.outputs),
-                       steps=steps, thresholded=bool(fused))
+        width = 8 if entry <= 8 else 16
+        if kinds.count("levels") == 2:
+            return OpsCall(f"add_v{width}", elements=int(a.outputs), steps=steps,
+                           thresholded=bool(fused))
+        return OpsCall(f"add_sv{width}", elements=int(a.outputs), steps=steps,
+                       thresholded=bool(fused), sums_input=kinds.index("sums"))
     return None

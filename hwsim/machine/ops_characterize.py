@@ -54,12 +54,14 @@ def designs(function: str) -> tuple[list[OpsCall], list[OpsCall]]:
         return ([OpsCall(function, classes=c) for c in (1, 2, 3, 4, 5, 7, 10, 16)],
                 [OpsCall(function, classes=c) for c in (6, 13, 40, 256)])
     if kind == "add":
+        sides = (0, 1) if function.startswith("add_sv") else (0,)
         fit = [OpsCall(function, elements=int(rng.integers(1, 40)),
-                       steps=int(rng.integers(1, 7)), thresholded=bool(t))
-               for t in (0, 1) for _ in range(10)]
+                       steps=int(rng.integers(1, 7)), thresholded=bool(t), sums_input=side)
+               for t in (0, 1) for side in sides for _ in range(8)]
         held = [OpsCall(function, elements=80, steps=3, thresholded=True),
-                OpsCall(function, elements=57), OpsCall(function, elements=9, steps=6,
-                                                        thresholded=True)]
+                OpsCall(function, elements=57, sums_input=sides[-1]),
+                OpsCall(function, elements=9, steps=6, thresholded=True,
+                        sums_input=sides[-1])]
         return fit, held
     searched = function.startswith("avg_pool_u8")
     fit = []

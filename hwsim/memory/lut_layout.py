@@ -17,6 +17,9 @@ Stored per weighted node:
 - per-layer loop: weight and bias indices a byte each (a halfword above K = 256); a
   'same'-padded convolution's per-position tables (first input, first tap, taps: three
   uint32 per output position along each clipped axis).
+With the library, every pool, argmax and add the ops library runs
+(hwsim.ir.ops_kernels.node_ops_call) stores its parameter struct (STRUCT_WORDS words) in
+the same "library call constants" line.
 Shared: the product tables used, each row padded to a power of two of entries of the
 table's storage width; every threshold padded to 2^steps int32 bounds; average-pool
 bounds padded likewise in the narrowest signed type that holds them and the window's
@@ -30,6 +33,7 @@ import numpy as np
 
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lut_kernels import CALL_WORDS, geometry, node_call, search_steps
+from hwsim.ir.ops_kernels import STRUCT_WORDS, node_ops_call
 
 TABLE_LINES = ("product tables", "thresholds", "value tables")   # what `tables_in` moves
 WEIGHTED = ("dense", "conv1d", "conv2d", "depthwise_conv2d")
@@ -87,6 +91,10 @@ def lut_parameter_bytes(g, library: str | None) -> tuple[tuple[str, int], ...]:
         if g.nodes[node]["op"].kind in WEIGHTED:
             for name, size in _weighted_lines(g, node, library).items():
                 lines[name] += size
+        elif library:
+            call = node_ops_call(g, node, "lut")      # an ops library call's struct
+            if call is not None:
+                lines["library call constants"] += WORD_BYTES * STRUCT_WORDS[call.kind]
     used = {a.table for a in ops if a.kind in WEIGHTED}
     for name in sorted(used):
         rows, k = np.asarray(g.graph["tables"][name]).shape

@@ -35,7 +35,7 @@ def struct_words(call: OpsCall, pointer: int | str = 0, bounds: int | str = 0) -
     if call.kind == "argmax":
         return [call.classes]
     if call.kind == "add":
-        return [call.elements, pointer, bounds, call.steps]
+        return [call.elements, pointer, bounds, call.steps, call.sums_input]
     return [getattr(call, f) for f in POOL_FIELDS] + [pointer, call.steps, call.reciprocal]
 
 
@@ -106,14 +106,17 @@ def ops_node(g, node: str, style: str) -> NodeCode | None:
         pointer = "V_add_activation"
         fused = threshold_consumer(g, node)
         out_type = "uint8_t" if fused else "int32_t"
+        if call.function.startswith("add_sv"):
+            element = "void"
         if fused:
             from hwsim.machine.codegen.lut_kernels import padded_bounds
             bounds = f"TH_{identifier(fused)}"
-            clipped = np.clip(padded_bounds(g.nodes[fused]["op"].thresholds), -ADD_REACH,
-                              ADD_REACH)
-            arrays.append(constant(bounds, "int32_t", clipped,
-                                   comment=f"{fused}: thresholds, padded, clipped to "
-                                           f"+-{ADD_REACH} (the add's sums lie inside)"))
+            padded = padded_bounds(g.nodes[fused]["op"].thresholds)
+            if not call.function.startswith("add_sv"):      # sums of two values
+                padded = np.clip(padded, -ADD_REACH, ADD_REACH)
+            arrays.append(constant(bounds, "int32_t", padded,
+                                   comment=f"{fused}: thresholds, padded (add_v: clipped "
+                                           f"to +-{ADD_REACH}, the sums lie inside)"))
             writes_into = fused
     words = struct_words(call, pointer, bounds)
     assert len(words) == STRUCT_WORDS[call.kind]

@@ -72,6 +72,8 @@ def _params_name(function: str) -> str:
 
 def _types(function: str) -> tuple[str, str]:
     """(input C type, output C type) of a kernel's node function."""
+    if function.startswith("add_sv"):
+        return "void", "void"
     if function.startswith("add"):
         return "uint8_t", "void"
     element = {"u8": "uint8_t", "i8": "int8_t", "i32": "int32_t"}
@@ -158,14 +160,17 @@ def random_case(call: OpsCall, rng: np.random.Generator, levels: int = 9) -> Ops
     if f.endswith("i32"):
         return OpsCase(call, rng.integers(-(1 << 31), 1 << 31, n))
     if call.kind == "add":
-        high = 127 if f == "add_v8" else 32767
+        high = 127 if f.endswith("v8") else 32767
         values = np.sort(rng.integers(-high, high + 1, levels))
+        spread = 2 * high if f.startswith("add_v") else 1 << 30
         bounds = None
         if call.thresholded:
-            theta = np.sort(rng.integers(-2 * high, 2 * high, (1 << call.steps) - 1))
+            theta = np.sort(rng.integers(-spread, spread, (1 << call.steps) - 1))
             bounds = padded(theta, INT32_MAX)
-        return OpsCase(call, rng.integers(0, levels, n), rng.integers(0, levels, n),
-                       values, bounds)
+        x = [rng.integers(0, levels, n), rng.integers(0, levels, n)]
+        if f.startswith("add_sv"):
+            x[call.sums_input] = rng.integers(-(1 << 30), 1 << 30, n)
+        return OpsCase(call, x[0], x[1], values, bounds)
     x = rng.integers(0, levels, n)
     if f.startswith("avg_pool_u8"):
         window = call.size_h * call.size_w
@@ -184,7 +189,11 @@ def reference_output(case: OpsCase) -> np.ndarray:
     if call.kind == "argmax":
         return np.array([int(np.argmax(x[:call.classes]))], dtype=np.uint8)
     if call.kind == "add":
-        acc = case.table[case.x0] + case.table[case.x1]
+        if f.startswith("add_sv"):
+            sums, levels = ((case.x0, case.x1) if call.sums_input == 0 else (case.x1, case.x0))
+            acc = np.asarray(sums, dtype=np.int64) + case.table[levels]
+        else:
+            acc = case.table[case.x0] + case.table[case.x1]
         if case.bounds is None:
             return acc.astype(np.int32)
         return np.array([_search(int(v), case.bounds) for v in acc], dtype=np.uint8)
@@ -254,9 +263,10 @@ def _job(case: OpsCase) -> tuple[_OpsJob, int, int, np.dtype, tuple[int, int]]:
         words.tobytes()
     parameters = (params, RAM_ORIGIN + len(job.data))
     dtype = _element_dtype(f)
-    job.words["x0"] = job.put(np.asarray(case.x0, dtype=np.int64).astype(dtype).tobytes())
-    if case.x1 is not None:
-        job.words["x1"] = job.put(np.asarray(case.x1, dtype=np.int64).astype(dtype).tobytes())
+    for k, x in enumerate((case.x0, case.x1)):
+        if x is not None:
+            kind = (np.int32 if f.startswith("add_sv") and k == call.sums_input else dtype)
+            job.words[f"x{k}"] = job.put(np.asarray(x, dtype=np.int64).astype(kind).tobytes())
     expected = reference_output(case)
     out_dtype = expected.dtype
     job.words["y"] = job.put(bytes(expected.nbytes))

@@ -36,12 +36,14 @@ typedef struct {
 
 /* The lut residual add of two level tensors: acc = values[x0[i]] + values[x1[i]]
  * (the activation value table, int8 or int16 entries); with bounds (2^steps padded
- * thresholds) the output is acc's level, else acc (int32). */
+ * thresholds) the output is acc's level, else acc (int32). The `_sv` kernels add a
+ * level tensor's values to an int32 sum tensor (sums_input says which one it is). */
 typedef struct {
     int32_t elements;
     const void *values;
     const int32_t *bounds;
     int32_t steps;
+    int32_t sums_input;      /* _sv kernels: which input holds int32 sums (0: x0, 1: x1) */
 } hwsim_ops_add;
 
 void hwsim_ops_max_pool_u8(const hwsim_ops_pool *p, const uint8_t *x, uint8_t *y);
@@ -53,6 +55,8 @@ void hwsim_ops_argmax_u8(const hwsim_ops_argmax *p, const uint8_t *x, uint8_t *y
 void hwsim_ops_argmax_i32(const hwsim_ops_argmax *p, const int32_t *x, uint8_t *y);
 void hwsim_ops_add_v8(const hwsim_ops_add *p, const uint8_t *x0, const uint8_t *x1, void *y);
 void hwsim_ops_add_v16(const hwsim_ops_add *p, const uint8_t *x0, const uint8_t *x1, void *y);
+void hwsim_ops_add_sv8(const hwsim_ops_add *p, const void *x0, const void *x1, void *y);
+void hwsim_ops_add_sv16(const hwsim_ops_add *p, const void *x0, const void *x1, void *y);
 
 void hwsim_ops_max_pool_i8(const hwsim_ops_pool *p, const int8_t *x, int8_t *y);
 void hwsim_ops_avg_pool_i8(const hwsim_ops_pool *p, const int8_t *x, int8_t *y);

@@ -102,3 +102,42 @@ void name(const hwsim_ops_add *p, const uint8_t *x0, const uint8_t *x1, void *y)
 }
 HWSIM_OPS_ADD(hwsim_ops_add_v8, int8_t)
 HWSIM_OPS_ADD(hwsim_ops_add_v16, int16_t)
+
+/* A level tensor's values added to an int32 sum tensor; the search compares without
+ * overflow (the sums can take any int32 value). */
+#define HWSIM_OPS_SEARCH_WIDE(acc, bounds, half, level)                                 \
+    do {                                                                                \
+        const int32_t *p_ = (bounds);                                                   \
+        for (int32_t s_ = (half); s_ > 0; s_ >>= 1)                                     \
+            p_ += s_ & ~hwsim_ops_less((acc), p_[s_]);                                  \
+        (level) = (uint32_t)(p_ - (bounds));                                            \
+    } while (0)
+#define HWSIM_OPS_ADD_SUMS(name, type)                                                 \
+void name(const hwsim_ops_add *p, const void *x0, const void *x1, void *y)             \
+{                                                                                      \
+    const type *values = (const type *)p->values;                                      \
+    const int32_t elements = p->elements;                                              \
+    const int32_t *sums = (const int32_t *)x0;                                         \
+    const uint8_t *levels = (const uint8_t *)x1;                                       \
+    if (p->sums_input) {                                                               \
+        sums = (const int32_t *)x1;                                                    \
+        levels = (const uint8_t *)x0;                                                  \
+    }                                                                                  \
+    if (p->bounds) {                                                                   \
+        const int32_t *bounds = p->bounds;                                             \
+        const int32_t half = hwsim_ops_half(p->steps);                                 \
+        uint8_t *out = (uint8_t *)y;                                                   \
+        for (int32_t i = 0; i < elements; i++) {                                       \
+            const int32_t acc = (int32_t)((uint32_t)sums[i] + (uint32_t)values[levels[i]]); \
+            uint32_t level;                                                            \
+            HWSIM_OPS_SEARCH_WIDE(acc, bounds, half, level);                           \
+            out[i] = (uint8_t)level;                                                   \
+        }                                                                              \
+    } else {                                                                           \
+        int32_t *out = (int32_t *)y;                                                   \
+        for (int32_t i = 0; i < elements; i++)                                         \
+            out[i] = (int32_t)((uint32_t)sums[i] + (uint32_t)values[levels[i]]);       \
+    }                                                                                  \
+}
+HWSIM_OPS_ADD_SUMS(hwsim_ops_add_sv8, int8_t)
+HWSIM_OPS_ADD_SUMS(hwsim_ops_add_sv16, int16_t)
