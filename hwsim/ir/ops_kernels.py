@@ -18,6 +18,7 @@ the residual add of two level tensors by the value table's entry width (`add_v8`
 fused threshold searched in the call. int8 style: `max_pool_i8`,
 `avg_pool_i8` (window below 512: the rounding never leaves int8), `argmax_i8`. Not
 covered (the caller keeps the per-node loops): an add of two sum tensors, 32-bit value entries,
+searches of more than MAX_STEPS steps (over 256 levels),
 argmax over more than 256 classes, average pools of sums.
 
 The kernels have no data-dependent branch (hwsim/machine/kernels/ops/hwsim_ops.h), so
@@ -40,7 +41,7 @@ INT8_FUNCTIONS = ("max_pool_i8", "avg_pool_i8", "argmax_i8")
 FUNCTIONS = LUT_FUNCTIONS + INT8_FUNCTIONS
 POOL_SHIFT = 16                  # int8 average: (sum * reciprocal + 2^15) >> 16
 MAX_INT8_WINDOW = 511            # below 512 elements the int8 average needs no clamp
-ADD_REACH = 1 << 20              # |value| sums of an add: thresholds are clipped inside
+MAX_STEPS = 8                    # the kernels' unrolled search: up to 256 levels
 STRUCT_WORDS = {"max": 11, "avg": 11, "argmax": 1, "add": 5}   # parameter struct words
 
 
@@ -86,7 +87,8 @@ def trip_counts(call: OpsCall, rv32i: bool = False) -> dict[str, int]:
         t = int(call.thresholded)
         return {"calls": 1, "thresholded": t, "elements": call.elements,
                 "elements_levels": t * call.elements,
-                "search_steps": t * call.elements * call.steps, "swapped": call.sums_input}
+                "search_steps": t * call.elements * call.steps, "swapped": call.sums_input,
+                **_entries(t * call.elements, call.steps)}
     positions = call.out_h * call.out_w
     outputs = positions * call.channels
     counts = {"calls": 1, "out_rows": call.out_h, "positions": positions, "outputs": outputs,
@@ -94,10 +96,17 @@ def trip_counts(call: OpsCall, rv32i: bool = False) -> dict[str, int]:
               "elements": outputs * call.size_h * call.size_w}
     if call.function.startswith("avg_pool_u8"):
         counts["search_steps"] = outputs * call.steps
+        counts.update(_entries(outputs, call.steps))
     if call.function == "avg_pool_i8" and rv32i:
         counts["multiply_bits"] = outputs * call.reciprocal.bit_length()
         counts["multiply_ones"] = outputs * bin(call.reciprocal).count("1")
     return counts
+
+
+def _entries(searches: int, steps: int) -> dict[str, int]:
+    """The searches entering the unrolled search at each step count (gcc's layout of
+    the jump into it differs between entries)."""
+    return {f"searches_of_{k}": searches * int(steps == k) for k in range(1, MAX_STEPS + 1)}
 
 
 def bound_bits(bounds, window: int) -> int:
@@ -157,7 +166,7 @@ def node_ops_call(g, node: str, style: str) -> OpsCall | None:
         if not levels or bounds is None:
             return None
         bits = bound_bits(bounds, window)
-        if bits > 32:
+        if bits > 32 or search_steps(len(bounds)) > MAX_STEPS:
             return None
         return OpsCall(f"avg_pool_u8_b{bits}", **walk, steps=search_steps(len(bounds)))
     if kind == "argmax":
@@ -177,6 +186,8 @@ def node_ops_call(g, node: str, style: str) -> OpsCall | None:
         if fused and g.out_degree(node) != 1:
             return None
         steps = search_steps(len(g.nodes[fused]["op"].thresholds)) if fused else 0
+        if steps > MAX_STEPS:
+            return None
         width = 8 if entry <= 8 else 16
         if kinds.count("levels") == 2:
             return OpsCall(f"add_v{width}", elements=int(a.outputs), steps=steps,

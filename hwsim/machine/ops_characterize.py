@@ -9,7 +9,7 @@ Each kernel runs behind the node function the code generator emits (so its count
 the node's) in its test firmware (hwsim.machine.kernels.ops_harness) on random data over a
 designed set of shapes: pools with random windows, strides, channels and positions (1-D
 ones as one output row), argmax over 2 to 40 classes, adds of 1 to 80 elements with and
-without a fused threshold of 1 to 6 search steps. Every output is compared with the
+without a fused threshold of 1 to 8 search steps. Every output is compared with the
 harness's numpy reference. The kernels have no data-dependent branch, so the counts are
 fitted with the int8 characterization's exact solve (hwsim.machine.characterize.fit) on a
 linear basis of the trip counts (hwsim.machine.lut_characterize.basis), then every
@@ -23,7 +23,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import monomial_text
-from hwsim.ir.ops_kernels import FUNCTIONS, OpsCall, POOL_SHIFT, trip_counts
+from hwsim.ir.ops_kernels import FUNCTIONS, MAX_STEPS, POOL_SHIFT, OpsCall, trip_counts
 from hwsim.machine.characterize import FORMAT_VERSION, Measured, _encode, fit, kernel_counts, predict
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.ops import library_sha256
@@ -55,25 +55,25 @@ def designs(function: str) -> tuple[list[OpsCall], list[OpsCall]]:
                 [OpsCall(function, classes=c) for c in (6, 13, 40, 256)])
     if kind == "add":
         sides = (0, 1) if function.startswith("add_sv") else (0,)
-        fit = [OpsCall(function, elements=int(rng.integers(1, 40)),
-                       steps=int(rng.integers(1, 7)), thresholded=bool(t), sums_input=side)
-               for t in (0, 1) for side in sides for _ in range(8)]
+        fit = [OpsCall(function, elements=int(rng.integers(1, 40)), steps=1 + i % MAX_STEPS,
+                       thresholded=bool(t), sums_input=side)
+               for t in (0, 1) for side in sides for i in range(MAX_STEPS + 2)]
         held = [OpsCall(function, elements=80, steps=3, thresholded=True),
                 OpsCall(function, elements=57, sums_input=sides[-1]),
-                OpsCall(function, elements=9, steps=6, thresholded=True,
+                OpsCall(function, elements=9, steps=8, thresholded=True,
                         sums_input=sides[-1])]
         return fit, held
     searched = function.startswith("avg_pool_u8")
     fit = []
-    for _ in range(40):
+    for i in range(40):
         one_d = rng.random() < 0.3
         size_h = 1 if one_d else int(rng.integers(1, 4))
         size_w = int(rng.integers(1, 4))
         fit.append(_pool(function, rng, 1 if one_d else int(rng.integers(1, 4)),
                          int(rng.integers(1, 5)), int(rng.integers(1, 5)), size_h, size_w,
                          int(rng.integers(1, 3)), int(rng.integers(1, 3)),
-                         int(rng.integers(1, 5)) if searched else 0))
-    steps = 5 if searched else 0
+                         1 + i % MAX_STEPS if searched else 0))
+    steps = 8 if searched else 0
     held = [_pool(function, rng, 5, 4, 3, 2, 2, 2, 2, steps),
             _pool(function, rng, 1, 17, 6, 1, 3, 1, 3, 2 if searched else 0),
             _pool(function, rng, 3, 3, 8, 3, 3, 1, 1, 1 if searched else 0),

@@ -5,9 +5,7 @@ characterization firmware compiles too, so the characterized counts include it).
 
 The call is the one selection rule's (hwsim.ir.ops_kernels.node_ops_call); a node it does
 not cover keeps its per-node loop (hwsim.machine.codegen.lut_kernels, pools). Outputs are
-bit-exact with those loops: the same padded pool bounds and value table; an add's fused
-thresholds are clipped to +-ADD_REACH (every sum of two values lies inside, so no level
-changes, and the kernel's branch-free compare cannot overflow).
+bit-exact with those loops: the same padded pool bounds, thresholds and value table.
 """
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ import numpy as np
 
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lowering import threshold_consumer
-from hwsim.ir.ops_kernels import ADD_REACH, STRUCT_WORDS, OpsCall, node_ops_call
+from hwsim.ir.ops_kernels import STRUCT_WORDS, OpsCall, node_ops_call
 from hwsim.machine.codegen.c_source import INT_TYPES, CArray, constant, function_name, identifier
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.kernels.ops import HEADER, HEADERS, SOURCE_DIR, SOURCES
@@ -111,12 +109,10 @@ def ops_node(g, node: str, style: str) -> NodeCode | None:
         if fused:
             from hwsim.machine.codegen.lut_kernels import padded_bounds
             bounds = f"TH_{identifier(fused)}"
-            padded = padded_bounds(g.nodes[fused]["op"].thresholds)
-            if not call.function.startswith("add_sv"):      # sums of two values
-                padded = np.clip(padded, -ADD_REACH, ADD_REACH)
-            arrays.append(constant(bounds, "int32_t", padded,
-                                   comment=f"{fused}: thresholds, padded (add_v: clipped "
-                                           f"to +-{ADD_REACH}, the sums lie inside)"))
+            arrays.append(constant(bounds, "int32_t",
+                                   padded_bounds(g.nodes[fused]["op"].thresholds),
+                                   comment=f"{fused}: thresholds, padded[k] = theta[k-1], "
+                                           "INT32_MAX beyond"))
             writes_into = fused
     words = struct_words(call, pointer, bounds)
     assert len(words) == STRUCT_WORDS[call.kind]

@@ -3,12 +3,12 @@
  * int8 tensors): max and average pools (1-D as one output row), argmax and the lut
  * residual add. NHWC tensors; no multiply in the lut kernels.
  *
- * Every data-dependent choice is computed without a branch (a sign mask selects), so a
+ * Every data-dependent choice is computed without a branch (a mask selects), so a
  * kernel executes the same instructions for any data of one shape: the maximum update
- * m -= (m - v) & sign(m - v), argmax's update of the maximum and its index by the mask
- * of (maximum < v), and the threshold search's step p += s & ~sign(acc - p[s]) over
- * bounds padded to 2^steps entries (the level is how far p walked). The code generator
- * keeps |acc - bound| below 2^31 (hwsim.machine.codegen.ops_library). */
+ * m -= (m - v) & sign(m - v) (8-bit values), argmax's update of the maximum and its index
+ * by the mask of (maximum < v), and the threshold search's step p += k & mask(acc >= p[k])
+ * over bounds padded to 2^steps entries (steps <= 8), unrolled; the level is how far p
+ * walked. */
 #ifndef HWSIM_OPS_H
 #define HWSIM_OPS_H
 

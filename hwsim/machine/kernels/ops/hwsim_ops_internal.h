@@ -18,25 +18,36 @@ static inline int32_t hwsim_ops_sign(int32_t v)
     return s;
 }
 
-/* All ones when a < b (signed, any int32 values: Hacker's Delight 2-12), else 0. */
+/* All ones when a < b (signed, any int32 values: Hacker's Delight 2-12), else 0; no
+ * compare, which gcc would turn into a branch on Armv6-M. */
 static inline int32_t hwsim_ops_less(int32_t a, int32_t b)
 {
     const uint32_t d = (uint32_t)a - (uint32_t)b;
     return hwsim_ops_sign((int32_t)(d ^ (((uint32_t)a ^ (uint32_t)b) & (d ^ (uint32_t)a))));
 }
 
-/* The level of acc: walk p over the padded bounds, one masked step per search step. */
-#define HWSIM_OPS_SEARCH(acc, bounds, half, level)                                      \
+/* One search step: p moves k bounds on when acc >= p[k]. */
+#define HWSIM_OPS_STEP_UP(acc, p, k)                                                   \
+    ((p) += (k) & ((int32_t)((acc) < (int32_t)(p)[k]) - 1))
+
+/* The level of acc among bounds padded to 2^steps entries (steps <= HWSIM_OPS_MAX_STEPS):
+ * the search unrolled, entered at its first step (a jump on steps, a shape constant). */
+#define HWSIM_OPS_MAX_STEPS 8
+#define HWSIM_OPS_SEARCH(acc, bounds, steps, level)                                     \
     do {                                                                                \
         __typeof__(bounds) p_ = (bounds);                                               \
-        for (int32_t s_ = (half); s_ > 0; s_ >>= 1)                                     \
-            p_ += s_ & ~hwsim_ops_sign((acc) - (int32_t)p_[s_]);                        \
+        switch (steps) {                                                                \
+        case 8: HWSIM_OPS_STEP_UP(acc, p_, 128); __attribute__((fallthrough));          \
+        case 7: HWSIM_OPS_STEP_UP(acc, p_, 64); __attribute__((fallthrough));           \
+        case 6: HWSIM_OPS_STEP_UP(acc, p_, 32); __attribute__((fallthrough));           \
+        case 5: HWSIM_OPS_STEP_UP(acc, p_, 16); __attribute__((fallthrough));           \
+        case 4: HWSIM_OPS_STEP_UP(acc, p_, 8); __attribute__((fallthrough));            \
+        case 3: HWSIM_OPS_STEP_UP(acc, p_, 4); __attribute__((fallthrough));            \
+        case 2: HWSIM_OPS_STEP_UP(acc, p_, 2); __attribute__((fallthrough));            \
+        case 1: HWSIM_OPS_STEP_UP(acc, p_, 1); __attribute__((fallthrough));            \
+        default: break;                                                                 \
+        }                                                                               \
         (level) = (uint32_t)(p_ - (bounds));                                            \
     } while (0)
-
-static inline int32_t hwsim_ops_half(int32_t steps)
-{
-    return steps > 0 ? (int32_t)1 << (steps - 1) : 0;
-}
 
 #endif

@@ -40,10 +40,10 @@
 #define HWSIM_OPS_START(acc) ((acc) = 0)
 #define HWSIM_OPS_ELEMENT(acc, v) ((acc) += (v))
 #define HWSIM_OPS_FINISH(acc) __extension__({ uint32_t level_;                         \
-    HWSIM_OPS_SEARCH(acc, bounds, half, level_); (uint8_t)level_; })
+    HWSIM_OPS_SEARCH(acc, bounds, steps, level_); (uint8_t)level_; })
 #define HWSIM_OPS_AVG(name, type)                                                      \
     const type *bounds = (const type *)p->bounds;                                      \
-    const int32_t half = hwsim_ops_half(p->steps);
+    const int32_t steps = p->steps;
 #define HWSIM_OPS_NAME hwsim_ops_avg_pool_u8_b8
 #define HWSIM_OPS_SETUP HWSIM_OPS_AVG(b8, int8_t)
 #include "pool.inc"
@@ -86,12 +86,12 @@ void name(const hwsim_ops_add *p, const uint8_t *x0, const uint8_t *x1, void *y)
     const int32_t elements = p->elements;                                              \
     if (p->bounds) {                                                                   \
         const int32_t *bounds = p->bounds;                                             \
-        const int32_t half = hwsim_ops_half(p->steps);                                 \
+        const int32_t steps = p->steps;                                                \
         uint8_t *out = (uint8_t *)y;                                                   \
         for (int32_t i = 0; i < elements; i++) {                                       \
             const int32_t acc = (int32_t)values[x0[i]] + (int32_t)values[x1[i]];       \
             uint32_t level;                                                            \
-            HWSIM_OPS_SEARCH(acc, bounds, half, level);                                \
+            HWSIM_OPS_SEARCH(acc, bounds, steps, level);                               \
             out[i] = (uint8_t)level;                                                   \
         }                                                                              \
     } else {                                                                           \
@@ -103,15 +103,7 @@ void name(const hwsim_ops_add *p, const uint8_t *x0, const uint8_t *x1, void *y)
 HWSIM_OPS_ADD(hwsim_ops_add_v8, int8_t)
 HWSIM_OPS_ADD(hwsim_ops_add_v16, int16_t)
 
-/* A level tensor's values added to an int32 sum tensor; the search compares without
- * overflow (the sums can take any int32 value). */
-#define HWSIM_OPS_SEARCH_WIDE(acc, bounds, half, level)                                 \
-    do {                                                                                \
-        const int32_t *p_ = (bounds);                                                   \
-        for (int32_t s_ = (half); s_ > 0; s_ >>= 1)                                     \
-            p_ += s_ & ~hwsim_ops_less((acc), p_[s_]);                                  \
-        (level) = (uint32_t)(p_ - (bounds));                                            \
-    } while (0)
+/* A level tensor's values added to an int32 sum tensor. */
 #define HWSIM_OPS_ADD_SUMS(name, type)                                                 \
 void name(const hwsim_ops_add *p, const void *x0, const void *x1, void *y)             \
 {                                                                                      \
@@ -125,12 +117,12 @@ void name(const hwsim_ops_add *p, const void *x0, const void *x1, void *y)      
     }                                                                                  \
     if (p->bounds) {                                                                   \
         const int32_t *bounds = p->bounds;                                             \
-        const int32_t half = hwsim_ops_half(p->steps);                                 \
+        const int32_t steps = p->steps;                                                \
         uint8_t *out = (uint8_t *)y;                                                   \
         for (int32_t i = 0; i < elements; i++) {                                       \
             const int32_t acc = (int32_t)((uint32_t)sums[i] + (uint32_t)values[levels[i]]); \
             uint32_t level;                                                            \
-            HWSIM_OPS_SEARCH_WIDE(acc, bounds, half, level);                           \
+            HWSIM_OPS_SEARCH(acc, bounds, steps, level);                               \
             out[i] = (uint8_t)level;                                                   \
         }                                                                              \
     } else {                                                                           \
