@@ -9,9 +9,10 @@ counts (hwsim.ir.ops_kernels.trip_counts) and proven on held-out shapes
 The kernels select without branches, so the counts depend on the shape only: exact for
 any data (no expected value, no bound). Covered: cores whose ISA has a characterized
 build, shifts of constant time (no serial_shifter) and, for the int8 average pool's
-multiply, no operand-dependent multiplier; lut nodes when lut_kernels is "library" (the
-code generator calls the library with the lut kernel library), int8 nodes whenever the
-build is characterized (the code generator calls the library there).
+multiply, no operand-dependent multiplier; lut nodes where the lut kernel library's data
+covers the core and options (hwsim.cost.lut_library.covers: the code `hwsim validate`
+generates calls both libraries there), int8 nodes whenever the build is characterized
+(the code generator calls the library there).
 """
 from __future__ import annotations
 
@@ -38,8 +39,10 @@ def characterized_target(isa: str) -> str | None:
 
 def node_call(n) -> tuple[str, OpsCall] | None:
     """(build, call) of node `n` (hwsim.cost.kernels.Node) when the data covers it."""
-    if n.style == "lut" and n.opt.lut_kernels != "library":
-        return None
+    if n.style == "lut":
+        from hwsim.cost.lut_library import covers
+        if not covers(n.tr, n.opt):       # the per-layer loops' code: no library calls
+            return None
     target = characterized_target(n.tr.isa)
     if target is None or n.tr.serial_shifter:
         return None

@@ -50,17 +50,17 @@ STYLES = (Style.LUT.value, Style.INT8.value, Style.FLOAT32.value)   # with a cod
 SOURCES = ("network.c", "model_data.c", "start.c")
 
 
-def _emit(g: nx.DiGraph, style: str, target: Target, kernels: dict, lut_library: str = ""
-          ) -> tuple[list[NodeCode], str, tuple]:
+def _emit(g: nx.DiGraph, style: str, target: Target, kernels: dict, lut_library: str = "",
+          ops: bool = True) -> tuple[list[NodeCode], str, tuple]:
     if style == "lut":
         from hwsim.machine.codegen.lut import emit_lut
-        return emit_lut(g, lut_library), "uint8_t", ()
+        return emit_lut(g, lut_library, ops), "uint8_t", ()
     if style == "float32":
         from hwsim.machine.codegen.float32 import emit_float32
         codes, notes = emit_float32(g)
         return codes, "float", tuple(notes)
     from hwsim.machine.codegen.int8 import emit_int8
-    codes, notes = emit_int8(g, target, kernels)
+    codes, notes = emit_int8(g, target, kernels, ops)
     return codes, "int8_t", notes
 
 
@@ -81,14 +81,17 @@ def _kernel_prelude(style: str, target: Target, library: bool) -> str:
 def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
              memory_map: MemoryMap | None = None, int8_kernels: str = "optimized",
              int8_choice: tuple[tuple[str, str], ...] | None = None,
-             lut_kernels: str = "library") -> Program:
+             lut_kernels: str = "library", ops_kernels: str = "library") -> Program:
     """The C sources of graph `g` for `target` in `style` ("lut", "int8" or "float32",
     hwsim.machine.codegen.float32). int8 weighted layers run the kernels of
     `int8_choice`, (node, kernel) pairs as the cost model chose them for a device
     (hwsim.cost.model.CostReport.int8_kernels); without it, by `int8_kernels`: the
     library's preferred kernels where it is characterized ("optimized", "library") or
     the plain loops ("reference"). lut weighted layers call the lut kernel library
-    ("library", where it has a build for the target) or are per-layer loops ("loops")."""
+    ("library", where it has a build for the target) or are per-layer loops ("loops").
+    Pools, argmax and lut adds call the ops kernel library where it is characterized for
+    the target (int8; lut: with the lut library) unless `ops_kernels` is "loops"
+    (hwsim.machine.codegen.ops_library; the per-node loops, for comparisons)."""
     target = find_target(target) if isinstance(target, str) else target
     if style not in STYLES:
         raise HwsimError(f"unknown code generation style {style!r}; one of {', '.join(STYLES)}")
@@ -100,7 +103,10 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     elif style == "lut":
         from hwsim.machine.codegen.lut_library import library_build
         lut_library = library_build(target, lut_kernels)
-    codes, input_type, notes = _emit(g, style, target, kernels, lut_library)
+    if ops_kernels not in ("library", "loops"):
+        raise HwsimError(f"ops_kernels must be 'library' or 'loops', got {ops_kernels!r}")
+    codes, input_type, notes = _emit(g, style, target, kernels, lut_library,
+                                     ops_kernels == "library")
     library = any(k != "reference" for k in kernels.values()) or (
         style == "int8" and any(op.kind == "add" for _, op in g.nodes(data="op")))
     if style == "lut":          # some weighted layer calls the lut library

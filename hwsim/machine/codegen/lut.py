@@ -53,11 +53,12 @@ from hwsim.ir.ops_kernels import node_ops_call
 from hwsim.errors import HwsimError
 
 
-def emit_node(g, node, tables: ProductTables, library: str = "") -> NodeCode:
+def emit_node(g, node, tables: ProductTables, library: str = "", ops: bool = True
+              ) -> NodeCode:
     """One node's code; `library`: the lut library build whose kernels weighted layers
     call where it covers them (hwsim.machine.codegen.lut_library), "" for none; with it,
     pools, argmax and adds call the ops library (hwsim.machine.codegen.ops_library) where
-    it covers them."""
+    it covers them (unless `ops` is False)."""
     op = g.nodes[node]["op"].kind
     if op == "input":
         return NodeCode(node, op, output_type="uint8_t",
@@ -76,10 +77,10 @@ def emit_node(g, node, tables: ProductTables, library: str = "") -> NodeCode:
                 and node_call(g, sources[0], library)):
             return fused_threshold_node(g, node)
         if (library and len(sources) == 1 and g.nodes[sources[0]]["op"].kind == "add"
-                and uses_ops(library) and node_ops_call(g, sources[0], "lut")):
+                and ops and uses_ops(library) and node_ops_call(g, sources[0], "lut")):
             return fused_threshold_node(g, node)        # searched in the ops add
         return emit_threshold(g, node)
-    if library and uses_ops(library):
+    if library and ops and uses_ops(library):
         code = ops_node(g, node, "lut")
         if code is not None:
             return code
@@ -94,12 +95,12 @@ def emit_node(g, node, tables: ProductTables, library: str = "") -> NodeCode:
     raise HwsimError(f"node {node!r}: code generation does not support op {op!r}")
 
 
-def emit_lut(g, library: str = "") -> list[NodeCode]:
+def emit_lut(g, library: str = "", ops: bool = True) -> list[NodeCode]:
     """Every node's code; weighted layers call the lut library build `library` where it
     covers them ("" : the per-layer loops everywhere)."""
     from hwsim.ir.graph import execution_order
     tables = ProductTables(g)
-    return [emit_node(g, node, tables, library) for node in execution_order(g)]
+    return [emit_node(g, node, tables, library, ops) for node in execution_order(g)]
 
 
 __all__ = [

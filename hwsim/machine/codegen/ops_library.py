@@ -97,7 +97,7 @@ def ops_node(g, node: str, style: str) -> NodeCode | None:
         arrays.append(array)
         pointer = array.name
     if call.kind == "add":
-        bits = 8 if call.function == "add_v8" else 16
+        bits = 8 if call.function.endswith("v8") else 16
         values = np.asarray(g.graph["value_tables"][VALUE_TABLE], dtype=np.int64)
         arrays.append(constant("V_add_activation", INT_TYPES[(True, bits)], values,
                                comment="the integer value of each activation level (adds)"))
