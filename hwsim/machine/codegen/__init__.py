@@ -90,8 +90,9 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     the plain loops ("reference"). lut weighted layers call the lut kernel library
     ("library", where it has a build for the target) or are per-layer loops ("loops").
     Pools, argmax and lut adds call the ops kernel library where it is characterized for
-    the target (int8; lut: with the lut library) unless `ops_kernels` is "loops"
-    (hwsim.machine.codegen.ops_library; the per-node loops, for comparisons)."""
+    the target, with the int8 library (int8_kernels not "reference") or the lut library,
+    unless `ops_kernels` is "loops" (hwsim.machine.codegen.ops_library; the per-node
+    loops, for comparisons)."""
     target = find_target(target) if isinstance(target, str) else target
     if style not in STYLES:
         raise HwsimError(f"unknown code generation style {style!r}; one of {', '.join(STYLES)}")
@@ -105,8 +106,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
         lut_library = library_build(target, lut_kernels)
     if ops_kernels not in ("library", "loops"):
         raise HwsimError(f"ops_kernels must be 'library' or 'loops', got {ops_kernels!r}")
-    codes, input_type, notes = _emit(g, style, target, kernels, lut_library,
-                                     ops_kernels == "library")
+    ops = ops_kernels == "library" and (style != "int8" or int8_kernels != "reference")
+    codes, input_type, notes = _emit(g, style, target, kernels, lut_library, ops)
     library = any(k != "reference" for k in kernels.values()) or (
         style == "int8" and any(op.kind == "add" for _, op in g.nodes(data="op")))
     if style == "lut":          # some weighted layer calls the lut library
@@ -161,7 +162,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
         files.update(lut_library_files(target.name, codes))
     if ops:
         from hwsim.machine.codegen.ops_library import library_files as ops_library_files
-        files.update(ops_library_files(style))
+        files.update(ops_library_files(style, [c.ops_function for c in codes
+                                                if c.ops_function]))
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)

@@ -16,7 +16,8 @@ from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.ops_kernels import STRUCT_WORDS, OpsCall, node_ops_call
 from hwsim.machine.codegen.c_source import INT_TYPES, CArray, constant, function_name, identifier
 from hwsim.machine.codegen.program import NodeCode
-from hwsim.machine.kernels.ops import HEADER, HEADERS, SOURCE_DIR, SOURCES
+from hwsim.machine.kernels.ops import (CONFIG_HEADER, HEADER, HEADERS, SOURCE_DIR, SOURCES,
+                                      config_header)
 
 STRUCTS = {"max": "hwsim_ops_pool", "avg": "hwsim_ops_pool", "argmax": "hwsim_ops_argmax",
            "add": "hwsim_ops_add"}
@@ -59,9 +60,12 @@ def include_line() -> str:
     return f'#include "{HEADER}"\n'
 
 
-def library_files(style: str) -> dict[str, str]:
-    """The library's headers and the style's source, as program files."""
-    return {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, SOURCES[style])}
+def library_files(style: str, functions) -> dict[str, str]:
+    """The library's headers, the style's source and the configuration compiling the
+    kernels `functions` (C names) the nodes call, as program files."""
+    files = {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, SOURCES[style])}
+    files[CONFIG_HEADER] = config_header(f.removeprefix("hwsim_ops_") for f in functions)
+    return files
 
 
 def _struct(ident: str, call: OpsCall, words: list) -> CArray:

@@ -28,7 +28,7 @@ from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, START_ARM,
                                            START_RISCV, STACK_BYTES, Firmware, KernelRun,
                                            _emulate, _Job, _kernel_counts, _profile)
-from hwsim.machine.kernels.ops import SOURCE_DIR, source_paths
+from hwsim.machine.kernels.ops import CONFIG_HEADER, SOURCE_DIR, config_header, source_paths
 from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
 ELF_NAME = "ops_kernels.elf"
@@ -110,8 +110,9 @@ def build_ops_firmware(target: Target | str, directory: str | Path) -> Firmware:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "driver.c").write_text(driver_source(target))
     (directory / "link.ld").write_text(LINKER_SCRIPT)
+    (directory / CONFIG_HEADER).write_text(config_header(FUNCTIONS))
     symbols = [f"-Wl,--defsym={_params_name(f)}=0x{PARAMS_ADDRESS:08x}" for f in FUNCTIONS]
-    command = (compiler, *CFLAGS, "-Wextra", *target.flags, f"-I{SOURCE_DIR}", "driver.c",
+    command = (compiler, *CFLAGS, "-Wextra", *target.flags, "-I.", f"-I{SOURCE_DIR}", "driver.c",
                *map(str, source_paths()), "-T", "link.ld", *symbols, "-lgcc", "-o", ELF_NAME)
     return Firmware(target, *compile_elf(command, directory, ELF_NAME, target,
                                          "the ops kernels"), command)

@@ -3,7 +3,8 @@
 The C is the description: `hwsim_ops.h` declares the API, the parameter structs and the
 branch-free selections that make a kernel's executed instructions a function of its shape
 alone; `ops_lut.c` holds the lut style's kernels (additions, masks and shifts only: the
-lut image stays multiply-free), `ops_int8.c` the int8 style's. The selection rule is
+lut image stays multiply-free), `ops_int8.c` the int8 style's; `hwsim_ops_config.h`
+(written per build) says which kernels to compile. The selection rule is
 hwsim.ir.ops_kernels; the code generator links the style's source
 (hwsim.machine.codegen.ops_library).
 """
@@ -15,6 +16,15 @@ SOURCE_DIR = Path(__file__).resolve().parent
 HEADER = "hwsim_ops.h"
 HEADERS = (HEADER, "hwsim_ops_internal.h", "pool.inc", "argmax.inc")
 SOURCES = {"lut": "ops_lut.c", "int8": "ops_int8.c"}
+CONFIG_HEADER = "hwsim_ops_config.h"
+
+
+def config_header(functions) -> str:
+    """hwsim_ops_config.h: the kernels a build compiles (names as in
+    hwsim.ir.ops_kernels.FUNCTIONS)."""
+    uses = "".join(f"#define HWSIM_OPS_USE_{f} 1\n" for f in sorted(set(functions)))
+    return ("/* hwsim ops kernel library: the kernels this build compiles. */\n"
+            f"#ifndef HWSIM_OPS_CONFIG_H\n#define HWSIM_OPS_CONFIG_H\n{uses}#endif\n")
 
 
 def source_paths() -> list[Path]:

@@ -4,6 +4,9 @@
 #define HWSIM_OPS_INTERNAL_H
 
 #include "hwsim_ops.h"
+/* Which kernels a build compiles (HWSIM_OPS_USE_<kernel>): the code generator writes
+ * the ones a network calls (16 KB-flash parts), the characterization firmware all. */
+#include "hwsim_ops_config.h"
 
 /* v += step, hidden from gcc's induction-variable analysis: otherwise gcc computes a
  * loop's exit value as trip count x step, a multiply the lut style has not. */

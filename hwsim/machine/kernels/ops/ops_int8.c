@@ -18,7 +18,9 @@ int __mulsi3(int a, int b);
 #define HWSIM_OPS_START(acc) ((acc) = -128)
 #define HWSIM_OPS_ELEMENT(acc, v) ((acc) -= ((acc) - (v)) & hwsim_ops_sign((acc) - (v)))
 #define HWSIM_OPS_FINISH(acc) ((int8_t)(acc))
+#ifdef HWSIM_OPS_USE_max_pool_i8
 #include "pool.inc"
+#endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_SETUP
 #undef HWSIM_OPS_START
@@ -32,9 +34,13 @@ int __mulsi3(int a, int b);
 #define HWSIM_OPS_START(acc) ((acc) = 0)
 #define HWSIM_OPS_ELEMENT(acc, v) ((acc) += (v))
 #define HWSIM_OPS_FINISH(acc) ((int8_t)((HWSIM_OPS_MUL((acc), reciprocal) + 32768) >> 16))
+#ifdef HWSIM_OPS_USE_avg_pool_i8
 #include "pool.inc"
+#endif
 #undef HWSIM_OPS_NAME
 
 #define HWSIM_OPS_NAME hwsim_ops_argmax_i8
 #define HWSIM_OPS_LESS(a, b) hwsim_ops_sign((a) - (b))
+#ifdef HWSIM_OPS_USE_argmax_i8
 #include "argmax.inc"
+#endif

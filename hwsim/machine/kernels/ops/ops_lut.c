@@ -12,7 +12,9 @@
 #define HWSIM_OPS_IN uint8_t
 #define HWSIM_OPS_OUT uint8_t
 #define HWSIM_OPS_START(acc) ((acc) = 0)
+#ifdef HWSIM_OPS_USE_max_pool_u8
 #include "pool.inc"
+#endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_IN
 #undef HWSIM_OPS_OUT
@@ -25,7 +27,9 @@
 #define HWSIM_OPS_OUT int32_t
 #define HWSIM_OPS_START(acc) ((acc) = INT32_MIN)
 #define HWSIM_OPS_ELEMENT(acc, v) ((acc) ^= ((acc) ^ (v)) & hwsim_ops_less((acc), (v)))
+#ifdef HWSIM_OPS_USE_max_pool_i32
 #include "pool.inc"
+#endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_IN
 #undef HWSIM_OPS_OUT
@@ -46,17 +50,23 @@
     const int32_t steps = p->steps;
 #define HWSIM_OPS_NAME hwsim_ops_avg_pool_u8_b8
 #define HWSIM_OPS_SETUP HWSIM_OPS_AVG(b8, int8_t)
+#ifdef HWSIM_OPS_USE_avg_pool_u8_b8
 #include "pool.inc"
+#endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_SETUP
 #define HWSIM_OPS_NAME hwsim_ops_avg_pool_u8_b16
 #define HWSIM_OPS_SETUP HWSIM_OPS_AVG(b16, int16_t)
+#ifdef HWSIM_OPS_USE_avg_pool_u8_b16
 #include "pool.inc"
+#endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_SETUP
 #define HWSIM_OPS_NAME hwsim_ops_avg_pool_u8_b32
 #define HWSIM_OPS_SETUP HWSIM_OPS_AVG(b32, int32_t)
+#ifdef HWSIM_OPS_USE_avg_pool_u8_b32
 #include "pool.inc"
+#endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_SETUP
 #undef HWSIM_OPS_IN
@@ -66,14 +76,18 @@
 #define HWSIM_OPS_NAME hwsim_ops_argmax_u8
 #define HWSIM_OPS_IN uint8_t
 #define HWSIM_OPS_LESS(a, b) hwsim_ops_sign((a) - (b))
+#ifdef HWSIM_OPS_USE_argmax_u8
 #include "argmax.inc"
+#endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_IN
 #undef HWSIM_OPS_LESS
 #define HWSIM_OPS_NAME hwsim_ops_argmax_i32
 #define HWSIM_OPS_IN int32_t
 #define HWSIM_OPS_LESS(a, b) hwsim_ops_less((a), (b))
+#ifdef HWSIM_OPS_USE_argmax_i32
 #include "argmax.inc"
+#endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_IN
 #undef HWSIM_OPS_LESS
@@ -100,8 +114,12 @@ void name(const hwsim_ops_add *p, const uint8_t *x0, const uint8_t *x1, void *y)
             out[i] = (int32_t)values[x0[i]] + (int32_t)values[x1[i]];                  \
     }                                                                                  \
 }
+#ifdef HWSIM_OPS_USE_add_v8
 HWSIM_OPS_ADD(hwsim_ops_add_v8, int8_t)
+#endif
+#ifdef HWSIM_OPS_USE_add_v16
 HWSIM_OPS_ADD(hwsim_ops_add_v16, int16_t)
+#endif
 
 /* A level tensor's values added to an int32 sum tensor. */
 #define HWSIM_OPS_ADD_SUMS(name, type)                                                 \
@@ -131,5 +149,9 @@ void name(const hwsim_ops_add *p, const void *x0, const void *x1, void *y)      
             out[i] = (int32_t)((uint32_t)sums[i] + (uint32_t)values[levels[i]]);       \
     }                                                                                  \
 }
+#ifdef HWSIM_OPS_USE_add_sv8
 HWSIM_OPS_ADD_SUMS(hwsim_ops_add_sv8, int8_t)
+#endif
+#ifdef HWSIM_OPS_USE_add_sv16
 HWSIM_OPS_ADD_SUMS(hwsim_ops_add_sv16, int16_t)
+#endif
