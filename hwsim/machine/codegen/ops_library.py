@@ -23,8 +23,18 @@ STRUCTS = {"max": "hwsim_ops_pool", "avg": "hwsim_ops_pool", "argmax": "hwsim_op
            "add": "hwsim_ops_add"}
 POOL_FIELDS = ("out_h", "out_w", "channels", "size_h", "size_w", "row_step", "col_step",
                "x_row")
-__all__ = ["STRUCTS", "include_line", "library_files", "node_function", "ops_node",
+__all__ = ["STRUCTS", "c_types", "include_line", "library_files", "node_function", "ops_node",
            "struct_words", "uses_ops"]
+
+
+def c_types(function: str) -> tuple[str, str]:
+    """(input element, output element) C types of a kernel's node function (an add's
+    output is levels or sums: void)."""
+    if function.startswith("add"):
+        return ("void" if function.startswith("add_sv") else "uint8_t"), "void"
+    element = {"u8": "uint8_t", "i8": "int8_t", "i32": "int32_t"}
+    suffix = [part for part in function.split("_") if part in element][0]
+    return element[suffix], "uint8_t" if function.startswith("argmax") else element[suffix]
 
 
 def struct_words(call: OpsCall, pointer: int | str = 0, bounds: int | str = 0) -> list:
@@ -87,13 +97,7 @@ def ops_node(g, node: str, style: str) -> NodeCode | None:
     ident = identifier(node)
     arrays: list[CArray] = []
     pointer, bounds = "0", "0"
-    element = "int8_t" if style == "int8" else "uint8_t"
-    out_type = "uint8_t" if call.kind in ("argmax", "avg") and style == "lut" else element
-    if call.function.endswith("i32"):
-        element = "int32_t"
-        out_type = "uint8_t" if call.kind == "argmax" else element
-    if call.kind == "argmax":
-        out_type = "uint8_t"
+    element, out_type = c_types(call.function)
     writes_into, elements = "", int(getattr(a, "outputs", 1))
     if call.function.startswith("avg_pool_u8"):
         from hwsim.machine.codegen.lut_kernels import pool_bounds_array
@@ -107,9 +111,6 @@ def ops_node(g, node: str, style: str) -> NodeCode | None:
                                comment="the integer value of each activation level (adds)"))
         pointer = "V_add_activation"
         fused = threshold_consumer(g, node)
-        out_type = "uint8_t" if fused else "int32_t"
-        if call.function.startswith("add_sv"):
-            element = "void"
         if fused:
             from hwsim.machine.codegen.lut_kernels import padded_bounds
             bounds = f"TH_{identifier(fused)}"
@@ -125,6 +126,8 @@ def ops_node(g, node: str, style: str) -> NodeCode | None:
                          2 if call.kind == "add" else 1, element, out_type)
     if call.kind == "argmax":
         elements = 1
+    if call.kind == "add" and not writes_into:
+        out_type = "int32_t"
     return NodeCode(node, a.kind, function_name(node), code, tuple(arrays),
                     writes_into=writes_into, output_type="" if writes_into else out_type,
                     output_elements=0 if writes_into else elements,

@@ -22,8 +22,8 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.lut_kernels import search_steps
-from hwsim.ir.ops_kernels import FUNCTIONS, MAX_INT8_WINDOW, POOL_SHIFT, OpsCall
-from hwsim.machine.codegen.ops_library import STRUCTS, node_function, struct_words
+from hwsim.ir.ops_kernels import FUNCTIONS, POOL_SHIFT, OpsCall
+from hwsim.machine.codegen.ops_library import STRUCTS, c_types, node_function, struct_words
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, START_ARM,
                                            START_RISCV, STACK_BYTES, Firmware, KernelRun,
@@ -70,24 +70,12 @@ def _params_name(function: str) -> str:
     return f"hwsim_ops_params_{function}"
 
 
-def _types(function: str) -> tuple[str, str]:
-    """(input C type, output C type) of a kernel's node function."""
-    if function.startswith("add_sv"):
-        return "void", "void"
-    if function.startswith("add"):
-        return "uint8_t", "void"
-    element = {"u8": "uint8_t", "i8": "int8_t", "i32": "int32_t"}
-    suffix = [s for s in function.split("_") if s in element][0]
-    out = "uint8_t" if function.startswith("argmax") else element[suffix]
-    return element[suffix], out
-
-
 def driver_source(target: Target) -> str:
     externs, wrappers, cases = [], [], []
     for i, f in enumerate(FUNCTIONS):
         kind = f.split("_")[0]
         externs.append(f"extern const {STRUCTS[kind]} {_params_name(f)};")
-        in_type, out_type = _types(f)
+        in_type, out_type = c_types(f)
         inputs = 2 if kind == "add" else 1
         wrapper = f"hwsim_ops_node_{f}"
         wrappers.append("__attribute__((noinline, noclone, used))\n"
@@ -289,5 +277,5 @@ def run_ops_case(firmware: Firmware, case: OpsCase) -> KernelRun:
                      mnemonics, reads)
 
 
-__all__ = ["MAX_INT8_WINDOW", "OpsCase", "build_ops_firmware", "random_case",
+__all__ = ["OpsCase", "build_ops_firmware", "random_case",
            "reference_output", "run_ops_case"]
