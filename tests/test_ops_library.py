@@ -133,3 +133,19 @@ def test_characterize_cli_refuses_unknown_functions():
                      "--kernels", "max_pool_u16")
     assert result.returncode == 2 and "max_pool_u16" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_int8_calls_the_ops_library_only_with_the_int8_library():
+    """RV32I has no int8 library build: its int8 code keeps the plain loops, pools and
+    argmax included (a 16 KB part), and the cost model prices those by formulas."""
+    from hwsim.cost.model import cost_graph
+    from hwsim.machine.codegen import generate
+    from hwsim.specs.catalog import find_device
+    g = _heldout_graph(14)
+    assert "ops_int8.c" not in generate(g, "rv32i", "int8").files
+    assert "ops_int8.c" in generate(g, "rv32im", "int8").files
+    assert "ops_int8.c" not in generate(g, "rv32im", "int8", int8_kernels="reference").files
+    bases = {n.op: n.basis for n in cost_graph(g, find_device("ch32v003"), "int8").nodes}
+    assert bases["avg_pool2d"] == bases["argmax"] == "formula"
+    bases = {n.op: n.basis for n in cost_graph(g, find_device("esp32-c3"), "int8").nodes}
+    assert bases["avg_pool2d"] == bases["argmax"] == "characterized"

@@ -90,7 +90,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     the plain loops ("reference"). lut weighted layers call the lut kernel library
     ("library", where it has a build for the target) or are per-layer loops ("loops").
     Pools, argmax and lut adds call the ops kernel library where it is characterized for
-    the target, with the int8 library (int8_kernels not "reference") or the lut library,
+    the target, with the int8 library (int8_kernels not "reference" and a characterized
+    int8 build) or the lut library,
     unless `ops_kernels` is "loops" (hwsim.machine.codegen.ops_library; the per-node
     loops, for comparisons)."""
     target = find_target(target) if isinstance(target, str) else target
@@ -106,7 +107,9 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
         lut_library = library_build(target, lut_kernels)
     if ops_kernels not in ("library", "loops"):
         raise HwsimError(f"ops_kernels must be 'library' or 'loops', got {ops_kernels!r}")
-    ops = ops_kernels == "library" and (style != "int8" or int8_kernels != "reference")
+    if style == "int8":
+        from hwsim.machine.codegen.int8_library import uses_library
+    ops = ops_kernels == "library" and (style != "int8" or uses_library(target, int8_kernels))
     codes, input_type, notes = _emit(g, style, target, kernels, lut_library, ops)
     library = any(k != "reference" for k in kernels.values()) or (
         style == "int8" and any(op.kind == "add" for _, op in g.nodes(data="op")))
