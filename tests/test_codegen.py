@@ -200,11 +200,17 @@ def test_residual_add_reads_levels_through_the_value_table_and_sums_as_they_are(
     g = graph_from_workload(shape_workload("residual"), seed=3)
     kinds = {g.edges[s, "L2.add"]["kind"] for s in g.predecessors("L2.add")}
     assert kinds == {"levels", "sums"}
-    network = generate(g, "cortex-m0", "lut").files["network.c"]
+    network = generate(g, "cortex-m0", "lut", ops_kernels="loops").files["network.c"]
     assert ("void node_L2_add(const int32_t *restrict x0, const uint8_t *restrict x1, "
             "uint8_t *restrict y)") in network
     assert "x0[i] + V_add_activation[x1[i]]" in network
     assert "node_L2_threshold(acc)" in network          # the threshold is fused
+    # by default the ops library's add of a sum and a level tensor, its search inside
+    program = generate(g, "cortex-m0", "lut")
+    assert "hwsim_ops_add_sv16(&OPS_L2_add, x0, x1, y);" in program.files["network.c"]
+    assert "node_L2_threshold" not in program.files["network.c"]
+    assert "V_add_activation" in program.files["model_data.c"]
+    assert "ops_lut.c" in program.files and "ops_int8.c" not in program.files
 
 
 def test_missing_compiler_names_the_debian_package(graph, tmp_path):

@@ -16,6 +16,7 @@ from hwsim.evaluate.simulate import load_subject, simulate
 from hwsim.importers.network import load_network
 from hwsim.ir.graph import graph_from_workload
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
+from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen import generate
 from hwsim.machine.codegen.c_source import function_name
 from hwsim.machine.validate import codegen_options, generated_kernels, validate_graph
@@ -72,8 +73,12 @@ def test_scalar_small_fan_in_variant_wins_where_im2col_does_not_pay():
 def test_optimized_is_never_slower_than_library_or_reference(graphs):
     for device in map(find_device, ("nrf52840", "samd21", "esp32-c3", "stm32u575")):
         for g in graphs.values():
-            cycles = {mode: cost_graph(g, device, "int8", CostOptions(int8_kernels=mode))
-                      .total_cycles for mode in ("optimized", "library", "reference")}
+            # the weighted layers, which the choice is about (with the int8 library the
+            # pools and argmax run the ops library's run-time-shaped kernels, slower than
+            # the plain loops' constant-shaped ones: docs/ops-kernels.md)
+            cycles = {mode: sum(n.cycles for n in cost_graph(
+                g, device, "int8", CostOptions(int8_kernels=mode)).nodes if n.op in WEIGHTED)
+                      for mode in ("optimized", "library", "reference")}
             assert cycles["optimized"] <= cycles["reference"] + 1e-6
             # the library's kernels can lose only by not fitting (vww-mobilenet on samd21)
             fit = all(c.fits for ch in int8_kernel_choices(g, device).values()

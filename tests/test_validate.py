@@ -86,14 +86,15 @@ def test_validate_cli(artifact_dir):
     data = json.loads(result.stdout)
     assert data["target"] == "rv32im" and data["bit_exact"] and data["instructions_agree"]
     assert abs(data["error"]) <= TOLERANCE
-    # int8 weighted layers are priced from the characterized library; the rest by formula
+    # int8 weighted layers are priced from the characterized library, argmax from the
+    # ops library's (docs/ops-kernels.md)
     basis = {n["op"]: n["basis"] for n in data["nodes"]}
-    assert basis["dense"] == "characterized" and basis["argmax"] == "formula"
+    assert basis["dense"] == "characterized" and basis["argmax"] == "characterized"
     # lut weighted layers likewise from the lut kernel library's characterization
     lut = run_cli("validate", artifact_dir, "--device", "samd21", "--samples", "1")
     table = lut.stdout.split("estimate from:")[0]
     assert re.search(r"L1\.dense\s+dense\s.*characterized", table)
-    assert re.search(r"output\s+argmax\s.*formula", table)
+    assert re.search(r"output\s+argmax\s.*characterized", table)
 
 
 def test_validate_cli_user_errors(artifact_dir, tmp_path):

@@ -1,4 +1,4 @@
-"""`hwsim characterize`: fit the int8 (or, with --style lut, the lut) kernel library's
+"""`hwsim characterize`: fit the int8 (or, with --style lut / ops, the lut or ops) kernel library's
 executed instruction counts on one target as exact functions of the kernels' trip counts,
 prove them on held-out shapes, and write the characterization data (the cost model's
 hwsim/cost/data/<style>_<target>.json). Every run's output is checked against a reference:
@@ -29,9 +29,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--target", required=True,
                         choices=sorted(set(CHARACTERIZED_TARGETS) | set(LUT_TARGETS)
                                        | set(SOFT_FLOAT_TARGETS)))
-    parser.add_argument("--style", default="int8", choices=("int8", "lut", "lut_grouped"),
-                        help="the kernel library: int8 (default), lut, or lut_grouped (the "
-                             "grouped lut dense kernel, one record per K and g)")
+    parser.add_argument("--style", default="int8", choices=("int8", "lut", "lut_grouped", "ops"),
+                        help="the kernel library: int8 (default), lut, lut_grouped (the "
+                             "grouped lut dense kernel, one record per K and g) or ops (pools, "
+                             "argmax and the lut residual add of both styles)")
     parser.add_argument("--kernels", default="",
                         help=f"comma-separated subset of {', '.join(KERNEL_NAMES)} (int8) or "
                              "of conv_s8, ..., depthwise_s16i (lut) or of grouped_k4_g2, ..., "
@@ -59,19 +60,24 @@ def run(args: argparse.Namespace) -> int:
         from hwsim.machine import soft_float_characterize as soft
         with tempfile.TemporaryDirectory() as tmp:
             return _write(soft.dumps(soft.characterize(args.target, tmp)), args.out)
+    from hwsim.ir.ops_kernels import FUNCTIONS as OPS_FUNCTIONS
     from hwsim.machine.lut_grouped_characterize import FUNCTIONS as GROUPED
     from hwsim.machine.lut_grouped_characterize import characterize_grouped
+    from hwsim.machine.ops_characterize import characterize_ops
     targets = CHARACTERIZED_TARGETS if args.style == "int8" else LUT_TARGETS
     if args.target not in targets:
         raise HwsimError(f"--target {args.target}: the {args.style} kernel library is "
                          f"characterized on {', '.join(targets)} (--soft-float covers it)")
-    names = {"lut": FUNCTIONS, "lut_grouped": GROUPED}.get(args.style, KERNEL_NAMES)
+    names = {"lut": FUNCTIONS, "lut_grouped": GROUPED, "ops": OPS_FUNCTIONS}.get(
+        args.style, KERNEL_NAMES)
     kernels = [k.strip() for k in args.kernels.split(",") if k.strip()] or list(names)
     unknown = [k for k in kernels if k not in names]
     if unknown:
         raise HwsimError(f"--kernels: unknown {', '.join(unknown)}; one of {', '.join(names)}")
     with tempfile.TemporaryDirectory() as tmp:
-        if args.style == "lut":
+        if args.style == "ops":
+            text = dumps(characterize_ops(args.target, tmp, tuple(kernels)))
+        elif args.style == "lut":
             text = dumps(characterize_lut(args.target, tmp, tuple(kernels)))
         elif args.style == "lut_grouped":
             text = dumps(characterize_grouped(args.target, tmp, tuple(kernels)))

@@ -20,6 +20,7 @@ from hwsim.cost.kernels import (
     same_padding,
 )
 from hwsim.cost.int8_library import call_actions, library_actions, reads_network_input
+from hwsim.cost.ops_library import with_ops
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
@@ -210,10 +211,10 @@ def _int8_add(n: Node) -> Actions:
 INT8_COUNTERS = {
     **{op: _int8_weighted for op in WEIGHTED_OPS},
     "threshold": no_actions,                 # ReLU fused into the requantization clamp
-    "max_pool1d": lambda n: max_pool(n, load(8, "sram", n.tr), {"store_8": 1.0}),
-    "max_pool2d": lambda n: max_pool(n, load(8, "sram", n.tr), {"store_8": 1.0}),
-    "avg_pool1d": _int8_avg_pool, "avg_pool2d": _int8_avg_pool,
+    "max_pool1d": with_ops(lambda n: max_pool(n, load(8, "sram", n.tr), {"store_8": 1.0})),
+    "max_pool2d": with_ops(lambda n: max_pool(n, load(8, "sram", n.tr), {"store_8": 1.0})),
+    "avg_pool1d": with_ops(_int8_avg_pool), "avg_pool2d": with_ops(_int8_avg_pool),
     "add": _int8_add,
-    "argmax": lambda n: argmax(n, load(8, "sram", n.tr), 0.0),
+    "argmax": with_ops(lambda n: argmax(n, load(8, "sram", n.tr), 0.0)),
     "output_table": no_actions,              # the int8 output is the value
 }

@@ -35,6 +35,7 @@ from hwsim.cost.primitives import (
     times,
 )
 from hwsim.cost.lut_library import library_actions, searched_in_library
+from hwsim.cost.ops_library import searched_in_add, with_ops
 from hwsim.errors import HwsimError
 
 
@@ -134,7 +135,7 @@ def _lut_threshold(n: Node) -> Actions:
     """Per unit: the call from the weighted layer's unit loop, the search over the
     thresholds (padded to 2^steps), the level returned (stored by the caller); nothing
     when the lut library's call before it searches them."""
-    if n.opt.lut_kernels == "library" and searched_in_library(n):
+    if n.opt.lut_kernels == "library" and (searched_in_library(n) or searched_in_add(n)):
         return {}
     a, shape = n.attrs, n.shape
     steps = a.compares_per_unit
@@ -231,7 +232,8 @@ def _lut_output_table(n: Node) -> Actions:
 LUT_COUNTERS = {
     **{op: _lut_weighted for op in WEIGHTED_OPS},
     "threshold": _lut_threshold,
-    "max_pool1d": _lut_max_pool, "max_pool2d": _lut_max_pool,
-    "avg_pool1d": _lut_avg_pool, "avg_pool2d": _lut_avg_pool,
-    "add": _lut_add, "argmax": _lut_argmax, "output_table": _lut_output_table,
+    "max_pool1d": with_ops(_lut_max_pool), "max_pool2d": with_ops(_lut_max_pool),
+    "avg_pool1d": with_ops(_lut_avg_pool), "avg_pool2d": with_ops(_lut_avg_pool),
+    "add": with_ops(_lut_add), "argmax": with_ops(_lut_argmax),
+    "output_table": _lut_output_table,
 }

@@ -21,6 +21,9 @@ Stored per weighted node:
 - per-layer loop: weight and bias indices a byte each (a halfword above K = 256); a
   'same'-padded convolution's per-position tables (first input, first tap, taps: three
   uint32 per output position along each clipped axis).
+With the library, every pool, argmax and add the ops library runs
+(hwsim.ir.ops_kernels.node_ops_call) stores its parameter struct (STRUCT_WORDS words) in
+the same "library call constants" line.
 Shared: the product tables used, each row padded to a power of two of entries of the
 table's storage width; every threshold padded to 2^steps int32 bounds; average-pool
 bounds padded likewise in the narrowest signed type that holds them and the window's
@@ -37,6 +40,7 @@ from hwsim.ir.lut_grouped import CALL_WORDS as GROUPED_CALL_WORDS
 from hwsim.ir.lut_grouped import node_grouped_call
 from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, geometry, library_target, node_call,
                                   search_steps)
+from hwsim.ir.ops_kernels import STRUCT_WORDS, node_ops_call
 
 TABLE_LINES = ("product tables", "thresholds", "value tables")   # what `tables_in` moves
 WEIGHTED = ("dense", "conv1d", "conv2d", "depthwise_conv2d")
@@ -112,6 +116,10 @@ def lut_parameter_bytes(g, library: str | None, grouped=()) -> tuple[tuple[str, 
         if g.nodes[node]["op"].kind in WEIGHTED:
             for name, size in _weighted_lines(g, node, library, grouped.get(node)).items():
                 lines[name] += size
+        elif library:
+            call = node_ops_call(g, node, "lut")      # an ops library call's struct
+            if call is not None:
+                lines["library call constants"] += WORD_BYTES * STRUCT_WORDS[call.kind]
     used = {a.table for n, a in g.nodes(data="op") if a.kind in WEIGHTED and n not in grouped}
     offset = {g.nodes[n]["op"].table for n in grouped}      # rows + B, uint16, no bias row
     for name in sorted(used | offset):

@@ -51,16 +51,16 @@ SOURCES = ("network.c", "model_data.c", "start.c")
 
 
 def _emit(g: nx.DiGraph, style: str, target: Target, kernels: dict, lut_library: str = "",
-          lut_grouped=()) -> tuple[list[NodeCode], str, tuple]:
+          lut_grouped=(), ops: bool = True) -> tuple[list[NodeCode], str, tuple]:
     if style == "lut":
         from hwsim.machine.codegen.lut import emit_lut
-        return emit_lut(g, lut_library, lut_grouped), "uint8_t", ()
+        return emit_lut(g, lut_library, lut_grouped, ops), "uint8_t", ()
     if style == "float32":
         from hwsim.machine.codegen.float32 import emit_float32
         codes, notes = emit_float32(g)
         return codes, "float", tuple(notes)
     from hwsim.machine.codegen.int8 import emit_int8
-    codes, notes = emit_int8(g, target, kernels)
+    codes, notes = emit_int8(g, target, kernels, ops)
     return codes, "int8_t", notes
 
 
@@ -81,7 +81,8 @@ def _kernel_prelude(style: str, target: Target, library: bool) -> str:
 def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
              memory_map: MemoryMap | None = None, int8_kernels: str = "optimized",
              int8_choice: tuple[tuple[str, str], ...] | None = None,
-             lut_kernels: str = "library", lut_grouped=()) -> Program:
+             lut_kernels: str = "library", lut_grouped=(),
+             ops_kernels: str = "library") -> Program:
     """The C sources of graph `g` for `target` in `style` ("lut", "int8" or "float32",
     hwsim.machine.codegen.float32). int8 weighted layers run the kernels of
     `int8_choice`, (node, kernel) pairs as the cost model chose them for a device
@@ -90,7 +91,12 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     the plain loops ("reference"). lut weighted layers call the lut kernel library
     ("library", where it has a build for the target) or are per-layer loops ("loops");
     the dense layers of `lut_grouped`, (node, variant) pairs as the cost model chose them
-    (hwsim.cost.model.CostReport.lut_grouped), call the grouped dense kernel."""
+    (hwsim.cost.model.CostReport.lut_grouped), call the grouped dense kernel.
+    Pools, argmax and lut adds call the ops kernel library where it is characterized for
+    the target, with the int8 library (int8_kernels not "reference" and a characterized
+    int8 build) or the lut library,
+    unless `ops_kernels` is "loops" (hwsim.machine.codegen.ops_library; the per-node
+    loops, for comparisons)."""
     target = find_target(target) if isinstance(target, str) else target
     if style not in STYLES:
         raise HwsimError(f"unknown code generation style {style!r}; one of {', '.join(STYLES)}")
@@ -102,7 +108,13 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     elif style == "lut":
         from hwsim.machine.codegen.lut_library import library_build
         lut_library = library_build(target, lut_kernels)
-    codes, input_type, notes = _emit(g, style, target, kernels, lut_library, lut_grouped or ())
+    if ops_kernels not in ("library", "loops"):
+        raise HwsimError(f"ops_kernels must be 'library' or 'loops', got {ops_kernels!r}")
+    if style == "int8":
+        from hwsim.machine.codegen.int8_library import uses_library
+    ops = ops_kernels == "library" and (style != "int8" or uses_library(target, int8_kernels))
+    codes, input_type, notes = _emit(g, style, target, kernels, lut_library, lut_grouped or (),
+                                     ops)
     library = any(k != "reference" for k in kernels.values()) or (
         style == "int8" and any(op.kind == "add" for _, op in g.nodes(data="op")))
     if style == "lut":          # some weighted layer calls the lut library
@@ -128,6 +140,10 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
                f"\n/* The arena: every tensor between nodes ({arena_bytes} bytes, planned). */\n",
                f"uint8_t hwsim_arena[{max(arena_bytes, 4)}] __attribute__((aligned(4)));\n\n",
                _kernel_prelude(style, target, library)]
+    ops = any(c.ops_function for c in codes)
+    if ops:
+        from hwsim.machine.codegen.ops_library import include_line as ops_include
+        network.append(ops_include())
     network += [a.extern for a in arrays.values()]
     network.append("\n")
     network += [c.code.split("\n", 1)[0] + ";\n" for c in codes if c.function]
@@ -151,6 +167,10 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     elif library:
         from hwsim.machine.codegen.lut_library import library_files as lut_library_files
         files.update(lut_library_files(target.name, codes))
+    if ops:
+        from hwsim.machine.codegen.ops_library import library_files as ops_library_files
+        files.update(ops_library_files(style, [c.ops_function for c in codes
+                                                if c.ops_function]))
     callers = {c.node: c.called_per_unit_by or "network_run" for c in codes}
     nodes = tuple(NodeFunction(c.node, c.op, c.function, callers[c.node] if c.function else "")
                   for c in codes)

@@ -44,6 +44,7 @@ from hwsim.machine.codegen.int8_reference import (
 from hwsim.machine.codegen.int8_library import library_add, library_node
 from hwsim.ir.int8_kernels import REFERENCE
 from hwsim.machine.codegen.lut_kernels import argmax_code
+from hwsim.machine.codegen.ops_library import ops_node, uses_ops
 from hwsim.machine.codegen.pools import pool_function
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.codegen.targets import Target
@@ -135,8 +136,9 @@ def _dot_simd(x: str, w: str, n: str, indent: str) -> str:
 
 
 class _Emitter:
-    def __init__(self, g, target: Target, kernels: dict[str, str | None]):
+    def __init__(self, g, target: Target, kernels: dict[str, str | None], ops: bool = True):
         self.g, self.target, self.kernels = g, target, kernels
+        self.ops = ops and uses_ops(target.name)
         self.plan = Int8Plan(g)
 
     def dot(self, x: str, w: str, n: str, indent: str, strided: bool = False) -> str:
@@ -333,6 +335,10 @@ class _Emitter:
             return self.conv2d(node)
         if op == "depthwise_conv2d":
             return self.conv2d(node, depthwise=True)
+        if op.startswith(("max_pool", "avg_pool")) or op == "argmax":
+            code = ops_node(self.g, node, "int8") if self.ops else None
+            if code is not None:
+                return code
         if op.startswith(("max_pool", "avg_pool")):
             return self.pool(node)
         if op == "argmax":
@@ -342,12 +348,12 @@ class _Emitter:
         raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
 
 
-def emit_int8(g, target: Target, kernels: dict[str, str | None]
+def emit_int8(g, target: Target, kernels: dict[str, str | None], ops: bool = True
               ) -> tuple[list[NodeCode], list[str]]:
     """The int8 network's node functions: each weighted layer as a call into the int8
     kernel library (hwsim.machine.codegen.int8_library) by its entry in `kernels` (a
     library kernel, None for the preferred one), or as the plain loops here ("reference")."""
-    emitter = _Emitter(g, target, kernels)
+    emitter = _Emitter(g, target, kernels, ops)
     codes = [emitter.node(node) for node in execution_order(g)]
     notes = [("int8 weights and activations are derived from the artifact by symmetric "
               "per-layer quantization (docs/codegen.md); outputs differ from the lut style")]

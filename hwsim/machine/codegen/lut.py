@@ -47,16 +47,20 @@ from hwsim.machine.codegen.lut_weighted import (
     emit_depthwise,
 )
 from hwsim.machine.codegen.lut_library import fused_threshold_node, library_node, node_call
+from hwsim.machine.codegen.ops_library import ops_node, uses_ops
 from hwsim.machine.codegen.program import NodeCode
+from hwsim.ir.ops_kernels import node_ops_call
 from hwsim.errors import HwsimError
 
 
 def emit_node(g, node, tables: ProductTables, library: str = "",
-              grouped: dict | None = None) -> NodeCode:
+              grouped: dict | None = None, ops: bool = True) -> NodeCode:
     """One node's code; `library`: the lut library build whose kernels weighted layers
     call where it covers them (hwsim.machine.codegen.lut_library), "" for none;
     `grouped`: {node: variant} of the dense layers that call the grouped kernel
-    (hwsim.machine.codegen.lut_grouped)."""
+    (hwsim.machine.codegen.lut_grouped); with a library, pools, argmax and adds call the
+    ops library (hwsim.machine.codegen.ops_library) where it covers them (unless `ops`
+    is False)."""
     op = g.nodes[node]["op"].kind
     if op == "input":
         return NodeCode(node, op, output_type="uint8_t",
@@ -77,7 +81,14 @@ def emit_node(g, node, tables: ProductTables, library: str = "",
         if (library and len(sources) == 1 and g.nodes[sources[0]]["op"].kind in emitters
                 and node_call(g, sources[0], library)):
             return fused_threshold_node(g, node)
+        if (library and len(sources) == 1 and g.nodes[sources[0]]["op"].kind == "add"
+                and ops and uses_ops(library) and node_ops_call(g, sources[0], "lut")):
+            return fused_threshold_node(g, node)        # searched in the ops add
         return emit_threshold(g, node)
+    if library and ops and uses_ops(library):
+        code = ops_node(g, node, "lut")
+        if code is not None:
+            return code
     if op in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
         return emit_pool(g, node)
     if op == "add":
@@ -89,13 +100,13 @@ def emit_node(g, node, tables: ProductTables, library: str = "",
     raise HwsimError(f"node {node!r}: code generation does not support op {op!r}")
 
 
-def emit_lut(g, library: str = "", grouped=()) -> list[NodeCode]:
+def emit_lut(g, library: str = "", grouped=(), ops: bool = True) -> list[NodeCode]:
     """Every node's code; weighted layers call the lut library build `library` where it
     covers them ("" : the per-layer loops everywhere), the dense layers of `grouped`
     ((node, variant) pairs) its grouped kernel."""
     from hwsim.ir.graph import execution_order
     tables = ProductTables(g)
-    return [emit_node(g, node, tables, library, dict(grouped))
+    return [emit_node(g, node, tables, library, dict(grouped), ops)
             for node in execution_order(g)]
 
 

@@ -11,7 +11,8 @@ from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.lut_kernels import search_steps
 from hwsim.ir.ops import WEIGHTED
-from hwsim.machine.codegen.c_source import INT_TYPES, constant, function_name, identifier, int_type
+from hwsim.ir.ops_kernels import bound_bits
+from hwsim.machine.codegen.c_source import INT_TYPES, CArray, constant, function_name, identifier
 from hwsim.machine.codegen.pools import pool_function
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.errors import HwsimError
@@ -85,6 +86,17 @@ def pool_geometry(a) -> tuple[list, int, int, int, int]:
     return positions, ch, layer.size_h, layer.size_w, w_in * ch
 
 
+def pool_bounds_array(node: str, a, window: int) -> tuple[CArray, str]:
+    """An average pool's bounds, padded (the type's maximum beyond), in the narrowest
+    signed type that holds them and the window's reach (hwsim.ir.ops_kernels.bound_bits)."""
+    bounds = np.asarray(a.pool_bounds, dtype=np.int64)
+    btype = INT_TYPES[(True, bound_bits(bounds, window))]
+    top = np.iinfo(np.dtype(btype.replace("_t", ""))).max
+    padded = np.where(padded_bounds(bounds) == INT32_MAX, top, padded_bounds(bounds))
+    return constant(f"PB_{identifier(node)}", btype, padded,
+                    comment=f"{node}: pool bounds, padded"), btype
+
+
 def emit_pool(g, node) -> NodeCode:
     a = g.nodes[node]["op"]
     op = a.kind
@@ -96,17 +108,10 @@ def emit_pool(g, node) -> NodeCode:
     positions, ch, rows, cols, row_step = pool_geometry(a)
     arrays, reduce_avg = [], ""
     if not is_max:
-        bounds = np.asarray(a.pool_bounds, dtype=np.int64)
-        padded = padded_bounds(bounds)
-        name = f"PB_{identifier(node)}"
-        reach = rows * cols * len(bounds) + 1
-        btype = int_type(np.array([bounds.min(initial=0), bounds.max(initial=0), reach]),
-                         signed=True)
-        top = np.iinfo(np.dtype(btype.replace("_t", ""))).max
-        padded = np.where(padded == INT32_MAX, top, padded)
-        arrays.append(constant(name, btype, padded, comment=f"{node}: pool bounds, padded"))
-        reduce_avg = (f"typedef {btype} {name}_t;\n"
-                      + search_code("s", name, search_steps(len(bounds)), "",
+        array, btype = pool_bounds_array(node, a, rows * cols)
+        arrays.append(array)
+        reduce_avg = (f"typedef {btype} {array.name}_t;\n"
+                      + search_code("s", array.name, search_steps(len(a.pool_bounds)), "",
                                     "const uint32_t out"))
     out_type = ctype if is_max else "uint8_t"
     code = pool_function(node, ctype, out_type, wide, "max" if is_max else "avg", positions,

@@ -41,6 +41,7 @@ class NodeCode:
     output_elements: int = 0
     writes_into: str = ""            # a fused weighted node: the node whose tensor it fills
     library_function: str = ""       # the lut kernel library function it calls, if any
+    ops_function: str = ""           # the ops kernel library function it calls, if any
 
 
 @dataclass(frozen=True)
