@@ -124,18 +124,29 @@ def characterize_function(firmware, function: str, seed: int = 0) -> dict:
     what = f"hwsim_lut_{function} on {target}"
     coefficients = fit(monomials, runs, what, [r.trips for r in runs])
     for run in measure(firmware, held_calls, rng):
-        predicted = predict(monomials, coefficients, None, run.trips)
-        for action in sorted(set(predicted) | set(run.counts)):
-            if action not in coefficients:
-                raise HwsimError(f"{what}: a held-out shape executes {action}, never fitted")
-            if predicted.get(action, 0) != run.counts.get(action, 0):
-                raise HwsimError(f"{what}: held-out {run.call.shape} executes "
-                                 f"{run.counts.get(action, 0)} {action}, the fit predicts "
-                                 f"{predicted.get(action, 0)}")
+        prove_held_out(what, run.call.shape, predict(monomials, coefficients, None, run.trips),
+                       run.counts, coefficients)
+    return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls))
+
+
+def prove_held_out(what: str, shape, predicted: dict, counts: dict, coefficients: dict) -> None:
+    """Raise (naming the kernel `what`, the held-out `shape` and the action) unless a
+    held-out run's executed `counts` are the fit's `predicted` ones, action by action."""
+    for action in sorted(set(predicted) | set(counts)):
+        if action not in coefficients:
+            raise HwsimError(f"{what}: a held-out shape executes {action}, never fitted")
+        if predicted.get(action, 0) != counts.get(action, 0):
+            raise HwsimError(f"{what}: held-out {shape} executes {counts.get(action, 0)} "
+                             f"{action}, the fit predicts {predicted.get(action, 0)}")
+
+
+def kernel_record(monomials, coefficients: dict, fitted: int, held_out: int) -> dict:
+    """A kernel's data record: the basis monomials any action uses, each action's
+    coefficients on them, the numbers of fitted and held-out shapes."""
     used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
     return {"basis": [monomial_text(monomials[j]) for j in used],
             "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
-            "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls)}
+            "fitted_shapes": fitted, "held_out_shapes": held_out}
 
 
 def node_call_counts(target: str, kernels: dict, directory) -> dict[str, int]:

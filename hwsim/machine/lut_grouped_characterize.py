@@ -22,16 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import KernelCall, monomial_text
+from hwsim.ir.int8_kernels import KernelCall
 from hwsim.ir.lut_grouped import GROUPINGS, GroupedCall, grouped_trip_counts
 from hwsim.ir.lut_kernels import lut_call_of_shape
-from hwsim.machine.characterize import _encode, fit, kernel_counts, predict
+from hwsim.machine.characterize import fit, kernel_counts, predict
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.lut import GROUPED_SOURCES, library_sha256
 from hwsim.machine.kernels.lut_grouped_harness import (build_grouped_firmware, grouped_case,
                                                        run_grouped_case)
 from hwsim.machine.kernels.lut_harness import random_case, reference_output
-from hwsim.machine.lut_characterize import CHARACTERIZED_TARGETS, FORMAT_VERSION, basis
+from hwsim.machine.lut_characterize import (CHARACTERIZED_TARGETS, FORMAT_VERSION, basis,
+                                            kernel_record, prove_held_out)
 from hwsim.machine.toolchain import CFLAGS
 
 FUNCTIONS = tuple(f"grouped_k{k}_g{g}" for k, g in GROUPINGS)
@@ -95,17 +96,9 @@ def characterize_grouping(firmware, k: int, g: int, seed: int = 0) -> dict:
     coefficients = fit(monomials, [_Run(c, n) for c, n, _ in runs], what,
                        [t for _, _, t in runs])
     for call, counts, trips in measure(firmware, held_calls, rng):
-        predicted = predict(monomials, coefficients, None, trips)
-        for action in sorted(set(predicted) | set(counts)):
-            if action not in coefficients:
-                raise HwsimError(f"{what}: a held-out shape executes {action}, never fitted")
-            if predicted.get(action, 0) != counts.get(action, 0):
-                raise HwsimError(f"{what}: held-out {call} executes {counts.get(action, 0)} "
-                                 f"{action}, the fit predicts {predicted.get(action, 0)}")
-    used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
-    return {"basis": [monomial_text(monomials[j]) for j in used],
-            "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
-            "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls)}
+        prove_held_out(what, call, predict(monomials, coefficients, None, trips), counts,
+                       coefficients)
+    return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls))
 
 
 def characterize_grouped(target: str, directory, functions=FUNCTIONS) -> dict:

@@ -22,14 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import monomial_text
 from hwsim.ir.ops_kernels import FUNCTIONS, MAX_STEPS, POOL_SHIFT, OpsCall, trip_counts
-from hwsim.machine.characterize import FORMAT_VERSION, Measured, _encode, fit, kernel_counts, predict
+from hwsim.machine.characterize import FORMAT_VERSION, Measured, fit, kernel_counts, predict
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.ops import library_sha256
 from hwsim.machine.kernels.ops_harness import (build_ops_firmware, random_case,
                                                reference_output, run_ops_case)
-from hwsim.machine.lut_characterize import basis
+from hwsim.machine.lut_characterize import basis, kernel_record, prove_held_out
 from hwsim.machine.toolchain import CFLAGS
 
 CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
@@ -107,18 +106,9 @@ def characterize_function(firmware, function: str, seed: int = 0) -> dict:
     what = f"hwsim_ops_{function} on {target}"
     coefficients = fit(monomials, runs, what, counts)
     for run, trips in measure(firmware, held_calls, rng, rv32i):
-        predicted = predict(monomials, coefficients, None, trips)
-        for action in sorted(set(predicted) | set(run.counts)):
-            if action not in coefficients:
-                raise HwsimError(f"{what}: a held-out shape executes {action}, never fitted")
-            if predicted.get(action, 0) != run.counts.get(action, 0):
-                raise HwsimError(f"{what}: held-out {run.call.describe()} executes "
-                                 f"{run.counts.get(action, 0)} {action}, the fit predicts "
-                                 f"{predicted.get(action, 0)}")
-    used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
-    return {"basis": [monomial_text(monomials[j]) for j in used],
-            "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
-            "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls)}
+        prove_held_out(what, run.call.describe(),
+                       predict(monomials, coefficients, None, trips), run.counts, coefficients)
+    return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls))
 
 
 def characterize_ops(target: str, directory, functions=FUNCTIONS) -> dict:

@@ -150,10 +150,11 @@ def reference_output(case: LutCase) -> np.ndarray:
     sums = np.array(out, dtype=np.int64)
     if case.bounds is None:
         return sums.astype(np.int32)
-    return np.array([_search(v, case.bounds) for v in sums], dtype=np.uint8)
+    return np.array([search_level(v, case.bounds) for v in sums], dtype=np.uint8)
 
 
-def _search(acc: int, bounds: np.ndarray) -> int:
+def search_level(acc: int, bounds: np.ndarray) -> int:
+    """The binary search of the kernels' fused threshold: the level of `acc`."""
     p, s = 0, len(bounds) // 2
     while s:
         if acc >= bounds[p + s]:
@@ -164,16 +165,21 @@ def _search(acc: int, bounds: np.ndarray) -> int:
 
 # ----------------------------------------------------------------------------- running
 
-class _LutJob(_Job):
-    """The job block with the lut driver's argument words."""
+class ArgumentsJob(_Job):
+    """A job block whose first words are a driver's argument words (`arguments`, by name):
+    the lut driver's by default, the ops driver's (hwsim.machine.kernels.ops_harness)."""
 
-    def __init__(self):
-        self.words = dict.fromkeys(ARGUMENTS, 0)
-        self.data = bytearray(4 * len(ARGUMENTS))
+    def __init__(self, arguments: tuple[str, ...] = ARGUMENTS):
+        self.arguments = tuple(arguments)
+        self.words = dict.fromkeys(self.arguments, 0)
+        self.data = bytearray(4 * len(self.arguments))
 
     def image(self) -> bytes:
-        words = np.array([self.words[a] for a in ARGUMENTS], dtype=np.uint32).tobytes()
+        words = np.array([self.words[a] for a in self.arguments], dtype=np.uint32).tobytes()
         return words + bytes(self.data[len(words):])
+
+
+_LutJob = ArgumentsJob
 
 
 def _job(case: LutCase) -> tuple[_Job, int, int, tuple[int, int]]:

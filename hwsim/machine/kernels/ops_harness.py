@@ -27,7 +27,8 @@ from hwsim.machine.codegen.ops_library import STRUCTS, c_types, node_function, s
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, START_ARM,
                                            START_RISCV, STACK_BYTES, Firmware, KernelRun,
-                                           _emulate, _Job, _kernel_counts, _profile)
+                                           _emulate, _kernel_counts, _profile)
+from hwsim.machine.kernels.lut_harness import ArgumentsJob, search_level
 from hwsim.machine.kernels.ops import CONFIG_HEADER, SOURCE_DIR, config_header, source_paths
 from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
@@ -185,7 +186,7 @@ def reference_output(case: OpsCase) -> np.ndarray:
             acc = case.table[case.x0] + case.table[case.x1]
         if case.bounds is None:
             return acc.astype(np.int32)
-        return np.array([_search(int(v), case.bounds) for v in acc], dtype=np.uint8)
+        return np.array([search_level(int(v), case.bounds) for v in acc], dtype=np.uint8)
     out = []
     for oy in range(call.out_h):
         for ox in range(call.out_w):
@@ -199,33 +200,12 @@ def reference_output(case: OpsCase) -> np.ndarray:
                     out.append((sum(window) * call.reciprocal + (1 << (POOL_SHIFT - 1)))
                                >> POOL_SHIFT)
                 else:
-                    out.append(_search(sum(window), case.table))
+                    out.append(search_level(sum(window), case.table))
     dtype = {"max_pool_i32": np.int32, "max_pool_i8": np.int8, "avg_pool_i8": np.int8}
     return np.array(out, dtype=np.int64).astype(dtype.get(f, np.uint8))
 
 
-def _search(acc: int, bounds: np.ndarray) -> int:
-    p, s = 0, len(bounds) // 2
-    while s:
-        if acc >= bounds[p + s]:
-            p += s
-        s //= 2
-    return p
-
-
 # ----------------------------------------------------------------------------- running
-
-class _OpsJob(_Job):
-    """The job block with the ops driver's argument words."""
-
-    def __init__(self):
-        self.words = dict.fromkeys(ARGUMENTS, 0)
-        self.data = bytearray(4 * len(ARGUMENTS))
-
-    def image(self) -> bytes:
-        words = np.array([self.words[a] for a in ARGUMENTS], dtype=np.uint32).tobytes()
-        return words + bytes(self.data[len(words):])
-
 
 def _element_dtype(function: str):
     if function.endswith("i32"):
@@ -233,9 +213,9 @@ def _element_dtype(function: str):
     return np.int8 if function.endswith("i8") else np.uint8
 
 
-def _job(case: OpsCase) -> tuple[_OpsJob, int, int, np.dtype, tuple[int, int]]:
+def _job(case: OpsCase) -> tuple[ArgumentsJob, int, int, np.dtype, tuple[int, int]]:
     call, f = case.call, case.call.function
-    job = _OpsJob()
+    job = ArgumentsJob(ARGUMENTS)
     job.words["kernel"] = FUNCTIONS.index(f)
     params = job.put(bytes(PARAMS_BYTES))
     assert params == PARAMS_ADDRESS
