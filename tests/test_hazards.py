@@ -22,6 +22,8 @@ WORDS = {
     "jr a5": 0x00078067,
     "lw ra, 12(sp)": 0x00C12083,
     "ret": 0x00008067,                 # reads ra
+    "addi sp, sp, 16": 0x01010113,
+    "addi a5, a5, 4": 0x00478793,
     "lw zero, 0(a4)": 0x00072003,      # writes nothing
     "beq a0, a5, 8": 0x00F50463,
 }
@@ -55,6 +57,11 @@ def test_hazards_of_a_hand_written_sequence():
     assert hazards(_decode("addi a5, a5, 1", "jr a5")) == {"jalr_dependency": 1.0}
     assert hazards(_decode("addi a5, a5, 1", "nop", "jr a5")) == {}
     assert hazards(_decode("lw ra, 12(sp)", "ret")) == {"load_use": 1.0, "jalr_dependency": 1.0}
+    # a load's result two before a jalr: one cycle (tests/test_rtl.py measures it)
+    assert hazards(_decode("lw ra, 12(sp)", "addi sp, sp, 16", "ret")) == {"jalr_dependency": 1.0}
+    assert hazards(_decode("lw ra, 12(sp)", "nop", "nop", "ret")) == {}
+    assert hazards(_decode("lw a5, 0(a4)", "addi a5, a5, 4", "jr a5")) == {
+        "load_use": 1.0, "jalr_dependency": 1.0}             # the addi's result, not the load's
     sequence = _decode("lw a5, 0(a4)", "add a0, a5, a1", "lw a5, 0(a4)", "addi a5, a5, 1",
                        "jr a5")
     assert hazards(sequence) == {"load_use": 2.0, "jalr_dependency": 1.0}

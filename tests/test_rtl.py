@@ -288,6 +288,30 @@ def test_one_wait_state_adds_a_cycle_per_fetch_and_per_data_access(
 
 
 @needs_verilator
+def test_cv32e40p_jalr_waits_for_a_load_two_instructions_before(simulator, scratch):
+    """CV32E40P: a jalr whose address a load wrote two instructions before stalls the
+    documented jalr penalty (a load's result is ready a cycle after an ALU's; a function
+    epilogue `lw ra; addi sp; ret` does it), as hwsim.machine.emulate_price.hazards
+    counts; an ALU result two before or a load three before does not stall."""
+    def body(spacing: int, dependent: bool, load: bool = True) -> str:
+        produce = "lw t4, 4(sp)" if load else "addi t4, t3, 0"
+        fill = ["addi t5, t5, 1"] * spacing
+        lines = ["auipc t3, 0", "sw t3, 4(sp)", produce, *fill]
+        lines.append(f"jalr zero, {4 * (len(lines) + 1)}({'t4' if dependent else 't3'})")
+        return "\n    ".join(lines)
+    bodies = {(s, d, ld): body(s, d, ld) for s in (1, 2) for d in (True, False)
+              for ld in (True, False)}
+    costs = block_costs(simulator, scratch, "cv32e40p",
+                        {str(k): v for k, v in bodies.items()}, 4)
+    penalty = documented("cv32e40p")["jalr_dependency_penalty"]
+    assert penalty == 1
+    assert costs[str((1, True, True))] - costs[str((1, False, True))] == 4 * penalty
+    assert costs[str((1, True, False))] == costs[str((1, False, False))]
+    assert costs[str((2, True, True))] == costs[str((2, False, True))]
+    assert costs[str((2, True, False))] == costs[str((2, False, False))]
+
+
+@needs_verilator
 def test_picorv32_ws1_device_table_is_what_the_rtl_does(simulator, scratch):
     """devices/rtl/picorv32-ws1.yaml: the steady-state cost of every documented class on
     PicoRV32 with one wait state (one port: the fetch and each data access wait)."""

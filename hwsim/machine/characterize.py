@@ -235,20 +235,26 @@ def _counting_table():
                            memory=SimpleNamespace(flash_load_extra_cycles=0.0))
 
 
-# RISC-V runs give every weight this value, so a mul by a weight reads 0xFFFFFFFF.
+# RISC-V runs give every weight this value, so a mul by a weight reads 0xFFFFFFFF, and
+# every input this zero point: a mul by an input reads it (0xFFFFFF80) in the kernels that
+# fold the input offset into the bias (hwsim.ir.int8_kernels.FOLDED_OFFSET), 0 (input plus
+# offset) in the others. Distinct from each other, from Q31 multipliers and from shapes.
 DESIGNED_WEIGHT = -1
+DESIGNED_INPUT = -128
 
 
 def site_roles(runs) -> dict[int, str]:
     """The role (hwsim.cost.int8_library.MUL_OPERANDS, else plain `mul`) of each RISC-V mul
     instruction, from the second operands (unsigned) it took over `runs` (fixed path,
-    weights DESIGNED_WEIGHT): a weight reads 0xFFFFFFFF, a Q31 multiplier is in
-    [2^30, 2^31), an input plus its offset is 0 (every input at its zero point); a mul that
-    took any other value is address arithmetic."""
+    weights DESIGNED_WEIGHT, inputs DESIGNED_INPUT): a weight reads 0xFFFFFFFF, a Q31
+    multiplier is in [2^30, 2^31), an input reads DESIGNED_INPUT (offset folded into the
+    bias) or 0 (input plus its offset); a mul that took any other value is address
+    arithmetic."""
     seen: dict[int, set] = {}
     for run in runs:
         for address, value in run.mul_operands:
             seen.setdefault(address, set()).add(value)
+    inputs = {0, DESIGNED_INPUT & 0xFFFFFFFF}
     roles = {}
     for address, values in seen.items():
         if DESIGNED_WEIGHT & 0xFFFFFFFF in values:
@@ -256,7 +262,7 @@ def site_roles(runs) -> dict[int, str]:
         elif any((1 << 30) <= v < (1 << 31) for v in values):
             roles[address] = "mul_multiplier"
         else:
-            roles[address] = "mul_input" if values == {0} else "mul"
+            roles[address] = "mul_input" if values <= inputs else "mul"
     return roles
 
 
@@ -285,15 +291,18 @@ class Measured:
 
 def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = None
             ) -> tuple[list[Measured], dict[int, str]]:
-    """Run each call on fixed-path data (RISC-V: every weight DESIGNED_WEIGHT, muls counted
-    by operand role: `roles`, else site_roles over these runs); `check(case, output)` sees
-    every output. The counts and the roles."""
+    """Run each call on fixed-path data (RISC-V: every weight DESIGNED_WEIGHT and every
+    input at the zero point DESIGNED_INPUT, muls counted by operand role: `roles`, else
+    site_roles over these runs); `check(case, output)` sees every output. The counts and
+    the roles."""
     runs = []
     riscv = firmware.target.arch == "riscv"
     for call in calls:
         case = fixed_path_case(call, rng)
         if riscv and call.kernel != "add":
-            case = replace(case, w=np.full_like(case.w, DESIGNED_WEIGHT))
+            case = replace(case, w=np.full_like(case.w, DESIGNED_WEIGHT),
+                           x=np.full_like(case.x, DESIGNED_INPUT),
+                           input_offset=-DESIGNED_INPUT)
         run = run_case(firmware, case, mul_operands=riscv)
         if check is not None:
             check(case, run.output)
