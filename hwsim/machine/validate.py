@@ -232,9 +232,10 @@ def generated_kernels(g, device: Device, style: str, target: Target, options: Co
     from hwsim.cost.lut_library import device_lut_kernels
     traits = core_traits(device)
     # Without an int8 build for the ISA (RV32I/E) the weighted layers are plain loops
-    # whatever the mode; the mode still decides whether pools call the ops library.
-    kernels = (options.int8_kernels if covers(traits) or library_target(traits.isa) is None
-               else "reference")
+    # whatever the mode; the mode still decides whether pools call the ops library
+    # (not with a serial shifter, which the ops data does not price: PicoRV32).
+    plain = library_target(traits.isa) is None and not traits.serial_shifter
+    kernels = options.int8_kernels if covers(traits) or plain else "reference"
     lut = device_lut_kernels(core_traits(device), options)
     described = replace(options, simd=options.simd and target.dsp, int8_kernels=kernels,
                         lut_kernels=lut)
