@@ -21,6 +21,10 @@ covered (the caller keeps the per-node loops): an add of two sum tensors, 32-bit
 searches of more than MAX_STEPS steps (over 256 levels),
 argmax over more than 256 classes, average pools of sums.
 
+A pool's walk follows its window (a constant of the node): 2 to 4 elements
+(UNROLLED_TAPS) run unrolled, the other elements at `tap_offsets` from the first (struct
+fields `taps`, `tap`), any other window the generic walk; the trip counts are per walk.
+
 The kernels have no data-dependent branch (hwsim/machine/kernels/ops/hwsim_ops.h), so
 their counts follow from the shape alone; on RV32I the int8 average pool's multiply is
 libgcc's __mulsi3 looping over the reciprocal's bits (`multiply_bits`, `multiply_ones`).
@@ -98,7 +102,10 @@ def trip_counts(call: OpsCall, rv32i: bool = False) -> dict[str, int]:
     g = int(taps == 0)
     counts = {"calls": 1, "out_rows": g * call.out_h, "positions": g * positions,
               "outputs": outputs, "window_rows": g * outputs * call.size_h,
-              "elements": g * outputs * call.size_h * call.size_w}
+              "elements": g * outputs * call.size_h * call.size_w,
+              "odd_rows": g * outputs * call.size_h * (call.size_w % 2),   # generic walk:
+              "row_pairs": g * outputs * call.size_h * (call.size_w // 2),  # in pairs
+              "unpaired_rows": g * outputs * call.size_h * int(call.size_w < 2)}
     for n in UNROLLED_TAPS:
         u = int(taps == n)
         counts.update({f"calls_taps{n}": u, f"out_rows_taps{n}": u * call.out_h,

@@ -13,7 +13,8 @@ import numpy as np
 
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lowering import threshold_consumer
-from hwsim.ir.ops_kernels import STRUCT_WORDS, OpsCall, node_ops_call, pool_taps, tap_offsets
+from hwsim.ir.ops_kernels import (STRUCT_WORDS, OpsCall, node_ops_call, pool_taps,
+                                  tap_offsets)
 from hwsim.machine.codegen.c_source import INT_TYPES, CArray, constant, function_name, identifier
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.kernels.ops import (CONFIG_HEADER, HEADER, HEADERS, SOURCE_DIR, SOURCES,
