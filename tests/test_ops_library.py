@@ -92,6 +92,40 @@ def test_trip_counts():
     assert trip_counts(OpsCall("argmax_u8", classes=1))["compared"] == 0
 
 
+def test_small_windows_walk_unrolled_with_tap_offsets():
+    from hwsim.ir.ops_kernels import pool_taps, tap_offsets
+    from hwsim.machine.codegen.ops_library import struct_words
+    rng = np.random.default_rng(0)
+    square = _pool("max_pool_u8", rng, 2, 3, 4, 2, 2, 2, 2)     # in_w 6: x_row 24
+    assert pool_taps(square) == 4 and tap_offsets(square) == [4, 24, 28]
+    assert struct_words(square)[-4:] == [4, 4, 24, 28]
+    counts = trip_counts(square)
+    assert counts["outputs_taps4"] == 24 and counts["elements"] == 0
+    one_d = _pool("avg_pool_i8", rng, 1, 5, 3, 1, 3, 1, 3)
+    assert pool_taps(one_d) == 3 and tap_offsets(one_d) == [3, 6, 0]
+    generic = _pool("avg_pool_u8_b8", rng, 1, 2, 2, 3, 3, 1, 1, 2)
+    assert pool_taps(generic) == 0 and tap_offsets(generic) == [0, 0, 0]
+    counts = trip_counts(generic)
+    assert counts["row_pairs"] == 4 * 3 and counts["odd_rows"] == 4 * 3
+    assert counts["searches_of_2"] == 4 and counts["searches_of_2_taps4"] == 0
+
+
+@pytest.mark.parametrize("function", ["argmax_u8", "argmax_i8", "argmax_i32"])
+def test_argmax_first_maximum_wins_at_every_position(firmwares, function):
+    """Ties and extremes: the packed 8-bit key and the int32 mask keep the first maximum."""
+    from hwsim.machine.kernels.ops_harness import OpsCase, reference_output, run_ops_case
+    top = {"argmax_u8": 255, "argmax_i8": 127, "argmax_i32": (1 << 31) - 1}[function]
+    low = {"argmax_u8": 0, "argmax_i8": -128, "argmax_i32": -(1 << 31)}[function]
+    for classes in (1, 2, 7, 256):
+        for at in sorted({0, classes // 2, classes - 1}):
+            x = np.full(classes, low, dtype=np.int64)
+            x[at:] = top                                   # the first top at `at`
+            case = OpsCase(OpsCall(function, classes=classes), x)
+            for firmware in firmwares.values():
+                run = run_ops_case(firmware, case)
+                assert run.output.tolist() == reference_output(case).tolist() == [at]
+
+
 def _heldout_graph(index: int):
     from hwsim.ir.graph import graph_from_workload
     from hwsim.machine.heldout import heldout_workloads

@@ -21,6 +21,10 @@ covered (the caller keeps the per-node loops): an add of two sum tensors, 32-bit
 searches of more than MAX_STEPS steps (over 256 levels),
 argmax over more than 256 classes, average pools of sums.
 
+A pool's walk follows its window (a constant of the node): 2 to 4 elements
+(UNROLLED_TAPS) run unrolled, the other elements at `tap_offsets` from the first (struct
+fields `taps`, `tap`), any other window the generic walk; the trip counts are per walk.
+
 The kernels have no data-dependent branch (hwsim/machine/kernels/ops/hwsim_ops.h), so
 their counts follow from the shape alone; on RV32I the int8 average pool's multiply is
 libgcc's __mulsi3 looping over the reciprocal's bits (`multiply_bits`, `multiply_ones`).
@@ -42,7 +46,8 @@ FUNCTIONS = LUT_FUNCTIONS + INT8_FUNCTIONS
 POOL_SHIFT = 16                  # int8 average: (sum * reciprocal + 2^15) >> 16
 MAX_INT8_WINDOW = 511            # below 512 elements the int8 average needs no clamp
 MAX_STEPS = 8                    # the kernels' unrolled search: up to 256 levels
-STRUCT_WORDS = {"max": 11, "avg": 11, "argmax": 1, "add": 5}   # parameter struct words
+UNROLLED_TAPS = (2, 3, 4)        # pool windows of these sizes run unrolled (pool.inc)
+STRUCT_WORDS = {"max": 15, "avg": 15, "argmax": 1, "add": 5}   # parameter struct words
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,9 @@ class OpsCall:
 def trip_counts(call: OpsCall, rv32i: bool = False) -> dict[str, int]:
     """The trip counts of one call (`rv32i`: the int8 average pool's __mulsi3 loop)."""
     if call.kind == "argmax":
-        return {"calls": 1, "classes": call.classes, "compared": int(call.classes > 1)}
+        return {"calls": 1, "classes": call.classes, "compared": int(call.classes > 1),
+                "even_classes": int(call.classes % 2 == 0),   # 8-bit scores: in pairs
+                "paired": int(call.classes > 2)}
     if call.kind == "add":
         t = int(call.thresholded)
         return {"calls": 1, "thresholded": t, "elements": call.elements,
@@ -91,22 +98,48 @@ def trip_counts(call: OpsCall, rv32i: bool = False) -> dict[str, int]:
                 **_entries(t * call.elements, call.steps)}
     positions = call.out_h * call.out_w
     outputs = positions * call.channels
-    counts = {"calls": 1, "out_rows": call.out_h, "positions": positions, "outputs": outputs,
-              "window_rows": outputs * call.size_h,
-              "elements": outputs * call.size_h * call.size_w}
-    if call.function.startswith("avg_pool_u8"):
+    taps = pool_taps(call)
+    g = int(taps == 0)
+    counts = {"calls": 1, "out_rows": g * call.out_h, "positions": g * positions,
+              "outputs": outputs, "window_rows": g * outputs * call.size_h,
+              "elements": g * outputs * call.size_h * call.size_w,
+              "odd_rows": g * outputs * call.size_h * (call.size_w % 2),   # generic walk:
+              "row_pairs": g * outputs * call.size_h * (call.size_w // 2),  # in pairs
+              "unpaired_rows": g * outputs * call.size_h * int(call.size_w < 2)}
+    for n in UNROLLED_TAPS:
+        u = int(taps == n)
+        counts.update({f"calls_taps{n}": u, f"out_rows_taps{n}": u * call.out_h,
+                       f"positions_taps{n}": u * positions, f"outputs_taps{n}": u * outputs})
+    if call.function.startswith("avg_pool_u8"):     # each walk inlines its own search
         counts["search_steps"] = outputs * call.steps
-        counts.update(_entries(outputs, call.steps))
+        counts.update(_entries(g * outputs, call.steps))
+        for n in UNROLLED_TAPS:
+            counts.update(_entries(int(taps == n) * outputs, call.steps, f"_taps{n}"))
     if call.function == "avg_pool_i8" and rv32i:
         counts["multiply_bits"] = outputs * call.reciprocal.bit_length()
         counts["multiply_ones"] = outputs * bin(call.reciprocal).count("1")
     return counts
 
 
-def _entries(searches: int, steps: int) -> dict[str, int]:
+def pool_taps(call: OpsCall) -> int:
+    """A pool's window elements when its walk is unrolled (UNROLLED_TAPS), else 0."""
+    taps = call.size_h * call.size_w
+    return taps if taps in UNROLLED_TAPS else 0
+
+
+def tap_offsets(call: OpsCall) -> list[int]:
+    """Elements from an unrolled window's first element to its others (3 words)."""
+    taps = pool_taps(call)
+    out = [(k // call.size_w) * call.x_row + (k % call.size_w) * call.channels
+           for k in range(1, taps)]
+    return out + [0] * (3 - len(out))
+
+
+def _entries(searches: int, steps: int, suffix: str = "") -> dict[str, int]:
     """The searches entering the unrolled search at each step count (gcc's layout of
     the jump into it differs between entries)."""
-    return {f"searches_of_{k}": searches * int(steps == k) for k in range(1, MAX_STEPS + 1)}
+    return {f"searches_of_{k}{suffix}": searches * int(steps == k)
+            for k in range(1, MAX_STEPS + 1)}
 
 
 def bound_bits(bounds, window: int) -> int:

@@ -32,6 +32,10 @@ from hwsim.machine.lut_characterize import basis, kernel_record, prove_held_out
 from hwsim.machine.toolchain import CFLAGS
 
 CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
+# the designed pool windows (size_h, size_w): each unrolled walk's (2 to 4 elements) and
+# the generic walk's (odd and even rows), every one in 8 designed pools
+WINDOWS = ((1, 2), (2, 1), (1, 3), (3, 1), (2, 2), (1, 4), (4, 1), (1, 1), (2, 3), (3, 3),
+           (3, 2), (1, 5), (1, 6), (2, 4), (5, 1), (4, 3), (1, 8))
 
 
 def _pool(function: str, rng, out_h, out_w, channels, size_h, size_w, stride_h, stride_w,
@@ -64,19 +68,21 @@ def designs(function: str) -> tuple[list[OpsCall], list[OpsCall]]:
         return fit, held
     searched = function.startswith("avg_pool_u8")
     fit = []
-    for i in range(40):
-        one_d = rng.random() < 0.3
-        size_h = 1 if one_d else int(rng.integers(1, 4))
-        size_w = int(rng.integers(1, 4))
+    for i in range(8 * len(WINDOWS)):
+        size_h, size_w = WINDOWS[i % len(WINDOWS)]
+        one_d = size_h == 1 and rng.random() < 0.5
         fit.append(_pool(function, rng, 1 if one_d else int(rng.integers(1, 4)),
                          int(rng.integers(1, 5)), int(rng.integers(1, 5)), size_h, size_w,
                          int(rng.integers(1, 3)), int(rng.integers(1, 3)),
-                         1 + i % MAX_STEPS if searched else 0))
+                         1 + (i // len(WINDOWS)) % MAX_STEPS if searched else 0))
     steps = 8 if searched else 0
     held = [_pool(function, rng, 5, 4, 3, 2, 2, 2, 2, steps),
             _pool(function, rng, 1, 17, 6, 1, 3, 1, 3, 2 if searched else 0),
             _pool(function, rng, 3, 3, 8, 3, 3, 1, 1, 1 if searched else 0),
-            _pool(function, rng, 2, 6, 1, 4, 1, 3, 1, steps)]
+            _pool(function, rng, 2, 6, 1, 4, 1, 3, 1, steps),
+            _pool(function, rng, 3, 5, 7, 2, 1, 2, 1, 5 if searched else 0),
+            _pool(function, rng, 1, 30, 2, 1, 2, 1, 2, steps),
+            _pool(function, rng, 2, 2, 5, 5, 4, 1, 1, 4 if searched else 0)]
     return fit, held
 
 

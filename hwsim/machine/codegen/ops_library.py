@@ -13,7 +13,8 @@ import numpy as np
 
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lowering import threshold_consumer
-from hwsim.ir.ops_kernels import STRUCT_WORDS, OpsCall, node_ops_call
+from hwsim.ir.ops_kernels import (STRUCT_WORDS, OpsCall, node_ops_call, pool_taps,
+                                  tap_offsets)
 from hwsim.machine.codegen.c_source import INT_TYPES, CArray, constant, function_name, identifier
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.kernels.ops import (CONFIG_HEADER, HEADER, HEADERS, SOURCE_DIR, SOURCES,
@@ -45,7 +46,8 @@ def struct_words(call: OpsCall, pointer: int | str = 0, bounds: int | str = 0) -
         return [call.classes]
     if call.kind == "add":
         return [call.elements, pointer, bounds, call.steps, call.sums_input]
-    return [getattr(call, f) for f in POOL_FIELDS] + [pointer, call.steps, call.reciprocal]
+    return ([getattr(call, f) for f in POOL_FIELDS] + [pointer, call.steps, call.reciprocal]
+            + [pool_taps(call), *tap_offsets(call)])
 
 
 def node_function(name: str, kernel: str, params: str, inputs: int, in_type: str,

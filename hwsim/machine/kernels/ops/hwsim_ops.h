@@ -19,7 +19,9 @@
  * windows (row_step), output columns' windows (col_step) and window rows (x_row).
  * Average pools of levels: bounds padded to 2^steps entries of the variant's width
  * (level = number of bounds <= the window sum); int8 average pools: out =
- * clamp((sum * reciprocal + 2^15) >> 16). */
+ * clamp((sum * reciprocal + 2^15) >> 16). Windows of 2 to 4 elements (taps) run an
+ * unrolled walk, channels innermost, the other elements at offsets tap[] from the first;
+ * the choice is a branch on the shape (a constant of the node), never on the data. */
 typedef struct {
     int32_t out_h, out_w, channels;
     int32_t size_h, size_w;
@@ -27,6 +29,8 @@ typedef struct {
     const void *bounds;
     int32_t steps;
     int32_t reciprocal;
+    int32_t taps;            /* window elements when 2 to 4 (else 0: the generic walk) */
+    int32_t tap[3];          /* elements from the window's first element to its others */
 } hwsim_ops_pool;
 
 /* argmax over `classes` scores, the first maximum wins; the class id as one byte. */

@@ -21,10 +21,14 @@ static inline int32_t hwsim_ops_sign(int32_t v)
     return s;
 }
 
-/* All ones when a < b (signed, any int32 values: Hacker's Delight 2-12), else 0; no
- * compare, which gcc would turn into a branch on Armv6-M. */
+/* All ones when a < b (signed, any int32 values), else 0. Armv6-M: Hacker's Delight 2-12,
+ * no compare, which gcc would turn into a branch there; elsewhere the compare (RV32
+ * `slt`, Armv7-M an IT block). */
 static inline int32_t hwsim_ops_less(int32_t a, int32_t b)
 {
+#ifndef __ARM_ARCH_6M__
+    return -(int32_t)(a < b);
+#endif
     const uint32_t d = (uint32_t)a - (uint32_t)b;
     return hwsim_ops_sign((int32_t)(d ^ (((uint32_t)a ^ (uint32_t)b) & (d ^ (uint32_t)a))));
 }

@@ -40,7 +40,7 @@ int __mulsi3(int a, int b);
 #undef HWSIM_OPS_NAME
 
 #define HWSIM_OPS_NAME hwsim_ops_argmax_i8
-#define HWSIM_OPS_LESS(a, b) hwsim_ops_sign((a) - (b))
+#define HWSIM_OPS_PACKED
 #ifdef HWSIM_OPS_USE_argmax_i8
 #include "argmax.inc"
 #endif

@@ -75,13 +75,13 @@
 /* argmax of levels and of int32 sums. */
 #define HWSIM_OPS_NAME hwsim_ops_argmax_u8
 #define HWSIM_OPS_IN uint8_t
-#define HWSIM_OPS_LESS(a, b) hwsim_ops_sign((a) - (b))
+#define HWSIM_OPS_PACKED
 #ifdef HWSIM_OPS_USE_argmax_u8
 #include "argmax.inc"
 #endif
 #undef HWSIM_OPS_NAME
 #undef HWSIM_OPS_IN
-#undef HWSIM_OPS_LESS
+#undef HWSIM_OPS_PACKED
 #define HWSIM_OPS_NAME hwsim_ops_argmax_i32
 #define HWSIM_OPS_IN int32_t
 #define HWSIM_OPS_LESS(a, b) hwsim_ops_less((a), (b))
