@@ -145,14 +145,12 @@ def test_selection_follows_the_inputs():
 @pytest.mark.parametrize("index,style", [(14, "lut"), (9, "lut"), (6, "int8"), (14, "int8")])
 def test_generated_networks_bit_exact_and_cost_equals_emulation(index, style):
     """Held-out networks with pools, residual adds and argmax: every node the ops library
-    runs costs exactly its emulated cycles on Cortex-M0, Cortex-M4 and RV32IM, and in
-    int8 on RV32E ch32v003 (no int8 library build: plain weighted loops, ops pools)."""
+    runs costs exactly its emulated cycles on Cortex-M0, Cortex-M4 and RV32IM."""
     from hwsim.machine.validate import validate_graph
     from hwsim.specs.catalog import find_device
     g = _heldout_graph(index)
     x = np.random.default_rng(3).integers(0, 2, size=(2, *g.nodes["input"]["op"].output_shape))
-    names = ("samd21", "nrf52840", "esp32-c3") + (("ch32v003",) if style == "int8" else ())
-    devices = [find_device(d) for d in names]
+    devices = [find_device(d) for d in ("samd21", "nrf52840", "esp32-c3")]
     for report in validate_graph(g, devices, style, x):
         assert report.bit_exact, report.mismatch
         if style == "lut":
@@ -171,26 +169,17 @@ def test_characterize_cli_refuses_unknown_functions():
     assert "Traceback" not in result.stderr
 
 
-def test_int8_calls_the_ops_library_unless_reference():
-    """RV32I has no int8 library build: its weighted layers stay plain loops, but its
-    pools and argmax call the ops library (only the kernels the network calls, so a 16 KB
-    part still fits) and the cost model prices them from the ops data; "reference" keeps
-    every node a plain loop."""
+def test_int8_calls_the_ops_library_only_with_the_int8_library():
+    """RV32I has no int8 library build: its int8 code keeps the plain loops, pools and
+    argmax included (a 16 KB part), and the cost model prices those by formulas."""
     from hwsim.cost.model import cost_graph
-    from hwsim.cost.options import CostOptions
     from hwsim.machine.codegen import generate
     from hwsim.specs.catalog import find_device
     g = _heldout_graph(14)
-    assert "ops_int8.c" in generate(g, "rv32i", "int8").files
-    assert "ops_int8.c" not in generate(g, "rv32i", "int8", int8_kernels="reference").files
+    assert "ops_int8.c" not in generate(g, "rv32i", "int8").files
     assert "ops_int8.c" in generate(g, "rv32im", "int8").files
     assert "ops_int8.c" not in generate(g, "rv32im", "int8", int8_kernels="reference").files
-    ch32 = find_device("ch32v003")
-    bases = {n.op: n.basis for n in cost_graph(g, ch32, "int8").nodes}
-    assert bases["avg_pool2d"] == bases["argmax"] == "characterized"
-    assert bases["dense"] == bases["add"] == "formula"
-    reference = CostOptions(int8_kernels="reference")
-    bases = {n.op: n.basis for n in cost_graph(g, ch32, "int8", reference).nodes}
+    bases = {n.op: n.basis for n in cost_graph(g, find_device("ch32v003"), "int8").nodes}
     assert bases["avg_pool2d"] == bases["argmax"] == "formula"
     bases = {n.op: n.basis for n in cost_graph(g, find_device("esp32-c3"), "int8").nodes}
     assert bases["avg_pool2d"] == bases["argmax"] == "characterized"

@@ -11,11 +11,10 @@ any data (no expected value, no bound). Covered: cores whose ISA has a character
 build, shifts of constant time (no serial_shifter) and, for the int8 average pool's
 multiply, no operand-dependent multiplier; lut nodes where the lut kernel library's data
 covers the core and options (hwsim.cost.lut_library.covers: the code `hwsim validate`
-generates calls both libraries there), int8 nodes unless int8_kernels is "reference",
-where the int8 library runs (hwsim.cost.int8_library.covers) or has no characterized
-build for the ISA (RV32I/E: the weighted layers stay plain loops, the pools and argmax
-call the ops library, compiled only with the kernels the network calls, so it fits
-16 KB parts such as ch32v003).
+generates calls both libraries there), int8 nodes where the int8 library runs
+(int8_kernels not "reference" and hwsim.cost.int8_library.covers: the code generator
+keeps the plain loops, ops included, on cores the int8 library does not cover, such as
+RV32I, whose 16 KB parts the library code would not fit).
 """
 from __future__ import annotations
 
@@ -46,10 +45,9 @@ def node_call(n) -> tuple[str, OpsCall] | None:
         from hwsim.cost.lut_library import covers
         if not covers(n.tr, n.opt):       # the per-layer loops' code: no library calls
             return None
-    else:       # unless "reference": with the int8 library, or where it has no build (RV32I)
-        from hwsim.cost.int8_library import covers, library_target
-        if n.opt.int8_kernels == "reference" or (library_target(n.tr.isa) is not None
-                                                 and not covers(n.tr)):
+    else:                                     # with the int8 library only (not RV32I)
+        from hwsim.cost.int8_library import covers
+        if n.opt.int8_kernels == "reference" or not covers(n.tr):
             return None
     target = characterized_target(n.tr.isa)
     if target is None or n.tr.serial_shifter:

@@ -26,7 +26,7 @@ import numpy as np
 from hwsim.machine.codegen import generate
 from hwsim.machine.codegen.targets import Target, find_target, target_for_device
 from hwsim.cost.int8_choice import int8_kernel_choices
-from hwsim.cost.int8_library import covers, library_target
+from hwsim.cost.int8_library import covers
 from hwsim.cost.model import CostOptions, cost_graph
 from hwsim.cost.options import core_traits
 from hwsim.specs.device import Device
@@ -225,17 +225,11 @@ def generated_kernels(g, device: Device, style: str, target: Target, options: Co
     lut_kernels mode, options). lut calls the lut library where its characterization prices the device with
     these options (hwsim.cost.lut_library.device_lut_kernels), else the loops. int8 calls the
     library where its characterization prices the device (hwsim.cost.int8_library.covers)
-    and the options ask for it, else the plain loops (where the ISA has no int8 build,
-    RV32I/E, the options' mode is kept: its pools and argmax call the ops library); each weighted node gets the kernel
+    and the options ask for it, else the plain loops; each weighted node gets the kernel
     the cost model chooses (hwsim.cost.int8_choice). The generated code uses SIMD MACs
     only on Cortex-M4 (not e.g. GAP9's sdotp)."""
     from hwsim.cost.lut_library import device_lut_kernels
-    traits = core_traits(device)
-    # Without an int8 build for the ISA (RV32I/E) the weighted layers are plain loops
-    # whatever the mode; the mode still decides whether pools call the ops library
-    # (not with a serial shifter, which the ops data does not price: PicoRV32).
-    plain = library_target(traits.isa) is None and not traits.serial_shifter
-    kernels = options.int8_kernels if covers(traits) or plain else "reference"
+    kernels = options.int8_kernels if covers(core_traits(device)) else "reference"
     lut = device_lut_kernels(core_traits(device), options)
     described = replace(options, simd=options.simd and target.dsp, int8_kernels=kernels,
                         lut_kernels=lut)

@@ -93,9 +93,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     the dense layers of `lut_grouped`, (node, variant) pairs as the cost model chose them
     (hwsim.cost.model.CostReport.lut_grouped), call the grouped dense kernel.
     Pools, argmax and lut adds call the ops kernel library where it is characterized for
-    the target, in the int8 style unless int8_kernels is "reference" (also where the int8
-    library has no build: RV32I's weighted layers are plain loops, its pools library
-    calls), in the lut style with the lut library,
+    the target, with the int8 library (int8_kernels not "reference" and a characterized
+    int8 build) or the lut library,
     unless `ops_kernels` is "loops" (hwsim.machine.codegen.ops_library; the per-node
     loops, for comparisons)."""
     target = find_target(target) if isinstance(target, str) else target
@@ -112,8 +111,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     if ops_kernels not in ("library", "loops"):
         raise HwsimError(f"ops_kernels must be 'library' or 'loops', got {ops_kernels!r}")
     if style == "int8":
-        from hwsim.machine.codegen.int8_library import uses_ops
-    ops = ops_kernels == "library" and (style != "int8" or uses_ops(int8_kernels))
+        from hwsim.machine.codegen.int8_library import uses_library
+    ops = ops_kernels == "library" and (style != "int8" or uses_library(target, int8_kernels))
     codes, input_type, notes = _emit(g, style, target, kernels, lut_library, lut_grouped or (),
                                      ops)
     library = any(k != "reference" for k in kernels.values()) or (

@@ -33,18 +33,10 @@ def uses_library(target: Target, int8_kernels: str = "optimized") -> bool:
     """Whether int8 weighted layers call the library on `target` without a per-node
     choice: not "reference" and a characterized build (the cost model prices what runs:
     hwsim.cost.int8_library)."""
-    return uses_ops(int8_kernels) and library_data(target.name) is not None
-
-
-def uses_ops(int8_kernels: str = "optimized") -> bool:
-    """Whether int8 pools and argmax call the ops library (where it is characterized for
-    the target, hwsim.machine.codegen.ops_library.uses_ops): unless `int8_kernels` is
-    "reference", also on targets without an int8 library build (RV32I), whose weighted
-    layers stay plain loops (hwsim.cost.ops_library.node_call prices the same rule)."""
     if int8_kernels not in INT8_KERNELS:
         raise HwsimError(f"int8_kernels must be one of {', '.join(INT8_KERNELS)}, got "
                          f"{int8_kernels!r}")
-    return int8_kernels != REFERENCE
+    return int8_kernels != REFERENCE and library_data(target.name) is not None
 
 
 def node_kernels(g, target: Target, int8_kernels: str = "optimized",
