@@ -12,17 +12,15 @@ the argument words, the parameter structs (hwsim_quant, hwsim_channel_quant,
 hwsim_shape, hwsim_window) and every buffer (weights in RAM too), so one image serves
 every case. Instructions are counted by a basic-block hook (each distinct block
 disassembled once by hwsim.machine.disasm) and attributed to the kernel for everything
-the dispatcher calls, compiler helpers included; the call into the kernel counts for the
-kernel, the dispatcher and the harness do not. The result is a
-hwsim.machine.emulate_profile.Profile, priced by hwsim.machine.emulate_price.price.
+the dispatcher calls, helpers and the call included (not the dispatcher, the harness):
+a hwsim.machine.emulate_profile.Profile, priced by hwsim.machine.emulate_price.price.
 
-Cases carry the arguments of the matching numpy reference
-(hwsim.importers.int8_kernel_reference.REFERENCES[case.op](**case.reference_arguments));
-tests and benchmarks compare the two (machine may not import importers); the cases
-are built in hwsim.machine.kernels.cases.
+Cases (built in hwsim.machine.kernels.cases) carry the arguments of the numpy reference
+(hwsim.importers.int8_kernel_reference.REFERENCES[case.op](**case.reference_arguments)),
+which tests and benchmarks compare (machine may not import importers).
 
-Longer than 300 lines: the firmware's C driver, start-up code and linker script are
-text kept beside the Python that lays out their job words and reads the runs back.
+Longer than 300 lines: the firmware's C driver, start-up code and linker script are text
+beside the Python that lays out their job words and reads the runs back.
 """
 from __future__ import annotations
 
