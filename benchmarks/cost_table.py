@@ -155,14 +155,11 @@ def main(argv=None) -> int:
                              "or as the per-layer loops")
     parser.add_argument("--weight-indices", default="aligned", choices=("aligned", "packed"),
                         help="lut weight indices as generated (bytes) or packed (a what-if)")
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--check", metavar="FILE", type=Path,
-                        help="exit 1 when FILE's calibration blocks are stale")
-    action.add_argument("--write", metavar="FILE", type=Path,
-                        help="rewrite FILE's calibration blocks")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from crossover import block_arguments
+    block_arguments(parser, "calibration blocks")
     args = parser.parse_args(argv)
     if args.check or args.write:
-        sys.path.insert(0, str(Path(__file__).parent))
         return write_or_check(args.check or args.write, args.write is not None,
                               [find_device(n) for n in bundled_names("devices")])
     workloads = args.workloads.split(",") if args.workloads else bundled_names("workloads")

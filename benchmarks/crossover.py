@@ -151,12 +151,17 @@ def update_block(path: Path, new: str, write: bool, name: str, script: str,
     return 0
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def block_arguments(parser: argparse.ArgumentParser, what: str = "block") -> None:
+    """The --check FILE / --write FILE options of a script that writes a docs block."""
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--check", metavar="FILE", type=Path,
-                        help="exit 1 when FILE's block differs from the computed one")
-    action.add_argument("--write", metavar="FILE", type=Path, help="rewrite FILE's block")
+                        help=f"exit 1 when FILE's {what} differs from the computed one")
+    action.add_argument("--write", metavar="FILE", type=Path, help=f"rewrite FILE's {what}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    block_arguments(parser)
     args = parser.parse_args(argv)
     found, seconds = maps()
     new = block(found)

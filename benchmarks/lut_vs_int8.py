@@ -89,10 +89,7 @@ def block(rows) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--check", metavar="FILE", type=Path,
-                        help="exit 1 when FILE's block differs from the computed one")
-    action.add_argument("--write", metavar="FILE", type=Path, help="rewrite FILE's block")
+    _crossover().block_arguments(parser)
     args = parser.parse_args(argv)
     new = block(ratios())
     path = args.check or args.write
