@@ -26,9 +26,11 @@ def add_parser(subparsers) -> None:
                     "is not (the error names the kernel, the action and the shape) or for "
                     "usage errors.")
     from hwsim.machine.soft_float_characterize import TARGETS as SOFT_FLOAT_TARGETS
+    from hwsim.machine.soft_multiply_characterize import TARGETS as SOFT_MULTIPLY_TARGETS
     parser.add_argument("--target", required=True,
                         choices=sorted(set(CHARACTERIZED_TARGETS) | set(LUT_TARGETS)
-                                       | set(SOFT_FLOAT_TARGETS)))
+                                       | set(SOFT_FLOAT_TARGETS)
+                                       | set(SOFT_MULTIPLY_TARGETS)))
     parser.add_argument("--style", default="int8", choices=("int8", "lut", "lut_grouped", "ops"),
                         help="the kernel library: int8 (default), lut, lut_grouped (the "
                              "grouped lut dense kernel, one record per K and g) or ops (pools, "
@@ -40,6 +42,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--soft-float", action="store_true",
                         help="characterize libgcc's soft-float routines instead (the cost "
                              "model's hwsim/cost/data/soft_float_<target>.json)")
+    parser.add_argument("--soft-multiply", action="store_true",
+                        help="characterize libgcc's integer multiply routines (__mulsi3, "
+                             "__muldi3) on a target without a multiplier instead (the cost "
+                             "model's hwsim/cost/data/soft_multiply_<target>.json)")
     parser.add_argument("--out", metavar="FILE.json",
                         help="write the data here (default: print it)")
     parser.set_defaults(run=run)
@@ -60,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         from hwsim.machine import soft_float_characterize as soft
         with tempfile.TemporaryDirectory() as tmp:
             return _write(soft.dumps(soft.characterize(args.target, tmp)), args.out)
+    if args.soft_multiply:
+        from hwsim.machine import soft_multiply_characterize as multiply
+        with tempfile.TemporaryDirectory() as tmp:
+            return _write(multiply.dumps(multiply.characterize(args.target, tmp)), args.out)
     from hwsim.ir.ops_kernels import FUNCTIONS as OPS_FUNCTIONS
     from hwsim.machine.lut_grouped_characterize import FUNCTIONS as GROUPED
     from hwsim.machine.lut_grouped_characterize import characterize_grouped

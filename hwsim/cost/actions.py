@@ -28,7 +28,7 @@ from __future__ import annotations
 import networkx as nx
 
 from hwsim.cost.float32 import FLOAT32_COUNTERS
-from hwsim.cost.int8 import INT8_COUNTERS, muldi3, operand_bits
+from hwsim.cost.int8 import INT8_COUNTERS, muldi3
 from hwsim.cost.kernels import (
     MAX_UPDATE,
     UNROLLED_WINDOW,
@@ -82,7 +82,6 @@ __all__ = [
     "muldi3",
     "new_maximum_probability",
     "node_actions",
-    "operand_bits",
     "plus",
     "shift_ops",
     "storage_bits",

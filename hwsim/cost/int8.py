@@ -21,21 +21,14 @@ from hwsim.cost.kernels import (
 )
 from hwsim.cost.int8_library import call_actions, library_actions, reads_network_input
 from hwsim.cost.ops_library import with_ops
+from hwsim.cost.soft_multiply import (
+    mac_call, multiplier_terms, requantize_call, soft_multiply_target, weight_terms,
+)
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
     HALF_BRANCH, Actions, load, loop_control, plus, serial_shift, times,
 )
-
-
-def operand_bits(n: Node) -> int:
-    """k, the bit length of the software multiply's second operand (the offset
-    activation x + 128). `multiplier_operand_bits` when given; else 8 for a layer
-    reading the network input (non-negative: x + 128 >= 128) and 7 for the others
-    (symmetric activations: 8 bits when x >= 0, about 6 when x < 0)."""
-    if n.opt.multiplier_operand_bits is not None:
-        return n.opt.multiplier_operand_bits
-    return 8 if reads_network_input(n) else 7
 
 
 # A multiplier whose MUL time follows its second operand (the device's
@@ -54,10 +47,9 @@ def _mul(tr: CoreTraits, operand_bits: float) -> Actions:
 
 
 def _multiply(tr: CoreTraits, opt: CostOptions, accumulate: bool, operand_bits: int) -> Actions:
-    """One 32-bit multiply (and its accumulate, when `accumulate`) on this core."""
+    """One 32-bit multiply (and its accumulate, when `accumulate`) on a core with a
+    multiplier (without one: `_soft_mac`)."""
     add = {"alu": float(tr.word_factor)} if accumulate else {}
-    if tr.multiplier == "none":
-        return plus({"soft_mul_call": 1.0, "soft_mul_bit": float(operand_bits)}, add)
     if accumulate and tr.has_mac:
         return {"mac": 1.0}
     return plus(_mul(tr, MAC_WEIGHT_OPERAND_BITS if accumulate else operand_bits), add)
@@ -97,10 +89,40 @@ def _requantize(n: Node) -> Actions:
     actions = plus(dict(shape.int8_unit), times(HALF_BRANCH, shape.int8_unit_branches))
     if shape.wide == "mul_mulh":
         if tr.multiplier == "none":
-            actions = plus(actions, muldi3(tr=tr), {"alu": 2.0, "stack_load": 2.5})
+            actions = plus(actions, _soft_requantize(n), {"alu": 2.0, "stack_load": 2.5})
         else:
             actions = plus(actions, _mul(tr, REQUANTIZE_OPERAND_BITS), {"mulh": 1.0})
     return actions
+
+
+# The generated code's sign handling around a software multiply (hwsim.machine.codegen.int8,
+# SOFT_MULTIPLY; gcc 12 -O2 -march=rv32i): a MAC's sra, xor, sub (|w|) before the
+# __mulsi3 call and xor, sub (the product's sign) after; the requantization's sra, xor,
+# sub (|acc|) and two li of the high words before __muldi3 and xor, xor, sub, sltu, sub,
+# sub (the 64-bit product's sign) after, against the three instructions that set up
+# __muldi3(acc, acc >> 31, ...) before.
+SOFT_MAC_SIGN = {"alu": 5.0}
+SOFT_REQUANTIZE_SIGN = {"alu": 11.0 - 3.0}
+
+
+def _soft_mac(n: Node) -> Actions:
+    """One MAC's software multiply, __mulsi3(x + 128, |w|), with its sign handling: from
+    the routine's characterization where it covers the core, else the formulas."""
+    target = soft_multiply_target(n.tr)
+    if target is not None:
+        return plus(mac_call(n, target), SOFT_MAC_SIGN)
+    return plus({"soft_mul_call": 1.0, "soft_mul_bit": weight_terms(n)[0]}, SOFT_MAC_SIGN)
+
+
+def _soft_requantize(n: Node) -> Actions:
+    """One output's __muldi3(|acc|, multiplier) with its sign handling: from the routine's
+    characterization where it covers the core, else the formulas (no __mulsi3 inside:
+    both high words are 0)."""
+    target = soft_multiply_target(n.tr)
+    if target is not None:
+        return plus(requantize_call(n, target), SOFT_REQUANTIZE_SIGN)
+    bits, ones = multiplier_terms(n)
+    return plus(muldi3(bits, ones / bits, 0.0, n.tr), SOFT_REQUANTIZE_SIGN)
 
 
 def _wide_multiply(tr: CoreTraits) -> Actions:
@@ -123,7 +145,8 @@ def _int8_dot(n: Node, connections: float, runs_per_unit: float, units: float) -
     depthwise = 1 if a.kind == "depthwise_conv2d" else 0
     scalar = plus(load(8, "sram", tr), load(8, opt.weights_in, tr),
                   {"alu": 1.0 + depthwise},                      # activation offset
-                  _multiply(tr, opt, True, operand_bits(n)))
+                  plus(_soft_mac(n), {"alu": float(tr.word_factor)})
+                  if tr.multiplier == "none" else _multiply(tr, opt, True, 0))
     runs = units * runs_per_unit
     per_run = connections / runs if runs else 0.0
     if opt.simd and tr.simd_lanes > 1 and not depthwise:

@@ -57,12 +57,39 @@ __all__ = ["OFFSET", "Int8Plan", "emit_int8", "int8_forward", "prelude", "quanti
 
 # ----------------------------------------------------------------------------- C
 
+# Without a multiplier (RV32I/E): libgcc's __mulsi3(a, b) loops once per significant bit of
+# b (at least once) and __muldi3 once per significant bit of its second operand's low word
+# (hwsim.machine.soft_multiply_characterize). So each product passes a magnitude known
+# from the graph there: a MAC the weight's |w| (<= 7 bits; the offset activation x + 128
+# is the first operand), the requantization the Q31 multiplier with |acc| as the other
+# factor (both high words 0: no __mulsi3 call inside); the sign is applied after, without
+# a branch. The executed instructions then follow the weights and the multipliers, not
+# the data.
+SOFT_MULTIPLY = """int __mulsi3(int a, int b);   /* libgcc shift-and-add multiply */
+static inline __attribute__((always_inline)) int32_t hw_mul(int32_t w, int32_t x)
+{
+    const int32_t sign = w >> 31;
+    const int32_t product = __mulsi3(x, (w ^ sign) - sign);
+    return (product ^ sign) - sign;
+}
+#define HW_MUL(w, x) hw_mul((w), (x))
+
+static inline __attribute__((always_inline)) int64_t hw_soft_product(uint32_t a, int32_t multiplier)
+{
+    const int32_t sign = (int32_t)a >> 31;
+    const uint64_t magnitude = (uint64_t)((a ^ (uint32_t)sign) - (uint32_t)sign)
+        * (uint32_t)multiplier;
+    const int64_t wide = (int64_t)sign;
+    return (int64_t)(magnitude ^ (uint64_t)wide) - wide;
+}
+"""
+
+
 def prelude(target: Target) -> str:
     """Helpers shared by the int8 node functions (inlined into each)."""
     lines = ["/* int8 helpers: TFLite Micro MultiplyByQuantizedMultiplier (gemmlowp rounding). */"]
     if not target.has_multiply:
-        lines.append("int __mulsi3(int a, int b);   /* libgcc shift-and-add multiply */")
-        lines.append("#define HW_MUL(w, x) __mulsi3((w), (x))")
+        lines.append(SOFT_MULTIPLY)
     else:
         lines.append("#define HW_MUL(w, x) ((w) * (x))")
     if target.dsp:
@@ -82,10 +109,12 @@ static inline __attribute__((always_inline)) int32_t hw_sxtb16_ror8(uint32_t b)
     return r;
 }
 """)
+    product = ("hw_soft_product((uint32_t)acc << left, multiplier)" if not target.has_multiply
+               else "(int64_t)(int32_t)((uint32_t)acc << left) * multiplier")
     lines.append("""static inline __attribute__((always_inline))
 int32_t hw_requantize(int32_t acc, int32_t multiplier, int left, int right)
 {
-    const int64_t ab = (int64_t)(int32_t)((uint32_t)acc << left) * multiplier;
+    const int64_t ab = PRODUCT;
     const int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
     const int32_t high = (int32_t)((ab + nudge) / ((int64_t)1 << 31));
     const int32_t mask = (int32_t)((1u << right) - 1);
@@ -101,7 +130,7 @@ int8_t hw_clamp(int32_t v, int32_t low, int32_t high)
     if (v > high) v = high;
     return (int8_t)v;
 }
-""")
+""".replace("PRODUCT", product))
     return "\n".join(lines) + "\n"
 
 

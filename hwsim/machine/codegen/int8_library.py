@@ -24,7 +24,7 @@ from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import REFERENCE, folded_bias, kernel_call
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.c_source import constant, function_name, identifier
-from hwsim.machine.codegen.int8_reference import ADD_LEFT_SHIFT
+from hwsim.ir.int8_scales import ADD_LEFT_SHIFT
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.machine.codegen.targets import Target
 from hwsim.machine.kernels.int8 import HEADER, HEADERS, SOURCE_DIR, SOURCES

@@ -3,10 +3,9 @@ bit-exact numpy reference of the generated int8 network (`int8_forward`). The
 scheme is described in hwsim.machine.codegen.int8 and docs/codegen.md."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from hwsim.ir.int8_scales import ADD_LEFT_SHIFT, add_quant, int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import layer_float, symmetric_int8
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.ops import WEIGHTED
@@ -19,36 +18,6 @@ POOL_SHIFT = 16
 
 
 # ----------------------------------------------------------------------------- quantization
-
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """(Q31 multiplier, shift) with real = multiplier * 2^(shift - 31), TFLite's
-    QuantizeMultiplier; shift > 0 is a left shift."""
-    if real <= 0:
-        return 0, 0
-    q, shift = math.frexp(real)
-    fixed = round(q * (1 << 31))
-    if fixed == 1 << 31:
-        fixed //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    return fixed, shift
-
-
-ADD_LEFT_SHIFT = 20     # TFLite's int8 ADD (add.cc: data->left_shift = 20)
-
-
-def add_quant(scale1: float, scale2: float, output_scale: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """(multipliers, shifts) of (input 1, input 2, output) of an int8 add, as TFLite's
-    add.cc derives them from the scales."""
-    twice_max = 2 * max(scale1, scale2)
-    reals = (scale1 / twice_max, scale2 / twice_max,
-             twice_max / ((1 << ADD_LEFT_SHIFT) * output_scale))
-    pairs = [quantize_multiplier(r) for r in reals]
-    return (np.array([p[0] for p in pairs], dtype=np.int32),
-            np.array([p[1] for p in pairs], dtype=np.int32))
-
 
 def _window_taps(g, node) -> np.ndarray | None:
     """For 'same'-padded layers: the kernel taps each output position reads, as a
@@ -82,33 +51,24 @@ class Int8Plan:
 
     def __init__(self, g):
         self.g = g
-        self.scale: dict[str, float] = {}
         self.params: dict[str, dict] = {}
         for node in execution_order(g):
-            self._plan(node)
+            op = g.nodes[node]["op"].kind
+            if not (op in WEIGHTED or op in ("input", "threshold", "flatten", "output_table",
+                                             "argmax", "add")
+                    or op.startswith(("max_pool", "avg_pool"))):
+                raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
+        self.scale: dict[str, float] = int8_scales(g)
+        for node in execution_order(g):
+            op = g.nodes[node]["op"].kind
+            if op in WEIGHTED:
+                self._plan_weighted(node)
+            elif op == "add":
+                self._plan_add(node)
 
     def _source_scale(self, node: str) -> float:
         (src,) = list(self.g.predecessors(node))
         return self.scale[src]
-
-    def _plan(self, node: str) -> None:
-        op = self.g.nodes[node]["op"].kind
-        if op == "input":
-            self.scale[node] = 1 / 127
-            return
-        if op in WEIGHTED:
-            self._plan_weighted(node)
-            return
-        if op in ("threshold", "flatten", "output_table") or op.startswith(("max_pool", "avg_pool")):
-            self.scale[node] = self._source_scale(node)
-            return
-        if op == "argmax":
-            self.scale[node] = 1.0
-            return
-        if op == "add":
-            self._plan_add(node)
-            return
-        raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
 
     def _plan_weighted(self, node: str) -> None:
         g = self.g
@@ -116,11 +76,6 @@ class Int8Plan:
         s_x = self._source_scale(node)
         w_q, s_w = symmetric_int8(w)                                        # (taps, units)
         activated = threshold_consumer(g, node) is not None
-        if activated:
-            s_out = 1 / 127
-        else:
-            bound = float((np.abs(w).sum(axis=0) * 127 * s_x + np.abs(b)).max(initial=0.0))
-            s_out = bound / 127 if bound > 0 else 1.0
         bias = np.rint(b / (s_w * s_x)).astype(np.int64)
         mask = _window_taps(g, node)
         if mask is None:
@@ -129,8 +84,7 @@ class Int8Plan:
         else:
             unique, classes = np.unique(mask, axis=0, return_inverse=True)
             bias_q = bias[None, :] - OFFSET * (unique.astype(np.int64) @ w_q)  # (classes, units)
-        multiplier, shift = quantize_multiplier(s_w * s_x / s_out)
-        self.scale[node] = s_out
+        multiplier, shift = weighted_multiplier(g, node, self.scale)
         self.params[node] = {"w": w_q, "bias": bias_q, "bias_plain": bias,
                              "bias_class": np.asarray(classes).ravel(),
                              "multiplier": multiplier, "shift": shift,
@@ -143,9 +97,7 @@ class Int8Plan:
         of two int8 values then never clips)."""
         s1, s2 = (self.scale[p] for p in self.g.predecessors(node))
         activated = threshold_consumer(self.g, node) is not None
-        s_out = 1 / 127 if activated else s1 + s2
-        multiplier, shift = add_quant(s1, s2, s_out)
-        self.scale[node] = s_out
+        multiplier, shift = add_quant(s1, s2, self.scale[node])
         self.params[node] = {"multiplier": multiplier, "shift": shift,
                              "low": -127 if activated else -128, "high": 127}
 

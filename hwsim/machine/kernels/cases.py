@@ -14,7 +14,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import KernelCall
-from hwsim.machine.codegen.int8_reference import ADD_LEFT_SHIFT, add_quant, quantize_multiplier
+from hwsim.ir.int8_scales import ADD_LEFT_SHIFT, add_quant, quantize_multiplier
 from hwsim.machine.kernels.int8 import KERNELS
 
 

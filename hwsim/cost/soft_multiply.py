@@ -1,0 +1,108 @@
+"""What the int8 style's software multiplies execute on a core without a multiplier, from
+the characterization of libgcc's __mulsi3 and __muldi3 with the pinned compiler
+(hwsim.machine.soft_multiply_characterize, data in hwsim/cost/data/soft_multiply_<target>.json):
+the actions of one call as exact functions of the bits and set bits of the operand its
+loop runs over, which the device's cycle table turns into cycles.
+
+    actions = mac_call(n)          # one __mulsi3(x + 128, |w|) of node n, mean over its weights
+    actions = requantize_call(n)   # one __muldi3(|acc|, multiplier) of node n
+
+The generated code (hwsim.machine.codegen.int8, SOFT_MULTIPLY) passes there what the
+graph fixes: a MAC's weight magnitude |w| (the mean over the layer's int8 weights: exact
+when every weight runs equally often, as in dense and 'valid' layers; a graph without
+weights takes them uniform over -127..127) and the requantization's Q31 multiplier
+(hwsim.ir.int8_scales; without weights, the mean over [2^30, 2^31): 31 bits, 16 set).
+The options' multiplier_operand_bits, when given, replaces the weights' bits (half of
+them set). Covered: a core with no multiplier whose shifts take fixed time and whose ISA
+has data; the caller keeps its formulas elsewhere.
+"""
+from __future__ import annotations
+
+import weakref
+from functools import lru_cache
+
+import numpy as np
+
+from hwsim.cost import characterized
+from hwsim.cost.primitives import Actions
+from hwsim.ir.int8_kernels import TARGET_OF_ISA
+from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
+from hwsim.ir.int8_weights import int8_weights
+
+# Without weights in the graph: a Q31 multiplier in [2^30, 2^31) has 31 bits, the top one
+# set and the 30 below it set half the time.
+MULTIPLIER_TERMS = (31.0, 16.0)
+UNIFORM_WEIGHTS = np.arange(-127, 128)
+
+
+def soft_multiply_data(target: str) -> dict | None:
+    """The characterization data of one build, or None when there is none."""
+    return characterized.characterization_data("soft_multiply", target)
+
+
+def soft_multiply_target(tr) -> str | None:
+    """The characterized target whose libgcc routines a core of traits `tr`
+    (hwsim.cost.options.CoreTraits) calls, or None: it has a multiplier, its shifts take
+    cycles per bit (the counts would not price them), or its ISA has no data."""
+    if tr.multiplier != "none" or tr.serial_shifter:
+        return None
+    target = TARGET_OF_ISA.get(tr.isa)
+    return target if target is not None and soft_multiply_data(target) is not None else None
+
+
+@lru_cache(maxsize=None)
+def _record(target: str, routine: str) -> tuple:
+    record = soft_multiply_data(target)["routines"][routine]
+    from fractions import Fraction
+    return tuple(record["basis"]), tuple(
+        (action, tuple(float(Fraction(c)) for c in cs)) for action, cs in
+        sorted(record["counts"].items()))
+
+
+def call_actions(target: str, routine: str, bits: float, ones: float) -> Actions:
+    """The actions of one call whose loop operand has (mean) `bits` and `ones`: the data's
+    functions are linear in them, so the mean call is the call at the means."""
+    basis, counts = _record(target, routine)
+    terms = {"1": 1.0, "bits": bits, "ones": ones}
+    actions = {a: sum(c * terms[t] for c, t in zip(cs, basis)) for a, cs in counts}
+    return {a: v for a, v in actions.items() if v}
+
+
+def operand_terms(values) -> tuple[float, float]:
+    """(mean bit length, at least 1, and mean set bits) of non-negative values."""
+    v = np.asarray(values, dtype=np.int64).ravel()
+    bits = np.maximum(np.floor(np.log2(np.maximum(v, 1))).astype(np.int64) + 1, 1)
+    ones = np.array([int(x).bit_count() for x in v]) if v.size else np.zeros(1)
+    return float(bits.mean()), float(ones.mean())
+
+
+def weight_terms(n) -> tuple[float, float]:
+    """(bits, ones) of the node's weight magnitudes |w| (module docstring)."""
+    if n.opt.multiplier_operand_bits is not None:
+        bits = float(max(n.opt.multiplier_operand_bits, 1))
+        return bits, bits / 2
+    weights = int8_weights(n.graph, n.name)
+    return operand_terms(np.abs(UNIFORM_WEIGHTS if weights is None else weights))
+
+
+_SCALES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def multiplier_terms(n) -> tuple[float, float]:
+    """(bits, ones) of the node's Q31 requantization multiplier (module docstring)."""
+    if int8_weights(n.graph, n.name) is None:
+        return MULTIPLIER_TERMS
+    scales = _SCALES.get(n.graph)
+    if scales is None:
+        scales = _SCALES[n.graph] = int8_scales(n.graph)
+    return operand_terms([weighted_multiplier(n.graph, n.name, scales)[0]])
+
+
+def mac_call(n, target: str) -> Actions:
+    """One MAC's __mulsi3 call of weighted node `n` (hwsim.cost.kernels.Node)."""
+    return call_actions(target, "mulsi3", *weight_terms(n))
+
+
+def requantize_call(n, target: str) -> Actions:
+    """One output's __muldi3 call of weighted node `n`."""
+    return call_actions(target, "muldi3", *multiplier_terms(n))
