@@ -106,23 +106,27 @@ SOFT_REQUANTIZE_SIGN = {"alu": 11.0 - 3.0}
 
 
 def _soft_mac(n: Node) -> Actions:
-    """One MAC's software multiply, __mulsi3(x + 128, |w|), with its sign handling: from
-    the routine's characterization where it covers the core, else the formulas."""
+    """One MAC's software multiply, __mulsi3(x + 128, |w|), with its sign handling (its
+    sra by 31 priced by amount on a serial shifter): from the routine's characterization
+    where it covers the core, else the formulas."""
     target = soft_multiply_target(n.tr)
+    sign = plus(SOFT_MAC_SIGN, serial_shift(31, n.tr))
     if target is not None:
-        return plus(mac_call(n, target), SOFT_MAC_SIGN)
-    return plus({"soft_mul_call": 1.0, "soft_mul_bit": weight_terms(n)[0]}, SOFT_MAC_SIGN)
+        return plus(mac_call(n, target), sign)
+    return plus({"soft_mul_call": 1.0, "soft_mul_bit": weight_terms(n)[0]}, sign)
 
 
 def _soft_requantize(n: Node) -> Actions:
-    """One output's __muldi3(|acc|, multiplier) with its sign handling: from the routine's
+    """One output's __muldi3(|acc|, multiplier) with its sign handling (its sra by 31
+    priced by amount on a serial shifter): from the routine's
     characterization where it covers the core, else the formulas (no __mulsi3 inside:
     both high words are 0)."""
     target = soft_multiply_target(n.tr)
+    sign = plus(SOFT_REQUANTIZE_SIGN, serial_shift(31, n.tr))
     if target is not None:
-        return plus(requantize_call(n, target), SOFT_REQUANTIZE_SIGN)
+        return plus(requantize_call(n, target), sign)
     bits, ones = multiplier_terms(n)
-    return plus(muldi3(bits, ones / bits, 0.0, n.tr), SOFT_REQUANTIZE_SIGN)
+    return plus(muldi3(bits, ones / bits, 0.0, n.tr), sign)
 
 
 def _wide_multiply(tr: CoreTraits) -> Actions:

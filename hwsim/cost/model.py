@@ -151,12 +151,14 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
            prices: dict[str, ActionPrice], measured_inputs: bool = False) -> tuple[str, ...]:
     notes = [f"{a} estimated (the device file does not give it): {prices[a].cycles:.0f} cycles"
              for a in sorted(actions) if prices[a].estimated]
-    if "soft_mul_bit" in actions:
+    if "soft_mul_bit" in actions or (style == "int8" and device.core.multiplier == "none"):
         bits = options.multiplier_operand_bits
         k = (f"a {bits}-bit" if bits is not None else
-             "an 8-bit (first layer) or 7-bit (hidden layers)")
-        notes.append(f"software multiply (__mulsi3) priced for {k} second operand; a negative "
-                     "(sign-extended) operand costs 32 bits")
+             "the mean bits of the layer's |w| as")
+        notes.append(f"software multiply (__mulsi3(x + 128, |w|)) priced for {k} second "
+                     "operand, the requantization's __muldi3 for the layer's Q31 multiplier "
+                     "(libgcc's routines characterized where the core's shifts take fixed "
+                     "time, hwsim.cost.soft_multiply)")
     if "mul_operand_bit" in actions:
         inputs = ("the artifact's int8 input statistics (training data)" if measured_inputs
                   else "inputs taken uniform over their int8 values")

@@ -35,9 +35,9 @@ class CostOptions:
     "auto" precomputes when K is not a power of two or the core has no barrel
     shifter. unroll: connections per inner-loop iteration (1 is gcc -O2, which
     does not unroll; the paper's measurements were -O2). multiplier_operand_bits:
-    bit length k of the second operand of the software multiply (__mulsi3 loops
-    k times), the offset activation x + 128; None (auto): 8 for a layer reading
-    the network input (non-negative), 7 for the others (symmetric activations); on a
+    bit length k of the second operand of the int8 MAC's software multiply
+    (__mulsi3 loops k times), the weight's magnitude |w|; None (auto): the mean over
+    the layer's weights (hwsim.cost.soft_multiply); on a
     multiplier timed by its operand, also the mean bits of the int8 library's MULs by an
     input (auto: the inputs uniform over their int8 values, hwsim.cost.int8_library).
     simd: use the core's SIMD MAC for int8 where it has one. int8_kernels: how int8

@@ -13,8 +13,9 @@ when every weight runs equally often, as in dense and 'valid' layers; a graph wi
 weights takes them uniform over -127..127) and the requantization's Q31 multiplier
 (hwsim.ir.int8_scales; without weights, the mean over [2^30, 2^31): 31 bits, 16 set).
 The options' multiplier_operand_bits, when given, replaces the weights' bits (half of
-them set). Covered: a core with no multiplier whose shifts take fixed time and whose ISA
-has data; the caller keeps its formulas elsewhere.
+them set). Covered: a core with no multiplier whose ISA has data (a serial shifter's
+shifts priced by their amounts, as the data count them); the caller keeps its formulas
+elsewhere.
 """
 from __future__ import annotations
 
@@ -42,9 +43,9 @@ def soft_multiply_data(target: str) -> dict | None:
 
 def soft_multiply_target(tr) -> str | None:
     """The characterized target whose libgcc routines a core of traits `tr`
-    (hwsim.cost.options.CoreTraits) calls, or None: it has a multiplier, its shifts take
-    cycles per bit (the counts would not price them), or its ISA has no data."""
-    if tr.multiplier != "none" or tr.serial_shifter:
+    (hwsim.cost.options.CoreTraits) calls, or None: it has a multiplier or its ISA has
+    no data."""
+    if tr.multiplier != "none":
         return None
     target = TARGET_OF_ISA.get(tr.isa)
     return target if target is not None and soft_multiply_data(target) is not None else None
@@ -59,12 +60,22 @@ def _record(target: str, routine: str) -> tuple:
         sorted(record["counts"].items()))
 
 
-def call_actions(target: str, routine: str, bits: float, ones: float) -> Actions:
+SHIFT_AMOUNTS = ("shift_4_bits", "shift_bit")
+
+
+def call_actions(target: str, routine: str, bits: float, ones: float,
+                 serial_shifter: bool = False) -> Actions:
     """The actions of one call whose loop operand has (mean) `bits` and `ones`: the data's
-    functions are linear in them, so the mean call is the call at the means."""
+    functions are linear in them, so the mean call is the call at the means. The data
+    count shifts with their amounts; without a serial shifter a shift is one `alu`."""
     basis, counts = _record(target, routine)
     terms = {"1": 1.0, "bits": bits, "ones": ones}
-    actions = {a: sum(c * terms[t] for c, t in zip(cs, basis)) for a, cs in counts}
+    actions: dict[str, float] = {}
+    for action, cs in counts:
+        if not serial_shifter and action in SHIFT_AMOUNTS:
+            continue
+        name = "alu" if action == "shift" and not serial_shifter else action
+        actions[name] = actions.get(name, 0.0) + sum(c * terms[t] for c, t in zip(cs, basis))
     return {a: v for a, v in actions.items() if v}
 
 
@@ -100,9 +111,9 @@ def multiplier_terms(n) -> tuple[float, float]:
 
 def mac_call(n, target: str) -> Actions:
     """One MAC's __mulsi3 call of weighted node `n` (hwsim.cost.kernels.Node)."""
-    return call_actions(target, "mulsi3", *weight_terms(n))
+    return call_actions(target, "mulsi3", *weight_terms(n), n.tr.serial_shifter)
 
 
 def requantize_call(n, target: str) -> Actions:
     """One output's __muldi3 call of weighted node `n`."""
-    return call_actions(target, "muldi3", *multiplier_terms(n))
+    return call_actions(target, "muldi3", *multiplier_terms(n), n.tr.serial_shifter)

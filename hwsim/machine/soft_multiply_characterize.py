@@ -13,7 +13,9 @@ loop runs over.
   gcc 12 calls `__muldi3` for it (both high words 0, so it calls no `__mulsi3`): a
   64-bit shift-and-add over the bits of b, the same form.
 
-The basis is {1, bits(b), ones(b)} (bits: the bit length, at least 1; ones: the set
+Shifts are counted with their amounts (`shift`, `shift_4_bits`, `shift_bit`, as
+hwsim.machine.emulate_price prices a serial shifter), so the data price PicoRV32-like
+cores too; elsewhere a shift is one `alu`. The basis is {1, bits(b), ones(b)} (bits: the bit length, at least 1; ones: the set
 bits). The coefficients are fitted exactly on designed operands (every bit length, few
 and many set bits, a = 0 and a = 2^32 - 1) with the other operand random, and then
 proven on held-out random operand pairs of every bit length: a count differing by one
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -105,6 +108,18 @@ def operand_terms(b: int) -> dict[str, int]:
     return {"1": 1, "bits": max(b.bit_length(), 1), "ones": b.bit_count()}
 
 
+def _counting_shifts():
+    """The characterization's counting table (every action one cycle) with a serial
+    shifter: each shift then counts as `shift` plus its amount in `shift_4_bits` and
+    `shift_bit` (hwsim.machine.emulate_price.shift_actions), so the data price a core
+    whose shifts take cycles per bit as well (elsewhere a `shift` is one `alu`)."""
+    table = _counting_table()
+    table.cycles = dict(table.cycles, shift=1.0, shift_4_bits=1.0, shift_bit=1.0)
+    table.serial_shifter = SimpleNamespace(base_cycles=1.0, cycles_per_4_bits=1.0,
+                                           cycles_per_bit=1.0)
+    return table
+
+
 def run_call(firmware: Firmware, routine: str, a: int, b: int) -> tuple[dict[str, int], int]:
     """(executed actions of one call, the product's low word as the firmware computed it)."""
     header = 6 * 4
@@ -113,7 +128,7 @@ def run_call(firmware: Firmware, routine: str, a: int, b: int) -> tuple[dict[str
     mu, transitions, flash, _, _ = _emulate(firmware, job + bytes(8), f"soft multiply {routine}")
     profile = _profile(firmware.target, firmware.image, transitions, flash,
                        _owner_table(firmware.image))
-    actions = price(profile, _counting_table()).nodes[KERNEL].actions
+    actions = price(profile, _counting_shifts()).nodes[KERNEL].actions
     low = int(np.frombuffer(bytes(mu.mem_read(RAM_ORIGIN + header, 4)), dtype=np.uint32)[0])
     return {k: int(round(v)) for k, v in actions.items() if round(v)}, low
 
@@ -193,7 +208,9 @@ def characterize(target_name: str, directory) -> dict:
             "operand": "bits and ones of the second operand b (unsigned 32-bit; bits at "
                        "least 1): __mulsi3(a, b) and (uint64_t)a * b (__muldi3)",
             "actions": "executed instructions of one call (the call instruction and the "
-                       "routine) as hwsim.machine.emulate_price prices them",
+                       "routine) as hwsim.machine.emulate_price prices them on a core with a "
+                       "serial shifter: a shift is `shift` plus its amount in `shift_4_bits` "
+                       "and `shift_bit` (elsewhere one `alu`)",
             "routines": {r: characterize_routine(firmware, r) for r in ROUTINES}}
 
 
