@@ -19,12 +19,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.heldout import distribution, heldout_workloads, run_heldout
 from hwsim.machine.rtl import rtl_core
 from hwsim.specs.catalog import find_device
 
 DEVICES = "samd21,cm0plus-iterative-mul,nrf52840,stm32u575,esp32-c3,ch32v003"
 REPO = Path(__file__).resolve().parent.parent
+OP_GROUPS = {"weighted": WEIGHTED, "pools": ("max_pool1d", "max_pool2d", "avg_pool1d",
+                                            "avg_pool2d"),
+             "add": ("add",), "argmax": ("argmax",)}
 
 
 def _dist(d) -> str:
@@ -53,6 +57,14 @@ def summary_lines(runs) -> list[str]:
                       for _, _, e, b in r.node_errors if b == basis]
             if errors:
                 lines.append(f"{reference:9}  {basis:13} {_dist(distribution(errors))}")
+    lines.append("")
+    lines.append("formula nodes by op (every device, node errors):")
+    for reference in sorted({r.reference for r in runs}):
+        for group, kinds in OP_GROUPS.items():
+            errors = [e for r in runs if r.reference == reference and not r.refused
+                      for _, op, e, b in r.node_errors if b == "formula" and op in kinds]
+            if errors:
+                lines.append(f"{reference:9}  {group:13} {_dist(distribution(errors))}")
     return lines
 
 
