@@ -20,6 +20,7 @@ elsewhere.
 from __future__ import annotations
 
 import weakref
+from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
@@ -54,7 +55,6 @@ def soft_multiply_target(tr) -> str | None:
 @lru_cache(maxsize=None)
 def _record(target: str, routine: str) -> tuple:
     record = soft_multiply_data(target)["routines"][routine]
-    from fractions import Fraction
     return tuple(record["basis"]), tuple(
         (action, tuple(float(Fraction(c)) for c in cs)) for action, cs in
         sorted(record["counts"].items()))

@@ -12,12 +12,13 @@ Quantization, derived deterministically from the graph (no data):
   their input's scale;
 - bias: b_q = round(b / (s_w s_x)) - 128 * sum(w_q of the unit's taps);
 - requantization (TFLite Micro MultiplyByQuantizedMultiplier): M = s_w s_x / s_out
-  as a Q31 multiplier and a right shift, rounding as gemmlowp; then the clamp
+  as a Q31 multiplier and a right shift (hwsim.ir.int8_scales), rounding as gemmlowp;
+  then the clamp
   (the activation: [-127, 127] after a threshold, else [-128, 127]).
 
-Kernel: acc = b_q + sum (x + 128) * w_q: the offset activation x + 128 is
-0..255, so it is the *second* operand of the software multiply on RV32I
-(__mulsi3 loops over the bits of its second operand: at most 8). On Cortex-M4 the
+Kernel: acc = b_q + sum (x + 128) * w_q. On RV32I (no multiplier) the products are
+sign-magnitude: __mulsi3(x + 128, |w_q|) and __muldi3(|acc|, M), so each routine
+loops over a value the graph fixes (SOFT_MULTIPLY). On Cortex-M4 the
 inner loop is CMSIS-NN's: four int8 per word, SXTAB16 (with the +128 folded in)
 / SXTB16 and two SMLADs per 4 MACs; a fan-in tail runs scalar. 'same' padding:
 windows are clipped as in the lut style, and the bias of a clipped window drops
