@@ -157,8 +157,7 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
              "the mean bits of the layer's |w| as")
         notes.append(f"software multiply (__mulsi3(x + 128, |w|)) priced for {k} second "
                      "operand, the requantization's __muldi3 for the layer's Q31 multiplier "
-                     "(libgcc's routines characterized where the core's shifts take fixed "
-                     "time, hwsim.cost.soft_multiply)")
+                     "(libgcc's routines as characterized, hwsim.cost.soft_multiply)")
     if "mul_operand_bit" in actions:
         inputs = ("the artifact's int8 input statistics (training data)" if measured_inputs
                   else "inputs taken uniform over their int8 values")
