@@ -80,11 +80,24 @@ def call_actions(target: str, routine: str, bits: float, ones: float,
 
 
 def operand_terms(values) -> tuple[float, float]:
-    """(mean bit length, at least 1, and mean set bits) of non-negative values."""
+    """(mean bit length, at least 1, and mean set bits) of non-negative 32-bit values."""
     v = np.asarray(values, dtype=np.int64).ravel()
-    bits = np.maximum(np.floor(np.log2(np.maximum(v, 1))).astype(np.int64) + 1, 1)
-    ones = np.array([int(x).bit_count() for x in v]) if v.size else np.zeros(1)
-    return float(bits.mean()), float(ones.mean())
+    if v.size == 0:
+        return 1.0, 0.0
+    set_bits = (v[:, None] >> np.arange(32)) & 1
+    highest = np.where(set_bits.any(axis=1), 32 - np.argmax(set_bits[:, ::-1], axis=1), 1)
+    return float(highest.mean()), float(set_bits.sum(axis=1).mean())
+
+
+# Per graph (weakly held: a graph is not modified once built), node -> its terms.
+_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _graph_terms(graph) -> dict:
+    terms = _TERMS.get(graph)
+    if terms is None:
+        terms = _TERMS[graph] = {}
+    return terms
 
 
 def weight_terms(n) -> tuple[float, float]:
@@ -92,21 +105,26 @@ def weight_terms(n) -> tuple[float, float]:
     if n.opt.multiplier_operand_bits is not None:
         bits = float(max(n.opt.multiplier_operand_bits, 1))
         return bits, bits / 2
-    weights = int8_weights(n.graph, n.name)
-    return operand_terms(np.abs(UNIFORM_WEIGHTS if weights is None else weights))
-
-
-_SCALES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    terms = _graph_terms(n.graph)
+    if ("weights", n.name) not in terms:
+        weights = int8_weights(n.graph, n.name)
+        terms["weights", n.name] = operand_terms(
+            np.abs(UNIFORM_WEIGHTS if weights is None else weights))
+    return terms["weights", n.name]
 
 
 def multiplier_terms(n) -> tuple[float, float]:
     """(bits, ones) of the node's Q31 requantization multiplier (module docstring)."""
-    if int8_weights(n.graph, n.name) is None:
-        return MULTIPLIER_TERMS
-    scales = _SCALES.get(n.graph)
-    if scales is None:
-        scales = _SCALES[n.graph] = int8_scales(n.graph)
-    return operand_terms([weighted_multiplier(n.graph, n.name, scales)[0]])
+    terms = _graph_terms(n.graph)
+    if ("multiplier", n.name) not in terms:
+        if int8_weights(n.graph, n.name) is None:
+            terms["multiplier", n.name] = MULTIPLIER_TERMS
+        else:
+            if "scales" not in terms:
+                terms["scales"] = int8_scales(n.graph)
+            multiplier = weighted_multiplier(n.graph, n.name, terms["scales"])[0]
+            terms["multiplier", n.name] = operand_terms([multiplier])
+    return terms["multiplier", n.name]
 
 
 def mac_call(n, target: str) -> Actions:
