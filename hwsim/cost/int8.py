@@ -19,7 +19,7 @@ from hwsim.cost.kernels import (
     pool_window,
     same_padding,
 )
-from hwsim.cost.int8_library import call_actions, library_actions, reads_network_input
+from hwsim.cost.int8_library import call_actions, library_actions
 from hwsim.cost.ops_library import with_ops
 from hwsim.cost.soft_multiply import (
     mac_call, multiplier_terms, requantize_call, soft_multiply_target, weight_terms,

@@ -15,8 +15,8 @@ loop runs over.
 
 Shifts are counted with their amounts (`shift`, `shift_4_bits`, `shift_bit`, as
 hwsim.machine.emulate_price prices a serial shifter), so the data price PicoRV32-like
-cores too; elsewhere a shift is one `alu`. The basis is {1, bits(b), ones(b)} (bits: the bit length, at least 1; ones: the set
-bits). The coefficients are fitted exactly on designed operands (every bit length, few
+cores too; elsewhere a shift is one `alu`. The basis is {1, bits(b), ones(b)} (bits:
+the bit length, at least 1; ones: the set bits). The coefficients are fitted exactly on designed operands (every bit length, few
 and many set bits, a = 0 and a = 2^32 - 1) with the other operand random, and then
 proven on held-out random operand pairs of every bit length: a count differing by one
 action fails. The generated int8 code without a multiplier passes operands whose
