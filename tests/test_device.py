@@ -260,3 +260,17 @@ def test_operand_multiplier_needs_an_iterative_multiplier(device_data):
     device_data["core"]["multiplier"] = "iterative"
     multiplier = device_from_data(device_data).operand_multiplier
     assert [multiplier.cycles(b) for b in (0, 1, 8, 32)] == [2, 2, 9, 33]
+
+
+def test_fetch_overlap_credits_are_not_positive(device_data):
+    """fetch_overlap and fetch_overlap_mul are cycles saved (<= 0); the other fetch
+    actions are extra cycles (>= 0)."""
+    device_data["cycles"].update({"fetch_overlap": -1, "memory_before_taken": 2})
+    _sourced(device_data, "cycles")
+    cycles = device_from_data(device_data).cycles
+    assert (cycles["fetch_overlap"], cycles["memory_before_taken"]) == (-1, 2)
+    device_data["cycles"].update({"fetch_overlap_mul": 1, "memory_before_taken": -2})
+    with pytest.raises(SpecError) as error:
+        device_from_data(device_data)
+    assert "cycles.fetch_overlap_mul: must be <= 0, got 1" in str(error.value)
+    assert "cycles.memory_before_taken: must be >= 0, got -2" in str(error.value)

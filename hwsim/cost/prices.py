@@ -33,6 +33,10 @@ _EXTRA_CLASS = {
     "float_compare": "float",
     "load_use": "load",               # a load's result read by the next instruction
     "jalr_dependency": "branch",      # a jalr reading the previous instruction's result
+    "memory_before_taken": "branch",  # a load/store right before a taken branch or jalr
+    "taken_ahead_mul": "branch",      # a taken branch dropping fetches a multiply ran ahead
+    "fetch_overlap": "load",          # a fetch wait hidden behind a load/store (credit)
+    "fetch_overlap_mul": "multiply",  # a fetch wait hidden behind a multiply (credit)
     "mul_base": "multiply",           # an operand-dependent MUL: its fixed part,
     "mul_operand_bit": "multiply",    # each significant bit of its second operand
     "shift": "alu",                   # a serial shifter (device serial_shifter): the shift,

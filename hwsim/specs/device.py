@@ -17,8 +17,8 @@ from typing import Any
 from hwsim.errors import Problem
 from hwsim.specs.device_schema import (  # noqa: F401  (the schema's names, re-exported)
     SCHEMA_VERSION, PRODUCT_CLASSES, ISAS, FPUS, MULTIPLIERS, FLASH_KINDS, SOURCE_KINDS,
-    BASE_ACTIONS, OPTIONAL_BASE_ACTIONS, HAZARD_ACTIONS, MULTIPLY_ACTIONS, SIMD_ACTIONS,
-    DIVIDE_ACTIONS, FLOAT_ACTIONS, REQUIRED_FLOAT_ACTIONS, FALLBACK_ACTIONS, ALL_ACTIONS,
+    BASE_ACTIONS, OPTIONAL_BASE_ACTIONS, HAZARD_ACTIONS, CREDIT_ACTIONS, MULTIPLY_ACTIONS,
+    SIMD_ACTIONS, DIVIDE_ACTIONS, FLOAT_ACTIONS, REQUIRED_FLOAT_ACTIONS, FALLBACK_ACTIONS, ALL_ACTIONS,
     SOFT_FLOAT_ROUTINES, REQUIRED_SOFT_FLOAT, SECTION_FIELDS, KNOWN_PATHS, MAX_CLOCK_HZ,
     MAX_CORES, MAX_SIMD_LANES, MAX_CYCLES, MAX_MEMORY_BYTES, MAX_DMA_BYTES_PER_CYCLE,
     MAX_VOLTS, MAX_UA_PER_MHZ, MAX_SLEEP_UA, MAX_PJ_PER_ACTION, MAX_CAPACITY_MAH)
@@ -174,7 +174,10 @@ def _cycles(reader: Reader, core: _Traits) -> dict[str, float]:
     cycles: dict[str, float] = {}
 
     def take(action: str, required: bool) -> None:
-        value = reader.number(action, required, minimum=0, maximum=MAX_CYCLES)
+        if action in CREDIT_ACTIONS:        # cycles saved: a credit, never a cost
+            value = reader.number(action, required, minimum=-MAX_CYCLES, maximum=0)
+        else:
+            value = reader.number(action, required, minimum=0, maximum=MAX_CYCLES)
         if value is not None:
             cycles[action] = value
 

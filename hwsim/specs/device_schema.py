@@ -23,7 +23,16 @@ OPTIONAL_BASE_ACTIONS = ("jump",)
 # Optional pipeline hazards, extra cycles priced 0 when not given: load_use when the
 # instruction right after a load reads its result, jalr_dependency when a RISC-V jalr
 # reads the result of the instruction right before it (CV32E40P, docs/devices.md).
-HAZARD_ACTIONS = ("load_use", "jalr_dependency")
+# Instruction fetch with wait states on a pipelined core whose fetch and data ports are
+# apart (Ibex, CV32E40P; docs/rtl.md "With wait states"), counted from the executed
+# instructions by hwsim.machine.emulate_price.fetch_actions: memory_before_taken when a
+# load or store is right before a taken branch or a jalr, taken_ahead_mul when fetches a
+# multi-cycle multiply ran ahead are dropped by a taken branch; fetch_overlap when a fetch
+# wait is hidden behind a load's or store's data wait, fetch_overlap_mul the further ones
+# hidden behind a multi-cycle multiply (credits: cycles <= 0).
+CREDIT_ACTIONS = ("fetch_overlap", "fetch_overlap_mul")
+HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken",
+                  "taken_ahead_mul") + CREDIT_ACTIONS
 # mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
 # RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
 MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
