@@ -232,7 +232,8 @@ def _counting_table():
     assert set(FALLBACK_ACTIONS) <= set(ones)
     return SimpleNamespace(name="counting", cycles=ones, serial_shifter=None,
                            operand_multiplier=None,
-                           memory=SimpleNamespace(flash_load_extra_cycles=0.0))
+                           memory=SimpleNamespace(flash_load_extra_cycles=0.0,
+                                                  instruction_fetch=None))
 
 
 # RISC-V runs give every weight this value, so a mul by a weight reads 0xFFFFFFFF, and

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwsim.cost.prices import fetch_cycles
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
@@ -200,6 +201,9 @@ def unit_prices(device: Device) -> dict[str, float]:
         prices["shift"] = device.serial_shifter.base_cycles
         prices["shift_4_bits"] = device.serial_shifter.cycles_per_4_bits
         prices["shift_bit"] = device.serial_shifter.cycles_per_bit
+    for action, extra in fetch_cycles(device).items():      # instruction fetch waits
+        if action in prices:
+            prices[action] += extra
     return prices
 
 

@@ -12,6 +12,9 @@ ISAS = ("armv6-m", "armv7e-m", "armv8-m.main", "rv32i", "rv32e", "rv32im", "rv32
 FPUS = ("none", "single", "double")
 MULTIPLIERS = ("none", "single_cycle", "iterative", "peripheral")
 FLASH_KINDS = ("internal", "external_xip", "fram", "mram")
+# What hides the wait states of instruction fetches from flash (memory.instruction_fetch).
+FETCH_HIDERS = ("cache", "prefetch", "none")
+INSTRUCTION_FETCH_FIELDS = ("wait_states", "hidden_by", "extra_cycles_per_fetch")
 SOURCE_KINDS = ("verified", "secondary", "estimate")
 
 # Cycles per primitive action. Integer actions every core has:
@@ -58,14 +61,15 @@ SECTION_FIELDS = {
     "serial_shifter": ("base_cycles", "cycles_per_4_bits", "cycles_per_bit"),
     "operand_multiplier": ("base_cycles", "cycles_per_bit"),
     "memory": ("sram_bytes", "flash_bytes", "flash_kind", "flash_load_extra_cycles",
-               "reserved_sram_bytes", "reserved_flash_bytes"),
+               "reserved_sram_bytes", "reserved_flash_bytes", "instruction_fetch"),
     "dma": ("present", "bytes_per_cycle"),
     "energy": ("supply_v", "active_ua_per_mhz", "sleep_ua", "pj_per_action"),
     "battery": ("kind", "capacity_mah", "voltage_v"),
 }
 KNOWN_PATHS = frozenset(SECTION_FIELDS) | frozenset(
     f"{section}.{name}" for section, names in SECTION_FIELDS.items() for name in names) | frozenset(
-    f"energy.pj_per_action.{action}" for action in ALL_ACTIONS)
+    f"energy.pj_per_action.{action}" for action in ALL_ACTIONS) | frozenset(
+    f"memory.instruction_fetch.{name}" for name in INSTRUCTION_FETCH_FIELDS)
 
 
 
