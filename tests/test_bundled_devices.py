@@ -78,3 +78,16 @@ def test_cortex_m33_has_its_own_table_not_the_m4s():
         assert cycles["load_32"] < m4.cycles["load_32"]
         loads = [s for s in d.sources if "cycles.load_32" in s.fields]
         assert [s.kind for s in loads] == ["secondary"], d.name
+
+
+def test_cortex_m_devices_state_their_instruction_fetch():
+    """Every bundled Cortex-M device states how its code is fetched from flash
+    (memory.instruction_fetch); their sources say a cache or prefetch buffer hides the
+    wait states for loop code, so none is charged for its fetches."""
+    arm = [d for d in load_bundled_devices() if d.core.isa.startswith("armv")]
+    assert len(arm) >= 10
+    for device in arm:
+        fetch = device.memory.instruction_fetch
+        assert fetch is not None, device.name
+        assert fetch.hidden_by in ("cache", "prefetch"), device.name
+        assert fetch.extra_cycles_per_fetch == 0, device.name

@@ -260,3 +260,62 @@ def test_operand_multiplier_needs_an_iterative_multiplier(device_data):
     device_data["core"]["multiplier"] = "iterative"
     multiplier = device_from_data(device_data).operand_multiplier
     assert [multiplier.cycles(b) for b in (0, 1, 8, 32)] == [2, 2, 9, 33]
+
+
+def test_fetch_overlap_credits_are_not_positive(device_data):
+    """fetch_overlap and fetch_overlap_mul are cycles saved (<= 0); the other fetch
+    actions are extra cycles (>= 0)."""
+    device_data["cycles"].update({"fetch_overlap": -1, "memory_before_taken": 2})
+    _sourced(device_data, "cycles")
+    cycles = device_from_data(device_data).cycles
+    assert (cycles["fetch_overlap"], cycles["memory_before_taken"]) == (-1, 2)
+    device_data["cycles"].update({"fetch_overlap_mul": 1, "memory_before_taken": -2})
+    with pytest.raises(SpecError) as error:
+        device_from_data(device_data)
+    assert "cycles.fetch_overlap_mul: must be <= 0, got 1" in str(error.value)
+    assert "cycles.memory_before_taken: must be >= 0, got -2" in str(error.value)
+
+
+def test_instruction_fetch_model(device_data):
+    """memory.instruction_fetch: a net extra cost per fetched instruction, charged on every
+    action of the cycle table by its instructions (a call and return: two; composites:
+    their parts), on the cost model's and emulation's prices alike."""
+    from hwsim.cost.prices import action_prices
+    from hwsim.cost.shapes import shape_for
+    from hwsim.machine.emulate_price import unit_prices
+    base = device_from_data(device_data)
+    assert base.memory.instruction_fetch.hidden_by == "cache"
+    assert base.memory.instruction_fetch.extra_cycles_per_fetch == 0
+    device_data["memory"]["instruction_fetch"] = {"wait_states": 2, "hidden_by": "none",
+                                                  "extra_cycles_per_fetch": 2}
+    device = device_from_data(device_data)
+    before, after = action_prices(base), action_prices(device)
+    assert after["alu"].cycles == before["alu"].cycles + 2
+    assert after["call_return"].cycles == before["call_return"].cycles + 4
+    loop_alu = shape_for(device.core.isa).loop_alu          # loop steps, then the branch
+    assert after["loop_overhead"].cycles == before["loop_overhead"].cycles + 2 * (loop_alu + 1)
+    assert after["flash_wait"].cycles == before["flash_wait"].cycles
+    assert after["load_use"].cycles == 0
+    assert after["alu"].energy_pj > before["alu"].energy_pj
+    emulated_before, emulated = unit_prices(base), unit_prices(device)
+    assert emulated["alu"] == emulated_before["alu"] + 2
+    assert emulated["burst_load"] == emulated_before["burst_load"]     # no extra instruction
+
+
+@pytest.mark.parametrize("fetch,message", [
+    ({"wait_states": 2, "hidden_by": "cache", "extra_cycles_per_fetch": 3},
+     r"memory\.instruction_fetch\.extra_cycles_per_fetch: must be <= wait_states \(2\)"),
+    ({"wait_states": 2, "hidden_by": "none", "extra_cycles_per_fetch": 1},
+     r"memory\.instruction_fetch\.extra_cycles_per_fetch: must equal wait_states \(2\) "
+     r"when hidden_by is none"),
+    ({"hidden_by": "magic", "extra_cycles_per_fetch": 0},
+     r"memory\.instruction_fetch\.hidden_by: must be one of cache, prefetch, none"),
+    ({"hidden_by": "cache"},
+     r"memory\.instruction_fetch\.extra_cycles_per_fetch: required field is missing"),
+    ({"hidden_by": "cache", "extra_cycles_per_fetch": 0, "turbo": 1},
+     r"memory\.instruction_fetch\.turbo: unknown field"),
+])
+def test_instruction_fetch_errors_name_the_field(device_data, fetch, message):
+    device_data["memory"]["instruction_fetch"] = fetch
+    with pytest.raises(SpecError, match=message):
+        device_from_data(device_data)

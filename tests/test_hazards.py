@@ -1,14 +1,16 @@
 """Pipeline hazards as priced actions (hwsim.machine.emulate_price.hazards): a load whose
 result the next instruction reads (load_use) and a jalr reading the previous instruction's
 result (jalr_dependency), counted from a hand-written RISC-V sequence, priced by
-CV32E40P's documented table and 0 on a core whose table does not state them."""
+CV32E40P's documented table and 0 on a core whose table does not state them. The same for
+the fetch-wait actions of the one-wait-state tables (hwsim.machine.emulate_price.
+fetch_actions; tests/test_rtl.py checks the tables against the RTL)."""
 from __future__ import annotations
 
 import struct
 
 from hwsim.cost.prices import action_prices
 from hwsim.machine.disasm import decode
-from hwsim.machine.emulate_price import hazards, instruction_cycles
+from hwsim.machine.emulate_price import fetch_actions, hazards, instruction_cycles
 from hwsim.specs.catalog import find_device
 
 # RV32 words and what they are (objdump of riscv64-unknown-elf-as -march=rv32im).
@@ -26,6 +28,9 @@ WORDS = {
     "addi a5, a5, 4": 0x00478793,
     "lw zero, 0(a4)": 0x00072003,      # writes nothing
     "beq a0, a5, 8": 0x00F50463,
+    "mul a0, a1, a2": 0x02C58533,
+    "mulh a0, a1, a2": 0x02C59533,
+    "lbu a3, 1(sp)": 0x00114683,
 }
 
 
@@ -78,3 +83,54 @@ def test_hazards_are_priced_by_the_cores_that_state_them():
     assert instruction_cycles(sequence, ibex) == 2 + 1 + 1 + 2
     assert action_prices(ibex)["load_use"].cycles == 0
     assert action_prices(cv32e40p)["jalr_dependency"].cycles == 1
+
+
+def test_fetch_waits_hidden_behind_loads_and_multiplies():
+    """Each load or store runs one fetch ahead, each mul one and each mulh two, at most
+    PREFETCH_DEPTH (3) held; any other instruction takes one (a multiply only from the
+    loads' pool: when multiplies run ahead they hide their own fetch)."""
+    loads_then_alu = _decode(*["lbu a3, 1(sp)"] * 4, *["addi a5, a5, 1"] * 4)
+    assert fetch_actions(loads_then_alu) == ({"fetch_overlap": 3.0}, {}, {})
+    assert fetch_actions(_decode("addi a5, a5, 1", "lw a5, 0(a4)")) == ({}, {}, {})
+    # lb, then mul and three ALU instructions: the load hides the mul's fetch wait; when
+    # the mul runs ahead it hides its own and the ALU instruction's after it.
+    sequence = _decode("lbu a3, 1(sp)", "mul a0, a1, a2", "addi a5, a5, 1", "addi a5, a5, 1")
+    assert fetch_actions(sequence)[0] == {"fetch_overlap": 1.0, "fetch_overlap_mul": 1.0}
+    sequence = _decode("mulh a0, a1, a2", *["addi a5, a5, 1"] * 3)
+    assert fetch_actions(sequence)[0] == {"fetch_overlap_mul": 2.0}
+    # a jalr right after a load (a function's epilogue without the addi); it takes the
+    # fetch the load ran ahead, like any instruction
+    assert fetch_actions(_decode("lw ra, 12(sp)", "ret"))[0] == {"fetch_overlap": 1.0,
+                                                                "memory_before_taken": 1.0}
+    # Arm instructions carry no registers: nothing counted.
+    arm = decode("arm", bytes.fromhex("0068" "0068" "0130"), 0x100)     # ldr, ldr, adds
+    assert fetch_actions(arm) == ({}, {}, {})
+
+
+def test_a_final_branch_counts_by_its_direction():
+    """Taken after a load or store: memory_before_taken (and taken_ahead_mul when a
+    multiply leaves fetches held ahead); not taken: it takes a held fetch like any
+    instruction."""
+    run, taken, not_taken = fetch_actions(_decode("lw a5, 0(a4)", "beq a0, a5, 8"))
+    assert (run, taken, not_taken) == ({}, {"memory_before_taken": 1.0},
+                                       {"fetch_overlap": 1.0})
+    run, taken, not_taken = fetch_actions(_decode(
+        "lbu a3, 1(sp)", "addi a5, a5, 1", "mul a0, a1, a2", "beq a0, a5, 8"))
+    assert run == {"fetch_overlap": 1.0}
+    assert taken == {"taken_ahead_mul": 1.0}
+    assert not_taken == {"fetch_overlap_mul": 1.0}
+
+
+def test_fetch_actions_are_priced_by_the_one_wait_state_tables():
+    sequence = _decode("lbu a3, 1(sp)", "mul a0, a1, a2", "addi a5, a5, 1", "addi a5, a5, 1")
+    fast, single, cv32e40p = (find_device(n) for n in (
+        "ibex-rv32m-fast-ws1", "ibex-rv32m-single-cycle-ws1", "cv32e40p-ws1"))
+    # Ibex, fast multiplier: load 3, mul 3, ALU 2 + 2; two fetch waits hidden
+    assert instruction_cycles(sequence, fast) == 3 + 3 + 2 + 2 - 1 - 1
+    # single-cycle multiplier: mul 2, one hidden (behind the load)
+    assert instruction_cycles(sequence, single) == 3 + 2 + 2 + 2 - 1
+    # CV32E40P: every instruction 2 (fetch-bound), nothing hidden
+    assert instruction_cycles(sequence, cv32e40p) == 2 * 4
+    # zero wait states: the actions are priced 0
+    assert action_prices(find_device("ibex-rv32m-fast"))["fetch_overlap"].cycles == 0
+    assert action_prices(fast)["fetch_overlap"].cycles == -1

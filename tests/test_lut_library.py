@@ -19,6 +19,7 @@ from hwsim.ir.int8_kernels import KernelCall
 from hwsim.ir.lut_kernels import (BLOCKS, UNROLL, LutCall, blocked_weights, trip_counts,
                                   variant_of)
 from hwsim.machine.characterize import kernel_counts
+from hwsim.machine.emulate_price import FETCH_ACTIONS
 from hwsim.machine.kernels.lut import library_sha256
 from hwsim.machine.lut_characterize import (CHARACTERIZED_TARGETS, _conv_shape,
                                             characterize_function)
@@ -58,7 +59,8 @@ def _random_calls(target: str, rng: np.random.Generator, count: int) -> list[Lut
 @pytest.mark.parametrize("target", TARGETS)
 def test_kernels_bit_exact_with_the_reference_and_priced_exactly(firmwares, target):
     """Random shapes never in the design (larger kernels, other seeds): every output equals
-    the numpy reference, and the shipped data predicts every executed action."""
+    the numpy reference, and the shipped data predicts every executed action (the
+    fetch-wait actions the data fits by least squares: within the bound it states)."""
     from hwsim.machine.kernels.lut_harness import random_case, reference_output, run_lut_case
     rng = np.random.default_rng(2024)
     for call in _random_calls(target, rng, 12):
@@ -68,7 +70,13 @@ def test_kernels_bit_exact_with_the_reference_and_priced_exactly(firmwares, targ
         bits = int(sum(bin(int(v)).count("1") for v in run.output)) if call.thresholded else 0
         predicted = call_counts(target, call, bits)
         counted = kernel_counts(run)
-        assert {a: c for a, c in predicted.items() if c} == counted, case.describe()
+        bounds = library_data(target)["kernels"][f"{call.kernel}_{call.variant}"].get(
+            "bounds", {})
+        for action, bound in bounds.items():
+            assert action in FETCH_ACTIONS
+            assert abs(predicted.get(action, 0) - counted.pop(action, 0)) <= bound
+        assert {a: c for a, c in predicted.items() if c and a not in bounds} == counted, \
+            case.describe()
 
 
 def test_blocked_layout():

@@ -23,6 +23,7 @@ from hwsim.machine.rtl import (
     RTL_CORES, RtlPackage, build_core, compile_snippet, documented_cycles, elf_to_words,
     rtl_core, run_firmware, write_hex,
 )
+from hwsim.machine.emulate_price import unit_prices
 from hwsim.machine.rtl.run import parse_output
 from hwsim.machine.rtl.sources import package_root
 
@@ -257,13 +258,14 @@ def test_ibex_slow_multiplier_depends_on_op_b_and_fast_does_not(simulator, scrat
 
 # ---- (d) one wait state per memory access ------------------------------------------------
 
-def marginal_costs(simulator, scratch, core_name, names, count=16) -> dict[str, float]:
+def marginal_costs(simulator, scratch, core_name, names, count=16,
+                   bodies: dict[str, str] = BODIES) -> dict[str, float]:
     """Cycles per instruction in steady state: (2*count copies - count copies) / count.
 
     With wait states the prefetcher's phase at a MARK depends on the code before it; a
     jump before each region flushes the prefetcher so every region starts alike."""
     flush = "    j 1f\n1:"
-    regions = [(flush, repeat(BODIES[n], k)) for n in names for k in (count, 2 * count)]
+    regions = [(flush, repeat(bodies[n], k)) for n in names for k in (count, 2 * count)]
     clocks = region_clocks(simulator, scratch, core_name, regions)
     return {n: (clocks[2 * i + 1] - clocks[2 * i]) / count for i, n in enumerate(names)}
 
@@ -325,6 +327,63 @@ def test_picorv32_ws1_device_table_is_what_the_rtl_does(simulator, scratch):
                 "load_alu_dependent": cycles["load_32"] + cycles["alu"],
                 "alu_jalr_dependent": cycles["alu"] + jalr}
     assert marginal_costs(simulator, scratch, "picorv32-ws1", tuple(expected)) == expected
+
+
+# Ibex and CV32E40P at one wait state (devices/rtl/*-ws1.yaml): bodies and the actions
+# hwsim.machine.emulate_price counts per copy (tests/test_hazards.py checks the counting).
+_INT8_LOOP = ("add a2, a5, t2", "lb t0, 0(sp)", "lb a0, 1(sp)", "lb a2, 2(sp)",
+              "addi a4, a4, 1", "mul a0, a0, t0", "addi a5, a5, 1", "mul a2, a2, t0",
+              "add t3, t3, a0", "add t4, t4, a2", "beq zero, zero, 1f\n1:")
+WS1_BODIES = {
+    "alu": (BODIES["alu"], {"alu": 1}),
+    "branch_not_taken": (BODIES["branch_not_taken"], {"branch_not_taken": 1}),
+    "branch_taken": (BODIES["branch_taken"], {"branch_taken": 1}),
+    "jal": (BODIES["jal"], {"jump": 1}),
+    "alu_alu_jalr": (BODIES["alu_alu_jalr"], {"alu": 2, "jump": 1}),
+    "load": (BODIES["load"], {"load_32": 1}),
+    "store": (BODIES["store"], {"store_32": 1}),
+    "mul": (BODIES["mul"], {"mul": 1}),
+    "mulh": (BODIES["mulh"], {"mulh": 1}),
+    # a load runs one fetch ahead: the next instruction's fetch wait is hidden (Ibex)
+    "load_alu_dependent": (BODIES["load_alu_dependent"],
+                           {"load_32": 1, "alu": 1, "load_use": 1, "fetch_overlap": 1}),
+    # ... at most three (PREFETCH_DEPTH)
+    "4_loads_4_alu": ("\n    ".join(["lw t0, 0(sp)"] * 4 + ["addi t4, t4, 1"] * 4),
+                      {"load_32": 4, "alu": 4, "fetch_overlap": 3}),
+    # a multi-cycle multiply runs ahead too: one fetch (mul), two (mulh)
+    "mul_alu_alu": ("mul t0, t1, t2\n    addi t4, t4, 1\n    addi t4, t4, 1",
+                    {"mul": 1, "alu": 2, "fetch_overlap_mul": 1}),
+    "mulh_3_alu": ("mulh t0, t1, t2\n" + "\n".join(["    addi t4, t4, 1"] * 3),
+                   {"mulh": 1, "alu": 3, "fetch_overlap_mul": 2}),
+    # a taken branch right after a load; after an ALU instruction; a branch not taken
+    "load_branch_taken": ("lw t0, 0(sp)\n    " + BODIES["branch_taken"],
+                          {"load_32": 1, "branch_taken": 1, "memory_before_taken": 1}),
+    "load_alu_branch_taken": ("lw t0, 0(sp)\n    addi t4, t4, 1\n    " + BODIES["branch_taken"],
+                              {"load_32": 1, "alu": 1, "branch_taken": 1, "fetch_overlap": 1}),
+    "load_branch_not_taken": ("lw t0, 0(sp)\n    " + BODIES["branch_not_taken"],
+                              {"load_32": 1, "branch_not_taken": 1, "fetch_overlap": 1}),
+    # the int8 dense kernel's inner loop on rv32im (two outputs per weight load)
+    "int8_loop": ("\n    ".join(_INT8_LOOP),
+                  {"load_8": 3, "alu": 5, "mul": 2, "branch_taken": 1, "fetch_overlap": 3,
+                   "fetch_overlap_mul": 1, "taken_ahead_mul": 1}),
+}
+
+
+@needs_verilator
+@pytest.mark.parametrize("core_name", ["ibex-rv32m-fast-ws1", "ibex-rv32m-single-cycle-ws1",
+                                       "cv32e40p-ws1"])
+def test_pipelined_ws1_device_tables_are_what_the_rtl_does(simulator, scratch, core_name):
+    """devices/rtl/<core>-ws1.yaml: every body's steady-state clocks equal its counted
+    actions priced with the file's table (straight-line code is fetch-bound at 2 cycles
+    per instruction; loads, stores and multi-cycle multiplies run fetches ahead, which the
+    prefetch buffer spends on the instructions after them; a taken branch right after a
+    load or store waits for the fetch in flight)."""
+    prices = unit_prices(find_device(core_name))
+    expected = {name: sum(n * prices[a] for a, n in counts.items())
+                for name, (_, counts) in WS1_BODIES.items()}
+    bodies = {name: body for name, (body, _) in WS1_BODIES.items()}
+    assert marginal_costs(simulator, scratch, core_name, tuple(bodies),
+                          bodies=bodies) == expected
 
 
 @needs_verilator

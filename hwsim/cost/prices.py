@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from hwsim.cost.primitives import Actions
 from hwsim.cost.shapes import shape_for
 from hwsim.cost.soft_float_library import soft_float_recipes, soft_float_target
-from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
+from hwsim.specs.device import (BASE_ACTIONS, DIVIDE_ACTIONS, FALLBACK_ACTIONS, FLOAT_ACTIONS,
+                                HAZARD_ACTIONS, MULTIPLY_ACTIONS, OPTIONAL_BASE_ACTIONS,
+                                SIMD_ACTIONS, Device)
 from hwsim.errors import HwsimError
 
 ACTION_CLASSES = ("load", "store", "alu", "branch", "multiply", "float", "call")
@@ -33,12 +35,33 @@ _EXTRA_CLASS = {
     "float_compare": "float",
     "load_use": "load",               # a load's result read by the next instruction
     "jalr_dependency": "branch",      # a jalr reading the previous instruction's result
+    "memory_before_taken": "branch",  # a load/store right before a taken branch or jalr
+    "taken_ahead_mul": "branch",      # a taken branch dropping fetches a multiply ran ahead
+    "fetch_overlap": "load",          # a fetch wait hidden behind a load/store (credit)
+    "fetch_overlap_mul": "multiply",  # a fetch wait hidden behind a multiply (credit)
     "mul_base": "multiply",           # an operand-dependent MUL: its fixed part,
     "mul_operand_bit": "multiply",    # each significant bit of its second operand
     "shift": "alu",                   # a serial shifter (device serial_shifter): the shift,
     "shift_4_bits": "alu",            # each 4-bit step,
     "shift_bit": "alu",               # each remaining 1-bit step
 }
+
+# Instructions fetched per action of a device's table (a call and its return: two; a
+# serial shift and an operand-timed MUL: one, their steps none); composite actions fetch
+# the sum of their parts; hazards, credits, flash waits and extra burst words none.
+FETCHES = dict.fromkeys(BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
+                        + DIVIDE_ACTIONS + FLOAT_ACTIONS + ("shift", "mul_base"), 1) | {
+    "call_return": 2}
+
+
+def fetch_cycles(device: Device) -> dict[str, float]:
+    """The net extra cycles of each action's instruction fetches on `device`
+    (memory.instruction_fetch.extra_cycles_per_fetch per instruction; {} when the file
+    states no fetch model or a net 0)."""
+    fetch = device.memory.instruction_fetch
+    extra = fetch.extra_cycles_per_fetch if fetch is not None else 0.0
+    return {action: n * extra for action, n in FETCHES.items()} if extra else {}
+
 
 # Composite actions, priced as the sum of their parts on the device.
 RECIPES: dict[str, Actions] = {
@@ -146,6 +169,11 @@ def _base_prices(device: Device) -> dict[str, ActionPrice]:
         prices["soft_mul_bit"] = per_cycle(device.soft_multiply.cycles_per_bit)
     for routine, cycles in (device.soft_float_cycles or {}).items():
         prices[f"soft_float_{routine}"] = per_cycle(cycles)
+    for action, extra in fetch_cycles(device).items():          # instruction fetch waits
+        if action in prices:
+            p = prices[action]
+            prices[action] = ActionPrice(p.cycles + extra, p.energy_pj + extra * pj_per_cycle,
+                                         p.estimated)
     return prices
 
 

@@ -44,7 +44,7 @@ from hwsim.machine.kernels.cases import fixed_path_case
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256
 from hwsim.machine.toolchain import CFLAGS
-from hwsim.specs.device import FALLBACK_ACTIONS
+from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS
 
 FORMAT_VERSION = 1
 CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im")
@@ -227,12 +227,13 @@ def _counting_table():
     cycle and no flash wait: price() then returns the action counts themselves."""
     ones = dict.fromkeys(("alu", "load_8", "load_16", "load_32", "store_8", "store_16",
                           "store_32", "branch_taken", "branch_not_taken", "call_return",
-                          "mul", "mac", "mulh", "simd_mac", "div", "jump", "load_use",
-                          "jalr_dependency"), 1.0)
+                          "mul", "mac", "mulh", "simd_mac", "div", "jump"), 1.0)
+    ones |= dict.fromkeys(HAZARD_ACTIONS, 1.0)
     assert set(FALLBACK_ACTIONS) <= set(ones)
     return SimpleNamespace(name="counting", cycles=ones, serial_shifter=None,
                            operand_multiplier=None,
-                           memory=SimpleNamespace(flash_load_extra_cycles=0.0))
+                           memory=SimpleNamespace(flash_load_extra_cycles=0.0,
+                                                  instruction_fetch=None))
 
 
 # RISC-V runs give every weight this value, so a mul by a weight reads 0xFFFFFFFF, and

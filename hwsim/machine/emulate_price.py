@@ -16,11 +16,14 @@ register the load right before it wrote, jalr_dependency when a jalr (jr, ret, a
 through a register) reads the result of the instruction right before it or of a load
 two before it (a load's result is ready one cycle later: `lw ra; addi sp; ret`, measured
 on CV32E40P's RTL, tests/test_rtl.py); the device's cycles (0 when its table does not
-give them)."""
+give them). Instruction fetch with wait states on Ibex and CV32E40P (`fetch_actions`,
+measured on their RTL, docs/rtl.md "With wait states"): memory_before_taken,
+fetch_overlap and fetch_overlap_mul, priced by the -ws1 device files (0 elsewhere)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwsim.cost.prices import fetch_cycles
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
@@ -113,6 +116,75 @@ def hazards(instructions) -> dict[str, float]:
     return counts
 
 
+# Fetch waits a pipelined RISC-V core's prefetch buffer can hide at once: Ibex at one wait
+# state hides three behind a run of loads and no more (k loads then k ALU instructions,
+# k = 3..6, tests/test_rtl.py).
+PREFETCH_DEPTH = 3
+FETCH_ACTIONS = ("fetch_overlap", "fetch_overlap_mul", "memory_before_taken", "taken_ahead_mul")
+_MULTIPLY_CREDITS = {"mul": 1, "mulh": 2}
+
+
+def _memory(i: Instruction) -> bool:
+    """A RISC-V load or store (Arm instructions carry no registers)."""
+    return bool(i.reads) and i.action.startswith(("load_", "store_"))
+
+
+def _memory_credits(i: Instruction) -> int:
+    return int(_memory(i))
+
+
+def _multiply_credits(i: Instruction) -> int:
+    return int(_memory(i)) or (_MULTIPLY_CREDITS.get(i.action, 0) if i.reads else 0)
+
+
+def _hidden_fetches(instructions, credits_of, multiplies_consume: bool) -> tuple[int, bool]:
+    """Fetch waits hidden behind multi-cycle instructions in a straight run, and whether
+    a fetch is still held ahead after it: each instruction gives credits_of(i) fetches
+    ahead (at most PREFETCH_DEPTH held), each other one takes one (a multiply only when
+    `multiplies_consume`)."""
+    held = hidden = 0
+    for i in instructions:
+        made = credits_of(i)
+        if made:
+            held = min(PREFETCH_DEPTH, held + made)
+        elif held and (multiplies_consume or i.action not in _MULTIPLY_CREDITS):
+            held, hidden = held - 1, hidden + 1
+    return hidden, held > 0
+
+
+def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
+                                         dict[str, float]]:
+    """The fetch-wait actions of a straight run of RISC-V instructions (docs/rtl.md, "With
+    wait states"): fetch_overlap, the fetch waits hidden behind loads' and stores' data
+    waits; fetch_overlap_mul, the change when multiplies run ahead of the fetch too (mul
+    one fetch, mulh two; a multiply then hides its own fetch); memory_before_taken, a
+    jalr right after a load or store. Returns (the run's actions, the extra ones when its
+    final conditional branch is taken, the extra ones when it is not: a taken branch
+    after a load or store is memory_before_taken, and taken_ahead_mul when multiplies
+    change whether fetches are held ahead at it (they are then refetched); a branch
+    that falls through takes a fetch held ahead like any instruction)."""
+    instructions = list(instructions)
+    branch = bool(instructions) and instructions[-1].action == "cond_branch"
+    body = instructions[:-1] if branch else instructions
+    memory, memory_held = _hidden_fetches(body, _memory_credits, True)
+    with_mul, mul_held = _hidden_fetches(body, _multiply_credits, False)
+    jalrs = sum(1 for before, after in zip(body, body[1:])
+                if _memory(before) and after.mnemonic in JALR)
+    actions = _nonzero({"fetch_overlap": memory, "fetch_overlap_mul": with_mul - memory,
+                        "memory_before_taken": jalrs})
+    if not branch:
+        return actions, {}, {}
+    taken = _nonzero({"memory_before_taken": len(body) > 0 and _memory(body[-1]),
+                      "taken_ahead_mul": mul_held - memory_held})
+    not_taken = _nonzero({"fetch_overlap": memory_held,
+                          "fetch_overlap_mul": mul_held - memory_held})
+    return actions, taken, not_taken
+
+
+def _nonzero(counts: dict) -> dict[str, float]:
+    return {action: float(count) for action, count in counts.items() if count}
+
+
 def unit_prices(device: Device) -> dict[str, float]:
     """Cycles of every action `price` reports, on `device`."""
     prices = dict.fromkeys(HAZARD_ACTIONS, 0.0) | dict(device.cycles)
@@ -129,6 +201,9 @@ def unit_prices(device: Device) -> dict[str, float]:
         prices["shift"] = device.serial_shifter.base_cycles
         prices["shift_4_bits"] = device.serial_shifter.cycles_per_4_bits
         prices["shift_bit"] = device.serial_shifter.cycles_per_bit
+    for action, extra in fetch_cycles(device).items():      # instruction fetch waits
+        if action in prices:
+            prices[action] += extra
     return prices
 
 
@@ -138,6 +213,7 @@ def instruction_cycles(instructions, device: Device) -> float:
     prices = unit_prices(device)
     instructions = list(instructions)
     actions: dict[str, float] = hazards(instructions)
+    _add(actions, fetch_actions(instructions)[0], 1.0)
     for i in instructions:
         if i.action == "cond_branch":
             raise HwsimError(f"instruction_cycles: conditional branch {i.text!r}")
@@ -164,16 +240,20 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
             body = list(block.instructions)
             tail = body.pop() if body[-1].action in ("cond_branch", "call") else None
             fixed: dict[str, float] = hazards(block.instructions)
+            run, if_taken, if_not_taken = fetch_actions(block.instructions)
+            _add(fixed, run, 1.0)
             for i in body:
                 _add(fixed, _actions(i, device), 1.0)
-            cache[(address, size)] = (fixed, tail, len(body))
-        fixed, tail, count = cache[(address, size)]
+            cache[(address, size)] = (fixed, tail, len(body), if_taken, if_not_taken)
+        fixed, tail, count, if_taken, if_not_taken = cache[(address, size)]
         actions = per_node.setdefault(owner, {})
         _add(actions, fixed, n)
         executed[owner] = executed.get(owner, 0.0) + count * n
         if tail is not None and tail.action == "cond_branch":
             t = profile.taken.get(key, 0)
             _add(actions, {"branch_taken": t, "branch_not_taken": n - t}, 1.0)
+            _add(actions, if_taken, t)
+            _add(actions, if_not_taken, n - t)
             executed[owner] += n
         elif tail is not None:
             callee = block.call_owner if block.call_owner is not None else owner

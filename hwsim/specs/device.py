@@ -17,11 +17,12 @@ from typing import Any
 from hwsim.errors import Problem
 from hwsim.specs.device_schema import (  # noqa: F401  (the schema's names, re-exported)
     SCHEMA_VERSION, PRODUCT_CLASSES, ISAS, FPUS, MULTIPLIERS, FLASH_KINDS, SOURCE_KINDS,
-    BASE_ACTIONS, OPTIONAL_BASE_ACTIONS, HAZARD_ACTIONS, MULTIPLY_ACTIONS, SIMD_ACTIONS,
-    DIVIDE_ACTIONS, FLOAT_ACTIONS, REQUIRED_FLOAT_ACTIONS, FALLBACK_ACTIONS, ALL_ACTIONS,
+    BASE_ACTIONS, OPTIONAL_BASE_ACTIONS, HAZARD_ACTIONS, CREDIT_ACTIONS, MULTIPLY_ACTIONS,
+    SIMD_ACTIONS, DIVIDE_ACTIONS, FLOAT_ACTIONS, REQUIRED_FLOAT_ACTIONS, FALLBACK_ACTIONS, ALL_ACTIONS,
     SOFT_FLOAT_ROUTINES, REQUIRED_SOFT_FLOAT, SECTION_FIELDS, KNOWN_PATHS, MAX_CLOCK_HZ,
     MAX_CORES, MAX_SIMD_LANES, MAX_CYCLES, MAX_MEMORY_BYTES, MAX_DMA_BYTES_PER_CYCLE,
     MAX_VOLTS, MAX_UA_PER_MHZ, MAX_SLEEP_UA, MAX_PJ_PER_ACTION, MAX_CAPACITY_MAH)
+from hwsim.specs.instruction_fetch import InstructionFetch, read_instruction_fetch
 from hwsim.specs.yaml_reader import Reader, raise_if_problems, read_header, read_yaml
 
 
@@ -79,6 +80,7 @@ class Memory:
     flash_load_extra_cycles: float
     reserved_sram_bytes: int
     reserved_flash_bytes: int
+    instruction_fetch: InstructionFetch | None = None   # None: not stated, nothing charged
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,10 @@ def _cycles(reader: Reader, core: _Traits) -> dict[str, float]:
     cycles: dict[str, float] = {}
 
     def take(action: str, required: bool) -> None:
-        value = reader.number(action, required, minimum=0, maximum=MAX_CYCLES)
+        if action in CREDIT_ACTIONS:        # cycles saved: a credit, never a cost
+            value = reader.number(action, required, minimum=-MAX_CYCLES, maximum=0)
+        else:
+            value = reader.number(action, required, minimum=0, maximum=MAX_CYCLES)
         if value is not None:
             cycles[action] = value
 
@@ -299,6 +304,7 @@ def _memory(r: Reader) -> Memory | None:
     extra = r.number("flash_load_extra_cycles", minimum=0, maximum=MAX_CYCLES)
     reserved_sram = r.int("reserved_sram_bytes", minimum=0, maximum=MAX_MEMORY_BYTES)
     reserved_flash = r.int("reserved_flash_bytes", minimum=0, maximum=MAX_MEMORY_BYTES)
+    fetch = read_instruction_fetch(r.section("instruction_fetch", False))
     r.finish()
     if sram is not None and reserved_sram is not None and reserved_sram >= sram:
         r.problem("reserved_sram_bytes", f"must be < sram_bytes ({sram}), got {reserved_sram}")
@@ -307,7 +313,8 @@ def _memory(r: Reader) -> Memory | None:
         r.problem("reserved_flash_bytes", f"must be < flash_bytes ({flash}), got {reserved_flash}")
         reserved_flash = None
     values = (sram, flash, kind, extra, reserved_sram, reserved_flash)
-    return None if any(v is None for v in values) else Memory(*values)
+    return None if any(v is None for v in values) else Memory(*values, fetch)
+
 
 
 def _dma(r: Reader) -> Dma | None:

@@ -12,6 +12,9 @@ ISAS = ("armv6-m", "armv7e-m", "armv8-m.main", "rv32i", "rv32e", "rv32im", "rv32
 FPUS = ("none", "single", "double")
 MULTIPLIERS = ("none", "single_cycle", "iterative", "peripheral")
 FLASH_KINDS = ("internal", "external_xip", "fram", "mram")
+# What hides the wait states of instruction fetches from flash (memory.instruction_fetch).
+FETCH_HIDERS = ("cache", "prefetch", "none")
+INSTRUCTION_FETCH_FIELDS = ("wait_states", "hidden_by", "extra_cycles_per_fetch")
 SOURCE_KINDS = ("verified", "secondary", "estimate")
 
 # Cycles per primitive action. Integer actions every core has:
@@ -23,7 +26,16 @@ OPTIONAL_BASE_ACTIONS = ("jump",)
 # Optional pipeline hazards, extra cycles priced 0 when not given: load_use when the
 # instruction right after a load reads its result, jalr_dependency when a RISC-V jalr
 # reads the result of the instruction right before it (CV32E40P, docs/devices.md).
-HAZARD_ACTIONS = ("load_use", "jalr_dependency")
+# Instruction fetch with wait states on a pipelined core whose fetch and data ports are
+# apart (Ibex, CV32E40P; docs/rtl.md "With wait states"), counted from the executed
+# instructions by hwsim.machine.emulate_price.fetch_actions: memory_before_taken when a
+# load or store is right before a taken branch or a jalr, taken_ahead_mul when fetches a
+# multi-cycle multiply ran ahead are dropped by a taken branch; fetch_overlap when a fetch
+# wait is hidden behind a load's or store's data wait, fetch_overlap_mul the further ones
+# hidden behind a multi-cycle multiply (credits: cycles <= 0).
+CREDIT_ACTIONS = ("fetch_overlap", "fetch_overlap_mul")
+HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken",
+                  "taken_ahead_mul") + CREDIT_ACTIONS
 # mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
 # RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
 MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
@@ -49,14 +61,15 @@ SECTION_FIELDS = {
     "serial_shifter": ("base_cycles", "cycles_per_4_bits", "cycles_per_bit"),
     "operand_multiplier": ("base_cycles", "cycles_per_bit"),
     "memory": ("sram_bytes", "flash_bytes", "flash_kind", "flash_load_extra_cycles",
-               "reserved_sram_bytes", "reserved_flash_bytes"),
+               "reserved_sram_bytes", "reserved_flash_bytes", "instruction_fetch"),
     "dma": ("present", "bytes_per_cycle"),
     "energy": ("supply_v", "active_ua_per_mhz", "sleep_ua", "pj_per_action"),
     "battery": ("kind", "capacity_mah", "voltage_v"),
 }
 KNOWN_PATHS = frozenset(SECTION_FIELDS) | frozenset(
     f"{section}.{name}" for section, names in SECTION_FIELDS.items() for name in names) | frozenset(
-    f"energy.pj_per_action.{action}" for action in ALL_ACTIONS)
+    f"energy.pj_per_action.{action}" for action in ALL_ACTIONS) | frozenset(
+    f"memory.instruction_fetch.{name}" for name in INSTRUCTION_FETCH_FIELDS)
 
 
 
