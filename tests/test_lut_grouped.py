@@ -112,10 +112,8 @@ def test_docs_table_is_what_the_benchmark_measures():
              for r in rows[2:]}
     ratio = {d: float(c[5]) for d, c in cells.items()}
     versus_int8 = {d: float(c[7]) for d, c in cells.items()}
-    assert all(ratio[d] >= 2.0 for d in ("samd21", "stm32u575", "esp32-c3")), ratio
-    assert ratio["nrf52840"] < 2.0, ratio                        # the miss the docs state
-    assert versus_int8["samd21"] > 1.0 and versus_int8["esp32-c3"] > 1.0, versus_int8
-    assert versus_int8["nrf52840"] < 1.0, versus_int8
+    assert all(r >= 2.0 for r in ratio.values()), ratio          # issue 12's 2x everywhere
+    assert all(v > 1.0 for v in versus_int8.values()), versus_int8   # faster than int8
     assert all(float(c[4]) > float(c[3]) for c in cells.values())   # chunked costs more
     assert bench.CHUNKS[1] << (bench.G * 2 + 1) == 2048      # the docs' 2 KiB (K = 4)
     chosen = {d: c[8].split(":")[0] for d, c in cells.items()}   # the cost model's choice
