@@ -5,9 +5,6 @@
  * beside the one kernel they serve. */
 #include "hwsim_lut_grouped.h"
 
-/* v += step, hidden from gcc's induction-variable analysis (it would multiply). */
-#define HWSIM_LUT_GROUPED_STEP(v, step) __extension__({ (v) += (step); __asm__("" : "+r"(v)); })
-
 #define HWSIM_LUT_GROUPED_ROW(v) \
     ((const uint16_t *)(const void *)((const uint8_t *)call->table + ((uint32_t)(v) << call->row_shift)))
 
@@ -306,8 +303,8 @@ static uint32_t hwsim_lut_grouped_level(int32_t sum, const int32_t *bounds, int3
     "add %[" #acc "], %[t]\n\t"
 
 /* Store unit o's output after the last chunk: its level, or its sum. */
-static __attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call,
-                                                              void *y, int32_t o, int32_t sum)
+__attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call,
+                                                       void *y, int32_t o, int32_t sum)
 {
     if (call->bounds)
         ((uint8_t *)y)[o] = (uint8_t)hwsim_lut_grouped_level(sum, call->bounds, call->steps);
@@ -317,6 +314,10 @@ static __attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_gr
 
 void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *x, void *y)
 {
+    if (call->tables) {
+        hwsim_lut_grouped_flash_dense(call, x, y);
+        return;
+    }
     const int32_t units = call->units, groups = call->groups, g = call->g;
     const int32_t table_bytes = (int32_t)1 << call->table_shift;
     const int32_t *const bias = call->bias;
