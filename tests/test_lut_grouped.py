@@ -73,8 +73,8 @@ def test_precomputed_bit_exact_on_random_shapes(grouped_firmwares, target):
 
 
 def test_precomputed_tables_are_the_group_sums():
-    from hwsim.ir.lut_grouped_flash import (group_tables, input_level_bits, precomputed_bytes,
-                                            precomputed_tables)
+    from hwsim.ir.lut_grouped_flash import (FLASH_TABLE_BYTES, group_tables, input_level_bits,
+                                            precomputed_bytes, precomputed_tables)
     rng = np.random.default_rng(3)
     rows = rng.integers(0, 500, size=(3, 4))                  # L = 3, K = 4: 2 bits a level
     tables = group_tables(rows, 2, 2, 2).reshape(16, 16)
@@ -86,7 +86,9 @@ def test_precomputed_tables_are_the_group_sums():
     bits, full, short = precomputed_tables(rows, 2, 4, 9)      # 2 full groups + 1 input
     assert bits == input_level_bits(3) == 2 and input_level_bits(2) == 1
     assert full.size == 256 * 256 and short.size == 4 * 4
-    assert precomputed_bytes(2, 4, 2, 256) == 8192            # the issue's 8 KiB
+    assert precomputed_bytes(2, 4, 2, 256) == 8192 == FLASH_TABLE_BYTES   # the issue's 8 KiB
+    assert precomputed_bytes(2, 2, 16, 256) == 8192 < precomputed_bytes(2, 2, 17, 256)
+    assert precomputed_bytes(2, 4, 3, 256) > 8192            # the docs' L = 2, L <= 16
 
 
 @needs_compilers

@@ -18,6 +18,17 @@ static const uint16_t *hwsim_lut_grouped_pattern(const uint16_t *tables, const u
     return (const uint16_t *)(const void *)((const uint8_t *)tables + (pattern << shift));
 }
 
+#if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+/* The 4 lookups of one group: index byte k of weight word c into table e, added to ak. */
+#define HWSIM_LUT_GROUPED_LOOKUP4(e, c)                                                  \
+    "uxtb %[v], %[" c "]\n\tldrh %[v], [%[" e "], %[v], lsl #1]\n\tadd %[a0], %[v]\n\t"   \
+    "ubfx %[v], %[" c "], #8, #8\n\tldrh %[v], [%[" e "], %[v], lsl #1]\n\t"              \
+    "add %[a1], %[v]\n\t"                                                                \
+    "ubfx %[v], %[" c "], #16, #8\n\tldrh %[v], [%[" e "], %[v], lsl #1]\n\t"             \
+    "add %[a2], %[v]\n\t"                                                                \
+    "lsr %[v], %[" c "], #24\n\tldrh %[v], [%[" e "], %[v], lsl #1]\n\tadd %[a3], %[v]\n\t"
+#endif
+
 void hwsim_lut_grouped_flash_dense(const hwsim_lut_grouped_call *call, const uint8_t *x,
                                    void *y)
 {
@@ -41,6 +52,34 @@ void hwsim_lut_grouped_flash_dense(const hwsim_lut_grouped_call *call, const uin
          HWSIM_LUT_GROUPED_STEP(wb, call->groups_block)) {
         int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
         const uint8_t *wp = wb;
+#if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+        /* Two groups a pass: their table addresses and their weight words by one LDRD
+         * each, then 8 extracts, halfword loads and adds (an odd group first). */
+        const uint16_t *const *t = tables;
+        uint32_t e0, e1, c0, c1, v;
+        if (call->groups & 1)
+            __asm__(".syntax unified\n\t"
+                    "ldr %[e0], [%[t]], #4\n\tldr %[c0], [%[wp]], #4\n\t"
+                    HWSIM_LUT_GROUPED_LOOKUP4("e0", "c0") ".syntax divided\n"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                      [t] "+r"(t), [wp] "+r"(wp), [e0] "=&r"(e0), [c0] "=&r"(c0),
+                      [v] "=&r"(v)
+                    :
+                    : "memory");
+        if (t != end) {
+            __asm__(".syntax unified\n"
+                    "1:\n\t"
+                    "ldrd %[e0], %[e1], [%[t]], #8\n\t"
+                    "ldrd %[c0], %[c1], [%[wp]], #8\n\t"
+                    HWSIM_LUT_GROUPED_LOOKUP4("e0", "c0") HWSIM_LUT_GROUPED_LOOKUP4("e1", "c1")
+                    "cmp %[t], %[end]\n\tbne 1b\n\t.syntax divided\n"
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                      [t] "+r"(t), [wp] "+r"(wp), [e0] "=&r"(e0), [e1] "=&r"(e1),
+                      [c0] "=&r"(c0), [c1] "=&r"(c1), [v] "=&r"(v)
+                    : [end] "r"(end)
+                    : "cc", "memory");
+        }
+#else
 #pragma GCC unroll 2
         for (const uint16_t *const *t = tables; t != end; t++) {
             const uint16_t *const e = *t;
@@ -58,6 +97,7 @@ void hwsim_lut_grouped_flash_dense(const hwsim_lut_grouped_call *call, const uin
 #endif
             wp += HWSIM_LUT_GROUPED_BLOCK;
         }
+#endif
         hwsim_lut_grouped_store(call, y, o, a0);
         hwsim_lut_grouped_store(call, y, o + 1, a1);
         hwsim_lut_grouped_store(call, y, o + 2, a2);
