@@ -15,6 +15,10 @@ import numpy as np
 
 # The precomputed tables a layer may store (the example: L = 2, K = 4, g = 4).
 FLASH_TABLE_BYTES = 8192
+# The smallest g the cost model precomputes for: a g = 2 build is K^2 entries, cheap, and
+# its tables (up to FLASH_TABLE_BYTES at L <= 16) would take the fast memory other tables
+# need on a SoC core (the tier placement follows the choice, not the other way round).
+FLASH_MIN_G = 3
 
 
 def input_level_bits(levels: int) -> int:
