@@ -8,11 +8,13 @@ grouped g = 4 with every group table live (32 KiB of scratch) and in chunks of 4
 reference (the lut numpy reference; TFLite's int8 arithmetic). Last, the same layer as a
 generated network (8-bit entries, random weights) with the kernel the cost model chooses
 for the device (hwsim/cost/lut_choice.py: g and chunk within the device's SRAM), emulated
-and bit-exact as `hwsim validate` checks it, beside the cost model's figure.
+and bit-exact as `hwsim validate` checks it, beside the cost model's figure. Then the same
+at L = 2 levels, where g = 4's group tables can be precomputed (8 KiB of flash,
+hwsim/ir/lut_grouped_flash.py): built per inference against precomputed.
 
     python benchmarks/lut_grouped.py [--devices samd21,nrf52840,stm32u575,esp32-c3]
 
-Prints the markdown table of docs/lut-kernels.md ("Grouped lookups");
+Prints the two markdown tables of docs/lut-kernels.md ("Grouped lookups");
 tests/test_lut_grouped.py checks the docs hold what this prints.
 """
 from __future__ import annotations
@@ -38,6 +40,7 @@ from hwsim.specs.catalog import find_device
 
 DEVICES = ("samd21", "nrf52840", "stm32u575", "esp32-c3")
 INPUTS, UNITS, LEVELS, CLUSTERS, G = 256, 128, 16, 4, 4
+FEW_LEVELS = 2                     # the precomputed tables' case
 CHUNKS = (INPUTS // G, 4)          # every table live; 4 tables (2 KiB) live
 
 
@@ -46,7 +49,9 @@ def _cycles(run, device, connections: int) -> float:
     return (kernel_cycles(run, device) + wait * run.parameter_reads) / connections
 
 
-def measure(devices=DEVICES, seed: int = 0) -> list[dict]:
+def measure(devices=DEVICES, seed: int = 0, levels: int = LEVELS) -> list[dict]:
+    """Per device: the ungrouped library, the grouped kernel (each chunk of CHUNKS; at
+    FEW_LEVELS also precomputed), int8 and the generated layer as chosen."""
     rows, firmwares = [], {}
     connections = INPUTS * UNITS
     with tempfile.TemporaryDirectory(prefix="hwsim-lut-grouped-") as tmp:
@@ -61,7 +66,7 @@ def measure(devices=DEVICES, seed: int = 0) -> list[dict]:
             rng = np.random.default_rng(seed)
             shape = KernelCall("fully_connected", 1, 1, INPUTS, 1, 1, UNITS)
             call = lut_call_of_shape("conv", shape, 16, CLUSTERS, target.name, 4, True)
-            case = random_case(call, rng, LEVELS, CLUSTERS)
+            case = random_case(call, rng, levels, CLUSTERS)
             expected = reference_output(case)
             run = run_lut_case(lut_fw, case)
             if not np.array_equal(run.output, expected):
@@ -75,12 +80,18 @@ def measure(devices=DEVICES, seed: int = 0) -> list[dict]:
                     raise SystemExit(f"{name}: the grouped kernel differs from the reference")
                 row[f"grouped[{chunk}]"] = _cycles(run, device, connections)
                 row[f"scratch[{chunk}]"] = gc.layout.scratch_bytes
+            if levels == FEW_LEVELS:
+                run = run_grouped_case(grouped_fw, grouped_case(case, CLUSTERS, G, CHUNKS[0],
+                                                                precomputed=True))
+                if not np.array_equal(run.output, expected):
+                    raise SystemExit(f"{name}: the precomputed kernel differs from the reference")
+                row["precomputed"] = _cycles(run, device, connections)
             int8 = dense_case(rng, batches=1, in_features=INPUTS, out_features=UNITS)
             run = run_case(int8_fw, int8)
             if not np.array_equal(run.output, REFERENCES[int8.op](**int8.reference_arguments)):
                 raise SystemExit(f"{name}: the int8 kernel differs from the reference")
             row["int8"] = _cycles(run, device, int8.macs)
-            chosen = connection_cycles(device, INPUTS, UNITS, LEVELS, CLUSTERS, 8,
+            chosen = connection_cycles(device, INPUTS, UNITS, levels, CLUSTERS, 8,
                                        f"{tmp}/net-{name}", lut_grouping="auto")
             row["chosen"] = (chosen.kernel, chosen.generated_cycles, chosen.estimated_cycles)
             rows.append(row)
@@ -102,7 +113,25 @@ def table(devices=DEVICES) -> list[str]:
     return lines
 
 
+def precomputed_table(devices=DEVICES) -> list[str]:
+    """At FEW_LEVELS: the grouped kernel's tables built against precomputed."""
+    lines = [f"| device | target | ungrouped lut | grouped g=4, built | grouped g=4, "
+             "precomputed | ungrouped / precomputed | int8 (cycles/MAC) | int8 / precomputed "
+             "| generated, chosen per layer: kernel, emulated, cost model |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in measure(devices, levels=FEW_LEVELS):
+        best = r["precomputed"]
+        lines.append(f"| {r['device']} | {r['target']} | {r['ungrouped']:.2f} | "
+                     f"{r[f'grouped[{CHUNKS[0]}]']:.2f} | {best:.2f} | "
+                     f"{r['ungrouped'] / best:.2f}x | {r['int8']:.2f} | {r['int8'] / best:.2f}x"
+                     f" | {r['chosen'][0]}: {r['chosen'][1]:.2f}, {r['chosen'][2]:.2f} |")
+    return lines
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", default=",".join(DEVICES))
-    print("\n".join(table(tuple(parser.parse_args().devices.split(",")))))
+    devices = tuple(parser.parse_args().devices.split(","))
+    print("\n".join(table(devices)))
+    print()
+    print("\n".join(precomputed_table(devices)))

@@ -149,6 +149,27 @@ def test_planner_counts_what_the_generated_code_stores(device):
     assert "lut_grouped.c" in program.files
 
 
+@pytest.mark.parametrize("device", ["samd21", "nrf52840"])
+def test_precomputed_tables_chosen_at_two_levels_and_counted(device):
+    """At L = 2 the grouped kernel's precomputed tables win; the planner counts the tables
+    and the table addresses the generated program stores."""
+    from hwsim.machine.codegen import generate
+    from hwsim.machine.validate import resolve_target
+    g = graph_from_workload(dense_workload(64, 48, 2, 4, 8))
+    d = find_device(device)
+    target = resolve_target(d)
+    grouped = cost_graph(g, d, "lut").lut_grouped
+    assert dict(grouped)["L0.dense"] == "grouped_g4_flash"
+    forced = cost_graph(g, d, "lut", CostOptions(lut_grouping=4)).lut_grouped
+    assert dict(forced)["L0.dense"] == "grouped_g4_flash"      # forced g keeps the variant
+    program = generate(g, target, "lut", target.memory_map(d), lut_grouped=grouped)
+    report = plan_memory(g, d, "lut", MemoryOptions(lut_grouped=grouped))
+    assert report.parameter_bytes == program.constant_bytes
+    scratch = {b.nodes[0]: b.size_bytes for b in report.buffers if b.kind == "scratch"}
+    assert scratch["L0.dense"] == 4 * 16                     # one address a group
+    assert "lut_grouped_flash.c" in program.files
+
+
 def test_simulate_shows_the_lut_kernel_per_node(artifact):
     result = run_cli("simulate", artifact, "--device", "samd21")
     assert result.returncode == 0, result.stderr

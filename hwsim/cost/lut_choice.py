@@ -4,20 +4,23 @@ one the code generator emits, the memory planner counts and `hwsim validate` che
     choices = lut_kernel_choices(graph, device, options)   # {node: KernelChoice}
     choices["L0.dense"].kernel                              # "grouped_g4" or "conv_s16"
 
-Candidates, on a core the lut library's data covers (hwsim.cost.lut_library.covers):
-the register-blocked library call (named by its function, e.g. "conv_s16") and, for a
-dense layer, the grouped dense kernel (issue 12's grouped lookups,
+Candidates, on a core the lut library's data covers (hwsim.cost.lut_library.covers): the
+register-blocked library call (named by its function, e.g. "conv_s16") and, for a dense
+layer, the grouped dense kernel (issue 12's grouped lookups,
 hwsim/machine/kernels/lut/lut_grouped.c) for every group size g with K^g <= 256
 (hwsim.ir.lut_grouped.GROUPINGS, K the table's columns padded to a power of two) whose
 table and bias allow uint16 group tables (hwsim.ir.lut_grouped.grouped_limits_ok), each
-with every group table live and, when fewer, CHUNK_TABLE_BYTES of them live (the
-units' sums then wait in RAM between chunks). Each is priced with the device's cycle
-table from the same action counts `cost_graph` uses, all characterized: the build of
-the group tables is part of the call's counts, so it is amortized over the layer's
-outputs by construction. The choice is the candidate with the fewest cycles among those
-whose working set (the node's level tensors plus the kernel's scratch) fits the
-device's SRAM net of the reserved part, the first in order (ungrouped, then g = 2, 3, 4,
-all live before chunked) on a tie; when none fits, the fewest cycles.
+with every group table live and, when fewer, CHUNK_TABLE_BYTES of them live (the units'
+sums then wait in RAM between chunks) and, where the layer's inputs have few levels,
+with its group tables precomputed (flash, hwsim.ir.lut_grouped_flash: nothing built; for
+g >= FLASH_MIN_G when they take at most FLASH_TABLE_BYTES). Each is priced with the
+device's cycle table from the same action counts `cost_graph` uses, all characterized:
+the build of the group tables is part of the call's counts, so it is amortized over the
+layer's outputs by construction. The choice is the candidate with the fewest cycles
+among those whose working set (the node's level tensors plus the kernel's scratch) fits
+the device's SRAM net of the reserved part, the first in order (ungrouped, then g = 2,
+3, 4, all live before chunked before precomputed) on a tie; when none fits, the fewest
+cycles.
 
 `options.lut_grouping`: "auto" (default) as above; "off" only the ungrouped call; an
 integer g only the grouped kernel of that g where the layer allows it (else the
@@ -37,8 +40,9 @@ from hwsim.cost.kernels import Node
 from hwsim.cost.lut_library import grouped_data, has_record, node_library_call
 from hwsim.cost.options import CostOptions
 from hwsim.cost.prices import action_prices
-from hwsim.ir.lut_grouped import (GROUPINGS, chunk_options, grouped_limits_ok, kernel_name,
-                                  node_grouped_call, padded_clusters)
+from hwsim.ir.lut_grouped import (FLASH, GROUPINGS, chunk_options, grouped_limits_ok,
+                                  kernel_name, node_grouped_call, padded_clusters)
+from hwsim.ir.lut_grouped_flash import FLASH_MIN_G, FLASH_TABLE_BYTES, precomputed_bytes
 from hwsim.ir.ops import WEIGHTED
 from hwsim.specs.device import Device
 
@@ -62,6 +66,10 @@ def grouped_kernels(graph: nx.DiGraph, node: str, target: str, grouping="auto"
         groups = -(-fan // g)
         names += [kernel_name(g, live, groups)
                   for live in chunk_options(k.bit_length() - 1, g, fan)]
+        if (g >= FLASH_MIN_G and f"grouped_k{k}_g{g}{FLASH}" in data["kernels"]
+                and precomputed_bytes(k.bit_length() - 1, g, len(table) - 1, fan)
+                <= FLASH_TABLE_BYTES):
+            names.append(kernel_name(g, groups, groups, precomputed=True))
     return tuple(names)
 
 

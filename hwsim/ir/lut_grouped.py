@@ -7,6 +7,10 @@ the kernel builds per inference. Entries of the group tables are uint16 with a f
 offset B per product-table entry (so a 32-bit add builds two at once, with no carry
 from one into the other); `grouped_layout` folds fan_in * B into each unit's bias.
 Everything here is exact integer arithmetic: the kernel's sums equal the ungrouped sums.
+The precomputed group tables' contents live in hwsim.ir.lut_grouped_flash.
+
+Longer than 300 lines: the layout and the call (its variants' names, scratch and trip
+counts) describe the one kernel together.
 """
 from __future__ import annotations
 
@@ -149,14 +153,16 @@ GROUPINGS = tuple((k, g) for k in (4, 8, 16) for g in GROUP_SIZES if group_sizes
 # Bytes of group tables a chunked call keeps live (the issue's ~2 KiB).
 CHUNK_TABLE_BYTES = 2048
 # 32-bit words of a hwsim_lut_grouped_call constant (hwsim_lut_grouped.h).
-CALL_WORDS = 21
+CALL_WORDS = 24
+POINTER_BYTES = 4          # a precomputed call's scratch: one table address per group
 ACC_BYTES = 4              # the units' int32 sums between chunks
 
 
 @dataclass(frozen=True)
 class GroupedCall:
     """One call of hwsim_lut_grouped_dense: K = 2^k_log2 clusters, g inputs a group,
-    `chunk` group tables live at a time."""
+    `chunk` group tables live at a time; `pattern_bits` > 0: the group tables precomputed
+    (hwsim.ir.lut_grouped_flash, one chunk), patterns of that many bits an input."""
     k_log2: int
     g: int
     fan: int
@@ -164,11 +170,12 @@ class GroupedCall:
     chunk: int
     thresholded: bool
     steps: int
+    pattern_bits: int = 0
 
     @property
     def function(self) -> str:
-        """The characterization record: one per (K, g)."""
-        return f"grouped_k{1 << self.k_log2}_g{self.g}"
+        """The characterization record: one per (K, g) and build or precomputed."""
+        return f"grouped_k{1 << self.k_log2}_g{self.g}" + (FLASH if self.pattern_bits else "")
 
     @property
     def groups(self) -> int:
@@ -176,8 +183,8 @@ class GroupedCall:
 
     @property
     def live(self) -> int:
-        """Group tables live at a time (the chunk, at most the groups)."""
-        return max(1, min(self.chunk, self.groups))
+        """Group tables live at a time (the chunk, at most the groups; precomputed: all)."""
+        return self.groups if self.pattern_bits else max(1, min(self.chunk, self.groups))
 
     @property
     def chunks(self) -> int:
@@ -189,6 +196,9 @@ class GroupedCall:
 
     @property
     def table_bytes(self) -> int:
+        """Group tables in RAM (precomputed: their addresses)."""
+        if self.pattern_bits:
+            return POINTER_BYTES * self.groups
         return self.live << self.table_shift
 
     @property
@@ -203,7 +213,7 @@ class GroupedCall:
     @property
     def kernel(self) -> str:
         """The name the cost model shows: g, and the live tables when chunked."""
-        return kernel_name(self.g, self.live, self.groups)
+        return kernel_name(self.g, self.live, self.groups, bool(self.pattern_bits))
 
 
 def chunk_options(k_log2: int, g: int, fan: int) -> tuple[int, ...]:
@@ -243,22 +253,33 @@ def grouped_trip_counts(call: GroupedCall, level_bits: int | None = None) -> dic
               "outputs_unsearched": outputs if call.thresholded and not call.steps else 0}
     for r in range(1, call.g):
         counts[f"short_group_{r}"] = int(call.fan % call.g == r)
+    if call.pattern_bits:                   # precomputed: the loop over full groups entered
+        counts["with_full_groups"] = int(call.fan >= call.g)
     counts["level_bits"] = (level_bits if level_bits is not None
                             else outputs * call.steps / 2 if call.thresholded else 0)
     return counts
 
 
-def kernel_name(g: int, live: int, groups: int) -> str:
+FLASH = "_flash"           # the name suffix of the precomputed variant
+
+
+def kernel_name(g: int, live: int, groups: int, precomputed: bool = False) -> str:
     """The name of a grouped variant (GroupedCall.kernel)."""
+    if precomputed:
+        return f"grouped_g{g}{FLASH}"
     return f"grouped_g{g}" + (f"_c{live}" if live < groups else "")
 
 
-def parse_kernel(name: str) -> tuple[int, int | None] | None:
-    """(g, live tables or None for all) of a grouped variant's name, None for another."""
+def parse_kernel(name: str) -> tuple[int, int | None, bool] | None:
+    """(g, live tables or None for all, precomputed) of a grouped variant's name, None for
+    another."""
     if not name.startswith("grouped_g"):
         return None
-    g, _, live = name.removeprefix("grouped_g").partition("_c")
-    return int(g), int(live) if live else None
+    rest = name.removeprefix("grouped_g")
+    if rest.endswith(FLASH):
+        return int(rest.removesuffix(FLASH)), None, True
+    g, _, live = rest.partition("_c")
+    return int(g), int(live) if live else None, False
 
 
 def padded_clusters(columns: int) -> int:
@@ -270,15 +291,17 @@ def node_grouped_call(graph, node: str, kernel: str) -> GroupedCall | None:
     """The grouped call of dense node `node` run by variant `kernel` (its fused threshold
     searched in the call, as the lut library's), or None when `kernel` is no grouped one."""
     from hwsim.ir.lowering import threshold_consumer
+    from hwsim.ir.lut_grouped_flash import input_level_bits
     from hwsim.ir.lut_kernels import search_steps
     parsed = parse_kernel(kernel)
     if parsed is None:
         return None
-    g, live = parsed
+    g, live, precomputed = parsed
     op = graph.nodes[node]["op"]
     fan, units = np.asarray(op.weight_index).shape
     fused = threshold_consumer(graph, node)
     steps = search_steps(len(graph.nodes[fused]["op"].thresholds)) if fused else 0
     k_log2 = padded_clusters(op.table_shape[1]).bit_length() - 1
     return GroupedCall(k_log2, g, int(fan), int(units), live or -(-int(fan) // g),
-                       bool(fused), steps)
+                       bool(fused), steps,
+                       input_level_bits(op.table_shape[0] - 1) if precomputed else 0)

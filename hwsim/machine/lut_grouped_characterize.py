@@ -23,7 +23,8 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import KernelCall
-from hwsim.ir.lut_grouped import GROUPINGS, GroupedCall, grouped_trip_counts
+from hwsim.ir.lut_grouped import FLASH, GROUPINGS, GroupedCall, grouped_trip_counts
+from hwsim.ir.lut_grouped_flash import FLASH_TABLE_BYTES, precomputed_bytes
 from hwsim.ir.lut_kernels import lut_call_of_shape
 from hwsim.machine.characterize import fit, kernel_counts, predict
 from hwsim.machine.codegen.targets import find_target
@@ -35,14 +36,26 @@ from hwsim.machine.lut_characterize import (CHARACTERIZED_TARGETS, FORMAT_VERSIO
                                             kernel_record, prove_held_out)
 from hwsim.machine.toolchain import CFLAGS
 
-FUNCTIONS = tuple(f"grouped_k{k}_g{g}" for k, g in GROUPINGS)
+FUNCTIONS = tuple(f"grouped_k{k}_g{g}{suffix}" for k, g in GROUPINGS for suffix in ("", FLASH))
 FIT_SHAPES = 36
 
 
-def designs(k: int, g: int) -> tuple[list[GroupedCall], list[GroupedCall]]:
-    """(calls to fit on, held-out calls) of one (K, g)."""
+def most_levels(k: int, g: int) -> int:
+    """The most input levels (a power of two) whose precomputed tables of (K, g) fit
+    FLASH_TABLE_BYTES (at least 2)."""
+    levels = 2
+    while precomputed_bytes(k.bit_length() - 1, g, 2 * levels, g) <= FLASH_TABLE_BYTES:
+        levels *= 2
+    return levels
+
+
+def designs(k: int, g: int, precomputed: bool = False
+            ) -> tuple[list[GroupedCall], list[GroupedCall]]:
+    """(calls to fit on, held-out calls) of one (K, g), its tables built or precomputed
+    (`pattern_bits` 1 here: the counts do not depend on it, `measure` draws the levels)."""
     k_log2 = k.bit_length() - 1
-    rng = np.random.default_rng(100 * k + g)
+    rng = np.random.default_rng(100 * k + g + (1000 if precomputed else 0))
+    bits = int(precomputed)
     fits = []
     for i in range(FIT_SHAPES):
         fan = int(rng.integers(1, 8 * g + 4)) if i else g
@@ -51,11 +64,11 @@ def designs(k: int, g: int) -> tuple[list[GroupedCall], list[GroupedCall]]:
         chunk = groups if i % 3 == 0 else int(rng.integers(1, max(2, groups)))
         thresholded = bool(rng.integers(3))
         fits.append(GroupedCall(k_log2, g, fan, units, chunk, thresholded,
-                                int(rng.integers(0, 6)) if thresholded else 0))
-    held = [GroupedCall(k_log2, g, 64, 19, 1 << 10, True, 4),
-            GroupedCall(k_log2, g, 37, 6, 3, False, 0),
-            GroupedCall(k_log2, g, 131, 9, 5, True, 3),
-            GroupedCall(k_log2, g, 50, 12, 2, True, 2)]
+                                int(rng.integers(0, 6)) if thresholded else 0, bits))
+    held = [GroupedCall(k_log2, g, 64, 19, 1 << 10, True, 4, bits),
+            GroupedCall(k_log2, g, 37, 6, 3, False, 0, bits),
+            GroupedCall(k_log2, g, 131, 9, 5, True, 3, bits),
+            GroupedCall(k_log2, g, 50, 12, 2, True, 2, bits)]
     return fits, held
 
 
@@ -68,8 +81,9 @@ def measure(firmware, calls, rng) -> list[tuple[GroupedCall, dict, dict]]:
         shape = KernelCall("fully_connected", 1, 1, call.fan, 1, 1, call.units)
         lut = lut_call_of_shape("conv", shape, 16, k, firmware.target.name, call.steps,
                                 call.thresholded)
-        case = random_case(lut, rng, int(rng.integers(2, 17)), k)
-        gc = grouped_case(case, k, call.g, call.chunk)
+        levels = most_levels(k, call.g) if call.pattern_bits else 16
+        case = random_case(lut, rng, int(rng.integers(2, levels + 1)), k)
+        gc = grouped_case(case, k, call.g, call.chunk, bool(call.pattern_bits))
         run = run_grouped_case(firmware, gc)
         if not np.array_equal(run.output, reference_output(case)):
             raise HwsimError(f"{gc.describe()} on {firmware.target.name}: the grouped "
@@ -86,13 +100,16 @@ class _Run:
         self.call, self.counts = call, counts
 
 
-def characterize_grouping(firmware, k: int, g: int, seed: int = 0) -> dict:
-    """Fit one (K, g) on its design, prove it on the held-out shapes."""
+def characterize_grouping(firmware, k: int, g: int, seed: int = 0,
+                          precomputed: bool = False) -> dict:
+    """Fit one (K, g), built or precomputed, on its design, prove it on the held-out
+    shapes."""
     rng = np.random.default_rng(seed)
-    fit_calls, held_calls = designs(k, g)
+    fit_calls, held_calls = designs(k, g, precomputed)
     runs = measure(firmware, fit_calls, rng)
     monomials = basis(runs[0][2])
-    what = f"hwsim_lut_grouped_dense K={k} g={g} on {firmware.target.name}"
+    what = (f"hwsim_lut_grouped_dense K={k} g={g}{' precomputed' if precomputed else ''} "
+            f"on {firmware.target.name}")
     coefficients = fit(monomials, [_Run(c, n) for c, n, _ in runs], what,
                        [t for _, _, t in runs])
     for call, counts, trips in measure(firmware, held_calls, rng):
@@ -109,8 +126,10 @@ def characterize_grouped(target: str, directory, functions=FUNCTIONS) -> dict:
     firmware = build_grouped_firmware(find_target(target), directory)
     kernels = {}
     for k, g in GROUPINGS:
-        if f"grouped_k{k}_g{g}" in functions:
-            kernels[f"grouped_k{k}_g{g}"] = characterize_grouping(firmware, k, g)
+        for suffix in ("", FLASH):
+            if f"grouped_k{k}_g{g}{suffix}" in functions:
+                kernels[f"grouped_k{k}_g{g}{suffix}"] = characterize_grouping(
+                    firmware, k, g, precomputed=bool(suffix))
     return {"format_version": FORMAT_VERSION, "target": target, "style": "lut_grouped",
             "compiler": f"{Path(firmware.command[0]).name} {firmware.compiler_version}",
             "flags": [*CFLAGS, *firmware.target.flags],
@@ -120,5 +139,6 @@ def characterize_grouped(target: str, directory, functions=FUNCTIONS) -> dict:
             "actions": "executed instructions as hwsim.machine.emulate_price prices them, "
                        "one count per action; parameter_read: loads of the offset table, "
                        "combined weight indices, int32 bias, thresholds and the call "
-                       "constant (the group tables and sums between chunks are RAM scratch)",
+                       "constant, and the precomputed group tables (the built group "
+                       "tables, their addresses and sums between chunks are RAM scratch)",
             "kernels": kernels}

@@ -17,7 +17,8 @@ Stored per weighted node:
 - grouped dense call (hwsim/machine/codegen/lut_grouped.py): its combined weight indices
   one byte per unit and group, its int32 bias (offsets folded in) and its
   `hwsim_lut_grouped_call` constant; its table as rows + B in uint16 without the bias row
-  (once per table, beside the plain table when other layers read that);
+  (once per table, beside the plain table when other layers read that), or, its group
+  tables precomputed, those (hwsim.ir.lut_grouped_flash, counted as product tables);
 - per-layer loop: weight and bias indices a byte each (a halfword above K = 256); a
   'same'-padded convolution's per-position tables (first input, first tap, taps: three
   uint32 per output position along each clipped axis).
@@ -38,6 +39,7 @@ import numpy as np
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lut_grouped import CALL_WORDS as GROUPED_CALL_WORDS
 from hwsim.ir.lut_grouped import node_grouped_call
+from hwsim.ir.lut_grouped_flash import precomputed_bytes
 from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, geometry, library_target, node_call,
                                   search_steps)
 from hwsim.ir.ops_kernels import STRUCT_WORDS, node_ops_call
@@ -78,9 +80,13 @@ def _weighted_lines(g, node: str, library: str | None, grouped: str | None = Non
     call = node_call(g, node, library) if library else None
     if call is not None and grouped:
         gcall = node_grouped_call(g, node, grouped)
-        return {"weight codes (bytes)": gcall.units * gcall.groups,
-                "bias (int32, grouped)": WORD_BYTES * gcall.units,
-                "library call constants": WORD_BYTES * GROUPED_CALL_WORDS}
+        lines = {"weight codes (bytes)": gcall.units * gcall.groups,
+                 "bias (int32, grouped)": WORD_BYTES * gcall.units,
+                 "library call constants": WORD_BYTES * GROUPED_CALL_WORDS}
+        if gcall.pattern_bits:                # the layer's precomputed group tables
+            lines["product tables"] = precomputed_bytes(gcall.k_log2, gcall.g,
+                                                        a.table_shape[0] - 1, gcall.fan)
+        return lines
     if call is not None:
         geo = geometry(call)
         return {"weight codes (bytes)": int(a.weights), "bias indices": int(a.biases),
@@ -121,7 +127,8 @@ def lut_parameter_bytes(g, library: str | None, grouped=()) -> tuple[tuple[str, 
             if call is not None:
                 lines["library call constants"] += WORD_BYTES * STRUCT_WORDS[call.kind]
     used = {a.table for n, a in g.nodes(data="op") if a.kind in WEIGHTED and n not in grouped}
-    offset = {g.nodes[n]["op"].table for n in grouped}      # rows + B, uint16, no bias row
+    offset = {g.nodes[n]["op"].table for n in grouped      # rows + B, uint16, no bias row
+              if not node_grouped_call(g, n, grouped[n]).pattern_bits}
     for name in sorted(used | offset):
         rows, k = np.asarray(g.graph["tables"][name]).shape
         k2 = 1 << max(0, math.ceil(math.log2(k)))

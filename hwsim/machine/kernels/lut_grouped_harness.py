@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.ir.lut_grouped import GroupedLayout, grouped_layout
+from hwsim.ir.lut_grouped import POINTER_BYTES, GroupedLayout, grouped_layout
+from hwsim.ir.lut_grouped_flash import precomputed_tables
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, STACK_BYTES,
                                            Firmware, KernelRun, _emulate, _kernel_counts,
@@ -31,7 +32,7 @@ from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
 ELF_NAME = "lut_grouped.elf"
 FUNCTION = "hwsim_lut_grouped_dense"
-SOURCE = GROUPED_SOURCES[1]
+C_SOURCES = tuple(n for n in GROUPED_SOURCES if n.endswith(".c"))
 
 
 def grouped_driver_source(target: Target) -> str:
@@ -53,24 +54,28 @@ def build_grouped_firmware(target: Target | str, directory: str | Path) -> Firmw
     (directory / "driver.c").write_text(grouped_driver_source(target))
     (directory / "link.ld").write_text(LINKER_SCRIPT)
     command = (compiler, *CFLAGS, "-Wextra", *target.flags, f"-I{SOURCE_DIR}", "driver.c",
-               str(SOURCE_DIR / SOURCE), "-T", "link.ld", "-o", ELF_NAME)
+               *(str(SOURCE_DIR / n) for n in C_SOURCES), "-T", "link.ld", "-o", ELF_NAME)
     return Firmware(target, *compile_elf(command, directory, ELF_NAME, target, "the grouped lut kernel"),
                     command)
 
 
 @dataclass(frozen=True)
 class GroupedCase:
-    """A dense LutCase (its call's shape: 1 x 1 x fan -> units) and its grouped layout."""
+    """A dense LutCase (its call's shape: 1 x 1 x fan -> units) and its grouped layout;
+    `precomputed`: the group tables precomputed (hwsim.ir.lut_grouped_flash), one chunk."""
     case: LutCase
     layout: GroupedLayout
+    precomputed: bool = False
 
     def describe(self) -> str:
-        return f"grouped g={self.layout.g} chunk={self.layout.chunk} {self.case.describe()}"
+        how = "precomputed" if self.precomputed else f"chunk={self.layout.chunk}"
+        return f"grouped g={self.layout.g} {how} {self.case.describe()}"
 
 
-def grouped_case(case: LutCase, clusters: int, g: int, chunk: int) -> GroupedCase:
+def grouped_case(case: LutCase, clusters: int, g: int, chunk: int,
+                 precomputed: bool = False) -> GroupedCase:
     return GroupedCase(case, grouped_layout(case.table, case.weight_index, case.bias_index,
-                                            clusters, g, chunk))
+                                            clusters, g, chunk), precomputed)
 
 
 def _job(gc: GroupedCase):
@@ -84,16 +89,23 @@ def _job(gc: GroupedCase):
     bias = job.put(lay.bias.astype(np.int32).tobytes())
     bounds = job.put(case.bounds.astype(np.int32).tobytes()) if case.bounds is not None else 0
     weights = job.put(lay.weights.tobytes())
+    flash, scratch_bytes = [0, 0, 0], lay.scratch_bytes
+    if gc.precomputed:
+        level_bits, full, short = precomputed_tables(lay.rows, lay.k_log2, lay.g, fan)
+        flash = [job.put(full.tobytes()), level_bits, job.put(short.tobytes())]
+        scratch_bytes = POINTER_BYTES * lay.groups
+    chunk = lay.groups if gc.precomputed else lay.chunk
     scratch_words = [0, 0]                     # patched below: scratch and acc in RAM
     words = [table, row_shift, lay.k_log2, lay.g, lay.table_shift,
              *lay.crossing_words(), fan, units,
-             lay.groups, lay.chunk, lay.chunk * 4, lay.groups * 4, bias, bounds,
-             case.call.steps if case.bounds is not None else 0, weights, *scratch_words]
+             lay.groups, chunk, chunk * 4, lay.groups * 4, bias, bounds,
+             case.call.steps if case.bounds is not None else 0, weights, *scratch_words,
+             *flash]
     call_at = job.put(np.array(words, dtype=np.int64).astype(np.uint32).tobytes())
     parameters = (first, RAM_ORIGIN + len(job.data))
-    scratch = job.put(bytes(lay.scratch_bytes))
+    scratch = job.put(bytes(scratch_bytes))
     acc = job.put(bytes(4 * units))
-    patched = np.array(words[:-2] + [scratch, acc], dtype=np.int64).astype(np.uint32)
+    patched = np.array(words[:-5] + [scratch, acc] + flash, dtype=np.int64).astype(np.uint32)
     start = call_at - RAM_ORIGIN
     job.data[start:start + 4 * len(words)] = patched.tobytes()
     job.words["call"] = call_at

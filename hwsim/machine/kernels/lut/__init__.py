@@ -19,7 +19,8 @@ CONFIG_HEADER = "hwsim_lut_config.h"
 HEADERS = (HEADER, "lut_kernels.inc")
 SOURCES = ("lut.c",)
 GROUPED_HEADER = "hwsim_lut_grouped.h"
-GROUPED_SOURCES = (GROUPED_HEADER, "lut_grouped.c")   # the grouped dense kernel
+# the grouped dense kernel: its group tables built per inference or precomputed (flash)
+GROUPED_SOURCES = (GROUPED_HEADER, "lut_grouped.c", "lut_grouped_flash.c")
 
 
 def source_paths() -> list[Path]:

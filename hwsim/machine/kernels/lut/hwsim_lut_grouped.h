@@ -27,6 +27,9 @@
 
 #define HWSIM_LUT_GROUPED_BLOCK 4
 
+/* v += step, hidden from gcc's induction-variable analysis (it would multiply). */
+#define HWSIM_LUT_GROUPED_STEP(v, step) __extension__({ (v) += (step); __asm__("" : "+r"(v)); })
+
 typedef struct {
     const void *table;       /* T' row 0: uint16 entries, the offset B added */
     int32_t row_shift;       /* log2 of a table row's size in bytes */
@@ -47,10 +50,26 @@ typedef struct {
     const int32_t *bounds;   /* padded thresholds; NULL: store the int32 sums */
     int32_t steps;           /* binary-search steps (2^steps bounds) */
     const uint8_t *w;        /* combined weight indices, blocked */
-    uint16_t *scratch;       /* group tables (4-byte aligned) */
+    uint16_t *scratch;       /* group tables (4-byte aligned); precomputed: their addresses */
     int32_t *acc;            /* the units' sums between chunks */
+    const uint16_t *tables;  /* precomputed group tables (flash); NULL: built per inference */
+    int32_t level_bits;      /* precomputed: bits of an input level in a table's pattern */
+    const uint16_t *short_tables;  /* precomputed: the short last group's tables */
 } hwsim_lut_grouped_call;
 
 void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *x, void *y);
+
+/* The kernel with precomputed group tables (lut_grouped_flash.c), called by
+ * hwsim_lut_grouped_dense when call->tables is set: for small L, a full group's L^g tables
+ * of K^g entries, the one of input levels x_0 .. x_(g-1) at pattern
+ * x_0 + (x_1 << level_bits) + ..., each 2^table_shift bytes (short_tables: the short last
+ * group's, of K^r entries). Every group's table is looked up where it lies (its address
+ * in scratch, one word per group); nothing is built; one chunk. */
+void hwsim_lut_grouped_flash_dense(const hwsim_lut_grouped_call *call, const uint8_t *x,
+                                   void *y);
+
+/* Store unit o's output: its level by the binary search over the bounds, or its sum. */
+void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call, void *y, int32_t o,
+                             int32_t sum);
 
 #endif

@@ -5,9 +5,6 @@
  * beside the one kernel they serve. */
 #include "hwsim_lut_grouped.h"
 
-/* v += step, hidden from gcc's induction-variable analysis (it would multiply). */
-#define HWSIM_LUT_GROUPED_STEP(v, step) __extension__({ (v) += (step); __asm__("" : "+r"(v)); })
-
 #define HWSIM_LUT_GROUPED_ROW(v) \
     ((const uint16_t *)(const void *)((const uint8_t *)call->table + ((uint32_t)(v) << call->row_shift)))
 
@@ -112,6 +109,92 @@ static void hwsim_lut_grouped_half(const hwsim_lut_grouped_call *call, const uin
 #define HWSIM_LUT_GROUPED_HIGH "r"
 #endif
 
+#if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+/* v + (v << 16): the 16-bit difference v in both halves of a word (mod 2^32). */
+static inline uint32_t hwsim_lut_grouped_doubled(uint32_t v)
+{
+    __asm__("add %0, %0, %0, lsl #16" : "+r"(v));
+    return v;
+}
+
+/* Eight adds of d to the words held in r0-r7, and their store (the next 16 entries). */
+#define HWSIM_LUT_GROUPED_ADD8(d)                                                      \
+    "add r0, r0, " d "\n\tadd r1, r1, " d "\n\tadd r2, r2, " d "\n\tadd r3, r3, " d "\n\t" \
+    "add r4, r4, " d "\n\tadd r5, r5, " d "\n\tadd r6, r6, " d "\n\tadd r7, r7, " d "\n\t" \
+    "stmia %[out]!, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
+
+/* Armv7E-M, K = 4: the 16 entries of the 2 inputs at x, each plus `base`, as 8 words at
+ * t (entries k0 + 4 k1: input 0's row as two words plus k1's doubled entry of input 1). */
+static inline void hwsim_lut_grouped_pair(const hwsim_lut_grouped_call *call, const uint8_t *x,
+                                          uint32_t base, uint32_t *t)
+{
+    const uint32_t *const ra = (const uint32_t *)(const void *)HWSIM_LUT_GROUPED_ROW(x[0]);
+    const uint16_t *const rb = HWSIM_LUT_GROUPED_ROW(x[1]);
+    const uint32_t a01 = ra[0], a23 = ra[1];
+#pragma GCC unroll 4
+    for (int32_t k = 0; k < 4; k++) {
+        const uint32_t v = hwsim_lut_grouped_doubled(rb[k] + base);
+        t[2 * k] = a01 + v;
+        t[2 * k + 1] = a23 + v;
+    }
+}
+
+/* c's three steps: blocks c = 1, 2, 3 after the block c = 0 in r0-r7. */
+#define HWSIM_LUT_GROUPED_C_STEPS                                                      \
+    HWSIM_LUT_GROUPED_ADD8("%[s1]") HWSIM_LUT_GROUPED_ADD8("%[s2]") HWSIM_LUT_GROUPED_ADD8("%[s3]")
+
+/* Armv7E-M, K = 4, a full group of r = 3 or 4 (inputs a, b, c and d at x): the table in
+ * blocks of 8 words (the 16 entries of a and b for one (c, d) pair, c first), held in
+ * r0-r7 and stored by one STMIA each. Block 0 is computed from the rows; each next
+ * block adds one doubled difference to every word: c's step (c_k - c_(k-1), in
+ * registers) or, from c = 3 to c = 0 and the next d, d's step less c_3 - c_0. An add
+ * and a burst store per two entries, no loop. */
+static __attribute__((noinline)) void hwsim_lut_grouped_build_k4(
+    const hwsim_lut_grouped_call *call, const uint8_t *x, int32_t r, uint32_t *t)
+{
+    if (r == 2) {
+        hwsim_lut_grouped_pair(call, x, 0, t);
+        return;
+    }
+    const uint16_t *const rc = HWSIM_LUT_GROUPED_ROW(x[2]);
+    const uint32_t c0 = rc[0], c3 = rc[3];
+    const uint32_t s1 = hwsim_lut_grouped_doubled(rc[1] - c0);
+    const uint32_t s2 = hwsim_lut_grouped_doubled(rc[2] - rc[1]);
+    const uint32_t s3 = hwsim_lut_grouped_doubled(c3 - rc[2]);
+    uint32_t words[11];                  /* block 0, then d's three steps */
+    if (r == 3) {
+        hwsim_lut_grouped_pair(call, x, c0, words);
+        __asm__ volatile(".syntax unified\n\t"
+                         "ldmia %[w], {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
+                         "stmia %[out]!, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
+                         HWSIM_LUT_GROUPED_C_STEPS ".syntax divided\n"
+                         : [out] "+r"(t)
+                         : [w] "r"(words), [s1] "r"(s1), [s2] "r"(s2), [s3] "r"(s3)
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "memory");
+        return;
+    }
+    const uint16_t *const rd = HWSIM_LUT_GROUPED_ROW(x[3]);
+    hwsim_lut_grouped_pair(call, x, c0 + rd[0], words);
+#pragma GCC unroll 3
+    for (int32_t k = 1; k < 4; k++)
+        words[7 + k] = hwsim_lut_grouped_doubled(rd[k] - rd[k - 1] - (c3 - c0));
+    uint32_t e;
+    __asm__ volatile(".syntax unified\n\t"
+                     "ldmia %[w], {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
+                     "stmia %[out]!, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
+                     HWSIM_LUT_GROUPED_C_STEPS
+                     "ldr %[e], [%[w], #32]\n\t" HWSIM_LUT_GROUPED_ADD8("%[e]")
+                     HWSIM_LUT_GROUPED_C_STEPS
+                     "ldr %[e], [%[w], #36]\n\t" HWSIM_LUT_GROUPED_ADD8("%[e]")
+                     HWSIM_LUT_GROUPED_C_STEPS
+                     "ldr %[e], [%[w], #40]\n\t" HWSIM_LUT_GROUPED_ADD8("%[e]")
+                     HWSIM_LUT_GROUPED_C_STEPS ".syntax divided\n"
+                     : [out] "+r"(t), [e] "=&r"(e)
+                     : [w] "r"(words), [s1] "r"(s1), [s2] "r"(s2), [s3] "r"(s3)
+                     : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "memory");
+}
+#endif
+
 /* The group table of the r inputs at x. A full group whose low half (g_low inputs) has
  * at least 8 entries is built as the crossing of two half tables: the low table at t
  * and the high one on the stack (at most 32 entries, as differences of doubled words);
@@ -121,6 +204,12 @@ static void hwsim_lut_grouped_half(const hwsim_lut_grouped_call *call, const uin
 static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x,
                                     int32_t r, uint16_t *t)
 {
+#if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+    if (call->k_log2 == 2 && r >= 2) {                   /* K = 4: straight-line builds */
+        hwsim_lut_grouped_build_k4(call, x, r, (uint32_t *)(void *)t);
+        return;
+    }
+#endif
     const int32_t lo = call->g_low;
     if (r != call->g || lo == 0) {
         hwsim_lut_grouped_extend(call, x, r, t);
@@ -214,8 +303,8 @@ static uint32_t hwsim_lut_grouped_level(int32_t sum, const int32_t *bounds, int3
     "add %[" #acc "], %[t]\n\t"
 
 /* Store unit o's output after the last chunk: its level, or its sum. */
-static __attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call,
-                                                              void *y, int32_t o, int32_t sum)
+__attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call,
+                                                       void *y, int32_t o, int32_t sum)
 {
     if (call->bounds)
         ((uint8_t *)y)[o] = (uint8_t)hwsim_lut_grouped_level(sum, call->bounds, call->steps);
@@ -225,6 +314,10 @@ static __attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_gr
 
 void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *x, void *y)
 {
+    if (call->tables) {
+        hwsim_lut_grouped_flash_dense(call, x, y);
+        return;
+    }
     const int32_t units = call->units, groups = call->groups, g = call->g;
     const int32_t table_bytes = (int32_t)1 << call->table_shift;
     const int32_t *const bias = call->bias;
