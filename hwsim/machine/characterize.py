@@ -43,7 +43,7 @@ from hwsim.machine.emulate_price import price
 from hwsim.machine.kernels.cases import fixed_path_case
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256
-from hwsim.machine.register_shifts import shift_roles, site_counts
+from hwsim.machine.register_shifts import with_shift_sites
 from hwsim.machine.toolchain import CFLAGS
 from hwsim.specs.device import FALLBACK_ACTIONS
 
@@ -270,13 +270,6 @@ def site_roles(runs) -> dict[int, str]:
     return roles
 
 
-def run_shift_roles(runs) -> dict[int, str | None]:
-    """The shift-by-register roles (hwsim.machine.register_shifts.shift_roles) over harness
-    runs that recorded their shifts (none elsewhere)."""
-    return shift_roles([(r.shift_amounts, r.shift_parameters) for r in runs
-                        if r.shift_amounts is not None])
-
-
 def kernel_counts(run, roles: dict[int, str] | None = None,
                   shifts: dict[int, str | None] | None = None) -> dict[str, int]:
     """Executed actions of one harness run's kernel (priced actions, one cycle each; a
@@ -288,9 +281,7 @@ def kernel_counts(run, roles: dict[int, str] | None = None,
     actions = price(run.profile, _counting_table(recorded)).nodes[KERNEL].actions
     counts = {a: int(round(c)) for a, c in actions.items() if round(c)}
     if recorded:
-        shifts = run_shift_roles([run]) if shifts is None else shifts
-        for action, n in site_counts(run.shift_amounts, shifts).items():
-            counts[action] = counts.get(action, 0) + n
+        counts = with_shift_sites(counts, run, shifts)
     roles = site_roles([run]) if roles is None else roles
     for (address, _value), n in run.mul_operands.items():
         role = roles.get(address, "mul")

@@ -28,8 +28,8 @@ from hwsim.ir.int8_kernels import KernelCall, monomial_text, select_kernel
 from hwsim.ir.layers import Conv2D, DepthwiseConv2D
 from hwsim.ir.lut_kernels import BLOCKS, KERNEL_NAMES, VARIANTS, LutCall, UNROLL, trip_counts
 from hwsim.ir.lowering import threshold_consumer
-from hwsim.machine.characterize import (_counting_table, _encode, fit, kernel_counts, predict,
-                                        run_shift_roles)
+from hwsim.machine.characterize import _counting_table, _encode, fit, kernel_counts, predict
+from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.emulate_price import price
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.lut import library_sha256

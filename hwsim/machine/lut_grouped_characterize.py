@@ -25,7 +25,8 @@ from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import KernelCall
 from hwsim.ir.lut_grouped import GROUPINGS, GroupedCall, grouped_trip_counts
 from hwsim.ir.lut_kernels import lut_call_of_shape
-from hwsim.machine.characterize import fit, kernel_counts, predict, run_shift_roles
+from hwsim.machine.characterize import fit, kernel_counts, predict
+from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.lut import GROUPED_SOURCES, library_sha256
 from hwsim.machine.kernels.lut_grouped_harness import (build_grouped_firmware, grouped_case,

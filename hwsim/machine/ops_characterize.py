@@ -23,8 +23,8 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.ops_kernels import FUNCTIONS, MAX_STEPS, POOL_SHIFT, OpsCall, trip_counts
-from hwsim.machine.characterize import (FORMAT_VERSION, Measured, fit, kernel_counts, predict,
-                                        run_shift_roles)
+from hwsim.machine.characterize import FORMAT_VERSION, Measured, fit, kernel_counts, predict
+from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.ops import library_sha256
 from hwsim.machine.kernels.ops_harness import (build_ops_firmware, random_case,

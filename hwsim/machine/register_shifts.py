@@ -70,3 +70,20 @@ def site_counts(amounts: Mapping, roles: Mapping[int, str | None]) -> dict[str, 
         if role is not None:
             out[role_action(role)] = out.get(role_action(role), 0) + n
     return out
+
+
+def run_shift_roles(runs) -> dict[int, str | None]:
+    """`shift_roles` over kernel harness runs (hwsim.machine.kernels.harness.KernelRun)
+    that recorded their shifts."""
+    return shift_roles([(r.shift_amounts, r.shift_parameters) for r in runs
+                        if r.shift_amounts is not None])
+
+
+def with_shift_sites(counts: Mapping[str, int], run, shifts: Mapping | None) -> dict[str, int]:
+    """A harness run's counts (priced with a serial-shifter counting table) with its shifts
+    by a register by site (`site_counts`; roles `shifts`, else the run's own)."""
+    shifts = run_shift_roles([run]) if shifts is None else shifts
+    out = dict(counts)
+    for action, n in site_counts(run.shift_amounts, shifts).items():
+        out[action] = out.get(action, 0) + n
+    return out
