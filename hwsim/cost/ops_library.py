@@ -9,8 +9,10 @@ counts (hwsim.ir.ops_kernels.trip_counts) and proven on held-out shapes
 The kernels select without branches, so the counts depend on the shape only: exact for
 any data (no expected value, no bound). Covered: cores whose ISA has a characterized
 build (on a serial shifter, a build whose data counts its shifts apart: the RISC-V
-builds, hwsim.cost.serial_shift) and, for the int8 average pool's
-multiply, no operand-dependent multiplier; lut nodes where the lut kernel library's data
+builds, hwsim.cost.serial_shift); the int8 average pool's multiply by the reciprocal is
+counted apart on RV32IM (`mul_reciprocal`, the reciprocal its second operand), so a
+multiplier timed by that operand (Ibex RV32MSlow) takes its time from the reciprocal's
+bits, exactly; lut nodes where the lut kernel library's data
 covers the core and options (hwsim.cost.lut_library.covers: the code `hwsim validate`
 generates calls both libraries there), int8 nodes where the int8 library runs
 (int8_kernels not "reference" and hwsim.cost.int8_library.covers: the code generator
@@ -55,7 +57,8 @@ def node_call(n) -> tuple[str, OpsCall] | None:
     if target is None or (n.tr.serial_shifter and not _counts_shifts(target)):
         return None
     call = node_ops_call(n.graph, n.name, n.style)
-    if call is None or (call.function == "avg_pool_i8" and n.tr.operand_multiplier):
+    if call is None or (call.function == "avg_pool_i8" and n.tr.operand_multiplier
+                        and not _counts_reciprocal(target)):
         return None
     if call.function not in library_data(target)["kernels"]:
         return None
@@ -65,6 +68,13 @@ def node_call(n) -> tuple[str, OpsCall] | None:
 @lru_cache(maxsize=None)
 def _counts_shifts(target: str) -> bool:
     return counts_shifts(library_data(target))
+
+
+@lru_cache(maxsize=None)
+def _counts_reciprocal(target: str) -> bool:
+    """Whether a build's int8 average counts its multiply by the reciprocal apart."""
+    return "mul_reciprocal" in library_data(target)["kernels"].get("avg_pool_i8", {}).get(
+        "counts", {})
 
 
 @lru_cache(maxsize=None)
@@ -103,6 +113,11 @@ def ops_actions(n) -> Actions | None:
         elif action == PARAMETER_READ:
             if n.opt.weights_in == "flash":
                 add("flash_wait", float(count))
+        elif action == "mul_reciprocal" and n.tr.operand_multiplier:
+            add("mul_base", float(count))           # its time follows the reciprocal
+            add("mul_operand_bit", float(count) * max(found[1].reciprocal.bit_length(), 1))
+        elif action == "mul_reciprocal":
+            add("mul", float(count))
         else:
             add(action, float(count))
     return {a: c for a, c in actions.items() if c}

@@ -101,8 +101,20 @@ def measure(firmware, calls, rng, rv32i: bool, shifts: dict | None = None
                              "output differs from the reference")
         runs.append(run)
     shifts = run_shift_roles(runs) if shifts is None else shifts
-    return [(Measured(r.case.call, kernel_counts(r, shifts=shifts)),
+    roles = reciprocal_sites(runs)
+    return [(Measured(r.case.call, kernel_counts(r, roles, shifts=shifts)),
              trip_counts(r.case.call, rv32i)) for r in runs], shifts
+
+
+def reciprocal_sites(runs) -> dict[int, str]:
+    """The RISC-V mul sites whose second operand is the call's reciprocal in every run
+    (the int8 average's multiply: mul_reciprocal, whose time an operand-dependent
+    multiplier takes from the reciprocal's bits, hwsim.cost.ops_library), else `mul`."""
+    seen: dict[int, set] = {}
+    for run in runs:
+        for address, value in run.mul_operands:
+            seen.setdefault(address, set()).add(value == run.case.call.reciprocal)
+    return {a: "mul_reciprocal" if found == {True} else "mul" for a, found in seen.items()}
 
 
 def characterize_function(firmware, function: str, seed: int = 0) -> dict:
