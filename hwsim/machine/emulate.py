@@ -27,6 +27,7 @@ import numpy as np
 
 from hwsim.machine.codegen import Program
 from hwsim.machine.disasm import Instruction, _capstone, decode
+from hwsim.machine.operand_hooks import rs2_hooks
 from hwsim.machine.emulate_price import EmulatedCost, NodeCycles, price, unit_prices
 from hwsim.machine.emulate_profile import (
     HARNESS,
@@ -134,24 +135,6 @@ class _Machine:
 
 def _page(size: int, page: int = 4096) -> int:
     return (size + page - 1) // page * page
-
-
-def rs2_hooks(mu, image: ElfImage, mnemonics, on_operand) -> None:
-    """At every RISC-V instruction of `image` whose mnemonic is in `mnemonics`, call
-    on_operand(its address, its second operand rs2 read unsigned)."""
-    import unicorn as uc
-    import unicorn.riscv_const as rc
-    from hwsim.machine.disasm import function_instructions
-    md = _capstone("riscv")
-    for function in image.functions:
-        for i in function_instructions(image, "riscv", function, md):
-            if i.mnemonic not in mnemonics:
-                continue
-            register = getattr(rc, "UC_RISCV_REG_" + i.text.split(",")[-1].strip().upper())
-
-            def on_instruction(_mu, address, _size, _data, register=register):
-                on_operand(address, mu.reg_read(register))
-            mu.hook_add(uc.UC_HOOK_CODE, on_instruction, begin=i.address, end=i.address)
 
 
 def mul_operand_hooks(mu, image: ElfImage, on_operand) -> None:

@@ -22,7 +22,7 @@ UNRECORDED_BITS = 31          # emulate_price's amount for a shift by a register
 def register_shift_hooks(mu, image: ElfImage, on_amount) -> None:
     """At every RISC-V shift by a register of `image`, call on_amount(its address, the
     amount it shifts by: rs2 & 31)."""
-    from hwsim.machine.emulate import rs2_hooks
+    from hwsim.machine.operand_hooks import rs2_hooks
     rs2_hooks(mu, image, BY_REGISTER, lambda address, value: on_amount(address, value & 31))
 
 
