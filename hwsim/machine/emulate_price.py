@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
+from hwsim.machine.register_shifts import UNRECORDED_BITS, recorded_correction
 from hwsim.errors import HwsimError
 
 
@@ -55,7 +56,7 @@ def shift_actions(bits: int, device: Device) -> dict[str, float]:
     (bits % 4) shift_bit."""
     if device.serial_shifter is None:
         return {"alu": 1.0}
-    bits = 31 if bits < 0 else bits
+    bits = UNRECORDED_BITS if bits < 0 else bits
     return {"shift": 1.0, "shift_4_bits": float(bits // 4), "shift_bit": float(bits % 4)}
 
 
@@ -192,7 +193,6 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
                            "mul_operand_bit": float(sum(max(b, 1) * n
                                                         for b, n in widths.items()))}, 1.0)
     if device.serial_shifter is not None:
-        from hwsim.machine.register_shifts import recorded_correction
         for owner, amounts in profile.shift_amounts.items():
             _add(per_node.setdefault(owner, {}), recorded_correction(amounts), 1.0)
     nodes = {}

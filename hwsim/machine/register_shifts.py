@@ -16,7 +16,7 @@ from hwsim.cost.serial_shift import role_action, shift_steps
 from hwsim.machine.toolchain import ElfImage
 
 BY_REGISTER = ("sll", "srl", "sra")
-UNRECORDED_BITS = 31          # emulate_price's amount for a shift by a register
+UNRECORDED_BITS = 31          # the amount emulate_price takes for an unrecorded one
 
 
 def register_shift_hooks(mu, image: ElfImage, on_amount) -> None:
