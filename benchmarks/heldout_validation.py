@@ -3,12 +3,16 @@ random networks it was never fitted to (hwsim.machine.heldout).
 
     python benchmarks/heldout_validation.py [--seed 0] [--count 20]
         [--devices samd21,cm0plus-iterative-mul,nrf52840,stm32u575,esp32-c3,ch32v003]
-        [--styles lut,int8] [--rtl ibex-rv32m-fast,...] [--samples 2] [--json FILE]
+        [--styles lut,int8] [--rtl ibex-rv32m-fast,...] [--samples 2] [--calibrated]
+        [--json FILE]
 
 Prints, per reference (emulation or RTL), style and device, the distribution of the
 per-node and per-network errors (estimated - measured) / measured: the share within
 1%, 2%, 5% and 10% and the worst; the networks the code generator refused; and the
 worst nodes. The workloads are drawn with the seed, so a run is reproducible.
+`--calibrated`: every network carries int8 input statistics measured on calibration
+inputs drawn apart from the ones it runs on (as a trained artifact carries them from its
+training split; hwsim.machine.heldout.with_input_statistics), else it is shape-only.
 """
 from __future__ import annotations
 
@@ -77,6 +81,8 @@ def main() -> None:
     p.add_argument("--rtl", default="", help="RTL core names (docs/rtl.md)")
     p.add_argument("--samples", type=int, default=2)
     p.add_argument("--worst", type=int, default=12, help="worst nodes to list")
+    p.add_argument("--calibrated", action="store_true",
+                   help="int8 input statistics from calibration inputs (as a trained artifact)")
     p.add_argument("--json", type=Path)
     a = p.parse_args()
     workloads = heldout_workloads(a.seed, a.count)
@@ -86,10 +92,12 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hwsim-heldout-") as tmp:
         runs = run_heldout(workloads, devices, tuple(a.styles.split(",")), rtl_cores=cores,
-                           cache_dir=cache, samples=a.samples, seed=a.seed, workdir=tmp)
+                           cache_dir=cache, samples=a.samples, seed=a.seed, workdir=tmp,
+                           calibrated=a.calibrated)
     seconds = time.perf_counter() - started
     print(f"{len(workloads)} held-out networks (seed {a.seed}), {len(devices)} devices, "
-          f"{len(cores)} RTL cores, styles {a.styles}: {seconds:.1f} s")
+          f"{len(cores)} RTL cores, styles {a.styles}"
+          f"{', calibrated int8 input statistics' if a.calibrated else ''}: {seconds:.1f} s")
     print("\n".join(summary_lines(runs)))
     not_exact = [r for r in runs if not r.refused and not r.bit_exact]
     print(f"outputs not bit-exact: {len(not_exact)}")

@@ -98,3 +98,28 @@ def test_the_benchmark_prints_the_distributions(tmp_path):
     assert "emulation  lut    samd21" in out.stdout
     assert "outputs not bit-exact: 0" in out.stdout
     assert (tmp_path / "runs.json").read_text().startswith("[")
+
+
+def test_calibrated_networks_carry_input_statistics_of_their_own_draw():
+    """--calibrated: every weighted node carries its int8 inputs' significant bits over
+    CALIBRATION_SAMPLES inputs drawn apart from the run's, as a trained artifact's
+    statistics come from its training split; the cost model then prices Ibex's slow
+    multiplier from them."""
+    from hwsim.cost.model import cost_graph
+    from hwsim.ir.graph import INT8_INPUT_BITS, graph_from_workload
+    from hwsim.machine.heldout import CALIBRATION_SAMPLES, with_input_statistics
+    w = heldout_workloads(0, 3)[2]                       # a conv2d network
+    g = with_input_statistics(graph_from_workload(w, seed=2), w, 2)
+    statistics = g.graph[INT8_INPUT_BITS]
+    weighted = [n for n, op in g.nodes(data="op") if op.weighted]
+    assert set(statistics) == set(weighted)
+    for node in weighted:
+        elements = int(np.prod(g.nodes[node]["op"].input_shape))
+        assert sum(statistics[node]) == CALIBRATION_SAMPLES * elements
+    slow = find_device("ibex-rv32m-slow")
+    shape_only = cost_graph(graph_from_workload(w, seed=2), slow, "int8")
+    calibrated = cost_graph(g, slow, "int8")
+    assert calibrated.total_cycles != shape_only.total_cycles
+    fast = find_device("ibex-rv32m-fast")              # no operand-dependent multiplier
+    assert (cost_graph(g, fast, "int8").total_cycles
+            == cost_graph(graph_from_workload(w, seed=2), fast, "int8").total_cycles)

@@ -50,11 +50,12 @@ def test_packed_indices_are_a_what_if_smaller_than_the_generated_codes():
 
 
 @pytest.mark.parametrize("device,library", [("samd21", True), ("stm32u575", True),
-                                            ("picorv32", False)])
+                                            ("picorv32", True), ("msp430fr5969", False)])
 def test_simulate_plans_the_layout_the_cost_model_prices(device, library):
-    """By default a covered core is priced and planned as the library's calls; PicoRV32
-    (shifts of operand-dependent time: the library is not characterized for it) as
-    the per-layer loops, the code `hwsim validate` generates for it."""
+    """By default a covered core is priced and planned as the library's calls (PicoRV32
+    too: its serial shifter is priced from the RISC-V build's shift counts); a core
+    without a library build as the per-layer loops, the code `hwsim validate`
+    generates for it."""
     subject = load_subject("digits-mlp")
     result = simulate(subject, find_device(device), "lut")
     lines = dict((line.name, line.bytes) for line in result.memory.param_lines)

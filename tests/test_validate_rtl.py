@@ -246,3 +246,15 @@ def test_validate_rtl_cli(artifact_dir, tmp_path):
     assert "no device file" in result.stderr
     result = run_cli("validate", artifact_dir, "--rtl", "ibex-rv32m-fast", "--device", "samd21")
     assert result.returncode == 2
+
+
+def test_picorv32_runs_the_characterized_libraries(reports):
+    """PicoRV32's serial shifter (4 + n // 4 + n % 4 cycles) is priced from the RISC-V
+    builds' shift counts (hwsim.cost.serial_shift), so its lut network calls the lut and
+    ops libraries and every node is priced from characterization, within the bounds of
+    test_rtl_outputs_and_clocks; emulation prices each shift by a register by its
+    recorded amount (hwsim.machine.register_shifts)."""
+    report = reports[("picorv32", "lut")]
+    bases = {n.node: n.basis for n in report.emulation.nodes}
+    assert {bases[node] for node in ("L1.dense", "L2.dense", "output")} == {"characterized"}
+    assert abs(report.estimate_error) <= RTL_NODE_TARGET / 3      # 1% per network

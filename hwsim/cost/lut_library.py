@@ -16,8 +16,10 @@ The call comes from the one selection rule (hwsim.ir.lut_kernels.lut_call); the 
 from the core's ISA. The fused threshold's binary search is data dependent: its taken
 steps are the ones in the output level's binary digits, costed at half the steps per
 output (uniform levels; bound: 0 to all steps). Not covered: 32-bit table entries, K >
-256, packed weight indices (the library reads byte codes), cores whose shifts take
-operand-dependent time (serial_shifter).
+256, packed weight indices (the library reads byte codes). On RISC-V the shifts are
+counted apart (shift, its 4-bit and 1-bit steps: a serial shifter's time,
+hwsim.cost.serial_shift); a shift by the table's row shift or by the search's first step
+is counted per execution and priced at the node's amount (`node_shift_amounts`).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from types import MappingProxyType
 
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
+from hwsim.cost.serial_shift import counts_shifts, with_role_amounts
 from hwsim.ir.int8_kernels import monomial_value, parse_monomial
 from hwsim.ir.lut_grouped import grouped_trip_counts
 from hwsim.ir.lut_kernels import LutCall, library_target, trip_counts
@@ -54,13 +57,19 @@ def characterized_target(isa: str) -> str | None:
 
 def covers(tr, opt) -> bool:
     """Whether the library's data prices lut weighted layers on a core of traits `tr`
-    with options `opt`: lut_kernels "library", a characterized build for the ISA, shifts
-    of constant time, byte weight codes (weight_indices "aligned": the library reads no
-    packed indices) and the constants all in flash or all in SRAM (one parameter-read
-    count covers them)."""
+    with options `opt`: lut_kernels "library", a characterized build for the ISA (whose
+    data counts shifts apart where the core's shifter is serial), byte weight codes
+    (weight_indices "aligned": the library reads no packed indices) and the constants
+    all in flash or all in SRAM (one parameter-read count covers them)."""
     places = {opt.tables_in, opt.weights_in, opt.thresholds_in}
     return (opt.lut_kernels == "library" and characterized_target(tr.isa) is not None
-            and not tr.serial_shifter and opt.weight_indices == "aligned" and len(places) == 1)
+            and (not tr.serial_shifter or _counts_shifts(characterized_target(tr.isa)))
+            and opt.weight_indices == "aligned" and len(places) == 1)
+
+
+@lru_cache(maxsize=None)
+def _counts_shifts(target: str) -> bool:
+    return counts_shifts(library_data(target))
 
 
 def device_lut_kernels(tr, opt) -> str:
@@ -149,7 +158,14 @@ def library_actions(n) -> Actions | None:
         counts = call_counts(*found)
     if counts is None:
         return None
+    counts = with_role_amounts(counts, node_shift_amounts(n, found[1]), n.name)
     return node_call_actions(n, counts, library_data(found[0]).get("node_call", {}))
+
+
+def node_shift_amounts(n, call: LutCall) -> dict[str, int]:
+    """What the library's shifts by a register shift by for node `n` (role -> bits)."""
+    from hwsim.ir.lut_kernels import lut_shift_amounts
+    return lut_shift_amounts(n.graph.nodes[n.name]["op"].table_shape[1], call)
 
 
 def node_call_actions(n, counts: dict, wrapper: dict) -> Actions:

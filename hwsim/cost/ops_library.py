@@ -8,8 +8,11 @@ counts (hwsim.ir.ops_kernels.trip_counts) and proven on held-out shapes
 
 The kernels select without branches, so the counts depend on the shape only: exact for
 any data (no expected value, no bound). Covered: cores whose ISA has a characterized
-build, shifts of constant time (no serial_shifter) and, for the int8 average pool's
-multiply, no operand-dependent multiplier; lut nodes where the lut kernel library's data
+build (on a serial shifter, a build whose data counts its shifts apart: the RISC-V
+builds, hwsim.cost.serial_shift); the int8 average pool's multiply by the reciprocal is
+counted apart on RV32IM (`mul_reciprocal`, the reciprocal its second operand), so a
+multiplier timed by that operand (Ibex RV32MSlow) takes its time from the reciprocal's
+bits, exactly; lut nodes where the lut kernel library's data
 covers the core and options (hwsim.cost.lut_library.covers: the code `hwsim validate`
 generates calls both libraries there), int8 nodes where the int8 library runs
 (int8_kernels not "reference" and hwsim.cost.int8_library.covers: the code generator
@@ -23,6 +26,7 @@ from functools import lru_cache
 
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
+from hwsim.cost.serial_shift import counts_shifts, with_role_amounts
 from hwsim.ir.int8_kernels import monomial_value, parse_monomial
 from hwsim.ir.lut_kernels import library_target
 from hwsim.ir.ops_kernels import OpsCall, node_ops_call, trip_counts
@@ -50,14 +54,27 @@ def node_call(n) -> tuple[str, OpsCall] | None:
         if n.opt.int8_kernels == "reference" or not covers(n.tr):
             return None
     target = characterized_target(n.tr.isa)
-    if target is None or n.tr.serial_shifter:
+    if target is None or (n.tr.serial_shifter and not _counts_shifts(target)):
         return None
     call = node_ops_call(n.graph, n.name, n.style)
-    if call is None or (call.function == "avg_pool_i8" and n.tr.operand_multiplier):
+    if call is None or (call.function == "avg_pool_i8" and n.tr.operand_multiplier
+                        and not _counts_reciprocal(target)):
         return None
     if call.function not in library_data(target)["kernels"]:
         return None
     return target, call
+
+
+@lru_cache(maxsize=None)
+def _counts_shifts(target: str) -> bool:
+    return counts_shifts(library_data(target))
+
+
+@lru_cache(maxsize=None)
+def _counts_reciprocal(target: str) -> bool:
+    """Whether a build's int8 average counts its multiply by the reciprocal apart."""
+    return "mul_reciprocal" in library_data(target)["kernels"].get("avg_pool_i8", {}).get(
+        "counts", {})
 
 
 @lru_cache(maxsize=None)
@@ -88,13 +105,19 @@ def ops_actions(n) -> Actions | None:
     def add(action: str, count: float) -> None:
         actions[action] = actions.get(action, 0.0) + count
 
-    for action, count in call_counts(*found).items():
+    counts = with_role_amounts(call_counts(*found), found[1].shift_amounts, n.name)
+    for action, count in counts.items():
         if action in ("burst_load", "burst_store"):     # extra words of push/pop/ldm
             add("load_32" if action == "burst_load" else "store_32", float(count))
             add("alu", -float(count))
         elif action == PARAMETER_READ:
             if n.opt.weights_in == "flash":
                 add("flash_wait", float(count))
+        elif action == "mul_reciprocal" and n.tr.operand_multiplier:
+            add("mul_base", float(count))           # its time follows the reciprocal
+            add("mul_operand_bit", float(count) * max(found[1].reciprocal.bit_length(), 1))
+        elif action == "mul_reciprocal":
+            add("mul", float(count))
         else:
             add(action, float(count))
     return {a: c for a, c in actions.items() if c}

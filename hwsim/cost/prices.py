@@ -164,6 +164,9 @@ def _base_prices(device: Device) -> dict[str, ActionPrice]:
         prices["shift"] = per_cycle(device.serial_shifter.base_cycles)
         prices["shift_4_bits"] = per_cycle(device.serial_shifter.cycles_per_4_bits)
         prices["shift_bit"] = per_cycle(device.serial_shifter.cycles_per_bit)
+    elif "alu" in prices:       # a barrel shifter: characterized shifts are alu instructions
+        prices["shift"] = prices["alu"]
+        prices["shift_4_bits"] = prices["shift_bit"] = ActionPrice(0.0, 0.0)
     if device.soft_multiply is not None:
         prices["soft_mul_call"] = per_cycle(device.soft_multiply.call_cycles)
         prices["soft_mul_bit"] = per_cycle(device.soft_multiply.cycles_per_bit)

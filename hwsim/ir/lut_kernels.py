@@ -62,10 +62,30 @@ class LutCall:
         return self.shape.out_c
 
 
+def padded_columns(clusters: int) -> int:
+    """A table's row length: K = `clusters` padded to a power of two."""
+    return 1 << max(0, math.ceil(math.log2(max(clusters, 1))))
+
+
+def row_shift(clusters: int, variant: str) -> int:
+    """log2 of a table row's size in bytes (the call's row_shift, what each lookup
+    shifts a level by): K = `clusters` padded to a power of two, entries of `variant`
+    (one byte for s8, two otherwise)."""
+    entry_bytes = 1 if variant == "s8" else 2
+    return padded_columns(clusters).bit_length() - 1 + entry_bytes.bit_length() - 1
+
+
+def lut_shift_amounts(clusters: int, call: "LutCall") -> dict[str, int]:
+    """What the library's shifts by a register shift by in a call (role -> bits; priced on
+    a serial shifter, hwsim.cost.serial_shift): the row shift of a table of K =
+    `clusters` columns, and the fused threshold's first search step, 1 << (steps - 1)."""
+    return {"row": row_shift(clusters, call.variant), "search": max(call.steps - 1, 0)}
+
+
 def variant_of(entry_bits: int, clusters: int) -> str | None:
     """The entry variant for a table of `entry_bits` storage and K = `clusters` columns
     (padded to a power of two), None when the library has none."""
-    k2 = 1 << max(0, math.ceil(math.log2(max(clusters, 1))))
+    k2 = padded_columns(clusters)
     if k2 > 256:
         return None
     if entry_bits <= 8:

@@ -75,6 +75,13 @@ class OpsCall:
         return self.function.split("_")[0]
 
     @property
+    def shift_amounts(self) -> dict[str, int]:
+        """What the library's shifts by a register shift by in this call (role -> bits;
+        priced on a serial shifter, hwsim.cost.serial_shift): a fused threshold's first
+        search step, 1 << (steps - 1)."""
+        return {"search": max(self.steps - 1, 0)}
+
+    @property
     def c_function(self) -> str:
         return f"hwsim_ops_{self.function}"
 

@@ -43,6 +43,7 @@ from hwsim.machine.emulate_price import price
 from hwsim.machine.kernels.cases import fixed_path_case
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256
+from hwsim.machine.register_shifts import with_shift_sites
 from hwsim.machine.toolchain import CFLAGS
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS
 
@@ -222,15 +223,18 @@ def _conv_scalar_designs(rng) -> tuple[list[KernelCall], list[KernelCall]]:
 
 # ----------------------------------------------------------------------------- counting
 
-def _counting_table():
+def _counting_table(serial_shifter: bool = False):
     """A stand-in device for hwsim.machine.emulate_price.price whose every action costs one
-    cycle and no flash wait: price() then returns the action counts themselves."""
+    cycle and no flash wait: price() then returns the action counts themselves. With
+    `serial_shifter`, shifts are counted apart: shift, shift_4_bits, shift_bit."""
     ones = dict.fromkeys(("alu", "load_8", "load_16", "load_32", "store_8", "store_16",
                           "store_32", "branch_taken", "branch_not_taken", "call_return",
                           "mul", "mac", "mulh", "simd_mac", "div", "jump"), 1.0)
     ones |= dict.fromkeys(HAZARD_ACTIONS, 1.0)
     assert set(FALLBACK_ACTIONS) <= set(ones)
-    return SimpleNamespace(name="counting", cycles=ones, serial_shifter=None,
+    serial = (SimpleNamespace(base_cycles=1.0, cycles_per_4_bits=1.0, cycles_per_bit=1.0)
+              if serial_shifter else None)
+    return SimpleNamespace(name="counting", cycles=ones, serial_shifter=serial,
                            operand_multiplier=None,
                            memory=SimpleNamespace(flash_load_extra_cycles=0.0,
                                                   instruction_fetch=None))
@@ -267,12 +271,18 @@ def site_roles(runs) -> dict[int, str]:
     return roles
 
 
-def kernel_counts(run, roles: dict[int, str] | None = None) -> dict[str, int]:
+def kernel_counts(run, roles: dict[int, str] | None = None,
+                  shifts: dict[int, str | None] | None = None) -> dict[str, int]:
     """Executed actions of one harness run's kernel (priced actions, one cycle each; a
     RISC-V mul by its role, `roles` or the run's own site_roles, when the run recorded
-    its operands)."""
-    actions = price(run.profile, _counting_table()).nodes[KERNEL].actions
+    its operands; shifts apart, shift + shift_4_bits + shift_bit, a shift by a register
+    at a role site (`shifts`, else the run's own) as shift_by_<role>, when the run
+    recorded its shifts: hwsim.machine.register_shifts)."""
+    recorded = getattr(run, "shift_amounts", None) is not None
+    actions = price(run.profile, _counting_table(recorded)).nodes[KERNEL].actions
     counts = {a: int(round(c)) for a, c in actions.items() if round(c)}
+    if recorded:
+        counts = with_shift_sites(counts, run, shifts)
     roles = site_roles([run]) if roles is None else roles
     for (address, _value), n in run.mul_operands.items():
         role = roles.get(address, "mul")

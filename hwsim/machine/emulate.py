@@ -27,6 +27,7 @@ import numpy as np
 
 from hwsim.machine.codegen import Program
 from hwsim.machine.disasm import Instruction, _capstone, decode
+from hwsim.machine.operand_hooks import rs2_hooks
 from hwsim.machine.emulate_price import EmulatedCost, NodeCycles, price, unit_prices
 from hwsim.machine.emulate_profile import (
     HARNESS,
@@ -139,19 +140,7 @@ def _page(size: int, page: int = 4096) -> int:
 def mul_operand_hooks(mu, image: ElfImage, on_operand) -> None:
     """At every RISC-V `mul` of `image`, call on_operand(its address, its second operand
     rs2 read unsigned): what an operand-dependent multiplier's time follows."""
-    import unicorn as uc
-    import unicorn.riscv_const as rc
-    from hwsim.machine.disasm import function_instructions
-    md = _capstone("riscv")
-    for function in image.functions:
-        for i in function_instructions(image, "riscv", function, md):
-            if i.mnemonic != "mul":
-                continue
-            register = getattr(rc, "UC_RISCV_REG_" + i.text.split(",")[-1].strip().upper())
-
-            def on_mul(_mu, address, _size, _data, register=register):
-                on_operand(address, mu.reg_read(register))
-            mu.hook_add(uc.UC_HOOK_CODE, on_mul, begin=i.address, end=i.address)
+    rs2_hooks(mu, image, ("mul",), on_operand)
 
 
 def _mul_operand_hooks(mu, image: ElfImage, state: dict, counts: dict) -> None:
@@ -163,12 +152,24 @@ def _mul_operand_hooks(mu, image: ElfImage, state: dict, counts: dict) -> None:
     mul_operand_hooks(mu, image, on_operand)
 
 
+def _shift_amount_hooks(mu, image: ElfImage, state: dict, counts: dict) -> None:
+    """Record the amount of every RISC-V shift by a register per owner."""
+    from hwsim.machine.register_shifts import register_shift_hooks
+
+    def on_amount(_address: int, amount: int) -> None:
+        per_owner = counts.setdefault(state["owner"], {})
+        per_owner[amount] = per_owner.get(amount, 0) + 1
+    register_shift_hooks(mu, image, on_amount)
+
+
 def emulate(build: Build, inputs, *, check_instructions: bool = False,
-            mul_operands: bool = False) -> EmulationRun:
+            mul_operands: bool = False, register_shifts: bool = False) -> EmulationRun:
     """Run the built program on every sample of `inputs`: input level indices
     (N, *input_shape) for the lut style, int8 values for the int8 style
     (hwsim.machine.codegen.int8.quantize_input), float32 values for the float32 style. `mul_operands`: also record the
-    operand width of every RISC-V `mul` (Profile.mul_operand_bits; slower)."""
+    operand width of every RISC-V `mul` (Profile.mul_operand_bits; slower);
+    `register_shifts`: the amount of every RISC-V shift by a register
+    (Profile.shift_amounts, what a serial shifter's time follows; slower)."""
     program = build.program
     x = np.asarray(inputs)
     if x.ndim < 2 or len(x) == 0:
@@ -211,6 +212,9 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
     mul_bits: dict[str, dict[int, int]] = {}
     if mul_operands and program.target.arch == "riscv":
         _mul_operand_hooks(mu, image, state, mul_bits)
+    shift_amounts: dict[str, dict[int, int]] = {}
+    if register_shifts and program.target.arch == "riscv":
+        _shift_amount_hooks(mu, image, state, shift_amounts)
     mu.hook_add(uc.UC_HOOK_MEM_READ, on_flash_read, begin=machine.flash[0],
                 end=machine.flash[0] + machine.flash[1] - 1)
     steps = [f for f in program.functions if f.function and f.caller == "network_run"]
@@ -264,6 +268,8 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
     profile = build_profile(program, image, transitions, flash, len(x))
     if mul_bits:
         profile = replace(profile, mul_operand_bits=mul_bits)
+    if shift_amounts:
+        profile = replace(profile, shift_amounts=shift_amounts)
     node_outputs = {node: np.stack(values) for node, values in snapshots.items()}
     return EmulationRun(program, len(x), np.stack(outputs), node_outputs, profile, check,
                         seconds)

@@ -4,7 +4,8 @@ table: cycles and priced actions per inference per graph node.
 load_8/16/32 and store_8/16/32 from the device table; a conditional branch
 branch_taken or branch_not_taken as it went; an unconditional jump `jump` (the
 device's, else branch_taken); RISC-V mulh/mulhu/mulhsu `mulh` (else mul); a shift
-alu, or with the device's serial_shifter shift + shift_4_bits + shift_bit by its amount;
+alu, or with the device's serial_shifter shift + shift_4_bits + shift_bit by its amount
+(a shift by a register by its recorded amount, Profile.shift_amounts, else by 31);
 with the device's operand_multiplier and recorded operand widths, a RISC-V `mul`
 mul_base + mul_operand_bit per significant bit of its second operand;
 a call call_return (the return is then free); push/pop/ldm/stm alu + N x (load_32
@@ -27,6 +28,7 @@ from hwsim.cost.prices import fetch_cycles
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
+from hwsim.machine.register_shifts import UNRECORDED_BITS, recorded_correction
 from hwsim.errors import HwsimError
 
 
@@ -57,7 +59,7 @@ def shift_actions(bits: int, device: Device) -> dict[str, float]:
     (bits % 4) shift_bit."""
     if device.serial_shifter is None:
         return {"alu": 1.0}
-    bits = 31 if bits < 0 else bits
+    bits = UNRECORDED_BITS if bits < 0 else bits
     return {"shift": 1.0, "shift_4_bits": float(bits // 4), "shift_bit": float(bits % 4)}
 
 
@@ -270,6 +272,9 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
             _add(actions, {"mul_base": float(count),
                            "mul_operand_bit": float(sum(max(b, 1) * n
                                                         for b, n in widths.items()))}, 1.0)
+    if device.serial_shifter is not None:
+        for owner, amounts in profile.shift_amounts.items():
+            _add(per_node.setdefault(owner, {}), recorded_correction(amounts), 1.0)
     nodes = {}
     samples = profile.samples
     for owner, actions in per_node.items():

@@ -42,6 +42,9 @@ class Profile:
     # RISC-V `mul` only, when recorded (emulate(..., mul_operands=True)): owner ->
     # {significant bits of rs2 read unsigned: executions}
     mul_operand_bits: dict[str, dict[int, int]] = field(default_factory=dict)
+    # RISC-V shifts by a register, when recorded (emulate(..., register_shifts=True)):
+    # owner -> {amount in bits: executions}
+    shift_amounts: dict[str, dict[int, int]] = field(default_factory=dict)
 
     @property
     def instructions(self) -> int:

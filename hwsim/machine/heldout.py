@@ -141,6 +141,26 @@ def _inputs(workload: Workload, samples: int, seed: int) -> np.ndarray:
     return rng.integers(0, workload.input_levels, size=(samples, *workload.input_shape))
 
 
+# Calibration inputs: drawn like the inputs the networks run on (uniform levels), but a
+# separate draw (another seed), as a trained artifact's statistics come from its training
+# split and it runs on test data.
+CALIBRATION_SAMPLES = 64
+CALIBRATION_SEED = 1_000_003
+
+
+def with_input_statistics(g, workload: Workload, seed: int):
+    """`g` carrying int8 input statistics (hwsim.ir.graph.INT8_INPUT_BITS) measured as a
+    trained artifact's are (hwsim.machine.operand_statistics), over CALIBRATION_SAMPLES
+    inputs drawn apart from the ones it runs on."""
+    from hwsim.ir.graph import INT8_INPUT_BITS
+    from hwsim.machine.operand_statistics import int8_input_statistics
+    x = _inputs(workload, CALIBRATION_SAMPLES, CALIBRATION_SEED + seed)
+    statistics = int8_input_statistics(g, x)
+    g.graph[INT8_INPUT_BITS] = {node: statistics[str(op.layer_index)]
+                                for node, op in g.nodes(data="op") if op.weighted}
+    return g
+
+
 def _emulated(g, device: Device, style: str, x: np.ndarray, name: str, workdir) -> HeldoutRun:
     from hwsim.machine.validate import validate_graph
     try:
@@ -171,12 +191,16 @@ def _basis(report, row) -> str:
 
 def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[str, ...], *,
                 rtl_cores: tuple = (), cache_dir: str | Path | None = None,
-                samples: int = 2, seed: int = 0, workdir: str | Path | None = None
-                ) -> list[HeldoutRun]:
-    """Every workload on every device (emulation) and RTL core, in every style."""
+                samples: int = 2, seed: int = 0, workdir: str | Path | None = None,
+                calibrated: bool = False) -> list[HeldoutRun]:
+    """Every workload on every device (emulation) and RTL core, in every style.
+    `calibrated`: each network carries int8 input statistics from calibration inputs
+    (`with_input_statistics`), as a trained artifact does; else it is shape-only."""
     runs = []
     for i, w in enumerate(workloads):
         g = graph_from_workload(w, seed=seed + i)
+        if calibrated:
+            g = with_input_statistics(g, w, seed + i)
         x = _inputs(w, samples, seed + i)
         for style in styles:
             base = Path(workdir) / f"{w.name}-{style}" if workdir else None

@@ -38,6 +38,7 @@ from hwsim.ir.lowering import threshold_consumer
 from hwsim.machine.characterize import (_counting_table, _encode, fit, kernel_counts,
                                         monomial_value, predict)
 from hwsim.machine.emulate_price import FETCH_ACTIONS, price
+from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.lut import library_sha256
 from hwsim.machine.kernels.lut_harness import (build_lut_firmware, random_case,
@@ -47,6 +48,10 @@ from hwsim.machine.toolchain import CFLAGS
 FORMAT_VERSION = 1
 CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
 FUNCTIONS = tuple(f"{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS)
+# The table widths K the designs cycle through per variant (s16i: K > 128 only), so that
+# a shift by the table's row shift is told apart from a constant one
+# (hwsim.machine.register_shifts.shift_roles).
+CLUSTERS = {"s8": (16, 2, 5, 64, 3, 256, 8), "s16": (16, 4, 128, 2, 33), "s16i": (256, 200)}
 
 
 def basis(counts: dict[str, int]) -> list[tuple]:
@@ -107,19 +112,29 @@ class LutMeasured:
     trips: dict[str, int]            # trip counts, level_bits from the output
 
 
-def measure(firmware, calls, rng) -> list[LutMeasured]:
-    """Run each call on random data, check it against the numpy reference."""
-    out = []
-    for call in calls:
-        case = random_case(call, rng)
+def measure(firmware, calls, rng, shifts: dict | None = None
+            ) -> tuple[list[LutMeasured], dict]:
+    """Run each call on random data, check it against the numpy reference. The counts
+    (RISC-V shifts by a register by role: `shifts`, else the roles these runs show,
+    hwsim.machine.register_shifts.shift_roles) and the shift roles."""
+    runs = []
+    for i, call in enumerate(calls):
+        columns = CLUSTERS[call.variant]
+        case = random_case(call, rng, clusters=columns[i % len(columns)])
         run = run_lut_case(firmware, case)
         expected = reference_output(case)
         if not np.array_equal(run.output, expected):
             raise HwsimError(f"{case.describe()} on {firmware.target.name}: the kernel's "
                              "output differs from the reference")
+        runs.append(run)
+    shifts = run_shift_roles(runs) if shifts is None else shifts
+    out = []
+    for run in runs:
+        call = run.case.call
         bits = int(sum(bin(int(v)).count("1") for v in run.output)) if call.thresholded else 0
-        out.append(LutMeasured(call, kernel_counts(run), trip_counts(call, bits)))
-    return out
+        out.append(LutMeasured(call, kernel_counts(run, shifts=shifts),
+                               trip_counts(call, bits)))
+    return out, shifts
 
 
 def characterize_function(firmware, function: str, seed: int = 0) -> dict:
@@ -127,11 +142,11 @@ def characterize_function(firmware, function: str, seed: int = 0) -> dict:
     target = firmware.target.name
     rng = np.random.default_rng(seed)
     fit_calls, held_calls = designs(function, target)
-    runs = measure(firmware, fit_calls, rng)
+    runs, shifts = measure(firmware, fit_calls, rng)
     monomials = basis(runs[0].trips)
     what = f"hwsim_lut_{function} on {target}"
     coefficients, bounds = fit_fetch_within_bounds(monomials, runs, what)
-    for run in measure(firmware, held_calls, rng):
+    for run in measure(firmware, held_calls, rng, shifts)[0]:
         bounds = prove_held_out(what, run.call.shape,
                                 predict(monomials, coefficients, None, run.trips),
                                 run.counts, coefficients, bounds)
@@ -201,7 +216,8 @@ def node_call_counts(target: str, kernels: dict, directory) -> dict[str, int]:
     counts; proven on the thresholded layer (its level bits read from its output)."""
     from hwsim.cost.lut_library import PARAMETER_READ, record_counts
     from hwsim.ir.graph import graph_from_workload
-    from hwsim.ir.lut_kernels import node_call
+    from hwsim.cost.serial_shift import with_role_amounts
+    from hwsim.ir.lut_kernels import lut_shift_amounts, node_call
     from hwsim.machine.codegen import generate
     from hwsim.machine.emulate import emulate
     from hwsim.machine.lut_bound import dense_workload
@@ -210,12 +226,15 @@ def node_call_counts(target: str, kernels: dict, directory) -> dict[str, int]:
     program = generate(g, target, "lut", lut_kernels="library")
     build = build_program(program, Path(directory) / "network")
     x = np.random.default_rng(0).integers(0, 8, size=(1, 45))
-    run = emulate(build, x)
-    emulated = price(run.profile, _counting_table()).nodes
+    riscv = program.target.arch == "riscv"
+    run = emulate(build, x, register_shifts=riscv)
+    emulated = price(run.profile, _counting_table(riscv)).nodes
 
     def kernel(node: str, level_bits=None) -> dict:
         call = node_call(g, node, target)
-        counts = record_counts(kernels[f"{call.kernel}_{call.variant}"], call, level_bits)
+        counts = with_role_amounts(
+            record_counts(kernels[f"{call.kernel}_{call.variant}"], call, level_bits),
+            lut_shift_amounts(g.nodes[node]["op"].table_shape[1], call), node)
         counts["flash_wait"] = counts.pop(PARAMETER_READ, 0)
         return counts
 

@@ -27,6 +27,7 @@ from hwsim.ir.lut_grouped import FLASH, GROUPINGS, GroupedCall, grouped_trip_cou
 from hwsim.ir.lut_grouped_flash import FLASH_TABLE_BYTES, precomputed_bytes
 from hwsim.ir.lut_kernels import lut_call_of_shape
 from hwsim.machine.characterize import fit, kernel_counts, predict
+from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.lut import GROUPED_SOURCES, library_sha256
 from hwsim.machine.kernels.lut_grouped_harness import (build_grouped_firmware, grouped_case,
@@ -72,10 +73,12 @@ def designs(k: int, g: int, precomputed: bool = False
     return fits, held
 
 
-def measure(firmware, calls, rng) -> list[tuple[GroupedCall, dict, dict]]:
+def measure(firmware, calls, rng, shifts: dict | None = None
+            ) -> tuple[list[tuple[GroupedCall, dict, dict]], dict]:
     """(call, executed counts, trip counts) of each call run on random data, checked
-    against the numpy reference."""
-    out = []
+    against the numpy reference; and the shift-by-register roles (`shifts`, else those
+    these runs show: hwsim.machine.characterize.run_shift_roles)."""
+    out, runs = [], []
     for call in calls:
         k = 1 << call.k_log2
         shape = KernelCall("fully_connected", 1, 1, call.fan, 1, 1, call.units)
@@ -88,9 +91,12 @@ def measure(firmware, calls, rng) -> list[tuple[GroupedCall, dict, dict]]:
         if not np.array_equal(run.output, reference_output(case)):
             raise HwsimError(f"{gc.describe()} on {firmware.target.name}: the grouped "
                              "kernel's output differs from the reference")
+        runs.append((call, run))
+    shifts = run_shift_roles([r for _, r in runs]) if shifts is None else shifts
+    for call, run in runs:
         bits = int(sum(bin(int(v)).count("1") for v in run.output)) if call.thresholded else 0
-        out.append((call, kernel_counts(run), grouped_trip_counts(call, bits)))
-    return out
+        out.append((call, kernel_counts(run, shifts=shifts), grouped_trip_counts(call, bits)))
+    return out, shifts
 
 
 class _Run:
@@ -106,13 +112,13 @@ def characterize_grouping(firmware, k: int, g: int, seed: int = 0,
     shapes."""
     rng = np.random.default_rng(seed)
     fit_calls, held_calls = designs(k, g, precomputed)
-    runs = measure(firmware, fit_calls, rng)
+    runs, shifts = measure(firmware, fit_calls, rng)
     monomials = basis(runs[0][2])
     what = (f"hwsim_lut_grouped_dense K={k} g={g}{' precomputed' if precomputed else ''} "
             f"on {firmware.target.name}")
     coefficients = fit(monomials, [_Run(c, n) for c, n, _ in runs], what,
                        [t for _, _, t in runs])
-    for call, counts, trips in measure(firmware, held_calls, rng):
+    for call, counts, trips in measure(firmware, held_calls, rng, shifts)[0]:
         prove_held_out(what, call, predict(monomials, coefficients, None, trips), counts,
                        coefficients)
     return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls))

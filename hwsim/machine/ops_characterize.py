@@ -24,6 +24,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.ir.ops_kernels import FUNCTIONS, MAX_STEPS, POOL_SHIFT, OpsCall, trip_counts
 from hwsim.machine.characterize import FORMAT_VERSION, Measured, fit, kernel_counts, predict
+from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.ops import library_sha256
 from hwsim.machine.kernels.ops_harness import (build_ops_firmware, random_case,
@@ -86,18 +87,34 @@ def designs(function: str) -> tuple[list[OpsCall], list[OpsCall]]:
     return fit, held
 
 
-def measure(firmware, calls, rng, rv32i: bool) -> list[tuple[Measured, dict]]:
+def measure(firmware, calls, rng, rv32i: bool, shifts: dict | None = None
+            ) -> tuple[list[tuple[Measured, dict]], dict]:
     """Run each call on random data, check it against the numpy reference; (run, trip
-    counts) each."""
-    out = []
+    counts) each, and the shift-by-register roles (`shifts`, else those these runs show:
+    hwsim.machine.characterize.run_shift_roles)."""
+    runs = []
     for call in calls:
         case = random_case(call, rng)
         run = run_ops_case(firmware, case)
         if not np.array_equal(run.output, reference_output(case)):
             raise HwsimError(f"{case.describe()} on {firmware.target.name}: the kernel's "
                              "output differs from the reference")
-        out.append((Measured(call, kernel_counts(run)), trip_counts(call, rv32i)))
-    return out
+        runs.append(run)
+    shifts = run_shift_roles(runs) if shifts is None else shifts
+    roles = reciprocal_sites(runs)
+    return [(Measured(r.case.call, kernel_counts(r, roles, shifts=shifts)),
+             trip_counts(r.case.call, rv32i)) for r in runs], shifts
+
+
+def reciprocal_sites(runs) -> dict[int, str]:
+    """The RISC-V mul sites whose second operand is the call's reciprocal in every run
+    (the int8 average's multiply: mul_reciprocal, whose time an operand-dependent
+    multiplier takes from the reciprocal's bits, hwsim.cost.ops_library), else `mul`."""
+    seen: dict[int, set] = {}
+    for run in runs:
+        for address, value in run.mul_operands:
+            seen.setdefault(address, set()).add(value == run.case.call.reciprocal)
+    return {a: "mul_reciprocal" if found == {True} else "mul" for a, found in seen.items()}
 
 
 def characterize_function(firmware, function: str, seed: int = 0) -> dict:
@@ -106,12 +123,12 @@ def characterize_function(firmware, function: str, seed: int = 0) -> dict:
     rv32i = target == "rv32i"
     rng = np.random.default_rng(seed)
     fit_calls, held_calls = designs(function)
-    measured = measure(firmware, fit_calls, rng, rv32i)
+    measured, shifts = measure(firmware, fit_calls, rng, rv32i)
     runs, counts = [m for m, _ in measured], [c for _, c in measured]
     monomials = basis(counts[0])
     what = f"hwsim_ops_{function} on {target}"
     coefficients = fit(monomials, runs, what, counts)
-    for run, trips in measure(firmware, held_calls, rng, rv32i):
+    for run, trips in measure(firmware, held_calls, rng, rv32i, shifts)[0]:
         prove_held_out(what, run.call.describe(),
                        predict(monomials, coefficients, None, trips), run.counts, coefficients)
     return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls))

@@ -207,7 +207,8 @@ def validate_graph(g: nx.DiGraph, devices: list[Device], style: str, x_levels: n
             build = build_program(program, directory)
             proof = prove(build.elf_path, program.target, style, program.node_of_function)
             run = emulate(build, program_inputs(g, style, x_levels), check_instructions=check_instructions,
-                          mul_operands=any(d.operand_multiplier for d in members))
+                          mul_operands=any(d.operand_multiplier for d in members),
+                          register_shifts=any(d.serial_shifter for d in members))
             mismatch = compare_outputs(g, run.node_outputs, x_levels, style)
             for device in members:
                 reports[device.name] = compare_node_costs(g, device, style, price(run.profile, device), run,

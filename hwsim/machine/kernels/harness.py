@@ -206,6 +206,9 @@ class KernelRun:
     mnemonics: dict[str, int] = field(default_factory=dict)
     parameter_reads: int = 0            # loads of weights, bias, multipliers and structs
     mul_operands: dict = field(default_factory=dict)   # RISC-V (mul address, rs2) -> count
+    # RISC-V (shift-by-register address, amount) -> count; None when not recorded
+    shift_amounts: dict | None = None
+    shift_parameters: dict = field(default_factory=dict)  # role -> the call's amount
 
     @property
     def instructions_per_mac(self) -> float:
@@ -293,11 +296,12 @@ def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False) -
 
 
 def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0),
-             mul_operands: dict | None = None):
+             mul_operands: dict | None = None, shift_amounts: dict | None = None):
     """Load the image and the job block, run from _start to hwsim_halt with the block and
     flash-read hooks; the unicorn instance (for reading results), the hook counts and the
     number of reads from the `parameters` address range. RISC-V muls (address, second
-    operand) are counted into `mul_operands` when it is a dict."""
+    operand) are counted into `mul_operands` when it is a dict, shifts by a register
+    (address, amount) into `shift_amounts` when it is a dict."""
     import unicorn as uc
     target, image = firmware.target, firmware.image
     if target.arch == "arm":
@@ -351,6 +355,12 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
         def on_operand(address: int, value: int) -> None:
             mul_operands[address, value] = mul_operands.get((address, value), 0) + 1
         mul_operand_hooks(mu, image, on_operand)
+    if isinstance(shift_amounts, dict) and target.arch == "riscv":
+        from hwsim.machine.register_shifts import register_shift_hooks
+
+        def on_amount(address: int, amount: int) -> None:
+            shift_amounts[address, amount] = shift_amounts.get((address, amount), 0) + 1
+        register_shift_hooks(mu, image, on_amount)
     entry, halt = image.address_of("_start"), image.address_of("hwsim_halt")
     try:
         mu.emu_start(entry | 1 if target.arch == "arm" else entry, halt,

@@ -21,6 +21,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.ir.lut_grouped import POINTER_BYTES, GroupedLayout, grouped_layout
 from hwsim.ir.lut_grouped_flash import precomputed_tables
+from hwsim.ir.lut_kernels import lut_shift_amounts
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, STACK_BYTES,
                                            Firmware, KernelRun, _emulate, _kernel_counts,
@@ -121,12 +122,15 @@ def run_grouped_case(firmware: Firmware, gc: GroupedCase) -> KernelRun:
     data = job.image()
     if len(data) > RAM_BYTES - STACK_BYTES:
         raise HwsimError(f"{gc.describe()}: {len(data):,} bytes exceed the harness's RAM")
+    shifts: dict = {}
     mu, transitions, flash, owner_of, reads = _emulate(firmware, data, gc.describe(),
-                                                       parameters)
+                                                       parameters, shift_amounts=shifts)
     raw = bytes(mu.mem_read(output_address, out_bytes))
     output = np.frombuffer(raw, dtype=np.uint8 if gc.case.bounds is not None
                            else np.int32).copy()
     profile = _profile(firmware.target, firmware.image, transitions, flash, owner_of)
     instructions, classes, mnemonics = _kernel_counts(profile)
+    riscv = firmware.target.arch == "riscv"
     return KernelRun(gc.case, firmware.target.name, output, profile, instructions, classes,
-                     mnemonics, reads)
+                     mnemonics, reads, shift_amounts=shifts if riscv else None,
+                     shift_parameters=lut_shift_amounts(gc.case.table.shape[1], gc.case.call))

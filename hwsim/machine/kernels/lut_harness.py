@@ -22,7 +22,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.lut_kernels import (KERNEL_NAMES, VARIANTS, Geometry, LutCall, blocked_weights,
-                                  geometry, weight_codes)
+                                  geometry, lut_shift_amounts, row_shift, weight_codes)
 from hwsim.machine.codegen.lut_library import config_header
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, START_ARM,
@@ -196,7 +196,7 @@ def _job(case: LutCase) -> tuple[_Job, int, int, tuple[int, int]]:
     bias_row = table + (case.table.shape[0] - 1) * k2 * entry_bytes
     bias = job.put(case.bias_index.astype(np.uint8).tobytes())
     bounds = job.put(i32(case.bounds)) if case.bounds is not None else 0
-    shift = int(np.log2(k2)) + entry_bytes.bit_length() - 1
+    shift = row_shift(k2, call.variant)
     pointers = [job.put(i32(getattr(g, f))) for f in Geometry.ARRAYS]
     codes = weight_codes(case.weight_index, call.variant)
     w = codes.reshape(-1) if call.kernel == "depthwise" else blocked_weights(codes, call.block)
@@ -217,11 +217,21 @@ def run_lut_case(firmware: Firmware, case: LutCase) -> KernelRun:
     data = job.image()
     if len(data) > RAM_BYTES - STACK_BYTES:
         raise HwsimError(f"{case.describe()}: {len(data):,} bytes exceed the harness's RAM")
+    shifts: dict = {}
     mu, transitions, flash, owner_of, reads = _emulate(firmware, data, case.describe(),
-                                                       parameters)
+                                                       parameters, shift_amounts=shifts)
     raw = bytes(mu.mem_read(output_address, out_bytes))
     output = np.frombuffer(raw, dtype=np.uint8 if case.call.thresholded else np.int32).copy()
     profile = _profile(firmware.target, firmware.image, transitions, flash, owner_of)
     instructions, classes, mnemonics = _kernel_counts(profile)
+    riscv = firmware.target.arch == "riscv"
     return KernelRun(case, firmware.target.name, output, profile, instructions, classes,
-                     mnemonics, reads)
+                     mnemonics, reads, shift_amounts=shifts if riscv else None,
+                     shift_parameters=lut_shift_parameters(case))
+
+
+def lut_shift_parameters(case: LutCase) -> dict[str, int]:
+    """The call's shift amounts a shift by a register may take (hwsim.machine.
+    register_shifts): the table's row shift, and the fused threshold's first search
+    step (1 << (steps - 1))."""
+    return lut_shift_amounts(case.table.shape[1], case.call)

@@ -248,13 +248,18 @@ def run_ops_case(firmware: Firmware, case: OpsCase) -> KernelRun:
     data = job.image()
     if len(data) > RAM_BYTES - STACK_BYTES:
         raise HwsimError(f"{case.describe()}: {len(data):,} bytes exceed the harness's RAM")
+    shifts: dict = {}
+    operands: dict = {}
     mu, transitions, flash, owner_of, reads = _emulate(firmware, data, case.describe(),
-                                                       parameters)
+                                                       parameters, mul_operands=operands,
+                                                       shift_amounts=shifts)
     output = np.frombuffer(bytes(mu.mem_read(address, out_bytes)), dtype=out_dtype).copy()
     profile = _profile(firmware.target, firmware.image, transitions, flash, owner_of)
     instructions, classes, mnemonics = _kernel_counts(profile)
+    riscv = firmware.target.arch == "riscv"
     return KernelRun(case, firmware.target.name, output, profile, instructions, classes,
-                     mnemonics, reads)
+                     mnemonics, reads, operands, shift_amounts=shifts if riscv else None,
+                     shift_parameters=case.call.shift_amounts)
 
 
 __all__ = ["OpsCase", "build_ops_firmware", "random_case",
