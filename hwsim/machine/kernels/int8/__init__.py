@@ -16,8 +16,8 @@ from pathlib import Path
 SOURCE_DIR = Path(__file__).resolve().parent
 HEADER = "hwsim_int8.h"
 HEADERS = (HEADER, "hwsim_int8_internal.h")
-SOURCES = ("requantize.c", "matmul.c", "fully_connected.c", "conv.c", "depthwise.c", "add.c",
-           "conv_scalar.c")
+SOURCES = ("requantize.c", "matmul.c", "dsp_passes.c", "fully_connected.c", "conv.c",
+           "depthwise.c", "add.c", "conv_scalar.c")
 
 
 @dataclass(frozen=True)

@@ -219,15 +219,107 @@ static inline void hwsim_output2x2(int8_t *y0, int8_t *y1, int32_t a00, int32_t 
     *(hwsim_half_unaligned *)y1 = (uint16_t)(v1 | (v1 >> 8));
 }
 
-/* Outputs c .. c + 3 (accumulators a0 .. a3) requantized into y[0..3]: one word store. */
+/* The row passes of one pair of int8 columns in assembly (dsp_passes.c): rows n, n + 1 of
+ * columns x0 and x0 + depth into y0[n..n+1] and y0[rows + n..], for `pairs` row
+ * pairs; depth a multiple of 4 (> 0), a bias, every shift < 0 (hwsim_pairs_fit). The job is
+ * the caller's copy: the assembly advances bias, multiplier, shift and y0 in it. */
+typedef struct {
+    const void *x0, *x_end;                 /* column 0 and its end (depth elements) */
+    const int32_t *bias, *multiplier, *shift;
+    int8_t *y0;
+    int32_t rows, pairs;                    /* y1 - y0; row pairs left */
+    int32_t offset2, min2, max2;            /* hwsim_requant's packed pairs */
+    const int8_t *w;                        /* row n's weights */
+    int32_t depth;                          /* weights per row */
+} hwsim_pair_job;
+
+void hwsim_pairs_s8(hwsim_pair_job *job);
+
+/* The 3x3 depthwise kernel's groups of four channels of one output pixel in assembly
+ * (dsp_passes.c): x and w at channel 0 of the window's first tap, `groups` groups, every
+ * shift < 0 and a bias (hwsim_shifts_right). The assembly advances bias, multiplier, shift,
+ * y and groups in the caller's copy. */
+typedef struct {
+    const int8_t *x, *w;
+    const int32_t *bias, *multiplier, *shift;
+    int8_t *y;
+    int32_t groups;
+    int32_t offset2, min2, max2;
+    int32_t s, s2, row;                     /* c_count, 2 c_count, a scratch row's bytes */
+} hwsim_dw_job;
+
+void hwsim_dw3x3_groups(hwsim_dw_job *job);
+
+/* Every one of `count` channels' shifts a right shift (the requantization path the
+ * assembly passes implement). */
+static inline int hwsim_shifts_right(const int32_t *shift, int32_t count)
+{
+    for (int32_t n = 0; n < count; n++)
+        if (shift[n] >= 0)
+            return 0;
+    return 1;
+}
+
+/* Whether the assembly row passes apply: depth a multiple of 4, a bias, two rows or more,
+ * every channel's shift a right shift (the requantization path they implement). */
+static inline int hwsim_pairs_fit(const hwsim_requant *r, int32_t depth, int32_t rows,
+                                  const int32_t *bias)
+{
+    return depth > 0 && !(depth & 3) && bias && rows >= 2 && hwsim_shifts_right(r->shift, rows);
+}
+
+static inline hwsim_pair_job hwsim_pair_job_of(const hwsim_requant *r, const int8_t *w,
+                                               int32_t depth, int32_t rows,
+                                               const int32_t *bias)
+{
+    hwsim_pair_job job = {0, 0, bias, r->multiplier, r->shift, 0, rows, rows >> 1,
+                          r->offset2, r->min2, r->max2, w, depth};
+    return job;
+}
+
+/* hwsim_high_mul_divide for a right shift (shift < 0, e = ~shift) in ten instructions:
+ * SMLAL of a m + 2^30, one ADDS/ADC pair adding (2^e - [x < 0]) 2^31, the high word shifted
+ * by e (gcc 12 compiles the C to more, and spills around it in the depthwise loop). */
+static inline int32_t hwsim_divide_right(int32_t a, int32_t m, int32_t shift)
+{
+    int32_t e = shift, p, lo, hi;
+    __asm__("mvn     %[e], %[e]\n\t"
+            "mov     %[p], #1\n\t"
+            "lsl     %[p], %[p], %[e]\n\t"
+            "mov     %[lo], #0x40000000\n\t"
+            "mov     %[hi], #0\n\t"
+            "smlal   %[lo], %[hi], %[a], %[m]\n\t"
+            "add     %[p], %[p], %[hi], asr #31\n\t"
+            "adds    %[lo], %[lo], %[p], lsl #31\n\t"
+            "adc     %[hi], %[hi], %[p], lsr #1\n\t"
+            "asr     %[a], %[hi], %[e]\n\t"
+            : [a] "+r"(a), [e] "+r"(e), [p] "=&r"(p), [lo] "=&r"(lo), [hi] "=&r"(hi)
+            : [m] "r"(m) : "cc");
+    return a;
+}
+
+/* Outputs c .. c + 3 (accumulators a0 .. a3) requantized into y[0..3]: one word store.
+ * Four right shifts (every layer hwsim generates; one test of the four signs):
+ * hwsim_divide_right. Always inlined: called out of line, gcc spilled the depthwise
+ * loop's state around the call. */
+__attribute__((always_inline))
 static inline void hwsim_output4(int8_t *y, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
                                  const hwsim_requant *r, int32_t c)
 {
     const int32_t *m = r->multiplier + c, *s = r->shift + c;
-    uint32_t even = hwsim_clamp_pair(hwsim_requantize_inline(a0, m[0], s[0]),
-                                     hwsim_requantize_inline(a2, m[2], s[2]), r);
-    uint32_t odd = hwsim_clamp_pair(hwsim_requantize_inline(a1, m[1], s[1]),
-                                    hwsim_requantize_inline(a3, m[3], s[3]), r);
+    if ((s[0] & s[1] & s[2] & s[3]) < 0) {
+        a0 = hwsim_divide_right(a0, m[0], s[0]);
+        a1 = hwsim_divide_right(a1, m[1], s[1]);
+        a2 = hwsim_divide_right(a2, m[2], s[2]);
+        a3 = hwsim_divide_right(a3, m[3], s[3]);
+    } else {
+        a0 = hwsim_requantize_inline(a0, m[0], s[0]);
+        a1 = hwsim_requantize_inline(a1, m[1], s[1]);
+        a2 = hwsim_requantize_inline(a2, m[2], s[2]);
+        a3 = hwsim_requantize_inline(a3, m[3], s[3]);
+    }
+    uint32_t even = hwsim_clamp_pair(a0, a2, r);
+    uint32_t odd = hwsim_clamp_pair(a1, a3, r);
     *(hwsim_word_unaligned *)y = (int32_t)(even | (odd << 8));
 }
 #endif
