@@ -235,6 +235,13 @@ typedef struct {
 
 void hwsim_pairs_s8(hwsim_pair_job *job);
 
+/* hwsim_mat_s8_s8 with its pairs of columns by hwsim_pairs_s8 when hwsim_pairs_fit, the
+ * rest by hwsim_mat_s8_s8 (a function of its own, so that gcc's code for hwsim_mat_s8_s8
+ * stays as it was). */
+void hwsim_mat_pairs_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                        const int8_t *x, int32_t columns, int32_t depth,
+                        const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y);
+
 /* The 3x3 depthwise kernel's groups of four channels of one output pixel in assembly
  * (dsp_passes.c): x and w at channel 0 of the window's first tap, `groups` groups, every
  * shift < 0 and a bias (hwsim_shifts_right). The assembly advances bias, multiplier, shift,
@@ -277,49 +284,15 @@ static inline hwsim_pair_job hwsim_pair_job_of(const hwsim_requant *r, const int
     return job;
 }
 
-/* hwsim_high_mul_divide for a right shift (shift < 0, e = ~shift) in ten instructions:
- * SMLAL of a m + 2^30, one ADDS/ADC pair adding (2^e - [x < 0]) 2^31, the high word shifted
- * by e (gcc 12 compiles the C to more, and spills around it in the depthwise loop). */
-static inline int32_t hwsim_divide_right(int32_t a, int32_t m, int32_t shift)
-{
-    int32_t e = shift, p, lo, hi;
-    __asm__("mvn     %[e], %[e]\n\t"
-            "mov     %[p], #1\n\t"
-            "lsl     %[p], %[p], %[e]\n\t"
-            "mov     %[lo], #0x40000000\n\t"
-            "mov     %[hi], #0\n\t"
-            "smlal   %[lo], %[hi], %[a], %[m]\n\t"
-            "add     %[p], %[p], %[hi], asr #31\n\t"
-            "adds    %[lo], %[lo], %[p], lsl #31\n\t"
-            "adc     %[hi], %[hi], %[p], lsr #1\n\t"
-            "asr     %[a], %[hi], %[e]\n\t"
-            : [a] "+r"(a), [e] "+r"(e), [p] "=&r"(p), [lo] "=&r"(lo), [hi] "=&r"(hi)
-            : [m] "r"(m) : "cc");
-    return a;
-}
-
-/* Outputs c .. c + 3 (accumulators a0 .. a3) requantized into y[0..3]: one word store.
- * Four right shifts (every layer hwsim generates; one test of the four signs):
- * hwsim_divide_right. Always inlined: called out of line, gcc spilled the depthwise
- * loop's state around the call. */
-__attribute__((always_inline))
+/* Outputs c .. c + 3 (accumulators a0 .. a3) requantized into y[0..3]: one word store. */
 static inline void hwsim_output4(int8_t *y, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
                                  const hwsim_requant *r, int32_t c)
 {
     const int32_t *m = r->multiplier + c, *s = r->shift + c;
-    if ((s[0] & s[1] & s[2] & s[3]) < 0) {
-        a0 = hwsim_divide_right(a0, m[0], s[0]);
-        a1 = hwsim_divide_right(a1, m[1], s[1]);
-        a2 = hwsim_divide_right(a2, m[2], s[2]);
-        a3 = hwsim_divide_right(a3, m[3], s[3]);
-    } else {
-        a0 = hwsim_requantize_inline(a0, m[0], s[0]);
-        a1 = hwsim_requantize_inline(a1, m[1], s[1]);
-        a2 = hwsim_requantize_inline(a2, m[2], s[2]);
-        a3 = hwsim_requantize_inline(a3, m[3], s[3]);
-    }
-    uint32_t even = hwsim_clamp_pair(a0, a2, r);
-    uint32_t odd = hwsim_clamp_pair(a1, a3, r);
+    uint32_t even = hwsim_clamp_pair(hwsim_requantize_inline(a0, m[0], s[0]),
+                                     hwsim_requantize_inline(a2, m[2], s[2]), r);
+    uint32_t odd = hwsim_clamp_pair(hwsim_requantize_inline(a1, m[1], s[1]),
+                                    hwsim_requantize_inline(a3, m[3], s[3]), r);
     *(hwsim_word_unaligned *)y = (int32_t)(even | (odd << 8));
 }
 #endif

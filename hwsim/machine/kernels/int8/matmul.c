@@ -142,23 +142,6 @@ static void mat_s8_s8_v6m(const hwsim_requant rq, const int8_t *x,
 }
 #endif
 
-#if HWSIM_DSP
-/* The last row (channel n) of two columns x0 and x0 + depth into y0[n] and y0[rows + n]
- * (y points at y0[n], rows = n + 1), after the assembly row passes. */
-static void last_row_s8(const hwsim_requant *rq, const int8_t *x0, int32_t depth,
-                        const int8_t *w0, int32_t a00, int8_t *y, int32_t n)
-{
-    const int8_t *x1 = x0 + depth;
-    int32_t a01 = a00;
-    for (int32_t k = 0; k < depth; k++) {
-        a00 += w0[k] * x0[k];
-        a01 += w0[k] * x1[k];
-    }
-    y[0] = hwsim_output(a00, *rq, n);
-    y[n + 1] = hwsim_output(a01, *rq, n);
-}
-#endif
-
 void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                      const int8_t *x, int32_t columns, int32_t depth,
                      const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y)
@@ -172,20 +155,6 @@ void hwsim_mat_s8_s8(const hwsim_quant *quant, const hwsim_channel_quant *channe
 #endif
     const int32_t depth4 = depth & ~3;
     int32_t m = 0;
-#if HWSIM_DSP
-    if (columns > 1 && hwsim_pairs_fit(&rq, depth, rows, bias)) {   /* dsp_passes.c */
-        for (; m + 1 < columns; m += 2) {
-            hwsim_pair_job job = hwsim_pair_job_of(&rq, w, depth, rows, bias);
-            job.x0 = x + m * depth;
-            job.x_end = x + m * depth + depth;
-            job.y0 = y + m * rows;
-            hwsim_pairs_s8(&job);
-            if (rows & 1)
-                last_row_s8(&rq, x + m * depth, depth, w + (rows - 1) * depth,
-                            bias[rows - 1], y + m * rows + rows - 1, rows - 1);
-        }
-    }
-#endif
     for (; m + 1 < columns; m += 2) {
         const int8_t *x0 = x + m * depth;
         const int8_t *x1 = x0 + depth;
