@@ -60,6 +60,9 @@ CASES = [
                          left_shifts=True)),
     ("conv_scalar", dict(input_shape=(1, 1, 54), out_c=4, kernel_hw=(1, 1), padding="valid")),
     ("conv_scalar", dict(input_shape=(5, 3, 4), out_c=8, kernel_hw=(1, 1), padding="valid")),
+    # the Armv7E-M assembly row passes entered at their second block (depth % 8 == 4), an odd
+    # row left, an odd column left
+    ("conv_1x1", dict(input_shape=(3, 3, 12), out_c=7, kernel_hw=(1, 1), padding="valid")),
 ]
 
 
@@ -131,6 +134,20 @@ def test_blocked_kernels_beat_the_scalar_loop_on_the_dsp_core(firmwares):
     m4 = run_case(firmwares["cortex-m4"], case).instructions_per_mac
     m0 = run_case(firmwares["cortex-m0"], case).instructions_per_mac
     assert m4 < 2.6 and m4 < 0.45 * m0
+
+
+def test_the_assembly_passes_take_the_right_shift_layers(firmwares):
+    """The Cortex-M4 assembly passes (dsp_passes.c: PKHBT packs their output pairs) run
+    pointwise and 3x3 depthwise layers whose every shift is a right shift, the C kernels
+    the others (a third of the channels shifted left), both bit-exact above."""
+    rng = np.random.default_rng(5)
+    for kernel, shape, out_c in (("conv_1x1", (3, 4, 16), 6), ("depthwise_3x3", (5, 4, 8), 0)):
+        for left_shifts in (False, True):
+            case = conv_case(kernel, rng, shape, out_c, (1, 1) if out_c else (3, 3),
+                             padding="valid" if out_c else "same", left_shifts=left_shifts)
+            run = run_case(firmwares["cortex-m4"], case)
+            assert np.array_equal(run.output, REFERENCES[case.op](**case.reference_arguments))
+            assert ("pkhbt" in run.mnemonics) == (not left_shifts), (kernel, left_shifts)
 
 
 def test_padding_geometry_is_tflite_same_and_valid():

@@ -4,8 +4,9 @@ MultiplyByQuantizedMultiplier requantization), run-time shaped, in the spirit of
 
 The C is the description: `hwsim_int8.h` declares the API, each `.c` file is one op
 family. With the Armv7E-M DSP extension (Cortex-M4/M7/M33) the matrix kernels widen
-int8 pairs with SXTB16/SXTAB16 and do two MACs per SMLAD; elsewhere (Armv6-M, RV32) the
-same functions compile to register-blocked scalar loops. docs/int8-kernels.md has the
+int8 pairs with SXTB16/SXTAB16 and do two MACs per SMLAD (`dsp_passes.c`: the pointwise
+row passes and the 3x3 depthwise channel groups as whole assembly functions); elsewhere
+(Armv6-M, RV32) the same functions compile to register-blocked scalar loops. docs/int8-kernels.md has the
 measured instructions per MAC.
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 SOURCE_DIR = Path(__file__).resolve().parent
 HEADER = "hwsim_int8.h"
 HEADERS = (HEADER, "hwsim_int8_internal.h")
-SOURCES = ("requantize.c", "matmul.c", "fully_connected.c", "conv.c", "depthwise.c", "add.c",
-           "conv_scalar.c")
+SOURCES = ("requantize.c", "matmul.c", "dsp_passes.c", "fully_connected.c", "conv.c",
+           "depthwise.c", "add.c", "conv_scalar.c")
 
 
 @dataclass(frozen=True)

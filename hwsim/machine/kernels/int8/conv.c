@@ -118,5 +118,11 @@ void hwsim_conv_1x1_s8(const hwsim_quant *quant, const hwsim_channel_quant *chan
                        const int8_t *w, const int32_t *bias, const hwsim_shape *output,
                        int8_t *y)
 {
+#if HWSIM_DSP
+    if (input->h * input->w > 1)    /* pairs of pixels in assembly (dsp_passes.c) */
+        hwsim_mat_pairs_s8(quant, channels, x, input->h * input->w, input->c, w, output->c,
+                           bias, y);
+    else
+#endif
     hwsim_mat_s8_s8(quant, channels, x, input->h * input->w, input->c, w, output->c, bias, y);
 }

@@ -68,16 +68,30 @@ void hwsim_depthwise_s8(const hwsim_quant *quant, const hwsim_channel_quant *cha
     }
 }
 
+/* An argument only the DSP build has (the Armv6-M and RV32 code stays as it was). */
+#if HWSIM_DSP
+#define HWSIM_DSP_ARGUMENT(a) , a
+#else
+#define HWSIM_DSP_ARGUMENT(a)
+#endif
+
 /* A 3x3 window lying inside the input: the nine taps unrolled, the input offset folded into
  * the bias (hwsim.ir.int8_kernels.folded_bias; the padding copied in holds the zero point,
  * whose w x cancels its share of the fold). */
 __attribute__((noinline)) static void depthwise_3x3_inside(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                                  int32_t c_count, int32_t row, const int8_t *x,
-                                 const int8_t *w, const int32_t *bias, int8_t *y)
+                                 const int8_t *w, const int32_t *bias, int8_t *y
+                                 HWSIM_DSP_ARGUMENT(int right_shifts))
 {
     const hwsim_requant rq = hwsim_requant_of(quant, channels);
     int32_t c = 0;
 #if HWSIM_DSP
+    if (right_shifts && bias && c_count >= 4) {     /* the assembly groups (dsp_passes.c) */
+        hwsim_dw_job job = {x, w, bias, rq.multiplier, rq.shift, y, c_count >> 2,
+                            rq.offset2, rq.min2, rq.max2, c_count, 2 * c_count, row};
+        hwsim_dw3x3_groups(&job);
+        c = c_count & ~3;
+    }
     for (; c + 3 < c_count; c += 4) {
         int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
         int32_t a2 = bias ? bias[c + 2] : 0, a3 = bias ? bias[c + 3] : 0;
@@ -211,6 +225,9 @@ void hwsim_depthwise_3x3_s8(const hwsim_quant *quant, const hwsim_channel_quant 
     const int32_t padded_w = (output->w - 1) * window->stride_w + 3;
     const int32_t row = padded_w * c_count;
     const int8_t zero_point = (int8_t)(-quant->input_offset);
+#if HWSIM_DSP
+    const int right_shifts = hwsim_shifts_right(channels->shift, c_count);
+#endif
     for (int32_t oy = 0; oy < output->h; oy++) {
         int32_t iy0 = oy * window->stride_h - window->pad_top;
         for (int32_t r = 0; r < 3; r++) {
@@ -230,6 +247,7 @@ void hwsim_depthwise_3x3_s8(const hwsim_quant *quant, const hwsim_channel_quant 
         for (int32_t ox = 0; ox < output->w; ox++)
             depthwise_3x3_inside(quant, channels, c_count, row,
                                  scratch + ox * window->stride_w * c_count, w, bias,
-                                 y + (oy * output->w + ox) * output->c);
+                                 y + (oy * output->w + ox) * output->c
+                                 HWSIM_DSP_ARGUMENT(right_shifts));
     }
 }

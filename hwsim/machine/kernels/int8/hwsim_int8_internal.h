@@ -219,6 +219,71 @@ static inline void hwsim_output2x2(int8_t *y0, int8_t *y1, int32_t a00, int32_t 
     *(hwsim_half_unaligned *)y1 = (uint16_t)(v1 | (v1 >> 8));
 }
 
+/* The row passes of one pair of int8 columns in assembly (dsp_passes.c): rows n, n + 1 of
+ * columns x0 and x0 + depth into y0[n..n+1] and y0[rows + n..], for `pairs` row
+ * pairs; depth a multiple of 4 (> 0), a bias, every shift < 0 (hwsim_pairs_fit). The job is
+ * the caller's copy: the assembly advances bias, multiplier, shift and y0 in it. */
+typedef struct {
+    const void *x0, *x_end;                 /* column 0 and its end (depth elements) */
+    const int32_t *bias, *multiplier, *shift;
+    int8_t *y0;
+    int32_t rows, pairs;                    /* y1 - y0; row pairs left */
+    int32_t offset2, min2, max2;            /* hwsim_requant's packed pairs */
+    const int8_t *w;                        /* row n's weights */
+    int32_t depth;                          /* weights per row */
+} hwsim_pair_job;
+
+void hwsim_pairs_s8(hwsim_pair_job *job);
+
+/* hwsim_mat_s8_s8 with its pairs of columns by hwsim_pairs_s8 when hwsim_pairs_fit, the
+ * rest by hwsim_mat_s8_s8 (a function of its own, so that gcc's code for hwsim_mat_s8_s8
+ * stays as it was). */
+void hwsim_mat_pairs_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                        const int8_t *x, int32_t columns, int32_t depth,
+                        const int8_t *w, int32_t rows, const int32_t *bias, int8_t *y);
+
+/* The 3x3 depthwise kernel's groups of four channels of one output pixel in assembly
+ * (dsp_passes.c): x and w at channel 0 of the window's first tap, `groups` groups, every
+ * shift < 0 and a bias (hwsim_shifts_right). The assembly advances bias, multiplier, shift,
+ * y and groups in the caller's copy. */
+typedef struct {
+    const int8_t *x, *w;
+    const int32_t *bias, *multiplier, *shift;
+    int8_t *y;
+    int32_t groups;
+    int32_t offset2, min2, max2;
+    int32_t s, s2, row;                     /* c_count, 2 c_count, a scratch row's bytes */
+} hwsim_dw_job;
+
+void hwsim_dw3x3_groups(hwsim_dw_job *job);
+
+/* Every one of `count` channels' shifts a right shift (the requantization path the
+ * assembly passes implement). */
+static inline int hwsim_shifts_right(const int32_t *shift, int32_t count)
+{
+    for (int32_t n = 0; n < count; n++)
+        if (shift[n] >= 0)
+            return 0;
+    return 1;
+}
+
+/* Whether the assembly row passes apply: depth a multiple of 4, a bias, two rows or more,
+ * every channel's shift a right shift (the requantization path they implement). */
+static inline int hwsim_pairs_fit(const hwsim_requant *r, int32_t depth, int32_t rows,
+                                  const int32_t *bias)
+{
+    return depth > 0 && !(depth & 3) && bias && rows >= 2 && hwsim_shifts_right(r->shift, rows);
+}
+
+static inline hwsim_pair_job hwsim_pair_job_of(const hwsim_requant *r, const int8_t *w,
+                                               int32_t depth, int32_t rows,
+                                               const int32_t *bias)
+{
+    hwsim_pair_job job = {0, 0, bias, r->multiplier, r->shift, 0, rows, rows >> 1,
+                          r->offset2, r->min2, r->max2, w, depth};
+    return job;
+}
+
 /* Outputs c .. c + 3 (accumulators a0 .. a3) requantized into y[0..3]: one word store. */
 static inline void hwsim_output4(int8_t *y, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
                                  const hwsim_requant *r, int32_t c)
