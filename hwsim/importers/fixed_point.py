@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from hwsim.ir.int8_scales import quantize_multiplier  # noqa: F401 (QuantizeMultiplier, shared)
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
@@ -26,22 +28,6 @@ def round_half_away_array(x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     whole = np.trunc(x)
     return whole + np.sign(x) * (np.abs(x - whole) >= 0.5)
-
-
-def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
-    """(int32 significand in [2**30, 2**31), shift) with real = significand * 2**(shift - 31); QuantizeMultiplier."""
-    if real_multiplier == 0.0:
-        return 0, 0
-    fraction, shift = math.frexp(real_multiplier)
-    significand = round_half_away(fraction * (1 << 31))
-    if significand == 1 << 31:
-        significand //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    if shift > 30:
-        return INT32_MAX, 30
-    return significand, shift
 
 
 def wrap_int32(values: np.ndarray) -> np.ndarray:

@@ -27,16 +27,19 @@ ADD_LEFT_SHIFT = 20     # TFLite's int8 ADD (add.cc: data->left_shift = 20)
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """(Q31 multiplier, shift) with real = multiplier * 2^(shift - 31), TFLite's
-    QuantizeMultiplier; shift > 0 is a left shift."""
+    QuantizeMultiplier (std::round: halves away from zero; a shift above 30 saturates);
+    shift > 0 is a left shift."""
     if real <= 0:
         return 0, 0
     q, shift = math.frexp(real)
-    fixed = round(q * (1 << 31))
+    fixed = math.floor(q * (1 << 31) + 0.5)        # q > 0: halves away from zero, exact
     if fixed == 1 << 31:
         fixed //= 2
         shift += 1
     if shift < -31:
         return 0, 0
+    if shift > 30:
+        return (1 << 31) - 1, 30
     return fixed, shift
 
 
