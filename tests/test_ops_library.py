@@ -187,3 +187,19 @@ def test_int8_calls_the_ops_library_only_with_the_int8_library():
     assert bases["avg_pool2d"] == bases["argmax"] == "formula"
     bases = {n.op: n.basis for n in cost_graph(g, find_device("esp32-c3"), "int8").nodes}
     assert bases["avg_pool2d"] == bases["argmax"] == "characterized"
+
+
+def test_a_window_as_wide_as_its_input_walks_as_one_row():
+    """kws-dscnn's global average pool (25 x 5 over a 25 x 5 input): its window's rows
+    follow each other in memory, so the walk takes them as one row of 125 elements, the
+    same elements (the rows' loop overhead gone)."""
+    from hwsim.evaluate.simulate import load_subject
+    g = load_subject("kws-dscnn").graph
+    a = g.nodes["L9.avg_pool2d"]["op"]
+    call = node_ops_call(g, "L9.avg_pool2d", "int8")
+    assert (call.size_h, call.size_w) == (1, a.layer.size_h * a.layer.size_w)
+
+    def window(size_h, size_w, x_row, channels):
+        return {r * x_row + c * channels for r in range(size_h) for c in range(size_w)}
+    assert window(call.size_h, call.size_w, call.x_row, call.channels) == window(
+        a.layer.size_h, a.layer.size_w, a.input_shape[1] * a.input_shape[2], call.channels)

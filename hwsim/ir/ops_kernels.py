@@ -171,8 +171,11 @@ def pool_walk(a) -> dict[str, int]:
                 "col_step": int(layer.stride * ch), "x_row": 0}
     _, w_in, ch = a.input_shape
     oh, ow = a.output_shape[:2]
+    size_h, size_w = int(layer.size_h), int(layer.size_w)
+    if size_w == w_in:      # the window's rows follow each other: one row of them all
+        size_h, size_w = 1, size_h * size_w
     return {"out_h": int(oh), "out_w": int(ow), "channels": int(ch),
-            "size_h": int(layer.size_h), "size_w": int(layer.size_w),
+            "size_h": size_h, "size_w": size_w,
             "row_step": int(layer.stride_h * w_in * ch), "col_step": int(layer.stride_w * ch),
             "x_row": int(w_in * ch)}
 
