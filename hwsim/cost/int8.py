@@ -19,12 +19,14 @@ from hwsim.cost.kernels import (
     pool_window,
     same_padding,
 )
+from hwsim.cost.constant_multiply import constant_multiply
 from hwsim.cost.int8_library import call_actions, library_actions
 from hwsim.cost.ops_library import with_ops
 from hwsim.cost.soft_multiply import (
     mac_call, multiplier_terms, requantize_call, soft_multiply_target, weight_terms,
 )
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
+from hwsim.ir.lowering import UNROLLED_WINDOW
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
     HALF_BRANCH, Actions, load, loop_control, plus, serial_shift, times,
@@ -197,14 +199,22 @@ def _int8_weighted(n: Node) -> Actions:
 def _int8_avg_pool(n: Node) -> Actions:
     """Sum the window, then round(sum / N) as (sum * R + 2^15) >> 16 with R = round(2^16 / N)
     (no divide). For a power-of-two window gcc folds that to (sum + N/2) >> log2 N and
-    drops the clamp (the result is in range); otherwise a multiply and the clamp."""
+    drops the clamp (the result is in range); otherwise a multiply and the clamp. Without
+    a multiplier gcc multiplies by R with shifts and adds (hwsim.cost.constant_multiply);
+    it drops the clamp where it knows the sum's range (a written-out window) and the
+    clamp's two branches are taken otherwise (a rounded mean of int8 values is in range).
+    Its loops over channels and positions as gcc builds them there
+    (hwsim.cost.kernels.pool_outer, written_out)."""
     tr = n.tr
     window, rows = pool_window(n)
     reciprocal = round(65536 / window)
+    unrolled = window <= UNROLLED_WINDOW
     if window & (window - 1) == 0:
         divide = {"alu": 2.0}
-    elif tr.multiplier == "none":   # a constant multiplier: shifts and adds, per set bit
-        divide = plus({"alu": 3.0 + 2 * reciprocal.bit_count()}, HALF_BRANCH, HALF_BRANCH)
+    elif tr.multiplier == "none":
+        shifts, adds = constant_multiply(reciprocal)
+        divide = plus({"alu": 2.0 + len(shifts) + adds}, *(serial_shift(m, tr) for m in shifts),
+                      {} if unrolled else {"branch_taken": 2.0})
     else:
         divide = plus(_multiply(tr, n.opt, False, reciprocal.bit_length()),
                       {"alu": 3.0}, HALF_BRANCH, HALF_BRANCH)
@@ -212,7 +222,9 @@ def _int8_avg_pool(n: Node) -> Actions:
     per_output = plus(times(per_element, window), {"alu": (window - 1) * tr.word_factor}, divide,
                       {"store_8": 1.0}, pool_frame(n, window, rows))
     outputs = float(n.attrs.outputs)
-    return plus(times(per_output, outputs), pool_outer(n, outputs), call_frame(n, "light"))
+    return plus(times(per_output, outputs),
+                pool_outer(n, outputs, written_out=unrolled and tr.multiplier == "none"),
+                call_frame(n, "light"))
 
 
 def _int8_add(n: Node) -> Actions:
