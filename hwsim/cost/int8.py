@@ -19,12 +19,16 @@ from hwsim.cost.kernels import (
     pool_window,
     same_padding,
 )
+from hwsim.cost.constant_multiply import constant_multiply
 from hwsim.cost.int8_library import call_actions, library_actions
 from hwsim.cost.ops_library import with_ops
 from hwsim.cost.soft_multiply import (
-    mac_call, multiplier_terms, requantize_call, soft_multiply_target, weight_terms,
+    add_multiplier_terms, mac_call, multiplier_terms, requantize_call, soft_multiply_target,
+    weight_terms,
 )
+from hwsim.cost.soft_multiply import call_actions as soft_call
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
+from hwsim.ir.lowering import UNROLLED_WINDOW
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
     HALF_BRANCH, Actions, load, loop_control, plus, serial_shift, times,
@@ -197,14 +201,22 @@ def _int8_weighted(n: Node) -> Actions:
 def _int8_avg_pool(n: Node) -> Actions:
     """Sum the window, then round(sum / N) as (sum * R + 2^15) >> 16 with R = round(2^16 / N)
     (no divide). For a power-of-two window gcc folds that to (sum + N/2) >> log2 N and
-    drops the clamp (the result is in range); otherwise a multiply and the clamp."""
+    drops the clamp (the result is in range); otherwise a multiply and the clamp. Without
+    a multiplier gcc multiplies by R with shifts and adds (hwsim.cost.constant_multiply);
+    it drops the clamp where it knows the sum's range (a written-out window) and the
+    clamp's two branches are taken otherwise (a rounded mean of int8 values is in range).
+    Its loops over channels and positions as gcc builds them there
+    (hwsim.cost.kernels.pool_outer, written_out)."""
     tr = n.tr
     window, rows = pool_window(n)
     reciprocal = round(65536 / window)
+    unrolled = window <= UNROLLED_WINDOW
     if window & (window - 1) == 0:
         divide = {"alu": 2.0}
-    elif tr.multiplier == "none":   # a constant multiplier: shifts and adds, per set bit
-        divide = plus({"alu": 3.0 + 2 * reciprocal.bit_count()}, HALF_BRANCH, HALF_BRANCH)
+    elif tr.multiplier == "none":
+        shifts, adds = constant_multiply(reciprocal)
+        divide = plus({"alu": 2.0 + len(shifts) + adds}, *(serial_shift(m, tr) for m in shifts),
+                      {} if unrolled else {"branch_taken": 2.0})
     else:
         divide = plus(_multiply(tr, n.opt, False, reciprocal.bit_length()),
                       {"alu": 3.0}, HALF_BRANCH, HALF_BRANCH)
@@ -212,14 +224,48 @@ def _int8_avg_pool(n: Node) -> Actions:
     per_output = plus(times(per_element, window), {"alu": (window - 1) * tr.word_factor}, divide,
                       {"store_8": 1.0}, pool_frame(n, window, rows))
     outputs = float(n.attrs.outputs)
-    return plus(times(per_output, outputs), pool_outer(n, outputs), call_frame(n, "light"))
+    return plus(times(per_output, outputs),
+                pool_outer(n, outputs, written_out=unrolled and tr.multiplier == "none"),
+                call_frame(n, "light"))
+
+
+# The plain add loop on RV32I (hwsim.machine.codegen.int8, _Emitter.add; gcc 12 -O2): per
+# element two lb, their address adds and shifts by 20, per requantization three argument
+# moves (multiplier, left, right), two moves around the calls, the sum, the clamp's two
+# bge (taken: the clamp rarely binds), sb, and the loop. Per call of hw_requantize_call:
+# 42 instructions around __muldi3 (|acc| and the sign applied back, the gemmlowp rounding,
+# the rounding right shift), three words saved and restored, and one bgez on the
+# product's sign (taken when >= 0; else three more instructions: half taken, the
+# estimate's only data-dependent part, at most 1.5 alu + a branch's difference per call).
+# The frame: nine setup moves, ten saved words (not counted: 2 moves and a word more per
+# multiplier that needs lui + addi, hoisted out of the loop; < 0.01% of an add).
+SOFT_ADD_ELEMENT = {"alu": 16.0, "load_8": 2.0, "branch_taken": 2.0, "store_8": 1.0}
+SOFT_ADD_REQUANTIZE = {"call_return": 1.0, "alu": 42.0 + 1.5, "stack_load": 3.0,
+                       "stack_store": 3.0, "branch_taken": 0.5, "branch_not_taken": 0.5}
+SOFT_ADD_FRAME = {"alu": 9.0, "stack_load": 10.0, "stack_store": 10.0}
+
+
+def _soft_add(n: Node, target: str) -> Actions:
+    """The plain add loop without a multiplier, its __muldi3 calls from their
+    characterization (the multipliers' bits and ones)."""
+    calls = [plus(SOFT_ADD_REQUANTIZE, soft_call(target, "muldi3", bits, ones,
+                                                 n.tr.serial_shifter))
+             for bits, ones in add_multiplier_terms(n)]
+    elements = float(n.attrs.outputs)
+    per_element = plus(SOFT_ADD_ELEMENT, *calls)
+    return plus(times(per_element, elements), loop_control(elements), SOFT_ADD_FRAME,
+                {"call_return": 1.0})
 
 
 def _int8_add(n: Node) -> Actions:
     """TFLM int8 ADD: both inputs rescaled to a common scale (left shift and a
-    fixed-point multiply each), added, and the sum requantized. The library's add kernel
-    (which the generated code calls on every target) from its characterization where
-    it covers the core; else these formulas."""
+    fixed-point multiply each), added, and the sum requantized. Without a multiplier the
+    generated plain loop (`_soft_add`); else the library's add kernel (which the
+    generated code calls there) from its characterization where it covers the core;
+    else these formulas."""
+    target = soft_multiply_target(n.tr)
+    if target is not None:
+        return _soft_add(n, target)
     actions = call_actions(kernel_call(n.attrs), n.tr, n.opt)
     if actions is not None:
         return actions

@@ -22,6 +22,10 @@ from hwsim.cost.shapes import CodeShape
 # levels; measured 6-37% on the bundled workloads (docs/validation.md).
 MAX_UPDATE = 0.25
 
+# gcc -O2 writes out a loop of at most this many iterations despite `#pragma GCC unroll 1`
+# (seen in the RV32I code of argmax over 3 classes and of pools over 2 channels).
+WRITTEN_OUT_ITERATIONS = 2
+
 
 @dataclass(frozen=True)
 class Node:
@@ -215,15 +219,21 @@ def max_pool(n: Node, element: Actions, store: Actions) -> Actions:
     return plus(times(per_output, outputs), pool_outer(n, outputs), call_frame(n, "light"))
 
 
-def pool_outer(n: Node, outputs: float) -> Actions:
-    """The channel loop (one iteration per output) and the position loops."""
+def pool_outer(n: Node, outputs: float, written_out: bool = False) -> Actions:
+    """The channel loop (one iteration per output) and the position loops. With
+    `written_out` (a pool whose window is written out, as the int8 plain loops on a core
+    without a multiplier are priced), gcc writes out a loop of at most
+    WRITTEN_OUT_ITERATIONS iterations, and with the channel loop goes the pointer
+    arithmetic per position (the position loop steps its pointers)."""
     shape = n.attrs.output_shape
     positions = float(math.prod(shape[:-1]))
     rows = float(shape[0]) if len(shape) == 3 else 1.0
-    actions = plus(loop_control(outputs, positions), loop_control(positions, rows),
-                   {"alu": n.shape.position_alu * positions / 2})
-    if rows > 1:
-        actions = plus(actions, loop_control(rows, 1))
+    levels = ((outputs, positions), (positions, rows), (rows, 1.0) if rows > 1 else (0.0, 0.0))
+    kept = [(iterations, runs) for iterations, runs in levels
+            if iterations and not (written_out and iterations <= runs * WRITTEN_OUT_ITERATIONS)]
+    actions = plus(*(loop_control(iterations, runs) for iterations, runs in kept))
+    if not written_out or (outputs, positions) in kept:
+        actions = plus(actions, {"alu": n.shape.position_alu * positions / 2})
     return actions
 
 
@@ -252,6 +262,11 @@ def argmax(n: Node, element: Actions, address_alu: float) -> Actions:
     else:
         compare = 0.0 if shape.family == "rv32" else 1.0
         update = {"alu": compare + 2 * p, "branch_taken": 1 - p, "branch_not_taken": p}
+    if shape.family == "rv32" and classes - 1 <= WRITTEN_OUT_ITERATIONS:
+        # gcc writes the loop out: the loads take their offsets, the index is a constant
+        # (li), one setup move of the first index.
+        return plus(times(element, classes), {"alu": 1.0}, times(update, classes - 1),
+                    {"store_8": 1.0}, call_frame(n, "light"))
     per_compare = plus(element, {"alu": address_alu + shape.argmax_index_alu}, update)
     return plus(element, {"alu": shape.argmax_setup_alu}, times(per_compare, classes - 1),
                 loop_control(classes - 1, 1), {"store_8": 1.0}, call_frame(n, "light"))

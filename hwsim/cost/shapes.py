@@ -108,7 +108,7 @@ SHAPES = {
         row={"alu": 1.5}, same_unit={"stack_load": 1, "stack_store": 0.3},
         weighted_frame={"alu": 14, "stack_word": 16},
         search_setup_alu=3.5, search_step_alu=0, search_exit_alu=2,
-        argmax_index_alu=0, argmax_setup_alu=4,
+        argmax_index_alu=0, argmax_setup_alu=3,    # li index 1, li best 0, li end
         # MUL + MULH (or __muldi3), the rounding with sltu carries, the clamp.
         int8_unit={"alu": 26.7}, int8_unit_branches=3, wide="mul_mulh", output_table_alu=0),
 }

@@ -28,7 +28,7 @@ import numpy as np
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
 from hwsim.ir.int8_kernels import TARGET_OF_ISA
-from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
+from hwsim.ir.int8_scales import add_quant, int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import int8_weights
 
 # Without weights in the graph: a Q31 multiplier in [2^30, 2^31) has 31 bits, the top one
@@ -135,3 +135,22 @@ def mac_call(n, target: str) -> Actions:
 def requantize_call(n, target: str) -> Actions:
     """One output's __muldi3 call of weighted node `n`."""
     return call_actions(target, "muldi3", *multiplier_terms(n), n.tr.serial_shifter)
+
+
+def add_multiplier_terms(n) -> tuple[tuple[float, float], ...]:
+    """(bits, ones) of the Q31 multipliers of add node `n`'s three requantizations (input
+    1, input 2, output; hwsim.ir.int8_scales.add_quant), or MULTIPLIER_TERMS each when
+    the graph has no weights."""
+    terms = _graph_terms(n.graph)
+    if ("add", n.name) not in terms:
+        g = n.graph
+        if any(int8_weights(g, m) is None for m, op in g.nodes(data="op") if op.weighted):
+            terms["add", n.name] = (MULTIPLIER_TERMS,) * 3
+        else:
+            if "scales" not in terms:
+                terms["scales"] = int8_scales(g)
+            scales = terms["scales"]
+            s1, s2 = (scales[m] for m in g.predecessors(n.name))
+            multipliers, _ = add_quant(s1, s2, scales[n.name])
+            terms["add", n.name] = tuple(operand_terms([m]) for m in multipliers)
+    return terms["add", n.name]

@@ -116,7 +116,8 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     codes, input_type, notes = _emit(g, style, target, kernels, lut_library, lut_grouped or (),
                                      ops)
     library = any(k != "reference" for k in kernels.values()) or (
-        style == "int8" and any(op.kind == "add" for _, op in g.nodes(data="op")))
+        style == "int8" and target.has_multiply      # the add calls the library's
+        and any(op.kind == "add" for _, op in g.nodes(data="op")))   # (plain loop: int8.py)
     if style == "lut":          # some weighted layer calls the lut library
         library = bool(lut_library) and any(c.library_function for c in codes)
     predecessors = {n: list(g.predecessors(n)) for n in g.nodes}

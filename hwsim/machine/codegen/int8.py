@@ -43,6 +43,7 @@ from hwsim.machine.codegen.int8_reference import (
     quantize_input,
 )
 from hwsim.machine.codegen.int8_library import library_add, library_node
+from hwsim.ir.int8_scales import ADD_LEFT_SHIFT
 from hwsim.ir.int8_kernels import REFERENCE
 from hwsim.machine.codegen.lut_kernels import argmax_code
 from hwsim.machine.codegen.ops_library import ops_node, uses_ops
@@ -75,6 +76,9 @@ static inline __attribute__((always_inline)) int32_t hw_mul(int32_t w, int32_t x
 }
 #define HW_MUL(w, x) hw_mul((w), (x))
 
+/* The residual add's requantizations (hw_requantize, below), one copy for the three. */
+static int32_t hw_requantize_call(int32_t acc, int32_t multiplier, int left, int right);
+
 static inline __attribute__((always_inline)) int64_t hw_soft_product(uint32_t a, int32_t multiplier)
 {
     const int32_t sign = (int32_t)a >> 31;
@@ -83,6 +87,15 @@ static inline __attribute__((always_inline)) int64_t hw_soft_product(uint32_t a,
     const int64_t wide = (int64_t)sign;
     return (int64_t)(magnitude ^ (uint64_t)wide) - wide;
 }
+"""
+
+
+REQUANTIZE_CALL = """static __attribute__((noipa, unused))
+int32_t hw_requantize_call(int32_t acc, int32_t multiplier, int left, int right)
+{
+    return hw_requantize(acc, multiplier, left, right);
+}
+
 """
 
 
@@ -124,6 +137,7 @@ int32_t hw_requantize(int32_t acc, int32_t multiplier, int left, int right)
     return (high >> right) + (remainder > threshold);
 }
 
+HW_REQUANTIZE_CALL
 static inline __attribute__((always_inline))
 int8_t hw_clamp(int32_t v, int32_t low, int32_t high)
 {
@@ -131,7 +145,8 @@ int8_t hw_clamp(int32_t v, int32_t low, int32_t high)
     if (v > high) v = high;
     return (int8_t)v;
 }
-""".replace("PRODUCT", product))
+""".replace("PRODUCT", product).replace("HW_REQUANTIZE_CALL\n", "" if target.has_multiply else
+                                          REQUANTIZE_CALL))
     return "\n".join(lines) + "\n"
 
 
@@ -345,6 +360,31 @@ class _Emitter:
                              cols, row_step, reduce_avg)
         return self._code(node, code, [])
 
+    def add(self, node: str) -> NodeCode:
+        """The residual add as a plain loop (targets without a multiplier): TFLite's int8
+        ADD as the library's hwsim_add_s8 computes it (bit-exact: the same gemmlowp
+        rounding), but every product sign-magnitude (hw_requantize, SOFT_MULTIPLY), so
+        its __muldi3 loops over the constant multipliers and not over the data; the three
+        requantizations share one copy (hw_requantize_call), as flash is tight there."""
+        a = self.g.nodes[node]["op"]
+        p = self.plan.params[node]
+        terms = []
+        for k, (m, shift) in enumerate(zip(p["multiplier"], p["shift"])):
+            terms.append((int(m), max(int(shift), 0), max(-int(shift), 0)))
+        (m0, l0, r0), (m1, l1, r1), (mo, lo, ro) = terms
+        code = f"""void {function_name(node)}(const int8_t *restrict x0, const int8_t *restrict x1, int8_t *restrict y)
+{{
+    for (uint32_t i = 0; i < {int(a.outputs)}; i++) {{
+        const int32_t a = (int32_t)((uint32_t)x0[i] << {ADD_LEFT_SHIFT});
+        const int32_t b = (int32_t)((uint32_t)x1[i] << {ADD_LEFT_SHIFT});
+        const int32_t sum = hw_requantize_call(a, {m0}, {l0}, {r0})
+                            + hw_requantize_call(b, {m1}, {l1}, {r1});
+        y[i] = hw_clamp(hw_requantize_call(sum, {mo}, {lo}, {ro}), {p['low']}, {p['high']});
+    }}
+}}
+"""
+        return self._code(node, code, [])
+
     def argmax(self, node: str) -> NodeCode:
         return argmax_code(node, "int8_t", self.g.nodes[node]["op"].classes)
 
@@ -374,6 +414,8 @@ class _Emitter:
         if op == "argmax":
             return self.argmax(node)
         if op == "add":
+            if not self.target.has_multiply:
+                return self.add(node)
             return library_add(self.g, node, self.plan)
         raise HwsimError(f"node {node!r}: the int8 style does not support op {op!r}")
 
