@@ -6,18 +6,14 @@ calls in unicorn on random int8 data, and count what executed.
     run = run_case(firmware, case)                        # output bytes + counts
     cost = price_run(run, find_device("nrf52840"))        # cycles with the device table
 
-The firmware is the whole program: `_start` calls `hwsim_dispatch(hwsim_job)` and then
-`hwsim_halt`. `hwsim_job` is the start of RAM; `run_case` writes there the kernel id,
-the argument words, the parameter structs (hwsim_quant, hwsim_channel_quant,
-hwsim_shape, hwsim_window) and every buffer (weights in RAM too), so one image serves
-every case. Instructions are counted by a basic-block hook (each distinct block
-disassembled once by hwsim.machine.disasm) and attributed to the kernel for everything
-the dispatcher calls, helpers and the call included (not the dispatcher, the harness):
-a hwsim.machine.emulate_profile.Profile, priced by hwsim.machine.emulate_price.price.
-
-Cases (built in hwsim.machine.kernels.cases) carry the arguments of the numpy reference
-(hwsim.importers.int8_kernel_reference.REFERENCES[case.op](**case.reference_arguments)),
-which tests and benchmarks compare (machine may not import importers).
+The firmware is the whole program: `_start` calls `hwsim_dispatch(hwsim_job)`, then
+`hwsim_halt`. `run_case` writes at `hwsim_job` (the start of RAM) the kernel id, the
+argument words, the parameter structs and every buffer (weights too), so one image
+serves every case. A basic-block hook counts the instructions (each block disassembled
+once) of everything the dispatcher calls: a hwsim.machine.emulate_profile.Profile,
+priced by hwsim.machine.emulate_price.price. Cases (hwsim.machine.kernels.cases) carry
+the numpy reference's arguments (hwsim.importers.int8_kernel_reference), which tests
+and benchmarks compare (machine may not import importers).
 
 Longer than 300 lines: the firmware's C driver, start-up code and linker script are text
 beside the Python that lays out their job words and reads the runs back.
@@ -299,9 +295,8 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
              mul_operands: dict | None = None, shift_amounts: dict | None = None):
     """Load the image and the job block, run from _start to hwsim_halt with the block and
     flash-read hooks; the unicorn instance (for reading results), the hook counts and the
-    number of reads from the `parameters` address range. RISC-V muls (address, second
-    operand) are counted into `mul_operands` when it is a dict, shifts by a register
-    (address, amount) into `shift_amounts` when it is a dict."""
+    number of reads from the `parameters` address range. RISC-V muls (address, rs2) and
+    shifts by a register (address, amount) are counted into those dicts when given."""
     import unicorn as uc
     target, image = firmware.target, firmware.image
     if target.arch == "arm":
@@ -351,16 +346,11 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
                     end=parameters[1] - 1)
     mu.hook_add(uc.UC_HOOK_MEM_READ, on_flash_read, begin=FLASH_ORIGIN,
                 end=FLASH_ORIGIN + FLASH_BYTES - 1)
-    if isinstance(mul_operands, dict) and target.arch == "riscv":
-        def on_operand(address: int, value: int) -> None:
-            mul_operands[address, value] = mul_operands.get((address, value), 0) + 1
-        mul_operand_hooks(mu, image, on_operand)
-    if isinstance(shift_amounts, dict) and target.arch == "riscv":
-        from hwsim.machine.register_shifts import register_shift_hooks
-
-        def on_amount(address: int, amount: int) -> None:
-            shift_amounts[address, amount] = shift_amounts.get((address, amount), 0) + 1
-        register_shift_hooks(mu, image, on_amount)
+    from hwsim.machine.register_shifts import register_shift_hooks
+    for counts, hooks in ((mul_operands, mul_operand_hooks),
+                          (shift_amounts, register_shift_hooks)):
+        if isinstance(counts, dict) and target.arch == "riscv":   # (address, value) -> n
+            hooks(mu, image, lambda a, v, c=counts: c.__setitem__((a, v), c.get((a, v), 0) + 1))
     entry, halt = image.address_of("_start"), image.address_of("hwsim_halt")
     try:
         mu.emu_start(entry | 1 if target.arch == "arm" else entry, halt,
