@@ -18,7 +18,7 @@ from hwsim.cost.prices import action_prices
 from hwsim.cost.model import combine
 from hwsim.errors import HwsimError
 from hwsim.importers.int8_kernel_reference import REFERENCES
-from hwsim.ir.int8_kernels import FOLDED_OFFSET, KernelCall, select_kernel
+from hwsim.ir.int8_kernels import FOLDED_OFFSET, SOFT_KERNELS, KernelCall, select_kernel
 from hwsim.ir.int8_trip_counts import trip_counts
 from hwsim.ir.layers import Conv1D, Conv2D, Dense, DepthwiseConv2D
 from hwsim.machine.characterize import (
@@ -26,6 +26,7 @@ from hwsim.machine.characterize import (
     counted, measure,
 )
 from hwsim.machine.codegen.targets import find_target
+from hwsim.machine.soft_kernel_calls import SOFT_TARGETS
 from hwsim.machine.kernels.cases import add_case, conv_case, fixed_path_case
 from hwsim.machine.emulate_price import price
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, kernel_cycles, run_case
@@ -36,6 +37,9 @@ from hwsim.specs.catalog import find_device
 from tests.conftest import run_cli
 
 DEVICE_OF = {"cortex-m0": "samd21", "cortex-m4": "nrf52840", "rv32im": "esp32-c3"}
+# The targets with a multiplier, whose data has every kernel but the soft ones (RV32I's:
+# tests/test_int8_soft.py).
+MULTIPLY_TARGETS = [t for t in CHARACTERIZED_TARGETS if t not in SOFT_TARGETS]
 
 
 def _check(case, output):
@@ -74,8 +78,9 @@ def test_shipped_data_names_the_library_and_toolchain_it_was_measured_on():
         data = library_data(target)
         assert data["library_sha256"] == library_sha256(), f"{target}: re-run characterize"
         assert data["flags"] == [*CFLAGS, *find_target(target).flags]
-        assert set(data["kernels"]) == {"fully_connected", "conv_1x1", "conv", "conv_scalar",
-                                        "depthwise_3x3", "depthwise", "add"}
+        assert set(data["kernels"]) == (set(SOFT_KERNELS) if target in SOFT_TARGETS else {
+            "fully_connected", "conv_1x1", "conv", "conv_scalar", "depthwise_3x3", "depthwise",
+            "add"})
         assert data_path(target).read_text() == dumps(data)       # sorted keys, stable text
 
 
@@ -124,7 +129,7 @@ def _cycles(call: KernelCall, device, weights_in: str) -> float:
     return combine(call_actions(call, core_traits(device), options), action_prices(device))[0]
 
 
-@pytest.mark.parametrize("target", CHARACTERIZED_TARGETS)
+@pytest.mark.parametrize("target", MULTIPLY_TARGETS)
 def test_characterized_counts_price_like_the_emulated_kernel(firmware, target):
     """On the fixed data path the cost model's library counts, priced with the device's
     table, equal the emulated kernel's cycles exactly; on random data (other rounding,
@@ -147,7 +152,7 @@ def test_characterized_counts_price_like_the_emulated_kernel(firmware, target):
     assert trip_counts(fixed.call)["window_taps"] > 0
 
 
-@pytest.mark.parametrize("target", CHARACTERIZED_TARGETS)
+@pytest.mark.parametrize("target", MULTIPLY_TARGETS)
 def test_add_counts_are_exact_on_held_out_sizes(firmware, target):
     """The int8 add kernel on sizes outside its design (1..12, 20): the cost model's counts
     price exactly like the emulated kernel on the fixed path, within 3% on random data
@@ -167,7 +172,8 @@ def test_add_counts_are_exact_on_held_out_sizes(firmware, target):
 
 def test_code_generator_calls_the_library_or_emits_plain_loops():
     """int8_kernels "optimized" (the default) calls the library where it is characterized;
-    "reference" keeps the plain loops; RV32I has no characterized build."""
+    "reference" keeps the plain loops; RV32I calls its soft kernels, and links no other
+    source."""
     from hwsim.cost.model import dense_layer_workload
     from hwsim.ir.graph import graph_from_workload
     from hwsim.machine.codegen import generate
@@ -177,7 +183,10 @@ def test_code_generator_calls_the_library_or_emits_plain_loops():
     assert {"hwsim_int8.h", "matmul.c"} <= set(library.files)
     plain = generate(g, "cortex-m4", "int8", int8_kernels="reference")
     assert "hwsim_int8.h" not in plain.files and "__smlad" in plain.files["network.c"]
-    assert "hwsim_int8.h" not in generate(g, "rv32i", "int8").files
+    soft = generate(g, "rv32i", "int8")
+    assert "hwsim_conv_soft_s8(" in soft.files["network.c"]
+    assert {"hwsim_int8.h", "soft.c"} <= set(soft.files) and "matmul.c" not in soft.files
+    assert "hwsim_int8.h" not in generate(g, "rv32i", "int8", int8_kernels="reference").files
     with pytest.raises(HwsimError, match="int8_kernels must be one of"):
         generate(g, "cortex-m4", "int8", int8_kernels="cmsis")
 

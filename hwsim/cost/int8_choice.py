@@ -68,12 +68,13 @@ class KernelChoice:
         return self.chosen.scratch_bytes
 
 
-def node_candidates(op, covered: bool, mode: str) -> tuple[str, ...]:
+def node_candidates(op, covered: bool, mode: str, multiplier: bool = True) -> tuple[str, ...]:
     """The candidate kernels of one int8 weighted op (a WeightedOp) in order of
-    preference, on a core the library's data covers (`covered`) or not."""
+    preference, on a core the library's data covers (`covered`) or not, with a
+    `multiplier` or without (the soft kernels)."""
     if mode == "reference" or not covered:
         return (REFERENCE,)
-    kernels = candidate_kernels(op.kind, tuple(op.input_shape), op.layer)
+    kernels = candidate_kernels(op.kind, tuple(op.input_shape), op.layer, multiplier)
     return kernels[:1] if mode == "library" else kernels
 
 
@@ -91,7 +92,8 @@ def int8_kernel_choices(graph: nx.DiGraph, device: Device,
             continue
         tensors = math.prod(op.input_shape) + int(op.outputs)
         candidates = []
-        for kernel in node_candidates(op, covered, options.int8_kernels):
+        for kernel in node_candidates(op, covered, options.int8_kernels,
+                                      traits.multiplier != "none"):
             actions = node_actions(graph, node, "int8", traits, options, kernel)
             cycles = _cycles(actions, prices)
             scratch = kernel_scratch_bytes(op, kernel)

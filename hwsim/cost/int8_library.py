@@ -25,7 +25,10 @@ from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
 from hwsim.ir.graph import INT8_INPUT_BITS
 from hwsim.ir.int8_weights import int8_weights
-from hwsim.ir.int8_kernels import TARGET_OF_ISA, kernel_call, monomial_value, parse_monomial
+from hwsim.cost.soft_multiply import SOFT_CALLS, WORST_SOFT_TERMS, node_soft_terms
+from hwsim.cost.soft_multiply import call_actions as soft_call_actions
+from hwsim.ir.int8_kernels import (SOFT_KERNELS, TARGET_OF_ISA, candidate_kernels, kernel_call,
+                                   monomial_value, parse_monomial)
 from hwsim.ir.int8_trip_counts import trip_counts
 
 PARAMETER_READ = "parameter_read"
@@ -175,15 +178,28 @@ def library_actions(n) -> Actions | None:
     the library on its core (its chosen kernel, `n.kernel`, else the preferred one), or
     None when the library's data does not cover it."""
     bits = mul_operand_bits(n) if n.tr.operand_multiplier else None
-    return call_actions(kernel_call(n.attrs, n.kernel), n.tr, n.opt, bits)
+    call = kernel_call(n.attrs, n.kernel or preferred_kernel(n.attrs, n.tr))
+    soft = node_soft_terms(n, call) if call.kernel in SOFT_KERNELS else None
+    return call_actions(call, n.tr, n.opt, bits, soft)
 
 
-def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None) -> Actions | None:
+def preferred_kernel(op, tr) -> str:
+    """The library's preferred kernel of a weighted op on a core of traits `tr` (without
+    a multiplier: its soft kernel, hwsim.ir.int8_kernels.SOFT_KERNELS)."""
+    return candidate_kernels(op.kind, tuple(op.input_shape), op.layer,
+                             tr.multiplier != "none")[0]
+
+
+def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
+                 soft_terms: dict | None = None) -> Actions | None:
     """The cost model's actions of one library call on a core of traits `tr`
     (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered). On a core
     whose MUL time follows its second operand, a mul of each role (MUL_OPERANDS) takes
     mul_base + mul_operand_bit x the role's mean bits (`mul_bits`, else WORST_MUL_BITS:
-    the bound); the library's other muls (address arithmetic) are priced `mul`."""
+    the bound); the library's other muls (address arithmetic) are priced `mul`. A soft
+    kernel's libgcc calls (SOFT_CALLS) are priced from libgcc's characterization at the
+    mean bits of their operands (`soft_terms`, hwsim.cost.soft_multiply.node_soft_terms;
+    else WORST_SOFT_TERMS, the bound)."""
     if not covers(tr):
         return None
     counts = _float_counts(library_target(tr.isa), call)
@@ -206,6 +222,12 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None) -> Act
             add("mul_operand_bit", count * (mul_bits or WORST_MUL_BITS)[action])
         elif action in MUL_OPERANDS:
             add("mul", count)
+        elif action in SOFT_CALLS:
+            calls, bits, ones = (soft_terms or {}).get(action) or (1, *WORST_SOFT_TERMS[action])
+            for name, per_call in soft_call_actions(library_target(tr.isa), action[5:],
+                                                    bits / max(calls, 1), ones / max(calls, 1),
+                                                    tr.serial_shifter).items():
+                add(name, count * per_call)
         elif action == PARAMETER_READ:
             if opt.weights_in == "flash":
                 add("flash_wait", count)

@@ -25,7 +25,7 @@ from hwsim.cost.prices import ACTION_CLASSES, ActionPrice, action_class, action_
 from hwsim.specs.device import Device
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import INT8_INPUT_BITS, execution_order, totals
-from hwsim.ir.int8_kernels import REFERENCE, kernel_call
+from hwsim.ir.int8_kernels import REFERENCE
 from hwsim.ir.ops import WEIGHTED
 
 __all__ = [
@@ -191,7 +191,9 @@ def node_basis(graph: nx.DiGraph, node: str, style: str, traits, options: CostOp
     """The BASES entry of one node's counts on a core of `traits`, run by `kernel` (an
     int8 weighted node's choice; None: as `node_actions` without one)."""
     kind = graph.nodes[node]["op"].kind
-    if style == "int8" and (kind == "add" or kind in WEIGHTED and kernel != REFERENCE
+    soft_add = kind == "add" and traits.multiplier == "none"   # a plain loop there
+    if style == "int8" and (kind == "add" and not soft_add
+                            or kind in WEIGHTED and kernel != REFERENCE
                             and (kernel is not None or options.int8_kernels != "reference")):
         from hwsim.cost.int8_library import covers
         if covers(traits):
@@ -254,8 +256,8 @@ def _library_kernel(attrs, style: str, traits, options: CostOptions) -> str | No
     "library"): the library's preferred one where its data covers the core."""
     if style != "int8" or attrs.kind not in WEIGHTED:
         return None
-    from hwsim.cost.int8_library import covers
-    return kernel_call(attrs).kernel if covers(traits) else REFERENCE
+    from hwsim.cost.int8_library import covers, preferred_kernel
+    return preferred_kernel(attrs, traits) if covers(traits) else REFERENCE
 
 
 def static_energy_pj(device: Device, seconds: float) -> float:

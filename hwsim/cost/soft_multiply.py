@@ -28,6 +28,7 @@ import numpy as np
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
 from hwsim.ir.int8_kernels import TARGET_OF_ISA
+from hwsim.ir.int8_trip_counts import tap_uses
 from hwsim.ir.int8_scales import add_quant, int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import int8_weights
 
@@ -61,6 +62,12 @@ def _record(target: str, routine: str) -> tuple:
 
 
 SHIFT_AMOUNTS = ("shift_4_bits", "shift_bit")
+# The int8 soft kernels' libgcc calls (the actions counting them in the characterization,
+# hwsim.machine.soft_kernel_calls): "soft_" + the routine. Their bound per call: the
+# operand with the most loop passes and adds, |w| = 127 (the stored weights are in
+# [-127, 127]) and a Q31 multiplier of 31 set bits.
+SOFT_CALLS = ("soft_mulsi3", "soft_muldi3")
+WORST_SOFT_TERMS = {"soft_mulsi3": (7.0, 7.0), "soft_muldi3": (31.0, 31.0)}
 
 
 def call_actions(target: str, routine: str, bits: float, ones: float,
@@ -84,9 +91,70 @@ def operand_terms(values) -> tuple[float, float]:
     v = np.asarray(values, dtype=np.int64).ravel()
     if v.size == 0:
         return 1.0, 0.0
-    set_bits = (v[:, None] >> np.arange(32)) & 1
-    highest = np.where(set_bits.any(axis=1), 32 - np.argmax(set_bits[:, ::-1], axis=1), 1)
-    return float(highest.mean()), float(set_bits.sum(axis=1).mean())
+    highest, ones = operand_bits(v)
+    return float(highest.mean()), float(ones.mean())
+
+
+def operand_bits(values) -> tuple[np.ndarray, np.ndarray]:
+    """(bit length, at least 1, and set bits) of each non-negative 32-bit value."""
+    v = np.asarray(values, dtype=np.int64)
+    set_bits = (v[..., None] >> np.arange(32)) & 1
+    highest = np.where(set_bits.any(axis=-1), 32 - np.argmax(set_bits[..., ::-1], axis=-1), 1)
+    return highest, set_bits.sum(axis=-1)
+
+
+def soft_call_terms(call, weights, multipliers) -> dict[str, tuple[int, float, float]]:
+    """(calls, summed bits, summed set bits of the operand the loop runs over) of each
+    libgcc routine one call of a soft kernel (hwsim.ir.int8_kernels.SOFT_KERNELS) makes:
+    __mulsi3 once per MAC of its clipped windows over that tap's |w| (`weights` in the
+    library's layout: [out_c][kh][kw][in_c] or [kh][kw][c]), __muldi3 once per output over
+    its channel's Q31 multiplier (`multipliers`, one per output channel)."""
+    uses = tap_uses(call)
+    w = np.abs(np.asarray(weights, dtype=np.int64))
+    if call.kernel == "depthwise_soft":
+        w = w.reshape(call.kh, call.kw, call.in_c)
+        n = np.broadcast_to(uses[:, :, None], w.shape)
+    else:
+        w = w.reshape(call.out_c, call.kh, call.kw, call.in_c)
+        n = np.broadcast_to(uses[None, :, :, None], w.shape)
+    bits, ones = operand_bits(w)
+    m_bits, m_ones = operand_bits(np.broadcast_to(np.asarray(multipliers, dtype=np.int64),
+                                                  (call.out_c,)))
+    pixels = call.out_h * call.out_w
+    return {"soft_mulsi3": (int(n.sum()), float((n * bits).sum()), float((n * ones).sum())),
+            "soft_muldi3": (pixels * call.out_c, float(pixels * m_bits.sum()),
+                            float(pixels * m_ones.sum()))}
+
+
+def node_soft_terms(n, call) -> dict[str, tuple[int, float, float]]:
+    """soft_call_terms of weighted node `n` (hwsim.cost.kernels.Node) run by soft kernel
+    `call`: the graph's int8 weights and Q31 multiplier (the generated code's); a graph
+    without weights: every MAC at the mean |w| of weights uniform over -127..127 and the
+    multiplier at MULTIPLIER_TERMS (the options' multiplier_operand_bits, when given,
+    replaces the weights' bits as in `weight_terms`)."""
+    terms = _graph_terms(n.graph)
+    key = ("soft", n.name, call)
+    if key not in terms:
+        weights = int8_weights(n.graph, n.name)
+        if weights is None:
+            macs = call.macs
+            bits, ones = operand_terms(np.abs(UNIFORM_WEIGHTS))
+            outputs = call.out_h * call.out_w * call.out_c
+            terms[key] = {"soft_mulsi3": (macs, macs * bits, macs * ones),
+                          "soft_muldi3": (outputs, outputs * MULTIPLIER_TERMS[0],
+                                          outputs * MULTIPLIER_TERMS[1])}
+        else:
+            layout = weights if call.kernel == "depthwise_soft" else weights.T
+            if "scales" not in terms:
+                terms["scales"] = int8_scales(n.graph)
+            m = weighted_multiplier(n.graph, n.name, terms["scales"])[0]
+            terms[key] = soft_call_terms(call, layout, np.full(call.out_c, m))
+    result = dict(terms[key])
+    if n.opt.multiplier_operand_bits is not None:
+        calls = result["soft_mulsi3"][0]
+        bits, ones = weight_terms(n)
+        result["soft_mulsi3"] = (calls, calls * bits, calls * ones)
+    return result
 
 
 # Per graph (weakly held: a graph is not modified once built), node -> its terms.

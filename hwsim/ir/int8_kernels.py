@@ -34,7 +34,13 @@ import numpy as np
 from hwsim.ir.geometry import output_length, same_padding
 
 KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwise", "add",
-                "conv_scalar")   # the order seeds each kernel's designed shapes: append
+                "conv_scalar", "conv_soft", "depthwise_soft")   # the order seeds each
+# kernel's designed shapes: append
+# On a core without a multiplier (RV32I/E) the one kernel of each weighted op: the
+# clipped-window direct loops with sign-magnitude products, so that libgcc's
+# __mulsi3/__muldi3 loop over a weight's magnitude or a requantization multiplier, which
+# the graph fixes (soft.c); the other kernels would multiply by the data.
+SOFT_KERNELS = ("conv_soft", "depthwise_soft")
 # The per-node alternative to a library kernel: the plain C loops (TFLite Micro's
 # reference kernels, hwsim.machine.codegen.int8), no scratch buffer.
 REFERENCE = "reference"
@@ -121,10 +127,20 @@ def _axis(length: int, kernel: int, stride: int, padding: str) -> tuple[int, int
     return out, same_padding(length, kernel, stride)[0] if padding == "same" else 0
 
 
-def candidate_kernels(kind: str, input_shape: tuple[int, ...], layer) -> tuple[str, ...]:
-    """The library kernels that can run one weighted layer, in order of preference."""
+def candidate_kernels(kind: str, input_shape: tuple[int, ...], layer,
+                      multiplier: bool = True) -> tuple[str, ...]:
+    """The library kernels that can run one weighted layer, in order of preference, on a
+    core with a `multiplier` or without one (the SOFT_KERNELS only)."""
+    if not multiplier:
+        return (soft_kernel(kind),)
     call = select_kernel(kind, input_shape, layer)
     return (call.kernel,) + _FALLBACK.get(call.kernel, ())
+
+
+def soft_kernel(kind: str) -> str:
+    """The SOFT_KERNELS entry that runs a weighted op kind (dense, conv1d and conv2d as a
+    convolution, a dense layer a 1x1 one of a 1x1 input)."""
+    return "depthwise_soft" if kind == "depthwise_conv2d" else "conv_soft"
 
 
 _FALLBACK = {"fully_connected": ("conv_scalar",), "conv_1x1": ("conv", "conv_scalar"),
@@ -163,6 +179,10 @@ def _select_kernel(kind: str, input_shape: tuple[int, ...], layer, kernel) -> Ke
                               layer.kernel_w, layer.stride_h, layer.stride_w, top, left)
     if kernel is None or kernel == call.kernel:
         return call
+    if kernel == soft_kernel(kind):
+        if call.kernel == "fully_connected":
+            return KernelCall(kernel, 1, 1, call.in_c, 1, 1, call.out_c)
+        return replace(call, kernel=kernel)
     if kernel not in _FALLBACK.get(call.kernel, ()):
         raise ValueError(f"int8 kernel {kernel!r} cannot run this {kind} layer; one of "
                          f"{(call.kernel,) + _FALLBACK.get(call.kernel, ())}")

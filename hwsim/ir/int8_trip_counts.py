@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache
 
+import numpy as np
+
 from hwsim.ir.int8_kernels import KernelCall
 
 def _conv_taps(call: KernelCall) -> dict[str, int]:
@@ -198,6 +200,32 @@ def _scratch_rows(call: KernelCall) -> dict[str, int]:
     return counts
 
 
+def _soft_windows(call: KernelCall) -> dict[str, int]:
+    """conv_soft's and depthwise_soft's loops besides the clipped windows: the strides
+    formed as sums (loops of in_w, kh, kw, stride and pad iterations), the rows skipped at
+    the top summed over the output rows, and per pixel the columns skipped at the left and
+    the columns inside."""
+    counts = {"in_w": call.in_w, "kh": call.kh, "kw": call.kw, "stride_h": call.stride_h,
+              "stride_w": call.stride_w, "pad_top": call.pad_top, "pad_left": call.pad_left,
+              "rows_skipped": sum(max(0, call.pad_top - oy * call.stride_h)
+                                  for oy in range(call.out_h))}
+    starts = [ox * call.stride_w - call.pad_left for ox in range(call.out_w)]
+    counts["cols_skipped"] = call.out_h * sum(max(0, -x) for x in starts)
+    counts["window_cols"] = call.out_h * sum(min(call.kw, call.in_w - x) - max(0, -x)
+                                             for x in starts)
+    return counts
+
+
+def tap_uses(call: KernelCall) -> np.ndarray:
+    """(kh, kw): how many of the call's output pixels have each kernel tap inside the
+    input (a clipped window runs only those; a padded one would run them all)."""
+    def axis(out, stride, pad, kernel, size):
+        starts = np.arange(out)[:, None] * stride - pad + np.arange(kernel)[None, :]
+        return ((starts >= 0) & (starts < size)).sum(axis=0)
+    return np.outer(axis(call.out_h, call.stride_h, call.pad_top, call.kh, call.in_h),
+                    axis(call.out_w, call.stride_w, call.pad_left, call.kw, call.in_w))
+
+
 def trip_counts(call: KernelCall) -> dict[str, int]:
     """The loop bounds a kernel's executed instructions depend on (besides the data
     path of each output's requantization: characterized on a fixed path)."""
@@ -224,4 +252,6 @@ def _trip_counts(call: KernelCall) -> dict[str, int]:
                 "rows": call.out_c}
     if call.kernel == "depthwise_3x3":
         return {**counts, **_scratch_rows(call)}
+    if call.kernel in ("conv_soft", "depthwise_soft"):
+        return {**counts, **_depthwise_windows(call), **_soft_windows(call), "rows": call.out_c}
     return {**counts, **_depthwise_windows(call)}

@@ -36,7 +36,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import KERNEL_NAMES, KernelCall, monomial_text, monomial_value
+from hwsim.ir.int8_kernels import (KERNEL_NAMES, SOFT_KERNELS, KernelCall, monomial_text,
+                                   monomial_value)
 from hwsim.ir.int8_trip_counts import CONV_ELEMENTS, CONV_WALK, trip_counts
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.emulate_price import price
@@ -44,11 +45,13 @@ from hwsim.machine.kernels.cases import fixed_path_case
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256
 from hwsim.machine.register_shifts import with_shift_sites
+from hwsim.machine.soft_kernel_calls import (SOFT_TARGETS, soft_basis, soft_call_counts,
+                                             soft_designs, soft_run)
 from hwsim.machine.toolchain import CFLAGS
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS
 
 FORMAT_VERSION = 1
-CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im")
+CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im", *SOFT_TARGETS)  # rv32i: SOFT_KERNELS
 PARAMETER_READ = "parameter_read"
 
 # Per target, the blocking of each trip count: the matrix kernels' columns, rows and depth
@@ -58,10 +61,8 @@ PARAMETER_READ = "parameter_read"
 BLOCKS = {
     "cortex-m4": {"columns": 2, "rows": 2, "depth": 8, "channels": 4, "pixels": 2,
                   "scalar_channels": 4},
-    "cortex-m0": {"columns": 1, "rows": 4, "depth": 4, "channels": 1, "pixels": 1,
-                  "scalar_channels": 1},
-    "rv32im": {"columns": 2, "rows": 2, "depth": 4, "channels": 1, "pixels": 2,
-               "scalar_channels": 1},
+    "cortex-m0": {"columns": 1, "rows": 4, "depth": 4, "channels": 1, "pixels": 1, "scalar_channels": 1},
+    "rv32im": {"columns": 2, "rows": 2, "depth": 4, "channels": 1, "pixels": 2, "scalar_channels": 1},
 }
 
 
@@ -88,6 +89,8 @@ def _linear(*names: str) -> list[tuple]:
 
 def basis(kernel: str, target: str) -> list[tuple]:
     """The monomials a kernel's counts are fitted on, for one target's blocking."""
+    if kernel in SOFT_KERNELS:
+        return soft_basis(kernel)
     b = BLOCKS[target]
 
     def matrix(columns: str) -> list[tuple]:      # the blocked matrix kernel's loops
@@ -150,8 +153,10 @@ def _values(block: int) -> list[int]:
 
 def designs(kernel: str, target: str) -> tuple[list[KernelCall], list[KernelCall]]:
     """(shapes to fit on, held-out shapes to prove the fit on) for one kernel."""
-    b = BLOCKS[target]
     rng = np.random.default_rng(list(KERNEL_NAMES).index(kernel))
+    if kernel in SOFT_KERNELS:
+        return soft_designs(kernel, rng)
+    b = BLOCKS[target]
     if kernel == "add":
         add = lambda n: KernelCall("add", 1, 1, n, 1, 1, n)    # noqa: E731
         return [add(n) for n in (*range(1, 13), 20)], [add(n) for n in (37, 64, 100, 255)]
@@ -292,6 +297,7 @@ def kernel_counts(run, roles: dict[int, str] | None = None,
             counts["mul"] -= n
     if run.parameter_reads:
         counts[PARAMETER_READ] = run.parameter_reads
+    counts |= soft_call_counts(run)         # a soft kernel's libgcc calls (soft_run)
     return {a: n for a, n in counts.items() if n}
 
 
@@ -311,13 +317,16 @@ def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = Non
     riscv = firmware.target.arch == "riscv"
     for call in calls:
         case = fixed_path_case(call, rng)
-        if riscv and call.kernel != "add":
+        soft = call.kernel in SOFT_KERNELS      # random weights: their calls split off
+        if riscv and call.kernel != "add" and not soft:
             case = replace(case, w=np.full_like(case.w, DESIGNED_WEIGHT),
                            x=np.full_like(case.x, DESIGNED_INPUT),
                            input_offset=-DESIGNED_INPUT)
         run = run_case(firmware, case, mul_operands=riscv)
         if check is not None:
             check(case, run.output)
+        if soft:
+            run = soft_run(run, firmware, _counting_table())
         runs.append(run)
     roles = site_roles(runs) if roles is None else roles
     return [Measured(r.case.call, kernel_counts(r, roles)) for r in runs], roles
@@ -422,8 +431,8 @@ def characterize(target: str, directory, kernels=KERNEL_NAMES, check=None) -> di
     """The characterization data of `target` (a JSON-ready dict)."""
     if target not in CHARACTERIZED_TARGETS:
         raise HwsimError(f"target {target!r} is not characterized; one of "
-                         f"{', '.join(CHARACTERIZED_TARGETS)} (rv32i: the kernels call "
-                         "__mulsi3, whose time depends on the operands)")
+                         f"{', '.join(CHARACTERIZED_TARGETS)}")
+    kernels = [k for k in kernels if (k in SOFT_KERNELS) == (target in SOFT_TARGETS)]
     firmware = build_firmware(find_target(target), directory)
     return {"format_version": FORMAT_VERSION, "target": target,
             "compiler": f"{Path(firmware.command[0]).name} {firmware.compiler_version}",

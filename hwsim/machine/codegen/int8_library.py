@@ -21,7 +21,7 @@ import numpy as np
 from hwsim.cost.int8_library import library_data
 from hwsim.cost.options import INT8_KERNELS
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import REFERENCE, folded_bias, kernel_call
+from hwsim.ir.int8_kernels import SOFT_KERNELS, REFERENCE, folded_bias, kernel_call, soft_kernel
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.codegen.c_source import constant, function_name, identifier
 from hwsim.ir.int8_scales import ADD_LEFT_SHIFT
@@ -47,6 +47,8 @@ def node_kernels(g, target: Target, int8_kernels: str = "optimized",
     weighted = [n for n, op in g.nodes(data="op") if op.kind in WEIGHTED]
     if choice is None:
         kernel = None if uses_library(target, int8_kernels) else REFERENCE
+        if kernel is None and not target.has_multiply:     # the soft kernels
+            return {n: soft_kernel(g.nodes[n]["op"].kind) for n in weighted}
         return dict.fromkeys(weighted, kernel)
     chosen = dict(choice)
     missing = [n for n in weighted if n not in chosen]
@@ -58,17 +60,20 @@ def node_kernels(g, target: Target, int8_kernels: str = "optimized",
     return {n: chosen[n] for n in weighted}
 
 
-# Sources linked only into firmware that calls their kernel (the kernel's name): a newer
-# variant must not grow the code of networks that do not use it (16 KB-flash parts).
-OPTIONAL_SOURCES = {"conv_scalar.c": "conv_scalar"}
+# Sources linked only into firmware that calls one of their kernels (the kernels' names):
+# a newer variant must not grow the code of networks that do not use it (16 KB-flash parts).
+OPTIONAL_SOURCES = {"conv_scalar.c": ("conv_scalar",), "soft.c": SOFT_KERNELS}
 
 
 def library_files(kernels=()) -> dict[str, str]:
     """The library's headers and sources, as program files; an optional source only
-    when one of `kernels` (the nodes' chosen kernels) is its kernel."""
+    when one of `kernels` (the nodes' chosen kernels) is its kernel. When every kernel is
+    a soft one (a core without a multiplier, whose adds are plain loops) no other source
+    is linked."""
     used = set(kernels)
-    return {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES)
-            if name not in OPTIONAL_SOURCES or OPTIONAL_SOURCES[name] in used}
+    sources = tuple(OPTIONAL_SOURCES) if used and used <= set(SOFT_KERNELS) else SOURCES
+    return {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *sources)
+            if name not in OPTIONAL_SOURCES or used & set(OPTIONAL_SOURCES[name])}
 
 
 def include_line() -> str:
@@ -133,8 +138,9 @@ def library_node(g, node: str, plan, kernel: str | None = None) -> NodeCode:
                                  f"{b}, &window, &output, y, (int8_t *)scratch);",
                 "conv_scalar": f"hwsim_conv_scalar_s8(&quant, &channels, &input, x, "
                                f"{call.kh}, {call.kw}, {w}, {b}, &window, &output, y);",
-                "depthwise": f"hwsim_depthwise_s8(&quant, &channels, &input, x, {call.kh}, "
-                             f"{call.kw}, {w}, {b}, &window, &output, y);"}
+                **{k: f"hwsim_{k}_s8(&quant, &channels, &input, x, {call.kh}, {call.kw}, "
+                      f"{w}, {b}, &window, &output, y);"
+                   for k in ("depthwise", "conv_soft", "depthwise_soft")}}
         if call.kernel == "conv_1x1":
             lines = [line for line in lines if "window" not in line]
         lines.append("    " + args[call.kernel])

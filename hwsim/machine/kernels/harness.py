@@ -90,12 +90,11 @@ CALLS = {
     "conv": "hwsim_conv_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y, "
             "PTR(int16_t *, scratch))",
     "conv_1x1": "hwsim_conv_1x1_s8(q, ch, in, x, w, bias, out, y)",
-    "conv_scalar": "hwsim_conv_scalar_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, "
-                   "y)",
-    "depthwise": "hwsim_depthwise_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y)",
     "depthwise_3x3": "hwsim_depthwise_3x3_s8(q, ch, in, x, w, bias, win, out, y, "
                      "PTR(int8_t *, scratch))",
     "add": "hwsim_add_s8(PTR(const hwsim_add_quant *, quant), x, w, INT(in_features), y)",
+    **{k: f"hwsim_{k}_s8(q, ch, in, x, INT(kh), INT(kw), w, bias, win, out, y)"
+       for k in ("conv_scalar", "depthwise", "conv_soft", "depthwise_soft")},
 }
 START_ARM = """
 __attribute__((noreturn, section(".text.start"))) void _start(void)

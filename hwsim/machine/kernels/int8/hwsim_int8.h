@@ -93,6 +93,21 @@ void hwsim_conv_scalar_s8(const hwsim_quant *quant, const hwsim_channel_quant *c
                           int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
                           const hwsim_window *window, const hwsim_shape *output, int8_t *y);
 
+/* Cores without a multiplier (RV32I/E, libgcc's shift-and-add __mulsi3/__muldi3): the
+ * direct convolution (a dense layer: its 1x1 case on a 1x1 input) and the depthwise
+ * convolution with clipped windows and every product sign-magnitude, so that each
+ * routine loops over a weight's magnitude or a requantization multiplier (soft.c); the
+ * input offset added per tap, the plain bias. The same arguments as conv_scalar and
+ * depthwise. */
+void hwsim_conv_soft_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                        const hwsim_shape *input, const int8_t *x,
+                        int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
+                        const hwsim_window *window, const hwsim_shape *output, int8_t *y);
+void hwsim_depthwise_soft_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
+                             const hwsim_shape *input, const int8_t *x,
+                             int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
+                             const hwsim_window *window, const hwsim_shape *output, int8_t *y);
+
 /* Depthwise convolution, channel multiplier 1, any kernel size, stride and padding. */
 void hwsim_depthwise_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,
                         const hwsim_shape *input, const int8_t *x,

@@ -10,6 +10,14 @@
 #define HWSIM_V6M 0
 #endif
 
+/* The sign-magnitude products of soft.c on cores without a multiplier (it defines
+ * HWSIM_SOFT_KERNELS before including this header; the other kernels are unchanged). */
+#if defined(HWSIM_SOFT_KERNELS) && defined(__riscv) && !defined(__riscv_mul)
+#define HWSIM_SIGN_MAGNITUDE 1
+#else
+#define HWSIM_SIGN_MAGNITUDE 0
+#endif
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #define HWSIM_DSP 1
 #include <arm_acle.h>
@@ -85,6 +93,14 @@ static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
             : [al] "=&l"(al), [ah] "=&l"(ah), [bl] "=&l"(bl), [bh] "=&l"(bh), [low] "=&l"(low)
             : [a] "l"(a), [b] "l"(b) : "cc");
     return ah;
+#elif HWSIM_SIGN_MAGNITUDE
+    /* No multiplier (soft.c on RV32I/E): |a| b as libgcc's __muldi3 of two unsigned
+     * words, whose loop runs over b (the multiplier: its bits are the graph's, not the
+     * data's), the sign applied after. */
+    const int32_t sign = a >> 31;
+    const uint64_t magnitude = (uint64_t)((uint32_t)(a ^ sign) - (uint32_t)sign) * (uint32_t)b;
+    const int64_t product = (int64_t)(magnitude ^ (uint64_t)(int64_t)sign) - sign + (1 << 30);
+    return (int32_t)(product >> 31);
 #else
     int64_t product = (int64_t)a * (int64_t)b + (1 << 30);
     return (int32_t)(product >> 31);
