@@ -146,8 +146,8 @@ def test_lut_machine_code_has_no_multiply_and_no_helper_call(builds, target):
 
 def test_int8_multiplies_where_expected(builds):
     """Where the int8 kernel library is characterized (Cortex-M0, Cortex-M4, RV32IM) the
-    weighted nodes call it and its functions multiply (MULS; SMLAD; MUL); on RV32I the
-    plain loops call __mulsi3."""
+    weighted nodes call it and its functions multiply (MULS; SMLAD; MUL); on RV32I they
+    call its soft kernel, which calls __mulsi3, and link no other library source."""
     def library(target):
         build = builds[(target, "int8")]
         assert "hwsim_fully_connected_s8(" in build.program.files["network.c"]
@@ -159,9 +159,10 @@ def test_int8_multiplies_where_expected(builds):
     assert any(m.startswith("smlad") for m in library("cortex-m4"))
     assert any(m.startswith("mul ") for m in library("rv32im"))
     rv32i = {f.function: f for f in _proof(builds[("rv32i", "int8")]).functions}
-    assert any("__mulsi3" in c for c in rv32i["node_L1_dense"].helper_calls)
-    assert not rv32i["node_L1_dense"].multiplies                 # no M extension
-    assert "hwsim_int8.h" not in builds[("rv32i", "int8")].program.files
+    assert "hwsim_conv_soft_s8(" in builds[("rv32i", "int8")].program.files["network.c"]
+    assert any("__mulsi3" in c for c in rv32i["conv_soft_pixel"].helper_calls)
+    assert not any(f.multiplies for f in rv32i.values())         # no M extension
+    assert "matmul.c" not in builds[("rv32i", "int8")].program.files
 
 
 @pytest.mark.parametrize("kind", ["1d", "2d", "big", "residual"])

@@ -155,8 +155,9 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
         bits = options.multiplier_operand_bits
         k = (f"a {bits}-bit" if bits is not None else
              "the mean bits of the layer's |w| as")
-        notes.append(f"software multiply (__mulsi3(x + 128, |w|)) priced for {k} second "
-                     "operand, the requantization's __muldi3 for the layer's Q31 multiplier "
+        notes.append(f"software multiply (__mulsi3 over |w|) priced for {k} second "
+                     "operand (the soft kernels: each |w| as often as its tap runs), the "
+                     "requantization's __muldi3 for the layer's Q31 multiplier "
                      "(libgcc's routines as characterized, hwsim.cost.soft_multiply)")
     if "mul_operand_bit" in actions:
         inputs = ("the artifact's int8 input statistics (training data)" if measured_inputs
