@@ -131,3 +131,10 @@ def test_ch32v003_int8_validates_characterized_bit_exact_within_2_percent(tmp_pa
     assert len(weighted) >= 4 and {n.basis for n in weighted} == {"characterized"}
     assert all(abs(n.error) <= 0.02 for n in weighted), weighted
     assert abs(report.error) <= 0.02
+
+
+def test_cli_refuses_a_kernel_the_target_does_not_run():
+    from tests.conftest import run_cli
+    result = run_cli("characterize", "--target", "rv32i", "--kernels", "conv")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "conv: not characterized on rv32i" in result.stderr and "conv_soft" in result.stderr

@@ -46,7 +46,7 @@ from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256
 from hwsim.machine.register_shifts import with_shift_sites
 from hwsim.machine.soft_kernel_calls import (SOFT_TARGETS, soft_basis, soft_call_counts,
-                                             soft_designs, soft_run)
+                                             soft_designs, soft_run, target_kernels)
 from hwsim.machine.toolchain import CFLAGS
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS
 
@@ -432,7 +432,7 @@ def characterize(target: str, directory, kernels=KERNEL_NAMES, check=None) -> di
     if target not in CHARACTERIZED_TARGETS:
         raise HwsimError(f"target {target!r} is not characterized; one of "
                          f"{', '.join(CHARACTERIZED_TARGETS)}")
-    kernels = [k for k in kernels if (k in SOFT_KERNELS) == (target in SOFT_TARGETS)]
+    kernels = target_kernels(target, kernels)
     firmware = build_firmware(find_target(target), directory)
     return {"format_version": FORMAT_VERSION, "target": target,
             "compiler": f"{Path(firmware.command[0]).name} {firmware.compiler_version}",

@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from hwsim.cost.soft_multiply import SOFT_CALLS, call_actions, soft_call_terms
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import KernelCall, select_kernel
+from hwsim.ir.int8_kernels import KERNEL_NAMES, SOFT_KERNELS, KernelCall, select_kernel
 from hwsim.ir.int8_trip_counts import trip_counts
 from hwsim.ir.layers import Conv2D, DepthwiseConv2D
 from hwsim.machine.emulate_profile import Profile
@@ -32,6 +32,21 @@ SOFT_TARGETS = ("rv32i",)
 # libgcc routine -> the action counting its calls (and the owner of its blocks in a split
 # profile); the data's routine names (hwsim.machine.soft_multiply_characterize).
 ROUTINES = dict(zip(("__mulsi3", "__muldi3"), SOFT_CALLS))
+
+
+def target_kernels(target: str, kernels) -> list[str]:
+    """The kernels to characterize on `target` of those asked for: every kernel asked
+    (KERNEL_NAMES: all of them) that the target runs (SOFT_KERNELS exactly on
+    SOFT_TARGETS); naming one it does not run is an HwsimError."""
+    soft = target in SOFT_TARGETS
+    if set(kernels) == set(KERNEL_NAMES):
+        return [k for k in KERNEL_NAMES if (k in SOFT_KERNELS) == soft]
+    wrong = [k for k in kernels if (k in SOFT_KERNELS) != soft]
+    if wrong:
+        runs = ", ".join(k for k in KERNEL_NAMES if (k in SOFT_KERNELS) == soft)
+        raise HwsimError(f"kernels {', '.join(wrong)}: not characterized on {target} "
+                         f"(its kernels: {runs})")
+    return list(kernels)
 
 
 def split_soft_calls(run, firmware):
