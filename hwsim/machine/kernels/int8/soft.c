@@ -49,40 +49,66 @@ static inline int32_t clip_count(int32_t start, int32_t kernel, int32_t size)
     return end - clip_skip(start);
 }
 
-/* The strides both kernels share. */
+/* What a pixel function needs besides its window: copied once per call. */
 typedef struct {
-    int32_t row_in;      /* bytes of an input row: w c */
-    int32_t step_y;      /* input bytes between output rows: stride_h w c */
-    int32_t step_x;      /* input bytes between output columns: stride_w c */
-    int32_t start;       /* offset of the first window's first tap (may be < 0) */
-} soft_strides;
+    hwsim_requant rq;
+    const int32_t *bias;
+    int32_t c, out_c;        /* input channels; output channels (depthwise: c) */
+    int32_t row_in, row_w;   /* bytes of an input row (w c) and of a weight row (kw c) */
+    int32_t filter;          /* weights per output channel (conv: kh kw c) */
+    int32_t offset;          /* the input offset, added per tap */
+} soft_job;
 
-static inline soft_strides soft_strides_of(const hwsim_shape *input, const hwsim_window *window)
+/* One output pixel: its clipped window (x and w at its first tap inside, `rows` rows of
+ * `cols` taps) into y[0 .. out_c). */
+typedef void (*soft_pixel)(const soft_job *job, const int8_t *xs, const int8_t *ws,
+                           int32_t rows, int32_t cols, int8_t *y);
+
+/* Both kernels' walk over the output pixels: the window of each clipped to the input
+ * per output row (rows skipped at the top) and per pixel (columns skipped at the left),
+ * every stride a sum, then the kernel's pixel function. */
+static void soft_walk(soft_job *job, const hwsim_quant *quant,
+                      const hwsim_channel_quant *channels, const hwsim_shape *input,
+                      const int8_t *x, int32_t kh, int32_t kw, const int8_t *w,
+                      const hwsim_window *window, const hwsim_shape *output, int8_t *y,
+                      soft_pixel pixel)
 {
-    soft_strides s;
-    s.row_in = times(input->w, input->c);
-    s.step_y = times(window->stride_h, s.row_in);
-    s.step_x = times(window->stride_w, input->c);
-    s.start = -times(window->pad_top, s.row_in) - times(window->pad_left, input->c);
-    return s;
+    const int32_t c = input->c;
+    job->rq = hwsim_requant_of(quant, channels);
+    job->c = c;
+    job->offset = quant->input_offset;
+    job->row_in = times(input->w, c);
+    job->row_w = times(kw, c);
+    const int32_t step_y = times(window->stride_h, job->row_in);
+    const int32_t step_x = times(window->stride_w, c);
+    int32_t iy = -window->pad_top;
+    int32_t row = -times(window->pad_top, job->row_in) - times(window->pad_left, c);
+    for (int32_t oy = 0; oy < output->h; oy++, iy += window->stride_h, row += step_y) {
+        const int32_t top = clip_skip(iy), rows = clip_count(iy, kh, input->h);
+        const int32_t x_row = row + times(top, job->row_in), w_row = times(top, job->row_w);
+        int32_t ix = -window->pad_left, at = x_row;
+        for (int32_t ox = 0; ox < output->w; ox++, ix += window->stride_w, at += step_x) {
+            const int32_t left = times(clip_skip(ix), c);
+            pixel(job, x + at + left, w + w_row + left, rows, clip_count(ix, kw, input->w), y);
+            y += job->out_c;
+        }
+    }
 }
 
-/* One output pixel of conv_soft: every output channel over the clipped window, `rows`
- * rows of n contiguous bytes (input rows row_in apart, weight rows row_w apart). */
-__attribute__((noinline)) static void conv_soft_pixel(const hwsim_requant *rq,
-                                                      const int32_t *bias, const int8_t *xs,
-                                                      const int8_t *ws, int32_t rows,
-                                                      int32_t n, int32_t row_in,
-                                                      int32_t row_w, int32_t filter,
-                                                      int32_t offset, int8_t *y, int32_t out_c)
+/* conv_soft's pixel: every output channel over the window, each window row one straight
+ * loop over its cols c contiguous bytes. */
+static void conv_soft_pixel(const soft_job *job, const int8_t *xs, const int8_t *ws,
+                            int32_t rows, int32_t cols, int8_t *y)
 {
-    for (int32_t oc = 0; oc < out_c; oc++, ws += filter) {
-        int32_t acc = bias ? bias[oc] : 0;
+    const int32_t n = times(cols, job->c), row_in = job->row_in, row_w = job->row_w;
+    const int32_t offset = job->offset;
+    for (int32_t oc = 0; oc < job->out_c; oc++, ws += job->filter) {
+        int32_t acc = job->bias ? job->bias[oc] : 0;
         const int8_t *xr = xs, *wr = ws;
         for (int32_t r = 0; r < rows; r++, xr += row_in, wr += row_w)
             for (int32_t i = 0; i < n; i++)
                 acc = soft_mac(acc, xr[i] + offset, wr[i]);
-        y[oc] = hwsim_output(acc, *rq, oc);
+        y[oc] = hwsim_output(acc, job->rq, oc);
     }
 }
 
@@ -91,44 +117,28 @@ void hwsim_conv_soft_s8(const hwsim_quant *quant, const hwsim_channel_quant *cha
                         int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
                         const hwsim_window *window, const hwsim_shape *output, int8_t *y)
 {
-    const hwsim_requant rq = hwsim_requant_of(quant, channels);
-    const int32_t c = input->c, out_c = output->c;
-    const soft_strides s = soft_strides_of(input, window);
-    const int32_t row_w = times(kw, c), filter = times(kh, row_w);
-    int32_t iy = -window->pad_top, row = s.start;
-    for (int32_t oy = 0; oy < output->h; oy++, iy += window->stride_h, row += s.step_y) {
-        const int32_t top = clip_skip(iy), rows = clip_count(iy, kh, input->h);
-        const int32_t x_row = row + times(top, s.row_in), w_row = times(top, row_w);
-        int32_t ix = -window->pad_left, at = x_row;
-        for (int32_t ox = 0; ox < output->w; ox++, ix += window->stride_w, at += s.step_x) {
-            const int32_t left = times(clip_skip(ix), c);
-            const int32_t n = times(clip_count(ix, kw, input->w), c);
-            conv_soft_pixel(&rq, bias, x + at + left, w + w_row + left, rows, n, s.row_in,
-                            row_w, filter, quant->input_offset, y, out_c);
-            y += out_c;
-        }
-    }
+    soft_job job;
+    job.bias = bias;
+    job.out_c = output->c;
+    job.filter = times(kh, times(kw, input->c));
+    soft_walk(&job, quant, channels, input, x, kh, kw, w, window, output, y, conv_soft_pixel);
 }
 
-/* One output pixel of depthwise_soft: per channel the clipped window, `rows` rows of
- * `cols` taps c bytes apart (input rows row_in apart, weight rows row_w apart). */
-__attribute__((noinline)) static void depthwise_soft_pixel(const hwsim_requant *rq,
-                                                           const int32_t *bias,
-                                                           const int8_t *xs, const int8_t *ws,
-                                                           int32_t rows, int32_t cols,
-                                                           int32_t c, int32_t row_in,
-                                                           int32_t row_w, int32_t offset,
-                                                           int8_t *y)
+/* depthwise_soft's pixel: per channel the window, rows of cols taps c bytes apart. */
+static void depthwise_soft_pixel(const soft_job *job, const int8_t *xs, const int8_t *ws,
+                                 int32_t rows, int32_t cols, int8_t *y)
 {
+    const int32_t c = job->c, row_in = job->row_in, row_w = job->row_w;
+    const int32_t offset = job->offset;
     for (int32_t ch = 0; ch < c; ch++) {
-        int32_t acc = bias ? bias[ch] : 0;
+        int32_t acc = job->bias ? job->bias[ch] : 0;
         const int8_t *xr = xs + ch, *wr = ws + ch;
         for (int32_t r = 0; r < rows; r++, xr += row_in, wr += row_w) {
             const int8_t *xp = xr, *wp = wr;
             for (int32_t t = 0; t < cols; t++, xp += c, wp += c)
                 acc = soft_mac(acc, *xp + offset, *wp);
         }
-        y[ch] = hwsim_output(acc, *rq, ch);
+        y[ch] = hwsim_output(acc, job->rq, ch);
     }
 }
 
@@ -137,21 +147,10 @@ void hwsim_depthwise_soft_s8(const hwsim_quant *quant, const hwsim_channel_quant
                              int32_t kh, int32_t kw, const int8_t *w, const int32_t *bias,
                              const hwsim_window *window, const hwsim_shape *output, int8_t *y)
 {
-    const hwsim_requant rq = hwsim_requant_of(quant, channels);
-    const int32_t c = input->c;
-    const soft_strides s = soft_strides_of(input, window);
-    const int32_t row_w = times(kw, c);
-    int32_t iy = -window->pad_top, row = s.start;
-    for (int32_t oy = 0; oy < output->h; oy++, iy += window->stride_h, row += s.step_y) {
-        const int32_t top = clip_skip(iy), rows = clip_count(iy, kh, input->h);
-        const int32_t x_row = row + times(top, s.row_in), w_row = times(top, row_w);
-        int32_t ix = -window->pad_left, at = x_row;
-        for (int32_t ox = 0; ox < output->w; ox++, ix += window->stride_w, at += s.step_x) {
-            const int32_t left = times(clip_skip(ix), c);
-            depthwise_soft_pixel(&rq, bias, x + at + left, w + w_row + left, rows,
-                                 clip_count(ix, kw, input->w), c, s.row_in, row_w,
-                                 quant->input_offset, y);
-            y += c;
-        }
-    }
+    soft_job job;
+    job.bias = bias;
+    job.out_c = input->c;
+    job.filter = 0;
+    soft_walk(&job, quant, channels, input, x, kh, kw, w, window, output, y,
+              depthwise_soft_pixel);
 }
