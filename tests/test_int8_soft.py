@@ -1,4 +1,4 @@
-"""The int8 kernels of cores without a multiplier (hwsim/machine/kernels/int8/soft.c,
+"""The int8 kernels of cores without a multiplier (hwsim/machine/kernels/int8/hwsim_int8_soft.h,
 hwsim.ir.int8_kernels.SOFT_KERNELS) on RV32I: characterized exactly with their libgcc
 calls counted apart (hwsim.machine.soft_kernel_calls), priced from the weights and the
 multipliers (hwsim.cost.soft_multiply.soft_call_terms), called by the generated code on
@@ -100,8 +100,10 @@ def _depthwise_net():
 
 def test_generated_code_on_ch32v003_calls_the_soft_kernels():
     """The cost model's choice on ch32v003 is a soft kernel for every weighted node; the
-    generated network calls them, links soft.c and no other library source, and has no
-    per-layer multiply loop."""
+    generated network calls them, links their sources (and the ops library: the pools and
+    argmax) and no other int8 library source, and
+    has no per-layer multiply loop; a network without a depthwise layer does not link
+    depthwise_soft.c."""
     from hwsim.machine.codegen import generate
     g, _ = _depthwise_net()
     device = find_device("ch32v003")
@@ -115,7 +117,12 @@ def test_generated_code_on_ch32v003_calls_the_soft_kernels():
     assert nodes and not any("HW_MUL(" in node or "hw_requantize(" in node for node in nodes)
     library = {name for name in program.files if name.endswith(".c")} - {
         "network.c", "model_data.c", "start.c"}
-    assert "soft.c" in library and not library & {"matmul.c", "conv.c", "depthwise.c"}
+    assert library == {"soft_walk.c", "conv_soft.c", "depthwise_soft.c", "ops_int8.c"}
+    from hwsim.cost.model import dense_layer_workload
+    from hwsim.ir.graph import graph_from_workload
+    dense = generate(graph_from_workload(dense_layer_workload(16, 4), seed=0), "rv32i", "int8")
+    assert {"soft_walk.c", "conv_soft.c"} <= set(dense.files)
+    assert "depthwise_soft.c" not in dense.files
 
 
 def test_ch32v003_int8_validates_characterized_bit_exact_within_2_percent(tmp_path):

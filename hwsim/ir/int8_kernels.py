@@ -39,7 +39,7 @@ KERNEL_NAMES = ("fully_connected", "conv_1x1", "conv", "depthwise_3x3", "depthwi
 # On a core without a multiplier (RV32I/E) the one kernel of each weighted op: the
 # clipped-window direct loops with sign-magnitude products, so that libgcc's
 # __mulsi3/__muldi3 loop over a weight's magnitude or a requantization multiplier, which
-# the graph fixes (soft.c); the other kernels would multiply by the data.
+# the graph fixes (hwsim_int8_soft.h); the other kernels would multiply by the data.
 SOFT_KERNELS = ("conv_soft", "depthwise_soft")
 # The per-node alternative to a library kernel: the plain C loops (TFLite Micro's
 # reference kernels, hwsim.machine.codegen.int8), no scratch buffer.

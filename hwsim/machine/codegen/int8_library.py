@@ -62,7 +62,8 @@ def node_kernels(g, target: Target, int8_kernels: str = "optimized",
 
 # Sources linked only into firmware that calls one of their kernels (the kernels' names):
 # a newer variant must not grow the code of networks that do not use it (16 KB-flash parts).
-OPTIONAL_SOURCES = {"conv_scalar.c": ("conv_scalar",), "soft.c": SOFT_KERNELS}
+OPTIONAL_SOURCES = {"conv_scalar.c": ("conv_scalar",), "soft_walk.c": SOFT_KERNELS,
+                    "conv_soft.c": ("conv_soft",), "depthwise_soft.c": ("depthwise_soft",)}
 
 
 def library_files(kernels=()) -> dict[str, str]:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 SOURCE_DIR = Path(__file__).resolve().parent
 HEADER = "hwsim_int8.h"
-HEADERS = (HEADER, "hwsim_int8_internal.h")
+HEADERS = (HEADER, "hwsim_int8_internal.h", "hwsim_int8_soft.h")
 SOURCES = ("requantize.c", "matmul.c", "dsp_passes.c", "fully_connected.c", "conv.c",
-           "depthwise.c", "add.c", "conv_scalar.c", "soft.c")
+           "depthwise.c", "add.c", "conv_scalar.c", "soft_walk.c", "conv_soft.c",
+           "depthwise_soft.c")
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,11 @@ KERNELS: dict[str, Int8Kernel] = {k.name: k for k in (
                "int8[3 * ((out_w - 1) * stride_w + 3) * c] "
                "(hwsim_depthwise_3x3_s8_scratch_bytes)"),
     Int8Kernel("add", "hwsim_add_s8", "add", "add.c", "two inputs of one shape", ""),
-    Int8Kernel("conv_soft", "hwsim_conv_soft_s8", "conv2d", "soft.c",
+    Int8Kernel("conv_soft", "hwsim_conv_soft_s8", "conv2d", "conv_soft.c",
                "batch 1 (a dense layer: a 1x1 convolution of a 1x1 input); for cores "
                "without a multiplier", ""),
-    Int8Kernel("depthwise_soft", "hwsim_depthwise_soft_s8", "depthwise_conv2d", "soft.c",
+    Int8Kernel("depthwise_soft", "hwsim_depthwise_soft_s8", "depthwise_conv2d",
+               "depthwise_soft.c",
                "channel multiplier 1, batch 1; for cores without a multiplier", ""),
 )}
 

@@ -96,7 +96,7 @@ void hwsim_conv_scalar_s8(const hwsim_quant *quant, const hwsim_channel_quant *c
 /* Cores without a multiplier (RV32I/E, libgcc's shift-and-add __mulsi3/__muldi3): the
  * direct convolution (a dense layer: its 1x1 case on a 1x1 input) and the depthwise
  * convolution with clipped windows and every product sign-magnitude, so that each
- * routine loops over a weight's magnitude or a requantization multiplier (soft.c); the
+ * routine loops over a weight's magnitude or a requantization multiplier (hwsim_int8_soft.h); the
  * input offset added per tap, the plain bias. The same arguments as conv_scalar and
  * depthwise. */
 void hwsim_conv_soft_s8(const hwsim_quant *quant, const hwsim_channel_quant *channels,

@@ -10,8 +10,9 @@
 #define HWSIM_V6M 0
 #endif
 
-/* The sign-magnitude products of soft.c on cores without a multiplier (it defines
- * HWSIM_SOFT_KERNELS before including this header; the other kernels are unchanged). */
+/* The sign-magnitude products of the soft kernels on cores without a multiplier
+ * (hwsim_int8_soft.h defines HWSIM_SOFT_KERNELS before including this header; the other
+ * kernels are unchanged). */
 #if defined(HWSIM_SOFT_KERNELS) && defined(__riscv) && !defined(__riscv_mul)
 #define HWSIM_SIGN_MAGNITUDE 1
 #else
@@ -94,7 +95,7 @@ static inline int32_t hwsim_high_mul(int32_t a, int32_t b)
             : [a] "l"(a), [b] "l"(b) : "cc");
     return ah;
 #elif HWSIM_SIGN_MAGNITUDE
-    /* No multiplier (soft.c on RV32I/E): |a| b as libgcc's __muldi3 of two unsigned
+    /* No multiplier (the soft kernels on RV32I/E): |a| b as libgcc's __muldi3 of two unsigned
      * words, whose loop runs over b (the multiplier: its bits are the graph's, not the
      * data's), the sign applied after. */
     const int32_t sign = a >> 31;
