@@ -175,12 +175,22 @@ def library_actions(n) -> Actions | None:
     the library on its core (its chosen kernel, `n.kernel`, else the preferred one), or
     None when the library's data does not cover it."""
     bits = mul_operand_bits(n) if n.tr.operand_multiplier else None
-    return call_actions(kernel_call(n.attrs, n.kernel), n.tr, n.opt, bits)
+    return call_actions(kernel_call(n.attrs, n.kernel), n.tr, n.opt, bits, node_call=True)
 
 
-def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None) -> Actions | None:
+def node_call_counts(target: str, kernel: str) -> tuple:
+    """The generated node function's own counts around a call of `kernel` (its argument
+    set-up, the calls in and out: hwsim.machine.int8_node_call), as (action, count) pairs;
+    none in data characterized before they were."""
+    record = library_data(target).get("node_call", {}).get("counts", {}).get(kernel, {})
+    return tuple((a, float(c)) for a, c in sorted(record.items()))
+
+
+def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
+                 node_call: bool = False) -> Actions | None:
     """The cost model's actions of one library call on a core of traits `tr`
-    (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered). On a core
+    (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered); with
+    `node_call`, the generated node function's own counts around it added. On a core
     whose MUL time follows its second operand, a mul of each role (MUL_OPERANDS) takes
     mul_base + mul_operand_bit x the role's mean bits (`mul_bits`, else WORST_MUL_BITS:
     the bound); the library's other muls (address arithmetic) are priced `mul`."""
@@ -189,6 +199,8 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None) -> Act
     counts = _float_counts(library_target(tr.isa), call)
     if counts is None:
         return None
+    if node_call:
+        counts = counts + node_call_counts(library_target(tr.isa), call.kernel)
     actions: dict[str, float] = {}
 
     def add(action: str, count: float) -> None:
