@@ -36,9 +36,10 @@ from hwsim.ir.graph import graph_from_workload
 from hwsim.ir.int8_kernels import kernel_call
 from hwsim.specs.workload import workload_from_data
 
-# (layer spec, kernel) per designed layer; "{k}" / "{n}" are filled per network: the
-# fitted one has distinct small arguments, the held-out one equal window sides and a
-# dense layer of more than 255 inputs.
+# The two designed networks (`_workload`): the window sides of the convolutions, the dense
+# layer's units and the input's side. The first has distinct small arguments (its counts
+# are the record); the second equal window sides and a dense layer of 288 inputs (more
+# than an Armv6-M MOVS immediate), measured for the bounds.
 DESIGN = ({"k": (2, 3), "units": 5, "side": 7}, {"k": (3, 3), "units": 9, "side": 9})
 FINAL_DENSE = "L8.dense"
 # Nodes whose data takes the kernels' fixed path: the last dense layer (its scale covers
