@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
-from hwsim.cost.int8_library import library_data, node_call_counts
+from hwsim.cost.int8_library import left_shifted, library_data, node_call_counts
+from hwsim.cost.model import cost_graph
 from hwsim.ir.graph import graph_from_workload
 from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
 from hwsim.ir.ops import WEIGHTED
@@ -81,3 +83,20 @@ def test_recharacterizing_the_node_calls_gives_the_shipped_record(tmp_path):
     layer of the design is proven equal to its kernel's counts plus its node call."""
     data = library_data("cortex-m0")
     assert node_call_record("cortex-m0", data["kernels"], tmp_path) == data["node_call"]
+
+
+def test_a_left_shifted_layer_is_named_in_the_cost_notes():
+    """A layer whose requantization shifts left leaves the characterized path (the Armv7E-M
+    assembly passes take right shifts only): the cost model reads the shifts from the
+    graph and says so. Weights a thousand times larger make every layer before a
+    threshold shift left (s_x = s_out = 1/127, so the real multiplier is s_w)."""
+    workload = heldout_workloads(SEED, INDEX + 1)[INDEX]
+    g = graph_from_workload(workload, seed=SEED + INDEX)
+    device = find_device("nrf52840")
+    assert left_shifted(g) == ()
+    assert not [n for n in cost_graph(g, device, "int8").notes if "shift left" in n]
+    g.graph["tables"] = {k: np.asarray(v) * 1000 for k, v in g.graph["tables"].items()}
+    left = left_shifted(g)
+    assert left and "L5.dense" not in left          # the last layer keeps its wide scale
+    [note] = [n for n in cost_graph(g, device, "int8").notes if "shift left" in n]
+    assert all(node in note for node in left)

@@ -24,9 +24,11 @@ import numpy as np
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
 from hwsim.ir.graph import INT8_INPUT_BITS
+from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import int8_weights
 from hwsim.ir.int8_kernels import TARGET_OF_ISA, kernel_call, monomial_value, parse_monomial
 from hwsim.ir.int8_trip_counts import trip_counts
+from hwsim.ir.ops import WEIGHTED
 
 PARAMETER_READ = "parameter_read"
 # A RISC-V `mul` of the library by what its second operand (rs2) holds, which an
@@ -111,6 +113,19 @@ def _record(target: str, kernel: str) -> tuple | None:
     coefficients = tuple((action, tuple(Fraction(c) for c in cs))
                          for action, cs in sorted(record["counts"].items()))
     return monomials, coefficients
+
+
+def left_shifted(g) -> tuple[str, ...]:
+    """The int8 weighted nodes of graph `g` whose requantization shifts left (shift >= 0:
+    a real multiplier s_w s_x / s_out of 1/2 or more, hwsim.ir.int8_scales), a path the
+    library's characterization does not take (it shifts right; on Armv7E-M such a call
+    runs the C kernels instead of the assembly passes: docs/int8-kernels.md); none when
+    the graph carries no weights."""
+    weighted = [n for n, op in g.nodes(data="op") if op.kind in WEIGHTED]
+    if any(int8_weights(g, n) is None for n in weighted):
+        return ()
+    scales = int8_scales(g)
+    return tuple(n for n in weighted if weighted_multiplier(g, n, scales)[1] >= 0)
 
 
 def reads_network_input(n) -> bool:
