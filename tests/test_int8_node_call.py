@@ -15,7 +15,7 @@ from hwsim.ir.graph import graph_from_workload
 from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.heldout import _inputs, heldout_workloads
-from hwsim.machine.int8_node_call import node_call_record
+from hwsim.machine.int8_node_call import node_call_record, with_node_call
 from hwsim.machine.validate import validate_graph
 from hwsim.specs.catalog import find_device
 
@@ -100,3 +100,12 @@ def test_a_left_shifted_layer_is_named_in_the_cost_notes():
     assert left and "L5.dense" not in left          # the last layer keeps its wide scale
     [note] = [n for n in cost_graph(g, device, "int8").notes if "shift left" in n]
     assert all(node in note for node in left)
+
+
+def test_a_partial_characterization_has_no_node_call(tmp_path):
+    """`hwsim characterize --kernels K` (some kernels only) writes no node_call record: the
+    design needs every kernel's fitted counts for its proof."""
+    data = library_data("cortex-m4")
+    partial = {**data, "kernels": {"depthwise": data["kernels"]["depthwise"]}}
+    partial.pop("node_call")
+    assert with_node_call(partial, tmp_path) == partial
