@@ -60,6 +60,7 @@ def _reference_check(case, output) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hwsim.machine.characterize import CHARACTERIZED_TARGETS, characterize, dumps
+    from hwsim.machine.int8_node_call import with_node_call
     from hwsim.machine.lut_characterize import CHARACTERIZED_TARGETS as LUT_TARGETS
     from hwsim.machine.lut_characterize import FUNCTIONS, characterize_lut
     if args.soft_float:
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         elif args.style == "lut_grouped":
             text = dumps(characterize_grouped(args.target, tmp, tuple(kernels)))
         else:
-            text = dumps(characterize(args.target, tmp, tuple(kernels), check=_reference_check))
+            text = dumps(with_node_call(characterize(args.target, tmp, tuple(kernels),
+                                                     check=_reference_check), tmp))
     return _write(text, args.out)
 
 

@@ -266,7 +266,7 @@ def _int8_add(n: Node) -> Actions:
     target = soft_multiply_target(n.tr)
     if target is not None:
         return _soft_add(n, target)
-    actions = call_actions(kernel_call(n.attrs), n.tr, n.opt)
+    actions = call_actions(kernel_call(n.attrs), n.tr, n.opt, node_call=True)
     if actions is not None:
         return actions
     tr = n.tr
