@@ -201,8 +201,8 @@ static __attribute__((noinline)) void hwsim_lut_grouped_build_k4(
  * then per 4 words of the low table, held in registers, for every high entry in order
  * its difference added to each word and the 4 words stored (high entry 0 over the low
  * table itself): an add and a store per word. */
-static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x,
-                                    int32_t r, uint16_t *t)
+void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x, int32_t r,
+                             uint16_t *t)
 {
 #if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
     if (call->k_log2 == 2 && r >= 2) {                   /* K = 4: straight-line builds */
