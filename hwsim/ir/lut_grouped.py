@@ -287,9 +287,11 @@ def padded_clusters(columns: int) -> int:
     return 1 << max(0, (columns - 1).bit_length())
 
 
-def node_grouped_call(graph, node: str, kernel: str) -> GroupedCall | None:
+def node_grouped_call(graph, node: str, kernel: str):
     """The grouped call of dense node `node` run by variant `kernel` (its fused threshold
-    searched in the call, as the lut library's), or None when `kernel` is no grouped one."""
+    searched in the call, as the lut library's), or None when `kernel` is no grouped one;
+    of a conv1d or conv2d node, the grouped convolution's call
+    (hwsim.ir.lut_grouped_conv.GroupedConvCall)."""
     from hwsim.ir.lowering import threshold_consumer
     from hwsim.ir.lut_grouped_flash import input_level_bits
     from hwsim.ir.lut_kernels import search_steps
@@ -302,6 +304,11 @@ def node_grouped_call(graph, node: str, kernel: str) -> GroupedCall | None:
     fused = threshold_consumer(graph, node)
     steps = search_steps(len(graph.nodes[fused]["op"].thresholds)) if fused else 0
     k_log2 = padded_clusters(op.table_shape[1]).bit_length() - 1
+    if op.kind != "dense":
+        from hwsim.ir.int8_kernels import select_kernel
+        from hwsim.ir.lut_grouped_conv import GroupedConvCall
+        return GroupedConvCall(k_log2, g, select_kernel(op.kind, tuple(op.input_shape),
+                                                        op.layer), bool(fused), steps)
     return GroupedCall(k_log2, g, int(fan), int(units), live or -(-int(fan) // g),
                        bool(fused), steps,
                        input_level_bits(op.table_shape[0] - 1) if precomputed else 0)
