@@ -188,3 +188,44 @@ def test_simulate_shows_the_grouped_convolution(tmp_path):
     assert result.returncode == 0, result.stderr
     kernels = {n["node"]: n["kernel"] for n in json.loads(result.stdout)["nodes"]}
     assert kernels["L2.conv1d"].startswith("grouped_g"), kernels
+
+
+@needs_compilers
+def test_docs_conv_table_is_what_the_benchmark_measures():
+    """docs/lut-kernels.md "Grouped convolutions" holds what benchmarks/lut_grouped.py
+    --conv prints, and its statements about the table hold."""
+    from tests.conftest import REPO, load_benchmark
+    bench = load_benchmark("lut_grouped")
+    rows = bench.conv_table()
+    doc = (REPO / "docs" / "lut-kernels.md").read_text()
+    for row in rows:
+        assert row in doc, row
+    cells = {r.split("|")[1].strip(): [c.strip().rstrip("x") for c in r.strip("|").split("|")]
+             for r in rows[2:]}
+    gains = [float(c[6]) for c in cells.values()]
+    assert f"{min(gains):.2f}x\n(samd21) to {max(gains):.2f}x (esp32-c3)" in doc
+    assert all(float(c[8]) > 1.0 for c in cells.values())            # faster than int8
+    assert all(float(c[3]) > float(c[4]) > float(c[5]) for c in cells.values())
+    chosen = {d: c[9].split(":")[0] for d, c in cells.items()}
+    assert chosen == {"samd21": "conv_s8", "nrf52840": "grouped_g4", "stm32u575": "grouped_g4",
+                      "esp32-c3": "grouped_g4"}, chosen
+    for d, c in cells.items():
+        emulated, estimated = (float(v) for v in c[9].split(":")[1].split(","))
+        assert abs(emulated - estimated) <= 0.02, d
+
+
+def test_docs_ring_figures_are_the_calls():
+    """The scratch and samd21 figures the docs state of the benchmark's layer."""
+    from tests.conftest import REPO, load_benchmark
+    bench = load_benchmark("lut_grouped")
+    s = select_kernel("conv2d", bench.CONV_SHAPE, Conv2D(bench.CONV_SHAPE[2], bench.CONV_FILTERS,
+                                                        3, 3, 1, 1, "same"))
+    scratch = [GroupedConvCall(2, g, s, True, 4).scratch_bytes for g in bench.CONV_GROUPS]
+    doc = " ".join((REPO / "docs" / "lut-kernels.md").read_text().split())
+    assert "g = 2, 3 and 4 need {:,}, {:,} and {:,} bytes".format(*scratch) in doc
+    samd21 = find_device("samd21").memory
+    budget = samd21.sram_bytes - samd21.reserved_sram_bytes
+    levels = 16 * 16 * 16 + 16 * 16 * bench.CONV_FILTERS
+    assert budget == 24 * 1024 and levels == 12 * 1024
+    assert levels + scratch[0] - budget == 288 == 4 * GroupedConvCall(2, 2, s, True, 4).groups
+    assert "misses the budget (by 288 bytes" in doc
