@@ -21,7 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from hwsim.ir.int8_kernels import KernelCall
-from hwsim.ir.lut_grouped import BLOCK, blocked_groups, combined_indices
+from hwsim.ir.lut_grouped_indices import BLOCK, blocked_groups, combined_indices
 from hwsim.ir.lut_kernels import axis
 
 CONV_KINDS = ("conv1d", "conv2d")
