@@ -53,30 +53,39 @@ def _cycles(run, device, connections: int) -> float:
     return (kernel_cycles(run, device) + wait * run.parameter_reads) / connections
 
 
+def _ungrouped(firmwares: dict, tmp: str, name: str, shape: KernelCall, seed: int,
+               levels: int):
+    """(device, its three test firmwares (built once per target), the lut case of
+    `shape` (K = CLUSTERS, fused threshold), its reference output, the row with the
+    ungrouped library's cycles per connection, the connections, the case's rng)."""
+    from hwsim.ir.lut_kernels import connections
+    device = find_device(name)
+    target = target_for_device(device)
+    if target.name not in firmwares:
+        firmwares[target.name] = (build_lut_firmware(target, f"{tmp}/lut-{target.name}"),
+                                  build_grouped_firmware(target, f"{tmp}/g-{target.name}"),
+                                  build_firmware(target, f"{tmp}/int8-{target.name}"))
+    rng = np.random.default_rng(seed)
+    call = lut_call_of_shape("conv", shape, 16, CLUSTERS, target.name, 4, True)
+    case = random_case(call, rng, levels, CLUSTERS)
+    expected = reference_output(case)
+    run = run_lut_case(firmwares[target.name][0], case)
+    if not np.array_equal(run.output, expected):
+        raise SystemExit(f"{name}: the lut library differs from the reference")
+    n = connections(call)
+    row = {"device": name, "target": target.name, "ungrouped": _cycles(run, device, n)}
+    return device, firmwares[target.name], case, expected, row, n, rng
+
+
 def measure(devices=DEVICES, seed: int = 0, levels: int = LEVELS) -> list[dict]:
     """Per device: the ungrouped library, the grouped kernel (each chunk of CHUNKS; at
     FEW_LEVELS also precomputed), int8 and the generated layer as chosen."""
     rows, firmwares = [], {}
-    connections = INPUTS * UNITS
+    shape = KernelCall("fully_connected", 1, 1, INPUTS, 1, 1, UNITS)
     with tempfile.TemporaryDirectory(prefix="hwsim-lut-grouped-") as tmp:
         for name in devices:
-            device = find_device(name)
-            target = target_for_device(device)
-            if target.name not in firmwares:
-                firmwares[target.name] = (build_lut_firmware(target, f"{tmp}/lut-{target.name}"),
-                                          build_grouped_firmware(target, f"{tmp}/g-{target.name}"),
-                                          build_firmware(target, f"{tmp}/int8-{target.name}"))
-            lut_fw, grouped_fw, int8_fw = firmwares[target.name]
-            rng = np.random.default_rng(seed)
-            shape = KernelCall("fully_connected", 1, 1, INPUTS, 1, 1, UNITS)
-            call = lut_call_of_shape("conv", shape, 16, CLUSTERS, target.name, 4, True)
-            case = random_case(call, rng, levels, CLUSTERS)
-            expected = reference_output(case)
-            run = run_lut_case(lut_fw, case)
-            if not np.array_equal(run.output, expected):
-                raise SystemExit(f"{name}: the lut library differs from the reference")
-            row = {"device": name, "target": target.name,
-                   "ungrouped": _cycles(run, device, connections)}
+            device, (_, grouped_fw, int8_fw), case, expected, row, connections, rng = (
+                _ungrouped(firmwares, tmp, name, shape, seed, levels))
             for chunk in CHUNKS:
                 gc = grouped_case(case, CLUSTERS, G, chunk)
                 run = run_grouped_case(grouped_fw, gc)
@@ -143,7 +152,6 @@ def conv_measure(devices=DEVICES, seed: int = 0) -> list[dict]:
     too), and the generated layer as the cost model chooses it (8-bit entries)."""
     from hwsim.ir.int8_kernels import select_kernel
     from hwsim.ir.layers import Conv2D
-    from hwsim.ir.lut_kernels import connections
     from hwsim.machine.kernels.cases import conv_case
     from hwsim.machine.kernels.lut_grouped_harness import grouped_conv_case
     from hwsim.machine.lut_bound import conv_workload, workload_connection_cycles
@@ -153,22 +161,8 @@ def conv_measure(devices=DEVICES, seed: int = 0) -> list[dict]:
                                                        CONV_KERNEL, 1, 1, "same"))
     with tempfile.TemporaryDirectory(prefix="hwsim-lut-grouped-conv-") as tmp:
         for name in devices:
-            device = find_device(name)
-            target = target_for_device(device)
-            if target.name not in firmwares:
-                firmwares[target.name] = (build_lut_firmware(target, f"{tmp}/lut-{target.name}"),
-                                          build_grouped_firmware(target, f"{tmp}/g-{target.name}"),
-                                          build_firmware(target, f"{tmp}/int8-{target.name}"))
-            lut_fw, grouped_fw, int8_fw = firmwares[target.name]
-            rng = np.random.default_rng(seed)
-            call = lut_call_of_shape("conv", shape, 16, CLUSTERS, target.name, 4, True)
-            n = connections(call)
-            case = random_case(call, rng, LEVELS, CLUSTERS)
-            expected = reference_output(case)
-            run = run_lut_case(lut_fw, case)
-            if not np.array_equal(run.output, expected):
-                raise SystemExit(f"{name}: the lut library differs from the reference")
-            row = {"device": name, "target": target.name, "ungrouped": _cycles(run, device, n)}
+            device, (_, grouped_fw, int8_fw), case, expected, row, n, rng = _ungrouped(
+                firmwares, tmp, name, shape, seed, LEVELS)
             for g in CONV_GROUPS:
                 gc = grouped_conv_case(case, CLUSTERS, g)
                 run = run_grouped_case(grouped_fw, gc)

@@ -6,7 +6,6 @@ and `hwsim simulate` naming it per node."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -17,32 +16,21 @@ from hwsim.cost.options import CostOptions
 from hwsim.ir.graph import graph_from_workload
 from hwsim.ir.int8_kernels import select_kernel
 from hwsim.ir.layers import Conv2D
-from hwsim.ir.lut_grouped import node_grouped_call
 from hwsim.ir.lut_grouped_conv import (GroupedConvCall, conv_combined_indices, conv_geometry,
                                        padding_pixel)
 from hwsim.ir.lut_kernels import lut_call_of_shape
 from hwsim.machine.lut_bound import conv_workload
-from hwsim.memory.planner import MemoryOptions, plan_memory
 from hwsim.specs.catalog import find_device
 from tests.conftest import run_cli
 
-needs_compilers = pytest.mark.skipif(
-    shutil.which("arm-none-eabi-gcc") is None or shutil.which("riscv64-unknown-elf-gcc") is None,
-    reason="needs the cross-compilers (tools/system-packages.sh)")
-
-TARGETS = ("cortex-m0", "cortex-m4", "rv32im")
-
-
-@pytest.fixture(scope="session")
-def grouped_conv_firmwares(tmp_path_factory):
-    from hwsim.machine.kernels.lut_grouped_harness import build_grouped_firmware
-    root = tmp_path_factory.mktemp("lut-grouped-conv-firmware")
-    return {t: build_grouped_firmware(t, root / t) for t in TARGETS}
+# the grouped firmware (one session fixture: the dense kernel's tests build it too)
+from tests.test_lut_choice import assert_planned_as_generated
+from tests.test_lut_grouped import TARGETS, grouped_firmwares, needs_compilers  # noqa: F401
 
 
 @needs_compilers
 @pytest.mark.parametrize("target", TARGETS)
-def test_grouped_conv_bit_exact_on_random_shapes(grouped_conv_firmwares, target):
+def test_grouped_conv_bit_exact_on_random_shapes(grouped_firmwares, target):
     """conv2d and conv1d (height 1), 'valid' and 'same', strides 1 and 2, channels not a
     multiple of g (a short group per pixel), units not a multiple of the block, K = 4, 8,
     16 and g = 2, 3, 4, sums or levels out, the widest entries g allows."""
@@ -69,17 +57,17 @@ def test_grouped_conv_bit_exact_on_random_shapes(grouped_conv_firmwares, target)
             case.table[:-1, :clusters] = rng.integers(-limit, limit + 1,
                                                       size=case.table[:-1, :clusters].shape)
         gc = grouped_conv_case(case, clusters, g)
-        run = run_grouped_case(grouped_conv_firmwares[target], gc)
+        run = run_grouped_case(grouped_firmwares[target], gc)
         assert np.array_equal(run.output, reference_output(case)), gc.describe()
 
 
 @needs_compilers
 @pytest.mark.parametrize("target", TARGETS)
-def test_grouped_conv_is_multiply_free(grouped_conv_firmwares, target):
+def test_grouped_conv_is_multiply_free(grouped_firmwares, target):
     from hwsim.machine.codegen.targets import find_target
     from hwsim.machine.disasm import prove
     from hwsim.machine.kernels.lut_grouped_harness import CONV_FUNCTION
-    report = prove(grouped_conv_firmwares[target].elf_path, find_target(target), "lut")
+    report = prove(grouped_firmwares[target].elf_path, find_target(target), "lut")
     kernel = {f.function: f for f in report.functions}
     for name in (CONV_FUNCTION, "hwsim_lut_grouped_lookup", "hwsim_lut_grouped_build"):
         assert kernel[name].clean, (name, kernel[name].multiplies)
@@ -147,18 +135,10 @@ def test_choice_offers_grouped_convolutions():
 @pytest.mark.parametrize("device", ["samd21", "nrf52840", "esp32-c3"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_planner_counts_what_the_generated_conv_stores(device, padding):
-    from hwsim.machine.codegen import generate
-    from hwsim.machine.validate import resolve_target
     g = _conv(padding=padding)
-    d = find_device(device)
-    target = resolve_target(d)
-    grouped = cost_graph(g, d, "lut").lut_grouped
+    grouped = cost_graph(g, find_device(device), "lut").lut_grouped
     assert "L0.conv2d" in dict(grouped)
-    program = generate(g, target, "lut", target.memory_map(d), lut_grouped=grouped)
-    report = plan_memory(g, d, "lut", MemoryOptions(lut_grouped=grouped))
-    assert report.parameter_bytes == program.constant_bytes
-    scratch = {b.nodes[0]: b.size_bytes for b in report.buffers if b.kind == "scratch"}
-    assert scratch == {n: node_grouped_call(g, n, k).scratch_bytes for n, k in grouped}
+    program = assert_planned_as_generated(g, find_device(device), grouped)
     assert "lut_grouped_conv.c" in program.files
 
 
