@@ -7,12 +7,14 @@ Stored per layer (hwsim.ir.lut_grouped.grouped_layout): the combined weight indi
 folded in, the fused threshold's padded bounds and the `hwsim_lut_grouped_call`
 constant; shared per product table, its rows plus the offset B as uint16 (TG_<table>);
 or, precomputed (hwsim.ir.lut_grouped_flash), the layer's group tables (TF_, TFS_<node>).
-In RAM, the group tables live at a time and, with several chunks, the units' sums
-(static arrays, the scratch the memory planner counts: GroupedCall.scratch_bytes).
+In RAM, the group tables live at a time and, with several chunks, the units' sums (the
+scratch the memory planner counts: GroupedCall.scratch_bytes), at the start of one
+static pool all grouped calls of the program share (they run one at a time), as large
+as the largest call's scratch.
 A conv1d/conv2d node calls the grouped convolution (hwsim_lut_grouped_conv) with the same
 data, its combined indices per pixel (hwsim.ir.lut_grouped_conv.conv_weights), its
-geometry arrays (GC*_<node>), its padding pixel (GP_<node>) and its ring of group tables
-and window addresses in RAM (GR_, GS_<node>).
+geometry arrays (GC*_<node>), its padding pixel (GP_<node>) and, in the pool, its
+window's table addresses and its ring of group tables.
 """
 from __future__ import annotations
 
@@ -52,9 +54,26 @@ def _precomputed(node: str, ident: str, layout, call) -> tuple[list, list[CArray
     return words, arrays
 
 
-def grouped_node(g, node: str, kernel: str) -> NodeCode:
+POOL = "hwsim_lut_grouped_scratch"
+
+
+def pool_bytes(g, grouped: dict) -> int:
+    """The scratch every grouped call of a program shares (they run one at a time): the
+    largest call's."""
+    return max((node_grouped_call(g, n, k).scratch_bytes for n, k in grouped.items()),
+               default=0)
+
+
+def _pool(size: int) -> CArray:
+    return CArray(POOL, f"/* the grouped calls' scratch, shared (RAM) */\n"
+                        f"uint8_t {POOL}[{max(size, 4)}] {ALIGNED};\n",
+                  f"extern uint8_t {POOL}[];\n", 0)
+
+
+def grouped_node(g, node: str, kernel: str, pool: int | None = None) -> NodeCode:
     """Dense (or conv1d/conv2d) node `node` as a call of the grouped kernel, variant
-    `kernel`."""
+    `kernel`; its scratch at the start of the program's shared pool of `pool` bytes
+    (default: its own)."""
     a = g.nodes[node]["op"]
     call = node_grouped_call(g, node, kernel)
     conv = isinstance(call, GroupedConvCall)
@@ -81,12 +100,11 @@ def grouped_node(g, node: str, kernel: str) -> NodeCode:
                        comment=f"{node}: bias entries - fan_in x {layout.offset}")]
     _, bounds, barrays = fused_bounds(g, node)
     arrays += barrays
-    scratch, acc = f"GS_{ident}", "0"
     addresses = POINTER_BYTES * call.groups if conv else call.table_bytes
-    ram = f"uint16_t {scratch}[{addresses // 2}] {ALIGNED};\n"
+    scratch, acc = f"(uint16_t *)(void *){POOL}", "0"
     if call.acc_bytes:
-        acc = f"GA_{ident}"
-        ram += f"int32_t {acc}[{call.units}];\n"
+        acc = f"(int32_t *)(void *)({POOL} + {addresses})"
+    arrays.append(_pool(pool if pool is not None else call.scratch_bytes))
     row_shift = (k2.bit_length() - 1) + 1
     live = call.groups if conv else call.live
     words = [tname, row_shift, layout.k_log2, call.g, layout.table_shift,
@@ -95,22 +113,23 @@ def grouped_node(g, node: str, kernel: str) -> NodeCode:
              f"W_{ident}", scratch, acc, *flash]
     kind, function, size = "hwsim_lut_grouped_call", GROUPED_FUNCTION, 4 * CALL_WORDS
     if conv:
-        more, ring_ram, conv_arrays = _conv_words(node, ident, call, layout.offset)
-        words, ram, arrays = words + more, ram + ring_ram, arrays + conv_arrays
+        more, conv_arrays = _conv_words(node, ident, call, layout.offset)
+        words, arrays = words + more, arrays + conv_arrays
         kind, function = "hwsim_lut_grouped_conv_call", GROUPED_CONV_FUNCTION
         size = 4 * CONV_CALL_WORDS
     name = f"CALL_{ident}"
     include = f'#include "{GROUPED_HEADER}"\n'
-    definition = (f"/* {node}: the grouped kernel's scratch (RAM) and call parameters */\n"
-                  f"{include}{ram}const {kind} {name} = {{\n    "
+    definition = (f"/* {node}: the grouped kernel's call parameters */\n"
+                  f"{include}extern uint8_t {POOL}[];\nconst {kind} {name} = {{\n    "
                   + ", ".join(map(str, words)) + "};\n")
     arrays.append(CArray(name, definition, f"{include}extern const {kind} {name};\n", size))
     return call_node(g, node, function, name, arrays)
 
 
-def _conv_words(node: str, ident: str, call, offset: int) -> tuple[list, str, list[CArray]]:
-    """The grouped convolution's call words after the dense call's, its ring (RAM) and
-    its constants: the geometry arrays and, when a window is clipped, the padding pixel."""
+def _conv_words(node: str, ident: str, call, offset: int) -> tuple[list, list[CArray]]:
+    """The grouped convolution's call words after the dense call's (its ring in the pool
+    after the window's addresses) and its constants: the geometry arrays and, when a
+    window is clipped, the padding pixel."""
     geo = call.geometry
     arrays, names = [], []
     for field in geo.ARRAYS:
@@ -123,6 +142,5 @@ def _conv_words(node: str, ident: str, call, offset: int) -> tuple[list, str, li
         arrays.append(_aligned(constant(pad, "uint16_t", padding_pixel(call, offset),
                                         comment=f"{node}: the padding pixel's group tables "
                                                 f"(r x {offset} in every entry)")))
-    ring = f"GR_{ident}"
-    ram = f"uint8_t {ring}[{call.table_bytes}] {ALIGNED};\n"
-    return ([*conv_call_scalars(call), *names, ring, f"(const uint8_t *){pad}"], ram, arrays)
+    ring = f"({POOL} + {POINTER_BYTES * call.groups})"
+    return [*conv_call_scalars(call), *names, ring, f"(const uint8_t *){pad}"], arrays
