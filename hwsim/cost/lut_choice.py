@@ -20,7 +20,10 @@ layer's outputs by construction. The choice is the candidate with the fewest cyc
 among those whose working set (the node's level tensors plus the kernel's scratch) fits
 the device's SRAM net of the reserved part, the first in order (ungrouped, then g = 2,
 3, 4, all live before chunked before precomputed) on a tie; when none fits, the fewest
-cycles.
+cycles. A conv1d or conv2d layer's grouped candidates are the grouped convolution
+(hwsim/machine/kernels/lut/lut_grouped_conv.c) for every g <= its channels, its scratch
+the ring of kernel rows of group tables and a window's table addresses
+(hwsim.ir.lut_grouped_conv.GroupedConvCall.scratch_bytes), priced and chosen alike.
 
 `options.lut_grouping`: "auto" (default) as above; "off" only the ungrouped call; an
 integer g only the grouped kernel of that g where the layer allows it (else the
@@ -42,6 +45,8 @@ from hwsim.cost.options import CostOptions
 from hwsim.cost.prices import action_prices
 from hwsim.ir.lut_grouped import (FLASH, GROUPINGS, chunk_options, grouped_limits_ok,
                                   kernel_name, node_grouped_call, padded_clusters)
+from hwsim.ir.int8_kernels import select_kernel
+from hwsim.ir.lut_grouped_conv import CONV_KINDS, conv_shape_ok
 from hwsim.ir.lut_grouped_flash import FLASH_MIN_G, FLASH_TABLE_BYTES, precomputed_bytes
 from hwsim.ir.ops import WEIGHTED
 from hwsim.specs.device import Device
@@ -52,11 +57,13 @@ def grouped_kernels(graph: nx.DiGraph, node: str, target: str, grouping="auto"
     """The grouped variants that can run lut node `node` on library build `target`."""
     op = graph.nodes[node]["op"]
     data = grouped_data(target)
-    if op.kind != "dense" or grouping == "off" or data is None:
+    if op.kind not in ("dense", *CONV_KINDS) or grouping == "off" or data is None:
         return ()
     k2 = padded_clusters(op.table_shape[1])
     table = graph.graph["tables"][op.table]
     fan = len(op.weight_index)
+    if op.kind != "dense":
+        return grouped_conv_kernels(op, data, k2, table, grouping)
     names = []
     for k, g in GROUPINGS:
         if k != k2 or grouping not in ("auto", g) or f"grouped_k{k}_g{g}" not in data["kernels"]:
@@ -71,6 +78,17 @@ def grouped_kernels(graph: nx.DiGraph, node: str, target: str, grouping="auto"
                 <= FLASH_TABLE_BYTES):
             names.append(kernel_name(g, groups, groups, precomputed=True))
     return tuple(names)
+
+
+def grouped_conv_kernels(op, data: dict, k2: int, table, grouping) -> tuple[str, ...]:
+    """The grouped convolution's variants (every input row's tables in a ring of kernel
+    rows: one per g) that can run conv1d/conv2d op `op`."""
+    shape = select_kernel(op.kind, tuple(op.input_shape), op.layer)
+    return tuple(
+        kernel_name(g, 1, 1) for k, g in GROUPINGS
+        if k == k2 and grouping in ("auto", g) and f"grouped_conv_k{k}_g{g}" in data["kernels"]
+        and conv_shape_ok(op.kind, shape, g)
+        and grouped_limits_ok(table, op.bias_index, len(op.weight_index), g))
 
 
 def lut_kernel_choices(graph: nx.DiGraph, device: Device,

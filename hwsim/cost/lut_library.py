@@ -218,10 +218,13 @@ def _grouped_record(target: str, function: str) -> tuple | None:
 
 @lru_cache(maxsize=4096)
 def grouped_counts(target: str, call, level_bits=None) -> Mapping[str, Fraction] | None:
-    """Characterized action counts of one grouped call (hwsim.ir.lut_grouped.GroupedCall;
+    """Characterized action counts of one grouped call (hwsim.ir.lut_grouped.GroupedCall or
+    hwsim.ir.lut_grouped_conv.GroupedConvCall;
     the fused search at half its steps per output, as the library call's), or None (no
     data for its K, g)."""
+    from hwsim.ir.lut_grouped_conv import GroupedConvCall, conv_trip_counts
     record = _grouped_record(target, call.function) if call is not None else None
     if record is None:
         return None
-    return MappingProxyType(evaluate(*record, grouped_trip_counts(call, level_bits)))
+    trips = conv_trip_counts if isinstance(call, GroupedConvCall) else grouped_trip_counts
+    return MappingProxyType(evaluate(*record, trips(call, level_bits)))

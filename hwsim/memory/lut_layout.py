@@ -19,6 +19,9 @@ Stored per weighted node:
   `hwsim_lut_grouped_call` constant; its table as rows + B in uint16 without the bias row
   (once per table, beside the plain table when other layers read that), or, its group
   tables precomputed, those (hwsim.ir.lut_grouped_flash, counted as product tables);
+  a grouped convolution (hwsim.ir.lut_grouped_conv) likewise, with its geometry arrays
+  (window geometry), its padding pixel's tables when a window is clipped (product
+  tables) and its longer call constant (CONV_CALL_WORDS);
 - per-layer loop: weight and bias indices a byte each (a halfword above K = 256); a
   'same'-padded convolution's per-position tables (first input, first tap, taps: three
   uint32 per output position along each clipped axis).
@@ -39,6 +42,7 @@ import numpy as np
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lut_grouped import CALL_WORDS as GROUPED_CALL_WORDS
 from hwsim.ir.lut_grouped import node_grouped_call
+from hwsim.ir.lut_grouped_conv import CONV_CALL_WORDS, GroupedConvCall
 from hwsim.ir.lut_grouped_flash import precomputed_bytes
 from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, geometry, library_target, node_call,
                                   search_steps)
@@ -83,6 +87,10 @@ def _weighted_lines(g, node: str, library: str | None, grouped: str | None = Non
         lines = {"weight codes (bytes)": gcall.units * gcall.groups,
                  "bias (int32, grouped)": WORD_BYTES * gcall.units,
                  "library call constants": WORD_BYTES * GROUPED_CALL_WORDS}
+        if isinstance(gcall, GroupedConvCall):   # its geometry, padding pixel, longer call
+            lines.update({"window geometry": WORD_BYTES * gcall.geometry.words,
+                          "product tables": gcall.pad_bytes,
+                          "library call constants": WORD_BYTES * CONV_CALL_WORDS})
         if gcall.pattern_bits:                # the layer's precomputed group tables
             lines["product tables"] = precomputed_bytes(gcall.k_log2, gcall.g,
                                                         a.table_shape[0] - 1, gcall.fan)

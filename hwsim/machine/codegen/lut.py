@@ -72,8 +72,8 @@ def emit_node(g, node, tables: ProductTables, library: str = "",
     if op in emitters:
         call = node_call(g, node, library) if library else None
         if call is not None and node in (grouped or {}):
-            from hwsim.machine.codegen.lut_grouped import grouped_node
-            return grouped_node(g, node, grouped[node])
+            from hwsim.machine.codegen.lut_grouped import grouped_node, pool_bytes
+            return grouped_node(g, node, grouped[node], pool_bytes(g, grouped))
         return (library_node(g, node, call, tables) if call is not None
                 else emitters[op](g, node, tables))
     if op == "threshold":

@@ -24,9 +24,10 @@ from hwsim.machine.kernels.lut import (CONFIG_HEADER, GROUPED_SOURCES, HEADER, H
                                        SOURCE_DIR, SOURCES)
 
 GROUPED_FUNCTION = "hwsim_lut_grouped_dense"
+GROUPED_CONV_FUNCTION = "hwsim_lut_grouped_conv"
 
 LUT_KERNELS = ("library", "loops")
-__all__ = ["GROUPED_FUNCTION", "LUT_KERNELS", "call_node", "config_header", "fused_bounds",
+__all__ = ["GROUPED_CONV_FUNCTION", "GROUPED_FUNCTION", "LUT_KERNELS", "call_node", "config_header", "fused_bounds",
            "fused_threshold_node", "include_line", "library_build", "library_files",
            "library_node", "node_call"]
 
@@ -60,9 +61,9 @@ def library_files(target_name: str, codes) -> dict[str, str]:
     """The library's headers, sources and configuration (the kernel functions the nodes
     `codes` call), as program files."""
     called = {c.library_function for c in codes if c.library_function}
-    grouped = GROUPED_SOURCES if GROUPED_FUNCTION in called else ()
+    grouped = GROUPED_SOURCES if called & {GROUPED_FUNCTION, GROUPED_CONV_FUNCTION} else ()
     files = {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES, *grouped)}
-    called.discard(GROUPED_FUNCTION)
+    called -= {GROUPED_FUNCTION, GROUPED_CONV_FUNCTION}
     files[CONFIG_HEADER] = config_header(target_name, sorted(called))
     return files
 

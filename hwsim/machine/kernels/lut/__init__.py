@@ -19,8 +19,9 @@ CONFIG_HEADER = "hwsim_lut_config.h"
 HEADERS = (HEADER, "lut_kernels.inc")
 SOURCES = ("lut.c",)
 GROUPED_HEADER = "hwsim_lut_grouped.h"
-# the grouped dense kernel: its group tables built per inference or precomputed (flash)
-GROUPED_SOURCES = (GROUPED_HEADER, "lut_grouped.c", "lut_grouped_flash.c")
+# the grouped kernels: dense (group tables built per inference or precomputed in flash)
+# and convolution
+GROUPED_SOURCES = (GROUPED_HEADER, "lut_grouped.c", "lut_grouped_flash.c", "lut_grouped_conv.c")
 
 
 def source_paths() -> list[Path]:
