@@ -33,7 +33,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import KernelCall, monomial_text, select_kernel
 from hwsim.ir.layers import Conv2D, DepthwiseConv2D
-from hwsim.ir.lut_kernels import BLOCKS, KERNEL_NAMES, VARIANTS, LutCall, UNROLL, trip_counts
+from hwsim.ir.lut_kernels import BLOCKS, FUNCTIONS as LIBRARY_FUNCTIONS, LutCall, UNROLL, trip_counts
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.machine.characterize import (_counting_table, _encode, fit, kernel_counts,
                                         monomial_value, predict)
@@ -47,11 +47,13 @@ from hwsim.machine.toolchain import CFLAGS
 
 FORMAT_VERSION = 1
 CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
-FUNCTIONS = tuple(f"{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS)
-# The table widths K the designs cycle through per variant (s16i: K > 128 only), so that
-# a shift by the table's row shift is told apart from a constant one
-# (hwsim.machine.register_shifts.shift_roles).
-CLUSTERS = {"s8": (16, 2, 5, 64, 3, 256, 8), "s16": (16, 4, 128, 2, 33), "s16i": (256, 200)}
+FUNCTIONS = tuple(f.removeprefix("hwsim_lut_") for f in LIBRARY_FUNCTIONS)
+# The table widths K the designs cycle through per variant (s16i: K > 128 only; packed:
+# the K their codes index), so that a shift by the table's row shift is told apart from a
+# constant one (hwsim.machine.register_shifts.shift_roles).
+CLUSTERS = {"s8": (16, 2, 5, 64, 3, 256, 8), "s16": (16, 4, 128, 2, 33), "s16i": (256, 200),
+            "s8p4": (16, 2, 5, 8, 3), "s16p4": (16, 4, 2, 9), "s8p2": (4, 2, 3),
+            "s16p2": (4, 2, 3)}
 
 
 def basis(counts: dict[str, int]) -> list[tuple]:

@@ -46,9 +46,8 @@ def library_build(target, lut_kernels: str = "library") -> str:
 def config_header(target_name: str, functions=None) -> str:
     """hwsim_lut_config.h for a library build: the target's block and the kernel
     functions to compile (None: all of them, the characterization firmware)."""
-    from hwsim.ir.lut_kernels import KERNEL_NAMES, VARIANTS
-    names = functions if functions is not None else [
-        f"hwsim_lut_{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS]
+    from hwsim.ir.lut_kernels import FUNCTIONS
+    names = functions if functions is not None else FUNCTIONS
     uses = "".join(f"#define HWSIM_LUT_USE_{n.removeprefix('hwsim_lut_')} 1\n"
                    for n in sorted(set(names)))
     return (f"/* hwsim lut kernel library: the build's configuration ({target_name}). */\n"
