@@ -48,6 +48,11 @@ def add_parser(subparsers) -> None:
                         default="auto",
                         help="lut dense layers on the grouped kernel: per layer where it is "
                              "fastest and fits (auto), never (off), or group size g")
+    parser.add_argument("--weight-indices", choices=("auto", "aligned", "packed"),
+                        default="auto",
+                        help="lut weight codes: a byte each unless the network would not "
+                             "fit flash (auto), a byte each (aligned), or packed in 4 or 2 "
+                             "bits wherever K <= 16 (packed)")
     parser.add_argument("--stream-weights", action="store_true",
                         help="move weights/tables to SRAM before each layer (DMA where present)")
     parser.add_argument("--timeline", metavar="FILE", help="write the event log (.csv or .json)")
@@ -72,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     result = simulate(subject, device, args.style,
                       cost_options=CostOptions(tables_in=place, thresholds_in=place,
                                                activations=args.activations,
-                                               lut_grouping=args.lut_grouping),
+                                               lut_grouping=args.lut_grouping,
+                                               weight_indices=args.weight_indices),
                       memory_options=MemoryOptions(tables_in=args.tables_in,
                                                    activations=args.activations),
                       schedule_options=schedule_options, stream_weights=args.stream_weights)
@@ -150,7 +156,8 @@ def run_soc(args: argparse.Namespace, soc, subject) -> int:
         subject, soc, args.style, core=args.core, load=args.load, frames=args.frames,
         audio_share=args.firmware_share or None,
         cost_options=CostOptions(tables_in=place, thresholds_in=place,
-                                 activations=args.activations, lut_grouping=args.lut_grouping),
+                                 activations=args.activations, lut_grouping=args.lut_grouping,
+                                 weight_indices=args.weight_indices),
         memory_options=MemoryOptions(tables_in=args.tables_in, activations=args.activations),
         stream_weights=args.stream_weights)
     if args.json:

@@ -22,6 +22,16 @@ the device's SRAM net of the reserved part, the first in order (ungrouped, then 
 3, 4, all live before chunked before precomputed) on a tie; when none fits, the fewest
 cycles.
 
+Packed weight codes (hwsim.ir.lut_kernels.packed_calls: 4 bits a code at K <= 16, 2
+bits at K <= 4, in the dense/convolution call) are candidates too, by
+`options.weight_indices`: "aligned" never; "packed" always, the narrowest codes the
+layer's K allows in place of the byte-code call; "auto" (default) where the network
+would not otherwise fit the device's flash: when the memory planner
+(hwsim.memory.planner.plan_memory, the default memory options with the cost options'
+table placement) finds the choice above over flash, the byte-code calls with the most
+weight bytes to save switch to their narrowest packed codes, largest saving first, until
+the saving covers the excess (or none is left).
+
 `options.lut_grouping`: "auto" (default) as above; "off" only the ungrouped call; an
 integer g only the grouped kernel of that g where the layer allows it (else the
 ungrouped call). The choice is a pure function of the graph, the device and the
@@ -43,6 +53,7 @@ from hwsim.cost.prices import action_prices
 from hwsim.ir.lut_grouped import (FLASH, GROUPINGS, chunk_options, grouped_limits_ok,
                                   kernel_name, node_grouped_call, padded_clusters)
 from hwsim.ir.lut_grouped_flash import FLASH_MIN_G, FLASH_TABLE_BYTES, precomputed_bytes
+from hwsim.ir.lut_kernels import packed_calls, weight_bytes
 from hwsim.ir.ops import WEIGHTED
 from hwsim.specs.device import Device
 
@@ -81,7 +92,7 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
     traits = core_traits(device)
     prices = action_prices(device)
     budget = device.memory.sram_bytes - device.memory.reserved_sram_bytes
-    choices = {}
+    choices, packed = {}, {}
     for node, op in graph.nodes(data="op"):
         if op.kind not in WEIGHTED:
             continue
@@ -90,10 +101,17 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
             continue
         target, call = found
         tensors = math.prod(op.input_shape) + int(op.outputs)
-        kernels = [f"{call.kernel}_{call.variant}"]
+        narrow = [p for p in packed_calls(call, op.table_shape[1]) if has_record(target, p)
+                  ][-1:] if options.weight_indices != "aligned" else []
+        kernels = [f"{c.kernel}_{c.variant}" for c in
+                   (narrow if narrow and options.weight_indices == "packed" else [call])]
         grouped = grouped_kernels(graph, node, target, options.lut_grouping)
         kernels = list(grouped) if grouped and options.lut_grouping != "auto" else (
             kernels + list(grouped))
+        if narrow and options.weight_indices == "auto":
+            packed[node] = (f"{narrow[0].kernel}_{narrow[0].variant}",
+                            weight_bytes(call) - weight_bytes(narrow[0]), kernels[0])
+            kernels.append(packed[node][0])
         candidates = []
         for kernel in kernels:
             actions = node_actions(graph, node, "lut", traits, options, kernel)
@@ -102,7 +120,31 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
             candidates.append(KernelOption(kernel, _cycles(actions, prices), scratch,
                                               tensors + scratch, tensors + scratch <= budget,
                                               actions))
-        fitting = [c for c in candidates if c.fits] or candidates
+        offered = [c for c in candidates if c.kernel != packed.get(node, ("",))[0]]
+        fitting = [c for c in offered if c.fits] or offered
         best = min(fitting, key=lambda c: c.cycles)
         choices[node] = KernelChoice(node, best.kernel, tuple(candidates))
-    return choices
+    return _packed_to_fit(graph, device, options, choices, packed) if packed else choices
+
+
+def _packed_to_fit(graph: nx.DiGraph, device: Device, options: CostOptions,
+                   choices: dict[str, KernelChoice], packed: dict[str, tuple]
+                   ) -> dict[str, KernelChoice]:
+    """`choices` with byte-code calls switched to their packed codes (`packed`: node ->
+    (packed kernel, weight bytes it saves, the byte-code kernel)), largest saving first,
+    until the network fits the device's flash as the memory planner counts it."""
+    from hwsim.memory.planner import MemoryOptions, plan_memory
+    chosen = tuple(sorted((n, c.kernel) for n, c in choices.items()))
+    memory = plan_memory(graph, device, "lut", MemoryOptions(
+        tables_in=options.tables_in, lut_kernels="library", lut_grouped=chosen,
+        weight_indices=options.weight_indices))
+    excess = -memory.flash_margin_bytes
+    order = sorted((n for n in packed if choices[n].kernel == packed[n][2]),
+                   key=lambda n: (-packed[n][1], n))
+    out = dict(choices)
+    for node in order:
+        if excess <= 0:
+            break
+        out[node] = KernelChoice(node, packed[node][0], choices[node].candidates)
+        excess -= packed[node][1]
+    return out

@@ -49,11 +49,12 @@ TOLERANCE = 0.10
 
 
 def codegen_options() -> CostOptions:
-    """The cost-model options that describe the generated code: byte weight indices,
-    byte activations, tables/indices/thresholds in flash, shift-and-add table
+    """The cost-model options that describe the generated code: weight codes a byte each
+    unless the network would not otherwise fit flash (hwsim.cost.lut_choice), byte
+    activations, tables/indices/thresholds in flash, shift-and-add table
     addressing (K a power of two), no unrolling, SIMD MACs where the core has them."""
     return CostOptions(tables_in="flash", weights_in="flash", thresholds_in="flash",
-                       activations="bytes", weight_indices="aligned", row_pointers="auto",
+                       activations="bytes", weight_indices="auto", row_pointers="auto",
                        unroll=1, multiplier_operand_bits=None, simd=True)
 
 
