@@ -69,7 +69,7 @@ def flash_rows(device: str = "nrf52840") -> list[tuple]:
             sizes = []
             for mode in ("aligned", "packed"):
                 chosen = cost_graph(g, d, "lut", CostOptions(weight_indices=mode,
-                                                             lut_grouping="off")).lut_grouped
+                                                             lut_grouping="off")).lut_chosen
                 sizes.append(plan_memory(g, d, "lut", MemoryOptions(
                     lut_grouped=chosen, weight_indices=mode)).parameter_bytes)
             packed = sum(1 for _, kernel in chosen if kernel[-2] == "p")

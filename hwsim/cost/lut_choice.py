@@ -24,8 +24,9 @@ cycles.
 
 Packed weight codes (hwsim.ir.lut_kernels.packed_calls: 4 bits a code at K <= 16, 2
 bits at K <= 4, in the dense/convolution call) are candidates too, by
-`options.weight_indices`: "aligned" never; "packed" always, the narrowest codes the
-layer's K allows in place of the byte-code call; "auto" (default) where the network
+`options.weight_indices`: "aligned" never; "packed" always (where packing saves bytes:
+a layer with a full block of units), the narrowest codes the layer's K allows in place
+of the byte-code call; "auto" (default) where the network
 would not otherwise fit the device's flash: when the memory planner
 (hwsim.memory.planner.plan_memory, the default memory options with the cost options'
 table placement) finds the choice above over flash, the byte-code calls with the most
@@ -102,7 +103,8 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
         target, call = found
         tensors = math.prod(op.input_shape) + int(op.outputs)
         narrow = [p for p in packed_calls(call, op.table_shape[1]) if has_record(target, p)
-                  ][-1:] if options.weight_indices != "aligned" else []
+                  and weight_bytes(p) < weight_bytes(call)][-1:] if (
+            options.weight_indices != "aligned") else []
         kernels = [f"{c.kernel}_{c.variant}" for c in
                    (narrow if narrow and options.weight_indices == "packed" else [call])]
         grouped = grouped_kernels(graph, node, target, options.lut_grouping)
@@ -110,29 +112,36 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
             kernels + list(grouped))
         if narrow and options.weight_indices == "auto":
             packed[node] = (f"{narrow[0].kernel}_{narrow[0].variant}",
-                            weight_bytes(call) - weight_bytes(narrow[0]), kernels[0])
-            kernels.append(packed[node][0])
-        candidates = []
-        for kernel in kernels:
-            actions = node_actions(graph, node, "lut", traits, options, kernel)
-            gcall = node_grouped_call(graph, node, kernel)
-            scratch = gcall.scratch_bytes if gcall is not None else 0
-            candidates.append(KernelOption(kernel, _cycles(actions, prices), scratch,
-                                              tensors + scratch, tensors + scratch <= budget,
-                                              actions))
-        offered = [c for c in candidates if c.kernel != packed.get(node, ("",))[0]]
-        fitting = [c for c in offered if c.fits] or offered
+                            weight_bytes(call) - weight_bytes(narrow[0]), kernels[0], tensors)
+        candidates = [_option(graph, node, kernel, traits, options, prices, tensors, budget)
+                      for kernel in kernels]
+        fitting = [c for c in candidates if c.fits] or candidates
         best = min(fitting, key=lambda c: c.cycles)
         choices[node] = KernelChoice(node, best.kernel, tuple(candidates))
-    return _packed_to_fit(graph, device, options, choices, packed) if packed else choices
+    if not packed:
+        return choices
+    return _packed_to_fit(graph, device, options, choices, packed,
+                          lambda node, kernel, tensors: _option(graph, node, kernel, traits,
+                                                                options, prices, tensors, budget))
+
+
+def _option(graph, node, kernel, traits, options, prices, tensors, budget) -> KernelOption:
+    """One candidate kernel of a node, priced, with its working set and whether it fits."""
+    actions = node_actions(graph, node, "lut", traits, options, kernel)
+    gcall = node_grouped_call(graph, node, kernel)
+    scratch = gcall.scratch_bytes if gcall is not None else 0
+    return KernelOption(kernel, _cycles(actions, prices), scratch, tensors + scratch,
+                        tensors + scratch <= budget, actions)
 
 
 def _packed_to_fit(graph: nx.DiGraph, device: Device, options: CostOptions,
-                   choices: dict[str, KernelChoice], packed: dict[str, tuple]
+                   choices: dict[str, KernelChoice], packed: dict[str, tuple], option
                    ) -> dict[str, KernelChoice]:
     """`choices` with byte-code calls switched to their packed codes (`packed`: node ->
-    (packed kernel, weight bytes it saves, the byte-code kernel)), largest saving first,
-    until the network fits the device's flash as the memory planner counts it."""
+    (packed kernel, weight bytes it saves, the byte-code kernel, its level tensors'
+    bytes); `option` prices one), largest saving first, until the network fits the
+    device's flash as the memory planner counts it (the packed candidate joins the
+    node's candidates)."""
     from hwsim.memory.planner import MemoryOptions, plan_memory
     chosen = tuple(sorted((n, c.kernel) for n, c in choices.items()))
     memory = plan_memory(graph, device, "lut", MemoryOptions(
@@ -145,6 +154,8 @@ def _packed_to_fit(graph: nx.DiGraph, device: Device, options: CostOptions,
     for node in order:
         if excess <= 0:
             break
-        out[node] = KernelChoice(node, packed[node][0], choices[node].candidates)
+        kernel, _, _, tensors = packed[node]
+        out[node] = KernelChoice(node, kernel, (*choices[node].candidates,
+                                                option(node, kernel, tensors)))
         excess -= packed[node][1]
     return out

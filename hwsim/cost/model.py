@@ -113,6 +113,12 @@ class CostReport:
 
     @property
     def lut_grouped(self) -> tuple[tuple[str, str], ...]:
+        """(node, grouped variant) of the lut weighted nodes the cost model gave the
+        grouped dense kernel (hwsim.cost.lut_choice)."""
+        return tuple((n, k) for n, k in self.lut_chosen if k.startswith("grouped"))
+
+    @property
+    def lut_chosen(self) -> tuple[tuple[str, str], ...]:
         """(node, kernel) of the lut weighted nodes the cost model gave the grouped dense
         kernel or packed weight codes (hwsim.cost.lut_choice): what the memory planner
         (MemoryOptions.lut_grouped) and the code generator are handed."""

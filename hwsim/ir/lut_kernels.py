@@ -22,6 +22,16 @@ Blocking: the output units of dense and convolution layers are taken HWSIM_LUT_B
 time (BLOCKS: 4 on Armv6-M, whose hand-allocated loop holds four accumulators in r8-r11;
 7 on Armv7E-M, every free register; 8 on RV32); inside a block the weights are tap-major (w[tap][unit]); the
 remaining units (units mod block) follow in pairs, tap-major, and the last odd one.
+
+Packed weight codes (`packed_calls`; chosen per layer by hwsim.cost.lut_choice): the
+dense/convolution call's `_s8p4`/`_s16p4` (K <= 16) and `_s8p2`/`_s16p2` (K <= 4)
+variants store a full block's indices per tap in one little-endian word of `tap_bytes`
+(unit j at bit bits x j), the units after the blocks a byte code each
+(`layout_weights`, `weight_bytes`); their trip counts are the byte codes'.
+
+Longer than 300 lines: the selection rule, the layouts and the trip counts all read the
+one `LutCall` record and its `geometry`; the code generator, the harness, the cost model
+and the memory planner import them together.
 """
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ counts (hwsim.ir.lut_kernels.trip_counts), proven on held-out shapes.
 
     data = characterize_lut("cortex-m0", "build/")
 
-Each function (hwsim_lut_conv_s8, ..., hwsim_lut_depthwise_s16i) runs in its test
+Each function (hwsim_lut_conv_s8, ..., hwsim_lut_depthwise_s16i, the packed
+hwsim_lut_conv_s8p4, ..., hwsim_lut_conv_s16p2) runs in its test
 firmware (hwsim.machine.kernels.lut_harness) on random tables, weights, levels and
 thresholds over a designed set of shapes: dense layers (one window) and convolutions
 with random sizes, strides and padding, unit counts across several blocks so that the
@@ -18,8 +19,8 @@ the ones in the outputs' binary digits, read from each run's output. The fetch-w
 actions (hwsim.machine.emulate_price.FETCH_ACTIONS) also follow which way each search
 step went, which level_bits does not say: where no exact function exists they are fitted
 by least squares and the record states their bound (`bounds`: the worst absolute error
-any function of the target shows on a fitted or held-out shape: about 20 per call on
-RV32, against thousands of instructions).
+any function of the target shows on a fitted or held-out shape: tens per call on RV32,
+against thousands of instructions).
 """
 from __future__ import annotations
 

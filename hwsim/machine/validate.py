@@ -236,7 +236,7 @@ def generated_kernels(g, device: Device, style: str, target: Target, options: Co
     described = replace(options, simd=options.simd and target.dsp, int8_kernels=kernels,
                         lut_kernels=lut)
     if style == "lut" and lut == "library":
-        return kernels, cost_graph(g, device, style, described).lut_grouped, lut, described
+        return kernels, cost_graph(g, device, style, described).lut_chosen, lut, described
     if style != "int8":
         return kernels, None, lut, described
     choice = tuple(sorted((n, c.kernel) for n, c in

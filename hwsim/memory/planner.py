@@ -82,9 +82,9 @@ class MemoryOptions:
         "aligned" never); with the per-layer loops "packed" is the what-if of
         ceil(log2 K)-bit indices, which no generated loop reads.
     lut_grouped: lut style: (node, kernel) pairs of the weighted nodes as the cost model
-        chose their kernels (CostReport.lut_grouped: the grouped dense kernel or packed
-        weight codes; a byte-code call or a node not listed: byte codes): their layout
-        and scratch.
+        chose their kernels (the grouped dense kernel or packed
+        weight codes, CostReport.lut_chosen; a byte-code call or a node not listed: byte
+        codes): their layout and scratch.
     """
 
     activations: str = "bytes"
