@@ -162,38 +162,30 @@ static __attribute__((noinline, unused)) void hwsim_lut_store(const hwsim_lut_la
     }
 }
 
-/* Byte weight codes (packed ones: the variants at the end). */
-#define HWSIM_LUT_PACK_BITS 0
-#define HWSIM_LUT_ESHIFT 0
+/* The instantiations: each defines the template's parameters (lut_kernels.inc, which
+ * undefines them after use). Entries by width: */
+#define HWSIM_LUT_AT8(row, w) ((int32_t)*(const int8_t *)((row) + (w)))
+#define HWSIM_LUT_AT16(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + (w)))
+#define HWSIM_LUT_BIAS8(row, b) ((int32_t)((const int8_t *)(row))[b])
+#define HWSIM_LUT_BIAS16(row, b) ((int32_t)((const int16_t *)(const void *)(row))[b])
 
 /* 8-bit entries: a weight's byte offset is its index. */
 #define HWSIM_LUT_SUFFIX _s8
 #define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s8
 #define HWSIM_LUT_DEPTHWISE HWSIM_LUT_USE_depthwise_s8
-#define HWSIM_LUT_AT(row, w) ((int32_t)*(const int8_t *)((row) + (w)))
-#define HWSIM_LUT_BIAS(row, b) ((int32_t)((const int8_t *)(row))[b])
+#define HWSIM_LUT_AT(row, w) HWSIM_LUT_AT8(row, w)
+#define HWSIM_LUT_BIAS(row, b) HWSIM_LUT_BIAS8(row, b)
 #define HWSIM_LUT_ASM_LOAD "ldrsb %[t], [%[rw], %[t]]\n\t"
 #include "lut_kernels.inc"
-#undef HWSIM_LUT_CONV
-#undef HWSIM_LUT_DEPTHWISE
-#undef HWSIM_LUT_SUFFIX
-#undef HWSIM_LUT_AT
-#undef HWSIM_LUT_BIAS
-#undef HWSIM_LUT_ASM_LOAD
 
 /* 16-bit entries, weights as byte offsets into the row (K <= 128). */
 #define HWSIM_LUT_SUFFIX _s16
 #define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s16
 #define HWSIM_LUT_DEPTHWISE HWSIM_LUT_USE_depthwise_s16
-#define HWSIM_LUT_AT(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + (w)))
-#define HWSIM_LUT_BIAS(row, b) ((int32_t)((const int16_t *)(const void *)(row))[b])
+#define HWSIM_LUT_AT(row, w) HWSIM_LUT_AT16(row, w)
+#define HWSIM_LUT_BIAS(row, b) HWSIM_LUT_BIAS16(row, b)
 #define HWSIM_LUT_ASM_LOAD "ldrsh %[t], [%[rw], %[t]]\n\t"
 #include "lut_kernels.inc"
-#undef HWSIM_LUT_CONV
-#undef HWSIM_LUT_DEPTHWISE
-#undef HWSIM_LUT_SUFFIX
-#undef HWSIM_LUT_AT
-#undef HWSIM_LUT_ASM_LOAD
 
 /* 16-bit entries, weights as indices (K = 256: an offset would not fit a byte). The
  * index is doubled behind an empty asm: knowing it is 8-bit, gcc -mcpu=cortex-m4 would
@@ -207,60 +199,30 @@ static inline uint32_t hwsim_lut_twice(uint32_t v)
 #define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s16i
 #define HWSIM_LUT_DEPTHWISE HWSIM_LUT_USE_depthwise_s16i
 #define HWSIM_LUT_AT(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + hwsim_lut_twice(w)))
+#define HWSIM_LUT_BIAS(row, b) HWSIM_LUT_BIAS16(row, b)
 #define HWSIM_LUT_ASM_LOAD "lsls %[t], %[t], #1\n\tldrsh %[t], [%[rw], %[t]]\n\t"
 #include "lut_kernels.inc"
-#undef HWSIM_LUT_CONV
-#undef HWSIM_LUT_DEPTHWISE
-#undef HWSIM_LUT_SUFFIX
-#undef HWSIM_LUT_AT
-#undef HWSIM_LUT_BIAS
-#undef HWSIM_LUT_ASM_LOAD
-#undef HWSIM_LUT_PACK_BITS
-#undef HWSIM_LUT_ESHIFT
 
 /* Packed weight codes (dense and convolution layers; K <= 16: 4 bits, K <= 4: 2 bits): a
  * block's codes per tap in one word (hwsim_lut.h), the index of each unit's entry; the
- * units after the blocks keep a byte code each, as in _s8 and _s16. */
-#define HWSIM_LUT_DEPTHWISE 0
-#define HWSIM_LUT_AT8(row, w) ((int32_t)*(const int8_t *)((row) + (w)))
-#define HWSIM_LUT_AT16(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + (w)))
-#define HWSIM_LUT_BIAS8(row, b) ((int32_t)((const int8_t *)(row))[b])
-#define HWSIM_LUT_BIAS16(row, b) ((int32_t)((const int16_t *)(const void *)(row))[b])
-#define HWSIM_LUT_AT(row, w) HWSIM_LUT_AT8(row, w)
-#define HWSIM_LUT_BIAS(row, b) HWSIM_LUT_BIAS8(row, b)
-#define HWSIM_LUT_PACK_ENTRY HWSIM_LUT_PACK_ENTRY8
-#define HWSIM_LUT_ESHIFT 0
-#define HWSIM_LUT_PACK_BITS 4
+ * units after the blocks keep a byte code each, as in _s8 and _s16. No depthwise. */
 #define HWSIM_LUT_SUFFIX _s8p4
 #define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s8p4
-#include "lut_kernels.inc"
-#undef HWSIM_LUT_SUFFIX
-#undef HWSIM_LUT_CONV
-#undef HWSIM_LUT_PACK_BITS
-#define HWSIM_LUT_PACK_BITS 2
+#define HWSIM_LUT_PACK_BITS 4
+#define HWSIM_LUT_ESHIFT 0
+#include "lut_packed.inc"
 #define HWSIM_LUT_SUFFIX _s8p2
 #define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s8p2
-#include "lut_kernels.inc"
-#undef HWSIM_LUT_SUFFIX
-#undef HWSIM_LUT_CONV
-#undef HWSIM_LUT_PACK_BITS
-#undef HWSIM_LUT_AT
-#undef HWSIM_LUT_BIAS
-#undef HWSIM_LUT_PACK_ENTRY
-#undef HWSIM_LUT_ESHIFT
-
-#define HWSIM_LUT_AT(row, w) HWSIM_LUT_AT16(row, w)
-#define HWSIM_LUT_BIAS(row, b) HWSIM_LUT_BIAS16(row, b)
-#define HWSIM_LUT_PACK_ENTRY HWSIM_LUT_PACK_ENTRY16
-#define HWSIM_LUT_ESHIFT 1
-#define HWSIM_LUT_PACK_BITS 4
+#define HWSIM_LUT_PACK_BITS 2
+#define HWSIM_LUT_ESHIFT 0
+#include "lut_packed.inc"
 #define HWSIM_LUT_SUFFIX _s16p4
 #define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s16p4
-#include "lut_kernels.inc"
-#undef HWSIM_LUT_SUFFIX
-#undef HWSIM_LUT_CONV
-#undef HWSIM_LUT_PACK_BITS
-#define HWSIM_LUT_PACK_BITS 2
+#define HWSIM_LUT_PACK_BITS 4
+#define HWSIM_LUT_ESHIFT 1
+#include "lut_packed.inc"
 #define HWSIM_LUT_SUFFIX _s16p2
 #define HWSIM_LUT_CONV HWSIM_LUT_USE_conv_s16p2
-#include "lut_kernels.inc"
+#define HWSIM_LUT_PACK_BITS 2
+#define HWSIM_LUT_ESHIFT 1
+#include "lut_packed.inc"
