@@ -181,3 +181,18 @@ def test_docs_state_what_the_benchmark_gives():
     bench = load_benchmark("lut_packed")
     for row in bench.flash_table():
         assert row in doc, row
+
+
+@needs_compilers
+def test_validate_cli_on_a_trained_artifact_with_packed_codes(tmp_path):
+    """`hwsim validate --weight-indices packed`: digits-mlp at K = 4 (8-bit entries);
+    the layer the grouped kernel does not take runs the 2-bit packed codes."""
+    import json
+    from tests.test_lut_choice import small_grouped_artifact
+    artifact = small_grouped_artifact(tmp_path / "art")
+    result = run_cli("validate", artifact, "--device", "nrf52840", "--samples", "2",
+                     "--weight-indices", "packed", "--max-error", "1", "--json")
+    assert result.returncode == 0, result.stderr + result.stdout
+    report = json.loads(result.stdout)
+    kernels = {n["node"]: n["kernel"] for n in report["nodes"] if n.get("kernel")}
+    assert kernels["L2.dense"] == "conv_s8p2" and report["bit_exact"]

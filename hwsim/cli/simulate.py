@@ -7,7 +7,7 @@ import json
 from hwsim.cli.commands import HELP
 from hwsim.specs.catalog import find_device_or_soc
 from hwsim.specs.device import Device
-from hwsim.cli.arguments import add_levels_clusters
+from hwsim.cli.arguments import add_levels_clusters, add_weight_indices
 from hwsim.cli.format import human_bytes, table
 from hwsim.cost.actions import CostOptions
 from hwsim.memory.planner import MemoryOptions
@@ -48,11 +48,7 @@ def add_parser(subparsers) -> None:
                         default="auto",
                         help="lut dense layers on the grouped kernel: per layer where it is "
                              "fastest and fits (auto), never (off), or group size g")
-    parser.add_argument("--weight-indices", choices=("auto", "aligned", "packed"),
-                        default="auto",
-                        help="lut weight codes: a byte each unless the network would not "
-                             "fit flash (auto), a byte each (aligned), or packed in 4 or 2 "
-                             "bits wherever K <= 16 (packed)")
+    add_weight_indices(parser)
     parser.add_argument("--stream-weights", action="store_true",
                         help="move weights/tables to SRAM before each layer (DMA where present)")
     parser.add_argument("--timeline", metavar="FILE", help="write the event log (.csv or .json)")

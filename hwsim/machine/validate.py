@@ -306,9 +306,11 @@ def compare_node_costs(g, device: Device, style: str, emulated: EmulatedCost, ru
 
 
 def validate(artifact, device: Device, style: str = "lut", *, target: str | Target = "auto",
-             samples: int = DEFAULT_SAMPLES, workdir: str | Path | None = None
-             ) -> ValidationReport:
-    """Validate the cost model on a trained artifact with its first test inputs."""
+             samples: int = DEFAULT_SAMPLES, workdir: str | Path | None = None,
+             weight_indices: str = "auto") -> ValidationReport:
+    """Validate the cost model on a trained artifact with its first test inputs
+    (`weight_indices`: the lut weight codes, CostOptions)."""
     g = graph_from_artifact(artifact)
     return validate_graph(g, [device], style, sample_inputs(artifact, samples), target=target,
-                          workdir=workdir)[0]
+                          workdir=workdir,
+                          options=replace(codegen_options(), weight_indices=weight_indices))[0]
