@@ -112,7 +112,8 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
             kernels + list(grouped))
         if narrow and options.weight_indices == "auto":
             packed[node] = (f"{narrow[0].kernel}_{narrow[0].variant}",
-                            weight_bytes(call) - weight_bytes(narrow[0]), kernels[0], tensors)
+                            weight_bytes(call) - weight_bytes(narrow[0]),
+                            f"{call.kernel}_{call.variant}", tensors)
         candidates = [_option(graph, node, kernel, traits, options, prices, tensors, budget)
                       for kernel in kernels]
         fitting = [c for c in candidates if c.fits] or candidates
