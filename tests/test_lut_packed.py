@@ -196,3 +196,19 @@ def test_validate_cli_on_a_trained_artifact_with_packed_codes(tmp_path):
     report = json.loads(result.stdout)
     kernels = {n["node"]: n["kernel"] for n in report["nodes"] if n.get("kernel")}
     assert kernels["L2.dense"] == "conv_s8p2" and report["bit_exact"]
+
+
+@needs_compilers
+def test_heldout_networks_with_packed_codes(tmp_path):
+    """Random held-out networks (hwsim.machine.heldout) with packed codes wherever K allows:
+    bit-exact, their weighted layers characterized and within 1%."""
+    from hwsim.machine.heldout import heldout_workloads, run_heldout
+    workloads = [w for w in heldout_workloads(0, 8) if w.discretization.weight_clusters <= 16]
+    assert workloads
+    runs = run_heldout(workloads, [find_device("samd21")], ("lut",), workdir=tmp_path,
+                       weight_indices="packed")
+    done = [r for r in runs if not r.refused]
+    assert done and all(r.bit_exact for r in done)
+    weighted = [(e, b) for r in done for _, op, e, b in r.node_errors
+                if op in ("dense", "conv1d", "conv2d")]
+    assert weighted and all(b == "characterized" and abs(e) <= 0.01 for e, b in weighted)
