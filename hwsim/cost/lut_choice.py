@@ -25,6 +25,17 @@ cycles. A conv1d or conv2d layer's grouped candidates are the grouped convolutio
 the ring of kernel rows of group tables and a window's table addresses
 (hwsim.ir.lut_grouped_conv.GroupedConvCall.scratch_bytes), priced and chosen alike.
 
+Packed weight codes (hwsim.ir.lut_kernels.packed_calls: 4 bits a code at K <= 16, 2
+bits at K <= 4, in the dense/convolution call) are candidates too, by
+`options.weight_indices`: "aligned" never; "packed" always (where packing saves bytes:
+a layer with a full block of units), the narrowest codes the layer's K allows in place
+of the byte-code call; "auto" (default) where the network
+would not otherwise fit the device's flash: when the memory planner
+(hwsim.memory.planner.plan_memory, the default memory options with the cost options'
+table placement) finds the choice above over flash, the byte-code calls with the most
+weight bytes to save switch to their narrowest packed codes, largest saving first, until
+the saving covers the excess (or none is left).
+
 `options.lut_grouping`: "auto" (default) as above; "off" only the ungrouped call; an
 integer g only the grouped kernel of that g where the layer allows it (else the
 ungrouped call). The choice is a pure function of the graph, the device and the
@@ -48,6 +59,7 @@ from hwsim.ir.lut_grouped import (FLASH, GROUPINGS, chunk_options, grouped_limit
 from hwsim.ir.int8_kernels import select_kernel
 from hwsim.ir.lut_grouped_conv import CONV_KINDS, conv_shape_ok
 from hwsim.ir.lut_grouped_flash import FLASH_MIN_G, FLASH_TABLE_BYTES, precomputed_bytes
+from hwsim.ir.lut_kernels import packed_calls, weight_bytes
 from hwsim.ir.ops import WEIGHTED
 from hwsim.specs.device import Device
 
@@ -99,7 +111,7 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
     traits = core_traits(device)
     prices = action_prices(device)
     budget = device.memory.sram_bytes - device.memory.reserved_sram_bytes
-    choices = {}
+    choices, packed = {}, {}
     for node, op in graph.nodes(data="op"):
         if op.kind not in WEIGHTED:
             continue
@@ -108,19 +120,61 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
             continue
         target, call = found
         tensors = math.prod(op.input_shape) + int(op.outputs)
-        kernels = [f"{call.kernel}_{call.variant}"]
+        narrow = [p for p in packed_calls(call, op.table_shape[1]) if has_record(target, p)
+                  and weight_bytes(p) < weight_bytes(call)][-1:] if (
+            options.weight_indices != "aligned") else []
+        kernels = [f"{c.kernel}_{c.variant}" for c in
+                   (narrow if narrow and options.weight_indices == "packed" else [call])]
         grouped = grouped_kernels(graph, node, target, options.lut_grouping)
         kernels = list(grouped) if grouped and options.lut_grouping != "auto" else (
             kernels + list(grouped))
-        candidates = []
-        for kernel in kernels:
-            actions = node_actions(graph, node, "lut", traits, options, kernel)
-            gcall = node_grouped_call(graph, node, kernel)
-            scratch = gcall.scratch_bytes if gcall is not None else 0
-            candidates.append(KernelOption(kernel, _cycles(actions, prices), scratch,
-                                              tensors + scratch, tensors + scratch <= budget,
-                                              actions))
+        if narrow and options.weight_indices == "auto":
+            packed[node] = (f"{narrow[0].kernel}_{narrow[0].variant}",
+                            weight_bytes(call) - weight_bytes(narrow[0]),
+                            f"{call.kernel}_{call.variant}", tensors)
+        candidates = [_option(graph, node, kernel, traits, options, prices, tensors, budget)
+                      for kernel in kernels]
         fitting = [c for c in candidates if c.fits] or candidates
         best = min(fitting, key=lambda c: c.cycles)
         choices[node] = KernelChoice(node, best.kernel, tuple(candidates))
-    return choices
+    if not packed:
+        return choices
+    return _packed_to_fit(graph, device, options, choices, packed,
+                          lambda node, kernel, tensors: _option(graph, node, kernel, traits,
+                                                                options, prices, tensors, budget))
+
+
+def _option(graph, node, kernel, traits, options, prices, tensors, budget) -> KernelOption:
+    """One candidate kernel of a node, priced, with its working set and whether it fits."""
+    actions = node_actions(graph, node, "lut", traits, options, kernel)
+    gcall = node_grouped_call(graph, node, kernel)
+    scratch = gcall.scratch_bytes if gcall is not None else 0
+    return KernelOption(kernel, _cycles(actions, prices), scratch, tensors + scratch,
+                        tensors + scratch <= budget, actions)
+
+
+def _packed_to_fit(graph: nx.DiGraph, device: Device, options: CostOptions,
+                   choices: dict[str, KernelChoice], packed: dict[str, tuple], option
+                   ) -> dict[str, KernelChoice]:
+    """`choices` with byte-code calls switched to their packed codes (`packed`: node ->
+    (packed kernel, weight bytes it saves, the byte-code kernel, its level tensors'
+    bytes); `option` prices one), largest saving first, until the network fits the
+    device's flash as the memory planner counts it (the packed candidate joins the
+    node's candidates)."""
+    from hwsim.memory.planner import MemoryOptions, plan_memory
+    chosen = tuple(sorted((n, c.kernel) for n, c in choices.items()))
+    memory = plan_memory(graph, device, "lut", MemoryOptions(
+        tables_in=options.tables_in, lut_kernels="library", lut_grouped=chosen,
+        weight_indices=options.weight_indices))
+    excess = -memory.flash_margin_bytes
+    order = sorted((n for n in packed if choices[n].kernel == packed[n][2]),
+                   key=lambda n: (-packed[n][1], n))
+    out = dict(choices)
+    for node in order:
+        if excess <= 0:
+            break
+        kernel, _, _, tensors = packed[node]
+        out[node] = KernelChoice(node, kernel, (*choices[node].candidates,
+                                                option(node, kernel, tensors)))
+        excess -= packed[node][1]
+    return out

@@ -114,12 +114,19 @@ class CostReport:
     @property
     def lut_grouped(self) -> tuple[tuple[str, str], ...]:
         """(node, grouped variant) of the lut weighted nodes the cost model gave the
-        grouped dense kernel (hwsim.cost.lut_choice): what the memory planner
+        grouped dense kernel (hwsim.cost.lut_choice)."""
+        return tuple((n, k) for n, k in self.lut_chosen if k.startswith("grouped"))
+
+    @property
+    def lut_chosen(self) -> tuple[tuple[str, str], ...]:
+        """(node, kernel) of the lut weighted nodes the cost model gave the grouped dense
+        kernel or packed weight codes (hwsim.cost.lut_choice): what the memory planner
         (MemoryOptions.lut_grouped) and the code generator are handed."""
+        from hwsim.ir.lut_kernels import PACKED_VARIANTS
         if self.style != "lut":
             return ()
-        return tuple(sorted((n.node, n.kernel) for n in self.nodes
-                            if n.kernel and n.kernel.startswith("grouped")))
+        return tuple(sorted((n.node, n.kernel) for n in self.nodes if n.kernel and (
+            n.kernel.startswith("grouped") or n.kernel.split("_")[-1] in PACKED_VARIANTS)))
 
     def to_dict(self) -> dict:
         """A JSON-ready record (units in names)."""
