@@ -95,7 +95,11 @@ def test_choice_takes_the_fewest_cycles_and_obeys_the_option():
     assert not next(c for c in samd21.candidates if c.kernel == "grouped_g4").fits
     assert samd21.kernel == "grouped_g3"
     off = lut_kernel_choices(g, device, CostOptions(lut_grouping="off"))
-    assert off["L0.dense"].kernel == "conv_s8" and len(off["L0.dense"].candidates) == 1
+    assert not any(c.kernel.startswith("grouped") for c in off["L0.dense"].candidates)
+    bytes_only = lut_kernel_choices(g, device, CostOptions(lut_grouping="off",
+                                                           weight_indices="aligned"))
+    assert bytes_only["L0.dense"].kernel == "conv_s8"
+    assert len(bytes_only["L0.dense"].candidates) == 1
     forced = lut_kernel_choices(g, device, CostOptions(lut_grouping="2"))
     assert forced["L0.dense"].kernel.startswith("grouped_g2")
     # the build does not pay for 2 units: the small layer stays ungrouped
@@ -184,7 +188,7 @@ def test_simulate_shows_the_lut_kernel_per_node(artifact):
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line.split()[-1] for line in result.stdout.splitlines()
             if line.startswith("L")}
-    assert rows["L1.dense"] == "grouped_g4" and rows["L2.dense"] == "conv_s8"
+    assert rows["L1.dense"] == "grouped_g4" and rows["L2.dense"] == "conv_s8p2"
     data = json.loads(run_cli("simulate", artifact, "--device", "samd21", "--json",
                               "--lut-grouping", "off").stdout)
     kernels = {n["node"]: n["kernel"] for n in data["nodes"]}

@@ -80,14 +80,20 @@ def _wide(inputs=272, units=64):
     return graph_from_workload(dense_workload(inputs, units, 16, 16, 8))
 
 
-def test_choice_packs_only_where_the_network_would_not_fit():
+def test_choice_takes_packed_codes_where_they_cost_fewer_cycles():
     g = _wide()
     small, large = find_device("ch32v003"), find_device("nrf52840")
-    assert {n: c.kernel for n, c in lut_kernel_choices(g, large).items()} == {
-        "L0.dense": "conv_s8", "L1.dense": "conv_s8"}
-    auto = lut_kernel_choices(g, small)
-    assert auto["L0.dense"].kernel == "conv_s8p4"           # the big layer is enough
-    assert auto["L1.dense"].kernel == "conv_s8"             # 2 units: nothing to pack
+    for device in (small, large):
+        choices = lut_kernel_choices(g, device)
+        for choice in choices.values():             # the fewest cycles among those that fit
+            fitting = [c for c in choice.candidates if c.fits]
+            assert choice.kernel == min(fitting, key=lambda c: c.cycles).kernel
+        assert choices["L0.dense"].kernel == "conv_s8p4"    # fewer cycles than conv_s8
+        assert choices["L1.dense"].kernel == "conv_s8"      # 2 units: nothing to pack
+        assert {c.kernel for c in choices["L0.dense"].candidates} >= {"conv_s8", "conv_s8p4"}
+    aligned = lut_kernel_choices(g, large, CostOptions(weight_indices="aligned"))
+    assert {c.kernel for c in aligned["L0.dense"].candidates} == {
+        "conv_s8", "grouped_g2", "grouped_g2_c4"}
     report = cost_graph(g, small, "lut")
     assert dict(report.lut_chosen) == {"L0.dense": "conv_s8p4"} and not report.lut_grouped
     plans = {mode: plan_memory(g, small, "lut", MemoryOptions(

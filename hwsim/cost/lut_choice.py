@@ -29,7 +29,7 @@ Packed weight codes (hwsim.ir.lut_kernels.packed_calls: 4 bits a code at K <= 16
 bits at K <= 4, in the dense/convolution call) are candidates too, by
 `options.weight_indices`: "aligned" never; "packed" always (where packing saves bytes:
 a layer with a full block of units), the narrowest codes the layer's K allows in place
-of the byte-code call; "auto" (default) where the network
+of the byte-code call; "auto" (default) both, the fewest cycles winning as above, and then where the network
 would not otherwise fit the device's flash: when the memory planner
 (hwsim.memory.planner.plan_memory, the default memory options with the cost options'
 table placement) finds the choice above over flash, the byte-code calls with the most
@@ -124,7 +124,8 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
                   and weight_bytes(p) < weight_bytes(call)][-1:] if (
             options.weight_indices != "aligned") else []
         kernels = [f"{c.kernel}_{c.variant}" for c in
-                   (narrow if narrow and options.weight_indices == "packed" else [call])]
+                   (narrow if narrow and options.weight_indices == "packed"
+                    else [call, *narrow])]
         grouped = grouped_kernels(graph, node, target, options.lut_grouping)
         kernels = list(grouped) if grouped and options.lut_grouping != "auto" else (
             kernels + list(grouped))

@@ -27,9 +27,9 @@ class CostOptions:
     memory.flash_load_extra_cycles to every load). activations: level tensors one
     byte per element ("bytes") or packed at ceil(log2 L) bits ("packed").
     weight_indices: lut weight codes. Where the lut kernel library runs the layers:
-    "auto" (default) byte codes unless the network would not otherwise fit the device's
-    flash, then packed codes (4 or 2 bits) in the layers that save most
-    (hwsim.cost.lut_choice), "packed" packed codes wherever K <= 16, "aligned" byte codes
+    "auto" (default) per layer the fewest cycles among byte and packed codes (4 or 2
+    bits), then packed codes where the network would not otherwise fit the device's
+    flash, in the layers that save most (hwsim.cost.lut_choice), "packed" packed codes wherever K <= 16, "aligned" byte codes
     always; all generated and checked by `hwsim validate`. With the per-layer loops:
     byte / halfword indices ("auto", "aligned"), or the what-if of ceil(log2 K) bits
     ("packed", not generated). row_pointers: lut table addressing; "shift_add" computes

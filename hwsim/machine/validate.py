@@ -50,7 +50,7 @@ TOLERANCE = 0.10
 
 def codegen_options() -> CostOptions:
     """The cost-model options that describe the generated code: weight codes a byte each
-    unless the network would not otherwise fit flash (hwsim.cost.lut_choice), byte
+    or packed, as the lut kernel choice takes them (hwsim.cost.lut_choice), byte
     activations, tables/indices/thresholds in flash, shift-and-add table
     addressing (K a power of two), no unrolling, SIMD MACs where the core has them."""
     return CostOptions(tables_in="flash", weights_in="flash", thresholds_in="flash",

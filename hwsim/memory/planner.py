@@ -78,7 +78,7 @@ class MemoryOptions:
         (hwsim.cost.lut_library.device_lut_kernels).
     weight_indices: lut style: with the library, which weighted layers store packed codes
         is `lut_grouped`'s (the cost model's choice, hwsim.cost.lut_choice: "auto" packs
-        where the network would not otherwise fit flash, "packed" wherever K allows,
+        where it is faster or the network would not otherwise fit flash, "packed" wherever K allows,
         "aligned" never); with the per-layer loops "packed" is the what-if of
         ceil(log2 K)-bit indices, which no generated loop reads.
     lut_grouped: lut style: (node, kernel) pairs of the weighted nodes as the cost model
