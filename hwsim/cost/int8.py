@@ -22,6 +22,7 @@ from hwsim.cost.kernels import (
 from hwsim.cost.constant_multiply import constant_multiply
 from hwsim.cost.int8_library import call_actions, library_actions
 from hwsim.cost.ops_library import with_ops
+from hwsim.cost.requantize_shifts import add_call_shifts, add_element_shifts, weighted_shifts
 from hwsim.cost.soft_multiply import (
     add_multiplier_terms, mac_call, multiplier_terms, requantize_call, soft_multiply_target,
     weight_terms,
@@ -92,6 +93,7 @@ def _requantize(n: Node) -> Actions:
                     {"alu": 2.0})
     actions = plus(dict(shape.int8_unit), times(HALF_BRANCH, shape.int8_unit_branches))
     if shape.wide == "mul_mulh":
+        actions = plus(actions, weighted_shifts(n))
         if tr.multiplier == "none":
             actions = plus(actions, _soft_requantize(n), {"alu": 2.0, "stack_load": 2.5})
         else:
@@ -247,12 +249,13 @@ SOFT_ADD_FRAME = {"alu": 9.0, "stack_load": 10.0, "stack_store": 10.0}
 
 def _soft_add(n: Node, target: str) -> Actions:
     """The plain add loop without a multiplier, its __muldi3 calls from their
-    characterization (the multipliers' bits and ones)."""
+    characterization (the multipliers' bits and ones), its shifts by their amounts on a
+    serial shifter (hwsim.cost.requantize_shifts)."""
     calls = [plus(SOFT_ADD_REQUANTIZE, soft_call(target, "muldi3", bits, ones,
-                                                 n.tr.serial_shifter))
-             for bits, ones in add_multiplier_terms(n)]
+                                                 n.tr.serial_shifter), shifts)
+             for (bits, ones), shifts in zip(add_multiplier_terms(n), add_call_shifts(n))]
     elements = float(n.attrs.outputs)
-    per_element = plus(SOFT_ADD_ELEMENT, *calls)
+    per_element = plus(SOFT_ADD_ELEMENT, add_element_shifts(n), *calls)
     return plus(times(per_element, elements), loop_control(elements), SOFT_ADD_FRAME,
                 {"call_return": 1.0})
 
