@@ -29,6 +29,7 @@ from hwsim.cost.soft_multiply import (
 )
 from hwsim.cost.soft_multiply import call_actions as soft_call
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
+from hwsim.ir.ops_kernels import POOL_SHIFT
 from hwsim.ir.lowering import UNROLLED_WINDOW
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
@@ -211,17 +212,17 @@ def _int8_avg_pool(n: Node) -> Actions:
     (hwsim.cost.kernels.pool_outer, written_out)."""
     tr = n.tr
     window, rows = pool_window(n)
-    reciprocal = round(65536 / window)
+    reciprocal = round((1 << POOL_SHIFT) / window)
     unrolled = window <= UNROLLED_WINDOW
     if window & (window - 1) == 0:
-        divide = {"alu": 2.0}
+        divide = plus({"alu": 2.0}, serial_shift(window.bit_length() - 1, tr))
     elif tr.multiplier == "none":
         shifts, adds = constant_multiply(reciprocal)
         divide = plus({"alu": 2.0 + len(shifts) + adds}, *(serial_shift(m, tr) for m in shifts),
-                      {} if unrolled else {"branch_taken": 2.0})
+                      serial_shift(POOL_SHIFT, tr), {} if unrolled else {"branch_taken": 2.0})
     else:
         divide = plus(_multiply(tr, n.opt, False, reciprocal.bit_length()),
-                      {"alu": 3.0}, HALF_BRANCH, HALF_BRANCH)
+                      {"alu": 3.0}, serial_shift(POOL_SHIFT, tr), HALF_BRANCH, HALF_BRANCH)
     per_element = load(8, "sram", tr)
     per_output = plus(times(per_element, window), {"alu": (window - 1) * tr.word_factor}, divide,
                       {"store_8": 1.0}, pool_frame(n, window, rows))
