@@ -14,6 +14,7 @@ from hwsim.cost.kernels import (
     max_pool,
     no_actions,
     outer_loops,
+    output_positions,
     pool_frame,
     pool_outer,
     pool_window,
@@ -198,7 +199,21 @@ def _int8_weighted(n: Node) -> Actions:
     if n.shape.family == "generic":
         per_unit = plus(per_unit, {"alu": 2.0})
     return plus(_int8_dot(n, connections, runs, units), times(per_unit, units),
-                outer_loops(n, units), call_frame(n, "weighted"), same_padding(n, units))
+                outer_loops(n, units), call_frame(n, "weighted"), same_padding(n, units),
+                _soft_same(n, units))
+
+
+def _soft_same(n: Node, units: float) -> Actions:
+    """A 'same'-padded conv2d or depthwise layer's plain loops without a multiplier: the
+    spills and reloads around the __mulsi3 calls and the window-table reads the shared
+    sequences do not count (hwsim.cost.shapes, soft_same_unit / soft_same_position)."""
+    layer = getattr(n.attrs, "layer", None)
+    if (n.tr.multiplier != "none" or getattr(layer, "padding", "valid") != "same"
+            or n.attrs.kind not in ("conv2d", "depthwise_conv2d")):
+        return {}
+    positions, _ = output_positions(n)
+    return plus(times(n.shape.soft_same_unit, units),
+                times(n.shape.soft_same_position, positions))
 
 
 def _int8_avg_pool(n: Node) -> Actions:
