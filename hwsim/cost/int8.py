@@ -1,5 +1,10 @@
 """Action counts of the int8 style: multiply-accumulate with requantization, as
-TFLite Micro runs it (hardware, SIMD or software multiplies)."""
+TFLite Micro runs it (hardware, SIMD or software multiplies).
+
+Over 300 lines: one counter per int8 op kind, each with its plain loops' variants
+without a multiplier (software multiplies, 'same' spills) and on a serial shifter, which
+share the helpers here; the library's counts, the software routines and the shifts'
+amounts live in int8_library, soft_multiply and requantize_shifts."""
 from __future__ import annotations
 
 import math
