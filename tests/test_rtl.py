@@ -319,6 +319,9 @@ def test_picorv32_ws1_device_table_is_what_the_rtl_does(simulator, scratch):
     PicoRV32 with one wait state (one port: the fetch and each data access wait)."""
     cycles = find_device("picorv32-ws1").cycles
     jalr = cycles["call_return"] - cycles["jump"]
+    # a jump through a register that is not a return (jr) is a jalr too, here as at W = 0
+    assert cycles["jump_register"] == jalr
+    assert find_device("picorv32").cycles["jump_register"] == documented("picorv32")["jalr"]
     expected = {"alu": cycles["alu"], "alu_register": cycles["alu"],
                 "branch_not_taken": cycles["branch_not_taken"],
                 "branch_taken": cycles["branch_taken"], "jal": cycles["jump"],
