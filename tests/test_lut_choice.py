@@ -192,7 +192,7 @@ def test_simulate_shows_the_lut_kernel_per_node(artifact):
     data = json.loads(run_cli("simulate", artifact, "--device", "samd21", "--json",
                               "--lut-grouping", "off").stdout)
     kernels = {n["node"]: n["kernel"] for n in data["nodes"]}
-    assert kernels["L1.dense"] == "conv_s8"
+    assert kernels["L1.dense"] == "conv_s8p2"
 
 
 @needs_compilers
