@@ -4,7 +4,7 @@ random networks it was never fitted to (hwsim.machine.heldout).
     python benchmarks/heldout_validation.py [--seed 0] [--count 20]
         [--devices samd21,cm0plus-iterative-mul,nrf52840,stm32u575,esp32-c3,ch32v003]
         [--styles lut,int8] [--rtl ibex-rv32m-fast,...] [--samples 2] [--calibrated]
-        [--json FILE]
+        [--weight-indices auto|aligned|packed] [--json FILE]
 
 Prints, per reference (emulation or RTL), style and device, the distribution of the
 per-node and per-network errors (estimated - measured) / measured: the share within
@@ -83,6 +83,8 @@ def main() -> None:
     p.add_argument("--worst", type=int, default=12, help="worst nodes to list")
     p.add_argument("--calibrated", action="store_true",
                    help="int8 input statistics from calibration inputs (as a trained artifact)")
+    p.add_argument("--weight-indices", default="auto", choices=("auto", "aligned", "packed"),
+                   help="lut weight codes in emulation (packed: wherever K <= 16)")
     p.add_argument("--json", type=Path)
     a = p.parse_args()
     workloads = heldout_workloads(a.seed, a.count)
@@ -93,7 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hwsim-heldout-") as tmp:
         runs = run_heldout(workloads, devices, tuple(a.styles.split(",")), rtl_cores=cores,
                            cache_dir=cache, samples=a.samples, seed=a.seed, workdir=tmp,
-                           calibrated=a.calibrated)
+                           calibrated=a.calibrated, weight_indices=a.weight_indices)
     seconds = time.perf_counter() - started
     print(f"{len(workloads)} held-out networks (seed {a.seed}), {len(devices)} devices, "
           f"{len(cores)} RTL cores, styles {a.styles}"

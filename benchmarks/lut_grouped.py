@@ -12,9 +12,13 @@ and bit-exact as `hwsim validate` checks it, beside the cost model's figure. The
 at L = 2 levels, where g = 4's group tables can be precomputed (8 KiB of flash,
 hwsim/ir/lut_grouped_flash.py): built per inference against precomputed.
 
-    python benchmarks/lut_grouped.py [--devices samd21,nrf52840,stm32u575,esp32-c3]
+    python benchmarks/lut_grouped.py [--devices samd21,nrf52840,stm32u575,esp32-c3] [--conv]
 
-Prints the two markdown tables of docs/lut-kernels.md ("Grouped lookups");
+Last, a conv2d 16x16x16 -> 32, 3x3, 'same' (`conv_table`): the ungrouped library, the
+grouped convolution (hwsim/machine/kernels/lut/lut_grouped_conv.c) for g = 2, 3, 4, the
+int8 conv kernel and the generated layer as chosen, per connection.
+
+Prints the three markdown tables of docs/lut-kernels.md ("Grouped lookups");
 tests/test_lut_grouped.py checks the docs hold what this prints.
 """
 from __future__ import annotations
@@ -49,30 +53,39 @@ def _cycles(run, device, connections: int) -> float:
     return (kernel_cycles(run, device) + wait * run.parameter_reads) / connections
 
 
+def _ungrouped(firmwares: dict, tmp: str, name: str, shape: KernelCall, seed: int,
+               levels: int):
+    """(device, its three test firmwares (built once per target), the lut case of
+    `shape` (K = CLUSTERS, fused threshold), its reference output, the row with the
+    ungrouped library's cycles per connection, the connections, the case's rng)."""
+    from hwsim.ir.lut_kernels import connections
+    device = find_device(name)
+    target = target_for_device(device)
+    if target.name not in firmwares:
+        firmwares[target.name] = (build_lut_firmware(target, f"{tmp}/lut-{target.name}"),
+                                  build_grouped_firmware(target, f"{tmp}/g-{target.name}"),
+                                  build_firmware(target, f"{tmp}/int8-{target.name}"))
+    rng = np.random.default_rng(seed)
+    call = lut_call_of_shape("conv", shape, 16, CLUSTERS, target.name, 4, True)
+    case = random_case(call, rng, levels, CLUSTERS)
+    expected = reference_output(case)
+    run = run_lut_case(firmwares[target.name][0], case)
+    if not np.array_equal(run.output, expected):
+        raise SystemExit(f"{name}: the lut library differs from the reference")
+    n = connections(call)
+    row = {"device": name, "target": target.name, "ungrouped": _cycles(run, device, n)}
+    return device, firmwares[target.name], case, expected, row, n, rng
+
+
 def measure(devices=DEVICES, seed: int = 0, levels: int = LEVELS) -> list[dict]:
     """Per device: the ungrouped library, the grouped kernel (each chunk of CHUNKS; at
     FEW_LEVELS also precomputed), int8 and the generated layer as chosen."""
     rows, firmwares = [], {}
-    connections = INPUTS * UNITS
+    shape = KernelCall("fully_connected", 1, 1, INPUTS, 1, 1, UNITS)
     with tempfile.TemporaryDirectory(prefix="hwsim-lut-grouped-") as tmp:
         for name in devices:
-            device = find_device(name)
-            target = target_for_device(device)
-            if target.name not in firmwares:
-                firmwares[target.name] = (build_lut_firmware(target, f"{tmp}/lut-{target.name}"),
-                                          build_grouped_firmware(target, f"{tmp}/g-{target.name}"),
-                                          build_firmware(target, f"{tmp}/int8-{target.name}"))
-            lut_fw, grouped_fw, int8_fw = firmwares[target.name]
-            rng = np.random.default_rng(seed)
-            shape = KernelCall("fully_connected", 1, 1, INPUTS, 1, 1, UNITS)
-            call = lut_call_of_shape("conv", shape, 16, CLUSTERS, target.name, 4, True)
-            case = random_case(call, rng, levels, CLUSTERS)
-            expected = reference_output(case)
-            run = run_lut_case(lut_fw, case)
-            if not np.array_equal(run.output, expected):
-                raise SystemExit(f"{name}: the lut library differs from the reference")
-            row = {"device": name, "target": target.name,
-                   "ungrouped": _cycles(run, device, connections)}
+            device, (_, grouped_fw, int8_fw), case, expected, row, connections, rng = (
+                _ungrouped(firmwares, tmp, name, shape, seed, levels))
             for chunk in CHUNKS:
                 gc = grouped_case(case, CLUSTERS, G, chunk)
                 run = run_grouped_case(grouped_fw, gc)
@@ -128,10 +141,73 @@ def precomputed_table(devices=DEVICES) -> list[str]:
     return lines
 
 
+CONV_SHAPE, CONV_FILTERS, CONV_KERNEL = (16, 16, 16), 32, 3     # 'same', stride 1
+CONV_GROUPS = (2, 3, 4)
+
+
+def conv_measure(devices=DEVICES, seed: int = 0) -> list[dict]:
+    """Per device, a conv2d 16x16x16 -> 32, 3x3, 'same' (L = 16, K = 4, 16-bit entries,
+    fused threshold): the ungrouped library, the grouped convolution for each g (its
+    scratch), the int8 conv kernel, all per connection (unpadded taps x units, for int8
+    too), and the generated layer as the cost model chooses it (8-bit entries)."""
+    from hwsim.ir.int8_kernels import select_kernel
+    from hwsim.ir.layers import Conv2D
+    from hwsim.machine.kernels.cases import conv_case
+    from hwsim.machine.kernels.lut_grouped_harness import grouped_conv_case
+    from hwsim.machine.lut_bound import conv_workload, workload_connection_cycles
+    rows, firmwares = [], {}
+    c = CONV_SHAPE[2]
+    shape = select_kernel("conv2d", CONV_SHAPE, Conv2D(c, CONV_FILTERS, CONV_KERNEL,
+                                                       CONV_KERNEL, 1, 1, "same"))
+    with tempfile.TemporaryDirectory(prefix="hwsim-lut-grouped-conv-") as tmp:
+        for name in devices:
+            device, (_, grouped_fw, int8_fw), case, expected, row, n, rng = _ungrouped(
+                firmwares, tmp, name, shape, seed, LEVELS)
+            for g in CONV_GROUPS:
+                gc = grouped_conv_case(case, CLUSTERS, g)
+                run = run_grouped_case(grouped_fw, gc)
+                if not np.array_equal(run.output, expected):
+                    raise SystemExit(f"{name}: the grouped convolution differs from the "
+                                     "reference")
+                row[f"g{g}"] = _cycles(run, device, n)
+                row[f"scratch{g}"] = gc.call.scratch_bytes
+            int8 = conv_case("conv", rng, CONV_SHAPE, CONV_FILTERS, (CONV_KERNEL,) * 2)
+            run = run_case(int8_fw, int8)
+            if not np.array_equal(run.output, REFERENCES[int8.op](**int8.reference_arguments)):
+                raise SystemExit(f"{name}: the int8 kernel differs from the reference")
+            row["int8"] = _cycles(run, device, n)
+            workload = conv_workload(CONV_SHAPE, CONV_FILTERS, CONV_KERNEL, "same", LEVELS,
+                                     CLUSTERS, 8)
+            chosen = workload_connection_cycles(device, workload, n, 8, f"{tmp}/net-{name}",
+                                                lut_grouping="auto")
+            row["chosen"] = (chosen.kernel, chosen.generated_cycles, chosen.estimated_cycles)
+            rows.append(row)
+    return rows
+
+
+def conv_table(devices=DEVICES) -> list[str]:
+    """The convolution's table (docs/lut-kernels.md, "Grouped convolutions")."""
+    lines = ["| device | target | ungrouped lut | grouped g=2 | grouped g=3 | grouped g=4 | "
+             "ungrouped / g=4 | int8 | int8 / g=4 | generated, chosen per layer: kernel, "
+             "emulated, cost model |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in conv_measure(devices):
+        lines.append(f"| {r['device']} | {r['target']} | {r['ungrouped']:.2f} | "
+                     + " | ".join(f"{r[f'g{g}']:.2f}" for g in CONV_GROUPS)
+                     + f" | {r['ungrouped'] / r['g4']:.2f}x | {r['int8']:.2f} | "
+                     f"{r['int8'] / r['g4']:.2f}x | {r['chosen'][0]}: {r['chosen'][1]:.2f}, "
+                     f"{r['chosen'][2]:.2f} |")
+    return lines
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", default=",".join(DEVICES))
-    devices = tuple(parser.parse_args().devices.split(","))
-    print("\n".join(table(devices)))
-    print()
-    print("\n".join(precomputed_table(devices)))
+    parser.add_argument("--conv", action="store_true", help="the convolution's table only")
+    args = parser.parse_args()
+    devices = tuple(args.devices.split(","))
+    if not args.conv:
+        print("\n".join(table(devices)))
+        print()
+        print("\n".join(precomputed_table(devices)))
+        print()
+    print("\n".join(conv_table(devices)))

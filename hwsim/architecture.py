@@ -25,7 +25,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "train": BASE | {"ir", "specs", "datasets"},
     "artifact": BASE | {"ir", "specs", "train"},
     "execute": BASE | {"ir", "specs", "datasets", "train", "artifact"},
-    "cost": BASE | {"ir", "specs"},
+    # cost -> memory: the lut kernel choice packs weight codes where the network would
+    # not otherwise fit the device's flash, as the memory planner counts it
+    # (hwsim/cost/lut_choice.py); memory imports nothing of cost
+    "cost": BASE | {"ir", "specs", "memory"},
     "memory": BASE | {"ir", "specs"},
     "schedule": BASE | {"ir", "specs"},
     "machine": BASE | {"ir", "specs", "datasets", "train", "artifact", "execute", "cost", "memory"},

@@ -38,6 +38,11 @@ def test_devices_show_by_name_and_path(tmp_path):
     by_name = run_cli("devices", "show", "nrf52840", cwd=tmp_path)
     assert by_name.returncode == 0, by_name.stderr
     assert "Cortex-M4F" in by_name.stdout and "sources" in by_name.stdout
+    assert "fetch       hidden by cache: +0 cycles/instruction" in by_name.stdout
+    samd21 = run_cli("devices", "show", "samd21", cwd=tmp_path).stdout
+    assert "fetch       1 wait state, hidden by cache" in samd21
+    assert "fetch       not stated (nothing charged)" in run_cli(
+        "devices", "show", "ch32v003", cwd=tmp_path).stdout
     by_path = run_cli("devices", "show", str(REPO / "devices" / "nrf52840.yaml"), "--json")
     assert by_path.returncode == 0
     assert json.loads(by_path.stdout)["core"]["clock_hz"] == 64_000_000

@@ -95,7 +95,11 @@ def test_choice_takes_the_fewest_cycles_and_obeys_the_option():
     assert not next(c for c in samd21.candidates if c.kernel == "grouped_g4").fits
     assert samd21.kernel == "grouped_g3"
     off = lut_kernel_choices(g, device, CostOptions(lut_grouping="off"))
-    assert off["L0.dense"].kernel == "conv_s8" and len(off["L0.dense"].candidates) == 1
+    assert not any(c.kernel.startswith("grouped") for c in off["L0.dense"].candidates)
+    bytes_only = lut_kernel_choices(g, device, CostOptions(lut_grouping="off",
+                                                           weight_indices="aligned"))
+    assert bytes_only["L0.dense"].kernel == "conv_s8"
+    assert len(bytes_only["L0.dense"].candidates) == 1
     forced = lut_kernel_choices(g, device, CostOptions(lut_grouping="2"))
     assert forced["L0.dense"].kernel.startswith("grouped_g2")
     # the build does not pay for 2 units: the small layer stays ungrouped
@@ -137,19 +141,25 @@ def test_bad_grouping_names_the_option():
 
 @pytest.mark.parametrize("device", ["samd21", "nrf52840", "esp32-c3"])
 def test_planner_counts_what_the_generated_code_stores(device):
+    g = _dense(64, 48)
+    grouped = cost_graph(g, find_device(device), "lut").lut_grouped
+    assert grouped
+    program = assert_planned_as_generated(g, find_device(device), grouped)
+    assert "lut_grouped.c" in program.files
+
+
+def assert_planned_as_generated(g, d, grouped):
+    """The memory planner's parameters are the generated program's constant bytes and its
+    scratch the grouped calls'; the program."""
     from hwsim.machine.codegen import generate
     from hwsim.machine.validate import resolve_target
-    g = _dense(64, 48)
-    d = find_device(device)
     target = resolve_target(d)
-    grouped = cost_graph(g, d, "lut").lut_grouped
-    assert grouped
     program = generate(g, target, "lut", target.memory_map(d), lut_grouped=grouped)
     report = plan_memory(g, d, "lut", MemoryOptions(lut_grouped=grouped))
     assert report.parameter_bytes == program.constant_bytes
     scratch = {b.nodes[0]: b.size_bytes for b in report.buffers if b.kind == "scratch"}
     assert scratch == {n: node_grouped_call(g, n, k).scratch_bytes for n, k in grouped}
-    assert "lut_grouped.c" in program.files
+    return program
 
 
 @pytest.mark.parametrize("device", ["samd21", "nrf52840"])
@@ -178,11 +188,11 @@ def test_simulate_shows_the_lut_kernel_per_node(artifact):
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line.split()[-1] for line in result.stdout.splitlines()
             if line.startswith("L")}
-    assert rows["L1.dense"] == "grouped_g4" and rows["L2.dense"] == "conv_s8"
+    assert rows["L1.dense"] == "grouped_g4" and rows["L2.dense"] == "conv_s8p2"
     data = json.loads(run_cli("simulate", artifact, "--device", "samd21", "--json",
                               "--lut-grouping", "off").stdout)
     kernels = {n["node"]: n["kernel"] for n in data["nodes"]}
-    assert kernels["L1.dense"] == "conv_s8"
+    assert kernels["L1.dense"] == "conv_s8p2"
 
 
 @needs_compilers
@@ -223,7 +233,7 @@ def test_docs_state_what_the_code_and_benchmarks_give():
     found = bench.rows()
     for row in bench.table(found=found):
         assert row in doc, row
-    assert bench.own_k_unchanged(found)
+    assert bench.own_k_grouped(found) == ["har-cnn"]      # its K = 16 convolutions
     limits = [(ENTRY_LIMIT - 1) // (2 * g) for g in (2, 3, 4)]
     assert "g = 2 up to 16,383,\ng = 3 up to 10,922, g = 4 up to 8,191" in doc and limits == [
         16383, 10922, 8191]

@@ -17,12 +17,12 @@ from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_workload
 from hwsim.ir.int8_kernels import KernelCall
 from hwsim.cost.serial_shift import with_role_amounts
-from hwsim.ir.lut_kernels import (BLOCKS, UNROLL, LutCall, blocked_weights, lut_shift_amounts,
-                                  trip_counts, variant_of)
+from hwsim.ir.lut_kernels import (BLOCKS, PACK_BITS, PACKED_VARIANTS, UNROLL, LutCall,
+                                  blocked_weights, lut_shift_amounts, trip_counts, variant_of)
 from hwsim.machine.characterize import kernel_counts
 from hwsim.machine.emulate_price import FETCH_ACTIONS
 from hwsim.machine.kernels.lut import library_sha256
-from hwsim.machine.lut_characterize import (CHARACTERIZED_TARGETS, _conv_shape,
+from hwsim.machine.lut_characterize import (CHARACTERIZED_TARGETS, FUNCTIONS, _conv_shape,
                                             characterize_function)
 from tests.conftest import run_cli
 
@@ -40,10 +40,12 @@ def firmwares(tmp_path_factory):
     return {t: build_lut_firmware(t, root / t) for t in TARGETS}
 
 
-def _random_calls(target: str, rng: np.random.Generator, count: int) -> list[LutCall]:
+def _random_calls(target: str, rng: np.random.Generator, count: int,
+                  kernels=("conv", "depthwise"), variants=("s8", "s16", "s16i")
+                  ) -> list[LutCall]:
     calls = []
     for i in range(count):
-        kernel = ("conv", "depthwise")[i % 2]
+        kernel = kernels[i % len(kernels)]
         k = tuple(int(v) for v in rng.integers(1, 5, 2))
         h, w = (int(v) for v in rng.integers(max(k), max(k) + 5, 2))
         shape = _conv_shape(kernel, h, w, int(rng.integers(1, 7)),
@@ -51,7 +53,7 @@ def _random_calls(target: str, rng: np.random.Generator, count: int) -> list[Lut
                             tuple(int(v) for v in rng.integers(1, 3, 2)),
                             ("same", "valid")[int(rng.integers(2))])
         thresholded = bool(i % 3)
-        calls.append(LutCall(kernel, ("s8", "s16", "s16i")[i % 3], BLOCKS[target],
+        calls.append(LutCall(kernel, variants[i % len(variants)], BLOCKS[target],
                              UNROLL[target], shape, thresholded,
                              int(rng.integers(1, 6)) if thresholded else 0))
     return calls
@@ -62,12 +64,32 @@ def test_kernels_bit_exact_with_the_reference_and_priced_exactly(firmwares, targ
     """Random shapes never in the design (larger kernels, other seeds): every output equals
     the numpy reference, and the shipped data predicts every executed action (the
     fetch-wait actions the data fits by least squares: within the bound it states)."""
-    from hwsim.machine.kernels.lut_harness import random_case, reference_output, run_lut_case
     rng = np.random.default_rng(2024)
-    for call in _random_calls(target, rng, 12):
-        clusters = 256 if call.variant == "s16i" else int(rng.integers(2, 129))
+    _check_random_calls(firmwares[target], target, _random_calls(target, rng, 12), rng,
+                        lambda call: 256 if call.variant == "s16i" else int(rng.integers(2, 129)))
+    if target.startswith("rv32"):          # shifts counted apart, the row shift by role
+        assert "shift_by_row" in library_data(target)["kernels"]["conv_s8"]["counts"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_packed_kernels_bit_exact_and_priced_exactly(firmwares, target):
+    """The packed weight-code variants (4 bits at K <= 16, 2 bits at K <= 4) on random
+    dense and convolution shapes (units across blocks, pairs and a single): outputs equal
+    the reference, the shipped data predicts every executed action."""
+    rng = np.random.default_rng(77)
+    calls = _random_calls(target, rng, 12, ("conv",), PACKED_VARIANTS)
+    calls.append(replace(calls[0], shape=KernelCall("fully_connected", 1, 1, 29, 1, 1,
+                                                    2 * BLOCKS[target] + 3)))
+    _check_random_calls(firmwares[target], target, calls, rng,
+                        lambda call: int(rng.integers(2, PACK_BITS[int(call.variant[-1])] + 1)))
+
+
+def _check_random_calls(firmware, target, calls, rng, clusters_of):
+    from hwsim.machine.kernels.lut_harness import random_case, reference_output, run_lut_case
+    for call in calls:
+        clusters = clusters_of(call)
         case = random_case(call, rng, clusters=clusters)
-        run = run_lut_case(firmwares[target], case)
+        run = run_lut_case(firmware, case)
         assert np.array_equal(run.output, reference_output(case)), case.describe()
         bits = int(sum(bin(int(v)).count("1") for v in run.output)) if call.thresholded else 0
         # a shift by the row shift or the search step at the call's amounts (RISC-V)
@@ -81,8 +103,6 @@ def test_kernels_bit_exact_with_the_reference_and_priced_exactly(firmwares, targ
             assert abs(predicted.get(action, 0) - counted.pop(action, 0)) <= bound
         assert {a: c for a, c in predicted.items() if c and a not in bounds} == counted, \
             case.describe()
-    if target.startswith("rv32"):          # shifts counted apart, the row shift by role
-        assert "shift_by_row" in library_data(target)["kernels"]["conv_s8"]["counts"]
 
 
 def test_blocked_layout():
@@ -112,7 +132,8 @@ def test_shipped_data_describes_this_library(target):
     assert data["block"] == BLOCKS[target] and data["unroll"] == UNROLL[target]
     assert data["compiler"] and data["flags"] and data["node_call"]
     assert set(data["kernels"]) == {f"{k}_{v}" for k in ("conv", "depthwise")
-                                    for v in ("s8", "s16", "s16i")}
+                                    for v in ("s8", "s16", "s16i")} | {
+        f"conv_{v}" for v in ("s8p4", "s16p4", "s8p2", "s16p2")} == set(FUNCTIONS)
 
 
 def test_refit_matches_the_shipped_record(firmwares):
@@ -172,7 +193,6 @@ def test_cost_model_uses_the_library_only_where_it_runs():
     described = cost_graph(g, device, "lut", codegen_options())
     assert {n.basis for n in described.nodes if n.op in ("conv2d", "dense")} == {"characterized"}
     for options in (replace(codegen_options(), lut_kernels="loops"),
-                    replace(codegen_options(), weight_indices="packed"),
                     replace(codegen_options(), tables_in="sram")):
         report = cost_graph(g, device, "lut", options)
         assert {n.basis for n in report.nodes} == {"formula"}, options

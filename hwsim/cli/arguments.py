@@ -82,3 +82,12 @@ def integer_between(low: int, high: int):
                                              f"got {text!r}")
         return value
     return parse
+
+
+def add_weight_indices(parser: argparse.ArgumentParser) -> None:
+    """--weight-indices: the lut weight codes (CostOptions.weight_indices)."""
+    parser.add_argument("--weight-indices", choices=("auto", "aligned", "packed"),
+                        default="auto",
+                        help="lut weight codes: a byte each unless the network would not "
+                             "fit flash (auto), a byte each (aligned), or packed in 4 or 2 "
+                             "bits wherever K <= 16 (packed)")

@@ -33,12 +33,13 @@ def add_parser(subparsers) -> None:
                                        | set(SOFT_MULTIPLY_TARGETS)))
     parser.add_argument("--style", default="int8", choices=("int8", "lut", "lut_grouped", "ops"),
                         help="the kernel library: int8 (default), lut, lut_grouped (the "
-                             "grouped lut dense kernel, one record per K and g) or ops (pools, "
+                             "grouped lut dense and convolution kernels, one record per K, g "
+                             "and kernel) or ops (pools, "
                              "argmax and the lut residual add of both styles)")
     parser.add_argument("--kernels", default="",
                         help=f"comma-separated subset of {', '.join(KERNEL_NAMES)} (int8) or "
                              "of conv_s8, ..., depthwise_s16i (lut) or of grouped_k4_g2, ..., "
-                             "grouped_k16_g2 (lut_grouped); default all")
+                             "grouped_k16_g2, grouped_conv_k4_g2, ... (lut_grouped); default all")
     parser.add_argument("--soft-float", action="store_true",
                         help="characterize libgcc's soft-float routines instead (the cost "
                              "model's hwsim/cost/data/soft_float_<target>.json)")
@@ -60,6 +61,7 @@ def _reference_check(case, output) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hwsim.machine.characterize import CHARACTERIZED_TARGETS, characterize, dumps
+    from hwsim.machine.int8_node_call import with_node_call
     from hwsim.machine.lut_characterize import CHARACTERIZED_TARGETS as LUT_TARGETS
     from hwsim.machine.lut_characterize import FUNCTIONS, characterize_lut
     if args.soft_float:
@@ -92,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         elif args.style == "lut_grouped":
             text = dumps(characterize_grouped(args.target, tmp, tuple(kernels)))
         else:
-            text = dumps(characterize(args.target, tmp, tuple(kernels), check=_reference_check))
+            text = dumps(with_node_call(characterize(args.target, tmp, tuple(kernels),
+                                                     check=_reference_check), tmp))
     return _write(text, args.out)
 
 

@@ -66,6 +66,7 @@ def run_show(args: argparse.Namespace) -> int:
         f"  sram        {human_bytes(mem.sram_bytes)} ({mem.reserved_sram_bytes} B reserved)",
         f"  flash       {human_bytes(mem.flash_bytes)} {mem.flash_kind} "
         f"({mem.reserved_flash_bytes} B reserved, +{mem.flash_load_extra_cycles:g} cycles/load)",
+        f"  fetch       {_fetch_line(mem.instruction_fetch)}",
         f"  dma         {f'{device.dma.bytes_per_cycle:g} B/cycle' if device.dma.present else 'none'}",
         f"  energy      {energy.active_ua_per_mhz:g} uA/MHz at {energy.supply_v:g} V "
         f"= {energy.active_pj_per_cycle:.0f} pJ/cycle; sleep {energy.sleep_ua:g} uA",
@@ -99,6 +100,16 @@ def run_check(args: argparse.Namespace) -> int:
     if errors:
         raise HwsimError("\n".join(errors))
     return 0
+
+
+def _fetch_line(fetch) -> str:
+    """The instruction fetch from flash, as the cost model charges it."""
+    if fetch is None:
+        return "not stated (nothing charged)"
+    n = fetch.wait_states
+    waits = "" if n is None else f"{n} wait state{'' if n == 1 else 's'}, "
+    return (f"{waits}hidden by {fetch.hidden_by}: "
+            f"+{fetch.extra_cycles_per_fetch:g} cycles/instruction")
 
 
 def show_soc(soc: Soc, as_json: bool) -> int:

@@ -7,7 +7,7 @@ import json
 from hwsim.cli.commands import HELP
 from hwsim.specs.catalog import find_device_or_soc
 from hwsim.specs.device import Device
-from hwsim.cli.arguments import add_levels_clusters
+from hwsim.cli.arguments import add_levels_clusters, add_weight_indices
 from hwsim.cli.format import human_bytes, table
 from hwsim.cost.actions import CostOptions
 from hwsim.memory.planner import MemoryOptions
@@ -48,6 +48,7 @@ def add_parser(subparsers) -> None:
                         default="auto",
                         help="lut dense layers on the grouped kernel: per layer where it is "
                              "fastest and fits (auto), never (off), or group size g")
+    add_weight_indices(parser)
     parser.add_argument("--stream-weights", action="store_true",
                         help="move weights/tables to SRAM before each layer (DMA where present)")
     parser.add_argument("--timeline", metavar="FILE", help="write the event log (.csv or .json)")
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     result = simulate(subject, device, args.style,
                       cost_options=CostOptions(tables_in=place, thresholds_in=place,
                                                activations=args.activations,
-                                               lut_grouping=args.lut_grouping),
+                                               lut_grouping=args.lut_grouping,
+                                               weight_indices=args.weight_indices),
                       memory_options=MemoryOptions(tables_in=args.tables_in,
                                                    activations=args.activations),
                       schedule_options=schedule_options, stream_weights=args.stream_weights)
@@ -150,7 +152,8 @@ def run_soc(args: argparse.Namespace, soc, subject) -> int:
         subject, soc, args.style, core=args.core, load=args.load, frames=args.frames,
         audio_share=args.firmware_share or None,
         cost_options=CostOptions(tables_in=place, thresholds_in=place,
-                                 activations=args.activations, lut_grouping=args.lut_grouping),
+                                 activations=args.activations, lut_grouping=args.lut_grouping,
+                                 weight_indices=args.weight_indices),
         memory_options=MemoryOptions(tables_in=args.tables_in, activations=args.activations),
         stream_weights=args.stream_weights)
     if args.json:

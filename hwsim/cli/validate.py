@@ -6,6 +6,7 @@ import math
 import json
 from pathlib import Path
 
+from hwsim.cli.arguments import add_weight_indices
 from hwsim.cli.commands import HELP
 from hwsim.artifact.load import load_artifact
 from hwsim.specs.catalog import find_device
@@ -50,6 +51,7 @@ def add_parser(subparsers) -> None:
                         help=f"test inputs to emulate ({DEFAULT_SAMPLES})")
     parser.add_argument("--max-error", type=float, metavar="PCT",
                         help="fail (exit 1) when a node or the network is off by more than PCT %%")
+    add_weight_indices(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=run)
 
@@ -66,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if args.cache is not None:
         raise HwsimError("--cache is used with --rtl only")
     report = validate(load_artifact(args.artifact), find_device(args.device), args.style,
-                      target=args.target, samples=args.samples)
+                      target=args.target, samples=args.samples,
+                      weight_indices=args.weight_indices)
     print(json.dumps(report.to_dict(), indent=2, allow_nan=False) if args.json else render(report))
     failed = not report.bit_exact or (args.style == "lut" and not
                                       report.machine_code.multiply_free)

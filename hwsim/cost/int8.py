@@ -1,5 +1,10 @@
 """Action counts of the int8 style: multiply-accumulate with requantization, as
-TFLite Micro runs it (hardware, SIMD or software multiplies)."""
+TFLite Micro runs it (hardware, SIMD or software multiplies).
+
+Over 300 lines: one counter per int8 op kind, each with its plain loops' variants
+without a multiplier (software multiplies, 'same' spills) and on a serial shifter, which
+share the helpers here; the library's counts, the software routines and the shifts'
+amounts live in int8_library, soft_multiply and requantize_shifts."""
 from __future__ import annotations
 
 import math
@@ -14,6 +19,7 @@ from hwsim.cost.kernels import (
     max_pool,
     no_actions,
     outer_loops,
+    output_positions,
     pool_frame,
     pool_outer,
     pool_window,
@@ -22,12 +28,14 @@ from hwsim.cost.kernels import (
 from hwsim.cost.constant_multiply import constant_multiply
 from hwsim.cost.int8_library import call_actions, library_actions
 from hwsim.cost.ops_library import with_ops
+from hwsim.cost.requantize_shifts import add_call_shifts, add_element_shifts, weighted_shifts
 from hwsim.cost.soft_multiply import (
     add_multiplier_terms, mac_call, multiplier_terms, requantize_call, soft_multiply_target,
     weight_terms,
 )
 from hwsim.cost.soft_multiply import call_actions as soft_call
 from hwsim.ir.int8_kernels import REFERENCE, kernel_call
+from hwsim.ir.ops_kernels import POOL_SHIFT
 from hwsim.ir.lowering import UNROLLED_WINDOW
 from hwsim.cost.options import CoreTraits, CostOptions
 from hwsim.cost.primitives import (
@@ -92,6 +100,7 @@ def _requantize(n: Node) -> Actions:
                     {"alu": 2.0})
     actions = plus(dict(shape.int8_unit), times(HALF_BRANCH, shape.int8_unit_branches))
     if shape.wide == "mul_mulh":
+        actions = plus(actions, weighted_shifts(n))
         if tr.multiplier == "none":
             actions = plus(actions, _soft_requantize(n), {"alu": 2.0, "stack_load": 2.5})
         else:
@@ -195,7 +204,21 @@ def _int8_weighted(n: Node) -> Actions:
     if n.shape.family == "generic":
         per_unit = plus(per_unit, {"alu": 2.0})
     return plus(_int8_dot(n, connections, runs, units), times(per_unit, units),
-                outer_loops(n, units), call_frame(n, "weighted"), same_padding(n, units))
+                outer_loops(n, units), call_frame(n, "weighted"), same_padding(n, units),
+                _soft_same(n, units))
+
+
+def _soft_same(n: Node, units: float) -> Actions:
+    """A 'same'-padded conv2d or depthwise layer's plain loops without a multiplier: the
+    spills and reloads around the __mulsi3 calls and the window-table reads the shared
+    sequences do not count (hwsim.cost.shapes, soft_same_unit / soft_same_position)."""
+    layer = getattr(n.attrs, "layer", None)
+    if (n.tr.multiplier != "none" or getattr(layer, "padding", "valid") != "same"
+            or n.attrs.kind not in ("conv2d", "depthwise_conv2d")):
+        return {}
+    positions, _ = output_positions(n)
+    return plus(times(n.shape.soft_same_unit, units),
+                times(n.shape.soft_same_position, positions))
 
 
 def _int8_avg_pool(n: Node) -> Actions:
@@ -209,17 +232,17 @@ def _int8_avg_pool(n: Node) -> Actions:
     (hwsim.cost.kernels.pool_outer, written_out)."""
     tr = n.tr
     window, rows = pool_window(n)
-    reciprocal = round(65536 / window)
+    reciprocal = round((1 << POOL_SHIFT) / window)
     unrolled = window <= UNROLLED_WINDOW
     if window & (window - 1) == 0:
-        divide = {"alu": 2.0}
+        divide = plus({"alu": 2.0}, serial_shift(window.bit_length() - 1, tr))
     elif tr.multiplier == "none":
         shifts, adds = constant_multiply(reciprocal)
         divide = plus({"alu": 2.0 + len(shifts) + adds}, *(serial_shift(m, tr) for m in shifts),
-                      {} if unrolled else {"branch_taken": 2.0})
+                      serial_shift(POOL_SHIFT, tr), {} if unrolled else {"branch_taken": 2.0})
     else:
         divide = plus(_multiply(tr, n.opt, False, reciprocal.bit_length()),
-                      {"alu": 3.0}, HALF_BRANCH, HALF_BRANCH)
+                      {"alu": 3.0}, serial_shift(POOL_SHIFT, tr), HALF_BRANCH, HALF_BRANCH)
     per_element = load(8, "sram", tr)
     per_output = plus(times(per_element, window), {"alu": (window - 1) * tr.word_factor}, divide,
                       {"store_8": 1.0}, pool_frame(n, window, rows))
@@ -247,12 +270,13 @@ SOFT_ADD_FRAME = {"alu": 9.0, "stack_load": 10.0, "stack_store": 10.0}
 
 def _soft_add(n: Node, target: str) -> Actions:
     """The plain add loop without a multiplier, its __muldi3 calls from their
-    characterization (the multipliers' bits and ones)."""
+    characterization (the multipliers' bits and ones), its shifts by their amounts on a
+    serial shifter (hwsim.cost.requantize_shifts)."""
     calls = [plus(SOFT_ADD_REQUANTIZE, soft_call(target, "muldi3", bits, ones,
-                                                 n.tr.serial_shifter))
-             for bits, ones in add_multiplier_terms(n)]
+                                                 n.tr.serial_shifter), shifts)
+             for (bits, ones), shifts in zip(add_multiplier_terms(n), add_call_shifts(n))]
     elements = float(n.attrs.outputs)
-    per_element = plus(SOFT_ADD_ELEMENT, *calls)
+    per_element = plus(SOFT_ADD_ELEMENT, add_element_shifts(n), *calls)
     return plus(times(per_element, elements), loop_control(elements), SOFT_ADD_FRAME,
                 {"call_return": 1.0})
 
@@ -266,7 +290,7 @@ def _int8_add(n: Node) -> Actions:
     target = soft_multiply_target(n.tr)
     if target is not None:
         return _soft_add(n, target)
-    actions = call_actions(kernel_call(n.attrs), n.tr, n.opt)
+    actions = call_actions(kernel_call(n.attrs), n.tr, n.opt, node_call=True)
     if actions is not None:
         return actions
     tr = n.tr

@@ -24,12 +24,14 @@ import numpy as np
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
 from hwsim.ir.graph import INT8_INPUT_BITS
+from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import int8_weights
 from hwsim.cost.soft_multiply import SOFT_CALLS, WORST_SOFT_TERMS, node_soft_terms
 from hwsim.cost.soft_multiply import call_actions as soft_call_actions
 from hwsim.ir.int8_kernels import (SOFT_KERNELS, TARGET_OF_ISA, candidate_kernels, kernel_call,
                                    monomial_value, parse_monomial)
 from hwsim.ir.int8_trip_counts import trip_counts
+from hwsim.ir.ops import WEIGHTED
 
 PARAMETER_READ = "parameter_read"
 # A RISC-V `mul` of the library by what its second operand (rs2) holds, which an
@@ -116,6 +118,19 @@ def _record(target: str, kernel: str) -> tuple | None:
     return monomials, coefficients
 
 
+def left_shifted(g) -> tuple[str, ...]:
+    """The int8 weighted nodes of graph `g` whose requantization shifts left (shift >= 0:
+    a real multiplier s_w s_x / s_out of 1/2 or more, hwsim.ir.int8_scales), a path the
+    library's characterization does not take (it shifts right; on Armv7E-M such a call
+    runs the C kernels instead of the assembly passes: docs/int8-kernels.md); none when
+    the graph carries no weights."""
+    weighted = [n for n, op in g.nodes(data="op") if op.kind in WEIGHTED]
+    if any(int8_weights(g, n) is None for n in weighted):
+        return ()
+    scales = int8_scales(g)
+    return tuple(n for n in weighted if weighted_multiplier(g, n, scales)[1] >= 0)
+
+
 def reads_network_input(n) -> bool:
     """Whether a node's input is the network input (through flattens)."""
     sources = list(n.graph.predecessors(n.name))
@@ -180,7 +195,7 @@ def library_actions(n) -> Actions | None:
     bits = mul_operand_bits(n) if n.tr.operand_multiplier else None
     call = kernel_call(n.attrs, n.kernel or preferred_kernel(n.attrs, n.tr))
     soft = node_soft_terms(n, call) if call.kernel in SOFT_KERNELS else None
-    return call_actions(call, n.tr, n.opt, bits, soft)
+    return call_actions(call, n.tr, n.opt, bits, soft, node_call=True)
 
 
 def preferred_kernel(op, tr) -> str:
@@ -190,10 +205,19 @@ def preferred_kernel(op, tr) -> str:
                              tr.multiplier != "none")[0]
 
 
+def node_call_counts(target: str, kernel: str) -> tuple:
+    """The generated node function's own counts around a call of `kernel` (its argument
+    set-up, the calls in and out: hwsim.machine.int8_node_call), as (action, count) pairs;
+    none in data characterized before they were."""
+    record = library_data(target).get("node_call", {}).get("counts", {}).get(kernel, {})
+    return tuple((a, float(c)) for a, c in sorted(record.items()))
+
+
 def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
-                 soft_terms: dict | None = None) -> Actions | None:
+                 soft_terms: dict | None = None, node_call: bool = False) -> Actions | None:
     """The cost model's actions of one library call on a core of traits `tr`
-    (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered). On a core
+    (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered); with
+    `node_call`, the generated node function's own counts around it added. On a core
     whose MUL time follows its second operand, a mul of each role (MUL_OPERANDS) takes
     mul_base + mul_operand_bit x the role's mean bits (`mul_bits`, else WORST_MUL_BITS:
     the bound); the library's other muls (address arithmetic) are priced `mul`. A soft
@@ -205,6 +229,8 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
     counts = _float_counts(library_target(tr.isa), call)
     if counts is None:
         return None
+    if node_call:
+        counts = counts + node_call_counts(library_target(tr.isa), call.kernel)
     actions: dict[str, float] = {}
 
     def add(action: str, count: float) -> None:

@@ -20,7 +20,21 @@ layer's outputs by construction. The choice is the candidate with the fewest cyc
 among those whose working set (the node's level tensors plus the kernel's scratch) fits
 the device's SRAM net of the reserved part, the first in order (ungrouped, then g = 2,
 3, 4, all live before chunked before precomputed) on a tie; when none fits, the fewest
-cycles.
+cycles. A conv1d or conv2d layer's grouped candidates are the grouped convolution
+(hwsim/machine/kernels/lut/lut_grouped_conv.c) for every g <= its channels, its scratch
+the ring of kernel rows of group tables and a window's table addresses
+(hwsim.ir.lut_grouped_conv.GroupedConvCall.scratch_bytes), priced and chosen alike.
+
+Packed weight codes (hwsim.ir.lut_kernels.packed_calls: 4 bits a code at K <= 16, 2
+bits at K <= 4, in the dense/convolution call) are candidates too, by
+`options.weight_indices`: "aligned" never; "packed" always (where packing saves bytes:
+a layer with a full block of units), the narrowest codes the layer's K allows in place
+of the byte-code call; "auto" (default) both, the fewest cycles winning as above, and then where the network
+would not otherwise fit the device's flash: when the memory planner
+(hwsim.memory.planner.plan_memory, the default memory options with the cost options'
+table placement) finds the choice above over flash, the byte-code calls with the most
+weight bytes to save switch to their narrowest packed codes, largest saving first, until
+the saving covers the excess (or none is left).
 
 `options.lut_grouping`: "auto" (default) as above; "off" only the ungrouped call; an
 integer g only the grouped kernel of that g where the layer allows it (else the
@@ -42,7 +56,10 @@ from hwsim.cost.options import CostOptions
 from hwsim.cost.prices import action_prices
 from hwsim.ir.lut_grouped import (FLASH, GROUPINGS, chunk_options, grouped_limits_ok,
                                   kernel_name, node_grouped_call, padded_clusters)
+from hwsim.ir.int8_kernels import select_kernel
+from hwsim.ir.lut_grouped_conv import CONV_KINDS, conv_shape_ok
 from hwsim.ir.lut_grouped_flash import FLASH_MIN_G, FLASH_TABLE_BYTES, precomputed_bytes
+from hwsim.ir.lut_kernels import packed_calls, weight_bytes
 from hwsim.ir.ops import WEIGHTED
 from hwsim.specs.device import Device
 
@@ -52,11 +69,13 @@ def grouped_kernels(graph: nx.DiGraph, node: str, target: str, grouping="auto"
     """The grouped variants that can run lut node `node` on library build `target`."""
     op = graph.nodes[node]["op"]
     data = grouped_data(target)
-    if op.kind != "dense" or grouping == "off" or data is None:
+    if op.kind not in ("dense", *CONV_KINDS) or grouping == "off" or data is None:
         return ()
     k2 = padded_clusters(op.table_shape[1])
     table = graph.graph["tables"][op.table]
     fan = len(op.weight_index)
+    if op.kind != "dense":
+        return grouped_conv_kernels(op, data, k2, table, grouping)
     names = []
     for k, g in GROUPINGS:
         if k != k2 or grouping not in ("auto", g) or f"grouped_k{k}_g{g}" not in data["kernels"]:
@@ -73,6 +92,17 @@ def grouped_kernels(graph: nx.DiGraph, node: str, target: str, grouping="auto"
     return tuple(names)
 
 
+def grouped_conv_kernels(op, data: dict, k2: int, table, grouping) -> tuple[str, ...]:
+    """The grouped convolution's variants (every input row's tables in a ring of kernel
+    rows: one per g) that can run conv1d/conv2d op `op`."""
+    shape = select_kernel(op.kind, tuple(op.input_shape), op.layer)
+    return tuple(
+        kernel_name(g, 1, 1) for k, g in GROUPINGS
+        if k == k2 and grouping in ("auto", g) and f"grouped_conv_k{k}_g{g}" in data["kernels"]
+        and conv_shape_ok(op.kind, shape, g)
+        and grouped_limits_ok(table, op.bias_index, len(op.weight_index), g))
+
+
 def lut_kernel_choices(graph: nx.DiGraph, device: Device,
                        options: CostOptions | None = None) -> dict[str, KernelChoice]:
     """The kernel of every lut weighted node of `graph` the library covers on one core
@@ -81,7 +111,7 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
     traits = core_traits(device)
     prices = action_prices(device)
     budget = device.memory.sram_bytes - device.memory.reserved_sram_bytes
-    choices = {}
+    choices, packed = {}, {}
     for node, op in graph.nodes(data="op"):
         if op.kind not in WEIGHTED:
             continue
@@ -90,19 +120,62 @@ def lut_kernel_choices(graph: nx.DiGraph, device: Device,
             continue
         target, call = found
         tensors = math.prod(op.input_shape) + int(op.outputs)
-        kernels = [f"{call.kernel}_{call.variant}"]
+        narrow = [p for p in packed_calls(call, op.table_shape[1]) if has_record(target, p)
+                  and weight_bytes(p) < weight_bytes(call)][-1:] if (
+            options.weight_indices != "aligned") else []
+        kernels = [f"{c.kernel}_{c.variant}" for c in
+                   (narrow if narrow and options.weight_indices == "packed"
+                    else [call, *narrow])]
         grouped = grouped_kernels(graph, node, target, options.lut_grouping)
         kernels = list(grouped) if grouped and options.lut_grouping != "auto" else (
             kernels + list(grouped))
-        candidates = []
-        for kernel in kernels:
-            actions = node_actions(graph, node, "lut", traits, options, kernel)
-            gcall = node_grouped_call(graph, node, kernel)
-            scratch = gcall.scratch_bytes if gcall is not None else 0
-            candidates.append(KernelOption(kernel, _cycles(actions, prices), scratch,
-                                              tensors + scratch, tensors + scratch <= budget,
-                                              actions))
+        if narrow and options.weight_indices == "auto":
+            packed[node] = (f"{narrow[0].kernel}_{narrow[0].variant}",
+                            weight_bytes(call) - weight_bytes(narrow[0]),
+                            f"{call.kernel}_{call.variant}", tensors)
+        candidates = [_option(graph, node, kernel, traits, options, prices, tensors, budget)
+                      for kernel in kernels]
         fitting = [c for c in candidates if c.fits] or candidates
         best = min(fitting, key=lambda c: c.cycles)
         choices[node] = KernelChoice(node, best.kernel, tuple(candidates))
-    return choices
+    if not packed:
+        return choices
+    return _packed_to_fit(graph, device, options, choices, packed,
+                          lambda node, kernel, tensors: _option(graph, node, kernel, traits,
+                                                                options, prices, tensors, budget))
+
+
+def _option(graph, node, kernel, traits, options, prices, tensors, budget) -> KernelOption:
+    """One candidate kernel of a node, priced, with its working set and whether it fits."""
+    actions = node_actions(graph, node, "lut", traits, options, kernel)
+    gcall = node_grouped_call(graph, node, kernel)
+    scratch = gcall.scratch_bytes if gcall is not None else 0
+    return KernelOption(kernel, _cycles(actions, prices), scratch, tensors + scratch,
+                        tensors + scratch <= budget, actions)
+
+
+def _packed_to_fit(graph: nx.DiGraph, device: Device, options: CostOptions,
+                   choices: dict[str, KernelChoice], packed: dict[str, tuple], option
+                   ) -> dict[str, KernelChoice]:
+    """`choices` with byte-code calls switched to their packed codes (`packed`: node ->
+    (packed kernel, weight bytes it saves, the byte-code kernel, its level tensors'
+    bytes); `option` prices one), largest saving first, until the network fits the
+    device's flash as the memory planner counts it (the packed candidate joins the
+    node's candidates)."""
+    from hwsim.memory.planner import MemoryOptions, plan_memory
+    chosen = tuple(sorted((n, c.kernel) for n, c in choices.items()))
+    memory = plan_memory(graph, device, "lut", MemoryOptions(
+        tables_in=options.tables_in, lut_kernels="library", lut_grouped=chosen,
+        weight_indices=options.weight_indices))
+    excess = -memory.flash_margin_bytes
+    order = sorted((n for n in packed if choices[n].kernel == packed[n][2]),
+                   key=lambda n: (-packed[n][1], n))
+    out = dict(choices)
+    for node in order:
+        if excess <= 0:
+            break
+        kernel, _, _, tensors = packed[node]
+        out[node] = KernelChoice(node, kernel, (*choices[node].candidates,
+                                                option(node, kernel, tensors)))
+        excess -= packed[node][1]
+    return out

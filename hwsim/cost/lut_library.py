@@ -16,7 +16,8 @@ The call comes from the one selection rule (hwsim.ir.lut_kernels.lut_call); the 
 from the core's ISA. The fused threshold's binary search is data dependent: its taken
 steps are the ones in the output level's binary digits, costed at half the steps per
 output (uniform levels; bound: 0 to all steps). Not covered: 32-bit table entries, K >
-256, packed weight indices (the library reads byte codes). On RISC-V the shifts are
+256. A node given packed weight codes (hwsim.cost.lut_choice) is priced from its packed
+variant's record (hwsim.ir.lut_kernels.with_kernel). On RISC-V the shifts are
 counted apart (shift, its 4-bit and 1-bit steps: a serial shifter's time,
 hwsim.cost.serial_shift); a shift by the table's row shift or by the search's first step
 is counted per execution and priced at the node's amount (`node_shift_amounts`).
@@ -58,13 +59,12 @@ def characterized_target(isa: str) -> str | None:
 def covers(tr, opt) -> bool:
     """Whether the library's data prices lut weighted layers on a core of traits `tr`
     with options `opt`: lut_kernels "library", a characterized build for the ISA (whose
-    data counts shifts apart where the core's shifter is serial), byte weight codes
-    (weight_indices "aligned": the library reads no packed indices) and the constants
-    all in flash or all in SRAM (one parameter-read count covers them)."""
+    data counts shifts apart where the core's shifter is serial) and the constants all
+    in flash or all in SRAM (one parameter-read count covers them)."""
     places = {opt.tables_in, opt.weights_in, opt.thresholds_in}
     return (opt.lut_kernels == "library" and characterized_target(tr.isa) is not None
             and (not tr.serial_shifter or _counts_shifts(characterized_target(tr.isa)))
-            and opt.weight_indices == "aligned" and len(places) == 1)
+            and len(places) == 1)
 
 
 @lru_cache(maxsize=None)
@@ -155,7 +155,8 @@ def library_actions(n) -> Actions | None:
         from hwsim.ir.lut_grouped import node_grouped_call
         counts = grouped_counts(found[0], node_grouped_call(n.graph, n.name, n.kernel))
     else:
-        counts = call_counts(*found)
+        from hwsim.ir.lut_kernels import with_kernel
+        counts = call_counts(found[0], with_kernel(found[1], n.kernel))
     if counts is None:
         return None
     counts = with_role_amounts(counts, node_shift_amounts(n, found[1]), n.name)
@@ -218,10 +219,13 @@ def _grouped_record(target: str, function: str) -> tuple | None:
 
 @lru_cache(maxsize=4096)
 def grouped_counts(target: str, call, level_bits=None) -> Mapping[str, Fraction] | None:
-    """Characterized action counts of one grouped call (hwsim.ir.lut_grouped.GroupedCall;
+    """Characterized action counts of one grouped call (hwsim.ir.lut_grouped.GroupedCall or
+    hwsim.ir.lut_grouped_conv.GroupedConvCall;
     the fused search at half its steps per output, as the library call's), or None (no
     data for its K, g)."""
+    from hwsim.ir.lut_grouped_conv import GroupedConvCall, conv_trip_counts
     record = _grouped_record(target, call.function) if call is not None else None
     if record is None:
         return None
-    return MappingProxyType(evaluate(*record, grouped_trip_counts(call, level_bits)))
+    trips = conv_trip_counts if isinstance(call, GroupedConvCall) else grouped_trip_counts
+    return MappingProxyType(evaluate(*record, trips(call, level_bits)))

@@ -11,7 +11,7 @@ from hwsim.errors import HwsimError
 
 PLACES = ("flash", "sram")
 ACTIVATION_LAYOUTS = ("bytes", "packed")
-WEIGHT_INDEX_LAYOUTS = ("packed", "aligned")
+WEIGHT_INDEX_LAYOUTS = ("auto", "packed", "aligned")
 ROW_POINTER_MODES = ("auto", "shift_add", "precomputed")
 INT8_KERNELS = ("optimized", "library", "reference")
 LUT_KERNELS = ("library", "loops")
@@ -26,10 +26,13 @@ class CostOptions:
     bias data, and thresholds/pool bounds live ("flash" adds
     memory.flash_load_extra_cycles to every load). activations: level tensors one
     byte per element ("bytes") or packed at ceil(log2 L) bits ("packed").
-    weight_indices: lut weight and bias indices one byte / halfword each ("aligned",
-    the default: what the code generator emits, the lut kernel library's byte codes and
-    the per-layer loops' byte indices, so the default is what `hwsim validate` checks)
-    or packed at ceil(log2 K) bits ("packed": a what-if, not generated). row_pointers: lut table addressing; "shift_add" computes
+    weight_indices: lut weight codes. Where the lut kernel library runs the layers:
+    "auto" (default) per layer the fewest cycles among byte and packed codes (4 or 2
+    bits), then packed codes where the network would not otherwise fit the device's
+    flash, in the layers that save most (hwsim.cost.lut_choice), "packed" packed codes wherever K <= 16, "aligned" byte codes
+    always; all generated and checked by `hwsim validate`. With the per-layer loops:
+    byte / halfword indices ("auto", "aligned"), or the what-if of ceil(log2 K) bits
+    ("packed", not generated). row_pointers: lut table addressing; "shift_add" computes
     level << log2(K) + index per connection (K must be a power of two),
     "precomputed" builds one row pointer per input element before the layer,
     "auto" precomputes when K is not a power of two or the core has no barrel
@@ -64,7 +67,7 @@ class CostOptions:
     weights_in: str = "flash"
     thresholds_in: str = "flash"
     activations: str = "bytes"
-    weight_indices: str = "aligned"
+    weight_indices: str = "auto"
     row_pointers: str = "auto"
     unroll: int = 1
     multiplier_operand_bits: int | None = None

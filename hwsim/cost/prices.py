@@ -121,7 +121,7 @@ def action_class(action: str) -> str:
         return "load"
     if action.startswith("store_"):
         return "store"
-    if action.startswith("branch_") or action == "jump":
+    if action.startswith("branch_") or action in ("jump", "jump_register"):
         return "branch"
     if action in ("mul", "mulh", "mac", "simd_mac", "div"):
         return "multiply"

@@ -48,7 +48,13 @@ def shift_ops(bits: int, tr: CoreTraits) -> int:
 def serial_shift(bits: int, tr: CoreTraits) -> Actions:
     """What one shift by `bits` costs beyond the alu the instruction sequences count for
     it, on a core with a serial shifter (the device's serial_shifter): nothing elsewhere."""
-    if not tr.serial_shifter or bits <= 0:
+    return register_shift(bits, tr) if bits > 0 else {}
+
+
+def register_shift(bits: int, tr: CoreTraits) -> Actions:
+    """`serial_shift` of a shift by a register holding `bits`, 0 included: the
+    instruction runs whatever the amount (a constant shift by 0 is no instruction)."""
+    if not tr.serial_shifter:
         return {}
     return {"alu": -1.0, "shift": 1.0, "shift_4_bits": float(bits // 4),
             "shift_bit": float(bits % 4)}

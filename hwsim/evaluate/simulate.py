@@ -131,7 +131,7 @@ def described_memory(cost: CostReport, device: Device,
     from hwsim.cost.lut_library import device_lut_kernels
     from hwsim.cost.options import core_traits
     return replace(memory_options or MemoryOptions(), int8_kernels=cost.int8_kernels,
-                   lut_grouped=cost.lut_grouped,
+                   lut_grouped=cost.lut_chosen,
                    lut_kernels=device_lut_kernels(core_traits(device), cost.options),
                    weight_indices=cost.options.weight_indices)
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.errors import HwsimError
+# the combined indices and their blocked order, shared with the grouped convolution
+from hwsim.ir.lut_grouped_indices import BLOCK, blocked_groups, combined_indices
 
-BLOCK = 4                  # HWSIM_LUT_GROUPED_BLOCK: units per pass
 ENTRY_LIMIT = 1 << 16      # group-table entries are uint16
 
 
@@ -103,28 +104,6 @@ def entry_offset(table: np.ndarray, g: int) -> int:
         raise HwsimError(f"grouped lut: entries up to {offset} do not fit uint16 group "
                          f"tables of g={g} (need 2*g*B < {ENTRY_LIMIT})")
     return offset
-
-
-def combined_indices(weight_index: np.ndarray, k_log2: int, g: int) -> np.ndarray:
-    """(units, fan_in) indices -> (units, groups) combined bytes; the last group may hold
-    fewer than g inputs."""
-    w = np.asarray(weight_index, dtype=np.int64)
-    units, fan = w.shape
-    groups = -(-fan // g)
-    padded = np.zeros((units, groups * g), dtype=np.int64)
-    padded[:, :fan] = w
-    shifts = np.arange(g, dtype=np.int64) * k_log2
-    return (padded.reshape(units, groups, g) << shifts).sum(axis=2)
-
-
-def blocked_groups(codes: np.ndarray) -> np.ndarray:
-    """Combined (units, groups) bytes in the kernel's order: full blocks of BLOCK units
-    group-major (w[group][unit]), then each remaining unit's groups; flat uint8."""
-    codes = np.asarray(codes)
-    full = codes.shape[0] - codes.shape[0] % BLOCK
-    parts = [codes[o:o + BLOCK].T.reshape(-1) for o in range(0, full, BLOCK)]
-    parts.append(codes[full:].reshape(-1))
-    return np.concatenate(parts).astype(np.uint8)
 
 
 def grouped_layout(table: np.ndarray, weight_index: np.ndarray, bias_index: np.ndarray,
@@ -287,9 +266,11 @@ def padded_clusters(columns: int) -> int:
     return 1 << max(0, (columns - 1).bit_length())
 
 
-def node_grouped_call(graph, node: str, kernel: str) -> GroupedCall | None:
+def node_grouped_call(graph, node: str, kernel: str):
     """The grouped call of dense node `node` run by variant `kernel` (its fused threshold
-    searched in the call, as the lut library's), or None when `kernel` is no grouped one."""
+    searched in the call, as the lut library's), or None when `kernel` is no grouped one;
+    of a conv1d or conv2d node, the grouped convolution's call
+    (hwsim.ir.lut_grouped_conv.GroupedConvCall)."""
     from hwsim.ir.lowering import threshold_consumer
     from hwsim.ir.lut_grouped_flash import input_level_bits
     from hwsim.ir.lut_kernels import search_steps
@@ -302,6 +283,11 @@ def node_grouped_call(graph, node: str, kernel: str) -> GroupedCall | None:
     fused = threshold_consumer(graph, node)
     steps = search_steps(len(graph.nodes[fused]["op"].thresholds)) if fused else 0
     k_log2 = padded_clusters(op.table_shape[1]).bit_length() - 1
+    if op.kind != "dense":
+        from hwsim.ir.int8_kernels import select_kernel
+        from hwsim.ir.lut_grouped_conv import GroupedConvCall
+        return GroupedConvCall(k_log2, g, select_kernel(op.kind, tuple(op.input_shape),
+                                                        op.layer), bool(fused), steps)
     return GroupedCall(k_log2, g, int(fan), int(units), live or -(-int(fan) // g),
                        bool(fused), steps,
                        input_level_bits(op.table_shape[0] - 1) if precomputed else 0)

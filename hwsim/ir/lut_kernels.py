@@ -22,11 +22,21 @@ Blocking: the output units of dense and convolution layers are taken HWSIM_LUT_B
 time (BLOCKS: 4 on Armv6-M, whose hand-allocated loop holds four accumulators in r8-r11;
 7 on Armv7E-M, every free register; 8 on RV32); inside a block the weights are tap-major (w[tap][unit]); the
 remaining units (units mod block) follow in pairs, tap-major, and the last odd one.
+
+Packed weight codes (`packed_calls`; chosen per layer by hwsim.cost.lut_choice): the
+dense/convolution call's `_s8p4`/`_s16p4` (K <= 16) and `_s8p2`/`_s16p2` (K <= 4)
+variants store a full block's indices per tap in one little-endian word of `tap_bytes`
+(unit j at bit bits x j), the units after the blocks a byte code each
+(`layout_weights`, `weight_bytes`); their trip counts are the byte codes'.
+
+Longer than 300 lines: the selection rule, the layouts and the trip counts all read the
+one `LutCall` record and its `geometry`; the code generator, the harness, the cost model
+and the memory planner import them together.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -39,6 +49,12 @@ BLOCKS = {"cortex-m0": 4, "cortex-m4": 7, "rv32im": 8, "rv32i": 8}
 UNROLL = {"cortex-m0": 8, "cortex-m4": 4, "rv32im": 2, "rv32i": 2}
 VARIANTS = ("s8", "s16", "s16i")
 KERNEL_NAMES = ("conv", "depthwise")
+# Packed weight codes (dense and convolution kernel only): bits per code -> the most table
+# columns (padded) it indexes; a variant is its entry variant and "p<bits>" ("s16p4").
+PACK_BITS = {4: 16, 2: 4}
+PACKED_VARIANTS = tuple(f"{v}p{b}" for b in PACK_BITS for v in ("s8", "s16"))
+FUNCTIONS = (*(f"hwsim_lut_{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS),
+             *(f"hwsim_lut_conv_{v}" for v in PACKED_VARIANTS))
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,42 @@ class LutCall:
         return self.shape.out_c
 
 
+def pack_bits(variant: str) -> int:
+    """Bits per packed weight code of a variant, 0 for a byte per code."""
+    return int(variant.partition("p")[2] or 0)
+
+
+def entry_variant(variant: str) -> str:
+    """The entry variant of a (packed) variant: "s16p4" -> "s16"."""
+    return variant.partition("p")[0]
+
+
+def tap_bytes(call: "LutCall") -> int:
+    """Bytes of a full block's weight codes per tap: the block (a byte per code), or its
+    packed codes in one 1, 2 or 4 byte word (block x bits rounded up to a power of two)."""
+    bits = pack_bits(call.variant)
+    if not bits:
+        return call.block
+    return 1 << max(0, math.ceil(math.log2(math.ceil(call.block * bits / 8))))
+
+
+def packed_calls(call: "LutCall", clusters: int) -> tuple["LutCall", ...]:
+    """The packed variants of a dense or convolution call whose table of K = `clusters`
+    columns their codes index (4 bits: K <= 16, 2 bits: K <= 4), widest codes first."""
+    if call.kernel != "conv" or call.variant not in ("s8", "s16"):
+        return ()
+    k2 = padded_columns(clusters)
+    return tuple(replace(call, variant=f"{call.variant}p{b}")
+                 for b, most in PACK_BITS.items() if k2 <= most)
+
+
+def with_kernel(call: "LutCall", kernel: str | None) -> "LutCall":
+    """`call` running kernel name `kernel` ("conv_s16p4": its packed variant); the call
+    itself for its own name, None or another kernel (a grouped one)."""
+    variant = (kernel or "").removeprefix(f"{call.kernel}_")
+    return replace(call, variant=variant) if variant in PACKED_VARIANTS else call
+
+
 def padded_columns(clusters: int) -> int:
     """A table's row length: K = `clusters` padded to a power of two."""
     return 1 << max(0, math.ceil(math.log2(max(clusters, 1))))
@@ -71,7 +123,7 @@ def row_shift(clusters: int, variant: str) -> int:
     """log2 of a table row's size in bytes (the call's row_shift, what each lookup
     shifts a level by): K = `clusters` padded to a power of two, entries of `variant`
     (one byte for s8, two otherwise)."""
-    entry_bytes = 1 if variant == "s8" else 2
+    entry_bytes = 1 if entry_variant(variant) == "s8" else 2
     return padded_columns(clusters).bit_length() - 1 + entry_bytes.bit_length() - 1
 
 
@@ -146,7 +198,41 @@ def weight_codes(weight_index: np.ndarray, variant: str) -> np.ndarray:
     """The stored code of each weight index: its byte offset in the table row (2 x index
     for `s16`), the index itself otherwise."""
     w = np.asarray(weight_index, dtype=np.int64)
-    return w * 2 if variant == "s16" else w
+    return w * 2 if entry_variant(variant) == "s16" else w
+
+
+def layout_weights(weight_index: np.ndarray, call: LutCall) -> np.ndarray:
+    """A call's weight codes as stored (flat uint8) from unit-major indices (units,
+    taps): depthwise [channel][tap] byte codes; dense and convolution blocked
+    (`blocked_weights`), a packed variant's full blocks as one little-endian word of
+    `tap_bytes` per tap (unit j's index at bit bits x j) and the units after them a
+    byte code each."""
+    index = np.asarray(weight_index, dtype=np.int64)
+    codes = weight_codes(index, call.variant)
+    if call.kernel == "depthwise":
+        return codes.reshape(-1).astype(np.uint8)
+    bits = pack_bits(call.variant)
+    if not bits:
+        return blocked_weights(codes, call.block)
+    units, full = index.shape[0], index.shape[0] - index.shape[0] % call.block
+    width = tap_bytes(call)
+    shifts = (bits * np.arange(call.block, dtype=np.uint64))[None, :]
+    parts = []
+    for o in range(0, full, call.block):
+        words = (index[o:o + call.block].T.astype(np.uint64) << shifts).sum(axis=1)
+        parts.append(words.astype(f"<u{width}").view(np.uint8))
+    parts.append(blocked_weights(codes[full:], call.block) if units > full
+                 else np.zeros(0, np.uint8))
+    return np.concatenate(parts).astype(np.uint8)
+
+
+def weight_bytes(call: LutCall) -> int:
+    """Bytes of `layout_weights` of a call (what the generated code stores)."""
+    g = geometry(call)
+    if call.kernel == "depthwise":
+        return g.units * g.fan
+    full = g.units - g.units % call.block
+    return full // call.block * g.fan_block + (g.units - full) * g.fan
 
 
 def blocked_weights(codes: np.ndarray, block: int) -> np.ndarray:
@@ -217,7 +303,7 @@ CALL_WORDS = 6 + len(Geometry.SCALARS) + len(Geometry.ARRAYS) + 1
 @lru_cache(maxsize=4096)
 def geometry(call: LutCall) -> Geometry:
     """The window geometry of a call, as the kernel reads it (it never multiplies)."""
-    s, b = call.shape, call.block
+    s, b = call.shape, tap_bytes(call)     # a block's weight bytes per tap
     rows = axis(s.in_h, s.kh, s.stride_h, s.pad_top, s.out_h)
     cols = axis(s.in_w, s.kw, s.stride_w, s.pad_left, s.out_w)
     depthwise = call.kernel == "depthwise"

@@ -235,7 +235,8 @@ def _counting_table(serial_shifter: bool = False):
     `serial_shifter`, shifts are counted apart: shift, shift_4_bits, shift_bit."""
     ones = dict.fromkeys(("alu", "load_8", "load_16", "load_32", "store_8", "store_16",
                           "store_32", "branch_taken", "branch_not_taken", "call_return",
-                          "mul", "mac", "mulh", "simd_mac", "div", "jump"), 1.0)
+                          "mul", "mac", "mulh", "simd_mac", "div", "jump", "jump_register"),
+                         1.0)
     ones |= dict.fromkeys(HAZARD_ACTIONS, 1.0)
     assert set(FALLBACK_ACTIONS) <= set(ones)
     serial = (SimpleNamespace(base_cycles=1.0, cycles_per_4_bits=1.0, cycles_per_bit=1.0)

@@ -7,7 +7,9 @@ empty; for int8 they show where the multiplies are.
 `decode` also classifies each instruction into the action it is priced as
 (hwsim.machine.emulate prices executed instructions with a device's cycle table):
 load_8/16/32, store_8/16/32, alu, cond_branch (taken or not, decided at run
-time), jump (unconditional: the device's `jump`, else a taken branch), call
+time), jump (unconditional: the device's `jump`, else a taken branch), jump_register
+(RISC-V jr / jalr that is not a return or call: the device's `jump_register`, else
+`jump`), call
 (call_return: one call and its return), return (0: its cost is in call_return),
 mul, mulh (RISC-V upper word: the device's `mulh`, else `mul`), shift (RISC-V:
 alu, or the device's serial shifter), mac,
@@ -135,14 +137,14 @@ def _riscv_action(i, mnemonic: str) -> tuple[str, int, int | None]:
     if mnemonic in ("ret",):
         return "return", 0, None
     if mnemonic in ("jr",):
-        return ("return" if i.op_str.strip() == "ra" else "jump"), 0, None
+        return ("return" if i.op_str.strip() == "ra" else "jump_register"), 0, None
     if mnemonic == "jalr":
         ops = [o.strip() for o in i.op_str.split(",")]
         if len(ops) == 1 or ops[0] == "ra":          # jalr rs = jalr ra, 0(rs): a call
             return "call", 0, None
         if ops[0] == "zero":
-            return ("return" if "ra" in ops[1:] else "jump"), 0, None
-        return "jump", 0, None
+            return ("return" if "ra" in ops[1:] else "jump_register"), 0, None
+        return "jump_register", 0, None
     if mnemonic in ("lb", "lbu"):
         return "load_8", 0, None
     if mnemonic in ("lh", "lhu"):

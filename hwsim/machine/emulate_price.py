@@ -3,7 +3,8 @@ table: cycles and priced actions per inference per graph node.
 
 load_8/16/32 and store_8/16/32 from the device table; a conditional branch
 branch_taken or branch_not_taken as it went; an unconditional jump `jump` (the
-device's, else branch_taken); RISC-V mulh/mulhu/mulhsu `mulh` (else mul); a shift
+device's, else branch_taken), a RISC-V jump through a register that is not a return
+`jump_register` (the device's, else jump); RISC-V mulh/mulhu/mulhsu `mulh` (else mul); a shift
 alu, or with the device's serial_shifter shift + shift_4_bits + shift_bit by its amount
 (a shift by a register by its recorded amount, Profile.shift_amounts, else by 31);
 with the device's operand_multiplier and recorded operand widths, a RISC-V `mul`
@@ -72,8 +73,8 @@ def _actions(i: Instruction, device: Device) -> dict[str, float]:
         return shift_actions(i.registers, device)
     if a in ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32"):
         return {a: 1.0}
-    if a == "jump":
-        return {"jump": 1.0}
+    if a in ("jump", "jump_register"):
+        return {a: 1.0}
     if a == "call":
         return {"call_return": 1.0}
     if a == "return":

@@ -12,7 +12,7 @@ benchmarks/heldout_validation.py prints the distributions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -161,10 +161,13 @@ def with_input_statistics(g, workload: Workload, seed: int):
     return g
 
 
-def _emulated(g, device: Device, style: str, x: np.ndarray, name: str, workdir) -> HeldoutRun:
-    from hwsim.machine.validate import validate_graph
+def _emulated(g, device: Device, style: str, x: np.ndarray, name: str, workdir,
+              weight_indices: str = "auto") -> HeldoutRun:
+    from hwsim.machine.validate import codegen_options, validate_graph
+    options = replace(codegen_options(), weight_indices=weight_indices)
     try:
-        [r] = validate_graph(g, [device], style, x, workdir=workdir, check_instructions=False)
+        [r] = validate_graph(g, [device], style, x, workdir=workdir, check_instructions=False,
+                             options=options)
     except HwsimError as exc:
         return HeldoutRun(name, device.name, style, "emulation", None, (), False, str(exc))
     return HeldoutRun(name, r.device, style, "emulation", r.error,
@@ -192,10 +195,11 @@ def _basis(report, row) -> str:
 def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[str, ...], *,
                 rtl_cores: tuple = (), cache_dir: str | Path | None = None,
                 samples: int = 2, seed: int = 0, workdir: str | Path | None = None,
-                calibrated: bool = False) -> list[HeldoutRun]:
+                calibrated: bool = False, weight_indices: str = "auto") -> list[HeldoutRun]:
     """Every workload on every device (emulation) and RTL core, in every style.
     `calibrated`: each network carries int8 input statistics from calibration inputs
-    (`with_input_statistics`), as a trained artifact does; else it is shape-only."""
+    (`with_input_statistics`), as a trained artifact does; else it is shape-only.
+    `weight_indices`: the lut weight codes in emulation (CostOptions)."""
     runs = []
     for i, w in enumerate(workloads):
         g = graph_from_workload(w, seed=seed + i)
@@ -206,7 +210,7 @@ def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[
             base = Path(workdir) / f"{w.name}-{style}" if workdir else None
             for device in devices:
                 runs.append(_emulated(g, device, style, x, w.name,
-                                      base / device.name if base else None))
+                                      base / device.name if base else None, weight_indices))
             for core in rtl_cores:
                 if cache_dir is None:
                     raise HwsimError("RTL held-out runs need a cache directory for the cores")

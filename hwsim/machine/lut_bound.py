@@ -40,13 +40,41 @@ def connection_bound_cycles(device: Device, entry_bits: int = 16) -> float:
             + p["alu"].cycles)
 
 
+def packed_connection_bound_cycles(device: Device, entry_bits: int = 16, bits: int = 4
+                                   ) -> float:
+    """The bound with packed weight codes of `bits` bits: the entry's load, its flash
+    wait and the add, and the code's share of one word load and its flash wait (32 /
+    `bits` codes a word; taking a code out of the word counted as free)."""
+    p = action_prices(device)
+    wait = p["flash_wait"].cycles
+    return (p[f"load_{entry_bits}"].cycles + wait + p["alu"].cycles
+            + (p["load_32"].cycles + wait) * bits / 32)
+
+
 def dense_workload(inputs: int, units: int, levels: int, clusters: int, entry_bits: int):
     """One dense layer and its fused threshold, shape-only."""
+    return _workload(f"dense-{inputs}x{units}", [inputs],
+                     [{"type": "dense", "units": units}, {"type": "dense", "units": 2}],
+                     levels, clusters, entry_bits)
+
+
+def conv_workload(shape: tuple[int, int, int], filters: int, kernel: int, padding: str,
+                  levels: int, clusters: int, entry_bits: int):
+    """One conv2d layer (its fused threshold) on an h x w x c input, then a small dense
+    layer, shape-only."""
+    return _workload(f"conv-{'x'.join(map(str, shape))}-{filters}", list(shape),
+                     [{"type": "conv2d", "filters": filters, "kernel": kernel,
+                       "padding": padding}, {"type": "flatten"},
+                      {"type": "dense", "units": 2}], levels, clusters, entry_bits)
+
+
+def _workload(name: str, shape: list[int], layers: list[dict], levels: int, clusters: int,
+              entry_bits: int):
     return workload_from_data({
-        "schema_version": 1, "name": f"dense-{inputs}x{units}",
+        "schema_version": 1, "name": name,
         "description": "connection bound", "task": "classification", "dataset": "none",
-        "input": {"shape": [inputs], "levels": levels},
-        "layers": [{"type": "dense", "units": units}, {"type": "dense", "units": 2}],
+        "input": {"shape": shape, "levels": levels},
+        "layers": layers,
         "discretization": {"activation_levels": levels, "weight_clusters": clusters,
                            "cluster_scope": "global"},
         "integer": {"accumulator_bits": 32, "table_entry_bits": entry_bits},
@@ -72,21 +100,36 @@ class ConnectionCost:
 
 def connection_cycles(device: Device, inputs: int = 256, units: int = 128, levels: int = 16,
                       clusters: int = 16, entry_bits: int = 16, workdir=None,
-                      lut_kernels: str = "library", lut_grouping="off") -> ConnectionCost:
+                      lut_kernels: str = "library", lut_grouping="off",
+                      weight_indices: str = "auto") -> ConnectionCost:
     """The generated dense kernel's cycles per connection on `device`, in emulation:
     the lut kernel library's call ("library", the default) or the per-layer loops;
-    `lut_grouping` (CostOptions): "off", the register-blocked call, else as chosen."""
+    `lut_grouping` (CostOptions): "off", the register-blocked call, else as chosen;
+    `weight_indices` (CostOptions): "packed" for the library's packed weight codes."""
+    workload = dense_workload(inputs, units, levels, clusters, entry_bits)
+    return workload_connection_cycles(device, workload, inputs * units, entry_bits,
+                                      workdir, lut_kernels, lut_grouping, weight_indices)
+
+
+def workload_connection_cycles(device: Device, workload, connections: int,
+                               entry_bits: int = 16, workdir=None,
+                               lut_kernels: str = "library", lut_grouping="off",
+                               weight_indices: str = "auto") -> ConnectionCost:
+    """`connection_cycles` of the first layer of a one-layer workload (dense_workload,
+    conv_workload) of `connections` lookups."""
     from hwsim.machine.validate import codegen_options, validate_graph
-    g = graph_from_workload(dense_workload(inputs, units, levels, clusters, entry_bits))
-    x = np.random.default_rng(0).integers(0, levels, size=(1, inputs))
-    options = replace(codegen_options(), lut_kernels=lut_kernels, lut_grouping=lut_grouping)
+    g = graph_from_workload(workload)
+    levels = workload.discretization.activation_levels
+    x = np.random.default_rng(0).integers(0, levels, size=(1, *workload.input_shape))
+    options = replace(codegen_options(), lut_kernels=lut_kernels, lut_grouping=lut_grouping,
+                      weight_indices=weight_indices)
     [report] = validate_graph(g, [device], "lut", x, workdir=workdir, options=options,
                               check_instructions=False)
-    node = next(n for n in report.nodes if n.node == "L0.dense")
+    first = next(n for n in g.nodes if n.startswith("L0."))
+    node = next(n for n in report.nodes if n.node == first)
     if not report.bit_exact:
-        raise HwsimError(f"{device.name}: the generated dense layer is not bit-exact: "
+        raise HwsimError(f"{device.name}: the generated {first} layer is not bit-exact: "
                          f"{report.mismatch}")
-    connections = inputs * units
     return ConnectionCost(device.name, report.target, connections,
                           connection_bound_cycles(device, entry_bits),
                           node.emulated_cycles / connections,

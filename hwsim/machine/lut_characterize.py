@@ -4,7 +4,8 @@ counts (hwsim.ir.lut_kernels.trip_counts), proven on held-out shapes.
 
     data = characterize_lut("cortex-m0", "build/")
 
-Each function (hwsim_lut_conv_s8, ..., hwsim_lut_depthwise_s16i) runs in its test
+Each function (hwsim_lut_conv_s8, ..., hwsim_lut_depthwise_s16i, the packed
+hwsim_lut_conv_s8p4, ..., hwsim_lut_conv_s16p2) runs in its test
 firmware (hwsim.machine.kernels.lut_harness) on random tables, weights, levels and
 thresholds over a designed set of shapes: dense layers (one window) and convolutions
 with random sizes, strides and padding, unit counts across several blocks so that the
@@ -18,8 +19,8 @@ the ones in the outputs' binary digits, read from each run's output. The fetch-w
 actions (hwsim.machine.emulate_price.FETCH_ACTIONS) also follow which way each search
 step went, which level_bits does not say: where no exact function exists they are fitted
 by least squares and the record states their bound (`bounds`: the worst absolute error
-any function of the target shows on a fitted or held-out shape: about 20 per call on
-RV32, against thousands of instructions).
+any function of the target shows on a fitted or held-out shape: tens per call on RV32,
+against thousands of instructions).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import KernelCall, monomial_text, select_kernel
 from hwsim.ir.layers import Conv2D, DepthwiseConv2D
-from hwsim.ir.lut_kernels import BLOCKS, KERNEL_NAMES, VARIANTS, LutCall, UNROLL, trip_counts
+from hwsim.ir.lut_kernels import BLOCKS, FUNCTIONS as LIBRARY_FUNCTIONS, LutCall, UNROLL, trip_counts
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.machine.characterize import (_counting_table, _encode, fit, kernel_counts,
                                         monomial_value, predict)
@@ -47,11 +48,13 @@ from hwsim.machine.toolchain import CFLAGS
 
 FORMAT_VERSION = 1
 CHARACTERIZED_TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
-FUNCTIONS = tuple(f"{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS)
-# The table widths K the designs cycle through per variant (s16i: K > 128 only), so that
-# a shift by the table's row shift is told apart from a constant one
-# (hwsim.machine.register_shifts.shift_roles).
-CLUSTERS = {"s8": (16, 2, 5, 64, 3, 256, 8), "s16": (16, 4, 128, 2, 33), "s16i": (256, 200)}
+FUNCTIONS = tuple(f.removeprefix("hwsim_lut_") for f in LIBRARY_FUNCTIONS)
+# The table widths K the designs cycle through per variant (s16i: K > 128 only; packed:
+# the K their codes index), so that a shift by the table's row shift is told apart from a
+# constant one (hwsim.machine.register_shifts.shift_roles).
+CLUSTERS = {"s8": (16, 2, 5, 64, 3, 256, 8), "s16": (16, 4, 128, 2, 33), "s16i": (256, 200),
+            "s8p4": (16, 2, 5, 8, 3), "s16p4": (16, 4, 2, 9), "s8p2": (4, 2, 3),
+            "s16p2": (4, 2, 3)}
 
 
 def basis(counts: dict[str, int]) -> list[tuple]:

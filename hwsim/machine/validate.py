@@ -49,11 +49,12 @@ TOLERANCE = 0.10
 
 
 def codegen_options() -> CostOptions:
-    """The cost-model options that describe the generated code: byte weight indices,
-    byte activations, tables/indices/thresholds in flash, shift-and-add table
+    """The cost-model options that describe the generated code: weight codes a byte each
+    or packed, as the lut kernel choice takes them (hwsim.cost.lut_choice), byte
+    activations, tables/indices/thresholds in flash, shift-and-add table
     addressing (K a power of two), no unrolling, SIMD MACs where the core has them."""
     return CostOptions(tables_in="flash", weights_in="flash", thresholds_in="flash",
-                       activations="bytes", weight_indices="aligned", row_pointers="auto",
+                       activations="bytes", weight_indices="auto", row_pointers="auto",
                        unroll=1, multiplier_operand_bits=None, simd=True)
 
 
@@ -235,7 +236,7 @@ def generated_kernels(g, device: Device, style: str, target: Target, options: Co
     described = replace(options, simd=options.simd and target.dsp, int8_kernels=kernels,
                         lut_kernels=lut)
     if style == "lut" and lut == "library":
-        return kernels, cost_graph(g, device, style, described).lut_grouped, lut, described
+        return kernels, cost_graph(g, device, style, described).lut_chosen, lut, described
     if style != "int8":
         return kernels, None, lut, described
     choice = tuple(sorted((n, c.kernel) for n, c in
@@ -305,9 +306,11 @@ def compare_node_costs(g, device: Device, style: str, emulated: EmulatedCost, ru
 
 
 def validate(artifact, device: Device, style: str = "lut", *, target: str | Target = "auto",
-             samples: int = DEFAULT_SAMPLES, workdir: str | Path | None = None
-             ) -> ValidationReport:
-    """Validate the cost model on a trained artifact with its first test inputs."""
+             samples: int = DEFAULT_SAMPLES, workdir: str | Path | None = None,
+             weight_indices: str = "auto") -> ValidationReport:
+    """Validate the cost model on a trained artifact with its first test inputs
+    (`weight_indices`: the lut weight codes, CostOptions)."""
     g = graph_from_artifact(artifact)
     return validate_graph(g, [device], style, sample_inputs(artifact, samples), target=target,
-                          workdir=workdir)[0]
+                          workdir=workdir,
+                          options=replace(codegen_options(), weight_indices=weight_indices))[0]

@@ -59,7 +59,7 @@ SOURCES = {
                    "and MARK store between them (priced with the table)"),
 }
 # RTL configurations whose device file has another name.
-DEVICE_OF_CORE = {"ibex-rv32m-none": "ibex-rv32i"}
+DEVICE_OF_CORE = {"ibex-rv32m-none": "ibex-rv32i", "ibex-rv32m-none-ws1": "ibex-rv32i-ws1"}
 START_MARK = 0x8000_0000          # | sample: before the call of network_run
 END_MARK = 0xC000_0000            # | sample: after it
 MAX_CLOCKS_PER_CYCLE = 20         # run bound: emulated cycles x this, per sample (+ margin)
@@ -164,7 +164,8 @@ def device_for_core(core: RtlCore) -> Device:
     """The device file (devices/rtl/) holding the cycle table of `core`: its own (a
     configuration with wait states may have one, e.g. picorv32-ws1), else its base
     configuration's (the zero-wait-state table; the report then says so)."""
-    for name in dict.fromkeys((core.name, DEVICE_OF_CORE.get(core.base_name, core.base_name))):
+    for name in dict.fromkeys((DEVICE_OF_CORE.get(core.name, core.name),
+                               DEVICE_OF_CORE.get(core.base_name, core.base_name))):
         try:
             return find_device(name)
         except HwsimError:
@@ -290,7 +291,7 @@ def boundary_glue_cycles(elf_path: Path, device: Device, calls: int) -> list[flo
     glue = []
     for a, b in zip(marks, marks[1:]):
         between: list[Instruction] = [i for i in body[a + 1:b] if i.action != "call"]
-        if any(i.action in ("cond_branch", "jump", "return") for i in between):
+        if any(i.action in ("cond_branch", "jump", "jump_register", "return") for i in between):
             raise HwsimError(f"{elf_path}: network_run is not straight-line code between "
                              "its MARK stores")
         glue.append(instruction_cycles(between + [body[b]], device))
@@ -361,7 +362,7 @@ def validate_rtl_graph(g: nx.DiGraph, core: RtlCore, style: str, x_levels: np.nd
                            sum(estimated.get(m, 0.0) for m in members),
                            sum(emulated.get(m, 0.0) for m in members), float(rtl)))
     notes = list(emulation.notes)
-    if core.wait_states and device.name != core.name:
+    if core.wait_states and device.name != DEVICE_OF_CORE.get(core.name, core.name):
         notes.append(f"{core.name} has {core.wait_states} wait state(s) per access; the "
                      f"device table ({device.name}) assumes none")
     return RtlValidationReport(str(g.graph.get("name")), core.name, device.name, target.name,

@@ -5,13 +5,14 @@ the memory planner describes the code `hwsim codegen` emits and `hwsim validate`
 
 `library`: the lut kernel library build the weighted layers call (hwsim.ir.lut_kernels;
 hwsim/machine/codegen/lut_library.py), "" for the per-layer loops everywhere
-(hwsim/machine/codegen/lut_weighted.py), None for the what-if of packed weight indices
-(ceil(log2 K) bits each, which no generated code reads). A node the library does not
+(hwsim/machine/codegen/lut_weighted.py), None for the per-layer loops' what-if of packed
+weight indices (ceil(log2 K) bits each, which no generated loop reads). A node the library does not
 cover (hwsim.ir.lut_kernels.node_call is None) is a per-layer loop in either case.
 
 Stored per weighted node:
 - library call: its weight codes one byte each (blocked, hwsim.ir.lut_kernels.
-  blocked_weights), its bias indices one byte each, the window geometry (eight int32
+  blocked_weights) or, where the choice packed them, 4 or 2 bits each in the blocks
+  (hwsim.ir.lut_kernels.layout_weights, `weight_bytes`), its bias indices one byte each, the window geometry (eight int32
   arrays, one entry per output row or column: hwsim.ir.lut_kernels.Geometry) and its
   `hwsim_lut_call` constant (CALL_WORDS 32-bit words);
 - grouped dense call (hwsim/machine/codegen/lut_grouped.py): its combined weight indices
@@ -19,6 +20,9 @@ Stored per weighted node:
   `hwsim_lut_grouped_call` constant; its table as rows + B in uint16 without the bias row
   (once per table, beside the plain table when other layers read that), or, its group
   tables precomputed, those (hwsim.ir.lut_grouped_flash, counted as product tables);
+  a grouped convolution (hwsim.ir.lut_grouped_conv) likewise, with its geometry arrays
+  (window geometry), its padding pixel's tables when a window is clipped (product
+  tables) and its longer call constant (CONV_CALL_WORDS);
 - per-layer loop: weight and bias indices a byte each (a halfword above K = 256); a
   'same'-padded convolution's per-position tables (first input, first tap, taps: three
   uint32 per output position along each clipped axis).
@@ -39,9 +43,10 @@ import numpy as np
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.lut_grouped import CALL_WORDS as GROUPED_CALL_WORDS
 from hwsim.ir.lut_grouped import node_grouped_call
+from hwsim.ir.lut_grouped_conv import CONV_CALL_WORDS, GroupedConvCall
 from hwsim.ir.lut_grouped_flash import precomputed_bytes
 from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, geometry, library_target, node_call,
-                                  search_steps)
+                                  search_steps, weight_bytes, with_kernel)
 from hwsim.ir.ops_kernels import STRUCT_WORDS, node_ops_call
 
 TABLE_LINES = ("product tables", "thresholds", "value tables")   # what `tables_in` moves
@@ -78,18 +83,25 @@ def _weighted_lines(g, node: str, library: str | None, grouped: str | None = Non
                     ) -> dict[str, int]:
     a = g.nodes[node]["op"]
     call = node_call(g, node, library) if library else None
-    if call is not None and grouped:
+    if call is not None and grouped and grouped.startswith("grouped"):
         gcall = node_grouped_call(g, node, grouped)
         lines = {"weight codes (bytes)": gcall.units * gcall.groups,
                  "bias (int32, grouped)": WORD_BYTES * gcall.units,
                  "library call constants": WORD_BYTES * GROUPED_CALL_WORDS}
+        if isinstance(gcall, GroupedConvCall):   # its geometry, padding pixel, longer call
+            lines.update({"window geometry": WORD_BYTES * gcall.geometry.words,
+                          "product tables": gcall.pad_bytes,
+                          "library call constants": WORD_BYTES * CONV_CALL_WORDS})
         if gcall.pattern_bits:                # the layer's precomputed group tables
             lines["product tables"] = precomputed_bytes(gcall.k_log2, gcall.g,
                                                         a.table_shape[0] - 1, gcall.fan)
         return lines
     if call is not None:
+        call = with_kernel(call, grouped)
         geo = geometry(call)
-        return {"weight codes (bytes)": int(a.weights), "bias indices": int(a.biases),
+        codes = weight_bytes(call)
+        return {"weight codes (bytes)" if codes == a.weights else "weight codes (packed)": codes,
+                "bias indices": int(a.biases),
                 "window geometry": WORD_BYTES * 4 * (geo.out_h + geo.out_w),
                 "library call constants": WORD_BYTES * CALL_WORDS}
     if library is None:
@@ -103,24 +115,27 @@ def _weighted_lines(g, node: str, library: str | None, grouped: str | None = Non
 def lut_library(device, options) -> str | None:
     """The lut library build the generated code for `device` calls under MemoryOptions
     `options` ("" for the per-layer loops; None for the packed-index what-if)."""
-    if options.weight_indices == "packed":
-        return None
     target = library_target(device.core.isa) if device is not None else None
-    return target if options.lut_kernels == "library" and target in BLOCKS else ""
+    if options.lut_kernels == "library" and target in BLOCKS:
+        return target
+    return None if options.weight_indices == "packed" else ""
 
 
 def lut_parameter_bytes(g, library: str | None, grouped=()) -> tuple[tuple[str, int], ...]:
     """(line name, bytes) of the lut parameters graph `g`'s generated code stores;
-    `grouped`: (node, variant) pairs of the dense layers calling the grouped kernel."""
+    `grouped`: (node, kernel) pairs as the lut kernel choice gave them (the grouped
+    kernel's variants, packed weight codes; others byte codes)."""
     ops = [a for _, a in g.nodes(data="op")]
     entry = storage_bytes(g.graph["table_entry_bits"])
-    lines = dict.fromkeys(("weight indices (packed)", "weight codes (bytes)", "bias indices",
+    lines = dict.fromkeys(("weight indices (packed)", "weight codes (bytes)",
+                           "weight codes (packed)", "bias indices",
                            "bias (int32, grouped)", "window geometry", "library call constants",
                            *TABLE_LINES), 0)
-    grouped = dict(grouped) if library else {}
+    kernels = dict(grouped) if library else {}
+    grouped = {n: k for n, k in kernels.items() if k.startswith("grouped")}
     for node in g.nodes:
         if g.nodes[node]["op"].kind in WEIGHTED:
-            for name, size in _weighted_lines(g, node, library, grouped.get(node)).items():
+            for name, size in _weighted_lines(g, node, library, kernels.get(node)).items():
                 lines[name] += size
         elif library:
             call = node_ops_call(g, node, "lut")      # an ops library call's struct
@@ -151,7 +166,8 @@ def lut_parameter_bytes(g, library: str | None, grouped=()) -> tuple[tuple[str, 
     if any(a.kind == "output_table" for a in ops) and g.graph.get("output_values") is not None:
         lines["value tables"] += entry * int(np.asarray(g.graph["output_values"]).size)
     keep = ("weight indices (packed)",) if library is None else (
-        "weight codes (bytes)", "bias indices", "window geometry", "library call constants",
+        "weight codes (bytes)", *(("weight codes (packed)",) if lines["weight codes (packed)"]
+                                  else ()), "bias indices", "window geometry", "library call constants",
         *(("bias (int32, grouped)",) if grouped else ()))
     return tuple((name, size) for name, size in lines.items()
                  if name in keep or name in TABLE_LINES)

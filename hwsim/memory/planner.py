@@ -28,7 +28,7 @@ from hwsim.ir.style import STYLES
 from hwsim.ir.graph import execution_order
 
 LUT_KERNELS = ("library", "loops")
-WEIGHT_INDEX_LAYOUTS = ("aligned", "packed")
+WEIGHT_INDEX_LAYOUTS = ("auto", "aligned", "packed")
 
 ALIAS_OPS = ("flatten", "output_table")   # views of their input: no buffer of their own
 
@@ -76,10 +76,15 @@ class MemoryOptions:
         has a build for the device's ISA, as generated; hwsim.memory.lut_layout) or "loops"
         (the per-layer loops); evaluate hands over what the cost model prices
         (hwsim.cost.lut_library.device_lut_kernels).
-    weight_indices: lut style: "aligned" (byte weight codes, as generated) or "packed"
-        (ceil(log2 K) bits: a what-if, not generated).
-    lut_grouped: lut style: (node, variant) pairs of the dense nodes the cost model gave
-        the grouped kernel (CostReport.lut_grouped): their layout and scratch.
+    weight_indices: lut style: with the library, which weighted layers store packed codes
+        is `lut_grouped`'s (the cost model's choice, hwsim.cost.lut_choice: "auto" packs
+        where it is faster or the network would not otherwise fit flash, "packed" wherever K allows,
+        "aligned" never); with the per-layer loops "packed" is the what-if of
+        ceil(log2 K)-bit indices, which no generated loop reads.
+    lut_grouped: lut style: (node, kernel) pairs of the weighted nodes as the cost model
+        chose their kernels (the grouped dense kernel or packed
+        weight codes, CostReport.lut_chosen; a byte-code call or a node not listed: byte
+        codes): their layout and scratch.
     """
 
     activations: str = "bytes"
@@ -92,7 +97,7 @@ class MemoryOptions:
     include_code: bool = True
     int8_kernels: tuple[tuple[str, str], ...] = ()
     lut_kernels: str = "library"
-    weight_indices: str = "aligned"
+    weight_indices: str = "auto"
     lut_grouped: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:

@@ -21,8 +21,10 @@ SOURCE_KINDS = ("verified", "secondary", "estimate")
 BASE_ACTIONS = ("alu", "load_8", "load_16", "load_32", "store_8", "store_16", "store_32",
                 "branch_taken", "branch_not_taken", "call_return")
 # Optional for every core: an unconditional jump (jal x0 / j / b), priced branch_taken
-# when not given.
-OPTIONAL_BASE_ACTIONS = ("jump",)
+# when not given; a RISC-V jump to an address in a register that is not a return (jr rX,
+# a switch's jump table: jalr, which PicoRV32 takes longer than jal), priced jump when
+# not given.
+OPTIONAL_BASE_ACTIONS = ("jump", "jump_register")
 # Optional pipeline hazards, extra cycles priced 0 when not given: load_use when the
 # instruction right after a load reads its result, jalr_dependency when a RISC-V jalr
 # reads the result of the instruction right before it (CV32E40P, docs/devices.md).
@@ -44,7 +46,7 @@ DIVIDE_ACTIONS = ("div",)                  # required when core.divider is true
 FLOAT_ACTIONS = ("float_add", "float_mul", "float_mac", "float_div", "float_convert", "float_tanh")
 REQUIRED_FLOAT_ACTIONS = ("float_add", "float_mul")
 # What an optional action is priced as when the device file does not give it.
-FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul"}
+FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul", "jump_register": "jump"}
 ALL_ACTIONS = (BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + HAZARD_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
                + DIVIDE_ACTIONS + FLOAT_ACTIONS)
 

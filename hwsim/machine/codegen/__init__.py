@@ -90,8 +90,9 @@ def generate(g: nx.DiGraph, target: str | Target, style: str = "lut",
     library's preferred kernels where it is characterized ("optimized", "library") or
     the plain loops ("reference"). lut weighted layers call the lut kernel library
     ("library", where it has a build for the target) or are per-layer loops ("loops");
-    the dense layers of `lut_grouped`, (node, variant) pairs as the cost model chose them
-    (hwsim.cost.model.CostReport.lut_grouped), call the grouped dense kernel.
+    the layers of `lut_grouped`, (node, kernel) pairs as the cost model chose them
+    (hwsim.cost.model.CostReport.lut_chosen), call the grouped dense kernel or the
+    library's packed weight-code variant.
     Pools, argmax and lut adds call the ops kernel library where it is characterized for
     the target, with the int8 library (int8_kernels not "reference" and a characterized
     int8 build) or the lut library,

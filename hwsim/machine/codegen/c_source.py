@@ -78,8 +78,12 @@ def c_extern(name: str, ctype: str, length: int) -> str:
     return f"extern const {ctype} {name}[{length}];\n"
 
 
-def constant(name: str, ctype: str, values, comment: str = ""):
-    """A constant array for the data translation unit ."""
+def constant(name: str, ctype: str, values, comment: str = "", align_bytes: int = 0):
+    """A constant array for the data translation unit (at a multiple of `align_bytes`
+    when given: a kernel loads it by words)."""
     count = int(np.asarray(values).size)
-    return CArray(name, c_array(name, ctype, values, comment=comment),
-                  c_extern(name, ctype, count), count * C_BYTES[ctype])
+    definition = c_array(name, ctype, values, comment=comment)
+    if align_bytes:
+        definition = definition.replace(f"{name}[{count}] =",
+                                        f"{name}[{count}] __attribute__((aligned({align_bytes}))) =", 1)
+    return CArray(name, definition, c_extern(name, ctype, count), count * C_BYTES[ctype])

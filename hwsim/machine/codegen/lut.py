@@ -47,6 +47,7 @@ from hwsim.machine.codegen.lut_weighted import (
     emit_depthwise,
 )
 from hwsim.machine.codegen.lut_library import fused_threshold_node, library_node, node_call
+from hwsim.ir.lut_kernels import with_kernel
 from hwsim.machine.codegen.ops_library import ops_node, uses_ops
 from hwsim.machine.codegen.program import NodeCode
 from hwsim.ir.ops_kernels import node_ops_call
@@ -71,9 +72,12 @@ def emit_node(g, node, tables: ProductTables, library: str = "",
                 "depthwise_conv2d": emit_depthwise}
     if op in emitters:
         call = node_call(g, node, library) if library else None
-        if call is not None and node in (grouped or {}):
-            from hwsim.machine.codegen.lut_grouped import grouped_node
-            return grouped_node(g, node, grouped[node])
+        kernel = (grouped or {}).get(node)
+        if call is not None and kernel and kernel.startswith("grouped"):
+            from hwsim.machine.codegen.lut_grouped import grouped_node, pool_bytes
+            calls = {n: k for n, k in grouped.items() if k.startswith("grouped")}
+            return grouped_node(g, node, kernel, pool_bytes(g, calls))
+        call = with_kernel(call, kernel) if call is not None else None
         return (library_node(g, node, call, tables) if call is not None
                 else emitters[op](g, node, tables))
     if op == "threshold":

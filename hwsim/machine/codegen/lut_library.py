@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.ir.lowering import threshold_consumer
-from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, Geometry, LutCall, blocked_weights,
-                                  geometry, node_call, weight_codes)
+from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, Geometry, LutCall, geometry,
+                                  layout_weights, node_call, pack_bits)
 from hwsim.machine.codegen.c_source import CArray, constant, function_name, identifier
 from hwsim.machine.codegen.lut_kernels import padded_bounds, storage_bits
 from hwsim.machine.codegen.program import NodeCode
@@ -24,9 +24,10 @@ from hwsim.machine.kernels.lut import (CONFIG_HEADER, GROUPED_SOURCES, HEADER, H
                                        SOURCE_DIR, SOURCES)
 
 GROUPED_FUNCTION = "hwsim_lut_grouped_dense"
+GROUPED_CONV_FUNCTION = "hwsim_lut_grouped_conv"
 
 LUT_KERNELS = ("library", "loops")
-__all__ = ["GROUPED_FUNCTION", "LUT_KERNELS", "call_node", "config_header", "fused_bounds",
+__all__ = ["GROUPED_CONV_FUNCTION", "GROUPED_FUNCTION", "LUT_KERNELS", "call_node", "config_header", "fused_bounds",
            "fused_threshold_node", "include_line", "library_build", "library_files",
            "library_node", "node_call"]
 
@@ -46,9 +47,8 @@ def library_build(target, lut_kernels: str = "library") -> str:
 def config_header(target_name: str, functions=None) -> str:
     """hwsim_lut_config.h for a library build: the target's block and the kernel
     functions to compile (None: all of them, the characterization firmware)."""
-    from hwsim.ir.lut_kernels import KERNEL_NAMES, VARIANTS
-    names = functions if functions is not None else [
-        f"hwsim_lut_{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS]
+    from hwsim.ir.lut_kernels import FUNCTIONS
+    names = functions if functions is not None else FUNCTIONS
     uses = "".join(f"#define HWSIM_LUT_USE_{n.removeprefix('hwsim_lut_')} 1\n"
                    for n in sorted(set(names)))
     return (f"/* hwsim lut kernel library: the build's configuration ({target_name}). */\n"
@@ -60,9 +60,9 @@ def library_files(target_name: str, codes) -> dict[str, str]:
     """The library's headers, sources and configuration (the kernel functions the nodes
     `codes` call), as program files."""
     called = {c.library_function for c in codes if c.library_function}
-    grouped = GROUPED_SOURCES if GROUPED_FUNCTION in called else ()
+    grouped = GROUPED_SOURCES if called & {GROUPED_FUNCTION, GROUPED_CONV_FUNCTION} else ()
     files = {name: (SOURCE_DIR / name).read_text() for name in (*HEADERS, *SOURCES, *grouped)}
-    called.discard(GROUPED_FUNCTION)
+    called -= {GROUPED_FUNCTION, GROUPED_CONV_FUNCTION}
     files[CONFIG_HEADER] = config_header(target_name, sorted(called))
     return files
 
@@ -86,12 +86,11 @@ def library_node(g, node: str, call: LutCall, tables) -> NodeCode:
     ident = identifier(node)
     tname, tarray, log_k, bias_row = tables.table(a.table)
     entry_bytes = storage_bits(g.graph["table_entry_bits"]) // 8
-    codes = weight_codes(np.asarray(a.weight_index, dtype=np.int64).T, call.variant)
-    w = (codes.reshape(-1) if call.kernel == "depthwise"
-         else blocked_weights(codes, call.block))
-    arrays = [tarray,
-              constant(f"W_{ident}", "uint8_t", w,
-                       comment=f"{node}: weight codes, {call.function}'s layout"),
+    w = constant(f"W_{ident}", "uint8_t",
+                 layout_weights(np.asarray(a.weight_index, dtype=np.int64).T, call),
+                 comment=f"{node}: weight codes, {call.function}'s layout",
+                 align_bytes=4 if pack_bits(call.variant) else 0)   # loaded by words
+    arrays = [tarray, w,
               constant(f"B_{ident}", "uint8_t", np.asarray(a.bias_index, dtype=np.int64),
                        comment=f"{node}: bias indices")]
     fused, bounds, barrays = fused_bounds(g, node)

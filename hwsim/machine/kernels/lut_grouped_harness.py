@@ -20,6 +20,8 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.lut_grouped import POINTER_BYTES, GroupedLayout, grouped_layout
+from hwsim.ir.lut_grouped_conv import (GroupedConvCall, conv_call_scalars, conv_weights,
+                                       padding_pixel)
 from hwsim.ir.lut_grouped_flash import precomputed_tables
 from hwsim.ir.lut_kernels import lut_shift_amounts
 from hwsim.machine.codegen.targets import Target, find_target
@@ -33,6 +35,7 @@ from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
 ELF_NAME = "lut_grouped.elf"
 FUNCTION = "hwsim_lut_grouped_dense"
+CONV_FUNCTION = "hwsim_lut_grouped_conv"
 C_SOURCES = tuple(n for n in GROUPED_SOURCES if n.endswith(".c"))
 
 
@@ -44,6 +47,8 @@ def grouped_driver_source(target: Target) -> str:
     return (head.replace("const hwsim_lut_call *call = (const hwsim_lut_call *)",
                          "const hwsim_lut_grouped_call *call = (const hwsim_lut_grouped_call *)")
             + f"    switch (job[0]) {{\n    case 0:\n        {FUNCTION}(call, x, y);\n"
+            f"        break;\n    case 1:\n        {CONV_FUNCTION}("
+            "(const hwsim_lut_grouped_conv_call *)(const void *)call, x, y);\n"
             "        break;\n    default:" + tail)
 
 
@@ -116,9 +121,65 @@ def _job(gc: GroupedCase):
     return job, job.words["y"], out_bytes, parameters
 
 
-def run_grouped_case(firmware: Firmware, gc: GroupedCase) -> KernelRun:
-    """Run the grouped kernel once in unicorn; its output (flat) and what it executed."""
-    job, output_address, out_bytes, parameters = _job(gc)
+@dataclass(frozen=True)
+class GroupedConvCase:
+    """A convolution LutCase (conv1d as height 1, conv2d) and its grouped call."""
+    case: LutCase
+    call: GroupedConvCall
+
+    def describe(self) -> str:
+        return f"grouped conv g={self.call.g} {self.case.describe()}"
+
+
+def grouped_conv_case(case: LutCase, clusters: int, g: int) -> GroupedConvCase:
+    thresholded = case.bounds is not None
+    return GroupedConvCase(case, GroupedConvCall(
+        clusters.bit_length() - 1, g, case.call.shape, thresholded,
+        case.call.steps if thresholded else 0))
+
+
+def _conv_job(gc: GroupedConvCase):
+    case, call = gc.case, gc.call
+    lay = grouped_layout(case.table, case.weight_index, case.bias_index,
+                         1 << call.k_log2, call.g, call.groups)
+    geo = call.geometry
+    job = _LutJob()
+    job.words["kernel"] = 1
+    first = job.put(b"")
+    table = job.put(lay.rows.tobytes())
+    row_shift = int(np.log2(case.table.shape[1])) + 1
+    bias = job.put(lay.bias.astype(np.int32).tobytes())
+    bounds = job.put(case.bounds.astype(np.int32).tobytes()) if case.bounds is not None else 0
+    weights = job.put(conv_weights(case.weight_index, call.shape.in_c, call.k_log2,
+                                   call.g).tobytes())
+    arrays = [job.put(np.asarray(getattr(geo, n), dtype=np.int32).tobytes())
+              for n in geo.ARRAYS]
+    pad = job.put(padding_pixel(call, lay.offset).tobytes()) if geo.clipped else 0
+    dense = [table, row_shift, lay.k_log2, lay.g, lay.table_shift, *lay.crossing_words(),
+             call.fan, call.units, call.groups, call.groups, call.groups * 4,
+             call.groups * 4, bias, bounds, call.steps, weights, 0, 0, 0, 0, 0]
+    words = [*dense, *conv_call_scalars(call), *arrays, 0, pad]
+    call_at = job.put(bytes(4 * len(words)))
+    parameters = (first, RAM_ORIGIN + len(job.data))
+    dense[-5] = job.put(bytes(POINTER_BYTES * call.groups))      # the window's addresses
+    ring = job.put(bytes(call.table_bytes))
+    words = [*dense, *conv_call_scalars(call), *arrays, ring, pad]
+    start = call_at - RAM_ORIGIN
+    job.data[start:start + 4 * len(words)] = np.array(words, dtype=np.int64).astype(
+        np.uint32).tobytes()
+    job.words["call"] = call_at
+    job.words["x"] = job.put(case.x.astype(np.uint8).tobytes())
+    s = call.shape
+    out_bytes = s.out_h * s.out_w * call.units * (1 if case.bounds is not None else 4)
+    job.words["y"] = job.put(bytes(out_bytes))
+    return job, job.words["y"], out_bytes, parameters
+
+
+def run_grouped_case(firmware: Firmware, gc: GroupedCase | GroupedConvCase) -> KernelRun:
+    """Run the grouped kernel (dense or convolution) once in unicorn; its output (flat)
+    and what it executed."""
+    job, output_address, out_bytes, parameters = (
+        _conv_job(gc) if isinstance(gc, GroupedConvCase) else _job(gc))
     data = job.image()
     if len(data) > RAM_BYTES - STACK_BYTES:
         raise HwsimError(f"{gc.describe()}: {len(data):,} bytes exceed the harness's RAM")

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.ir.lut_kernels import (KERNEL_NAMES, VARIANTS, Geometry, LutCall, blocked_weights,
-                                  geometry, lut_shift_amounts, row_shift, weight_codes)
+from hwsim.ir.lut_kernels import (FUNCTIONS, PACK_BITS, Geometry, LutCall, entry_variant,
+                                  geometry, layout_weights, lut_shift_amounts, pack_bits,
+                                  row_shift)
 from hwsim.machine.codegen.lut_library import config_header
 from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.kernels.harness import (LINKER_SCRIPT, RAM_BYTES, RAM_ORIGIN, START_ARM,
@@ -32,7 +33,6 @@ from hwsim.machine.kernels.lut import CONFIG_HEADER, SOURCE_DIR, source_paths
 from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler
 
 ELF_NAME = "lut_kernels.elf"
-FUNCTIONS = tuple(f"hwsim_lut_{k}_{v}" for k in KERNEL_NAMES for v in VARIANTS)
 ARGUMENTS = ("kernel", "call", "x", "y")
 INT32_MAX = (1 << 31) - 1
 
@@ -110,9 +110,10 @@ def random_case(call: LutCall, rng: np.random.Generator, levels: int = 7,
                 clusters: int | None = None) -> LutCase:
     """Random data for `call`: entries of the variant's width, K = 256 for s16i (else
     `clusters`, default 16, 8 bits 200 wide), thresholds spread over the sums' range."""
-    k = clusters or {"s8": 16, "s16": 16, "s16i": 256}[call.variant]
+    k = clusters or PACK_BITS.get(pack_bits(call.variant)) or {"s8": 16, "s16": 16,
+                                                                "s16i": 256}[call.variant]
     k2 = 1 << int(np.ceil(np.log2(k)))
-    high = 8 if call.variant == "s8" else 3000
+    high = 8 if entry_variant(call.variant) == "s8" else 3000
     table = np.zeros((levels + 1, k2), dtype=np.int64)
     table[:, :k] = rng.integers(-high, high, size=(levels + 1, k))
     s = call.shape
@@ -187,7 +188,7 @@ def _job(case: LutCase) -> tuple[_Job, int, int, tuple[int, int]]:
     job = _LutJob()
     arg = job.words
     arg["kernel"] = FUNCTIONS.index(call.function)
-    entry = np.int8 if call.variant == "s8" else np.int16
+    entry = np.int8 if entry_variant(call.variant) == "s8" else np.int16
     i32 = lambda values: np.asarray(values, dtype=np.int64).astype(np.int32).tobytes()  # noqa
     first = job.put(b"")
     table = job.put(case.table.astype(entry).tobytes())
@@ -198,9 +199,7 @@ def _job(case: LutCase) -> tuple[_Job, int, int, tuple[int, int]]:
     bounds = job.put(i32(case.bounds)) if case.bounds is not None else 0
     shift = row_shift(k2, call.variant)
     pointers = [job.put(i32(getattr(g, f))) for f in Geometry.ARRAYS]
-    codes = weight_codes(case.weight_index, call.variant)
-    w = codes.reshape(-1) if call.kernel == "depthwise" else blocked_weights(codes, call.block)
-    weights = job.put(w.astype(np.uint8).tobytes())
+    weights = job.put(layout_weights(case.weight_index, call).tobytes())
     words = ([table, shift, bias_row, bias, bounds, call.steps]
              + [getattr(g, f) for f in Geometry.SCALARS] + pointers + [weights])
     arg["call"] = job.put(np.array(words, dtype=np.int64).astype(np.uint32).tobytes())

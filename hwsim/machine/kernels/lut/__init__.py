@@ -2,7 +2,8 @@
 
 The C is the description: `hwsim_lut.h` declares the API and the layout, `lut.c`
 instantiates the template `lut_kernels.inc` per table entry width and weight encoding
-(`_s8`, `_s16`, `_s16i`). The dense and convolution kernel adds into a block of output
+(`_s8`, `_s16`, `_s16i`; packed weight codes `_s8p4`, `_s16p4`, `_s8p2`, `_s16p2` through
+`lut_packed.inc`). The dense and convolution kernel adds into a block of output
 units per pass over a window's inputs (the table row pointer formed once per input and
 shared by the block); on Armv6-M that pass is hand-allocated Thumb-1 (gcc spills it).
 The code generator (hwsim.machine.codegen.lut_library) writes `hwsim_lut_config.h` with
@@ -16,11 +17,12 @@ from pathlib import Path
 SOURCE_DIR = Path(__file__).resolve().parent
 HEADER = "hwsim_lut.h"
 CONFIG_HEADER = "hwsim_lut_config.h"
-HEADERS = (HEADER, "lut_kernels.inc")
+HEADERS = (HEADER, "lut_kernels.inc", "lut_packed.inc")
 SOURCES = ("lut.c",)
 GROUPED_HEADER = "hwsim_lut_grouped.h"
-# the grouped dense kernel: its group tables built per inference or precomputed (flash)
-GROUPED_SOURCES = (GROUPED_HEADER, "lut_grouped.c", "lut_grouped_flash.c")
+# the grouped kernels: dense (group tables built per inference or precomputed in flash)
+# and convolution
+GROUPED_SOURCES = (GROUPED_HEADER, "lut_grouped.c", "lut_grouped_flash.c", "lut_grouped_conv.c")
 
 
 def source_paths() -> list[Path]:

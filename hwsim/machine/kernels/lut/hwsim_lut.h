@@ -69,6 +69,16 @@ void hwsim_lut_conv_s8(const hwsim_lut_call *call, const uint8_t *x, void *y);
 void hwsim_lut_conv_s16(const hwsim_lut_call *call, const uint8_t *x, void *y);
 void hwsim_lut_conv_s16i(const hwsim_lut_call *call, const uint8_t *x, void *y);
 
+/* Dense and convolution layers with packed weight codes (K <= 16: `p4`, 4 bits a code;
+ * K <= 4: `p2`, 2 bits): per full block and tap one little-endian word of
+ * (HWSIM_LUT_BLOCK x bits) rounded up to 1, 2 or 4 bytes, unit j's entry index at bit
+ * bits x j; the units after the blocks a byte code each (as _s8, _s16); the geometry's
+ * *_block fields count those words' bytes. */
+void hwsim_lut_conv_s8p4(const hwsim_lut_call *call, const uint8_t *x, void *y);
+void hwsim_lut_conv_s16p4(const hwsim_lut_call *call, const uint8_t *x, void *y);
+void hwsim_lut_conv_s8p2(const hwsim_lut_call *call, const uint8_t *x, void *y);
+void hwsim_lut_conv_s16p2(const hwsim_lut_call *call, const uint8_t *x, void *y);
+
 /* Depthwise convolution, channel multiplier 1: weights [channel][tap], x_row and the
  * column offsets in bytes, col_count taps per kernel row (a step of `units` bytes). */
 void hwsim_lut_depthwise_s8(const hwsim_lut_call *call, const uint8_t *x, void *y);

@@ -1,5 +1,6 @@
-/* hwsim grouped lut kernel: a dense layer of the paper's table-lookup method with its
- * inputs taken g at a time (issue 12, "grouped lookups").
+/* hwsim grouped lut kernels: a dense layer of the paper's table-lookup method with its
+ * inputs taken g at a time (issue 12, "grouped lookups"), and a convolution with each
+ * input pixel's channels taken g at a time (hwsim_lut_grouped_conv, below).
  *
  * With K weight clusters (K = 2^k_log2) and K^g <= 256, the g connections of one group
  * of inputs into an output unit are one lookup: per inference, for each group of inputs
@@ -67,6 +68,51 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
  * in scratch, one word per group); nothing is built; one chunk. */
 void hwsim_lut_grouped_flash_dense(const hwsim_lut_grouped_call *call, const uint8_t *x,
                                    void *y);
+
+/* The lookups of every unit over the group tables at tables[0 .. groups) (one address a
+ * group, lut_grouped_flash.c): blocked as the dense kernel's weights, outputs y[0 .. units). */
+void hwsim_lut_grouped_lookup(const hwsim_lut_grouped_call *call,
+                              const uint16_t *const *tables, void *y);
+
+/* The group table of the r <= g inputs at x into t (K^r entries, lut_grouped.c). */
+void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x, int32_t r,
+                             uint16_t *t);
+
+/* A convolution (conv1d as height 1, conv2d; valid or 'same', any strides) with grouped
+ * lookups (lut_grouped_conv.c). Groups are g consecutive channels of one input pixel (a
+ * pixel of C channels: C / g full groups and, when g does not divide C, a short last
+ * group of C mod g inputs), so every window covers whole groups and its taps
+ * (kernel row, kernel column, channel) are dense's inputs: the window's combined weight
+ * indices, per unit (kh kw groups_per_pixel), are blocked as dense's. Each input row's
+ * group tables are built once, when the first output row reading it comes, into a ring
+ * of kh rows (the row's pixels, each its groups' tables, 2^table_shift bytes apart); per
+ * output position the window's table addresses (kh x kw x groups_per_pixel) are written
+ * into dense.scratch and hwsim_lut_grouped_lookup runs every unit over them. A tap the
+ * 'same' padding clips points at the padding pixel `pad`: per group a table whose every
+ * entry is r B (the offsets of its r inputs, which the folded bias takes back), so a
+ * clipped tap adds nothing, as in the ungrouped library. Every offset below is
+ * precomputed by the code generator (the kernel never multiplies). */
+typedef struct {
+    hwsim_lut_grouped_call dense;  /* table, build, units, groups (a window's), bias, w, ... */
+    int32_t out_h, out_w;          /* output positions */
+    int32_t in_w;                  /* input pixels per row */
+    int32_t kh, kw;                /* kernel rows and columns */
+    int32_t pixel_full;            /* full groups of a pixel: C / g */
+    int32_t pixel_short;           /* inputs of a pixel's short last group (0: none) */
+    int32_t pixel_groups;          /* groups of a pixel */
+    int32_t y_step;                /* output bytes per position */
+    const int32_t *build_first;    /* per output row: the first input row to build */
+    const int32_t *build_end;      /* per output row: one past the last input row to build */
+    const int32_t *build_x;        /* per output row: x offset of build_first's row */
+    const int32_t *ring_row;       /* per input row: byte offset of its tables in the ring */
+    const int32_t *window_row;     /* per output row and kernel row: ring offset, -1 padding */
+    const int32_t *window_col;     /* per output column and kernel column: a pixel's table
+                                    * offset in its row, -1 padding */
+    uint8_t *ring;                 /* group tables of kh input rows (4-byte aligned, RAM) */
+    const uint8_t *pad;            /* the padding pixel's tables; NULL: nothing clipped */
+} hwsim_lut_grouped_conv_call;
+
+void hwsim_lut_grouped_conv(const hwsim_lut_grouped_conv_call *call, const uint8_t *x, void *y);
 
 /* Store unit o's output: its level by the binary search over the bounds, or its sum. */
 void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call, void *y, int32_t o,

@@ -2,7 +2,9 @@
  *
  * Longer than 300 lines: the group table's builds (input by input, the two halves, their
  * crossing) and the Arm assembly of the crossing and of the Armv6-M lookup pass live
- * beside the one kernel they serve. */
+ * beside the one kernel they serve. The builds are inlined into it (always_inline: as
+ * when it was their one caller) and exported once more as hwsim_lut_grouped_build for
+ * the grouped convolution. */
 #include "hwsim_lut_grouped.h"
 
 #define HWSIM_LUT_GROUPED_ROW(v) \
@@ -12,8 +14,8 @@
  * further input j the K copies of the table so far, copy k shifted by entry k of the
  * input's row (k = K-1 first: copy 0 is the table itself, updated in place), two
  * entries a word. */
-static void hwsim_lut_grouped_extend(const hwsim_lut_grouped_call *call, const uint8_t *x,
-                                     int32_t r, uint16_t *t)
+static inline __attribute__((always_inline)) void hwsim_lut_grouped_extend(
+    const hwsim_lut_grouped_call *call, const uint8_t *x, int32_t r, uint16_t *t)
 {
     const int32_t kn = (int32_t)1 << call->k_log2;
     const uint16_t *row = HWSIM_LUT_GROUPED_ROW(x[0]);
@@ -44,8 +46,8 @@ static void hwsim_lut_grouped_extend(const hwsim_lut_grouped_call *call, const u
  * is T'[x0][k0] + T'[x1][k1], stored as uint16 or, `wide`, doubled into a word and as
  * the difference from the word before (mod 2^32: adding the differences one after the
  * other gives every entry exactly). */
-static void hwsim_lut_grouped_half(const hwsim_lut_grouped_call *call, const uint8_t *x,
-                                   int32_t r, void *t, int32_t wide)
+static inline __attribute__((always_inline)) void hwsim_lut_grouped_half(
+    const hwsim_lut_grouped_call *call, const uint8_t *x, int32_t r, void *t, int32_t wide)
 {
     static const uint16_t none = 0;
     const int32_t kn = (int32_t)1 << call->k_log2;
@@ -201,8 +203,8 @@ static __attribute__((noinline)) void hwsim_lut_grouped_build_k4(
  * then per 4 words of the low table, held in registers, for every high entry in order
  * its difference added to each word and the 4 words stored (high entry 0 over the low
  * table itself): an add and a store per word. */
-static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x,
-                                    int32_t r, uint16_t *t)
+static inline __attribute__((always_inline)) void hwsim_lut_grouped_table(
+    const hwsim_lut_grouped_call *call, const uint8_t *x, int32_t r, uint16_t *t)
 {
 #if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
     if (call->k_log2 == 2 && r >= 2) {                   /* K = 4: straight-line builds */
@@ -285,6 +287,14 @@ static void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const ui
     }
 }
 
+/* The group table build as a function of its own, for the grouped convolution (the dense
+ * kernel has it inlined). */
+void hwsim_lut_grouped_build(const hwsim_lut_grouped_call *call, const uint8_t *x, int32_t r,
+                             uint16_t *t)
+{
+    hwsim_lut_grouped_table(call, x, r, t);
+}
+
 /* The level of a sum by the binary search over the padded bounds. */
 static uint32_t hwsim_lut_grouped_level(int32_t sum, const int32_t *bounds, int32_t steps)
 {
@@ -333,7 +343,7 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
         uint8_t *t = scratch;
         for (int32_t i = 0; i < n; i++, HWSIM_LUT_GROUPED_STEP(t, table_bytes)) {
             const int32_t r = inputs < g ? inputs : g;
-            hwsim_lut_grouped_build(call, xg, r, (uint16_t *)(void *)t);
+            hwsim_lut_grouped_table(call, xg, r, (uint16_t *)(void *)t);
             xg += r;
             inputs -= r;
         }

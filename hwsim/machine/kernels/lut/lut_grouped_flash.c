@@ -3,7 +3,8 @@
  * table a group's input levels can select, so an inference builds none. Per group the
  * address of its table (the pattern of its input levels, shifted to a table's bytes) is
  * formed once into scratch; each block of units then does one lookup per group as the
- * built kernel does, the table's address loaded instead of stepped. */
+ * built kernel does, the table's address loaded instead of stepped
+ * (hwsim_lut_grouped_lookup, which the grouped convolution calls per window too). */
 #include "hwsim_lut_grouped.h"
 
 /* The table of the r inputs at x among `tables` (2^shift bytes each): pattern
@@ -32,10 +33,8 @@ static const uint16_t *hwsim_lut_grouped_pattern(const uint16_t *tables, const u
 void hwsim_lut_grouped_flash_dense(const hwsim_lut_grouped_call *call, const uint8_t *x,
                                    void *y)
 {
-    const int32_t units = call->units, g = call->g, level_bits = call->level_bits;
+    const int32_t g = call->g, level_bits = call->level_bits;
     const uint16_t **const tables = (const uint16_t **)(void *)call->scratch;
-    const uint16_t **const end = tables + call->groups;
-    const int32_t *const bias = call->bias;
     int32_t inputs = call->fan;
     const uint16_t **t = tables;
     for (; inputs >= g; t++, HWSIM_LUT_GROUPED_STEP(x, g), inputs -= g)
@@ -46,6 +45,15 @@ void hwsim_lut_grouped_flash_dense(const hwsim_lut_grouped_call *call, const uin
             HWSIM_LUT_GROUPED_STEP(shift, call->k_log2);
         *t = hwsim_lut_grouped_pattern(call->short_tables, x, inputs, level_bits, shift);
     }
+    hwsim_lut_grouped_lookup(call, tables, y);
+}
+
+void hwsim_lut_grouped_lookup(const hwsim_lut_grouped_call *call,
+                              const uint16_t *const *tables, void *y)
+{
+    const int32_t units = call->units;
+    const uint16_t *const *const end = tables + call->groups;
+    const int32_t *const bias = call->bias;
     const uint8_t *wb = call->w;
     int32_t o = 0;
     for (; o + HWSIM_LUT_GROUPED_BLOCK <= units; o += HWSIM_LUT_GROUPED_BLOCK,
