@@ -2,8 +2,8 @@
 (hwsim.machine.lut_bound): index load + table-entry load + add, priced with each
 device's cycle table, beside the emulated cycles per connection of a 256 x 128 dense
 layer (K = 16, L = 16, 16-bit entries, tables and indices in flash as generated), run by
-the lut kernel library (what the code generator emits) and by the per-layer loops it
-emitted before.
+the lut kernel library with byte weight codes (the codes the bound loads; packed codes
+and their bound: benchmarks/lut_packed.py) and by the per-layer loops it emitted before.
 
     python benchmarks/lut_bound.py [--devices samd21,nrf52840,stm32u575,esp32-c3]
 
@@ -26,7 +26,7 @@ def table(devices=DEVICES) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     for name in devices:
         device = find_device(name)
-        c = connection_cycles(device)
+        c = connection_cycles(device, weight_indices="aligned")
         loops = connection_cycles(device, lut_kernels="loops")
         lines.append(f"| {c.device} | {c.target} | {c.bound_cycles:.2f} | "
                      f"{c.generated_cycles:.2f} | {c.estimated_cycles:.2f} | {c.ratio:.2f}x | "
