@@ -204,11 +204,11 @@ def node_call_counts(target: str, kernels: dict, directory) -> tuple[dict, dict]
 def node_call_record(target: str, kernels: dict, directory) -> dict:
     """The data file's `node_call` record of `target` (`kernels`: its fitted records)."""
     counts, bounds = node_call_counts(target, kernels, directory)
+    layout = " (and where a soft kernel's pixel function lies)" if _layout_slack(target) else ""
     return {"counts": counts, "bounds": bounds,
             "note": "the generated node function and network_run's call into it, less the "
                     "kernel's entry call (hwsim.machine.int8_node_call); bounds: the largest "
-                    "difference, in actions, on other argument values (and, for a soft "
-                    "kernel, where its pixel function lies)"}
+                    f"difference, in actions, on other argument values{layout}"}
 
 
 def with_node_call(data: dict, directory) -> dict:
