@@ -19,7 +19,9 @@ alike, read from the disassembly and checked by emulation, tests/test_requantize
 
 The amounts come from the graph's int8 scales (hwsim.ir.int8_scales, as the code
 generator takes them); a graph without weights fixes no multiplier, and its right shift
-is taken as UNKNOWN_RIGHT_SHIFT."""
+is taken as UNKNOWN_RIGHT_SHIFT. The same shifts give the int8 library's RV32IM calls
+their amounts by role (`library_shift_amounts`, hwsim.ir.int8_kernels.shift_roles), which
+its characterization counts as shift_by_<role> (hwsim.cost.int8_library)."""
 from __future__ import annotations
 
 import weakref
