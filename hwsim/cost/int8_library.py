@@ -73,7 +73,8 @@ def covers(tr) -> bool:
     """Whether the library's data prices int8 weighted layers on a core of traits `tr`
     (hwsim.cost.options.CoreTraits): a characterized build for its ISA, a SIMD MAC in the
     cycle table exactly when the build uses one, and shifts whose time does not depend on
-    their amount (a multiplier timed by its operand is priced by operand role)."""
+    their amount or a build whose data counts them apart (a multiplier timed by its
+    operand is priced by operand role)."""
     target = library_target(tr.isa)
     if target is None or (tr.serial_shifter and not _counts_shifts(target)):
         return False

@@ -23,6 +23,12 @@ the largest difference, in actions, as its bound. The whole node is proven on th
 designed network's last dense layer, whose outputs take the kernels' fixed path (nothing
 clamps: its scale covers every accumulator): its emulated counts equal the kernel's
 fitted counts plus its node call, action by action.
+
+On a core without a multiplier (SOFT_TARGETS) the design is one layer per soft kernel
+(conv_soft, depthwise_soft, and conv_soft as a dense layer); the proof splits libgcc's
+__mulsi3/__muldi3 off the node (hwsim.machine.soft_kernel_calls.split_profile: their
+calls counted per routine, as the kernel's fit counts them) and allows SOFT_LAYOUT_ALU:
+a soft kernel's pixel-function address takes li or lui + addi by where the linker puts it.
 """
 from __future__ import annotations
 
