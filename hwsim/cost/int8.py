@@ -28,7 +28,8 @@ from hwsim.cost.kernels import (
 from hwsim.cost.constant_multiply import constant_multiply
 from hwsim.cost.int8_library import call_actions, library_actions
 from hwsim.cost.ops_library import with_ops
-from hwsim.cost.requantize_shifts import add_call_shifts, add_element_shifts, weighted_shifts
+from hwsim.cost.requantize_shifts import (add_call_shifts, add_element_shifts,
+                                          library_shift_amounts, weighted_shifts)
 from hwsim.cost.soft_multiply import (
     add_multiplier_terms, mac_call, multiplier_terms, requantize_call, soft_multiply_target,
     weight_terms,
@@ -290,7 +291,9 @@ def _int8_add(n: Node) -> Actions:
     target = soft_multiply_target(n.tr)
     if target is not None:
         return _soft_add(n, target)
-    actions = call_actions(kernel_call(n.attrs), n.tr, n.opt, node_call=True)
+    shifts = library_shift_amounts(n, "add") if n.tr.serial_shifter else None
+    actions = call_actions(kernel_call(n.attrs), n.tr, n.opt, node_call=True,
+                           shift_amounts=shifts)
     if actions is not None:
         return actions
     tr = n.tr

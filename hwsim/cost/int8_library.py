@@ -7,9 +7,12 @@ proven on held-out shapes (hwsim.machine.characterize, `hwsim characterize`).
 
 The kernel comes from the one selection rule (hwsim.ir.int8_kernels.kernel_call); the
 data file from the core's ISA (hwsim.ir.int8_kernels.TARGET_OF_ISA: Cortex-M33/M55 use
-the Armv7E-M build). Cores without data (RV32I: the kernels would call __mulsi3, whose
-time depends on the operands) and cores whose shifts take operand-dependent time
-(serial_shifter) are not covered: the caller keeps its formulas. On a core whose MUL time
+the Armv7E-M build). Cores without data and cores whose shifts take time by their amount
+(serial_shifter) where the build's data does not count its shifts apart (RV32I's soft
+kernels) are not covered: the caller keeps its formulas. The RV32IM data counts them
+(shift, its steps, and a shift by a register by role, priced at the node's requantization
+shifts: hwsim.cost.requantize_shifts.library_shift_amounts), so PicoRV32 with its
+multiplier runs the library. On a core whose MUL time
 follows its second operand (operand_multiplier, Ibex RV32MSlow) the characterized muls
 are priced by their operands' roles and statistics (`mul_operand_bits`).
 """
@@ -23,6 +26,8 @@ import numpy as np
 
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
+from hwsim.cost.requantize_shifts import library_shift_amounts
+from hwsim.cost.serial_shift import ROLE_PREFIX, counts_shifts, with_role_amounts
 from hwsim.ir.graph import INT8_INPUT_BITS
 from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import int8_weights
@@ -42,6 +47,8 @@ MUL_OPERANDS = ("mul_weight", "mul_input", "mul_multiplier")
 # Their most significant bits (a negative int8 read unsigned has 32; a Q31 multiplier is in
 # [2^30, 2^31)): the bound of an operand multiplier's time when the values are unknown.
 WORST_MUL_BITS = {"mul_weight": 32, "mul_input": 32, "mul_multiplier": 31}
+# A shift by a register of unknown amount: its bound.
+WORST_SHIFT_BITS = 31
 # The graph key (hwsim.ir.graph.INT8_INPUT_BITS) of a trained artifact's int8 input
 # statistics: weighted node -> histogram of its inputs' value_bits.
 INPUT_BITS = INT8_INPUT_BITS
@@ -66,14 +73,20 @@ def covers(tr) -> bool:
     """Whether the library's data prices int8 weighted layers on a core of traits `tr`
     (hwsim.cost.options.CoreTraits): a characterized build for its ISA, a SIMD MAC in the
     cycle table exactly when the build uses one, and shifts whose time does not depend on
-    their amount (a multiplier timed by its operand is priced by operand role)."""
+    their amount or a build whose data counts them apart (a multiplier timed by its
+    operand is priced by operand role)."""
     target = library_target(tr.isa)
-    if target is None or tr.serial_shifter:
+    if target is None or (tr.serial_shifter and not _counts_shifts(target)):
         return False
     # The build's SIMD must match the core's: SMLAD needs the DSP extension, and on a core
     # with a SIMD MAC the build does not use (GAP9's sdotp) the kernels an engineer ships
     # (PULP-NN) use it: the formulas' SIMD model describes them better.
     return (tr.simd_lanes > 1) == _uses_simd(target)
+
+
+@lru_cache(maxsize=None)
+def _counts_shifts(target: str) -> bool:
+    return counts_shifts(library_data(target))
 
 
 @lru_cache(maxsize=None)
@@ -195,7 +208,8 @@ def library_actions(n) -> Actions | None:
     bits = mul_operand_bits(n) if n.tr.operand_multiplier else None
     call = kernel_call(n.attrs, n.kernel or preferred_kernel(n.attrs, n.tr))
     soft = node_soft_terms(n, call) if call.kernel in SOFT_KERNELS else None
-    return call_actions(call, n.tr, n.opt, bits, soft, node_call=True)
+    shifts = library_shift_amounts(n, call.kernel) if n.tr.serial_shifter else None
+    return call_actions(call, n.tr, n.opt, bits, soft, node_call=True, shift_amounts=shifts)
 
 
 def preferred_kernel(op, tr) -> str:
@@ -214,7 +228,8 @@ def node_call_counts(target: str, kernel: str) -> tuple:
 
 
 def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
-                 soft_terms: dict | None = None, node_call: bool = False) -> Actions | None:
+                 soft_terms: dict | None = None, node_call: bool = False,
+                 shift_amounts: dict[str, int] | None = None) -> Actions | None:
     """The cost model's actions of one library call on a core of traits `tr`
     (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered); with
     `node_call`, the generated node function's own counts around it added. On a core
@@ -223,12 +238,18 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
     the bound); the library's other muls (address arithmetic) are priced `mul`. A soft
     kernel's libgcc calls (SOFT_CALLS) are priced from libgcc's characterization at the
     mean bits of their operands (`soft_terms`, hwsim.cost.soft_multiply.node_soft_terms;
-    else WORST_SOFT_TERMS, the bound)."""
+    else WORST_SOFT_TERMS, the bound). A RISC-V build's shifts by a register are counted
+    by role (hwsim.ir.int8_kernels.shift_roles): their steps at `shift_amounts` (else the
+    worst, 31 bits: hwsim.cost.requantize_shifts.library_shift_amounts)."""
     if not covers(tr):
         return None
     counts = _float_counts(library_target(tr.isa), call)
     if counts is None:
         return None
+    if any(a.startswith(ROLE_PREFIX) for a, _ in counts):
+        roles = {a[len(ROLE_PREFIX):] for a, _ in counts if a.startswith(ROLE_PREFIX)}
+        counts = tuple(with_role_amounts(dict(counts), shift_amounts or dict.fromkeys(
+            roles, WORST_SHIFT_BITS), call.kernel).items())
     if node_call:
         counts = counts + node_call_counts(library_target(tr.isa), call.kernel)
     actions: dict[str, float] = {}

@@ -19,12 +19,15 @@ alike, read from the disassembly and checked by emulation, tests/test_requantize
 
 The amounts come from the graph's int8 scales (hwsim.ir.int8_scales, as the code
 generator takes them); a graph without weights fixes no multiplier, and its right shift
-is taken as UNKNOWN_RIGHT_SHIFT."""
+is taken as UNKNOWN_RIGHT_SHIFT. The same shifts give the int8 library's RV32IM calls
+their amounts by role (`library_shift_amounts`, hwsim.ir.int8_kernels.shift_roles), which
+its characterization counts as shift_by_<role> (hwsim.cost.int8_library)."""
 from __future__ import annotations
 
 import weakref
 
 from hwsim.cost.primitives import Actions, plus, register_shift, serial_shift
+from hwsim.ir.int8_kernels import shift_roles
 from hwsim.ir.int8_scales import ADD_LEFT_SHIFT, add_quant, int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import int8_weights
 
@@ -54,15 +57,37 @@ def _left_right(shift: int) -> tuple[int, int]:
     return max(int(shift), 0), max(-int(shift), 0)
 
 
+def _weighted_shift(n) -> int:
+    """Weighted node `n`'s requantization shift (< 0: right), UNKNOWN_RIGHT_SHIFT without
+    weights."""
+    if int8_weights(n.graph, n.name) is None:
+        return -UNKNOWN_RIGHT_SHIFT
+    return int(weighted_multiplier(n.graph, n.name, _scales(n.graph))[1])
+
+
+def _add_shifts(n) -> tuple[int, ...]:
+    """Add node `n`'s three requantization shifts (inputs, output)."""
+    g = n.graph
+    if not _has_weights(g):
+        return (-UNKNOWN_RIGHT_SHIFT,) * 3
+    s = _scales(g)
+    first, second = g.predecessors(n.name)
+    return tuple(int(v) for v in add_quant(s[first], s[second], s[n.name])[1])
+
+
+def library_shift_amounts(n, kernel: str) -> dict[str, int]:
+    """Role -> amount of the int8 library's shifts by a register in node `n`'s call of
+    `kernel` (hwsim.ir.int8_kernels.shift_roles; counted by role in the RISC-V data):
+    from its requantization shift (an add's three)."""
+    return shift_roles(kernel, _add_shifts(n) if kernel == "add" else _weighted_shift(n))
+
+
 def weighted_shifts(n) -> Actions:
     """Per output unit of weighted node `n` (hwsim.cost.kernels.Node) in the plain loops:
     its requantization's shifts beyond the alu the unit's count charges for them."""
     if not n.tr.serial_shifter:
         return {}
-    if int8_weights(n.graph, n.name) is None:
-        left, right = 0, UNKNOWN_RIGHT_SHIFT
-    else:
-        left, right = _left_right(weighted_multiplier(n.graph, n.name, _scales(n.graph))[1])
+    left, right = _left_right(_weighted_shift(n))
     amounts = WEIGHTED_ROUNDING + ((*WEIGHTED_RIGHT, right) if right else ()) + (
         (left,) if left else ())
     return plus(*(serial_shift(a, n.tr) for a in amounts))
@@ -73,15 +98,8 @@ def add_call_shifts(n) -> tuple[Actions, ...]:
     hw_requantize_call calls (input 1, input 2, output) beyond the alu charged for them."""
     if not n.tr.serial_shifter:
         return ({}, {}, {})
-    g = n.graph
-    if _has_weights(g):
-        s = _scales(g)
-        first, second = g.predecessors(n.name)
-        shifts = add_quant(s[first], s[second], s[n.name])[1]
-    else:
-        shifts = (-UNKNOWN_RIGHT_SHIFT,) * 3
     calls = []
-    for shift in shifts:
+    for shift in _add_shifts(n):
         left, right = _left_right(shift)
         calls.append(plus(*(serial_shift(a, n.tr) for a in CALL_CONSTANT),
                           register_shift(left, n.tr), register_shift(right, n.tr),

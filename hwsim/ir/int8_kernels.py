@@ -59,6 +59,27 @@ TARGET_OF_ISA = {"armv6-m": "cortex-m0", "armv7e-m": "cortex-m4", "armv8-m.main"
 FOLDED_OFFSET = frozenset({"fully_connected", "conv_1x1", "conv", "depthwise_3x3"})
 
 
+# The amounts a RISC-V build's shifts by a register take, by role (a serial shifter's time
+# follows them, hwsim.cost.serial_shift): a weighted kernel's requantization divides by
+# 2^r with e = r - 1 (`exponent`, hwsim_high_mul_divide); the add kernel shifts each of its
+# three requantizations (ADD_TENSORS) left and right by its shift's parts
+# (hwsim_requantize_any). The characterization gives every channel of a call one shift.
+ADD_TENSORS = ("input1", "input2", "output")
+
+
+def shift_roles(kernel: str, shifts) -> dict[str, int]:
+    """Role -> amount of the shifts by a register of one call of `kernel` whose
+    requantization shift is `shifts` (a weighted kernel: one int, <= -1 on the
+    characterized right-shift path, a left shift taken as -1; the add: its three)."""
+    if kernel == "add":
+        roles = {}
+        for tensor, shift in zip(ADD_TENSORS, shifts, strict=True):
+            roles[f"{tensor}_left"] = max(int(shift), 0)
+            roles[f"{tensor}_right"] = max(-int(shift), 0)
+        return roles
+    return {"exponent": max(-int(shifts) - 1, 0)}
+
+
 def folded_bias(kernel: str, bias, weights, input_offset: int):
     """The int32 bias a call of `kernel` takes: for FOLDED_OFFSET kernels bias +
     input_offset x (the sum of each output channel's weights), wrapping as the kernels'

@@ -41,10 +41,10 @@ from hwsim.ir.int8_kernels import (KERNEL_NAMES, SOFT_KERNELS, KernelCall, monom
 from hwsim.ir.int8_trip_counts import CONV_ELEMENTS, CONV_WALK, trip_counts
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.emulate_price import price
-from hwsim.machine.kernels.cases import fixed_path_case
+from hwsim.machine.kernels.cases import designed_shifts, fixed_path_case
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256
-from hwsim.machine.register_shifts import with_shift_sites
+from hwsim.machine.register_shifts import run_shift_roles, with_shift_sites
 from hwsim.machine.soft_kernel_calls import (SOFT_TARGETS, soft_basis, soft_call_counts,
                                              soft_designs, soft_run, target_kernels)
 from hwsim.machine.toolchain import CFLAGS
@@ -234,17 +234,15 @@ def _counting_table(serial_shifter: bool = False):
     cycle and no flash wait: price() then returns the action counts themselves. With
     `serial_shifter`, shifts are counted apart: shift, shift_4_bits, shift_bit."""
     ones = dict.fromkeys(("alu", "load_8", "load_16", "load_32", "store_8", "store_16",
-                          "store_32", "branch_taken", "branch_not_taken", "call_return",
-                          "mul", "mac", "mulh", "simd_mac", "div", "jump", "jump_register"),
-                         1.0)
-    ones |= dict.fromkeys(HAZARD_ACTIONS, 1.0)
+                          "store_32", "branch_taken", "branch_not_taken", "call_return", "mul",
+                          "mac", "mulh", "simd_mac", "div", "jump", "jump_register",
+                          *HAZARD_ACTIONS), 1.0)
     assert set(FALLBACK_ACTIONS) <= set(ones)
     serial = (SimpleNamespace(base_cycles=1.0, cycles_per_4_bits=1.0, cycles_per_bit=1.0)
               if serial_shifter else None)
     return SimpleNamespace(name="counting", cycles=ones, serial_shifter=serial,
-                           operand_multiplier=None,
-                           memory=SimpleNamespace(flash_load_extra_cycles=0.0,
-                                                  instruction_fetch=None))
+                           operand_multiplier=None, memory=SimpleNamespace(
+                               flash_load_extra_cycles=0.0, instruction_fetch=None))
 
 
 # RISC-V runs give every weight this value, so a mul by a weight reads 0xFFFFFFFF, and
@@ -281,10 +279,9 @@ def site_roles(runs) -> dict[int, str]:
 def kernel_counts(run, roles: dict[int, str] | None = None,
                   shifts: dict[int, str | None] | None = None) -> dict[str, int]:
     """Executed actions of one harness run's kernel (priced actions, one cycle each; a
-    RISC-V mul by its role, `roles` or the run's own site_roles, when the run recorded
-    its operands; shifts apart, shift + shift_4_bits + shift_bit, a shift by a register
-    at a role site (`shifts`, else the run's own) as shift_by_<role>, when the run
-    recorded its shifts: hwsim.machine.register_shifts)."""
+    RISC-V mul by its role, `roles` or the run's own site_roles, when it recorded its
+    operands; shifts apart, shift + shift_4_bits + shift_bit, one by a register at a role
+    site (`shifts`, else the run's own) as shift_by_<role>, when it recorded its shifts)."""
     recorded = getattr(run, "shift_amounts", None) is not None
     actions = price(run.profile, _counting_table(recorded)).nodes[KERNEL].actions
     counts = {a: int(round(c)) for a, c in actions.items() if round(c)}
@@ -308,12 +305,13 @@ class Measured:
     counts: dict[str, int]
 
 
-def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = None
-            ) -> tuple[list[Measured], dict[int, str]]:
-    """Run each call on fixed-path data (RISC-V: every weight DESIGNED_WEIGHT and every
-    input at the zero point DESIGNED_INPUT, muls counted by operand role: `roles`, else
-    site_roles over these runs); `check(case, output)` sees every output. The counts and
-    the roles."""
+def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = None,
+            shifts: dict[int, str | None] | None = None
+            ) -> tuple[list[Measured], dict[int, str], dict[int, str | None]]:
+    """Run each call on fixed-path data (RISC-V: every weight DESIGNED_WEIGHT, every input
+    at the zero point DESIGNED_INPUT, muls by operand role: `roles`, else site_roles over
+    these runs; designed_shifts, shifts by a register by role: `shifts`, else
+    run_shift_roles); `check(case, output)` sees every output. (counts, roles, shifts)"""
     runs = []
     riscv = firmware.target.arch == "riscv"
     for call in calls:
@@ -321,16 +319,17 @@ def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = Non
         soft = call.kernel in SOFT_KERNELS      # random weights: their calls split off
         if riscv and call.kernel != "add" and not soft:
             case = replace(case, w=np.full_like(case.w, DESIGNED_WEIGHT),
-                           x=np.full_like(case.x, DESIGNED_INPUT),
-                           input_offset=-DESIGNED_INPUT)
-        run = run_case(firmware, case, mul_operands=riscv)
+                           x=np.full_like(case.x, DESIGNED_INPUT), input_offset=-DESIGNED_INPUT)
+        case, parameters = designed_shifts(case, rng) if riscv and not soft else (case, None)
+        run = run_case(firmware, case, mul_operands=riscv, shift_parameters=parameters)
         if check is not None:
             check(case, run.output)
         if soft:
             run = soft_run(run, firmware, _counting_table())
         runs.append(run)
     roles = site_roles(runs) if roles is None else roles
-    return [Measured(r.case.call, kernel_counts(r, roles)) for r in runs], roles
+    shifts = run_shift_roles(runs) if shifts is None else shifts
+    return [Measured(r.case.call, kernel_counts(r, roles, shifts)) for r in runs], roles, shifts
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -411,9 +410,9 @@ def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0) -> dic
     fit_calls, held_calls = designs(kernel, target)
     monomials = basis(kernel, target)
     what = f"{kernel} on {target}"
-    measured, roles = measure(firmware, fit_calls, rng, check)
+    measured, roles, shifts = measure(firmware, fit_calls, rng, check)
     coefficients = fit(monomials, measured, what)
-    for run in measure(firmware, held_calls, rng, check, roles)[0]:
+    for run in measure(firmware, held_calls, rng, check, roles, shifts)[0]:
         predicted = predict(monomials, coefficients, run.call)
         for action in sorted(set(predicted) | set(run.counts)):
             if predicted.get(action, 0) != run.counts.get(action, 0):

@@ -53,16 +53,21 @@ def target_kernels(target: str, kernels) -> list[str]:
 def split_soft_calls(run, firmware):
     """The run with the libgcc routines' blocks (and the calls into them) owned by their
     ROUTINES action instead of the kernel."""
+    return replace(run, profile=split_profile(run.profile, firmware.image))
+
+
+def split_profile(profile: Profile, image) -> Profile:
+    """`profile` (of ELF `image`) with the libgcc routines' blocks (and the calls into
+    them) owned by their ROUTINES action instead of the node or kernel running them."""
     ranges = []
     for name, role in ROUTINES.items():
-        symbol = firmware.image.symbols.get(name)
+        symbol = image.symbols.get(name)
         if symbol is not None:
             ranges.append((symbol.address, symbol.address + max(symbol.size, 1), role))
 
     def role_of(address):
         return next((role for start, end, role in ranges if start <= address < end), None)
 
-    profile = run.profile
     blocks = {}
     for key, block in profile.blocks.items():
         last = block.instructions[-1]
@@ -73,9 +78,16 @@ def split_soft_calls(run, firmware):
     executions, taken, flash = ({(a, s, role_of(a) or o): n for (a, s, o), n in d.items()}
                                 for d in (profile.executions, profile.taken,
                                           profile.flash_reads))
-    split = Profile(profile.target, profile.samples, blocks, executions, taken, flash,
-                    profile.mul_operand_bits, profile.shift_amounts)
-    return replace(run, profile=split)
+    return Profile(profile.target, profile.samples, blocks, executions, taken, flash,
+                   profile.mul_operand_bits, profile.shift_amounts)
+
+
+def node_soft_calls(profile: Profile, elf_path) -> tuple[Profile, dict[str, dict[str, int]]]:
+    """A network run's profile (hwsim.machine.emulate) split (split_profile), and each
+    node's calls of each routine (node -> ROUTINES action -> calls)."""
+    from hwsim.machine.toolchain import read_elf
+    split = split_profile(profile, read_elf(elf_path))
+    return split, calls_by_owner(split)
 
 
 def soft_run(run, firmware, table):
@@ -85,12 +97,23 @@ def soft_run(run, firmware, table):
     return run
 
 
+def calls_by_owner(profile: Profile) -> dict[str, dict[str, int]]:
+    """Calls of each routine (ROUTINES) per owner in a split profile: its callers'
+    executions."""
+    counts: dict[str, dict[str, int]] = {}
+    for (address, size, owner), n in profile.executions.items():
+        role = profile.blocks[(address, size)].call_owner
+        if role in SOFT_CALLS:
+            own = counts.setdefault(owner, {})
+            own[role] = own.get(role, 0) + n
+    return counts
+
+
 def soft_call_counts(run) -> dict[str, int]:
     """Calls of each routine (ROUTINES) in a split run: its callers' executions."""
     counts: dict[str, int] = {}
-    for (address, size, _owner), n in run.profile.executions.items():
-        role = run.profile.blocks[(address, size)].call_owner
-        if role in SOFT_CALLS:
+    for own in calls_by_owner(run.profile).values():
+        for role, n in own.items():
             counts[role] = counts.get(role, 0) + n
     return counts
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import KernelCall
+from hwsim.ir.int8_kernels import KernelCall, shift_roles
 from hwsim.ir.int8_scales import ADD_LEFT_SHIFT, add_quant, quantize_multiplier
 from hwsim.machine.kernels.int8 import KERNELS
 
@@ -204,3 +204,17 @@ def fixed_path_case(call: KernelCall, rng) -> KernelCase:
                       input_offset=-zero_point, output_offset=int(rng.integers(-100, 100)),
                       act_min=-128, act_max=127, stride=(call.stride_h, call.stride_w),
                       pad=(call.pad_top, call.pad_left), output_shape=output_shape)
+
+
+def designed_shifts(case, rng):
+    """A RISC-V fixed-path case with designed requantization shifts and its shift roles
+    (hwsim.ir.int8_kernels.shift_roles), drawn per call so that each shift by a register
+    shows which role it shifts by: one right shift by 1 to 16 for every channel of a
+    weighted kernel; right shifts by 0 to 15 for the add's three (TFLite's add never
+    shifts left: its reals are at most 1/2; the sign's test before the loop is one
+    path). The accumulators stay 0: one path."""
+    if case.kernel == "add":
+        shift = -rng.integers(0, 16, 3).astype(np.int32)
+        return replace(case, shift=shift), shift_roles("add", shift)
+    shift = -int(rng.integers(1, 17))
+    return replace(case, shift=np.full_like(case.shift, shift)), shift_roles(case.kernel, shift)

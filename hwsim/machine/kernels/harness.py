@@ -201,8 +201,7 @@ class KernelRun:
     mnemonics: dict[str, int] = field(default_factory=dict)
     parameter_reads: int = 0            # loads of weights, bias, multipliers and structs
     mul_operands: dict = field(default_factory=dict)   # RISC-V (mul address, rs2) -> count
-    # RISC-V (shift-by-register address, amount) -> count; None when not recorded
-    shift_amounts: dict | None = None
+    shift_amounts: dict | None = None   # RISC-V (shift address, amount) -> count, if recorded
     shift_parameters: dict = field(default_factory=dict)  # role -> the call's amount
 
     @property
@@ -270,9 +269,10 @@ def _job(case: KernelCase) -> tuple[_Job, int, int, tuple[int, int]]:
     return job, arg["y"], out_bytes, parameters
 
 
-def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False) -> KernelRun:
-    """Run one kernel call in unicorn; its output and what it executed (`mul_operands`:
-    also every RISC-V mul's address and second operand, unsigned)."""
+def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False,
+             shift_parameters: dict | None = None) -> KernelRun:
+    """Run one kernel call in unicorn; its output and what it executed (RISC-V: with
+    `mul_operands` muls' (address, rs2), with `shift_parameters` shifts' (address, amount))."""
     case.check()
     target, image = firmware.target, firmware.image
     job, output_address, out_bytes, parameters = _job(case)
@@ -280,14 +280,15 @@ def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False) -
     if len(data) > RAM_BYTES - STACK_BYTES:
         raise HwsimError(f"{case.describe()}: {len(data):,} bytes of buffers exceed the "
                          f"{RAM_BYTES - STACK_BYTES:,} bytes of RAM the harness has")
-    operands: dict[int, int] = {}
-    mu, transitions, flash, owner_of, reads = _emulate(firmware, data, case.describe(),
-                                                       parameters, mul_operands and operands)
+    operands, shifts = {}, ({} if shift_parameters is not None and target.arch == "riscv" else None)
+    mu, transitions, flash, owner_of, reads = _emulate(
+        firmware, data, case.describe(), parameters, mul_operands and operands, shifts)
     output = np.frombuffer(bytes(mu.mem_read(output_address, out_bytes)), dtype=np.int8)
     profile = _profile(target, image, transitions, flash, owner_of)
     instructions, classes, mnemonics = _kernel_counts(profile)
     return KernelRun(case, target.name, output.reshape(case.output_shape).copy(), profile,
-                     instructions, classes, mnemonics, reads, operands)
+                     instructions, classes, mnemonics, reads, operands, shifts,
+                     dict(shift_parameters or {}))
 
 
 def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0),
