@@ -24,6 +24,21 @@ def test_bound_is_two_loads_and_an_add_from_the_device_table():
     assert connection_bound_cycles(m4, entry_bits=8) == 5
 
 
+def test_conv_rows_count_real_connections():
+    """The conv2d row of the benchmark divides by the taps of its clipped windows: 46 of
+    the 48 kernel-row positions per axis (16 rows x 3, minus the two padded edges), about
+    132 per output (docs/lut-kernels.md), not 16 x 16 x 9 x 16 x 32."""
+    from hwsim.ir.graph import graph_from_workload
+    from hwsim.ir.int8_kernels import select_kernel
+    from hwsim.ir.lut_kernels import shape_connections
+    from hwsim.machine.lut_bound import conv_workload
+    g = graph_from_workload(conv_workload((16, 16, 16), 32, 3, "same", 16, 16, 16))
+    op = g.nodes[next(n for n in g.nodes if n.startswith("L0."))]["op"]
+    count = shape_connections(select_kernel(op.kind, tuple(op.input_shape), op.layer))
+    assert count == 46 * 46 * 16 * 32 < 16 * 16 * 9 * 16 * 32
+    assert round(count / (16 * 16 * 32)) == 132
+
+
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None
                     or shutil.which("riscv64-unknown-elf-gcc") is None,
                     reason="needs the cross-compilers (tools/system-packages.sh)")
