@@ -369,3 +369,10 @@ def connections(call: LutCall) -> int:
     """Table lookups the call adds (the clipped windows' taps times the units)."""
     g = geometry(call)
     return sum(r * c for r in g.row_count for c in g.col_count) * g.units
+
+
+def shape_connections(shape: KernelCall) -> int:
+    """Table lookups of a dense or convolution layer of shapes `shape` (its windows
+    clipped to the input, times the units): `connections` of its call, whatever the
+    library build."""
+    return connections(LutCall("conv", "s8", 1, 1, shape, False, 0))

@@ -136,6 +136,24 @@ def workload_connection_cycles(device: Device, workload, connections: int,
                           node.estimated_cycles / connections, node.kernel or "")
 
 
+def conv_connection_cycles(device: Device, shape: tuple[int, int, int] = (16, 16, 16),
+                           filters: int = 32, kernel: int = 3, padding: str = "same",
+                           levels: int = 16, clusters: int = 16, entry_bits: int = 16,
+                           workdir=None, lut_kernels: str = "library", lut_grouping="off",
+                           weight_indices: str = "auto") -> ConnectionCost:
+    """`connection_cycles` of a conv2d layer (conv_workload) per real connection: the
+    lookups of its windows clipped to the input ('same' padding taps add nothing), not
+    positions x kernel taps x channels x filters."""
+    from hwsim.ir.int8_kernels import select_kernel
+    from hwsim.ir.lut_kernels import shape_connections
+    workload = conv_workload(shape, filters, kernel, padding, levels, clusters, entry_bits)
+    g = graph_from_workload(workload)
+    op = g.nodes[next(n for n in g.nodes if n.startswith("L0."))]["op"]
+    count = shape_connections(select_kernel(op.kind, tuple(op.input_shape), op.layer))
+    return workload_connection_cycles(device, workload, count, entry_bits, workdir,
+                                      lut_kernels, lut_grouping, weight_indices)
+
+
 def library_connection_cycles(device: Device, inputs: int = 256, units: int = 128,
                               levels: int = 16, clusters: int = 16, entry_bits: int = 16,
                               workdir=None, seed: int = 0) -> float:

@@ -187,8 +187,10 @@ static __attribute__((noinline, unused)) void hwsim_lut_store(const hwsim_lut_la
 #define HWSIM_LUT_ASM_LOAD "ldrsh %[t], [%[rw], %[t]]\n\t"
 #include "lut_kernels.inc"
 
-/* 16-bit entries, weights as indices (K = 256: an offset would not fit a byte). The
- * index is doubled behind an empty asm: knowing it is 8-bit, gcc -mcpu=cortex-m4 would
+/* 16-bit entries, weights as indices (K = 256: an offset would not fit a byte). In the
+ * hand-allocated pass Armv6-M doubles the index with LSLS (Thumb-1 has no scaled register
+ * offset: the one instruction beyond the bound), Armv7E-M in the entry's load (LDRSH with
+ * LSL #1, free). In C the index is doubled behind an empty asm: knowing it is 8-bit, gcc -mcpu=cortex-m4 would
  * form row + 2 * index with SMLABB, a multiply. */
 static inline uint32_t hwsim_lut_twice(uint32_t v)
 {
@@ -200,7 +202,11 @@ static inline uint32_t hwsim_lut_twice(uint32_t v)
 #define HWSIM_LUT_DEPTHWISE HWSIM_LUT_USE_depthwise_s16i
 #define HWSIM_LUT_AT(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + hwsim_lut_twice(w)))
 #define HWSIM_LUT_BIAS(row, b) HWSIM_LUT_BIAS16(row, b)
+#if defined(__ARM_ARCH_6M__)
 #define HWSIM_LUT_ASM_LOAD "lsls %[t], %[t], #1\n\tldrsh %[t], [%[rw], %[t]]\n\t"
+#else
+#define HWSIM_LUT_ASM_LOAD "ldrsh %[t], [%[rw], %[t], lsl #1]\n\t"
+#endif
 #include "lut_kernels.inc"
 
 /* Packed weight codes (dense and convolution layers; K <= 16: 4 bits, K <= 4: 2 bits): a
