@@ -5,7 +5,7 @@
 For every bundled workload (the code records are made from hwsim.machine.code_size.DESIGNED;
 the others are held out), target and style: the ELF's code bytes (flash less constants),
 the planner's measured code line and the typed-in estimate it replaced, with their
-errors; then the worst error of each, designed and held out apart.
+errors; then the worst error of each per style, designed and held out apart.
 """
 from __future__ import annotations
 
@@ -45,12 +45,14 @@ def main(argv=None) -> int:
                     print(f"{name:16} {target:10} {style:8} {row['elf_bytes']:7d} "
                           f"{row['planner_bytes']:7d} {row['error']:+7.1%} "
                           f"{row['estimate_bytes']:8d} {row['estimate_error']:+7.1%}", flush=True)
-    for label, held_out in (("designed", False), ("held out", True)):
-        part = [r for r in rows if (r["network"] not in DESIGNED) == held_out]
+    for (label, held_out), style in [(h, s) for h in (("designed", False), ("held out", True))
+                                     for s in (*STYLES, "all")]:
+        part = [r for r in rows if (r["network"] not in DESIGNED) == held_out
+                and style in (r["style"], "all")]
         if part:
             worst = max(part, key=lambda r: abs(r["error"]))
             before = max(part, key=lambda r: abs(r["estimate_error"]))
-            print(f"{label}: {len(part)} programs; planner worst {worst['error']:+.1%} "
+            print(f"{label}, {style}: {len(part)} programs; planner worst {worst['error']:+.1%} "
                   f"({worst['network']}, {worst['target']}, {worst['style']}); "
                   f"estimate worst {before['estimate_error']:+.1%} ({before['network']}, "
                   f"{before['target']}, {before['style']})")

@@ -88,9 +88,9 @@ def _libgcc_routines(build: Build, defined: set[str]) -> dict[str, int]:
     return dict(sorted(by_address.values()))
 
 
-def measure_build(build: Build) -> dict:
-    """One build's code, by part: the objects, the node functions (graph op kind, bytes)
-    and every graph node's kind, network_run with what the link adds or takes (alignment,
+def measure_build(build: Build, g) -> dict:
+    """One build (of graph `g`)'s code, by part: the objects, the node functions (their
+    node's keys, hwsim.memory.code_bytes.node_keys, and bytes) and every graph node's keys, network_run with what the link adds or takes (alignment,
     RISC-V relaxation), start-up, libgcc's routines."""
     program = build.program
     objects, defined = 0, set()
@@ -105,11 +105,14 @@ def measure_build(build: Build) -> dict:
             network_total, network_functions = total, functions
         elif name == "start.c":
             start = total
-    nodes = [(n.op, network_functions[n.function]) for n in program.functions if n.function]
+    from hwsim.memory.code_bytes import node_keys
+    keys = {n.node: list(node_keys(g.nodes[n.node]["op"])) for n in program.functions}
+    nodes = [(keys[n.node], network_functions[n.function]) for n in program.functions
+             if n.function]
     libgcc = _libgcc_routines(build, defined)
     code = program_code_bytes(build)
     rest = code - objects - sum(libgcc.values()) + network_total - sum(b for _, b in nodes)
-    return {"code_bytes": code, "graph_nodes": [n.op for n in program.functions],
+    return {"code_bytes": code, "graph_nodes": [keys[n.node] for n in program.functions],
             "nodes": nodes, "network_run": rest, "start": start, "libgcc": libgcc}
 
 
@@ -192,7 +195,7 @@ def _designed_builds(target: str, names, styles, root: Path):
             except HwsimError:
                 continue                       # does not fit the target's memory map
             try:
-                yield name, style, build_program(program, root / f"{name}-{style}")
+                yield name, style, g, build_program(program, root / f"{name}-{style}")
             except HwsimError:
                 continue
 
@@ -206,25 +209,27 @@ def _library_sha256() -> dict[str, str]:
 
 
 def fit_records(records: list[dict]) -> dict:
-    """The code record's fitted part from measured builds, per style: node bytes per op
-    family (hwsim.memory.code_bytes.KERNEL_KIND) and graph node: the family's node
-    functions' bytes over its graph nodes (a fused threshold runs no function), rounded;
+    """The code record's fitted part from measured builds, per style: node bytes per graph
+    node of each key (hwsim.memory.code_bytes.node_keys: kind with padding and a one-wide
+    axis, kind, op family): the key's node functions' bytes over its graph nodes (a fused
+    threshold runs no function), rounded;
     network_run with the link's own bytes, affine in the graph's nodes (least squares,
     rounded); libgcc's routines every program of the style links, and those every program
     with an op family links; and the start-up code."""
     import numpy as np
-    from hwsim.memory.code_bytes import family
     styles: dict[str, dict] = {}
     sizes: dict[str, int] = {}
     for record in records:
         measured = record["measured"]
         style = styles.setdefault(record["style"], {"bytes": {}, "count": {}, "nodes": [],
                                                     "run": [], "always": None, "by": {}})
-        for op, size in measured["nodes"]:
-            style["bytes"][family(op)] = style["bytes"].get(family(op), 0) + size
-        families = {family(op) for op in measured["graph_nodes"]}
-        for op in measured["graph_nodes"]:
-            style["count"][family(op)] = style["count"].get(family(op), 0) + 1
+        for keys, size in measured["nodes"]:
+            for key in keys:
+                style["bytes"][key] = style["bytes"].get(key, 0) + size
+        families = {keys[-1] for keys in measured["graph_nodes"]}
+        for keys in measured["graph_nodes"]:
+            for key in keys:
+                style["count"][key] = style["count"].get(key, 0) + 1
         style["nodes"].append(len(measured["graph_nodes"]))
         style["run"].append(measured["network_run"])
         routines = set(measured["libgcc"])
@@ -264,8 +269,9 @@ def code_size_data(target: str, names=DESIGNED, styles=STYLES,
         builds = list(_designed_builds(target, names, styles, root))
         if not builds:
             raise HwsimError(f"code size: no designed program builds for {target}")
-        records = [{"network": n, "style": s, "measured": measure_build(b)} for n, s, b in builds]
-        compiler_version = builds[0][2].compiler_version
+        records = [{"network": n, "style": s, "measured": measure_build(b, g)}
+                   for n, s, g, b in builds]
+        compiler_version = builds[0][3].compiler_version
         libraries = library_objects(target, root)
     fitted = fit_records(records)
     return {

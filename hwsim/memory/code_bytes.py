@@ -13,7 +13,7 @@ generator makes: the int8 kernel per weighted node and the int8 library sources 
 the lut library's kernel functions the nodes call and its grouped sources, the ops
 library's functions; a library source counts its fixed part once and each function it
 compiles that is called), the start-up code, libgcc's routines the style links (with the
-graph's op families), the node functions (bytes per style, op family and graph node) and
+graph's op families), the node functions (bytes per style and graph node, by `node_keys`) and
 network_run with the link's own bytes (affine in the graph's nodes).
 """
 from __future__ import annotations
@@ -50,6 +50,8 @@ KERNEL_KIND = {"dense": "dense", "conv1d": "conv", "conv2d": "conv",
                "max_pool1d": "max_pool", "max_pool2d": "max_pool", "avg_pool1d": "avg_pool",
                "avg_pool2d": "avg_pool", "add": "add", "argmax": "argmax",
                "output_table": "output_table"}
+WINDOWED = ("conv1d", "conv2d", "depthwise_conv2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+            "avg_pool2d")
 INT8_OPS_SOURCE = "ops_int8.c"
 LUT_OPS_SOURCE = "ops_lut.c"
 LUT_SOURCE = "lut.c"
@@ -58,6 +60,19 @@ LUT_SOURCE = "lut.c"
 def family(kind: str) -> str:
     """The op family of a graph op kind (conv1d and conv2d: conv), as code is counted."""
     return KERNEL_KIND.get(kind, kind)
+
+
+def node_keys(op) -> tuple[str, ...]:
+    """The keys a node's code is counted by, most specific first: a windowed op's kind with
+    its padding and "/w1" when its input is one wide (gcc drops that loop), its kind, its op
+    family. The planner takes the first key the code record has."""
+    keys = (op.kind, family(op.kind))
+    padding = getattr(getattr(op, "layer", None), "padding", None)
+    shape = tuple(getattr(op, "input_shape", None) or ())
+    if padding is None or op.kind not in WINDOWED:
+        return keys
+    return (f"{op.kind}/{padding}" + ("/w1" if len(shape) == 3 and shape[1] == 1 else ""),
+            *keys)
 
 
 @dataclass(frozen=True)
@@ -175,8 +190,11 @@ def code_size(g: nx.DiGraph, style: str, device, int8_kernels=(), lut_kernels: s
         if functions:
             parts.append((f"ops library: {ops_source}",
                           _source_bytes(record, ops_source, functions)))
-    kinds = [family(a.kind) for _, a in g.nodes(data="op")]
-    parts.append(("node functions", sum(fitted["node_bytes"].get(k, 0) for k in kinds)))
+    node_bytes = fitted["node_bytes"]
+    keys = [node_keys(a) for _, a in g.nodes(data="op")]
+    kinds = [k[-1] for k in keys]
+    parts.append(("node functions", sum(next((node_bytes[k] for k in node if k in node_bytes), 0)
+                                        for node in keys)))
     run = fitted["network_run"]
     parts.append(("network_run", run["base_bytes"] + run["per_node_bytes"] * len(kinds)))
     routines = set(fitted["libgcc_always"]).union(
