@@ -75,3 +75,12 @@ def test_a_bad_record_is_one_clear_error(tmp_path, monkeypatch):
             code_bytes.code_record("cortex-m0")
     finally:
         code_bytes.code_record.cache_clear()
+
+
+@needs_compilers
+def test_the_record_is_made_again_byte_for_byte(tmp_path):
+    # The shipped record is what `hwsim characterize --code-size` measures today, and the
+    # measurement is deterministic.
+    from hwsim.machine.code_size import code_size_data, dumps
+    shipped = (code_bytes.DATA_DIR / "code_cortex-m0.json").read_text()
+    assert dumps(code_size_data("cortex-m0", directory=tmp_path)) == shipped
