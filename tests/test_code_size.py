@@ -84,3 +84,23 @@ def test_the_record_is_made_again_byte_for_byte(tmp_path):
     from hwsim.machine.code_size import code_size_data, dumps
     shipped = (code_bytes.DATA_DIR / "code_cortex-m0.json").read_text()
     assert dumps(code_size_data("cortex-m0", directory=tmp_path)) == shipped
+
+
+@needs_compilers
+@pytest.mark.parametrize("device, style, kernels", [
+    ("nrf52840", "int8", {"conv_scalar"}),             # an optional int8 source
+    ("esp32-c3", "lut", {"grouped_g2"}),               # the grouped lut sources
+    ("ch32v003", "int8", {"conv_soft"}),               # rv32i's soft kernels
+    ("ch32v003", "lut", {"conv_s16p4"})])              # packed weight codes
+def test_the_cost_models_kernel_choices_are_what_the_code_line_counts(device, style, kernels,
+                                                                       tmp_path):
+    from hwsim.cost.model import cost_graph
+    from hwsim.machine.validate import resolve_target
+    from hwsim.specs.catalog import find_device
+    d = find_device(device)
+    g = graph_from_workload(load_workload("har-cnn"))
+    report = cost_graph(g, d, style)
+    chosen = dict(report.int8_kernels if style == "int8" else report.lut_chosen).values()
+    assert kernels <= set(chosen)
+    row = planner_check(g, resolve_target(d).name, style, tmp_path, device=d)
+    assert abs(row["planner_bytes"] / row["elf_bytes"] - 1) <= TOLERANCE, row

@@ -306,14 +306,25 @@ def target_device(target: str):
     raise HwsimError(f"code size: no bundled device runs target {target}")
 
 
-def planner_check(g, target: str, style: str, directory: str | Path) -> dict:
+def planner_check(g, target: str, style: str, directory: str | Path, device=None) -> dict:
     """The generated program of graph `g` built for `target` in `style`: its ELF code
-    bytes, the memory planner's code line and the typed-in estimate it replaces."""
-    from hwsim.machine.codegen import generate
+    bytes, the memory planner's code line and the typed-in estimate it replaces. With a
+    `device`, the program runs the kernels the cost model chooses for it (as `hwsim
+    validate` generates it) and the planner is handed the same choices (as `simulate`)."""
+    from hwsim.machine.codegen import find_target, generate
     from hwsim.memory.code_bytes import code_size, estimate_bytes
-    device = target_device(target)
-    build = build_program(generate(g, target, style), directory)
-    planned = code_size(g, style, device)
+    int8_choice, lut_chosen, memory_map = (), (), None
+    if device is not None:
+        from hwsim.cost.model import cost_graph
+        report = cost_graph(g, device, style)
+        int8_choice = report.int8_kernels if style == "int8" else ()
+        lut_chosen = report.lut_chosen if style == "lut" else ()
+        memory_map = find_target(target).memory_map(device)
+    device = device or target_device(target)
+    program = generate(g, target, style, memory_map, int8_choice=int8_choice or None,
+                       lut_grouped=lut_chosen)
+    build = build_program(program, directory)
+    planned = code_size(g, style, device, int8_choice, "library", lut_chosen)
     return {"network": str(g.graph.get("name")), "target": target, "style": style,
             "elf_bytes": program_code_bytes(build), "planner_bytes": planned.bytes,
             "measured": planned.measured, "estimate_bytes": estimate_bytes(g, style, device)}
