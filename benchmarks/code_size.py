@@ -3,7 +3,8 @@
     python benchmarks/code_size.py [--targets cortex-m0,...] [--networks digits-mlp,...]
 
 For every bundled workload (the code records are made from hwsim.machine.code_size.DESIGNED;
-the others are held out), target and style: the ELF's code bytes (flash less constants),
+the others and --random workloads drawn as benchmarks/heldout_validation.py draws them are
+held out), target and style: the ELF's code bytes (flash less constants),
 the planner's measured code line and the typed-in estimate it replaced, with their
 errors; then the worst error of each per style, designed and held out apart.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_workload
+from hwsim.machine.heldout import heldout_workloads
 from hwsim.machine.code_size import DESIGNED, STYLES, TARGETS, planner_check
 from hwsim.specs.bundled import bundled_names
 from hwsim.specs.workload import load_workload
@@ -25,14 +27,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--networks", default="")
+    parser.add_argument("--random", type=int, default=8,
+                        help="also this many random held-out workloads "
+                             "(hwsim.machine.heldout.heldout_workloads, seed --seed)")
+    parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)
     names = [n for n in args.networks.split(",") if n] or bundled_names("workloads")
+    graphs = [graph_from_workload(load_workload(name)) for name in names]
+    graphs += [graph_from_workload(w) for w in heldout_workloads(args.seed, args.random)]
     rows = []
     print(f"{'network':16} {'target':10} {'style':8} {'ELF':>7} {'planner':>7} {'error':>7} "
           f"{'estimate':>8} {'error':>7}")
     with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            g = graph_from_workload(load_workload(name))
+        for g in graphs:
+            name = str(g.graph.get("name"))
             for target in args.targets.split(","):
                 for style in STYLES:
                     try:

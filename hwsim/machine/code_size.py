@@ -79,12 +79,16 @@ def program_code_bytes(build: Build) -> int:
 
 def _libgcc_routines(build: Build, defined: set[str]) -> dict[str, int]:
     """libgcc's routines in the ELF (functions no object of the build defines), one name
-    per address (aliases share one: the first in sorted order)."""
+    per address (aliases share one: the first in sorted order), each its bytes up to the
+    next function's address (libgcc's entry points inside one routine overlap)."""
     image = read_elf(build.elf_path)
+    starts = sorted({symbol.address for symbol in image.functions})
     by_address: dict[int, tuple[str, int]] = {}
     for symbol in sorted(image.functions, key=lambda s: s.name):
         if symbol.name not in defined and symbol.address not in by_address:
-            by_address[symbol.address] = (symbol.name, symbol.size)
+            later = [a for a in starts if a > symbol.address]
+            end = min([symbol.address + symbol.size, *later[:1]])
+            by_address[symbol.address] = (symbol.name, end - symbol.address)
     return dict(sorted(by_address.values()))
 
 
