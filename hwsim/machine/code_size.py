@@ -14,7 +14,8 @@ object file of the build is measured from its own symbol table and sections:
 - network.o: each node function by symbol size, per graph op kind and style, and
   network_run;
 - start.o: the start-up code;
-and what the link adds beyond the objects is libgcc's routines (and link alignment).
+and what the link adds beyond the objects is libgcc's routines (and link alignment); libgcc's
+routines and network.c's helpers (float32's hw_expf, hw_tanhf) count as shared routines.
 The node functions and network_run are fitted (a constant per style and op kind; network_run
 affine in the number of calls) on the designed programs and checked on held-out ones
 (benchmarks/code_size.py, tests/test_code_size.py).
@@ -40,7 +41,11 @@ NETWORK_OBJECT = "network.o"
 START_OBJECT = "start.o"
 # The designed programs the record is made from (bundled workloads, shape-only graphs):
 # every op kind, every style; the held-out check uses the others.
-DESIGNED = ("digits-mlp", "kws-dscnn", "ic-resnet8", "ad-autoencoder")
+DESIGNED = ("digits-mlp", "kws-dscnn", "ic-resnet8", "ad-autoencoder", "designed-dense")
+# One dense layer without an activation: no designed bundled network lacks one, so without
+# it an activation's helpers would count as linked by every program.
+DESIGNED_DATA = {"designed-dense": {"input": {"shape": [24], "levels": 16},
+                                    "layers": [{"type": "dense", "units": 5}]}}
 STYLES = ("lut", "int8", "float32")
 TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
 
@@ -95,7 +100,8 @@ def _libgcc_routines(build: Build, defined: set[str]) -> dict[str, int]:
 def measure_build(build: Build, g) -> dict:
     """One build (of graph `g`)'s code, by part: the objects, the node functions (their
     node's keys, hwsim.memory.code_bytes.node_keys, and bytes) and every graph node's keys, network_run with what the link adds or takes (alignment,
-    RISC-V relaxation), start-up, libgcc's routines."""
+    RISC-V relaxation), start-up, the shared routines: libgcc's and network.c's helpers
+    (float32's hw_expf, hw_tanhf)."""
     program = build.program
     objects, defined = 0, set()
     network_functions, start = {}, 0
@@ -114,10 +120,14 @@ def measure_build(build: Build, g) -> dict:
     nodes = [(keys[n.node], network_functions[n.function]) for n in program.functions
              if n.function]
     libgcc = _libgcc_routines(build, defined)
+    called = {n.function for n in program.functions if n.function} | {"network_run"}
+    helpers = {f: size for f, size in network_functions.items() if f not in called}
     code = program_code_bytes(build)
-    rest = code - objects - sum(libgcc.values()) + network_total - sum(b for _, b in nodes)
+    rest = (code - objects - sum(libgcc.values()) + network_total - sum(b for _, b in nodes)
+            - sum(helpers.values()))
     return {"code_bytes": code, "graph_nodes": [keys[n.node] for n in program.functions],
-            "nodes": nodes, "network_run": rest, "start": start, "libgcc": libgcc}
+            "nodes": nodes, "network_run": rest, "start": start,
+            "shared": {**libgcc, **helpers}}
 
 
 def _compile(compiler: str, flags, directory: Path, files: dict[str, str], source: str,
@@ -187,12 +197,24 @@ def library_objects(target: str, root: Path) -> dict[str, dict]:
     return dict(sorted(libraries.items()))
 
 
+def designed_workload(name: str):
+    """A designed workload of DESIGNED_DATA (the other fields as a random held-out
+    workload's, hwsim.machine.heldout)."""
+    import numpy as np
+    from hwsim.machine.heldout import random_workload_data
+    from hwsim.specs.workload import workload_from_data
+    data = dict(random_workload_data(np.random.default_rng(0), 0), name=name,
+                **DESIGNED_DATA[name])
+    return workload_from_data(data, f"<{name}>")
+
+
 def _designed_builds(target: str, names, styles, root: Path):
     from hwsim.ir.graph import graph_from_workload
     from hwsim.machine.codegen import generate
     from hwsim.specs.workload import load_workload
     for name in names:
-        g = graph_from_workload(load_workload(name))
+        g = graph_from_workload(designed_workload(name) if name in DESIGNED_DATA
+                                else load_workload(name))
         for style in styles:
             try:
                 program = generate(g, target, style)
@@ -218,7 +240,8 @@ def fit_records(records: list[dict]) -> dict:
     axis, kind, op family): the key's node functions' bytes over its graph nodes (a fused
     threshold runs no function), rounded;
     network_run with the link's own bytes, affine in the graph's nodes (least squares,
-    rounded); libgcc's routines every program of the style links, and those every program
+    rounded); the shared routines (libgcc's, network.c's helpers) every program of the style
+    links, and those every program
     with an op family links; and the start-up code."""
     import numpy as np
     styles: dict[str, dict] = {}
@@ -236,8 +259,8 @@ def fit_records(records: list[dict]) -> dict:
                 style["count"][key] = style["count"].get(key, 0) + 1
         style["nodes"].append(len(measured["graph_nodes"]))
         style["run"].append(measured["network_run"])
-        routines = set(measured["libgcc"])
-        sizes.update(measured["libgcc"])
+        routines = set(measured["shared"])
+        sizes.update(measured["shared"])
         style["always"] = routines if style["always"] is None else style["always"] & routines
         for kind in families:
             style["by"][kind] = routines if kind not in style["by"] else style["by"][kind] & routines
@@ -251,10 +274,10 @@ def fit_records(records: list[dict]) -> dict:
                            for k, n in sorted(style["count"].items())},
             "network_run": {"base_bytes": int(round(base)),
                             "per_node_bytes": int(round(per_node))},
-            "libgcc_always": sorted(style["always"]),
-            "libgcc_by_family": {k: sorted(v - style["always"])
+            "shared_always": sorted(style["always"]),
+            "shared_by_family": {k: sorted(v - style["always"])
                                  for k, v in sorted(style["by"].items()) if v - style["always"]}}
-    return {"styles": fitted, "libgcc_routines": dict(sorted(sizes.items())),
+    return {"styles": fitted, "shared_routines": dict(sorted(sizes.items())),
             "start_bytes": max(r["measured"]["start"] for r in records)}
 
 

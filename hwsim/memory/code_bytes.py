@@ -12,8 +12,8 @@ Measured: the sum of what the generated program links (the same choices the code
 generator makes: the int8 kernel per weighted node and the int8 library sources they need,
 the lut library's kernel functions the nodes call and its grouped sources, the ops
 library's functions; a library source counts its fixed part once and each function it
-compiles that is called), the start-up code, libgcc's routines the style links (with the
-graph's op families), the node functions (bytes per style and graph node, by `node_keys`) and
+compiles that is called), the start-up code, libgcc's routines and network.c's helpers the
+style links (with the graph's op families), the node functions (bytes per style and graph node, by `node_keys`) and
 network_run with the link's own bytes (affine in the graph's nodes).
 """
 from __future__ import annotations
@@ -197,8 +197,8 @@ def code_size(g: nx.DiGraph, style: str, device, int8_kernels=(), lut_kernels: s
                                         for node in keys)))
     run = fitted["network_run"]
     parts.append(("network_run", run["base_bytes"] + run["per_node_bytes"] * len(kinds)))
-    routines = set(fitted["libgcc_always"]).union(
-        *(fitted["libgcc_by_family"].get(k, ()) for k in set(kinds)))
-    parts.append(("libgcc", sum(record["libgcc_routines"][r] for r in routines)))
+    routines = set(fitted["shared_always"]).union(
+        *(fitted["shared_by_family"].get(k, ()) for k in set(kinds)))
+    parts.append(("libgcc and shared helpers", sum(record["shared_routines"][r] for r in routines)))
     parts = [(name, size) for name, size in parts if size]
     return CodeSize(sum(size for _, size in parts), True, tuple(parts))
