@@ -41,11 +41,18 @@ NETWORK_OBJECT = "network.o"
 START_OBJECT = "start.o"
 # The designed programs the record is made from (bundled workloads, shape-only graphs):
 # every op kind, every style; the held-out check uses the others.
-DESIGNED = ("digits-mlp", "kws-dscnn", "ic-resnet8", "ad-autoencoder", "designed-dense")
-# One dense layer without an activation: no designed bundled network lacks one, so without
-# it an activation's helpers would count as linked by every program.
-DESIGNED_DATA = {"designed-dense": {"input": {"shape": [24], "levels": 16},
-                                    "layers": [{"type": "dense", "units": 5}]}}
+DESIGNED = ("digits-mlp", "kws-dscnn", "ic-resnet8", "ad-autoencoder", "designed-dense",
+            "designed-one-wide")
+# One dense layer without an activation (no designed bundled network lacks one: without it
+# an activation's helpers would count as linked by every program), and convolutions over
+# a one-wide input (gcc drops that axis's loops; hwsim.memory.code_bytes.node_keys).
+DESIGNED_DATA = {
+    "designed-dense": {"input": {"shape": [24], "levels": 16},
+                       "layers": [{"type": "dense", "units": 5}]},
+    "designed-one-wide": {"input": {"shape": [12, 1, 4], "levels": 16}, "layers": [
+        {"type": "depthwise_conv2d", "kernel": [3, 1]},
+        {"type": "conv2d", "filters": 6, "kernel": 1}, {"type": "flatten"},
+        {"type": "dense", "units": 3}]}}
 STYLES = ("lut", "int8", "float32")
 TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
 
