@@ -47,6 +47,11 @@ def add_parser(subparsers) -> None:
                         help="characterize libgcc's integer multiply routines (__mulsi3, "
                              "__muldi3) on a target without a multiplier instead (the cost "
                              "model's hwsim/cost/data/soft_multiply_<target>.json)")
+    parser.add_argument("--code-size", action="store_true",
+                        help="measure the machine-code bytes of the libraries' functions, the "
+                             "start-up code, libgcc and the generated node functions from "
+                             "builds of generated programs instead (the memory planner's "
+                             "hwsim/memory/data/code_<target>.json)")
     parser.add_argument("--out", metavar="FILE.json",
                         help="write the data here (default: print it)")
     parser.set_defaults(run=run)
@@ -68,6 +73,12 @@ def run(args: argparse.Namespace) -> int:
         from hwsim.machine import soft_float_characterize as soft
         with tempfile.TemporaryDirectory() as tmp:
             return _write(soft.dumps(soft.characterize(args.target, tmp)), args.out)
+    if args.code_size:
+        from hwsim.machine import code_size
+        if args.target not in code_size.TARGETS:
+            raise HwsimError(f"--target {args.target}: --code-size covers "
+                             f"{', '.join(code_size.TARGETS)}")
+        return _write(code_size.dumps(code_size.code_size_data(args.target)), args.out)
     if args.soft_multiply:
         from hwsim.machine import soft_multiply_characterize as multiply
         with tempfile.TemporaryDirectory() as tmp:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from hwsim.memory.code_bytes import code_size
 from hwsim.memory.lut_layout import TABLE_LINES, lut_library, lut_parameter_bytes
 from hwsim.memory.scratch import INT8_CHOICES, lut_grouped_scratch_bytes, scratch_bytes
 from hwsim.memory.arena import (METHODS, ArenaPlan, Buffer, chain_conflict, live_bytes_per_step,
@@ -32,22 +33,6 @@ WEIGHT_INDEX_LAYOUTS = ("auto", "aligned", "packed")
 
 ALIAS_OPS = ("flatten", "output_table")   # views of their input: no buffer of their own
 
-# Code size per kernel kind, bytes (ESTIMATES, not measured): one copy of each kernel
-# the graph uses, plus a static schedule that calls them (no interpreter).
-CODE_ESTIMATE_BYTES = {
-    "lut": {"schedule": 512, "dense": 384, "conv": 768, "depthwise": 640, "threshold": 192,
-            "max_pool": 256, "avg_pool": 320, "add": 256, "argmax": 96, "output_table": 96},
-    "int8": {"schedule": 512, "dense": 1024, "conv": 3072, "depthwise": 2560, "threshold": 0,
-             "max_pool": 512, "avg_pool": 640, "add": 768, "argmax": 96, "output_table": 96},
-    "float32": {"schedule": 512, "dense": 512, "conv": 1536, "depthwise": 1024, "threshold": 0,
-                "max_pool": 384, "avg_pool": 384, "add": 256, "argmax": 96, "output_table": 96},
-}
-SOFT_FLOAT_CODE_ESTIMATE_BYTES = 2048     # float32 on a core without an FPU (add, mul, compare)
-KERNEL_KIND = {"dense": "dense", "conv1d": "conv", "conv2d": "conv",
-               "depthwise_conv2d": "depthwise", "threshold": "threshold",
-               "max_pool1d": "max_pool", "max_pool2d": "max_pool", "avg_pool1d": "avg_pool",
-               "avg_pool2d": "avg_pool", "add": "add", "argmax": "argmax",
-               "output_table": "output_table"}
 INT8_REQUANT_BYTES_PER_CHANNEL = 8        # int32 multiplier + int32 shift
 INT8_ADD_PARAM_BYTES = 24                 # multiplier + shift for both inputs and the output
 
@@ -68,7 +53,8 @@ class MemoryOptions:
     scratch: plan the int8/float32 kernels' scratch buffers in the arena.
     planner: "auto", "greedy_by_size" or "chain_exact" (hwsim.memory.arena).
     alignment_bytes: every buffer size rounded up to this (TFLite Micro uses 16).
-    include_code: add the code size estimate to flash.
+    include_code: add the code size to flash (measured where the target has a code
+        record, else an estimate: hwsim.memory.code_bytes).
     int8_kernels: (node, kernel) pairs, the int8 weighted nodes' kernels as the cost model
         chose them (hwsim.cost.model.CostReport.int8_kernels); a node not listed: the int8
         library's preferred kernel (hwsim.ir.int8_kernels).
@@ -141,7 +127,8 @@ class TensorBuffer:
 
 @dataclass(frozen=True)
 class MemoryLine:
-    """One line of a breakdown. `estimate`: not derived from the graph (code size)."""
+    """One line of a breakdown. `estimate`: not derived from the graph or measured data
+    (the code size of a target without a code record, hwsim.memory.code_bytes)."""
 
     name: str
     bytes: int
@@ -378,16 +365,6 @@ def parameter_lines(g: nx.DiGraph, style: str, device: Device | None = None,
                  lut_parameter_bytes(g, lut_library(device, options), options.lut_grouped))
 
 
-def code_estimate_bytes(g: nx.DiGraph, style: str, device: Device) -> int:
-    """ESTIMATE of the kernels' code size: CODE_ESTIMATE_BYTES per kernel kind used."""
-    table = CODE_ESTIMATE_BYTES[style]
-    kinds = {KERNEL_KIND[a.kind] for _, a in g.nodes(data="op") if a.kind in KERNEL_KIND}
-    total = table["schedule"] + sum(table[k] for k in kinds)
-    if style == "float32" and device.core.fpu == "none":
-        total += SOFT_FLOAT_CODE_ESTIMATE_BYTES
-    return total
-
-
 def plan_memory(g: nx.DiGraph, device: Device, style: str,
                 options: MemoryOptions | None = None) -> MemoryReport:
     """RAM and flash of graph `g` on `device` in arithmetic `style` (lut, int8, float32).
@@ -418,8 +395,10 @@ def plan_memory(g: nx.DiGraph, device: Device, style: str,
            MemoryLine("reserved (rest of the firmware)", mem.reserved_sram_bytes)]
     flash = [*flash_params, MemoryLine("reserved (rest of the firmware)", mem.reserved_flash_bytes)]
     if options.include_code:
-        flash.append(MemoryLine("code (estimate)", code_estimate_bytes(g, style, device),
-                                estimate=True))
+        code = code_size(g, style, device, options.int8_kernels, options.lut_kernels,
+                         options.lut_grouped)
+        flash.append(MemoryLine("code" if code.measured else "code (estimate)", code.bytes,
+                                estimate=not code.measured))
     notes = []
     if options.planner == "auto" and plan.method != "chain_exact":
         notes.append(f"not a chain ({chain_conflict(plan.buffers)}): greedy_by_size used")

@@ -1,0 +1,364 @@
+"""The machine-code bytes of generated programs, measured from their builds: the data the
+memory planner's `code` line reads (hwsim/memory/data/code_<target>.json,
+hwsim.memory.code_bytes).
+
+    build = build_program(generate(g, "cortex-m0", "int8"), "out/")
+    program_code_bytes(build)           # the ELF's flash bytes that are not constants
+    data = code_size_data("cortex-m0")  # the record: designed programs built and measured
+
+A program's code is its ELF's loadable flash section (.text, which holds .rodata too, the
+linker script of hwsim.machine.codegen.runtime) less its constants (model_data.o). Each
+object file of the build is measured from its own symbol table and sections:
+- a library source: its entry functions (global function symbols) each by symbol size,
+  the rest of the object (static helpers, read-only data, alignment) as its `fixed` bytes;
+- network.o: each node function by symbol size, per graph op kind and style, and
+  network_run;
+- start.o: the start-up code;
+and what the link adds beyond the objects is libgcc's routines (and link alignment); libgcc's
+routines and network.c's helpers (float32's hw_expf, hw_tanhf) count as shared routines.
+The node functions and network_run are fitted (a constant per style and op kind; network_run
+affine in the number of calls) on the designed programs and checked on held-out ones
+(benchmarks/code_size.py, tests/test_code_size.py).
+
+Longer than 300 lines: measuring objects and ELFs, compiling the configured library
+sources one function at a time, fitting and the check the test and the benchmark share are
+one concern (the code record) with one provenance.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+from hwsim.errors import HwsimError
+from hwsim.machine.toolchain import CFLAGS, Build, build_program, read_elf
+
+SCHEMA_VERSION = 1
+CODE_SECTIONS = (".text",)              # the flash image (hwsim.machine.codegen.runtime)
+CONSTANTS_OBJECT = "model_data.o"
+NETWORK_OBJECT = "network.o"
+START_OBJECT = "start.o"
+# The designed programs the record is made from (bundled workloads, shape-only graphs):
+# every op kind, every style; the held-out check uses the others.
+DESIGNED = ("digits-mlp", "kws-dscnn", "ic-resnet8", "ad-autoencoder", "designed-dense",
+            "designed-one-wide")
+# One dense layer without an activation (no designed bundled network lacks one: without it
+# an activation's helpers would count as linked by every program), and convolutions over
+# a one-wide input (gcc drops that axis's loops; hwsim.memory.code_bytes.node_keys).
+DESIGNED_DATA = {
+    "designed-dense": {"input": {"shape": [24], "levels": 16},
+                       "layers": [{"type": "dense", "units": 5}]},
+    "designed-one-wide": {"input": {"shape": [12, 1, 4], "levels": 16}, "layers": [
+        {"type": "depthwise_conv2d", "kernel": [3, 1]},
+        {"type": "conv2d", "filters": 6, "kernel": 1}, {"type": "flatten"},
+        {"type": "dense", "units": 3}]}}
+STYLES = ("lut", "int8", "float32")
+TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
+
+
+def _object_code(path: Path) -> tuple[int, dict[str, int], dict[str, int]]:
+    """(bytes the object adds to .text, global functions' sizes, all functions' sizes)."""
+    from elftools.elf.elffile import ELFFile
+    with path.open("rb") as handle:
+        elf = ELFFile(handle)
+        total = 0
+        for section in elf.iter_sections():
+            name = section.name
+            if (name.startswith((".text", ".rodata", ".srodata"))
+                    and section["sh_type"] != "SHT_NOBITS"):
+                align = max(section["sh_addralign"], 1)
+                total += -(-section["sh_size"] // align) * align
+        globals_, functions = {}, {}
+        table = elf.get_section_by_name(".symtab")
+        for sym in table.iter_symbols() if table else ():
+            if sym["st_info"]["type"] != "STT_FUNC" or sym["st_shndx"] == "SHN_UNDEF":
+                continue
+            functions[sym.name] = sym["st_size"]
+            if sym["st_info"]["bind"] == "STB_GLOBAL":
+                globals_[sym.name] = sym["st_size"]
+    return total, globals_, functions
+
+
+def program_code_bytes(build: Build) -> int:
+    """The ELF's flash bytes less the program's constants: its machine code (and the
+    libraries' read-only data)."""
+    image = read_elf(build.elf_path)
+    flash = sum(image.section_bytes.get(name, 0) for name in CODE_SECTIONS)
+    constants, _, _ = _object_code(build.directory / CONSTANTS_OBJECT)
+    return flash - constants
+
+
+def _libgcc_routines(build: Build, defined: set[str]) -> dict[str, int]:
+    """libgcc's routines in the ELF (functions no object of the build defines), one name
+    per address (aliases share one: the first in sorted order), each its bytes up to the
+    next function's address (libgcc's entry points inside one routine overlap)."""
+    image = read_elf(build.elf_path)
+    starts = sorted({symbol.address for symbol in image.functions})
+    by_address: dict[int, tuple[str, int]] = {}
+    for symbol in sorted(image.functions, key=lambda s: s.name):
+        if symbol.name not in defined and symbol.address not in by_address:
+            later = [a for a in starts if a > symbol.address]
+            end = min([symbol.address + symbol.size, *later[:1]])
+            by_address[symbol.address] = (symbol.name, end - symbol.address)
+    return dict(sorted(by_address.values()))
+
+
+def measure_build(build: Build, g) -> dict:
+    """One build (of graph `g`)'s code, by part: the objects, the node functions (their
+    node's keys, hwsim.memory.code_bytes.node_keys, and bytes) and every graph node's keys, network_run with what the link adds or takes (alignment,
+    RISC-V relaxation), start-up, the shared routines: libgcc's and network.c's helpers
+    (float32's hw_expf, hw_tanhf)."""
+    program = build.program
+    objects, defined = 0, set()
+    network_functions, start = {}, 0
+    for name in program.files:
+        if not name.endswith(".c") or name == "model_data.c":
+            continue
+        total, _, functions = _object_code(build.directory / name.replace(".c", ".o"))
+        objects += total
+        defined |= set(functions)
+        if name == "network.c":
+            network_total, network_functions = total, functions
+        elif name == "start.c":
+            start = total
+    from hwsim.memory.code_bytes import node_keys
+    keys = {n.node: list(node_keys(g.nodes[n.node]["op"])) for n in program.functions}
+    nodes = [(keys[n.node], network_functions[n.function]) for n in program.functions
+             if n.function]
+    libgcc = _libgcc_routines(build, defined)
+    called = {n.function for n in program.functions if n.function} | {"network_run"}
+    helpers = {f: size for f, size in network_functions.items() if f not in called}
+    code = program_code_bytes(build)
+    rest = (code - objects - sum(libgcc.values()) + network_total - sum(b for _, b in nodes)
+            - sum(helpers.values()))
+    return {"code_bytes": code, "graph_nodes": [keys[n.node] for n in program.functions],
+            "nodes": nodes, "network_run": rest, "start": start,
+            "shared": {**libgcc, **helpers}}
+
+
+def _compile(compiler: str, flags, directory: Path, files: dict[str, str], source: str,
+             target: str) -> tuple[int, dict[str, int]]:
+    """Write `files` into `directory`, compile `source` and measure the object."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    obj = source.replace(".c", ".o")
+    result = subprocess.run([compiler, *flags, "-c", source, "-o", obj], cwd=directory,
+                            capture_output=True, text=True, timeout=300, check=False)
+    if result.returncode != 0:
+        raise HwsimError(f"code size: compiling {source} for {target} failed:\n"
+                         + result.stderr.strip()[-2000:])
+    total, globals_, _ = _object_code(directory / obj)
+    return total, globals_
+
+
+def library_objects(target: str, root: Path) -> dict[str, dict]:
+    """Every library source compiled for `target` and measured: {source: {fixed,
+    functions}}. A source whose build configuration names the functions it compiles (lut.c,
+    ops_*.c): `fixed` compiled with none, each function compiled alone less that (its
+    static helpers included); the others (int8, grouped lut): compiled whole, each global
+    function by symbol size and the rest of the object as `fixed`."""
+    from hwsim.ir.lut_kernels import FUNCTIONS as LUT_FUNCTIONS
+    from hwsim.ir.ops_kernels import FUNCTIONS as OPS_FUNCTIONS
+    from hwsim.machine.codegen import find_target
+    from hwsim.machine.codegen.int8_library import library_files as int8_files
+    from hwsim.machine.codegen.lut_library import config_header as lut_config
+    from hwsim.machine.codegen.ops_library import library_files as ops_files
+    from hwsim.machine.kernels import lut as lut_kernels
+    from hwsim.machine.kernels.int8 import KERNELS
+    from hwsim.machine.kernels.ops import CONFIG_HEADER as OPS_CONFIG
+    from hwsim.machine.kernels.ops import config_header as ops_config
+    from hwsim.machine.toolchain import find_compiler
+    t = find_target(target)
+    compiler, flags = find_compiler(t), [*CFLAGS, *t.flags]
+    libraries = {}
+    whole = dict(int8_files(KERNELS))
+    whole.update({name: (lut_kernels.SOURCE_DIR / name).read_text()
+                  for name in (*lut_kernels.HEADERS, *lut_kernels.SOURCES,
+                               *lut_kernels.GROUPED_SOURCES)})
+    whole[lut_kernels.CONFIG_HEADER] = lut_config(target, ())
+    for name in sorted(n for n in whole if n.endswith(".c") and n != "lut.c"):
+        total, globals_ = _compile(compiler, flags, root / "library", whole, name, target)
+        libraries[name] = {"fixed": total - sum(globals_.values()),
+                           "functions": dict(sorted(globals_.items()))}
+    configured = [("lut.c", LUT_FUNCTIONS, lut_kernels.CONFIG_HEADER,
+                   lambda fs: lut_config(target, fs), whole)]
+    for style in ("int8", "lut"):
+        files = ops_files(style, ())
+        source = next(n for n in files if n.endswith(".c"))
+        configured.append((source, [f"hwsim_ops_{f}" for f in OPS_FUNCTIONS], OPS_CONFIG,
+                           lambda fs: ops_config(f.removeprefix("hwsim_ops_") for f in fs),
+                           files))
+    for source, functions, header, config, files in configured:
+        directory = root / f"configured-{source}"
+        base, _ = _compile(compiler, flags, directory, {**files, header: config(())}, source,
+                           target)
+        sizes = {}
+        for function in functions:
+            total, globals_ = _compile(compiler, flags, directory,
+                                       {header: config((function,))}, source, target)
+            if function in globals_:          # compiled for this style
+                sizes[function] = total - base
+        libraries[source] = {"fixed": base, "functions": dict(sorted(sizes.items()))}
+    return dict(sorted(libraries.items()))
+
+
+def designed_workload(name: str):
+    """A designed workload of DESIGNED_DATA (the other fields as a random held-out
+    workload's, hwsim.machine.heldout)."""
+    import numpy as np
+    from hwsim.machine.heldout import random_workload_data
+    from hwsim.specs.workload import workload_from_data
+    data = dict(random_workload_data(np.random.default_rng(0), 0), name=name,
+                **DESIGNED_DATA[name])
+    return workload_from_data(data, f"<{name}>")
+
+
+def _designed_builds(target: str, names, styles, root: Path):
+    from hwsim.ir.graph import graph_from_workload
+    from hwsim.machine.codegen import generate
+    from hwsim.specs.workload import load_workload
+    for name in names:
+        g = graph_from_workload(designed_workload(name) if name in DESIGNED_DATA
+                                else load_workload(name))
+        for style in styles:
+            try:
+                program = generate(g, target, style)
+            except HwsimError:
+                continue                       # does not fit the target's memory map
+            try:
+                yield name, style, g, build_program(program, root / f"{name}-{style}")
+            except HwsimError:
+                continue
+
+
+def _library_sha256() -> dict[str, str]:
+    """The libraries' hashes, as their characterization data carry them."""
+    from hwsim.machine.kernels import int8, lut, ops
+    return {"int8": int8.library_sha256(), "lut": lut.library_sha256(),
+            "lut_grouped": lut.library_sha256(lut.GROUPED_SOURCES),
+            "ops": ops.library_sha256()}
+
+
+def fit_records(records: list[dict]) -> dict:
+    """The code record's fitted part from measured builds, per style: node bytes per graph
+    node of each key (hwsim.memory.code_bytes.node_keys: kind with padding and a one-wide
+    axis, kind, op family): the key's node functions' bytes over its graph nodes (a fused
+    threshold runs no function), rounded;
+    network_run with the link's own bytes, affine in the graph's nodes (least squares,
+    rounded); the shared routines (libgcc's, network.c's helpers) every program of the style
+    links, and those every program
+    with an op family links; and the start-up code."""
+    import numpy as np
+    styles: dict[str, dict] = {}
+    sizes: dict[str, int] = {}
+    for record in records:
+        measured = record["measured"]
+        style = styles.setdefault(record["style"], {"bytes": {}, "count": {}, "nodes": [],
+                                                    "run": [], "always": None, "by": {}})
+        for keys, size in measured["nodes"]:
+            for key in keys:
+                style["bytes"][key] = style["bytes"].get(key, 0) + size
+        families = {keys[-1] for keys in measured["graph_nodes"]}
+        for keys in measured["graph_nodes"]:
+            for key in keys:
+                style["count"][key] = style["count"].get(key, 0) + 1
+        style["nodes"].append(len(measured["graph_nodes"]))
+        style["run"].append(measured["network_run"])
+        routines = set(measured["shared"])
+        sizes.update(measured["shared"])
+        style["always"] = routines if style["always"] is None else style["always"] & routines
+        for kind in families:
+            style["by"][kind] = routines if kind not in style["by"] else style["by"][kind] & routines
+    fitted = {}
+    for name, style in sorted(styles.items()):
+        a = np.array([[1.0, n] for n in style["nodes"]])
+        (base, per_node), *_ = np.linalg.lstsq(a, np.array(style["run"], dtype=float),
+                                               rcond=None)
+        fitted[name] = {
+            "node_bytes": {k: int(round(style["bytes"].get(k, 0) / n))
+                           for k, n in sorted(style["count"].items())},
+            "network_run": {"base_bytes": int(round(base)),
+                            "per_node_bytes": int(round(per_node))},
+            "shared_always": sorted(style["always"]),
+            "shared_by_family": {k: sorted(v - style["always"])
+                                 for k, v in sorted(style["by"].items()) if v - style["always"]}}
+    return {"styles": fitted, "shared_routines": dict(sorted(sizes.items())),
+            "start_bytes": max(r["measured"]["start"] for r in records)}
+
+
+def code_size_data(target: str, names=DESIGNED, styles=STYLES,
+                   directory: str | Path | None = None) -> dict:
+    """The code record of `target`: the designed programs built, measured and fitted,
+    with provenance (compiler, flags, the libraries' sha256, the programs)."""
+    from hwsim.machine.codegen import find_target
+    from hwsim.machine.codegen.int8_library import OPTIONAL_SOURCES
+    from hwsim.ir.int8_kernels import SOFT_KERNELS
+    from hwsim.machine.kernels.int8 import KERNELS, SOURCES as INT8_SOURCES
+    from hwsim.machine.kernels.lut import GROUPED_SOURCES
+    t = find_target(target)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(directory) if directory else Path(tmp)
+        builds = list(_designed_builds(target, names, styles, root))
+        if not builds:
+            raise HwsimError(f"code size: no designed program builds for {target}")
+        records = [{"network": n, "style": s, "measured": measure_build(b, g)}
+                   for n, s, g, b in builds]
+        compiler_version = builds[0][3].compiler_version
+        libraries = library_objects(target, root)
+    fitted = fit_records(records)
+    return {
+        "schema_version": SCHEMA_VERSION, "target": target,
+        "provenance": {"compiler": t.compiler, "compiler_version": compiler_version,
+                       "flags": [*CFLAGS, *t.flags], "library_sha256": _library_sha256(),
+                       "programs": [f"{r['network']} ({r['style']})" for r in records],
+                       "how": "hwsim characterize --code-size: ELF object and symbol sizes "
+                              "of generated programs (hwsim.machine.code_size)"},
+        "int8_sources": {name: list(OPTIONAL_SOURCES.get(name, ())) for name in INT8_SOURCES},
+        "int8_soft_kernels": list(SOFT_KERNELS), "has_multiply": t.has_multiply,
+        "int8_kernel_sources": {k.name: k.source for k in KERNELS.values()},
+        "lut_grouped_sources": [s for s in GROUPED_SOURCES if s.endswith(".c")],
+        **fitted, "libraries": libraries,
+        "measured": [{"network": r["network"], "style": r["style"],
+                      "code_bytes": r["measured"]["code_bytes"]} for r in records],
+    }
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def target_device(target: str):
+    """A bundled device whose core the library build `target` runs on (the planner reads
+    the code record through the device's instruction set)."""
+    from hwsim.ir.lut_kernels import library_target
+    from hwsim.specs.catalog import load_bundled_devices
+    for device in sorted(load_bundled_devices(), key=lambda d: d.name):
+        if library_target(device.core.isa) == target:
+            return device
+    raise HwsimError(f"code size: no bundled device runs target {target}")
+
+
+def planner_check(g, target: str, style: str, directory: str | Path, device=None) -> dict:
+    """The generated program of graph `g` built for `target` in `style`: its ELF code
+    bytes, the memory planner's code line and the typed-in estimate it replaces. With a
+    `device`, the program runs the kernels the cost model chooses for it (as `hwsim
+    validate` generates it) and the planner is handed the same choices (as `simulate`)."""
+    from hwsim.machine.codegen import find_target, generate
+    from hwsim.memory.code_bytes import code_size, estimate_bytes
+    int8_choice, lut_chosen, memory_map = (), (), None
+    if device is not None:
+        from hwsim.cost.model import cost_graph
+        report = cost_graph(g, device, style)
+        int8_choice = report.int8_kernels if style == "int8" else ()
+        lut_chosen = report.lut_chosen if style == "lut" else ()
+        memory_map = find_target(target).memory_map(device)
+    device = device or target_device(target)
+    program = generate(g, target, style, memory_map, int8_choice=int8_choice or None,
+                       lut_grouped=lut_chosen)
+    build = build_program(program, directory)
+    planned = code_size(g, style, device, int8_choice, "library", lut_chosen)
+    return {"network": str(g.graph.get("name")), "target": target, "style": style,
+            "elf_bytes": program_code_bytes(build), "planner_bytes": planned.bytes,
+            "measured": planned.measured, "estimate_bytes": estimate_bytes(g, style, device)}

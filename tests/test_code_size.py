@@ -1,0 +1,106 @@
+"""The memory planner's code line (hwsim.memory.code_bytes) against the machine code the
+generated programs really have, and the code records' provenance (hwsim.machine.code_size)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from hwsim.errors import HwsimError
+from hwsim.ir.graph import graph_from_workload
+from hwsim.machine.code_size import DESIGNED, TARGETS, _library_sha256, planner_check
+from hwsim.memory import code_bytes
+from hwsim.specs.workload import load_workload
+
+needs_compilers = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("riscv64-unknown-elf-gcc") is None,
+    reason="needs the cross-compilers (tools/system-packages.sh)")
+
+TOLERANCE = 0.05          # docs/memory.md "Code size"; benchmarks/code_size.py prints all
+
+
+@needs_compilers
+@pytest.mark.parametrize("target", TARGETS)
+def test_planner_code_is_the_elf_code_within_tolerance(target, tmp_path):
+    # Held out: neither network is one the records are made from.
+    checked = []
+    for name, styles in (("digits-ae", ("lut", "int8", "float32")), ("har-cnn", ("lut", "int8"))):
+        assert name not in DESIGNED
+        g = graph_from_workload(load_workload(name))
+        for style in styles:
+            row = planner_check(g, target, style, tmp_path / f"{name}-{style}")
+            assert row["measured"]
+            error = row["planner_bytes"] / row["elf_bytes"] - 1
+            checked.append((name, style, round(error, 3)))
+            assert abs(error) <= TOLERANCE, (name, style, row)
+    assert len(checked) == 5
+
+
+def test_records_carry_provenance_of_the_current_libraries():
+    for target in TARGETS:
+        record = code_bytes.code_record(target)
+        assert record["target"] == target and record["schema_version"] == code_bytes.SCHEMA_VERSION
+        provenance = record["provenance"]
+        assert provenance["compiler_version"] and "-O2" in provenance["flags"]
+        # A changed kernel library must be measured again (hwsim characterize --code-size).
+        assert provenance["library_sha256"] == _library_sha256(), target
+        assert set(record["styles"]) == {"lut", "int8", "float32"}
+        assert record["libraries"]["lut.c"]["functions"]
+
+
+def test_only_the_functions_the_program_calls_count():
+    from hwsim.specs.catalog import find_device
+    device = find_device("nrf52840")
+    g = graph_from_workload(load_workload("digits-mlp"))         # dense only
+    parts = dict(code_bytes.code_size(g, "lut", device).parts)
+    record = code_bytes.code_record("cortex-m4")
+    lut = record["libraries"]["lut.c"]
+    # one lut kernel function is called: far less than the library compiled whole
+    assert parts["lut library: lut.c"] < sum(lut["functions"].values()) / 3
+    int8 = dict(code_bytes.code_size(g, "int8", device).parts)
+    assert not any("conv_soft" in name for name in int8)          # optional sources
+
+
+def test_a_bad_record_is_one_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "code_cortex-m0.json").write_text(json.dumps({"schema_version": 99}))
+    monkeypatch.setattr(code_bytes, "DATA_DIR", tmp_path)
+    code_bytes.code_record.cache_clear()
+    try:
+        with pytest.raises(HwsimError, match="code_cortex-m0.json: schema_version must be 1"):
+            code_bytes.code_record("cortex-m0")
+        (tmp_path / "code_cortex-m0.json").write_text("{")
+        code_bytes.code_record.cache_clear()
+        with pytest.raises(HwsimError, match="code_cortex-m0.json: unreadable"):
+            code_bytes.code_record("cortex-m0")
+    finally:
+        code_bytes.code_record.cache_clear()
+
+
+@needs_compilers
+def test_the_record_is_made_again_byte_for_byte(tmp_path):
+    # The shipped record is what `hwsim characterize --code-size` measures today, and the
+    # measurement is deterministic.
+    from hwsim.machine.code_size import code_size_data, dumps
+    shipped = (code_bytes.DATA_DIR / "code_cortex-m0.json").read_text()
+    assert dumps(code_size_data("cortex-m0", directory=tmp_path)) == shipped
+
+
+@needs_compilers
+@pytest.mark.parametrize("device, style, kernels", [
+    ("nrf52840", "int8", {"conv_scalar"}),             # an optional int8 source
+    ("esp32-c3", "lut", {"grouped_g2"}),               # the grouped lut sources
+    ("ch32v003", "int8", {"conv_soft"}),               # rv32i's soft kernels
+    ("ch32v003", "lut", {"conv_s16p4"})])              # packed weight codes
+def test_the_cost_models_kernel_choices_are_what_the_code_line_counts(device, style, kernels,
+                                                                       tmp_path):
+    from hwsim.cost.model import cost_graph
+    from hwsim.machine.validate import resolve_target
+    from hwsim.specs.catalog import find_device
+    d = find_device(device)
+    g = graph_from_workload(load_workload("har-cnn"))
+    report = cost_graph(g, d, style)
+    chosen = dict(report.int8_kernels if style == "int8" else report.lut_chosen).values()
+    assert kernels <= set(chosen)
+    row = planner_check(g, resolve_target(d).name, style, tmp_path, device=d)
+    assert abs(row["planner_bytes"] / row["elf_bytes"] - 1) <= TOLERANCE, row
