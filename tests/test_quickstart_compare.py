@@ -2,6 +2,8 @@
 is, and its prose's ratios are the table's."""
 from __future__ import annotations
 
+import re
+
 from tests.conftest import REPO, run_cli
 
 COMMAND = "$ hwsim compare digits-mlp har-cnn --devices samd21,cm0plus-iterative-mul,ch32v003,nrf52840"
@@ -19,6 +21,8 @@ def test_quickstart_compare_block_is_the_commands_output():
                for key, line in rows.items()}
     lut, int8 = latency[("digits-mlp", "cm0plus-iterative-mul")][:2]
     assert round(int8 / lut) == 4                                  # "about 4x"
-    lut, int8 = latency[("har-cnn", "ch32v003")][:2]
-    assert round(int8 / lut) == 7                                  # "about 7x"
-    assert "NO flash" in rows[("digits-mlp", "ch32v003")].split("NO flash -472 B")[0]
+    # "neither lookup network fits its flash ..., while har-cnn's int8 does"
+    cells = {key: re.split(r"\s{2,}", line.strip())[2:] for key, line in rows.items()}
+    for workload in ("digits-mlp", "har-cnn"):
+        assert cells[(workload, "ch32v003")][0].startswith("NO flash")      # lut
+    assert cells[("har-cnn", "ch32v003")][1].startswith("ok ")              # int8
