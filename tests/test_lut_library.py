@@ -106,11 +106,12 @@ def _check_random_calls(firmware, target, calls, rng, clusters_of):
 
 
 def test_blocked_layout():
-    codes = np.arange(7 * 3).reshape(7, 3)           # 7 units, 3 taps, block 2
-    flat = blocked_weights(codes, 2)
-    # blocks of 2 tap-major, then pairs (none left after 3 blocks... 7 = 3 x 2 + 1), last unit
-    assert flat[:6].tolist() == [0, 3, 1, 4, 2, 5]
-    assert flat[-3:].tolist() == [18, 19, 20]
+    codes = np.arange(7 * 3).reshape(7, 3)           # 7 units, 3 taps
+    flat = blocked_weights(codes, 7)                 # one block of 7, each tap padded to 8
+    assert flat.tolist() == [0, 3, 6, 9, 12, 15, 18, 0, 1, 4, 7, 10, 13, 16, 19, 0,
+                             2, 5, 8, 11, 14, 17, 20, 0]
+    flat = blocked_weights(codes[:5], 7)             # no block: a quad and one single
+    assert flat.tolist() == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, 12, 13, 14]
     flat = blocked_weights(codes, 4)                 # one block of 4, one pair, one single
     assert flat[:12].tolist() == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]
     assert flat[12:18].tolist() == [12, 15, 13, 16, 14, 17]
@@ -208,6 +209,12 @@ def test_trip_counts_of_a_dense_call():
     assert counts["block_passes"] == 2 * (21 // 8) and counts["block_remainder"] == 2 * 5
     assert counts["search_steps"] == 33 and counts["level_bits"] == 5
     assert counts["pair_taps"] == 21 and counts["single_taps"] == 21
+    assert counts["quads"] == 0                      # a block of 4 leaves no quad
+    wide = trip_counts(LutCall("conv", "s16", 7, 8, KernelCall("fully_connected", 1, 1, 21,
+                                                               1, 1, 12), False, 0))
+    assert wide["blocks"] == 1 and wide["quads"] == 1 and wide["singles"] == 1
+    assert wide["quad_passes"] == 21 // 8 and wide["quad_remainder"] == 5
+    assert wide["pairs"] == 0
 
 
 def test_record_counts_reads_the_data():
@@ -216,7 +223,8 @@ def test_record_counts_reads_the_data():
                    False, 0)
     counts = record_counts(data["kernels"]["conv_s8"], call)
     assert counts == call_counts("cortex-m0", call)
-    assert counts["load_8"] >= 64 * 16 * 2            # a code and an entry per connection
+    assert counts["load_8"] >= 64 * 16                # an entry per connection,
+    assert counts["load_32"] >= 64 * 16 // 4          # a word of 4 codes per input and block
 
 
 def test_characterize_cli_refuses_unknown_functions():

@@ -20,8 +20,10 @@ Tables with 32-bit entries or K > 256 (16-bit weight indices) are not in the lib
 
 Blocking: the output units of dense and convolution layers are taken HWSIM_LUT_BLOCK at a
 time (BLOCKS: 4 on Armv6-M, whose hand-allocated loop holds four accumulators in r8-r11;
-7 on Armv7E-M, every free register; 8 on RV32); inside a block the weights are tap-major (w[tap][unit]); the
-remaining units (units mod block) follow in pairs, tap-major, and the last odd one.
+7 on Armv7E-M, every free register; 8 on RV32); inside a block the weights are tap-major
+(w[tap][unit], a tap's byte codes padded to whole words: the Arm passes load them by
+words); the remaining units (units mod block) follow as a quad of 4 (Armv7E-M, when 4 or
+more remain: QUAD_BLOCKS), in pairs, tap-major, and the last odd one.
 
 Packed weight codes (`packed_calls`; chosen per layer by hwsim.cost.lut_choice): the
 dense/convolution call's `_s8p4`/`_s16p4` (K <= 16) and `_s8p2`/`_s16p2` (K <= 4)
@@ -46,7 +48,12 @@ from hwsim.ir.int8_kernels import TARGET_OF_ISA, KernelCall, select_kernel
 # Output units per pass over the inputs, per library build (code generation target); the
 # code generator writes it into hwsim_lut_config.h. Inputs per loop pass: UNROLL.
 BLOCKS = {"cortex-m0": 4, "cortex-m4": 7, "rv32im": 8, "rv32i": 8}
-UNROLL = {"cortex-m0": 8, "cortex-m4": 4, "rv32im": 2, "rv32i": 2}
+UNROLL = {"cortex-m0": 8, "cortex-m4": 8, "rv32im": 2, "rv32i": 2}
+# The units after a build's full blocks: on the builds of QUAD_BLOCKS (Armv7E-M's block of
+# 7, whose tail has a hand-allocated pass of its own) one quad of QUAD units when that many
+# remain (tap-major, its codes one word per tap), then pairs, then one.
+QUAD = 4
+QUAD_BLOCKS = frozenset({BLOCKS["cortex-m4"]})
 VARIANTS = ("s8", "s16", "s16i")
 KERNEL_NAMES = ("conv", "depthwise")
 # Packed weight codes (dense and convolution kernel only): bits per code -> the most table
@@ -89,12 +96,19 @@ def entry_variant(variant: str) -> str:
 
 
 def tap_bytes(call: "LutCall") -> int:
-    """Bytes of a full block's weight codes per tap: the block (a byte per code), or its
-    packed codes in one 1, 2 or 4 byte word (block x bits rounded up to a power of two)."""
+    """Bytes of a full block's weight codes per tap: a byte per code rounded up to whole
+    words (the Arm passes load a tap's codes by words; Armv7E-M's block of 7 pads one
+    byte), or its packed codes in one 1, 2 or 4 byte word (block x bits rounded up to a
+    power of two)."""
     bits = pack_bits(call.variant)
     if not bits:
-        return call.block
+        return byte_tap_bytes(call.block)
     return 1 << max(0, math.ceil(math.log2(math.ceil(call.block * bits / 8))))
+
+
+def byte_tap_bytes(block: int) -> int:
+    """Bytes per tap of `block` byte codes: rounded up to whole 32-bit words."""
+    return -(-block // 4) * 4
 
 
 def packed_calls(call: "LutCall", clusters: int) -> tuple["LutCall", ...]:
@@ -237,14 +251,23 @@ def weight_bytes(call: LutCall) -> int:
 
 def blocked_weights(codes: np.ndarray, block: int) -> np.ndarray:
     """Unit-major codes (units, taps) in the library's order: each full block of `block`
-    units tap-major (w[tap][unit]), then the remaining units in pairs, tap-major, and
-    the last one (units - blocks odd) as it is; flat uint8."""
+    units tap-major (w[tap][unit], each tap's codes padded with zeros to
+    `byte_tap_bytes`), then the remaining units: a quad (`QUAD` units, tap-major) where
+    the block is one of QUAD_BLOCKS and that many remain, pairs, tap-major, and the last
+    one as it is; flat uint8."""
     codes = np.asarray(codes)
-    units = codes.shape[0]
+    units, taps = codes.shape[0], (codes.shape[1] if codes.ndim > 1 else 0)
     full = units - units % block
-    pairs = full + (units - full) // 2 * 2
-    parts = [codes[o:o + block].T.reshape(-1) for o in range(0, full, block)]
-    parts += [codes[o:o + 2].T.reshape(-1) for o in range(full, pairs, 2)]
+    quad = full + (QUAD if block in QUAD_BLOCKS and units - full >= QUAD else 0)
+    pairs = quad + (units - quad) // 2 * 2
+    width = byte_tap_bytes(block)
+    parts = []
+    for o in range(0, full, block):
+        padded = np.zeros((taps, width), dtype=codes.dtype)
+        padded[:, :block] = codes[o:o + block].T
+        parts.append(padded.reshape(-1))
+    parts += [codes[o:o + QUAD].T.reshape(-1) for o in range(full, quad, QUAD)]
+    parts += [codes[o:o + 2].T.reshape(-1) for o in range(quad, pairs, 2)]
     parts.append(codes[pairs:].reshape(-1))
     return np.concatenate(parts).astype(np.uint8) if parts else np.zeros(0, np.uint8)
 
@@ -345,7 +368,8 @@ def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, float
         counts.update({"channel_rows": cells * g.units, "taps": taps * g.units})
         return counts
     blocks, tail = g.units // b, g.units % b
-    pairs, single = tail // 2, tail % 2
+    quads = int(b in QUAD_BLOCKS and tail >= QUAD)
+    pairs, single = (tail - QUAD * quads) // 2, (tail - QUAD * quads) % 2
     counts.update({
         "blocks": positions * blocks,
         "positions_with_blocks": positions if blocks else 0,
@@ -354,6 +378,12 @@ def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, float
         "block_remainder_rows": rows * sum(c % u != 0 for c in cols) * blocks,
         "block_passes": rows * sum(c // u for c in cols) * blocks,
         "block_pass_rows": rows * sum(c >= u for c in cols) * blocks,
+        "quads": positions * quads,
+        "quad_rows": cells * quads,
+        "quad_remainder": rows * sum(c % u for c in cols) * quads,
+        "quad_remainder_rows": rows * sum(c % u != 0 for c in cols) * quads,
+        "quad_passes": rows * sum(c // u for c in cols) * quads,
+        "quad_pass_rows": rows * sum(c >= u for c in cols) * quads,
         "pairs": positions * pairs,
         "positions_with_pairs": positions if pairs else 0,
         "pair_rows": cells * pairs,

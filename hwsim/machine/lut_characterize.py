@@ -95,6 +95,10 @@ def designs(function: str, target: str) -> tuple[list[LutCall], list[LutCall]]:
                                 tuple(int(v) for v in rng.integers(1, 3, 2)),
                                 ("same", "valid")[int(rng.integers(2))])
         add(shape, thresholded, steps, fit_calls)
+    if kernel == "conv":      # whole passes only (no remainder), past a block, a quad, a pair
+        u = UNROLL[target]
+        for fan, units in ((2 * u, b + 1), (3 * u, 2 * b + 4), (u, 3 * b + 2)):
+            add(KernelCall("fully_connected", 1, 1, fan, 1, 1, units), True, 3, fit_calls)
     held: list[LutCall] = []
     if kernel == "conv":
         add(KernelCall("fully_connected", 1, 1, 37, 1, 1, 11), True, 4, held)

@@ -16,7 +16,7 @@ import numpy as np
 
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.ir.lut_kernels import (BLOCKS, CALL_WORDS, Geometry, LutCall, geometry,
-                                  layout_weights, node_call, pack_bits)
+                                  layout_weights, node_call)
 from hwsim.machine.codegen.c_source import CArray, constant, function_name, identifier
 from hwsim.machine.codegen.lut_kernels import padded_bounds, storage_bits
 from hwsim.machine.codegen.program import NodeCode
@@ -89,7 +89,7 @@ def library_node(g, node: str, call: LutCall, tables) -> NodeCode:
     w = constant(f"W_{ident}", "uint8_t",
                  layout_weights(np.asarray(a.weight_index, dtype=np.int64).T, call),
                  comment=f"{node}: weight codes, {call.function}'s layout",
-                 align_bytes=4 if pack_bits(call.variant) else 0)   # loaded by words
+                 align_bytes=4 if call.kernel == "conv" else 0)   # loaded by words
     arrays = [tarray, w,
               constant(f"B_{ident}", "uint8_t", np.asarray(a.bias_index, dtype=np.int64),
                        comment=f"{node}: bias indices")]

@@ -5,7 +5,7 @@ instantiates the template `lut_kernels.inc` per table entry width and weight enc
 (`_s8`, `_s16`, `_s16i`; packed weight codes `_s8p4`, `_s16p4`, `_s8p2`, `_s16p2` through
 `lut_packed.inc`). The dense and convolution kernel adds into a block of output
 units per pass over a window's inputs (the table row pointer formed once per input and
-shared by the block); on Armv6-M that pass is hand-allocated Thumb-1 (gcc spills it).
+shared by the block); on Arm that pass is hand-allocated (`lut_asm.h`: gcc spills it).
 The code generator (hwsim.machine.codegen.lut_library) writes `hwsim_lut_config.h` with
 the target's block (hwsim.ir.lut_kernels.BLOCKS). docs/lut-kernels.md has the measured
 cycles per connection.
@@ -17,7 +17,7 @@ from pathlib import Path
 SOURCE_DIR = Path(__file__).resolve().parent
 HEADER = "hwsim_lut.h"
 CONFIG_HEADER = "hwsim_lut_config.h"
-HEADERS = (HEADER, "lut_kernels.inc", "lut_packed.inc")
+HEADERS = (HEADER, "lut_kernels.inc", "lut_packed.inc", "lut_asm.h")
 SOURCES = ("lut.c",)
 GROUPED_HEADER = "hwsim_lut_grouped.h"
 # the grouped kernels: dense (group tables built per inference or precomputed in flash)

@@ -12,129 +12,13 @@
 
 #if (defined(__ARM_ARCH_6M__) && HWSIM_LUT_BLOCK == 4) ||                              \
     ((defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)) && HWSIM_LUT_BLOCK == 7)
-/* Arm: gcc spills a blocked loop's registers, so the pass over the inputs is
- * hand-allocated. Per input LDRB of its level, LSLS by the row shift and ADD of the table
- * (the row pointer); per connection LDRB of the weight's offset, the entry's load from
- * [row, offset] and ADD: the bound. Armv6-M: four accumulators in r8-r11 (ADD reaches
- * the high registers, loads only the low ones), eight inputs per pass (the most LDRB's
- * 5-bit offset reaches); Armv7E-M: seven accumulators (with the pointers, the row shift
- * and two temporaries every register but sp and pc), four inputs per pass. */
+/* Arm: the pass over a window row's inputs is hand-allocated (lut_asm.h). */
 #define HWSIM_LUT_ASM 1
-#define HWSIM_LUT_STR2(s) #s
-#define HWSIM_LUT_STR(s) HWSIM_LUT_STR2(s)
-#define HWSIM_LUT_ASM_INPUT(k)                                                        \
-    "ldrb %[rw], [%[xp], #" HWSIM_LUT_STR(k) "]\n\t"                                   \
-    "lsls %[rw], %[shift]\n\t"                                                        \
-    "add  %[rw], %[table]\n\t"
-#define HWSIM_LUT_ASM_CONNECTION(k, acc)                                              \
-    "ldrb %[t], [%[wp], #" HWSIM_LUT_STR(k) "]\n\t"                                    \
-    HWSIM_LUT_ASM_LOAD                                                                \
-    "add  %[" #acc "], %[t]\n\t"
-#define HWSIM_LUT_ASM_LOOP(inputs, weights)                                           \
-    "adds %[xp], #" HWSIM_LUT_STR(inputs) "\n\tadds %[wp], #" HWSIM_LUT_STR(weights)    \
-    "\n\tcmp %[xp], %[xe]\n\tbne 1b\n\t.syntax divided\n"
-#if HWSIM_LUT_BLOCK == 4
-#define HWSIM_LUT_ASM_UNROLL 8
-#define HWSIM_LUT_ASM_BLOCK(k, w)                                                     \
-    HWSIM_LUT_ASM_INPUT(k)                                                            \
-    HWSIM_LUT_ASM_CONNECTION(w, a0) HWSIM_LUT_ASM_CONNECTION(w + 1, a1)               \
-    HWSIM_LUT_ASM_CONNECTION(w + 2, a2) HWSIM_LUT_ASM_CONNECTION(w + 3, a3)
-#define HWSIM_LUT_ASM_STEP                                                            \
-    HWSIM_LUT_ASM_BLOCK(0, 0) "adds %[xp], #1\n\tadds %[wp], #4\n\t.syntax divided\n"
-#define HWSIM_LUT_ASM_PASS                                                            \
-    HWSIM_LUT_ASM_BLOCK(0, 0) HWSIM_LUT_ASM_BLOCK(1, 4) HWSIM_LUT_ASM_BLOCK(2, 8)       \
-    HWSIM_LUT_ASM_BLOCK(3, 12) HWSIM_LUT_ASM_BLOCK(4, 16) HWSIM_LUT_ASM_BLOCK(5, 20)    \
-    HWSIM_LUT_ASM_BLOCK(6, 24) HWSIM_LUT_ASM_BLOCK(7, 28)                              \
-    "adds %[xp], #8\n\tadds %[wp], #32\n\tcmp %[xp], %[xe]\n\t"                      \
-    "beq 2f\n\tb 1b\n2:\n\t.syntax divided\n"        /* bne reaches 256 bytes back */
-#define HWSIM_LUT_ASM_OUTPUTS                                                         \
-    [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [xp] "+l"(xp),        \
-    [wp] "+l"(wp), [rw] "=&l"(rw), [t] "=&l"(t)
-#define HWSIM_LUT_ASM_INPUTS [xe] "l"(xe), [shift] "l"(shift), [table] "l"(table)
-/* Packed codes: one LDRH (4-bit codes) or LDRB (2-bit) brings an input's four codes; a
- * code becomes its entry's byte offset by a shift (to offset x entry bytes) and an AND
- * with the mask (code mask x entry bytes), as many cycles as the byte code's LDRB; the
- * table's address waits in r12 (ADD reaches it), the loop end on the stack. */
-#define HWSIM_LUT_PACK_LOAD(k)                                                        \
-    HWSIM_LUT_PACK_LDR " %[wv], [%[wp], #(" HWSIM_LUT_STR(k) ")*" HWSIM_LUT_STR(HWSIM_LUT_TAP) "]\n\t"
-#define HWSIM_LUT_PACK_CONNECTION(j, acc)                                             \
-    "lsrs %[t], %[wv], #(" HWSIM_LUT_STR(HWSIM_LUT_PACK_BITS) "*" #j "-"                 \
-    HWSIM_LUT_STR(HWSIM_LUT_ESHIFT) ")\n\tands %[t], %[mask]\n\t"                       \
-    HWSIM_LUT_PACK_ENTRY "add  %[" #acc "], %[t]\n\t"
-#define HWSIM_LUT_PACK_CONNECTION0(acc)                                               \
-    "lsls %[t], %[wv], #" HWSIM_LUT_STR(HWSIM_LUT_ESHIFT) "\n\tands %[t], %[mask]\n\t"   \
-    HWSIM_LUT_PACK_ENTRY "add  %[" #acc "], %[t]\n\t"
-#define HWSIM_LUT_PACK_BLOCK(k)                                                       \
-    HWSIM_LUT_PACK_LOAD(k) HWSIM_LUT_ASM_INPUT(k)                                     \
-    HWSIM_LUT_PACK_CONNECTION0(a0) HWSIM_LUT_PACK_CONNECTION(1, a1)                   \
-    HWSIM_LUT_PACK_CONNECTION(2, a2) HWSIM_LUT_PACK_CONNECTION(3, a3)
-#define HWSIM_LUT_PACK_STEP                                                           \
-    HWSIM_LUT_PACK_BLOCK(0) "adds %[xp], #1\n\tadds %[wp], #" HWSIM_LUT_STR(HWSIM_LUT_TAP) \
-    "\n\t.syntax divided\n"
-#define HWSIM_LUT_PACK_PASS                                                           \
-    HWSIM_LUT_PACK_BLOCK(0) HWSIM_LUT_PACK_BLOCK(1) HWSIM_LUT_PACK_BLOCK(2)             \
-    HWSIM_LUT_PACK_BLOCK(3) HWSIM_LUT_PACK_BLOCK(4) HWSIM_LUT_PACK_BLOCK(5)             \
-    HWSIM_LUT_PACK_BLOCK(6) HWSIM_LUT_PACK_BLOCK(7)                                   \
-    "adds %[xp], #8\n\tadds %[wp], #(8*" HWSIM_LUT_STR(HWSIM_LUT_TAP) ")\n\t"            \
-    "ldr %[t], %[xe]\n\tcmp %[xp], %[t]\n\tbeq 2f\n\tb 1b\n2:\n\t.syntax divided\n"
-#define HWSIM_LUT_PACK_OUTPUTS                                                        \
-    [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3), [xp] "+l"(xp),        \
-    [wp] "+l"(wp), [rw] "=&l"(rw), [t] "=&l"(t), [wv] "=&l"(wv)
-#define HWSIM_LUT_PACK_INPUTS                                                         \
-    [xe] "m"(xe), [shift] "l"(shift), [table] "h"(table),                             \
-    [mask] "l"(((1u << HWSIM_LUT_PACK_BITS) - 1u) << HWSIM_LUT_ESHIFT)
-#define HWSIM_LUT_PACK_ENTRY8 "ldrsb %[t], [%[rw], %[t]]\n\t"
-#define HWSIM_LUT_PACK_ENTRY16 "ldrsh %[t], [%[rw], %[t]]\n\t"
-#else
-#define HWSIM_LUT_ASM_UNROLL 4
-#define HWSIM_LUT_ASM_BLOCK(k, w)                                                     \
-    HWSIM_LUT_ASM_INPUT(k)                                                            \
-    HWSIM_LUT_ASM_CONNECTION(w, a0) HWSIM_LUT_ASM_CONNECTION(w + 1, a1)               \
-    HWSIM_LUT_ASM_CONNECTION(w + 2, a2) HWSIM_LUT_ASM_CONNECTION(w + 3, a3)           \
-    HWSIM_LUT_ASM_CONNECTION(w + 4, a4) HWSIM_LUT_ASM_CONNECTION(w + 5, a5)           \
-    HWSIM_LUT_ASM_CONNECTION(w + 6, a6)
-#define HWSIM_LUT_ASM_STEP                                                            \
-    HWSIM_LUT_ASM_BLOCK(0, 0) "adds %[xp], #1\n\tadds %[wp], #7\n\t.syntax divided\n"
-#define HWSIM_LUT_ASM_PASS                                                            \
-    HWSIM_LUT_ASM_BLOCK(0, 0) HWSIM_LUT_ASM_BLOCK(1, 7) HWSIM_LUT_ASM_BLOCK(2, 14)       \
-    HWSIM_LUT_ASM_BLOCK(3, 21) HWSIM_LUT_ASM_LOOP(4, 28)
-#define HWSIM_LUT_ASM_OUTPUTS                                                         \
-    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),        \
-    [a5] "+r"(a5), [a6] "+r"(a6), [xp] "+r"(xp), [wp] "+r"(wp), [rw] "=&r"(rw),         \
-    [t] "=&r"(t)
-#define HWSIM_LUT_ASM_INPUTS [xe] "r"(xe), [shift] "r"(shift), [table] "r"(table)
-/* Packed codes: one LDR (4-bit codes) or LDRH (2-bit) brings an input's seven codes; UBFX
- * takes a code out, the entry's load scales it (as many instructions as the byte code's
- * LDRB); the loop end is read from the stack (a register short). */
-#define HWSIM_LUT_PACK_LOAD(k)                                                        \
-    HWSIM_LUT_PACK_LDR " %[wv], [%[wp], #(" HWSIM_LUT_STR(k) ")*" HWSIM_LUT_STR(HWSIM_LUT_TAP) "]\n\t"
-#define HWSIM_LUT_PACK_CONNECTION(j, acc)                                             \
-    "ubfx %[t], %[wv], #(" HWSIM_LUT_STR(HWSIM_LUT_PACK_BITS) "*" #j "), #"              \
-    HWSIM_LUT_STR(HWSIM_LUT_PACK_BITS) "\n\t" HWSIM_LUT_PACK_ENTRY "add  %[" #acc "], %[t]\n\t"
-#define HWSIM_LUT_PACK_BLOCK(k)                                                       \
-    HWSIM_LUT_PACK_LOAD(k) HWSIM_LUT_ASM_INPUT(k)                                     \
-    HWSIM_LUT_PACK_CONNECTION(0, a0) HWSIM_LUT_PACK_CONNECTION(1, a1)                 \
-    HWSIM_LUT_PACK_CONNECTION(2, a2) HWSIM_LUT_PACK_CONNECTION(3, a3)                 \
-    HWSIM_LUT_PACK_CONNECTION(4, a4) HWSIM_LUT_PACK_CONNECTION(5, a5)                 \
-    HWSIM_LUT_PACK_CONNECTION(6, a6)
-#define HWSIM_LUT_PACK_STEP                                                           \
-    HWSIM_LUT_PACK_BLOCK(0) "adds %[xp], #1\n\tadds %[wp], #" HWSIM_LUT_STR(HWSIM_LUT_TAP) \
-    "\n\t.syntax divided\n"
-#define HWSIM_LUT_PACK_PASS                                                           \
-    HWSIM_LUT_PACK_BLOCK(0) HWSIM_LUT_PACK_BLOCK(1) HWSIM_LUT_PACK_BLOCK(2)             \
-    HWSIM_LUT_PACK_BLOCK(3)                                                           \
-    "adds %[xp], #4\n\tadds %[wp], #(4*" HWSIM_LUT_STR(HWSIM_LUT_TAP) ")\n\t"            \
-    "ldr %[t], %[xe]\n\tcmp %[xp], %[t]\n\tbne 1b\n\t.syntax divided\n"
-#define HWSIM_LUT_PACK_OUTPUTS                                                        \
-    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),        \
-    [a5] "+r"(a5), [a6] "+r"(a6), [xp] "+r"(xp), [wp] "+r"(wp), [rw] "=&r"(rw),         \
-    [t] "=&r"(t), [wv] "=&r"(wv)
-#define HWSIM_LUT_PACK_INPUTS [xe] "m"(xe), [shift] "r"(shift), [table] "r"(table)
-#define HWSIM_LUT_PACK_ENTRY8 "ldrsb %[t], [%[rw], %[t]]\n\t"
-#define HWSIM_LUT_PACK_ENTRY16 "ldrsh %[t], [%[rw], %[t], lsl #1]\n\t"
-#endif
+#define HWSIM_LUT_ASM_V6M (HWSIM_LUT_BLOCK == 4)
+#include "lut_asm.h"
 #else
 #define HWSIM_LUT_ASM 0
+#define HWSIM_LUT_ASM_V6M 0
 #endif
 
 /* The fused threshold: the branchy binary search of the generated code, walking p over
@@ -188,9 +72,9 @@ static __attribute__((noinline, unused)) void hwsim_lut_store(const hwsim_lut_la
 #include "lut_kernels.inc"
 
 /* 16-bit entries, weights as indices (K = 256: an offset would not fit a byte). In the
- * hand-allocated pass Armv6-M doubles the index with LSLS (Thumb-1 has no scaled register
- * offset: the one instruction beyond the bound), Armv7E-M in the entry's load (LDRSH with
- * LSL #1, free). In C the index is doubled behind an empty asm: knowing it is 8-bit, gcc -mcpu=cortex-m4 would
+ * hand-allocated pass Armv6-M doubles the index while taking it out of the codes' word
+ * (Thumb-1 has no scaled register offset: a shift and an AND with 0x1fe instead of two
+ * shifts), Armv7E-M in the entry's load (LDRSH with LSL #1, free). In C the index is doubled behind an empty asm: knowing it is 8-bit, gcc -mcpu=cortex-m4 would
  * form row + 2 * index with SMLABB, a multiply. */
 static inline uint32_t hwsim_lut_twice(uint32_t v)
 {
@@ -202,8 +86,15 @@ static inline uint32_t hwsim_lut_twice(uint32_t v)
 #define HWSIM_LUT_DEPTHWISE HWSIM_LUT_USE_depthwise_s16i
 #define HWSIM_LUT_AT(row, w) ((int32_t)*(const int16_t *)(const void *)((row) + hwsim_lut_twice(w)))
 #define HWSIM_LUT_BIAS(row, b) HWSIM_LUT_BIAS16(row, b)
-#if defined(__ARM_ARCH_6M__)
-#define HWSIM_LUT_ASM_LOAD "lsls %[t], %[t], #1\n\tldrsh %[t], [%[rw], %[t]]\n\t"
+#if HWSIM_LUT_ASM_V6M
+#define HWSIM_LUT_ASM_LOAD "ldrsh %[t], [%[rw], %[t]]\n\t"
+#define HWSIM_LUT_ASM_CODE0 HWSIM_LUT_INDEX_CODE0
+#define HWSIM_LUT_ASM_CODE1 HWSIM_LUT_INDEX_CODE1
+#define HWSIM_LUT_ASM_CODE2 HWSIM_LUT_INDEX_CODE2
+#define HWSIM_LUT_ASM_CODE3 HWSIM_LUT_INDEX_CODE3
+#define HWSIM_LUT_ASM_MASK , [mask] "l"(0x1feu)
+#define HWSIM_LUT_ASM_XE(v) "m"(v)
+#define HWSIM_LUT_ASM_END HWSIM_LUT_ASM_END_LOADED
 #else
 #define HWSIM_LUT_ASM_LOAD "ldrsh %[t], [%[rw], %[t], lsl #1]\n\t"
 #endif
