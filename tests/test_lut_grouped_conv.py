@@ -187,7 +187,7 @@ def test_docs_conv_table_is_what_the_benchmark_measures():
     assert all(float(c[8]) > 1.0 for c in cells.values())            # faster than int8
     assert all(float(c[3]) > float(c[4]) > float(c[5]) for c in cells.values())
     chosen = {d: c[9].split(":")[0] for d, c in cells.items()}
-    assert chosen == {"samd21": "conv_s8p2", "nrf52840": "grouped_g4", "stm32u575": "grouped_g4",
+    assert chosen == {"samd21": "conv_s8", "nrf52840": "grouped_g4", "stm32u575": "grouped_g4",
                       "esp32-c3": "grouped_g4"}, chosen
     for d, c in cells.items():
         emulated, estimated = (float(v) for v in c[9].split(":")[1].split(","))

@@ -5,22 +5,19 @@ counts (hwsim.ir.lut_kernels.trip_counts), proven on held-out shapes.
     data = characterize_lut("cortex-m0", "build/")
 
 Each function (hwsim_lut_conv_s8, ..., hwsim_lut_depthwise_s16i, the packed
-hwsim_lut_conv_s8p4, ..., hwsim_lut_conv_s16p2) runs in its test
-firmware (hwsim.machine.kernels.lut_harness) on random tables, weights, levels and
-thresholds over a designed set of shapes: dense layers (one window) and convolutions
-with random sizes, strides and padding, unit counts across several blocks so that the
-blocks, pairs and the single unit all occur, and with or without a fused threshold of 0
-to 5 search steps. Every output is compared with hwsim.machine.kernels.lut_harness's
-numpy reference. The counts are fitted with the int8 characterization's exact rational
-solve (hwsim.machine.characterize.fit) on a linear basis of the trip counts, then every
-held-out shape must be predicted exactly. The threshold search's taken steps are data
-dependent where gcc keeps the branch (Armv6-M, RV32): they are counted by `level_bits`,
-the ones in the outputs' binary digits, read from each run's output. The fetch-wait
-actions (hwsim.machine.emulate_price.FETCH_ACTIONS) also follow which way each search
-step went, which level_bits does not say: where no exact function exists they are fitted
-by least squares and the record states their bound (`bounds`: the worst absolute error
-any function of the target shows on a fitted or held-out shape: tens per call on RV32,
-against thousands of instructions).
+hwsim_lut_conv_s8p4, ..., hwsim_lut_conv_s16p2) runs in its test firmware
+(hwsim.machine.kernels.lut_harness) on random tables, weights, levels and thresholds
+over a designed set of shapes: dense layers (one window; three of whole passes only)
+and convolutions with random sizes, strides and padding, unit counts across several
+blocks so that the blocks, Armv7E-M's quad, pairs and the single unit all occur, with
+or without a fused threshold of 0 to 5 search steps. Every output is compared with the
+harness's numpy reference. The counts are fitted exactly (hwsim.machine.characterize.fit)
+on a linear basis of the trip counts; every held-out shape must be predicted exactly.
+The search's taken steps (where gcc keeps the branch: Armv6-M, RV32) are counted by
+`level_bits`, the ones in the output levels. The fetch-wait actions (hwsim.machine.emulate_price.FETCH_ACTIONS) also follow
+which way each search step went: where no exact function exists they are fitted by
+least squares and the record states their bound (`bounds`: the worst absolute error of
+any function of the target on a fitted or held-out shape: tens per call on RV32).
 """
 from __future__ import annotations
 
@@ -95,10 +92,9 @@ def designs(function: str, target: str) -> tuple[list[LutCall], list[LutCall]]:
                                 tuple(int(v) for v in rng.integers(1, 3, 2)),
                                 ("same", "valid")[int(rng.integers(2))])
         add(shape, thresholded, steps, fit_calls)
-    if kernel == "conv":      # whole passes only (no remainder), past a block, a quad, a pair
-        u = UNROLL[target]
-        for fan, units in ((2 * u, b + 1), (3 * u, 2 * b + 4), (u, 3 * b + 2)):
-            add(KernelCall("fully_connected", 1, 1, fan, 1, 1, units), True, 3, fit_calls)
+    for fan, units in ((2, b + 1), (3, 2 * b + 4), (1, 3 * b + 2)) if kernel == "conv" else ():
+        add(KernelCall("fully_connected", 1, 1, fan * UNROLL[target], 1, 1, units), True, 3,
+            fit_calls)
     held: list[LutCall] = []
     if kernel == "conv":
         add(KernelCall("fully_connected", 1, 1, 37, 1, 1, 11), True, 4, held)

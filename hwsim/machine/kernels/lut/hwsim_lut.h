@@ -11,14 +11,16 @@
  * 2^steps entries; the level is how far the search walked).
  *
  * Layout: NHWC activations, one byte per level. The weights of dense and convolution
- * layers are blocked: the output units in blocks of HWSIM_LUT_BLOCK (the last block
- * narrower), and inside a block tap-major, w[tap][unit of the block], so each pass over
- * a window's inputs adds into the block's accumulators with one table row pointer per
- * input. A weight is stored as the byte offset of its entry in the table row (its index
- * times the entry's bytes) when that fits a byte (the `_s8` and `_s16` kernels), as its
- * index otherwise (`_s16i`: 16-bit entries with K = 256). Taps of a convolution are
- * (kernel row, kernel column, input channel); depthwise weights are [channel][tap]
- * indices, one channel at a time (every channel reads other inputs, so nothing is shared).
+ * layers are blocked: the output units in blocks of HWSIM_LUT_BLOCK, and inside a block
+ * tap-major, w[tap][unit of the block] (a tap's byte codes padded to whole words, loaded
+ * by words), so each pass over a window's inputs adds into the block's accumulators with
+ * one table row pointer per input; the units after the blocks follow (Armv7E-M: a quad
+ * of 4, tap-major), in pairs, tap-major, and a last single one. A weight is stored as
+ * the byte offset of its entry in the table row (its index times the entry's bytes) when
+ * that fits a byte (the `_s8` and `_s16` kernels), as its index otherwise (`_s16i`:
+ * 16-bit entries with K = 256). Taps of a convolution are (kernel row, kernel column,
+ * input channel); depthwise weights are [channel][tap] indices, one channel at a time
+ * (every channel reads other inputs, so nothing is shared).
  * 'same' windows are clipped to the input (padding taps add nothing). */
 #ifndef HWSIM_LUT_H
 #define HWSIM_LUT_H
@@ -40,17 +42,17 @@ typedef struct {
 
 /* Where each output's window lies, precomputed by the caller (the kernels never
  * multiply): per output row (row_*) and column (col_*) of windows, the offset of the
- * window's first input in x, of its first tap (tap units; col_tap_block: times the block,
- * the offset inside a blocked weight run) and its extent (row_count: kernel rows;
- * col_count: inputs per kernel row, contiguous in x for convolutions, strided by the
+ * window's first input in x, of its first tap (tap units; col_tap_block: times a block's
+ * bytes per tap, the offset inside a blocked weight run) and its extent (row_count:
+ * kernel rows; col_count: inputs per kernel row, contiguous in x for convolutions, strided by the
  * channel count for depthwise). A dense layer is one position with one run of fan_in. */
 typedef struct {
     int32_t out_h, out_w, units;  /* output positions and units (channels) per position */
     int32_t fan;                  /* taps per unit */
     int32_t x_row;                /* bytes of x between kernel rows */
     int32_t tap_row;              /* taps between kernel rows */
-    int32_t tap_row_block;        /* tap_row * HWSIM_LUT_BLOCK */
-    int32_t fan_block;            /* fan * HWSIM_LUT_BLOCK: weight bytes of a full block */
+    int32_t tap_row_block;        /* tap_row * a block's bytes per tap */
+    int32_t fan_block;            /* fan * a block's bytes per tap: a full block's bytes */
     const int32_t *row_x, *row_tap, *row_tap_block, *row_count;
     const int32_t *col_x, *col_tap, *col_tap_block, *col_count;
 } hwsim_lut_geometry;

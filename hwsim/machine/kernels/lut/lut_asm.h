@@ -15,8 +15,8 @@
  * index of 16-bit entries (_s16i) is doubled on the way: a shift and an AND with 0x1fe).
  * Armv7E-M (block 7, two words per tap): seven accumulators, the pointers, the row
  * shift, the table and three temporaries take every register but sp and pc; the loop's
- * end is read from the stack once per eight inputs; a fourth unit set after the blocks
- * (the quad) has a pass of its own (one word per tap).
+ * end is read from the stack once per eight inputs; the quad after the blocks (four
+ * units) has a pass of its own (one word per tap).
  * Packed codes (HWSIM_LUT_PACK_*) take the byte codes' place in the blocks. */
 #ifndef HWSIM_LUT_ASM_H
 #define HWSIM_LUT_ASM_H
