@@ -21,7 +21,8 @@ from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_artifact
 from hwsim.machine.rtl import rtl_core
 from hwsim.cost.int8_choice import int8_kernel_choices
-from hwsim.cost.int8_library import call_actions, significant_bits
+from hwsim.cost.int8_library import call_actions
+from hwsim.cost.mul_operands import significant_bits
 from hwsim.cost.model import combine
 from hwsim.cost.options import core_traits
 from hwsim.cost.prices import action_prices

@@ -148,13 +148,21 @@ CALIBRATION_SAMPLES = 64
 CALIBRATION_SEED = 1_000_003
 
 
-def with_input_statistics(g, workload: Workload, seed: int):
+# Where a network's int8 input statistics come from (run_heldout `statistics`): none
+# (shape-only), calibration inputs drawn apart from the ones run (as a trained artifact's
+# come from its training split), or the very inputs run (an oracle: what is left is the
+# model's own error, not the data's spread).
+STATISTICS = ("none", "calibration", "run")
+
+
+def with_input_statistics(g, workload: Workload, seed: int, x: np.ndarray | None = None):
     """`g` carrying int8 input statistics (hwsim.ir.graph.INT8_INPUT_BITS) measured as a
     trained artifact's are (hwsim.machine.operand_statistics), over CALIBRATION_SAMPLES
-    inputs drawn apart from the ones it runs on."""
+    inputs drawn apart from the ones it runs on, or over the level inputs `x`."""
     from hwsim.ir.graph import INT8_INPUT_BITS
     from hwsim.machine.operand_statistics import int8_input_statistics
-    x = _inputs(workload, CALIBRATION_SAMPLES, CALIBRATION_SEED + seed)
+    if x is None:
+        x = _inputs(workload, CALIBRATION_SAMPLES, CALIBRATION_SEED + seed)
     statistics = int8_input_statistics(g, x)
     g.graph[INT8_INPUT_BITS] = {node: statistics[str(op.layer_index)]
                                 for node, op in g.nodes(data="op") if op.weighted}
@@ -195,17 +203,21 @@ def _basis(report, row) -> str:
 def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[str, ...], *,
                 rtl_cores: tuple = (), cache_dir: str | Path | None = None,
                 samples: int = 2, seed: int = 0, workdir: str | Path | None = None,
-                calibrated: bool = False, weight_indices: str = "auto") -> list[HeldoutRun]:
+                statistics: str = "none", weight_indices: str = "auto") -> list[HeldoutRun]:
     """Every workload on every device (emulation) and RTL core, in every style.
-    `calibrated`: each network carries int8 input statistics from calibration inputs
-    (`with_input_statistics`), as a trained artifact does; else it is shape-only.
+    `statistics` (STATISTICS): each network carries int8 input statistics
+    (`with_input_statistics`) from calibration inputs, as a trained artifact does, or from
+    the inputs it runs on (the oracle); with "none" it is shape-only.
     `weight_indices`: the lut weight codes in emulation (CostOptions)."""
+    if statistics not in STATISTICS:
+        raise HwsimError(f"statistics must be one of {', '.join(STATISTICS)}, "
+                         f"not {statistics!r}")
     runs = []
     for i, w in enumerate(workloads):
         g = graph_from_workload(w, seed=seed + i)
-        if calibrated:
-            g = with_input_statistics(g, w, seed + i)
         x = _inputs(w, samples, seed + i)
+        if statistics != "none":
+            g = with_input_statistics(g, w, seed + i, x if statistics == "run" else None)
         for style in styles:
             base = Path(workdir) / f"{w.name}-{style}" if workdir else None
             for device in devices:

@@ -154,15 +154,15 @@ def _prove(target: str, node: str, kernels: dict, g, call_counts: dict, measured
     reads: flash waits; a soft kernel's calls of each libgcc routine) plus its node call,
     action by action."""
     from hwsim.cost.int8_library import MUL_OPERANDS
-    from hwsim.ir.int8_kernels import parse_monomial
+    from hwsim.ir.int8_kernels import MUL_BY, parse_monomial
     from hwsim.machine.characterize import predict
     kernel = _layers(target)[0][node]
     record = kernels[kernel]
     call = kernel_call(g.nodes[node]["op"], None if kernel == "add" else kernel)
     predicted = predict([parse_monomial(m) for m in record["basis"]], record["counts"], call)
     predicted["flash_wait"] = predicted.pop("parameter_read", 0)
-    for role in MUL_OPERANDS:                 # RISC-V muls by operand role: all `mul` here
-        predicted["mul"] = predicted.get("mul", 0) + predicted.pop(role, 0)
+    for role in [a for a in predicted if a in MUL_OPERANDS or a.startswith(MUL_BY)]:
+        predicted["mul"] = predicted.get("mul", 0) + predicted.pop(role)   # RISC-V muls by role
     predicted["alu"] = predicted.get("alu", 0) + predicted.pop("shift", 0)   # shifts: alu
     for action in [a for a in predicted if a.startswith(("shift_", "shift_by_"))]:
         predicted.pop(action)                 # (their steps: a serial shifter's)
