@@ -9,6 +9,8 @@ hwsim.cost.int8_library.call_actions prices them.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from hwsim.ir.graph import INT8_INPUT_BITS
@@ -75,19 +77,27 @@ def mul_operand_bits(n, call) -> dict[str, float]:
     histogram = n.graph.graph.get(INPUT_BITS, {}).get(n.name)
     if histogram is not None:                            # measured on the training data
         inputs = histogram_bits(histogram)
-    elif reads_network_input(n):
-        levels = n.graph.nodes[n.name]["op"].levels_in
-        inputs = significant_bits(np.rint(np.arange(levels) * 127 / (levels - 1)))
     else:
-        inputs = significant_bits(np.arange(-127, 128))
+        inputs = uniform_input_bits(n.graph.nodes[n.name]["op"].levels_in
+                                    if reads_network_input(n) else None)
     padded = padded_share(call)
-    inputs = (1.0 - padded) * inputs + padded * float(value_bits([0])[0])
+    inputs = (1.0 - padded) * inputs + padded * uniform_input_bits(1)
     if n.opt.multiplier_operand_bits is not None:        # the user's statistic
         inputs = float(max(n.opt.multiplier_operand_bits, 1))
     return {"mul_weight": (weight_bits(weights, call) if weights is not None
                            else float(WORST_MUL_BITS["mul_weight"])),
             "mul_input": inputs,
             "mul_multiplier": float(WORST_MUL_BITS["mul_multiplier"])}
+
+
+@lru_cache(maxsize=None)
+def uniform_input_bits(levels: int | None) -> float:
+    """The mean significant bits of int8 inputs taken uniform over the values they can hold:
+    the network input's `levels` (round(q / (levels - 1) * 127), 0..127; one level: the
+    zero point 0), else (None) a hidden activation's -127..127."""
+    if levels is None:
+        return significant_bits(np.arange(-127, 128))
+    return significant_bits(np.rint(np.arange(levels) * 127 / max(levels - 1, 1)))
 
 
 def weight_bits(weights, call) -> float:
