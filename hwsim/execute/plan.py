@@ -26,6 +26,8 @@ import numpy as np
 from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
+from hwsim.execute.grouped import Grouping, group_size, grouped_columns, grouping
+from hwsim.execute.search import Search, make_search
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.graph import execution_order
 from hwsim.ir import layers as L
@@ -34,19 +36,6 @@ from hwsim.ir.geometry import output_length, same_padding
 COLUMN_TABLE_MAX_ENTRIES = 1 << 22   # per node; larger: gather the table directly
 CHUNK_ELEMENTS = 1 << 22             # gathered entries per batch chunk (peak memory)
 DENSE_GROUP = 16                     # inputs per checkpoint of a dense layer's checked path
-SENTINEL = 1 << 62                   # beyond any sum: pads search arrays to 2^steps
-
-
-@dataclass(frozen=True)
-class Search:
-    """A binary search for the number of sorted values <= x, in n = ceil(log2(len + 1))
-    steps: level = 0; for step in 2^(n-1), ..., 2, 1: if x >= padded[level + step]:
-    level += step."""
-    padded: np.ndarray                # int64, padded[k] = values[k - 1], sentinels beyond
-    padded32: np.ndarray              # the same in int32, for int32 sums
-    shifts: tuple[int, ...]           # n-1, ..., 1, 0 (step = 1 << shift)
-    bits: int                         # load width of one value
-    memory: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +45,7 @@ class LutGroup:
     input_index: tuple                # indexes the input (N, ..., C): taps' positions, channels
     output_index: tuple               # indexes the accumulator (N, ..., O)
     offsets: np.ndarray               # added to the gathered level indices (see module doc)
+    connections: int = 0              # grouped: the connections it adds per sample
 
 
 @dataclass(frozen=True)
@@ -77,6 +67,7 @@ class LutPlan:
     index_bits: int
     table_bits: int
     placement: Placement
+    grouping: Grouping | None = None  # "rows" over grouped tables (hwsim/execute/grouped.py)
 
 
 @dataclass(frozen=True)
@@ -125,16 +116,6 @@ class ExecutionPlan:
     input_levels: int
     steps: tuple[Step, ...]
     output: str
-
-
-def make_search(values: np.ndarray, bits: int, memory: str) -> Search:
-    n = len(values).bit_length()
-    padded = np.full(1 << n, SENTINEL, dtype=np.int64)
-    padded[0] = -SENTINEL
-    padded[1:len(values) + 1] = values
-    info = np.iinfo(np.int32)
-    padded32 = np.clip(padded, info.min, info.max).astype(np.int32)
-    return Search(padded, padded32, tuple(reversed(range(n))), bits, memory)
 
 
 def _tap_range(n: int, kernel: int, stride: int, padding: str, tap: int):
@@ -207,7 +188,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
     depthwise = isinstance(layer, L.DepthwiseConv2D)
     channels = in_shape[-1]
     spatial = len(in_shape) - 1
-    groups = []
+    groups, grouped = [], None
     if depthwise:
         mode = "depthwise"
         columns = table[:, w].transpose(1, 2, 0).reshape(-1).astype(entry_dtype)   # (tap, c, r)
@@ -218,22 +199,32 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
         per_sample = math.prod(out_shape)
     else:
         units = out_shape[-1]
-        direct = w.size * rows > COLUMN_TABLE_MAX_ENTRIES
+        taps = _taps(layer, in_shape)
+        kernel_taps = w.shape[0] // channels
+        size = group_size(rows - 1, channels, units, kernel_taps) if safe else 1
+        direct = size == 1 and w.size * rows > COLUMN_TABLE_MAX_ENTRIES
         mode = "direct" if direct else "rows"
-        if direct:
+        if size > 1:
+            grouped = grouping(rows - 1, channels, size)
+            columns = _pad_rows(grouped_columns(table[:-1], w, kernel_taps, channels,
+                                                grouped).astype(np.int32))
+            channels, rows = grouped.groups, grouped.rows
+        elif direct:
             columns = np.ascontiguousarray(table.T).reshape(-1).astype(entry_dtype)  # (k, r)
         else:
             columns = table[:, w].transpose(1, 0, 2).reshape(-1, units).astype(entry_dtype)
             columns = _pad_rows(columns)
         chunk = channels if safe or not isinstance(layer, L.Dense) else DENSE_GROUP
         broadcast = (slice(None),) + (None,) * (spatial + 1)   # over the batch and positions
-        for t, out_index, in_index in _taps(layer, in_shape):
+        for t, out_index, in_index in taps:
+            reached = math.prod(len(range(n)[i]) for n, i in zip(out_shape, out_index))
             for c0 in range(0, channels, chunk):
                 c1 = min(channels, c0 + chunk)
                 conn = t * channels + np.arange(c0, c1, dtype=np.intp)
                 offsets = (w[conn] * rows if direct else conn * rows)[broadcast]
                 groups.append(LutGroup((slice(None), *in_index, slice(c0, c1)),
-                                       (slice(None), *out_index, slice(None)), offsets))
+                                       (slice(None), *out_index, slice(None)), offsets,
+                                       reached * in_shape[-1] * units))
         per_sample = max(1, max((g_.offsets.shape[0] for g_ in groups), default=1)
                          * math.prod(out_shape))
     single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
@@ -242,7 +233,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
                    acc_bits, 8, storage_bits(a.index_bits), g.graph["table_entry_bits"],
-                   placement)
+                   placement, grouped)
 
 
 def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -1,0 +1,70 @@
+"""Build time of grouped lookups: one gather per g input channels instead of one per
+connection (the executor's counterpart of the paper's grouped tables; the device
+kernels' own grouping is docs/lut-kernels.md "Grouped lookups").
+
+For a unit's g connections of one kernel tap (input channels c_0..c_(g-1), weight
+indices w_0..w_(g-1)), the partial sum T[a_0, w_0] + ... + T[a_(g-1), w_(g-1)] depends
+only on the g input levels, so a table of its L^g values per (tap, group, unit),
+built here once per plan by integer adds of table entries, is gathered with the
+combined index a_0 + L a_1 + ... + L^(g-1) a_(g-1). The executor forms that index once
+per sample, position and group (shared by every unit and every tap reading the
+position) from small radix tables, radix[k - 1][a] = a L^k: one gather and one add per
+digit, no multiply on the data path. A layer's last group may be short (channels not a
+multiple of g): its missing digits stay 0 and its table holds their entries as 0.
+
+Grouped layers: weighted, not depthwise, whose static bound fits the accumulator
+(int32 entries and sums; the checked path keeps the device's order connection by
+connection). g is the largest size >= 2 whose tables (taps x groups x L^g rows of
+the units) stay within GROUPED_TABLE_MAX_ENTRIES; none fits: per-connection gathers.
+Every grouped sum equals the ungrouped one exactly (integer adds are associative and
+no partial sum can leave the range); the counters still count the device's
+per-connection kernel (docs/graph.md section 8).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GROUPED_TABLE_MAX_ENTRIES = 1 << 22   # per node (int32): larger, a smaller g or none
+
+
+@dataclass(frozen=True)
+class Grouping:
+    size: int                         # g: input channels per group
+    groups: int                       # per tap: ceil(channels / g)
+    rows: int                         # L^g: table rows per (tap, group)
+    radix: tuple[np.ndarray, ...]     # per digit k = 1..g-1: intp, radix[k - 1][a] = a L^k
+
+
+def group_size(levels: int, channels: int, row_entries: int, taps: int) -> int:
+    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES, else 1."""
+    best = 1
+    for size in range(2, channels + 1):
+        groups = -(-channels // size)
+        if taps * groups * levels ** size * row_entries > GROUPED_TABLE_MAX_ENTRIES:
+            break
+        best = size
+    return best
+
+
+def grouping(levels: int, channels: int, size: int) -> Grouping:
+    radix = tuple(np.arange(levels, dtype=np.intp) * levels ** k for k in range(1, size))
+    return Grouping(size, -(-channels // size), levels ** size, radix)
+
+
+def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,
+                    plan: Grouping) -> np.ndarray:
+    """Rows ((t * groups + j) * L^g + combined index) of the units' group sums, int64.
+    level_rows: the table's level rows T[0..L-1] (L, K); w: weight indices (taps *
+    channels, units), tap by tap, channel by channel."""
+    levels, units = level_rows.shape[0], w.shape[1]
+    entries = np.zeros((levels, taps, plan.groups * plan.size, units), dtype=np.int64)
+    entries[:, :, :channels] = level_rows[:, w].reshape(levels, taps, channels, units)
+    digits = entries.reshape(levels, taps, plan.groups, plan.size, units)
+    sums = digits[:, :, :, 0].transpose(1, 2, 0, 3)                    # (taps, groups, L, U)
+    for k in range(1, plan.size):
+        digit = digits[:, :, :, k].transpose(1, 2, 0, 3)
+        sums = (digit[:, :, :, None, :] + sums[:, :, None, :, :]).reshape(
+            taps, plan.groups, -1, units)                                # digit k most significant
+    return sums.reshape(-1, units)
