@@ -20,7 +20,7 @@ from tests.test_graph import shape_only
 LAYERS = [
     ((7,), [{"type": "dense", "units": 5}, {"type": "dense", "units": 3}], 2, 3, 2),
     ((9,), [{"type": "dense", "units": 11}, {"type": "dense", "units": 7}], 17, 5, 7),
-    ((5,), [{"type": "dense", "units": 3}, {"type": "dense", "units": 2}], 256, 256, 256),
+    ((6,), [{"type": "dense", "units": 3}, {"type": "dense", "units": 2}], 256, 256, 256),
     ((13,), [{"type": "dense", "units": 1}], 3, 2, 3),
     ((6, 5, 3), [{"type": "conv2d", "filters": 5, "kernel": [3, 2], "stride": [2, 1],
                   "padding": "same"},
@@ -68,20 +68,18 @@ def test_grouped_plan_equals_the_ungrouped_plan(monkeypatch, index):
 
 def test_the_size_cap_picks_a_smaller_group_then_none(monkeypatch):
     g, x = _case(1)                      # first layer: 9 inputs of 17 levels, 11 units
-    layer = "L0.dense"
-    sizes = [execute_grouped.group_size(17, 9, 11, 1)]
-    assert sizes[0] == _sizes(build_plan(g))[layer]
-    for size in range(sizes[0], 1, -1):  # a cap one entry below g's tables: g - 1
-        tables = -(-9 // size) * 17 ** size * 11
-        monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", tables - 1)
-        found = _sizes(build_plan(g)).get(layer, 1)
-        assert found == size - 1
-        sizes.append(found)
-    assert sizes[-1] == 1
-    runs = []
-    for cap in (1 << 22, 17 ** 2 * 5 * 11, 0):   # the default, g = 2, none
-        monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", cap)
-        runs.append(run_plan(build_plan(g), x))
+    size = execute_grouped.group_size
+    assert size(17, 9, 11, 1) == 3       # g = 4: 3 groups x 17^4 x 11 = 2.76 M > 2^21
+    assert _sizes(build_plan(g))["L0.dense"] == 3
+    runs = [run_plan(build_plan(g), x)]
+    monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 3 * 17 ** 3 * 11 - 1)
+    assert size(17, 9, 11, 1) == 1       # g = 2: 5 groups of 9 inputs, less than half saved
+    assert size(17, 8, 11, 1) == 2 and size(17, 8, 11, 4) == 2
+    assert "L0.dense" not in _sizes(build_plan(g))
+    runs.append(run_plan(build_plan(g), x))
+    monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+    assert size(17, 8, 11, 1) == 1 and _sizes(build_plan(g)) == {}
+    runs.append(run_plan(build_plan(g), x))
     for run in runs[1:]:
         np.testing.assert_array_equal(run.outputs, runs[0].outputs)
         assert run.counts == runs[0].counts

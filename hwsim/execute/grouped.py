@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GROUPED_TABLE_MAX_ENTRIES = 1 << 22   # per node (int32): larger, a smaller g or none
+GROUPED_TABLE_MAX_ENTRIES = 1 << 21   # per node (int32, 8 MB): larger, a smaller g or none
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,15 @@ class Grouping:
 
 
 def group_size(levels: int, channels: int, row_entries: int, taps: int) -> int:
-    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES, else 1."""
+    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES and that at least
+    halves the gathers (wider int32 rows and a larger table cost more per gather), else 1."""
     best = 1
     for size in range(2, channels + 1):
         groups = -(-channels // size)
         if taps * groups * levels ** size * row_entries > GROUPED_TABLE_MAX_ENTRIES:
             break
-        best = size
+        if 2 * groups <= channels:
+            best = size
     return best
 
 
@@ -55,16 +57,19 @@ def grouping(levels: int, channels: int, size: int) -> Grouping:
 
 def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,
                     plan: Grouping) -> np.ndarray:
-    """Rows ((t * groups + j) * L^g + combined index) of the units' group sums, int64.
+    """Rows ((t * groups + j) * L^g + combined index) of the units' group sums, int32
+    (a grouped layer's partial sums stay below its static bound, below 2^31).
     level_rows: the table's level rows T[0..L-1] (L, K); w: weight indices (taps *
     channels, units), tap by tap, channel by channel."""
     levels, units = level_rows.shape[0], w.shape[1]
-    entries = np.zeros((levels, taps, plan.groups * plan.size, units), dtype=np.int64)
-    entries[:, :, :channels] = level_rows[:, w].reshape(levels, taps, channels, units)
-    digits = entries.reshape(levels, taps, plan.groups, plan.size, units)
-    sums = digits[:, :, :, 0].transpose(1, 2, 0, 3)                    # (taps, groups, L, U)
-    for k in range(1, plan.size):
-        digit = digits[:, :, :, k].transpose(1, 2, 0, 3)
-        sums = (digit[:, :, :, None, :] + sums[:, :, None, :, :]).reshape(
-            taps, plan.groups, -1, units)                                # digit k most significant
+    entries = np.zeros((taps, plan.groups * plan.size, levels, units), dtype=np.int32)
+    entries[:, :channels] = level_rows[:, w].reshape(levels, taps, channels, units).transpose(
+        1, 2, 0, 3)
+    digits = entries.reshape(taps, plan.groups, plan.size, levels, units)
+    sums = digits[:, :, 0]                                          # (taps, groups, L, U)
+    for k in range(1, plan.size):          # digit k most significant: repeat it, add the rest
+        span = sums.shape[2]
+        grown = np.repeat(digits[:, :, k], span, axis=2)
+        grown.reshape(taps, plan.groups, levels, span, units)[...] += sums[:, :, None]
+        sums = grown
     return sums.reshape(-1, units)

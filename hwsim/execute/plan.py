@@ -206,8 +206,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
         mode = "direct" if direct else "rows"
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
-            columns = _pad_rows(grouped_columns(table[:-1], w, kernel_taps, channels,
-                                                grouped).astype(np.int32))
+            columns = _pad_rows(grouped_columns(table[:-1], w, kernel_taps, channels, grouped))
             channels, rows = grouped.groups, grouped.rows
         elif direct:
             columns = np.ascontiguousarray(table.T).reshape(-1).astype(entry_dtype)  # (k, r)
