@@ -4,6 +4,8 @@ gathers, and the bucket search (hwsim/execute/search.py) against the binary sear
 the counters do not move."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -110,20 +112,25 @@ def test_bucket_search_equals_the_binary_search(dtype):
              np.sort(rng.integers(-100000, 100000, 31)), np.array([1, 2, 4, 8, 16, 1024])]
     for values in cases:
         s = make_search(values, 32, "flash")
-        assert s.bucket_shift is not None, values
+        assert s.bucket_shift is not None and (s.direct is None) == (np.ptp(values) > 1 << 17)
+        buckets = dataclasses.replace(s, direct=None)
         plain = execute_search.Search(s.padded, s.padded32, s.shifts, s.bits, s.memory)
         x = np.concatenate([rng.integers(values.min() - 3000, values.max() + 3000, 500),
                             values, values - 1, values + 1, [-(1 << 31), (1 << 31) - 2]])
         x = x.astype(dtype)[None]     # int32 sums stay below the int32 sentinel (plan.py)
         fast, steps = search(x, s, "n", None)
+        bucketed, _ = search(x, buckets, "n", None)
         slow, plain_steps = search(x, plain, "n", None)
         np.testing.assert_array_equal(fast, slow)
+        np.testing.assert_array_equal(bucketed, slow)
         np.testing.assert_array_equal(fast, np.searchsorted(values, x, side="right"))
         assert steps == plain_steps == x.size * len(s.shifts)
-        assert fast.dtype == slow.dtype == np.intp
+        assert fast.dtype == bucketed.dtype == slow.dtype == np.intp
 
 
-def test_values_too_uneven_for_buckets_keep_the_binary_search(monkeypatch):
+def test_wide_ranges_take_buckets_and_uneven_ones_the_binary_search(monkeypatch):
+    wide = make_search(np.array([-(1 << 20), 0, 1 << 20]), 32, "flash")
+    assert wide.direct is None and wide.bucket_shift == 20
     values = np.array([0, 1, 1 << 20])
     assert make_search(values, 32, "flash").bucket_shift is None
     monkeypatch.setattr(execute_search, "BUCKETS_MAX", 1 << 21)

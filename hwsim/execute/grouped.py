@@ -8,8 +8,9 @@ only on the g input levels, so a table of its L^g values per (tap, group, unit),
 built here once per plan by integer adds of table entries, is gathered with the
 combined index a_0 + L a_1 + ... + L^(g-1) a_(g-1). The executor forms that index once
 per sample, position and group (shared by every unit and every tap reading the
-position) from small radix tables, radix[k - 1][a] = a L^k: one gather and one add per
-digit, no multiply on the data path. A layer's last group may be short (channels not a
+position) by shifts when L is a power of two (a << (k log2 L)), else from small radix
+tables, radix[k - 1][a] = a L^k: one shift or gather and one add per digit, no
+multiply on the data path. A layer's last group may be short (channels not a
 multiple of g): its missing digits stay 0 and its table holds their entries as 0.
 
 Grouped layers: weighted, not depthwise, whose static bound fits the accumulator
@@ -35,6 +36,7 @@ class Grouping:
     groups: int                       # per tap: ceil(channels / g)
     rows: int                         # L^g: table rows per (tap, group)
     radix: tuple[np.ndarray, ...]     # per digit k = 1..g-1: intp, radix[k - 1][a] = a L^k
+    shift: int | None                 # log2 L when L is a power of two: a << (k shift)
 
 
 def group_size(levels: int, channels: int, row_entries: int, taps: int) -> int:
@@ -52,7 +54,8 @@ def group_size(levels: int, channels: int, row_entries: int, taps: int) -> int:
 
 def grouping(levels: int, channels: int, size: int) -> Grouping:
     radix = tuple(np.arange(levels, dtype=np.intp) * levels ** k for k in range(1, size))
-    return Grouping(size, -(-channels // size), levels ** size, radix)
+    shift = levels.bit_length() - 1 if levels & (levels - 1) == 0 else None
+    return Grouping(size, -(-channels // size), levels ** size, radix, shift)
 
 
 def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,

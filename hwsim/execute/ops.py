@@ -62,9 +62,13 @@ def _finish_sums(node: str, sums: np.ndarray, mask, overflow: str, bits: int, va
 
 def _bucket_search(values: np.ndarray, s, node: str, probe) -> np.ndarray:
     """The bucket search (hwsim/execute/search.py): clamp, shift, subtract, gather the
-    bucket's value, compare, then gather the level of (bucket << 1) | reached."""
+    bucket's value, compare, then gather the level of (bucket << 1) | reached; over a
+    small range, clamp, subtract and gather the level."""
     low, high = s.clamp
     bucket = np.clip(values, low, high)
+    if s.direct is not None:                 # one bucket per value: the level itself
+        np.subtract(bucket, low, out=bucket)
+        return _see(probe, node, "search.level", np.take(s.direct, bucket, mode="wrap"))
     np.right_shift(bucket, s.bucket_shift, out=bucket)
     np.subtract(bucket, s.first_bucket, out=bucket)
     inner = np.take(s.inner32 if values.dtype == np.int32 else s.inner, bucket, mode="wrap")
@@ -106,12 +110,18 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
 
 def combined_index(grouping, part: np.ndarray) -> np.ndarray:
     """The grouped tables' index of each group of g input channels (last axis):
-    a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py), gathers and adds only."""
+    a_0 + (a_1 << log2 L) + ... or a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py):
+    shifts or gathers, and adds."""
     index = part[..., ::grouping.size].copy()
+    shift = 0
     for k, radix in enumerate(grouping.radix, 1):
         digit = part[..., k::grouping.size]
         view = index[..., :digit.shape[-1]]
-        view += np.take(radix, digit)
+        if grouping.shift is None:
+            view += np.take(radix, digit)
+        else:
+            shift += grouping.shift
+            view += np.left_shift(digit, shift)
     return index
 
 
@@ -145,7 +155,8 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
         out = group.output_index
         if plan.single:                                # one group, every unit: sum + bias
             acc = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
-            acc += plan.bias
+            if plan.grouping is None:                  # grouped: in the first group's table
+                acc += plan.bias
             continue
         if plan.safe:
             if plan.mode == "depthwise":

@@ -228,6 +228,8 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
                          * math.prod(out_shape))
     single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
         slice(None),) * (len(out_shape) + 1)
+    if single and grouped is not None:   # fused: the bias entries in the first group's rows
+        columns[:grouped.rows, :out_shape[-1]] += table[-1, b].astype(np.int32)
     return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),

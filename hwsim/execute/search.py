@@ -13,7 +13,10 @@ with inner[b] the bucket's value (a sentinel if none) and pairs[2b], pairs[2b + 
 the level below and at or above it: a clamp, a shift, a subtract, two small gathers,
 one compare, a shift and an or per element, against ceil(log2(n + 1)) rounds of
 gather, compare, shift and add. Values spread so unevenly that the buckets would
-exceed BUCKETS_MAX keep the binary search (`bucket_shift` None).
+exceed BUCKETS_MAX keep the binary search (`bucket_shift` None). When the clamped
+range itself is small (at most DIRECT_MAX values), the bucket table is simply every
+level of it: level = direct[clamp(x) - (v_min - 1)], a clamp, a subtract and one
+gather.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import numpy as np
 
 SENTINEL = 1 << 62                   # beyond any sum: pads search arrays to 2^steps
 BUCKETS_MAX = 1 << 12                # bucket tables larger than this: binary search
+DIRECT_MAX = 1 << 17                 # clamped ranges up to this: one level per value
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Search:
     inner: np.ndarray | None = None   # int64 per bucket: its value, else the int32 maximum
     inner32: np.ndarray | None = None
     pairs: np.ndarray | None = None   # intp (buckets * 2): levels below / at or above inner
+    direct: np.ndarray | None = None  # intp: the level of every value v_min - 1 .. v_max
 
 
 def _clamped_int32(values: np.ndarray) -> np.ndarray:
@@ -68,7 +73,10 @@ def _buckets(values: np.ndarray) -> dict:
     at_or_above = np.where(inside, np.searchsorted(values, inner, side="right"), below)
     pairs = np.stack([below, at_or_above], axis=1).reshape(-1).astype(np.intp)
     info = np.iinfo(np.int32)
-    return {"bucket_shift": shift, "narrow": info.min <= low and high <= info.max,
+    direct = None
+    if high - low < DIRECT_MAX:
+        direct = np.searchsorted(values, np.arange(low, high + 1), side="right").astype(np.intp)
+    return {"bucket_shift": shift, "direct": direct, "narrow": info.min <= low and high <= info.max,
             "clamp": (low, high), "first_bucket": first,
             "inner": inner, "inner32": _clamped_int32(inner), "pairs": pairs}
 
