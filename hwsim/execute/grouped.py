@@ -14,8 +14,9 @@ multiply on the data path. A layer's last group may be short (channels not a
 multiple of g): its missing digits stay 0 and its table holds their entries as 0.
 
 Grouped layers: weighted, not depthwise, whose static bound fits the accumulator
-(int32 entries and sums; the checked path keeps the device's order connection by
-connection). g is the largest size >= 2 whose tables (taps x groups x L^g rows of
+(int32 sums; the checked path keeps the device's order connection by connection).
+Tables are built in int32 and stored in int16 where every group sum fits (half the
+memory the gathers move; the sums are int32 either way). g is the largest size >= 2 whose tables (taps x groups x L^g rows of
 the units) stay within GROUPED_TABLE_MAX_ENTRIES; none fits: per-connection gathers.
 Every grouped sum equals the ungrouped one exactly (integer adds are associative and
 no partial sum can leave the range); the counters still count the device's

@@ -10,7 +10,10 @@ K-indexed entries re-laid out per connection). A unit's sum is then one row gath
 per connection, indexed by ``c * R + level``: the same table entries a device loads
 with ``T[level, w[c, o]]``, fetched without a 2-D address. When the column table
 would be large (COLUMN_TABLE_MAX_ENTRIES), the plan keeps T itself (transposed) and
-the gather reads ``T[level, w[c, o]]`` element by element ("direct").
+the gather reads ``T[level, w[c, o]]`` element by element ("direct"). Layers whose
+static bound fits the accumulator gather one row per g input channels from grouped
+tables instead where that pays (hwsim/execute/grouped.py); threshold and pool searches
+get bucket or per-value level tables (hwsim/execute/search.py).
 
 Longer than 300 lines: one plan builder per op kind, kept together because they share the
 offset, width and memory arithmetic the counters rely on.
@@ -167,9 +170,10 @@ def _pad_rows(columns: np.ndarray) -> np.ndarray:
 
 
 def _narrow(table: np.ndarray) -> type:
+    low, high = int(table.min()), int(table.max())
     for dtype in (np.int8, np.int16, np.int32):
         info = np.iinfo(dtype)
-        if table.min() >= info.min and table.max() <= info.max:
+        if low >= info.min and high <= info.max:
             return dtype
     return np.int64
 
@@ -206,7 +210,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
         mode = "direct" if direct else "rows"
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
-            columns = _pad_rows(grouped_columns(table[:-1], w, kernel_taps, channels, grouped))
+            columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped)
             channels, rows = grouped.groups, grouped.rows
         elif direct:
             columns = np.ascontiguousarray(table.T).reshape(-1).astype(entry_dtype)  # (k, r)
@@ -228,8 +232,10 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
                          * math.prod(out_shape))
     single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
         slice(None),) * (len(out_shape) + 1)
-    if single and grouped is not None:   # fused: the bias entries in the first group's rows
-        columns[:grouped.rows, :out_shape[-1]] += table[-1, b].astype(np.int32)
+    if grouped is not None:
+        if single:                       # fused: the bias entries in the first group's rows
+            columns[:grouped.rows] += table[-1, b].astype(np.int32)
+        columns = _pad_rows(columns.astype(_narrow(columns)))   # int16 where the sums fit
     return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
