@@ -11,7 +11,8 @@ import pytest
 
 from hwsim.execute import grouped as execute_grouped
 from hwsim.execute import search as execute_search
-from hwsim.execute.executor import build_plan, run_plan
+from hwsim.execute.executor import build_plan, execute, run_plan
+from hwsim.execute.measure import measured_run
 from hwsim.execute.ops import search
 from hwsim.execute.search import make_search
 from hwsim.ir.graph import graph_from_workload
@@ -85,6 +86,26 @@ def test_the_size_cap_picks_a_smaller_group_then_none(monkeypatch):
     for run in runs[1:]:
         np.testing.assert_array_equal(run.outputs, runs[0].outputs)
         assert run.counts == runs[0].counts
+
+
+def test_a_known_small_batch_is_not_grouped_a_large_one_is():
+    g, x = _case(1)      # L0.dense: 9 inputs of 17 levels; g = 3: 3 x 17^3 = 14,739 rows
+    assert _sizes(build_plan(g, samples=len(x))) == {}               # 9 x 9 rows gathered
+    assert "L0.dense" not in _sizes(build_plan(g, samples=1637))     # 14,733 rows
+    assert _sizes(build_plan(g, samples=1638))["L0.dense"] == 3       # 14,742 rows
+    np.testing.assert_array_equal(execute(g, x).outputs, run_plan(build_plan(g), x).outputs)
+
+
+@pytest.mark.parametrize("index", [1, 4, 5])
+def test_grouped_inference_measures_no_multiply_and_no_float(index):
+    g, x = _case(index)
+    plan = build_plan(g)
+    seen = []
+    run_plan(plan, x, probe=lambda node, label, array: seen.append((label, array.dtype)))
+    assert ("combined", np.dtype(np.intp)) in seen
+    assert all(dtype.kind in "iub" for _, dtype in seen)
+    _, measured = measured_run(plan, x)
+    assert all(m.clean for m in measured.values()), measured
 
 
 def test_grouped_columns_are_the_sums_of_the_group_entries():

@@ -11,13 +11,18 @@ per sample, position and group (shared by every unit and every tap reading the
 position) by shifts when L is a power of two (a << (k log2 L)), else from small radix
 tables, radix[k - 1][a] = a L^k: one shift or gather and one add per digit, no
 multiply on the data path. A layer's last group may be short (channels not a
-multiple of g): its missing digits stay 0 and its table holds their entries as 0.
+multiple of g): its missing digits stay 0 and its table holds their entries as 0. A
+dense layer's bias entries are folded into its first group's rows.
 
 Grouped layers: weighted, not depthwise, whose static bound fits the accumulator
 (int32 sums; the checked path keeps the device's order connection by connection).
 Tables are built in int32 and stored in int16 where every group sum fits (half the
-memory the gathers move; the sums are int32 either way). g is the largest size >= 2 whose tables (taps x groups x L^g rows of
-the units) stay within GROUPED_TABLE_MAX_ENTRIES; none fits: per-connection gathers.
+memory the gathers move; the sums are int32 either way). g is the largest size >= 2
+whose tables (taps x groups x L^g rows of the units) stay within
+GROUPED_TABLE_MAX_ENTRIES and that at least halves the gathers; when the plan is built
+for a known batch (`execute`), also no more table rows than that batch gathers per
+connection (tables built for a few samples cost more than they save); none:
+per-connection gathers.
 Every grouped sum equals the ungrouped one exactly (integer adds are associative and
 no partial sum can leave the range); the counters still count the device's
 per-connection kernel (docs/graph.md section 8).
@@ -40,15 +45,19 @@ class Grouping:
     shift: int | None                 # log2 L when L is a power of two: a << (k shift)
 
 
-def group_size(levels: int, channels: int, row_entries: int, taps: int) -> int:
+def group_size(levels: int, channels: int, row_entries: int, taps: int,
+               gathered: int | None = None) -> int:
     """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES and that at least
-    halves the gathers (wider int32 rows and a larger table cost more per gather), else 1."""
+    halves the gathers (a larger table costs more per gather), else 1. `gathered`: the
+    rows a known batch gathers without grouping; tables with more rows than that cost
+    more to build than they save (a few samples), so the layer is not grouped."""
     best = 1
     for size in range(2, channels + 1):
         groups = -(-channels // size)
-        if taps * groups * levels ** size * row_entries > GROUPED_TABLE_MAX_ENTRIES:
+        rows = taps * groups * levels ** size
+        if rows * row_entries > GROUPED_TABLE_MAX_ENTRIES:
             break
-        if 2 * groups <= channels:
+        if 2 * groups <= channels and (gathered is None or rows <= gathered):
             best = size
     return best
 

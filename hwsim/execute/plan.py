@@ -178,7 +178,7 @@ def _narrow(table: np.ndarray) -> type:
     return np.int64
 
 
-def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
+def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None) -> LutPlan:
     layer, table = a.layer, g.graph["tables"][a.table].astype(np.int64)
     w, b = a.weight_index.astype(np.intp), a.bias_index.astype(np.intp)
     rows = table.shape[0]
@@ -205,7 +205,8 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
         units = out_shape[-1]
         taps = _taps(layer, in_shape)
         kernel_taps = w.shape[0] // channels
-        size = group_size(rows - 1, channels, units, kernel_taps) if safe else 1
+        gathered = None if samples is None else samples * w.shape[0] * math.prod(out_shape[:-1])
+        size = group_size(rows - 1, channels, units, kernel_taps, gathered) if safe else 1
         direct = size == 1 and w.size * rows > COLUMN_TABLE_MAX_ENTRIES
         mode = "direct" if direct else "rows"
         if size > 1:
@@ -267,8 +268,10 @@ def _pool_plan(a: dict, acc_bits: int, placement: Placement) -> PoolPlan:
     return PoolPlan(tuple(taps), search, placement)
 
 
-def build_plan(g: nx.DiGraph, placement: Placement = Placement()) -> ExecutionPlan:
-    """Check `g` and prepare every node for execution."""
+def build_plan(g: nx.DiGraph, placement: Placement = Placement(),
+               samples: int | None = None) -> ExecutionPlan:
+    """Check `g` and prepare every node for execution; `samples`: the batch the plan is
+    built for, when known (grouped tables only where that batch repays them)."""
     check_executable(g)
     acc_bits = g.graph["accumulator_bits"]
     sum_bits = storage_bits(acc_bits)
@@ -280,7 +283,7 @@ def build_plan(g: nx.DiGraph, placement: Placement = Placement()) -> ExecutionPl
         preds = tuple(g.predecessors(node))
         plan = None
         if op in WEIGHTED:
-            plan = _lut_plan(g, a, placement)
+            plan = _lut_plan(g, a, placement, samples)
         elif op == "threshold":
             plan = ThresholdPlan(make_search(np.asarray(a.thresholds, dtype=np.int64),
                                              sum_bits, placement.thresholds), sum_bits, placement)
