@@ -4,8 +4,6 @@ gathers, and the bucket search (hwsim/execute/search.py) against the binary sear
 the counters do not move."""
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -127,32 +125,34 @@ def test_grouped_columns_are_the_sums_of_the_group_entries():
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
-def test_bucket_search_equals_the_binary_search(dtype):
+def test_fast_searches_equal_the_binary_search(monkeypatch, dtype):
     rng = np.random.default_rng(5)
     cases = [np.array([7]), np.array([-3, -3, 0, 0, 0, 9]), np.arange(-40, 40, 3),
-             np.sort(rng.integers(-100000, 100000, 31)), np.array([1, 2, 4, 8, 16, 1024])]
+             np.sort(rng.integers(-100000, 100000, 31)), np.array([1, 2, 4, 8, 16, 1024]),
+             np.arange(-6000, 6000, 50)]     # at most 255 values: L <= 256
     for values in cases:
-        s = make_search(values, 32, "flash")
-        assert s.bucket_shift is not None and (s.direct is None) == (np.ptp(values) > 1 << 17)
-        buckets = dataclasses.replace(s, direct=None)
-        plain = execute_search.Search(s.padded, s.padded32, s.shifts, s.bits, s.memory)
         x = np.concatenate([rng.integers(values.min() - 3000, values.max() + 3000, 500),
                             values, values - 1, values + 1, [-(1 << 31), (1 << 31) - 2]])
         x = x.astype(dtype)[None]     # int32 sums stay below the int32 sentinel (plan.py)
-        fast, steps = search(x, s, "n", None)
-        bucketed, _ = search(x, buckets, "n", None)
-        slow, plain_steps = search(x, plain, "n", None)
-        np.testing.assert_array_equal(fast, slow)
-        np.testing.assert_array_equal(bucketed, slow)
-        np.testing.assert_array_equal(fast, np.searchsorted(values, x, side="right"))
-        assert steps == plain_steps == x.size * len(s.shifts)
-        assert fast.dtype == bucketed.dtype == slow.dtype == np.intp
+        s = make_search(values, 32, "flash")
+        wide = np.ptp(values) >= 1 << 17
+        assert (s.direct is None) == wide and (s.bucket_shift is None) == (not wide)
+        with monkeypatch.context() as patch:
+            patch.setattr(execute_search, "DIRECT_MAX", 0)
+            buckets = make_search(values, 32, "flash")      # no per-value table: buckets
+        plain = execute_search.Search(s.padded, s.padded32, s.shifts, s.bits, s.memory)
+        levels = [search(x, t, "n", None) for t in (s, buckets, plain)]
+        for level, steps in levels:
+            np.testing.assert_array_equal(level, np.searchsorted(values, x, side="right"))
+            assert steps == x.size * len(s.shifts) and level.dtype == np.intp
+        assert buckets.direct is None and buckets.bucket_shift is not None
 
 
 def test_wide_ranges_take_buckets_and_uneven_ones_the_binary_search(monkeypatch):
     wide = make_search(np.array([-(1 << 20), 0, 1 << 20]), 32, "flash")
     assert wide.direct is None and wide.bucket_shift == 20
     values = np.array([0, 1, 1 << 20])
-    assert make_search(values, 32, "flash").bucket_shift is None
+    uneven = make_search(values, 32, "flash")
+    assert uneven.direct is None and uneven.bucket_shift is None
     monkeypatch.setattr(execute_search, "BUCKETS_MAX", 1 << 21)
     assert make_search(values, 32, "flash").bucket_shift == 0

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GROUPED_TABLE_MAX_ENTRIES = 1 << 21   # per node (int32, 8 MB): larger, a smaller g or none
+GROUPED_TABLE_MAX_ENTRIES = 1 << 21   # per node, entries (built in int32: 8 MB); larger: smaller g
 
 
 @dataclass(frozen=True)

@@ -83,11 +83,12 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
     """Number of sorted values <= each element, and the number of binary-search steps
     the device does for it (over all elements): ceil(log2(levels)) steps of one
     threshold load, one compare and a conditional step up. The executor runs the
-    bucket search where the plan made one, else those steps vectorised over every
+    per-value or bucket search where the plan made one, else those steps vectorised over every
     element (branch-free here: the step is the compare's bit shifted into place).
     Every element starts at level 0, so the first step compares with one value."""
     steps = sum(values.size for _ in s.shifts)
-    if s.bucket_shift is not None and (values.dtype == np.int64 or s.narrow):
+    fast = s.direct is not None or s.bucket_shift is not None
+    if fast and (values.dtype == np.int64 or s.narrow):
         return _bucket_search(values, s, node, probe), steps
     padded = s.padded32 if values.dtype == np.int32 else s.padded
     first, *rest = s.shifts

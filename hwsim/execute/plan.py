@@ -228,7 +228,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
                 offsets = (w[conn] * rows if direct else conn * rows)[broadcast]
                 groups.append(LutGroup((slice(None), *in_index, slice(c0, c1)),
                                        (slice(None), *out_index, slice(None)), offsets,
-                                       reached * in_shape[-1] * units))
+                                       reached * in_shape[-1] * units if grouped else 0))
         per_sample = max(1, max((g_.offsets.shape[0] for g_ in groups), default=1)
                          * math.prod(out_shape))
     single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (

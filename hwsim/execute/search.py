@@ -33,15 +33,16 @@ DIRECT_MAX = 1 << 17                 # clamped ranges up to this: one level per 
 class Search:
     """A binary search for the number of sorted values <= x, in n = ceil(log2(len + 1))
     steps: level = 0; for step in 2^(n-1), ..., 2, 1: if x >= padded[level + step]:
-    level += step. With `bucket_shift` set, the executor finds the same level by the
-    bucket search of the module doc (the counters still count the binary search)."""
+    level += step. With `direct` or `bucket_shift` set, the executor finds the same
+    level by the searches of the module doc (the counters still count the binary
+    search)."""
     padded: np.ndarray                # int64, padded[k] = values[k - 1], sentinels beyond
     padded32: np.ndarray              # the same in int32, for int32 sums
     shifts: tuple[int, ...]           # n-1, ..., 1, 0 (step = 1 << shift)
     bits: int                         # load width of one value
     memory: str
-    bucket_shift: int | None = None   # s; None: binary search
-    narrow: bool = False              # the clamp fits int32: int32 sums use the buckets too
+    bucket_shift: int | None = None   # s; None (and no direct table): binary search
+    narrow: bool = False              # the clamp fits int32: int32 sums use the tables too
     clamp: tuple[int, int] = (0, 0)   # (v_min - 1, v_max)
     first_bucket: int = 0             # (v_min - 1) >> s
     inner: np.ndarray | None = None   # int64 per bucket: its value, else the int32 maximum
@@ -55,12 +56,17 @@ def _clamped_int32(values: np.ndarray) -> np.ndarray:
     return np.clip(values, info.min, info.max).astype(np.int32)
 
 
-def _buckets(values: np.ndarray) -> dict:
-    """The bucket search's fields for sorted int64 `values`, or {} past BUCKETS_MAX."""
-    distinct = np.unique(values)
-    gaps = np.diff(distinct)
-    shift = int(gaps.min()).bit_length() - 1 if len(gaps) else 0
+def _fast(values: np.ndarray) -> dict:
+    """The fast searches' fields for sorted int64 `values`: a per-value level table over
+    a range of at most DIRECT_MAX values, else buckets up to BUCKETS_MAX, else {}."""
     low, high = int(values[0]) - 1, int(values[-1])
+    info = np.iinfo(np.int32)
+    fields = {"clamp": (low, high), "narrow": info.min <= low and high <= info.max}
+    if high - low < DIRECT_MAX:
+        levels = np.searchsorted(values, np.arange(low, high + 1), side="right")
+        return {**fields, "direct": levels.astype(np.intp)}
+    gaps = np.diff(np.unique(values))
+    shift = int(gaps.min()).bit_length() - 1 if len(gaps) else 0
     first = low >> shift
     count = (high >> shift) - first + 1
     if count > BUCKETS_MAX or low < -SENTINEL or high > SENTINEL:
@@ -68,17 +74,12 @@ def _buckets(values: np.ndarray) -> dict:
     starts = (np.arange(first, first + count, dtype=np.int64) << shift)
     below = np.searchsorted(values, starts, side="left")          # values < bucket start
     inside = np.searchsorted(values, starts + (1 << shift), side="left") > below
-    inner = np.full(count, np.iinfo(np.int32).max, dtype=np.int64)
+    inner = np.full(count, info.max, dtype=np.int64)
     inner[inside] = values[below[inside]]
     at_or_above = np.where(inside, np.searchsorted(values, inner, side="right"), below)
     pairs = np.stack([below, at_or_above], axis=1).reshape(-1).astype(np.intp)
-    info = np.iinfo(np.int32)
-    direct = None
-    if high - low < DIRECT_MAX:
-        direct = np.searchsorted(values, np.arange(low, high + 1), side="right").astype(np.intp)
-    return {"bucket_shift": shift, "direct": direct, "narrow": info.min <= low and high <= info.max,
-            "clamp": (low, high), "first_bucket": first,
-            "inner": inner, "inner32": _clamped_int32(inner), "pairs": pairs}
+    return {**fields, "bucket_shift": shift, "first_bucket": first, "inner": inner,
+            "inner32": _clamped_int32(inner), "pairs": pairs}
 
 
 def make_search(values: np.ndarray, bits: int, memory: str) -> Search:
@@ -88,4 +89,4 @@ def make_search(values: np.ndarray, bits: int, memory: str) -> Search:
     padded[0] = -SENTINEL
     padded[1:len(values) + 1] = values
     return Search(padded, _clamped_int32(padded), tuple(reversed(range(n))), bits, memory,
-                  **_buckets(values))
+                  **_fast(values))
