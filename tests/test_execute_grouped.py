@@ -14,6 +14,8 @@ from hwsim.execute.measure import measured_run
 from hwsim.execute.ops import search
 from hwsim.execute.search import make_search
 from hwsim.ir.graph import graph_from_workload
+from hwsim.specs.bundled import bundled_names
+from hwsim.specs.workload import load_workload
 from tests.test_graph import shape_only
 
 # (input shape, layers, input levels, activation levels, clusters): odd sizes, L and K
@@ -63,6 +65,19 @@ def test_grouped_plan_equals_the_ungrouped_plan(monkeypatch, index):
     plain = run_plan(plain_plan, x)
     for node, run in plain.nodes.items():
         assert grouped.nodes[node].output.dtype == run.output.dtype, node
+        np.testing.assert_array_equal(grouped.nodes[node].output, run.output, err_msg=node)
+        assert grouped.nodes[node].counts == run.counts, node
+
+
+@pytest.mark.parametrize("name", bundled_names("workloads"))
+def test_every_bundled_workload_grouped_equals_per_connection(monkeypatch, name):
+    workload = load_workload(name)
+    g = graph_from_workload(workload, 1)
+    x = np.random.default_rng(2).integers(0, workload.input_levels, (2, *workload.input_shape))
+    grouped = run_plan(build_plan(g), x)
+    monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+    plain = run_plan(build_plan(g), x)
+    for node, run in plain.nodes.items():
         np.testing.assert_array_equal(grouped.nodes[node].output, run.output, err_msg=node)
         assert grouped.nodes[node].counts == run.counts, node
 
