@@ -8,11 +8,11 @@ proven on held-out shapes (hwsim.machine.characterize, `hwsim characterize`).
 The kernel comes from the one selection rule (hwsim.ir.int8_kernels.kernel_call); the
 data file from the core's ISA (hwsim.ir.int8_kernels.TARGET_OF_ISA: Cortex-M33/M55 use
 the Armv7E-M build). Cores without data and cores whose shifts take time by their amount
-(serial_shifter) where the build's data does not count its shifts apart (RV32I's soft
-kernels) are not covered: the caller keeps its formulas. The RV32IM data counts them
-(shift, its steps, and a shift by a register by role, priced at the node's requantization
-shifts: hwsim.cost.requantize_shifts.library_shift_amounts), so PicoRV32 with its
-multiplier runs the library. On a core whose MUL time
+(serial_shifter) where the build's data does not count its shifts apart are not
+covered: the caller keeps its formulas. The RISC-V data (RV32IM, RV32I's soft kernels)
+count them (shift, its steps, and a shift by a register by role, priced at the node's
+requantization shifts: hwsim.cost.requantize_shifts.library_shift_amounts), so PicoRV32
+with or without its multiplier runs the library. On a core whose MUL time
 follows its second operand (operand_multiplier, Ibex RV32MSlow) the characterized muls
 are priced by their operands' roles and statistics (hwsim.cost.mul_operands).
 """

@@ -293,7 +293,7 @@ def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = Non
         if riscv and call.kernel != "add" and not soft:
             case = replace(case, w=np.full_like(case.w, DESIGNED_WEIGHT),
                            x=np.full_like(case.x, DESIGNED_INPUT), input_offset=-DESIGNED_INPUT)
-        case, parameters = designed_shifts(case, rng) if riscv and not soft else (case, None)
+        case, parameters = designed_shifts(case, rng) if riscv else (case, None)
         run = run_case(firmware, case, mul_operands=riscv, shift_parameters=parameters)
         if check is not None:
             check(case, run.output)

@@ -170,9 +170,10 @@ def with_input_statistics(g, workload: Workload, seed: int, x: np.ndarray | None
 
 
 def _emulated(g, device: Device, style: str, x: np.ndarray, name: str, workdir,
-              weight_indices: str = "auto") -> HeldoutRun:
+              weight_indices: str = "auto", int8_kernels: str = "optimized") -> HeldoutRun:
     from hwsim.machine.validate import codegen_options, validate_graph
-    options = replace(codegen_options(), weight_indices=weight_indices)
+    options = replace(codegen_options(), weight_indices=weight_indices,
+                      int8_kernels=int8_kernels)
     try:
         [r] = validate_graph(g, [device], style, x, workdir=workdir, check_instructions=False,
                              options=options)
@@ -203,12 +204,14 @@ def _basis(report, row) -> str:
 def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[str, ...], *,
                 rtl_cores: tuple = (), cache_dir: str | Path | None = None,
                 samples: int = 2, seed: int = 0, workdir: str | Path | None = None,
-                statistics: str = "none", weight_indices: str = "auto") -> list[HeldoutRun]:
+                statistics: str = "none", weight_indices: str = "auto",
+                int8_kernels: str = "optimized") -> list[HeldoutRun]:
     """Every workload on every device (emulation) and RTL core, in every style.
     `statistics` (STATISTICS): each network carries int8 input statistics
     (`with_input_statistics`) from calibration inputs, as a trained artifact does, or from
     the inputs it runs on (the oracle); with "none" it is shape-only.
-    `weight_indices`: the lut weight codes in emulation (CostOptions)."""
+    `weight_indices`, `int8_kernels`: the lut weight codes and the int8 kernels
+    ("reference": the plain loops) in emulation (CostOptions)."""
     if statistics not in STATISTICS:
         raise HwsimError(f"statistics must be one of {', '.join(STATISTICS)}, "
                          f"not {statistics!r}")
@@ -222,7 +225,8 @@ def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[
             base = Path(workdir) / f"{w.name}-{style}" if workdir else None
             for device in devices:
                 runs.append(_emulated(g, device, style, x, w.name,
-                                      base / device.name if base else None, weight_indices))
+                                      base / device.name if base else None, weight_indices,
+                                      int8_kernels))
             for core in rtl_cores:
                 if cache_dir is None:
                     raise HwsimError("RTL held-out runs need a cache directory for the cores")
