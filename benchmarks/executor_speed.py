@@ -1,21 +1,28 @@
 """Executor speed: the integer executor on the digits test set against the continuous
 float numpy forward of the same architecture, same batch, same run.
 
-    python benchmarks/executor_speed.py [--workload digits-mlp] [--repeats 51]
+    python benchmarks/executor_speed.py [--workload digits-mlp] [--repeats 20]
+    python benchmarks/executor_speed.py --shape-only kws-dscnn [--batch 16]
 
 Trains the workload with its defaults first (in-process), then times, in several
 rounds (each case run back to back within a round, the rounds alternating so that
 every case sees the same machine load): the float forward
 (hwsim.train.network.forward, Mode(None, None), continuous weights) and the
-executor on a prepared plan (hwsim.execute.executor.run_plan), plus the executor with its
-build step (hwsim.execute.executor.execute: check the graph, prepare the gathers). Prints
-the medians and the ratio executor / float; target <= 2x (issue 15).
+executor on a prepared plan (hwsim.execute.executor.run_plan), the same with grouping off
+(GROUPED_TABLE_MAX_ENTRIES = 0: one gather per connection), plus the executor with its
+build step (hwsim.execute.executor.execute: check the graph, prepare the gathers and
+the grouped tables). Prints the medians and the ratio executor / float; target <= 2x
+(issue 15).
 
-It also times the floor of the lut path: the first weighted layer's row gather alone
-(one np.take of every table entry it adds) and its integer sum alone (one
-np.add.reduce of those entries into the int32 accumulators), the two numpy calls no
-multiplication-free executor of that layer can skip, and the same for every weighted
-layer together ("gather + sum floor"): what remains when every other cost is zero.
+It also times, per node, the prepared plan's steps one by one (where the time goes),
+and the grouped gather and sum of every weighted layer alone: the one np.take of the
+group-sum rows it reads (one per g input channels, hwsim/execute/grouped.py) and the
+one integer sum of those rows into the int32 accumulators, on the arrays the executor
+makes ("grouped gather + sum"): what remains of a layer when every other cost is zero.
+
+--shape-only WORKLOAD (random weights of its kind, random inputs, no training and no
+float forward): every weighted node alone, grouped against per-connection gathers,
+interleaved run by run (medians), for convolutions and other shapes.
 
 Both run on one thread: the executor is single-threaded, and BLAS is pinned to one
 thread (unless OPENBLAS_NUM_THREADS etc. are set) because a batch this small gains
@@ -37,7 +44,9 @@ import numpy as np  # noqa: E402
 
 from hwsim.datasets import load_dataset  # noqa: E402
 from hwsim.execute.executor import build_plan, execute, run_plan  # noqa: E402
-from hwsim.ir.graph import build_graph  # noqa: E402
+from hwsim.execute import grouped  # noqa: E402
+from hwsim.execute.ops import RUNNERS, combined_index  # noqa: E402
+from hwsim.ir.graph import build_graph, graph_from_workload  # noqa: E402
 from hwsim.ir.ops import WEIGHTED  # noqa: E402
 from hwsim.train.network import Mode, forward, quantize_input  # noqa: E402
 from hwsim.train.pipeline import run_training  # noqa: E402
@@ -47,25 +56,77 @@ TARGET_RATIO = 2.0
 
 
 def _floor_cases(plan, run) -> dict:
-    """The gather and the sum of every weighted layer alone, on the arrays the executor
-    makes (rows mode: one row of units per connection and sample)."""
+    """The grouped gather and the sum of every weighted layer alone, on the arrays the
+    executor makes (one row of units per group of g inputs and sample)."""
     cases = {}
     for step in plan.steps:
         lut = step.plan
-        if step.op not in WEIGHTED or lut.mode != "rows" or not lut.single:
+        if step.op not in WEIGHTED or lut.grouping is None or not lut.single:
             continue
         group = lut.groups[0]
-        taps = run.nodes[step.inputs[0]].output[group.input_index]
-        index = np.moveaxis(taps, -1, 0) + group.offsets
+        levels = combined_index(lut.grouping, run.nodes[step.inputs[0]].output)
+        index = np.moveaxis(levels[group.input_index], -1, 0) + group.offsets
         entries = np.take(lut.columns, index, axis=0)
-        first = not cases
-        for label, function in (
-                ("gather", lambda c=lut.columns, i=index: np.take(c, i, axis=0)),
-                ("sum", lambda e=entries, d=lut.acc_dtype: e.sum(axis=0, dtype=d))):
-            if first:
-                cases[f"  first layer {label} alone ({entries.size / 1e6:.1f} M)"] = function
-            cases[f"floor, all {label} {step.node}"] = function
+        label = (f"{step.node} g={lut.grouping.size}, {entries.shape[0]} rows of "
+                 f"{entries.shape[-1]} x {lut.columns.dtype} per sample")
+        cases[f"grouped gather, {label}"] = (
+            lambda c=lut.columns, i=index: np.take(c, i, axis=0))
+        cases[f"grouped sum,    {label}"] = (
+            lambda e=entries, d=lut.acc_dtype: e.sum(axis=0, dtype=d))
     return cases
+
+
+def _step_cases(plan, levels) -> dict:
+    """Each step of the prepared plan alone, on the arrays run_plan gives it."""
+    values = run_plan(plan, levels).nodes
+    return {f"node {step.node}": (
+        lambda step=step: RUNNERS[step.op](step, [values[s].output for s in step.inputs],
+                                           "raise", None))
+        for step in plan.steps if step.op != "input"}
+
+
+def _medians(cases: dict, rounds: int, repeats: int) -> dict:
+    samples = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, function in cases.items():
+            for _ in range(repeats):
+                begin = time.perf_counter()
+                function()
+                samples[name].append(time.perf_counter() - begin)
+    return {name: 1000 * statistics.median(times) for name, times in samples.items()}
+
+
+def _plans(graph):
+    """The graph's plan, and the same with grouping off (one gather per connection)."""
+    plan = build_plan(graph)
+    cap, grouped.GROUPED_TABLE_MAX_ENTRIES = grouped.GROUPED_TABLE_MAX_ENTRIES, 0
+    try:
+        return plan, build_plan(graph)
+    finally:
+        grouped.GROUPED_TABLE_MAX_ENTRIES = cap
+
+
+def _shape_only(name: str, batch: int, rounds: int, repeats: int) -> int:
+    workload = load_workload(name)
+    graph = graph_from_workload(workload, 0)
+    levels = np.random.default_rng(0).integers(0, workload.input_levels,
+                                               (batch, *workload.input_shape))
+    plan, ungrouped = _plans(graph)
+    cases = {}
+    for on, off in zip(_step_cases(plan, levels).items(), _step_cases(ungrouped, levels).items()):
+        step = next(s for s in plan.steps if f"node {s.node}" == on[0])
+        if step.op in WEIGHTED and step.plan.grouping is not None:
+            cases[(on[0], step.plan.grouping.size)] = (on[1], off[1])
+    interleaved = {(key, mode): pair[index] for key, pair in cases.items()
+                   for index, mode in enumerate(("grouped", "per connection"))}
+    medians = _medians(interleaved, rounds, repeats)
+    print(f"{workload.name} (shape-only, random weights), batch {batch}: grouped layers "
+          f"alone, median of {rounds} rounds x {repeats} runs")
+    for (node, size) in cases:
+        on, off = medians[((node, size), "grouped")], medians[((node, size), "per connection")]
+        print(f"  {node:<28} g={size}: grouped {on:8.3f} ms, per connection {off:8.3f} ms, "
+              f"{off / on:.2f}x faster")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -73,7 +134,12 @@ def main(argv=None) -> int:
     parser.add_argument("--workload", default="digits-mlp")
     parser.add_argument("--repeats", type=int, default=20, help="runs per case and round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--shape-only", metavar="WORKLOAD",
+                        help="grouped against per-connection gathers per node, random weights")
+    parser.add_argument("--batch", type=int, default=16, help="samples (--shape-only)")
     args = parser.parse_args(argv)
+    if args.shape_only:
+        return _shape_only(args.shape_only, args.batch, args.rounds, args.repeats)
     workload = load_workload(args.workload)
     started = time.perf_counter()
     result = run_training(workload)
@@ -81,7 +147,7 @@ def main(argv=None) -> int:
     graph = build_graph(workload, result.integer_model, source="artifact")
     x = np.asarray(load_dataset(workload.dataset).x_test, dtype=np.float64)
     levels = quantize_input(x, workload.input_levels)
-    plan = build_plan(graph)
+    plan, ungrouped = _plans(graph)
     floor = _floor_cases(plan, run_plan(plan, levels))
     cases = {
         "float forward (continuous, numpy)":
@@ -89,32 +155,37 @@ def main(argv=None) -> int:
                             workload.task),
         "executor, prepared plan (run_plan)": lambda: run_plan(plan, levels),
         "executor with build (execute)": lambda: execute(graph, levels),
+        "plan build alone (build_plan)": lambda: build_plan(graph),
+        "executor, grouping off (run_plan)": lambda: run_plan(ungrouped, levels),
+        **_step_cases(plan, levels),
         **floor,
     }
-    samples = {name: [] for name in cases}
-    for _ in range(args.rounds):
-        for name, function in cases.items():
-            for _ in range(args.repeats):
-                begin = time.perf_counter()
-                function()
-                samples[name].append(time.perf_counter() - begin)
-    medians = {name: 1000 * statistics.median(times) for name, times in samples.items()}
+    medians = _medians(cases, args.rounds, args.repeats)
     run = run_plan(plan, levels)
     print(f"{workload.name}: trained with its defaults in {trained:.1f} s; test set "
           f"{len(x)} samples, {graph.number_of_nodes()} nodes; median of {args.rounds} rounds "
           f"x {args.repeats} runs")
-    for name, ms in medians.items():
-        if not name.startswith("floor, all"):
-            print(f"  {name:<38} {ms:8.3f} ms")
     float_ms = medians["float forward (continuous, numpy)"]
+    for name, ms in medians.items():
+        print(f"  {name:<66} {ms:8.3f} ms  {ms / float_ms:5.2f}x float")
     ratio = medians["executor, prepared plan (run_plan)"] / float_ms
     with_build = medians["executor with build (execute)"] / float_ms
     p = run.per_inference
     print(f"  ratio executor / float: {ratio:.2f}x (with build {with_build:.2f}x), target <= "
           f"{TARGET_RATIO:g}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'}")
-    floor_ms = sum(ms for name, ms in medians.items() if name.startswith("floor, all"))
-    print(f"  gather + sum floor of every weighted layer: {floor_ms:.3f} ms = "
+    floor_ms = sum(ms for name, ms in medians.items() if name.startswith("grouped "))
+    print(f"  grouped gather + sum of every weighted layer: {floor_ms:.3f} ms = "
           f"{floor_ms / float_ms:.2f}x the float forward")
+    for step in plan.steps:
+        lut = step.plan
+        if step.op in WEIGHTED and lut.grouping is not None:
+            levels_l, size = lut.grouping.radix[0].size, lut.grouping.size
+            channels = run.nodes[step.inputs[0]].output.shape[-1]
+            larger = -(-channels // (size + 1)) * levels_l ** (size + 1) * lut.units
+            print(f"  {step.node}: g={size} over {levels_l} levels, {lut.grouping.groups} "
+                  f"groups of {channels} inputs, tables {lut.columns.shape[0] * lut.units:,} "
+                  f"{lut.columns.dtype} entries; g={size + 1} would need {larger:,} (cap "
+                  f"{grouped.GROUPED_TABLE_MAX_ENTRIES:,})")
     print(f"  per inference: {p.loads:,} loads, {p.adds:,} adds, {p.compares:,} compares, "
           f"{p.multiplies} multiplies, {p.float_ops} float ops")
     return 0 if ratio <= TARGET_RATIO else 1

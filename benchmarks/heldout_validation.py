@@ -3,7 +3,7 @@ random networks it was never fitted to (hwsim.machine.heldout).
 
     python benchmarks/heldout_validation.py [--seed 0] [--count 20]
         [--devices samd21,cm0plus-iterative-mul,nrf52840,stm32u575,esp32-c3,ch32v003]
-        [--styles lut,int8] [--rtl ibex-rv32m-fast,...] [--samples 2] [--calibrated]
+        [--styles lut,int8] [--rtl ibex-rv32m-fast,...] [--samples 2] [--calibrated [run]]
         [--weight-indices auto|aligned|packed] [--json FILE]
 
 Prints, per reference (emulation or RTL), style and device, the distribution of the
@@ -13,6 +13,8 @@ worst nodes. The workloads are drawn with the seed, so a run is reproducible.
 `--calibrated`: every network carries int8 input statistics measured on calibration
 inputs drawn apart from the ones it runs on (as a trained artifact carries them from its
 training split; hwsim.machine.heldout.with_input_statistics), else it is shape-only.
+`--calibrated run`: the statistics of the very inputs it runs on (an oracle: the error
+left is the model's own, not the spread between calibration and run inputs).
 """
 from __future__ import annotations
 
@@ -24,12 +26,14 @@ import time
 from pathlib import Path
 
 from hwsim.ir.ops import WEIGHTED
-from hwsim.machine.heldout import distribution, heldout_workloads, run_heldout
+from hwsim.machine.heldout import STATISTICS, distribution, heldout_workloads, run_heldout
 from hwsim.machine.rtl import rtl_core
 from hwsim.specs.catalog import find_device
 
 DEVICES = "samd21,cm0plus-iterative-mul,nrf52840,stm32u575,esp32-c3,ch32v003"
 REPO = Path(__file__).resolve().parent.parent
+STATISTICS_NOTE = {"none": "", "calibration": ", calibrated int8 input statistics",
+                   "run": ", int8 input statistics of the inputs run (oracle)"}
 OP_GROUPS = {"weighted": WEIGHTED, "pools": ("max_pool1d", "max_pool2d", "avg_pool1d",
                                             "avg_pool2d"),
              "add": ("add",), "argmax": ("argmax",)}
@@ -81,8 +85,10 @@ def main() -> None:
     p.add_argument("--rtl", default="", help="RTL core names (docs/rtl.md)")
     p.add_argument("--samples", type=int, default=2)
     p.add_argument("--worst", type=int, default=12, help="worst nodes to list")
-    p.add_argument("--calibrated", action="store_true",
-                   help="int8 input statistics from calibration inputs (as a trained artifact)")
+    p.add_argument("--calibrated", nargs="?", const="calibration", default="none",
+                   choices=STATISTICS[1:],
+                   help="int8 input statistics from calibration inputs (as a trained "
+                        "artifact), or with 'run' from the inputs run (the oracle)")
     p.add_argument("--weight-indices", default="auto", choices=("auto", "aligned", "packed"),
                    help="lut weight codes in emulation (packed: wherever K <= 16)")
     p.add_argument("--json", type=Path)
@@ -95,11 +101,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hwsim-heldout-") as tmp:
         runs = run_heldout(workloads, devices, tuple(a.styles.split(",")), rtl_cores=cores,
                            cache_dir=cache, samples=a.samples, seed=a.seed, workdir=tmp,
-                           calibrated=a.calibrated, weight_indices=a.weight_indices)
+                           statistics=a.calibrated, weight_indices=a.weight_indices)
     seconds = time.perf_counter() - started
     print(f"{len(workloads)} held-out networks (seed {a.seed}), {len(devices)} devices, "
           f"{len(cores)} RTL cores, styles {a.styles}"
-          f"{', calibrated int8 input statistics' if a.calibrated else ''}: {seconds:.1f} s")
+          f"{STATISTICS_NOTE[a.calibrated]}: {seconds:.1f} s")
     print("\n".join(summary_lines(runs)))
     not_exact = [r for r in runs if not r.refused and not r.bit_exact]
     print(f"outputs not bit-exact: {len(not_exact)}")

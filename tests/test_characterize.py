@@ -10,9 +10,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from hwsim.cost.int8_library import (
-    call_actions, data_path, kernel_counts, library_data, significant_bits,
-)
+from hwsim.cost.int8_library import call_actions, data_path, kernel_counts, library_data
+from hwsim.cost.mul_operands import significant_bits, value_bits, weight_bits
+from hwsim.ir.mac_counts import input_macs, padded_share
 from hwsim.cost.options import CostOptions, core_traits
 from hwsim.cost.prices import action_prices
 from hwsim.cost.model import combine
@@ -23,7 +23,7 @@ from hwsim.ir.int8_trip_counts import trip_counts
 from hwsim.ir.layers import Conv1D, Conv2D, Dense, DepthwiseConv2D
 from hwsim.machine.characterize import (
     CHARACTERIZED_TARGETS, Measured, basis, characterize_kernel, dumps, fit, kernel_counts as
-    counted, measure,
+    counted,
 )
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.soft_kernel_calls import SOFT_TARGETS
@@ -209,13 +209,14 @@ def test_rv32im_hazards_and_operand_multiplier_price_like_the_emulated_kernel(
     """Held out, on the fixed data path: the characterized counts with their load-use and
     jalr hazards priced by CV32E40P's table equal the emulated kernel's cycles exactly;
     on Ibex's slow multiplier (MUL time by its second operand) the counts with each mul
-    role's mean operand bits (the case's weights, its inputs as the kernel multiplies
-    them: x for the kernels that fold the offset into the bias, else x + offset, and its
-    multipliers) are within 1% of the emulated kernel with every mul priced by its own
-    operand, once the address muls' surplus is taken out: they multiply by small shape
-    values and are priced at cycles.mul, an 8-bit operand, up to 3.1% high on these
-    small convolutions (the generic depthwise, whose per-channel loop recomputes its
-    row addresses); and far from the bound."""
+    role's mean operand bits over the MACs the call executes (the case's weights, each tap
+    by its MACs; its inputs as the kernel multiplies them: x for the kernels that fold the
+    offset into the bias, else x + offset, each by its MACs, the padding the im2col
+    kernels multiply mixed in; its multipliers), the address muls by shape values at
+    those values' bits and the ones by loop variables at the kernel's measured mean, are
+    within 1% of the emulated kernel with every mul priced by its own operand (before the
+    address muls were priced at cycles.mul, an 8-bit operand: up to 3.1% high here); and
+    far from the bound."""
     rng = np.random.default_rng(7)
     call = (KernelCall("fully_connected", 1, 1, 45, 1, 1, 9, batches=3) if args is None
             else conv_case(kernel, rng, **args).call)
@@ -231,18 +232,18 @@ def test_rv32im_hazards_and_operand_multiplier_price_like_the_emulated_kernel(
     inputs = case.x.astype(np.int64)          # the operand: x, or x + offset if not folded
     if case.kernel not in FOLDED_OFFSET:
         inputs = inputs + case.input_offset
-    bits = {"mul_weight": significant_bits(case.w), "mul_input": significant_bits(inputs),
+    depthwise = case.kernel.startswith("depthwise")
+    weights = (case.w.reshape(-1, case.w.shape[-1]) if depthwise    # taps x units
+               else case.w.reshape(len(case.w), -1).T)
+    macs = (np.ones(inputs.size) if case.op == "dense"     # (h, w, c) order
+            else np.repeat(input_macs(call).ravel(), call.in_c))
+    padded = padded_share(call)
+    bits = {"mul_weight": weight_bits(weights, call),
+            "mul_input": (1 - padded) * float(value_bits(inputs) @ macs / macs.sum()) + padded,
             "mul_multiplier": significant_bits(case.multiplier)}
     prices = action_prices(slow)
     estimate = combine(call_actions(case.call, core_traits(slow), options, bits), prices)[0]
     emulated = _operand_priced(run, slow)
-    roles = measure(firmware["rv32im"], [case.call], rng)[1]     # the designed run's sites
-    address_surplus = sum(n * (prices["mul"].cycles - prices["mul_base"].cycles
-                               - value.bit_length() * prices["mul_operand_bit"].cycles)
-                          for (site, value), n in run.mul_operands.items()
-                          if roles.get(site, "mul") == "mul")
-    assert (0.99 * emulated <= estimate - address_surplus <= 1.01 * emulated), \
-        (kernel, estimate, address_surplus, emulated)
-    assert 0 <= address_surplus <= 0.035 * emulated, (kernel, address_surplus, emulated)
+    assert 0.99 * emulated <= estimate <= 1.01 * emulated, (kernel, estimate, emulated)
     bound = combine(call_actions(case.call, core_traits(slow), options), prices)[0]
     assert bound > 1.1 * emulated

@@ -12,6 +12,7 @@ import pytest
 from hwsim.ir.graph import replace_op
 from hwsim.execute import counters
 from hwsim.execute import ops as execute_ops
+from hwsim.execute import grouped as execute_grouped
 from hwsim.execute import plan as execute_plan
 from hwsim.execute import executor as execute_module
 from hwsim.artifact.save import save_artifact
@@ -117,7 +118,7 @@ def test_no_float_array_on_the_inference_path(mlp):
         seen = []
         execute(g, x, probe=lambda node, label, array: seen.append((node, label, array)))
         labels = {label for _, label, _ in seen}
-        assert {"entries", "index", "search.bound", "search.level", "output"} <= labels, name
+        assert {"entries", "index", "search.level", "output"} <= labels, name
         floats = [(node, label, a.dtype) for node, label, a in seen if a.dtype.kind not in "iub"]
         assert floats == [], name
         assert all(isinstance(a, np.ndarray) for _, _, a in seen)
@@ -192,6 +193,7 @@ def test_gather_paths_agree(mlp, monkeypatch, setting):
     before = [execute(g, x) for _, g, x in graphs]
     if setting == "direct":
         monkeypatch.setattr(execute_plan, "COLUMN_TABLE_MAX_ENTRIES", 0)
+        monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
     else:
         monkeypatch.setattr(execute_plan, "CHUNK_ELEMENTS", 1)
     for (name, g, x), first in zip(graphs, before):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hwsim.artifact.load import OPERAND_BITS, load_artifact
-from hwsim.cost.int8_library import histogram_bits, significant_bits
+from hwsim.cost.mul_operands import histogram_bits, significant_bits
 from hwsim.cost.model import cost_graph
 from hwsim.errors import SpecError
 from hwsim.ir.graph import INT8_INPUT_BITS, graph_from_artifact

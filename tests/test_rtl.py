@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from hwsim.cost.mul_operands import value_bits
 from hwsim.errors import HwsimError
 from hwsim.specs.catalog import find_device
 from hwsim.machine.rtl import (
@@ -254,6 +255,27 @@ def test_ibex_slow_multiplier_depends_on_op_b_and_fast_does_not(simulator, scrat
                                               for v in negative}
     assert set(fast.values()) == {documented("ibex-rv32m-fast")["mul"]}
     assert slow[1] < fast[1] < slow[255]
+
+
+@needs_verilator
+def test_ibex_slow_mul_takes_what_the_cost_model_prices_for_every_int8_op_b(simulator,
+                                                                           scratch):
+    """rtl/ibex_multdiv_slow.sv, MD_OP_MULL without data-independent timing: MD_IDLE, one
+    MD_COMP per significant bit of op_b (unsigned) above the first, MD_LAST, so a MUL takes
+    1 + max(bit_length(op_b), 1) cycles: 2 for op_b 0 and 1, 3 for 2 and 3, 4 for 4 (the
+    documented clog2(op_b) + 1 is 3), 33 for any negative op_b. The cost model prices a
+    MUL by op_b at mul_base + mul_operand_bit x value_bits(op_b) (the unit its operand
+    statistics count in, hwsim.cost.int8_library): exact for every int8 operand and the
+    shapes' small values, so a histogram of bits prices the multiplier as exactly as one of
+    values would."""
+    values = tuple(range(-128, 128)) + (128, 255, 256, 1000, 0x7FFF_FFFF, -0x8000_0000)
+    measured = mul_cycles_by_op_b(simulator, scratch, "ibex-rv32m-slow", values)
+    prices = unit_prices(find_device("ibex-rv32m-slow"))
+    priced = {v: prices["mul_base"] + prices["mul_operand_bit"] * int(bits)
+              for v, bits in zip(values, value_bits(values))}
+    assert measured == priced
+    assert [measured[v] for v in (0, 1, 2, 3, 4, 5, 7, 8, 127, 128, -1, -128)] == [
+        2, 2, 3, 3, 4, 4, 4, 5, 8, 9, 33, 33]
 
 
 # ---- (d) one wait state per memory access ------------------------------------------------

@@ -21,7 +21,8 @@ from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_artifact
 from hwsim.machine.rtl import rtl_core
 from hwsim.cost.int8_choice import int8_kernel_choices
-from hwsim.cost.int8_library import call_actions, significant_bits
+from hwsim.cost.int8_library import call_actions
+from hwsim.cost.mul_operands import significant_bits
 from hwsim.cost.model import combine
 from hwsim.cost.options import core_traits
 from hwsim.cost.prices import action_prices
@@ -263,6 +264,37 @@ def test_picorv32_runs_the_characterized_libraries(reports):
     bases = {n.node: n.basis for n in report.emulation.nodes}
     assert {bases[node] for node in ("L1.dense", "L2.dense", "output")} == {"characterized"}
     assert abs(report.estimate_error) <= RTL_NODE_TARGET / 3      # 1% per network
+
+
+def test_picorv32_int8_runs_the_soft_kernels(reports):
+    """Without its multiplier PicoRV32 runs the int8 soft kernels (their RV32I data counts
+    shifts by amount and role, hwsim.cost.serial_shift) and the ops library's argmax: every
+    node characterized and within 1% of the RTL clocks (before: the plain loops, priced by
+    the formulas)."""
+    report = reports[("picorv32", "int8")]
+    bases = {n.node: n.basis for n in report.emulation.nodes}
+    assert {bases[node] for node in ("L1.dense", "L2.dense", "output")} == {"characterized"}
+    assert all(abs(row.estimate_error) <= RTL_NODE_TARGET / 3 for row in report.rows)
+    assert abs(report.estimate_error) <= RTL_NODE_TARGET / 3
+
+
+def test_picorv32_int8_held_out_argmax_is_characterized(tmp_path):
+    """Held out (seed 0, the conv1d and conv2d networks): PicoRV32's int8 argmax ran the
+    plain loop, whose running maximum branches on the data, priced by a formula: -4.1%
+    and +4.9% from the RTL clocks. It now calls the ops library's argmax, which selects
+    without branches (hwsim/machine/kernels/ops/argmax.inc): exact, and every node of
+    those networks within 1%."""
+    from hwsim.machine.heldout import heldout_workloads, run_heldout
+    workloads = [w for w in heldout_workloads(0, 10) if w.name in ("heldout-06-conv1d",
+                                                                   "heldout-07-conv2d")]
+    runs = run_heldout(workloads, [], ("int8",), rtl_cores=(rtl_core("picorv32"),),
+                       cache_dir=cache_dir(), workdir=tmp_path)
+    assert len(runs) == 2 and all(r.bit_exact for r in runs)
+    nodes = [(op, e, basis) for r in runs for _, op, e, basis in r.node_errors]
+    argmax = [(e, basis) for op, e, basis in nodes if op == "argmax"]
+    assert len(argmax) == 2 and all(b == "characterized" and abs(e) <= 0.001 for e, b in argmax)
+    assert max(abs(e) for _, e, _ in nodes) <= RTL_NODE_TARGET / 3, nodes
+    assert all(abs(r.network_error) <= RTL_NODE_TARGET / 3 for r in runs)
 
 
 def test_picorv32_takes_a_switch_jump_as_a_jalr(tmp_path):

@@ -8,13 +8,13 @@ proven on held-out shapes (hwsim.machine.characterize, `hwsim characterize`).
 The kernel comes from the one selection rule (hwsim.ir.int8_kernels.kernel_call); the
 data file from the core's ISA (hwsim.ir.int8_kernels.TARGET_OF_ISA: Cortex-M33/M55 use
 the Armv7E-M build). Cores without data and cores whose shifts take time by their amount
-(serial_shifter) where the build's data does not count its shifts apart (RV32I's soft
-kernels) are not covered: the caller keeps its formulas. The RV32IM data counts them
-(shift, its steps, and a shift by a register by role, priced at the node's requantization
-shifts: hwsim.cost.requantize_shifts.library_shift_amounts), so PicoRV32 with its
-multiplier runs the library. On a core whose MUL time
+(serial_shifter) where the build's data does not count its shifts apart are not
+covered: the caller keeps its formulas. The RISC-V data (RV32IM, RV32I's soft kernels)
+count them (shift, its steps, and a shift by a register by role, priced at the node's
+requantization shifts: hwsim.cost.requantize_shifts.library_shift_amounts), so PicoRV32
+with or without its multiplier runs the library. On a core whose MUL time
 follows its second operand (operand_multiplier, Ibex RV32MSlow) the characterized muls
-are priced by their operands' roles and statistics (`mul_operand_bits`).
+are priced by their operands' roles and statistics (hwsim.cost.mul_operands).
 """
 from __future__ import annotations
 
@@ -22,38 +22,24 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
 from hwsim.cost.requantize_shifts import library_shift_amounts
 from hwsim.cost.serial_shift import ROLE_PREFIX, counts_shifts, with_role_amounts
-from hwsim.ir.graph import INT8_INPUT_BITS
 from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import int8_weights
+from hwsim.cost.mul_operands import (MUL_OPERANDS, WORST_MUL_BITS, mul_operand_bits,
+                                     parameter_bits)
 from hwsim.cost.soft_multiply import SOFT_CALLS, WORST_SOFT_TERMS, node_soft_terms
 from hwsim.cost.soft_multiply import call_actions as soft_call_actions
-from hwsim.ir.int8_kernels import (SOFT_KERNELS, TARGET_OF_ISA, candidate_kernels, kernel_call,
-                                   monomial_value, parse_monomial)
+from hwsim.ir.int8_kernels import (MUL_BY, SOFT_KERNELS, TARGET_OF_ISA, candidate_kernels,
+                                   kernel_call, monomial_value, parse_monomial)
 from hwsim.ir.int8_trip_counts import trip_counts
 from hwsim.ir.ops import WEIGHTED
 
 PARAMETER_READ = "parameter_read"
-# A RISC-V `mul` of the library by what its second operand (rs2) holds, which an
-# operand-dependent multiplier's time follows (hwsim.machine.characterize tells them
-# apart by value): an int8 weight, an input plus its offset, a Q31 requantization
-# multiplier. The library's other muls (address arithmetic on the shapes) stay `mul`.
-MUL_OPERANDS = ("mul_weight", "mul_input", "mul_multiplier")
-# Their most significant bits (a negative int8 read unsigned has 32; a Q31 multiplier is in
-# [2^30, 2^31)): the bound of an operand multiplier's time when the values are unknown.
-WORST_MUL_BITS = {"mul_weight": 32, "mul_input": 32, "mul_multiplier": 31}
 # A shift by a register of unknown amount: its bound.
 WORST_SHIFT_BITS = 31
-# The graph key (hwsim.ir.graph.INT8_INPUT_BITS) of a trained artifact's int8 input
-# statistics: weighted node -> histogram of its inputs' value_bits.
-INPUT_BITS = INT8_INPUT_BITS
-
-
 def data_path(target: str) -> Path:
     return characterized.data_path("int8", target)
 
@@ -144,69 +130,22 @@ def left_shifted(g) -> tuple[str, ...]:
     return tuple(n for n in weighted if weighted_multiplier(g, n, scales)[1] >= 0)
 
 
-def reads_network_input(n) -> bool:
-    """Whether a node's input is the network input (through flattens)."""
-    sources = list(n.graph.predecessors(n.name))
-    while sources and n.graph.nodes[sources[0]]["op"].kind in ("flatten",):
-        sources = list(n.graph.predecessors(sources[0]))
-    return bool(sources) and n.graph.nodes[sources[0]]["op"].kind == "input"
-
-
-def value_bits(values) -> np.ndarray:
-    """The significant bits (at least 1) of each int32 value read unsigned: a negative value
-    has 32. What an operand multiplier's time follows."""
-    v = np.asarray(values, dtype=np.int64).ravel() & 0xFFFFFFFF
-    return np.maximum(np.floor(np.log2(np.maximum(v, 1))).astype(np.int64) + 1, 1)
-
-
-def significant_bits(values) -> float:
-    """The mean value_bits of int32 values (none: WORST_MUL_BITS' 32)."""
-    v = np.asarray(values)
-    if v.size == 0:
-        return float(WORST_MUL_BITS["mul_weight"])
-    return float(value_bits(v).mean())
-
-
-def histogram_bits(histogram) -> float:
-    """The mean significant bits of a histogram of value_bits (counts of 1 ... 32 bits)."""
-    counts = np.asarray(histogram, dtype=np.float64)
-    return float(counts @ np.arange(1, len(counts) + 1) / counts.sum())
-
-
-def mul_operand_bits(n) -> dict[str, float]:
-    """Mean significant bits of the library's mul second operands on node `n`
-    (hwsim.cost.kernels.Node), from the statistics the model knows: the graph's int8
-    weights (a trained artifact's; a shape-only graph's random ones; exact when every
-    weight is used equally often, as in dense and 'valid' layers); its inputs from the
-    trained artifact's int8 input statistics (docs/model-format.md,
-    `int8_input_statistics`: the layer's int8 inputs over training samples) when it has
-    them, else taken uniform over the int8 values they can hold (the network input's
-    levels, 0..127; a hidden activation -127..127, the negative half 32 bits); the
-    options' multiplier_operand_bits when given; Q31 multipliers 31 bits. The bound,
-    every operand negative, is WORST_MUL_BITS."""
-    weights = int8_weights(n.graph, n.name)
-    histogram = n.graph.graph.get(INPUT_BITS, {}).get(n.name)
-    if histogram is not None:                            # measured on the training data
-        inputs = histogram_bits(histogram)
-    elif reads_network_input(n):
-        levels = n.graph.nodes[n.name]["op"].levels_in
-        inputs = significant_bits(np.rint(np.arange(levels) * 127 / (levels - 1)))
-    else:
-        inputs = significant_bits(np.arange(-127, 128))
-    if n.opt.multiplier_operand_bits is not None:        # the user's statistic
-        inputs = float(max(n.opt.multiplier_operand_bits, 1))
-    return {"mul_weight": (significant_bits(weights) if weights is not None
-                           else float(WORST_MUL_BITS["mul_weight"])),
-            "mul_input": inputs,
-            "mul_multiplier": float(WORST_MUL_BITS["mul_multiplier"])}
+@lru_cache(maxsize=None)
+def loop_mul_bits(target: str, kernel: str) -> float | None:
+    """The mean significant bits of a kernel's muls by a loop variable (the plain `mul`
+    sites, hwsim.machine.mul_sites.loop_mul_bits) over its characterization's runs, or
+    None in data characterized before they were (priced `mul` then). Not exact: the
+    record's `low` and `high` bound it per call."""
+    record = library_data(target)["kernels"].get(kernel, {}).get("loop_mul_bits")
+    return None if record is None else float(record["mean"])
 
 
 def library_actions(n) -> Actions | None:
     """The cost model's actions of an int8 weighted node (hwsim.cost.kernels.Node) run by
     the library on its core (its chosen kernel, `n.kernel`, else the preferred one), or
     None when the library's data does not cover it."""
-    bits = mul_operand_bits(n) if n.tr.operand_multiplier else None
     call = kernel_call(n.attrs, n.kernel or preferred_kernel(n.attrs, n.tr))
+    bits = mul_operand_bits(n, call) if n.tr.operand_multiplier else None
     soft = node_soft_terms(n, call) if call.kernel in SOFT_KERNELS else None
     shifts = library_shift_amounts(n, call.kernel) if n.tr.serial_shifter else None
     return call_actions(call, n.tr, n.opt, bits, soft, node_call=True, shift_amounts=shifts)
@@ -235,7 +174,9 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
     `node_call`, the generated node function's own counts around it added. On a core
     whose MUL time follows its second operand, a mul of each role (MUL_OPERANDS) takes
     mul_base + mul_operand_bit x the role's mean bits (`mul_bits`, else WORST_MUL_BITS:
-    the bound); the library's other muls (address arithmetic) are priced `mul`. A soft
+    the bound), an address mul by a shape value of the call (mul_by_<name>,
+    hwsim.machine.mul_sites) that value's bits (`parameter_bits`), one by a loop variable
+    (plain `mul`) the kernel's measured mean (`loop_mul_bits`). A soft
     kernel's libgcc calls (SOFT_CALLS) are priced from libgcc's characterization at the
     mean bits of their operands (`soft_terms`, hwsim.cost.soft_multiply.node_soft_terms;
     else WORST_SOFT_TERMS, the bound). A RISC-V build's shifts by a register are counted
@@ -252,6 +193,7 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
             roles, WORST_SHIFT_BITS), call.kernel).items())
     if node_call:
         counts = counts + node_call_counts(library_target(tr.isa), call.kernel)
+    loop_bits = loop_mul_bits(library_target(tr.isa), call.kernel)
     actions: dict[str, float] = {}
 
     def add(action: str, count: float) -> None:
@@ -269,6 +211,14 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
             add("mul_operand_bit", count * (mul_bits or WORST_MUL_BITS)[action])
         elif action in MUL_OPERANDS:
             add("mul", count)
+        elif action.startswith(MUL_BY) and tr.operand_multiplier:     # by a shape value
+            add("mul_base", count)
+            add("mul_operand_bit", count * parameter_bits(call, action))
+        elif action.startswith(MUL_BY):
+            add("mul", count)
+        elif action == "mul" and tr.operand_multiplier and loop_bits is not None:
+            add("mul_base", count)                                   # by a loop variable
+            add("mul_operand_bit", count * loop_bits)
         elif action in SOFT_CALLS:
             calls, bits, ones = (soft_terms or {}).get(action) or (1, *WORST_SOFT_TERMS[action])
             for name, per_call in soft_call_actions(library_target(tr.isa), action[5:],

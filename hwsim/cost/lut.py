@@ -235,5 +235,5 @@ LUT_COUNTERS = {
     "max_pool1d": with_ops(_lut_max_pool), "max_pool2d": with_ops(_lut_max_pool),
     "avg_pool1d": with_ops(_lut_avg_pool), "avg_pool2d": with_ops(_lut_avg_pool),
     "add": with_ops(_lut_add), "argmax": with_ops(_lut_argmax),
-    "output_table": _lut_output_table,
+    "output_table": with_ops(_lut_output_table),
 }

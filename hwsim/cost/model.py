@@ -198,7 +198,7 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
 # Where a node's action counts come from: "characterized", the counts its kernel's own
 # machine code executes, fitted exactly and proven on held-out shapes (the int8 kernel
 # library, hwsim.cost.int8_library; the lut kernel library, hwsim.cost.lut_library; the
-# ops library's pools, argmax and lut adds, hwsim.cost.ops_library);
+# ops library's pools, argmax, lut adds and output tables, hwsim.cost.ops_library);
 # "formula", counts written from the generated
 # code's shape (hwsim.cost.lut, hwsim.cost.int8's plain loops, hwsim.cost.kernels).
 BASES = ("characterized", "formula")
@@ -224,7 +224,8 @@ def node_basis(graph: nx.DiGraph, node: str, style: str, traits, options: CostOp
                                        options))
         if found is not None and call_counts(*found) is not None:
             return "characterized"
-    if kind in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "argmax", "add"):
+    if kind in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "argmax", "add",
+                "output_table"):
         from hwsim.cost.kernels import Node
         from hwsim.cost.ops_library import node_call as ops_call
         if ops_call(Node(graph, node, graph.nodes[node]["op"], style, traits, options)):

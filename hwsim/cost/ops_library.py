@@ -16,8 +16,7 @@ bits, exactly; lut nodes where the lut kernel library's data
 covers the core and options (hwsim.cost.lut_library.covers: the code `hwsim validate`
 generates calls both libraries there), int8 nodes where the int8 library runs
 (int8_kernels not "reference" and hwsim.cost.int8_library.covers: the code generator
-keeps the plain loops, ops included, on cores the int8 library does not cover, such as
-RV32I, whose 16 KB parts the library code would not fit).
+keeps the plain loops, ops included, on cores the int8 library does not cover).
 """
 from __future__ import annotations
 

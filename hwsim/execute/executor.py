@@ -113,4 +113,6 @@ def run_plan(plan: ExecutionPlan, x, *, overflow: str = "raise", probe=None) -> 
 def execute(g: nx.DiGraph, x, *, placement: Placement = Placement(), overflow: str = "raise",
             probe=None) -> Execution:
     """Check and run graph `g` on input level indices `x`."""
-    return run_plan(build_plan(g, placement), x, overflow=overflow, probe=probe)
+    a = np.asarray(x)
+    return run_plan(build_plan(g, placement, len(a) if a.ndim else None), x,
+                    overflow=overflow, probe=probe)

@@ -60,18 +60,41 @@ def _finish_sums(node: str, sums: np.ndarray, mask, overflow: str, bits: int, va
     return np.clip(sums, value_range[0], value_range[1]), int(np.count_nonzero(mask))
 
 
+def _bucket_search(values: np.ndarray, s, node: str, probe) -> np.ndarray:
+    """The bucket search (hwsim/execute/search.py): clamp, shift, subtract, gather the
+    bucket's value, compare, then gather the level of (bucket << 1) | reached; over a
+    small range, clamp, subtract and gather the level."""
+    low, high = s.clamp
+    bucket = np.clip(values, low, high)
+    if s.direct is not None:                 # one bucket per value: the level itself
+        np.subtract(bucket, low, out=bucket)
+        return _see(probe, node, "search.level", np.take(s.direct, bucket, mode="wrap"))
+    np.right_shift(bucket, s.bucket_shift, out=bucket)
+    np.subtract(bucket, s.first_bucket, out=bucket)
+    inner = np.take(s.inner32 if values.dtype == np.int32 else s.inner, bucket, mode="wrap")
+    reached = _see(probe, node, "search.reached",
+                   np.greater_equal(values, _see(probe, node, "search.bound", inner)))
+    np.left_shift(bucket, 1, out=bucket)
+    np.bitwise_or(bucket, reached, out=bucket)
+    return _see(probe, node, "search.level", np.take(s.pairs, bucket, mode="wrap"))
+
+
 def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
-    """Number of sorted values <= each element: ceil(log2(levels)) steps of one
-    threshold load, one compare and a conditional step up, vectorised over every
+    """Number of sorted values <= each element, and the number of binary-search steps
+    the device does for it (over all elements): ceil(log2(levels)) steps of one
+    threshold load, one compare and a conditional step up. The executor runs the
+    per-value or bucket search where the plan made one, else those steps vectorised over every
     element (branch-free here: the step is the compare's bit shifted into place).
-    Every element starts at level 0, so the first step compares with one value.
-    Returns the levels and the number of steps done (over all elements)."""
+    Every element starts at level 0, so the first step compares with one value."""
+    steps = sum(values.size for _ in s.shifts)
+    fast = s.direct is not None or s.bucket_shift is not None
+    if fast and (values.dtype == np.int64 or s.narrow):
+        return _bucket_search(values, s, node, probe), steps
     padded = s.padded32 if values.dtype == np.int32 else s.padded
     first, *rest = s.shifts
     reached = _see(probe, node, "search.reached", values >= padded[1 << first])
     level = _see(probe, node, "search.level",
                  np.left_shift(reached.view(np.uint8), first, dtype=np.intp))
-    searched = reached.size
     bound = np.empty(values.shape, dtype=padded.dtype)
     step_up = np.empty(values.shape, dtype=np.uint8)
     for shift in rest:
@@ -83,8 +106,24 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
                       out=step_up)
         np.add(level, _see(probe, node, "search.step", step_up), out=level)
         _see(probe, node, "search.level", level)
-        searched += reached.size
-    return level, searched
+    return level, steps
+
+
+def combined_index(grouping, part: np.ndarray) -> np.ndarray:
+    """The grouped tables' index of each group of g input channels (last axis):
+    a_0 + (a_1 << log2 L) + ... or a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py):
+    shifts or gathers, and adds."""
+    index = part[..., ::grouping.size].copy()
+    shift = 0
+    for k, radix in enumerate(grouping.radix, 1):
+        digit = part[..., k::grouping.size]
+        view = index[..., :digit.shape[-1]]
+        if grouping.shift is None:
+            view += np.take(radix, digit)
+        else:
+            shift += grouping.shift
+            view += np.left_shift(digit, shift)
+    return index
 
 
 def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
@@ -97,6 +136,8 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
         acc[...] = plan.bias
     mask = None if plan.safe else np.zeros(acc.shape, dtype=bool)
     added = 0
+    if plan.grouping is not None:
+        part = _see(probe, node, "combined", combined_index(plan.grouping, part))
     for group in plan.groups:
         taps = _see(probe, node, "taps", part[group.input_index])
         if plan.mode == "depthwise":
@@ -108,11 +149,15 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
             index = np.moveaxis(taps, -1, 0)[..., None] + group.offsets
             entries = np.take(plan.columns, _see(probe, node, "index", index))
         _see(probe, node, "entries", entries)
-        added += entries[..., :plan.units].size        # not the padding of narrow rows
+        if plan.grouping is None:
+            added += entries[..., :plan.units].size    # not the padding of narrow rows
+        else:                                          # the connections the groups stand for
+            added += int(np.broadcast_to(group.connections, len(part)).sum())
         out = group.output_index
         if plan.single:                                # one group, every unit: sum + bias
             acc = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
-            acc += plan.bias
+            if plan.grouping is None:                  # grouped: in the first group's table
+                acc += plan.bias
             continue
         if plan.safe:
             if plan.mode == "depthwise":

@@ -10,7 +10,10 @@ K-indexed entries re-laid out per connection). A unit's sum is then one row gath
 per connection, indexed by ``c * R + level``: the same table entries a device loads
 with ``T[level, w[c, o]]``, fetched without a 2-D address. When the column table
 would be large (COLUMN_TABLE_MAX_ENTRIES), the plan keeps T itself (transposed) and
-the gather reads ``T[level, w[c, o]]`` element by element ("direct").
+the gather reads ``T[level, w[c, o]]`` element by element ("direct"). Layers whose
+static bound fits the accumulator gather one row per g input channels from grouped
+tables instead where that pays (hwsim/execute/grouped.py); threshold and pool searches
+get bucket or per-value level tables (hwsim/execute/search.py).
 
 Longer than 300 lines: one plan builder per op kind, kept together because they share the
 offset, width and memory arithmetic the counters rely on.
@@ -26,6 +29,8 @@ import numpy as np
 from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
+from hwsim.execute.grouped import Grouping, group_size, grouped_columns, grouping
+from hwsim.execute.search import Search, make_search
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.graph import execution_order
 from hwsim.ir import layers as L
@@ -34,19 +39,6 @@ from hwsim.ir.geometry import output_length, same_padding
 COLUMN_TABLE_MAX_ENTRIES = 1 << 22   # per node; larger: gather the table directly
 CHUNK_ELEMENTS = 1 << 22             # gathered entries per batch chunk (peak memory)
 DENSE_GROUP = 16                     # inputs per checkpoint of a dense layer's checked path
-SENTINEL = 1 << 62                   # beyond any sum: pads search arrays to 2^steps
-
-
-@dataclass(frozen=True)
-class Search:
-    """A binary search for the number of sorted values <= x, in n = ceil(log2(len + 1))
-    steps: level = 0; for step in 2^(n-1), ..., 2, 1: if x >= padded[level + step]:
-    level += step."""
-    padded: np.ndarray                # int64, padded[k] = values[k - 1], sentinels beyond
-    padded32: np.ndarray              # the same in int32, for int32 sums
-    shifts: tuple[int, ...]           # n-1, ..., 1, 0 (step = 1 << shift)
-    bits: int                         # load width of one value
-    memory: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +48,7 @@ class LutGroup:
     input_index: tuple                # indexes the input (N, ..., C): taps' positions, channels
     output_index: tuple               # indexes the accumulator (N, ..., O)
     offsets: np.ndarray               # added to the gathered level indices (see module doc)
+    connections: int = 0              # grouped: the connections it adds per sample
 
 
 @dataclass(frozen=True)
@@ -77,6 +70,7 @@ class LutPlan:
     index_bits: int
     table_bits: int
     placement: Placement
+    grouping: Grouping | None = None  # "rows" over grouped tables (hwsim/execute/grouped.py)
 
 
 @dataclass(frozen=True)
@@ -125,16 +119,6 @@ class ExecutionPlan:
     input_levels: int
     steps: tuple[Step, ...]
     output: str
-
-
-def make_search(values: np.ndarray, bits: int, memory: str) -> Search:
-    n = len(values).bit_length()
-    padded = np.full(1 << n, SENTINEL, dtype=np.int64)
-    padded[0] = -SENTINEL
-    padded[1:len(values) + 1] = values
-    info = np.iinfo(np.int32)
-    padded32 = np.clip(padded, info.min, info.max).astype(np.int32)
-    return Search(padded, padded32, tuple(reversed(range(n))), bits, memory)
 
 
 def _tap_range(n: int, kernel: int, stride: int, padding: str, tap: int):
@@ -186,14 +170,15 @@ def _pad_rows(columns: np.ndarray) -> np.ndarray:
 
 
 def _narrow(table: np.ndarray) -> type:
+    low, high = int(table.min()), int(table.max())
     for dtype in (np.int8, np.int16, np.int32):
         info = np.iinfo(dtype)
-        if table.min() >= info.min and table.max() <= info.max:
+        if low >= info.min and high <= info.max:
             return dtype
     return np.int64
 
 
-def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
+def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None) -> LutPlan:
     layer, table = a.layer, g.graph["tables"][a.table].astype(np.int64)
     w, b = a.weight_index.astype(np.intp), a.bias_index.astype(np.intp)
     rows = table.shape[0]
@@ -207,7 +192,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
     depthwise = isinstance(layer, L.DepthwiseConv2D)
     channels = in_shape[-1]
     spatial = len(in_shape) - 1
-    groups = []
+    groups, grouped = [], None
     if depthwise:
         mode = "depthwise"
         columns = table[:, w].transpose(1, 2, 0).reshape(-1).astype(entry_dtype)   # (tap, c, r)
@@ -218,31 +203,45 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement) -> LutPlan:
         per_sample = math.prod(out_shape)
     else:
         units = out_shape[-1]
-        direct = w.size * rows > COLUMN_TABLE_MAX_ENTRIES
+        taps = _taps(layer, in_shape)
+        kernel_taps = w.shape[0] // channels
+        gathered = None if samples is None else samples * w.shape[0] * math.prod(out_shape[:-1])
+        size = group_size(rows - 1, channels, units, kernel_taps, gathered) if safe else 1
+        direct = size == 1 and w.size * rows > COLUMN_TABLE_MAX_ENTRIES
         mode = "direct" if direct else "rows"
-        if direct:
+        if size > 1:
+            grouped = grouping(rows - 1, channels, size)
+            columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped)
+            channels, rows = grouped.groups, grouped.rows
+        elif direct:
             columns = np.ascontiguousarray(table.T).reshape(-1).astype(entry_dtype)  # (k, r)
         else:
             columns = table[:, w].transpose(1, 0, 2).reshape(-1, units).astype(entry_dtype)
             columns = _pad_rows(columns)
         chunk = channels if safe or not isinstance(layer, L.Dense) else DENSE_GROUP
         broadcast = (slice(None),) + (None,) * (spatial + 1)   # over the batch and positions
-        for t, out_index, in_index in _taps(layer, in_shape):
+        for t, out_index, in_index in taps:
+            reached = math.prod(len(range(n)[i]) for n, i in zip(out_shape, out_index))
             for c0 in range(0, channels, chunk):
                 c1 = min(channels, c0 + chunk)
                 conn = t * channels + np.arange(c0, c1, dtype=np.intp)
                 offsets = (w[conn] * rows if direct else conn * rows)[broadcast]
                 groups.append(LutGroup((slice(None), *in_index, slice(c0, c1)),
-                                       (slice(None), *out_index, slice(None)), offsets))
+                                       (slice(None), *out_index, slice(None)), offsets,
+                                       reached * in_shape[-1] * units if grouped else 0))
         per_sample = max(1, max((g_.offsets.shape[0] for g_ in groups), default=1)
                          * math.prod(out_shape))
     single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
         slice(None),) * (len(out_shape) + 1)
+    if grouped is not None:
+        if single:                       # fused: the bias entries in the first group's rows
+            columns[:grouped.rows] += table[-1, b].astype(np.int32)
+        columns = _pad_rows(columns.astype(_narrow(columns)))   # int16 where the sums fit
     return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
                    acc_bits, 8, storage_bits(a.index_bits), g.graph["table_entry_bits"],
-                   placement)
+                   placement, grouped)
 
 
 def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -269,8 +268,10 @@ def _pool_plan(a: dict, acc_bits: int, placement: Placement) -> PoolPlan:
     return PoolPlan(tuple(taps), search, placement)
 
 
-def build_plan(g: nx.DiGraph, placement: Placement = Placement()) -> ExecutionPlan:
-    """Check `g` and prepare every node for execution."""
+def build_plan(g: nx.DiGraph, placement: Placement = Placement(),
+               samples: int | None = None) -> ExecutionPlan:
+    """Check `g` and prepare every node for execution; `samples`: the batch the plan is
+    built for, when known (grouped tables only where that batch repays them)."""
     check_executable(g)
     acc_bits = g.graph["accumulator_bits"]
     sum_bits = storage_bits(acc_bits)
@@ -282,7 +283,7 @@ def build_plan(g: nx.DiGraph, placement: Placement = Placement()) -> ExecutionPl
         preds = tuple(g.predecessors(node))
         plan = None
         if op in WEIGHTED:
-            plan = _lut_plan(g, a, placement)
+            plan = _lut_plan(g, a, placement, samples)
         elif op == "threshold":
             plan = ThresholdPlan(make_search(np.asarray(a.thresholds, dtype=np.int64),
                                              sum_bits, placement.thresholds), sum_bits, placement)

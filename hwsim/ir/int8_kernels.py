@@ -80,6 +80,24 @@ def shift_roles(kernel: str, shifts) -> dict[str, int]:
     return {"exponent": max(-int(shifts) - 1, 0)}
 
 
+# A RISC-V build's address arithmetic multiplies by shape values of the call: a mul site
+# whose second operand (rs2) is one of them in every call is counted as mul_by_<name>
+# (hwsim.machine.characterize.site_roles, the first name that matches in this order) and an
+# operand-dependent multiplier prices it at that value's bits (hwsim.cost.int8_library).
+MUL_BY = "mul_by_"
+
+
+def mul_parameters(call) -> dict[str, int]:
+    """The shape values of one call that its address muls may take as rs2, by name: the
+    call's fields and the tensor strides its kernels compute (an input row, a window row,
+    a filter, an output row, in bytes)."""
+    return {"in_c": call.in_c, "out_c": call.out_c, "in_w": call.in_w, "in_h": call.in_h,
+            "out_w": call.out_w, "out_h": call.out_h, "kh": call.kh, "kw": call.kw,
+            "stride_h": call.stride_h, "stride_w": call.stride_w, "batches": call.batches,
+            "in_row": call.in_w * call.in_c, "window_row": call.kw * call.in_c,
+            "filter": call.kh * call.kw * call.in_c, "out_row": call.out_w * call.out_c}
+
+
 def folded_bias(kernel: str, bias, weights, input_offset: int):
     """The int32 bias a call of `kernel` takes: for FOLDED_OFFSET kernels bias +
     input_offset x (the sum of each output channel's weights), wrapping as the kernels'

@@ -15,9 +15,11 @@ Selection, lut style: max pools over levels (`max_pool_u8`) or int32 sums
 (`avg_pool_u8_b8/_b16/_b32`); argmax over levels or sums (`argmax_u8`, `argmax_i32`);
 the residual add of two level tensors by the value table's entry width (`add_v8`,
 `add_v16`), or of a level tensor and an int32 sum tensor (`add_sv8`, `add_sv16`), its
-fused threshold searched in the call. int8 style: `max_pool_i8`,
+fused threshold searched in the call; an auto-encoder's output table by its value
+entries' width (`table_v8`, `table_v16`). int8 style: `max_pool_i8`,
 `avg_pool_i8` (window below 512: the rounding never leaves int8), `argmax_i8`. Not
-covered (the caller keeps the per-node loops): an add of two sum tensors, 32-bit value entries,
+covered (the caller keeps the per-node loops): an add of two sum tensors, 32-bit value entries
+(adds and output tables),
 searches of more than MAX_STEPS steps (over 256 levels),
 argmax over more than 256 classes, average pools of sums.
 
@@ -42,12 +44,13 @@ LUT_FUNCTIONS = ("max_pool_u8", "max_pool_i32", "avg_pool_u8_b8", "avg_pool_u8_b
                  "avg_pool_u8_b32", "argmax_u8", "argmax_i32", "add_v8", "add_v16", "add_sv8",
                  "add_sv16")
 INT8_FUNCTIONS = ("max_pool_i8", "avg_pool_i8", "argmax_i8")
-FUNCTIONS = LUT_FUNCTIONS + INT8_FUNCTIONS
+TABLE_FUNCTIONS = ("table_v8", "table_v16")      # lut output tables
+FUNCTIONS = LUT_FUNCTIONS + INT8_FUNCTIONS + TABLE_FUNCTIONS
 POOL_SHIFT = 16                  # int8 average: (sum * reciprocal + 2^15) >> 16
 MAX_INT8_WINDOW = 511            # below 512 elements the int8 average needs no clamp
 MAX_STEPS = 8                    # the kernels' unrolled search: up to 256 levels
 UNROLLED_TAPS = (2, 3, 4)        # pool windows of these sizes run unrolled (pool.inc)
-STRUCT_WORDS = {"max": 15, "avg": 15, "argmax": 1, "add": 5}   # parameter struct words
+STRUCT_WORDS = {"max": 15, "avg": 15, "argmax": 1, "add": 5, "table": 5}   # parameter struct words
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ def trip_counts(call: OpsCall, rv32i: bool = False) -> dict[str, int]:
         return {"calls": 1, "classes": call.classes, "compared": int(call.classes > 1),
                 "even_classes": int(call.classes % 2 == 0),   # 8-bit scores: in pairs
                 "paired": int(call.classes > 2)}
+    if call.kind == "table":
+        return {"calls": 1, "elements": call.elements}
     if call.kind == "add":
         t = int(call.thresholded)
         return {"calls": 1, "thresholded": t, "elements": call.elements,
@@ -219,6 +224,11 @@ def node_ops_call(g, node: str, style: str) -> OpsCall | None:
             return OpsCall("argmax_i8", classes=int(a.classes))
         levels = _input_kind(g, node) == "levels"
         return OpsCall("argmax_u8" if levels else "argmax_i32", classes=int(a.classes))
+    if kind == "output_table" and style == "lut":
+        bits = g.graph["table_entry_bits"]
+        if bits > 16 or g.graph.get("output_values") is None:
+            return None
+        return OpsCall(f"table_v{8 if bits <= 8 else 16}", elements=int(a.outputs))
     if kind == "add" and style == "lut":
         sources = list(g.predecessors(node))
         entry = g.graph["table_entry_bits"]

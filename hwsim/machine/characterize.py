@@ -44,6 +44,8 @@ from hwsim.machine.emulate_price import price
 from hwsim.machine.kernels.cases import designed_shifts, fixed_path_case
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256
+from hwsim.machine.mul_sites import (DESIGNED_INPUT, DESIGNED_WEIGHT, check_parameter_sites,
+                                     loop_mul_bits, loop_mul_record, site_roles)
 from hwsim.machine.register_shifts import run_shift_roles, with_shift_sites
 from hwsim.machine.soft_kernel_calls import (SOFT_TARGETS, soft_basis, soft_call_counts,
                                              soft_designs, soft_run, target_kernels)
@@ -245,37 +247,6 @@ def _counting_table(serial_shifter: bool = False):
                                flash_load_extra_cycles=0.0, instruction_fetch=None))
 
 
-# RISC-V runs give every weight this value, so a mul by a weight reads 0xFFFFFFFF, and
-# every input this zero point: a mul by an input reads it (0xFFFFFF80) in the kernels that
-# fold the input offset into the bias (hwsim.ir.int8_kernels.FOLDED_OFFSET), 0 (input plus
-# offset) in the others. Distinct from each other, from Q31 multipliers and from shapes.
-DESIGNED_WEIGHT = -1
-DESIGNED_INPUT = -128
-
-
-def site_roles(runs) -> dict[int, str]:
-    """The role (hwsim.cost.int8_library.MUL_OPERANDS, else plain `mul`) of each RISC-V mul
-    instruction, from the second operands (unsigned) it took over `runs` (fixed path,
-    weights DESIGNED_WEIGHT, inputs DESIGNED_INPUT): a weight reads 0xFFFFFFFF, a Q31
-    multiplier is in [2^30, 2^31), an input reads DESIGNED_INPUT (offset folded into the
-    bias) or 0 (input plus its offset); a mul that took any other value is address
-    arithmetic."""
-    seen: dict[int, set] = {}
-    for run in runs:
-        for address, value in run.mul_operands:
-            seen.setdefault(address, set()).add(value)
-    inputs = {0, DESIGNED_INPUT & 0xFFFFFFFF}
-    roles = {}
-    for address, values in seen.items():
-        if DESIGNED_WEIGHT & 0xFFFFFFFF in values:
-            roles[address] = "mul_weight"
-        elif any((1 << 30) <= v < (1 << 31) for v in values):
-            roles[address] = "mul_multiplier"
-        else:
-            roles[address] = "mul_input" if values <= inputs else "mul"
-    return roles
-
-
 def kernel_counts(run, roles: dict[int, str] | None = None,
                   shifts: dict[int, str | None] | None = None) -> dict[str, int]:
     """Executed actions of one harness run's kernel (priced actions, one cycle each; a
@@ -288,6 +259,7 @@ def kernel_counts(run, roles: dict[int, str] | None = None,
     if recorded:
         counts = with_shift_sites(counts, run, shifts)
     roles = site_roles([run]) if roles is None else roles
+    check_parameter_sites(run, roles)
     for (address, _value), n in run.mul_operands.items():
         role = roles.get(address, "mul")
         if role != "mul":
@@ -303,6 +275,7 @@ def kernel_counts(run, roles: dict[int, str] | None = None,
 class Measured:
     call: KernelCall
     counts: dict[str, int]
+    loop_muls: tuple[int, int] = (0, 0)     # mul_sites.loop_mul_bits
 
 
 def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = None,
@@ -320,7 +293,7 @@ def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = Non
         if riscv and call.kernel != "add" and not soft:
             case = replace(case, w=np.full_like(case.w, DESIGNED_WEIGHT),
                            x=np.full_like(case.x, DESIGNED_INPUT), input_offset=-DESIGNED_INPUT)
-        case, parameters = designed_shifts(case, rng) if riscv and not soft else (case, None)
+        case, parameters = designed_shifts(case, rng) if riscv else (case, None)
         run = run_case(firmware, case, mul_operands=riscv, shift_parameters=parameters)
         if check is not None:
             check(case, run.output)
@@ -329,7 +302,8 @@ def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = Non
         runs.append(run)
     roles = site_roles(runs) if roles is None else roles
     shifts = run_shift_roles(runs) if shifts is None else shifts
-    return [Measured(r.case.call, kernel_counts(r, roles, shifts)) for r in runs], roles, shifts
+    return [Measured(r.case.call, kernel_counts(r, roles, shifts), loop_mul_bits(r, roles))
+            for r in runs], roles, shifts
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -412,7 +386,8 @@ def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0) -> dic
     what = f"{kernel} on {target}"
     measured, roles, shifts = measure(firmware, fit_calls, rng, check)
     coefficients = fit(monomials, measured, what)
-    for run in measure(firmware, held_calls, rng, check, roles, shifts)[0]:
+    held = measure(firmware, held_calls, rng, check, roles, shifts)[0]
+    for run in held:
         predicted = predict(monomials, coefficients, run.call)
         for action in sorted(set(predicted) | set(run.counts)):
             if predicted.get(action, 0) != run.counts.get(action, 0):
@@ -422,9 +397,11 @@ def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0) -> dic
             if action not in coefficients:
                 raise HwsimError(f"{what}: held-out shape executes {action}, never fitted")
     used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
+    loop = loop_mul_record([m.loop_muls for m in measured], [m.loop_muls for m in held])
     return {"basis": [monomial_text(monomials[j]) for j in used],
             "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
-            "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls)}
+            "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls),
+            **({"loop_mul_bits": loop} if loop else {})}
 
 
 def characterize(target: str, directory, kernels=KERNEL_NAMES, check=None) -> dict:

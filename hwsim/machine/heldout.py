@@ -148,13 +148,21 @@ CALIBRATION_SAMPLES = 64
 CALIBRATION_SEED = 1_000_003
 
 
-def with_input_statistics(g, workload: Workload, seed: int):
+# Where a network's int8 input statistics come from (run_heldout `statistics`): none
+# (shape-only), calibration inputs drawn apart from the ones run (as a trained artifact's
+# come from its training split), or the very inputs run (an oracle: what is left is the
+# model's own error, not the data's spread).
+STATISTICS = ("none", "calibration", "run")
+
+
+def with_input_statistics(g, workload: Workload, seed: int, x: np.ndarray | None = None):
     """`g` carrying int8 input statistics (hwsim.ir.graph.INT8_INPUT_BITS) measured as a
     trained artifact's are (hwsim.machine.operand_statistics), over CALIBRATION_SAMPLES
-    inputs drawn apart from the ones it runs on."""
+    inputs drawn apart from the ones it runs on, or over the level inputs `x`."""
     from hwsim.ir.graph import INT8_INPUT_BITS
     from hwsim.machine.operand_statistics import int8_input_statistics
-    x = _inputs(workload, CALIBRATION_SAMPLES, CALIBRATION_SEED + seed)
+    if x is None:
+        x = _inputs(workload, CALIBRATION_SAMPLES, CALIBRATION_SEED + seed)
     statistics = int8_input_statistics(g, x)
     g.graph[INT8_INPUT_BITS] = {node: statistics[str(op.layer_index)]
                                 for node, op in g.nodes(data="op") if op.weighted}
@@ -162,9 +170,10 @@ def with_input_statistics(g, workload: Workload, seed: int):
 
 
 def _emulated(g, device: Device, style: str, x: np.ndarray, name: str, workdir,
-              weight_indices: str = "auto") -> HeldoutRun:
+              weight_indices: str = "auto", int8_kernels: str = "optimized") -> HeldoutRun:
     from hwsim.machine.validate import codegen_options, validate_graph
-    options = replace(codegen_options(), weight_indices=weight_indices)
+    options = replace(codegen_options(), weight_indices=weight_indices,
+                      int8_kernels=int8_kernels)
     try:
         [r] = validate_graph(g, [device], style, x, workdir=workdir, check_instructions=False,
                              options=options)
@@ -195,22 +204,29 @@ def _basis(report, row) -> str:
 def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[str, ...], *,
                 rtl_cores: tuple = (), cache_dir: str | Path | None = None,
                 samples: int = 2, seed: int = 0, workdir: str | Path | None = None,
-                calibrated: bool = False, weight_indices: str = "auto") -> list[HeldoutRun]:
+                statistics: str = "none", weight_indices: str = "auto",
+                int8_kernels: str = "optimized") -> list[HeldoutRun]:
     """Every workload on every device (emulation) and RTL core, in every style.
-    `calibrated`: each network carries int8 input statistics from calibration inputs
-    (`with_input_statistics`), as a trained artifact does; else it is shape-only.
-    `weight_indices`: the lut weight codes in emulation (CostOptions)."""
+    `statistics` (STATISTICS): each network carries int8 input statistics
+    (`with_input_statistics`) from calibration inputs, as a trained artifact does, or from
+    the inputs it runs on (the oracle); with "none" it is shape-only.
+    `weight_indices`, `int8_kernels`: the lut weight codes and the int8 kernels
+    ("reference": the plain loops) in emulation (CostOptions)."""
+    if statistics not in STATISTICS:
+        raise HwsimError(f"statistics must be one of {', '.join(STATISTICS)}, "
+                         f"not {statistics!r}")
     runs = []
     for i, w in enumerate(workloads):
         g = graph_from_workload(w, seed=seed + i)
-        if calibrated:
-            g = with_input_statistics(g, w, seed + i)
         x = _inputs(w, samples, seed + i)
+        if statistics != "none":
+            g = with_input_statistics(g, w, seed + i, x if statistics == "run" else None)
         for style in styles:
             base = Path(workdir) / f"{w.name}-{style}" if workdir else None
             for device in devices:
                 runs.append(_emulated(g, device, style, x, w.name,
-                                      base / device.name if base else None, weight_indices))
+                                      base / device.name if base else None, weight_indices,
+                                      int8_kernels))
             for core in rtl_cores:
                 if cache_dir is None:
                     raise HwsimError("RTL held-out runs need a cache directory for the cores")

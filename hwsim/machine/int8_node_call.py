@@ -12,17 +12,18 @@ of 64 MACs: about 30 instructions against 500) that is several percent of the no
 
 Measured, not modelled: a designed network with one layer per kernel is generated,
 compiled and emulated; per node, the blocks of its node function and network_run's call
-into it are priced one cycle per action (hwsim.machine.characterize's counting table),
-less the kernel's own entry call, which the kernel's counts already hold (the test
-firmware's dispatcher calls the kernel). The node function is straight-line code, so the
-counts do not depend on the data. They do depend a little on the argument values gcc
-materializes (two equal immediates share a register; on Armv6-M a value above 255 is a
-literal load, on RV32 one above 2047 takes lui + addi): a second network with other
-shapes (equal window sides, larger sizes) is measured too and each kernel's record states
-the largest difference, in actions, as its bound. The whole node is proven on the
-designed network's last dense layer, whose outputs take the kernels' fixed path (nothing
-clamps: its scale covers every accumulator): its emulated counts equal the kernel's
-fitted counts plus its node call, action by action.
+into it are priced one cycle per action (hwsim.machine.characterize's counting table; on
+RISC-V its shifts apart, shift + steps by amount, for a serial shifter, as the kernels'
+data count them), less the kernel's own entry call, which the kernel's counts already
+hold (the test firmware's dispatcher calls the kernel). The node function is
+straight-line code, so the counts do not depend on the data. They do depend a little on
+the argument values gcc materializes (two equal immediates share a register; on Armv6-M
+a value above 255 is a literal load, on RV32 one above 2047 takes lui + addi): a second
+network with other shapes (equal window sides, larger sizes) is measured too and each
+kernel's record states the largest difference, in actions, as its bound. The whole node
+is proven on the designed network's last dense layer, whose outputs take the kernels'
+fixed path (nothing clamps: its scale covers every accumulator): its emulated counts
+equal the kernel's fitted counts plus its node call, action by action.
 
 On a core without a multiplier (SOFT_TARGETS) the design is one layer per soft kernel
 (conv_soft, depthwise_soft, and conv_soft as a dense layer); the proof splits libgcc's
@@ -107,6 +108,7 @@ def _measured(target: str, design: dict, directory) -> tuple:
     node's own counts, and its calls of each routine as soft_<routine>)."""
     from hwsim.machine.characterize import _counting_table
     from hwsim.machine.codegen import generate
+    from hwsim.machine.codegen.targets import find_target
     from hwsim.machine.codegen.int8 import quantize_input
     from hwsim.machine.emulate import emulate
     from hwsim.machine.emulate_price import price
@@ -126,7 +128,9 @@ def _measured(target: str, design: dict, directory) -> tuple:
     x = np.random.default_rng(0).integers(0, workload.input_levels,
                                           size=(1, *workload.input_shape))
     run = emulate(build, quantize_input(g, x))
+    # the node call's shifts by amount on RISC-V (as the kernels' data count them there)
     profile, table = run.profile, _counting_table()
+    serial = _counting_table(find_target(target).arch == "riscv")
     split, routine_calls = node_soft_calls(profile, build.elf_path) if soft else (profile, {})
     whole = {n: {**a.actions, **routine_calls.get(n, {})}
              for n, a in price(split, table).nodes.items()}
@@ -139,7 +143,7 @@ def _measured(target: str, design: dict, directory) -> tuple:
         part = replace(profile, executions=own,
                        taken={k: v for k, v in profile.taken.items() if k in own},
                        flash_reads={k: v for k, v in profile.flash_reads.items() if k in own})
-        counts = {a: int(round(c)) for a, c in price(part, table).nodes[node].actions.items()}
+        counts = {a: int(round(c)) for a, c in price(part, serial).nodes[node].actions.items()}
         counts["call_return"] = counts.get("call_return", 0) - 1     # the kernel's entry call
         calls[node] = {a: n for a, n in counts.items() if n}
         if any(n < 0 for n in calls[node].values()):
@@ -154,20 +158,20 @@ def _prove(target: str, node: str, kernels: dict, g, call_counts: dict, measured
     reads: flash waits; a soft kernel's calls of each libgcc routine) plus its node call,
     action by action."""
     from hwsim.cost.int8_library import MUL_OPERANDS
-    from hwsim.ir.int8_kernels import parse_monomial
+    from hwsim.ir.int8_kernels import MUL_BY, parse_monomial
     from hwsim.machine.characterize import predict
     kernel = _layers(target)[0][node]
     record = kernels[kernel]
     call = kernel_call(g.nodes[node]["op"], None if kernel == "add" else kernel)
     predicted = predict([parse_monomial(m) for m in record["basis"]], record["counts"], call)
     predicted["flash_wait"] = predicted.pop("parameter_read", 0)
-    for role in MUL_OPERANDS:                 # RISC-V muls by operand role: all `mul` here
-        predicted["mul"] = predicted.get("mul", 0) + predicted.pop(role, 0)
+    for role in [a for a in predicted if a in MUL_OPERANDS or a.startswith(MUL_BY)]:
+        predicted["mul"] = predicted.get("mul", 0) + predicted.pop(role)   # RISC-V muls by role
+    for action, n in call_counts.items():
+        predicted[action] = predicted.get(action, 0) + n
     predicted["alu"] = predicted.get("alu", 0) + predicted.pop("shift", 0)   # shifts: alu
     for action in [a for a in predicted if a.startswith(("shift_", "shift_by_"))]:
         predicted.pop(action)                 # (their steps: a serial shifter's)
-    for action, n in call_counts.items():
-        predicted[action] = predicted.get(action, 0) + n
     slack = _layout_slack(target)
     for action in sorted(set(predicted) | set(measured)):
         if abs(round(measured.get(action, 0)) - predicted.get(action, 0)) > slack.get(action, 0):

@@ -1,5 +1,5 @@
 """Characterize the ops kernel library (hwsim/machine/kernels/ops: pools, argmax, the lut
-residual add) on one target: each node call's executed instruction counts per action, as
+residual add and output table) on one target: each node call's executed instruction counts per action, as
 exact functions of its trip counts (hwsim.ir.ops_kernels.trip_counts), proven on held-out
 shapes.
 
@@ -9,7 +9,7 @@ Each kernel runs behind the node function the code generator emits (so its count
 the node's) in its test firmware (hwsim.machine.kernels.ops_harness) on random data over a
 designed set of shapes: pools with random windows, strides, channels and positions (1-D
 ones as one output row), argmax over 2 to 40 classes, adds of 1 to 80 elements with and
-without a fused threshold of 1 to 8 search steps. Every output is compared with the
+without a fused threshold of 1 to 8 search steps, output tables of 1 to 13 elements. Every output is compared with the
 harness's numpy reference. The kernels have no data-dependent branch, so the counts are
 fitted with the int8 characterization's exact solve (hwsim.machine.characterize.fit) on a
 linear basis of the trip counts (hwsim.machine.lut_characterize.basis), then every
@@ -57,6 +57,9 @@ def designs(function: str) -> tuple[list[OpsCall], list[OpsCall]]:
     if kind == "argmax":
         return ([OpsCall(function, classes=c) for c in (1, 2, 3, 4, 5, 7, 10, 16)],
                 [OpsCall(function, classes=c) for c in (6, 13, 40, 256)])
+    if kind == "table":
+        return ([OpsCall(function, elements=e) for e in (1, 2, 3, 5, 8, 13)],
+                [OpsCall(function, elements=e) for e in (4, 64, 100)])
     if kind == "add":
         sides = (0, 1) if function.startswith("add_sv") else (0,)
         fit = [OpsCall(function, elements=int(rng.integers(1, 40)), steps=1 + i % MAX_STEPS,

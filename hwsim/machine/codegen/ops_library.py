@@ -1,4 +1,4 @@
-"""Pools, argmax and the lut residual add as calls into the ops kernel library
+"""Pools, argmax, the lut residual add and output table as calls into the ops kernel library
 (hwsim/machine/kernels/ops): the node's parameters are one constant struct (the call's
 window walk, bounds, value table), its function one call (`node_function`, which the
 characterization firmware compiles too, so the characterized counts include it).
@@ -21,7 +21,7 @@ from hwsim.machine.kernels.ops import (CONFIG_HEADER, HEADER, HEADERS, SOURCE_DI
                                       config_header)
 
 STRUCTS = {"max": "hwsim_ops_pool", "avg": "hwsim_ops_pool", "argmax": "hwsim_ops_argmax",
-           "add": "hwsim_ops_add"}
+           "add": "hwsim_ops_add", "table": "hwsim_ops_add"}
 POOL_FIELDS = ("out_h", "out_w", "channels", "size_h", "size_w", "row_step", "col_step",
                "x_row")
 __all__ = ["STRUCTS", "c_types", "include_line", "library_files", "node_function", "ops_node",
@@ -31,7 +31,7 @@ __all__ = ["STRUCTS", "c_types", "include_line", "library_files", "node_function
 def c_types(function: str) -> tuple[str, str]:
     """(input element, output element) C types of a kernel's node function (an add's
     output is levels or sums: void)."""
-    if function.startswith("add"):
+    if function.startswith(("add", "table")):
         return ("void" if function.startswith("add_sv") else "uint8_t"), "void"
     element = {"u8": "uint8_t", "i8": "int8_t", "i32": "int32_t"}
     suffix = [part for part in function.split("_") if part in element][0]
@@ -41,10 +41,10 @@ def c_types(function: str) -> tuple[str, str]:
 def struct_words(call: OpsCall, pointer: int | str = 0, bounds: int | str = 0) -> list:
     """The parameter struct's words (hwsim_ops.h), pointers given as addresses or C
     expressions: a pool's bounds (`pointer`), an add's value table (`pointer`) and
-    thresholds (`bounds`)."""
+    thresholds (`bounds`), an output table's values (`pointer`)."""
     if call.kind == "argmax":
         return [call.classes]
-    if call.kind == "add":
+    if call.kind in ("add", "table"):
         return [call.elements, pointer, bounds, call.steps, call.sums_input]
     return ([getattr(call, f) for f in POOL_FIELDS] + [pointer, call.steps, call.reciprocal]
             + [pool_taps(call), *tap_offsets(call)])
@@ -106,6 +106,15 @@ def ops_node(g, node: str, style: str) -> NodeCode | None:
         array, _ = pool_bounds_array(node, a, call.size_h * call.size_w)
         arrays.append(array)
         pointer = array.name
+    if call.kind == "table":
+        from hwsim.machine.codegen.lut_kernels import output_value_table
+        bits = 8 if call.function.endswith("v8") else 16
+        values, one = output_value_table(g, bits)
+        pointer = f"V_{ident}"
+        arrays.append(constant(pointer, INT_TYPES[(True, bits)], values,
+                               comment=f"{node}: output value of each level, fixed point "
+                                       f"(1.0 = {one})"))
+        out_type = INT_TYPES[(True, bits)]
     if call.kind == "add":
         bits = 8 if call.function.endswith("v8") else 16
         values = np.asarray(g.graph["value_tables"][VALUE_TABLE], dtype=np.int64)

@@ -126,7 +126,7 @@ def input_elements(call: OpsCall) -> int:
     """Elements a pool's window walk reads from (its input tensor's size)."""
     if call.kind == "argmax":
         return call.classes
-    if call.kind == "add":
+    if call.kind in ("add", "table"):
         return call.elements
     last = ((call.out_h - 1) * call.row_step + (call.out_w - 1) * call.col_step
             + (call.size_h - 1) * call.x_row + (call.size_w - 1) * call.channels
@@ -149,6 +149,10 @@ def random_case(call: OpsCall, rng: np.random.Generator, levels: int = 9) -> Ops
         return OpsCase(call, rng.integers(-128, 128, n))
     if f.endswith("i32"):
         return OpsCase(call, rng.integers(-(1 << 31), 1 << 31, n))
+    if call.kind == "table":
+        high = 127 if f.endswith("v8") else 32767
+        return OpsCase(call, rng.integers(0, levels, n),
+                       table=rng.integers(-high, high + 1, levels))
     if call.kind == "add":
         high = 127 if f.endswith("v8") else 32767
         values = np.sort(rng.integers(-high, high + 1, levels))
@@ -178,6 +182,8 @@ def reference_output(case: OpsCase) -> np.ndarray:
     x = np.asarray(case.x0, dtype=np.int64)
     if call.kind == "argmax":
         return np.array([int(np.argmax(x[:call.classes]))], dtype=np.uint8)
+    if call.kind == "table":
+        return case.table[x].astype(np.int8 if f.endswith("v8") else np.int16)
     if call.kind == "add":
         if f.startswith("add_sv"):
             sums, levels = ((case.x0, case.x1) if call.sums_input == 0 else (case.x1, case.x0))

@@ -61,6 +61,10 @@ void hwsim_ops_add_v8(const hwsim_ops_add *p, const uint8_t *x0, const uint8_t *
 void hwsim_ops_add_v16(const hwsim_ops_add *p, const uint8_t *x0, const uint8_t *x1, void *y);
 void hwsim_ops_add_sv8(const hwsim_ops_add *p, const void *x0, const void *x1, void *y);
 void hwsim_ops_add_sv16(const hwsim_ops_add *p, const void *x0, const void *x1, void *y);
+/* An auto-encoder's output table: y[i] = values[x[i]] (int8 or int16 entries; the
+ * hwsim_ops_add struct's elements and values, the rest unused). */
+void hwsim_ops_table_v8(const hwsim_ops_add *p, const uint8_t *x, void *y);
+void hwsim_ops_table_v16(const hwsim_ops_add *p, const uint8_t *x, void *y);
 
 void hwsim_ops_max_pool_i8(const hwsim_ops_pool *p, const int8_t *x, int8_t *y);
 void hwsim_ops_avg_pool_i8(const hwsim_ops_pool *p, const int8_t *x, int8_t *y);

@@ -1,5 +1,5 @@
 /* The lut style's ops kernels (hwsim_ops.h): pools over levels (and max pools over int32
- * sums), argmax, the residual add; additions, masks and shifts only. */
+ * sums), argmax, the residual add, the output table; additions, masks and shifts only. */
 #include "hwsim_ops_internal.h"
 
 #define HWSIM_OPS_SETUP
@@ -154,4 +154,21 @@ HWSIM_OPS_ADD_SUMS(hwsim_ops_add_sv8, int8_t)
 #endif
 #ifdef HWSIM_OPS_USE_add_sv16
 HWSIM_OPS_ADD_SUMS(hwsim_ops_add_sv16, int16_t)
+#endif
+
+/* An auto-encoder's output: each level's value from the output value table. */
+#define HWSIM_OPS_TABLE(name, type)                                                    \
+void name(const hwsim_ops_add *p, const uint8_t *x, void *y)                           \
+{                                                                                      \
+    const type *values = (const type *)p->values;                                      \
+    const int32_t elements = p->elements;                                              \
+    type *out = (type *)y;                                                             \
+    for (int32_t i = 0; i < elements; i++)                                             \
+        out[i] = values[x[i]];                                                         \
+}
+#ifdef HWSIM_OPS_USE_table_v8
+HWSIM_OPS_TABLE(hwsim_ops_table_v8, int8_t)
+#endif
+#ifdef HWSIM_OPS_USE_table_v16
+HWSIM_OPS_TABLE(hwsim_ops_table_v16, int16_t)
 #endif

@@ -1,0 +1,88 @@
+"""Build time of grouped lookups: one gather per g input channels instead of one per
+connection (the executor's counterpart of the paper's grouped tables; the device
+kernels' own grouping is docs/lut-kernels.md "Grouped lookups").
+
+For a unit's g connections of one kernel tap (input channels c_0..c_(g-1), weight
+indices w_0..w_(g-1)), the partial sum T[a_0, w_0] + ... + T[a_(g-1), w_(g-1)] depends
+only on the g input levels, so a table of its L^g values per (tap, group, unit),
+built here once per plan by integer adds of table entries, is gathered with the
+combined index a_0 + L a_1 + ... + L^(g-1) a_(g-1). The executor forms that index once
+per sample, position and group (shared by every unit and every tap reading the
+position) by shifts when L is a power of two (a << (k log2 L)), else from small radix
+tables, radix[k - 1][a] = a L^k: one shift or gather and one add per digit, no
+multiply on the data path. A layer's last group may be short (channels not a
+multiple of g): its missing digits stay 0 and its table holds their entries as 0. A
+dense layer's bias entries are folded into its first group's rows.
+
+Grouped layers: weighted, not depthwise, whose static bound fits the accumulator
+(int32 sums; the checked path keeps the device's order connection by connection).
+Tables are built in int32 and stored in int16 where every group sum fits (half the
+memory the gathers move; the sums are int32 either way). g is the largest size >= 2
+whose tables (taps x groups x L^g rows of the units) stay within
+GROUPED_TABLE_MAX_ENTRIES and that at least halves the gathers; when the plan is built
+for a known batch (`execute`), also no more table rows than that batch gathers per
+connection (tables built for a few samples cost more than they save); none:
+per-connection gathers.
+Every grouped sum equals the ungrouped one exactly (integer adds are associative and
+no partial sum can leave the range); the counters still count the device's
+per-connection kernel (docs/graph.md section 8).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+GROUPED_TABLE_MAX_ENTRIES = 1 << 21   # per node, entries (built in int32: 8 MB); larger: smaller g
+
+
+@dataclass(frozen=True)
+class Grouping:
+    size: int                         # g: input channels per group
+    groups: int                       # per tap: ceil(channels / g)
+    rows: int                         # L^g: table rows per (tap, group)
+    radix: tuple[np.ndarray, ...]     # per digit k = 1..g-1: intp, radix[k - 1][a] = a L^k
+    shift: int | None                 # log2 L when L is a power of two: a << (k shift)
+
+
+def group_size(levels: int, channels: int, row_entries: int, taps: int,
+               gathered: int | None = None) -> int:
+    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES and that at least
+    halves the gathers (a larger table costs more per gather), else 1. `gathered`: the
+    rows a known batch gathers without grouping; tables with more rows than that cost
+    more to build than they save (a few samples), so the layer is not grouped."""
+    best = 1
+    for size in range(2, channels + 1):
+        groups = -(-channels // size)
+        rows = taps * groups * levels ** size
+        if rows * row_entries > GROUPED_TABLE_MAX_ENTRIES:
+            break
+        if 2 * groups <= channels and (gathered is None or rows <= gathered):
+            best = size
+    return best
+
+
+def grouping(levels: int, channels: int, size: int) -> Grouping:
+    radix = tuple(np.arange(levels, dtype=np.intp) * levels ** k for k in range(1, size))
+    shift = levels.bit_length() - 1 if levels & (levels - 1) == 0 else None
+    return Grouping(size, -(-channels // size), levels ** size, radix, shift)
+
+
+def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,
+                    plan: Grouping) -> np.ndarray:
+    """Rows ((t * groups + j) * L^g + combined index) of the units' group sums, int32
+    (a grouped layer's partial sums stay below its static bound, below 2^31).
+    level_rows: the table's level rows T[0..L-1] (L, K); w: weight indices (taps *
+    channels, units), tap by tap, channel by channel."""
+    levels, units = level_rows.shape[0], w.shape[1]
+    entries = np.zeros((taps, plan.groups * plan.size, levels, units), dtype=np.int32)
+    entries[:, :channels] = level_rows[:, w].reshape(levels, taps, channels, units).transpose(
+        1, 2, 0, 3)
+    digits = entries.reshape(taps, plan.groups, plan.size, levels, units)
+    sums = digits[:, :, 0]                                          # (taps, groups, L, U)
+    for k in range(1, plan.size):          # digit k most significant: repeat it, add the rest
+        span = sums.shape[2]
+        grown = np.repeat(digits[:, :, k], span, axis=2)
+        grown.reshape(taps, plan.groups, levels, span, units)[...] += sums[:, :, None]
+        sums = grown
+    return sums.reshape(-1, units)
