@@ -18,18 +18,22 @@ The placement prices the loads: each core's buffers are placed in its tiers firs
 weights from where they landed (`placed_cost_options`): from a non-volatile or external
 tier (flash, MRAM, PSRAM) with the core's flash wait cycles
 (`memory.flash_load_extra_cycles`, the file's effective figure through its cache), from
-a TCM or SRAM tier without them.
+a TCM or SRAM tier without them. Where first fit splits the constants between fast and
+slow tiers, the code that reads them changes too (the lut kernel library's data is
+characterized with its constants all in one place; split, the per-layer loops run), so
+the placement with every constant in the slow tiers is costed as well and the one with
+fewer cycles is kept (`placed_on_core`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hwsim.cost.model import cost_graph
 from hwsim.cost.options import CostOptions
 from hwsim.errors import HwsimError
 from hwsim.evaluate.simulate import Simulation, Subject, simulate
 from hwsim.memory.planner import MemoryOptions, plan_memory
-from hwsim.memory.tiers import TierPlacement, place_in_tiers
+from hwsim.memory.tiers import TierPlacement, network_buffers, place_buffers
 from hwsim.schedule.scheduler import ScheduleOptions
 from hwsim.specs.soc import Soc
 
@@ -119,6 +123,7 @@ class SocSimulation:
 
 # Tier kinds whose loads the cost model prices as "flash" loads (the core's wait cycles).
 SLOW_TIER_KINDS = ("flash", "mram", "psram")
+CONSTANTS = ("tables", "weights")            # the buffer contents the cost options place
 
 
 def placed_cost_options(placement: TierPlacement, tier_kinds: dict[str, str],
@@ -130,7 +135,7 @@ def placed_cost_options(placement: TierPlacement, tier_kinds: dict[str, str],
     base = base or CostOptions()
     slow: dict[str, list[bool]] = {}
     for b in placement.buffers:
-        if b.tier is None or b.content not in ("tables", "weights"):
+        if b.tier is None or b.content not in CONSTANTS:
             continue
         field = ("thresholds_in" if b.name.startswith("thresholds")
                  else "tables_in" if b.content == "tables" else "weights_in")
@@ -143,7 +148,9 @@ def placed_on_core(graph, soc: Soc, core: str, style: str, base: CostOptions | N
                    memory_options: MemoryOptions | None = None
                    ) -> tuple[TierPlacement, CostOptions]:
     """The tier placement of the graph's buffers on a core of the SoC, and the cost
-    options that read each buffer from where it landed (placed_cost_options)."""
+    options that read each buffer from where it landed (placed_cost_options): first fit,
+    or, where it costs fewer cycles, first fit with the constants (CONSTANTS) kept in
+    the slow tiers."""
     tiers = soc.tiers_of(core)
     device = soc.cores[core].device
     # what the cost model prices: its int8 kernels' scratch, the lut layers' layout
@@ -151,8 +158,22 @@ def placed_on_core(graph, soc: Soc, core: str, style: str, base: CostOptions | N
     memory = plan_memory(graph, device, style,
                          described_memory(cost_graph(graph, device, style, base), device,
                                           memory_options))
-    placement = place_in_tiers(memory, tiers)
-    return placement, placed_cost_options(placement, {t.name: t.kind for t in tiers}, base)
+    kinds = {t.name: t.kind for t in tiers}
+    buffers = network_buffers(memory)
+    placement = place_buffers(buffers, tiers)
+    options = placed_cost_options(placement, kinds, base)
+    slow_only = tuple(t if t.kind in SLOW_TIER_KINDS else
+                      replace(t, holds=tuple(h for h in t.holds if h not in CONSTANTS))
+                      for t in tiers)
+    alternative = place_buffers(buffers, slow_only)
+    if (alternative != placement and all(a.tier is not None for a, b in
+                                         zip(alternative.buffers, placement.buffers)
+                                         if b.tier is not None)):
+        other = placed_cost_options(alternative, kinds, base)
+        if (cost_graph(graph, device, style, other).total_cycles
+                < cost_graph(graph, device, style, options).total_cycles):
+            return alternative, other
+    return placement, options
 
 
 def simulate_soc(subject: Subject, soc: Soc, style: str, *, core: str | None = None,
