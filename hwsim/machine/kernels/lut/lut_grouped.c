@@ -227,24 +227,6 @@ static uint32_t hwsim_lut_grouped_level(int32_t sum, const int32_t *bounds, int3
     return (uint32_t)(p - bounds);
 }
 
-/* One lookup of the Armv6-M pass: the combined index of byte k of the word c (a group's
- * 4 indices), doubled by the shift and taken out by the mask 0x1fe, selects the uint16
- * entry of the group table at gt; added to `acc`. */
-#define HWSIM_LUT_GROUPED_ASM_LOOKUP(shift, acc)                                       \
-    shift "\n\t"                                                                       \
-    "ands %[t], %[m]\n\t"                                                              \
-    "ldrh %[t], [%[gt], %[t]]\n\t"                                                     \
-    "add %[" #acc "], %[t]\n\t"
-
-/* A group of the pass: its 4 indices as one word load, its 4 lookups, the next table. */
-#define HWSIM_LUT_GROUPED_ASM_GROUP                                                    \
-    "ldmia %[wp]!, {%[c]}\n\t"                                                         \
-    HWSIM_LUT_GROUPED_ASM_LOOKUP("lsls %[t], %[c], #1", a0)                            \
-    HWSIM_LUT_GROUPED_ASM_LOOKUP("lsrs %[t], %[c], #7", a1)                            \
-    HWSIM_LUT_GROUPED_ASM_LOOKUP("lsrs %[t], %[c], #15", a2)                           \
-    HWSIM_LUT_GROUPED_ASM_LOOKUP("lsrs %[t], %[c], #23", a3)                           \
-    "adds %[gt], %[gt], %[tb]\n\t"
-
 /* Store unit o's output after the last chunk: its level, or its sum. */
 __attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call,
                                                        void *y, int32_t o, int32_t sum)
@@ -305,7 +287,8 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
                 uint32_t t, w;
                 __asm__(".syntax unified\n"
                         "1:\n\t"
-                        HWSIM_LUT_GROUPED_ASM_GROUP HWSIM_LUT_GROUPED_ASM_GROUP
+                        HWSIM_LUT_GROUPED_ASM_GROUP "adds %[gt], %[gt], %[tb]\n\t"
+                        HWSIM_LUT_GROUPED_ASM_GROUP "adds %[gt], %[gt], %[tb]\n\t"
                         "cmp %[gt], %[end]\n\tbne 1b\n\t.syntax divided\n"
                         : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3),
                           [wp] "+l"(wp), [gt] "+l"(gt), [c] "=&l"(w), [t] "=&l"(t)
