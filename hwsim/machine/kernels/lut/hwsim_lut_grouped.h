@@ -19,8 +19,8 @@
  * bytes); the sums of the units wait between chunks in `acc` (units int32). Weights are
  * blocked like the lut library's: the units in blocks of HWSIM_LUT_GROUPED_BLOCK,
  * group-major inside a block (w[group][unit of the block]), the units after the last
- * block one at a time (w[group]); w word-aligned (outside Armv6-M a block's 4 bytes of
- * a group are one word load). The kernel never multiplies: every stride is a field. */
+ * block one at a time (w[group]); w word-aligned (a block's 4 bytes of a group are one
+ * word load). The kernel never multiplies: every stride is a field. */
 #ifndef HWSIM_LUT_GROUPED_H
 #define HWSIM_LUT_GROUPED_H
 
@@ -30,6 +30,26 @@
 
 /* v += step, hidden from gcc's induction-variable analysis (it would multiply). */
 #define HWSIM_LUT_GROUPED_STEP(v, step) __extension__({ (v) += (step); __asm__("" : "+r"(v)); })
+
+#if defined(__ARM_ARCH_6M__)
+/* One lookup of an Armv6-M pass: the combined index of byte k of the word c (a group's
+ * 4 indices), doubled by the shift and taken out by the mask 0x1fe, selects the uint16
+ * entry of the group table at gt; added to `acc`. */
+#define HWSIM_LUT_GROUPED_ASM_LOOKUP(shift, acc)                                       \
+    shift "\n\t"                                                                       \
+    "ands %[t], %[m]\n\t"                                                              \
+    "ldrh %[t], [%[gt], %[t]]\n\t"                                                     \
+    "add %[" #acc "], %[t]\n\t"
+
+/* A group of a block of units: its 4 combined indices as one word load (the weights are
+ * word-aligned), the 4 lookups into the table at gt. */
+#define HWSIM_LUT_GROUPED_ASM_GROUP                                                    \
+    "ldmia %[wp]!, {%[c]}\n\t"                                                         \
+    HWSIM_LUT_GROUPED_ASM_LOOKUP("lsls %[t], %[c], #1", a0)                            \
+    HWSIM_LUT_GROUPED_ASM_LOOKUP("lsrs %[t], %[c], #7", a1)                            \
+    HWSIM_LUT_GROUPED_ASM_LOOKUP("lsrs %[t], %[c], #15", a2)                           \
+    HWSIM_LUT_GROUPED_ASM_LOOKUP("lsrs %[t], %[c], #23", a3)
+#endif
 
 typedef struct {
     const void *table;       /* T' row 0: uint16 entries, the offset B added */

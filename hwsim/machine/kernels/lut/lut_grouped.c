@@ -2,7 +2,8 @@
  *
  * Longer than 300 lines: the group table's builds (input by input, the two halves, their
  * crossing) and the Arm assembly of the crossing and of the Armv6-M lookup pass live
- * beside the one kernel they serve. The builds are inlined into it (always_inline: as
+ * beside the one kernel they serve (the straight-line K = 4 builds of Arm cores in
+ * lut_grouped_arm.inc). The builds are inlined into it (always_inline: as
  * when it was their one caller) and exported once more as hwsim_lut_grouped_build for
  * the grouped convolution. */
 #include "hwsim_lut_grouped.h"
@@ -111,91 +112,7 @@ static inline __attribute__((always_inline)) void hwsim_lut_grouped_half(
 #define HWSIM_LUT_GROUPED_HIGH "r"
 #endif
 
-#if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
-/* v + (v << 16): the 16-bit difference v in both halves of a word (mod 2^32). */
-static inline uint32_t hwsim_lut_grouped_doubled(uint32_t v)
-{
-    __asm__("add %0, %0, %0, lsl #16" : "+r"(v));
-    return v;
-}
-
-/* Eight adds of d to the words held in r0-r7, and their store (the next 16 entries). */
-#define HWSIM_LUT_GROUPED_ADD8(d)                                                      \
-    "add r0, r0, " d "\n\tadd r1, r1, " d "\n\tadd r2, r2, " d "\n\tadd r3, r3, " d "\n\t" \
-    "add r4, r4, " d "\n\tadd r5, r5, " d "\n\tadd r6, r6, " d "\n\tadd r7, r7, " d "\n\t" \
-    "stmia %[out]!, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
-
-/* Armv7E-M, K = 4: the 16 entries of the 2 inputs at x, each plus `base`, as 8 words at
- * t (entries k0 + 4 k1: input 0's row as two words plus k1's doubled entry of input 1). */
-static inline void hwsim_lut_grouped_pair(const hwsim_lut_grouped_call *call, const uint8_t *x,
-                                          uint32_t base, uint32_t *t)
-{
-    const uint32_t *const ra = (const uint32_t *)(const void *)HWSIM_LUT_GROUPED_ROW(x[0]);
-    const uint16_t *const rb = HWSIM_LUT_GROUPED_ROW(x[1]);
-    const uint32_t a01 = ra[0], a23 = ra[1];
-#pragma GCC unroll 4
-    for (int32_t k = 0; k < 4; k++) {
-        const uint32_t v = hwsim_lut_grouped_doubled(rb[k] + base);
-        t[2 * k] = a01 + v;
-        t[2 * k + 1] = a23 + v;
-    }
-}
-
-/* c's three steps: blocks c = 1, 2, 3 after the block c = 0 in r0-r7. */
-#define HWSIM_LUT_GROUPED_C_STEPS                                                      \
-    HWSIM_LUT_GROUPED_ADD8("%[s1]") HWSIM_LUT_GROUPED_ADD8("%[s2]") HWSIM_LUT_GROUPED_ADD8("%[s3]")
-
-/* Armv7E-M, K = 4, a full group of r = 3 or 4 (inputs a, b, c and d at x): the table in
- * blocks of 8 words (the 16 entries of a and b for one (c, d) pair, c first), held in
- * r0-r7 and stored by one STMIA each. Block 0 is computed from the rows; each next
- * block adds one doubled difference to every word: c's step (c_k - c_(k-1), in
- * registers) or, from c = 3 to c = 0 and the next d, d's step less c_3 - c_0. An add
- * and a burst store per two entries, no loop. */
-static __attribute__((noinline)) void hwsim_lut_grouped_build_k4(
-    const hwsim_lut_grouped_call *call, const uint8_t *x, int32_t r, uint32_t *t)
-{
-    if (r == 2) {
-        hwsim_lut_grouped_pair(call, x, 0, t);
-        return;
-    }
-    const uint16_t *const rc = HWSIM_LUT_GROUPED_ROW(x[2]);
-    const uint32_t c0 = rc[0], c3 = rc[3];
-    const uint32_t s1 = hwsim_lut_grouped_doubled(rc[1] - c0);
-    const uint32_t s2 = hwsim_lut_grouped_doubled(rc[2] - rc[1]);
-    const uint32_t s3 = hwsim_lut_grouped_doubled(c3 - rc[2]);
-    uint32_t words[11];                  /* block 0, then d's three steps */
-    if (r == 3) {
-        hwsim_lut_grouped_pair(call, x, c0, words);
-        __asm__ volatile(".syntax unified\n\t"
-                         "ldmia %[w], {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
-                         "stmia %[out]!, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
-                         HWSIM_LUT_GROUPED_C_STEPS ".syntax divided\n"
-                         : [out] "+r"(t)
-                         : [w] "r"(words), [s1] "r"(s1), [s2] "r"(s2), [s3] "r"(s3)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "memory");
-        return;
-    }
-    const uint16_t *const rd = HWSIM_LUT_GROUPED_ROW(x[3]);
-    hwsim_lut_grouped_pair(call, x, c0 + rd[0], words);
-#pragma GCC unroll 3
-    for (int32_t k = 1; k < 4; k++)
-        words[7 + k] = hwsim_lut_grouped_doubled(rd[k] - rd[k - 1] - (c3 - c0));
-    uint32_t e;
-    __asm__ volatile(".syntax unified\n\t"
-                     "ldmia %[w], {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
-                     "stmia %[out]!, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
-                     HWSIM_LUT_GROUPED_C_STEPS
-                     "ldr %[e], [%[w], #32]\n\t" HWSIM_LUT_GROUPED_ADD8("%[e]")
-                     HWSIM_LUT_GROUPED_C_STEPS
-                     "ldr %[e], [%[w], #36]\n\t" HWSIM_LUT_GROUPED_ADD8("%[e]")
-                     HWSIM_LUT_GROUPED_C_STEPS
-                     "ldr %[e], [%[w], #40]\n\t" HWSIM_LUT_GROUPED_ADD8("%[e]")
-                     HWSIM_LUT_GROUPED_C_STEPS ".syntax divided\n"
-                     : [out] "+r"(t), [e] "=&r"(e)
-                     : [w] "r"(words), [s1] "r"(s1), [s2] "r"(s2), [s3] "r"(s3)
-                     : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "memory");
-}
-#endif
+#include "lut_grouped_arm.inc"
 
 /* The group table of the r inputs at x. A full group whose low half (g_low inputs) has
  * at least 8 entries is built as the crossing of two half tables: the low table at t
@@ -217,6 +134,12 @@ static inline __attribute__((always_inline)) void hwsim_lut_grouped_table(
         hwsim_lut_grouped_extend(call, x, r, t);
         return;
     }
+#if defined(__ARM_ARCH_6M__)
+    if (r == 4 && call->k_log2 == 2) {                  /* K = 4, a full group of 4 */
+        hwsim_lut_grouped_build_v6_k4(call, x, (uint32_t *)(void *)t);
+        return;
+    }
+#endif
     uint32_t high[32];
     hwsim_lut_grouped_half(call, x, lo, t, 0);
     hwsim_lut_grouped_half(call, x + lo, r - lo, high, 1);
@@ -304,14 +227,6 @@ static uint32_t hwsim_lut_grouped_level(int32_t sum, const int32_t *bounds, int3
     return (uint32_t)(p - bounds);
 }
 
-/* One lookup of the Armv6-M pass: the combined index (byte k of the pass's weights),
- * doubled, selects the uint16 entry of the group table at `table`; added to `acc`. */
-#define HWSIM_LUT_GROUPED_ASM_LOOKUP(k, table, acc)                                    \
-    "ldrb %[t], [%[wp], #" #k "]\n\t"                                                \
-    "lsls %[t], %[t], #1\n\t"                                                        \
-    "ldrh %[t], [%[" #table "], %[t]]\n\t"                                            \
-    "add %[" #acc "], %[t]\n\t"
-
 /* Store unit o's output after the last chunk: its level, or its sum. */
 __attribute__((noinline)) void hwsim_lut_grouped_store(const hwsim_lut_grouped_call *call,
                                                        void *y, int32_t o, int32_t sum)
@@ -356,7 +271,8 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
             int32_t a0 = start[o], a1 = start[o + 1], a2 = start[o + 2], a3 = start[o + 3];
             const uint8_t *wp = wb;
 #if defined(__ARM_ARCH_6M__)
-            /* Armv6-M: two groups a pass, the sums in r8-r11 (gcc spills when unrolled). */
+            /* Armv6-M: two groups a pass, the sums in r8-r11 (gcc spills when unrolled), a
+             * group's 4 combined indices one word load (the weights are word-aligned). */
             const uint8_t *gt = scratch;
             if (n & 1) {
                 const uint16_t *const e = (const uint16_t *)(const void *)gt;
@@ -368,21 +284,15 @@ void hwsim_lut_grouped_dense(const hwsim_lut_grouped_call *call, const uint8_t *
                 HWSIM_LUT_GROUPED_STEP(gt, table_bytes);
             }
             if (gt != tend) {
-                const uint8_t *g2;
-                uint32_t t;
+                uint32_t t, w;
                 __asm__(".syntax unified\n"
                         "1:\n\t"
-                        HWSIM_LUT_GROUPED_ASM_LOOKUP(0, gt, a0) HWSIM_LUT_GROUPED_ASM_LOOKUP(1, gt, a1)
-                        HWSIM_LUT_GROUPED_ASM_LOOKUP(2, gt, a2) HWSIM_LUT_GROUPED_ASM_LOOKUP(3, gt, a3)
-                        "adds %[g2], %[gt], %[tb]\n\t"
-                        HWSIM_LUT_GROUPED_ASM_LOOKUP(4, g2, a0) HWSIM_LUT_GROUPED_ASM_LOOKUP(5, g2, a1)
-                        HWSIM_LUT_GROUPED_ASM_LOOKUP(6, g2, a2) HWSIM_LUT_GROUPED_ASM_LOOKUP(7, g2, a3)
-                        "adds %[gt], %[g2], %[tb]\n\t"
-                        "adds %[wp], #8\n\t"
+                        HWSIM_LUT_GROUPED_ASM_GROUP "adds %[gt], %[gt], %[tb]\n\t"
+                        HWSIM_LUT_GROUPED_ASM_GROUP "adds %[gt], %[gt], %[tb]\n\t"
                         "cmp %[gt], %[end]\n\tbne 1b\n\t.syntax divided\n"
                         : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3),
-                          [wp] "+l"(wp), [gt] "+l"(gt), [g2] "=&l"(g2), [t] "=&l"(t)
-                        : [tb] "l"(table_bytes), [end] "h"(tend)
+                          [wp] "+l"(wp), [gt] "+l"(gt), [c] "=&l"(w), [t] "=&l"(t)
+                        : [tb] "l"(table_bytes), [end] "h"(tend), [m] "l"(0x1feu)
                         : "cc", "memory");
             }
 #else

@@ -87,22 +87,31 @@ void hwsim_lut_grouped_lookup(const hwsim_lut_grouped_call *call,
                     : [end] "r"(end)
                     : "cc", "memory");
         }
+#elif defined(__ARM_ARCH_6M__)
+        /* Armv6-M: a group's table address and its 4 indices by one load each, the sums
+         * in r8-r11 (gcc spills them). */
+        if (tables != end) {
+            const uint16_t *const *t = tables;
+            const uint16_t *gt;
+            uint32_t c, v;
+            __asm__(".syntax unified\n"
+                    "1:\n\t"
+                    "ldmia %[tp]!, {%[gt]}\n\t" HWSIM_LUT_GROUPED_ASM_GROUP
+                    "cmp %[tp], %[end]\n\tbne 1b\n\t.syntax divided\n"
+                    : [a0] "+h"(a0), [a1] "+h"(a1), [a2] "+h"(a2), [a3] "+h"(a3),
+                      [wp] "+l"(wp), [tp] "+l"(t), [gt] "=&l"(gt), [c] "=&l"(c), [t] "=&l"(v)
+                    : [end] "h"(end), [m] "l"(0x1feu)
+                    : "cc", "memory");
+        }
 #else
 #pragma GCC unroll 2
         for (const uint16_t *const *t = tables; t != end; t++) {
             const uint16_t *const e = *t;
-#if defined(__ARM_ARCH_6M__)
-            a0 += e[wp[0]];                       /* Armv6-M: no bit-field extract */
-            a1 += e[wp[1]];
-            a2 += e[wp[2]];
-            a3 += e[wp[3]];
-#else
             const uint32_t c = *(const uint32_t *)(const void *)wp;   /* 4 indices a word */
             a0 += e[c & 0xff];
             a1 += e[(c >> 8) & 0xff];
             a2 += e[(c >> 16) & 0xff];
             a3 += e[c >> 24];
-#endif
             wp += HWSIM_LUT_GROUPED_BLOCK;
         }
 #endif
