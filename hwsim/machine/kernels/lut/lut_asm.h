@@ -76,8 +76,6 @@
 /* Packed codes: one LDRH (4-bit codes) or LDRB (2-bit) brings an input's four codes; a
  * code becomes its entry's byte offset by a shift (to offset x entry bytes) and an AND
  * with the mask (code mask x entry bytes). */
-#define HWSIM_LUT_PACK_LOAD(k)                                                        \
-    HWSIM_LUT_PACK_LDR " %[wv], [%[wp], #(" HWSIM_LUT_STR(k) ")*" HWSIM_LUT_STR(HWSIM_LUT_TAP) "]\n\t"
 #define HWSIM_LUT_PACK_CONNECTION(j, acc)                                             \
     "lsrs %[t], %[wv], #(" HWSIM_LUT_STR(HWSIM_LUT_PACK_BITS) "*" #j "-"                 \
     HWSIM_LUT_STR(HWSIM_LUT_ESHIFT) ")\n\tands %[t], %[mask]\n\t"                       \
@@ -89,15 +87,8 @@
     HWSIM_LUT_PACK_LOAD(k) HWSIM_LUT_ASM_INPUT(k)                                     \
     HWSIM_LUT_PACK_CONNECTION0(a0) HWSIM_LUT_PACK_CONNECTION(1, a1)                   \
     HWSIM_LUT_PACK_CONNECTION(2, a2) HWSIM_LUT_PACK_CONNECTION(3, a3)
-#define HWSIM_LUT_PACK_STEP                                                           \
-    HWSIM_LUT_PACK_BLOCK(0) "adds %[xp], #1\n\tadds %[wp], #" HWSIM_LUT_STR(HWSIM_LUT_TAP) \
-    "\n\t.syntax divided\n"
-#define HWSIM_LUT_PACK_PASS                                                           \
-    HWSIM_LUT_PACK_BLOCK(0) HWSIM_LUT_PACK_BLOCK(1) HWSIM_LUT_PACK_BLOCK(2)             \
-    HWSIM_LUT_PACK_BLOCK(3) HWSIM_LUT_PACK_BLOCK(4) HWSIM_LUT_PACK_BLOCK(5)             \
-    HWSIM_LUT_PACK_BLOCK(6) HWSIM_LUT_PACK_BLOCK(7)                                   \
-    "adds %[xp], #8\n\tadds %[wp], #(8*" HWSIM_LUT_STR(HWSIM_LUT_TAP) ")\n\t"            \
-    HWSIM_LUT_ASM_END_LOADED "beq 2f\n\tb 1b\n2:\n\t.syntax divided\n"
+#define HWSIM_LUT_PACK_END                                                            \
+    HWSIM_LUT_ASM_END_LOADED "beq 2f\n\tb 1b\n2:\n\t.syntax divided\n"  /* bne: 256 B back */
 #define HWSIM_LUT_PACK_OUTPUTS HWSIM_LUT_ASM_OUTPUTS
 #define HWSIM_LUT_PACK_INPUTS                                                         \
     [xe] "m"(xe), [shift] "l"(shift), [table] "h"(table),                             \
@@ -136,8 +127,6 @@
 #define HWSIM_LUT_QUAD_INPUTS [xe] "r"(xe), [shift] "r"(shift), [table] "r"(table)
 /* Packed codes: one LDR (4-bit codes) or LDRH (2-bit) brings an input's seven codes; UBFX
  * takes a code out, the entry's load scales it. */
-#define HWSIM_LUT_PACK_LOAD(k)                                                        \
-    HWSIM_LUT_PACK_LDR " %[wv], [%[wp], #(" HWSIM_LUT_STR(k) ")*" HWSIM_LUT_STR(HWSIM_LUT_TAP) "]\n\t"
 #define HWSIM_LUT_PACK_CONNECTION(j, acc)                                             \
     "ubfx %[t], %[wv], #(" HWSIM_LUT_STR(HWSIM_LUT_PACK_BITS) "*" #j "), #"              \
     HWSIM_LUT_STR(HWSIM_LUT_PACK_BITS) "\n\t" HWSIM_LUT_PACK_ENTRY "add  %[" #acc "], %[t]\n\t"
@@ -147,6 +136,17 @@
     HWSIM_LUT_PACK_CONNECTION(2, a2) HWSIM_LUT_PACK_CONNECTION(3, a3)                 \
     HWSIM_LUT_PACK_CONNECTION(4, a4) HWSIM_LUT_PACK_CONNECTION(5, a5)                 \
     HWSIM_LUT_PACK_CONNECTION(6, a6)
+#define HWSIM_LUT_PACK_END                                                            \
+    "ldr %[t], %[xe]\n\tcmp %[xp], %[t]\n\tbne 1b\n\t.syntax divided\n"
+#define HWSIM_LUT_PACK_OUTPUTS HWSIM_LUT_ASM_OUTPUTS
+#define HWSIM_LUT_PACK_INPUTS HWSIM_LUT_ASM_INPUTS
+#define HWSIM_LUT_PACK_ENTRY8 "ldrsb %[t], [%[rw], %[t]]\n\t"
+#define HWSIM_LUT_PACK_ENTRY16 "ldrsh %[t], [%[rw], %[t], lsl #1]\n\t"
+#endif
+/* Packed codes, both: a block's codes of tap k by one load; a step over one input, a pass
+ * over eight (the loop's end per architecture, HWSIM_LUT_PACK_END). */
+#define HWSIM_LUT_PACK_LOAD(k)                                                        \
+    HWSIM_LUT_PACK_LDR " %[wv], [%[wp], #(" HWSIM_LUT_STR(k) ")*" HWSIM_LUT_STR(HWSIM_LUT_TAP) "]\n\t"
 #define HWSIM_LUT_PACK_STEP                                                           \
     HWSIM_LUT_PACK_BLOCK(0) "adds %[xp], #1\n\tadds %[wp], #" HWSIM_LUT_STR(HWSIM_LUT_TAP) \
     "\n\t.syntax divided\n"
@@ -155,11 +155,6 @@
     HWSIM_LUT_PACK_BLOCK(3) HWSIM_LUT_PACK_BLOCK(4) HWSIM_LUT_PACK_BLOCK(5)             \
     HWSIM_LUT_PACK_BLOCK(6) HWSIM_LUT_PACK_BLOCK(7)                                   \
     "adds %[xp], #8\n\tadds %[wp], #(8*" HWSIM_LUT_STR(HWSIM_LUT_TAP) ")\n\t"            \
-    "ldr %[t], %[xe]\n\tcmp %[xp], %[t]\n\tbne 1b\n\t.syntax divided\n"
-#define HWSIM_LUT_PACK_OUTPUTS HWSIM_LUT_ASM_OUTPUTS
-#define HWSIM_LUT_PACK_INPUTS HWSIM_LUT_ASM_INPUTS
-#define HWSIM_LUT_PACK_ENTRY8 "ldrsb %[t], [%[rw], %[t]]\n\t"
-#define HWSIM_LUT_PACK_ENTRY16 "ldrsh %[t], [%[rw], %[t], lsl #1]\n\t"
-#endif
+    HWSIM_LUT_PACK_END
 
 #endif
