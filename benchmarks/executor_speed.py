@@ -16,8 +16,9 @@ the grouped tables). Prints the medians and the ratio executor / float; target <
 
 It also times, per node, the prepared plan's steps one by one (where the time goes),
 and the grouped gather and sum of every weighted layer alone: the one np.take of the
-group-sum rows it reads (one per g input channels, hwsim/execute/grouped.py) and the
-one integer sum of those rows into the int32 accumulators, on the arrays the executor
+group-sum rows it reads (one per g input channels, hwsim/execute/grouped.py), the one
+integer sum of those rows (into int32 sums, or of lane-packed int64 words,
+hwsim/execute/packed.py) and the unpacking of packed sums, on the arrays the executor
 makes ("grouped gather + sum"): what remains of a layer when every other cost is zero.
 
 --shape-only WORKLOAD (random weights of its kind, random inputs, no training and no
@@ -46,6 +47,7 @@ from hwsim.datasets import load_dataset  # noqa: E402
 from hwsim.execute.executor import build_plan, execute, run_plan  # noqa: E402
 from hwsim.execute import grouped  # noqa: E402
 from hwsim.execute.ops import RUNNERS, combined_index  # noqa: E402
+from hwsim.execute.packed import unpack  # noqa: E402
 from hwsim.ir.graph import build_graph, graph_from_workload  # noqa: E402
 from hwsim.ir.ops import WEIGHTED  # noqa: E402
 from hwsim.train.network import Mode, forward, quantize_input  # noqa: E402
@@ -57,22 +59,28 @@ TARGET_RATIO = 2.0
 
 def _floor_cases(plan, run) -> dict:
     """The grouped gather and the sum of every weighted layer alone, on the arrays the
-    executor makes (one row of units per group of g inputs and sample)."""
+    executor makes (one row of units, or of lane-packed words, per group of g inputs
+    and sample), and the unpacking of lane-packed sums."""
     cases = {}
     for step in plan.steps:
         lut = step.plan
         if step.op not in WEIGHTED or lut.grouping is None or not lut.single:
             continue
-        group = lut.groups[0]
-        levels = combined_index(lut.grouping, run.nodes[step.inputs[0]].output)
-        index = np.moveaxis(levels[group.input_index], -1, 0) + group.offsets
+        index = combined_index(lut.grouping, run.nodes[step.inputs[0]].output,
+                               lut.groups[0].offsets)
         entries = np.take(lut.columns, index, axis=0)
+        words = "" if lut.packing is None else f" ({lut.packing.lanes} units a word)"
         label = (f"{step.node} g={lut.grouping.size}, {entries.shape[0]} rows of "
-                 f"{entries.shape[-1]} x {lut.columns.dtype} per sample")
+                 f"{entries.shape[-1]} x {lut.columns.dtype}{words} per sample")
         cases[f"grouped gather, {label}"] = (
             lambda c=lut.columns, i=index: np.take(c, i, axis=0))
-        cases[f"grouped sum,    {label}"] = (
-            lambda e=entries, d=lut.acc_dtype: e.sum(axis=0, dtype=d))
+        if lut.packing is None:
+            cases[f"grouped sum,    {label}"] = (
+                lambda e=entries, d=lut.acc_dtype: e.sum(axis=0, dtype=d))
+            continue
+        cases[f"grouped sum,    {label}"] = lambda e=entries: np.add.reduce(e, axis=0)
+        cases[f"grouped unpack, {label}"] = (
+            lambda s=np.add.reduce(entries, axis=0), p=lut.packing: unpack(s, p))
     return cases
 
 
@@ -174,7 +182,7 @@ def main(argv=None) -> int:
     print(f"  ratio executor / float: {ratio:.2f}x (with build {with_build:.2f}x), target <= "
           f"{TARGET_RATIO:g}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'}")
     floor_ms = sum(ms for name, ms in medians.items() if name.startswith("grouped "))
-    print(f"  grouped gather + sum of every weighted layer: {floor_ms:.3f} ms = "
+    print(f"  grouped gather + sum (+ unpack) of every weighted layer: {floor_ms:.3f} ms = "
           f"{floor_ms / float_ms:.2f}x the float forward")
     for step in plan.steps:
         lut = step.plan
@@ -182,9 +190,11 @@ def main(argv=None) -> int:
             levels_l, size = lut.grouping.radix[0].size, lut.grouping.size
             channels = run.nodes[step.inputs[0]].output.shape[-1]
             larger = -(-channels // (size + 1)) * levels_l ** (size + 1) * lut.units
+            stored = (f"{lut.columns.dtype}" if lut.packing is None else
+                      f"in {lut.packing.lanes} lanes of {lut.packing.width} bits per int64")
             print(f"  {step.node}: g={size} over {levels_l} levels, {lut.grouping.groups} "
                   f"groups of {channels} inputs, tables {lut.columns.shape[0] * lut.units:,} "
-                  f"{lut.columns.dtype} entries; g={size + 1} would need {larger:,} (cap "
+                  f"entries ({stored}); g={size + 1} would need {larger:,} (cap "
                   f"{grouped.GROUPED_TABLE_MAX_ENTRIES:,})")
     print(f"  per inference: {p.loads:,} loads, {p.adds:,} adds, {p.compares:,} compares, "
           f"{p.multiplies} multiplies, {p.float_ops} float ops")

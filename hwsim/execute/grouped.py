@@ -17,7 +17,9 @@ dense layer's bias entries are folded into its first group's rows.
 Grouped layers: weighted, not depthwise, whose static bound fits the accumulator
 (int32 sums; the checked path keeps the device's order connection by connection).
 Tables are built in int32 and stored in int16 where every group sum fits (half the
-memory the gathers move; the sums are int32 either way). g is the largest size >= 2
+memory the gathers move; the sums are int32 either way); a dense layer's tables are
+built and stored lane-packed instead where the proven lane width allows
+(hwsim/execute/packed.py: the entries packed first, the group sums added on words). g is the largest size >= 2
 whose tables (taps x groups x L^g rows of the units) stay within
 GROUPED_TABLE_MAX_ENTRIES and that at least halves the gathers; when the plan is built
 for a known batch (`execute`), also no more table rows than that batch gathers per
@@ -32,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from hwsim.execute.packed import Packing, pack_lanes
 
 GROUPED_TABLE_MAX_ENTRIES = 1 << 21   # per node, entries (built in int32: 8 MB); larger: smaller g
 
@@ -69,20 +73,26 @@ def grouping(levels: int, channels: int, size: int) -> Grouping:
 
 
 def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,
-                    plan: Grouping) -> np.ndarray:
+                    plan: Grouping, packing: Packing | None = None) -> np.ndarray:
     """Rows ((t * groups + j) * L^g + combined index) of the units' group sums, int32
-    (a grouped layer's partial sums stay below its static bound, below 2^31).
+    (a grouped layer's partial sums stay below its static bound, below 2^31), or with
+    `packing` their lane-packed int64 words (hwsim/execute/packed.py: the entries
+    packed before they are added, so the sums are built on the words).
     level_rows: the table's level rows T[0..L-1] (L, K); w: weight indices (taps *
     channels, units), tap by tap, channel by channel."""
     levels, units = level_rows.shape[0], w.shape[1]
     entries = np.zeros((taps, plan.groups * plan.size, levels, units), dtype=np.int32)
     entries[:, :channels] = level_rows[:, w].reshape(levels, taps, channels, units).transpose(
         1, 2, 0, 3)
-    digits = entries.reshape(taps, plan.groups, plan.size, levels, units)
+    if packing is not None:
+        lows = np.zeros((taps, plan.groups * plan.size, 1, units), dtype=np.int64)
+        lows[:, :channels, 0] = packing.lows[w].reshape(taps, channels, units)
+        entries = pack_lanes(entries, lows, packing)
+    digits = entries.reshape(taps, plan.groups, plan.size, levels, entries.shape[-1])
     sums = digits[:, :, 0]                                          # (taps, groups, L, U)
     for k in range(1, plan.size):          # digit k most significant: repeat it, add the rest
         span = sums.shape[2]
         grown = np.repeat(digits[:, :, k], span, axis=2)
-        grown.reshape(taps, plan.groups, levels, span, units)[...] += sums[:, :, None]
+        grown.reshape(taps, plan.groups, levels, span, -1)[...] += sums[:, :, None]
         sums = grown
-    return sums.reshape(-1, units)
+    return sums.reshape(-1, entries.shape[-1])

@@ -20,12 +20,16 @@ the range. "saturate": the running sum is clamped to the range at every
 checkpoint (after each kernel tap, or each group of DENSE_GROUP inputs of a dense
 layer, and after each input of an add); every sum that left the range at any
 partial is counted once as saturated.
+
+Longer than 300 lines: one runner per op, kept together with the search and the
+grouped index they share and the overflow checks of the weighted and add runners.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from hwsim.execute.counters import Counts, tally
+from hwsim.execute.packed import unpack
 from hwsim.errors import HwsimError
 
 
@@ -109,15 +113,19 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
     return level, steps
 
 
-def combined_index(grouping, part: np.ndarray) -> np.ndarray:
-    """The grouped tables' index of each group of g input channels (last axis):
-    a_0 + (a_1 << log2 L) + ... or a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py):
-    shifts or gathers, and adds."""
-    index = part[..., ::grouping.size].copy()
+def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
+    """The grouped tables' index of each group of g input channels (last axis of
+    `part`), channels first (groups, N, ...): a_0 + (a_1 << log2 L) + ... or
+    a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py), plus `offsets` (a single
+    group's base rows, fused into the first digit's pass) when given: shifts or
+    gathers, and adds."""
+    channels = np.moveaxis(part, -1, 0)
+    first = channels[::grouping.size]
+    index = first.copy() if offsets is None else np.add(first, offsets)
     shift = 0
     for k, radix in enumerate(grouping.radix, 1):
-        digit = part[..., k::grouping.size]
-        view = index[..., :digit.shape[-1]]
+        digit = channels[k::grouping.size]
+        view = index[:len(digit)]
         if grouping.shift is None:
             view += np.take(radix, digit)
         else:
@@ -136,24 +144,35 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
         acc[...] = plan.bias
     mask = None if plan.safe else np.zeros(acc.shape, dtype=bool)
     added = 0
-    if plan.grouping is not None:
-        part = _see(probe, node, "combined", combined_index(plan.grouping, part))
+    fused = plan.grouping is not None and plan.single     # the group offsets in the index
+    if plan.grouping is None:
+        channels = np.moveaxis(part, -1, 0)                # channels first, as the rows
+    else:
+        channels = _see(probe, node, "combined", combined_index(
+            plan.grouping, part, plan.groups[0].offsets if fused else None))
     for group in plan.groups:
-        taps = _see(probe, node, "taps", part[group.input_index])
         if plan.mode == "depthwise":
+            taps = _see(probe, node, "taps", part[group.input_index])
             entries = np.take(plan.columns, _see(probe, node, "index", taps + group.offsets))
-        elif plan.mode == "rows":
-            index = _see(probe, node, "index", np.moveaxis(taps, -1, 0) + group.offsets)
+        else:                                          # channels first: (c, N, positions)
+            where = (group.input_index[-1],) + group.input_index[:-1]
+            taps = _see(probe, node, "taps", channels[where])
+        if plan.mode == "rows":
+            index = _see(probe, node, "index", taps if fused else taps + group.offsets)
             entries = np.take(plan.columns, index, axis=0)
-        else:
-            index = np.moveaxis(taps, -1, 0)[..., None] + group.offsets
-            entries = np.take(plan.columns, _see(probe, node, "index", index))
+        elif plan.mode == "direct":
+            index = _see(probe, node, "index", taps[..., None] + group.offsets)
+            entries = np.take(plan.columns, index)
         _see(probe, node, "entries", entries)
         if plan.grouping is None:
             added += entries[..., :plan.units].size    # not the padding of narrow rows
         else:                                          # the connections the groups stand for
             added += int(np.broadcast_to(group.connections, len(part)).sum())
         out = group.output_index
+        if plan.single and plan.packing is not None:   # lane-packed words: add, unpack
+            acc = unpack(_see(probe, node, "words", np.add.reduce(entries, axis=0)),
+                         plan.packing)
+            continue
         if plan.single:                                # one group, every unit: sum + bias
             acc = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
             if plan.grouping is None:                  # grouped: in the first group's table

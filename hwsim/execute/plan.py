@@ -12,7 +12,9 @@ with ``T[level, w[c, o]]``, fetched without a 2-D address. When the column table
 would be large (COLUMN_TABLE_MAX_ENTRIES), the plan keeps T itself (transposed) and
 the gather reads ``T[level, w[c, o]]`` element by element ("direct"). Layers whose
 static bound fits the accumulator gather one row per g input channels from grouped
-tables instead where that pays (hwsim/execute/grouped.py); threshold and pool searches
+tables instead where that pays (hwsim/execute/grouped.py), a dense layer's lane-packed
+where the proven lane width lets three units or more share an int64 word
+(hwsim/execute/packed.py); threshold and pool searches
 get bucket or per-value level tables (hwsim/execute/search.py).
 
 Longer than 300 lines: one plan builder per op kind, kept together because they share the
@@ -30,6 +32,7 @@ from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
 from hwsim.execute.grouped import Grouping, group_size, grouped_columns, grouping
+from hwsim.execute.packed import Packing, plan_packing
 from hwsim.execute.search import Search, make_search
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.graph import execution_order
@@ -71,6 +74,7 @@ class LutPlan:
     table_bits: int
     placement: Placement
     grouping: Grouping | None = None  # "rows" over grouped tables (hwsim/execute/grouped.py)
+    packing: Packing | None = None    # single grouped: lane-packed rows (hwsim/execute/packed.py)
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
     depthwise = isinstance(layer, L.DepthwiseConv2D)
     channels = in_shape[-1]
     spatial = len(in_shape) - 1
-    groups, grouped = [], None
+    groups, grouped, packing = [], None, None
     if depthwise:
         mode = "depthwise"
         columns = table[:, w].transpose(1, 2, 0).reshape(-1).astype(entry_dtype)   # (tap, c, r)
@@ -211,7 +215,9 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         mode = "direct" if direct else "rows"
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
-            columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped)
+            if isinstance(layer, L.Dense):      # single: one group of every input
+                packing = plan_packing(table[:-1], w, table[-1, b])
+            columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing)
             channels, rows = grouped.groups, grouped.rows
         elif direct:
             columns = np.ascontiguousarray(table.T).reshape(-1).astype(entry_dtype)  # (k, r)
@@ -233,15 +239,17 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
                          * math.prod(out_shape))
     single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
         slice(None),) * (len(out_shape) + 1)
-    if grouped is not None:
+    if grouped is not None and packing is None:
         if single:                       # fused: the bias entries in the first group's rows
             columns[:grouped.rows] += table[-1, b].astype(np.int32)
         columns = _pad_rows(columns.astype(_narrow(columns)))   # int16 where the sums fit
+    elif packing is not None:            # the bias entries in the offsets
+        columns = _pad_rows(columns)
     return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
                    acc_bits, 8, storage_bits(a.index_bits), g.graph["table_entry_bits"],
-                   placement, grouped)
+                   placement, grouped, packing)
 
 
 def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -1,0 +1,110 @@
+"""Lane-packed group sums (hwsim/execute/packed.py): several units added by one int64
+add equal the plain sums bit for bit, on random tables (L and K from 2 to 256, odd
+unit counts, extreme rows), inside grouped plans, and where the proven lane width
+does not fit the plan falls back to int16/int32 rows with the same outputs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwsim.execute import grouped as execute_grouped
+from hwsim.execute import packed as execute_packed
+from hwsim.execute.executor import build_plan, run_plan
+from hwsim.execute.measure import measured_run
+from hwsim.execute.packed import pack_lanes, plan_packing, unpack
+from hwsim.ir.graph import graph_from_workload
+from tests.test_execute_grouped import LAYERS, _case
+from tests.test_graph import shape_only
+
+
+@pytest.mark.parametrize("levels, clusters, connections, units, entry", [
+    (2, 2, 3, 3, 100), (17, 7, 64, 128, 15000), (32, 16, 128, 10, 7000),
+    (256, 256, 5, 13, 1000), (3, 256, 200, 4, 2000), (5, 3, 1, 64, 1 << 19)])
+def test_packed_sums_equal_the_plain_sums(levels, clusters, connections, units, entry):
+    rng = np.random.default_rng(levels + units)
+    table = rng.integers(-entry, entry + 1, (levels, clusters))
+    w = rng.integers(0, clusters, (connections, units))
+    bias = rng.integers(-entry, entry + 1, units)
+    p = plan_packing(table, w, bias)
+    assert p is not None and p.lanes >= execute_packed.MIN_LANES
+    assert p.width * p.lanes <= execute_packed.WORD_BITS
+    rows = table[:, w]                                             # (L, connections, units)
+    words = pack_lanes(rows, p.lows[w][None], p)                   # (L, connections, words)
+    # random rows, then every connection at its largest and at its smallest entry
+    highest = np.take_along_axis(rows, rows.argmax(axis=0)[None], 0)[0]
+    lowest = np.take_along_axis(rows, rows.argmin(axis=0)[None], 0)[0]
+    for pick in rng.integers(0, levels, (50, connections)):
+        want = rows[pick, np.arange(connections)].sum(axis=0) + bias
+        got = unpack(words[pick, np.arange(connections)].sum(axis=0)[None], p)[0]
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == np.int32
+    for extreme in (highest, lowest):
+        packed_sum = np.zeros(p.words, dtype=np.int64)
+        for c in range(connections):
+            packed_sum += pack_lanes(extreme[c][None], p.lows[w[c]][None], p)[0]
+        np.testing.assert_array_equal(unpack(packed_sum[None], p)[0], extreme.sum(axis=0) + bias)
+
+
+def test_too_wide_or_too_few_lanes_are_not_packed():
+    table = np.array([[-(1 << 21)], [1 << 21]])          # spread 2^22 per connection: 23 bits
+    assert plan_packing(table, np.zeros((1, 8), dtype=np.intp), np.zeros(8)) is None
+    small = np.array([[0], [5]])
+    assert plan_packing(small, np.zeros((4, 2), dtype=np.intp), np.zeros(2)) is None  # 2 units
+    assert plan_packing(small, np.zeros((4, 3), dtype=np.intp), np.zeros(3)).lanes == 3
+
+
+def _packed_nodes(plan):
+    return {s.node for s in plan.steps if getattr(s.plan, "packing", None) is not None}
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_packed_plan_equals_unpacked_and_ungrouped(monkeypatch, index):
+    g, x = _case(index)
+    plan = build_plan(g)
+    runs = [run_plan(plan, x)]
+    with monkeypatch.context() as patch:
+        patch.setattr(execute_packed, "MIN_LANES", 1 << 10)
+        unpacked = build_plan(g)
+        assert _packed_nodes(unpacked) == set()
+        runs.append(run_plan(unpacked, x))
+        patch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+        runs.append(run_plan(build_plan(g), x))
+    for run in runs[1:]:
+        for node, other in run.nodes.items():
+            mine = runs[0].nodes[node]
+            assert mine.output.dtype == other.output.dtype, node
+            np.testing.assert_array_equal(mine.output, other.output, err_msg=node)
+            assert mine.counts == other.counts, node
+
+
+def test_some_layers_are_packed_and_measure_no_multiply():
+    packed = {index: _packed_nodes(build_plan(_case(index)[0])) for index in range(len(LAYERS))}
+    assert packed[1] == {"L0.dense", "L1.dense"}      # 11 and 7 units
+    assert packed[3] == set()                          # one unit: nothing to pack
+    g, x = _case(1)
+    seen = []
+    run_plan(build_plan(g), x, probe=lambda node, label, array: seen.append((label, array.dtype)))
+    assert ("words", np.dtype(np.int64)) in seen and all(d.kind in "iub" for _, d in seen)
+    _, measured = measured_run(build_plan(g), x)
+    assert all(m.clean for m in measured.values()), measured
+
+
+def test_a_layer_too_wide_for_three_lanes_keeps_plain_rows(monkeypatch):
+    """Entries of +-2^23 over 9 connections need 28-bit lanes: only two fit a word, so the
+    grouped layer keeps int32 rows, with the same outputs as per-connection gathers."""
+    w = shape_only((9,), [{"type": "dense", "units": 11}], input_levels=17, levels=5,
+                   clusters=7, table_entry_bits=32)
+    g = graph_from_workload(w, 0)
+    name = next(iter(g.graph["tables"]))
+    rng = np.random.default_rng(0)
+    g.graph["tables"] = {**g.graph["tables"],
+                         name: rng.integers(-(1 << 23), 1 << 23, g.graph["tables"][name].shape)}
+    x = rng.integers(0, 17, (20, 9))
+    plan = build_plan(g)
+    lut = plan.steps[[s.node for s in plan.steps].index("L0.dense")].plan
+    assert lut.grouping is not None and lut.packing is None and lut.columns.dtype == np.int32
+    grouped = run_plan(plan, x)
+    monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+    plain = run_plan(build_plan(g), x)
+    np.testing.assert_array_equal(grouped.nodes["L0.dense"].output, plain.nodes["L0.dense"].output)
+    assert grouped.counts == plain.counts
