@@ -19,7 +19,7 @@ from tests.test_graph import shape_only
 
 @pytest.mark.parametrize("levels, clusters, connections, units, entry", [
     (2, 2, 3, 3, 100), (17, 7, 64, 128, 15000), (32, 16, 128, 10, 7000),
-    (256, 256, 5, 13, 1000), (3, 256, 200, 4, 2000), (5, 3, 1, 64, 1 << 19)])
+    (256, 256, 5, 13, 1000), (3, 256, 200, 6, 2000), (5, 3, 1, 64, 1 << 19)])
 def test_packed_sums_equal_the_plain_sums(levels, clusters, connections, units, entry):
     rng = np.random.default_rng(levels + units)
     table = rng.integers(-entry, entry + 1, (levels, clusters))
@@ -35,22 +35,40 @@ def test_packed_sums_equal_the_plain_sums(levels, clusters, connections, units, 
     lowest = np.take_along_axis(rows, rows.argmin(axis=0)[None], 0)[0]
     for pick in rng.integers(0, levels, (50, connections)):
         want = rows[pick, np.arange(connections)].sum(axis=0) + bias
-        got = unpack(words[pick, np.arange(connections)].sum(axis=0)[None], p)[0]
+        got = unpack((words[pick, np.arange(connections)].sum(axis=0) + p.fold)[None], p)[0]
         np.testing.assert_array_equal(got, want)
         assert got.dtype == np.int32
     for extreme in (highest, lowest):
-        packed_sum = np.zeros(p.words, dtype=np.int64)
+        packed_sum = p.fold.copy()                      # the first group's rows hold it
         for c in range(connections):
             packed_sum += pack_lanes(extreme[c][None], p.lows[w[c]][None], p)[0]
         np.testing.assert_array_equal(unpack(packed_sum[None], p)[0], extreme.sum(axis=0) + bias)
 
 
+def _packing(table, units, connections=1, bias=0):
+    return plan_packing(np.array(table), np.zeros((connections, units), dtype=np.intp),
+                        np.full(units, bias, dtype=np.int64))
+
+
 def test_too_wide_or_too_few_lanes_are_not_packed():
-    table = np.array([[-(1 << 21)], [1 << 21]])          # spread 2^22 per connection: 23 bits
-    assert plan_packing(table, np.zeros((1, 8), dtype=np.intp), np.zeros(8)) is None
-    small = np.array([[0], [5]])
-    assert plan_packing(small, np.zeros((4, 2), dtype=np.intp), np.zeros(2)) is None  # 2 units
-    assert plan_packing(small, np.zeros((4, 3), dtype=np.intp), np.zeros(3)).lanes == 3
+    assert _packing([[-(1 << 21)], [1 << 21]], 8) is None     # spread 2^22: 23-bit lanes
+    assert _packing([[0], [5]], 2, 4) is None                 # two units
+    assert _packing([[0], [5]], 3, 4).lanes == 3
+    assert _packing([[0], [(1 << 20) - 1]], 4) is None        # 20 bits: 3 lanes, 4 units fill 2
+
+
+def test_a_top_lane_sum_too_wide_for_its_bits_is_offset_like_the_others():
+    rng = np.random.default_rng(1)
+    table = rng.integers(-(1 << 19), 1 << 19, (4, 3))
+    w = rng.integers(0, 3, (2, 7))
+    for bias, signed in ((0, True), (1 << 30, False)):      # 21-bit lanes: 22 bits above
+        p = plan_packing(table, w, np.full(7, bias, dtype=np.int64))
+        assert p.width == 21 and p.lanes == 3 and p.signed_top == signed
+        assert (p.fold != 0).any() == signed
+        for levels in rng.integers(0, 4, (20, 2)):
+            rows = table[levels[:, None], w]                    # (connections, units)
+            words = pack_lanes(rows, p.lows[w], p).sum(axis=0) + p.fold
+            np.testing.assert_array_equal(unpack(words[None], p)[0], rows.sum(axis=0) + bias)
 
 
 def _packed_nodes(plan):

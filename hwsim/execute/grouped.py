@@ -19,8 +19,8 @@ Grouped layers: weighted, not depthwise, whose static bound fits the accumulator
 Tables are built in int32 and stored in int16 where every group sum fits (half the
 memory the gathers move; the sums are int32 either way); a dense layer's tables are
 built and stored lane-packed instead where the proven lane width allows
-(hwsim/execute/packed.py: the entries packed first, the group sums added on words). g is the largest size >= 2
-whose tables (taps x groups x L^g rows of the units) stay within
+(hwsim/execute/packed.py: the entries packed first, the group sums added on words).
+g is the largest size >= 2 whose tables (taps x groups x L^g rows of the units) stay within
 GROUPED_TABLE_MAX_ENTRIES and that at least halves the gathers; when the plan is built
 for a known batch (`execute`), also no more table rows than that batch gathers per
 connection (tables built for a few samples cost more than they save); none:
@@ -95,4 +95,6 @@ def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: 
         grown = np.repeat(digits[:, :, k], span, axis=2)
         grown.reshape(taps, plan.groups, levels, span, -1)[...] += sums[:, :, None]
         sums = grown
+    if packing is not None:                # the top lane's offsets, once per sum
+        sums[0, 0] += packing.fold
     return sums.reshape(-1, entries.shape[-1])

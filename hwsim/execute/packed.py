@@ -4,22 +4,27 @@ A grouped dense layer (hwsim/execute/grouped.py) sums, per sample and unit, one 
 per group of g inputs. Those sums need about 20 bits, yet numpy either adds int16
 entries into int32 sums with a cast per element, or moves int32 entries, twice the
 bytes. The plan packs the units' entries into the lanes of int64 words instead. With
-m[j, u] the smallest entry of group j for unit u, the lane of unit u holds
-e - m[j, u] >= 0, so over any choice of one row per group the lane sums to at most
+m[c, u] = min over levels a of T[a, w[c, u]], the smallest entry connection c can add
+to unit u, the lane of unit u holds T[a, w[c, u]] - m[c, u] >= 0 per connection, so
+whatever the input levels its lane sums to at most
 
-    R_u = sum over groups j of (largest - smallest entry of (j, u)).
+    R_u = sum over connections c of (max over a - min over a of T[a, w[c, u]]).
 
-Lanes of w = bits(max over u of R_u) bits therefore never carry into each other, and
-63 // w lanes fit a word that stays non-negative. Adding the gathered words adds every
-lane at once; each unit's sum is then its lane, shifted down and masked, plus
-offset[u] = sum over j of m[j, u] (the bias, folded into the first group's rows, is
-inside m): exact, integer adds, shifts and masks only. Unit u sits in lane u // words
-of word u % words, so lane j of every word is the run of units j * words ... .
+Lanes of w = bits(max over u of R_u) bits therefore never carry into each other.
+Unit u sits in lane u // words of word u % words (lane j of every word is a run of
+units), lane j at bits j*w. The top lane needs no such room: it holds the unit's sum
+itself, signed (its offsets sum(m) + bias, packed, are added once into the first
+group's rows), where that sum's range fits the bits above the lower lanes; else it is
+offset like the others. Adding the gathered words adds every lane at once; each unit's
+sum is then its lane, shifted down, masked (lower lanes), plus offset[u] =
+sum over c of m[c, u] + bias[u] (lower lanes): exact, integer adds, shifts and masks
+only. The entries are packed before the group sums are built (grouped_columns), so the
+tables are built on words.
 
-Used where at least MIN_LANES lanes fit (w <= 21): with fewer, int64 words move more
-bytes per unit than the int16 or int32 entries they would replace. The plan proves the
-lane width at build time (`pack_columns` returns None when it does not fit); the
-counters still count the device's per-connection kernel.
+Used where at least MIN_LANES lanes of the proven width fit a word (w <= 21; with
+fewer, int64 words move more bytes per unit than the int16 or int32 entries they would
+replace): `plan_packing` returns None otherwise. The counters still count the
+device's per-connection kernel.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-WORD_BITS = 63                       # lanes fill at most these bits: the word stays >= 0
+WORD_BITS = 63                       # the lanes below the top one fill at most these bits
 MIN_LANES = 3                        # fewer lanes per word: no packing
 
 
@@ -37,10 +42,12 @@ class Packing:
     lanes: int                       # units per word
     words: int                       # words per row (before the row padding of the plan)
     units: int
-    shifts: np.ndarray               # int64 (lanes,): lane j starts at bit j * w
+    shifts: tuple[int, ...]          # lane j starts at bit j * w
     mask: int                        # 2^w - 1
-    offsets: np.ndarray              # int64 (lanes, words): offset[u] at (u // words, u % words)
+    offsets: np.ndarray              # int32 (units,): added after unpacking (0: folded)
+    fold: np.ndarray                 # int64 (words,): added once into the first group's rows
     lows: np.ndarray                 # int64 (K,): per weight index, its smallest level entry
+    signed_top: bool                 # the top lane holds the sum itself
 
 
 def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray) -> Packing | None:
@@ -51,15 +58,21 @@ def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray) -> Pac
     spread = np.add.reduce((highs - lows)[w], axis=0, dtype=np.int64)     # R_u
     units = w.shape[1]
     width = max(1, int(spread.max()).bit_length())
-    lanes = min(WORD_BITS // width, units)
+    words = -(-units // min(WORD_BITS // width, units))
+    lanes = -(-units // words)                       # the lanes the units really fill
     if lanes < MIN_LANES:
         return None
-    words = -(-units // lanes)
-    offsets = np.zeros((lanes, words), dtype=np.int64)
-    offsets.reshape(-1)[:units] = np.add.reduce(lows[w], axis=0, dtype=np.int64) + bias
-    shifts = np.arange(0, WORD_BITS, width, dtype=np.int64)[:lanes]
+    shifts = tuple(range(0, WORD_BITS, width))[:lanes]
+    offsets = np.add.reduce(lows[w], axis=0, dtype=np.int64) + bias
+    top = slice(sum(words for _ in range(lanes - 1)), units)          # the top lane's units
+    room = 1 << (64 - 1 - shifts[-1])                                  # signed bits above
+    signed_top = bool(offsets[top].min() >= -room and (offsets + spread)[top].max() < room)
+    fold = np.zeros(words, dtype=np.int64)
+    if signed_top:
+        fold[:units - top.start] = np.left_shift(offsets[top], shifts[-1])
+        offsets[top] = 0
     return Packing(width, lanes, words, units, shifts, (1 << width) - 1,
-                   offsets, lows.astype(np.int64))
+                   offsets.astype(np.int32), fold, lows.astype(np.int64), signed_top)
 
 
 def pack_lanes(entries: np.ndarray, lows: np.ndarray, packing: Packing) -> np.ndarray:
@@ -70,21 +83,24 @@ def pack_lanes(entries: np.ndarray, lows: np.ndarray, packing: Packing) -> np.nd
     for first, shift in zip(range(0, p.units, p.words), p.shifts):
         last = min(p.units, first + p.words)
         values = np.subtract(entries[..., first:last], lows[..., first:last], dtype=np.int64)
-        packed[..., :last - first] |= np.left_shift(values, shift, out=values)
+        packed[..., :last - first] += np.left_shift(values, shift, out=values)
     return packed
 
 
 def unpack(sums: np.ndarray, packing: Packing) -> np.ndarray:
-    """Per-unit int32 sums (..., units) of word sums (..., >= words) int64: each lane
-    shifted down, masked (all but the top lane), plus its units' offsets."""
+    """Per-unit int32 sums (..., units) of word sums (..., >= words) int64: each lower
+    lane shifted down and masked, the top lane shifted down (signed), then the offsets
+    added."""
     p = packing
-    words = sums[..., :p.words]
-    out = np.empty(words.shape[:-1] + (p.units,), dtype=np.int32)
-    lane = np.empty(words.shape, dtype=np.int64)
+    out = np.empty(sums.shape[:-1] + (p.units,), dtype=np.int32)
+    lane = np.empty(sums.shape[:-1] + (p.words,), dtype=np.int64)
     for j, (first, shift) in enumerate(zip(range(0, p.units, p.words), p.shifts)):
         last = min(p.units, first + p.words)
-        np.right_shift(words, shift, out=lane)
+        source = sums[..., :last - first]
+        if shift:
+            source = np.right_shift(source, shift, out=lane[..., :last - first])
         if j < p.lanes - 1:
-            np.bitwise_and(lane, p.mask, out=lane)
-        np.add(lane[..., :last - first], p.offsets[j, :last - first], out=out[..., first:last])
-    return out
+            np.bitwise_and(source, p.mask, out=out[..., first:last])
+        else:
+            out[..., first:last] = source
+    return np.add(out, p.offsets, out=out)
