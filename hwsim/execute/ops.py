@@ -115,23 +115,22 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
 
 def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
     """The grouped tables' index of each group of g input channels (last axis of
-    `part`), channels first (groups, N, ...): a_0 + (a_1 << log2 L) + ... or
-    a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py), plus `offsets` (a single
-    group's base rows, fused into the first digit's pass) when given: shifts or
-    gathers, and adds."""
-    channels = np.moveaxis(part, -1, 0)
-    first = channels[::grouping.size]
-    index = first.copy() if offsets is None else np.add(first, offsets)
+    `part`): a_0 + (a_1 << log2 L) + ... or a_0 + radix[0][a_1] + ...
+    (hwsim/execute/grouped.py), shifts or gathers and adds along the rows of `part`,
+    returned channels first (groups, N, ...); plus `offsets` (a single group's base
+    rows, added in the pass that moves the channels first) when given."""
+    index = part[..., ::grouping.size].copy()
     shift = 0
     for k, radix in enumerate(grouping.radix, 1):
-        digit = channels[k::grouping.size]
-        view = index[:len(digit)]
+        digit = part[..., k::grouping.size]
+        view = index[..., :digit.shape[-1]]
         if grouping.shift is None:
             view += np.take(radix, digit)
         else:
             shift += grouping.shift
             view += np.left_shift(digit, shift)
-    return index
+    channels = np.moveaxis(index, -1, 0)
+    return channels if offsets is None else np.add(channels, offsets)
 
 
 def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
