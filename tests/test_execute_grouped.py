@@ -134,8 +134,8 @@ def test_grouped_columns_are_the_sums_of_the_group_entries():
             for digits in ((0, 0, 0), (4, 1, 3), (2, 3, 1)):
                 row = (t * plan.groups + j) * plan.rows + sum(
                     int(r[d]) for r, d in zip(plan.radix, digits[1:])) + digits[0]
-                real = [(k, d) for k, d in enumerate(digits) if j * 3 + k < channels]
-                want = sum(table[d, w[t * channels + j * 3 + k]] for k, d in real)
+                real = [(k, d) for k, d in enumerate(digits) if k * plan.groups + j < channels]
+                want = sum(table[d, w[t * channels + k * plan.groups + j]] for k, d in real)
                 np.testing.assert_array_equal(columns[row], want)
 
 

@@ -2,17 +2,19 @@
 connection (the executor's counterpart of the paper's grouped tables; the device
 kernels' own grouping is docs/lut-kernels.md "Grouped lookups").
 
-For a unit's g connections of one kernel tap (input channels c_0..c_(g-1), weight
-indices w_0..w_(g-1)), the partial sum T[a_0, w_0] + ... + T[a_(g-1), w_(g-1)] depends
+Group j of a kernel tap is the input channels j, j + G, ..., j + (g-1) G (G = ceil(C / g)
+groups: digit k of every group is the run of channels k G .. k G + G - 1, a slice of
+the input). For a unit's g connections of one group (weight indices w_0..w_(g-1)), the
+partial sum T[a_0, w_0] + ... + T[a_(g-1), w_(g-1)] depends
 only on the g input levels, so a table of its L^g values per (tap, group, unit),
 built here once per plan by integer adds of table entries, is gathered with the
 combined index a_0 + L a_1 + ... + L^(g-1) a_(g-1). The executor forms that index once
 per sample, position and group (shared by every unit and every tap reading the
 position) by shifts when L is a power of two (a << (k log2 L)), else from small radix
 tables, radix[k - 1][a] = a L^k: one shift or gather and one add per digit, no
-multiply on the data path. A layer's last group may be short (channels not a
-multiple of g): its missing digits stay 0 and its table holds their entries as 0. A
-dense layer's bias entries are folded into its first group's rows.
+multiply on the data path. A layer's last groups may be short (channels not a
+multiple of g): their missing last digit stays 0 and their tables hold its entries as
+0. A dense layer's bias entries are folded into its first group's rows.
 
 Grouped layers: weighted, not depthwise, whose static bound fits the accumulator
 (int32 sums; the checked path keeps the device's order connection by connection).
@@ -88,11 +90,11 @@ def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: 
         lows = np.zeros((taps, plan.groups * plan.size, 1, units), dtype=np.int64)
         lows[:, :channels, 0] = packing.lows[w].reshape(taps, channels, units)
         entries = pack_lanes(entries, lows, packing)
-    digits = entries.reshape(taps, plan.groups, plan.size, levels, entries.shape[-1])
-    sums = digits[:, :, 0]                                          # (taps, groups, L, U)
+    digits = entries.reshape(taps, plan.size, plan.groups, levels, entries.shape[-1])
+    sums = digits[:, 0]                                             # (taps, groups, L, U)
     for k in range(1, plan.size):          # digit k most significant: repeat it, add the rest
         span = sums.shape[2]
-        grown = np.repeat(digits[:, :, k], span, axis=2)
+        grown = np.repeat(digits[:, k], span, axis=2)
         grown.reshape(taps, plan.groups, levels, span, -1)[...] += sums[:, :, None]
         sums = grown
     if packing is not None:                # the top lane's offsets, once per sum

@@ -115,20 +115,22 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
 
 def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
     """The grouped tables' index of each group of g input channels (last axis of
-    `part`): a_0 + (a_1 << log2 L) + ... or a_0 + radix[0][a_1] + ...
-    (hwsim/execute/grouped.py), shifts or gathers and adds along the rows of `part`,
+    `part`, digit k of the groups its k-th run of G channels): a_0 + (a_1 << log2 L)
+    + ... or a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py), shifts or gathers
+    and adds along the rows of `part`,
     returned channels first (groups, N, ...); plus `offsets` (a single group's base
     rows, added in the pass that moves the channels first) when given."""
-    index = part[..., ::grouping.size].copy()
-    shift = 0
-    for k, radix in enumerate(grouping.radix, 1):
-        digit = part[..., k::grouping.size]
+    index = part[..., :grouping.groups].copy()
+    shift, start = 0, grouping.groups
+    for radix in grouping.radix:           # digit k: channels k G .. k G + G - 1
+        digit = part[..., start:start + grouping.groups]
         view = index[..., :digit.shape[-1]]
         if grouping.shift is None:
             view += np.take(radix, digit)
         else:
             shift += grouping.shift
             view += np.left_shift(digit, shift)
+        start += grouping.groups
     channels = np.moveaxis(index, -1, 0)
     return channels if offsets is None else np.add(channels, offsets)
 
