@@ -96,11 +96,11 @@ def unpack(sums: np.ndarray, packing: Packing) -> np.ndarray:
     lane = np.empty(sums.shape[:-1] + (p.words,), dtype=np.int64)
     for j, (first, shift) in enumerate(zip(range(0, p.units, p.words), p.shifts)):
         last = min(p.units, first + p.words)
-        source = sums[..., :last - first]
+        source, target = sums[..., :last - first], out[..., first:last]
+        if j == p.lanes - 1:                       # the top lane: nothing above it
+            np.right_shift(source, shift, out=target)
+            continue
         if shift:
             source = np.right_shift(source, shift, out=lane[..., :last - first])
-        if j < p.lanes - 1:
-            np.bitwise_and(source, p.mask, out=out[..., first:last])
-        else:
-            out[..., first:last] = source
+        np.bitwise_and(source, p.mask, out=target)
     return np.add(out, p.offsets, out=out)
