@@ -23,8 +23,9 @@ hwsim/execute/packed.py) and the unpacking of packed sums, on the arrays the exe
 makes ("grouped gather + sum"): what remains of a layer when every other cost is zero.
 
 --shape-only WORKLOAD (random weights of its kind, random inputs, no training and no
-float forward): every weighted node alone, grouped against per-connection gathers,
-interleaved run by run (medians), for convolutions and other shapes.
+float forward): every weighted node alone, grouped against per-connection gathers (and
+a lane-packed dense layer against its unpacked int16/int32 rows), interleaved run by
+run (medians), for convolutions and other shapes.
 
 Both run on one thread: the executor is single-threaded, and BLAS is pinned to one
 thread (unless OPENBLAS_NUM_THREADS etc. are set) because a batch this small gains
@@ -46,7 +47,7 @@ import numpy as np  # noqa: E402
 
 from hwsim.datasets import load_dataset  # noqa: E402
 from hwsim.execute.executor import build_plan, execute, run_plan  # noqa: E402
-from hwsim.execute import grouped  # noqa: E402
+from hwsim.execute import grouped, packed  # noqa: E402
 from hwsim.execute.ops import RUNNERS, combined_index  # noqa: E402
 from hwsim.execute.packed import unpack  # noqa: E402
 from hwsim.ir.graph import build_graph, graph_from_workload  # noqa: E402
@@ -117,26 +118,43 @@ def _plans(graph):
         grouped.GROUPED_TABLE_MAX_ENTRIES = cap
 
 
+def _unpacked(graph):
+    """The graph's plan with lane packing off (int16 or int32 group rows)."""
+    lanes, packed.MIN_LANES = packed.MIN_LANES, 1 << 30
+    try:
+        return build_plan(graph)
+    finally:
+        packed.MIN_LANES = lanes
+
+
 def _shape_only(name: str, batch: int, rounds: int, repeats: int) -> int:
     workload = load_workload(name)
     graph = graph_from_workload(workload, 0)
     levels = np.random.default_rng(0).integers(0, workload.input_levels,
                                                (batch, *workload.input_shape))
     plan, ungrouped = _plans(graph)
+    modes = ("grouped", "per connection", "grouped, not packed")
     cases = {}
-    for on, off in zip(_step_cases(plan, levels).items(), _step_cases(ungrouped, levels).items()):
+    for on, off, rows in zip(_step_cases(plan, levels).items(),
+                             _step_cases(ungrouped, levels).items(),
+                             _step_cases(_unpacked(graph), levels).items()):
         step = next(s for s in plan.steps if f"node {s.node}" == on[0])
         if step.op in WEIGHTED and step.plan.grouping is not None:
-            cases[(on[0], step.plan.grouping.size)] = (on[1], off[1])
-    interleaved = {(key, mode): pair[index] for key, pair in cases.items()
-                   for index, mode in enumerate(("grouped", "per connection"))}
+            packing = step.plan.packing is not None
+            cases[(on[0], step.plan.grouping.size, packing)] = (
+                (on[1], off[1], rows[1]) if packing else (on[1], off[1]))
+    interleaved = {(key, modes[index]): function for key, functions in cases.items()
+                   for index, function in enumerate(functions)}
     medians = _timings(interleaved, rounds, repeats)[0]
     print(f"{workload.name} (shape-only, random weights), batch {batch}: grouped layers "
           f"alone, median of {rounds} rounds x {repeats} runs")
-    for (node, size) in cases:
-        on, off = medians[((node, size), "grouped")], medians[((node, size), "per connection")]
+    for key in cases:
+        node, size, packing = key
+        on, off = medians[(key, "grouped")], medians[(key, "per connection")]
+        rows = (f"; not packed {medians[(key, modes[2])]:8.3f} ms, packed "
+                f"{medians[(key, modes[2])] / on:.2f}x faster" if packing else "")
         print(f"  {node:<28} g={size}: grouped {on:8.3f} ms, per connection {off:8.3f} ms, "
-              f"{off / on:.2f}x faster")
+              f"{off / on:.2f}x faster{rows}")
     return 0
 
 

@@ -126,3 +126,14 @@ def test_a_layer_too_wide_for_three_lanes_keeps_plain_rows(monkeypatch):
     plain = run_plan(build_plan(g), x)
     np.testing.assert_array_equal(grouped.nodes["L0.dense"].output, plain.nodes["L0.dense"].output)
     assert grouped.counts == plain.counts
+
+
+def test_a_plan_for_a_small_known_batch_is_not_packed(monkeypatch):
+    g, x = _case(1)
+    big = 1 << 20                          # the batch rule of grouping keeps both grouped
+    assert _packed_nodes(build_plan(g)) == {"L0.dense", "L1.dense"}
+    assert _packed_nodes(build_plan(g, samples=big)) == {"L0.dense", "L1.dense"}
+    monkeypatch.setattr(execute_packed, "MIN_SAMPLES", big + 1)
+    plan = build_plan(g, samples=big)
+    assert _packed_nodes(plan) == set()
+    assert {s.node for s in plan.steps if getattr(s.plan, "grouping", None)} >= {"L0.dense"}

@@ -23,8 +23,12 @@ tables are built on words.
 
 Used where at least MIN_LANES lanes of the proven width fit a word (w <= 21; with
 fewer, int64 words move more bytes per unit than the int16 or int32 entries they would
-replace): `plan_packing` returns None otherwise. The counters still count the
-device's per-connection kernel.
+replace): `plan_packing` returns None otherwise. Unpacking costs a few array passes
+whatever the batch, so a plan built for a known batch of fewer than MIN_SAMPLES samples
+(`execute`) is not packed (benchmarks/executor_speed.py: `--shape-only kws-dscnn --batch
+N` shows its L11.dense, 12 units over 32 groups, slower packed at 8 to 128 samples; the
+digits-mlp run, its 10-unit L2.dense over 64 groups faster at 364). The counters still
+count the device's per-connection kernel.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ import numpy as np
 
 WORD_BITS = 63                       # the lanes below the top one fill at most these bits
 MIN_LANES = 3                        # fewer lanes per word: no packing
+MIN_SAMPLES = 256                    # a plan built for a smaller known batch: no packing
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,14 @@ class Packing:
     signed_top: bool                 # the top lane holds the sum itself
 
 
-def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray) -> Packing | None:
+def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray,
+                 samples: int | None = None) -> Packing | None:
     """The lanes of a grouped dense layer: level_rows T[0..L-1] (L, K), weight indices
     w (connections, units), the units' bias entries. None when fewer than MIN_LANES
-    lanes of the proven width fit a word (or fewer units than that)."""
+    lanes of the proven width fit a word (or fewer units than that), or when the plan
+    is built for a known batch of fewer than MIN_SAMPLES `samples`."""
+    if samples is not None and samples < MIN_SAMPLES:
+        return None
     lows, highs = level_rows.min(axis=0), level_rows.max(axis=0)
     spread = np.add.reduce((highs - lows)[w], axis=0, dtype=np.int64)     # R_u
     units = w.shape[1]
