@@ -425,10 +425,10 @@ def characterize(target: str, directory, kernels=KERNEL_NAMES, check=None) -> di
             "actions": "executed instructions as hwsim.machine.emulate_price prices them, "
                        "one count per action; parameter_read: loads of weights, bias, "
                        "multipliers and parameter structs",
-            "kernels": {k: _kernel_record(firmware, k, check) for k in kernels}}
+            "kernels": {k: kernel_record(firmware, k, check) for k in kernels}}
 
 
-def _kernel_record(firmware, kernel: str, check) -> dict:
+def kernel_record(firmware, kernel: str, check) -> dict:
     """A kernel's record: its right-shift path and, for a weighted kernel, the left-shift
     path as `left_shift` (hwsim.ir.int8_kernels.requantize_path: every channel shifted
     left; on Armv7E-M the C kernels instead of the assembly passes)."""
