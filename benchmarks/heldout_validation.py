@@ -30,10 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from hwsim.cost.int8_library import left_shifted
 from hwsim.cost.options import INT8_KERNELS
+from hwsim.ir.graph import graph_from_workload
 from hwsim.ir.ops import WEIGHTED
 from hwsim.machine.heldout import (LEFT_SHIFTS, STATISTICS, distribution, heldout_workloads,
-                                   run_heldout)
+                                   run_heldout, with_left_shifts)
 from hwsim.machine.rtl import rtl_core
 from hwsim.specs.catalog import find_device
 
@@ -83,6 +85,17 @@ def summary_lines(runs) -> list[str]:
     return lines
 
 
+def _left_shifted_line(runs, workloads, seed: int, which: str) -> str:
+    """The node errors of the weighted layers that shift left (every device)."""
+    left = {}
+    for i, w in enumerate(workloads):       # run_heldout's graphs: seed + i
+        g = with_left_shifts(graph_from_workload(w, seed=seed + i), which)
+        left[w.name] = set(left_shifted(g))
+    errors = [e for r in runs if not r.refused for node, _, e, _ in r.node_errors
+              if node in left[r.workload]]
+    return f"left-shifted weighted nodes (every device): {_dist(distribution(errors))}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=0)
@@ -123,6 +136,8 @@ def main() -> None:
           f"{'' if a.int8_kernels == 'optimized' else f', int8 kernels: {a.int8_kernels}'}: "
           f"{seconds:.1f} s")
     print("\n".join(summary_lines(runs)))
+    if a.left_shifts != "none":
+        print(_left_shifted_line(runs, workloads, a.seed, a.left_shifts))
     not_exact = [r for r in runs if not r.refused and not r.bit_exact]
     print(f"outputs not bit-exact: {len(not_exact)}")
     refused = sorted({(r.workload, r.style, r.refused.split(':')[-1].strip()[:70])

@@ -142,3 +142,30 @@ def test_left_shifts_soft_kernels_are_characterized_too():
         record = library_data("rv32i")["kernels"][kernel]["left_shift"]
         assert "shift_by_left" in record["counts"]
         assert "shift_by_exponent" not in record["counts"]
+
+
+def test_the_plain_loops_left_shift_is_checked_by_emulation_on_picorv32(tmp_path):
+    """`int8_kernels: reference` (the plain loops, priced by the formulas of
+    docs/cost-model.md; on a serial shifter the left shift by its amount,
+    hwsim.cost.requantize_shifts) on a held-out MLP whose layers shift left, on PicoRV32
+    without and with its multiplier: bit-exact, within 1% without the multiplier; with it
+    the per-unit counts, fitted on right shifts, still charge the rounding division the
+    left path skips, so its left-shifted layers read high (within 5%, more than when the
+    same layers shift right: docs/rtl.md)."""
+    [workload] = heldout_workloads(SEED, 1)
+    devices = [find_device("picorv32"), find_device("picorv32-mul")]
+    left = set(left_shifted(with_left_shifts(graph_from_workload(workload, seed=SEED), "all")))
+    errors = {}
+    for mode in ("none", "all"):
+        for run in run_heldout([workload], devices, ("int8",), seed=SEED,
+                               workdir=tmp_path / mode, int8_kernels="reference",
+                               left_shifts=mode):
+            assert not run.refused and run.bit_exact, (mode, run.platform)
+            for node, op, error, basis in run.node_errors:
+                if op in WEIGHTED:
+                    errors[mode, run.platform, node] = error
+    assert left
+    for node in left:
+        assert abs(errors["all", "picorv32", node]) <= 0.01
+        assert abs(errors["all", "picorv32-mul", node]) <= 0.05
+        assert errors["all", "picorv32-mul", node] > errors["none", "picorv32-mul", node]
