@@ -4,7 +4,8 @@ random networks it was never fitted to (hwsim.machine.heldout).
     python benchmarks/heldout_validation.py [--seed 0] [--count 20]
         [--devices samd21,cm0plus-iterative-mul,nrf52840,stm32u575,esp32-c3,ch32v003]
         [--styles lut,int8] [--rtl ibex-rv32m-fast,...] [--samples 2] [--calibrated [run]]
-        [--weight-indices auto|aligned|packed] [--json FILE]
+        [--weight-indices auto|aligned|packed] [--left-shifts none|some|all]
+        [--int8-kernels optimized|library|reference] [--json FILE]
 
 Prints, per reference (emulation or RTL), style and device, the distribution of the
 per-node and per-network errors (estimated - measured) / measured: the share within
@@ -15,6 +16,10 @@ inputs drawn apart from the ones it runs on (as a trained artifact carries them 
 training split; hwsim.machine.heldout.with_input_statistics), else it is shape-only.
 `--calibrated run`: the statistics of the very inputs it runs on (an oracle: the error
 left is the model's own, not the spread between calibration and run inputs).
+`--left-shifts some|all`: every other (or every) weighted layer's weights scaled so that
+its int8 requantization shifts left (hwsim.machine.heldout.with_left_shifts), the path
+an imported model with a small output scale takes. `--int8-kernels reference`: the int8
+plain loops instead of the kernel library (CostOptions.int8_kernels).
 """
 from __future__ import annotations
 
@@ -25,8 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from hwsim.cost.int8_library import left_shifted
+from hwsim.cost.options import INT8_KERNELS
+from hwsim.ir.graph import graph_from_workload
 from hwsim.ir.ops import WEIGHTED
-from hwsim.machine.heldout import STATISTICS, distribution, heldout_workloads, run_heldout
+from hwsim.machine.heldout import (LEFT_SHIFTS, STATISTICS, distribution, heldout_workloads,
+                                   run_heldout, with_left_shifts)
 from hwsim.machine.rtl import rtl_core
 from hwsim.specs.catalog import find_device
 
@@ -76,6 +85,17 @@ def summary_lines(runs) -> list[str]:
     return lines
 
 
+def _left_shifted_line(runs, workloads, seed: int, which: str) -> str:
+    """The node errors of the weighted layers that shift left (every device)."""
+    left = {}
+    for i, w in enumerate(workloads):       # run_heldout's graphs: seed + i
+        g = with_left_shifts(graph_from_workload(w, seed=seed + i), which)
+        left[w.name] = set(left_shifted(g))
+    errors = [e for r in runs if not r.refused for node, _, e, _ in r.node_errors
+              if node in left[r.workload]]
+    return f"left-shifted weighted nodes (every device): {_dist(distribution(errors))}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=0)
@@ -91,6 +111,11 @@ def main() -> None:
                         "artifact), or with 'run' from the inputs run (the oracle)")
     p.add_argument("--weight-indices", default="auto", choices=("auto", "aligned", "packed"),
                    help="lut weight codes in emulation (packed: wherever K <= 16)")
+    p.add_argument("--left-shifts", default="none", choices=LEFT_SHIFTS,
+                   help="weighted layers whose int8 requantization shifts left")
+    p.add_argument("--int8-kernels", default="optimized",
+                   choices=INT8_KERNELS,
+                   help="int8 weighted layers: the library (chosen per layer) or plain loops")
     p.add_argument("--json", type=Path)
     a = p.parse_args()
     workloads = heldout_workloads(a.seed, a.count)
@@ -101,12 +126,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hwsim-heldout-") as tmp:
         runs = run_heldout(workloads, devices, tuple(a.styles.split(",")), rtl_cores=cores,
                            cache_dir=cache, samples=a.samples, seed=a.seed, workdir=tmp,
-                           statistics=a.calibrated, weight_indices=a.weight_indices)
+                           statistics=a.calibrated, weight_indices=a.weight_indices,
+                           left_shifts=a.left_shifts, int8_kernels=a.int8_kernels)
     seconds = time.perf_counter() - started
     print(f"{len(workloads)} held-out networks (seed {a.seed}), {len(devices)} devices, "
           f"{len(cores)} RTL cores, styles {a.styles}"
-          f"{STATISTICS_NOTE[a.calibrated]}: {seconds:.1f} s")
+          f"{STATISTICS_NOTE[a.calibrated]}"
+          f"{'' if a.left_shifts == 'none' else f', left shifts: {a.left_shifts}'}"
+          f"{'' if a.int8_kernels == 'optimized' else f', int8 kernels: {a.int8_kernels}'}: "
+          f"{seconds:.1f} s")
     print("\n".join(summary_lines(runs)))
+    if a.left_shifts != "none":
+        print(_left_shifted_line(runs, workloads, a.seed, a.left_shifts))
     not_exact = [r for r in runs if not r.refused and not r.bit_exact]
     print(f"outputs not bit-exact: {len(not_exact)}")
     refused = sorted({(r.workload, r.style, r.refused.split(':')[-1].strip()[:70])

@@ -47,7 +47,8 @@ def test_characterization_is_exact_on_held_out_shapes(rv32i_firmware):
     assert set(shipped["kernels"]) == set(SOFT_KERNELS)
     for kernel in SOFT_KERNELS:
         record = characterize_kernel(rv32i_firmware, kernel, _check)
-        assert record == shipped["kernels"][kernel]
+        assert record == {k: v for k, v in shipped["kernels"][kernel].items()
+                          if k != "left_shift"}     # its left path: test_int8_left_shift.py
         assert record["held_out_shapes"] >= 5
         assert {"soft_mulsi3", "soft_muldi3"} <= set(record["counts"])
 

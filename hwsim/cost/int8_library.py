@@ -24,7 +24,7 @@ from pathlib import Path
 
 from hwsim.cost import characterized
 from hwsim.cost.primitives import Actions
-from hwsim.cost.requantize_shifts import library_shift_amounts
+from hwsim.cost.requantize_shifts import library_shift_amounts, weighted_shift
 from hwsim.cost.serial_shift import ROLE_PREFIX, counts_shifts, with_role_amounts
 from hwsim.ir.int8_scales import int8_scales, weighted_multiplier
 from hwsim.ir.int8_weights import int8_weights
@@ -33,7 +33,8 @@ from hwsim.cost.mul_operands import (MUL_OPERANDS, WORST_MUL_BITS, mul_operand_b
 from hwsim.cost.soft_multiply import SOFT_CALLS, WORST_SOFT_TERMS, node_soft_terms
 from hwsim.cost.soft_multiply import call_actions as soft_call_actions
 from hwsim.ir.int8_kernels import (MUL_BY, SOFT_KERNELS, TARGET_OF_ISA, candidate_kernels,
-                                   kernel_call, monomial_value, parse_monomial)
+                                   kernel_call, monomial_value, parse_monomial,
+                                   requantize_path)
 from hwsim.ir.int8_trip_counts import trip_counts
 from hwsim.ir.ops import WEIGHTED
 
@@ -80,16 +81,17 @@ def _uses_simd(target: str) -> bool:
     return any("simd_mac" in k["counts"] for k in library_data(target)["kernels"].values())
 
 
-def kernel_counts(target: str, call) -> dict[str, Fraction] | None:
-    """Characterized action counts of one library call, or None when its kernel is not
-    in the target's data."""
-    counts = _kernel_counts(target, call)
+def kernel_counts(target: str, call, path: str = "right") -> dict[str, Fraction] | None:
+    """Characterized action counts of one library call whose requantization takes `path`
+    (hwsim.ir.int8_kernels.REQUANTIZE_PATHS), or None when its kernel (on that path) is
+    not in the target's data."""
+    counts = _kernel_counts(target, call, path)
     return None if counts is None else dict(counts)
 
 
 @lru_cache(maxsize=4096)
-def _kernel_counts(target: str, call) -> tuple | None:
-    record = _record(target, call.kernel)
+def _kernel_counts(target: str, call, path: str = "right") -> tuple | None:
+    record = _record(target, call.kernel, path)
     if record is None:
         return None
     monomials, coefficients = record
@@ -100,15 +102,24 @@ def _kernel_counts(target: str, call) -> tuple | None:
 
 
 @lru_cache(maxsize=4096)
-def _float_counts(target: str, call) -> tuple | None:
-    counts = _kernel_counts(target, call)
+def _float_counts(target: str, call, path: str = "right") -> tuple | None:
+    counts = _kernel_counts(target, call, path)
     return None if counts is None else tuple((a, float(c)) for a, c in counts)
 
 
-@lru_cache(maxsize=None)
-def _record(target: str, kernel: str) -> tuple | None:
-    """A kernel's basis (parsed) and coefficients (Fractions) from the target's data."""
+def _path_record(target: str, kernel: str, path: str) -> dict | None:
+    """A kernel's data record on requantization `path`: the kernel's own (right shifts)
+    or its `left_shift` record (every channel shifted left; the add has one path)."""
     record = library_data(target)["kernels"].get(kernel)
+    if record is None or path == "right" or kernel == "add":
+        return record
+    return record.get("left_shift")
+
+
+@lru_cache(maxsize=None)
+def _record(target: str, kernel: str, path: str = "right") -> tuple | None:
+    """A kernel's basis (parsed) and coefficients (Fractions) from the target's data."""
+    record = _path_record(target, kernel, path)
     if record is None:
         return None
     monomials = tuple(parse_monomial(m) for m in record["basis"])
@@ -119,10 +130,10 @@ def _record(target: str, kernel: str) -> tuple | None:
 
 def left_shifted(g) -> tuple[str, ...]:
     """The int8 weighted nodes of graph `g` whose requantization shifts left (shift >= 0:
-    a real multiplier s_w s_x / s_out of 1/2 or more, hwsim.ir.int8_scales), a path the
-    library's characterization does not take (it shifts right; on Armv7E-M such a call
-    runs the C kernels instead of the assembly passes: docs/int8-kernels.md); none when
-    the graph carries no weights."""
+    a real multiplier s_w s_x / s_out of 1/2 or more, hwsim.ir.int8_scales), priced from
+    the kernels' `left_shift` records (on Armv7E-M such a call runs the C kernels instead
+    of the assembly passes: docs/int8-kernels.md); none when the graph carries no
+    weights."""
     weighted = [n for n, op in g.nodes(data="op") if op.kind in WEIGHTED]
     if any(int8_weights(g, n) is None for n in weighted):
         return ()
@@ -131,12 +142,12 @@ def left_shifted(g) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=None)
-def loop_mul_bits(target: str, kernel: str) -> float | None:
+def loop_mul_bits(target: str, kernel: str, path: str = "right") -> float | None:
     """The mean significant bits of a kernel's muls by a loop variable (the plain `mul`
-    sites, hwsim.machine.mul_sites.loop_mul_bits) over its characterization's runs, or
-    None in data characterized before they were (priced `mul` then). Not exact: the
-    record's `low` and `high` bound it per call."""
-    record = library_data(target)["kernels"].get(kernel, {}).get("loop_mul_bits")
+    sites, hwsim.machine.mul_sites.loop_mul_bits) over its characterization's runs on
+    requantization `path`, or None in data characterized before they were (priced `mul`
+    then). Not exact: the record's `low` and `high` bound it per call."""
+    record = (_path_record(target, kernel, path) or {}).get("loop_mul_bits")
     return None if record is None else float(record["mean"])
 
 
@@ -148,7 +159,8 @@ def library_actions(n) -> Actions | None:
     bits = mul_operand_bits(n, call) if n.tr.operand_multiplier else None
     soft = node_soft_terms(n, call) if call.kernel in SOFT_KERNELS else None
     shifts = library_shift_amounts(n, call.kernel) if n.tr.serial_shifter else None
-    return call_actions(call, n.tr, n.opt, bits, soft, node_call=True, shift_amounts=shifts)
+    return call_actions(call, n.tr, n.opt, bits, soft, node_call=True, shift_amounts=shifts,
+                        path=requantize_path(weighted_shift(n)))
 
 
 def preferred_kernel(op, tr) -> str:
@@ -168,10 +180,13 @@ def node_call_counts(target: str, kernel: str) -> tuple:
 
 def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
                  soft_terms: dict | None = None, node_call: bool = False,
-                 shift_amounts: dict[str, int] | None = None) -> Actions | None:
+                 shift_amounts: dict[str, int] | None = None, path: str = "right"
+                 ) -> Actions | None:
     """The cost model's actions of one library call on a core of traits `tr`
     (hwsim.cost.options.CoreTraits) with options `opt`, or None (not covered); with
-    `node_call`, the generated node function's own counts around it added. On a core
+    `node_call`, the generated node function's own counts around it added. `path`: its
+    requantization path (hwsim.ir.int8_kernels.requantize_path; "left" is priced from
+    the kernel's left_shift record, not covered in data without one). On a core
     whose MUL time follows its second operand, a mul of each role (MUL_OPERANDS) takes
     mul_base + mul_operand_bit x the role's mean bits (`mul_bits`, else WORST_MUL_BITS:
     the bound), an address mul by a shape value of the call (mul_by_<name>,
@@ -184,7 +199,7 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
     worst, 31 bits: hwsim.cost.requantize_shifts.library_shift_amounts)."""
     if not covers(tr):
         return None
-    counts = _float_counts(library_target(tr.isa), call)
+    counts = _float_counts(library_target(tr.isa), call, path)
     if counts is None:
         return None
     if any(a.startswith(ROLE_PREFIX) for a, _ in counts):
@@ -193,7 +208,7 @@ def call_actions(call, tr, opt, mul_bits: dict[str, float] | None = None,
             roles, WORST_SHIFT_BITS), call.kernel).items())
     if node_call:
         counts = counts + node_call_counts(library_target(tr.isa), call.kernel)
-    loop_bits = loop_mul_bits(library_target(tr.isa), call.kernel)
+    loop_bits = loop_mul_bits(library_target(tr.isa), call.kernel, path)
     actions: dict[str, float] = {}
 
     def add(action: str, count: float) -> None:

@@ -155,8 +155,8 @@ def _check_style(device: Device, style: str) -> None:
 
 
 def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
-           prices: dict[str, ActionPrice], measured_inputs: bool = False,
-           graph: nx.DiGraph | None = None) -> tuple[str, ...]:
+           prices: dict[str, ActionPrice], measured_inputs: bool = False
+           ) -> tuple[str, ...]:
     notes = [f"{a} estimated (the device file does not give it): {prices[a].cycles:.0f} cycles"
              for a in sorted(actions) if prices[a].estimated]
     if "soft_mul_bit" in actions or (style == "int8" and device.core.multiplier == "none"):
@@ -180,15 +180,6 @@ def _notes(device: Device, style: str, options: CostOptions, actions: Actions,
                          f"characterized for this core (ISA {device.core.isa!r}, its SIMD MAC, "
                          "or operand-dependent shifts); weighted layers priced as "
                          "plain C loops")
-        elif graph is not None:
-            from hwsim.cost.int8_library import left_shifted
-            left = left_shifted(graph)
-            if left:
-                notes.append(f"int8 layers {', '.join(left)} shift left in their "
-                             "requantization (a real multiplier of 1/2 or more): priced on "
-                             "the right-shift path the kernel library is characterized on; "
-                             "its C path for them is not characterized "
-                             "(docs/int8-kernels.md)")
     if actions.get("flash_wait") and device.memory.flash_kind == "external_xip":
         notes.append("every flash load pays the XIP streaming penalty; data kept hot in the "
                      "XIP cache, or placed in SRAM (tables_in / weights_in='sram'), costs less")
@@ -267,7 +258,7 @@ def cost_graph(graph: nx.DiGraph, device: Device, style: str,
                       options, tuple(nodes), total, energy, connections,
                       total / connections if connections else float("nan"), by_class, summed,
                       _notes(device, style, options, summed, prices,
-                             INT8_INPUT_BITS in graph.graph, graph))
+                             INT8_INPUT_BITS in graph.graph))
 
 
 def _library_kernel(attrs, style: str, traits, options: CostOptions) -> str | None:

@@ -57,7 +57,7 @@ def _left_right(shift: int) -> tuple[int, int]:
     return max(int(shift), 0), max(-int(shift), 0)
 
 
-def _weighted_shift(n) -> int:
+def weighted_shift(n) -> int:
     """Weighted node `n`'s requantization shift (< 0: right), UNKNOWN_RIGHT_SHIFT without
     weights."""
     if int8_weights(n.graph, n.name) is None:
@@ -79,7 +79,7 @@ def library_shift_amounts(n, kernel: str) -> dict[str, int]:
     """Role -> amount of the int8 library's shifts by a register in node `n`'s call of
     `kernel` (hwsim.ir.int8_kernels.shift_roles; counted by role in the RISC-V data):
     from its requantization shift (an add's three)."""
-    return shift_roles(kernel, _add_shifts(n) if kernel == "add" else _weighted_shift(n))
+    return shift_roles(kernel, _add_shifts(n) if kernel == "add" else weighted_shift(n))
 
 
 def weighted_shifts(n) -> Actions:
@@ -87,7 +87,7 @@ def weighted_shifts(n) -> Actions:
     its requantization's shifts beyond the alu the unit's count charges for them."""
     if not n.tr.serial_shifter:
         return {}
-    left, right = _left_right(_weighted_shift(n))
+    left, right = _left_right(weighted_shift(n))
     amounts = WEIGHTED_ROUNDING + ((*WEIGHTED_RIGHT, right) if right else ()) + (
         (left,) if left else ())
     return plus(*(serial_shift(a, n.tr) for a in amounts))

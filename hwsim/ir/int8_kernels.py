@@ -66,18 +66,33 @@ FOLDED_OFFSET = frozenset({"fully_connected", "conv_1x1", "conv", "depthwise_3x3
 # (hwsim_requantize_any). The characterization gives every channel of a call one shift.
 ADD_TENSORS = ("input1", "input2", "output")
 
+# The weighted kernels' requantization paths, each characterized apart: "right" (every
+# channel's shift < 0: a right shift, the path of the Armv7E-M assembly passes) and "left"
+# (a channel's shift >= 0, a real multiplier of 1/2 or more: hwsim_requantize_inline's left
+# branch, and on Armv7E-M the whole call in the C kernels, hwsim_shifts_right).
+REQUANTIZE_PATHS = ("right", "left")
+
+
+def requantize_path(shifts) -> str:
+    """The characterized path a weighted call with requantization shift(s) `shifts` (one
+    int, or one per channel) takes: "left" when any shifts left (>= 0), as the library's
+    hwsim_shifts_right decides it, else "right"."""
+    return "left" if (np.asarray(shifts) >= 0).any() else "right"
+
 
 def shift_roles(kernel: str, shifts) -> dict[str, int]:
     """Role -> amount of the shifts by a register of one call of `kernel` whose
-    requantization shift is `shifts` (a weighted kernel: one int, <= -1 on the
-    characterized right-shift path, a left shift taken as -1; the add: its three)."""
+    requantization shift is `shifts` (a weighted kernel: one int, the exponent e = r - 1
+    of a right shift by r, or the amount of a left shift, `left`; the add: its three)."""
     if kernel == "add":
         roles = {}
         for tensor, shift in zip(ADD_TENSORS, shifts, strict=True):
             roles[f"{tensor}_left"] = max(int(shift), 0)
             roles[f"{tensor}_right"] = max(-int(shift), 0)
         return roles
-    return {"exponent": max(-int(shifts) - 1, 0)}
+    if int(shifts) >= 0:
+        return {"left": int(shifts)}
+    return {"exponent": -int(shifts) - 1}
 
 
 # A RISC-V build's address arithmetic multiplies by shape values of the call: a mul site

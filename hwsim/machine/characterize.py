@@ -17,9 +17,11 @@ any difference between counted and predicted fails the characterization.
 Inputs are all at the zero point (hwsim.machine.kernels.cases.fixed_path_case), so each
 output takes one requantization path (accumulator 0, no rounding up, nothing clamped):
 that is what `fixed path` in the data means; random data differs by a few instructions
-per output (docs/int8-kernels.md gives the measured spread). The output bytes of every
-run are handed to `check` (the caller compares them with TFLite's reference arithmetic:
-machine may not import hwsim.importers).
+per output (docs/int8-kernels.md gives the measured spread). A weighted kernel is fitted
+on each requantization path (hwsim.ir.int8_kernels.REQUANTIZE_PATHS): its record with
+right shifts, its `left_shift` record with every channel shifted left. The output bytes
+of every run are handed to `check` (the caller compares them with TFLite's reference
+arithmetic: machine may not import hwsim.importers).
 
 Longer than 300 lines: the basis, the designed shapes and the exact fit and proof of
 every kernel are one procedure and change together.
@@ -279,16 +281,17 @@ class Measured:
 
 
 def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = None,
-            shifts: dict[int, str | None] | None = None
+            shifts: dict[int, str | None] | None = None, path: str = "right"
             ) -> tuple[list[Measured], dict[int, str], dict[int, str | None]]:
-    """Run each call on fixed-path data (RISC-V: every weight DESIGNED_WEIGHT, every input
-    at the zero point DESIGNED_INPUT, muls by operand role: `roles`, else site_roles over
-    these runs; designed_shifts, shifts by a register by role: `shifts`, else
-    run_shift_roles); `check(case, output)` sees every output. (counts, roles, shifts)"""
+    """Run each call on fixed-path data of requantization `path` (RISC-V: every weight
+    DESIGNED_WEIGHT, every input at the zero point DESIGNED_INPUT, muls by operand role:
+    `roles`, else site_roles over these runs; designed_shifts, shifts by a register by
+    role: `shifts`, else run_shift_roles); `check(case, output)` sees every output.
+    (counts, roles, shifts)"""
     runs = []
     riscv = firmware.target.arch == "riscv"
     for call in calls:
-        case = fixed_path_case(call, rng)
+        case = fixed_path_case(call, rng, path)
         soft = call.kernel in SOFT_KERNELS      # random weights: their calls split off
         if riscv and call.kernel != "add" and not soft:
             case = replace(case, w=np.full_like(case.w, DESIGNED_WEIGHT),
@@ -377,16 +380,18 @@ def _encode(c: Fraction):
     return c.numerator if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
 
 
-def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0) -> dict:
-    """Fit one kernel on its design, prove it on the held-out shapes; its data record."""
+def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0,
+                        path: str = "right") -> dict:
+    """Fit one kernel on its design, prove it on the held-out shapes; its data record.
+    `path`: the requantization path of every channel (REQUANTIZE_PATHS)."""
     target = firmware.target.name
     rng = np.random.default_rng(seed)
     fit_calls, held_calls = designs(kernel, target)
     monomials = basis(kernel, target)
-    what = f"{kernel} on {target}"
-    measured, roles, shifts = measure(firmware, fit_calls, rng, check)
+    what = f"{kernel} on {target}" + (f", {path} shifts" if path != "right" else "")
+    measured, roles, shifts = measure(firmware, fit_calls, rng, check, path=path)
     coefficients = fit(monomials, measured, what)
-    held = measure(firmware, held_calls, rng, check, roles, shifts)[0]
+    held = measure(firmware, held_calls, rng, check, roles, shifts, path)[0]
     for run in held:
         predicted = predict(monomials, coefficients, run.call)
         for action in sorted(set(predicted) | set(run.counts)):
@@ -415,11 +420,22 @@ def characterize(target: str, directory, kernels=KERNEL_NAMES, check=None) -> di
             "compiler": f"{Path(firmware.command[0]).name} {firmware.compiler_version}",
             "flags": [*CFLAGS, *firmware.target.flags], "library_sha256": library_sha256(),
             "data_path": "fixed: inputs at the zero point (accumulator = bias = 0), right "
-                         "shifts, nothing clamped",
+                         "shifts (a weighted kernel's left_shift: every channel shifted "
+                         "left), nothing clamped",
             "actions": "executed instructions as hwsim.machine.emulate_price prices them, "
                        "one count per action; parameter_read: loads of weights, bias, "
                        "multipliers and parameter structs",
-            "kernels": {k: characterize_kernel(firmware, k, check) for k in kernels}}
+            "kernels": {k: kernel_record(firmware, k, check) for k in kernels}}
+
+
+def kernel_record(firmware, kernel: str, check) -> dict:
+    """A kernel's record: its right-shift path and, for a weighted kernel, the left-shift
+    path as `left_shift` (hwsim.ir.int8_kernels.requantize_path: every channel shifted
+    left; on Armv7E-M the C kernels instead of the assembly passes)."""
+    record = characterize_kernel(firmware, kernel, check)
+    if kernel != "add":        # the add's shifts are branch-free (hwsim_requantize_any)
+        record["left_shift"] = characterize_kernel(firmware, kernel, check, path="left")
+    return record
 
 
 def dumps(data: dict) -> str:

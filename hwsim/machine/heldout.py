@@ -169,6 +169,38 @@ def with_input_statistics(g, workload: Workload, seed: int, x: np.ndarray | None
     return g
 
 
+# Which weighted layers a held-out network shifts left in its int8 requantization
+# (run_heldout `left_shifts`): none (the layers hwsim builds), every other one, or all.
+LEFT_SHIFTS = ("none", "some", "all")
+# Weights this many times larger make a layer before a threshold shift left (its real
+# multiplier s_w s_x / s_out is s_w: s_x = s_out = 1/127), as an imported model whose
+# output scale is small against s_w s_x does.
+LEFT_SHIFT_SCALE = 1000.0
+
+
+def with_left_shifts(g, which: str):
+    """A copy of graph `g` whose weighted layers (`which`, LEFT_SHIFTS: every one, or every
+    other in execution order from the first) have their weights and biases scaled by
+    LEFT_SHIFT_SCALE (each its own table), so that the int8 requantization of each
+    scaled layer followed by a threshold shifts left (hwsim.cost.int8_library.left_shifted);
+    the last layer, whose output scale follows its weights, keeps a right shift."""
+    from hwsim.ir.graph import execution_order
+    if which not in LEFT_SHIFTS:
+        raise HwsimError(f"left_shifts must be one of {', '.join(LEFT_SHIFTS)}, not {which!r}")
+    if which == "none":
+        return g
+    out = g.copy()
+    out.graph["tables"] = dict(g.graph["tables"])
+    weighted = [n for n in execution_order(g) if g.nodes[n]["op"].weighted]
+    chosen = weighted if which == "all" else weighted[::2]
+    for node in chosen:
+        op = g.nodes[node]["op"]
+        table = f"{op.table}@{node}"
+        out.graph["tables"][table] = np.asarray(g.graph["tables"][op.table]) * LEFT_SHIFT_SCALE
+        out.nodes[node]["op"] = replace(op, table=table)
+    return out
+
+
 def _emulated(g, device: Device, style: str, x: np.ndarray, name: str, workdir,
               weight_indices: str = "auto", int8_kernels: str = "optimized") -> HeldoutRun:
     from hwsim.machine.validate import codegen_options, validate_graph
@@ -205,19 +237,21 @@ def run_heldout(workloads: list[Workload], devices: list[Device], styles: tuple[
                 rtl_cores: tuple = (), cache_dir: str | Path | None = None,
                 samples: int = 2, seed: int = 0, workdir: str | Path | None = None,
                 statistics: str = "none", weight_indices: str = "auto",
-                int8_kernels: str = "optimized") -> list[HeldoutRun]:
+                int8_kernels: str = "optimized", left_shifts: str = "none"
+                ) -> list[HeldoutRun]:
     """Every workload on every device (emulation) and RTL core, in every style.
     `statistics` (STATISTICS): each network carries int8 input statistics
     (`with_input_statistics`) from calibration inputs, as a trained artifact does, or from
     the inputs it runs on (the oracle); with "none" it is shape-only.
     `weight_indices`, `int8_kernels`: the lut weight codes and the int8 kernels
-    ("reference": the plain loops) in emulation (CostOptions)."""
+    ("reference": the plain loops) in emulation (CostOptions). `left_shifts`
+    (LEFT_SHIFTS): which weighted layers shift left (`with_left_shifts`)."""
     if statistics not in STATISTICS:
         raise HwsimError(f"statistics must be one of {', '.join(STATISTICS)}, "
                          f"not {statistics!r}")
     runs = []
     for i, w in enumerate(workloads):
-        g = graph_from_workload(w, seed=seed + i)
+        g = with_left_shifts(graph_from_workload(w, seed=seed + i), left_shifts)
         x = _inputs(w, samples, seed + i)
         if statistics != "none":
             g = with_input_statistics(g, w, seed + i, x if statistics == "run" else None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import KernelCall, shift_roles
+from hwsim.ir.int8_kernels import KernelCall, requantize_path, shift_roles
 from hwsim.ir.int8_scales import ADD_LEFT_SHIFT, add_quant, quantize_multiplier
 from hwsim.machine.kernels.int8 import KERNELS
 
@@ -177,11 +177,12 @@ def conv_case(kernel: str, rng, input_shape: tuple[int, int, int], out_c: int,
                       stride=tuple(stride), pad=(top, left), output_shape=(out_h, out_w, channels))
 
 
-def fixed_path_case(call: KernelCall, rng) -> KernelCase:
+def fixed_path_case(call: KernelCall, rng, path: str = "right") -> KernelCase:
     """A case for `call` whose every output takes one requantization path, so that its
     executed instructions depend on the shapes only: random weights and input offset,
     every input at the zero point (each accumulator is its bias, 0: no rounding up, no
-    negative product), per-channel multipliers with right shifts, output offset inside
+    negative product), per-channel multipliers with right shifts (`path` "left": every
+    channel shifted left, hwsim.ir.int8_kernels.REQUANTIZE_PATHS), output offset inside
     the clamp range (nothing saturates)."""
     depthwise = call.kernel.startswith("depthwise")
     if call.kernel == "add":      # both inputs at their zero points: every sum is 0
@@ -199,6 +200,8 @@ def fixed_path_case(call: KernelCall, rng) -> KernelCase:
         output_shape = (call.out_h, call.out_w, call.out_c)
     zero_point = int(rng.integers(-128, 128))
     multiplier, shift = _channel_quant(rng, call.out_c, 64, left_shifts=False)
+    if path == "left":
+        shift = rng.integers(0, 17, call.out_c).astype(np.int32)
     return KernelCase(call.kernel, np.full(x_shape, zero_point, dtype=np.int8), _int8(rng, w_shape),
                       np.zeros(call.out_c, dtype=np.int32), multiplier, shift,
                       input_offset=-zero_point, output_offset=int(rng.integers(-100, 100)),
@@ -210,11 +213,13 @@ def designed_shifts(case, rng):
     """A RISC-V fixed-path case with designed requantization shifts and its shift roles
     (hwsim.ir.int8_kernels.shift_roles), drawn per call so that each shift by a register
     shows which role it shifts by: one right shift by 1 to 16 for every channel of a
-    weighted kernel; right shifts by 0 to 15 for the add's three (TFLite's add never
-    shifts left: its reals are at most 1/2; the sign's test before the loop is one
-    path). The accumulators stay 0: one path."""
+    weighted kernel (a left shift by 0 to 16 when the case shifts left: its path,
+    hwsim.ir.int8_kernels.requantize_path); right shifts by 0 to 15 for the add's three
+    (TFLite's add never shifts left: its reals are at most 1/2; the sign's test before
+    the loop is one path). The accumulators stay 0: one path."""
     if case.kernel == "add":
         shift = -rng.integers(0, 16, 3).astype(np.int32)
         return replace(case, shift=shift), shift_roles("add", shift)
-    shift = -int(rng.integers(1, 17))
+    left = requantize_path(case.shift) == "left"
+    shift = int(rng.integers(0, 17)) if left else -int(rng.integers(1, 17))
     return replace(case, shift=np.full_like(case.shift, shift)), shift_roles(case.kernel, shift)
