@@ -59,7 +59,8 @@ def test_every_float32_loop_of_the_held_out_networks_is_measured():
 
 
 def test_loop_signatures_follow_the_generated_loops():
-    from hwsim.memory.loop_shapes import constant_trips, loop_signature, trip_class
+    from hwsim.memory.loop_shapes import constant_trips, loop_constants, loop_signature, \
+        trip_class
     assert [trip_class(n) for n in (0, 1, 2, 3, 500)] == [1, 1, 2, 3, 3]
     g = graph_from_workload(heldout_workloads(11, 5)[4])
     ops = {n: op for n, op in g.nodes(data="op")}
@@ -69,6 +70,26 @@ def test_loop_signatures_follow_the_generated_loops():
     assert loop_signature(g, "L1.conv2d", "conv2d/same") == "conv2d/same 3.3.3"   # to the add
     assert loop_signature(g, "L3.max_pool2d", "max_pool2d") == "max_pool2d 3.3.3 w4"
     assert loop_signature(g, "output", "argmax") == "argmax 3"
+    # trip counts, then pointer steps in bytes: units, rows, taps (its positions: tables)
+    assert loop_constants(ops["L0.conv2d"]) == [11, 8, 3, 12, 96, 12]
+
+
+def test_the_loop_constants_are_the_generated_codes():
+    # Every constant the planner sizes immediates by is a literal of the node's C.
+    import re
+    from hwsim.machine.codegen.float32 import emit_float32
+    from hwsim.memory.loop_shapes import constant_trips, loop_constants
+    for workload in (*heldout_workloads(11, 8), load_workload("kws-dscnn")):
+        g = graph_from_workload(workload)
+        codes, _ = emit_float32(g)
+        for code in codes:
+            op = g.nodes[code.node]["op"]
+            if not code.function or op.kind in ("threshold", "argmax"):
+                continue
+            literals = {int(v) for v in re.findall(r"\b\d+\b", code.code)}
+            elements = [v // 4 for v in loop_constants(op)[len(constant_trips(op)[0]):]]
+            assert set(constant_trips(op)[0]) <= literals, (workload.name, code.node)
+            assert set(elements) - {0} <= literals, (workload.name, code.node, elements)
 
 
 def test_a_loop_of_one_or_two_changes_the_code():
@@ -149,3 +170,10 @@ def test_the_cost_models_kernel_choices_are_what_the_code_line_counts(device, st
     assert kernels <= set(chosen)
     row = planner_check(g, resolve_target(d).name, style, tmp_path, device=d)
     assert abs(row["planner_bytes"] / row["elf_bytes"] - 1) <= TOLERANCE, row
+
+
+def test_the_designed_loop_networks_are_the_documented_ones():
+    # docs/memory.md "Code size" counts them; every one is a valid workload.
+    from hwsim.machine.loop_code_size import _designed_graphs, designed_networks, wide_networks
+    assert sum(1 for _ in _designed_graphs(designed_networks(), "d")) == 1459
+    assert sum(1 for _ in _designed_graphs(wide_networks(), "w")) == 71

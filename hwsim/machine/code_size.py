@@ -260,7 +260,7 @@ def code_size_data(target: str, names=DESIGNED, styles=STYLES,
     from hwsim.ir.int8_kernels import SOFT_KERNELS
     from hwsim.machine.kernels.int8 import KERNELS, SOURCES as INT8_SOURCES
     from hwsim.machine.kernels.lut import GROUPED_SOURCES
-    from hwsim.machine.loop_code_size import loop_node_bytes
+    from hwsim.machine.loop_code_size import loop_records
     t = find_target(target)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(directory) if directory else Path(tmp)
@@ -271,10 +271,10 @@ def code_size_data(target: str, names=DESIGNED, styles=STYLES,
                    for n, s, g, b in builds]
         compiler_version = builds[0][3].compiler_version
         libraries = library_objects(target, root)
-        loops = loop_node_bytes(target, root) if "float32" in styles else {}
+        loops = loop_records(target, root) if "float32" in styles else {}
     fitted = fit_records(records)
     if loops:
-        fitted["styles"]["float32"]["loop_node_bytes"] = loops
+        fitted["styles"]["float32"].update(loops)
     return {
         "schema_version": SCHEMA_VERSION, "target": target,
         "provenance": {"compiler": t.compiler, "compiler_version": compiler_version,

@@ -31,7 +31,7 @@ from hwsim.ir.int8_kernels import REFERENCE, soft_kernel
 from hwsim.ir.lut_kernels import library_target, node_call, with_kernel
 from hwsim.ir.ops import WEIGHTED
 from hwsim.ir.ops_kernels import node_ops_call
-from hwsim.memory.loop_shapes import loop_signature
+from hwsim.memory.loop_shapes import loop_signature, wide_constants
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCHEMA_VERSION = 1
@@ -164,13 +164,18 @@ def _lut_functions(g: nx.DiGraph, target: str, lut_grouped) -> tuple[set[str], b
 
 def node_function_bytes(fitted: dict, g: nx.DiGraph, node: str, keys: tuple[str, ...]) -> int:
     """A node function's bytes: by its loop signature (hwsim.memory.loop_shapes) where the
-    style's record measured per-layer loops of it (float32), else the constant of its
+    style's record measured per-layer loops of it (float32), with what its constants
+    beyond an immediate's reach add over the designed node's, else the constant of its
     first key the record has (the measured node functions' bytes per graph node)."""
     loops = fitted.get("loop_node_bytes", {})
     if loops:
         signature = loop_signature(g, node, keys[0])
         if signature in loops:
-            return loops[signature]
+            wide = fitted["loop_wide_bytes"]
+            counts = wide_constants(g.nodes[node]["op"], wide["bounds"])
+            designed = fitted["loop_wide_constants"].get(signature, [0] * len(counts))
+            return loops[signature] + round(sum(b * (c - d) for b, c, d in
+                                                zip(wide["bytes"], counts, designed)))
     node_bytes = fitted["node_bytes"]
     return next((node_bytes[k] for k in keys if k in node_bytes), 0)
 

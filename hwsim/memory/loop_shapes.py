@@ -60,6 +60,54 @@ def constant_trips(op) -> tuple[list[int], str]:
     return [], ""
 
 
+def _pointer_steps(op) -> list[int]:
+    """The elements `op`'s generated loops step their pointers by (float32's emitter,
+    hwsim.machine.codegen.float32 and pools): the steps of its rows, columns, units and
+    taps, a pool's window offsets."""
+    kind, layer, shape = op.kind, getattr(op, "layer", None), op.input_shape or ()
+    if kind == "dense":
+        return [layer.in_features]
+    valid = getattr(layer, "padding", "") == "valid"      # 'same': positions from tables
+    if kind == "conv1d":
+        return [layer.fan_in] + ([layer.stride * shape[-1]] if valid else [])
+    if kind in ("conv2d", "depthwise_conv2d"):
+        _, width, channels = shape
+        depthwise = kind == "depthwise_conv2d"
+        per_tap = 1 if depthwise else channels
+        steps = [layer.fan_in, width * channels, layer.kernel_w * per_tap]
+        steps += [channels] if depthwise else []
+        return steps + ([layer.stride_h * width * channels, layer.stride_w * channels]
+                        if valid else [])
+    if kind.startswith(("max_pool", "avg_pool")):
+        channels = shape[-1]
+        if kind.endswith("1d"):
+            positions, rows, cols, row_step = [layer.stride * channels], 1, layer.size, 0
+        else:
+            row_step = shape[1] * channels
+            positions = [layer.stride_h * row_step, layer.stride_w * channels]
+            rows, cols = layer.size_h, layer.size_w
+        if rows * cols > UNROLLED_WINDOW:                   # looped: rows, then columns
+            return [*positions, row_step, channels]
+        offsets = [r * row_step + c * channels for r in range(rows) for c in range(cols)]
+        return [*positions, *offsets[1:]]
+    return []
+
+
+def loop_constants(op, element_bytes: int = 4) -> list[int]:
+    """The constants of `op`'s generated loop function that set its immediates' widths:
+    its constant trip counts and its pointer steps in bytes (`element_bytes` per element,
+    a float's 4)."""
+    trips, _ = constant_trips(op)
+    return trips + [step * element_bytes for step in _pointer_steps(op)]
+
+
+def wide_constants(op, bounds) -> list[int]:
+    """How many of `op`'s loop constants exceed each bound of `bounds` (an immediate's
+    reach: Thumb's 8 bits, RISC-V's signed 12 bits, Thumb-2's 12 bits)."""
+    values = loop_constants(op)
+    return [sum(v > bound for v in values) for bound in bounds]
+
+
 def loop_signature(g: nx.DiGraph, node: str, key: str) -> str:
     """`key` (the node's most specific code key) with its constant loops' classes, its
     tag and whether a threshold is fused into it."""
