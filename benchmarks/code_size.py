@@ -31,6 +31,7 @@ def main(argv=None) -> int:
                         help="also this many random held-out workloads "
                              "(hwsim.machine.heldout.heldout_workloads, seed --seed)")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--styles", default=",".join(STYLES))
     args = parser.parse_args(argv)
     names = [n for n in args.networks.split(",") if n] or bundled_names("workloads")
     graphs = [graph_from_workload(load_workload(name)) for name in names]
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
         for g in graphs:
             name = str(g.graph.get("name"))
             for target in args.targets.split(","):
-                for style in STYLES:
+                for style in args.styles.split(","):
                     try:
                         row = planner_check(g, target, style, Path(tmp) / f"{name}-{target}-{style}")
                     except HwsimError:

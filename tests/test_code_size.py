@@ -9,8 +9,10 @@ import pytest
 
 from hwsim.errors import HwsimError
 from hwsim.ir.graph import graph_from_workload
+from hwsim.machine.heldout import heldout_workloads
 from hwsim.machine.code_size import DESIGNED, TARGETS, _library_sha256, planner_check
 from hwsim.memory import code_bytes
+from hwsim.specs.bundled import bundled_names
 from hwsim.specs.workload import load_workload
 
 needs_compilers = pytest.mark.skipif(
@@ -25,16 +27,80 @@ TOLERANCE = 0.05          # docs/memory.md "Code size"; benchmarks/code_size.py 
 def test_planner_code_is_the_elf_code_within_tolerance(target, tmp_path):
     # Held out: neither network is one the records are made from.
     checked = []
-    for name, styles in (("digits-ae", ("lut", "int8", "float32")), ("har-cnn", ("lut", "int8"))):
-        assert name not in DESIGNED
-        g = graph_from_workload(load_workload(name))
+    residual = heldout_workloads(11, 5)[4]                  # 'same' conv2d, add, max pool
+    for workload, styles in ((load_workload("digits-ae"), ("lut", "int8", "float32")),
+                             (load_workload("har-cnn"), ("lut", "int8", "float32")),
+                             (residual, ("float32",))):
+        assert workload.name not in DESIGNED
+        g = graph_from_workload(workload)
         for style in styles:
-            row = planner_check(g, target, style, tmp_path / f"{name}-{style}")
+            row = planner_check(g, target, style, tmp_path / f"{workload.name}-{style}")
             assert row["measured"]
             error = row["planner_bytes"] / row["elf_bytes"] - 1
-            checked.append((name, style, round(error, 3)))
-            assert abs(error) <= TOLERANCE, (name, style, row)
-    assert len(checked) == 5
+            checked.append((workload.name, style, round(error, 3)))
+            assert abs(error) <= TOLERANCE, (workload.name, style, row)
+    assert len(checked) == 7
+
+
+def test_every_float32_loop_of_the_held_out_networks_is_measured():
+    # The designed loop networks cover every class of every constant loop: each node
+    # function of the bundled and random workloads is priced by its own signature.
+    from hwsim.memory.loop_shapes import loop_signature
+    graphs = [graph_from_workload(w) for w in heldout_workloads(11, 8)]
+    graphs += [graph_from_workload(load_workload(n)) for n in bundled_names("workloads")]
+    for target in TARGETS:
+        loops = code_bytes.code_record(target)["styles"]["float32"]["loop_node_bytes"]
+        for g in graphs:
+            for node, op in g.nodes(data="op"):
+                if op.kind in ("input", "flatten", "output_table"):
+                    continue
+                signature = loop_signature(g, node, code_bytes.node_keys(op)[0])
+                assert signature in loops, (target, g.graph["name"], node, signature)
+
+
+def test_loop_signatures_follow_the_generated_loops():
+    from hwsim.memory.loop_shapes import constant_trips, loop_constants, loop_signature, \
+        trip_class
+    assert [trip_class(n) for n in (0, 1, 2, 3, 500)] == [1, 1, 2, 3, 3]
+    g = graph_from_workload(heldout_workloads(11, 5)[4])
+    ops = {n: op for n, op in g.nodes(data="op")}
+    # conv2d 'same' on 11x8x3, 3 filters: rows, columns, units (the taps run from tables)
+    assert constant_trips(ops["L0.conv2d"]) == ([11, 8, 3], "")
+    assert loop_signature(g, "L0.conv2d", "conv2d/same") == "conv2d/same 3.3.3 fused"
+    assert loop_signature(g, "L1.conv2d", "conv2d/same") == "conv2d/same 3.3.3"   # to the add
+    assert loop_signature(g, "L3.max_pool2d", "max_pool2d") == "max_pool2d 3.3.3 w4"
+    assert loop_signature(g, "output", "argmax") == "argmax 3"
+    # trip counts, then pointer steps in bytes: units, rows, taps (its positions: tables)
+    assert loop_constants(ops["L0.conv2d"]) == [11, 8, 3, 12, 96, 12]
+
+
+def test_the_loop_constants_are_the_generated_codes():
+    # Every constant the planner sizes immediates by is a literal of the node's C.
+    import re
+    from hwsim.machine.codegen.float32 import emit_float32
+    from hwsim.memory.loop_shapes import constant_trips, loop_constants
+    for workload in (*heldout_workloads(11, 8), load_workload("kws-dscnn")):
+        g = graph_from_workload(workload)
+        codes, _ = emit_float32(g)
+        for code in codes:
+            op = g.nodes[code.node]["op"]
+            if not code.function or op.kind in ("threshold", "argmax"):
+                continue
+            literals = {int(v) for v in re.findall(r"\b\d+\b", code.code)}
+            elements = [v // 4 for v in loop_constants(op)[len(constant_trips(op)[0]):]]
+            assert set(constant_trips(op)[0]) <= literals, (workload.name, code.node)
+            assert set(elements) - {0} <= literals, (workload.name, code.node, elements)
+
+
+def test_a_loop_of_one_or_two_changes_the_code():
+    # gcc drops a loop of 1 and peels a loop of 2 (docs/memory.md "Code size"): the units
+    # loop of a dense layer and of a 'same' convolution, each target's measured bytes.
+    for target in TARGETS:
+        loops = code_bytes.code_record(target)["styles"]["float32"]["loop_node_bytes"]
+        for one, two, more in (("dense 1.3", "dense 2.3", "dense 3.3"),
+                               ("conv2d/same 3.3.1 fused", "conv2d/same 3.3.2 fused",
+                                "conv2d/same 3.3.3 fused")):
+            assert loops[one] < loops[more] < loops[two], (target, one)
 
 
 def test_records_carry_provenance_of_the_current_libraries():
@@ -104,3 +170,10 @@ def test_the_cost_models_kernel_choices_are_what_the_code_line_counts(device, st
     assert kernels <= set(chosen)
     row = planner_check(g, resolve_target(d).name, style, tmp_path, device=d)
     assert abs(row["planner_bytes"] / row["elf_bytes"] - 1) <= TOLERANCE, row
+
+
+def test_the_designed_loop_networks_are_the_documented_ones():
+    # docs/memory.md "Code size" counts them; every one is a valid workload.
+    from hwsim.machine.loop_code_size import _designed_graphs, designed_networks, wide_networks
+    assert sum(1 for _ in _designed_graphs(designed_networks(), "d")) == 1459
+    assert sum(1 for _ in _designed_graphs(wide_networks(), "w")) == 71

@@ -14,10 +14,13 @@ object file of the build is measured from its own symbol table and sections:
 - network.o: each node function by symbol size, per graph op kind and style, and
   network_run;
 - start.o: the start-up code;
-and what the link adds beyond the objects is libgcc's routines (and link alignment); libgcc's
-routines and network.c's helpers (float32's hw_expf, hw_tanhf) count as shared routines.
-The node functions and network_run are fitted (a constant per style and op kind; network_run
-affine in the number of calls) on the designed programs and checked on held-out ones
+and what the link adds beyond the objects is libgcc's archive members as the link map
+lists them (each member whole: its code, read-only data and code without a symbol of its
+own) and link alignment; libgcc's members and network.c's helpers (float32's hw_expf,
+hw_tanhf) count as shared routines. The node functions and network_run are fitted (a
+constant per style and op kind; network_run affine in the number of calls) on the designed
+programs; float32's per-layer loops are measured per loop signature on designed networks
+(hwsim.machine.loop_code_size); all are checked on held-out programs
 (benchmarks/code_size.py, tests/test_code_size.py).
 
 Longer than 300 lines: measuring objects and ELFs, compiling the configured library
@@ -27,16 +30,18 @@ one concern (the code record) with one provenance.
 from __future__ import annotations
 
 import json
-import subprocess
+import re
 import tempfile
 from pathlib import Path
 
 from hwsim.errors import HwsimError
+from hwsim.machine.object_code import compile_measured, designed_workload_from, object_code
 from hwsim.machine.toolchain import CFLAGS, Build, build_program, read_elf
 
 SCHEMA_VERSION = 1
 CODE_SECTIONS = (".text",)              # the flash image (hwsim.machine.codegen.runtime)
 CONSTANTS_OBJECT = "model_data.o"
+MAP_NAME = "network.map"                # the link map build_program writes
 NETWORK_OBJECT = "network.o"
 START_OBJECT = "start.o"
 # The designed programs the record is made from (bundled workloads, shape-only graphs):
@@ -57,51 +62,30 @@ STYLES = ("lut", "int8", "float32")
 TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
 
 
-def _object_code(path: Path) -> tuple[int, dict[str, int], dict[str, int]]:
-    """(bytes the object adds to .text, global functions' sizes, all functions' sizes)."""
-    from elftools.elf.elffile import ELFFile
-    with path.open("rb") as handle:
-        elf = ELFFile(handle)
-        total = 0
-        for section in elf.iter_sections():
-            name = section.name
-            if (name.startswith((".text", ".rodata", ".srodata"))
-                    and section["sh_type"] != "SHT_NOBITS"):
-                align = max(section["sh_addralign"], 1)
-                total += -(-section["sh_size"] // align) * align
-        globals_, functions = {}, {}
-        table = elf.get_section_by_name(".symtab")
-        for sym in table.iter_symbols() if table else ():
-            if sym["st_info"]["type"] != "STT_FUNC" or sym["st_shndx"] == "SHN_UNDEF":
-                continue
-            functions[sym.name] = sym["st_size"]
-            if sym["st_info"]["bind"] == "STB_GLOBAL":
-                globals_[sym.name] = sym["st_size"]
-    return total, globals_, functions
-
-
 def program_code_bytes(build: Build) -> int:
     """The ELF's flash bytes less the program's constants: its machine code (and the
     libraries' read-only data)."""
     image = read_elf(build.elf_path)
     flash = sum(image.section_bytes.get(name, 0) for name in CODE_SECTIONS)
-    constants, _, _ = _object_code(build.directory / CONSTANTS_OBJECT)
+    constants, _, _ = object_code(build.directory / CONSTANTS_OBJECT)
     return flash - constants
 
 
-def _libgcc_routines(build: Build, defined: set[str]) -> dict[str, int]:
-    """libgcc's routines in the ELF (functions no object of the build defines), one name
-    per address (aliases share one: the first in sorted order), each its bytes up to the
-    next function's address (libgcc's entry points inside one routine overlap)."""
-    image = read_elf(build.elf_path)
-    starts = sorted({symbol.address for symbol in image.functions})
-    by_address: dict[int, tuple[str, int]] = {}
-    for symbol in sorted(image.functions, key=lambda s: s.name):
-        if symbol.name not in defined and symbol.address not in by_address:
-            later = [a for a in starts if a > symbol.address]
-            end = min([symbol.address + symbol.size, *later[:1]])
-            by_address[symbol.address] = (symbol.name, end - symbol.address)
-    return dict(sorted(by_address.values()))
+# An input section of a libgcc archive member in the link map (the name may stand on a
+# line of its own): section, address, size, member.
+MAP_LIBGCC = re.compile(r"^ (\.(?:text|rodata|srodata)\S*)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+"
+                        r"\S*libgcc\.a\(([^)]+)\)", re.MULTILINE)
+
+
+def _libgcc_routines(build: Build) -> dict[str, int]:
+    """libgcc's archive members the link took (its map, network.map), each by the bytes of
+    its code and read-only data in the flash image (after RISC-V relaxation; a member's
+    code without a symbol of its own included), named "libgcc <member>"."""
+    text = (build.directory / MAP_NAME).read_text()
+    linked: dict[str, int] = {}
+    for _, _, size, member in MAP_LIBGCC.findall(text):
+        linked[f"libgcc {member}"] = linked.get(f"libgcc {member}", 0) + int(size, 16)
+    return dict(sorted((name, size) for name, size in linked.items() if size))
 
 
 def measure_build(build: Build, g) -> dict:
@@ -115,7 +99,7 @@ def measure_build(build: Build, g) -> dict:
     for name in program.files:
         if not name.endswith(".c") or name == "model_data.c":
             continue
-        total, _, functions = _object_code(build.directory / name.replace(".c", ".o"))
+        total, _, functions = object_code(build.directory / name.replace(".c", ".o"))
         objects += total
         defined |= set(functions)
         if name == "network.c":
@@ -126,7 +110,7 @@ def measure_build(build: Build, g) -> dict:
     keys = {n.node: list(node_keys(g.nodes[n.node]["op"])) for n in program.functions}
     nodes = [(keys[n.node], network_functions[n.function]) for n in program.functions
              if n.function]
-    libgcc = _libgcc_routines(build, defined)
+    libgcc = _libgcc_routines(build)
     called = {n.function for n in program.functions if n.function} | {"network_run"}
     helpers = {f: size for f, size in network_functions.items() if f not in called}
     code = program_code_bytes(build)
@@ -135,22 +119,6 @@ def measure_build(build: Build, g) -> dict:
     return {"code_bytes": code, "graph_nodes": [keys[n.node] for n in program.functions],
             "nodes": nodes, "network_run": rest, "start": start,
             "shared": {**libgcc, **helpers}}
-
-
-def _compile(compiler: str, flags, directory: Path, files: dict[str, str], source: str,
-             target: str) -> tuple[int, dict[str, int]]:
-    """Write `files` into `directory`, compile `source` and measure the object."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (directory / name).write_text(text)
-    obj = source.replace(".c", ".o")
-    result = subprocess.run([compiler, *flags, "-c", source, "-o", obj], cwd=directory,
-                            capture_output=True, text=True, timeout=300, check=False)
-    if result.returncode != 0:
-        raise HwsimError(f"code size: compiling {source} for {target} failed:\n"
-                         + result.stderr.strip()[-2000:])
-    total, globals_, _ = _object_code(directory / obj)
-    return total, globals_
 
 
 def library_objects(target: str, root: Path) -> dict[str, dict]:
@@ -179,7 +147,7 @@ def library_objects(target: str, root: Path) -> dict[str, dict]:
                                *lut_kernels.GROUPED_SOURCES)})
     whole[lut_kernels.CONFIG_HEADER] = lut_config(target, ())
     for name in sorted(n for n in whole if n.endswith(".c") and n != "lut.c"):
-        total, globals_ = _compile(compiler, flags, root / "library", whole, name, target)
+        total, globals_ = compile_measured(compiler, flags, root / "library", whole, name, target)
         libraries[name] = {"fixed": total - sum(globals_.values()),
                            "functions": dict(sorted(globals_.items()))}
     configured = [("lut.c", LUT_FUNCTIONS, lut_kernels.CONFIG_HEADER,
@@ -192,11 +160,11 @@ def library_objects(target: str, root: Path) -> dict[str, dict]:
                            files))
     for source, functions, header, config, files in configured:
         directory = root / f"configured-{source}"
-        base, _ = _compile(compiler, flags, directory, {**files, header: config(())}, source,
+        base, _ = compile_measured(compiler, flags, directory, {**files, header: config(())}, source,
                            target)
         sizes = {}
         for function in functions:
-            total, globals_ = _compile(compiler, flags, directory,
+            total, globals_ = compile_measured(compiler, flags, directory,
                                        {header: config((function,))}, source, target)
             if function in globals_:          # compiled for this style
                 sizes[function] = total - base
@@ -205,14 +173,9 @@ def library_objects(target: str, root: Path) -> dict[str, dict]:
 
 
 def designed_workload(name: str):
-    """A designed workload of DESIGNED_DATA (the other fields as a random held-out
-    workload's, hwsim.machine.heldout)."""
-    import numpy as np
-    from hwsim.machine.heldout import random_workload_data
-    from hwsim.specs.workload import workload_from_data
-    data = dict(random_workload_data(np.random.default_rng(0), 0), name=name,
-                **DESIGNED_DATA[name])
-    return workload_from_data(data, f"<{name}>")
+    """A designed workload of DESIGNED_DATA."""
+    data = DESIGNED_DATA[name]
+    return designed_workload_from(name, data["input"]["shape"], data["layers"])
 
 
 def _designed_builds(target: str, names, styles, root: Path):
@@ -297,6 +260,7 @@ def code_size_data(target: str, names=DESIGNED, styles=STYLES,
     from hwsim.ir.int8_kernels import SOFT_KERNELS
     from hwsim.machine.kernels.int8 import KERNELS, SOURCES as INT8_SOURCES
     from hwsim.machine.kernels.lut import GROUPED_SOURCES
+    from hwsim.machine.loop_code_size import loop_records
     t = find_target(target)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(directory) if directory else Path(tmp)
@@ -307,7 +271,10 @@ def code_size_data(target: str, names=DESIGNED, styles=STYLES,
                    for n, s, g, b in builds]
         compiler_version = builds[0][3].compiler_version
         libraries = library_objects(target, root)
+        loops = loop_records(target, root) if "float32" in styles else {}
     fitted = fit_records(records)
+    if loops:
+        fitted["styles"]["float32"].update(loops)
     return {
         "schema_version": SCHEMA_VERSION, "target": target,
         "provenance": {"compiler": t.compiler, "compiler_version": compiler_version,

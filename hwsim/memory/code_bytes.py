@@ -13,8 +13,9 @@ generator makes: the int8 kernel per weighted node and the int8 library sources 
 the lut library's kernel functions the nodes call and its grouped sources, the ops
 library's functions; a library source counts its fixed part once and each function it
 compiles that is called), the start-up code, libgcc's routines and network.c's helpers the
-style links (with the graph's op families), the node functions (bytes per style and graph node, by `node_keys`) and
-network_run with the link's own bytes (affine in the graph's nodes).
+style links (with the graph's op families), the node functions (float32's per-layer loops by
+their loop signature, hwsim.memory.loop_shapes; else bytes per style and graph node, by
+`node_keys`) and network_run with the link's own bytes (affine in the graph's nodes).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from hwsim.ir.int8_kernels import REFERENCE, soft_kernel
 from hwsim.ir.lut_kernels import library_target, node_call, with_kernel
 from hwsim.ir.ops import WEIGHTED
 from hwsim.ir.ops_kernels import node_ops_call
+from hwsim.memory.loop_shapes import loop_signature, wide_constants
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCHEMA_VERSION = 1
@@ -160,6 +162,24 @@ def _lut_functions(g: nx.DiGraph, target: str, lut_grouped) -> tuple[set[str], b
     return called, grouped
 
 
+def node_function_bytes(fitted: dict, g: nx.DiGraph, node: str, keys: tuple[str, ...]) -> int:
+    """A node function's bytes: by its loop signature (hwsim.memory.loop_shapes) where the
+    style's record measured per-layer loops of it (float32), with what its constants
+    beyond an immediate's reach add over the designed node's, else the constant of its
+    first key the record has (the measured node functions' bytes per graph node)."""
+    loops = fitted.get("loop_node_bytes", {})
+    if loops:
+        signature = loop_signature(g, node, keys[0])
+        if signature in loops:
+            wide = fitted["loop_wide_bytes"]
+            counts = wide_constants(g.nodes[node]["op"], wide["bounds"])
+            designed = fitted["loop_wide_constants"].get(signature, [0] * len(counts))
+            return loops[signature] + round(sum(b * (c - d) for b, c, d in
+                                                zip(wide["bytes"], counts, designed)))
+    node_bytes = fitted["node_bytes"]
+    return next((node_bytes[k] for k in keys if k in node_bytes), 0)
+
+
 def code_size(g: nx.DiGraph, style: str, device, int8_kernels=(), lut_kernels: str = "library",
               lut_grouped=()) -> CodeSize:
     """The code bytes of the program generated for graph `g` in `style` on `device`."""
@@ -190,11 +210,10 @@ def code_size(g: nx.DiGraph, style: str, device, int8_kernels=(), lut_kernels: s
         if functions:
             parts.append((f"ops library: {ops_source}",
                           _source_bytes(record, ops_source, functions)))
-    node_bytes = fitted["node_bytes"]
-    keys = [node_keys(a) for _, a in g.nodes(data="op")]
-    kinds = [k[-1] for k in keys]
-    parts.append(("node functions", sum(next((node_bytes[k] for k in node if k in node_bytes), 0)
-                                        for node in keys)))
+    keys = {n: node_keys(a) for n, a in g.nodes(data="op")}
+    kinds = [k[-1] for k in keys.values()]
+    parts.append(("node functions", sum(node_function_bytes(fitted, g, n, k)
+                                        for n, k in keys.items())))
     run = fitted["network_run"]
     parts.append(("network_run", run["base_bytes"] + run["per_node_bytes"] * len(kinds)))
     routines = set(fitted["shared_always"]).union(
