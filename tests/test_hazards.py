@@ -97,7 +97,8 @@ def test_fetch_waits_hidden_behind_loads_and_multiplies():
     sequence = _decode("lbu a3, 1(sp)", "mul a0, a1, a2", "addi a5, a5, 1", "addi a5, a5, 1")
     assert fetch_actions(sequence)[0] == {"fetch_overlap": 1.0, "fetch_overlap_mul": 1.0}
     sequence = _decode("mulh a0, a1, a2", *["addi a5, a5, 1"] * 3)
-    assert fetch_actions(sequence)[0] == {"fetch_overlap_mul": 2.0}
+    assert fetch_actions(sequence)[0] == {"fetch_overlap_mul": 2.0,
+                                          "fetch_overlap_slow_mul": 1.0}   # 33 cycles: 3
     # a jalr right after a load (a function's epilogue without the addi); it takes the
     # fetch the load ran ahead, like any instruction
     assert fetch_actions(_decode("lw ra, 12(sp)", "ret"))[0] == {"fetch_overlap": 1.0,
@@ -132,9 +133,13 @@ def test_taken_branches_and_jumps_count_the_parity_of_the_fetches_held_ahead():
         "taken_odd_ahead": 1.0}                                         # one left: odd
     assert taken("lw a5, 0(a4)", *["lw a5, 0(a4)"] * 4, "beq a0, a5, 8") == {
         "memory_before_taken": 1.0, "taken_odd_ahead": 1.0}             # at most 3 held
-    assert taken("mulh a0, a1, a2", "beq a0, a5, 8") == {"taken_ahead_mul": 1.0}
+    assert taken("mulh a0, a1, a2", "beq a0, a5, 8") == {"taken_ahead_mul": 1.0,
+                                                         "taken_odd_ahead_slow_mul": 1.0}
     assert taken("mulh a0, a1, a2", "addi a5, a5, 1", "beq a0, a5, 8") == {
-        "taken_ahead_mul": 1.0, "taken_odd_ahead_mul": 1.0}
+        "taken_ahead_mul": 1.0, "taken_odd_ahead_mul": 1.0, "taken_odd_ahead_slow_mul": -1.0}
+    # Ibex's slow multiplier: a MUL runs PREFETCH_DEPTH ahead where the fast one runs one
+    assert fetch_actions(_decode("mul a0, a1, a2", *["addi a5, a5, 1"] * 3))[0] == {
+        "fetch_overlap_mul": 1.0, "fetch_overlap_slow_mul": 2.0}
     # a jump takes a held fetch first: two loads, then the return meets one
     assert fetch_actions(_decode("lw a5, 0(a4)", "lw ra, 12(sp)", "ret"))[0] == {
         "fetch_overlap": 1.0, "memory_before_taken": 1.0, "taken_odd_ahead": 1.0}

@@ -124,7 +124,8 @@ def hazards(instructions) -> dict[str, float]:
 # k = 3..6, tests/test_rtl.py).
 PREFETCH_DEPTH = 3
 FETCH_ACTIONS = ("fetch_overlap", "fetch_overlap_mul", "memory_before_taken", "taken_ahead_mul",
-                 "taken_odd_ahead", "taken_odd_ahead_mul")
+                 "taken_odd_ahead", "taken_odd_ahead_mul", "fetch_overlap_slow_mul",
+                 "taken_odd_ahead_slow_mul")
 _MULTIPLY_CREDITS = {"mul": 1, "mulh": 2}
 
 
@@ -189,6 +190,39 @@ def odd_ahead_actions(instructions) -> tuple[dict[str, float], dict[str, float]]
     return ({}, actions) if branch else (actions, {})
 
 
+def _slow_multiply_credits(i: Instruction) -> int:
+    """A load or store one fetch ahead; a multiply PREFETCH_DEPTH (an operand-timed MUL of
+    m = 1 + bits(op_b) cycles runs m - 2 ahead: all of them from 4 bits of op_b on, and
+    a 33-cycle MULH)."""
+    return int(_memory(i)) or (PREFETCH_DEPTH if i.reads and i.action in _MULTIPLY_CREDITS
+                               else 0)
+
+
+def slow_multiply_actions(instructions) -> tuple[dict[str, float], dict[str, float],
+                                                 dict[str, float]]:
+    """Ibex's slow multiplier at one wait state (docs/rtl.md, "With wait states";
+    tests/test_rtl.py): what changes against the multiply credits of fetch_actions (mul
+    one fetch ahead, mulh two) when every multiply runs PREFETCH_DEPTH fetches ahead, as
+    a MUL whose op_b has 4 or more significant bits and any MULH do:
+    fetch_overlap_slow_mul, the further fetch waits hidden (with a final branch that
+    falls through, the one it takes), taken_odd_ahead_slow_mul, the change of
+    taken_odd_ahead_mul at a final jump or taken branch. Returns (the run's actions, the
+    extra ones when its final conditional branch is taken, when it is not)."""
+    instructions = list(instructions)
+    branch = bool(instructions) and instructions[-1].action == "cond_branch"
+    jump = bool(instructions) and instructions[-1].action in _JUMPS
+    body = instructions[:-1] if branch else instructions
+    table_hidden, table_held = _run_ahead(body, _multiply_credits, False)
+    hidden, held = _run_ahead(body, _slow_multiply_credits, False)
+    odd = held % 2 - table_held % 2
+    run = _nonzero({"fetch_overlap_slow_mul": hidden - table_hidden,
+                    "taken_odd_ahead_slow_mul": odd if jump else 0})
+    if not branch:
+        return run, {}, {}
+    return (run, _nonzero({"taken_odd_ahead_slow_mul": odd}),
+            _nonzero({"fetch_overlap_slow_mul": (held > 0) - (table_held > 0)}))
+
+
 def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
                                          dict[str, float]]:
     """The fetch-wait actions of a straight run of RISC-V instructions (docs/rtl.md, "With
@@ -210,13 +244,14 @@ def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
     actions = _nonzero({"fetch_overlap": memory, "fetch_overlap_mul": with_mul - memory,
                         "memory_before_taken": jalrs})
     odd_run, odd_taken = odd_ahead_actions(instructions)
-    actions |= odd_run
+    slow_run, slow_taken, slow_not_taken = slow_multiply_actions(instructions)
+    actions |= odd_run | slow_run
     if not branch:
         return actions, {}, {}
     taken = _nonzero({"memory_before_taken": len(body) > 0 and _memory(body[-1]),
-                      "taken_ahead_mul": mul_held - memory_held}) | odd_taken
+                      "taken_ahead_mul": mul_held - memory_held}) | odd_taken | slow_taken
     not_taken = _nonzero({"fetch_overlap": memory_held,
-                          "fetch_overlap_mul": mul_held - memory_held})
+                          "fetch_overlap_mul": mul_held - memory_held}) | slow_not_taken
     return actions, taken, not_taken
 
 
