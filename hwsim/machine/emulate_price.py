@@ -20,7 +20,11 @@ two before it (a load's result is ready one cycle later: `lw ra; addi sp; ret`, 
 on CV32E40P's RTL, tests/test_rtl.py); the device's cycles (0 when its table does not
 give them). Instruction fetch with wait states on Ibex and CV32E40P (`fetch_actions`,
 measured on their RTL, docs/rtl.md "With wait states"): memory_before_taken,
-fetch_overlap and fetch_overlap_mul, priced by the -ws1 device files (0 elsewhere)."""
+fetch_overlap and fetch_overlap_mul, and Ibex's own fetch phase at taken branches and
+jumps (`odd_ahead_actions`) and slow multiplier's run-ahead (`slow_multiply_actions`),
+priced by the -ws1 device files (0 elsewhere). Over 300 lines: the pricing of one
+executed instruction stream is one concern, and the fetch-wait rules count from the same
+runs the hazards and the per-instruction actions do."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -156,11 +156,13 @@ def characterize_function(firmware, function: str, seed: int = 0) -> dict:
     return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls), bounds)
 
 
-def fit_fetch_within_bounds(monomials, runs, what: str) -> tuple[dict, dict[str, Fraction]]:
+def fit_fetch_within_bounds(monomials, runs, what: str, trips=None
+                            ) -> tuple[dict, dict[str, Fraction]]:
     """`fit`'s exact coefficients per action, except for a fetch-wait action that is no
     exact function of the trip counts: least squares (coefficients as Fractions), its
-    worst absolute error over the runs its bound. (coefficients, bounds)."""
-    trips = [r.trips for r in runs]
+    worst absolute error over the runs its bound. `trips`: each run's trip counts (default
+    its own `trips`). (coefficients, bounds)."""
+    trips = trips or [r.trips for r in runs]
     exact = [replace(r, counts={a: n for a, n in r.counts.items() if a not in FETCH_ACTIONS})
              for r in runs]
     coefficients = fit(monomials, exact, what, trips)
