@@ -97,7 +97,8 @@ def test_fetch_waits_hidden_behind_loads_and_multiplies():
     sequence = _decode("lbu a3, 1(sp)", "mul a0, a1, a2", "addi a5, a5, 1", "addi a5, a5, 1")
     assert fetch_actions(sequence)[0] == {"fetch_overlap": 1.0, "fetch_overlap_mul": 1.0}
     sequence = _decode("mulh a0, a1, a2", *["addi a5, a5, 1"] * 3)
-    assert fetch_actions(sequence)[0] == {"fetch_overlap_mul": 2.0}
+    assert fetch_actions(sequence)[0] == {"fetch_overlap_mul": 2.0,
+                                          "fetch_overlap_slow_mul": 1.0}   # 33 cycles: 3
     # a jalr right after a load (a function's epilogue without the addi); it takes the
     # fetch the load ran ahead, like any instruction
     assert fetch_actions(_decode("lw ra, 12(sp)", "ret"))[0] == {"fetch_overlap": 1.0,
@@ -112,13 +113,40 @@ def test_a_final_branch_counts_by_its_direction():
     multiply leaves fetches held ahead); not taken: it takes a held fetch like any
     instruction."""
     run, taken, not_taken = fetch_actions(_decode("lw a5, 0(a4)", "beq a0, a5, 8"))
-    assert (run, taken, not_taken) == ({}, {"memory_before_taken": 1.0},
+    assert (run, taken, not_taken) == ({}, {"memory_before_taken": 1.0, "taken_odd_ahead": 1.0},
                                        {"fetch_overlap": 1.0})
     run, taken, not_taken = fetch_actions(_decode(
         "lbu a3, 1(sp)", "addi a5, a5, 1", "mul a0, a1, a2", "beq a0, a5, 8"))
     assert run == {"fetch_overlap": 1.0}
-    assert taken == {"taken_ahead_mul": 1.0}
+    assert taken == {"taken_ahead_mul": 1.0, "taken_odd_ahead_mul": 1.0}
     assert not_taken == {"fetch_overlap_mul": 1.0}
+
+
+def test_taken_branches_and_jumps_count_the_parity_of_the_fetches_held_ahead():
+    """Ibex at one wait state (odd_ahead_actions): a taken branch or a jump meeting an odd
+    number of fetches held ahead (a jump takes one first); multiplies counted apart."""
+    def taken(*texts):
+        return fetch_actions(_decode(*texts))[1]
+    assert taken("lw a5, 0(a4)", "lw a5, 0(a4)", "beq a0, a5, 8") == {
+        "memory_before_taken": 1.0}                                     # two held: even
+    assert taken("lw a5, 0(a4)", "lw a5, 0(a4)", "addi a5, a5, 1", "beq a0, a5, 8") == {
+        "taken_odd_ahead": 1.0}                                         # one left: odd
+    assert taken("lw a5, 0(a4)", *["lw a5, 0(a4)"] * 4, "beq a0, a5, 8") == {
+        "memory_before_taken": 1.0, "taken_odd_ahead": 1.0}             # at most 3 held
+    assert taken("mulh a0, a1, a2", "beq a0, a5, 8") == {"taken_ahead_mul": 1.0,
+                                                         "taken_odd_ahead_slow_mul": 1.0}
+    assert taken("mulh a0, a1, a2", "addi a5, a5, 1", "beq a0, a5, 8") == {
+        "taken_ahead_mul": 1.0, "taken_odd_ahead_mul": 1.0, "taken_odd_ahead_slow_mul": -1.0}
+    # Ibex's slow multiplier: a MUL runs PREFETCH_DEPTH ahead where the fast one runs one
+    assert fetch_actions(_decode("mul a0, a1, a2", *["addi a5, a5, 1"] * 3))[0] == {
+        "fetch_overlap_mul": 1.0, "fetch_overlap_slow_mul": 2.0}
+    # a jump takes a held fetch first: two loads, then the return meets one
+    assert fetch_actions(_decode("lw a5, 0(a4)", "lw ra, 12(sp)", "ret"))[0] == {
+        "fetch_overlap": 1.0, "memory_before_taken": 1.0, "taken_odd_ahead": 1.0}
+    assert fetch_actions(_decode("lw ra, 12(sp)", "addi sp, sp, 16", "ret"))[0] == {
+        "fetch_overlap": 1.0}
+    # a run that does not end in a branch or jump falls through: nothing
+    assert fetch_actions(_decode("lw a5, 0(a4)", "lw a5, 0(a4)")) == ({}, {}, {})
 
 
 def test_fetch_actions_are_priced_by_the_one_wait_state_tables():

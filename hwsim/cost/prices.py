@@ -39,6 +39,10 @@ _EXTRA_CLASS = {
     "taken_ahead_mul": "branch",      # a taken branch dropping fetches a multiply ran ahead
     "fetch_overlap": "load",          # a fetch wait hidden behind a load/store (credit)
     "fetch_overlap_mul": "multiply",  # a fetch wait hidden behind a multiply (credit)
+    "taken_odd_ahead": "branch",      # a taken branch/jump meeting an odd run-ahead (Ibex)
+    "taken_odd_ahead_mul": "branch",  # its change when multiplies run ahead too
+    "fetch_overlap_slow_mul": "multiply",    # Ibex's slow multiplier: further run-ahead,
+    "taken_odd_ahead_slow_mul": "branch",    # and its change of taken_odd_ahead_mul
     "mul_base": "multiply",           # an operand-dependent MUL: its fixed part,
     "mul_operand_bit": "multiply",    # each significant bit of its second operand
     "shift": "alu",                   # a serial shifter (device serial_shifter): the shift,

@@ -29,20 +29,21 @@ every kernel are one procedure and change together.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from itertools import product
 from types import SimpleNamespace
 
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.ir.int8_kernels import (KERNEL_NAMES, SOFT_KERNELS, KernelCall, monomial_text,
-                                   monomial_value)
+from hwsim.ir.int8_kernels import KERNEL_NAMES, SOFT_KERNELS, KernelCall, monomial_text
 from hwsim.ir.int8_trip_counts import CONV_ELEMENTS, CONV_WALK, trip_counts
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.emulate_price import price
+from hwsim.machine.exact_fit import (_encode, _solve, fit, fit_fetch_within_bounds,  # noqa: F401
+                                     predict, prove_held_out)
 from hwsim.machine.kernels.cases import designed_shifts, fixed_path_case
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256
@@ -309,77 +310,6 @@ def measure(firmware, calls, rng, check=None, roles: dict[int, str] | None = Non
             for r in runs], roles, shifts
 
 
-# ----------------------------------------------------------------------------- fitting
-
-def _rational(value: float) -> Fraction:
-    return Fraction(value).limit_denominator(64)
-
-
-def _solve(x: np.ndarray, y: np.ndarray) -> list[Fraction] | None:
-    """Small-denominator rational c with x c == y exactly (x, y integer), or None:
-    least squares on unit-norm columns, rounded, then refined on the exact residual."""
-    norms = np.linalg.norm(x.astype(float), axis=0)
-    scaled = x / norms
-    coefficients = [Fraction(0)] * x.shape[1]
-    residual = y.astype(object)
-    for _ in range(4):
-        step = np.linalg.lstsq(scaled, residual.astype(float), rcond=None)[0] / norms
-        coefficients = [c + _rational(v) for c, v in zip(coefficients, step)]
-        residual = y.astype(object) - np.array(
-            [sum(c * int(v) for c, v in zip(coefficients, row) if c) for row in x], dtype=object)
-        if not residual.any():
-            return coefficients
-    return None
-
-
-def fit(monomials: list[tuple], runs: list[Measured], what: str, counts=None
-        ) -> dict[str, list[Fraction]]:
-    """Coefficients per action over `monomials`, exact on every run, or HwsimError.
-    `counts`: each run's trip counts (default: the int8 kernels' of its call)."""
-    counts = counts or [trip_counts(r.call) for r in runs]
-    x = np.array([[monomial_value(m, c) for m in monomials] for c in counts], dtype=np.int64)
-    keep, found = [], []            # a maximal independent set of columns, in basis order
-    for j in range(x.shape[1]):     # (Gram-Schmidt, twice: a spanned column is dropped)
-        v = x[:, j].astype(float)
-        norm = np.linalg.norm(v)
-        for _ in range(2):
-            for q in found:
-                v = v - (q @ v) * q
-        if norm and np.linalg.norm(v) > 1e-9 * norm:
-            keep.append(j)
-            found.append(v / np.linalg.norm(v))
-    actions = sorted({a for r in runs for a in r.counts})
-    coefficients = {}
-    for action in actions:
-        y = np.array([r.counts.get(action, 0) for r in runs], dtype=np.int64)
-        solution = _solve(x[:, keep], y)
-        if solution is None:
-            worst = int(np.argmax(np.abs(x[:, keep].astype(float) @ np.linalg.lstsq(
-                x[:, keep].astype(float), y.astype(float), rcond=None)[0] - y)))
-            raise HwsimError(f"{what}: {action} is not an exact function of the trip "
-                             f"counts (worst on {runs[worst].call}, which executes "
-                             f"{y[worst]})")
-        full = [Fraction(0)] * len(monomials)
-        for j, value in zip(keep, solution):
-            full[j] = value
-        coefficients[action] = full
-    return coefficients
-
-
-def predict(monomials, coefficients: dict[str, list], call: KernelCall, counts=None
-            ) -> dict[str, Fraction]:
-    """Fitted action counts of one call (coefficients as Fractions, ints or "p/q");
-    `counts`: its trip counts (default: the int8 kernels')."""
-    counts = counts or trip_counts(call)
-    values = [monomial_value(m, counts) for m in monomials]
-    return {a: sum((Fraction(c) * v for c, v in zip(cs, values) if c), Fraction(0))
-            for a, cs in coefficients.items()}
-
-
-def _encode(c: Fraction):
-    return c.numerator if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
-
-
 def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0,
                         path: str = "right") -> dict:
     """Fit one kernel on its design, prove it on the held-out shapes; its data record.
@@ -390,23 +320,22 @@ def characterize_kernel(firmware, kernel: str, check=None, seed: int = 0,
     monomials = basis(kernel, target)
     what = f"{kernel} on {target}" + (f", {path} shifts" if path != "right" else "")
     measured, roles, shifts = measure(firmware, fit_calls, rng, check, path=path)
-    coefficients = fit(monomials, measured, what)
+    # exact but the one-wait-state fetch actions, which follow where a soft kernel's
+    # calls return (least squares within a stated bound, as the lut kernels')
+    coefficients, bounds = fit_fetch_within_bounds(
+        monomials, measured, what, [trip_counts(m.call) for m in measured])
     held = measure(firmware, held_calls, rng, check, roles, shifts, path)[0]
     for run in held:
-        predicted = predict(monomials, coefficients, run.call)
-        for action in sorted(set(predicted) | set(run.counts)):
-            if predicted.get(action, 0) != run.counts.get(action, 0):
-                raise HwsimError(f"{what}: held-out {run.call} executes "
-                                 f"{run.counts.get(action, 0)} {action}, the fit predicts "
-                                 f"{predicted.get(action, 0)}")
-            if action not in coefficients:
-                raise HwsimError(f"{what}: held-out shape executes {action}, never fitted")
+        bounds = prove_held_out(what, run.call, predict(monomials, coefficients, run.call),
+                                run.counts, coefficients, bounds)
     used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
     loop = loop_mul_record([m.loop_muls for m in measured], [m.loop_muls for m in held])
     return {"basis": [monomial_text(monomials[j]) for j in used],
             "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
             "fitted_shapes": len(fit_calls), "held_out_shapes": len(held_calls),
-            **({"loop_mul_bits": loop} if loop else {})}
+            **({"loop_mul_bits": loop} if loop else {}),
+            **({"bounds": {a: math.ceil(b) for a, b in sorted(bounds.items())}}
+               if bounds else {})}
 
 
 def characterize(target: str, directory, kernels=KERNEL_NAMES, check=None) -> dict:

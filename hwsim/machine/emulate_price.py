@@ -20,7 +20,11 @@ two before it (a load's result is ready one cycle later: `lw ra; addi sp; ret`, 
 on CV32E40P's RTL, tests/test_rtl.py); the device's cycles (0 when its table does not
 give them). Instruction fetch with wait states on Ibex and CV32E40P (`fetch_actions`,
 measured on their RTL, docs/rtl.md "With wait states"): memory_before_taken,
-fetch_overlap and fetch_overlap_mul, priced by the -ws1 device files (0 elsewhere)."""
+fetch_overlap and fetch_overlap_mul, and Ibex's own fetch phase at taken branches and
+jumps (`odd_ahead_actions`) and slow multiplier's run-ahead (`slow_multiply_actions`),
+priced by the -ws1 device files (0 elsewhere). Over 300 lines: the pricing of one
+executed instruction stream is one concern, and the fetch-wait rules count from the same
+runs the hazards and the per-instruction actions do."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -123,7 +127,9 @@ def hazards(instructions) -> dict[str, float]:
 # state hides three behind a run of loads and no more (k loads then k ALU instructions,
 # k = 3..6, tests/test_rtl.py).
 PREFETCH_DEPTH = 3
-FETCH_ACTIONS = ("fetch_overlap", "fetch_overlap_mul", "memory_before_taken", "taken_ahead_mul")
+FETCH_ACTIONS = ("fetch_overlap", "fetch_overlap_mul", "memory_before_taken", "taken_ahead_mul",
+                 "taken_odd_ahead", "taken_odd_ahead_mul", "fetch_overlap_slow_mul",
+                 "taken_odd_ahead_slow_mul")
 _MULTIPLY_CREDITS = {"mul": 1, "mulh": 2}
 
 
@@ -140,9 +146,9 @@ def _multiply_credits(i: Instruction) -> int:
     return int(_memory(i)) or (_MULTIPLY_CREDITS.get(i.action, 0) if i.reads else 0)
 
 
-def _hidden_fetches(instructions, credits_of, multiplies_consume: bool) -> tuple[int, bool]:
-    """Fetch waits hidden behind multi-cycle instructions in a straight run, and whether
-    a fetch is still held ahead after it: each instruction gives credits_of(i) fetches
+def _run_ahead(instructions, credits_of, multiplies_consume: bool) -> tuple[int, int]:
+    """Fetch waits hidden behind multi-cycle instructions in a straight run, and the
+    fetches still held ahead after it: each instruction gives credits_of(i) fetches
     ahead (at most PREFETCH_DEPTH held), each other one takes one (a multiply only when
     `multiplies_consume`)."""
     held = hidden = 0
@@ -152,7 +158,73 @@ def _hidden_fetches(instructions, credits_of, multiplies_consume: bool) -> tuple
             held = min(PREFETCH_DEPTH, held + made)
         elif held and (multiplies_consume or i.action not in _MULTIPLY_CREDITS):
             held, hidden = held - 1, hidden + 1
+    return hidden, held
+
+
+def _hidden_fetches(instructions, credits_of, multiplies_consume: bool) -> tuple[int, bool]:
+    """_run_ahead's hidden fetch waits, and whether a fetch is still held ahead."""
+    hidden, held = _run_ahead(instructions, credits_of, multiplies_consume)
     return hidden, held > 0
+
+
+_JUMPS = ("jump", "jump_register", "call", "return")
+
+
+def odd_ahead_actions(instructions) -> tuple[dict[str, float], dict[str, float]]:
+    """Ibex at one wait state (docs/rtl.md, "With wait states"; tests/test_rtl.py): a
+    fetch takes two cycles, and a taken branch or jump waits for the one in flight when
+    an odd number of fetches is held ahead at it (each held fetch is a cycle of the
+    two-cycle fetch run ahead: an even number ends on a fetch boundary). A jump (jal,
+    jalr, a call, a return) takes a held fetch first, as any instruction; a conditional
+    branch that is taken does not. taken_odd_ahead counts them with loads and stores
+    running ahead, taken_odd_ahead_mul the change when multiplies run ahead too (mul one
+    fetch, mulh two). Returns (the run's actions, the extra ones when its final
+    conditional branch is taken)."""
+    instructions = list(instructions)
+    if not instructions:
+        return {}, {}
+    last = instructions[-1].action
+    branch = last == "cond_branch"
+    if not branch and last not in _JUMPS:
+        return {}, {}
+    body = instructions[:-1] if branch else instructions
+    memory = _run_ahead(body, _memory_credits, True)[1] % 2
+    with_mul = _run_ahead(body, _multiply_credits, False)[1] % 2
+    actions = _nonzero({"taken_odd_ahead": memory, "taken_odd_ahead_mul": with_mul - memory})
+    return ({}, actions) if branch else (actions, {})
+
+
+def _slow_multiply_credits(i: Instruction) -> int:
+    """A load or store one fetch ahead; a multiply PREFETCH_DEPTH (an operand-timed MUL of
+    m = 1 + bits(op_b) cycles runs m - 2 ahead: all of them from 4 bits of op_b on, and
+    a 33-cycle MULH)."""
+    return int(_memory(i)) or (PREFETCH_DEPTH if i.reads and i.action in _MULTIPLY_CREDITS
+                               else 0)
+
+
+def slow_multiply_actions(instructions) -> tuple[dict[str, float], dict[str, float],
+                                                 dict[str, float]]:
+    """Ibex's slow multiplier at one wait state (docs/rtl.md, "With wait states";
+    tests/test_rtl.py): what changes against the multiply credits of fetch_actions (mul
+    one fetch ahead, mulh two) when every multiply runs PREFETCH_DEPTH fetches ahead, as
+    a MUL whose op_b has 4 or more significant bits and any MULH do:
+    fetch_overlap_slow_mul, the further fetch waits hidden (with a final branch that
+    falls through, the one it takes), taken_odd_ahead_slow_mul, the change of
+    taken_odd_ahead_mul at a final jump or taken branch. Returns (the run's actions, the
+    extra ones when its final conditional branch is taken, when it is not)."""
+    instructions = list(instructions)
+    branch = bool(instructions) and instructions[-1].action == "cond_branch"
+    jump = bool(instructions) and instructions[-1].action in _JUMPS
+    body = instructions[:-1] if branch else instructions
+    table_hidden, table_held = _run_ahead(body, _multiply_credits, False)
+    hidden, held = _run_ahead(body, _slow_multiply_credits, False)
+    odd = held % 2 - table_held % 2
+    run = _nonzero({"fetch_overlap_slow_mul": hidden - table_hidden,
+                    "taken_odd_ahead_slow_mul": odd if jump else 0})
+    if not branch:
+        return run, {}, {}
+    return (run, _nonzero({"taken_odd_ahead_slow_mul": odd}),
+            _nonzero({"fetch_overlap_slow_mul": (held > 0) - (table_held > 0)}))
 
 
 def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
@@ -175,12 +247,15 @@ def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
                 if _memory(before) and after.mnemonic in JALR)
     actions = _nonzero({"fetch_overlap": memory, "fetch_overlap_mul": with_mul - memory,
                         "memory_before_taken": jalrs})
+    odd_run, odd_taken = odd_ahead_actions(instructions)
+    slow_run, slow_taken, slow_not_taken = slow_multiply_actions(instructions)
+    actions |= odd_run | slow_run
     if not branch:
         return actions, {}, {}
     taken = _nonzero({"memory_before_taken": len(body) > 0 and _memory(body[-1]),
-                      "taken_ahead_mul": mul_held - memory_held})
+                      "taken_ahead_mul": mul_held - memory_held}) | odd_taken | slow_taken
     not_taken = _nonzero({"fetch_overlap": memory_held,
-                          "fetch_overlap_mul": mul_held - memory_held})
+                          "fetch_overlap_mul": mul_held - memory_held}) | slow_not_taken
     return actions, taken, not_taken
 
 
@@ -210,17 +285,23 @@ def unit_prices(device: Device) -> dict[str, float]:
     return prices
 
 
-def instruction_cycles(instructions, device: Device) -> float:
-    """Cycles of straight-line instructions (no conditional branch) on `device`, each
-    priced as `price` prices it (a call as call_return), with their hazards."""
+def instruction_cycles(instructions, device: Device, taken: bool | None = None) -> float:
+    """Cycles of straight-line instructions on `device`, each priced as `price` prices it
+    (a call as call_return), with their hazards; a conditional branch only last, and
+    then `taken` says how it went."""
     prices = unit_prices(device)
     instructions = list(instructions)
     actions: dict[str, float] = hazards(instructions)
-    _add(actions, fetch_actions(instructions)[0], 1.0)
-    for i in instructions:
+    run, if_taken, if_not_taken = fetch_actions(instructions)
+    _add(actions, run, 1.0)
+    for n, i in enumerate(instructions):
         if i.action == "cond_branch":
-            raise HwsimError(f"instruction_cycles: conditional branch {i.text!r}")
-        _add(actions, _actions(i, device), 1.0)
+            if taken is None or n != len(instructions) - 1:
+                raise HwsimError(f"instruction_cycles: conditional branch {i.text!r}")
+            _add(actions, {"branch_taken": 1.0} | if_taken if taken else
+                 {"branch_not_taken": 1.0} | if_not_taken, 1.0)
+        else:
+            _add(actions, _actions(i, device), 1.0)
     return sum(count * prices[a] for a, count in actions.items())
 
 

@@ -156,7 +156,7 @@ def _prove(target: str, node: str, kernels: dict, g, call_counts: dict, measured
            ) -> None:
     """Raise unless `node`'s emulated counts are its kernel's fitted counts (parameter
     reads: flash waits; a soft kernel's calls of each libgcc routine) plus its node call,
-    action by action."""
+    action by action (an action fitted within a bound: within it)."""
     from hwsim.cost.int8_library import MUL_OPERANDS
     from hwsim.ir.int8_kernels import MUL_BY, parse_monomial
     from hwsim.machine.characterize import predict
@@ -172,7 +172,7 @@ def _prove(target: str, node: str, kernels: dict, g, call_counts: dict, measured
     predicted["alu"] = predicted.get("alu", 0) + predicted.pop("shift", 0)   # shifts: alu
     for action in [a for a in predicted if a.startswith(("shift_", "shift_by_"))]:
         predicted.pop(action)                 # (their steps: a serial shifter's)
-    slack = _layout_slack(target)
+    slack = _layout_slack(target) | record.get("bounds", {})   # fetch-wait actions' bounds
     for action in sorted(set(predicted) | set(measured)):
         if abs(round(measured.get(action, 0)) - predicted.get(action, 0)) > slack.get(action, 0):
             raise HwsimError(f"int8 node call on {target}: {node} executes "

@@ -22,8 +22,7 @@ any function of the target on a fitted or held-out shape: tens per call on RV32)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from fractions import Fraction
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +32,8 @@ from hwsim.ir.int8_kernels import KernelCall, monomial_text, select_kernel
 from hwsim.ir.layers import Conv2D, DepthwiseConv2D
 from hwsim.ir.lut_kernels import BLOCKS, FUNCTIONS as LIBRARY_FUNCTIONS, LutCall, UNROLL, trip_counts
 from hwsim.ir.lowering import threshold_consumer
-from hwsim.machine.characterize import (_counting_table, _encode, fit, kernel_counts,
-                                        monomial_value, predict)
+from hwsim.machine.characterize import _counting_table, _encode, kernel_counts, predict
+from hwsim.machine.exact_fit import fit_fetch_within_bounds, prove_held_out
 from hwsim.machine.emulate_price import FETCH_ACTIONS, price
 from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
@@ -154,49 +153,6 @@ def characterize_function(firmware, function: str, seed: int = 0) -> dict:
                                 predict(monomials, coefficients, None, run.trips),
                                 run.counts, coefficients, bounds)
     return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls), bounds)
-
-
-def fit_fetch_within_bounds(monomials, runs, what: str) -> tuple[dict, dict[str, Fraction]]:
-    """`fit`'s exact coefficients per action, except for a fetch-wait action that is no
-    exact function of the trip counts: least squares (coefficients as Fractions), its
-    worst absolute error over the runs its bound. (coefficients, bounds)."""
-    trips = [r.trips for r in runs]
-    exact = [replace(r, counts={a: n for a, n in r.counts.items() if a not in FETCH_ACTIONS})
-             for r in runs]
-    coefficients = fit(monomials, exact, what, trips)
-    bounds = {}
-    x = np.array([[monomial_value(m, t) for m in monomials] for t in trips], dtype=float)
-    for action in sorted({a for r in runs for a in r.counts} & set(FETCH_ACTIONS)):
-        alone = [replace(r, counts={action: r.counts.get(action, 0)}) for r in runs]
-        try:
-            coefficients |= fit(monomials, alone, what, trips)
-            continue
-        except HwsimError:
-            pass
-        y = np.array([r.counts.get(action, 0) for r in runs], dtype=float)
-        solution = np.linalg.lstsq(x, y, rcond=None)[0]
-        coefficients[action] = [Fraction(float(v)).limit_denominator(64) for v in solution]
-        bounds[action] = max(abs(predict(monomials, coefficients, None, t)[action]
-                                 - r.counts.get(action, 0)) for t, r in zip(trips, runs))
-    return coefficients, bounds
-
-
-def prove_held_out(what: str, shape, predicted: dict, counts: dict, coefficients: dict,
-                   bounds: dict | None = None) -> dict:
-    """Raise (naming the kernel `what`, the held-out `shape` and the action) unless a
-    held-out run's executed `counts` are the fit's `predicted` ones, action by action
-    (a bounded action's: the bound widened to its error here). The bounds."""
-    bounds = dict(bounds or {})
-    for action in sorted(set(predicted) | set(counts)):
-        if action not in coefficients:
-            raise HwsimError(f"{what}: a held-out shape executes {action}, never fitted")
-        if action in bounds:
-            error = abs(predicted.get(action, 0) - counts.get(action, 0))
-            bounds[action] = max(bounds[action], error)
-        elif predicted.get(action, 0) != counts.get(action, 0):
-            raise HwsimError(f"{what}: held-out {shape} executes {counts.get(action, 0)} "
-                             f"{action}, the fit predicts {predicted.get(action, 0)}")
-    return bounds
 
 
 def kernel_record(monomials, coefficients: dict, fitted: int, held_out: int,

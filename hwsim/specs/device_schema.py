@@ -38,6 +38,14 @@ OPTIONAL_BASE_ACTIONS = ("jump", "jump_register")
 CREDIT_ACTIONS = ("fetch_overlap", "fetch_overlap_mul")
 HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken",
                   "taken_ahead_mul") + CREDIT_ACTIONS
+# Ibex's fetch phase at one wait state (emulate_price.odd_ahead_actions): taken_odd_ahead
+# when a taken branch or jump meets an odd number of fetches run ahead by loads and stores,
+# taken_odd_ahead_mul the change when multiplies run ahead too; its slow multiplier's
+# further run-ahead (emulate_price.slow_multiply_actions): fetch_overlap_slow_mul (a
+# credit), taken_odd_ahead_slow_mul.
+CREDIT_ACTIONS += ("fetch_overlap_slow_mul",)
+HAZARD_ACTIONS += ("taken_odd_ahead", "taken_odd_ahead_mul", "fetch_overlap_slow_mul",
+                   "taken_odd_ahead_slow_mul")
 # mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
 # RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
 MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
