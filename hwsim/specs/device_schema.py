@@ -34,10 +34,15 @@ OPTIONAL_BASE_ACTIONS = ("jump", "jump_register")
 # load or store is right before a taken branch or a jalr, taken_ahead_mul when fetches a
 # multi-cycle multiply ran ahead are dropped by a taken branch; fetch_overlap when a fetch
 # wait is hidden behind a load's or store's data wait, fetch_overlap_mul the further ones
-# hidden behind a multi-cycle multiply (credits: cycles <= 0).
+# hidden behind a multi-cycle multiply (credits: cycles <= 0); self_base_load,
+# chained_load_use and jalr_load_use, CV32E40P's load stalls that the fetch wait does not
+# hide (hwsim.machine.load_stalls);
+# memory_before_jalr, a load or store right before a jalr, priced memory_before_taken when
+# not given (CV32E40P: 0).
 CREDIT_ACTIONS = ("fetch_overlap", "fetch_overlap_mul")
-HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken",
-                  "taken_ahead_mul") + CREDIT_ACTIONS
+LOAD_STALL_ACTIONS = ("self_base_load", "chained_load_use", "jalr_load_use")
+HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken", "memory_before_jalr",
+                  "taken_ahead_mul") + LOAD_STALL_ACTIONS + CREDIT_ACTIONS
 # mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
 # RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
 MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
@@ -46,7 +51,8 @@ DIVIDE_ACTIONS = ("div",)                  # required when core.divider is true
 FLOAT_ACTIONS = ("float_add", "float_mul", "float_mac", "float_div", "float_convert", "float_tanh")
 REQUIRED_FLOAT_ACTIONS = ("float_add", "float_mul")
 # What an optional action is priced as when the device file does not give it.
-FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul", "jump_register": "jump"}
+FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul", "jump_register": "jump",
+                    "memory_before_jalr": "memory_before_taken"}
 ALL_ACTIONS = (BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + HAZARD_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
                + DIVIDE_ACTIONS + FLOAT_ACTIONS)
 
