@@ -21,8 +21,9 @@ on CV32E40P's RTL, tests/test_rtl.py); the device's cycles (0 when its table doe
 give them). Instruction fetch with wait states on Ibex and CV32E40P (`fetch_actions`,
 measured on their RTL, docs/rtl.md "With wait states"): memory_before_taken,
 memory_before_jalr (priced memory_before_taken unless the device gives it),
-fetch_overlap and fetch_overlap_mul, and CV32E40P's self_base_load and chained_load_use
-(hwsim.machine.load_stalls), priced by the -ws1 device files (0 elsewhere)."""
+fetch_overlap and fetch_overlap_mul, and CV32E40P's load stalls self_base_load,
+chained_load_use and jalr_load_use (hwsim.machine.load_stalls), priced by the -ws1 device
+files (0 elsewhere)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -162,8 +163,8 @@ def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
     wait states"): fetch_overlap, the fetch waits hidden behind loads' and stores' data
     waits; fetch_overlap_mul, the change when multiplies run ahead of the fetch too (mul
     one fetch, mulh two; a multiply then hides its own fetch); memory_before_jalr, a
-    jalr right after a load or store; self_base_load and chained_load_use
-    (hwsim.machine.load_stalls). Returns (the run's actions, the extra ones when its
+    jalr right after a load or store; CV32E40P's load stalls (hwsim.machine.load_stalls).
+    Returns (the run's actions, the extra ones when its
     final conditional branch is taken, the extra ones when it is not: a taken branch
     after a load or store is memory_before_taken, and taken_ahead_mul when multiplies
     change whether fetches are held ahead at it (they are then refetched); a branch

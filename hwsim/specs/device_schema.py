@@ -31,14 +31,13 @@ OPTIONAL_BASE_ACTIONS = ("jump", "jump_register")
 # Instruction fetch with wait states on a pipelined core whose fetch and data ports are
 # apart (Ibex, CV32E40P; docs/rtl.md "With wait states"), counted from the executed
 # instructions by hwsim.machine.emulate_price.fetch_actions: memory_before_taken when a
-# load or store is right before a taken branch or a jalr, taken_ahead_mul when fetches a
+# load or store is right before a taken branch, memory_before_jalr before a jalr (priced
+# memory_before_taken when not given; CV32E40P: 0), taken_ahead_mul when fetches a
 # multi-cycle multiply ran ahead are dropped by a taken branch; fetch_overlap when a fetch
 # wait is hidden behind a load's or store's data wait, fetch_overlap_mul the further ones
 # hidden behind a multi-cycle multiply (credits: cycles <= 0); self_base_load,
 # chained_load_use and jalr_load_use, CV32E40P's load stalls that the fetch wait does not
-# hide (hwsim.machine.load_stalls);
-# memory_before_jalr, a load or store right before a jalr, priced memory_before_taken when
-# not given (CV32E40P: 0).
+# hide (hwsim.machine.load_stalls).
 CREDIT_ACTIONS = ("fetch_overlap", "fetch_overlap_mul")
 LOAD_STALL_ACTIONS = ("self_base_load", "chained_load_use", "jalr_load_use")
 HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken", "memory_before_jalr",
