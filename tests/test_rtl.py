@@ -543,6 +543,64 @@ def test_ibex_ws1_taken_branches_and_jumps_meet_the_fetch_phase(simulator, scrat
                                                               for n in bodies}
 
 
+# CV32E40P's load stalls that its fetch wait does not hide (hwsim.machine.load_stalls):
+# bodies and the actions counted per copy (tests/test_load_stalls.py checks the counting).
+_SELF_LOAD = "add t4, sp, zero\n    lh t4, 0(t4)"
+CV32E40P_WS1_LOAD_BODIES = {
+    # a load over its own base register, after an ALU instruction: one cycle
+    "self_base_load": (_SELF_LOAD, {"alu": 1, "load_16": 1, "self_base_load": 1}),
+    # the same load with another destination: none
+    "other_destination": ("add t4, sp, zero\n    lh t3, 0(t4)", {"alu": 1, "load_16": 1}),
+    # a second one right after it: hidden (as in the lut kernels' runs of table loads)
+    "two_self_loads": ("add t4, sp, zero\n    add t3, sp, zero\n    lh t4, 0(t4)\n"
+                       "    lh t3, 0(t3)", {"alu": 2, "load_16": 2, "self_base_load": 1}),
+    # after a store: hidden
+    "store_self_load": ("add t4, sp, zero\n    sw t1, 4(sp)\n    lh t4, 0(t4)",
+                        {"alu": 1, "store_32": 1, "load_16": 1}),
+    # after an instruction that waited for the load before it: hidden
+    "load_alu_self_load": ("lbu t4, 0(sp)\n    add t4, sp, t4\n    lh t4, 0(t4)",
+                           {"load_8": 1, "alu": 1, "load_16": 1, "load_use": 1}),
+    # a load's result as the next access's address, that load right after a store
+    "chained_load_use": ("sw sp, 4(sp)\n    lw t4, 4(sp)\n    lw t0, 0(t4)",
+                         {"store_32": 1, "load_32": 2, "load_use": 1, "chained_load_use": 1}),
+    # ... right after an ALU instruction: hidden
+    "load_use_after_alu": ("sw sp, 4(sp)\n    addi t5, t5, 1\n    lw t4, 4(sp)\n"
+                           "    lw t0, 0(t4)", {"store_32": 1, "alu": 1, "load_32": 2,
+                                                "load_use": 1}),
+    # a jalr reading the load right before it (a switch's jump table): two cycles
+    "jalr_load_use": ("auipc t3, 0\n    sw t3, 4(sp)\n    lw t4, 4(sp)\n    jalr zero, 16(t4)",
+                      {"alu": 1, "store_32": 1, "load_32": 1, "jump": 1,
+                       "memory_before_jalr": 1, "jalr_dependency": 1, "jalr_load_use": 1}),
+    # a jalr right after a load or a store that it does not read: nothing more
+    "load_jalr": ("auipc t3, 0\n    sw t3, 4(sp)\n    lw t4, 4(sp)\n    jalr zero, 16(t3)",
+                  {"alu": 1, "store_32": 1, "load_32": 1, "jump": 1, "memory_before_jalr": 1}),
+    "store_jalr": ("auipc t3, 0\n    sw t1, 4(sp)\n    jalr zero, 12(t3)",
+                   {"alu": 1, "store_32": 1, "jump": 1, "memory_before_jalr": 1}),
+}
+
+
+@needs_verilator
+def test_cv32e40p_ws1_load_stalls_are_what_the_rtl_does(simulator, scratch):
+    """devices/rtl/cv32e40p-ws1.yaml: a load over its own base register after an ALU
+    instruction (self_base_load), a load feeding the next access right after another
+    access (chained_load_use) and a jalr reading the load right before it (jalr_load_use)
+    cost what the table prices; the sequences around them that hide the stall cost
+    nothing more, and a load or store before a jalr that does not read it is free."""
+    prices = unit_prices(find_device("cv32e40p-ws1"))
+    assert (prices["self_base_load"], prices["chained_load_use"],
+            prices["jalr_load_use"], prices["memory_before_jalr"]) == (1, 1, 2, 0)
+    expected = {name: sum(n * prices[a] for a, n in counts.items())
+                for name, (_, counts) in CV32E40P_WS1_LOAD_BODIES.items()}
+    bodies = {name: body for name, (body, _) in CV32E40P_WS1_LOAD_BODIES.items()}
+    assert marginal_costs(simulator, scratch, "cv32e40p-ws1", tuple(bodies),
+                          bodies=bodies) == expected
+    # priced 0 where the device does not give them; a jalr after a load or store on Ibex
+    # is memory_before_taken's (its table gives no memory_before_jalr)
+    assert unit_prices(find_device("cv32e40p"))["self_base_load"] == 0
+    ibex = unit_prices(find_device("ibex-rv32m-fast-ws1"))
+    assert ibex["memory_before_jalr"] == ibex["memory_before_taken"] == 1
+
+
 @needs_verilator
 def test_wait_state_variants_share_one_simulator_binary(simulator):
     assert simulator("cv32e40p-ws1") == simulator("cv32e40p")

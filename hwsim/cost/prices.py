@@ -35,8 +35,12 @@ _EXTRA_CLASS = {
     "float_compare": "float",
     "load_use": "load",               # a load's result read by the next instruction
     "jalr_dependency": "branch",      # a jalr reading the previous instruction's result
-    "memory_before_taken": "branch",  # a load/store right before a taken branch or jalr
+    "memory_before_taken": "branch",  # a load/store right before a taken branch (or jalr)
+    "memory_before_jalr": "branch",   # a load/store right before a jalr
     "taken_ahead_mul": "branch",      # a taken branch dropping fetches a multiply ran ahead
+    "self_base_load": "load",         # a load over its own base register (CV32E40P)
+    "chained_load_use": "load",       # an access reading the load right before it
+    "jalr_load_use": "branch",        # a jalr reading the load right before it
     "fetch_overlap": "load",          # a fetch wait hidden behind a load/store (credit)
     "fetch_overlap_mul": "multiply",  # a fetch wait hidden behind a multiply (credit)
     "taken_odd_ahead": "branch",      # a taken branch/jump meeting an odd run-ahead (Ibex)
@@ -150,12 +154,12 @@ class ActionPrice:
 def _base_prices(device: Device) -> dict[str, ActionPrice]:
     pj_per_cycle = device.energy.active_pj_per_cycle
     given = device.energy.pj_per_action
-    prices = {action: ActionPrice(0.0, 0.0) for action in HAZARD_ACTIONS}   # none stated
-    prices |= {action: ActionPrice(cycles, given.get(action, cycles * pj_per_cycle))
-               for action, cycles in device.cycles.items()}
+    prices = {action: ActionPrice(cycles, given.get(action, cycles * pj_per_cycle))
+              for action, cycles in device.cycles.items()}
     for action, fallback in FALLBACK_ACTIONS.items():      # jump, mulh when not given
         if action not in prices and fallback in prices:
             prices[action] = prices[fallback]
+    prices = {action: ActionPrice(0.0, 0.0) for action in HAZARD_ACTIONS} | prices  # none stated
 
     def per_cycle(cycles: float) -> ActionPrice:
         return ActionPrice(cycles, cycles * pj_per_cycle)

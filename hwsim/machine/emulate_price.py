@@ -20,11 +20,13 @@ two before it (a load's result is ready one cycle later: `lw ra; addi sp; ret`, 
 on CV32E40P's RTL, tests/test_rtl.py); the device's cycles (0 when its table does not
 give them). Instruction fetch with wait states on Ibex and CV32E40P (`fetch_actions`,
 measured on their RTL, docs/rtl.md "With wait states"): memory_before_taken,
-fetch_overlap and fetch_overlap_mul, and Ibex's own fetch phase at taken branches and
-jumps (`odd_ahead_actions`) and slow multiplier's run-ahead (`slow_multiply_actions`),
-priced by the -ws1 device files (0 elsewhere). Over 300 lines: the pricing of one
-executed instruction stream is one concern, and the fetch-wait rules count from the same
-runs the hazards and the per-instruction actions do."""
+memory_before_jalr (priced memory_before_taken unless the device gives it),
+fetch_overlap and fetch_overlap_mul, CV32E40P's load stalls self_base_load,
+chained_load_use and jalr_load_use (hwsim.machine.load_stalls), and Ibex's own fetch
+phase at taken branches and jumps (`odd_ahead_actions`) and slow multiplier's run-ahead
+(`slow_multiply_actions`), priced by the -ws1 device files (0 elsewhere). Over 300 lines:
+the pricing of one executed instruction stream is one concern, and the fetch-wait rules
+count from the same runs the hazards and the per-instruction actions do."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from hwsim.cost.prices import fetch_cycles
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
+from hwsim.machine.load_stalls import JALR, LOAD_STALL_ACTIONS, load_stalls
 from hwsim.machine.register_shifts import UNRECORDED_BITS, recorded_correction
 from hwsim.errors import HwsimError
 
@@ -101,9 +104,6 @@ def _actions(i: Instruction, device: Device) -> dict[str, float]:
     return {"alu": 1.0}
 
 
-JALR = ("jalr", "jr", "ret")
-
-
 def hazards(instructions) -> dict[str, float]:
     """The pipeline hazards within a straight run of RISC-V instructions: load_use and
     jalr_dependency counts (see the module doc; Arm instructions carry no registers)."""
@@ -127,9 +127,10 @@ def hazards(instructions) -> dict[str, float]:
 # state hides three behind a run of loads and no more (k loads then k ALU instructions,
 # k = 3..6, tests/test_rtl.py).
 PREFETCH_DEPTH = 3
-FETCH_ACTIONS = ("fetch_overlap", "fetch_overlap_mul", "memory_before_taken", "taken_ahead_mul",
-                 "taken_odd_ahead", "taken_odd_ahead_mul", "fetch_overlap_slow_mul",
-                 "taken_odd_ahead_slow_mul")
+FETCH_ACTIONS = ("fetch_overlap", "fetch_overlap_mul", "memory_before_taken",
+                 "memory_before_jalr", "taken_ahead_mul", "taken_odd_ahead",
+                 "taken_odd_ahead_mul", "fetch_overlap_slow_mul",
+                 "taken_odd_ahead_slow_mul") + LOAD_STALL_ACTIONS
 _MULTIPLY_CREDITS = {"mul": 1, "mulh": 2}
 
 
@@ -232,8 +233,9 @@ def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
     """The fetch-wait actions of a straight run of RISC-V instructions (docs/rtl.md, "With
     wait states"): fetch_overlap, the fetch waits hidden behind loads' and stores' data
     waits; fetch_overlap_mul, the change when multiplies run ahead of the fetch too (mul
-    one fetch, mulh two; a multiply then hides its own fetch); memory_before_taken, a
-    jalr right after a load or store. Returns (the run's actions, the extra ones when its
+    one fetch, mulh two; a multiply then hides its own fetch); memory_before_jalr, a
+    jalr right after a load or store; CV32E40P's load stalls (hwsim.machine.load_stalls).
+    Returns (the run's actions, the extra ones when its
     final conditional branch is taken, the extra ones when it is not: a taken branch
     after a load or store is memory_before_taken, and taken_ahead_mul when multiplies
     change whether fetches are held ahead at it (they are then refetched); a branch
@@ -246,7 +248,7 @@ def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
     jalrs = sum(1 for before, after in zip(body, body[1:])
                 if _memory(before) and after.mnemonic in JALR)
     actions = _nonzero({"fetch_overlap": memory, "fetch_overlap_mul": with_mul - memory,
-                        "memory_before_taken": jalrs})
+                        "memory_before_jalr": jalrs}) | load_stalls(body)
     odd_run, odd_taken = odd_ahead_actions(instructions)
     slow_run, slow_taken, slow_not_taken = slow_multiply_actions(instructions)
     actions |= odd_run | slow_run
@@ -265,10 +267,11 @@ def _nonzero(counts: dict) -> dict[str, float]:
 
 def unit_prices(device: Device) -> dict[str, float]:
     """Cycles of every action `price` reports, on `device`."""
-    prices = dict.fromkeys(HAZARD_ACTIONS, 0.0) | dict(device.cycles)
+    prices = dict(device.cycles)
     for action, fallback in FALLBACK_ACTIONS.items():      # jump, mulh when not given
         if action not in prices and fallback in prices:
             prices[action] = prices[fallback]
+    prices = dict.fromkeys(HAZARD_ACTIONS, 0.0) | prices
     prices["burst_load"] = device.cycles["load_32"] - device.cycles["alu"]
     prices["burst_store"] = device.cycles["store_32"] - device.cycles["alu"]
     prices["flash_wait"] = device.memory.flash_load_extra_cycles

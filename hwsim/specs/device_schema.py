@@ -31,13 +31,17 @@ OPTIONAL_BASE_ACTIONS = ("jump", "jump_register")
 # Instruction fetch with wait states on a pipelined core whose fetch and data ports are
 # apart (Ibex, CV32E40P; docs/rtl.md "With wait states"), counted from the executed
 # instructions by hwsim.machine.emulate_price.fetch_actions: memory_before_taken when a
-# load or store is right before a taken branch or a jalr, taken_ahead_mul when fetches a
+# load or store is right before a taken branch, memory_before_jalr before a jalr (priced
+# memory_before_taken when not given; CV32E40P: 0), taken_ahead_mul when fetches a
 # multi-cycle multiply ran ahead are dropped by a taken branch; fetch_overlap when a fetch
 # wait is hidden behind a load's or store's data wait, fetch_overlap_mul the further ones
-# hidden behind a multi-cycle multiply (credits: cycles <= 0).
+# hidden behind a multi-cycle multiply (credits: cycles <= 0); self_base_load,
+# chained_load_use and jalr_load_use, CV32E40P's load stalls that the fetch wait does not
+# hide (hwsim.machine.load_stalls).
 CREDIT_ACTIONS = ("fetch_overlap", "fetch_overlap_mul")
-HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken",
-                  "taken_ahead_mul") + CREDIT_ACTIONS
+LOAD_STALL_ACTIONS = ("self_base_load", "chained_load_use", "jalr_load_use")
+HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken", "memory_before_jalr",
+                  "taken_ahead_mul") + LOAD_STALL_ACTIONS + CREDIT_ACTIONS
 # Ibex's fetch phase at one wait state (emulate_price.odd_ahead_actions): taken_odd_ahead
 # when a taken branch or jump meets an odd number of fetches run ahead by loads and stores,
 # taken_odd_ahead_mul the change when multiplies run ahead too; its slow multiplier's
@@ -54,7 +58,8 @@ DIVIDE_ACTIONS = ("div",)                  # required when core.divider is true
 FLOAT_ACTIONS = ("float_add", "float_mul", "float_mac", "float_div", "float_convert", "float_tanh")
 REQUIRED_FLOAT_ACTIONS = ("float_add", "float_mul")
 # What an optional action is priced as when the device file does not give it.
-FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul", "jump_register": "jump"}
+FALLBACK_ACTIONS = {"jump": "branch_taken", "mulh": "mul", "jump_register": "jump",
+                    "memory_before_jalr": "memory_before_taken"}
 ALL_ACTIONS = (BASE_ACTIONS + OPTIONAL_BASE_ACTIONS + HAZARD_ACTIONS + MULTIPLY_ACTIONS + SIMD_ACTIONS
                + DIVIDE_ACTIONS + FLOAT_ACTIONS)
 
