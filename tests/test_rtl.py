@@ -602,6 +602,7 @@ def test_ibex_ws1_fetches_held_ahead_cross_a_branch_that_falls_through(
         expected[name] = stream_cycles(instructions, device, outcomes)
         uncarried[name] = stream_cycles(instructions, device, outcomes, carry=False)
     bodies = {name: "\n    ".join(lines) for name, lines in chosen.items()}
+    assert len(bodies) == (11 if device.core.multiplier == "none" else 13)   # docs/rtl.md
     measured = marginal_costs(simulator, scratch, core_name, tuple(bodies), bodies=bodies,
                               setup="    addi a1, sp, -512\n    addi a2, sp, -256\n"
                                     "    addi a3, sp, -128\n    li a5, 0")
