@@ -22,7 +22,8 @@ give them). Instruction fetch with wait states on Ibex and CV32E40P (`fetch_acti
 measured on their RTL, docs/rtl.md "With wait states"): memory_before_taken,
 fetch_overlap and fetch_overlap_mul, and Ibex's own fetch phase at taken branches and
 jumps (`odd_ahead_actions`) and slow multiplier's run-ahead (`slow_multiply_actions`),
-priced by the -ws1 device files (0 elsewhere). Over 300 lines: the pricing of one
+the fetches held ahead at a branch that falls through carried into the block after it
+(`fetches_carried`, `_carry_fetches`), priced by the -ws1 device files (0 elsewhere). Over 300 lines: the pricing of one
 executed instruction stream is one concern, and the fetch-wait rules count from the same
 runs the hazards and the per-instruction actions do."""
 from __future__ import annotations
