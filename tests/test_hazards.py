@@ -10,7 +10,9 @@ import struct
 
 from hwsim.cost.prices import action_prices
 from hwsim.machine.disasm import decode
-from hwsim.machine.emulate_price import fetch_actions, hazards, instruction_cycles
+from hwsim.machine.emulate_price import (NONE_HELD, fetch_actions, fetches_carried, hazards,
+                                         instruction_cycles, price)
+from hwsim.machine.emulate_profile import Block, Profile
 from hwsim.specs.catalog import find_device
 
 # RV32 words and what they are (objdump of riscv64-unknown-elf-as -march=rv32im).
@@ -174,3 +176,31 @@ def test_fetch_actions_are_priced_by_the_one_wait_state_tables():
     # zero wait states: the actions are priced 0
     assert action_prices(find_device("ibex-rv32m-fast"))["fetch_overlap"].cycles == 0
     assert action_prices(fast)["fetch_overlap"].cycles == -1
+
+
+def test_fetches_held_ahead_at_a_branch_that_falls_through_carry_into_the_next_block():
+    """price walks the executed blocks: the fetches three loads hold ahead at a branch
+    that falls through (one taken by the branch) hide the next block's fetch waits, as
+    the RTL measures on Ibex at one wait state (tests/test_rtl.py); a taken branch
+    carries none. CV32E40P and PicoRV32 price none of it: their cycles do not change."""
+    words = [WORDS[t] for t in ("lw a5, 0(a4)",) * 3 + ("beq a0, a5, 8",)]
+    loads = tuple(decode("riscv", b"".join(struct.pack("<I", w) for w in words), 0x100))
+    after = tuple(decode("riscv", b"".join(struct.pack("<I", WORDS[t]) for t in (
+        "addi a5, a5, 1", "addi a5, a5, 4", "beq a0, a5, 8")), 0x110))
+    blocks = {(0x100, 16): Block(0x100, 16, "f", loads, None),
+              (0x110, 12): Block(0x110, 12, "f", after, None)}
+    profile = Profile("rv32im", 1, blocks, {(0x100, 16, "n"): 10, (0x110, 12, "n"): 6},
+                      {(0x100, 16, "n"): 4, (0x110, 12, "n"): 6}, {})
+    assert fetches_carried(loads) == (2, 2, 2) and fetches_carried(after) == NONE_HELD
+    counted = price(profile, find_device("ibex-rv32m-fast-ws1")).nodes["n"].actions
+    assert counted["fetch_overlap"] == 6 * 1 + 6 * 2        # the branch's, then the ALU's
+    for name, carried in (("ibex-rv32m-fast-ws1", fetches_carried(loads)),
+                          ("cv32e40p-ws1", NONE_HELD), ("picorv32-ws1", NONE_HELD)):
+        device = find_device(name)
+        expected = (4 * instruction_cycles(loads, device, True)
+                    + 6 * instruction_cycles(loads, device, False)
+                    + 6 * instruction_cycles(after, device, True, carried))
+        assert price(profile, device).total_cycles == expected, name
+    fast = find_device("ibex-rv32m-fast-ws1")
+    assert instruction_cycles(after, fast, True, (2, 2, 2)) == \
+        instruction_cycles(after, fast, True) - 2

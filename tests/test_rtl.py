@@ -25,7 +25,8 @@ from hwsim.machine.rtl import (
     rtl_core, run_firmware, write_hex,
 )
 from hwsim.machine.disasm import decode
-from hwsim.machine.emulate_price import instruction_cycles, unit_prices
+from hwsim.machine.emulate_price import (NONE_HELD, fetches_carried, instruction_cycles,
+                                         unit_prices)
 from hwsim.machine.rtl.run import parse_output
 from hwsim.machine.rtl.sources import package_root
 from hwsim.machine.toolchain import read_elf
@@ -595,10 +596,77 @@ def test_cv32e40p_ws1_load_stalls_are_what_the_rtl_does(simulator, scratch):
     assert marginal_costs(simulator, scratch, "cv32e40p-ws1", tuple(bodies),
                           bodies=bodies) == expected
     # priced 0 where the device does not give them; a jalr after a load or store on Ibex
-    # is memory_before_taken's (its table gives no memory_before_jalr)
+    # is memory_before_taken's (its table gives no memory_before_jalr): 0, its fetch phase
+    # being taken_odd_ahead's
     assert unit_prices(find_device("cv32e40p"))["self_base_load"] == 0
     ibex = unit_prices(find_device("ibex-rv32m-fast-ws1"))
-    assert ibex["memory_before_jalr"] == ibex["memory_before_taken"] == 1
+    assert ibex["memory_before_jalr"] == ibex["memory_before_taken"] == 0
+
+
+# Fetches held ahead at a branch that falls through, then what follows it (each body
+# but the first ends in a taken branch or a jump, which drops what is still held).
+CARRY_BODIES = {
+    "3 lw, not taken, 2 alu": [_LW] * 3 + [_NOT_TAKEN] + [_ALU] * 2,
+    "3 lw, not taken, 2 alu, taken": [_LW] * 3 + [_NOT_TAKEN] + [_ALU] * 2 + [_TAKEN],
+    "3 lw, not taken, 3 alu, taken": [_LW] * 3 + [_NOT_TAKEN] + [_ALU] * 3 + [_TAKEN],
+    "2 lw, not taken, taken": [_LW] * 2 + [_NOT_TAKEN, _TAKEN],
+    "3 lw, not taken, taken": [_LW] * 3 + [_NOT_TAKEN, _TAKEN],
+    "3 lw, not taken, alu, taken": [_LW] * 3 + [_NOT_TAKEN, _ALU, _TAKEN],
+    "3 lw, not taken, lw, alu, taken": [_LW] * 3 + [_NOT_TAKEN, _LW, _ALU, _TAKEN],
+    "2 lw, not taken, 2 lw, taken": [_LW] * 2 + [_NOT_TAKEN] + [_LW] * 2 + [_TAKEN],
+    "4 lw, not taken, not taken, alu, taken": [_LW] * 4 + [_NOT_TAKEN] * 2 + [_ALU, _TAKEN],
+    "3 lw, not taken, alu, jal": [_LW] * 3 + [_NOT_TAKEN, _ALU, _JAL],
+    "2 lw, not taken, alu, jalr": _jalr([_LW] * 2 + [_NOT_TAKEN, _ALU]),
+    "mul, lw, not taken, alu, taken": [_MUL, _LW, _NOT_TAKEN, _ALU, _TAKEN],
+    "lw, mulh, not taken, 2 alu, taken": [_LW, _MULH, _NOT_TAKEN, _ALU, _ALU, _TAKEN],
+}
+
+
+def stream_cycles(instructions, device, outcomes: list[bool], carry: bool = True) -> float:
+    """Cycles of instructions with conditional branches anywhere (`outcomes`: taken or not,
+    in order), priced run by run as hwsim.machine.emulate_price.price prices the blocks,
+    the fetches held ahead at a branch that falls through carried into the next run
+    (`carry`)."""
+    total, held, run, outcomes = 0.0, NONE_HELD, [], list(outcomes)
+    for i in instructions:
+        run.append(i)
+        if i.action == "cond_branch":
+            taken = outcomes.pop(0)
+            total += instruction_cycles(run, device, taken, held)
+            held = NONE_HELD if taken or not carry else fetches_carried(run, held)
+            run = []
+    return total + (instruction_cycles(run, device, None, held) if run else 0.0)
+
+
+@needs_verilator
+@pytest.mark.parametrize("core_name,device_name", [
+    ("ibex-rv32m-fast-ws1", "ibex-rv32m-fast-ws1"),
+    ("ibex-rv32m-single-cycle-ws1", "ibex-rv32m-single-cycle-ws1"),
+    ("ibex-rv32m-none-ws1", "ibex-rv32i-ws1")])
+def test_ibex_ws1_fetches_held_ahead_cross_a_branch_that_falls_through(
+        simulator, scratch, core_name, device_name):
+    """Ibex at one wait state keeps the fetches loads (and multiplies) ran ahead across a
+    conditional branch that falls through: the instructions after it hide their fetch
+    waits as in one straight run (3 loads, a branch not taken and 2 ALU instructions: 12
+    clocks, 14 priced as two runs that start with nothing held). Every body's clocks
+    equal the runs priced with fetches_carried's carry, as price counts the blocks."""
+    device = find_device(device_name)
+    isa = rtl_core(core_name).isa
+    chosen = {name: lines for name, lines in CARRY_BODIES.items()
+              if device.core.multiplier != "none" or not any("mul" in x for x in lines)}
+    expected, uncarried = {}, {}
+    for name, lines in chosen.items():
+        instructions = body_instructions(scratch, "\n".join(f"    {x}" for x in lines), isa)
+        outcomes = [x == _TAKEN for x in lines if x in (_TAKEN, _NOT_TAKEN)]
+        expected[name] = stream_cycles(instructions, device, outcomes)
+        uncarried[name] = stream_cycles(instructions, device, outcomes, carry=False)
+    bodies = {name: "\n    ".join(lines) for name, lines in chosen.items()}
+    assert len(bodies) == (11 if device.core.multiplier == "none" else 13)   # docs/rtl.md
+    measured = marginal_costs(simulator, scratch, core_name, tuple(bodies), bodies=bodies,
+                              setup="    addi a1, sp, -512\n    addi a2, sp, -256\n"
+                                    "    addi a3, sp, -128\n    li a5, 0")
+    assert {n: measured[n] - expected[n] for n in bodies} == dict.fromkeys(bodies, 0)
+    assert (measured["3 lw, not taken, 2 alu"], uncarried["3 lw, not taken, 2 alu"]) == (12, 14)
 
 
 @needs_verilator

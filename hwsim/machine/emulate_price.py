@@ -24,9 +24,11 @@ memory_before_jalr (priced memory_before_taken unless the device gives it),
 fetch_overlap and fetch_overlap_mul, CV32E40P's load stalls self_base_load,
 chained_load_use and jalr_load_use (hwsim.machine.load_stalls), and Ibex's own fetch
 phase at taken branches and jumps (`odd_ahead_actions`) and slow multiplier's run-ahead
-(`slow_multiply_actions`), priced by the -ws1 device files (0 elsewhere). Over 300 lines:
-the pricing of one executed instruction stream is one concern, and the fetch-wait rules
-count from the same runs the hazards and the per-instruction actions do."""
+(`slow_multiply_actions`), the fetches held ahead at a branch that falls through carried
+into the block after it (`fetches_carried`, `_carry_fetches`), priced by the -ws1 device
+files (0 elsewhere). Over 300 lines: the pricing of one executed instruction stream is
+one concern, and the fetch-wait rules count from the same runs the hazards and the
+per-instruction actions do."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -147,12 +149,13 @@ def _multiply_credits(i: Instruction) -> int:
     return int(_memory(i)) or (_MULTIPLY_CREDITS.get(i.action, 0) if i.reads else 0)
 
 
-def _run_ahead(instructions, credits_of, multiplies_consume: bool) -> tuple[int, int]:
+def _run_ahead(instructions, credits_of, multiplies_consume: bool,
+               held: int = 0) -> tuple[int, int]:
     """Fetch waits hidden behind multi-cycle instructions in a straight run, and the
     fetches still held ahead after it: each instruction gives credits_of(i) fetches
     ahead (at most PREFETCH_DEPTH held), each other one takes one (a multiply only when
-    `multiplies_consume`)."""
-    held = hidden = 0
+    `multiplies_consume`); `held` fetches are held ahead when the run starts."""
+    hidden = 0
     for i in instructions:
         made = credits_of(i)
         if made:
@@ -162,16 +165,23 @@ def _run_ahead(instructions, credits_of, multiplies_consume: bool) -> tuple[int,
     return hidden, held
 
 
-def _hidden_fetches(instructions, credits_of, multiplies_consume: bool) -> tuple[int, bool]:
+def _hidden_fetches(instructions, credits_of, multiplies_consume: bool,
+                    held: int = 0) -> tuple[int, bool]:
     """_run_ahead's hidden fetch waits, and whether a fetch is still held ahead."""
-    hidden, held = _run_ahead(instructions, credits_of, multiplies_consume)
+    hidden, held = _run_ahead(instructions, credits_of, multiplies_consume, held)
     return hidden, held > 0
+
+
+# Fetches held ahead as a run starts, per way of counting them: (loads and stores ahead,
+# multiplies too (fetch_actions), the slow multiplier's (slow_multiply_actions)).
+NONE_HELD = (0, 0, 0)
 
 
 _JUMPS = ("jump", "jump_register", "call", "return")
 
 
-def odd_ahead_actions(instructions) -> tuple[dict[str, float], dict[str, float]]:
+def odd_ahead_actions(instructions, held: tuple[int, int, int] = NONE_HELD
+                      ) -> tuple[dict[str, float], dict[str, float]]:
     """Ibex at one wait state (docs/rtl.md, "With wait states"; tests/test_rtl.py): a
     fetch takes two cycles, and a taken branch or jump waits for the one in flight when
     an odd number of fetches is held ahead at it (each held fetch is a cycle of the
@@ -179,8 +189,9 @@ def odd_ahead_actions(instructions) -> tuple[dict[str, float], dict[str, float]]
     jalr, a call, a return) takes a held fetch first, as any instruction; a conditional
     branch that is taken does not. taken_odd_ahead counts them with loads and stores
     running ahead, taken_odd_ahead_mul the change when multiplies run ahead too (mul one
-    fetch, mulh two). Returns (the run's actions, the extra ones when its final
-    conditional branch is taken)."""
+    fetch, mulh two). `held`: fetches held ahead as the run starts (NONE_HELD).
+    Returns (the run's actions, the extra ones when its final conditional branch is
+    taken)."""
     instructions = list(instructions)
     if not instructions:
         return {}, {}
@@ -189,8 +200,8 @@ def odd_ahead_actions(instructions) -> tuple[dict[str, float], dict[str, float]]
     if not branch and last not in _JUMPS:
         return {}, {}
     body = instructions[:-1] if branch else instructions
-    memory = _run_ahead(body, _memory_credits, True)[1] % 2
-    with_mul = _run_ahead(body, _multiply_credits, False)[1] % 2
+    memory = _run_ahead(body, _memory_credits, True, held[0])[1] % 2
+    with_mul = _run_ahead(body, _multiply_credits, False, held[1])[1] % 2
     actions = _nonzero({"taken_odd_ahead": memory, "taken_odd_ahead_mul": with_mul - memory})
     return ({}, actions) if branch else (actions, {})
 
@@ -203,8 +214,8 @@ def _slow_multiply_credits(i: Instruction) -> int:
                                else 0)
 
 
-def slow_multiply_actions(instructions) -> tuple[dict[str, float], dict[str, float],
-                                                 dict[str, float]]:
+def slow_multiply_actions(instructions, held: tuple[int, int, int] = NONE_HELD
+                          ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """Ibex's slow multiplier at one wait state (docs/rtl.md, "With wait states";
     tests/test_rtl.py): what changes against the multiply credits of fetch_actions (mul
     one fetch ahead, mulh two) when every multiply runs PREFETCH_DEPTH fetches ahead, as
@@ -212,13 +223,14 @@ def slow_multiply_actions(instructions) -> tuple[dict[str, float], dict[str, flo
     fetch_overlap_slow_mul, the further fetch waits hidden (with a final branch that
     falls through, the one it takes), taken_odd_ahead_slow_mul, the change of
     taken_odd_ahead_mul at a final jump or taken branch. Returns (the run's actions, the
-    extra ones when its final conditional branch is taken, when it is not)."""
+    extra ones when its final conditional branch is taken, when it is not; `held` as
+    odd_ahead_actions)."""
     instructions = list(instructions)
     branch = bool(instructions) and instructions[-1].action == "cond_branch"
     jump = bool(instructions) and instructions[-1].action in _JUMPS
     body = instructions[:-1] if branch else instructions
-    table_hidden, table_held = _run_ahead(body, _multiply_credits, False)
-    hidden, held = _run_ahead(body, _slow_multiply_credits, False)
+    table_hidden, table_held = _run_ahead(body, _multiply_credits, False, held[1])
+    hidden, held = _run_ahead(body, _slow_multiply_credits, False, held[2])
     odd = held % 2 - table_held % 2
     run = _nonzero({"fetch_overlap_slow_mul": hidden - table_hidden,
                     "taken_odd_ahead_slow_mul": odd if jump else 0})
@@ -228,8 +240,8 @@ def slow_multiply_actions(instructions) -> tuple[dict[str, float], dict[str, flo
             _nonzero({"fetch_overlap_slow_mul": (held > 0) - (table_held > 0)}))
 
 
-def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
-                                         dict[str, float]]:
+def fetch_actions(instructions, held: tuple[int, int, int] = NONE_HELD
+                  ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """The fetch-wait actions of a straight run of RISC-V instructions (docs/rtl.md, "With
     wait states"): fetch_overlap, the fetch waits hidden behind loads' and stores' data
     waits; fetch_overlap_mul, the change when multiplies run ahead of the fetch too (mul
@@ -239,18 +251,19 @@ def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
     final conditional branch is taken, the extra ones when it is not: a taken branch
     after a load or store is memory_before_taken, and taken_ahead_mul when multiplies
     change whether fetches are held ahead at it (they are then refetched); a branch
-    that falls through takes a fetch held ahead like any instruction)."""
+    that falls through takes a fetch held ahead like any instruction and carries the
+    others into the run after it: `held`, NONE_HELD or fetches_carried's)."""
     instructions = list(instructions)
     branch = bool(instructions) and instructions[-1].action == "cond_branch"
     body = instructions[:-1] if branch else instructions
-    memory, memory_held = _hidden_fetches(body, _memory_credits, True)
-    with_mul, mul_held = _hidden_fetches(body, _multiply_credits, False)
+    memory, memory_held = _hidden_fetches(body, _memory_credits, True, held[0])
+    with_mul, mul_held = _hidden_fetches(body, _multiply_credits, False, held[1])
     jalrs = sum(1 for before, after in zip(body, body[1:])
                 if _memory(before) and after.mnemonic in JALR)
     actions = _nonzero({"fetch_overlap": memory, "fetch_overlap_mul": with_mul - memory,
                         "memory_before_jalr": jalrs}) | load_stalls(body)
-    odd_run, odd_taken = odd_ahead_actions(instructions)
-    slow_run, slow_taken, slow_not_taken = slow_multiply_actions(instructions)
+    odd_run, odd_taken = odd_ahead_actions(instructions, held)
+    slow_run, slow_taken, slow_not_taken = slow_multiply_actions(instructions, held)
     actions |= odd_run | slow_run
     if not branch:
         return actions, {}, {}
@@ -259,6 +272,20 @@ def fetch_actions(instructions) -> tuple[dict[str, float], dict[str, float],
     not_taken = _nonzero({"fetch_overlap": memory_held,
                           "fetch_overlap_mul": mul_held - memory_held}) | slow_not_taken
     return actions, taken, not_taken
+
+
+def fetches_carried(instructions, held: tuple[int, int, int] = NONE_HELD
+                    ) -> tuple[int, int, int]:
+    """The fetches still held ahead after a run whose final conditional branch falls
+    through (it took one, as any instruction), per way of counting them (NONE_HELD's):
+    Ibex keeps them into the run after it (tests/test_rtl.py). A taken branch or a jump
+    refetches and carries none."""
+    instructions = list(instructions)
+    if not instructions or instructions[-1].action != "cond_branch":
+        return NONE_HELD
+    return (_run_ahead(instructions, _memory_credits, True, held[0])[1],
+            _run_ahead(instructions, _multiply_credits, False, held[1])[1],
+            _run_ahead(instructions, _slow_multiply_credits, False, held[2])[1])
 
 
 def _nonzero(counts: dict) -> dict[str, float]:
@@ -288,14 +315,16 @@ def unit_prices(device: Device) -> dict[str, float]:
     return prices
 
 
-def instruction_cycles(instructions, device: Device, taken: bool | None = None) -> float:
+def instruction_cycles(instructions, device: Device, taken: bool | None = None,
+                       held: tuple[int, int, int] = NONE_HELD) -> float:
     """Cycles of straight-line instructions on `device`, each priced as `price` prices it
     (a call as call_return), with their hazards; a conditional branch only last, and
-    then `taken` says how it went."""
+    then `taken` says how it went; `held`: fetches held ahead as they start
+    (fetches_carried of a run before them that fell through)."""
     prices = unit_prices(device)
     instructions = list(instructions)
     actions: dict[str, float] = hazards(instructions)
-    run, if_taken, if_not_taken = fetch_actions(instructions)
+    run, if_taken, if_not_taken = fetch_actions(instructions, held)
     _add(actions, run, 1.0)
     for n, i in enumerate(instructions):
         if i.action == "cond_branch":
@@ -311,6 +340,51 @@ def instruction_cycles(instructions, device: Device, taken: bool | None = None) 
 def _add(target: dict, actions: dict, n: float) -> None:
     for action, count in actions.items():
         target[action] = target.get(action, 0.0) + count * n
+
+
+def _carry_fetches(profile: Profile, per_node: dict[str, dict[str, float]]) -> None:
+    """Fetches held ahead at a conditional branch that falls through go on into the block
+    after it (fetches_carried; Ibex at one wait state, tests/test_rtl.py): that block,
+    entered so, counts its fetch actions from them, the change against counting from
+    none added to its node, and so on down the fall-through chain while the carry
+    differs. A block's executions are not told apart by how they were entered: the
+    blocks at the fall-through address share the carried executions by their counts,
+    and a block's branch outcome is its overall taken share."""
+    starts: dict[int, list] = {}
+    for key in profile.executions:
+        starts.setdefault(key[0], []).append(key)
+    memo: dict[tuple, tuple] = {}
+
+    def counted(key, held) -> tuple[dict[str, float], tuple[int, int, int]]:
+        if (key, held) not in memo:
+            instructions = profile.blocks[key[:2]].instructions
+            n = profile.executions[key]
+            t = profile.taken.get(key, 0)
+            run, if_taken, if_not_taken = fetch_actions(instructions, held)
+            actions = dict(run)
+            _add(actions, if_taken, t / n)
+            _add(actions, if_not_taken, (n - t) / n)
+            memo[(key, held)] = actions, fetches_carried(instructions, held)
+        return memo[(key, held)]
+
+    for key, n in profile.executions.items():
+        not_taken = n - profile.taken.get(key, 0)
+        carry = counted(key, NONE_HELD)[1] if not_taken else NONE_HELD
+        work = [(key, carry, NONE_HELD, float(not_taken))] if carry != NONE_HELD else []
+        while work:                 # fall-through addresses only grow: it ends
+            (address, size, owner), held, base, weight = work.pop()
+            following = starts.get(address + size, [])
+            following = [k for k in following if k[2] == owner] or following
+            total = sum(profile.executions[k] for k in following)
+            for k in following:
+                share = weight * profile.executions[k] / total
+                (new, new_carry), (old, old_carry) = counted(k, held), counted(k, base)
+                change = {a: new.get(a, 0.0) - old.get(a, 0.0) for a in sorted(new.keys() | old)}
+                _add(per_node.setdefault(k[2], {}), _nonzero(change), share)
+                if new_carry != old_carry:
+                    n_k = profile.executions[k]
+                    work.append((k, new_carry, old_carry,
+                                 share * (n_k - profile.taken.get(k, 0)) / n_k))
 
 
 def price(profile: Profile, device: Device) -> EmulatedCost:
@@ -349,6 +423,7 @@ def price(profile: Profile, device: Device) -> EmulatedCost:
         reads = profile.flash_reads.get(key, 0)
         if reads:
             _add(actions, {"flash_wait": 1.0}, reads)
+    _carry_fetches(profile, per_node)
     if device.operand_multiplier is not None:
         for owner, widths in profile.mul_operand_bits.items():
             actions = per_node.setdefault(owner, {})
