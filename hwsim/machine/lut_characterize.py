@@ -17,7 +17,9 @@ The search's taken steps (where gcc keeps the branch: Armv6-M, RV32) are counted
 `level_bits`, the ones in the output levels. The fetch-wait actions (hwsim.machine.emulate_price.FETCH_ACTIONS) also follow
 which way each search step went: where no exact function exists they are fitted by
 least squares and the record states their bound (`bounds`: the worst absolute error of
-any function of the target on a fitted or held-out shape: tens per call on RV32).
+any function of the target on a fitted or held-out shape: tens per call on RV32;
+`relative_bounds`: the worst error as a share of the action's executed count, which a
+larger call than the designed ones is held to).
 """
 from __future__ import annotations
 
@@ -148,24 +150,33 @@ def characterize_function(firmware, function: str, seed: int = 0) -> dict:
     monomials = basis(runs[0].trips)
     what = f"hwsim_lut_{function} on {target}"
     coefficients, bounds = fit_fetch_within_bounds(monomials, runs, what)
-    for run in measure(firmware, held_calls, rng, shifts)[0]:
+    held = measure(firmware, held_calls, rng, shifts)[0]
+    for run in held:
         bounds = prove_held_out(what, run.call.shape,
                                 predict(monomials, coefficients, None, run.trips),
                                 run.counts, coefficients, bounds)
-    return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls), bounds)
+    relative = {a: max(abs(predict(monomials, coefficients, None, r.trips)[a]
+                           - r.counts.get(a, 0)) / max(r.counts.get(a, 0), 1)
+                       for r in runs + held) for a in bounds}
+    return kernel_record(monomials, coefficients, len(fit_calls), len(held_calls), bounds,
+                         relative)
 
 
 def kernel_record(monomials, coefficients: dict, fitted: int, held_out: int,
-                  bounds: dict | None = None) -> dict:
+                  bounds: dict | None = None, relative: dict | None = None) -> dict:
     """A kernel's data record: the basis monomials any action uses, each action's
     coefficients on them, the numbers of fitted and held-out shapes (and the bound of
-    each action fitted by least squares)."""
+    each action fitted by least squares: absolute, and `relative_bounds`, the worst error
+    as a share of the action's executed count, rounded up to 0.001)."""
     used = [j for j in range(len(monomials)) if any(cs[j] for cs in coefficients.values())]
     record = {"basis": [monomial_text(monomials[j]) for j in used],
               "counts": {a: [_encode(cs[j]) for j in used] for a, cs in coefficients.items()},
               "fitted_shapes": fitted, "held_out_shapes": held_out}
     if bounds:
         record["bounds"] = {a: math.ceil(b) for a, b in sorted(bounds.items())}
+    if relative:
+        record["relative_bounds"] = {a: math.ceil(float(b) * 1000) / 1000
+                                     for a, b in sorted(relative.items())}
     return record
 
 
@@ -225,12 +236,15 @@ def with_target_bounds(kernels: dict) -> dict:
     target shows for that action: the fetch-wait error comes from the threshold search and
     the loop exits, code every function shares, and one function's few designed shapes
     (K = 256 has no K to vary) understate it."""
-    worst: dict[str, int] = {}
-    for record in kernels.values():
-        for action, bound in record.get("bounds", {}).items():
-            worst[action] = max(worst.get(action, 0), bound)
-    return {f: ({**r, "bounds": {a: worst[a] for a in r["bounds"]}} if "bounds" in r else r)
-            for f, r in kernels.items()}
+    widened = {}
+    for key in ("bounds", "relative_bounds"):
+        worst: dict[str, float] = {}
+        for record in kernels.values():
+            for action, bound in record.get(key, {}).items():
+                worst[action] = max(worst.get(action, 0), bound)
+        widened[key] = worst
+    return {f: r | {key: {a: widened[key][a] for a in r[key]}
+                    for key in widened if key in r} for f, r in kernels.items()}
 
 
 def characterize_lut(target: str, directory, functions=FUNCTIONS) -> dict:
