@@ -235,3 +235,13 @@ def test_characterize_cli_refuses_unknown_functions():
                      "--kernels", "conv_s32")
     assert result.returncode == 2 and "conv_s32" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_docs_state_the_shipped_relative_fetch_bound():
+    """docs/lut-kernels.md quotes RV32IM's relative fetch_overlap bound from the data."""
+    from pathlib import Path
+    shares = [r["relative_bounds"]["fetch_overlap"]
+              for r in library_data("rv32im")["kernels"].values()
+              if "fetch_overlap" in r.get("relative_bounds", {})]
+    text = (Path(__file__).parent.parent / "docs" / "lut-kernels.md").read_text()
+    assert f"RV32IM `fetch_overlap` {100 * max(shares):.1f}%" in text
