@@ -73,6 +73,8 @@ class Counts:
 
 
 COUNTERS = tuple(f.name for f in fields(Counts))
+_POSITION = {name: index for index, name in enumerate(COUNTERS)}
+_ZEROS = tuple(0 for _ in COUNTERS)
 
 
 def total(counts) -> Counts:
@@ -85,14 +87,14 @@ def total(counts) -> Counts:
 def tally(loads=(), **operations: int) -> Counts:
     """Counts from (kind, count, memory, bits) loads and other operations by name:
     each load counts under its kind, its memory ("sram"/"flash") and its width."""
-    values = dict.fromkeys(COUNTERS, 0)
+    values = list(_ZEROS)
     for kind, count, memory, bits in loads:
-        values[kind] += count
-        values[f"loads_{memory}"] += count
-        values[f"loads_{bits}bit"] += count
+        values[_POSITION[kind]] += count
+        values[_POSITION[f"loads_{memory}"]] += count
+        values[_POSITION[f"loads_{bits}bit"]] += count
     for name, count in operations.items():
-        values[name] += count
-    return Counts(**values)
+        values[_POSITION[name]] += count
+    return Counts(*values)
 
 
 def storage_bits(bits: int) -> int:

@@ -84,7 +84,7 @@ def check_inputs(plan: ExecutionPlan, x) -> np.ndarray:
     if a.min() < 0 or a.max() >= plan.input_levels:
         raise HwsimError(f"input levels must lie in 0..{plan.input_levels - 1}, found "
                          f"{int(a.min())}..{int(a.max())}")
-    return a.astype(np.intp)
+    return a.astype(np.intp, copy=False)
 
 
 def run_plan(plan: ExecutionPlan, x, *, overflow: str = "raise", probe=None) -> Execution:

@@ -26,6 +26,8 @@ grouped index they share and the overflow checks of the weighted and add runners
 """
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 
 from hwsim.execute.counters import Counts, tally
@@ -135,22 +137,36 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
     return channels if offsets is None else np.add(channels, offsets)
 
 
+def _grouped_sums(step, part: np.ndarray, overflow: str, probe):
+    """Sums of one batch chunk of a single grouped layer (one group of every input
+    reaching every unit; the bias entries in the first group's rows or in the packing's
+    offsets): the combined index with the groups' base rows folded in, one gather of
+    group rows, one sum over the groups (of lane-packed words, then unpacked)."""
+    plan, node = step.plan, step.node
+    index = _see(probe, node, "index", _see(probe, node, "combined", combined_index(
+        plan.grouping, part, plan.groups[0].offsets)))
+    entries = _see(probe, node, "entries", np.take(plan.columns, index, axis=0))
+    if plan.packing is not None:
+        sums = unpack(_see(probe, node, "words", np.add.reduce(entries, axis=0)),
+                      plan.packing)
+    else:
+        sums = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
+    return _see(probe, node, "sums", sums)
+
+
 def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
-    """Sums of one batch chunk, the number of connections added, and (checked path)
-    the mask of sums that left the range at some partial."""
+    """Sums of one batch chunk and (checked path) the mask of sums that left the range
+    at some partial."""
     plan, node = step.plan, step.node
     acc = None
     if not plan.single:
         acc = np.empty((len(part),) + plan.output_shape, dtype=plan.acc_dtype)
         acc[...] = plan.bias
     mask = None if plan.safe else np.zeros(acc.shape, dtype=bool)
-    added = 0
-    fused = plan.grouping is not None and plan.single     # the group offsets in the index
     if plan.grouping is None:
         channels = np.moveaxis(part, -1, 0)                # channels first, as the rows
     else:
-        channels = _see(probe, node, "combined", combined_index(
-            plan.grouping, part, plan.groups[0].offsets if fused else None))
+        channels = _see(probe, node, "combined", combined_index(plan.grouping, part))
     for group in plan.groups:
         if plan.mode == "depthwise":
             taps = _see(probe, node, "taps", part[group.input_index])
@@ -159,25 +175,16 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
             where = (group.input_index[-1],) + group.input_index[:-1]
             taps = _see(probe, node, "taps", channels[where])
         if plan.mode == "rows":
-            index = _see(probe, node, "index", taps if fused else taps + group.offsets)
-            entries = np.take(plan.columns, index, axis=0)
+            entries = np.take(plan.columns, _see(probe, node, "index", taps + group.offsets),
+                              axis=0)
         elif plan.mode == "direct":
             index = _see(probe, node, "index", taps[..., None] + group.offsets)
             entries = np.take(plan.columns, index)
         _see(probe, node, "entries", entries)
-        if plan.grouping is None:
-            added += entries[..., :plan.units].size    # not the padding of narrow rows
-        else:                                          # the connections the groups stand for
-            added += int(np.broadcast_to(group.connections, len(part)).sum())
         out = group.output_index
-        if plan.single and plan.packing is not None:   # lane-packed words: add, unpack
-            acc = unpack(_see(probe, node, "words", np.add.reduce(entries, axis=0)),
-                         plan.packing)
-            continue
         if plan.single:                                # one group, every unit: sum + bias
             acc = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
-            if plan.grouping is None:                  # grouped: in the first group's table
-                acc += plan.bias
+            acc += plan.bias
             continue
         if plan.safe:
             if plan.mode == "depthwise":
@@ -198,22 +205,27 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
         if overflow == "saturate":
             last = np.clip(last, plan.acc_range[0], plan.acc_range[1])
         acc[out] = last
-    return _see(probe, node, "sums", acc), added, mask
+    return _see(probe, node, "sums", acc), mask
 
 
 def run_lut(step, inputs, overflow: str, probe):
+    """A weighted layer over the batch, in chunks of the plan's batch_rows samples. The
+    connections it adds are the plan's per-sample connections, summed over the samples
+    (grouped layers gather fewer rows than the per-connection kernel they stand for)."""
     plan = step.plan
     place = plan.placement
     a = inputs[0]
-    chunks = [_lut_chunk(step, a[start:start + plan.batch_rows], overflow, probe)
-              for start in range(0, len(a), plan.batch_rows)]
-    sums = chunks[0][0] if len(chunks) == 1 else np.concatenate([c[0] for c in chunks])
-    mask = None if plan.safe else np.concatenate([c[2] for c in chunks])
-    added = sum(c[1] for c in chunks)
+    grouped_single = plan.grouping is not None and plan.single
+    chunk = _grouped_sums if grouped_single else _lut_chunk
+    parts = [chunk(step, a[start:start + plan.batch_rows], overflow, probe)
+             for start in range(0, len(a), plan.batch_rows)]
+    sums = [p if grouped_single else p[0] for p in parts]
+    sums = sums[0] if len(sums) == 1 else np.concatenate(sums)
+    added = sum(repeat(plan.connections, len(a)))
     saturated = 0               # safe: the static bound keeps every sum in the range
     if not plan.safe:
-        sums, saturated = _finish_sums(step.node, sums, mask, overflow, plan.acc_bits,
-                                       plan.acc_range)
+        sums, saturated = _finish_sums(step.node, sums, np.concatenate([p[1] for p in parts]),
+                                       overflow, plan.acc_bits, plan.acc_range)
     units = sums.size      # one bias index and one bias entry per unit, one store
     counts = tally([("index_loads", units + added, place.weights, plan.index_bits),
                     ("table_loads", units + added, place.tables, plan.table_bits),
