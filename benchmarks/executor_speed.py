@@ -47,6 +47,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")   # before numpy is imported
 
 import argparse  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -64,6 +65,7 @@ from hwsim.train.pipeline import run_training  # noqa: E402
 from hwsim.specs.workload import load_workload  # noqa: E402
 
 TARGET_RATIO = 2.0
+_WHO = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
 
 
 def _floor_cases(plan, run) -> dict:
@@ -102,19 +104,32 @@ def _step_cases(plan, levels) -> dict:
         for step in plan.steps if step.op != "input"}
 
 
-def _timings(cases: dict, rounds: int, repeats: int) -> tuple[dict, dict]:
-    """Per case, the median and the best (fastest) run, ms: each round runs every case
-    in its own warm loop (one discarded run, then `repeats` timed runs)."""
+def _switches() -> int:
+    """Involuntary context switches of this thread so far (the scheduler took the core)."""
+    return resource.getrusage(_WHO).ru_nivcsw
+
+
+def _timings(cases: dict, rounds: int, repeats: int) -> tuple[dict, dict, dict]:
+    """Per case, the median and the best (fastest) run, ms, and the runs left out of the
+    median: each round runs every case in its own warm loop (one discarded run, then
+    `repeats` timed runs). A run during which the scheduler gave the core to another
+    process (an involuntary context switch) times that process too: it is left out of
+    the median (counted; kept if every run of a case was switched)."""
     samples = {name: [] for name in cases}
+    switched = {name: [] for name in cases}
     for _ in range(rounds):
         for name, function in cases.items():
             function()
             for _ in range(repeats):
+                before = _switches()
                 begin = time.perf_counter()
                 function()
-                samples[name].append(time.perf_counter() - begin)
-    return ({name: 1000 * statistics.median(times) for name, times in samples.items()},
-            {name: 1000 * min(times) for name, times in samples.items()})
+                elapsed = time.perf_counter() - begin
+                (switched if _switches() != before else samples)[name].append(elapsed)
+    medians = {name: 1000 * statistics.median(samples[name] or switched[name])
+               for name in cases}
+    best = {name: 1000 * min(samples[name] + switched[name]) for name in cases}
+    return medians, best, {name: len(runs) for name, runs in switched.items()}
 
 
 def _plans(graph):
@@ -194,13 +209,16 @@ def _report(name: str, args) -> bool:
         **_step_cases(plan, levels),
         **_floor_cases(plan, run_plan(plan, levels)),
     }
-    medians, best = _timings(headline, args.rounds, args.repeats)
+    medians, best, switched = _timings(headline, args.rounds, args.repeats)
     parts = _timings(breakdown, args.rounds, args.repeats)
     medians, best = {**medians, **parts[0]}, {**best, **parts[1]}
     run = run_plan(plan, levels)
     print(f"{workload.name}: trained with its defaults in {trained:.1f} s; test set "
           f"{len(x)} samples, {graph.number_of_nodes()} nodes; median and best of {args.rounds} "
-          f"rounds x {args.repeats} runs (each case in its own warm loop)")
+          f"rounds x {args.repeats} runs (each case in its own warm loop; runs switched out "
+          f"by the scheduler, left out of the medians: float {switched[FLOAT]}, run_plan "
+          f"{switched[PREPARED]}, execute {switched[WITH_BUILD]}; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     float_ms, float_best = medians[FLOAT], best[FLOAT]
     for case, ms in medians.items():
         print(f"  {case:<66} {ms:8.3f} ms {ms / float_ms:5.2f}x float; best {best[case]:7.3f} "

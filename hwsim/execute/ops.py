@@ -69,8 +69,12 @@ def _finish_sums(node: str, sums: np.ndarray, mask, overflow: str, bits: int, va
 def _bucket_search(values: np.ndarray, s, node: str, probe) -> np.ndarray:
     """The bucket search (hwsim/execute/search.py): clamp, shift, subtract, gather the
     bucket's value, compare, then gather the level of (bucket << 1) | reached; over a
-    small range, clamp, subtract and gather the level."""
+    small range, subtract and gather the level (int32 sums: the gather's "clip" mode is the
+    clamp, since clamping x to [low, high] clips x - low to the table)."""
     low, high = s.clamp
+    if s.direct is not None and values.dtype == np.int32:   # x - low in intp: no overflow
+        index = _see(probe, node, "search.index", np.subtract(values, low, dtype=np.intp))
+        return _see(probe, node, "search.level", np.take(s.direct, index, mode="clip"))
     bucket = np.clip(values, low, high)
     if s.direct is not None:                 # one bucket per value: the level itself
         np.subtract(bucket, low, out=bucket)

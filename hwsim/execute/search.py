@@ -16,7 +16,8 @@ gather, compare, shift and add. Values spread so unevenly that the buckets would
 exceed BUCKETS_MAX keep the binary search (`bucket_shift` None). When the clamped
 range itself is small (at most DIRECT_MAX values), the bucket table is simply every
 level of it: level = direct[clamp(x) - (v_min - 1)], a clamp, a subtract and one
-gather.
+gather; for int32 sums the executor subtracts first (in intp, no overflow) and lets the
+gather clip its index to the table, which is the same clamp: a subtract and one gather.
 """
 from __future__ import annotations
 
