@@ -20,7 +20,8 @@ The breakdown is timed apart, after the headline (so that its many cases, each w
 its own arrays, do not run between the headline's): the executor with grouping off
 (GROUPED_TABLE_MAX_ENTRIES = 0: one gather per connection), the plan build alone, the
 prepared plan's steps one by one, and the grouped gather and sum of every weighted
-layer alone.
+layer alone, and every grouped dense layer alone lane-packed and as int rows (where
+packing pays, hwsim/execute/packed.py MIN_GROUPS).
 
 The steps say where the time goes; the grouped gather and sum of a layer alone is the
 one np.take of the
@@ -151,6 +152,24 @@ def _unpacked(graph):
         packed.MIN_LANES = lanes
 
 
+def _packing_cases(graph, levels) -> dict:
+    """Every grouped dense layer alone, lane-packed wherever its lanes fit (MIN_GROUPS
+    0) and as int group rows (packing off): where packing pays (MIN_GROUPS)."""
+    groups, packed.MIN_GROUPS = packed.MIN_GROUPS, 0
+    try:
+        forced = build_plan(graph)
+    finally:
+        packed.MIN_GROUPS = groups
+    on, off = _step_cases(forced, levels), _step_cases(_unpacked(graph), levels)
+    cases = {}
+    for step in forced.steps:
+        if getattr(step.plan, "packing", None) is not None:
+            label = f"{step.node} ({step.plan.grouping.groups} groups, {step.plan.units} units)"
+            cases[f"{label} lane-packed"] = on[f"node {step.node}"]
+            cases[f"{label} int rows"] = off[f"node {step.node}"]
+    return cases
+
+
 def _shape_only(name: str, batch: int, rounds: int, repeats: int) -> int:
     workload = load_workload(name)
     graph = graph_from_workload(workload, 0)
@@ -208,6 +227,7 @@ def _report(name: str, args) -> bool:
         "plan build alone (build_plan)": lambda: build_plan(graph),
         **_step_cases(plan, levels),
         **_floor_cases(plan, run_plan(plan, levels)),
+        **_packing_cases(graph, levels),
     }
     medians, best, switched = _timings(headline, args.rounds, args.repeats)
     parts = _timings(breakdown, args.rounds, args.repeats)

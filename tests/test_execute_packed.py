@@ -9,12 +9,20 @@ import pytest
 
 from hwsim.execute import grouped as execute_grouped
 from hwsim.execute import packed as execute_packed
+from hwsim.execute import plan as execute_plan
 from hwsim.execute.executor import build_plan, run_plan
 from hwsim.execute.measure import measured_run
 from hwsim.execute.packed import pack_lanes, plan_packing, unpack
 from hwsim.ir.graph import graph_from_workload
 from tests.test_execute_grouped import LAYERS, _case
 from tests.test_graph import shape_only
+
+
+@pytest.fixture(autouse=True)
+def _pack_few_groups(monkeypatch):
+    """The small layers here sum fewer than MIN_GROUPS group rows: pack them anyway
+    (the rule itself: test_layers_with_few_groups_keep_int_rows)."""
+    monkeypatch.setattr(execute_packed, "MIN_GROUPS", 0)
 
 
 @pytest.mark.parametrize("levels, clusters, connections, units, entry", [
@@ -137,3 +145,62 @@ def test_a_plan_for_a_small_known_batch_is_not_packed(monkeypatch):
     plan = build_plan(g, samples=big)
     assert _packed_nodes(plan) == set()
     assert {s.node for s in plan.steps if getattr(s.plan, "grouping", None)} >= {"L0.dense"}
+
+
+def _dense_step(plan):
+    return next(s for s in plan.steps if s.op == "dense")
+
+
+def _dense(inputs, units, input_levels, seed):
+    w = shape_only((inputs,), [{"type": "dense", "units": units}], input_levels=input_levels,
+                   levels=4, clusters=7)
+    return graph_from_workload(w, seed)
+
+
+def test_layers_with_few_groups_keep_int_rows(monkeypatch):
+    """A grouped dense layer is lane-packed exactly when it sums at least MIN_GROUPS group
+    rows per output (and its lanes fit), with the same outputs and counts either way."""
+    monkeypatch.setattr(execute_packed, "MIN_GROUPS", 32)
+    seen = {}
+    for inputs, units in ((64, 128), (66, 9), (40, 33), (12, 5)):
+        g = _dense(inputs, units, 17, inputs)
+        x = np.random.default_rng(inputs).integers(0, 17, (37, inputs))
+        lut = _dense_step(build_plan(g)).plan
+        assert lut.grouping is not None
+        seen[inputs] = lut.packing is not None
+        assert seen[inputs] == (lut.grouping.groups >= 32), (inputs, lut.grouping.groups)
+        with monkeypatch.context() as patch:
+            patch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+            plain = run_plan(build_plan(g), x)
+        run = run_plan(build_plan(g), x)
+        np.testing.assert_array_equal(run.outputs, plain.outputs)
+        assert run.counts == plain.counts
+    assert seen[64] and not seen[12]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 7, 300])
+def test_single_grouped_layers_are_exact_across_batch_chunks(monkeypatch, batch):
+    """Packed and int-row grouped dense layers, batch 1 and odd batches, cut into chunks
+    of a few samples (CHUNK_ELEMENTS): the per-connection sums, bit for bit."""
+    rng = np.random.default_rng(batch)
+    for inputs, units, levels in ((33, 7, 5), (64, 40, 17), (10, 3, 256)):
+        g = _dense(inputs, units, levels, units)
+        x = rng.integers(0, levels, (batch, inputs))
+        with monkeypatch.context() as patch:
+            patch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+            want = run_plan(build_plan(g), x)
+        for chunk in (1 << 22, 1):                 # one chunk; a few samples a chunk
+            for lanes in (execute_packed.MIN_LANES, 1 << 10):
+                with monkeypatch.context() as patch:
+                    patch.setattr(execute_plan, "CHUNK_ELEMENTS", chunk)
+                    patch.setattr(execute_packed, "MIN_LANES", lanes)
+                    plan = build_plan(g)
+                lut = _dense_step(plan).plan
+                assert lut.grouping is not None and lut.single
+                assert (lut.packing is None) == (lanes > execute_packed.MIN_LANES)
+                assert (lut.batch_rows < batch) == (chunk == 1 and batch > 1)
+                got = run_plan(plan, x)
+                node = _dense_step(plan).node
+                np.testing.assert_array_equal(got.nodes[node].output, want.nodes[node].output)
+                assert got.nodes[node].output.dtype == want.nodes[node].output.dtype
+                assert got.counts == want.counts

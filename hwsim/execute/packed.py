@@ -27,8 +27,13 @@ replace): `plan_packing` returns None otherwise. Unpacking costs a few array pas
 whatever the batch, so a plan built for a known batch of fewer than MIN_SAMPLES samples
 (`execute`) is not packed (benchmarks/executor_speed.py: `--shape-only kws-dscnn --batch
 N` shows its L11.dense, 12 units over 32 groups, slower packed at 8 to 128 samples; the
-digits-mlp run, its 10-unit L2.dense over 64 groups faster at 364). The counters still
-count the device's per-connection kernel.
+digits-mlp run, its 10-unit L2.dense over 64 groups faster at 364). What packing saves
+is in the sum over the groups (a third of the adds, no cast); what it costs, the
+unpacking, is a dozen array passes per layer however few groups there are: a layer
+summing fewer than MIN_GROUPS group rows per output is not packed (measured on the
+digits-ae test set, every dense layer alone, by benchmarks/executor_speed.py: its 6-,
+11- and 16-group layers faster as int16 rows). The
+counters still count the device's per-connection kernel.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ import numpy as np
 WORD_BITS = 63                       # the lanes below the top one fill at most these bits
 MIN_LANES = 3                        # fewer lanes per word: no packing
 MIN_SAMPLES = 256                    # a plan built for a smaller known batch: no packing
+MIN_GROUPS = 32                      # fewer group rows summed per output: no packing
 
 
 @dataclass(frozen=True)
@@ -56,12 +62,15 @@ class Packing:
 
 
 def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray,
-                 samples: int | None = None) -> Packing | None:
+                 samples: int | None = None, groups: int | None = None) -> Packing | None:
     """The lanes of a grouped dense layer: level_rows T[0..L-1] (L, K), weight indices
     w (connections, units), the units' bias entries. None when fewer than MIN_LANES
-    lanes of the proven width fit a word (or fewer units than that), or when the plan
-    is built for a known batch of fewer than MIN_SAMPLES `samples`."""
+    lanes of the proven width fit a word (or fewer units than that), when the plan
+    is built for a known batch of fewer than MIN_SAMPLES `samples`, or when the layer
+    sums fewer than MIN_GROUPS `groups` rows per output."""
     if samples is not None and samples < MIN_SAMPLES:
+        return None
+    if groups is not None and groups < MIN_GROUPS:
         return None
     lows, highs = level_rows.min(axis=0), level_rows.max(axis=0)
     spread = np.add.reduce((highs - lows)[w], axis=0, dtype=np.int64)     # R_u

@@ -219,7 +219,8 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
             if isinstance(layer, L.Dense):      # single: one group of every input
-                packing = plan_packing(table[:-1], w, table[-1, b], samples)
+                packing = plan_packing(table[:-1], w, table[-1, b], samples,
+                                       grouped.groups)
             columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing)
             channels, rows = grouped.groups, grouped.rows
         elif direct:
