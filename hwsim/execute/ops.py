@@ -119,6 +119,11 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
     return level, steps
 
 
+def _channels_first(a: np.ndarray) -> np.ndarray:
+    """A view of `a` with its last axis first (np.moveaxis without its argument checks)."""
+    return a.transpose((a.ndim - 1,) + tuple(range(a.ndim - 1)))
+
+
 def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
     """The grouped tables' index of each group of g input channels (last axis of
     `part`, digit k of the groups its k-th run of G channels): a_0 + (a_1 << log2 L)
@@ -137,7 +142,7 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
             shift += grouping.shift
             view += np.left_shift(digit, shift)
         start += grouping.groups
-    channels = np.moveaxis(index, -1, 0)
+    channels = _channels_first(index)
     return channels if offsets is None else np.add(channels, offsets)
 
 
@@ -168,7 +173,7 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
         acc[...] = plan.bias
     mask = None if plan.safe else np.zeros(acc.shape, dtype=bool)
     if plan.grouping is None:
-        channels = np.moveaxis(part, -1, 0)                # channels first, as the rows
+        channels = _channels_first(part)                   # channels first, as the rows
     else:
         channels = _see(probe, node, "combined", combined_index(plan.grouping, part))
     for group in plan.groups:
