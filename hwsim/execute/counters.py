@@ -28,6 +28,7 @@ Counters (see docs/graph.md for the per-op table):
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 from hwsim.errors import HwsimError
 
@@ -84,14 +85,19 @@ def total(counts) -> Counts:
     return result
 
 
+@lru_cache(maxsize=None)
+def _load_positions(kind: str, memory: str, bits: int) -> tuple[int, int, int]:
+    """The counters one load adds to: its kind, its memory, its width."""
+    return _POSITION[kind], _POSITION[f"loads_{memory}"], _POSITION[f"loads_{bits}bit"]
+
+
 def tally(loads=(), **operations: int) -> Counts:
     """Counts from (kind, count, memory, bits) loads and other operations by name:
     each load counts under its kind, its memory ("sram"/"flash") and its width."""
     values = list(_ZEROS)
     for kind, count, memory, bits in loads:
-        values[_POSITION[kind]] += count
-        values[_POSITION[f"loads_{memory}"]] += count
-        values[_POSITION[f"loads_{bits}bit"]] += count
+        for position in _load_positions(kind, memory, bits):
+            values[position] += count
     for name, count in operations.items():
         values[_POSITION[name]] += count
     return Counts(*values)
