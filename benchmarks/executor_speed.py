@@ -83,7 +83,8 @@ def _floor_cases(plan, run) -> dict:
         entries = np.take(lut.columns, index, axis=0)
         words = "" if lut.packing is None else f" ({lut.packing.lanes} units a word)"
         label = (f"{step.node} g={lut.grouping.size}, {entries.shape[0]} rows of "
-                 f"{entries.shape[-1]} x {lut.columns.dtype}{words} per sample")
+                 f"{entries.shape[-1]} x {lut.columns.dtype}{words} per sample, "
+                 f"{entries.nbytes / 1e6:.1f} MB")
         cases[f"grouped gather, {label}"] = (
             lambda c=lut.columns, i=index: np.take(c, i, axis=0))
         if lut.packing is None:
@@ -250,8 +251,13 @@ def _report(name: str, args) -> bool:
           f"runs {best_ratio:.2f}x (with build {best_build:.2f}x), target <= {TARGET_RATIO:g}x "
           f"on both: {'met' if met else 'MISSED'}")
     floor_ms = sum(ms for case, ms in medians.items() if case.startswith("grouped "))
-    print(f"  grouped gather + sum (+ unpack) of every weighted layer: {floor_ms:.3f} ms = "
-          f"{floor_ms / float_ms:.2f}x the float forward")
+    floor_best = sum(ms for case, ms in best.items() if case.startswith("grouped "))
+    print(f"  grouped gather + sum (+ unpack) of every weighted layer: median {floor_ms:.3f} ms "
+          f"= {floor_ms / float_ms:.2f}x the float forward; best {floor_best:.3f} ms = "
+          f"{floor_best / float_best:.2f}x")
+    nodes_ms = sum(ms for case, ms in best.items() if case.startswith("node "))
+    print(f"  the nodes alone add up to {nodes_ms:.3f} ms (best runs) of run_plan's "
+          f"{best[PREPARED]:.3f} ms")
     for step in plan.steps:
         lut = step.plan
         if step.op in WEIGHTED and lut.grouping is not None:
@@ -262,7 +268,8 @@ def _report(name: str, args) -> bool:
                       f"in {lut.packing.lanes} lanes of {lut.packing.width} bits per int64")
             print(f"  {step.node}: g={size} over {levels_l} levels, {lut.grouping.groups} "
                   f"groups of {channels} inputs, tables {lut.columns.shape[0] * lut.units:,} "
-                  f"entries ({stored}); g={size + 1} would need {larger:,} (cap "
+                  f"entries ({stored}, {lut.columns.nbytes / 1e6:.1f} MB); g={size + 1} would "
+                  f"need {larger:,} (cap "
                   f"{grouped.GROUPED_TABLE_MAX_ENTRIES:,})")
     p = run.per_inference
     print(f"  per inference: {p.loads:,} loads, {p.adds:,} adds, {p.compares:,} compares, "
