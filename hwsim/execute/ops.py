@@ -164,10 +164,11 @@ def _grouped_sums(step, part: np.ndarray, overflow: str, probe):
 
 
 def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
-    """Sums of one batch chunk and (checked path) the mask of sums that left the range
-    at some partial."""
+    """Sums of one batch chunk, the number of connections added, and (checked path)
+    the mask of sums that left the range at some partial."""
     plan, node = step.plan, step.node
     acc = None
+    added = 0
     if not plan.single:
         acc = np.empty((len(part),) + plan.output_shape, dtype=plan.acc_dtype)
         acc[...] = plan.bias
@@ -190,6 +191,10 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
             index = _see(probe, node, "index", taps[..., None] + group.offsets)
             entries = np.take(plan.columns, index)
         _see(probe, node, "entries", entries)
+        if plan.grouping is None:
+            added += entries[..., :plan.units].size    # not the padding of narrow rows
+        else:                                          # the connections the groups stand for
+            added += sum(repeat(group.connections, len(part)))
         out = group.output_index
         if plan.single:                                # one group, every unit: sum + bias
             acc = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
@@ -214,13 +219,14 @@ def _lut_chunk(step, part: np.ndarray, overflow: str, probe):
         if overflow == "saturate":
             last = np.clip(last, plan.acc_range[0], plan.acc_range[1])
         acc[out] = last
-    return _see(probe, node, "sums", acc), mask
+    return _see(probe, node, "sums", acc), added, mask
 
 
 def run_lut(step, inputs, overflow: str, probe):
     """A weighted layer over the batch, in chunks of the plan's batch_rows samples. The
-    connections it adds are the plan's per-sample connections, summed over the samples
-    (grouped layers gather fewer rows than the per-connection kernel they stand for)."""
+    connections it adds: the entries gathered (per-connection gathers), or the
+    connections the groups stand for, summed over the samples (grouped layers gather
+    fewer rows than the per-connection kernel they stand for)."""
     plan = step.plan
     place = plan.placement
     a = inputs[0]
@@ -230,10 +236,13 @@ def run_lut(step, inputs, overflow: str, probe):
              for start in range(0, len(a), plan.batch_rows)]
     sums = [p if grouped_single else p[0] for p in parts]
     sums = sums[0] if len(sums) == 1 else np.concatenate(sums)
-    added = sum(repeat(plan.connections, len(a)))
+    if grouped_single:
+        added = sum(repeat(plan.groups[0].connections, len(a)))
+    else:
+        added = sum(p[1] for p in parts)
     saturated = 0               # safe: the static bound keeps every sum in the range
     if not plan.safe:
-        sums, saturated = _finish_sums(step.node, sums, np.concatenate([p[1] for p in parts]),
+        sums, saturated = _finish_sums(step.node, sums, np.concatenate([p[2] for p in parts]),
                                        overflow, plan.acc_bits, plan.acc_range)
     units = sums.size      # one bias index and one bias entry per unit, one store
     counts = tally([("index_loads", units + added, place.weights, plan.index_bits),

@@ -51,7 +51,7 @@ class LutGroup:
     input_index: tuple                # indexes the input (N, ..., C): taps' positions, channels
     output_index: tuple               # indexes the accumulator (N, ..., O)
     offsets: np.ndarray               # added to the gathered level indices (see module doc)
-    connections: int = 0              # the connections it adds per sample
+    connections: int = 0              # grouped: the connections it adds per sample
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,6 @@ class LutPlan:
     placement: Placement
     grouping: Grouping | None = None  # "rows" over grouped tables (hwsim/execute/grouped.py)
     packing: Packing | None = None    # single grouped: lane-packed rows (hwsim/execute/packed.py)
-    connections: int = 0              # per sample: the connections the kernel adds
 
 
 @dataclass(frozen=True)
@@ -203,10 +202,8 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         columns = table[:, w].transpose(1, 2, 0).reshape(-1).astype(entry_dtype)   # (tap, c, r)
         for t, out_index, in_index in _taps(layer, in_shape):
             offsets = (t * channels + np.arange(channels, dtype=np.intp)) * rows
-            reached = math.prod(len(range(n)[i]) for n, i in zip(out_shape, out_index))
             groups.append(LutGroup((slice(None), *in_index, slice(None)),
-                                   (slice(None), *out_index, slice(None)), offsets,
-                                   reached * channels))
+                                   (slice(None), *out_index, slice(None)), offsets))
         per_sample = math.prod(out_shape)
     else:
         units = out_shape[-1]
@@ -238,7 +235,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
                 offsets = (w[conn] * rows if direct else conn * rows)[broadcast]
                 groups.append(LutGroup((slice(None), *in_index, slice(c0, c1)),
                                        (slice(None), *out_index, slice(None)), offsets,
-                                       reached * (in_shape[-1] if grouped else c1 - c0) * units))
+                                       reached * in_shape[-1] * units if grouped else 0))
         per_sample = max(1, max((g_.offsets.shape[0] for g_ in groups), default=1)
                          * math.prod(out_shape))
     single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
@@ -253,7 +250,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
                    acc_bits, 8, storage_bits(a.index_bits), g.graph["table_entry_bits"],
-                   placement, grouped, packing, sum(g_.connections for g_ in groups))
+                   placement, grouped, packing)
 
 
 def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
