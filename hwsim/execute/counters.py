@@ -94,11 +94,17 @@ def _load_positions(kind: str, memory: str, bits: int) -> tuple[int, int, int]:
 def tally(loads=(), **operations: int) -> Counts:
     """Counts from (kind, count, memory, bits) loads and other operations by name:
     each load counts under its kind, its memory ("sram"/"flash") and its width."""
+    return _tally(tuple(loads), tuple(operations.items()))
+
+
+@lru_cache(maxsize=4096)
+def _tally(loads: tuple, operations: tuple) -> Counts:
+    """tally, remembered: a batch run again makes the same counts (Counts is frozen)."""
     values = list(_ZEROS)
     for kind, count, memory, bits in loads:
         for position in _load_positions(kind, memory, bits):
             values[position] += count
-    for name, count in operations.items():
+    for name, count in operations:
         values[_POSITION[name]] += count
     return Counts(*values)
 

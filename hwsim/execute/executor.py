@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from hwsim.execute.counters import Counts, Placement, total
+from hwsim.execute.counters import Counts, Placement, tally, total
 from hwsim.errors import HwsimError
 from hwsim.execute.ops import RUNNERS
 from hwsim.execute.plan import ExecutionPlan, build_plan
@@ -97,7 +97,7 @@ def run_plan(plan: ExecutionPlan, x, *, overflow: str = "raise", probe=None) -> 
     nodes = {}
     for step in plan.steps:
         if step.op == "input":
-            output, counts, saturated = check_inputs(plan, x), Counts(), 0
+            output, counts, saturated = check_inputs(plan, x), tally(), 0
         else:
             output, counts, saturated = RUNNERS[step.op](
                 step, [values[src] for src in step.inputs], overflow, probe)
