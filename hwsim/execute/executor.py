@@ -81,7 +81,8 @@ def check_inputs(plan: ExecutionPlan, x) -> np.ndarray:
     if a.ndim < 1 or a.shape[1:] != plan.input_shape or len(a) == 0:
         raise HwsimError(f"inputs have shape {list(a.shape)}, graph {plan.name!r} expects "
                          f"[N, {', '.join(map(str, plan.input_shape))}] with N >= 1")
-    if a.min() < 0 or a.max() >= plan.input_levels:
+    unsigned = a.view(a.dtype.str.replace("i", "u"))   # negative levels: beyond any level
+    if unsigned.max() >= plan.input_levels:
         raise HwsimError(f"input levels must lie in 0..{plan.input_levels - 1}, found "
                          f"{int(a.min())}..{int(a.max())}")
     return a.astype(np.intp, copy=False)

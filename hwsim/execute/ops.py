@@ -130,8 +130,10 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
     + ... or a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py), shifts or gathers
     and adds along the rows of `part`,
     returned channels first (groups, N, ...); plus `offsets` (a single group's base
-    rows, added in the pass that moves the channels first) when given."""
-    index = part[..., :grouping.groups].copy()
+    rows, broadcast over the batch and positions) when given, added in the first digit's
+    pass."""
+    first = part[..., :grouping.groups]
+    index = first.copy() if offsets is None else np.add(first, offsets.reshape(-1))
     shift, start = 0, grouping.groups
     for radix in grouping.radix:           # digit k: channels k G .. k G + G - 1
         digit = part[..., start:start + grouping.groups]
@@ -142,8 +144,7 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
             shift += grouping.shift
             view += np.left_shift(digit, shift)
         start += grouping.groups
-    channels = _channels_first(index)
-    return channels if offsets is None else np.add(channels, offsets)
+    return _channels_first(index)
 
 
 def _grouped_sums(step, part: np.ndarray, overflow: str, probe):
