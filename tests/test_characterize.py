@@ -22,9 +22,9 @@ from hwsim.ir.int8_kernels import FOLDED_OFFSET, SOFT_KERNELS, KernelCall, selec
 from hwsim.ir.int8_trip_counts import trip_counts
 from hwsim.ir.layers import Conv1D, Conv2D, Dense, DepthwiseConv2D
 from hwsim.machine.characterize import (
-    CHARACTERIZED_TARGETS, Measured, basis, dumps, fit, kernel_counts as
-    counted, kernel_record,
+    CHARACTERIZED_TARGETS, Measured, basis, dumps, kernel_counts as counted, kernel_record,
 )
+from hwsim.machine.exact_fit import fit
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.soft_kernel_calls import SOFT_TARGETS
 from hwsim.machine.kernels.cases import add_case, conv_case, fixed_path_case

@@ -2,7 +2,7 @@
 result the next instruction reads (load_use) and a jalr reading the previous instruction's
 result (jalr_dependency), counted from a hand-written RISC-V sequence, priced by
 CV32E40P's documented table and 0 on a core whose table does not state them. The same for
-the fetch-wait actions of the one-wait-state tables (hwsim.machine.emulate_price.
+the fetch-wait actions of the one-wait-state tables (hwsim.machine.fetch_waits.
 fetch_actions; tests/test_rtl.py checks the tables against the RTL)."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hwsim.machine.disasm import decode
 from hwsim.machine.emulate_price import (NONE_HELD, fetch_actions, fetches_carried, hazards,
                                          instruction_cycles, price)
 from hwsim.machine.emulate_profile import Block, Profile
+from hwsim.machine.fetch_waits import held_mulh_actions
 from hwsim.specs.catalog import find_device
 
 # RV32 words and what they are (objdump of riscv64-unknown-elf-as -march=rv32im).
@@ -163,6 +164,31 @@ def test_taken_branches_and_jumps_count_the_parity_of_the_fetches_held_ahead():
     assert fetch_actions(_decode("lw a5, 0(a4)", "lw a5, 0(a4)")) == ({}, {}, {})
 
 
+def test_a_single_cycle_mulh_keeps_the_fetches_held_ahead():
+    """Ibex's single-cycle multiplier at one wait state (held_mulh_actions): a MULH (2
+    cycles, one fetch's time) neither runs a fetch ahead nor takes one held, where
+    fetch_overlap counts it as an instruction that takes one; a MUL takes one."""
+    load_mulh = _decode("lw a5, 0(a4)", "mulh a0, a1, a2", "beq a0, a5, 8")
+    assert held_mulh_actions(load_mulh) == (
+        {"fetch_overlap_mulh": -1.0}, {"taken_odd_ahead_mulh": 1.0},   # the load's fetch
+        {"fetch_overlap_mulh": 1.0})                  # kept: the branch that falls through
+    assert held_mulh_actions(_decode("lw a5, 0(a4)", "mul a0, a1, a2", "beq a0, a5, 8")) == (
+        {}, {}, {})
+    assert held_mulh_actions(_decode("mulh a0, a1, a2", "addi a5, a5, 1", "beq a0, a5, 8")
+                             ) == ({}, {}, {})          # nothing held: nothing changes
+    # a return takes the kept fetch: the same count
+    assert held_mulh_actions(_decode("lw a5, 0(a4)", "mulh a0, a1, a2", "ret")) == ({}, {}, {})
+    assert fetches_carried(load_mulh) == (0, 2, 2, 0)
+    assert fetches_carried(_decode("lw a5, 0(a4)", "lw a5, 0(a4)", "mulh a0, a1, a2",
+                                   "beq a0, a5, 8")) == (0, 2, 2, 1)
+    # priced on the single-cycle multiplier's table (10 clocks on the RTL), 0 elsewhere
+    single, fast = (find_device(n) for n in ("ibex-rv32m-single-cycle-ws1",
+                                             "ibex-rv32m-fast-ws1"))
+    assert instruction_cycles(load_mulh, single, True) == 3 + 2 + 4 + 1
+    assert [action_prices(d)[a].cycles for d in (single, fast)
+            for a in ("fetch_overlap_mulh", "taken_odd_ahead_mulh")] == [-1, 1, 0, 0]
+
+
 def test_fetch_actions_are_priced_by_the_one_wait_state_tables():
     sequence = _decode("lbu a3, 1(sp)", "mul a0, a1, a2", "addi a5, a5, 1", "addi a5, a5, 1")
     fast, single, cv32e40p = (find_device(n) for n in (
@@ -191,7 +217,7 @@ def test_fetches_held_ahead_at_a_branch_that_falls_through_carry_into_the_next_b
               (0x110, 12): Block(0x110, 12, "f", after, None)}
     profile = Profile("rv32im", 1, blocks, {(0x100, 16, "n"): 10, (0x110, 12, "n"): 6},
                       {(0x100, 16, "n"): 4, (0x110, 12, "n"): 6}, {})
-    assert fetches_carried(loads) == (2, 2, 2) and fetches_carried(after) == NONE_HELD
+    assert fetches_carried(loads) == (2, 2, 2, 2) and fetches_carried(after) == NONE_HELD
     counted = price(profile, find_device("ibex-rv32m-fast-ws1")).nodes["n"].actions
     assert counted["fetch_overlap"] == 6 * 1 + 6 * 2        # the branch's, then the ALU's
     for name, carried in (("ibex-rv32m-fast-ws1", fetches_carried(loads)),
@@ -202,5 +228,5 @@ def test_fetches_held_ahead_at_a_branch_that_falls_through_carry_into_the_next_b
                     + 6 * instruction_cycles(after, device, True, carried))
         assert price(profile, device).total_cycles == expected, name
     fast = find_device("ibex-rv32m-fast-ws1")
-    assert instruction_cycles(after, fast, True, (2, 2, 2)) == \
+    assert instruction_cycles(after, fast, True, (2, 2, 2, 2)) == \
         instruction_cycles(after, fast, True) - 2

@@ -148,7 +148,7 @@ def test_refit_matches_the_shipped_record(firmwares):
 
 def test_a_basis_without_a_trip_count_fails(firmwares):
     """The fit is exact or refuses: drop the block passes and the counts cannot be fitted."""
-    from hwsim.machine.characterize import fit
+    from hwsim.machine.exact_fit import fit
     from hwsim.machine.lut_characterize import basis, designs, measure
     calls, _ = designs("conv_s16", "cortex-m4")
     runs = measure(firmwares["cortex-m4"], calls[:40], np.random.default_rng(0))[0]

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -523,9 +524,8 @@ def test_ibex_ws1_taken_branches_and_jumps_meet_the_fetch_phase(simulator, scrat
     in flight when an odd number of fetches is held ahead at it (a jump takes a held
     fetch first; taken_odd_ahead, taken_odd_ahead_mul). Every body's steady-state clocks
     equal what hwsim.machine.emulate_price counts from its decoded instructions, priced
-    with the device file, but one stated gap: the single-cycle multiplier's MULH takes 2
-    cycles, so it neither runs a fetch ahead nor takes one held (the table's credits
-    count it as an ALU instruction that takes one: 2 cycles low after a load)."""
+    with the device file (the single-cycle multiplier's MULH keeping the fetches held
+    ahead: test_ibex_single_cycle_ws1_mulh_keeps_the_fetches_held_ahead)."""
     device = find_device(device_name)
     isa = rtl_core(core_name).isa
     chosen = {name: lines for name, lines in PHASE_BODIES.items()
@@ -539,9 +539,64 @@ def test_ibex_ws1_taken_branches_and_jumps_meet_the_fetch_phase(simulator, scrat
     measured = marginal_costs(simulator, scratch, core_name, tuple(bodies), bodies=bodies,
                               setup="    addi a1, sp, -512\n    addi a2, sp, -256\n"
                                     "    addi a3, sp, -128\n    li a5, 0")
-    gaps = {"lw, mulh, taken": 2} if core_name == "ibex-rv32m-single-cycle-ws1" else {}
-    assert {n: measured[n] - expected[n] for n in bodies} == {n: gaps.get(n, 0)
-                                                              for n in bodies}
+    assert {n: measured[n] - expected[n] for n in bodies} == dict.fromkeys(bodies, 0)
+
+
+# A MULH (mulh, mulhu, mulhsu) after loads and stores, reading the load or not, beside a
+# MUL, before ALU instructions, a taken branch, a jal, a jalr or a branch that falls
+# through (the carry), on the single-cycle and the fast multiplier.
+_MULH_LOAD = "mulh t4, t0, t2"
+MULH_BODIES = {
+    "lw, mulh, taken": [_LW, _MULH, _TAKEN],
+    "lw, mulh reading it, taken": [_LW, _MULH_LOAD, _TAKEN],
+    "lw, mulhu, taken": [_LW, "mulhu t0, t1, t2", _TAKEN],
+    "lw, mulhsu, taken": [_LW, "mulhsu t0, t1, t2", _TAKEN],
+    "sw, mulh, taken": ["sw t1, 4(sp)", _MULH, _TAKEN],
+    "lw, mulh": [_LW, _MULH], "lw, mulh reading it": [_LW, _MULH_LOAD],
+    "lw, mulh, alu": [_LW, _MULH, _ALU], "lw, mulh, 2 alu, taken": [_LW, _MULH, _ALU, _ALU, _TAKEN],
+    "2 lw, mulh, alu, taken": [_LW, _LW, _MULH, _ALU, _TAKEN],
+    "lw, mulh, mulh, taken": [_LW, _MULH, _MULH, _TAKEN],
+    "3 lw, mulh, mulh, 3 alu": [_LW] * 3 + [_MULH, _MULH] + [_ALU] * 3,
+    "lw, mulh, mul, alu, taken": [_LW, _MULH, _MUL, _ALU, _TAKEN],
+    "lw, mul, mulh, taken": [_LW, _MUL, _MULH, _TAKEN],
+    "lw, mulh, jal": [_LW, _MULH, _JAL], "2 lw, mulh, jal": [_LW, _LW, _MULH, _JAL],
+    "lw, mulh, jalr": _jalr([_LW, _MULH]), "2 lw, mulh, mul, jalr": _jalr([_LW, _LW, _MULH, _MUL]),
+    "lw, mulh, not taken": [_LW, _MULH, _NOT_TAKEN],
+    "2 lw, mulh, not taken, jal": [_LW, _LW, _MULH, _NOT_TAKEN, _JAL],
+    "2 lw, mulh, not taken, mulh, alu, taken": [_LW, _LW, _MULH, _NOT_TAKEN, _MULH, _ALU,
+                                                _TAKEN],
+}
+
+
+@needs_verilator
+@pytest.mark.parametrize("core_name", ["ibex-rv32m-single-cycle-ws1", "ibex-rv32m-fast-ws1"])
+def test_ibex_ws1_mulh_after_loads_is_what_the_rtl_does(simulator, scratch, core_name):
+    """Ibex at one wait state: the single-cycle multiplier's MULH takes 2 cycles, one
+    fetch's time, so it neither runs a fetch ahead nor takes one held (a MUL takes one,
+    as an ALU instruction does), counted by fetch_overlap_mulh and taken_odd_ahead_mulh
+    (hwsim.machine.fetch_waits.held_mulh_actions); the fast multiplier's runs two ahead
+    (fetch_overlap_mul). Every body's clocks equal the runs priced with the device file,
+    with the carry at a branch that falls through; without the two actions the
+    single-cycle multiplier's lw, mulh, taken would be priced 2 clocks low (8, not 10)."""
+    device = find_device(core_name)
+    expected, without = {}, {}
+    table = [entry for entry in device.cycles if entry.endswith("_mulh")]
+    plain = replace(device, cycles={a: c for a, c in device.cycles.items() if a not in table})
+    for name, lines in MULH_BODIES.items():
+        instructions = body_instructions(scratch, "\n".join(f"    {x}" for x in lines), "rv32im")
+        outcomes = [x == _TAKEN for x in lines if x in (_TAKEN, _NOT_TAKEN)]
+        expected[name] = stream_cycles(instructions, device, outcomes)
+        without[name] = stream_cycles(instructions, plain, outcomes)
+    bodies = {name: "\n    ".join(lines) for name, lines in MULH_BODIES.items()}
+    assert len(bodies) == 21                                                # docs/rtl.md
+    measured = marginal_costs(simulator, scratch, core_name, tuple(bodies), bodies=bodies,
+                              setup="    addi a1, sp, -512")
+    assert {n: measured[n] - expected[n] for n in bodies} == dict.fromkeys(bodies, 0)
+    if core_name == "ibex-rv32m-single-cycle-ws1":
+        assert sorted(table) == ["fetch_overlap_mulh", "taken_odd_ahead_mulh"]
+        assert (measured["lw, mulh, taken"], without["lw, mulh, taken"]) == (10, 8)
+    else:
+        assert table == [] and without == expected
 
 
 # CV32E40P's load stalls that its fetch wait does not hide (hwsim.machine.load_stalls):

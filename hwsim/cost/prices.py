@@ -47,6 +47,8 @@ _EXTRA_CLASS = {
     "taken_odd_ahead_mul": "branch",  # its change when multiplies run ahead too
     "fetch_overlap_slow_mul": "multiply",    # Ibex's slow multiplier: further run-ahead,
     "taken_odd_ahead_slow_mul": "branch",    # and its change of taken_odd_ahead_mul
+    "fetch_overlap_mulh": "multiply",        # Ibex's single-cycle MULH keeps held fetches,
+    "taken_odd_ahead_mulh": "branch",        # and its change of taken_odd_ahead
     "mul_base": "multiply",           # an operand-dependent MUL: its fixed part,
     "mul_operand_bit": "multiply",    # each significant bit of its second operand
     "shift": "alu",                   # a serial shifter (device serial_shifter): the shift,

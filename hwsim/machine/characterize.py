@@ -42,8 +42,7 @@ from hwsim.ir.int8_kernels import KERNEL_NAMES, SOFT_KERNELS, KernelCall, monomi
 from hwsim.ir.int8_trip_counts import CONV_ELEMENTS, CONV_WALK, trip_counts
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.emulate_price import price
-from hwsim.machine.exact_fit import (_encode, _solve, fit, fit_fetch_within_bounds,  # noqa: F401
-                                     predict, prove_held_out)
+from hwsim.machine.exact_fit import _encode, fit_fetch_within_bounds, predict, prove_held_out
 from hwsim.machine.kernels.cases import designed_shifts, fixed_path_case
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, run_case
 from hwsim.machine.kernels.int8 import library_sha256

@@ -159,7 +159,7 @@ def _prove(target: str, node: str, kernels: dict, g, call_counts: dict, measured
     action by action (an action fitted within a bound: within it)."""
     from hwsim.cost.int8_library import MUL_OPERANDS
     from hwsim.ir.int8_kernels import MUL_BY, parse_monomial
-    from hwsim.machine.characterize import predict
+    from hwsim.machine.exact_fit import predict
     kernel = _layers(target)[0][node]
     record = kernels[kernel]
     call = kernel_call(g.nodes[node]["op"], None if kernel == "add" else kernel)

@@ -11,7 +11,7 @@ over a designed set of shapes: dense layers (one window; three of whole passes o
 and convolutions with random sizes, strides and padding, unit counts across several
 blocks so that the blocks, Armv7E-M's quad, pairs and the single unit all occur, with
 or without a fused threshold of 0 to 5 search steps. Every output is compared with the
-harness's numpy reference. The counts are fitted exactly (hwsim.machine.characterize.fit)
+harness's numpy reference. The counts are fitted exactly (hwsim.machine.exact_fit.fit)
 on a linear basis of the trip counts; every held-out shape must be predicted exactly.
 The search's taken steps (where gcc keeps the branch: Armv6-M, RV32) are counted by
 `level_bits`, the ones in the output levels. The fetch-wait actions (hwsim.machine.emulate_price.FETCH_ACTIONS) also follow
@@ -34,8 +34,8 @@ from hwsim.ir.int8_kernels import KernelCall, monomial_text, select_kernel
 from hwsim.ir.layers import Conv2D, DepthwiseConv2D
 from hwsim.ir.lut_kernels import BLOCKS, FUNCTIONS as LIBRARY_FUNCTIONS, LutCall, UNROLL, trip_counts
 from hwsim.ir.lowering import threshold_consumer
-from hwsim.machine.characterize import _counting_table, _encode, kernel_counts, predict
-from hwsim.machine.exact_fit import fit_fetch_within_bounds, prove_held_out
+from hwsim.machine.characterize import _counting_table, kernel_counts
+from hwsim.machine.exact_fit import _encode, fit_fetch_within_bounds, predict, prove_held_out
 from hwsim.machine.emulate_price import FETCH_ACTIONS, price
 from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target

@@ -29,7 +29,8 @@ from hwsim.ir.lut_grouped import FLASH, GROUPINGS, GroupedCall, grouped_trip_cou
 from hwsim.ir.lut_grouped_conv import GroupedConvCall, conv_trip_counts
 from hwsim.ir.lut_grouped_flash import FLASH_TABLE_BYTES, precomputed_bytes
 from hwsim.ir.lut_kernels import lut_call_of_shape
-from hwsim.machine.characterize import fit, kernel_counts, predict
+from hwsim.machine.characterize import kernel_counts
+from hwsim.machine.exact_fit import fit, predict
 from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.lut import GROUPED_SOURCES, library_sha256
@@ -152,7 +153,7 @@ def measure(firmware, calls, rng, shifts: dict | None = None
 
 
 class _Run:
-    """What hwsim.machine.characterize.fit reads of a run."""
+    """What hwsim.machine.exact_fit.fit reads of a run."""
 
     def __init__(self, call, counts):
         self.call, self.counts = call, counts

@@ -11,7 +11,7 @@ designed set of shapes: pools with random windows, strides, channels and positio
 ones as one output row), argmax over 2 to 40 classes, adds of 1 to 80 elements with and
 without a fused threshold of 1 to 8 search steps, output tables of 1 to 13 elements. Every output is compared with the
 harness's numpy reference. The kernels have no data-dependent branch, so the counts are
-fitted with the int8 characterization's exact solve (hwsim.machine.characterize.fit) on a
+fitted with the int8 characterization's exact solve (hwsim.machine.exact_fit.fit) on a
 linear basis of the trip counts (hwsim.machine.lut_characterize.basis), then every
 held-out shape must be predicted exactly.
 """
@@ -23,7 +23,8 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.ir.ops_kernels import FUNCTIONS, MAX_STEPS, POOL_SHIFT, OpsCall, trip_counts
-from hwsim.machine.characterize import FORMAT_VERSION, Measured, fit, kernel_counts, predict
+from hwsim.machine.characterize import FORMAT_VERSION, Measured, kernel_counts
+from hwsim.machine.exact_fit import fit, predict
 from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.ops import library_sha256

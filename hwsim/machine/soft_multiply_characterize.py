@@ -37,7 +37,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.machine.characterize import _counting_table, _encode, _solve
+from hwsim.machine.characterize import _counting_table
+from hwsim.machine.exact_fit import _encode, _solve
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.emulate_price import price
 from hwsim.machine.kernels.harness import (KERNEL, LINKER_SCRIPT, RAM_ORIGIN, START_RISCV,

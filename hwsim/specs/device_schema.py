@@ -30,7 +30,7 @@ OPTIONAL_BASE_ACTIONS = ("jump", "jump_register")
 # reads the result of the instruction right before it (CV32E40P, docs/devices.md).
 # Instruction fetch with wait states on a pipelined core whose fetch and data ports are
 # apart (Ibex, CV32E40P; docs/rtl.md "With wait states"), counted from the executed
-# instructions by hwsim.machine.emulate_price.fetch_actions: memory_before_taken when a
+# instructions by hwsim.machine.fetch_waits.fetch_actions: memory_before_taken when a
 # load or store is right before a taken branch, memory_before_jalr before a jalr (priced
 # memory_before_taken when not given; CV32E40P: 0), taken_ahead_mul when fetches a
 # multi-cycle multiply ran ahead are dropped by a taken branch; fetch_overlap when a fetch
@@ -42,14 +42,18 @@ CREDIT_ACTIONS = ("fetch_overlap", "fetch_overlap_mul")
 LOAD_STALL_ACTIONS = ("self_base_load", "chained_load_use", "jalr_load_use")
 HAZARD_ACTIONS = ("load_use", "jalr_dependency", "memory_before_taken", "memory_before_jalr",
                   "taken_ahead_mul") + LOAD_STALL_ACTIONS + CREDIT_ACTIONS
-# Ibex's fetch phase at one wait state (emulate_price.odd_ahead_actions): taken_odd_ahead
+# Ibex's fetch phase at one wait state (fetch_waits.odd_ahead_actions): taken_odd_ahead
 # when a taken branch or jump meets an odd number of fetches run ahead by loads and stores,
 # taken_odd_ahead_mul the change when multiplies run ahead too; its slow multiplier's
-# further run-ahead (emulate_price.slow_multiply_actions): fetch_overlap_slow_mul (a
+# further run-ahead (fetch_waits.slow_multiply_actions): fetch_overlap_slow_mul (a
 # credit), taken_odd_ahead_slow_mul.
 CREDIT_ACTIONS += ("fetch_overlap_slow_mul",)
 HAZARD_ACTIONS += ("taken_odd_ahead", "taken_odd_ahead_mul", "fetch_overlap_slow_mul",
                    "taken_odd_ahead_slow_mul")
+# Its single-cycle multiplier's MULH, which keeps the fetches held ahead
+# (fetch_waits.held_mulh_actions): fetch_overlap_mulh (a credit), taken_odd_ahead_mulh.
+CREDIT_ACTIONS += ("fetch_overlap_mulh",)
+HAZARD_ACTIONS += ("fetch_overlap_mulh", "taken_odd_ahead_mulh")
 # mul required with a multiplier; mac optional; mulh (the upper word of a 32x32 product:
 # RISC-V mulh/mulhu/mulhsu) optional, priced mul when not given.
 MULTIPLY_ACTIONS = ("mul", "mac", "mulh")
