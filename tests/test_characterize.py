@@ -22,13 +22,13 @@ from hwsim.ir.int8_kernels import FOLDED_OFFSET, SOFT_KERNELS, KernelCall, selec
 from hwsim.ir.int8_trip_counts import trip_counts
 from hwsim.ir.layers import Conv1D, Conv2D, Dense, DepthwiseConv2D
 from hwsim.machine.characterize import (
-    CHARACTERIZED_TARGETS, Measured, basis, dumps, kernel_counts as counted, kernel_record,
+    CHARACTERIZED_TARGETS, Measured, basis, dumps, kernel_counts as counted, kernel_record, measure,
 )
 from hwsim.machine.exact_fit import fit
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.soft_kernel_calls import SOFT_TARGETS
 from hwsim.machine.kernels.cases import add_case, conv_case, fixed_path_case
-from hwsim.machine.emulate_price import price
+from hwsim.machine.emulate_price import FETCH_ACTIONS, price
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, kernel_cycles, run_case
 from hwsim.machine.kernels.int8 import library_sha256
 from hwsim.machine.toolchain import CFLAGS
@@ -169,6 +169,35 @@ def test_add_counts_are_exact_on_held_out_sizes(firmware, target):
         run = run_case(firmware[target], random_case)
         _check(random_case, run.output)
         assert modelled == pytest.approx(kernel_cycles(run, device), rel=0.03), (target, size)
+
+
+def test_rv32im_fetch_actions_of_random_convolutions_are_exact(firmware):
+    """Ibex's one-wait-state fetch-wait actions, counted per execution with the fetches
+    each run of blocks that fall through carries into its last block
+    (hwsim.machine.emulate_price), are exact functions of the trip counts: random conv
+    and depthwise layers (sizes, windows, strides and padding drawn, none in any design)
+    on the fixed path execute exactly the fetch actions the shipped rv32im data
+    predicts, and no rv32im record keeps a bound."""
+    records = library_data("rv32im")["kernels"]
+    assert [k for k, r in records.items()
+            if "bounds" in r or "bounds" in r.get("left_shift", {})] == []
+    rng = np.random.default_rng(11)
+    calls = []
+    for depthwise in (False,) * 5 + (True,) * 3:
+        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+        h, w = (int(v) for v in rng.integers(max(kh, kw), 10, 2))
+        c, stride = int(rng.integers(1, 7)), tuple(int(v) for v in rng.integers(1, 3, 2))
+        padding = ("same", "valid")[int(rng.integers(2))]
+        calls.append(select_kernel("depthwise_conv2d", (h, w, c), DepthwiseConv2D(
+            c, kh, kw, *stride, padding)) if depthwise else select_kernel(
+            "conv2d", (h, w, c), Conv2D(c, int(rng.integers(1, 6)), kh, kw, *stride, padding)))
+    assert {"conv", "depthwise"} <= {call.kernel for call in calls}
+    for run in measure(firmware["rv32im"], calls, rng, _check)[0]:
+        predicted = kernel_counts("rv32im", run.call)
+        fetches = {a for a in FETCH_ACTIONS if predicted.get(a) or run.counts.get(a)}
+        assert {a: predicted.get(a, 0) for a in fetches} == {
+            a: run.counts.get(a, 0) for a in fetches}, run.call
+        assert run.counts.get("fetch_overlap", 0) > 0
 
 
 def test_code_generator_calls_the_library_or_emits_plain_loops():

@@ -216,7 +216,8 @@ def test_fetches_held_ahead_at_a_branch_that_falls_through_carry_into_the_next_b
     blocks = {(0x100, 16): Block(0x100, 16, "f", loads, None),
               (0x110, 12): Block(0x110, 12, "f", after, None)}
     profile = Profile("rv32im", 1, blocks, {(0x100, 16, "n"): 10, (0x110, 12, "n"): 6},
-                      {(0x100, 16, "n"): 4, (0x110, 12, "n"): 6}, {})
+                      {(0x100, 16, "n"): 4, (0x110, 12, "n"): 6}, {},
+                      runs={((0x100, 16, "n"), (0x110, 12, "n")): (6, 6)})
     assert fetches_carried(loads) == (2, 2, 2, 2) and fetches_carried(after) == NONE_HELD
     counted = price(profile, find_device("ibex-rv32m-fast-ws1")).nodes["n"].actions
     assert counted["fetch_overlap"] == 6 * 1 + 6 * 2        # the branch's, then the ALU's
@@ -230,3 +231,31 @@ def test_fetches_held_ahead_at_a_branch_that_falls_through_carry_into_the_next_b
     fast = find_device("ibex-rv32m-fast-ws1")
     assert instruction_cycles(after, fast, True, (2, 2, 2, 2)) == \
         instruction_cycles(after, fast, True) - 2
+
+
+def test_the_carry_is_counted_on_the_executions_that_fell_through():
+    """A block entered both after a branch that falls through and by a taken branch takes
+    the carried fetches on the executions that fell into it only (Profile.runs, counted
+    per execution by the emulator's block hook), with its own branch going as it went on
+    those: here it is taken on all 6 of them and on none of its 10 other executions. Its
+    overall taken share (6 of 16) would price both wrong."""
+    words = [WORDS[t] for t in ("lw a5, 0(a4)",) * 3 + ("beq a0, a5, 8",)]
+    loads = tuple(decode("riscv", b"".join(struct.pack("<I", w) for w in words), 0x100))
+    after = tuple(decode("riscv", b"".join(struct.pack("<I", WORDS[t]) for t in (
+        "addi a5, a5, 1", "beq a0, a5, 8")), 0x110))
+    blocks = {(0x100, 16): Block(0x100, 16, "f", loads, None),
+              (0x110, 8): Block(0x110, 8, "f", after, None)}
+    first, second = (0x100, 16, "n"), (0x110, 8, "n")
+    profile = Profile("rv32im", 1, blocks, {first: 10, second: 16}, {first: 4, second: 6},
+                      {}, runs={(first, second): (6, 6)})
+    fast = find_device("ibex-rv32m-fast-ws1")
+    carried = fetches_carried(loads)
+    expected = (4 * instruction_cycles(loads, fast, True)
+                + 6 * instruction_cycles(loads, fast, False)
+                + 6 * instruction_cycles(after, fast, True, carried)
+                + 10 * instruction_cycles(after, fast, False))
+    assert price(profile, fast).total_cycles == expected
+    # the carry saves 2 cycles when the branch falls through, none when it is taken (one
+    # fetch held at it: odd, so it waits for the fetch in flight)
+    assert [instruction_cycles(after, fast, taken, carried)
+            - instruction_cycles(after, fast, taken) for taken in (True, False)] == [0, -2]

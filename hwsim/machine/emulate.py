@@ -5,7 +5,7 @@
 
 Counting: a block hook counts every executed basic block (per block and per
 graph node it runs for, and per successor address, which tells whether its final
-conditional branch was taken); each distinct block is disassembled once
+conditional branch was taken, and per run of blocks it fell through from); each distinct block is disassembled once
 (hwsim.machine.disasm) and its instructions are attributed to the function the PC is
 in (ELF symbols; hwsim.machine.emulate_profile). Compiler helpers (__mulsi3,
 __aeabi_lmul ...) count for the node that called them; a call instruction counts
@@ -36,6 +36,7 @@ from hwsim.machine.emulate_profile import (
     Profile,
     build_profile,
     code_bytes,
+    next_run,
     owner_table,
 )
 from hwsim.errors import HwsimError
@@ -189,7 +190,7 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
     owners: dict[int, str | None] = {}
     transitions: dict[tuple, int] = {}
     flash: dict[tuple, int] = {}
-    state = {"prev": None, "owner": HARNESS}
+    state = {"prev": None, "run": None, "owner": HARNESS}
 
     def on_block(_mu, address, size, _data):
         owner = owners.get(address, 0)
@@ -200,9 +201,9 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
         else:
             state["owner"] = owner
         key = (address, size, owner)
-        t = (state["prev"], address)
+        t = (state["run"], address)
         transitions[t] = transitions.get(t, 0) + 1
-        state["prev"] = key
+        state["prev"], state["run"] = key, next_run(state["run"], key)
 
     def on_flash_read(_mu, _access, _address, _size, _value, _data):
         prev = state["prev"]
@@ -252,9 +253,9 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
             def on_code(_mu, address, _size, _data, counts=per_address):
                 counts[address] = counts.get(address, 0) + 1
             hook = mu.hook_add(uc.UC_HOOK_CODE, on_code)
-        state["prev"], state["owner"] = None, HARNESS
+        state["prev"], state["run"], state["owner"] = None, None, HARNESS
         machine.run(input_address, sample.astype(in_type).tobytes())
-        final = (state["prev"], None)                 # the last block has no successor
+        final = (state["run"], None)                  # the last block has no successor
         transitions[final] = transitions.get(final, 0) + 1
         snapshot(len(steps) - 1)
         raw = mu.mem_read(output_address, program.output.size_bytes)
@@ -287,9 +288,10 @@ def _check(arch: str, image: ElfImage, delta: dict, per_address: dict[int, int]
     md = _capstone(arch)
     by_block: Counter = Counter()
     decoded: dict[int, Instruction] = {}
-    for (prev, _address), count in delta.items():
-        if prev is None:
+    for (run, _address), count in delta.items():
+        if run is None:
             continue
+        prev = run[-1]
         for i in decode(arch, code_bytes(image, prev[0], prev[1]), prev[0], md):
             by_block[i.address] += count
             decoded[i.address] = i

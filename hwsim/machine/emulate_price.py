@@ -173,47 +173,31 @@ def _add(target: dict, actions: dict, n: float) -> None:
 
 def _carry_fetches(profile: Profile, per_node: dict[str, dict[str, float]]) -> None:
     """Fetches held ahead at a conditional branch that falls through go on into the block
-    after it (fetches_carried; Ibex at one wait state, tests/test_rtl.py): that block,
-    entered so, counts its fetch actions from them, the change against counting from
-    none added to its node, and so on down the fall-through chain while the carry
-    differs. A block's executions are not told apart by how they were entered: the
-    blocks at the fall-through address share the carried executions by their counts,
-    and a block's branch outcome is its overall taken share."""
-    starts: dict[int, list] = {}
-    for key in profile.executions:
-        starts.setdefault(key[0], []).append(key)
-    memo: dict[tuple, tuple] = {}
+    after it (fetches_carried; Ibex at one wait state, tests/test_rtl.py): each run of
+    blocks entered by falling through (Profile.runs) hands its last block the fetches
+    carried down the run, and that block, executed so as often as the run says and its
+    branch taken as often, counts its fetch actions from them: the change against
+    counting from none is added to its node."""
+    carried: dict[tuple, Held] = {}
 
-    def counted(key, held) -> tuple[dict[str, float], Held]:
-        if (key, held) not in memo:
-            instructions = profile.blocks[key[:2]].instructions
-            n = profile.executions[key]
-            t = profile.taken.get(key, 0)
-            run, if_taken, if_not_taken = fetch_actions(instructions, held)
-            actions = dict(run)
-            _add(actions, if_taken, t / n)
-            _add(actions, if_not_taken, (n - t) / n)
-            memo[(key, held)] = actions, fetches_carried(instructions, held)
-        return memo[(key, held)]
+    def held_after(run: tuple) -> Held:
+        if run not in carried:
+            before = held_after(run[:-1]) if len(run) > 1 else NONE_HELD
+            carried[run] = fetches_carried(profile.blocks[run[-1][:2]].instructions, before)
+        return carried[run]
 
-    for key, n in profile.executions.items():
-        not_taken = n - profile.taken.get(key, 0)
-        carry = counted(key, NONE_HELD)[1] if not_taken else NONE_HELD
-        work = [(key, carry, NONE_HELD, float(not_taken))] if carry != NONE_HELD else []
-        while work:                 # fall-through addresses only grow: it ends
-            (address, size, owner), held, base, weight = work.pop()
-            following = starts.get(address + size, [])
-            following = [k for k in following if k[2] == owner] or following
-            total = sum(profile.executions[k] for k in following)
-            for k in following:
-                share = weight * profile.executions[k] / total
-                (new, new_carry), (old, old_carry) = counted(k, held), counted(k, base)
-                change = {a: new.get(a, 0.0) - old.get(a, 0.0) for a in sorted(new.keys() | old)}
-                _add(per_node.setdefault(k[2], {}), nonzero(change), share)
-                if new_carry != old_carry:
-                    n_k = profile.executions[k]
-                    work.append((k, new_carry, old_carry,
-                                 share * (n_k - profile.taken.get(k, 0)) / n_k))
+    for run, (n, t) in profile.runs.items():
+        held = held_after(run[:-1])
+        if held == NONE_HELD:
+            continue
+        instructions = profile.blocks[run[-1][:2]].instructions
+        change: dict[str, float] = {}
+        for sign, start in ((1.0, held), (-1.0, NONE_HELD)):
+            actions, if_taken, if_not_taken = fetch_actions(instructions, start)
+            _add(change, actions, sign * n)
+            _add(change, if_taken, sign * t)
+            _add(change, if_not_taken, sign * (n - t))
+        _add(per_node.setdefault(run[-1][2], {}), nonzero(change), 1.0)
 
 
 def price(profile: Profile, device: Device) -> EmulatedCost:

@@ -5,12 +5,16 @@ Each distinct block is disassembled once (hwsim.machine.disasm) and its instruct
 attributed to the function the PC is in (ELF symbols). Compiler helpers
 (__mulsi3, __aeabi_lmul ...) count for the node that called them; a call
 instruction counts for the function it calls. A block's final conditional branch
-was taken when the next block starts at its target."""
+was taken when the next block starts at its target. The block hooks count
+transitions from the run of blocks before (`next_run`: the blocks each entered by
+falling through from the one before, as far back as that goes) to the next block's
+address, so that what a core carries across a branch that falls through is counted
+per execution (`Profile.runs`, hwsim.machine.emulate_price)."""
 from __future__ import annotations
 
 import bisect
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hwsim.machine.codegen import Program
 from hwsim.machine.disasm import Instruction, _capstone, decode
@@ -45,6 +49,10 @@ class Profile:
     # RISC-V shifts by a register, when recorded (emulate(..., register_shifts=True)):
     # owner -> {amount in bits: executions}
     shift_amounts: dict[str, dict[int, int]] = field(default_factory=dict)
+    # runs of two or more blocks, each entered by falling through from the one before
+    # (block keys in order) -> (executions of the last block entered so, of which its
+    # final branch was taken)
+    runs: dict[tuple, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def instructions(self) -> int:
@@ -60,6 +68,24 @@ class Profile:
 
     def owners(self) -> list[str]:
         return sorted({o for (_, _, o) in self.executions})
+
+
+def restricted(profile: Profile, keys) -> Profile:
+    """`profile` with only the executions of blocks `keys` ((address, size, owner)): a
+    run keeps its blocks from the last one outside them on."""
+    keys = set(keys)
+    runs: dict[tuple, tuple[int, int]] = {}
+    for run, (n, t) in profile.runs.items():
+        inside = len(run)
+        while inside and run[inside - 1] in keys:
+            inside -= 1
+        suffix = run[inside:]
+        if len(suffix) > 1:
+            before = runs.get(suffix, (0, 0))
+            runs[suffix] = (before[0] + n, before[1] + t)
+    return replace(profile, runs=runs, **{
+        name: {k: v for k, v in getattr(profile, name).items() if k in keys}
+        for name in ("executions", "taken", "flash_reads")})
 
 
 def owner_table(image: ElfImage, program: Program):
@@ -91,19 +117,51 @@ def code_bytes(image: ElfImage, address: int, size: int) -> bytes:
     raise HwsimError(f"executed code at 0x{address:x} is outside the image")
 
 
+# The longest run of blocks counted: a longer one is counted from its last RUN_BLOCKS
+# blocks (its first block then entered with nothing held ahead), which bounds the hooks'
+# work per block. A branch that falls through takes a held fetch and at most
+# PREFETCH_DEPTH are held (hwsim.machine.emulate_price), so what a run carries is settled
+# within a few blocks; only blocks that each run exactly as many fetches ahead as they take
+# keep it longer.
+RUN_BLOCKS = 64
+
+
+def next_run(run: tuple | None, key: tuple) -> tuple:
+    """The run of blocks ending in block `key` (address, size, owner) entered after
+    `run` (None at the start): `run` and `key` when `key` starts where the run's last
+    block ends (it fell through), else `key` alone; at most RUN_BLOCKS blocks."""
+    if run is not None and key[0] == run[-1][0] + run[-1][1]:
+        return (*run[1 - RUN_BLOCKS:], key)
+    return (key,)
+
+
+def fall_through_runs(transitions: dict, blocks: dict) -> dict[tuple, tuple[int, int]]:
+    """Profile.runs from the hook's `transitions` ((run, next address) -> count; `blocks`:
+    the decoded blocks of every run's last key)."""
+    runs: dict[tuple, tuple[int, int]] = {}
+    for (run, address), count in transitions.items():
+        if run is not None and len(run) > 1:
+            last = blocks[run[-1][:2]].instructions[-1]
+            taken = count if last.action == "cond_branch" and last.target == address else 0
+            n, t = runs.get(run, (0, 0))
+            runs[run] = (n + count, t + taken)
+    return runs
+
+
 def build_profile(program: Program, image: ElfImage, transitions: dict, flash: dict,
                   samples: int) -> Profile:
     """The Profile of `samples` runs from the block hook's counts: `transitions`
-    ((previous block key, next block address) -> count) and `flash` (block key ->
-    loads from flash)."""
+    ((run of blocks before (next_run), next block address) -> count) and `flash`
+    (block key -> loads from flash)."""
     md = _capstone(program.target.arch)
     owner_of = owner_table(image, program)
     blocks: dict[tuple[int, int], Block] = {}
     executions: dict[tuple, int] = {}
     taken: dict[tuple, int] = {}
     node_of = program.node_of_function
-    for (prev, address), count in transitions.items():
-        if prev is not None:
+    for (run, address), count in transitions.items():
+        if run is not None:
+            prev = run[-1]
             _block(blocks, prev[:2], image, program, md, owner_of, node_of)
             last = blocks[prev[:2]].instructions[-1]
             if last.action == "cond_branch" and last.target == address:
@@ -111,12 +169,13 @@ def build_profile(program: Program, image: ElfImage, transitions: dict, flash: d
     # Every executed block is the predecessor of the next one; the last block of a
     # sample (the one entering hwsim_halt) precedes hwsim_halt's own block, which the
     # hook reports before unicorn stops. So predecessor counts are execution counts.
-    for (prev, _address), count in transitions.items():
-        if prev is not None:
-            executions[prev] = executions.get(prev, 0) + count
+    for (run, _address), count in transitions.items():
+        if run is not None:
+            executions[run[-1]] = executions.get(run[-1], 0) + count
     for key in executions:
         _block(blocks, key[:2], image, program, md, owner_of, node_of)
-    return Profile(program.target.name, samples, blocks, executions, taken, dict(flash))
+    return Profile(program.target.name, samples, blocks, executions, taken, dict(flash),
+                   runs=fall_through_runs(transitions, blocks))
 
 
 def _block(blocks, key, image, program, md, owner_of, node_of) -> None:

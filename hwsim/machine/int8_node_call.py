@@ -33,7 +33,6 @@ a soft kernel's pixel-function address takes li or lui + addi by where the linke
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +111,7 @@ def _measured(target: str, design: dict, directory) -> tuple:
     from hwsim.machine.codegen.int8 import quantize_input
     from hwsim.machine.emulate import emulate
     from hwsim.machine.emulate_price import price
-    from hwsim.machine.emulate_profile import RUNTIME
+    from hwsim.machine.emulate_profile import RUNTIME, restricted
     from hwsim.machine.soft_kernel_calls import SOFT_TARGETS, node_soft_calls
     from hwsim.machine.toolchain import build_program
     layers = _layers(target)[0]
@@ -140,9 +139,7 @@ def _measured(target: str, design: dict, directory) -> tuple:
         own = {key: n for key, n in profile.executions.items()
                if profile.blocks[key[:2]].function == function_of[node]
                or (key[2] == RUNTIME and profile.blocks[key[:2]].call_owner == node)}
-        part = replace(profile, executions=own,
-                       taken={k: v for k, v in profile.taken.items() if k in own},
-                       flash_reads={k: v for k, v in profile.flash_reads.items() if k in own})
+        part = restricted(profile, own)
         counts = {a: int(round(c)) for a, c in price(part, serial).nodes[node].actions.items()}
         counts["call_return"] = counts.get("call_return", 0) - 1     # the kernel's entry call
         calls[node] = {a: n for a, n in counts.items() if n}

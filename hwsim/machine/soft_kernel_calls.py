@@ -78,8 +78,10 @@ def split_profile(profile: Profile, image) -> Profile:
     executions, taken, flash = ({(a, s, role_of(a) or o): n for (a, s, o), n in d.items()}
                                 for d in (profile.executions, profile.taken,
                                           profile.flash_reads))
+    runs = {tuple((a, s, role_of(a) or o) for a, s, o in run): n
+            for run, n in profile.runs.items()}
     return Profile(profile.target, profile.samples, blocks, executions, taken, flash,
-                   profile.mul_operand_bits, profile.shift_amounts)
+                   profile.mul_operand_bits, profile.shift_amounts, runs)
 
 
 def node_soft_calls(profile: Profile, elf_path) -> tuple[Profile, dict[str, dict[str, int]]]:

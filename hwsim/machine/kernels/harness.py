@@ -33,6 +33,7 @@ from hwsim.machine.disasm import _capstone, decode
 from hwsim.machine.emulate import mul_operand_hooks
 from hwsim.machine.emulate_price import EmulatedCost, price
 from hwsim.machine.emulate_profile import HARNESS, Block, Profile, code_bytes
+from hwsim.machine.emulate_profile import fall_through_runs, next_run
 from hwsim.machine.kernels.cases import ADD_LEFT_SHIFT, KernelCase
 from hwsim.machine.kernels.int8 import KERNELS, SOURCE_DIR, source_paths
 from hwsim.machine.toolchain import CFLAGS, ElfImage, compile_elf, find_compiler
@@ -263,9 +264,8 @@ def _job(case: KernelCase) -> tuple[_Job, int, int, tuple[int, int]]:
     else:
         kh, kw = case.w.shape[1:3] if case.op == "conv2d" else case.w.shape[:2]
         arg["kh"], arg["kw"] = kh, kw
-        scratch = case.call.scratch_bytes
-        if scratch:
-            arg["scratch"] = job.put(bytes(scratch))
+        if case.call.scratch_bytes:
+            arg["scratch"] = job.put(bytes(case.call.scratch_bytes))
     return job, arg["y"], out_bytes, parameters
 
 
@@ -293,10 +293,10 @@ def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False,
 
 def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0),
              mul_operands: dict | None = None, shift_amounts: dict | None = None):
-    """Load the image and the job block, run from _start to hwsim_halt with the block and
-    flash-read hooks; the unicorn instance (for reading results), the hook counts and the
-    number of reads from the `parameters` address range. RISC-V muls (address, rs2) and
-    shifts by a register (address, amount) are counted into those dicts when given."""
+    """Run the image on the job block from _start to hwsim_halt with the block and flash
+    hooks: unicorn (for the results), the hook counts (transitions: emulate_profile's) and
+    the reads of the `parameters` range; RISC-V muls (address, rs2) and register shifts
+    (address, amount) counted into those dicts when given."""
     import unicorn as uc
     target, image = firmware.target, firmware.image
     if target.arch == "arm":
@@ -322,16 +322,16 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
     owners: dict[int, str] = {}
     transitions: dict[tuple, int] = {}
     flash: dict[tuple, int] = {}
-    state = {"prev": None}
+    state = {"prev": None, "run": None}
 
     def on_block(_mu, address, size, _data):
         owner = owners.get(address)
         if owner is None:
             owner = owners[address] = owner_of(address)
         key = (address, size, owner)
-        t = (state["prev"], address)
+        t = (state["run"], address)
         transitions[t] = transitions.get(t, 0) + 1
-        state["prev"] = key
+        state["prev"], state["run"] = key, next_run(state["run"], key)
 
     def on_flash_read(_mu, _access, _address, _size, _value, _data):
         flash[state["prev"]] = flash.get(state["prev"], 0) + 1
@@ -361,7 +361,7 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
     if mu.reg_read(pc) != halt:
         raise HwsimError(f"{what} on {target.name}: stopped at "
                          f"pc=0x{mu.reg_read(pc):x} before hwsim_halt")
-    transitions[(state["prev"], None)] = transitions.get((state["prev"], None), 0) + 1
+    transitions[(state["run"], None)] = transitions.get((state["run"], None), 0) + 1
     return mu, transitions, flash, owner_of, state["parameter_reads"]
 
 
@@ -401,10 +401,10 @@ def _profile(target: Target, image: ElfImage, transitions: dict, flash: dict, ow
     blocks: dict[tuple[int, int], Block] = {}
     executions: dict[tuple, int] = {}
     taken: dict[tuple, int] = {}
-    for (prev, address), count in transitions.items():
-        if prev is None:
+    for (run, address), count in transitions.items():
+        if run is None:
             continue
-        key = prev[:2]
+        prev, key = run[-1], run[-1][:2]
         if key not in blocks:
             instructions = tuple(decode(target.arch, code_bytes(image, *key), key[0], md))
             last = instructions[-1]
@@ -415,7 +415,8 @@ def _profile(target: Target, image: ElfImage, transitions: dict, flash: dict, ow
         if last.action == "cond_branch" and last.target == address:
             taken[prev] = taken.get(prev, 0) + count
         executions[prev] = executions.get(prev, 0) + count
-    return Profile(target.name, 1, blocks, executions, taken, dict(flash))
+    return Profile(target.name, 1, blocks, executions, taken, dict(flash),
+                   runs=fall_through_runs(transitions, blocks))
 
 
 def _kernel_counts(profile: Profile) -> tuple[int, dict[str, int], dict[str, int]]:
@@ -446,5 +447,4 @@ def price_run(run: KernelRun, device) -> EmulatedCost:
 
 
 def kernel_cycles(run: KernelRun, device) -> float:
-    cost = price_run(run, device)
-    return cost.nodes[KERNEL].cycles if KERNEL in cost.nodes else 0.0
+    return price_run(run, device).cycles_of(KERNEL)
