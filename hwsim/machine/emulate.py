@@ -34,6 +34,7 @@ from hwsim.machine.emulate_profile import (
     RUNTIME,
     Block,
     Profile,
+    StraightRuns,
     build_profile,
     code_bytes,
     owner_table,
@@ -190,8 +191,11 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
     transitions: dict[tuple, int] = {}
     flash: dict[tuple, int] = {}
     state = {"prev": None, "owner": HARNESS}
+    runs = StraightRuns(image, program.target.arch)
 
     def on_block(_mu, address, size, _data):
+        if runs.joined(state, flash, address, size):   # a straight run the emulator cut
+            return
         owner = owners.get(address, 0)
         if owner == 0:
             owner = owners[address] = owner_of(address)[1]

@@ -5,7 +5,10 @@ Each distinct block is disassembled once (hwsim.machine.disasm) and its instruct
 attributed to the function the PC is in (ELF symbols). Compiler helpers
 (__mulsi3, __aeabi_lmul ...) count for the node that called them; a call
 instruction counts for the function it calls. A block's final conditional branch
-was taken when the next block starts at its target."""
+was taken when the next block starts at its target. The emulator ends a block at a
+control transfer, and also where nothing transfers control (its translation blocks stop
+at a 4 KiB page boundary): such a block and the one that follows it are one straight run
+(`StraightRuns`), as the core's fetch and pipeline see them."""
 from __future__ import annotations
 
 import bisect
@@ -81,6 +84,45 @@ def owner_table(image: ElfImage, program: Program):
             return name, HARNESS
         return name, None                   # helper: counts for its caller
     return owner_of
+
+
+# Actions of an instruction that transfers control: a block ending in any other one was
+# cut by the emulator, not by the code.
+CONTROL_ACTIONS = frozenset({"cond_branch", "jump", "jump_register", "call", "return",
+                             "multi_load_return"})
+
+
+class StraightRuns:
+    """Joins the emulator's blocks into the code's straight runs while a block hook counts
+    them (`joined`): where the previous block ends in no control transfer and the next
+    one follows it, the previous block's key grows by the next one instead of a new
+    block being counted."""
+
+    def __init__(self, image: ElfImage, arch: str):
+        self._image, self._arch, self._md = image, arch, _capstone(arch)
+        self._cut: dict[tuple[int, int], bool] = {}
+
+    def cut(self, address: int, size: int) -> bool:
+        """Whether the block at `address` of `size` bytes ends in no control transfer."""
+        key = (address, size)
+        if key not in self._cut:
+            last = decode(self._arch, code_bytes(self._image, address, size), address,
+                          self._md)[-1]
+            self._cut[key] = last.action not in CONTROL_ACTIONS
+        return self._cut[key]
+
+    def joined(self, state: dict, flash: dict, address: int, size: int) -> bool:
+        """Whether the block at `address` (`size` bytes) continues the straight run
+        state["prev"] (an (address, size, owner) key): then that key grows by it, and
+        its flash reads so far (`flash`, per key) move with it."""
+        previous = state["prev"]
+        if (previous is None or address != previous[0] + previous[1]
+                or not self.cut(previous[0], previous[1])):
+            return False
+        state["prev"] = (previous[0], previous[1] + size, previous[2])
+        if previous in flash:
+            flash[state["prev"]] = flash.get(state["prev"], 0) + flash.pop(previous)
+        return True
 
 
 def code_bytes(image: ElfImage, address: int, size: int) -> bytes:

@@ -32,7 +32,7 @@ from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.disasm import _capstone, decode
 from hwsim.machine.emulate import mul_operand_hooks
 from hwsim.machine.emulate_price import EmulatedCost, price
-from hwsim.machine.emulate_profile import HARNESS, Block, Profile, code_bytes
+from hwsim.machine.emulate_profile import HARNESS, Block, Profile, StraightRuns, code_bytes
 from hwsim.machine.kernels.cases import ADD_LEFT_SHIFT, KernelCase
 from hwsim.machine.kernels.int8 import KERNELS, SOURCE_DIR, source_paths
 from hwsim.machine.toolchain import CFLAGS, ElfImage, compile_elf, find_compiler
@@ -292,11 +292,16 @@ def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False,
 
 
 def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0),
-             mul_operands: dict | None = None, shift_amounts: dict | None = None):
+             mul_operands: dict | None = None, shift_amounts: dict | None = None,
+             straight_runs: bool = False):
     """Load the image and the job block, run from _start to hwsim_halt with the block and
     flash-read hooks; the unicorn instance (for reading results), the hook counts and the
     number of reads from the `parameters` address range. RISC-V muls (address, rs2) and
-    shifts by a register (address, amount) are counted into those dicts when given."""
+    shifts by a register (address, amount) are counted into those dicts when given.
+    `straight_runs`: the emulator's blocks joined into the code's straight runs
+    (hwsim.machine.emulate_profile.StraightRuns), as network emulation counts them; the
+    lut libraries' characterizations do, the others' data were measured on the
+    emulator's blocks (cut at 4 KiB pages) and keep them until re-characterized."""
     import unicorn as uc
     target, image = firmware.target, firmware.image
     if target.arch == "arm":
@@ -323,8 +328,11 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
     transitions: dict[tuple, int] = {}
     flash: dict[tuple, int] = {}
     state = {"prev": None}
+    runs = StraightRuns(image, target.arch) if straight_runs else None
 
     def on_block(_mu, address, size, _data):
+        if runs is not None and runs.joined(state, flash, address, size):
+            return                                      # a straight run the emulator cut
         owner = owners.get(address)
         if owner is None:
             owner = owners[address] = owner_of(address)

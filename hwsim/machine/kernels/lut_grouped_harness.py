@@ -185,7 +185,8 @@ def run_grouped_case(firmware: Firmware, gc: GroupedCase | GroupedConvCase) -> K
         raise HwsimError(f"{gc.describe()}: {len(data):,} bytes exceed the harness's RAM")
     shifts: dict = {}
     mu, transitions, flash, owner_of, reads = _emulate(firmware, data, gc.describe(),
-                                                       parameters, shift_amounts=shifts)
+                                                       parameters, shift_amounts=shifts,
+                                                       straight_runs=True)
     raw = bytes(mu.mem_read(output_address, out_bytes))
     output = np.frombuffer(raw, dtype=np.uint8 if gc.case.bounds is not None
                            else np.int32).copy()

@@ -218,7 +218,8 @@ def run_lut_case(firmware: Firmware, case: LutCase) -> KernelRun:
         raise HwsimError(f"{case.describe()}: {len(data):,} bytes exceed the harness's RAM")
     shifts: dict = {}
     mu, transitions, flash, owner_of, reads = _emulate(firmware, data, case.describe(),
-                                                       parameters, shift_amounts=shifts)
+                                                       parameters, shift_amounts=shifts,
+                                                       straight_runs=True)
     raw = bytes(mu.mem_read(output_address, out_bytes))
     output = np.frombuffer(raw, dtype=np.uint8 if case.call.thresholded else np.int32).copy()
     profile = _profile(firmware.target, firmware.image, transitions, flash, owner_of)
