@@ -191,11 +191,8 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
     transitions: dict[tuple, int] = {}
     flash: dict[tuple, int] = {}
     state = {"prev": None, "owner": HARNESS}
-    runs = StraightRuns(image, program.target.arch)
 
     def on_block(_mu, address, size, _data):
-        if runs.joined(state, flash, address, size):   # a straight run the emulator cut
-            return
         owner = owners.get(address, 0)
         if owner == 0:
             owner = owners[address] = owner_of(address)[1]
@@ -212,7 +209,8 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
         prev = state["prev"]
         flash[prev] = flash.get(prev, 0) + 1
 
-    mu.hook_add(uc.UC_HOOK_BLOCK, on_block)
+    runs = StraightRuns(image, program.target.arch)   # blocks cut where no control transfer
+    mu.hook_add(uc.UC_HOOK_BLOCK, runs.hook(on_block, state, flash))
     mul_bits: dict[str, dict[int, int]] = {}
     if mul_operands and program.target.arch == "riscv":
         _mul_operand_hooks(mu, image, state, mul_bits)

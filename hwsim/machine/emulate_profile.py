@@ -96,7 +96,10 @@ class StraightRuns:
     """Joins the emulator's blocks into the code's straight runs while a block hook counts
     them (`joined`): where the previous block ends in no control transfer and the next
     one follows it, the previous block's key grows by the next one instead of a new
-    block being counted."""
+    block being counted. Network emulation and the lut test firmwares
+    (hwsim.machine.kernels.harness._emulate `straight_runs`) count so; the int8, ops and
+    soft-float characterizations' data were measured on the emulator's blocks and keep
+    them until re-characterized."""
 
     def __init__(self, image: ElfImage, arch: str):
         self._image, self._arch, self._md = image, arch, _capstone(arch)
@@ -123,6 +126,14 @@ class StraightRuns:
         if previous in flash:
             flash[state["prev"]] = flash.get(state["prev"], 0) + flash.pop(previous)
         return True
+
+    def hook(self, on_block, state: dict, flash: dict):
+        """Block hook `on_block` (unicorn's arguments) called only where a block does not
+        continue the straight run state["prev"] (`joined`)."""
+        def joining(mu, address, size, data):
+            if not self.joined(state, flash, address, size):
+                on_block(mu, address, size, data)
+        return joining
 
 
 def code_bytes(image: ElfImage, address: int, size: int) -> bytes:

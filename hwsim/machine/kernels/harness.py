@@ -294,14 +294,10 @@ def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False,
 def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0),
              mul_operands: dict | None = None, shift_amounts: dict | None = None,
              straight_runs: bool = False):
-    """Load the image and the job block, run from _start to hwsim_halt with the block and
-    flash-read hooks; the unicorn instance (for reading results), the hook counts and the
-    number of reads from the `parameters` address range. RISC-V muls (address, rs2) and
-    shifts by a register (address, amount) are counted into those dicts when given.
-    `straight_runs`: the emulator's blocks joined into the code's straight runs
-    (hwsim.machine.emulate_profile.StraightRuns), as network emulation counts them; the
-    lut libraries' characterizations do, the others' data were measured on the
-    emulator's blocks (cut at 4 KiB pages) and keep them until re-characterized."""
+    """Load the image and the job block, run from _start to hwsim_halt with the block hook
+    (`straight_runs`: blocks joined, StraightRuns) and flash-read hooks; the unicorn instance,
+    the hook counts, the reads from the `parameters` range. RISC-V muls (address, rs2) and
+    shifts by a register (address, amount) are counted into those dicts when given."""
     import unicorn as uc
     target, image = firmware.target, firmware.image
     if target.arch == "arm":
@@ -328,11 +324,8 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
     transitions: dict[tuple, int] = {}
     flash: dict[tuple, int] = {}
     state = {"prev": None}
-    runs = StraightRuns(image, target.arch) if straight_runs else None
 
     def on_block(_mu, address, size, _data):
-        if runs is not None and runs.joined(state, flash, address, size):
-            return                                      # a straight run the emulator cut
         owner = owners.get(address)
         if owner is None:
             owner = owners[address] = owner_of(address)
@@ -348,7 +341,8 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
         state["parameter_reads"] += 1
 
     state["parameter_reads"] = 0
-    mu.hook_add(uc.UC_HOOK_BLOCK, on_block)
+    runs = StraightRuns(image, target.arch) if straight_runs else None
+    mu.hook_add(uc.UC_HOOK_BLOCK, runs.hook(on_block, state, flash) if runs else on_block)
     if parameters[1] > parameters[0]:
         mu.hook_add(uc.UC_HOOK_MEM_READ, on_parameter_read, begin=parameters[0],
                     end=parameters[1] - 1)
@@ -429,8 +423,7 @@ def _profile(target: Target, image: ElfImage, transitions: dict, flash: dict, ow
 def _kernel_counts(profile: Profile) -> tuple[int, dict[str, int], dict[str, int]]:
     """Instructions the kernel executed, by disasm action and by mnemonic: blocks owned by
     the kernel, plus the call instructions that entered it (as price() charges them)."""
-    classes: Counter = Counter()
-    mnemonics: Counter = Counter()
+    classes, mnemonics = Counter(), Counter()
     for (address, size, owner), n in profile.executions.items():
         block = profile.blocks[(address, size)]
         body = list(block.instructions)
@@ -454,5 +447,4 @@ def price_run(run: KernelRun, device) -> EmulatedCost:
 
 
 def kernel_cycles(run: KernelRun, device) -> float:
-    cost = price_run(run, device)
-    return cost.nodes[KERNEL].cycles if KERNEL in cost.nodes else 0.0
+    return price_run(run, device).cycles_of(KERNEL)
