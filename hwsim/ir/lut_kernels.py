@@ -391,6 +391,14 @@ def trip_counts(call: LutCall, level_bits: int | None = None) -> dict[str, float
         "singles": positions * single,
         "single_rows": cells * single,
         "single_taps": taps * single,
+        # Where a loop test is entered from (the fetch-wait actions differ): a window's
+        # first row (from the block's start, the other rows from the row before) with a
+        # remainder or passes, and the windows (one a position) whose units' loops start
+        # with neither blocks nor pairs before them. Named to come last in the basis
+        # (hwsim.machine.lut_characterize.basis), after the counts they refine.
+        "windows_with_block_remainder": g.out_h * sum(c % u != 0 for c in cols) * blocks,
+        "windows_with_block_passes": g.out_h * sum(c >= u for c in cols) * blocks,
+        "windows_without_blocks_or_pairs": positions if not blocks and not pairs else 0,
     })
     return counts
 

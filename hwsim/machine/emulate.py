@@ -34,6 +34,7 @@ from hwsim.machine.emulate_profile import (
     RUNTIME,
     Block,
     Profile,
+    StraightRuns,
     build_profile,
     code_bytes,
     next_run,
@@ -209,7 +210,8 @@ def emulate(build: Build, inputs, *, check_instructions: bool = False,
         prev = state["prev"]
         flash[prev] = flash.get(prev, 0) + 1
 
-    mu.hook_add(uc.UC_HOOK_BLOCK, on_block)
+    runs = StraightRuns(image, program.target.arch)   # blocks cut where no control transfer
+    mu.hook_add(uc.UC_HOOK_BLOCK, runs.hook(on_block, state, flash))
     mul_bits: dict[str, dict[int, int]] = {}
     if mul_operands and program.target.arch == "riscv":
         _mul_operand_hooks(mu, image, state, mul_bits)

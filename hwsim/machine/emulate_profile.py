@@ -5,7 +5,10 @@ Each distinct block is disassembled once (hwsim.machine.disasm) and its instruct
 attributed to the function the PC is in (ELF symbols). Compiler helpers
 (__mulsi3, __aeabi_lmul ...) count for the node that called them; a call
 instruction counts for the function it calls. A block's final conditional branch
-was taken when the next block starts at its target. The block hooks count
+was taken when the next block starts at its target. The emulator ends a block at a
+control transfer, and also where nothing transfers control (its translation blocks stop
+at a 4 KiB page boundary): such a block and the one that follows it are one straight run
+(`StraightRuns`), as the core's fetch and pipeline see them. The block hooks count
 transitions from the run of blocks before (`next_run`: the blocks each entered by
 falling through from the one before, as far back as that goes) to the next block's
 address, so that what a core carries across a branch that falls through is counted
@@ -107,6 +110,57 @@ def owner_table(image: ElfImage, program: Program):
             return name, HARNESS
         return name, None                   # helper: counts for its caller
     return owner_of
+
+
+# Actions of an instruction that transfers control: a block ending in any other one was
+# cut by the emulator, not by the code.
+CONTROL_ACTIONS = frozenset({"cond_branch", "jump", "jump_register", "call", "return",
+                             "multi_load_return"})
+
+
+class StraightRuns:
+    """Joins the emulator's blocks into the code's straight runs while a block hook counts
+    them (`joined`): where the previous block ends in no control transfer and the next
+    one follows it, the previous block's key grows by the next one instead of a new
+    block being counted. Network emulation and every test firmware
+    (hwsim.machine.kernels.harness._emulate) count so."""
+
+    def __init__(self, image: ElfImage, arch: str):
+        self._image, self._arch, self._md = image, arch, _capstone(arch)
+        self._cut: dict[tuple[int, int], bool] = {}
+
+    def cut(self, address: int, size: int) -> bool:
+        """Whether the block at `address` of `size` bytes ends in no control transfer."""
+        key = (address, size)
+        if key not in self._cut:
+            last = decode(self._arch, code_bytes(self._image, address, size), address,
+                          self._md)[-1]
+            self._cut[key] = last.action not in CONTROL_ACTIONS
+        return self._cut[key]
+
+    def joined(self, state: dict, flash: dict, address: int, size: int) -> bool:
+        """Whether the block at `address` (`size` bytes) continues the straight run
+        state["prev"] (an (address, size, owner) key): then that key grows by it, and
+        its flash reads so far (`flash`, per key) move with it, and the run of blocks
+        state["run"] (next_run) ends in the grown key."""
+        previous = state["prev"]
+        if (previous is None or address != previous[0] + previous[1]
+                or not self.cut(previous[0], previous[1])):
+            return False
+        state["prev"] = (previous[0], previous[1] + size, previous[2])
+        if state.get("run"):                    # the run of blocks before ends in it too
+            state["run"] = (*state["run"][:-1], state["prev"])
+        if previous in flash:
+            flash[state["prev"]] = flash.get(state["prev"], 0) + flash.pop(previous)
+        return True
+
+    def hook(self, on_block, state: dict, flash: dict):
+        """Block hook `on_block` (unicorn's arguments) called only where a block does not
+        continue the straight run state["prev"] (`joined`)."""
+        def joining(mu, address, size, data):
+            if not self.joined(state, flash, address, size):
+                on_block(mu, address, size, data)
+        return joining
 
 
 def code_bytes(image: ElfImage, address: int, size: int) -> bytes:

@@ -32,7 +32,7 @@ from hwsim.machine.codegen.targets import Target, find_target
 from hwsim.machine.disasm import _capstone, decode
 from hwsim.machine.emulate import mul_operand_hooks
 from hwsim.machine.emulate_price import EmulatedCost, price
-from hwsim.machine.emulate_profile import HARNESS, Block, Profile, code_bytes
+from hwsim.machine.emulate_profile import HARNESS, Block, Profile, StraightRuns, code_bytes
 from hwsim.machine.emulate_profile import fall_through_runs, next_run
 from hwsim.machine.kernels.cases import ADD_LEFT_SHIFT, KernelCase
 from hwsim.machine.kernels.int8 import KERNELS, SOURCE_DIR, source_paths
@@ -293,10 +293,10 @@ def run_case(firmware: Firmware, case: KernelCase, mul_operands: bool = False,
 
 def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, int] = (0, 0),
              mul_operands: dict | None = None, shift_amounts: dict | None = None):
-    """Run the image on the job block from _start to hwsim_halt with the block and flash
-    hooks: unicorn (for the results), the hook counts (transitions: emulate_profile's) and
-    the reads of the `parameters` range; RISC-V muls (address, rs2) and register shifts
-    (address, amount) counted into those dicts when given."""
+    """Load the image and the job block, run from _start to hwsim_halt with the block hook
+    (blocks joined into straight runs, StraightRuns) and flash-read hooks; the unicorn instance,
+    the hook counts, the reads from the `parameters` range. RISC-V muls (address, rs2) and
+    shifts by a register (address, amount) are counted into those dicts when given."""
     import unicorn as uc
     target, image = firmware.target, firmware.image
     if target.arch == "arm":
@@ -340,7 +340,7 @@ def _emulate(firmware: Firmware, data: bytes, what: str, parameters: tuple[int, 
         state["parameter_reads"] += 1
 
     state["parameter_reads"] = 0
-    mu.hook_add(uc.UC_HOOK_BLOCK, on_block)
+    mu.hook_add(uc.UC_HOOK_BLOCK, StraightRuns(image, target.arch).hook(on_block, state, flash))
     if parameters[1] > parameters[0]:
         mu.hook_add(uc.UC_HOOK_MEM_READ, on_parameter_read, begin=parameters[0],
                     end=parameters[1] - 1)
@@ -422,8 +422,7 @@ def _profile(target: Target, image: ElfImage, transitions: dict, flash: dict, ow
 def _kernel_counts(profile: Profile) -> tuple[int, dict[str, int], dict[str, int]]:
     """Instructions the kernel executed, by disasm action and by mnemonic: blocks owned by
     the kernel, plus the call instructions that entered it (as price() charges them)."""
-    classes: Counter = Counter()
-    mnemonics: Counter = Counter()
+    classes, mnemonics = Counter(), Counter()
     for (address, size, owner), n in profile.executions.items():
         block = profile.blocks[(address, size)]
         body = list(block.instructions)
