@@ -19,8 +19,9 @@ lists them (each member whole: its code, read-only data and code without a symbo
 own) and link alignment; libgcc's members and network.c's helpers (float32's hw_expf,
 hw_tanhf) count as shared routines. The node functions and network_run are fitted (a
 constant per style and op kind; network_run affine in the number of calls) on the designed
-programs; float32's per-layer loops are measured per loop signature on designed networks
-(hwsim.machine.loop_code_size); all are checked on held-out programs
+programs, each style's and the lut style's per-layer loops' (`lut_kernels="loops"`,
+"lut_loops"); the per-layer loops (float32's, the lut style's) are measured per loop
+signature on designed networks (hwsim.machine.loop_code_size); all are checked on held-out programs
 (benchmarks/code_size.py, tests/test_code_size.py).
 
 Longer than 300 lines: measuring objects and ELFs, compiling the configured library
@@ -59,6 +60,9 @@ DESIGNED_DATA = {
         {"type": "conv2d", "filters": 6, "kernel": 1}, {"type": "flatten"},
         {"type": "dense", "units": 3}]}}
 STYLES = ("lut", "int8", "float32")
+# The programs the record measures: each style, and the lut style's per-layer loops
+# (`lut_kernels="loops"`, no kernel library; hwsim.memory.code_bytes.LUT_LOOPS).
+PROGRAMS = (*STYLES, "lut_loops")
 TARGETS = ("cortex-m0", "cortex-m4", "rv32im", "rv32i")
 
 
@@ -178,16 +182,25 @@ def designed_workload(name: str):
     return designed_workload_from(name, data["input"]["shape"], data["layers"])
 
 
+def _generate(g, target: str, program: str, memory_map=None, **choices):
+    """The generated program of graph `g` for `target`: `program` a style, or the lut
+    style's per-layer loops (hwsim.memory.code_bytes.LUT_LOOPS)."""
+    from hwsim.machine.codegen import generate
+    from hwsim.memory.code_bytes import LUT_LOOPS
+    if program == LUT_LOOPS:
+        return generate(g, target, "lut", memory_map, lut_kernels="loops")
+    return generate(g, target, program, memory_map, **choices)
+
+
 def _designed_builds(target: str, names, styles, root: Path):
     from hwsim.ir.graph import graph_from_workload
-    from hwsim.machine.codegen import generate
     from hwsim.specs.workload import load_workload
     for name in names:
         g = graph_from_workload(designed_workload(name) if name in DESIGNED_DATA
                                 else load_workload(name))
         for style in styles:
             try:
-                program = generate(g, target, style)
+                program = _generate(g, target, style)
             except HwsimError:
                 continue                       # does not fit the target's memory map
             try:
@@ -251,7 +264,7 @@ def fit_records(records: list[dict]) -> dict:
             "start_bytes": max(r["measured"]["start"] for r in records)}
 
 
-def code_size_data(target: str, names=DESIGNED, styles=STYLES,
+def code_size_data(target: str, names=DESIGNED, styles=PROGRAMS,
                    directory: str | Path | None = None) -> dict:
     """The code record of `target`: the designed programs built, measured and fitted,
     with provenance (compiler, flags, the libraries' sha256, the programs)."""
@@ -271,10 +284,12 @@ def code_size_data(target: str, names=DESIGNED, styles=STYLES,
                    for n, s, g, b in builds]
         compiler_version = builds[0][3].compiler_version
         libraries = library_objects(target, root)
-        loops = loop_records(target, root) if "float32" in styles else {}
+        loops = {style: loop_records(target, root, loop_style)
+                 for style, loop_style in (("float32", "float32"), ("lut_loops", "lut"))
+                 if style in styles}
     fitted = fit_records(records)
-    if loops:
-        fitted["styles"]["float32"].update(loops)
+    for style, record in loops.items():
+        fitted["styles"][style].update(record)
     return {
         "schema_version": SCHEMA_VERSION, "target": target,
         "provenance": {"compiler": t.compiler, "compiler_version": compiler_version,
@@ -307,25 +322,27 @@ def target_device(target: str):
     raise HwsimError(f"code size: no bundled device runs target {target}")
 
 
-def planner_check(g, target: str, style: str, directory: str | Path, device=None) -> dict:
-    """The generated program of graph `g` built for `target` in `style`: its ELF code
-    bytes, the memory planner's code line and the typed-in estimate it replaces. With a
-    `device`, the program runs the kernels the cost model chooses for it (as `hwsim
-    validate` generates it) and the planner is handed the same choices (as `simulate`)."""
-    from hwsim.machine.codegen import find_target, generate
-    from hwsim.memory.code_bytes import code_size, estimate_bytes
+def planner_check(g, target: str, program: str, directory: str | Path, device=None) -> dict:
+    """The generated program of graph `g` built for `target`, `program` one of PROGRAMS (a
+    style, or the lut style's per-layer loops): its ELF code bytes, the memory planner's
+    code line and the typed-in estimate it replaces. With a `device`, the program runs the
+    kernels the cost model chooses for it (as `hwsim validate` generates it) and the
+    planner is handed the same choices (as `simulate`)."""
+    from hwsim.machine.codegen import find_target
+    from hwsim.memory.code_bytes import LUT_LOOPS, code_size, estimate_bytes
+    style, lut_kernels = ("lut", "loops") if program == LUT_LOOPS else (program, "library")
     int8_choice, lut_chosen, memory_map = (), (), None
     if device is not None:
         from hwsim.cost.model import cost_graph
         report = cost_graph(g, device, style)
         int8_choice = report.int8_kernels if style == "int8" else ()
-        lut_chosen = report.lut_chosen if style == "lut" else ()
+        lut_chosen = report.lut_chosen if program == "lut" else ()
         memory_map = find_target(target).memory_map(device)
     device = device or target_device(target)
-    program = generate(g, target, style, memory_map, int8_choice=int8_choice or None,
-                       lut_grouped=lut_chosen)
-    build = build_program(program, directory)
-    planned = code_size(g, style, device, int8_choice, "library", lut_chosen)
-    return {"network": str(g.graph.get("name")), "target": target, "style": style,
+    build = build_program(_generate(g, target, program, memory_map,
+                                    int8_choice=int8_choice or None, lut_grouped=lut_chosen),
+                          directory)
+    planned = code_size(g, style, device, int8_choice, lut_kernels, lut_chosen)
+    return {"network": str(g.graph.get("name")), "target": target, "style": program,
             "elf_bytes": program_code_bytes(build), "planner_bytes": planned.bytes,
             "measured": planned.measured, "estimate_bytes": estimate_bytes(g, style, device)}

@@ -54,12 +54,23 @@ def compile_measured(compiler: str, flags, directory: Path, files: dict[str, str
     return total, globals_
 
 
-def designed_workload_from(name: str, shape, layers):
-    """A designed workload of input `shape` (16 levels) and `layers` (the other fields
-    as a random held-out workload's, hwsim.machine.heldout)."""
+def designed_workload_from(name: str, shape, layers, levels: int | None = None,
+                           clusters: int | None = None, entry_bits: int | None = None,
+                           input_levels: int = 16, task: str = "classification"):
+    """A designed workload of input `shape` (`input_levels` levels) and `layers` (the
+    other fields as a random held-out workload's, hwsim.machine.heldout), with `levels`
+    activation levels, `clusters` weight clusters per layer and `entry_bits` table
+    entries where given; `task` "autoencoder" ends it in an output table."""
     import numpy as np
     from hwsim.machine.heldout import random_workload_data
     from hwsim.specs.workload import workload_from_data
     data = dict(random_workload_data(np.random.default_rng(0), 0), name=name,
-                input={"shape": list(shape), "levels": 16}, layers=layers)
+                input={"shape": list(shape), "levels": input_levels}, layers=layers,
+                task=task)
+    if levels or clusters:
+        data["discretization"] = dict(data["discretization"], cluster_scope="per_layer",
+                                      **({"activation_levels": levels} if levels else {}),
+                                      **({"weight_clusters": clusters} if clusters else {}))
+    if entry_bits:
+        data["integer"] = dict(data["integer"], table_entry_bits=entry_bits)
     return workload_from_data(data, f"<{name}>")

@@ -1,9 +1,9 @@
 """The flash bytes of a generated program's code: measured, where the target has a code
 record (hwsim/memory/data/code_<target>.json, made by `hwsim characterize --code-size`
 from the ELF object and symbol sizes of generated programs, provenance inside;
-hwsim.machine.code_size), else an estimate per kernel kind (CODE_ESTIMATE_BYTES); the
-lut style's per-layer loops (`lut_kernels="loops"`) keep the estimate too: the record's
-node functions are those of library calls.
+hwsim.machine.code_size), else an estimate per kernel kind (CODE_ESTIMATE_BYTES). The
+lut style's per-layer loops (`lut_kernels="loops"`) have their own entry in the record
+("lut_loops": programs without the kernel libraries).
 
     code_size(graph, "int8", device, int8_kernels=(), lut_kernels="library", lut_grouped=())
     # -> CodeSize(bytes, measured, parts)
@@ -13,9 +13,9 @@ generator makes: the int8 kernel per weighted node and the int8 library sources 
 the lut library's kernel functions the nodes call and its grouped sources, the ops
 library's functions; a library source counts its fixed part once and each function it
 compiles that is called), the start-up code, libgcc's routines and network.c's helpers the
-style links (with the graph's op families), the node functions (float32's per-layer loops by
-their loop signature, hwsim.memory.loop_shapes; else bytes per style and graph node, by
-`node_keys`) and network_run with the link's own bytes (affine in the graph's nodes).
+style links (with the graph's op families), the node functions (per-layer loops, float32's
+and the lut style's, by their loop signature, hwsim.memory.loop_shapes; else bytes per
+style and graph node, by `node_keys`) and network_run with the link's own bytes (affine in the graph's nodes).
 """
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ WINDOWED = ("conv1d", "conv2d", "depthwise_conv2d", "max_pool1d", "max_pool2d", 
 INT8_OPS_SOURCE = "ops_int8.c"
 LUT_OPS_SOURCE = "ops_lut.c"
 LUT_SOURCE = "lut.c"
+LUT_LOOPS = "lut_loops"         # the record's entry of the lut style's per-layer loops
 
 
 def family(kind: str) -> str:
@@ -162,17 +163,19 @@ def _lut_functions(g: nx.DiGraph, target: str, lut_grouped) -> tuple[set[str], b
     return called, grouped
 
 
-def node_function_bytes(fitted: dict, g: nx.DiGraph, node: str, keys: tuple[str, ...]) -> int:
+def node_function_bytes(fitted: dict, g: nx.DiGraph, node: str, keys: tuple[str, ...],
+                        style: str = "float32") -> int:
     """A node function's bytes: by its loop signature (hwsim.memory.loop_shapes) where the
-    style's record measured per-layer loops of it (float32), with what its constants
-    beyond an immediate's reach add over the designed node's, else the constant of its
-    first key the record has (the measured node functions' bytes per graph node)."""
+    record measured per-layer loops of it (float32's, the lut style's with
+    `lut_kernels="loops"`), with what its constants beyond an immediate's reach add over
+    the designed node's, else the constant of its first key the record has (the measured
+    node functions' bytes per graph node)."""
     loops = fitted.get("loop_node_bytes", {})
     if loops:
-        signature = loop_signature(g, node, keys[0])
+        signature = loop_signature(g, node, keys[0], style)
         if signature in loops:
             wide = fitted["loop_wide_bytes"]
-            counts = wide_constants(g.nodes[node]["op"], wide["bounds"])
+            counts = wide_constants(g, node, wide["bounds"], style)
             designed = fitted["loop_wide_constants"].get(signature, [0] * len(counts))
             return loops[signature] + round(sum(b * (c - d) for b, c, d in
                                                 zip(wide["bytes"], counts, designed)))
@@ -180,15 +183,21 @@ def node_function_bytes(fitted: dict, g: nx.DiGraph, node: str, keys: tuple[str,
     return next((node_bytes[k] for k in keys if k in node_bytes), 0)
 
 
+def record_style(style: str, lut_kernels: str = "library") -> str:
+    """The code record's entry of a program of `style`: the lut style's per-layer loops
+    (`lut_kernels="loops"`) have their own ("lut_loops"), library calls the style's."""
+    return LUT_LOOPS if style == "lut" and lut_kernels == "loops" else style
+
+
 def code_size(g: nx.DiGraph, style: str, device, int8_kernels=(), lut_kernels: str = "library",
               lut_grouped=()) -> CodeSize:
     """The code bytes of the program generated for graph `g` in `style` on `device`."""
     target = library_target(device.core.isa)
     record = code_record(target)
-    if record is None or style not in record["styles"] or (style == "lut"
-                                                            and lut_kernels != "library"):
+    entry = record_style(style, lut_kernels)
+    if record is None or entry not in record["styles"]:
         return CodeSize(estimate_bytes(g, style, device), False)
-    fitted = record["styles"][style]
+    fitted = record["styles"][entry]
     parts: list[tuple[str, int]] = [("start-up", record["start_bytes"])]
     ops_source = ""
     if style == "int8":
@@ -212,7 +221,8 @@ def code_size(g: nx.DiGraph, style: str, device, int8_kernels=(), lut_kernels: s
                           _source_bytes(record, ops_source, functions)))
     keys = {n: node_keys(a) for n, a in g.nodes(data="op")}
     kinds = [k[-1] for k in keys.values()]
-    parts.append(("node functions", sum(node_function_bytes(fitted, g, n, k)
+    loop_style = "lut" if entry == LUT_LOOPS else style
+    parts.append(("node functions", sum(node_function_bytes(fitted, g, n, k, loop_style)
                                         for n, k in keys.items())))
     run = fitted["network_run"]
     parts.append(("network_run", run["base_bytes"] + run["per_node_bytes"] * len(kinds)))
