@@ -105,7 +105,7 @@ def bounds_lines() -> list[str]:
     """Per characterized target, each operation's executed instructions per call: the
     mean (min..max) of hwsim/cost/data/soft_float_<target>.json."""
     from hwsim.cost.soft_float_library import soft_float_data
-    from hwsim.machine.emulate_price import FETCH_ACTIONS       # no instructions
+    from hwsim.machine.fetch_waits import FETCH_ACTIONS       # no instructions
     from hwsim.machine.soft_float_characterize import CLASSES, TARGETS
     columns = [(op, kind) for op, kinds in CLASSES.items() for kind in kinds]
     lines = ["| target | " + " | ".join(op if k == "general" else f"{op} ({k})"

@@ -28,7 +28,8 @@ from hwsim.machine.exact_fit import fit
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.soft_kernel_calls import SOFT_TARGETS
 from hwsim.machine.kernels.cases import add_case, conv_case, fixed_path_case
-from hwsim.machine.emulate_price import FETCH_ACTIONS, price
+from hwsim.machine.emulate_price import price
+from hwsim.machine.fetch_waits import FETCH_ACTIONS
 from hwsim.machine.kernels.harness import KERNEL, build_firmware, kernel_cycles, run_case
 from hwsim.machine.kernels.int8 import library_sha256
 from hwsim.machine.toolchain import CFLAGS

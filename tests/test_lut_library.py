@@ -20,7 +20,7 @@ from hwsim.cost.serial_shift import with_role_amounts
 from hwsim.ir.lut_kernels import (BLOCKS, PACK_BITS, PACKED_VARIANTS, UNROLL, LutCall,
                                   blocked_weights, lut_shift_amounts, trip_counts, variant_of)
 from hwsim.machine.characterize import kernel_counts
-from hwsim.machine.emulate_price import FETCH_ACTIONS
+from hwsim.machine.fetch_waits import FETCH_ACTIONS
 from hwsim.machine.kernels.lut import library_sha256
 from hwsim.machine.lut_characterize import (CHARACTERIZED_TARGETS, FUNCTIONS, _conv_shape,
                                             characterize_function)

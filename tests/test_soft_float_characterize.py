@@ -13,7 +13,7 @@ from hwsim.cost.prices import action_prices
 from hwsim.cost.soft_float_library import data_path, soft_float_data, soft_float_target
 from hwsim.errors import HwsimError
 from hwsim.machine.codegen.targets import find_target
-from hwsim.machine.emulate_price import FETCH_ACTIONS
+from hwsim.machine.fetch_waits import FETCH_ACTIONS
 from hwsim.machine.soft_float_characterize import (
     CLASSES, FORMAT_VERSION, TARGETS, build_firmware, characterize_class)
 from hwsim.machine.toolchain import CFLAGS, find_compiler

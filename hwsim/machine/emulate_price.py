@@ -31,8 +31,7 @@ from hwsim.cost.prices import fetch_cycles
 from hwsim.specs.device import FALLBACK_ACTIONS, HAZARD_ACTIONS, Device
 from hwsim.machine.disasm import Instruction
 from hwsim.machine.emulate_profile import HARNESS, Profile
-from hwsim.machine.fetch_waits import (  # noqa: F401  (FETCH_ACTIONS: re-exported)
-    FETCH_ACTIONS, NONE_HELD, Held, fetch_actions, fetches_carried, nonzero)
+from hwsim.machine.fetch_waits import NONE_HELD, Held, fetch_actions, fetches_carried, nonzero
 from hwsim.machine.load_stalls import JALR
 from hwsim.machine.register_shifts import UNRECORDED_BITS, recorded_correction
 from hwsim.errors import HwsimError

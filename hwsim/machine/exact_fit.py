@@ -2,7 +2,7 @@
 basis monomials of the trip counts (hwsim.ir.int8_kernels.monomial_value) with small
 rational coefficients and zero residual (`fit`, `predict`), shared by every kernel
 library's characterization; and, for the one-wait-state fetch-wait actions
-(hwsim.machine.emulate_price.FETCH_ACTIONS), which also follow which way data-dependent
+(hwsim.machine.fetch_waits.FETCH_ACTIONS), which also follow which way data-dependent
 branches went and where calls return, a least-squares fit within a stated bound where no
 exact function exists (`fit_fetch_within_bounds`, `prove_held_out`).
 """
@@ -16,7 +16,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import monomial_value
 from hwsim.ir.int8_trip_counts import trip_counts
-from hwsim.machine.emulate_price import FETCH_ACTIONS
+from hwsim.machine.fetch_waits import FETCH_ACTIONS
 
 
 def _rational(value: float) -> Fraction:

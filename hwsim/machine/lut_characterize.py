@@ -15,7 +15,7 @@ harness's numpy reference. The counts are fitted exactly (hwsim.machine.exact_fi
 on a linear basis of the trip counts; every held-out shape must be predicted exactly.
 The search's taken steps (where gcc keeps the branch: Armv6-M, RV32) are counted by
 `level_bits`, the ones in the output levels. The fetch-wait actions
-(hwsim.machine.emulate_price.FETCH_ACTIONS) also follow where each loop test is entered
+(hwsim.machine.fetch_waits.FETCH_ACTIONS) also follow where each loop test is entered
 from (a window's first row, a position without blocks or pairs: trip counts of their own)
 and are exact too; the search's steps hide the same fetch whichever way they go. Where a
 build's fetch-wait action is no exact function the fit falls back to least squares and
@@ -40,7 +40,8 @@ from hwsim.ir.lut_kernels import BLOCKS, FUNCTIONS as LIBRARY_FUNCTIONS, LutCall
 from hwsim.ir.lowering import threshold_consumer
 from hwsim.machine.characterize import _counting_table, kernel_counts
 from hwsim.machine.exact_fit import _encode, fit_fetch_within_bounds, predict, prove_held_out
-from hwsim.machine.emulate_price import FETCH_ACTIONS, price
+from hwsim.machine.emulate_price import price
+from hwsim.machine.fetch_waits import FETCH_ACTIONS
 from hwsim.machine.register_shifts import run_shift_roles
 from hwsim.machine.codegen.targets import find_target
 from hwsim.machine.kernels.lut import library_sha256

@@ -27,7 +27,8 @@ import numpy as np
 from hwsim.machine.characterize import _counting_table
 from hwsim.machine.codegen.float32 import PRELUDE
 from hwsim.machine.codegen.targets import find_target
-from hwsim.machine.emulate_price import FETCH_ACTIONS, price
+from hwsim.machine.emulate_price import price
+from hwsim.machine.fetch_waits import FETCH_ACTIONS
 from hwsim.machine.kernels.harness import (KERNEL, LINKER_SCRIPT, START_ARM, START_RISCV,
                                            Firmware, _emulate, _owner_table, _profile)
 from hwsim.machine.toolchain import CFLAGS, compile_elf, find_compiler

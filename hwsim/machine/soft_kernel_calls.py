@@ -26,7 +26,7 @@ from hwsim.errors import HwsimError
 from hwsim.ir.int8_kernels import KERNEL_NAMES, SOFT_KERNELS, KernelCall, select_kernel
 from hwsim.ir.int8_trip_counts import trip_counts
 from hwsim.ir.layers import Conv2D, DepthwiseConv2D
-from hwsim.machine.emulate_price import FETCH_ACTIONS
+from hwsim.machine.fetch_waits import FETCH_ACTIONS
 from hwsim.machine.emulate_profile import Profile
 
 SOFT_TARGETS = ("rv32i",)
