@@ -4,10 +4,11 @@
     cost = price(run.profile, device)          # cycles per node with the device's table
 
 Counting: a block hook counts every executed basic block (per block and per
-graph node it runs for, and per successor address, which tells whether its final
-conditional branch was taken, and per run of blocks it fell through from); each distinct block is disassembled once
-(hwsim.machine.disasm) and its instructions are attributed to the function the PC is
-in (ELF symbols; hwsim.machine.emulate_profile). Compiler helpers (__mulsi3,
+graph node it runs for, per successor address, which tells whether its final
+conditional branch was taken, and per run of blocks it fell through from; blocks the
+emulator cut where no control transfer is are joined into the code's straight runs);
+each distinct block is disassembled once (hwsim.machine.disasm) and its instructions
+are attributed to the function the PC is in (ELF symbols; hwsim.machine.emulate_profile). Compiler helpers (__mulsi3,
 __aeabi_lmul ...) count for the node that called them; a call instruction counts
 for the function it calls. A read hook on the flash range counts loads from flash
 (each pays the device's memory.flash_load_extra_cycles). `check_instructions=True`
