@@ -345,3 +345,19 @@ def test_add_needs_its_value_table():
 def test_bad_inputs(mlp, x, message):
     with pytest.raises(HwsimError, match=message):
         execute(mlp[1], x)
+
+
+def test_levels_a_byte_each_sum_their_pool_windows_beyond_a_byte():
+    """Levels come out of a search a byte each (up to 255 thresholds); an average pool
+    sums its window in intp, so four taps of levels up to 255 do not wrap at 256."""
+    w = shape_only((6, 6, 2), [{"type": "conv2d", "filters": 3, "kernel": 1},
+                               {"type": "avg_pool2d", "size": 2}, {"type": "flatten"},
+                               {"type": "dense", "units": 2}], levels=256)
+    g = graph_from_workload(w, 3)
+    x = np.random.default_rng(3).integers(0, 5, (40, 6, 6, 2))
+    run, reference = execute(g, x), reference_run(g, x)
+    levels = [n for n, r in run.nodes.items() if r.op == "threshold"]
+    assert levels and all(run.nodes[n].output.dtype == np.uint8 for n in levels)
+    assert max(int(run.nodes[n].output.max()) for n in levels) > 64   # windows beyond 255
+    for node, node_run in run.nodes.items():
+        np.testing.assert_array_equal(node_run.output, reference.nodes[node], err_msg=node)

@@ -155,11 +155,12 @@ def test_fast_searches_equal_the_binary_search(monkeypatch, dtype):
         with monkeypatch.context() as patch:
             patch.setattr(execute_search, "DIRECT_MAX", 0)
             buckets = make_search(values, 32, "flash")      # no per-value table: buckets
-        plain = execute_search.Search(s.padded, s.padded32, s.shifts, s.bits, s.memory)
+        plain = execute_search.Search(s.padded, s.padded32, s.shifts, s.bits, s.memory,
+                                      levels=s.levels)
         levels = [search(x, t, "n", None) for t in (s, buckets, plain)]
         for level, steps in levels:
             np.testing.assert_array_equal(level, np.searchsorted(values, x, side="right"))
-            assert steps == x.size * len(s.shifts) and level.dtype == np.intp
+            assert steps == x.size * len(s.shifts) and level.dtype == np.uint8
         assert buckets.direct is None and buckets.bucket_shift is not None
 
 
@@ -171,3 +172,12 @@ def test_wide_ranges_take_buckets_and_uneven_ones_the_binary_search(monkeypatch)
     assert uneven.direct is None and uneven.bucket_shift is None
     monkeypatch.setattr(execute_search, "BUCKETS_MAX", 1 << 21)
     assert make_search(values, 32, "flash").bucket_shift == 0
+
+
+def test_levels_are_the_narrowest_unsigned_type_that_holds_them():
+    assert [execute_search.level_dtype(n) for n in (1, 255, 256, 65535, 65536)] == [
+        np.uint8, np.uint8, np.uint16, np.uint16, np.uint32]
+    values = np.arange(300)                       # 300 values: levels 0..300
+    s = make_search(values, 32, "flash")
+    level, _ = search(np.array([[-5, 0, 150, 299, 400]]), s, "n", None)
+    assert level.dtype == np.uint16 and level.tolist() == [[0, 1, 151, 300, 300]]

@@ -47,8 +47,9 @@ class Grouping:
     size: int                         # g: input channels per group
     groups: int                       # per tap: ceil(channels / g)
     rows: int                         # L^g: table rows per (tap, group)
-    radix: tuple[np.ndarray, ...]     # per digit k = 1..g-1: intp, radix[k - 1][a] = a L^k
+    radix: tuple[np.ndarray, ...]     # per digit k = 1..g-1: radix[k - 1][a] = a L^k
     shift: int | None                 # log2 L when L is a power of two: a << (k shift)
+    digits: np.dtype                  # the narrowest unsigned type holding L^g - 1
 
 
 def group_size(levels: int, channels: int, row_entries: int, taps: int,
@@ -69,9 +70,12 @@ def group_size(levels: int, channels: int, row_entries: int, taps: int,
 
 
 def grouping(levels: int, channels: int, size: int) -> Grouping:
-    radix = tuple(np.arange(levels, dtype=np.intp) * levels ** k for k in range(1, size))
+    rows = levels ** size
+    digits = next(np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64)
+                  if rows - 1 <= np.iinfo(t).max)
+    radix = tuple((np.arange(levels) * levels ** k).astype(digits) for k in range(1, size))
     shift = levels.bit_length() - 1 if levels & (levels - 1) == 0 else None
-    return Grouping(size, -(-channels // size), levels ** size, radix, shift)
+    return Grouping(size, -(-channels // size), rows, radix, shift, digits)
 
 
 def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,

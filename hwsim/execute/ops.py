@@ -116,7 +116,7 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
                       out=step_up)
         np.add(level, _see(probe, node, "search.step", step_up), out=level)
         _see(probe, node, "search.level", level)
-    return level, steps
+    return level.astype(s.levels, copy=False), steps
 
 
 def _channels_first(a: np.ndarray) -> np.ndarray:
@@ -128,12 +128,13 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
     """The grouped tables' index of each group of g input channels (last axis of
     `part`, digit k of the groups its k-th run of G channels): a_0 + (a_1 << log2 L)
     + ... or a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py), shifts or gathers
-    and adds along the rows of `part`,
-    returned channels first (groups, N, ...); plus `offsets` (a single group's base
-    rows, broadcast over the batch and positions) when given, added in the first digit's
-    pass."""
+    and adds along the rows of `part` in the narrowest type holding L^g - 1 (levels
+    arrive a byte each: two bytes move where intp moved eight), then widened to intp
+    channels first (groups, N, ...) in C order (the gather then reads its index in
+    order), plus `offsets` (a single group's base rows, broadcast over the batch and
+    positions) when given, in that one pass."""
     first = part[..., :grouping.groups]
-    index = first.copy() if offsets is None else np.add(first, offsets.reshape(-1))
+    index = first.astype(grouping.digits)
     shift, start = 0, grouping.groups
     for radix in grouping.radix:           # digit k: channels k G .. k G + G - 1
         digit = part[..., start:start + grouping.groups]
@@ -142,9 +143,14 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
             view += np.take(radix, digit)
         else:
             shift += grouping.shift
-            view += np.left_shift(digit, shift)
+            view += np.left_shift(digit, shift, dtype=grouping.digits, casting="unsafe")
         start += grouping.groups
-    return _channels_first(index)
+    wide = np.empty((index.shape[-1],) + index.shape[:-1], dtype=np.intp)
+    if offsets is None:
+        wide[...] = _channels_first(index)
+    else:
+        np.add(_channels_first(index), offsets, out=wide)
+    return wide
 
 
 def _grouped_sums(step, part: np.ndarray, overflow: str, probe):
@@ -264,17 +270,21 @@ def run_threshold(step, inputs, overflow: str, probe):
     return level, counts, 0
 
 
-def _window(step, a: np.ndarray, probe, combine):
-    """Combine the window taps of a pool: (result, values loaded, combines done)."""
+def _window(step, a: np.ndarray, probe, combine, dtype=None):
+    """Combine the window taps of a pool: (result, values loaded, combines done);
+    `dtype`: of the result (an average pool's window sums: intp, not the levels' byte)."""
     plan = step.plan
-    out = _see(probe, step.node, "window", a[plan.taps[0]])
+    out = a[plan.taps[0]]
+    if dtype is not None:                              # a copy: the result is never a view
+        out = out.astype(dtype)
+    _see(probe, step.node, "window", out)
     loaded, combined = out.size, 0
     for tap in plan.taps[1:]:
         value = a[tap]
         out = _see(probe, step.node, "window", combine(out, value))
         loaded += value.size
         combined += out.size
-    return (out.copy() if len(plan.taps) == 1 else out), loaded, combined
+    return (out.copy() if len(plan.taps) == 1 and dtype is None else out), loaded, combined
 
 
 def run_max_pool(step, inputs, overflow: str, probe):
@@ -285,7 +295,7 @@ def run_max_pool(step, inputs, overflow: str, probe):
 
 
 def run_avg_pool(step, inputs, overflow: str, probe):
-    window_sums, loaded, combined = _window(step, inputs[0], probe, np.add)
+    window_sums, loaded, combined = _window(step, inputs[0], probe, np.add, np.intp)
     s = step.plan.search
     level, steps = search(window_sums, s, step.node, probe)
     counts = tally([("activation_loads", loaded, step.plan.placement.activations, 8),

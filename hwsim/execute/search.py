@@ -48,8 +48,19 @@ class Search:
     first_bucket: int = 0             # (v_min - 1) >> s
     inner: np.ndarray | None = None   # int64 per bucket: its value, else the int32 maximum
     inner32: np.ndarray | None = None
-    pairs: np.ndarray | None = None   # intp (buckets * 2): levels below / at or above inner
-    direct: np.ndarray | None = None  # intp: the level of every value v_min - 1 .. v_max
+    pairs: np.ndarray | None = None   # levels (buckets * 2) below / at or above inner
+    direct: np.ndarray | None = None  # the level of every value v_min - 1 .. v_max
+    levels: np.dtype = np.dtype(np.intp)  # of pairs, direct and every search's levels
+
+
+def level_dtype(count: int) -> np.dtype:
+    """The narrowest unsigned type holding the levels 0..count of `count` sorted values
+    (uint8 up to 255 values): the level tables and the levels a search returns, so a
+    level table gathers from few cache lines and a level array moves a byte a value."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if count <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.intp)
 
 
 def _clamped_int32(values: np.ndarray) -> np.ndarray:
@@ -65,7 +76,7 @@ def _fast(values: np.ndarray) -> dict:
     fields = {"clamp": (low, high), "narrow": info.min <= low and high <= info.max}
     if high - low < DIRECT_MAX:          # level(v) = #values <= v: a running count
         levels = np.cumsum(np.bincount(values - low, minlength=high - low + 1))
-        return {**fields, "direct": levels.astype(np.intp)}
+        return {**fields, "direct": levels.astype(level_dtype(len(values)))}
     gaps = np.diff(np.unique(values))
     shift = int(gaps.min()).bit_length() - 1 if len(gaps) else 0
     first = low >> shift
@@ -78,7 +89,7 @@ def _fast(values: np.ndarray) -> dict:
     inner = np.full(count, info.max, dtype=np.int64)
     inner[inside] = values[below[inside]]
     at_or_above = np.where(inside, np.searchsorted(values, inner, side="right"), below)
-    pairs = np.stack([below, at_or_above], axis=1).reshape(-1).astype(np.intp)
+    pairs = np.stack([below, at_or_above], axis=1).reshape(-1).astype(level_dtype(len(values)))
     return {**fields, "bucket_shift": shift, "first_bucket": first, "inner": inner,
             "inner32": _clamped_int32(inner), "pairs": pairs}
 
@@ -90,4 +101,4 @@ def make_search(values: np.ndarray, bits: int, memory: str) -> Search:
     padded[0] = -SENTINEL
     padded[1:len(values) + 1] = values
     return Search(padded, _clamped_int32(padded), tuple(reversed(range(n))), bits, memory,
-                  **_fast(values))
+                  levels=level_dtype(len(values)), **_fast(values))
