@@ -23,6 +23,7 @@ from hwsim.execute.counters import Counts, Placement, tally, total
 from hwsim.errors import HwsimError
 from hwsim.execute.ops import RUNNERS
 from hwsim.execute.plan import ExecutionPlan, build_plan
+from hwsim.execute.search import level_dtype
 
 OVERFLOW_MODES = ("raise", "saturate")
 
@@ -72,8 +73,10 @@ class Execution:
 
 
 def check_inputs(plan: ExecutionPlan, x) -> np.ndarray:
-    """Input level indices as intp, or HwsimError: integer dtype, shape
-    (N, *input_shape) with N >= 1, values in 0..input_levels-1."""
+    """Input level indices in the narrowest unsigned type that holds them (a byte each
+    up to 256 levels, as every level the executor makes: hwsim/execute/search.py), or
+    HwsimError: integer dtype, shape (N, *input_shape) with N >= 1, values in
+    0..input_levels-1."""
     a = np.asarray(x)
     if a.dtype.kind not in "iu":
         raise HwsimError(f"inputs must be integer level indices, got dtype {a.dtype} "
@@ -85,7 +88,7 @@ def check_inputs(plan: ExecutionPlan, x) -> np.ndarray:
     if unsigned.max() >= plan.input_levels:
         raise HwsimError(f"input levels must lie in 0..{plan.input_levels - 1}, found "
                          f"{int(a.min())}..{int(a.max())}")
-    return a.astype(np.intp, copy=False)
+    return a.astype(level_dtype(plan.input_levels - 1), copy=False)
 
 
 def run_plan(plan: ExecutionPlan, x, *, overflow: str = "raise", probe=None) -> Execution:

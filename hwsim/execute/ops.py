@@ -74,7 +74,7 @@ def _bucket_search(values: np.ndarray, s, node: str, probe) -> np.ndarray:
     low, high = s.clamp
     if s.direct is not None and values.dtype == np.int32:   # x - low in intp: no overflow
         index = _see(probe, node, "search.index", np.subtract(values, low, dtype=np.intp))
-        return _see(probe, node, "search.level", np.take(s.direct, index, mode="clip"))
+        return _see(probe, node, "search.level", s.direct.take(index, mode="clip"))
     bucket = np.clip(values, low, high)
     if s.direct is not None:                 # one bucket per value: the level itself
         np.subtract(bucket, low, out=bucket)
@@ -96,7 +96,7 @@ def search(values: np.ndarray, s, node: str, probe) -> tuple[np.ndarray, int]:
     per-value or bucket search where the plan made one, else those steps vectorised over every
     element (branch-free here: the step is the compare's bit shifted into place).
     Every element starts at level 0, so the first step compares with one value."""
-    steps = sum(values.size for _ in s.shifts)
+    steps = sum(repeat(values.size, len(s.shifts)))
     fast = s.direct is not None or s.bucket_shift is not None
     if fast and (values.dtype == np.int64 or s.narrow):
         return _bucket_search(values, s, node, probe), steps
@@ -161,7 +161,7 @@ def _grouped_sums(step, part: np.ndarray, overflow: str, probe):
     plan, node = step.plan, step.node
     index = _see(probe, node, "index", _see(probe, node, "combined", combined_index(
         plan.grouping, part, plan.groups[0].offsets)))
-    entries = _see(probe, node, "entries", np.take(plan.columns, index, axis=0))
+    entries = _see(probe, node, "entries", plan.columns.take(index, axis=0))
     if plan.packing is not None:
         sums = unpack(_see(probe, node, "words", np.add.reduce(entries, axis=0)),
                       plan.packing)
@@ -235,9 +235,12 @@ def run_lut(step, inputs, overflow: str, probe):
     connections the groups stand for, summed over the samples (grouped layers gather
     fewer rows than the per-connection kernel they stand for)."""
     plan = step.plan
-    place = plan.placement
     a = inputs[0]
     grouped_single = plan.grouping is not None and plan.single
+    if grouped_single and len(a) <= plan.batch_rows:      # one chunk: the common case
+        sums = _grouped_sums(step, a, overflow, probe)
+        return sums, _lut_counts(plan, sums.size,
+                                 sum(repeat(plan.groups[0].connections, len(a)))), 0
     chunk = _grouped_sums if grouped_single else _lut_chunk
     parts = [chunk(step, a[start:start + plan.batch_rows], overflow, probe)
              for start in range(0, len(a), plan.batch_rows)]
@@ -251,12 +254,17 @@ def run_lut(step, inputs, overflow: str, probe):
     if not plan.safe:
         sums, saturated = _finish_sums(step.node, sums, np.concatenate([p[2] for p in parts]),
                                        overflow, plan.acc_bits, plan.acc_range)
-    units = sums.size      # one bias index and one bias entry per unit, one store
-    counts = tally([("index_loads", units + added, place.weights, plan.index_bits),
-                    ("table_loads", units + added, place.tables, plan.table_bits),
-                    ("activation_loads", added, place.activations, plan.activation_bits)],
-                   adds=added, stores=units)
-    return sums, counts, saturated
+    return sums, _lut_counts(plan, sums.size, added), saturated
+
+
+def _lut_counts(plan, units: int, added: int):
+    """A weighted layer's counts: one bias index and one bias entry per unit and one
+    store; per connection added, its index, its table entry and its activation."""
+    place = plan.placement
+    return tally([("index_loads", units + added, place.weights, plan.index_bits),
+                  ("table_loads", units + added, place.tables, plan.table_bits),
+                  ("activation_loads", added, place.activations, plan.activation_bits)],
+                 adds=added, stores=units)
 
 
 def run_threshold(step, inputs, overflow: str, probe):

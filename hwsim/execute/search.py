@@ -22,6 +22,7 @@ gather clip its index to the table, which is the same clamp: a subtract and one 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -53,6 +54,7 @@ class Search:
     levels: np.dtype = np.dtype(np.intp)  # of pairs, direct and every search's levels
 
 
+@lru_cache(maxsize=None)
 def level_dtype(count: int) -> np.dtype:
     """The narrowest unsigned type holding the levels 0..count of `count` sorted values
     (uint8 up to 255 values): the level tables and the levels a search returns, so a
