@@ -12,7 +12,8 @@ from hwsim.execute import packed as execute_packed
 from hwsim.execute import plan as execute_plan
 from hwsim.execute.executor import build_plan, run_plan
 from hwsim.execute.measure import measured_run
-from hwsim.execute.packed import pack_lanes, plan_packing, unpack
+from hwsim.execute.grouped import group_sum_range, grouped_columns, grouping
+from hwsim.execute.packed import pack_lanes, plan_packing, row_bytes, unpack
 from hwsim.ir.graph import graph_from_workload
 from tests.test_execute_grouped import LAYERS, _case
 from tests.test_graph import shape_only
@@ -20,9 +21,11 @@ from tests.test_graph import shape_only
 
 @pytest.fixture(autouse=True)
 def _pack_few_groups(monkeypatch):
-    """The small layers here sum fewer than MIN_GROUPS group rows: pack them anyway
-    (the rule itself: test_layers_with_few_groups_keep_int_rows)."""
+    """The small layers here sum fewer than MIN_GROUPS group rows, in rows short enough
+    to copy without memmove: pack them anyway (the rules themselves:
+    test_layers_with_few_groups_keep_int_rows, test_packing_keeps_int_rows_it_cannot_beat)."""
     monkeypatch.setattr(execute_packed, "MIN_GROUPS", 0)
+    monkeypatch.setattr(execute_packed, "COPY_ROW_BYTES", 0)
 
 
 @pytest.mark.parametrize("levels, clusters, connections, units, entry", [
@@ -204,3 +207,44 @@ def test_single_grouped_layers_are_exact_across_batch_chunks(monkeypatch, batch)
                 np.testing.assert_array_equal(got.nodes[node].output, want.nodes[node].output)
                 assert got.nodes[node].output.dtype == want.nodes[node].output.dtype
                 assert got.counts == want.counts
+
+
+def test_packing_keeps_int_rows_it_cannot_beat(monkeypatch):
+    """Given the type of the unpacked group rows: int32 rows (no cast in their sum) are
+    not packed, nor int rows copied without memmove where the words would not be; wide
+    int16 rows are."""
+    monkeypatch.setattr(execute_packed, "COPY_ROW_BYTES", 32)
+    rng = np.random.default_rng(4)
+    table = rng.integers(-300, 301, (16, 8))
+
+    def packing(units, rows):
+        w = rng.integers(0, 8, (64, units))
+        return plan_packing(table, w, np.zeros(units, dtype=np.int64), None, 32, rows)
+
+    assert packing(64, np.int16) is not None             # 128-byte rows, 176-byte words
+    assert packing(64, np.int32) is None                 # no cast to save
+    assert packing(16, np.int16) is None                 # 32-byte rows, 48-byte words
+    assert packing(10, np.int16) is not None             # 32-byte rows (20 padded), 32-byte words
+    assert [row_bytes(n, 2) for n in (1, 3, 10, 16, 17)] == [2, 8, 32, 32, 34]
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_the_group_sum_range_is_the_built_tables_range(index):
+    """The range the plan reads off each digit's largest and smallest entries is the
+    range of the grouped tables it would build, bias included."""
+    g, _ = _case(index)
+    for step in build_plan(g).steps:
+        lut = step.plan
+        if getattr(lut, "grouping", None) is None:
+            continue
+        a = g.nodes[step.node]["op"]
+        table = g.graph["tables"][a.table].astype(np.int64)
+        w = a.weight_index.astype(np.intp)
+        channels = a.input_shape[-1]
+        taps = w.shape[0] // channels
+        plan = grouping(table.shape[0] - 1, channels, lut.grouping.size)
+        built = grouped_columns(table[:-1], w, taps, channels, plan).astype(np.int64)
+        bias = table[-1, a.bias_index.astype(np.intp)]
+        built[:plan.rows] += bias
+        assert group_sum_range(table[:-1], w, taps, channels, plan, bias) == (
+            int(built.min()), int(built.max()))

@@ -104,3 +104,21 @@ def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: 
     if packing is not None:                # the top lane's offsets, once per sum
         sums[0, 0] += packing.fold
     return sums.reshape(-1, entries.shape[-1])
+
+
+def group_sum_range(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,
+                    plan: Grouping, bias: np.ndarray | None = None) -> tuple[int, int]:
+    """The smallest and largest entry of the grouped tables grouped_columns builds
+    (without packing), plus `bias` in the first group's rows when given: each digit's
+    level is free, so a group's largest sum is the sum of its connections' largest
+    entries (a short group's missing digits add 0)."""
+    units = w.shape[1]
+    ends = []
+    for end in (level_rows.min(axis=0), level_rows.max(axis=0)):
+        per = np.zeros((taps, plan.groups * plan.size, units), dtype=np.int64)
+        per[:, :channels] = end[w].reshape(taps, channels, units)
+        sums = per.reshape(taps, plan.size, plan.groups, units).sum(axis=1)
+        if bias is not None:
+            sums[0, 0] += bias
+        ends.append(sums)
+    return int(ends[0].min()), int(ends[1].max())

@@ -31,8 +31,9 @@ import numpy as np
 from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
-from hwsim.execute.grouped import Grouping, group_size, grouped_columns, grouping
-from hwsim.execute.packed import Packing, plan_packing
+from hwsim.execute.grouped import (Grouping, group_size, group_sum_range,
+                                   grouped_columns, grouping)
+from hwsim.execute.packed import Packing, plan_packing, row_bytes
 from hwsim.execute.search import Search, make_search
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.graph import execution_order
@@ -161,14 +162,14 @@ def _static_bound(table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
 
 
 def _pad_rows(columns: np.ndarray) -> np.ndarray:
-    """Rows of at most 32 bytes padded with zeros to 2, 4, 8, 16 or 32 bytes: numpy's
-    take copies rows of those sizes without a memmove call (a speed-up only; the
-    padding is never added into a sum nor counted)."""
-    row_bytes = columns.shape[1] * columns.itemsize
-    if row_bytes > 32 or row_bytes & (row_bytes - 1) == 0:
+    """Rows of at most COPY_ROW_BYTES (32) bytes padded with zeros to 2, 4, 8, 16 or 32
+    bytes (hwsim/execute/packed.py row_bytes): numpy's take copies rows of those sizes
+    without a memmove call (a speed-up only; the padding is never added into a sum nor
+    counted)."""
+    size = row_bytes(columns.shape[1], columns.itemsize)
+    if size == columns.shape[1] * columns.itemsize:
         return columns
-    padded = np.zeros((columns.shape[0], (1 << row_bytes.bit_length()) // columns.itemsize),
-                      dtype=columns.dtype)
+    padded = np.zeros((columns.shape[0], size // columns.itemsize), dtype=columns.dtype)
     padded[:, :columns.shape[1]] = columns
     return padded
 
@@ -216,8 +217,10 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
             if isinstance(layer, L.Dense):      # single: one group of every input
+                span = group_sum_range(table[:-1], w, kernel_taps, channels, grouped,
+                                       table[-1, b])
                 packing = plan_packing(table[:-1], w, table[-1, b], samples,
-                                       grouped.groups)
+                                       grouped.groups, _narrow(np.array(span)))
             columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing)
             channels, rows = grouped.groups, grouped.rows
         elif direct:
