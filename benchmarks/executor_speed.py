@@ -14,7 +14,9 @@ tables). Each round runs every headline case in its own warm loop: one discarded
 then `repeats` timed runs, the cases alternating round by round so that every case
 sees the same machine load. Prints the medians and the best runs, and the ratio
 executor / float of each; target <= 2x (issue 15). On a shared machine the best runs
-move less with the other jobs' load than the medians.
+move less with the other jobs' load than the medians; the round-by-round ratio (each
+round's best executor run against the float forward's best run of the same round, the
+median over rounds) pairs runs that saw the same load.
 
 The breakdown is timed apart, after the headline (so that its many cases, each with
 its own arrays, do not run between the headline's): the executor with grouping off
@@ -88,13 +90,26 @@ def _floor_cases(plan, run) -> dict:
         cases[f"grouped gather, {label}"] = (
             lambda c=lut.columns, i=index: np.take(c, i, axis=0))
         if lut.packing is None:
-            cases[f"grouped sum,    {label}"] = (
-                lambda e=entries, d=lut.acc_dtype: e.sum(axis=0, dtype=d))
+            halved = f" (halved {lut.halvings}x in int16)" if lut.halvings else ""
+            cases[f"grouped sum,    {label}{halved}"] = (
+                lambda e=entries, p=lut: _halved_sum(e.copy(), p))
             continue
         cases[f"grouped sum,    {label}"] = lambda e=entries: np.add.reduce(e, axis=0)
         cases[f"grouped unpack, {label}"] = (
             lambda s=np.add.reduce(entries, axis=0), p=lut.packing: unpack(s, p))
     return cases
+
+
+def _halved_sum(entries, lut):
+    """The sum of int group rows as the executor does it: halved in int16 first where
+    the plan proved it safe (hwsim/execute/ops.py _grouped_sums), then summed in the
+    accumulator type (timed with the copy of the rows it halves in place)."""
+    rows = len(entries)
+    for _ in range(lut.halvings):
+        half = rows >> 1
+        np.add(entries[:half], entries[rows - half:rows], out=entries[:half])
+        rows -= half
+    return entries[:rows].sum(axis=0, dtype=lut.acc_dtype)
 
 
 def _step_cases(plan, levels) -> dict:
@@ -111,27 +126,32 @@ def _switches() -> int:
     return resource.getrusage(_WHO).ru_nivcsw
 
 
-def _timings(cases: dict, rounds: int, repeats: int) -> tuple[dict, dict, dict]:
-    """Per case, the median and the best (fastest) run, ms, and the runs left out of the
-    median: each round runs every case in its own warm loop (one discarded run, then
-    `repeats` timed runs). A run during which the scheduler gave the core to another
-    process (an involuntary context switch) times that process too: it is left out of
-    the median (counted; kept if every run of a case was switched)."""
+def _timings(cases: dict, rounds: int, repeats: int) -> tuple[dict, dict, dict, dict]:
+    """Per case, the median and the best (fastest) run, ms, the runs left out of the
+    median, and each round's best run: each round runs every case in its own warm loop
+    (one discarded run, then `repeats` timed runs). A run during which the scheduler
+    gave the core to another process (an involuntary context switch) times that process
+    too: it is left out of the median (counted; kept if every run of a case was
+    switched)."""
     samples = {name: [] for name in cases}
     switched = {name: [] for name in cases}
+    rounds_best = {name: [] for name in cases}
     for _ in range(rounds):
         for name, function in cases.items():
             function()
+            runs = []
             for _ in range(repeats):
                 before = _switches()
                 begin = time.perf_counter()
                 function()
                 elapsed = time.perf_counter() - begin
                 (switched if _switches() != before else samples)[name].append(elapsed)
+                runs.append(elapsed)
+            rounds_best[name].append(1000 * min(runs))
     medians = {name: 1000 * statistics.median(samples[name] or switched[name])
                for name in cases}
     best = {name: 1000 * min(samples[name] + switched[name]) for name in cases}
-    return medians, best, {name: len(runs) for name, runs in switched.items()}
+    return medians, best, {name: len(runs) for name, runs in switched.items()}, rounds_best
 
 
 def _plans(graph):
@@ -155,12 +175,14 @@ def _unpacked(graph):
 
 def _packing_cases(graph, levels) -> dict:
     """Every grouped dense layer alone, lane-packed wherever its lanes fit (MIN_GROUPS
-    0) and as int group rows (packing off): where packing pays (MIN_GROUPS)."""
+    0, KEEP_FASTER_ROWS off) and as int group rows (packing off): where packing pays
+    (hwsim/execute/packed.py)."""
     groups, packed.MIN_GROUPS = packed.MIN_GROUPS, 0
+    keep, packed.KEEP_FASTER_ROWS = packed.KEEP_FASTER_ROWS, False
     try:
         forced = build_plan(graph)
     finally:
-        packed.MIN_GROUPS = groups
+        packed.MIN_GROUPS, packed.KEEP_FASTER_ROWS = groups, keep
     on, off = _step_cases(forced, levels), _step_cases(_unpacked(graph), levels)
     cases = {}
     for step in forced.steps:
@@ -230,7 +252,7 @@ def _report(name: str, args) -> bool:
         **_floor_cases(plan, run_plan(plan, levels)),
         **_packing_cases(graph, levels),
     }
-    medians, best, switched = _timings(headline, args.rounds, args.repeats)
+    medians, best, switched, rounds_best = _timings(headline, args.rounds, args.repeats)
     parts = _timings(breakdown, args.rounds, args.repeats)
     medians, best = {**medians, **parts[0]}, {**best, **parts[1]}
     run = run_plan(plan, levels)
@@ -247,9 +269,12 @@ def _report(name: str, args) -> bool:
     ratio, best_ratio = medians[PREPARED] / float_ms, best[PREPARED] / float_best
     with_build, best_build = medians[WITH_BUILD] / float_ms, best[WITH_BUILD] / float_best
     met = ratio <= TARGET_RATIO and best_ratio <= TARGET_RATIO
+    paired = statistics.median(run / floated for run, floated in zip(
+        rounds_best[PREPARED], rounds_best[FLOAT]))
     print(f"  ratio executor / float: median {ratio:.2f}x (with build {with_build:.2f}x), best "
           f"runs {best_ratio:.2f}x (with build {best_build:.2f}x), target <= {TARGET_RATIO:g}x "
-          f"on both: {'met' if met else 'MISSED'}")
+          f"on both: {'met' if met else 'MISSED'}; round by round (each round's best run "
+          f"against the float forward's of the same round), median {paired:.2f}x")
     floor_ms = sum(ms for case, ms in medians.items() if case.startswith("grouped "))
     floor_best = sum(ms for case, ms in best.items() if case.startswith("grouped "))
     print(f"  grouped gather + sum (+ unpack) of every weighted layer: median {floor_ms:.3f} ms "

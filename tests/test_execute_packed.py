@@ -12,7 +12,8 @@ from hwsim.execute import packed as execute_packed
 from hwsim.execute import plan as execute_plan
 from hwsim.execute.executor import build_plan, run_plan
 from hwsim.execute.measure import measured_run
-from hwsim.execute.grouped import group_sum_range, grouped_columns, grouping
+from hwsim.execute.grouped import (group_sum_ranges, grouped_columns, grouping,
+                                   narrow_halvings)
 from hwsim.execute.packed import pack_lanes, plan_packing, row_bytes, unpack
 from hwsim.ir.graph import graph_from_workload
 from tests.test_execute_grouped import LAYERS, _case
@@ -25,7 +26,7 @@ def _pack_few_groups(monkeypatch):
     to copy without memmove: pack them anyway (the rules themselves:
     test_layers_with_few_groups_keep_int_rows, test_packing_keeps_int_rows_it_cannot_beat)."""
     monkeypatch.setattr(execute_packed, "MIN_GROUPS", 0)
-    monkeypatch.setattr(execute_packed, "COPY_ROW_BYTES", 0)
+    monkeypatch.setattr(execute_packed, "KEEP_FASTER_ROWS", False)
 
 
 @pytest.mark.parametrize("levels, clusters, connections, units, entry", [
@@ -213,7 +214,7 @@ def test_packing_keeps_int_rows_it_cannot_beat(monkeypatch):
     """Given the type of the unpacked group rows: int32 rows (no cast in their sum) are
     not packed, nor int rows copied without memmove where the words would not be; wide
     int16 rows are."""
-    monkeypatch.setattr(execute_packed, "COPY_ROW_BYTES", 32)
+    monkeypatch.setattr(execute_packed, "KEEP_FASTER_ROWS", True)
     rng = np.random.default_rng(4)
     table = rng.integers(-300, 301, (16, 8))
 
@@ -229,9 +230,10 @@ def test_packing_keeps_int_rows_it_cannot_beat(monkeypatch):
 
 
 @pytest.mark.parametrize("index", range(len(LAYERS)))
-def test_the_group_sum_range_is_the_built_tables_range(index):
-    """The range the plan reads off each digit's largest and smallest entries is the
-    range of the grouped tables it would build, bias included."""
+def test_the_group_sum_ranges_are_the_built_tables_ranges(index):
+    """The ranges the plan reads off each digit's largest and smallest entries are the
+    ranges of the grouped tables it would build, per tap, group and unit, bias
+    included."""
     g, _ = _case(index)
     for step in build_plan(g).steps:
         lut = step.plan
@@ -246,5 +248,37 @@ def test_the_group_sum_range_is_the_built_tables_range(index):
         built = grouped_columns(table[:-1], w, taps, channels, plan).astype(np.int64)
         bias = table[-1, a.bias_index.astype(np.intp)]
         built[:plan.rows] += bias
-        assert group_sum_range(table[:-1], w, taps, channels, plan, bias) == (
-            int(built.min()), int(built.max()))
+        built = built.reshape(taps, plan.groups, plan.rows, -1)
+        lows, highs = group_sum_ranges(table[:-1], w, taps, channels, plan, bias)
+        np.testing.assert_array_equal(lows, built.min(axis=2))
+        np.testing.assert_array_equal(highs, built.max(axis=2))
+
+
+def test_int16_rows_are_halved_only_where_every_pair_fits(monkeypatch):
+    """Halvings in int16 count while every pair sum fits; a layer whose rows can be
+    halved is summed exactly (outputs and counts as the per-connection gathers), and
+    is not lane-packed."""
+    assert narrow_halvings(np.full((8, 3), -4000), np.full((8, 3), 4000)) == 3
+    assert narrow_halvings(np.full((8, 3), -4000), np.full((8, 3), 9000)) == 1
+    assert narrow_halvings(np.full((5, 1), 0), np.full((5, 1), 20000)) == 0
+    lows, highs = np.zeros((5, 2), dtype=np.int64), np.full((5, 2), 10000)
+    highs[4] = 30000                       # row 4 pairs with row 1 first: too much
+    assert narrow_halvings(lows, highs) == 0
+    highs[4], highs[2] = 10000, 30000      # rows 0+3 and 1+4 fit; then 0+3 with 2 does not
+    assert narrow_halvings(lows, highs) == 1
+    monkeypatch.setattr(execute_packed, "KEEP_FASTER_ROWS", True)
+    g = _dense(64, 40, 17, 3)
+    g.graph["tables"] = {name: t >> 2 for name, t in g.graph["tables"].items()}  # pairs fit
+    x = np.random.default_rng(3).integers(0, 17, (50, 64))
+    plan = build_plan(g)
+    lut = _dense_step(plan).plan
+    assert lut.columns.dtype == np.int16 and lut.halvings > 0 and lut.packing is None
+    seen = []
+    run = run_plan(plan, x, probe=lambda node, label, array: seen.append(label))
+    assert "halved" in seen
+    with monkeypatch.context() as patch:
+        patch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+        plain = run_plan(build_plan(g), x)
+    for node, node_run in plain.nodes.items():
+        np.testing.assert_array_equal(run.nodes[node].output, node_run.output)
+    assert run.counts == plain.counts

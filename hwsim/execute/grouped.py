@@ -106,12 +106,14 @@ def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: 
     return sums.reshape(-1, entries.shape[-1])
 
 
-def group_sum_range(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,
-                    plan: Grouping, bias: np.ndarray | None = None) -> tuple[int, int]:
-    """The smallest and largest entry of the grouped tables grouped_columns builds
-    (without packing), plus `bias` in the first group's rows when given: each digit's
-    level is free, so a group's largest sum is the sum of its connections' largest
-    entries (a short group's missing digits add 0)."""
+def group_sum_ranges(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,
+                     plan: Grouping, bias: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest and largest entry of each (tap, group, unit) of the grouped tables
+    grouped_columns builds (without packing), int64 (taps, groups, units), plus `bias`
+    in the first group's rows when given: each digit's level is free, so a group's
+    largest sum is the sum of its connections' largest entries (a short group's
+    missing digits add 0)."""
     units = w.shape[1]
     ends = []
     for end in (level_rows.min(axis=0), level_rows.max(axis=0)):
@@ -121,4 +123,24 @@ def group_sum_range(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: 
         if bias is not None:
             sums[0, 0] += bias
         ends.append(sums)
-    return int(ends[0].min()), int(ends[1].max())
+    return ends[0], ends[1]
+
+
+def narrow_halvings(lows: np.ndarray, highs: np.ndarray, dtype=np.int16) -> int:
+    """How many times a single grouped layer's gathered group rows (ranges lows, highs:
+    (groups, units)) can be halved in `dtype` before the sum in the accumulator type:
+    each halving adds row j and row n - h + j (h = n // 2) in place, and counts only
+    where every such pair sum, over every input, stays within `dtype`."""
+    info = np.iinfo(dtype)
+    lows, highs = lows.copy(), highs.copy()
+    rows, halvings = len(lows), 0
+    while rows > 1:
+        half = rows // 2
+        low = lows[:half] + lows[rows - half:rows]
+        high = highs[:half] + highs[rows - half:rows]
+        if low.min() < info.min or high.max() > info.max:
+            break
+        lows[:half], highs[:half] = low, high
+        rows -= half
+        halvings += 1
+    return halvings

@@ -166,7 +166,13 @@ def _grouped_sums(step, part: np.ndarray, overflow: str, probe):
         sums = unpack(_see(probe, node, "words", np.add.reduce(entries, axis=0)),
                       plan.packing)
     else:
-        sums = entries.sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
+        rows = len(entries)
+        for _ in range(plan.halvings):     # int16 adds first, where the plan proved them safe
+            half = rows >> 1
+            np.add(entries[:half], entries[rows - half:rows], out=entries[:half])
+            rows -= half
+            _see(probe, node, "halved", entries[:rows])
+        sums = entries[:rows].sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
     return _see(probe, node, "sums", sums)
 
 

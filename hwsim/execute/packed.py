@@ -52,6 +52,7 @@ MIN_LANES = 3                        # fewer lanes per word: no packing
 MIN_SAMPLES = 256                    # a plan built for a smaller known batch: no packing
 MIN_GROUPS = 32                      # fewer group rows summed per output: no packing
 COPY_ROW_BYTES = 32                  # rows up to this (a power of two) copy without memmove
+KEEP_FASTER_ROWS = True              # int32 rows, and int rows copied without memmove: kept
 
 
 @dataclass(frozen=True)
@@ -79,19 +80,21 @@ def row_bytes(entries: int, itemsize: int) -> int:
 
 def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray,
                  samples: int | None = None, groups: int | None = None,
-                 rows: np.dtype | None = None) -> Packing | None:
+                 rows: np.dtype | None = None, halvings: int = 0) -> Packing | None:
     """The lanes of a grouped dense layer: level_rows T[0..L-1] (L, K), weight indices
     w (connections, units), the units' bias entries. None when fewer than MIN_LANES
     lanes of the proven width fit a word (or fewer units than that), when the plan
     is built for a known batch of fewer than MIN_SAMPLES `samples`, when the layer
     sums fewer than MIN_GROUPS `groups` rows per output, or, given the type `rows` of
-    its unpacked group rows, when those are int32 (no cast to save) or copied without
-    memmove where the words would not be (module doc)."""
+    its unpacked group rows, when those are int32 (no cast to save), can be halved in
+    int16 `halvings` times first, or are copied without memmove where the words would
+    not be (module doc)."""
     if samples is not None and samples < MIN_SAMPLES:
         return None
     if groups is not None and groups < MIN_GROUPS:
         return None
-    if rows is not None and np.dtype(rows).itemsize >= 4:
+    keep = rows is not None and KEEP_FASTER_ROWS
+    if keep and (np.dtype(rows).itemsize >= 4 or halvings > 0):
         return None
     lows, highs = level_rows.min(axis=0), level_rows.max(axis=0)
     spread = np.add.reduce((highs - lows)[w], axis=0, dtype=np.int64)     # R_u
@@ -99,8 +102,8 @@ def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray,
     width = max(1, int(spread.max()).bit_length())
     words = -(-units // min(WORD_BITS // width, units))
     lanes = -(-units // words)                       # the lanes the units really fill
-    if rows is not None and row_bytes(units, np.dtype(rows).itemsize) <= COPY_ROW_BYTES \
-            < row_bytes(words, 8):
+    if keep and row_bytes(units, np.dtype(rows).itemsize) <= COPY_ROW_BYTES < row_bytes(
+            words, 8):
         return None
     if lanes < MIN_LANES:
         return None

@@ -31,8 +31,8 @@ import numpy as np
 from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
-from hwsim.execute.grouped import (Grouping, group_size, group_sum_range,
-                                   grouped_columns, grouping)
+from hwsim.execute.grouped import (Grouping, group_size, group_sum_ranges,
+                                   grouped_columns, grouping, narrow_halvings)
 from hwsim.execute.packed import Packing, plan_packing, row_bytes
 from hwsim.execute.search import Search, make_search
 from hwsim.ir.integer import VALUE_TABLE
@@ -76,6 +76,7 @@ class LutPlan:
     placement: Placement
     grouping: Grouping | None = None  # "rows" over grouped tables (hwsim/execute/grouped.py)
     packing: Packing | None = None    # single grouped: lane-packed rows (hwsim/execute/packed.py)
+    halvings: int = 0                 # single grouped int16 rows: halvings in int16 first
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
     depthwise = isinstance(layer, L.DepthwiseConv2D)
     channels = in_shape[-1]
     spatial = len(in_shape) - 1
-    groups, grouped, packing = [], None, None
+    groups, grouped, packing, rows_dtype, halvings = [], None, None, None, 0
     if depthwise:
         mode = "depthwise"
         columns = table[:, w].transpose(1, 2, 0).reshape(-1).astype(entry_dtype)   # (tap, c, r)
@@ -216,11 +217,15 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         mode = "direct" if direct else "rows"
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
-            if isinstance(layer, L.Dense):      # single: one group of every input
-                span = group_sum_range(table[:-1], w, kernel_taps, channels, grouped,
-                                       table[-1, b])
+            if kernel_taps == 1:                # single: its bias in the first group's rows
+                lows, highs = group_sum_ranges(table[:-1], w, 1, channels, grouped,
+                                               table[-1, b])
+                rows_dtype = _narrow(np.array([lows.min(), highs.max()]))
+                if np.dtype(rows_dtype).itemsize <= 2:
+                    halvings = narrow_halvings(lows[0], highs[0])
+            if isinstance(layer, L.Dense):
                 packing = plan_packing(table[:-1], w, table[-1, b], samples,
-                                       grouped.groups, _narrow(np.array(span)))
+                                       grouped.groups, rows_dtype, halvings)
             columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing)
             channels, rows = grouped.groups, grouped.rows
         elif direct:
@@ -253,7 +258,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
                    acc_bits, 8, storage_bits(a.index_bits), g.graph["table_entry_bits"],
-                   placement, grouped, packing)
+                   placement, grouped, packing, halvings if packing is None else 0)
 
 
 def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
