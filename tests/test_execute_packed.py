@@ -282,3 +282,29 @@ def test_int16_rows_are_halved_only_where_every_pair_fits(monkeypatch):
     for node, node_run in plain.nodes.items():
         np.testing.assert_array_equal(run.nodes[node].output, node_run.output)
     assert run.counts == plain.counts
+
+
+def test_centred_int_rows_are_exact(monkeypatch):
+    """Rows whose ranges are skewed (every entry positive here) are centred: stored in
+    int16 and halved where the plain rows would not be, the centres added back to the
+    sums; outputs and counts equal the per-connection gathers'."""
+    monkeypatch.setattr(execute_packed, "KEEP_FASTER_ROWS", True)
+    g = _dense(64, 24, 17, 5)
+    g.graph["tables"] = {name: (t >> 2) + 3000 for name, t in g.graph["tables"].items()}
+    lut = _dense_step(build_plan(g)).plan
+    assert lut.restore is not None and lut.columns.dtype == np.int16 and lut.halvings >= 1
+    assert lut.packing is None
+    x = np.random.default_rng(5).integers(0, 17, (40, 64))
+    seen = []
+    run = run_plan(build_plan(g), x, probe=lambda node, label, array: seen.append(label))
+    assert "centred" in seen and "halved" in seen
+    with monkeypatch.context() as patch:
+        patch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+        plain = run_plan(build_plan(g), x)
+    for node, node_run in plain.nodes.items():
+        np.testing.assert_array_equal(run.nodes[node].output, node_run.output)
+    assert run.counts == plain.counts
+    lows, highs = np.array([[0, 9000], [-100, 20000]]), np.array([[30000, 30000], [100, 30000]])
+    assert execute_grouped.centred_rows(lows, highs)[0] is True      # centred: int16
+    assert execute_grouped.centred_rows(lows, highs)[2] is not None
+    assert execute_grouped.centred_rows(-highs, highs)[2] is None     # symmetric: as is

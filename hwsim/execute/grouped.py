@@ -144,3 +144,28 @@ def narrow_halvings(lows: np.ndarray, highs: np.ndarray, dtype=np.int16) -> int:
         rows -= half
         halvings += 1
     return halvings
+
+
+def _int16_span(lows: np.ndarray, highs: np.ndarray) -> bool:
+    info = np.iinfo(np.int16)
+    return bool(lows.min() >= info.min and highs.max() <= info.max)
+
+
+def centred_rows(lows: np.ndarray, highs: np.ndarray
+                 ) -> tuple[bool, int, np.ndarray | None]:
+    """How a single grouped layer's int rows are stored and summed, from the ranges of
+    its group rows (groups, units): (int16 rows?, halvings in int16, centres). Each
+    (group, unit) may be centred, its rows less the middle of its range (the centres,
+    summed over the groups, are added back to the sums): a skewed range then takes half
+    the room, so the rows fit int16 or more pairs fit. Centred only where that stores
+    int16 rather than int32 rows or adds a halving; else centres None."""
+    plain = _int16_span(lows, highs)
+    halvings = narrow_halvings(lows, highs) if plain else 0
+    centres = (lows + highs) >> 1
+    low, high = lows - centres, highs - centres
+    if not _int16_span(low, high):
+        return plain, halvings, None
+    centred = narrow_halvings(low, high)
+    if plain and centred <= halvings:
+        return plain, halvings, None
+    return True, centred, centres

@@ -173,6 +173,8 @@ def _grouped_sums(step, part: np.ndarray, overflow: str, probe):
             rows -= half
             _see(probe, node, "halved", entries[:rows])
         sums = entries[:rows].sum(axis=0, dtype=plan.acc_dtype)[..., :plan.units]
+        if plan.restore is not None:       # centred rows: the centres added back
+            np.add(_see(probe, node, "centred", sums), plan.restore, out=sums)
     return _see(probe, node, "sums", sums)
 
 

@@ -31,8 +31,8 @@ import numpy as np
 from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
-from hwsim.execute.grouped import (Grouping, group_size, group_sum_ranges,
-                                   grouped_columns, grouping, narrow_halvings)
+from hwsim.execute.grouped import (Grouping, centred_rows, group_size, group_sum_ranges,
+                                   grouped_columns, grouping)
 from hwsim.execute.packed import Packing, plan_packing, row_bytes
 from hwsim.execute.search import Search, make_search
 from hwsim.ir.integer import VALUE_TABLE
@@ -77,6 +77,7 @@ class LutPlan:
     grouping: Grouping | None = None  # "rows" over grouped tables (hwsim/execute/grouped.py)
     packing: Packing | None = None    # single grouped: lane-packed rows (hwsim/execute/packed.py)
     halvings: int = 0                 # single grouped int16 rows: halvings in int16 first
+    restore: np.ndarray | None = None  # centred rows: int32 (units,) added to the sums
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
     depthwise = isinstance(layer, L.DepthwiseConv2D)
     channels = in_shape[-1]
     spatial = len(in_shape) - 1
-    groups, grouped, packing, rows_dtype, halvings = [], None, None, None, 0
+    groups, grouped, packing, rows_dtype, halvings, centres = [], None, None, None, 0, None
     if depthwise:
         mode = "depthwise"
         columns = table[:, w].transpose(1, 2, 0).reshape(-1).astype(entry_dtype)   # (tap, c, r)
@@ -218,11 +219,9 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
             if kernel_taps == 1:                # single: its bias in the first group's rows
-                lows, highs = group_sum_ranges(table[:-1], w, 1, channels, grouped,
-                                               table[-1, b])
-                rows_dtype = _narrow(np.array([lows.min(), highs.max()]))
-                if np.dtype(rows_dtype).itemsize <= 2:
-                    halvings = narrow_halvings(lows[0], highs[0])
+                short, halvings, centres = centred_rows(*(end[0] for end in group_sum_ranges(
+                    table[:-1], w, 1, channels, grouped, table[-1, b])))
+                rows_dtype = np.int16 if short else np.int32
             if isinstance(layer, L.Dense):
                 packing = plan_packing(table[:-1], w, table[-1, b], samples,
                                        grouped.groups, rows_dtype, halvings)
@@ -248,17 +247,24 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
                          * math.prod(out_shape))
     single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
         slice(None),) * (len(out_shape) + 1)
+    restore = None
     if grouped is not None and packing is None:
         if single:                       # fused: the bias entries in the first group's rows
             columns[:grouped.rows] += table[-1, b].astype(np.int32)
-        columns = _pad_rows(columns.astype(_narrow(columns)))   # int16 where the sums fit
+        if single and centres is not None:      # centred rows, the centres added back
+            columns.reshape(grouped.groups, grouped.rows, -1)[:] -= centres[:, None, :]
+            restore = centres.sum(axis=0).astype(np.int32)
+        if not single:
+            halvings = 0
+        narrow = np.int16 if halvings else _narrow(columns)    # int16 adds: int16 rows
+        columns = _pad_rows(columns.astype(narrow))   # int16 where the sums fit
     elif packing is not None:            # the bias entries in the offsets
         columns = _pad_rows(columns)
     return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
                    acc_bits, 8, storage_bits(a.index_bits), g.graph["table_entry_bits"],
-                   placement, grouped, packing, halvings if packing is None else 0)
+                   placement, grouped, packing, halvings if packing is None else 0, restore)
 
 
 def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
