@@ -34,6 +34,8 @@ from hwsim.execute.counters import tally
 from hwsim.execute.packed import unpack
 from hwsim.errors import HwsimError
 
+SHORT_GROUPS = 16        # fewer groups: the combined index is built channels first
+
 
 def _see(probe, node: str, label: str, array: np.ndarray) -> np.ndarray:
     if probe is not None:
@@ -128,28 +130,44 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
     """The grouped tables' index of each group of g input channels (last axis of
     `part`, digit k of the groups its k-th run of G channels): a_0 + (a_1 << log2 L)
     + ... or a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py), shifts or gathers
-    and adds along the rows of `part` in the narrowest type holding L^g - 1 (levels
-    arrive a byte each: two bytes move where intp moved eight), then widened to intp
-    channels first (groups, N, ...) in C order (the gather then reads its index in
-    order), plus `offsets` (a single group's base rows, broadcast over the batch and
-    positions) when given, in that one pass."""
-    first = part[..., :grouping.groups]
-    index = first.astype(grouping.digits)
-    shift, start = 0, grouping.groups
+    and adds in the narrowest type holding L^g - 1 (levels arrive a byte each: two
+    bytes move where intp moved eight), then widened to intp channels first (groups,
+    N, ...) in C order (the gather then reads its index in order), plus `offsets` (a
+    single group's base rows, broadcast over the batch and positions) when given, in
+    that one pass. The digits are combined along the rows of `part` and moved channels
+    first by the widening; with fewer than SHORT_GROUPS groups (rows of a few values,
+    where numpy's per-row cost dominates) they are read channels first at once."""
+    groups = grouping.groups
+    across = groups < SHORT_GROUPS
+    channels = _channels_first(part) if across else part
+
+    def run(start: int) -> np.ndarray:      # channels start .. start + G - 1
+        return channels[start:start + groups] if across else channels[
+            ..., start:start + groups]
+
+    first = run(0)
+    index = np.empty(first.shape, dtype=grouping.digits)   # C order either way
+    index[...] = first
+    term = np.empty(first.shape, dtype=grouping.digits)
+    shift, start = 0, groups
     for radix in grouping.radix:           # digit k: channels k G .. k G + G - 1
-        digit = part[..., start:start + grouping.groups]
-        view = index[..., :digit.shape[-1]]
+        digit = run(start)
+        n = digit.shape[0] if across else digit.shape[-1]
+        view, out = (index[:n], term[:n]) if across else (index[..., :n], term[..., :n])
         if grouping.shift is None:
-            view += np.take(radix, digit)
+            np.take(radix, digit, out=out)
         else:
             shift += grouping.shift
-            view += np.left_shift(digit, shift, dtype=grouping.digits, casting="unsafe")
-        start += grouping.groups
-    wide = np.empty((index.shape[-1],) + index.shape[:-1], dtype=np.intp)
+            np.left_shift(digit, shift, out=out, dtype=grouping.digits, casting="unsafe")
+        view += out
+        start += groups
+    if not across:
+        index = _channels_first(index)
+    wide = np.empty(index.shape, dtype=np.intp)
     if offsets is None:
-        wide[...] = _channels_first(index)
+        wide[...] = index
     else:
-        np.add(_channels_first(index), offsets, out=wide)
+        np.add(index, offsets, out=wide)
     return wide
 
 
