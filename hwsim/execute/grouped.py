@@ -79,13 +79,16 @@ def grouping(levels: int, channels: int, size: int) -> Grouping:
 
 
 def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: int,
-                    plan: Grouping, packing: Packing | None = None) -> np.ndarray:
+                    plan: Grouping, packing: Packing | None = None,
+                    shift: np.ndarray | None = None) -> np.ndarray:
     """Rows ((t * groups + j) * L^g + combined index) of the units' group sums, int32
     (a grouped layer's partial sums stay below its static bound, below 2^31), or with
     `packing` their lane-packed int64 words (hwsim/execute/packed.py: the entries
     packed before they are added, so the sums are built on the words).
     level_rows: the table's level rows T[0..L-1] (L, K); w: weight indices (taps *
-    channels, units), tap by tap, channel by channel."""
+    channels, units), tap by tap, channel by channel.
+    `shift` (taps, groups, units), int rows only: added to every row of its group (to
+    the first digit's entries, before the sums are built)."""
     levels, units = level_rows.shape[0], w.shape[1]
     entries = np.zeros((taps, plan.groups * plan.size, levels, units), dtype=np.int32)
     entries[:, :channels] = level_rows[:, w].reshape(levels, taps, channels, units).transpose(
@@ -95,6 +98,8 @@ def grouped_columns(level_rows: np.ndarray, w: np.ndarray, taps: int, channels: 
         lows[:, :channels, 0] = packing.lows[w].reshape(taps, channels, units)
         entries = pack_lanes(entries, lows, packing)
     digits = entries.reshape(taps, plan.size, plan.groups, levels, entries.shape[-1])
+    if shift is not None:
+        digits[:, 0] += shift[:, :, None, :].astype(entries.dtype)
     sums = digits[:, 0]                                             # (taps, groups, L, U)
     for k in range(1, plan.size):          # digit k most significant: repeat it, add the rest
         span = sums.shape[2]

@@ -199,7 +199,7 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
     depthwise = isinstance(layer, L.DepthwiseConv2D)
     channels = in_shape[-1]
     spatial = len(in_shape) - 1
-    groups, grouped, packing, rows_dtype, halvings, centres = [], None, None, None, 0, None
+    groups, grouped, packing, halvings, centres = [], None, None, 0, None
     if depthwise:
         mode = "depthwise"
         columns = table[:, w].transpose(1, 2, 0).reshape(-1).astype(entry_dtype)   # (tap, c, r)
@@ -218,14 +218,15 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         mode = "direct" if direct else "rows"
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
-            if kernel_taps == 1:                # single: its bias in the first group's rows
+            if isinstance(layer, L.Dense):      # single: its bias in the first group's rows
                 short, halvings, centres = centred_rows(*(end[0] for end in group_sum_ranges(
                     table[:-1], w, 1, channels, grouped, table[-1, b])))
-                rows_dtype = np.int16 if short else np.int32
-            if isinstance(layer, L.Dense):
                 packing = plan_packing(table[:-1], w, table[-1, b], samples,
-                                       grouped.groups, rows_dtype, halvings)
-            columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing)
+                                       grouped.groups, np.int16 if short else np.int32,
+                                       halvings)
+            shift = None if packing is not None or centres is None else -centres[None]
+            columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing,
+                                      shift)
             channels, rows = grouped.groups, grouped.rows
         elif direct:
             columns = np.ascontiguousarray(table.T).reshape(-1).astype(entry_dtype)  # (k, r)
@@ -251,11 +252,8 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
     if grouped is not None and packing is None:
         if single:                       # fused: the bias entries in the first group's rows
             columns[:grouped.rows] += table[-1, b].astype(np.int32)
-        if single and centres is not None:      # centred rows, the centres added back
-            columns.reshape(grouped.groups, grouped.rows, -1)[:] -= centres[:, None, :]
+        if centres is not None:          # centred rows (built so): the centres added back
             restore = centres.sum(axis=0).astype(np.int32)
-        if not single:
-            halvings = 0
         narrow = np.int16 if halvings else _narrow(columns)    # int16 adds: int16 rows
         columns = _pad_rows(columns.astype(narrow))   # int16 where the sums fit
     elif packing is not None:            # the bias entries in the offsets
