@@ -32,10 +32,12 @@ is in the sum over the groups (a third of the adds, no cast); what it costs, the
 unpacking, is a dozen array passes per layer however few groups there are: a layer
 summing fewer than MIN_GROUPS group rows per output is not packed (measured on the
 digits-ae test set, every dense layer alone, by benchmarks/executor_speed.py: its 6-,
-11- and 16-group layers faster as int16 rows). Two more rules keep the int rows
-(`rows`: the type the layer's unpacked group rows would be stored in): int32 rows,
-whose sum has no cast to save (digits-ae's L1.dense, 32 groups of 32 units, 0.110 ms as
-int32 rows against 0.121 ms packed), and int rows that numpy's gather copies without a
+11- and 16-group layers faster as int16 rows). More rules keep the int rows (`rows`:
+the type the layer's unpacked group rows would be stored in, centred where that helps,
+hwsim/execute/grouped.py): int32 rows, whose sum has no cast to save (digits-ae's
+L1.dense, 32 groups of 32 units, 0.110 ms as int32 rows against 0.121 ms packed);
+int16 rows that can be halved in int16 before the cast (`halvings`: digits-mlp's
+L1.dense, halved twice); and int rows that numpy's gather copies without a
 memmove call (at most COPY_ROW_BYTES, padded) where the packed words would not be
 (shape-only dense layers of 16 units over 32 to 128 groups: 1.0 to 1.3 times slower
 packed, 48-byte words against 32-byte int16 rows; 32 units and more: 0.6 to 0.9 times).

@@ -13,8 +13,10 @@ would be large (COLUMN_TABLE_MAX_ENTRIES), the plan keeps T itself (transposed) 
 the gather reads ``T[level, w[c, o]]`` element by element ("direct"). Layers whose
 static bound fits the accumulator gather one row per g input channels from grouped
 tables instead where that pays (hwsim/execute/grouped.py), a dense layer's lane-packed
-where the proven lane width lets three units or more share an int64 word
-(hwsim/execute/packed.py); threshold and pool searches
+where the proven lane width lets three units or more share an int64 word and that
+beats its int rows (hwsim/execute/packed.py), else in int16 rows halved in int16 first
+where every pair sum provably fits, centred where that helps (hwsim/execute/grouped.py);
+threshold and pool searches
 get bucket or per-value level tables (hwsim/execute/search.py).
 
 Longer than 300 lines: one plan builder per op kind, kept together because they share the
