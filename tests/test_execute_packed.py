@@ -254,6 +254,20 @@ def test_the_group_sum_ranges_are_the_built_tables_ranges(index):
         np.testing.assert_array_equal(highs, built.max(axis=2))
 
 
+def _labels_of_a_run_equal_to_per_connection_gathers(monkeypatch, g, x) -> list[str]:
+    """The probe labels of a run of `g` on `x`, after checking its outputs and counts
+    against the same graph's per-connection gathers."""
+    seen = []
+    run = run_plan(build_plan(g), x, probe=lambda node, label, array: seen.append(label))
+    with monkeypatch.context() as patch:
+        patch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
+        plain = run_plan(build_plan(g), x)
+    for node, node_run in plain.nodes.items():
+        np.testing.assert_array_equal(run.nodes[node].output, node_run.output)
+    assert run.counts == plain.counts
+    return seen
+
+
 def test_int16_rows_are_halved_only_where_every_pair_fits(monkeypatch):
     """Halvings in int16 count while every pair sum fits; a layer whose rows can be
     halved is summed exactly (outputs and counts as the per-connection gathers), and
@@ -270,18 +284,9 @@ def test_int16_rows_are_halved_only_where_every_pair_fits(monkeypatch):
     g = _dense(64, 40, 17, 3)
     g.graph["tables"] = {name: t >> 2 for name, t in g.graph["tables"].items()}  # pairs fit
     x = np.random.default_rng(3).integers(0, 17, (50, 64))
-    plan = build_plan(g)
-    lut = _dense_step(plan).plan
+    lut = _dense_step(build_plan(g)).plan
     assert lut.columns.dtype == np.int16 and lut.halvings > 0 and lut.packing is None
-    seen = []
-    run = run_plan(plan, x, probe=lambda node, label, array: seen.append(label))
-    assert "halved" in seen
-    with monkeypatch.context() as patch:
-        patch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
-        plain = run_plan(build_plan(g), x)
-    for node, node_run in plain.nodes.items():
-        np.testing.assert_array_equal(run.nodes[node].output, node_run.output)
-    assert run.counts == plain.counts
+    assert "halved" in _labels_of_a_run_equal_to_per_connection_gathers(monkeypatch, g, x)
 
 
 def test_centred_int_rows_are_exact(monkeypatch):
@@ -295,15 +300,8 @@ def test_centred_int_rows_are_exact(monkeypatch):
     assert lut.restore is not None and lut.columns.dtype == np.int16 and lut.halvings >= 1
     assert lut.packing is None
     x = np.random.default_rng(5).integers(0, 17, (40, 64))
-    seen = []
-    run = run_plan(build_plan(g), x, probe=lambda node, label, array: seen.append(label))
+    seen = _labels_of_a_run_equal_to_per_connection_gathers(monkeypatch, g, x)
     assert "centred" in seen and "halved" in seen
-    with monkeypatch.context() as patch:
-        patch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
-        plain = run_plan(build_plan(g), x)
-    for node, node_run in plain.nodes.items():
-        np.testing.assert_array_equal(run.nodes[node].output, node_run.output)
-    assert run.counts == plain.counts
     lows, highs = np.array([[0, 9000], [-100, 20000]]), np.array([[30000, 30000], [100, 30000]])
     assert execute_grouped.centred_rows(lows, highs)[0] is True      # centred: int16
     assert execute_grouped.centred_rows(lows, highs)[2] is not None
