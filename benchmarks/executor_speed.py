@@ -59,6 +59,7 @@ import numpy as np  # noqa: E402
 from hwsim.datasets import load_dataset  # noqa: E402
 from hwsim.execute.executor import build_plan, execute, run_plan  # noqa: E402
 from hwsim.execute import grouped, packed  # noqa: E402
+from hwsim.execute import plan as plan_module  # noqa: E402
 from hwsim.execute.ops import RUNNERS, combined_index  # noqa: E402
 from hwsim.execute.packed import unpack  # noqa: E402
 from hwsim.ir.graph import build_graph, graph_from_workload  # noqa: E402
@@ -176,14 +177,14 @@ def _unpacked(graph):
 
 def _packing_cases(graph, levels) -> dict:
     """Every grouped dense layer alone, lane-packed wherever its lanes fit (MIN_GROUPS
-    0, KEEP_FASTER_ROWS off) and as int group rows (packing off): where packing pays
-    (hwsim/execute/packed.py)."""
+    0, the plan's KEEP_FASTER_ROWS off) and as int group rows (packing off): where
+    packing pays (hwsim/execute/packed.py, hwsim/execute/plan.py SUM_COSTS)."""
     groups, packed.MIN_GROUPS = packed.MIN_GROUPS, 0
-    keep, packed.KEEP_FASTER_ROWS = packed.KEEP_FASTER_ROWS, False
+    keep, plan_module.KEEP_FASTER_ROWS = plan_module.KEEP_FASTER_ROWS, False
     try:
         forced = build_plan(graph)
     finally:
-        packed.MIN_GROUPS, packed.KEEP_FASTER_ROWS = groups, keep
+        packed.MIN_GROUPS, plan_module.KEEP_FASTER_ROWS = groups, keep
     on, off = _step_cases(forced, levels), _step_cases(_unpacked(graph), levels)
     cases = {}
     for step in forced.steps:

@@ -144,13 +144,14 @@ def test_fast_searches_equal_the_binary_search(monkeypatch, dtype):
     rng = np.random.default_rng(5)
     cases = [np.array([7]), np.array([-3, -3, 0, 0, 0, 9]), np.arange(-40, 40, 3),
              np.sort(rng.integers(-100000, 100000, 31)), np.array([1, 2, 4, 8, 16, 1024]),
+             np.sort(rng.integers(-(1 << 21), 1 << 21, 31)),
              np.arange(-6000, 6000, 50)]     # at most 255 values: L <= 256
     for values in cases:
         x = np.concatenate([rng.integers(values.min() - 3000, values.max() + 3000, 500),
                             values, values - 1, values + 1, [-(1 << 31), (1 << 31) - 2]])
         x = x.astype(dtype)[None]     # int32 sums stay below the int32 sentinel (plan.py)
         s = make_search(values, 32, "flash")
-        wide = np.ptp(values) >= 1 << 17
+        wide = np.ptp(values) >= execute_search.DIRECT_MAX
         assert (s.direct is None) == wide and (s.bucket_shift is None) == (not wide)
         with monkeypatch.context() as patch:
             patch.setattr(execute_search, "DIRECT_MAX", 0)

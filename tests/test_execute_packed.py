@@ -14,7 +14,7 @@ from hwsim.execute.executor import build_plan, run_plan
 from hwsim.execute.measure import measured_run
 from hwsim.execute.grouped import (group_sum_ranges, grouped_columns, grouping,
                                    narrow_halvings)
-from hwsim.execute.packed import pack_lanes, plan_packing, row_bytes, unpack
+from hwsim.execute.packed import pack_lanes, plan_packing, unpack
 from hwsim.ir.graph import graph_from_workload
 from tests.test_execute_grouped import LAYERS, _case
 from tests.test_graph import shape_only
@@ -26,7 +26,7 @@ def _pack_few_groups(monkeypatch):
     to copy without memmove: pack them anyway (the rules themselves:
     test_layers_with_few_groups_keep_int_rows, test_packing_keeps_int_rows_it_cannot_beat)."""
     monkeypatch.setattr(execute_packed, "MIN_GROUPS", 0)
-    monkeypatch.setattr(execute_packed, "KEEP_FASTER_ROWS", False)
+    monkeypatch.setattr(execute_plan, "KEEP_FASTER_ROWS", False)
 
 
 @pytest.mark.parametrize("levels, clusters, connections, units, entry", [
@@ -210,23 +210,19 @@ def test_single_grouped_layers_are_exact_across_batch_chunks(monkeypatch, batch)
                 assert got.counts == want.counts
 
 
-def test_packing_keeps_int_rows_it_cannot_beat(monkeypatch):
-    """Given the type of the unpacked group rows: int32 rows (no cast in their sum) are
-    not packed, nor int rows copied without memmove where the words would not be; wide
-    int16 rows are."""
-    monkeypatch.setattr(execute_packed, "KEEP_FASTER_ROWS", True)
-    rng = np.random.default_rng(4)
-    table = rng.integers(-300, 301, (16, 8))
-
-    def packing(units, rows):
-        w = rng.integers(0, 8, (64, units))
-        return plan_packing(table, w, np.zeros(units, dtype=np.int64), None, 32, rows)
-
-    assert packing(64, np.int16) is not None             # 128-byte rows, 176-byte words
-    assert packing(64, np.int32) is None                 # no cast to save
-    assert packing(16, np.int16) is None                 # 32-byte rows, 48-byte words
-    assert packing(10, np.int16) is not None             # 32-byte rows (20 padded), 32-byte words
-    assert [row_bytes(n, 2) for n in (1, 3, 10, 16, 17)] == [2, 8, 32, 32, 34]
+def test_packing_keeps_int_rows_it_cannot_beat():
+    """The plan keeps a dense layer's int rows where they copy without memmove and the
+    words would not, or where their sum (halvings included) costs no more than the
+    words' sum and unpacking (SUM_COSTS); the choices of the digits layers measured."""
+    beat = execute_plan._rows_beat_words           # (groups, units, words, itemsize, halvings)
+    assert beat(32, 16, 6, 2, 0)                   # 32-byte rows, 48-byte words
+    assert not beat(64, 10, 4, 2, 0)               # digits-mlp L2.dense: words
+    assert beat(32, 128, 43, 2, 2)                 # digits-mlp L1.dense: halved twice
+    assert not beat(32, 128, 43, 2, 0)             # the same, not halved: words
+    assert beat(32, 32, 11, 2, 1)                  # digits-ae L1.dense, centred, halved
+    assert not beat(32, 48, 16, 4, 0)              # int32 rows of 48 units: words
+    assert beat(32, 32, 11, 4, 0)                  # int32 rows of 32 units
+    assert [execute_plan.row_bytes(n, 2) for n in (1, 3, 10, 16, 17)] == [2, 8, 32, 32, 34]
 
 
 @pytest.mark.parametrize("index", range(len(LAYERS)))
@@ -280,7 +276,7 @@ def test_int16_rows_are_halved_only_where_every_pair_fits(monkeypatch):
     assert narrow_halvings(lows, highs) == 0
     highs[4], highs[2] = 10000, 30000      # rows 0+3 and 1+4 fit; then 0+3 with 2 does not
     assert narrow_halvings(lows, highs) == 1
-    monkeypatch.setattr(execute_packed, "KEEP_FASTER_ROWS", True)
+    monkeypatch.setattr(execute_plan, "KEEP_FASTER_ROWS", True)
     g = _dense(64, 40, 17, 3)
     g.graph["tables"] = {name: t >> 2 for name, t in g.graph["tables"].items()}  # pairs fit
     x = np.random.default_rng(3).integers(0, 17, (50, 64))
@@ -293,7 +289,7 @@ def test_centred_int_rows_are_exact(monkeypatch):
     """Rows whose ranges are skewed (every entry positive here) are centred: stored in
     int16 and halved where the plain rows would not be, the centres added back to the
     sums; outputs and counts equal the per-connection gathers'."""
-    monkeypatch.setattr(execute_packed, "KEEP_FASTER_ROWS", True)
+    monkeypatch.setattr(execute_plan, "KEEP_FASTER_ROWS", True)
     g = _dense(64, 24, 17, 5)
     g.graph["tables"] = {name: (t >> 2) + 3000 for name, t in g.graph["tables"].items()}
     lut = _dense_step(build_plan(g)).plan

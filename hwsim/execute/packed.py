@@ -32,15 +32,10 @@ is in the sum over the groups (a third of the adds, no cast); what it costs, the
 unpacking, is a dozen array passes per layer however few groups there are: a layer
 summing fewer than MIN_GROUPS group rows per output is not packed (measured on the
 digits-ae test set, every dense layer alone, by benchmarks/executor_speed.py: its 6-,
-11- and 16-group layers faster as int16 rows). More rules keep the int rows (`rows`:
-the type the layer's unpacked group rows would be stored in, centred where that helps,
-hwsim/execute/grouped.py): int32 rows, whose sum has no cast to save (digits-ae's
-L1.dense, 32 groups of 32 units, 0.110 ms as int32 rows against 0.121 ms packed);
-int16 rows that can be halved in int16 before the cast (`halvings`: digits-mlp's
-L1.dense, halved twice); and int rows that numpy's gather copies without a
-memmove call (at most COPY_ROW_BYTES, padded) where the packed words would not be
-(shape-only dense layers of 16 units over 32 to 128 groups: 1.0 to 1.3 times slower
-packed, 48-byte words against 32-byte int16 rows; 32 units and more: 0.6 to 0.9 times).
+11- and 16-group layers faster as int16 rows). Where the lanes fit, the plan still keeps a
+layer's int rows when they sum for less than the words and their unpacking, or when
+numpy's gather copies them without a memmove call where it would not the words
+(hwsim/execute/plan.py, SUM_COSTS and COPY_ROW_BYTES).
 The counters still count the device's per-connection kernel.
 """
 from __future__ import annotations
@@ -53,8 +48,6 @@ WORD_BITS = 63                       # the lanes below the top one fill at most 
 MIN_LANES = 3                        # fewer lanes per word: no packing
 MIN_SAMPLES = 256                    # a plan built for a smaller known batch: no packing
 MIN_GROUPS = 32                      # fewer group rows summed per output: no packing
-COPY_ROW_BYTES = 32                  # rows up to this (a power of two) copy without memmove
-KEEP_FASTER_ROWS = True              # int32 rows, and int rows copied without memmove: kept
 
 
 @dataclass(frozen=True)
@@ -71,32 +64,17 @@ class Packing:
     signed_top: bool                 # the top lane holds the sum itself
 
 
-def row_bytes(entries: int, itemsize: int) -> int:
-    """The bytes of a gathered row of `entries` items once padded as the plan pads it
-    (hwsim/execute/plan.py _pad_rows: rows up to COPY_ROW_BYTES to a power of two)."""
-    size = sum(itemsize for _ in range(entries))
-    if size > COPY_ROW_BYTES or size & (size - 1) == 0:
-        return size
-    return 1 << size.bit_length()
-
-
 def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray,
-                 samples: int | None = None, groups: int | None = None,
-                 rows: np.dtype | None = None, halvings: int = 0) -> Packing | None:
+                 samples: int | None = None, groups: int | None = None) -> Packing | None:
     """The lanes of a grouped dense layer: level_rows T[0..L-1] (L, K), weight indices
     w (connections, units), the units' bias entries. None when fewer than MIN_LANES
     lanes of the proven width fit a word (or fewer units than that), when the plan
     is built for a known batch of fewer than MIN_SAMPLES `samples`, when the layer
-    sums fewer than MIN_GROUPS `groups` rows per output, or, given the type `rows` of
-    its unpacked group rows, when those are int32 (no cast to save), can be halved in
-    int16 `halvings` times first, or are copied without memmove where the words would
-    not be (module doc)."""
+    sums fewer than MIN_GROUPS `groups` rows per output (whether the int rows beat the
+    words is the plan's choice: hwsim/execute/plan.py)."""
     if samples is not None and samples < MIN_SAMPLES:
         return None
     if groups is not None and groups < MIN_GROUPS:
-        return None
-    keep = rows is not None and KEEP_FASTER_ROWS
-    if keep and (np.dtype(rows).itemsize >= 4 or halvings > 0):
         return None
     lows, highs = level_rows.min(axis=0), level_rows.max(axis=0)
     spread = np.add.reduce((highs - lows)[w], axis=0, dtype=np.int64)     # R_u
@@ -104,9 +82,6 @@ def plan_packing(level_rows: np.ndarray, w: np.ndarray, bias: np.ndarray,
     width = max(1, int(spread.max()).bit_length())
     words = -(-units // min(WORD_BITS // width, units))
     lanes = -(-units // words)                       # the lanes the units really fill
-    if keep and row_bytes(units, np.dtype(rows).itemsize) <= COPY_ROW_BYTES < row_bytes(
-            words, 8):
-        return None
     if lanes < MIN_LANES:
         return None
     shifts = tuple(range(0, WORD_BITS, width))[:lanes]

@@ -35,7 +35,7 @@ from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
 from hwsim.execute.grouped import (Grouping, centred_rows, group_size, group_sum_ranges,
                                    grouped_columns, grouping)
-from hwsim.execute.packed import Packing, plan_packing, row_bytes
+from hwsim.execute.packed import Packing, plan_packing
 from hwsim.execute.search import Search, make_search
 from hwsim.ir.integer import VALUE_TABLE
 from hwsim.ir.graph import execution_order
@@ -45,6 +45,19 @@ from hwsim.ir.geometry import output_length, same_padding
 COLUMN_TABLE_MAX_ENTRIES = 1 << 22   # per node; larger: gather the table directly
 CHUNK_ELEMENTS = 1 << 22             # gathered entries per batch chunk (peak memory)
 DENSE_GROUP = 16                     # inputs per checkpoint of a dense layer's checked path
+COPY_ROW_BYTES = 32                  # rows up to this (a power of two) copy without memmove
+KEEP_FASTER_ROWS = True              # int rows that beat the lane-packed words: kept
+# A dense layer's int rows or lane-packed words (hwsim/execute/packed.py), by the cost of
+# a sample's sum in int64 word adds (0.17 ns each: digits-mlp's L2.dense sums 64 x 364 x 4
+# words in 0.016 ms), from benchmarks/executor_speed.py on the digits test sets (364
+# samples), best runs of each layer's sum and unpacking alone:
+SUM_COSTS = {
+    "int16 rows": 0.94,        # int16 rows summed into int32 (digits-ae L4.dense, 0.16 ns)
+    "int32 rows": 0.65,        # int32 rows summed (digits-ae L3.dense, 0.11 ns)
+    "int16 add": 0.3,          # a halving's int16 add (digits-mlp L1.dense, 0.05 ns)
+    "unpack a unit": 4.7,      # shifts, masks, offsets (digits-mlp L1.dense, 0.8 ns)
+    "unpack a layer": 240.0,   # the unpacking's dozen numpy calls, 15 us over 364 samples
+}
 
 
 @dataclass(frozen=True)
@@ -165,9 +178,35 @@ def _static_bound(table: np.ndarray, w: np.ndarray, b: np.ndarray) -> int:
     return int((worst[w].sum(axis=0) + np.abs(table[-1, b])).max())
 
 
+def row_bytes(entries: int, itemsize: int) -> int:
+    """The bytes of a gathered row of `entries` items once padded (_pad_rows: rows up
+    to COPY_ROW_BYTES to a power of two)."""
+    size = entries * itemsize
+    if size > COPY_ROW_BYTES or size & (size - 1) == 0:
+        return size
+    return 1 << size.bit_length()
+
+
+def _rows_beat_words(groups: int, units: int, words: int, itemsize: int,
+                     halvings: int) -> bool:
+    """Whether a dense layer's int group rows (of `itemsize` bytes, halved `halvings`
+    times in int16 first) beat its `words` lane-packed words: copied without memmove
+    where the words would not be, or a sample's sum cheaper (SUM_COSTS) than the words'
+    sum and unpacking."""
+    if row_bytes(units, itemsize) <= COPY_ROW_BYTES < row_bytes(words, 8):
+        return True
+    rows, cost = groups, 0.0
+    for _ in range(halvings):
+        cost += (rows >> 1) * units * SUM_COSTS["int16 add"]
+        rows -= rows >> 1
+    cost += rows * units * SUM_COSTS["int16 rows" if itemsize <= 2 else "int32 rows"]
+    return cost <= groups * words + units * SUM_COSTS["unpack a unit"] + SUM_COSTS[
+        "unpack a layer"]
+
+
 def _pad_rows(columns: np.ndarray) -> np.ndarray:
     """Rows of at most COPY_ROW_BYTES (32) bytes padded with zeros to 2, 4, 8, 16 or 32
-    bytes (hwsim/execute/packed.py row_bytes): numpy's take copies rows of those sizes
+    bytes (row_bytes): numpy's take copies rows of those sizes
     without a memmove call (a speed-up only; the padding is never added into a sum nor
     counted)."""
     size = row_bytes(columns.shape[1], columns.itemsize)
@@ -223,9 +262,10 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
             if isinstance(layer, L.Dense):      # single: its bias in the first group's rows
                 short, halvings, centres = centred_rows(*(end[0] for end in group_sum_ranges(
                     table[:-1], w, 1, channels, grouped, table[-1, b])))
-                packing = plan_packing(table[:-1], w, table[-1, b], samples,
-                                       grouped.groups, np.int16 if short else np.int32,
-                                       halvings)
+                packing = plan_packing(table[:-1], w, table[-1, b], samples, grouped.groups)
+                if packing is not None and KEEP_FASTER_ROWS and _rows_beat_words(
+                        grouped.groups, units, packing.words, 2 if short else 4, halvings):
+                    packing = None
             shift = None if packing is not None or centres is None else -centres[None]
             columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing,
                                       shift)

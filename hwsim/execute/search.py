@@ -28,7 +28,7 @@ import numpy as np
 
 SENTINEL = 1 << 62                   # beyond any sum: pads search arrays to 2^steps
 BUCKETS_MAX = 1 << 12                # bucket tables larger than this: binary search
-DIRECT_MAX = 1 << 17                 # clamped ranges up to this: one level per value
+DIRECT_MAX = 1 << 20                 # clamped ranges up to this: one level per value
 
 
 @dataclass(frozen=True)
