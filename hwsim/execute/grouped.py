@@ -23,7 +23,7 @@ memory the gathers move; the sums are int32 either way); a dense layer's tables 
 built and stored lane-packed instead where the proven lane width allows
 (hwsim/execute/packed.py: the entries packed first, the group sums added on words).
 g is the largest size >= 2 whose tables (taps x groups x L^g rows of the units) stay within
-GROUPED_TABLE_MAX_ENTRIES and that at least halves the gathers; when the plan is built
+GROUPED_TABLE_MAX_ENTRIES (g = 2: four times that) and that at least halves the gathers; when the plan is built
 for a known batch (`execute`), also no more table rows than that batch gathers per
 connection (tables built for a few samples cost more than they save); none:
 per-connection gathers.
