@@ -23,7 +23,7 @@ memory the gathers move; the sums are int32 either way); a dense layer's tables 
 built and stored lane-packed instead where the proven lane width allows
 (hwsim/execute/packed.py: the entries packed first, the group sums added on words).
 g is the largest size >= 2 whose tables (taps x groups x L^g rows of the units) stay within
-GROUPED_TABLE_MAX_ENTRIES (g = 2: four times that) and that at least halves the gathers; when the plan is built
+GROUPED_TABLE_MAX_ENTRIES and that at least halves the gathers; when the plan is built
 for a known batch (`execute`), also no more table rows than that batch gathers per
 connection (tables built for a few samples cost more than they save); none:
 per-connection gathers.
@@ -49,7 +49,6 @@ import numpy as np
 from hwsim.execute.packed import Packing, pack_lanes
 
 GROUPED_TABLE_MAX_ENTRIES = 1 << 21   # per node, entries (built in int32: 8 MB); larger: smaller g
-PAIR_CAP_SHIFT = 2                    # g = 2 (half the gathers of none): a cap 4 times that
 
 
 @dataclass(frozen=True)
@@ -64,18 +63,15 @@ class Grouping:
 
 def group_size(levels: int, channels: int, row_entries: int, taps: int,
                gathered: int | None = None) -> int:
-    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES (g = 2: four times
-    that, PAIR_CAP_SHIFT; pairs halve the gathers, where a layer's alternative is one
-    gather per connection) and that at least halves the gathers (a larger table costs
-    more per gather), else 1. `gathered`: the
+    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES and that at least
+    halves the gathers (a larger table costs more per gather), else 1. `gathered`: the
     rows a known batch gathers without grouping; tables with more rows than that cost
     more to build than they save (a few samples), so the layer is not grouped."""
     best = 1
     for size in range(2, channels + 1):
         groups = -(-channels // size)
         rows = taps * groups * levels ** size
-        cap = GROUPED_TABLE_MAX_ENTRIES << (PAIR_CAP_SHIFT if size == 2 else 0)
-        if rows * row_entries > cap:
+        if rows * row_entries > GROUPED_TABLE_MAX_ENTRIES:
             break
         if 2 * groups <= channels and (gathered is None or rows <= gathered):
             best = size
