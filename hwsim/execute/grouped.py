@@ -48,7 +48,7 @@ import numpy as np
 
 from hwsim.execute.packed import Packing, pack_lanes
 
-GROUPED_TABLE_MAX_ENTRIES = 1 << 21   # per node, entries (built in int32: 8 MB); larger: smaller g
+GROUPED_TABLE_MAX_ENTRIES = 1 << 21   # per node, entries of int32 (8 MB stored); larger: smaller g
 
 
 @dataclass(frozen=True)
@@ -62,20 +62,28 @@ class Grouping:
 
 
 def group_size(levels: int, channels: int, row_entries: int, taps: int,
-               gathered: int | None = None) -> int:
-    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES and that at least
-    halves the gathers (a larger table costs more per gather), else 1. `gathered`: the
-    rows a known batch gathers without grouping; tables with more rows than that cost
-    more to build than they save (a few samples), so the layer is not grouped."""
+               gathered: int | None = None, entries_shift: int = 0) -> int:
+    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES (shifted left by
+    `entries_shift`: tables of int16 rows, twice the entries in the same bytes) and that
+    at least halves the gathers (a larger table costs more per gather), else 1.
+    `gathered`: the rows a known batch gathers without grouping; tables with more rows
+    than that cost more to build than they save (a few samples), so the layer is not
+    grouped."""
     best = 1
     for size in range(2, channels + 1):
         groups = -(-channels // size)
         rows = taps * groups * levels ** size
-        if rows * row_entries > GROUPED_TABLE_MAX_ENTRIES:
+        if rows * row_entries > GROUPED_TABLE_MAX_ENTRIES << entries_shift:
             break
         if 2 * groups <= channels and (gathered is None or rows <= gathered):
             best = size
     return best
+
+
+def stored_fits(nbytes: int) -> bool:
+    """Whether tables of `nbytes` as stored fit the cap: GROUPED_TABLE_MAX_ENTRIES of
+    int32 (8 MB)."""
+    return nbytes <= GROUPED_TABLE_MAX_ENTRIES * 4
 
 
 def grouping(levels: int, channels: int, size: int) -> Grouping:

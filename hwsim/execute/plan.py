@@ -34,7 +34,7 @@ from hwsim.ir.ops import WEIGHTED
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
 from hwsim.execute.grouped import (Grouping, centred_rows, group_size, group_sum_ranges,
-                                   grouped_columns, grouping)
+                                   grouped_columns, grouping, stored_fits)
 from hwsim.execute.packed import Packing, plan_packing
 from hwsim.execute.search import Search, make_search
 from hwsim.ir.integer import VALUE_TABLE
@@ -204,6 +204,21 @@ def _rows_beat_words(groups: int, units: int, words: int, itemsize: int,
         "unpack a layer"]
 
 
+def _dense_rows(table: np.ndarray, w: np.ndarray, b: np.ndarray, channels: int, size: int,
+                samples: int | None):
+    """How a grouped dense layer of group size `size` stores and sums its rows: (int16
+    rows, int16 halvings, centres or None, lane packing or None) (hwsim/execute/grouped.py
+    centred_rows, hwsim/execute/packed.py; packing where it beats the int rows)."""
+    plan = grouping(table.shape[0] - 1, channels, size)
+    short, halvings, centres = centred_rows(*(end[0] for end in group_sum_ranges(
+        table[:-1], w, 1, channels, plan, table[-1, b])))
+    packing = plan_packing(table[:-1], w, table[-1, b], samples, plan.groups)
+    if packing is not None and KEEP_FASTER_ROWS and _rows_beat_words(
+            plan.groups, w.shape[1], packing.words, 2 if short else 4, halvings):
+        packing = None
+    return short, halvings, centres, packing
+
+
 def _pad_rows(columns: np.ndarray) -> np.ndarray:
     """Rows of at most COPY_ROW_BYTES (32) bytes padded with zeros to 2, 4, 8, 16 or 32
     bytes (row_bytes): numpy's take copies rows of those sizes
@@ -254,18 +269,28 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         taps = _taps(layer, in_shape)
         kernel_taps = w.shape[0] // channels
         gathered = None if samples is None else samples * w.shape[0] * math.prod(out_shape[:-1])
-        size = group_size(rows - 1, channels, units, kernel_taps, gathered) if safe else 1
+        dense = isinstance(layer, L.Dense)
+        # a dense layer's tables may hold twice the entries where they are stored as
+        # int16 rows (the same 8 MB): tried first, kept if the rows are short
+        size = group_size(rows - 1, channels, units, kernel_taps, gathered,
+                          int(dense)) if safe else 1
         direct = size == 1 and w.size * rows > COLUMN_TABLE_MAX_ENTRIES
         mode = "direct" if direct else "rows"
+        if size > 1 and dense:                  # single: its bias in the first group's rows
+            short, halvings, centres, packing = _dense_rows(table, w, b, channels, size,
+                                                             samples)
+            trial = grouping(rows - 1, channels, size)
+            stored = trial.groups * trial.rows * (
+                packing.words * 8 if packing is not None else units * (2 if short else 4))
+            if not stored_fits(stored):
+                size = group_size(rows - 1, channels, units, kernel_taps, gathered)
+                short, halvings, centres, packing = (
+                    _dense_rows(table, w, b, channels, size, samples) if size > 1 else
+                    (False, 0, None, None))
+                direct = size == 1 and w.size * rows > COLUMN_TABLE_MAX_ENTRIES
+                mode = "direct" if direct else "rows"
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
-            if isinstance(layer, L.Dense):      # single: its bias in the first group's rows
-                short, halvings, centres = centred_rows(*(end[0] for end in group_sum_ranges(
-                    table[:-1], w, 1, channels, grouped, table[-1, b])))
-                packing = plan_packing(table[:-1], w, table[-1, b], samples, grouped.groups)
-                if packing is not None and KEEP_FASTER_ROWS and _rows_beat_words(
-                        grouped.groups, units, packing.words, 2 if short else 4, halvings):
-                    packing = None
             shift = None if packing is not None or centres is None else -centres[None]
             columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing,
                                       shift)
