@@ -86,19 +86,16 @@ def test_the_size_cap_picks_a_smaller_group_then_none(monkeypatch):
     g, x = _case(1)                      # first layer: 9 inputs of 17 levels, 11 units
     size = execute_grouped.group_size
     assert size(17, 9, 11, 1) == 3       # g = 4: 3 groups x 17^4 x 11 = 2.76 M > 2^21
-    assert size(17, 9, 11, 1, entries_shift=1) == 4    # int16 rows: twice the entries
-    plan = build_plan(g)
-    dense = next(s.plan for s in plan.steps if s.node == "L0.dense")
-    assert dense.columns.dtype == np.int16 and _sizes(plan)["L0.dense"] == 4
-    runs = [run_plan(plan, x)]
+    assert size(17, 9, 11, 1, entries_shift=1) == 3        # twice the entries: g = 2 only
+    assert _sizes(build_plan(g))["L0.dense"] == 3
+    runs = [run_plan(build_plan(g), x)]
     monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 3 * 17 ** 3 * 11 - 1)
     assert size(17, 9, 11, 1) == 1       # g = 2: 5 groups of 9 inputs, less than half saved
     assert size(17, 8, 11, 1) == 2 and size(17, 8, 11, 4) == 2
-    assert _sizes(build_plan(g))["L0.dense"] == 3          # int16 rows: g = 3 fits twice
-    runs.append(run_plan(build_plan(g), x))
-    monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", (3 * 17 ** 3 * 11 >> 1) - 1)
     assert "L0.dense" not in _sizes(build_plan(g))
     runs.append(run_plan(build_plan(g), x))
+    monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 4 * 17 ** 2 * 11 - 1)
+    assert size(17, 8, 11, 1) == 1 and size(17, 8, 11, 1, entries_shift=1) == 2
     monkeypatch.setattr(execute_grouped, "GROUPED_TABLE_MAX_ENTRIES", 0)
     assert size(17, 8, 11, 1) == 1 and _sizes(build_plan(g)) == {}
     runs.append(run_plan(build_plan(g), x))

@@ -23,7 +23,9 @@ memory the gathers move; the sums are int32 either way); a dense layer's tables 
 built and stored lane-packed instead where the proven lane width allows
 (hwsim/execute/packed.py: the entries packed first, the group sums added on words).
 g is the largest size >= 2 whose tables (taps x groups x L^g rows of the units) stay within
-GROUPED_TABLE_MAX_ENTRIES and that at least halves the gathers; when the plan is built
+GROUPED_TABLE_MAX_ENTRIES (8 MB of int32; a dense layer's g = 2 tables stored as int16
+rows or lane-packed words may hold up to twice the entries in the same bytes,
+stored_fits) and that at least halves the gathers; when the plan is built
 for a known batch (`execute`), also no more table rows than that batch gathers per
 connection (tables built for a few samples cost more than they save); none:
 per-connection gathers.
@@ -63,9 +65,11 @@ class Grouping:
 
 def group_size(levels: int, channels: int, row_entries: int, taps: int,
                gathered: int | None = None, entries_shift: int = 0) -> int:
-    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES (shifted left by
-    `entries_shift`: tables of int16 rows, twice the entries in the same bytes) and that
-    at least halves the gathers (a larger table costs more per gather), else 1.
+    """The largest g >= 2 whose tables fit GROUPED_TABLE_MAX_ENTRIES (for g = 2, shifted
+    left by `entries_shift`: a layer of int16 rows, twice the entries in the same bytes,
+    where pairs halve what would be one gather per connection; a larger g trades a
+    larger table, colder in the caches, for fewer rows) and that at least halves the
+    gathers (a larger table costs more per gather), else 1.
     `gathered`: the rows a known batch gathers without grouping; tables with more rows
     than that cost more to build than they save (a few samples), so the layer is not
     grouped."""
@@ -73,7 +77,7 @@ def group_size(levels: int, channels: int, row_entries: int, taps: int,
     for size in range(2, channels + 1):
         groups = -(-channels // size)
         rows = taps * groups * levels ** size
-        if rows * row_entries > GROUPED_TABLE_MAX_ENTRIES << entries_shift:
+        if rows * row_entries > GROUPED_TABLE_MAX_ENTRIES << (entries_shift if size == 2 else 0):
             break
         if 2 * groups <= channels and (gathered is None or rows <= gathered):
             best = size
