@@ -36,8 +36,8 @@ adds, row j plus row n - h + j, with every pair sum in range (narrow_halvings);
 the rest is summed in int32. A range skewed to one side is centred (its middle taken
 off the group's rows when they are built, the centres' sum added back to the layer's
 sums) where that stores int16 rather than int32 rows or adds a halving (centred_rows):
-digits-mlp's L1.dense halves its 32 rows twice, in 0.19 ms against 0.28 ms
-lane-packed (benchmarks/executor_speed.py).
+digits-mlp's L1.dense halves its 32 rows twice, in 0.221 ms against 0.276 ms
+lane-packed (benchmarks/executor_speed.py, the layer alone, best runs).
 Every grouped sum equals the ungrouped one exactly (integer adds are associative and
 no partial sum can leave the range); the counters still count the device's
 per-connection kernel (docs/graph.md section 8).

@@ -207,16 +207,19 @@ def _rows_beat_words(groups: int, units: int, words: int, itemsize: int,
 def _dense_rows(table: np.ndarray, w: np.ndarray, b: np.ndarray, channels: int, size: int,
                 samples: int | None):
     """How a grouped dense layer of group size `size` stores and sums its rows: (int16
-    rows, int16 halvings, centres or None, lane packing or None) (hwsim/execute/grouped.py
-    centred_rows, hwsim/execute/packed.py; packing where it beats the int rows)."""
+    rows, int16 halvings, centres or None, lane packing or None, the tables' bytes)
+    (hwsim/execute/grouped.py centred_rows, hwsim/execute/packed.py; packing where it
+    beats the int rows)."""
     plan = grouping(table.shape[0] - 1, channels, size)
+    units = w.shape[1]
     short, halvings, centres = centred_rows(*(end[0] for end in group_sum_ranges(
         table[:-1], w, 1, channels, plan, table[-1, b])))
     packing = plan_packing(table[:-1], w, table[-1, b], samples, plan.groups)
     if packing is not None and KEEP_FASTER_ROWS and _rows_beat_words(
-            plan.groups, w.shape[1], packing.words, 2 if short else 4, halvings):
+            plan.groups, units, packing.words, 2 if short else 4, halvings):
         packing = None
-    return short, halvings, centres, packing
+    row = packing.words * 8 if packing is not None else units * (2 if short else 4)
+    return short, halvings, centres, packing, plan.groups * plan.rows * row
 
 
 def _pad_rows(columns: np.ndarray) -> np.ndarray:
@@ -270,27 +273,21 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         kernel_taps = w.shape[0] // channels
         gathered = None if samples is None else samples * w.shape[0] * math.prod(out_shape[:-1])
         dense = isinstance(layer, L.Dense)
-        # a dense layer's tables may hold twice the entries where they are stored as
-        # int16 rows (the same 8 MB): tried first, kept if the rows are short
+        # a dense layer's g = 2 tables may hold twice the entries where they are stored
+        # as int16 rows or lane-packed words (the same 8 MB): tried first, kept if so
         size = group_size(rows - 1, channels, units, kernel_taps, gathered,
                           int(dense)) if safe else 1
+        chosen = _dense_rows(table, w, b, channels, size, samples) if dense and size > 1 \
+            else None
+        if chosen is not None and not stored_fits(chosen[-1]):
+            size = group_size(rows - 1, channels, units, kernel_taps, gathered)
+            chosen = _dense_rows(table, w, b, channels, size, samples) if size > 1 else None
         direct = size == 1 and w.size * rows > COLUMN_TABLE_MAX_ENTRIES
         mode = "direct" if direct else "rows"
-        if size > 1 and dense:                  # single: its bias in the first group's rows
-            short, halvings, centres, packing = _dense_rows(table, w, b, channels, size,
-                                                             samples)
-            trial = grouping(rows - 1, channels, size)
-            stored = trial.groups * trial.rows * (
-                packing.words * 8 if packing is not None else units * (2 if short else 4))
-            if not stored_fits(stored):
-                size = group_size(rows - 1, channels, units, kernel_taps, gathered)
-                short, halvings, centres, packing = (
-                    _dense_rows(table, w, b, channels, size, samples) if size > 1 else
-                    (False, 0, None, None))
-                direct = size == 1 and w.size * rows > COLUMN_TABLE_MAX_ENTRIES
-                mode = "direct" if direct else "rows"
         if size > 1:
             grouped = grouping(rows - 1, channels, size)
+            if chosen is not None:              # single: its bias in the first group's rows
+                short, halvings, centres, packing, _ = chosen
             shift = None if packing is not None or centres is None else -centres[None]
             columns = grouped_columns(table[:-1], w, kernel_taps, channels, grouped, packing,
                                       shift)
