@@ -11,6 +11,7 @@ import pytest
 
 from hwsim.ir.graph import replace_op
 from hwsim.execute import counters
+from hwsim.execute import host as execute_host
 from hwsim.execute import ops as execute_ops
 from hwsim.execute import grouped as execute_grouped
 from hwsim.execute import packed as execute_packed
@@ -29,7 +30,7 @@ from hwsim.train.network import quantize_input
 from hwsim.train.pipeline import run_training
 from tests.test_graph import CONV, RESIDUAL, shape_only, tiny
 
-INFERENCE_MODULES = (execute_module, execute_ops, execute_packed, counters)
+INFERENCE_MODULES = (execute_module, execute_ops, execute_packed, execute_host, counters)
 FORBIDDEN_CALLS = {"matmul", "dot", "einsum", "multiply", "prod", "inner", "outer", "tensordot",
                    "vdot", "kron", "divide", "true_divide", "mean", "average", "sqrt", "exp",
                    "log", "tanh", "ldexp", "float", "float16", "float32", "float64", "double",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hwsim.execute import grouped as execute_grouped
+from hwsim.execute import host
 from hwsim.execute import search as execute_search
 from hwsim.execute.executor import build_plan, execute, run_plan
 from hwsim.execute.measure import measured_run
@@ -17,6 +18,16 @@ from hwsim.ir.graph import graph_from_workload
 from hwsim.specs.bundled import bundled_names
 from hwsim.specs.workload import load_workload
 from tests.test_graph import shape_only
+
+
+@pytest.fixture(autouse=True)
+def numpy_gathers():
+    """Grouped tables and lane packing are the numpy gathers' representations (the
+    compiled row sums, hwsim/execute/host.py, add per connection): built here with
+    the compiled sums turned off."""
+    with host.numpy_only():
+        yield
+
 
 # (input shape, layers, input levels, activation levels, clusters): odd sizes, L and K
 # from 2 to 256 (powers of two and not), "same" and "valid" convolutions, short last groups

@@ -8,9 +8,9 @@ every action per node (hwsim/execute/counters.py).
     run.nodes["L1.dense"].output         # every node's integer output
     run.per_inference                        # Counts of one inference
 
-The inference path (this module, hwsim/execute/ops.py, hwsim/execute/counters.py) holds
-no multiplication and no float; docs/graph.md documents the counters and the
-overflow modes.
+The inference path (this module, hwsim/execute/ops.py, hwsim/execute/counters.py,
+hwsim/execute/host.py and its C loop) holds no multiplication and no float;
+docs/graph.md documents the counters and the overflow modes.
 """
 from __future__ import annotations
 
@@ -94,7 +94,9 @@ def check_inputs(plan: ExecutionPlan, x) -> np.ndarray:
 def run_plan(plan: ExecutionPlan, x, *, overflow: str = "raise", probe=None) -> Execution:
     """Run a prepared graph on input level indices `x` (N, *input_shape).
     overflow: "raise" (HwsimError naming node, unit and sample) or "saturate".
-    probe(node, label, array), when given, sees every array the inference makes."""
+    probe(node, label, array), when given, sees every array the inference makes (on
+    numpy's gathers: the compiled row sums, hwsim/execute/host.py, make no array
+    between a layer's digits and its sums)."""
     if overflow not in OVERFLOW_MODES:
         raise HwsimError(f"overflow must be 'raise' or 'saturate', got {overflow!r}")
     values = {}

@@ -1,6 +1,8 @@
 """Build time of grouped lookups: one gather per g input channels instead of one per
 connection (the executor's counterpart of the paper's grouped tables; the device
-kernels' own grouping is docs/lut-kernels.md "Grouped lookups").
+kernels' own grouping is docs/lut-kernels.md "Grouped lookups"). A representation of
+numpy's gathers: where the compiled row sums are there (hwsim/execute/host.py), a
+layer of one kernel tap is summed per connection instead (faster, nothing to build).
 
 Group j of a kernel tap is the input channels j, j + G, ..., j + (g-1) G (G = ceil(C / g)
 groups: digit k of every group is the run of channels k G .. k G + G - 1, a slice of

@@ -30,6 +30,7 @@ from itertools import repeat
 
 import numpy as np
 
+from hwsim.execute import host
 from hwsim.execute.counters import tally
 from hwsim.execute.packed import unpack
 from hwsim.errors import HwsimError
@@ -126,17 +127,14 @@ def _channels_first(a: np.ndarray) -> np.ndarray:
     return a.transpose((a.ndim - 1,) + tuple(range(a.ndim - 1)))
 
 
-def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
+def combined_digits(grouping, part: np.ndarray) -> tuple[np.ndarray, bool]:
     """The grouped tables' index of each group of g input channels (last axis of
     `part`, digit k of the groups its k-th run of G channels): a_0 + (a_1 << log2 L)
     + ... or a_0 + radix[0][a_1] + ... (hwsim/execute/grouped.py), shifts or gathers
     and adds in the narrowest type holding L^g - 1 (levels arrive a byte each: two
-    bytes move where intp moved eight), then widened to intp channels first (groups,
-    N, ...) in C order (the gather then reads its index in order), plus `offsets` (a
-    single group's base rows, broadcast over the batch and positions) when given, in
-    that one pass. The digits are combined along the rows of `part` and moved channels
-    first by the widening; with fewer than SHORT_GROUPS groups (rows of a few values,
-    where numpy's per-row cost dominates) they are read channels first at once."""
+    bytes move where intp moved eight). With fewer than SHORT_GROUPS groups (rows of a
+    few values, where numpy's per-row cost dominates) the digits are read channels
+    first: (groups, N, ...); else (N, ..., groups). Returns (index, channels first)."""
     groups = grouping.groups
     across = groups < SHORT_GROUPS
     channels = _channels_first(part) if across else part
@@ -161,6 +159,14 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
             np.left_shift(digit, shift, out=out, dtype=grouping.digits, casting="unsafe")
         view += out
         start += groups
+    return index, across
+
+
+def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
+    """combined_digits widened to intp channels first (groups, N, ...) in C order (the
+    gather then reads its index in order), plus `offsets` (a single group's base rows,
+    broadcast over the batch and positions) when given, in that one pass."""
+    index, across = combined_digits(grouping, part)
     if not across:
         index = _channels_first(index)
     wide = np.empty(index.shape, dtype=np.intp)
@@ -171,12 +177,45 @@ def combined_index(grouping, part: np.ndarray, offsets=None) -> np.ndarray:
     return wide
 
 
+def _host_sums(step, part: np.ndarray):
+    """A single "rows" layer's sums by the compiled row sums (hwsim/execute/host.py),
+    or None where they are not there: the digits (levels, or the grouped tables'
+    combined index) of every sample and position, their rows added in C into sums that
+    start at the bias (or at zero where the bias is in the first group's rows, or in
+    the lane-packed words' offsets)."""
+    plan = step.plan
+    part = part[plan.groups[0].input_index[:-1]]   # the tap's positions (a 1 x 1 kernel)
+    if plan.grouping is None:
+        digits, across = part, False
+    else:
+        digits, across = combined_digits(plan.grouping, part)
+    spots = part.shape[:-1]                # the batch and the output positions
+    digits = digits.reshape((len(digits), -1) if across else (-1, digits.shape[-1]))
+    if plan.packing is not None:
+        words = plan.packing.words
+        out = np.zeros(spots + (words,), dtype=np.int64)
+    else:
+        words = plan.units
+        out = np.empty(spots + (words,), dtype=np.int32)
+        out[...] = 0 if plan.grouping is not None else plan.bias
+    flat = out.reshape(-1, words)
+    if not host.sum_rows(plan.columns, plan.row_offsets, plan.group_rows, digits, across,
+                         words, flat):
+        return None
+    if plan.packing is not None:
+        return unpack(out, plan.packing)
+    if plan.restore is not None:           # centred rows: the centres added back
+        np.add(out, plan.restore, out=out)
+    return out
+
+
 def _grouped_sums(step, part: np.ndarray, overflow: str, probe):
     """Sums of one batch chunk of a single grouped layer (one group of every input
     reaching every unit; the bias entries in the first group's rows or in the packing's
     offsets): the combined index with the groups' base rows folded in, one gather of
     group rows, one sum over the groups (of lane-packed words, then unpacked)."""
     plan, node = step.plan, step.node
+    part = part[plan.groups[0].input_index[:-1]]   # the tap's positions (a 1 x 1 kernel)
     index = _see(probe, node, "index", _see(probe, node, "combined", combined_index(
         plan.grouping, part, plan.groups[0].offsets)))
     entries = _see(probe, node, "entries", plan.columns.take(index, axis=0))
@@ -262,6 +301,11 @@ def run_lut(step, inputs, overflow: str, probe):
     fewer rows than the per-connection kernel they stand for)."""
     plan = step.plan
     a = inputs[0]
+    if plan.row_offsets is not None and probe is None:   # compiled row sums
+        sums = _host_sums(step, a)
+        if sums is not None:
+            return sums, _lut_counts(plan, sums.size, sum(repeat(plan.groups[0].connections,
+                                                                 len(a)))), 0
     grouped_single = plan.grouping is not None and plan.single
     if grouped_single and len(a) <= plan.batch_rows:      # one chunk: the common case
         sums = _grouped_sums(step, a, overflow, probe)

@@ -10,7 +10,10 @@ K-indexed entries re-laid out per connection). A unit's sum is then one row gath
 per connection, indexed by ``c * R + level``: the same table entries a device loads
 with ``T[level, w[c, o]]``, fetched without a 2-D address. When the column table
 would be large (COLUMN_TABLE_MAX_ENTRIES), the plan keeps T itself (transposed) and
-the gather reads ``T[level, w[c, o]]`` element by element ("direct"). Layers whose
+the gather reads ``T[level, w[c, o]]`` element by element ("direct"). A layer of one
+kernel tap whose static bound fits the accumulator keeps its column table where the
+compiled row sums are there (hwsim/execute/host.py: one C loop adds its rows, found
+through the plan's row offsets). Otherwise (numpy's gathers), layers whose
 static bound fits the accumulator gather one row per g input channels from grouped
 tables instead where that pays (hwsim/execute/grouped.py), a dense layer's lane-packed
 where the proven lane width lets three units or more share an int64 word and that
@@ -31,6 +34,7 @@ import networkx as nx
 import numpy as np
 
 from hwsim.ir.ops import WEIGHTED
+from hwsim.execute import host
 from hwsim.execute.counters import Placement, storage_bits
 from hwsim.execute.check import check_executable, signed_range
 from hwsim.execute.grouped import (Grouping, centred_rows, group_size, group_sum_ranges,
@@ -67,7 +71,7 @@ class LutGroup:
     input_index: tuple                # indexes the input (N, ..., C): taps' positions, channels
     output_index: tuple               # indexes the accumulator (N, ..., O)
     offsets: np.ndarray               # added to the gathered level indices (see module doc)
-    connections: int = 0              # grouped: the connections it adds per sample
+    connections: int = 0              # the connections it adds per sample
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,10 @@ class LutPlan:
     packing: Packing | None = None    # single grouped: lane-packed rows (hwsim/execute/packed.py)
     halvings: int = 0                 # single grouped int16 rows: halvings in int16 first
     restore: np.ndarray | None = None  # centred rows: int32 (units,) added to the sums
+    # single "rows" plans: per row number its first entry's offset in columns, for the
+    # compiled row sums (hwsim/execute/host.py), and the rows of one group
+    row_offsets: np.ndarray | None = None
+    group_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -273,10 +281,15 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         kernel_taps = w.shape[0] // channels
         gathered = None if samples is None else samples * w.shape[0] * math.prod(out_shape[:-1])
         dense = isinstance(layer, L.Dense)
+        # one tap, every sum in range, a column table of ordinary size: summed by the
+        # compiled row sums where they are there, per connection (no grouped tables:
+        # measured faster, and nothing to build; docs/graph.md section 7)
+        compiled = (safe and kernel_taps == 1 and w.size * rows <= COLUMN_TABLE_MAX_ENTRIES
+                    and host.available())
         # a dense layer's g = 2 tables may hold twice the entries where they are stored
         # as int16 rows or lane-packed words (the same 8 MB): tried first, kept if so
         size = group_size(rows - 1, channels, units, kernel_taps, gathered,
-                          int(dense)) if safe else 1
+                          int(dense)) if safe and not compiled else 1
         chosen = _dense_rows(table, w, b, channels, size, samples) if dense and size > 1 \
             else None
         if chosen is not None and not stored_fits(chosen[-1]):
@@ -305,13 +318,14 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
                 c1 = min(channels, c0 + chunk)
                 conn = t * channels + np.arange(c0, c1, dtype=np.intp)
                 offsets = (w[conn] * rows if direct else conn * rows)[broadcast]
+                stands_for = in_shape[-1] if grouped else c1 - c0   # input channels
                 groups.append(LutGroup((slice(None), *in_index, slice(c0, c1)),
                                        (slice(None), *out_index, slice(None)), offsets,
-                                       reached * in_shape[-1] * units if grouped else 0))
+                                       reached * stands_for * units))
         per_sample = max(1, max((g_.offsets.shape[0] for g_ in groups), default=1)
                          * math.prod(out_shape))
-    single = len(groups) == 1 and safe and not depthwise and groups[0].output_index == (
-        slice(None),) * (len(out_shape) + 1)
+    single = len(groups) == 1 and safe and not depthwise and all(   # every output reached
+        range(n)[index] == range(n) for n, index in zip(out_shape, groups[0].output_index[1:]))
     restore = None
     if grouped is not None and packing is None:
         if single:                       # fused: the bias entries in the first group's rows
@@ -322,11 +336,16 @@ def _lut_plan(g: nx.DiGraph, a: dict, placement: Placement, samples: int | None)
         columns = _pad_rows(columns.astype(narrow))   # int16 where the sums fit
     elif packing is not None:            # the bias entries in the offsets
         columns = _pad_rows(columns)
+    row_offsets = None
+    if single and mode == "rows":        # compiled row sums: row number -> first entry
+        columns = np.ascontiguousarray(columns)
+        row_offsets = np.arange(len(columns), dtype=np.intp) * columns.shape[1]
     return LutPlan(mode, columns, tuple(groups), table[-1, b].astype(acc_dtype), out_shape,
                    out_shape[-1], single, acc_dtype, safe, bound,
                    max(1, CHUNK_ELEMENTS // per_sample), (lo, hi),
                    acc_bits, 8, storage_bits(a.index_bits), g.graph["table_entry_bits"],
-                   placement, grouped, packing, halvings if packing is None else 0, restore)
+                   placement, grouped, packing, halvings if packing is None else 0, restore,
+                   row_offsets, rows)
 
 
 def _pool_geometry(layer) -> tuple[tuple[int, ...], tuple[int, ...]]:
