@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from hwsim.execute import grouped as execute_grouped
-from hwsim.execute import host
 from hwsim.execute import packed as execute_packed
 from hwsim.execute import plan as execute_plan
 from hwsim.execute.executor import build_plan, run_plan
@@ -17,17 +16,8 @@ from hwsim.execute.grouped import (group_sum_ranges, grouped_columns, grouping,
                                    narrow_halvings)
 from hwsim.execute.packed import pack_lanes, plan_packing, unpack
 from hwsim.ir.graph import graph_from_workload
-from tests.test_execute_grouped import LAYERS, _case
+from tests.test_execute_grouped import LAYERS, _case, numpy_gathers  # noqa: F401 (autouse)
 from tests.test_graph import shape_only
-
-
-@pytest.fixture(autouse=True)
-def numpy_gathers():
-    """Grouped tables and lane packing are the numpy gathers' representations (the
-    compiled row sums, hwsim/execute/host.py, add per connection): built here with
-    the compiled sums turned off."""
-    with host.numpy_only():
-        yield
 
 
 @pytest.fixture(autouse=True)
