@@ -164,7 +164,9 @@ def test_built_once_into_the_keyed_cache(fresh):
     assert built[0].stat().st_mtime_ns == stamp                    # loaded, not rebuilt
 
 
-def _runs_on_numpy(graph_seed=3):
+def _runs_right(graph_seed=3):
+    """A small dense network run and checked against the plain-Python reference,
+    whichever sums are in use; its plan."""
     workload = shape_only((12,), [{"type": "dense", "units": 17}, {"type": "dense",
                                                                    "units": 3}])
     g = graph_from_workload(workload, graph_seed)
@@ -180,7 +182,7 @@ def test_no_compiler_leaves_numpy_gathers(fresh, monkeypatch):
     monkeypatch.setenv("CC", str(fresh / "no-such-compiler"))
     status = host.status()
     assert not status.available and "no C compiler" in status.reason
-    _runs_on_numpy()
+    _runs_right()
     assert not (fresh / "host").exists()
 
 
@@ -192,8 +194,22 @@ def test_a_failing_compiler_leaves_numpy_gathers_and_no_file(fresh, monkeypatch)
     monkeypatch.setenv("CC", str(script))
     status = host.status()
     assert not status.available and "error: broken compiler" in status.reason
-    _runs_on_numpy()
+    _runs_right()
     assert list((fresh / "host").iterdir()) == []                 # no half-written library
+
+
+def test_a_compiler_with_arguments(fresh, monkeypatch):
+    monkeypatch.setenv("CC", "cc -O2")
+    status = host.status()
+    assert status.available, status.reason
+    _runs_right()                                   # compiled with those arguments
+
+
+def test_a_missing_source_leaves_numpy_gathers(fresh, monkeypatch):
+    monkeypatch.setattr(host_build, "SOURCE", fresh / "no-such-source.c")
+    status = host.status()
+    assert not status.available and "no-such-source.c" in status.reason
+    _runs_right()
 
 
 @pytest.mark.parametrize("how", ["environment", "numpy_only"])
@@ -201,13 +217,13 @@ def test_turned_off(fresh, monkeypatch, how):
     if how == "environment":
         monkeypatch.setenv(host.SWITCH, "off")
         assert not host.available() and host.SWITCH in host.status().reason
-        _runs_on_numpy()
+        _runs_right()
         return
     with host.numpy_only():
         assert not host.available()
-        plan = _runs_on_numpy()                     # numpy's own representation: grouped
+        plan = _runs_right()                     # numpy's own representation: grouped
     assert host.available()
-    compiled = _runs_on_numpy()                     # per connection, for the loop
+    compiled = _runs_right()                     # per connection, for the loop
     weighted = [(s.plan, c.plan) for s, c in zip(plan.steps, compiled.steps)
                 if s.op == "dense"]
     assert weighted and all(c.grouping is None and c.row_offsets is not None

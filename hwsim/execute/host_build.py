@@ -15,6 +15,7 @@ import functools
 import hashlib
 import os
 import platform
+import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -54,8 +55,8 @@ def _cache_dirs() -> list[Path]:
             Path(tempfile.gettempdir()) / f"hwsim-host-{os.getuid()}"]
 
 
-def _compiler_version(compiler: str) -> str:
-    run = subprocess.run([compiler, "--version"], capture_output=True, text=True,
+def _compiler_version(command: list[str]) -> str:
+    run = subprocess.run([*command, "--version"], capture_output=True, text=True,
                          timeout=COMPILE_SECONDS, check=True)
     return run.stdout
 
@@ -69,17 +70,17 @@ def _key(compiler: str, version: str) -> str:
     return digest.hexdigest()[:20]
 
 
-def _build(compiler: str, target: Path) -> None:
+def _build(command: list[str], target: Path) -> None:
     """Compile the source into `target`: a temporary file beside it, renamed into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, work = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=target.parent)
     os.close(handle)
     try:
-        run = subprocess.run([compiler, *FLAGS, "-o", work, str(SOURCE)], capture_output=True,
+        run = subprocess.run([*command, *FLAGS, "-o", work, str(SOURCE)], capture_output=True,
                              text=True, timeout=COMPILE_SECONDS)
         if run.returncode != 0:
             lines = (run.stderr or run.stdout).strip().splitlines()
-            raise OSError(f"{compiler} failed: {lines[0] if lines else run.returncode}")
+            raise OSError(f"{command[0]} failed: {lines[0] if lines else run.returncode}")
         os.replace(work, target)
     finally:
         if os.path.exists(work):
@@ -110,16 +111,20 @@ def load() -> tuple[ctypes.CDLL | None, HostStatus]:
         return None, HostStatus(False, None, f"{SWITCH}={os.environ[SWITCH]}")
     compiler = os.environ.get("CC") or "cc"
     try:
-        version = _compiler_version(compiler)
-    except (OSError, subprocess.SubprocessError) as error:
+        command = shlex.split(compiler)
+        version = _compiler_version(command)
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError) as error:
         return None, HostStatus(False, None, f"no C compiler {compiler!r}: {error}")
-    name = f"host_rows-{_key(compiler, version)}.so"
+    try:
+        name = f"host_rows-{_key(compiler, version)}.so"
+    except OSError as error:
+        return None, HostStatus(False, None, f"cannot read the loop's source: {error}")
     failures = []
     for directory in _cache_dirs():
         target = directory / name
         try:
             if not target.exists():
-                _build(compiler, target)
+                _build(command, target)
             library = ctypes.CDLL(str(target))
             _declare(library)
         except (OSError, subprocess.SubprocessError, AttributeError) as error:
